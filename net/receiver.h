@@ -1,0 +1,91 @@
+/*
+ * receiver.h -- the receiver driver interface: what every receiver client
+ * (KiwiSDR now; OpenWebRX, rtl_tcp, SpyServer later) gives the engine.
+ *
+ * A driver owns one connection to one receiver for the whole session. It runs
+ * entirely on the rxloop thread (one libwebsockets event loop for every
+ * receiver of every session) and hands the engine blocks of samples through
+ * a sink. Sink callbacks are made on the loop thread: they must be quick and
+ * must never block (the engine copies samples into its chunker and returns).
+ */
+#ifndef RECEIVER_H
+#define RECEIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rxloop;
+struct station;
+
+enum rx_state {
+	RX_CONNECTING = 0,	/* opening / handshaking */
+	RX_STREAMING,		/* samples are flowing */
+	RX_RETRYING,		/* lost (busy, stall, drop): will reconnect */
+	RX_FAILED,		/* given up for this session: reason says why */
+	RX_STOPPED		/* closed by the engine */
+};
+
+const char *rx_state_name(enum rx_state st);
+
+/* One delivery of samples: consecutive in the current stream. */
+struct rx_block {
+	const int16_t	*iq;		/* n interleaved I,Q pairs, host order */
+	size_t		 n;		/* complex samples in this block */
+	size_t		 lost;		/* samples lost just before this block
+					   (sequence gap x samples per frame) */
+	double		 t_arrival;	/* CLOCK_REALTIME (s) when it arrived */
+	double		 t_gps;		/* UTC (s) of iq[0] from a fresh GPS
+					   fix, or 0 when there is none */
+	int		 gps_age;	/* s since the last fix; -1: no GPS */
+	double		 rssi_dbm;	/* S-meter for this block; NAN if none */
+	int		 overflow;	/* 1 if the receiver flagged ADC overflow */
+};
+
+/* Callbacks from a driver, made on the loop thread only. */
+struct rx_sink {
+	/* State changes. reason is a short human text ("too_busy",
+	 * "bad password (badp=1)", "no frame for 2 s", ...), never NULL. */
+	void	(*state)(void *ctx, enum rx_state st, const char *reason);
+	/* A new continuous stream begins (first connect and every reconnect)
+	 * at the receiver's real sample rate fs (samples/s). */
+	void	(*stream)(void *ctx, double fs);
+	/* Samples of the current stream, in order. */
+	void	(*block)(void *ctx, const struct rx_block *b);
+	/* A sequence gap was seen (frames). Also reflected in b->lost. */
+	void	*ctx;
+};
+
+struct rx_params {
+	double		 freq_hz;	/* dial frequency */
+	int		 low_cut;	/* passband, Hz relative to freq_hz */
+	int		 high_cut;
+	double		 deadline;	/* CLOCK_REALTIME (s): stop retrying
+					   after this instant */
+	const char	*ident;		/* ident_user sent to the receiver */
+};
+
+struct rx;	/* a driver's connection; opaque */
+
+struct rx_driver {
+	const char	*type;		/* stations file "type" */
+	double		 default_min_hz;	/* range when the file omits it */
+	double		 default_max_hz;
+	/*
+	 * Open a connection (asynchronously): returns at once, callbacks follow
+	 * on the loop thread. Callable from any thread. NULL + err on failure.
+	 * The station and params are copied.
+	 */
+	struct rx	*(*open)(struct rxloop *loop, const struct station *st,
+			    const struct rx_params *p, const struct rx_sink *sink,
+			    char *err, size_t errlen);
+	/*
+	 * Close and free. Callable from any thread except the loop thread;
+	 * when it returns, no sink callback is running or will be made.
+	 */
+	void		 (*close)(struct rx *rx);
+};
+
+/* The driver for a stations-file type, or NULL. */
+const struct rx_driver *rx_driver_find(const char *type);
+
+#endif

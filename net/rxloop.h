@@ -1,0 +1,38 @@
+/*
+ * rxloop.h -- the one network event loop (libwebsockets) that serves every
+ * receiver connection of the process, on its own thread.
+ *
+ * Other threads never touch lws: they hand work to the loop with
+ * rxloop_call(), which queues it and wakes the loop with
+ * lws_cancel_service(). Drivers register their lws protocol here so that one
+ * context serves them all.
+ */
+#ifndef RXLOOP_H
+#define RXLOOP_H
+
+struct lws_context;
+struct lws_protocols;
+struct rxloop;
+
+typedef void (*rxloop_fn)(void *arg);
+
+/* Start the loop thread. NULL + err on failure. */
+struct rxloop	*rxloop_new(char *err, size_t errlen);
+/* Stop the thread and destroy the context. Close every rx first. */
+void		 rxloop_free(struct rxloop *loop);
+
+/*
+ * Run fn(arg) on the loop thread, soon. Callable from any thread (from the
+ * loop thread itself it runs at the next turn). Returns 0, or -1 when the
+ * loop is stopping.
+ */
+int		 rxloop_call(struct rxloop *loop, rxloop_fn fn, void *arg);
+/* Like rxloop_call, but waits until fn has run. Not from the loop thread. */
+int		 rxloop_call_wait(struct rxloop *loop, rxloop_fn fn, void *arg);
+
+/* The lws context (loop thread only). */
+struct lws_context *rxloop_context(struct rxloop *loop);
+/* 1 when called on the loop thread. */
+int		 rxloop_on_loop(struct rxloop *loop);
+
+#endif

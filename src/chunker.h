@@ -1,0 +1,71 @@
+/*
+ * chunker.h -- cuts one receiver's sample stream into 1-second chunks by
+ * sample count, on a time grid shared by every receiver of the session.
+ *
+ * The grid: the session's origin t0 (UTC s) is the first instant at which
+ * every receiver streams. For a stream whose sample 0 was taken at anchor
+ * (GPS time when the receiver has a fresh fix, else estimated from arrival)
+ * at rate fs, chunk k holds stream samples [s0 + floor(k*fs),
+ * s0 + floor((k+1)*fs)) with s0 = ceil((t0 - anchor) * fs): gapless, the
+ * remainder of a frame carried into the next chunk, and chunk k of every
+ * receiver starting within one sample of t0 + k. A reconnect starts a new
+ * stream with a new anchor on the same grid; chunks it only partly covers
+ * are never produced (the engine records them as missing).
+ *
+ * Not thread-safe: one owner (the engine, under its session lock).
+ */
+#ifndef CHUNKER_H
+#define CHUNKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../net/receiver.h"
+
+struct chunk {
+	int		 websdr;	/* 1-based station index */
+	int		 index;		/* 0-based chunk index */
+	double		 fs;		/* real sample rate of its stream */
+	double		 t_first;	/* UTC (s) of iq[0] */
+	int		 gps;		/* 1: t_first from GPS time */
+	int		 gps_age;	/* s since fix at the chunk; -1 none */
+	size_t		 n;		/* complex samples */
+	size_t		 cap;
+	int16_t		*iq;		/* 2*cap int16, interleaved I,Q */
+	double		 rssi_sum;	/* S-meter over the blocks in it */
+	int		 rssi_n;
+	int		 overflow;	/* blocks flagged ADC overflow */
+	size_t		 lost;		/* zero-filled samples (seq gaps) */
+};
+
+void	chunk_free(struct chunk *c);
+
+/* Called for each finished chunk; takes ownership. */
+typedef void (*chunker_emit_fn)(void *ctx, struct chunk *c);
+
+struct chunker;
+
+/* total: chunks in the session; ring_s: seconds of samples kept before the
+ * origin is known (0.5 is plenty: the origin is always recent). */
+struct chunker	*chunker_new(int websdr, int total, double ring_s);
+void		 chunker_free(struct chunker *ch);
+
+/* A new stream begins at rate fs (drops any partial chunk). */
+void		 chunker_stream(struct chunker *ch, double fs);
+/* Feed samples of the current stream; emits finished chunks. */
+void		 chunker_feed(struct chunker *ch, const struct rx_block *b,
+		    chunker_emit_fn emit, void *ctx);
+/* Time of the oldest sample still buffered for the current stream (before
+ * the origin is set): 0 and *t, or -1 when nothing is buffered. */
+int		 chunker_oldest(const struct chunker *ch, double *t);
+/* Set the session origin; buffered samples are cut at once. */
+void		 chunker_set_origin(struct chunker *ch, double t0,
+		    chunker_emit_fn emit, void *ctx);
+/* Chunks < k will not be produced (the engine gave up on them). */
+void		 chunker_skip(struct chunker *ch, int k);
+/* The next chunk index the chunker would produce (total when done). */
+int		 chunker_next(const struct chunker *ch);
+/* 1 if the current stream uses GPS time. */
+int		 chunker_gps(const struct chunker *ch);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * engine.h -- the recording engine: sessions, their state machine, and
+ * acquisition (receivers -> chunker -> metrics -> dataset -> events).
+ *
+ * One engine per process serves every front-end (scripted runs, console,
+ * WebSocket server); it knows none of them: it emits events on its bus
+ * (events.h), with the WebSocket API's names:
+ *   session:started          {session_id, session_name, status:"recording",
+ *                             frequency_mhz, duration_seconds, notes}
+ *   session:source_assigned  {session_id, source_id, source_name,
+ *                             status:"source_assigned"}
+ *   session:completed        {session_id, task_id, status:"in_progress",
+ *                             chunks}   -- acquisition STARTED
+ *   session:status_update    {session_id, status, ...} after every step;
+ *                             the last event of a session, with status
+ *                             completed|failed and "summary"
+ *   receiver:status          {session_id, websdr, station, state, reason}
+ *   session:measurement      one measurement row (manifest column names)
+ *   session:missing          {session_id, websdr, station, chunk_index,
+ *                             reason}
+ *   session:progress         {session_id, chunk (1-based), total_chunks,
+ *                             progress 0-100, measurements_count}
+ *   session:error            {session_id?, error, code, field}
+ * All calls are thread-safe.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "session.h"
+
+struct engine;
+struct events;
+struct dataset;
+struct rxloop;
+
+struct engine_config {
+	const struct stations	*stations;	/* borrowed, outlives engine */
+	struct dataset		*ds;		/* borrowed */
+	struct events		*ev;		/* borrowed */
+	struct rxloop		*loop;		/* borrowed */
+	double			 start_timeout;	/* s to wait for every receiver
+						   to stream (default 5) */
+	double			 grace;		/* s past a chunk's end before
+						   it is declared missing
+						   (default 2.5) */
+	int			 max_active;	/* sessions acquiring at once
+						   (default 1) */
+};
+
+struct engine	*engine_new(const struct engine_config *cfg, char *err,
+		    size_t errlen);
+/* Cancels what is acquiring, waits for it, frees. */
+void		 engine_free(struct engine *eng);
+
+/* Step 1: validate (incl. the stations' range), create the session
+ * (status recording). id gets the new UUID. */
+int		 engine_session_start(struct engine *eng,
+		    const struct session_params *p, char id[37],
+		    struct session_error *e);
+/* Step 2: source = a known source's UUID, its name, or "unknown". */
+int		 engine_session_assign(struct engine *eng, const char *id,
+		    const char *source, struct session_error *e);
+/* Step 3: start acquisition (returns at once; status in_progress). */
+int		 engine_session_acquire(struct engine *eng, const char *id,
+		    struct session_error *e);
+/* Cancel: acquisition stops, finished chunks are kept, status failed. */
+int		 engine_session_cancel(struct engine *eng, const char *id,
+		    const char *reason, struct session_error *e);
+/* Block until the session is completed or failed; returns its status, or
+ * -1 if unknown. */
+int		 engine_session_wait(struct engine *eng, const char *id);
+/* Current state (new reference): the status_update data plus per-station
+ * {websdr, station, state, reason, chunks_ok, chunks_missing, last metrics}
+ * and chunk counters. NULL if unknown. */
+json_t		*engine_session_snapshot(struct engine *eng, const char *id);
+/* Snapshots of sessions known to this engine (new reference). */
+json_t		*engine_sessions(struct engine *eng);
+
+#endif

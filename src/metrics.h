@@ -1,0 +1,42 @@
+/*
+ * metrics.h -- signal metrics of one chunk: noise floor, signal power, SNR
+ * over the passband, frequency offset of the strongest peak, peak amplitude.
+ *
+ * All powers are relative to full scale: a complex sample of magnitude 1.0
+ * (int16 32768) has power 1.0 = 0 dBFS. Uses FFTW (single precision).
+ * A struct metrics_ctx holds the FFT plan and scratch buffers of one thread;
+ * use one per worker thread.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics_ctx;
+
+struct metrics {
+	double	noise_floor_db;		/* noise power in the passband, dBFS */
+	double	noise_density_db;	/* noise power per Hz, dBFS/Hz */
+	double	signal_strength_db;	/* passband power minus noise, dBFS */
+	double	snr_db;			/* 10 log10(signal / noise) over the
+					   passband; floored at -60 */
+	double	frequency_offset_hz;	/* strongest peak in the passband,
+					   interpolated, Hz from the center */
+	double	peak_amplitude;		/* max |I| or |Q|, 0..1 of full scale */
+};
+
+/* fft_size: power of two >= the longest chunk (16384 for ~12 kS/s). */
+struct metrics_ctx *metrics_ctx_new(size_t fft_size);
+void	metrics_ctx_free(struct metrics_ctx *m);
+
+/*
+ * Metrics of n complex samples iq (interleaved int16 I,Q, host order) at
+ * sample rate fs, for the passband [low_hz, high_hz] around the center.
+ * n must be <= fft_size. 0, or -1 if the input is unusable (n < 64,
+ * passband outside +-fs/2).
+ */
+int	metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
+	    double fs, double low_hz, double high_hz, struct metrics *out);
+
+#endif

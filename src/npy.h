@@ -1,0 +1,29 @@
+/*
+ * npy.h -- NPY v1.0 files of complex64 samples ('<c8', shape (n,)).
+ *
+ * The values written are int16 / 32768 as float32 I and Q, little-endian.
+ */
+#ifndef NPY_H
+#define NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Header for n complex64 samples into buf (>= 128 bytes); returns its
+ * length (a multiple of 64). */
+size_t	npy_header_c8(char *buf, size_t buflen, size_t n);
+
+/* Write header + n samples of interleaved int16 iq to fd, converting in
+ * small blocks (no n-sized allocation). 0, or -1 with errno set. */
+int	npy_write_c8_fd(int fd, const int16_t *iq, size_t n);
+
+/*
+ * Read a '<c8' 1-D NPY file: *out gets 2n floats (malloc'd, caller frees),
+ * *n the sample count. 0, or -1 with a message (bad magic, other dtype,
+ * fortran order, truncated data, header too large).
+ */
+int	npy_read_c8(const char *path, float **out, size_t *n,
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * session.h -- a recording session's parameters, validation and state
+ * machine: pending -> recording -> source_assigned -> in_progress ->
+ * completed | failed (any non-final state may also go to failed).
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <stddef.h>
+
+#define SESSION_NAME_MAX	255	/* bytes */
+#define SESSION_NOTES_MAX	4096	/* bytes */
+#define SESSION_DURATION_MIN	1
+#define SESSION_DURATION_MAX	30
+#define SESSION_PASSBAND_DEFAULT 5000	/* -5000 .. +5000 Hz */
+
+enum session_status {
+	SESSION_PENDING = 0,
+	SESSION_RECORDING,
+	SESSION_SOURCE_ASSIGNED,
+	SESSION_IN_PROGRESS,
+	SESSION_COMPLETED,
+	SESSION_FAILED
+};
+
+struct session_params {
+	char	name[SESSION_NAME_MAX + 1];
+	double	freq_hz;
+	int	duration_s;
+	char	notes[SESSION_NOTES_MAX + 1];
+	int	low_cut;		/* passband, Hz around freq_hz */
+	int	high_cut;
+};
+
+/* A stable error: code is one of the WebSocket API's codes ("missing_field",
+ * "out_of_range", "not_found", "bad_state", "busy", "too_large",
+ * "io_error", "invalid"), field the offending field or "". */
+struct session_error {
+	const char	*code;
+	char		 field[64];
+	char		 msg[512];
+};
+
+const char	*session_status_name(enum session_status st);
+/* -1 if s is not a status name. */
+int		 session_status_parse(const char *s);
+int		 session_status_final(enum session_status st);
+
+/* Set err and return -1 (convenience for every module using the type). */
+int		 session_error_set(struct session_error *e, const char *code,
+		    const char *field, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/* Validate name, duration, notes and passband (not the stations' range). */
+int		 session_validate(const struct session_params *p,
+		    struct session_error *e);
+
+/* 0 if from -> to is allowed, else -1 with a bad_state error naming the
+ * step ("assign the source first", "acquisition already started", ...). */
+int		 session_transition(enum session_status from,
+		    enum session_status to, struct session_error *e);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * dataset.h -- the embedded dataset store (the default; also the spool the
+ * central-store replicator reads): a folder laid out like the object store.
+ *
+ *   DIR/sources.json                          known sources ("Unknown" always)
+ *   DIR/sessions/<id>/manifest.json           session row, stations, summary,
+ *                                             measurements (when final)
+ *   DIR/sessions/<id>/rows/batch_NNNNNN.json  measurement rows written while
+ *                                             recording (merged when final)
+ *   DIR/sessions/<id>/chunk_NNN_websdr_K.npy  complex64 samples
+ *   DIR/sessions/<id>/.lock                   flock held while recording
+ *
+ * Every file is written to a temporary name, made durable and renamed, so a
+ * kill -9 leaves no torn file. dataset_open() marks sessions whose recorder
+ * died (not final, lock free) as failed ("interrupted"), keeping every chunk
+ * whose row was written. All functions are thread-safe.
+ */
+#ifndef DATASET_H
+#define DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct dataset;
+
+struct source {
+	char	id[37];
+	char	name[128];
+	char	description[512];
+	double	frequency_hz;		/* 0: unknown */
+	double	latitude;
+	double	longitude;
+	int	has_coords;
+	char	created_at[32];
+};
+
+/* One chunk to store: interleaved int16 I,Q, n complex samples. */
+struct ds_chunk {
+	int		 chunk_index;	/* 0-based */
+	int		 websdr;	/* 1-based station index */
+	const int16_t	*iq;
+	size_t		 n;
+};
+
+/* Open (creating) DIR; recovers interrupted sessions. */
+struct dataset	*dataset_open(const char *dir, char *err, size_t errlen);
+void		 dataset_close(struct dataset *ds);
+const char	*dataset_dir(const struct dataset *ds);
+
+/* "sessions/<id>/chunk_NNN_websdr_K.npy" -- the key used everywhere. */
+int		 dataset_chunk_key(const char *session_id, int chunk_index,
+		    int websdr, char *buf, size_t len);
+
+/* --- known sources (sources.json, under an flock) --- */
+/* *out malloc'd array, Unknown first. */
+int		 dataset_sources_list(struct dataset *ds, struct source **out,
+		    int *n, char *err, size_t errlen);
+/* Add: fills s->id and s->created_at; a duplicate name is an error. */
+int		 dataset_source_add(struct dataset *ds, struct source *s,
+		    char *err, size_t errlen);
+/* Find by UUID, by name (case-insensitive) or "unknown". 0, or -1. */
+int		 dataset_source_find(struct dataset *ds, const char *key,
+		    struct source *out);
+
+/* --- sessions --- */
+/* Create DIR/sessions/<id>/, take its lock, write manifest (borrowed). */
+int		 dataset_session_create(struct dataset *ds, const char *id,
+		    const json_t *manifest, char *err, size_t errlen);
+/* Replace manifest.json (borrowed; its "measurements" key is ignored). */
+int		 dataset_session_save(struct dataset *ds, const char *id,
+		    const json_t *manifest, char *err, size_t errlen);
+/*
+ * Store a batch: every chunk's .npy, then one rows file holding rows (a JSON
+ * array, borrowed), with one durability barrier for the whole batch. When it
+ * returns 0 every chunk and row of the batch is durable.
+ */
+int		 dataset_put_batch(struct dataset *ds, const char *id,
+		    const struct ds_chunk *chunks, int n, const json_t *rows,
+		    char *err, size_t errlen);
+/* Final: manifest.json with every row merged in ("measurements"), rows/
+ * removed, lock released. */
+int		 dataset_session_finish(struct dataset *ds, const char *id,
+		    const json_t *manifest, char *err, size_t errlen);
+/* Manifest with "measurements" merged from rows files (new reference). */
+json_t		*dataset_session_load(struct dataset *ds, const char *id,
+		    char *err, size_t errlen);
+/* Array of {id, session_name, status, frequency_hz, duration_seconds,
+ * session_start, chunks_expected, chunks_stored, chunks_missing}, newest
+ * first (new reference). */
+json_t		*dataset_sessions_list(struct dataset *ds, char *err,
+		    size_t errlen);
+
+#endif
