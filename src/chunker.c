@@ -1,1 +1,348 @@
-/* placeholder: being written */
+/* chunker.c -- one receiver's stream cut into 1-second chunks on the session's time grid. */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunker.h"
+
+struct chunker {
+	int		 websdr;
+	int		 total;
+	double		 ring_s;
+
+	/* The current stream: sample index pos is the next one to arrive.
+	 * anchor is the UTC time of stream sample 0. */
+	int		 streaming;
+	double		 fs;
+	int64_t		 pos;
+	int		 anchored;
+	double		 anchor;
+	int		 gps;
+	int		 gps_age;
+
+	/* Before the origin is known, the newest samples of the stream wait
+	 * here; ring[0] is stream sample ring_start. */
+	int16_t		*ring;
+	size_t		 ring_cap;
+	size_t		 ring_len;
+	int64_t		 ring_start;
+
+	/* The grid: origin t0, and s0 = stream index of grid chunk 0 (may be
+	 * negative after a reconnect), fixed once per stream. */
+	int		 has_origin;
+	double		 t0;
+	int		 grid;
+	int64_t		 s0;
+
+	int		 next;		/* next chunk index to produce */
+	struct chunk	*cur;		/* chunk being filled (index next) */
+};
+
+void
+chunk_free(struct chunk *c)
+{
+	if (c == NULL)
+		return;
+	free(c->iq);
+	free(c);
+}
+
+struct chunker *
+chunker_new(int websdr, int total, double ring_s)
+{
+	struct chunker	*ch;
+
+	ch = calloc(1, sizeof *ch);
+	if (ch == NULL)
+		return NULL;
+	ch->websdr = websdr;
+	ch->total = total;
+	ch->ring_s = ring_s > 0 ? ring_s : 0.5;
+	ch->gps_age = -1;
+	return ch;
+}
+
+void
+chunker_free(struct chunker *ch)
+{
+	if (ch == NULL)
+		return;
+	chunk_free(ch->cur);
+	free(ch->ring);
+	free(ch);
+}
+
+void
+chunker_stream(struct chunker *ch, double fs)
+{
+	/* A partial chunk cannot be completed from another stream: its samples
+	 * would not be contiguous. Drop it; the engine records it missing. */
+	chunk_free(ch->cur);
+	ch->cur = NULL;
+	/* next stays: the new stream's grid skips what it cannot cover. */
+	ch->streaming = 1;
+	ch->fs = fs;
+	ch->pos = 0;
+	ch->anchored = 0;
+	ch->gps = 0;
+	ch->grid = 0;
+	ch->ring_len = 0;
+	ch->ring_start = 0;
+}
+
+/* Start index (stream samples) of grid chunk k in the current stream. */
+static int64_t
+chunk_start(const struct chunker *ch, int k)
+{
+	/* floor(k*fs) and not k*round(fs): chunk k is exactly the samples of
+	 * second k at the real rate, so the remainder of a fractional rate
+	 * (12001.135 S/s) carries into the next chunk instead of drifting. */
+	return ch->s0 + (int64_t)floor((double)k * ch->fs);
+}
+
+static void
+fix_grid(struct chunker *ch)
+{
+	/* ceil: the first sample taken at or after t0. Every receiver's chunk
+	 * 0 then starts within one sample period after t0. The epsilon keeps a
+	 * sample exactly on t0 from rounding up through float noise. */
+	ch->s0 = (int64_t)ceil((ch->t0 - ch->anchor) * ch->fs - 1e-6);
+	ch->grid = 1;
+}
+
+static struct chunk *
+chunk_new(struct chunker *ch, int k, size_t len)
+{
+	struct chunk	*c;
+
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	c->iq = malloc(2 * len * sizeof *c->iq);
+	if (c->iq == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->websdr = ch->websdr;
+	c->index = k;
+	c->fs = ch->fs;
+	c->t_first = ch->anchor + (double)chunk_start(ch, k) / ch->fs;
+	c->gps = ch->gps;
+	c->gps_age = ch->gps_age;
+	c->cap = len;
+	return c;
+}
+
+/*
+ * Put samples [pos, pos+n) of the stream (iq NULL: zeros for lost ones)
+ * onto the grid. b carries the block's S-meter and flags for the chunks it
+ * touches.
+ */
+static void
+cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
+    const struct rx_block *b, chunker_emit_fn emit, void *ctx)
+{
+	while (n > 0 && ch->next < ch->total) {
+		int	 k = ch->next;
+		int64_t	 start = chunk_start(ch, k);
+		int64_t	 end = chunk_start(ch, k + 1);
+		size_t	 m, skip;
+
+		if (ch->cur == NULL) {
+			if (pos > start) {
+				/* This stream began inside chunk k (or the
+				 * grid puts k before the stream): k cannot be
+				 * whole. Move on; the engine marks it. */
+				ch->next++;
+				continue;
+			}
+			if (pos + (int64_t)n <= start)
+				return;
+			skip = (size_t)(start - pos);
+			if (iq != NULL)
+				iq += 2 * skip;
+			pos += (int64_t)skip;
+			n -= skip;
+			ch->cur = chunk_new(ch, k, (size_t)(end - start));
+			if (ch->cur == NULL) {
+				ch->next++;	/* out of memory: k is lost */
+				continue;
+			}
+		}
+		m = (size_t)(end - (start + (int64_t)ch->cur->n));
+		if (m > n)
+			m = n;
+		if (iq != NULL) {
+			memcpy(ch->cur->iq + 2 * ch->cur->n, iq,
+			    2 * m * sizeof *iq);
+			iq += 2 * m;
+		} else {
+			memset(ch->cur->iq + 2 * ch->cur->n, 0,
+			    2 * m * sizeof *iq);
+			ch->cur->lost += m;
+		}
+		if (b != NULL && m > 0) {
+			if (!isnan(b->rssi_dbm)) {
+				ch->cur->rssi_sum += b->rssi_dbm;
+				ch->cur->rssi_n++;
+			}
+			if (b->overflow && iq != NULL)
+				ch->cur->overflow++;
+			if (b->gps_age >= 0)
+				ch->cur->gps_age = b->gps_age;
+		}
+		ch->cur->n += m;
+		pos += (int64_t)m;
+		n -= m;
+		if (ch->cur->n == ch->cur->cap) {
+			struct chunk *done = ch->cur;
+			ch->cur = NULL;
+			ch->next++;
+			emit(ctx, done);
+		}
+	}
+}
+
+/* Keep the newest ring_s seconds of the stream until the origin is set. */
+static void
+ring_push(struct chunker *ch, const int16_t *iq, size_t n)
+{
+	size_t	 cap = (size_t)(ch->ring_s * ch->fs) + 1, drop;
+
+	if (ch->ring_cap < cap) {
+		int16_t *r = realloc(ch->ring, 2 * cap * sizeof *r);
+		if (r == NULL)
+			return;
+		ch->ring = r;
+		ch->ring_cap = cap;
+	}
+	if (ch->ring_len == 0)
+		ch->ring_start = ch->pos;
+	if (n > ch->ring_cap) {
+		if (iq != NULL)
+			iq += 2 * (n - ch->ring_cap);
+		ch->ring_start += (int64_t)(ch->ring_len + n - ch->ring_cap);
+		ch->ring_len = 0;
+		n = ch->ring_cap;
+	}
+	if (ch->ring_len + n > ch->ring_cap) {
+		drop = ch->ring_len + n - ch->ring_cap;
+		memmove(ch->ring, ch->ring + 2 * drop,
+		    2 * (ch->ring_len - drop) * sizeof *ch->ring);
+		ch->ring_len -= drop;
+		ch->ring_start += (int64_t)drop;
+	}
+	if (iq != NULL)
+		memcpy(ch->ring + 2 * ch->ring_len, iq, 2 * n * sizeof *iq);
+	else
+		memset(ch->ring + 2 * ch->ring_len, 0, 2 * n * sizeof *iq);
+	ch->ring_len += n;
+}
+
+static void
+update_anchor(struct chunker *ch, const struct rx_block *b)
+{
+	double	 t;
+
+	if (b->t_gps > 0) {
+		/* GPS time stamps iq[0] directly: exact, no need to refine. */
+		if (!ch->gps) {
+			ch->anchor = b->t_gps - (double)ch->pos / ch->fs;
+			ch->anchored = 1;
+			ch->gps = 1;
+		}
+		return;
+	}
+	if (ch->gps)
+		return;
+	/*
+	 * Without GPS the best we have is the arrival clock. A block arrives
+	 * after its last sample was taken, never before, so every block gives
+	 * an upper bound on the stream's start time: keep the smallest.
+	 */
+	t = b->t_arrival - (double)(ch->pos + (int64_t)b->n) / ch->fs;
+	if (!ch->anchored || t < ch->anchor)
+		ch->anchor = t;
+	ch->anchored = 1;
+}
+
+void
+chunker_feed(struct chunker *ch, const struct rx_block *b,
+    chunker_emit_fn emit, void *ctx)
+{
+	if (!ch->streaming || ch->fs <= 0)
+		return;
+	if (b->lost > 0) {
+		/* Samples the receiver sent but we never got (sequence gap):
+		 * zeros keep every later sample at its true time. */
+		if (!ch->has_origin)
+			ring_push(ch, NULL, b->lost);
+		else if (ch->grid)
+			cut(ch, NULL, ch->pos, b->lost, NULL, emit, ctx);
+		ch->pos += (int64_t)b->lost;
+	}
+	if (!ch->grid)
+		update_anchor(ch, b);
+	ch->gps_age = b->gps_age;
+	if (!ch->has_origin) {
+		ring_push(ch, b->iq, b->n);
+	} else {
+		if (!ch->grid)
+			fix_grid(ch);
+		cut(ch, b->iq, ch->pos, b->n, b, emit, ctx);
+	}
+	ch->pos += (int64_t)b->n;
+}
+
+int
+chunker_oldest(const struct chunker *ch, double *t)
+{
+	if (!ch->streaming || !ch->anchored || ch->ring_len == 0)
+		return -1;
+	*t = ch->anchor + (double)ch->ring_start / ch->fs;
+	return 0;
+}
+
+void
+chunker_set_origin(struct chunker *ch, double t0, chunker_emit_fn emit,
+    void *ctx)
+{
+	if (ch->has_origin)
+		return;
+	ch->has_origin = 1;
+	ch->t0 = t0;
+	if (ch->streaming && ch->anchored) {
+		fix_grid(ch);
+		if (ch->ring_len > 0)
+			cut(ch, ch->ring, ch->ring_start, ch->ring_len, NULL,
+			    emit, ctx);
+	}
+	free(ch->ring);
+	ch->ring = NULL;
+	ch->ring_cap = ch->ring_len = 0;
+}
+
+void
+chunker_skip(struct chunker *ch, int k)
+{
+	if (ch->next >= k)
+		return;
+	if (ch->cur != NULL && ch->cur->index < k) {
+		chunk_free(ch->cur);
+		ch->cur = NULL;
+	}
+	ch->next = k < ch->total ? k : ch->total;
+}
+
+int
+chunker_next(const struct chunker *ch)
+{
+	return ch->next;
+}
+
+int
+chunker_gps(const struct chunker *ch)
+{
+	return ch->gps;
+}

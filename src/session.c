@@ -1,1 +1,153 @@
-/* placeholder: being written */
+/* session.c -- session parameters, their validation and the state machine. */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "session.h"
+
+static const char *status_names[] = {
+	"pending", "recording", "source_assigned", "in_progress", "completed",
+	"failed"
+};
+
+const char *
+session_status_name(enum session_status st)
+{
+	if ((unsigned)st >= sizeof status_names / sizeof status_names[0])
+		return "unknown";
+	return status_names[st];
+}
+
+int
+session_status_parse(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof status_names / sizeof status_names[0]; i++) {
+		if (strcmp(s, status_names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int
+session_status_final(enum session_status st)
+{
+	return st == SESSION_COMPLETED || st == SESSION_FAILED;
+}
+
+int
+session_error_set(struct session_error *e, const char *code,
+    const char *field, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (e == NULL)
+		return -1;
+	e->code = code;
+	snprintf(e->field, sizeof e->field, "%s", field != NULL ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Names and notes are shown in terminals and web pages: refuse control
+ * characters other than tab/newline in notes, and any in names. */
+static int
+has_control(const char *s, int allow_newlines)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == 0x7f)
+			return 1;
+		if (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t' ||
+		    c == '\r')))
+			return 1;
+	}
+	return 0;
+}
+
+int
+session_validate(const struct session_params *p, struct session_error *e)
+{
+	size_t	len;
+
+	len = strnlen(p->name, sizeof p->name);
+	if (len == 0 || strspn(p->name, " \t") == len)
+		return session_error_set(e, "missing_field", "session_name",
+		    "session name must not be empty");
+	if (len > SESSION_NAME_MAX)
+		return session_error_set(e, "too_large", "session_name",
+		    "session name is longer than %d bytes", SESSION_NAME_MAX);
+	if (has_control(p->name, 0))
+		return session_error_set(e, "out_of_range", "session_name",
+		    "session name must not contain control characters");
+	if (strnlen(p->notes, sizeof p->notes) > SESSION_NOTES_MAX)
+		return session_error_set(e, "too_large", "notes",
+		    "notes are longer than %d bytes", SESSION_NOTES_MAX);
+	if (has_control(p->notes, 1))
+		return session_error_set(e, "out_of_range", "notes",
+		    "notes must not contain control characters");
+	if (p->duration_s < SESSION_DURATION_MIN ||
+	    p->duration_s > SESSION_DURATION_MAX)
+		return session_error_set(e, "out_of_range", "duration_seconds",
+		    "duration must be a whole number of seconds from %d to %d "
+		    "(got %d)", SESSION_DURATION_MIN, SESSION_DURATION_MAX,
+		    p->duration_s);
+	if (!isfinite(p->freq_hz) || p->freq_hz <= 0)
+		return session_error_set(e, "out_of_range", "frequency_mhz",
+		    "frequency must be a positive number of MHz");
+	if (p->low_cut >= p->high_cut || p->low_cut < -100000 ||
+	    p->high_cut > 100000)
+		return session_error_set(e, "out_of_range", "passband",
+		    "passband must be LOW:HIGH Hz with LOW < HIGH, within "
+		    "-100000..100000 (got %d:%d)", p->low_cut, p->high_cut);
+	return 0;
+}
+
+int
+session_transition(enum session_status from, enum session_status to,
+    struct session_error *e)
+{
+	if (session_status_final(from))
+		return session_error_set(e, "bad_state", "session_id",
+		    "session already ended (%s)", session_status_name(from));
+	if (to == SESSION_FAILED)
+		return 0;
+	if (to == SESSION_RECORDING && from == SESSION_PENDING)
+		return 0;
+	if (to == SESSION_SOURCE_ASSIGNED && from == SESSION_RECORDING)
+		return 0;
+	if (to == SESSION_IN_PROGRESS && from == SESSION_SOURCE_ASSIGNED)
+		return 0;
+	if (to == SESSION_COMPLETED && from == SESSION_IN_PROGRESS)
+		return 0;
+
+	switch (to) {
+	case SESSION_SOURCE_ASSIGNED:
+		if (from == SESSION_PENDING)
+			return session_error_set(e, "bad_state", "session_id",
+			    "start the session before assigning a source");
+		return session_error_set(e, "bad_state", "session_id",
+		    "source can only be assigned before acquisition "
+		    "(session is %s)", session_status_name(from));
+	case SESSION_IN_PROGRESS:
+		if (from == SESSION_IN_PROGRESS)
+			return session_error_set(e, "bad_state", "session_id",
+			    "acquisition already started");
+		return session_error_set(e, "bad_state", "session_id",
+		    "assign a source before starting acquisition (session is "
+		    "%s)", session_status_name(from));
+	case SESSION_COMPLETED:
+		return session_error_set(e, "bad_state", "session_id",
+		    "a session completes only after acquisition (session is "
+		    "%s)", session_status_name(from));
+	default:
+		return session_error_set(e, "bad_state", "session_id",
+		    "cannot go from %s to %s", session_status_name(from),
+		    session_status_name(to));
+	}
+}
