@@ -1,1 +1,1205 @@
-/* placeholder: being written */
+/* engine.c -- sessions and their acquisition: receivers -> chunker -> metrics -> dataset -> events. */
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "chunker.h"
+#include "events.h"
+#include "metrics.h"
+#include "util.h"
+#include "net/receiver.h"
+#include "store/dataset.h"
+
+#define ENGINE_MAX_SESSIONS	1000	/* kept in memory; oldest final ones go */
+
+enum cstate { C_PENDING = 0, C_QUEUED, C_STORED, C_MISSING };
+
+/* What the loop thread hands the acquisition worker. */
+struct item {
+	struct item	*next;
+	struct chunk	*chunk;		/* a finished chunk, or */
+	int		 websdr;	/* a receiver state change */
+	enum rx_state	 state;
+	char		 reason[160];
+};
+
+struct acq;
+
+/* One receiver in one acquisition. Fields below "lock" are guarded by
+ * acq->lock (the loop thread writes them from sink callbacks). */
+struct rxrt {
+	struct acq		*acq;
+	const struct station	*st;
+	const struct rx_driver	*drv;
+	struct rx		*rx;
+	/* guarded by acq->lock */
+	struct chunker		*ch;
+	enum rx_state		 state;
+	char			 reason[160];
+	char			 fault[160];	/* last non-streaming reason */
+	double			 fs;
+	unsigned char		*cst;		/* enum cstate per chunk */
+	int			 ok;
+	int			 missing;
+	json_t			*last;		/* last measurement row */
+};
+
+struct acq {
+	struct engine	*eng;
+	struct sess	*s;
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	struct rxrt	*rt;
+	int		 n;
+	int		 total;
+	double		 t_start;	/* CLOCK_REALTIME at acquisition */
+	double		 deadline;	/* nothing more is awaited after it */
+	int		 has_origin;
+	double		 t0;
+	struct item	*head, *tail;
+	int		 cancel;
+	char		 cancel_reason[256];
+	int		 progress;	/* chunks reported by session:progress */
+	int		 measurements;
+	json_t		*missing;	/* [{chunk_index, websdr, reason}] */
+	struct metrics_ctx *mctx;
+	size_t		 mctx_size;
+};
+
+struct sess {
+	struct sess		*next;
+	char			 id[UTIL_UUID_LEN];
+	struct session_params	 p;
+	enum session_status	 status;
+	char			 source_id[UTIL_UUID_LEN];
+	char			 source_name[128];
+	char			 created_at[40];
+	char			 session_end[40];
+	char			 failure_reason[256];
+	json_t			*summary;
+	struct acq		*acq;		/* from acquisition on */
+	int			 ended;		/* the final event is out */
+};
+
+struct engine {
+	struct engine_config	 cfg;
+	pthread_mutex_t		 lock;	/* sessions list and their status */
+	pthread_cond_t		 done;	/* a session ended / a worker quit */
+	struct sess		*sessions;
+	int			 nsessions;
+	int			 active;
+};
+
+static json_t	*manifest_build(struct engine *, struct sess *);
+static json_t	*station_json(struct rxrt *);
+
+struct engine *
+engine_new(const struct engine_config *cfg, char *err, size_t errlen)
+{
+	struct engine	*eng;
+
+	if (cfg->stations == NULL || cfg->stations->n == 0 || cfg->ds == NULL ||
+	    cfg->ev == NULL || cfg->loop == NULL) {
+		snprintf(err, errlen, "engine: stations, dataset, events and "
+		    "loop are required");
+		return NULL;
+	}
+	eng = calloc(1, sizeof *eng);
+	if (eng == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	eng->cfg = *cfg;
+	if (eng->cfg.start_timeout <= 0)
+		eng->cfg.start_timeout = 5.0;
+	if (eng->cfg.grace <= 0)
+		eng->cfg.grace = 2.5;
+	if (eng->cfg.max_active <= 0)
+		eng->cfg.max_active = 1;
+	pthread_mutex_init(&eng->lock, NULL);
+	pthread_cond_init(&eng->done, NULL);
+	return eng;
+}
+
+static void
+acq_free(struct acq *a)
+{
+	struct item	*it, *next;
+	int		 i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; a->rt != NULL && i < a->n; i++) {
+		chunker_free(a->rt[i].ch);
+		free(a->rt[i].cst);
+		json_decref(a->rt[i].last);
+	}
+	for (it = a->head; it != NULL; it = next) {
+		next = it->next;
+		chunk_free(it->chunk);
+		free(it);
+	}
+	free(a->rt);
+	json_decref(a->missing);
+	metrics_ctx_free(a->mctx);
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+static void
+sess_free(struct sess *s)
+{
+	acq_free(s->acq);
+	json_decref(s->summary);
+	free(s);
+}
+
+void
+engine_free(struct engine *eng)
+{
+	struct sess	*s, *next;
+
+	if (eng == NULL)
+		return;
+	pthread_mutex_lock(&eng->lock);
+	for (s = eng->sessions; s != NULL; s = s->next) {
+		if (s->acq != NULL) {
+			pthread_mutex_lock(&s->acq->lock);
+			s->acq->cancel = 1;
+			snprintf(s->acq->cancel_reason,
+			    sizeof s->acq->cancel_reason,
+			    "cancelled: the recorder is shutting down");
+			pthread_cond_signal(&s->acq->cond);
+			pthread_mutex_unlock(&s->acq->lock);
+		}
+	}
+	/* Workers are detached: wait until the last one has said goodbye. */
+	while (eng->active > 0)
+		pthread_cond_wait(&eng->done, &eng->lock);
+	pthread_mutex_unlock(&eng->lock);
+	for (s = eng->sessions; s != NULL; s = next) {
+		next = s->next;
+		sess_free(s);
+	}
+	pthread_cond_destroy(&eng->done);
+	pthread_mutex_destroy(&eng->lock);
+	free(eng);
+}
+
+/* Caller holds eng->lock. */
+static struct sess *
+find(struct engine *eng, const char *id, struct session_error *e)
+{
+	struct sess	*s;
+
+	if (id == NULL || !util_is_uuid(id)) {
+		session_error_set(e, "out_of_range", "session_id",
+		    "session_id must be a UUID");
+		return NULL;
+	}
+	for (s = eng->sessions; s != NULL; s = s->next) {
+		if (strcmp(s->id, id) == 0)
+			return s;
+	}
+	session_error_set(e, "not_found", "session_id",
+	    "no session %s in this recorder", id);
+	return NULL;
+}
+
+/* The status_update payload: what every front-end needs to show a session. */
+static json_t *
+status_data(struct sess *s)
+{
+	json_t	*d;
+
+	d = json_pack("{s:s, s:s, s:s, s:f, s:i, s:s}",
+	    "session_id", s->id,
+	    "session_name", s->p.name,
+	    "status", session_status_name(s->status),
+	    "frequency_mhz", s->p.freq_hz / 1e6,
+	    "duration_seconds", s->p.duration_s,
+	    "notes", s->p.notes);
+	json_object_set_new(d, "frequency_hz",
+	    json_integer((json_int_t)llround(s->p.freq_hz)));
+	if (s->source_id[0] != '\0') {
+		json_object_set_new(d, "source_id", json_string(s->source_id));
+		json_object_set_new(d, "source_name",
+		    json_string(s->source_name));
+	}
+	if (s->failure_reason[0] != '\0')
+		json_object_set_new(d, "error", json_string(s->failure_reason));
+	if (s->summary != NULL)
+		json_object_set(d, "summary", s->summary);
+	return d;
+}
+
+/* Save the manifest; an error is reported on the bus, not fatal. */
+static void
+save_manifest(struct engine *eng, struct sess *s)
+{
+	json_t	*m = manifest_build(eng, s);
+	char	 err[512];
+
+	if (dataset_session_save(eng->cfg.ds, s->id, m, err, sizeof err) != 0)
+		events_emit(eng->cfg.ev, "session:error", json_pack(
+		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
+		    "code", "io_error", "field", ""));
+	json_decref(m);
+}
+
+int
+engine_session_start(struct engine *eng, const struct session_params *p,
+    char id[37], struct session_error *e)
+{
+	struct sess	*s, **pp;
+	json_t		*m;
+	char		 err[512];
+
+	if (session_validate(p, e) != 0)
+		return -1;
+	if (config_check_frequency(eng->cfg.stations, p->freq_hz, err,
+	    sizeof err) != 0)
+		return session_error_set(e, "out_of_range", "frequency_mhz",
+		    "%s", err);
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return session_error_set(e, "io_error", "", "out of memory");
+	util_uuid(s->id);
+	s->p = *p;
+	s->status = SESSION_PENDING;
+	util_iso8601(util_now(), s->created_at, sizeof s->created_at);
+	if (session_transition(s->status, SESSION_RECORDING, e) != 0) {
+		free(s);
+		return -1;
+	}
+	s->status = SESSION_RECORDING;
+	m = manifest_build(eng, s);
+	if (dataset_session_create(eng->cfg.ds, s->id, m, err,
+	    sizeof err) != 0) {
+		json_decref(m);
+		free(s);
+		return session_error_set(e, "io_error", "", "%s", err);
+	}
+	json_decref(m);
+
+	pthread_mutex_lock(&eng->lock);
+	/* Bound memory in a long-running server: forget the oldest ended
+	 * sessions (they stay in the dataset). */
+	while (eng->nsessions >= ENGINE_MAX_SESSIONS) {
+		struct sess *old = NULL, **oldp = NULL;
+		for (pp = &eng->sessions; *pp != NULL; pp = &(*pp)->next) {
+			if ((*pp)->ended) {
+				old = *pp;
+				oldp = pp;
+			}
+		}
+		if (old == NULL)
+			break;
+		*oldp = old->next;
+		sess_free(old);
+		eng->nsessions--;
+	}
+	s->next = eng->sessions;
+	eng->sessions = s;
+	eng->nsessions++;
+	memcpy(id, s->id, UTIL_UUID_LEN);
+	pthread_mutex_unlock(&eng->lock);
+
+	events_emit(eng->cfg.ev, "session:started", json_pack(
+	    "{s:s, s:s, s:s, s:f, s:i, s:s}", "session_id", s->id,
+	    "session_name", p->name, "status", "recording",
+	    "frequency_mhz", p->freq_hz / 1e6, "duration_seconds",
+	    p->duration_s, "notes", p->notes));
+	pthread_mutex_lock(&eng->lock);
+	m = status_data(s);
+	pthread_mutex_unlock(&eng->lock);
+	events_emit(eng->cfg.ev, "session:status_update", m);
+	return 0;
+}
+
+int
+engine_session_assign(struct engine *eng, const char *id, const char *source,
+    struct session_error *e)
+{
+	struct sess	*s;
+	struct source	 src;
+	json_t		*d;
+
+	if (source == NULL || source[0] == '\0')
+		return session_error_set(e, "missing_field", "source_id",
+		    "source_id is required (a known source's id or name, or "
+		    "\"unknown\")");
+	if (strlen(source) > 255)
+		return session_error_set(e, "too_large", "source_id",
+		    "source_id is too long");
+	if (dataset_source_find(eng->cfg.ds, source, &src) != 0)
+		return session_error_set(e, "not_found", "source_id",
+		    "no known source \"%s\" (use \"unknown\" or add it with "
+		    "'heimdall-rec sources add')", source);
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, e)) == NULL ||
+	    session_transition(s->status, SESSION_SOURCE_ASSIGNED, e) != 0) {
+		pthread_mutex_unlock(&eng->lock);
+		return -1;
+	}
+	s->status = SESSION_SOURCE_ASSIGNED;
+	snprintf(s->source_id, sizeof s->source_id, "%s", src.id);
+	snprintf(s->source_name, sizeof s->source_name, "%s", src.name);
+	pthread_mutex_unlock(&eng->lock);
+
+	save_manifest(eng, s);
+	events_emit(eng->cfg.ev, "session:source_assigned", json_pack(
+	    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "source_id", src.id,
+	    "source_name", src.name, "status", "source_assigned"));
+	pthread_mutex_lock(&eng->lock);
+	d = status_data(s);
+	pthread_mutex_unlock(&eng->lock);
+	events_emit(eng->cfg.ev, "session:status_update", d);
+	return 0;
+}
+
+/* ---- the loop thread side: sink callbacks (quick, never block) ---- */
+
+static void
+push_item(struct acq *a, struct item *it)
+{
+	if (a->tail != NULL)
+		a->tail->next = it;
+	else
+		a->head = it;
+	a->tail = it;
+	pthread_cond_signal(&a->cond);
+}
+
+/* Chunker output; acq->lock held. */
+static void
+on_chunk(void *ctx, struct chunk *c)
+{
+	struct acq	*a = ctx;
+	struct rxrt	*r = &a->rt[c->websdr - 1];
+	struct item	*it;
+
+	if (c->index >= a->total || r->cst[c->index] != C_PENDING ||
+	    (it = calloc(1, sizeof *it)) == NULL) {
+		/* Already given up on (declared missing): drop it. */
+		chunk_free(c);
+		return;
+	}
+	r->cst[c->index] = C_QUEUED;
+	it->chunk = c;
+	push_item(a, it);
+}
+
+/* acq->lock held. The origin is the first instant at which every receiver
+ * that has not failed streams; after the start timeout, the streaming
+ * ones decide alone and late ones join the grid when they come. */
+static void
+try_origin(struct acq *a, int timed_out)
+{
+	double	 t0 = 0, t;
+	int	 i, have = 0;
+
+	if (a->has_origin)
+		return;
+	for (i = 0; i < a->n; i++) {
+		struct rxrt *r = &a->rt[i];
+		if (chunker_oldest(r->ch, &t) == 0) {
+			if (have == 0 || t > t0)
+				t0 = t;
+			have++;
+		} else if (r->state != RX_FAILED && !timed_out)
+			return;
+	}
+	if (have == 0)
+		return;
+	a->has_origin = 1;
+	a->t0 = t0;
+	for (i = 0; i < a->n; i++)
+		chunker_set_origin(a->rt[i].ch, t0, on_chunk, a);
+}
+
+static void
+sink_state(void *ctx, enum rx_state st, const char *reason)
+{
+	struct rxrt	*r = ctx;
+	struct acq	*a = r->acq;
+	struct item	*it;
+
+	pthread_mutex_lock(&a->lock);
+	r->state = st;
+	snprintf(r->reason, sizeof r->reason, "%s", reason);
+	if (st != RX_STREAMING && st != RX_CONNECTING)
+		snprintf(r->fault, sizeof r->fault, "%s", reason);
+	if (st == RX_FAILED)
+		try_origin(a, 0);	/* stop waiting for it */
+	if ((it = calloc(1, sizeof *it)) != NULL) {
+		it->websdr = r->st->index;
+		it->state = st;
+		snprintf(it->reason, sizeof it->reason, "%s", reason);
+		push_item(a, it);
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void
+sink_stream(void *ctx, double fs)
+{
+	struct rxrt	*r = ctx;
+
+	pthread_mutex_lock(&r->acq->lock);
+	r->fs = fs;
+	chunker_stream(r->ch, fs);
+	pthread_mutex_unlock(&r->acq->lock);
+}
+
+static void
+sink_block(void *ctx, const struct rx_block *b)
+{
+	struct rxrt	*r = ctx;
+	struct acq	*a = r->acq;
+
+	pthread_mutex_lock(&a->lock);
+	chunker_feed(r->ch, b, on_chunk, a);
+	if (!a->has_origin)
+		try_origin(a, 0);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* ---- the acquisition worker ---- */
+
+static const char *
+missing_reason(struct rxrt *r)
+{
+	if (r->state != RX_STREAMING && r->reason[0] != '\0')
+		return r->reason;
+	if (r->fault[0] != '\0')
+		return r->fault;
+	return "no samples for this second";
+}
+
+/* acq->lock held. Declare chunk k of r missing; returns the record. */
+static void
+mark_missing(struct acq *a, struct rxrt *r, int k, const char *reason,
+    json_t *out)
+{
+	r->cst[k] = C_MISSING;
+	r->missing++;
+	chunker_skip(r->ch, k + 1);
+	json_array_append_new(out, json_pack("{s:i, s:i, s:s, s:s}",
+	    "chunk_index", k, "websdr", r->st->index, "station", r->st->name,
+	    "reason", reason));
+	(void)a;
+}
+
+/*
+ * acq->lock held. Chunks still pending whose second ended more than grace
+ * ago (or all of them at the deadline, or of a failed receiver) will not
+ * come: record them missing with the receiver's reason.
+ */
+static void
+supervise(struct acq *a, double now, json_t *missing)
+{
+	struct engine	*eng = a->eng;
+	int		 i, k;
+
+	if (!a->has_origin && now >= a->t_start + eng->cfg.start_timeout)
+		try_origin(a, 1);
+	for (i = 0; i < a->n; i++) {
+		struct rxrt *r = &a->rt[i];
+		for (k = 0; k < a->total; k++) {
+			int overdue;
+			if (r->cst[k] != C_PENDING)
+				continue;
+			overdue = now >= a->deadline || r->state == RX_FAILED ||
+			    a->cancel || (a->has_origin &&
+			    now > a->t0 + k + 1 + eng->cfg.grace);
+			if (!overdue)
+				break;	/* later chunks are later still */
+			mark_missing(a, r, k, a->cancel ? a->cancel_reason :
+			    missing_reason(r), missing);
+		}
+	}
+}
+
+/* acq->lock held. */
+static int
+all_accounted(struct acq *a)
+{
+	int	i, k;
+
+	for (i = 0; i < a->n; i++) {
+		for (k = 0; k < a->total; k++) {
+			if (a->rt[i].cst[k] == C_PENDING ||
+			    a->rt[i].cst[k] == C_QUEUED)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static json_t *
+measurement_row(struct acq *a, struct rxrt *r, const struct chunk *c,
+    const struct metrics *m, const char *key)
+{
+	struct sess	*s = a->s;
+	char		 id[UTIL_UUID_LEN], ts[40], now[40];
+	json_t		*row;
+
+	util_uuid(id);
+	util_iso8601(c->t_first, ts, sizeof ts);
+	util_iso8601(util_now(), now, sizeof now);
+	row = json_object();
+	json_object_set_new(row, "id", json_string(id));
+	json_object_set_new(row, "recording_session_id", json_string(s->id));
+	json_object_set_new(row, "websdr", json_integer(r->st->index));
+	json_object_set_new(row, "websdr_station_name",
+	    json_string(r->st->name));
+	json_object_set_new(row, "chunk_index", json_integer(c->index));
+	json_object_set_new(row, "timestamp", json_string(ts));
+	json_object_set_new(row, "frequency_hz",
+	    json_integer((json_int_t)llround(s->p.freq_hz)));
+	json_object_set_new(row, "signal_strength_db",
+	    json_real(m->signal_strength_db));
+	json_object_set_new(row, "snr_db", json_real(m->snr_db));
+	json_object_set_new(row, "frequency_offset_hz",
+	    json_real(m->frequency_offset_hz));
+	json_object_set_new(row, "noise_floor_db",
+	    json_real(m->noise_floor_db));
+	json_object_set_new(row, "rssi_dbm", c->rssi_n > 0 ?
+	    json_real(c->rssi_sum / c->rssi_n) : json_null());
+	json_object_set_new(row, "peak_amplitude",
+	    json_real(m->peak_amplitude));
+	json_object_set_new(row, "adc_overflow_count",
+	    json_integer(c->overflow));
+	json_object_set_new(row, "gps_fix_age_s", c->gps_age >= 0 ?
+	    json_integer(c->gps_age) : json_null());
+	json_object_set_new(row, "time_source",
+	    json_string(c->gps ? "gps" : "local"));
+	json_object_set_new(row, "samples_lost",
+	    json_integer((json_int_t)c->lost));
+	json_object_set_new(row, "iq_data_location", json_string(key));
+	json_object_set_new(row, "iq_data_format", json_string("complex64"));
+	json_object_set_new(row, "iq_sample_rate", json_real(c->fs));
+	json_object_set_new(row, "iq_samples_count",
+	    json_integer((json_int_t)c->n));
+	json_object_set_new(row, "duration_seconds",
+	    json_real((double)c->n / c->fs));
+	json_object_set_new(row, "created_at", json_string(now));
+	return row;
+}
+
+static int
+compute(struct acq *a, const struct chunk *c, struct metrics *m)
+{
+	size_t	 want = 1024;
+
+	while (want < c->n)
+		want *= 2;
+	if (a->mctx == NULL || a->mctx_size < want) {
+		metrics_ctx_free(a->mctx);
+		a->mctx = metrics_ctx_new(want);
+		a->mctx_size = a->mctx != NULL ? want : 0;
+	}
+	if (a->mctx == NULL)
+		return -1;
+	return metrics_compute(a->mctx, c->iq, c->n, c->fs,
+	    a->s->p.low_cut, a->s->p.high_cut, m);
+}
+
+/*
+ * Store a batch of finished chunks: metrics, one dataset_put_batch (one
+ * durability barrier for the batch), then the events. Chunks that cannot
+ * be stored are declared missing with the storage error.
+ */
+static void
+store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
+{
+	struct engine	*eng = a->eng;
+	struct ds_chunk	*dv;
+	json_t		*rows, *row;
+	char		 key[256], err[512];
+	int		 i, rc;
+
+	if (n == 0)
+		return;
+	dv = calloc((size_t)n, sizeof *dv);
+	rows = json_array();
+	for (i = 0; i < n; i++) {
+		struct chunk *c = cv[i];
+		struct metrics m;
+		struct rxrt *r = &a->rt[c->websdr - 1];
+		if (compute(a, c, &m) != 0)
+			memset(&m, 0, sizeof m), m.snr_db = NAN;
+		dataset_chunk_key(a->s->id, c->index, c->websdr, key,
+		    sizeof key);
+		row = measurement_row(a, r, c, &m, key);
+		json_array_append_new(rows, row);
+		dv[i] = (struct ds_chunk){ c->index, c->websdr, c->iq, c->n };
+	}
+	rc = dv == NULL ? -1 : dataset_put_batch(eng->cfg.ds, a->s->id, dv, n,
+	    rows, err, sizeof err);
+	if (dv == NULL)
+		snprintf(err, sizeof err, "out of memory");
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < n; i++) {
+		struct rxrt *r = &a->rt[cv[i]->websdr - 1];
+		if (rc == 0) {
+			r->cst[cv[i]->index] = C_STORED;
+			r->ok++;
+			a->measurements++;
+			json_decref(r->last);
+			r->last = json_incref(json_array_get(rows, i));
+		} else {
+			char why[600];
+			snprintf(why, sizeof why, "not stored: %s", err);
+			mark_missing(a, r, cv[i]->index, why, missing);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (rc != 0)
+		events_emit(eng->cfg.ev, "session:error", json_pack(
+		    "{s:s, s:s, s:s, s:s}", "session_id", a->s->id, "error",
+		    err, "code", "io_error", "field", ""));
+	else {
+		for (i = 0; i < n; i++)
+			events_emit(eng->cfg.ev, "session:measurement",
+			    json_incref(json_array_get(rows, i)));
+	}
+	json_decref(rows);
+	free(dv);
+	for (i = 0; i < n; i++)
+		chunk_free(cv[i]);
+}
+
+/* Emit session:progress for every chunk index now settled everywhere. */
+static void
+report_progress(struct acq *a)
+{
+	int	 i, k, settled, count;
+
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		k = a->progress;
+		settled = k < a->total;
+		for (i = 0; settled && i < a->n; i++) {
+			if (a->rt[i].cst[k] != C_STORED &&
+			    a->rt[i].cst[k] != C_MISSING)
+				settled = 0;
+		}
+		if (settled)
+			a->progress++;
+		count = a->measurements;
+		pthread_mutex_unlock(&a->lock);
+		if (!settled)
+			return;
+		events_emit(a->eng->cfg.ev, "session:progress", json_pack(
+		    "{s:s, s:i, s:i, s:i, s:i}", "session_id", a->s->id,
+		    "chunk", k + 1, "total_chunks", a->total,
+		    "progress", (int)lround(100.0 * (k + 1) / a->total),
+		    "measurements_count", count));
+	}
+}
+
+static void
+emit_state(struct acq *a, struct item *it)
+{
+	const struct station *st = &a->eng->cfg.stations->v[it->websdr - 1];
+
+	events_emit(a->eng->cfg.ev, "receiver:status", json_pack(
+	    "{s:s, s:i, s:s, s:s, s:s}", "session_id", a->s->id,
+	    "websdr", it->websdr, "station", st->name,
+	    "state", rx_state_name(it->state), "reason", it->reason));
+}
+
+static void
+emit_missing(struct acq *a, json_t *missing)
+{
+	size_t	 i;
+	json_t	*m;
+
+	json_array_foreach(missing, i, m) {
+		json_t *d = json_deep_copy(m);
+		json_object_set_new(d, "session_id", json_string(a->s->id));
+		json_array_append(a->missing, m);
+		events_emit(a->eng->cfg.ev, "session:missing", d);
+	}
+	json_array_clear(missing);
+}
+
+/* One pass: take what the loop thread queued, store it, report. Returns 1
+ * when every chunk of every receiver is settled. */
+static int
+work(struct acq *a, int wait)
+{
+	struct item	*items, *it, *next;
+	struct chunk	*cv[256];
+	json_t		*missing = json_array();
+	int		 n = 0, done;
+	struct timespec	 ts;
+
+	pthread_mutex_lock(&a->lock);
+	if (wait && a->head == NULL && !a->cancel) {
+		/* 50 ms: the supervisor's resolution for timeouts. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+	}
+	items = a->head;
+	a->head = a->tail = NULL;
+	pthread_mutex_unlock(&a->lock);
+
+	for (it = items; it != NULL; it = next) {
+		next = it->next;
+		if (it->chunk != NULL) {
+			cv[n++] = it->chunk;
+			if (n == (int)(sizeof cv / sizeof cv[0])) {
+				store_batch(a, cv, n, missing);
+				n = 0;
+			}
+		} else
+			emit_state(a, it);
+		free(it);
+	}
+	store_batch(a, cv, n, missing);
+
+	pthread_mutex_lock(&a->lock);
+	supervise(a, util_now(), missing);
+	done = all_accounted(a);
+	pthread_mutex_unlock(&a->lock);
+	emit_missing(a, missing);
+	json_decref(missing);
+	report_progress(a);
+	return done;
+}
+
+static void
+open_receivers(struct acq *a)
+{
+	struct engine	*eng = a->eng;
+	struct rx_params p;
+	char		 err[256];
+	int		 i;
+
+	memset(&p, 0, sizeof p);
+	p.freq_hz = a->s->p.freq_hz;
+	p.low_cut = a->s->p.low_cut;
+	p.high_cut = a->s->p.high_cut;
+	p.deadline = a->deadline;
+	p.ident = "heimdall-rec";
+	for (i = 0; i < a->n; i++) {
+		struct rxrt *r = &a->rt[i];
+		struct rx_sink sink = { sink_state, sink_stream, sink_block, r };
+		r->rx = r->drv->open(eng->cfg.loop, r->st, &p, &sink, err,
+		    sizeof err);
+		if (r->rx == NULL)
+			sink_state(r, RX_FAILED, err);
+	}
+}
+
+static void
+close_receivers(struct acq *a)
+{
+	int	i;
+
+	for (i = 0; i < a->n; i++) {
+		if (a->rt[i].rx != NULL) {
+			a->rt[i].drv->close(a->rt[i].rx);
+			a->rt[i].rx = NULL;
+		}
+	}
+}
+
+static json_t *
+summary_build(struct acq *a)
+{
+	json_t	*stations = json_array(), *sum;
+	int	 i, ok = 0, miss = 0;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->n; i++) {
+		json_array_append_new(stations, station_json(&a->rt[i]));
+		ok += a->rt[i].ok;
+		miss += a->rt[i].missing;
+	}
+	pthread_mutex_unlock(&a->lock);
+	sum = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:O}",
+	    "chunks_expected", a->total * a->n, "chunks_stored", ok,
+	    "chunks_missing", miss, "measurements_count", ok,
+	    "total_chunks", a->total, "stations", stations,
+	    "missing", a->missing);
+	if (a->has_origin) {
+		char t0[40];
+		util_iso8601(a->t0, t0, sizeof t0);
+		json_object_set_new(sum, "chunk0_utc", json_string(t0));
+	}
+	return sum;
+}
+
+static void *
+acq_main(void *arg)
+{
+	struct acq	*a = arg;
+	struct engine	*eng = a->eng;
+	struct sess	*s = a->s;
+	json_t		*sum, *m, *d;
+	char		 err[512];
+	int		 stored;
+
+	open_receivers(a);
+	while (!work(a, 1))
+		;
+	close_receivers(a);
+	/* Chunks that finished while the receivers were closing. */
+	work(a, 0);
+
+	sum = summary_build(a);
+	stored = (int)json_integer_value(json_object_get(sum,
+	    "chunks_stored"));
+	pthread_mutex_lock(&eng->lock);
+	s->summary = sum;
+	if (a->cancel) {
+		s->status = SESSION_FAILED;
+		snprintf(s->failure_reason, sizeof s->failure_reason, "%s",
+		    a->cancel_reason);
+	} else if (stored == 0) {
+		s->status = SESSION_FAILED;
+		snprintf(s->failure_reason, sizeof s->failure_reason,
+		    "no receiver delivered a whole second of samples");
+	} else
+		s->status = SESSION_COMPLETED;
+	util_iso8601(util_now(), s->session_end, sizeof s->session_end);
+	pthread_mutex_unlock(&eng->lock);
+
+	m = manifest_build(eng, s);
+	if (dataset_session_finish(eng->cfg.ds, s->id, m, err,
+	    sizeof err) != 0)
+		events_emit(eng->cfg.ev, "session:error", json_pack(
+		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
+		    "code", "io_error", "field", ""));
+	json_decref(m);
+
+	pthread_mutex_lock(&eng->lock);
+	d = status_data(s);
+	pthread_mutex_unlock(&eng->lock);
+	/* The last event of the session. */
+	events_emit(eng->cfg.ev, "session:status_update", d);
+	pthread_mutex_lock(&eng->lock);
+	s->ended = 1;
+	eng->active--;
+	pthread_cond_broadcast(&eng->done);
+	pthread_mutex_unlock(&eng->lock);
+	return NULL;
+}
+
+static struct acq *
+acq_new(struct engine *eng, struct sess *s)
+{
+	struct acq	*a;
+	int		 i;
+
+	a = calloc(1, sizeof *a);
+	if (a == NULL)
+		return NULL;
+	a->eng = eng;
+	a->s = s;
+	a->n = eng->cfg.stations->n;
+	a->total = s->p.duration_s;
+	a->rt = calloc((size_t)a->n, sizeof *a->rt);
+	a->missing = json_array();
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	a->t_start = util_now();
+	a->deadline = a->t_start + eng->cfg.start_timeout + a->total +
+	    eng->cfg.grace;
+	for (i = 0; a->rt != NULL && i < a->n; i++) {
+		struct rxrt *r = &a->rt[i];
+		r->acq = a;
+		r->st = &eng->cfg.stations->v[i];
+		r->drv = rx_driver_find(r->st->type);
+		r->ch = chunker_new(r->st->index, a->total, 0.5);
+		r->cst = calloc((size_t)a->total, 1);
+		r->state = RX_CONNECTING;
+		snprintf(r->reason, sizeof r->reason, "connecting");
+		if (r->drv == NULL || r->ch == NULL || r->cst == NULL)
+			break;
+	}
+	if (a->rt == NULL || i < a->n || a->missing == NULL) {
+		acq_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+int
+engine_session_acquire(struct engine *eng, const char *id,
+    struct session_error *e)
+{
+	struct sess	*s;
+	struct acq	*a;
+	json_t		*d;
+	pthread_attr_t	 attr;
+	int		 rc;
+
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, e)) == NULL ||
+	    session_transition(s->status, SESSION_IN_PROGRESS, e) != 0)
+		goto fail;
+	if (eng->active >= eng->cfg.max_active) {
+		session_error_set(e, "busy", "session_id", "another session is "
+		    "acquiring; try again when it ends");
+		goto fail;
+	}
+	if ((a = acq_new(eng, s)) == NULL) {
+		session_error_set(e, "io_error", "", "out of memory");
+		goto fail;
+	}
+	s->status = SESSION_IN_PROGRESS;
+	s->acq = a;
+	eng->active++;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&a->thread, &attr, acq_main, a);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		s->status = SESSION_SOURCE_ASSIGNED;
+		s->acq = NULL;
+		acq_free(a);
+		eng->active--;
+		session_error_set(e, "io_error", "", "cannot start a thread");
+		goto fail;
+	}
+	pthread_mutex_unlock(&eng->lock);
+
+	save_manifest(eng, s);
+	events_emit(eng->cfg.ev, "session:completed", json_pack(
+	    "{s:s, s:s, s:s, s:i}", "session_id", s->id, "task_id", s->id,
+	    "status", "in_progress", "chunks", s->p.duration_s));
+	pthread_mutex_lock(&eng->lock);
+	d = status_data(s);
+	pthread_mutex_unlock(&eng->lock);
+	events_emit(eng->cfg.ev, "session:status_update", d);
+	return 0;
+fail:
+	pthread_mutex_unlock(&eng->lock);
+	return -1;
+}
+
+int
+engine_session_cancel(struct engine *eng, const char *id, const char *reason,
+    struct session_error *e)
+{
+	struct sess	*s;
+	json_t		*d = NULL, *m = NULL;
+	char		 err[512];
+
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, e)) == NULL ||
+	    session_transition(s->status, SESSION_FAILED, e) != 0) {
+		pthread_mutex_unlock(&eng->lock);
+		return -1;
+	}
+	if (s->acq != NULL) {
+		pthread_mutex_lock(&s->acq->lock);
+		if (!s->acq->cancel) {
+			s->acq->cancel = 1;
+			snprintf(s->acq->cancel_reason,
+			    sizeof s->acq->cancel_reason, "cancelled: %s",
+			    reason != NULL ? reason : "by request");
+		}
+		pthread_cond_signal(&s->acq->cond);
+		pthread_mutex_unlock(&s->acq->lock);
+		pthread_mutex_unlock(&eng->lock);
+		return 0;
+	}
+	/* Not acquiring yet: it simply ends. */
+	s->status = SESSION_FAILED;
+	snprintf(s->failure_reason, sizeof s->failure_reason, "cancelled: %s",
+	    reason != NULL ? reason : "by request");
+	util_iso8601(util_now(), s->session_end, sizeof s->session_end);
+	pthread_mutex_unlock(&eng->lock);
+	m = manifest_build(eng, s);
+	if (dataset_session_finish(eng->cfg.ds, s->id, m, err,
+	    sizeof err) != 0)
+		events_emit(eng->cfg.ev, "session:error", json_pack(
+		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
+		    "code", "io_error", "field", ""));
+	json_decref(m);
+	pthread_mutex_lock(&eng->lock);
+	d = status_data(s);
+	pthread_mutex_unlock(&eng->lock);
+	events_emit(eng->cfg.ev, "session:status_update", d);
+	pthread_mutex_lock(&eng->lock);
+	s->ended = 1;
+	pthread_cond_broadcast(&eng->done);
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
+int
+engine_session_wait(struct engine *eng, const char *id)
+{
+	struct sess	*s;
+	struct session_error e;
+	int		 st;
+
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, &e)) == NULL) {
+		pthread_mutex_unlock(&eng->lock);
+		return -1;
+	}
+	/* ended, not just final: the session's last event has been
+	 * delivered to every subscriber when this returns. */
+	while (!s->ended)
+		pthread_cond_wait(&eng->done, &eng->lock);
+	st = s->status;
+	pthread_mutex_unlock(&eng->lock);
+	return st;
+}
+
+/* ---- snapshots and the manifest ---- */
+
+/* acq->lock held (or the acquisition is over). */
+static json_t *
+station_json(struct rxrt *r)
+{
+	json_t	*o;
+
+	o = json_pack("{s:i, s:s, s:s, s:s, s:f, s:f, s:s, s:s, s:i, s:i}",
+	    "websdr", r->st->index, "name", r->st->name, "type", r->st->type,
+	    "url", r->st->url, "latitude", r->st->latitude,
+	    "longitude", r->st->longitude, "state", rx_state_name(r->state),
+	    "reason", r->reason, "chunks_ok", r->ok,
+	    "chunks_missing", r->missing);
+	json_object_set_new(o, "sample_rate", r->fs > 0 ? json_real(r->fs) :
+	    json_null());
+	if (r->last != NULL)
+		json_object_set(o, "last", r->last);
+	return o;
+}
+
+static json_t *
+manifest_build(struct engine *eng, struct sess *s)
+{
+	json_t	*m, *ses, *stations;
+	char	 now[40];
+	int	 i;
+
+	util_iso8601(util_now(), now, sizeof now);
+	pthread_mutex_lock(&eng->lock);
+	ses = json_object();
+	json_object_set_new(ses, "id", json_string(s->id));
+	json_object_set_new(ses, "session_name", json_string(s->p.name));
+	json_object_set_new(ses, "frequency_hz",
+	    json_integer((json_int_t)llround(s->p.freq_hz)));
+	json_object_set_new(ses, "frequency_mhz", json_real(s->p.freq_hz / 1e6));
+	json_object_set_new(ses, "duration_seconds",
+	    json_integer(s->p.duration_s));
+	json_object_set_new(ses, "notes", json_string(s->p.notes));
+	json_object_set_new(ses, "status",
+	    json_string(session_status_name(s->status)));
+	json_object_set_new(ses, "known_source_id", s->source_id[0] ?
+	    json_string(s->source_id) : json_null());
+	json_object_set_new(ses, "source_name", s->source_name[0] ?
+	    json_string(s->source_name) : json_null());
+	json_object_set_new(ses, "session_start", json_string(s->created_at));
+	json_object_set_new(ses, "session_end", s->session_end[0] ?
+	    json_string(s->session_end) : json_null());
+	json_object_set_new(ses, "created_at", json_string(s->created_at));
+	json_object_set_new(ses, "updated_at", json_string(now));
+	json_object_set_new(ses, "passband_low_hz", json_integer(s->p.low_cut));
+	json_object_set_new(ses, "passband_high_hz",
+	    json_integer(s->p.high_cut));
+	json_object_set_new(ses, "failure_reason", s->failure_reason[0] ?
+	    json_string(s->failure_reason) : json_null());
+	json_object_set_new(ses, "approval_status", json_string("pending"));
+
+	stations = json_array();
+	if (s->acq != NULL && s->summary == NULL) {
+		pthread_mutex_lock(&s->acq->lock);
+		for (i = 0; i < s->acq->n; i++)
+			json_array_append_new(stations,
+			    station_json(&s->acq->rt[i]));
+		pthread_mutex_unlock(&s->acq->lock);
+	} else if (s->summary != NULL) {
+		json_array_extend(stations,
+		    json_object_get(s->summary, "stations"));
+	} else {
+		for (i = 0; i < eng->cfg.stations->n; i++) {
+			const struct station *st = &eng->cfg.stations->v[i];
+			json_array_append_new(stations, json_pack(
+			    "{s:i, s:s, s:s, s:s, s:f, s:f, s:n, s:s, s:s, "
+			    "s:i, s:i}", "websdr", st->index, "name", st->name,
+			    "type", st->type, "url", st->url, "latitude",
+			    st->latitude, "longitude", st->longitude,
+			    "sample_rate", "state", "idle", "reason", "",
+			    "chunks_ok", 0, "chunks_missing", 0));
+		}
+	}
+	m = json_pack("{s:s, s:o, s:o}", "format", "heimdall-rec/1",
+	    "session", ses, "stations", stations);
+	if (s->summary != NULL) {
+		json_object_set(m, "summary", s->summary);
+		json_object_set(m, "missing",
+		    json_object_get(s->summary, "missing"));
+	} else
+		json_object_set_new(m, "missing", json_array());
+	pthread_mutex_unlock(&eng->lock);
+	return m;
+}
+
+json_t *
+engine_session_snapshot(struct engine *eng, const char *id)
+{
+	struct sess	*s;
+	struct session_error e;
+	json_t		*d, *stations;
+	int		 i;
+
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, &e)) == NULL) {
+		pthread_mutex_unlock(&eng->lock);
+		return NULL;
+	}
+	d = status_data(s);
+	if (s->acq != NULL && s->summary == NULL) {
+		struct acq *a = s->acq;
+		stations = json_array();
+		pthread_mutex_lock(&a->lock);
+		for (i = 0; i < a->n; i++)
+			json_array_append_new(stations,
+			    station_json(&a->rt[i]));
+		json_object_set_new(d, "chunk", json_integer(a->progress));
+		json_object_set_new(d, "total_chunks", json_integer(a->total));
+		json_object_set_new(d, "measurements_count",
+		    json_integer(a->measurements));
+		json_object_set_new(d, "acquisition_started",
+		    json_real(a->t_start));
+		pthread_mutex_unlock(&a->lock);
+		json_object_set_new(d, "stations", stations);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return d;
+}
+
+json_t *
+engine_sessions(struct engine *eng)
+{
+	struct sess	*s;
+	json_t		*arr = json_array();
+
+	pthread_mutex_lock(&eng->lock);
+	for (s = eng->sessions; s != NULL; s = s->next)
+		json_array_append_new(arr, status_data(s));
+	pthread_mutex_unlock(&eng->lock);
+	return arr;
+}

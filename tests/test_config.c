@@ -1,2 +1,151 @@
-/* placeholder until the module lands */
-int main(void) { return 0; }
+/* test_config.c -- the stations file: parsing, validation, ranges, paths. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "src/config.h"
+
+static const char *example =
+    "{\"stations\":[{\"name\":\"Torino\",\"type\":\"kiwisdr\","
+    "\"url\":\"http://127.0.0.1:18073\",\"latitude\":45.044,"
+    "\"longitude\":7.672,\"password\":\"\",\"frequency_min_hz\":0,"
+    "\"frequency_max_hz\":30000000},"
+    "{\"name\":\"Genova\",\"type\":\"kiwisdr\",\"url\":\"https://[::1]/kiwi/\","
+    "\"latitude\":44.395,\"longitude\":8.956}]}";
+
+static void
+test_parse(void **state)
+{
+	struct stations	 s;
+	char		 err[512];
+
+	(void)state;
+	assert_int_equal(config_parse_stations(example, strlen(example), &s,
+	    err, sizeof err), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.v[0].index, 1);
+	assert_string_equal(s.v[0].name, "Torino");
+	assert_string_equal(s.v[0].host, "127.0.0.1");
+	assert_int_equal(s.v[0].port, 18073);
+	assert_string_equal(s.v[0].path, "");
+	assert_int_equal(s.v[0].tls, 0);
+	assert_true(s.v[0].freq_max_hz == 30e6);
+	assert_int_equal(s.v[1].index, 2);
+	assert_string_equal(s.v[1].host, "::1");
+	assert_int_equal(s.v[1].port, 443);
+	assert_int_equal(s.v[1].tls, 1);
+	assert_string_equal(s.v[1].path, "/kiwi");
+	/* range defaults to the driver's (KiwiSDR: 0-30 MHz) */
+	assert_true(s.v[1].freq_max_hz >= 29.9e6);
+
+	assert_int_equal(config_check_frequency(&s, 14.2e6, err, sizeof err),
+	    0);
+	assert_int_equal(config_check_frequency(&s, 145.5e6, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, "Torino"));
+	assert_non_null(strstr(err, "145.5"));
+	config_free_stations(&s);
+}
+
+static void
+expect_error(const char *json, const char *needle)
+{
+	struct stations	 s;
+	char		 err[512] = "";
+
+	assert_int_equal(config_parse_stations(json, strlen(json), &s, err,
+	    sizeof err), -1);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+	assert_null(s.v);
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	expect_error("{", "line 1");
+	expect_error("[]", "stations");
+	expect_error("{\"stations\":[]}", "no stations");
+	expect_error("{\"stations\":[1]}", "station 1");
+	expect_error("{\"stations\":[{\"type\":\"kiwisdr\",\"url\":\"http://a:1\","
+	    "\"latitude\":1,\"longitude\":2}]}", "\"name\" is missing");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"nope\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":2}]}",
+	    "unknown receiver type");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"ftp://a\",\"latitude\":1,\"longitude\":2}]}", "url");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:99999\",\"latitude\":1,\"longitude\":2}]}",
+	    "not a valid");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":91,\"longitude\":2}]}",
+	    "latitude");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":\"x\"}]}",
+	    "must be a number");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":2,"
+	    "\"frequency_min_hz\":10,\"frequency_max_hz\":5}]}", "above");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":2,"
+	    "\"colour\":1}]}", "unknown field \"colour\"");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":2},"
+	    "{\"name\":\"A\",\"type\":\"kiwisdr\",\"url\":\"http://b:1\","
+	    "\"latitude\":1,\"longitude\":2}]}", "same name");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"name\":\"B\"}]}",
+	    "duplicate");
+}
+
+static void
+test_file_and_paths(void **state)
+{
+	struct stations	 s;
+	char		 path[] = "/tmp/test_config_XXXXXX", err[512], buf[512];
+	int		 fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, example, strlen(example)),
+	    (ssize_t)strlen(example));
+	close(fd);
+	assert_int_equal(config_load_stations(path, &s, err, sizeof err), 0);
+	assert_int_equal(s.n, 2);
+	config_free_stations(&s);
+	unlink(path);
+	assert_int_equal(config_load_stations(path, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, path));
+
+	setenv("XDG_CONFIG_HOME", "/etc/xdgtest", 1);
+	assert_int_equal(config_default_stations_path(buf, sizeof buf), 0);
+	assert_string_equal(buf, "/etc/xdgtest/heimdall-rec/stations.json");
+	unsetenv("XDG_CONFIG_HOME");
+	setenv("HOME", "/home/op", 1);
+	assert_int_equal(config_default_stations_path(buf, sizeof buf), 0);
+	assert_string_equal(buf, "/home/op/.config/heimdall-rec/stations.json");
+	unsetenv("XDG_DATA_HOME");
+	assert_int_equal(config_default_data_dir(buf, sizeof buf), 0);
+	assert_string_equal(buf, "/home/op/.local/share/heimdall-rec");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_file_and_paths),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

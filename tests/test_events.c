@@ -1,2 +1,141 @@
-/* placeholder until the module lands */
-int main(void) { return 0; }
+/* test_events.c -- envelopes and subscriber delivery. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/events.h"
+
+struct rec {
+	int	 n;
+	char	 last[512];
+	char	 names[64][32];
+};
+
+static void
+record(void *ctx, const char *name, const json_t *data, const char *json,
+    size_t len)
+{
+	struct rec *r = ctx;
+
+	assert_true(json_is_object(data));
+	assert_int_equal(strlen(json), len);
+	snprintf(r->last, sizeof r->last, "%s", json);
+	if (r->n < 64)
+		snprintf(r->names[r->n], sizeof r->names[0], "%s", name);
+	r->n++;
+}
+
+static void
+test_envelope(void **state)
+{
+	struct events	*ev = events_new();
+	struct rec	 r = { 0 };
+	json_t		*root, *d;
+	json_error_t	 jerr;
+	const char	*ts;
+
+	(void)state;
+	assert_true(events_subscribe(ev, record, &r) > 0);
+	events_emit(ev, "session:progress", json_pack("{s:s, s:i, s:i}",
+	    "session_id", "x", "chunk", 3, "total_chunks", 5));
+	assert_int_equal(r.n, 1);
+	/* event first, as the WebSocket API writes it */
+	assert_true(strncmp(r.last, "{\"event\":\"session:progress\"", 27) == 0);
+	root = json_loads(r.last, 0, &jerr);
+	assert_non_null(root);
+	ts = json_string_value(json_object_get(root, "timestamp"));
+	assert_non_null(ts);
+	assert_int_equal(strlen(ts), 27);	/* 2026-11-24T21:30:00.123456Z */
+	assert_int_equal(ts[26], 'Z');
+	d = json_object_get(root, "data");
+	assert_int_equal(json_integer_value(json_object_get(d, "chunk")), 3);
+	json_decref(root);
+
+	events_emit(ev, "pong", NULL);			/* no data: {} */
+	assert_non_null(strstr(r.last, "\"data\":{}"));
+	events_free(ev);
+}
+
+static void
+test_unsubscribe(void **state)
+{
+	struct events	*ev = events_new();
+	struct rec	 a = { 0 }, b = { 0 };
+	int		 ida;
+
+	(void)state;
+	ida = events_subscribe(ev, record, &a);
+	events_subscribe(ev, record, &b);
+	events_emit(ev, "one", NULL);
+	events_unsubscribe(ev, ida);
+	events_emit(ev, "two", NULL);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(b.n, 2);
+	assert_string_equal(b.names[1], "two");
+	events_free(ev);
+}
+
+/* Emitters on several threads: every subscriber sees every event, and
+ * all subscribers see them in the same order. */
+struct emitter {
+	struct events	*ev;
+	int		 id;
+};
+
+static void *
+emit_many(void *arg)
+{
+	struct emitter	*e = arg;
+	int		 i;
+
+	for (i = 0; i < 16; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "t%d:%d", e->id, i);
+		events_emit(e->ev, name, NULL);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct events	*ev = events_new();
+	struct rec	 a = { 0 }, b = { 0 };
+	struct emitter	 em[4];
+	pthread_t	 th[4];
+	int		 i;
+
+	(void)state;
+	events_subscribe(ev, record, &a);
+	events_subscribe(ev, record, &b);
+	for (i = 0; i < 4; i++) {
+		em[i] = (struct emitter){ ev, i };
+		pthread_create(&th[i], NULL, emit_many, &em[i]);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(a.n, 64);
+	assert_int_equal(b.n, 64);
+	for (i = 0; i < 64; i++)
+		assert_string_equal(a.names[i], b.names[i]);
+	events_free(ev);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_unsubscribe),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,2 +1,153 @@
-/* placeholder until the module lands */
-int main(void) { return 0; }
+/* test_session.c -- parameter validation and the session state machine. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "src/session.h"
+
+static struct session_params
+good(void)
+{
+	struct session_params p;
+
+	memset(&p, 0, sizeof p);
+	strcpy(p.name, "Test Recording 001");
+	p.freq_hz = 14.2e6;
+	p.duration_s = 5;
+	strcpy(p.notes, "Test of 1-second chunking\nline two");
+	p.low_cut = -5000;
+	p.high_cut = 5000;
+	return p;
+}
+
+static void
+test_valid(void **state)
+{
+	struct session_params	p = good();
+	struct session_error	e;
+
+	(void)state;
+	assert_int_equal(session_validate(&p, &e), 0);
+	p.duration_s = 1;
+	assert_int_equal(session_validate(&p, &e), 0);
+	p.duration_s = 30;
+	assert_int_equal(session_validate(&p, &e), 0);
+}
+
+static void
+expect_bad(struct session_params *p, const char *code, const char *field)
+{
+	struct session_error	e;
+
+	memset(&e, 0, sizeof e);
+	assert_int_equal(session_validate(p, &e), -1);
+	assert_string_equal(e.code, code);
+	assert_string_equal(e.field, field);
+	assert_true(strlen(e.msg) > 10);
+}
+
+static void
+test_invalid(void **state)
+{
+	struct session_params	p;
+
+	(void)state;
+	p = good(); p.name[0] = '\0';
+	expect_bad(&p, "missing_field", "session_name");
+	p = good(); strcpy(p.name, "   ");
+	expect_bad(&p, "missing_field", "session_name");
+	p = good(); strcpy(p.name, "bad\x1b[2Jname");
+	expect_bad(&p, "out_of_range", "session_name");
+	p = good(); p.duration_s = 0;
+	expect_bad(&p, "out_of_range", "duration_seconds");
+	p = good(); p.duration_s = 31;
+	expect_bad(&p, "out_of_range", "duration_seconds");
+	p = good(); p.duration_s = -1;
+	expect_bad(&p, "out_of_range", "duration_seconds");
+	p = good(); p.freq_hz = 0;
+	expect_bad(&p, "out_of_range", "frequency_mhz");
+	p = good(); p.freq_hz = NAN;
+	expect_bad(&p, "out_of_range", "frequency_mhz");
+	p = good(); p.low_cut = 5000;
+	expect_bad(&p, "out_of_range", "passband");
+	p = good(); strcpy(p.notes, "a\x07");
+	expect_bad(&p, "out_of_range", "notes");
+}
+
+static void
+test_transitions(void **state)
+{
+	struct session_error	e;
+
+	(void)state;
+	assert_int_equal(session_transition(SESSION_PENDING,
+	    SESSION_RECORDING, &e), 0);
+	assert_int_equal(session_transition(SESSION_RECORDING,
+	    SESSION_SOURCE_ASSIGNED, &e), 0);
+	assert_int_equal(session_transition(SESSION_SOURCE_ASSIGNED,
+	    SESSION_IN_PROGRESS, &e), 0);
+	assert_int_equal(session_transition(SESSION_IN_PROGRESS,
+	    SESSION_COMPLETED, &e), 0);
+	assert_int_equal(session_transition(SESSION_IN_PROGRESS,
+	    SESSION_FAILED, &e), 0);
+	assert_int_equal(session_transition(SESSION_RECORDING,
+	    SESSION_FAILED, &e), 0);
+
+	/* assigning before starting */
+	assert_int_equal(session_transition(SESSION_PENDING,
+	    SESSION_SOURCE_ASSIGNED, &e), -1);
+	assert_string_equal(e.code, "bad_state");
+	assert_non_null(strstr(e.msg, "start the session"));
+	/* acquiring before assigning */
+	assert_int_equal(session_transition(SESSION_RECORDING,
+	    SESSION_IN_PROGRESS, &e), -1);
+	assert_non_null(strstr(e.msg, "assign a source"));
+	/* acquiring twice */
+	assert_int_equal(session_transition(SESSION_IN_PROGRESS,
+	    SESSION_IN_PROGRESS, &e), -1);
+	assert_non_null(strstr(e.msg, "already started"));
+	/* nothing after the end */
+	assert_int_equal(session_transition(SESSION_COMPLETED,
+	    SESSION_FAILED, &e), -1);
+	assert_int_equal(session_transition(SESSION_FAILED,
+	    SESSION_IN_PROGRESS, &e), -1);
+	assert_non_null(strstr(e.msg, "already ended"));
+	/* assigning again after acquisition began */
+	assert_int_equal(session_transition(SESSION_IN_PROGRESS,
+	    SESSION_SOURCE_ASSIGNED, &e), -1);
+}
+
+static void
+test_names(void **state)
+{
+	int	i;
+
+	(void)state;
+	for (i = SESSION_PENDING; i <= SESSION_FAILED; i++)
+		assert_int_equal(session_status_parse(
+		    session_status_name((enum session_status)i)), i);
+	assert_string_equal(session_status_name(SESSION_SOURCE_ASSIGNED),
+	    "source_assigned");
+	assert_int_equal(session_status_parse("nope"), -1);
+	assert_true(session_status_final(SESSION_FAILED));
+	assert_false(session_status_final(SESSION_IN_PROGRESS));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_transitions),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
