@@ -1,2 +1,175 @@
-/* placeholder until the module lands */
-int main(void) { return 0; }
+/* test_npy.c -- the NPY writer read back (ours and numpy's), and damaged files refused. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "src/npy.h"
+
+static char path[64];
+
+static void
+write_file(const int16_t *iq, size_t n)
+{
+	int	fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(npy_write_c8_fd(fd, iq, n), 0);
+	close(fd);
+}
+
+static void
+write_raw(const void *data, size_t len)
+{
+	FILE	*f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static void
+test_roundtrip(void **state)
+{
+	size_t	 sizes[] = { 0, 1, 12001 };
+	int16_t	*iq = malloc(2 * 12001 * sizeof *iq);
+	float	*out;
+	size_t	 n, i, k;
+	char	 err[256], hdr[256];
+
+	(void)state;
+	for (i = 0; i < 2 * 12001; i++)
+		iq[i] = (int16_t)((i * 7919) % 65536 - 32768);
+	for (k = 0; k < 3; k++) {
+		write_file(iq, sizes[k]);
+		assert_int_equal(npy_read_c8(path, &out, &n, err, sizeof err),
+		    0);
+		assert_int_equal(n, sizes[k]);
+		for (i = 0; i < 2 * n; i++)	/* exact in float32 */
+			assert_true(out[i] == (float)iq[i] / 32768.0f);
+		free(out);
+		assert_int_equal(npy_header_c8(hdr, sizeof hdr, sizes[k]) % 64,
+		    0);
+	}
+	free(iq);
+}
+
+static void
+test_numpy_reads_it(void **state)
+{
+	int16_t	 iq[2 * 5] = { 0, 1, -32768, 32767, 16384, -16384, 3, 4, 5, 6 };
+	char	 cmd[512];
+	int	 rc;
+
+	(void)state;
+	write_file(iq, 5);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import numpy,sys;"
+	    "a=numpy.load('%s');"
+	    "assert a.dtype==numpy.complex64, a.dtype;"
+	    "assert a.shape==(5,), a.shape;"
+	    "assert a[1]==complex(-1.0, 32767/32768), a[1];"
+	    "assert a[2]==complex(0.5,-0.5), a[2];"
+	    "sys.exit(0)\"", path);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("numpy could not read the file back (rc %d): is "
+		    "python3-numpy installed?", rc);
+}
+
+static void
+expect_refused(const char *needle)
+{
+	float	*out = (float *)1;
+	size_t	 n = 99;
+	char	 err[256] = "";
+
+	assert_int_equal(npy_read_c8(path, &out, &n, err, sizeof err), -1);
+	assert_null(out);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+}
+
+static void
+test_damaged(void **state)
+{
+	int16_t	 iq[2 * 8] = { 1, 2, 3, 4 };
+	char	 buf[512];
+	size_t	 hlen;
+	FILE	*f;
+
+	(void)state;
+	write_raw("hello world", 11);
+	expect_refused("not an NPY");
+
+	/* truncated data */
+	write_file(iq, 8);
+	hlen = npy_header_c8(buf, sizeof buf, 8);
+	assert_int_equal(truncate(path, (off_t)(hlen + 8 * 8 - 3)), 0);
+	expect_refused("size does not match");
+
+	/* other dtype */
+	hlen = npy_header_c8(buf, sizeof buf, 8);
+	memcpy(strstr(buf, "<c8"), "<f8", 3);
+	write_raw(buf, hlen);
+	f = fopen(path, "ab");
+	fwrite(iq, 1, 64, f);
+	fclose(f);
+	expect_refused("dtype");
+
+	/* fortran order */
+	hlen = npy_header_c8(buf, sizeof buf, 8);
+	memcpy(strstr(buf, "False"), "True ", 5);
+	write_raw(buf, hlen);
+	expect_refused("fortran");
+
+	/* 2-D */
+	hlen = npy_header_c8(buf, sizeof buf, 8);
+	memcpy(strstr(buf, "(8,)"), "(2,4", 4);
+	write_raw(buf, hlen);
+	expect_refused("one-dimensional");
+
+	/* version 2 */
+	hlen = npy_header_c8(buf, sizeof buf, 8);
+	buf[6] = 2;
+	write_raw(buf, hlen);
+	expect_refused("version");
+
+	/* header length past the end */
+	hlen = npy_header_c8(buf, sizeof buf, 8);
+	buf[8] = (char)0xff;
+	buf[9] = (char)0x7f;
+	write_raw(buf, hlen);
+	expect_refused("header");
+
+	unlink(path);
+	expect_refused("cannot open");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_numpy_reads_it),
+		cmocka_unit_test(test_damaged),
+	};
+	int	fd, rc;
+
+	snprintf(path, sizeof path, "/tmp/test_npy_XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return 1;
+	close(fd);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(path);
+	return rc;
+}
