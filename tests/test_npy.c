@@ -111,7 +111,7 @@ expect_refused(const char *needle)
 static void
 test_damaged(void **state)
 {
-	int16_t	 iq[2 * 8] = { 1, 2, 3, 4 };
+	int16_t	 iq[2 * 16] = { 1, 2, 3, 4 };
 	char	 buf[512];
 	size_t	 hlen;
 	FILE	*f;
