@@ -1,1 +1,986 @@
-/* placeholder: being written */
+/* dataset.c -- the embedded dataset folder: sessions, chunks, rows, sources; atomic and crash-safe. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "src/npy.h"
+#include "src/util.h"
+
+#define DS_MAX_MANIFEST	(256 * 1024 * 1024)
+#define DS_MAX_SOURCES	(16 * 1024 * 1024)
+#define DS_MAX_LOCKS	64
+
+struct held {
+	char	id[UTIL_UUID_LEN];
+	int	fd;		/* flock(LOCK_EX) on sessions/<id>/.lock */
+	int	batch;		/* next rows file number */
+};
+
+struct dataset {
+	char			 dir[PATH_MAX];
+	pthread_mutex_t		 lock;
+	struct held		 held[DS_MAX_LOCKS];
+	dataset_listener_fn	 listener;
+	void			*listener_ctx;
+};
+
+static const char *final_status[] = { "completed", "failed", NULL };
+
+static int
+is_final(const char *st)
+{
+	int	i;
+
+	for (i = 0; st != NULL && final_status[i] != NULL; i++)
+		if (strcmp(st, final_status[i]) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+dataset_dir(const struct dataset *ds)
+{
+	return ds->dir;
+}
+
+int
+dataset_chunk_key(const char *session_id, int chunk_index, int websdr,
+    char *buf, size_t len)
+{
+	return util_fmt(buf, len, "sessions/%s/chunk_%03d_websdr_%d.npy",
+	    session_id, chunk_index, websdr);
+}
+
+static int
+session_path(struct dataset *ds, const char *id, const char *leaf,
+    char *buf, size_t len, char *err, size_t errlen)
+{
+	/* Only a canonical UUID ever reaches a path: names and notes never
+	 * do, and "../" cannot. */
+	if (!util_is_uuid(id)) {
+		snprintf(err, errlen, "invalid session id");
+		return -1;
+	}
+	if (util_fmt(buf, len, "%s/sessions/%s%s%s", ds->dir, id,
+	    leaf[0] ? "/" : "", leaf) != 0) {
+		snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+notify(struct dataset *ds, const char *id, const char *what)
+{
+	dataset_listener_fn	 fn;
+	void			*ctx;
+
+	pthread_mutex_lock(&ds->lock);
+	fn = ds->listener;
+	ctx = ds->listener_ctx;
+	pthread_mutex_unlock(&ds->lock);
+	if (fn != NULL)
+		fn(ctx, id, what);
+}
+
+void
+dataset_set_listener(struct dataset *ds, dataset_listener_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&ds->lock);
+	ds->listener = fn;
+	ds->listener_ctx = ctx;
+	pthread_mutex_unlock(&ds->lock);
+}
+
+static int
+write_json(const char *path, const json_t *j, char *err, size_t errlen)
+{
+	char	*s;
+	int	 rc;
+
+	s = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	if (s == NULL) {
+		snprintf(err, errlen, "cannot serialize %s", path);
+		return -1;
+	}
+	rc = util_write_atomic(path, s, strlen(s), err, errlen);
+	free(s);
+	return rc;
+}
+
+static json_t *
+read_json(const char *path, size_t max, char *err, size_t errlen)
+{
+	json_error_t	 jerr;
+	json_t		*j;
+	char		*buf;
+	size_t		 len;
+
+	buf = util_read_file(path, max, &len, err, errlen);
+	if (buf == NULL)
+		return NULL;
+	j = json_loadb(buf, len, 0, &jerr);
+	free(buf);
+	if (j == NULL)
+		snprintf(err, errlen, "%s: line %d: %s", path, jerr.line,
+		    jerr.text);
+	return j;
+}
+
+/* ---- sources ---- */
+
+static int
+sources_path(struct dataset *ds, const char *leaf, char *buf, size_t len)
+{
+	return util_fmt(buf, len, "%s/%s", ds->dir, leaf);
+}
+
+/* flock on DIR/.sources.lock: serializes writers across processes. */
+static int
+sources_lock(struct dataset *ds, int op)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	if (sources_path(ds, ".sources.lock", path, sizeof path) != 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, op) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static json_t *
+sources_load(struct dataset *ds, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+	json_t	*j;
+
+	sources_path(ds, "sources.json", path, sizeof path);
+	j = read_json(path, DS_MAX_SOURCES, err, errlen);
+	if (j != NULL && !json_is_array(json_object_get(j, "sources"))) {
+		snprintf(err, errlen, "%s: expected {\"sources\": [...]}", path);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int
+source_from_json(json_t *o, struct source *s)
+{
+	const char	*id = json_string_value(json_object_get(o, "id"));
+	const char	*name = json_string_value(json_object_get(o, "name"));
+	const char	*desc = json_string_value(json_object_get(o,
+			    "description"));
+	const char	*created = json_string_value(json_object_get(o,
+			    "created_at"));
+	json_t		*lat = json_object_get(o, "latitude");
+	json_t		*lon = json_object_get(o, "longitude");
+
+	if (id == NULL || name == NULL || !util_is_uuid(id))
+		return -1;
+	memset(s, 0, sizeof *s);
+	snprintf(s->id, sizeof s->id, "%s", id);
+	snprintf(s->name, sizeof s->name, "%s", name);
+	snprintf(s->description, sizeof s->description, "%s",
+	    desc != NULL ? desc : "");
+	snprintf(s->created_at, sizeof s->created_at, "%s",
+	    created != NULL ? created : "");
+	s->frequency_hz = json_number_value(json_object_get(o,
+	    "frequency_hz"));
+	if (json_is_number(lat) && json_is_number(lon)) {
+		s->has_coords = 1;
+		s->latitude = json_number_value(lat);
+		s->longitude = json_number_value(lon);
+	}
+	return 0;
+}
+
+static json_t *
+source_to_json(const struct source *s)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s, s:s, s:s, s:f}", "id", s->id, "name", s->name,
+	    "description", s->description, "frequency_hz", s->frequency_hz);
+	json_object_set_new(o, "latitude", s->has_coords ?
+	    json_real(s->latitude) : json_null());
+	json_object_set_new(o, "longitude", s->has_coords ?
+	    json_real(s->longitude) : json_null());
+	json_object_set_new(o, "created_at", json_string(s->created_at));
+	return o;
+}
+
+/* Make sure sources.json exists and holds "Unknown" first. */
+static int
+sources_init(struct dataset *ds, char *err, size_t errlen)
+{
+	char		 path[PATH_MAX], msg[512];
+	json_t		*j, *arr, *o;
+	struct source	 unk;
+	size_t		 i;
+	int		 fd, rc = 0, found = 0;
+
+	if ((fd = sources_lock(ds, LOCK_EX)) < 0) {
+		snprintf(err, errlen, "cannot lock %s/.sources.lock: %s",
+		    ds->dir, strerror(errno));
+		return -1;
+	}
+	sources_path(ds, "sources.json", path, sizeof path);
+	if (access(path, F_OK) == 0) {
+		j = sources_load(ds, err, errlen);
+		if (j == NULL) {
+			close(fd);
+			return -1;
+		}
+	} else
+		j = json_pack("{s:[]}", "sources");
+	arr = json_object_get(j, "sources");
+	json_array_foreach(arr, i, o) {
+		const char *n = json_string_value(json_object_get(o, "name"));
+		if (n != NULL && strcasecmp(n, "Unknown") == 0)
+			found = 1;
+	}
+	if (!found) {
+		memset(&unk, 0, sizeof unk);
+		util_uuid(unk.id);
+		snprintf(unk.name, sizeof unk.name, "Unknown");
+		snprintf(unk.description, sizeof unk.description,
+		    "Transmitter not identified");
+		util_iso8601(util_now(), unk.created_at, sizeof unk.created_at);
+		json_array_insert_new(arr, 0, source_to_json(&unk));
+		rc = write_json(path, j, msg, sizeof msg);
+		if (rc != 0)
+			snprintf(err, errlen, "%s", msg);
+	}
+	json_decref(j);
+	close(fd);
+	return rc;
+}
+
+int
+dataset_sources_list(struct dataset *ds, struct source **out, int *n,
+    char *err, size_t errlen)
+{
+	json_t	*j, *o;
+	size_t	 i;
+	int	 fd, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((fd = sources_lock(ds, LOCK_SH)) < 0) {
+		snprintf(err, errlen, "cannot lock sources: %s",
+		    strerror(errno));
+		return -1;
+	}
+	j = sources_load(ds, err, errlen);
+	close(fd);
+	if (j == NULL)
+		return -1;
+	*out = calloc(json_array_size(json_object_get(j, "sources")) + 1,
+	    sizeof **out);
+	if (*out == NULL) {
+		json_decref(j);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_array_foreach(json_object_get(j, "sources"), i, o) {
+		if (source_from_json(o, &(*out)[k]) == 0)
+			k++;
+	}
+	*n = k;
+	json_decref(j);
+	return 0;
+}
+
+int
+dataset_source_add(struct dataset *ds, struct source *s, char *err,
+    size_t errlen)
+{
+	char	 path[PATH_MAX];
+	json_t	*j, *o;
+	size_t	 i, len = strlen(s->name);
+	int	 fd, rc;
+
+	if (len == 0 || strspn(s->name, " \t") == len) {
+		snprintf(err, errlen, "source name must not be empty");
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s->name[i] < 0x20) {
+			snprintf(err, errlen, "source name must not contain "
+			    "control characters");
+			return -1;
+		}
+	}
+	if (s->has_coords && (s->latitude < -90 || s->latitude > 90 ||
+	    s->longitude < -180 || s->longitude > 180 ||
+	    s->latitude != s->latitude || s->longitude != s->longitude)) {
+		snprintf(err, errlen, "coordinates must be latitude -90..90 and "
+		    "longitude -180..180");
+		return -1;
+	}
+	if (!(s->frequency_hz >= 0) || s->frequency_hz > 1e12) {
+		snprintf(err, errlen, "frequency must be 0 or more");
+		return -1;
+	}
+	if ((fd = sources_lock(ds, LOCK_EX)) < 0) {
+		snprintf(err, errlen, "cannot lock sources: %s",
+		    strerror(errno));
+		return -1;
+	}
+	j = sources_load(ds, err, errlen);
+	if (j == NULL) {
+		close(fd);
+		return -1;
+	}
+	json_array_foreach(json_object_get(j, "sources"), i, o) {
+		const char *n = json_string_value(json_object_get(o, "name"));
+		if (n != NULL && strcasecmp(n, s->name) == 0) {
+			snprintf(err, errlen, "a source named \"%s\" already "
+			    "exists", n);
+			json_decref(j);
+			close(fd);
+			return -1;
+		}
+	}
+	util_uuid(s->id);
+	util_iso8601(util_now(), s->created_at, sizeof s->created_at);
+	json_array_append_new(json_object_get(j, "sources"),
+	    source_to_json(s));
+	sources_path(ds, "sources.json", path, sizeof path);
+	rc = write_json(path, j, err, errlen);
+	json_decref(j);
+	close(fd);
+	return rc;
+}
+
+int
+dataset_source_find(struct dataset *ds, const char *key, struct source *out)
+{
+	struct source	*v;
+	char		 err[256];
+	int		 n, i, rc = -1;
+
+	if (dataset_sources_list(ds, &v, &n, err, sizeof err) != 0)
+		return -1;
+	for (i = 0; i < n && rc != 0; i++) {
+		if (strcasecmp(key, "unknown") == 0 ?
+		    strcasecmp(v[i].name, "Unknown") == 0 :
+		    util_is_uuid(key) ? strcasecmp(v[i].id, key) == 0 :
+		    strcasecmp(v[i].name, key) == 0) {
+			*out = v[i];
+			rc = 0;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+/* ---- sessions ---- */
+
+static struct held *
+held_find(struct dataset *ds, const char *id)
+{
+	int	i;
+
+	for (i = 0; i < DS_MAX_LOCKS; i++)
+		if (ds->held[i].fd > 0 && strcmp(ds->held[i].id, id) == 0)
+			return &ds->held[i];
+	return NULL;
+}
+
+int
+dataset_session_create(struct dataset *ds, const char *id,
+    const json_t *manifest, char *err, size_t errlen)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	struct held	*h = NULL;
+	int		 i, fd;
+
+	if (session_path(ds, id, "rows", dir, sizeof dir, err, errlen) != 0 ||
+	    util_mkdirs(dir, err, errlen) != 0 ||
+	    session_path(ds, id, ".lock", path, sizeof path, err,
+	    errlen) != 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, errlen, "cannot lock %s: %s", path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	pthread_mutex_lock(&ds->lock);
+	for (i = 0; i < DS_MAX_LOCKS && h == NULL; i++)
+		if (ds->held[i].fd <= 0)
+			h = &ds->held[i];
+	if (h != NULL) {
+		snprintf(h->id, sizeof h->id, "%s", id);
+		h->fd = fd;
+		h->batch = 0;
+	}
+	pthread_mutex_unlock(&ds->lock);
+	if (h == NULL) {
+		close(fd);
+		snprintf(err, errlen, "too many sessions recording at once");
+		return -1;
+	}
+	return dataset_session_save(ds, id, manifest, err, errlen);
+}
+
+int
+dataset_session_save(struct dataset *ds, const char *id,
+    const json_t *manifest, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX];
+	json_t	*m;
+	int	 rc;
+
+	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
+	    errlen) != 0)
+		return -1;
+	m = json_copy((json_t *)manifest);
+	json_object_del(m, "measurements");
+	rc = write_json(path, m, err, errlen);
+	json_decref(m);
+	if (rc == 0)
+		notify(ds, id, "manifest");
+	return rc;
+}
+
+static int
+write_fd_all(int fd, const char *s, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(fd, s, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+dataset_put_batch(struct dataset *ds, const char *id,
+    const struct ds_chunk *chunks, int n, const json_t *rows, char *err,
+    size_t errlen)
+{
+	char		 dir[PATH_MAX], rowsdir[PATH_MAX], tmp[PATH_MAX];
+	char		 final[PATH_MAX], leaf[64], *text = NULL;
+	struct held	*h;
+	int		 i, fd = -1, batch, dfd, rc = -1, written = 0;
+
+	if (session_path(ds, id, "", dir, sizeof dir, err, errlen) != 0 ||
+	    session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
+	    errlen) != 0)
+		return -1;
+	pthread_mutex_lock(&ds->lock);
+	h = held_find(ds, id);
+	batch = h != NULL ? h->batch++ : -1;
+	pthread_mutex_unlock(&ds->lock);
+	if (batch < 0) {
+		snprintf(err, errlen, "session %s is not open for writing", id);
+		return -1;
+	}
+
+	/* 1. every file under a temporary name */
+	for (i = 0; i < n; i++) {
+		snprintf(leaf, sizeof leaf, "chunk_%03d_websdr_%d.npy.tmp",
+		    chunks[i].chunk_index, chunks[i].websdr);
+		if (util_fmt(tmp, sizeof tmp, "%s/%s", dir, leaf) != 0)
+			goto out;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || npy_write_c8_fd(fd, chunks[i].iq,
+		    chunks[i].n) != 0) {
+			snprintf(err, errlen, "cannot write %s: %s", tmp,
+			    strerror(errno));
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+		written = i + 1;
+	}
+	text = json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (util_fmt(tmp, sizeof tmp, "%s/batch_%06d.json.tmp", rowsdir,
+	    batch) != 0 || text == NULL)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_fd_all(fd, text, strlen(text)) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+
+	/*
+	 * 2. one durability barrier for the whole batch: syncfs() flushes
+	 * every file of this filesystem at once, instead of one fdatasync()
+	 * per chunk (hundreds per second at 200 receivers).
+	 */
+	if (syncfs(fd) != 0) {
+		snprintf(err, errlen, "cannot sync %s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+
+	/* 3. rename: chunks first, so a row never names a missing file */
+	for (i = 0; i < n; i++) {
+		snprintf(leaf, sizeof leaf, "chunk_%03d_websdr_%d.npy",
+		    chunks[i].chunk_index, chunks[i].websdr);
+		util_fmt(final, sizeof final, "%s/%s", dir, leaf);
+		util_fmt(tmp, sizeof tmp, "%s.tmp", final);
+		if (rename(tmp, final) != 0) {
+			snprintf(err, errlen, "cannot rename %s: %s", tmp,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	util_fmt(final, sizeof final, "%s/batch_%06d.json", rowsdir, batch);
+	util_fmt(tmp, sizeof tmp, "%s.tmp", final);
+	if (rename(tmp, final) != 0 || util_fsync_dir(rowsdir) != 0) {
+		snprintf(err, errlen, "cannot commit %s: %s", final,
+		    strerror(errno));
+		goto out;
+	}
+	written = 0;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	/* A failed batch leaves no temporary file behind. */
+	for (i = 0; i < written; i++) {
+		snprintf(leaf, sizeof leaf, "chunk_%03d_websdr_%d.npy.tmp",
+		    chunks[i].chunk_index, chunks[i].websdr);
+		if (util_fmt(tmp, sizeof tmp, "%s/%s", dir, leaf) == 0)
+			unlink(tmp);
+	}
+	if (rc != 0 && err[0] == '\0')
+		snprintf(err, errlen, "cannot store the batch");
+	if (rc == 0)
+		notify(ds, id, "batch");
+	return rc;
+}
+
+static int
+cmp_rows(const void *a, const void *b)
+{
+	json_t	*x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	long	 d;
+
+	d = (long)json_integer_value(json_object_get(x, "chunk_index")) -
+	    (long)json_integer_value(json_object_get(y, "chunk_index"));
+	if (d == 0)
+		d = (long)json_integer_value(json_object_get(x, "websdr")) -
+		    (long)json_integer_value(json_object_get(y, "websdr"));
+	return d < 0 ? -1 : d > 0;
+}
+
+/* Every row: the final manifest's, plus any rows/ files, sorted. */
+static json_t *
+merge_rows(struct dataset *ds, const char *id, json_t *m)
+{
+	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[512];
+	json_t		*all = json_array(), *r, *sorted;
+	struct dirent	*de;
+	DIR		*d;
+	json_t		**v;
+	size_t		 i, n;
+
+	json_array_extend(all, json_object_get(m, "measurements"));
+	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
+	    sizeof err) == 0 && (d = opendir(rowsdir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			size_t l = strlen(de->d_name);
+			if (strncmp(de->d_name, "batch_", 6) != 0 || l < 5 ||
+			    strcmp(de->d_name + l - 5, ".json") != 0)
+				continue;
+			if (util_fmt(path, sizeof path, "%s/%s", rowsdir,
+			    de->d_name) != 0)
+				continue;
+			r = read_json(path, DS_MAX_MANIFEST, err, sizeof err);
+			if (json_is_array(r))
+				json_array_extend(all, r);
+			json_decref(r);
+		}
+		closedir(d);
+	}
+	n = json_array_size(all);
+	v = calloc(n + 1, sizeof *v);
+	for (i = 0; v != NULL && i < n; i++)
+		v[i] = json_array_get(all, i);
+	if (v != NULL)
+		qsort(v, n, sizeof *v, cmp_rows);
+	sorted = json_array();
+	for (i = 0; v != NULL && i < n; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	json_decref(all);
+	return sorted;
+}
+
+json_t *
+dataset_session_load(struct dataset *ds, const char *id, char *err,
+    size_t errlen)
+{
+	char	 path[PATH_MAX];
+	json_t	*m;
+
+	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
+	    errlen) != 0)
+		return NULL;
+	m = read_json(path, DS_MAX_MANIFEST, err, errlen);
+	if (m == NULL)
+		return NULL;
+	if (!json_is_object(json_object_get(m, "session"))) {
+		snprintf(err, errlen, "%s: no session object", path);
+		json_decref(m);
+		return NULL;
+	}
+	json_object_set_new(m, "measurements", merge_rows(ds, id, m));
+	return m;
+}
+
+static void
+remove_rows(struct dataset *ds, const char *id)
+{
+	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[64];
+	struct dirent	*de;
+	DIR		*d;
+
+	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
+	    sizeof err) != 0 || (d = opendir(rowsdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (util_fmt(path, sizeof path, "%s/%s", rowsdir,
+		    de->d_name) == 0)
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(rowsdir);
+}
+
+/* Write the final manifest (rows merged), then drop rows/. */
+static int
+finish(struct dataset *ds, const char *id, json_t *m, char *err,
+    size_t errlen)
+{
+	char	 path[PATH_MAX];
+	json_t	*rows;
+
+	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
+	    errlen) != 0)
+		return -1;
+	rows = merge_rows(ds, id, m);
+	json_object_set_new(m, "measurements", rows);
+	if (write_json(path, m, err, errlen) != 0)
+		return -1;
+	/* The manifest now holds every row durably: rows/ is redundant. */
+	remove_rows(ds, id);
+	return 0;
+}
+
+int
+dataset_session_finish(struct dataset *ds, const char *id,
+    const json_t *manifest, char *err, size_t errlen)
+{
+	char		 path[PATH_MAX];
+	struct held	*h;
+	json_t		*m;
+	int		 rc;
+
+	m = json_deep_copy(manifest);
+	json_object_del(m, "measurements");
+	rc = finish(ds, id, m, err, errlen);
+	json_decref(m);
+	pthread_mutex_lock(&ds->lock);
+	h = held_find(ds, id);
+	if (h != NULL) {
+		if (session_path(ds, id, ".lock", path, sizeof path, err,
+		    errlen) == 0 && rc == 0)
+			unlink(path);
+		close(h->fd);
+		h->fd = 0;
+		h->id[0] = '\0';
+	}
+	pthread_mutex_unlock(&ds->lock);
+	if (rc == 0)
+		notify(ds, id, "finish");
+	return rc;
+}
+
+/* ---- recovery ---- */
+
+/* Chunk files no row names: kept, and listed so nothing is lost. */
+static json_t *
+orphans(struct dataset *ds, const char *id, json_t *rows)
+{
+	char		 dir[PATH_MAX], key[PATH_MAX], path[PATH_MAX];
+	char		 err[256];
+	json_t		*out = json_array(), *r;
+	struct dirent	*de;
+	size_t		 i, n;
+	float		*data;
+	DIR		*d;
+	int		 named;
+
+	if (session_path(ds, id, "", dir, sizeof dir, err, sizeof err) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		return out;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (util_fmt(path, sizeof path, "%s/%s", dir, de->d_name) != 0)
+			continue;
+		if (strstr(de->d_name, ".tmp") != NULL) {
+			/* a torn write from the crash: never renamed, so no
+			 * row or reader has seen it */
+			unlink(path);
+			continue;
+		}
+		if (strncmp(de->d_name, "chunk_", 6) != 0 || l < 4 ||
+		    strcmp(de->d_name + l - 4, ".npy") != 0)
+			continue;
+		util_fmt(key, sizeof key, "sessions/%s/%s", id, de->d_name);
+		named = 0;
+		json_array_foreach(rows, i, r) {
+			const char *loc = json_string_value(json_object_get(r,
+			    "iq_data_location"));
+			if (loc != NULL && strcmp(loc, key) == 0)
+				named = 1;
+		}
+		if (named)
+			continue;
+		n = 0;
+		if (npy_read_c8(path, &data, &n, err, sizeof err) == 0)
+			free(data);
+		json_array_append_new(out, json_pack("{s:s, s:I}",
+		    "iq_data_location", key, "iq_samples_count",
+		    (json_int_t)n));
+	}
+	closedir(d);
+	return out;
+}
+
+static void
+recover_one(struct dataset *ds, const char *id)
+{
+	char		 path[PATH_MAX], err[512], now[40];
+	json_t		*m, *ses, *rows, *st, *r;
+	size_t		 i, j;
+	int		 fd;
+
+	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
+	    sizeof err) != 0)
+		return;
+	m = read_json(path, DS_MAX_MANIFEST, err, sizeof err);
+	ses = json_object_get(m, "session");
+	if (m == NULL || !json_is_object(ses)) {
+		if (m == NULL && access(path, F_OK) == 0)
+			fprintf(stderr, "heimdall-rec: warning: %s\n", err);
+		json_decref(m);
+		return;
+	}
+	if (is_final(json_string_value(json_object_get(ses, "status")))) {
+		json_decref(m);
+		return;
+	}
+	/* A live recorder holds the lock: leave its session alone. */
+	session_path(ds, id, ".lock", path, sizeof path, err, sizeof err);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (fd >= 0)
+			close(fd);
+		json_decref(m);
+		return;
+	}
+	util_iso8601(util_now(), now, sizeof now);
+	json_object_set_new(ses, "status", json_string("failed"));
+	json_object_set_new(ses, "failure_reason", json_string("interrupted: "
+	    "the recorder stopped before the session ended"));
+	json_object_set_new(ses, "session_end", json_string(now));
+	json_object_set_new(ses, "updated_at", json_string(now));
+	rows = merge_rows(ds, id, m);
+	json_array_foreach(json_object_get(m, "stations"), i, st) {
+		json_int_t k = json_integer_value(json_object_get(st,
+		    "websdr")), ok = 0;
+		json_array_foreach(rows, j, r)
+			if (json_integer_value(json_object_get(r, "websdr")) == k)
+				ok++;
+		json_object_set_new(st, "chunks_ok", json_integer(ok));
+		json_object_set_new(st, "state", json_string("stopped"));
+	}
+	json_object_set_new(m, "orphans", orphans(ds, id, rows));
+	json_decref(rows);
+	json_object_del(m, "measurements");
+	if (finish(ds, id, m, err, sizeof err) != 0)
+		fprintf(stderr, "heimdall-rec: warning: cannot recover session "
+		    "%s: %s\n", id, err);
+	else
+		unlink(path);
+	close(fd);
+	json_decref(m);
+}
+
+static void
+recover(struct dataset *ds)
+{
+	char		 dir[PATH_MAX];
+	struct dirent	*de;
+	DIR		*d;
+
+	if (util_fmt(dir, sizeof dir, "%s/sessions", ds->dir) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (util_is_uuid(de->d_name))
+			recover_one(ds, de->d_name);
+	}
+	closedir(d);
+}
+
+struct dataset *
+dataset_open(const char *dir, char *err, size_t errlen)
+{
+	struct dataset	*ds;
+	char		 path[PATH_MAX];
+
+	ds = calloc(1, sizeof *ds);
+	if (ds == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&ds->lock, NULL);
+	if (util_fmt(ds->dir, sizeof ds->dir, "%s", dir) != 0 ||
+	    util_fmt(path, sizeof path, "%s/sessions", dir) != 0) {
+		snprintf(err, errlen, "data directory path too long");
+		goto fail;
+	}
+	if (util_mkdirs(path, err, errlen) != 0 ||
+	    sources_init(ds, err, errlen) != 0)
+		goto fail;
+	recover(ds);
+	return ds;
+fail:
+	pthread_mutex_destroy(&ds->lock);
+	free(ds);
+	return NULL;
+}
+
+void
+dataset_close(struct dataset *ds)
+{
+	int	i;
+
+	if (ds == NULL)
+		return;
+	for (i = 0; i < DS_MAX_LOCKS; i++)
+		if (ds->held[i].fd > 0)
+			close(ds->held[i].fd);
+	pthread_mutex_destroy(&ds->lock);
+	free(ds);
+}
+
+static int
+cmp_start_desc(const void *a, const void *b)
+{
+	json_t		*x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char	*sx = json_string_value(json_object_get(x,
+			    "session_start"));
+	const char	*sy = json_string_value(json_object_get(y,
+			    "session_start"));
+
+	return strcmp(sy != NULL ? sy : "", sx != NULL ? sx : "");
+}
+
+json_t *
+dataset_sessions_list(struct dataset *ds, char *err, size_t errlen)
+{
+	char		 dir[PATH_MAX];
+	struct dirent	*de;
+	json_t		*list = json_array(), *m, *ses, *o, *sorted;
+	json_t		**v;
+	size_t		 i, n;
+	DIR		*d;
+
+	if (util_fmt(dir, sizeof dir, "%s/sessions", ds->dir) != 0 ||
+	    (d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "cannot read %s/sessions: %s", ds->dir,
+		    strerror(errno));
+		json_decref(list);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		json_int_t expected, stored;
+		if (!util_is_uuid(de->d_name))
+			continue;
+		m = dataset_session_load(ds, de->d_name, err, errlen);
+		if (m == NULL)
+			continue;
+		ses = json_object_get(m, "session");
+		expected = json_integer_value(json_object_get(ses,
+		    "duration_seconds")) * (json_int_t)json_array_size(
+		    json_object_get(m, "stations"));
+		stored = (json_int_t)json_array_size(json_object_get(m,
+		    "measurements"));
+		o = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:I, s:I, s:I}",
+		    "id", de->d_name,
+		    "session_name", json_object_get(ses, "session_name"),
+		    "status", json_object_get(ses, "status"),
+		    "frequency_hz", json_object_get(ses, "frequency_hz"),
+		    "duration_seconds", json_object_get(ses,
+		    "duration_seconds"),
+		    "session_start", json_object_get(ses, "session_start"),
+		    "chunks_expected", expected, "chunks_stored", stored,
+		    "chunks_missing", expected - stored);
+		if (o != NULL) {
+			json_object_set(o, "failure_reason",
+			    json_object_get(ses, "failure_reason"));
+			json_array_append_new(list, o);
+		}
+		json_decref(m);
+	}
+	closedir(d);
+	n = json_array_size(list);
+	v = calloc(n + 1, sizeof *v);
+	for (i = 0; v != NULL && i < n; i++)
+		v[i] = json_array_get(list, i);
+	if (v != NULL)
+		qsort(v, n, sizeof *v, cmp_start_desc);
+	sorted = json_array();
+	for (i = 0; v != NULL && i < n; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	json_decref(list);
+	return sorted;
+}

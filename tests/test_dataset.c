@@ -1,2 +1,310 @@
-/* placeholder until the module lands */
-int main(void) { return 0; }
+/* test_dataset.c -- the embedded store: layout, batches, sources, listing, crash recovery. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "src/npy.h"
+#include "src/util.h"
+#include "store/dataset.h"
+
+static char dir[64];
+static int16_t iq[2 * 1000];
+
+static int
+setup(void **state)
+{
+	int	i;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_dataset_XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	for (i = 0; i < 2 * 1000; i++)
+		iq[i] = (int16_t)(i * 31 - 20000);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static json_t *
+manifest(const char *id, const char *status, int stations)
+{
+	json_t	*st = json_array();
+	int	 i;
+
+	for (i = 1; i <= stations; i++)
+		json_array_append_new(st, json_pack("{s:i, s:s}", "websdr", i,
+		    "name", "S"));
+	return json_pack("{s:s, s:{s:s, s:s, s:s, s:i, s:s, s:i}, s:o, s:[]}",
+	    "format", "heimdall-rec/1", "session", "id", id, "session_name",
+	    "test", "status", status, "duration_seconds", 3, "session_start",
+	    "2026-11-24T10:00:00.000000Z", "frequency_hz", 10000000,
+	    "stations", st, "missing");
+}
+
+static json_t *
+row(const char *id, int k, int w)
+{
+	char	key[256];
+
+	dataset_chunk_key(id, k, w, key, sizeof key);
+	return json_pack("{s:s, s:i, s:i, s:s, s:i}", "recording_session_id",
+	    id, "chunk_index", k, "websdr", w, "iq_data_location", key,
+	    "iq_samples_count", 1000);
+}
+
+/* Store chunk k for websdr 1..2 as one batch. */
+static void
+put(struct dataset *ds, const char *id, int k)
+{
+	struct ds_chunk	 c[2] = {
+		{ k, 1, iq, 1000 },
+		{ k, 2, iq, 1000 },
+	};
+	json_t		*rows = json_pack("[o, o]", row(id, k, 1), row(id, k, 2));
+	char		 err[512];
+
+	if (dataset_put_batch(ds, id, c, 2, rows, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	json_decref(rows);
+}
+
+static int
+exists(const char *id, const char *leaf)
+{
+	char	path[512];
+
+	snprintf(path, sizeof path, "%s/sessions/%s/%s", dir, id, leaf);
+	return access(path, F_OK) == 0;
+}
+
+static void
+test_key(void **state)
+{
+	char	key[128];
+
+	(void)state;
+	assert_int_equal(dataset_chunk_key("abc", 7, 3, key, sizeof key), 0);
+	assert_string_equal(key, "sessions/abc/chunk_007_websdr_3.npy");
+}
+
+static void
+test_session_lifecycle(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], err[512], path[512];
+	json_t		*m, *loaded, *list;
+	float		*data;
+	size_t		 n, i;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	put(ds, id, 0);
+	put(ds, id, 1);
+	assert_true(exists(id, "chunk_001_websdr_2.npy"));
+	assert_false(exists(id, "chunk_001_websdr_2.npy.tmp"));
+	snprintf(path, sizeof path, "%s/sessions/%s/chunk_000_websdr_1.npy",
+	    dir, id);
+	assert_int_equal(npy_read_c8(path, &data, &n, err, sizeof err), 0);
+	assert_int_equal(n, 1000);
+	for (i = 0; i < 2 * n; i++)
+		assert_true(data[i] == iq[i] / 32768.0f);
+	free(data);
+
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(loaded);
+	assert_int_equal(json_array_size(json_object_get(loaded,
+	    "measurements")), 4);
+	json_decref(loaded);
+
+	list = dataset_sessions_list(ds, err, sizeof err);
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list,
+	    0), "chunks_expected")), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list,
+	    0), "chunks_stored")), 4);
+	json_decref(list);
+
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
+	assert_false(exists(id, "rows"));
+	assert_false(exists(id, ".lock"));
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_int_equal(json_array_size(json_object_get(loaded,
+	    "measurements")), 4);
+	/* sorted by chunk, then station */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(loaded, "measurements"), 1), "websdr")), 2);
+	json_decref(loaded);
+	json_decref(m);
+
+	assert_int_equal(dataset_session_create(ds, "../../etc", m, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "invalid session id"));
+	dataset_close(ds);
+}
+
+static void
+test_sources(void **state)
+{
+	struct dataset	*ds;
+	struct source	 s, f, *v;
+	char		 err[512];
+	int		 n;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	assert_int_equal(dataset_sources_list(ds, &v, &n, err, sizeof err), 0);
+	assert_true(n >= 1);
+	assert_string_equal(v[0].name, "Unknown");
+	free(v);
+	memset(&s, 0, sizeof s);
+	snprintf(s.name, sizeof s.name, "Beacon IZ1ABC");
+	s.frequency_hz = 145.5e6;
+	s.has_coords = 1;
+	s.latitude = 45.1;
+	s.longitude = 7.6;
+	assert_int_equal(dataset_source_add(ds, &s, err, sizeof err), 0);
+	assert_true(util_is_uuid(s.id));
+	assert_int_equal(dataset_source_add(ds, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, "already exists"));
+	assert_int_equal(dataset_source_find(ds, "beacon iz1abc", &f), 0);
+	assert_string_equal(f.id, s.id);
+	assert_int_equal(dataset_source_find(ds, s.id, &f), 0);
+	assert_true(f.has_coords);
+	assert_int_equal(dataset_source_find(ds, "UNKNOWN", &f), 0);
+	assert_string_equal(f.name, "Unknown");
+	assert_int_equal(dataset_source_find(ds, "nope", &f), -1);
+	memset(&s, 0, sizeof s);
+	snprintf(s.name, sizeof s.name, "Bad");
+	s.has_coords = 1;
+	s.latitude = 95;
+	assert_int_equal(dataset_source_add(ds, &s, err, sizeof err), -1);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(dataset_source_add(ds, &s, err, sizeof err), -1);
+	dataset_close(ds);
+}
+
+/* A recorder killed mid-session (the child _exits with its lock held and
+ * files half done); the next open recovers it. */
+static void
+test_crash_recovery(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], live[37], err[512], path[512];
+	json_t		*m, *ses;
+	pid_t		 pid;
+	int		 status, fd, p[2];
+
+	(void)state;
+	util_uuid(id);
+	pid = fork();
+	if (pid == 0) {
+		ds = dataset_open(dir, err, sizeof err);
+		m = manifest(id, "in_progress", 2);
+		if (ds == NULL || dataset_session_create(ds, id, m, err,
+		    sizeof err) != 0)
+			_exit(1);
+		put(ds, id, 0);
+		put(ds, id, 1);
+		/* torn write and an orphan (renamed, no row yet) */
+		snprintf(path, sizeof path, "%s/sessions/%s/"
+		    "chunk_002_websdr_1.npy.tmp", dir, id);
+		fd = open(path, O_WRONLY | O_CREAT, 0644);
+		if (write(fd, "\x93NUMPY", 6) != 6)
+			_exit(2);
+		close(fd);
+		snprintf(path, sizeof path, "%s/sessions/%s/"
+		    "chunk_002_websdr_2.npy", dir, id);
+		fd = open(path, O_WRONLY | O_CREAT, 0644);
+		npy_write_c8_fd(fd, iq, 1000);
+		close(fd);
+		_exit(0);	/* like kill -9: nothing finished */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* A session still recording elsewhere: its lock is held. */
+	util_uuid(live);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		ds = dataset_open(dir, err, sizeof err);
+		m = manifest(live, "in_progress", 2);
+		if (ds == NULL || dataset_session_create(ds, live, m, err,
+		    sizeof err) != 0)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(p[0], err, 1), 1);
+
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	m = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(m);
+	ses = json_object_get(m, "session");
+	assert_string_equal(json_string_value(json_object_get(ses, "status")),
+	    "failed");
+	assert_non_null(strstr(json_string_value(json_object_get(ses,
+	    "failure_reason")), "interrupted"));
+	assert_int_equal(json_array_size(json_object_get(m, "measurements")),
+	    4);
+	assert_int_equal(json_array_size(json_object_get(m, "orphans")), 1);
+	assert_true(exists(id, "chunk_002_websdr_2.npy"));	/* kept */
+	assert_false(exists(id, "chunk_002_websdr_1.npy.tmp"));
+	assert_false(exists(id, "rows"));
+	json_decref(m);
+
+	m = dataset_session_load(ds, live, err, sizeof err);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m,
+	    "session"), "status")), "in_progress");
+	json_decref(m);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	dataset_close(ds);
+	close(p[0]);
+	close(p[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key),
+		cmocka_unit_test_setup_teardown(test_session_lifecycle, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_recovery, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
