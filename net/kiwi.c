@@ -1,1 +1,657 @@
-/* placeholder: being written */
+/* kiwi.c -- KiwiSDR SND client (IQ mode): connection, commands, frames, faults and reconnects. */
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "kiwi.h"
+#include "rxloop.h"
+#include "src/config.h"
+#include "src/util.h"
+
+#define KIWI_OUTQ		16
+#define KIWI_STALL_S		2.0	/* no frame this long: reconnect */
+#define KIWI_START_S		10.0	/* connected but no audio yet */
+#define KIWI_BACKOFF_MIN	0.5
+#define KIWI_BACKOFF_MAX	5.0
+#define GPS_UNIX_EPOCH		315964800.0	/* 1980-01-06 */
+#define GPS_LEAP_S		18.0		/* GPS - UTC since 2017 */
+#define GPS_WEEK_S		604800.0
+
+struct rx {
+	struct rxloop		*loop;
+	struct station		 st;
+	struct rx_params	 p;
+	struct rx_sink		 sink;
+	char			 addr[64];	/* numeric, resolved once */
+	char			 path[320];
+
+	/* loop thread only from here */
+	struct lws		*wsi;
+	lws_sorted_usec_list_t	 sul_tick;	/* keepalive + stall check */
+	lws_sorted_usec_list_t	 sul_retry;
+	int			 dead;		/* closed by the engine */
+	int			 failed;	/* given up: no retry */
+	enum rx_state		 state;
+	char			 why[160];	/* reason of the coming close */
+	int			 fatal;		/* the coming close is final */
+	double			 backoff;
+	double			 t_connected;	/* monotonic */
+	double			 t_frame;	/* monotonic, last SND */
+
+	double			 fs;
+	int			 frames;	/* SND frames this connection */
+	int			 have_seq;
+	uint32_t		 seq;
+	size_t			 spf;		/* samples per frame */
+
+	unsigned char		*rbuf;		/* message being reassembled */
+	size_t			 rlen;
+	int			 toolong;
+	char			 outq[KIWI_OUTQ][320];
+	int			 oq_head;
+	int			 oq_n;
+	int16_t			*conv;
+	size_t			 conv_cap;
+};
+
+/* ---- pure parsers ---- */
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+int
+kiwi_parse_snd(const uint8_t *buf, size_t len, struct kiwi_snd *out,
+    char *err, size_t errlen)
+{
+	if (len < 3 || memcmp(buf, "SND", 3) != 0) {
+		snprintf(err, errlen, "not an SND frame");
+		return -1;
+	}
+	if (len < KIWI_SND_HDR) {
+		snprintf(err, errlen, "SND frame too short (%zu bytes)", len);
+		return -1;
+	}
+	if ((len - KIWI_SND_HDR) % 4 != 0) {
+		snprintf(err, errlen, "SND frame with a partial sample (%zu "
+		    "bytes)", len);
+		return -1;
+	}
+	out->flags = buf[3];
+	if (!(out->flags & KIWI_FLAG_IQ)) {
+		snprintf(err, errlen, "SND frame is not IQ (flags 0x%02x)",
+		    out->flags);
+		return -1;
+	}
+	out->seq = le32(buf + 4);
+	/* the S-meter alone is big-endian */
+	out->smeter = (uint16_t)(buf[8] << 8 | buf[9]);
+	out->rssi_dbm = 0.1 * out->smeter - 127.0;
+	out->gps_age = buf[10];
+	out->gpssec = le32(buf + 12);
+	out->gpsnsec = le32(buf + 16);
+	out->samples = buf + KIWI_SND_HDR;
+	out->n = (len - KIWI_SND_HDR) / 4;
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+kiwi_parse_msg(const char *body, size_t len,
+    void (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+	char	 tok[4096], name[4096], *eq, *o;
+	size_t	 i = 0, tl;
+	int	 rc = 0;
+
+	while (i < len) {
+		while (i < len && (body[i] == ' ' || body[i] == '\n' ||
+		    body[i] == '\t' || body[i] == '\r' || body[i] == '\0'))
+			i++;
+		tl = 0;
+		while (i < len && body[i] != ' ' && body[i] != '\n' &&
+		    body[i] != '\t' && body[i] != '\r' && body[i] != '\0') {
+			if (tl + 1 >= sizeof tok) {
+				rc = -1;
+				tl = 0;
+				while (i < len && body[i] != ' ')
+					i++;
+				break;
+			}
+			tok[tl++] = body[i++];
+		}
+		if (tl == 0)
+			continue;
+		tok[tl] = '\0';
+		eq = strchr(tok, '=');
+		if (eq != NULL)
+			*eq = '\0';
+		snprintf(name, sizeof name, "%s", tok);
+		/* URL-decode the value in place (%XX, '+' stays '+'). */
+		o = eq != NULL ? eq + 1 : tok + tl;
+		if (eq != NULL) {
+			char *r = eq + 1, *w = eq + 1;
+			while (*r != '\0') {
+				int h, l;
+				if (r[0] == '%' && (h = hexval(r[1])) >= 0 &&
+				    (l = hexval(r[2])) >= 0) {
+					*w++ = (char)(h << 4 | l);
+					r += 3;
+				} else
+					*w++ = *r++;
+			}
+			*w = '\0';
+		}
+		fn(ctx, name, o);
+	}
+	return rc;
+}
+
+double
+kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc)
+{
+	double	now_gps = now_utc - GPS_UNIX_EPOCH + GPS_LEAP_S;
+	double	week = floor(now_gps / GPS_WEEK_S);
+	double	t = week * GPS_WEEK_S + (double)gpssec + (double)gpsnsec / 1e9;
+
+	/* The frame carries only the time of week: take the week that puts
+	 * it nearest our clock (right across a week boundary too). */
+	if (t - now_gps > GPS_WEEK_S / 2)
+		t -= GPS_WEEK_S;
+	else if (now_gps - t > GPS_WEEK_S / 2)
+		t += GPS_WEEK_S;
+	return t + GPS_UNIX_EPOCH - GPS_LEAP_S;
+}
+
+void
+kiwi_samples_be(const uint8_t *src, size_t n, int16_t *dst)
+{
+	size_t	i;
+
+	for (i = 0; i < 2 * n; i++)
+		dst[i] = (int16_t)(uint16_t)(src[2 * i] << 8 | src[2 * i + 1]);
+}
+
+/* ---- the connection (loop thread) ---- */
+
+static void	connect_now(struct rx *rx);
+
+static void
+set_state(struct rx *rx, enum rx_state st, const char *reason)
+{
+	rx->state = st;
+	if (!rx->dead)
+		rx->sink.state(rx->sink.ctx, st, reason);
+}
+
+static void
+send_text(struct rx *rx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+send_text(struct rx *rx, const char *fmt, ...)
+{
+	va_list	ap;
+	int	slot;
+
+	if (rx->oq_n == KIWI_OUTQ || rx->wsi == NULL)
+		return;	/* never happens: at most ~8 are queued */
+	slot = (rx->oq_head + rx->oq_n) % KIWI_OUTQ;
+	va_start(ap, fmt);
+	vsnprintf(rx->outq[slot], sizeof rx->outq[slot], fmt, ap);
+	va_end(ap);
+	rx->oq_n++;
+	lws_callback_on_writable(rx->wsi);
+}
+
+/* End this connection: fatal -> RX_FAILED, else reconnect later. */
+static void
+drop(struct rx *rx, const char *why, int fatal)
+{
+	if (rx->why[0] == '\0' || fatal) {
+		snprintf(rx->why, sizeof rx->why, "%s", why);
+		rx->fatal |= fatal;
+	}
+	if (rx->wsi != NULL)
+		lws_set_timeout(rx->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+}
+
+static void
+retry_cb(lws_sorted_usec_list_t *sul)
+{
+	struct rx *rx = lws_container_of(sul, struct rx, sul_retry);
+
+	if (!rx->dead && !rx->failed)
+		connect_now(rx);
+}
+
+/* The connection is gone: fail for good, or retry with backoff. */
+static void
+closed(struct rx *rx)
+{
+	char	 reason[200];
+	double	 now = util_now(), jitter;
+
+	rx->wsi = NULL;
+	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, NULL,
+	    LWS_SET_TIMER_USEC_CANCEL);
+	if (rx->dead || rx->failed)
+		return;
+	snprintf(reason, sizeof reason, "%s", rx->why[0] ? rx->why :
+	    "connection closed by the receiver");
+	if (rx->fatal) {
+		rx->failed = 1;
+		set_state(rx, RX_FAILED, reason);
+		return;
+	}
+	/* Jitter spreads the reconnects of many stations after a shared
+	 * outage instead of hammering the receivers in step. */
+	jitter = 0.8 + 0.4 * ((double)rand() / RAND_MAX);
+	if (now + rx->backoff * jitter > rx->p.deadline) {
+		char final[200];
+		snprintf(final, sizeof final, "gave up: %.150s", reason);
+		rx->failed = 1;
+		set_state(rx, RX_FAILED, final);
+		return;
+	}
+	set_state(rx, RX_RETRYING, reason);
+	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_retry, retry_cb,
+	    (lws_usec_t)(rx->backoff * jitter * 1e6));
+	rx->backoff *= 2;
+	if (rx->backoff > KIWI_BACKOFF_MAX)
+		rx->backoff = KIWI_BACKOFF_MAX;
+}
+
+static void
+tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct rx	*rx = lws_container_of(sul, struct rx, sul_tick);
+	double		 now = util_mono();
+
+	if (rx->dead || rx->wsi == NULL)
+		return;
+	/* The receiver closes a channel after 60 s without keepalive. */
+	send_text(rx, "SET keepalive");
+	if (rx->frames > 0 && now - rx->t_frame > KIWI_STALL_S)
+		drop(rx, "no frame for 2 s", 0);
+	else if (rx->frames == 0 && now - rx->t_connected > KIWI_START_S)
+		drop(rx, "no audio from the receiver", 0);
+	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, tick_cb,
+	    500 * LWS_US_PER_MS);
+}
+
+struct msg_ctx {
+	struct rx	*rx;
+};
+
+static void
+on_msg(void *ctx, const char *name, const char *value)
+{
+	struct rx	*rx = ((struct msg_ctx *)ctx)->rx;
+	char		 why[200];
+	double		 v;
+
+	if (strcmp(name, "sample_rate") == 0) {
+		v = strtod(value, NULL);
+		if (!(v >= 1000 && v <= 100000)) {
+			snprintf(why, sizeof why, "receiver sent an impossible "
+			    "sample_rate (%.40s)", value);
+			drop(rx, why, 1);
+			return;
+		}
+		rx->fs = v;
+		/* kiwirecorder's order, after the rate is known. */
+		send_text(rx, "SET squelch=0 max=0");
+		send_text(rx, "SET genattn=0");
+		send_text(rx, "SET gen=0 mix=-1");
+		send_text(rx, "SET ident_user=%s", rx->p.ident != NULL ?
+		    rx->p.ident : "heimdall-rec");
+		send_text(rx, "SET mod=iq low_cut=%d high_cut=%d freq=%.3f",
+		    rx->p.low_cut, rx->p.high_cut, rx->p.freq_hz / 1e3);
+		/* Fixed gain: amplitudes comparable across stations. */
+		send_text(rx, "SET agc=0 hang=0 thresh=-100 slope=6 decay=1000 "
+		    "manGain=50");
+		send_text(rx, "SET keepalive");
+	} else if (strcmp(name, "audio_rate") == 0) {
+		send_text(rx, "SET AR OK in=%d out=44100", atoi(value));
+	} else if (strcmp(name, "badp") == 0) {
+		int b = atoi(value);
+		if (b == 1)
+			drop(rx, "bad password (badp=1)", 1);
+		else if (b == 5)
+			drop(rx, "receiver allows one connection per IP "
+			    "(badp=5)", 1);
+		else if (b != 0) {
+			snprintf(why, sizeof why, "receiver refused the "
+			    "connection (badp=%d)", b);
+			drop(rx, why, 1);
+		}
+	} else if (strcmp(name, "too_busy") == 0) {
+		drop(rx, "receiver busy (too_busy)", 0);
+	} else if (strcmp(name, "redirect") == 0) {
+		snprintf(why, sizeof why, "receiver redirects to %.120s", value);
+		drop(rx, why, 1);
+	} else if (strcmp(name, "reason_disabled") == 0) {
+		snprintf(why, sizeof why, "receiver disabled: %.120s", value);
+		drop(rx, why, 1);
+	} else if (strcmp(name, "kiwi_kick") == 0) {
+		drop(rx, "kicked by the receiver's admin", 1);
+	} else if (strcmp(name, "ip_limit") == 0) {
+		snprintf(why, sizeof why, "receiver's time limit for this IP "
+		    "reached (%.80s)", value);
+		drop(rx, why, 1);
+	} else if (strcmp(name, "inactivity_timeout") == 0) {
+		drop(rx, "receiver's inactivity timeout", 0);
+	}
+}
+
+static void
+on_snd(struct rx *rx, const uint8_t *buf, size_t len)
+{
+	struct kiwi_snd	 f;
+	struct rx_block	 b;
+	char		 err[128], why[200];
+	double		 now = util_now();
+	uint32_t	 gap;
+	size_t		 lost = 0;
+
+	if (kiwi_parse_snd(buf, len, &f, err, sizeof err) != 0) {
+		snprintf(why, sizeof why, "malformed frame: %s", err);
+		drop(rx, why, 0);
+		return;
+	}
+	if (rx->fs <= 0) {
+		drop(rx, "audio before sample_rate", 0);
+		return;
+	}
+	rx->t_frame = util_mono();
+	if (rx->frames++ == 0) {
+		/* The first frame holds the channel's previous user's data. */
+		rx->have_seq = 1;
+		rx->seq = f.seq;
+		return;
+	}
+	gap = f.seq - rx->seq - 1;	/* uint32: wraps correctly */
+	rx->seq = f.seq;
+	if (rx->frames == 2) {
+		rx->spf = f.n;
+		rx->backoff = KIWI_BACKOFF_MIN;
+		rx->sink.stream(rx->sink.ctx, rx->fs);
+		set_state(rx, RX_STREAMING, "streaming");
+	} else if (gap != 0) {
+		if (gap > 1000) {
+			/* Not a few lost frames: the stream restarted. */
+			rx->sink.stream(rx->sink.ctx, rx->fs);
+		} else
+			lost = (size_t)gap * rx->spf;
+	}
+	if (rx->conv_cap < f.n) {
+		int16_t *c = realloc(rx->conv, 2 * f.n * sizeof *c);
+		if (c == NULL) {
+			drop(rx, "out of memory", 0);
+			return;
+		}
+		rx->conv = c;
+		rx->conv_cap = f.n;
+	}
+	if (f.flags & KIWI_FLAG_LE)
+		memcpy(rx->conv, f.samples, 4 * f.n);
+	else
+		kiwi_samples_be(f.samples, f.n, rx->conv);
+	memset(&b, 0, sizeof b);
+	b.iq = rx->conv;
+	b.n = f.n;
+	b.lost = lost;
+	b.t_arrival = now;
+	b.gps_age = f.gps_age == 255 ? -1 : f.gps_age;
+	/* Fresh fix only: a stale time would misplace the chunk grid. */
+	if (f.gps_age <= 10 && (f.gpssec != 0 || f.gpsnsec != 0) &&
+	    f.gpsnsec < 1000000000u)
+		b.t_gps = kiwi_gps_to_utc(f.gpssec, f.gpsnsec, now);
+	b.rssi_dbm = f.rssi_dbm;
+	b.overflow = (f.flags & KIWI_FLAG_OVERFLOW) != 0;
+	rx->sink.block(rx->sink.ctx, &b);
+}
+
+static void
+on_message(struct rx *rx, const unsigned char *buf, size_t len)
+{
+	struct msg_ctx	 mc = { rx };
+
+	if (len >= 3 && memcmp(buf, "MSG", 3) == 0)
+		kiwi_parse_msg((const char *)buf + 3, len - 3, on_msg, &mc);
+	else if (len >= 3 && memcmp(buf, "SND", 3) == 0)
+		on_snd(rx, buf, len);
+	/* W/F, EXT and others are not ours to read. */
+}
+
+static int
+kiwi_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct rx	*rx = user;
+	unsigned char	 buf[LWS_PRE + 320];
+	size_t		 n;
+	char		 why[200];
+
+	if (rx == NULL)
+		return 0;	/* detached by close(): nothing is ours */
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		snprintf(why, sizeof why, "cannot connect: %.150s",
+		    in != NULL ? (const char *)in : "unknown error");
+		if (rx->why[0] == '\0')
+			snprintf(rx->why, sizeof rx->why, "%s", why);
+		closed(rx);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		rx->t_connected = util_mono();
+		send_text(rx, "SET auth t=kiwi p=%s", rx->st.password);
+		lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick,
+		    tick_cb, 500 * LWS_US_PER_MS);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (rx->rlen + len > KIWI_MAX_MSG)
+			rx->toolong = 1;
+		else {
+			memcpy(rx->rbuf + rx->rlen, in, len);
+			rx->rlen += len;
+		}
+		if (lws_is_final_fragment(wsi) &&
+		    !lws_remaining_packet_payload(wsi)) {
+			if (rx->toolong)
+				drop(rx, "message larger than 64 KiB", 0);
+			else
+				on_message(rx, rx->rbuf, rx->rlen);
+			rx->rlen = 0;
+			rx->toolong = 0;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (rx->oq_n == 0)
+			break;
+		n = strlen(rx->outq[rx->oq_head]);
+		memcpy(buf + LWS_PRE, rx->outq[rx->oq_head], n);
+		rx->oq_head = (rx->oq_head + 1) % KIWI_OUTQ;
+		rx->oq_n--;
+		if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
+			return -1;
+		if (rx->oq_n > 0)
+			lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		closed(rx);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+const struct lws_protocols kiwi_protocol = {
+	"kiwi", kiwi_callback, 0, KIWI_MAX_MSG, 0, NULL, 0
+};
+
+static void
+connect_now(struct rx *rx)
+{
+	struct lws_client_connect_info	 i;
+	char				 path[400];
+	static unsigned			 seq;
+
+	rx->why[0] = '\0';
+	rx->fatal = 0;
+	rx->frames = 0;
+	rx->have_seq = 0;
+	rx->rlen = 0;
+	rx->toolong = 0;
+	rx->oq_n = 0;
+	rx->fs = 0;
+	/* A unique <ts> per connection: the receiver drops a second SND
+	 * connection with the same one from the same IP. */
+	snprintf(path, sizeof path, "%s/%u/SND", rx->st.path,
+	    (unsigned)time(NULL) + (unsigned)getpid() + ++seq);
+	memset(&i, 0, sizeof i);
+	i.context = rxloop_context(rx->loop);
+	i.address = rx->addr;
+	i.port = rx->st.port;
+	i.path = path;
+	i.host = rx->st.host;
+	i.origin = rx->st.host;
+	i.ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
+	i.local_protocol_name = "kiwi";
+	i.userdata = rx;
+	if (rx->state != RX_RETRYING)
+		set_state(rx, RX_CONNECTING, "connecting");
+	rx->wsi = lws_client_connect_via_info(&i);
+	if (rx->wsi == NULL) {
+		snprintf(rx->why, sizeof rx->why, "cannot connect to %s:%d",
+		    rx->st.host, rx->st.port);
+		closed(rx);
+	}
+}
+
+static void
+open_cb(void *arg)
+{
+	connect_now(arg);
+}
+
+/* Resolve once, on the caller's thread: lws' resolver blocks, and the
+ * loop thread must never wait on DNS. */
+static int
+resolve(struct rx *rx, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	int		 rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(rx->st.host, NULL, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve %.100s: %s", rx->st.host,
+		    gai_strerror(rc));
+		return -1;
+	}
+	if (res->ai_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->
+		    sin6_addr, rx->addr, sizeof rx->addr);
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->
+		    sin_addr, rx->addr, sizeof rx->addr);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static struct rx *
+kiwi_open(struct rxloop *loop, const struct station *st,
+    const struct rx_params *p, const struct rx_sink *sink, char *err,
+    size_t errlen)
+{
+	struct rx	*rx;
+
+	rx = calloc(1, sizeof *rx);
+	if (rx == NULL || (rx->rbuf = malloc(KIWI_MAX_MSG)) == NULL) {
+		free(rx);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rx->loop = loop;
+	rx->st = *st;
+	rx->p = *p;
+	rx->p.ident = NULL;	/* not copied: the default ident is used */
+	rx->sink = *sink;
+	rx->backoff = KIWI_BACKOFF_MIN;
+	rx->state = RX_CONNECTING;
+	if (resolve(rx, err, errlen) != 0 ||
+	    rxloop_call(loop, open_cb, rx) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "network loop is stopping");
+		free(rx->rbuf);
+		free(rx);
+		return NULL;
+	}
+	return rx;
+}
+
+static void
+close_cb(void *arg)
+{
+	struct rx		*rx = arg;
+	struct lws_context	*ctx = rxloop_context(rx->loop);
+
+	rx->dead = 1;
+	lws_sul_schedule(ctx, 0, &rx->sul_tick, NULL,
+	    LWS_SET_TIMER_USEC_CANCEL);
+	lws_sul_schedule(ctx, 0, &rx->sul_retry, NULL,
+	    LWS_SET_TIMER_USEC_CANCEL);
+	if (rx->wsi != NULL) {
+		/* Detach before the asynchronous close: its callbacks then
+		 * see no user and touch nothing we free. */
+		lws_close_reason(rx->wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
+		lws_set_wsi_user(rx->wsi, NULL);
+		lws_set_timeout(rx->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		rx->wsi = NULL;
+	}
+}
+
+static void
+kiwi_close(struct rx *rx)
+{
+	if (rx == NULL)
+		return;
+	rxloop_call_wait(rx->loop, close_cb, rx);
+	free(rx->conv);
+	free(rx->rbuf);
+	free(rx);
+}
+
+const struct rx_driver kiwi_driver = {
+	"kiwisdr", 0, 30e6, kiwi_open, kiwi_close
+};

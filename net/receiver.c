@@ -1,1 +1,49 @@
-/* placeholder: being written */
+/* receiver.c -- the table of receiver drivers and state names. */
+
+#include <string.h>
+
+#include "receiver.h"
+#include "kiwi.h"
+
+#define RX_MAX_DRIVERS	16
+
+static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver };
+static int ndrivers = 1;
+
+const char *
+rx_state_name(enum rx_state st)
+{
+	switch (st) {
+	case RX_CONNECTING:
+		return "connecting";
+	case RX_STREAMING:
+		return "streaming";
+	case RX_RETRYING:
+		return "retrying";
+	case RX_FAILED:
+		return "failed";
+	case RX_STOPPED:
+		return "stopped";
+	}
+	return "unknown";
+}
+
+const struct rx_driver *
+rx_driver_find(const char *type)
+{
+	int	i;
+
+	for (i = 0; i < ndrivers; i++)
+		if (strcmp(drivers[i]->type, type) == 0)
+			return drivers[i];
+	return NULL;
+}
+
+int
+rx_driver_register(const struct rx_driver *drv)
+{
+	if (ndrivers >= RX_MAX_DRIVERS || rx_driver_find(drv->type) != NULL)
+		return -1;
+	drivers[ndrivers++] = drv;
+	return 0;
+}

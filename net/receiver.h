@@ -87,5 +87,8 @@ struct rx_driver {
 
 /* The driver for a stations-file type, or NULL. */
 const struct rx_driver *rx_driver_find(const char *type);
+/* Add a driver at run time (tests use in-process fakes). Call before any
+ * engine runs; not thread-safe. 0, or -1 when the table is full. */
+int		 rx_driver_register(const struct rx_driver *drv);
 
 #endif

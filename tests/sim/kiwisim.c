@@ -1,1 +1,668 @@
-int main(void){return 0;}
+/*
+ * kiwisim.c -- a KiwiSDR simulator: many receivers speaking the SND
+ * protocol in IQ mode, on consecutive loopback ports, from one process.
+ *
+ *   heimdall-kiwisim [--count N] [--base-port P] [--host ADDR]
+ *       [--stations-out FILE] [--station SPEC]... [--seed N]
+ *
+ * SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,signal=tone|noise|count,
+ *       fault=none|busy|badp|disabled|stall|drop|busy_midstream,after=S,
+ *       times=K,overflow=0|1,name=TEXT,min=HZ,max=HZ
+ * Defaults for station k: rate 12001 + 0.137 k, offset 500 + 250 k Hz,
+ * SNR 20 dB over +-pb (5000) Hz, GPS on odd k, a tone, no fault.
+ *
+ * Once every port listens (and the stations file is written) it prints
+ * "ready N FIRST_PORT". SIGTERM or SIGINT stops it.
+ *
+ * Signal truth, for tests: sample i of a connection's stream is taken at
+ * t_start + i/rate (t_start = when audio starts); a frame goes out when its
+ * last sample's time has passed; GPS fields carry the true time of the
+ * frame's first sample. Noise: complex white Gaussian, power 1e-4 of full
+ * scale; the tone's amplitude A gives A^2 / (1e-4 * 2 pb / rate) = SNR.
+ * S-meter: rssi_dbm = 10 log10(A^2 + 1e-4) - 30. "count": I = counter &
+ * 0x7fff, Q = (counter >> 15) & 0x7fff, counter = sample index since the
+ * stream began.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#define SIM_MAX		1000
+#define SPF		512		/* complex samples per SND frame */
+#define NOISE_TAB	(1 << 16)
+#define SIGMA2		1e-4
+
+enum signal { SIG_TONE, SIG_NOISE, SIG_COUNT };
+enum fault {
+	F_NONE, F_BUSY, F_BADP, F_DISABLED, F_STALL, F_DROP, F_BUSY_MID
+};
+
+struct simst {
+	int		 k;		/* 1-based */
+	char		 name[64];
+	double		 rate, offset, snr, pb, after, min, max;
+	int		 gps, overflow, times;
+	enum signal	 sig;
+	enum fault	 fault;
+	int		 port;
+	int		 conns;		/* connections so far */
+	struct lws_vhost *vh;
+};
+
+struct conn {
+	struct lws		*wsi;
+	struct simst		*st;
+	int			 n;		/* this station's n-th connection */
+	int			 authed, got_mod, got_agc, got_ar;
+	int			 streaming;
+	double			 t_start;	/* UTC of sample 0 */
+	uint64_t		 sent;		/* samples sent */
+	uint32_t		 seq;
+	double			 t_keepalive;
+	char			 outq[16][256];
+	int			 oq_head, oq_n;
+	int			 close_after;	/* close once outq is empty */
+	int			 faulted;
+	double			 ph_re, ph_im;	/* tone phasor */
+	uint64_t		 rng;
+	lws_sorted_usec_list_t	 sul;
+};
+
+static struct simst	 st[SIM_MAX];
+static int		 nst = 7;
+static float		*noise;		/* unit-variance Gaussian table */
+static volatile sig_atomic_t stopping;
+static struct lws_context *ctx;
+static lws_sorted_usec_list_t tick;
+
+static double
+now_utc(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static void
+make_noise(uint64_t seed)
+{
+	int	i;
+
+	noise = malloc(NOISE_TAB * sizeof *noise);
+	for (i = 0; i < NOISE_TAB; i += 2) {
+		double u = ((xorshift(&seed) >> 11) + 1) / 9007199254740993.0;
+		double v = (xorshift(&seed) >> 11) / 9007199254740992.0;
+		double r = sqrt(-2 * log(u));
+		noise[i] = (float)(r * cos(2 * M_PI * v));
+		noise[i + 1] = (float)(r * sin(2 * M_PI * v));
+	}
+}
+
+static void
+queue_msg(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+queue_msg(struct conn *c, const char *fmt, ...)
+{
+	va_list	ap;
+	int	slot;
+
+	if (c->oq_n == 16)
+		return;
+	slot = (c->oq_head + c->oq_n) % 16;
+	memcpy(c->outq[slot], "MSG ", 4);
+	va_start(ap, fmt);
+	vsnprintf(c->outq[slot] + 4, sizeof c->outq[slot] - 4, fmt, ap);
+	va_end(ap);
+	c->oq_n++;
+	lws_callback_on_writable(c->wsi);
+}
+
+static int
+fault_now(struct conn *c, enum fault f)
+{
+	if (c->st->fault != f)
+		return 0;
+	if (f == F_BADP || f == F_DISABLED)
+		return 1;
+	return c->n <= c->st->times;
+}
+
+static int16_t
+q16(double x)
+{
+	x = x * 32768.0;
+	x = x < 0 ? x - 0.5 : x + 0.5;
+	if (x > 32767)
+		return 32767;
+	if (x < -32768)
+		return -32768;
+	return (int16_t)x;
+}
+
+static void
+put_be16(unsigned char *p, int16_t v)
+{
+	p[0] = (unsigned char)((uint16_t)v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* One SND frame of the station's signal into out (20 + 4*SPF bytes). */
+static void
+make_frame(struct conn *c, unsigned char *out)
+{
+	struct simst	*s = c->st;
+	double		 amp = 0, sd = sqrt(SIGMA2 / 2), t, g, rssi;
+	double		 w_re, w_im, re, im, mag;
+	unsigned char	 flags = 0x08;
+	unsigned	 v, ni;
+	int		 i;
+
+	if (s->sig == SIG_TONE)
+		amp = sqrt(pow(10, s->snr / 10) * SIGMA2 * 2 * s->pb / s->rate);
+	if (s->overflow && c->seq % 10 == 0)
+		flags |= 0x02;
+	memcpy(out, "SND", 3);
+	out[3] = flags;
+	put_le32(out + 4, c->seq++);
+	rssi = 10 * log10(amp * amp + SIGMA2) - 30;
+	v = (unsigned)((rssi + 127) * 10);
+	out[8] = (unsigned char)(v >> 8);
+	out[9] = (unsigned char)v;
+	if (s->gps) {
+		t = c->t_start + (double)c->sent / s->rate;
+		/* UTC -> GPS: the GPS epoch and 18 leap seconds */
+		g = t - 315964800.0 + 18.0;
+		out[10] = 1;
+		put_le32(out + 12, (uint32_t)fmod(floor(g), 604800.0));
+		put_le32(out + 16, (uint32_t)((g - floor(g)) * 1e9));
+	} else {
+		out[10] = 255;
+		memset(out + 12, 0, 8);
+	}
+	out[11] = 0;
+	w_re = cos(2 * M_PI * s->offset / s->rate);
+	w_im = sin(2 * M_PI * s->offset / s->rate);
+	ni = (unsigned)xorshift(&c->rng) & (NOISE_TAB - 1);
+	for (i = 0; i < SPF; i++) {
+		int16_t I, Q;
+		if (s->sig == SIG_COUNT) {
+			uint64_t n = c->sent + (uint64_t)i;
+			I = (int16_t)(n & 0x7fff);
+			Q = (int16_t)((n >> 15) & 0x7fff);
+		} else {
+			re = sd * noise[ni];
+			im = sd * noise[(ni + 1) & (NOISE_TAB - 1)];
+			ni = (ni + 2) & (NOISE_TAB - 1);
+			if (s->sig == SIG_TONE) {
+				re += amp * c->ph_re;
+				im += amp * c->ph_im;
+				/* rotate the phasor: continuous across
+				 * frames, no sin/cos per sample */
+				double r2 = c->ph_re * w_re - c->ph_im * w_im;
+				c->ph_im = c->ph_re * w_im + c->ph_im * w_re;
+				c->ph_re = r2;
+			}
+			I = q16(re);
+			Q = q16(im);
+		}
+		put_be16(out + 20 + 4 * i, I);
+		put_be16(out + 22 + 4 * i, Q);
+	}
+	mag = sqrt(c->ph_re * c->ph_re + c->ph_im * c->ph_im);
+	c->ph_re /= mag;
+	c->ph_im /= mag;
+	c->sent += SPF;
+}
+
+static void
+conn_tick(lws_sorted_usec_list_t *sul)
+{
+	struct conn	*c = lws_container_of(sul, struct conn, sul);
+	double		 now = now_utc();
+
+	if (now - c->t_keepalive > 60) {
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (c->streaming)
+		lws_callback_on_writable(c->wsi);
+	lws_sul_schedule(ctx, 0, &c->sul, conn_tick, 10 * LWS_US_PER_MS);
+}
+
+static void
+on_text(struct conn *c, const char *msg)
+{
+	struct simst	*s = c->st;
+
+	c->t_keepalive = now_utc();
+	if (strncmp(msg, "SET auth", 8) == 0) {
+		if (fault_now(c, F_BADP)) {
+			queue_msg(c, "badp=1");
+			c->close_after = 1;
+			return;
+		}
+		if (fault_now(c, F_DISABLED)) {
+			queue_msg(c, "reason_disabled=Down%%20for%%20maintenance");
+			c->close_after = 1;
+			return;
+		}
+		c->authed = 1;
+		queue_msg(c, "rx_chans=8");
+		queue_msg(c, "chan_no_pwd=0");
+		queue_msg(c, "badp=0");
+		if (fault_now(c, F_BUSY)) {
+			queue_msg(c, "too_busy=8");
+			c->close_after = 1;
+			return;
+		}
+		queue_msg(c, "version_maj=1 version_min=700 debian_ver=11 "
+		    "model=2 platform=0 ext_clk=0 abyy=0 freq_offset=0.000");
+		queue_msg(c, "center_freq=15000000");
+		queue_msg(c, "bandwidth=30000000");
+		queue_msg(c, "load_cfg=%%7B%%22rx_gps%%22%%3A%%22(%.3f%%2C%%20"
+		    "%.3f)%%22%%7D", 45.0 + s->k * 0.01, 7.6 + s->k * 0.01);
+		queue_msg(c, "audio_init=0 audio_rate=12000");
+		return;
+	}
+	if (!c->authed)
+		return;
+	if (strncmp(msg, "SET mod=", 8) == 0)
+		c->got_mod = 1;
+	else if (strncmp(msg, "SET agc=", 8) == 0)
+		c->got_agc = 1;
+	else if (strncmp(msg, "SET AR OK", 9) == 0)
+		c->got_ar = 1;
+	if (!c->streaming && c->got_mod && c->got_agc && c->got_ar) {
+		/* The real server starts audio once it has all three. */
+		c->streaming = 1;
+		c->t_start = now_utc();
+		lws_callback_on_writable(c->wsi);
+	}
+}
+
+static int
+send_due(struct lws *wsi, struct conn *c)
+{
+	unsigned char	 buf[LWS_PRE + 20 + 4 * SPF];
+	struct simst	*s = c->st;
+	double		 now = now_utc(), up = now - c->t_start;
+
+	if (fault_now(c, F_DROP) && up > s->after)
+		return -1;		/* abrupt close */
+	if (fault_now(c, F_BUSY_MID) && up > s->after && !c->faulted) {
+		c->faulted = 1;
+		queue_msg(c, "too_busy=8");
+		c->close_after = 1;
+		return 0;
+	}
+	if (fault_now(c, F_STALL) && up > s->after)
+		return 0;		/* silent, connection kept */
+	if (c->t_start + (double)(c->sent + SPF) / s->rate > now)
+		return 0;
+	make_frame(c, buf + LWS_PRE);
+	if (lws_write(wsi, buf + LWS_PRE, 20 + 4 * SPF, LWS_WRITE_BINARY) < 0)
+		return -1;
+	if (c->t_start + (double)(c->sent + SPF) / s->rate <= now)
+		lws_callback_on_writable(wsi);	/* more due: catch up */
+	return 0;
+}
+
+/* /<decimal ts>/SND, as the real server serves it. */
+static int
+path_ok(const char *p)
+{
+	const char	*q;
+
+	if (*p++ != '/')
+		return 0;
+	for (q = p; *q >= '0' && *q <= '9'; q++)
+		;
+	return q > p && strcmp(q, "/SND") == 0;
+}
+
+static int
+callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct conn	*c = user;
+	unsigned char	 buf[LWS_PRE + 256];
+	char		 uri[256], text[1024];
+	size_t		 n;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+		    !path_ok(uri))
+			return -1;
+		break;
+	case LWS_CALLBACK_ESTABLISHED:
+		memset(c, 0, sizeof *c);
+		c->wsi = wsi;
+		c->st = lws_vhost_user(lws_get_vhost(wsi));
+		c->n = ++c->st->conns;
+		c->t_keepalive = now_utc();
+		c->ph_re = 1;
+		c->rng = (uint64_t)c->st->k * 7919 + (uint64_t)c->n * 104729 + 1;
+		queue_msg(c, "sample_rate=%.3f", c->st->rate);
+		lws_sul_schedule(ctx, 0, &c->sul, conn_tick,
+		    10 * LWS_US_PER_MS);
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		n = len < sizeof text - 1 ? len : sizeof text - 1;
+		memcpy(text, in, n);
+		text[n] = '\0';
+		on_text(c, text);
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (c->oq_n > 0) {
+			n = strlen(c->outq[c->oq_head]);
+			memcpy(buf + LWS_PRE, c->outq[c->oq_head], n);
+			c->oq_head = (c->oq_head + 1) % 16;
+			c->oq_n--;
+			if (lws_write(wsi, buf + LWS_PRE, n,
+			    LWS_WRITE_BINARY) < (int)n)
+				return -1;
+			if (c->oq_n > 0 || c->streaming)
+				lws_callback_on_writable(wsi);
+			else if (c->close_after)
+				lws_callback_on_writable(wsi);
+			break;
+		}
+		if (c->close_after)
+			return -1;
+		if (c->streaming)
+			return send_due(wsi, c);
+		break;
+	case LWS_CALLBACK_CLOSED:
+		lws_sul_schedule(ctx, 0, &c->sul, NULL,
+		    LWS_SET_TIMER_USEC_CANCEL);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "kiwi-snd", callback, sizeof(struct conn), 4096, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+tick_cb(lws_sorted_usec_list_t *sul)
+{
+	/* Keeps lws_service() returning so a signal is noticed. */
+	lws_sul_schedule(ctx, 0, sul, tick_cb, 100 * LWS_US_PER_MS);
+}
+
+static int
+parse_spec(const char *spec)
+{
+	char		*dup = strdup(spec), *tok, *save = NULL, *eq;
+	struct simst	*s = NULL;
+	int		 k = 0;
+
+	for (tok = strtok_r(dup, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (strncmp(tok, "i=", 2) == 0)
+			k = atoi(tok + 2);
+	}
+	free(dup);
+	if (k < 1 || k > SIM_MAX) {
+		fprintf(stderr, "heimdall-kiwisim: --station needs i=K (1..%d): "
+		    "%s\n", SIM_MAX, spec);
+		return -1;
+	}
+	s = &st[k - 1];
+	dup = strdup(spec);
+	for (tok = strtok_r(dup, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if ((eq = strchr(tok, '=')) == NULL)
+			goto bad;
+		*eq++ = '\0';
+		if (strcmp(tok, "i") == 0)
+			continue;
+		else if (strcmp(tok, "rate") == 0)
+			s->rate = atof(eq);
+		else if (strcmp(tok, "offset") == 0)
+			s->offset = atof(eq);
+		else if (strcmp(tok, "snr") == 0)
+			s->snr = atof(eq);
+		else if (strcmp(tok, "pb") == 0)
+			s->pb = atof(eq);
+		else if (strcmp(tok, "gps") == 0)
+			s->gps = atoi(eq);
+		else if (strcmp(tok, "after") == 0)
+			s->after = atof(eq);
+		else if (strcmp(tok, "times") == 0)
+			s->times = atoi(eq);
+		else if (strcmp(tok, "overflow") == 0)
+			s->overflow = atoi(eq);
+		else if (strcmp(tok, "min") == 0)
+			s->min = atof(eq);
+		else if (strcmp(tok, "max") == 0)
+			s->max = atof(eq);
+		else if (strcmp(tok, "name") == 0)
+			snprintf(s->name, sizeof s->name, "%s", eq);
+		else if (strcmp(tok, "signal") == 0) {
+			if (strcmp(eq, "tone") == 0)
+				s->sig = SIG_TONE;
+			else if (strcmp(eq, "noise") == 0)
+				s->sig = SIG_NOISE;
+			else if (strcmp(eq, "count") == 0)
+				s->sig = SIG_COUNT;
+			else
+				goto bad;
+		} else if (strcmp(tok, "fault") == 0) {
+			static const char *names[] = { "none", "busy", "badp",
+			    "disabled", "stall", "drop", "busy_midstream" };
+			int i;
+			for (i = 0; i < 7; i++)
+				if (strcmp(eq, names[i]) == 0)
+					break;
+			if (i == 7)
+				goto bad;
+			s->fault = (enum fault)i;
+		} else
+			goto bad;
+	}
+	free(dup);
+	if (k > nst)
+		nst = k;
+	return 0;
+bad:
+	fprintf(stderr, "heimdall-kiwisim: bad --station item \"%s\" in %s\n",
+	    tok, spec);
+	free(dup);
+	return -1;
+}
+
+static int
+write_stations(const char *path, const char *host)
+{
+	json_t	*arr = json_array(), *root;
+	char	 url[128], tmp[4096];
+	int	 i, rc;
+
+	for (i = 0; i < nst; i++) {
+		snprintf(url, sizeof url, "http://%s:%d", host, st[i].port);
+		json_array_append_new(arr, json_pack(
+		    "{s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f}",
+		    "name", st[i].name, "type", "kiwisdr", "url", url,
+		    "latitude", 45.0 + 0.05 * i, "longitude", 7.6 + 0.07 * i,
+		    "password", "", "frequency_min_hz", st[i].min,
+		    "frequency_max_hz", st[i].max));
+	}
+	root = json_pack("{s:o}", "stations", arr);
+	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	rc = json_dump_file(root, tmp, JSON_INDENT(1));
+	json_decref(root);
+	if (rc != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "heimdall-kiwisim: cannot write %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: heimdall-kiwisim [--count N] [--base-port P] "
+	    "[--host ADDR] [--stations-out FILE]\n"
+	    "                        [--station SPEC]... [--seed N]\n"
+	    "SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,"
+	    "signal=tone|noise|count,\n"
+	    "      fault=none|busy|badp|disabled|stall|drop|busy_midstream,"
+	    "after=S,times=K,\n      overflow=0|1,name=TEXT,min=HZ,max=HZ\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "base-port", required_argument, NULL, 'p' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "stations-out", required_argument, NULL, 'o' },
+		{ "station", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lws_context_creation_info info;
+	const char	*out = NULL, *host = "127.0.0.1";
+	char		*specs[SIM_MAX];
+	int		 nspecs = 0, base = 18073, ch, i;
+	uint64_t	 seed = 1;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			nst = atoi(optarg);
+			if (nst < 1 || nst > SIM_MAX) {
+				fprintf(stderr, "heimdall-kiwisim: --count must "
+				    "be 1..%d\n", SIM_MAX);
+				return 64;
+			}
+			break;
+		case 'p':
+			base = atoi(optarg);
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			if (nspecs < SIM_MAX)
+				specs[nspecs++] = optarg;
+			break;
+		case 'S':
+			seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 64;
+		}
+	}
+	for (i = 0; i < SIM_MAX; i++) {
+		st[i].k = i + 1;
+		snprintf(st[i].name, sizeof st[i].name, "Sim %d", i + 1);
+		st[i].rate = 12001.0 + 0.137 * (i + 1);
+		st[i].offset = 500 + 250 * (i + 1);
+		st[i].snr = 20;
+		st[i].pb = 5000;
+		st[i].gps = (i + 1) % 2;
+		st[i].times = 1;
+		st[i].max = 30e6;
+	}
+	for (i = 0; i < nspecs; i++)
+		if (parse_spec(specs[i]) != 0)
+			return 64;
+	make_noise(seed);
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	ctx = lws_create_context(&info);
+	if (ctx == NULL) {
+		fprintf(stderr, "heimdall-kiwisim: cannot create context\n");
+		return 1;
+	}
+	for (i = 0; i < nst; i++) {
+		memset(&info, 0, sizeof info);
+		info.port = base > 0 ? base + i : 0;
+		info.iface = host;
+		info.protocols = protocols;
+		info.user = &st[i];
+		info.vhost_name = st[i].name;
+		st[i].vh = lws_create_vhost(ctx, &info);
+		if (st[i].vh == NULL) {
+			fprintf(stderr, "heimdall-kiwisim: cannot listen on %s "
+			    "port %d\n", host, info.port);
+			lws_context_destroy(ctx);
+			return 1;
+		}
+		st[i].port = lws_get_vhost_listen_port(st[i].vh);
+	}
+	if (out != NULL && write_stations(out, host) != 0) {
+		lws_context_destroy(ctx);
+		return 1;
+	}
+	printf("ready %d %d\n", nst, st[0].port);
+	fflush(stdout);
+	lws_sul_schedule(ctx, 0, &tick, tick_cb, 100 * LWS_US_PER_MS);
+	while (!stopping)
+		if (lws_service(ctx, 0) < 0)
+			break;
+	lws_context_destroy(ctx);
+	free(noise);
+	return 0;
+}
