@@ -45,7 +45,7 @@ parse_url(struct station *st, char *err, size_t errlen)
 		st->tls = 0;
 		st->port = 0;
 	} else {
-		snprintf(err, errlen, "url \"%s\": must start with http://, "
+		snprintf(err, errlen, "url \"%.200s\": must start with http://, "
 		    "https://, ws://, wss:// or tcp://", st->url);
 		return -1;
 	}
@@ -79,7 +79,7 @@ parse_url(struct station *st, char *err, size_t errlen)
 		rest = end;
 	}
 	if (st->port == 0) {
-		snprintf(err, errlen, "url \"%s\": tcp:// needs a port",
+		snprintf(err, errlen, "url \"%.200s\": tcp:// needs a port",
 		    st->url);
 		return -1;
 	}
@@ -92,7 +92,7 @@ parse_url(struct station *st, char *err, size_t errlen)
 		st->path[--hlen] = '\0';
 	return 0;
 bad:
-	snprintf(err, errlen, "url \"%s\" is not a valid receiver address",
+	snprintf(err, errlen, "url \"%.200s\" is not a valid receiver address",
 	    st->url);
 	return -1;
 }
@@ -153,7 +153,7 @@ parse_station(json_t *o, struct station *st, int index, char *err,
     size_t errlen)
 {
 	const struct rx_driver	*drv;
-	char			 what[160], uerr[400];
+	char			 what[160], uerr[600];
 	const char		*key;
 	json_t			*v;
 

@@ -543,6 +543,13 @@ all_accounted(struct acq *a)
 	return 1;
 }
 
+/* JSON has no NaN or infinity: a metric that could not be computed is null. */
+static json_t *
+jreal(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
 static json_t *
 measurement_row(struct acq *a, struct rxrt *r, const struct chunk *c,
     const struct metrics *m, const char *key)
@@ -565,16 +572,16 @@ measurement_row(struct acq *a, struct rxrt *r, const struct chunk *c,
 	json_object_set_new(row, "frequency_hz",
 	    json_integer((json_int_t)llround(s->p.freq_hz)));
 	json_object_set_new(row, "signal_strength_db",
-	    json_real(m->signal_strength_db));
-	json_object_set_new(row, "snr_db", json_real(m->snr_db));
+	    jreal(m->signal_strength_db));
+	json_object_set_new(row, "snr_db", jreal(m->snr_db));
 	json_object_set_new(row, "frequency_offset_hz",
-	    json_real(m->frequency_offset_hz));
+	    jreal(m->frequency_offset_hz));
 	json_object_set_new(row, "noise_floor_db",
-	    json_real(m->noise_floor_db));
+	    jreal(m->noise_floor_db));
 	json_object_set_new(row, "rssi_dbm", c->rssi_n > 0 ?
-	    json_real(c->rssi_sum / c->rssi_n) : json_null());
+	    jreal(c->rssi_sum / c->rssi_n) : json_null());
 	json_object_set_new(row, "peak_amplitude",
-	    json_real(m->peak_amplitude));
+	    jreal(m->peak_amplitude));
 	json_object_set_new(row, "adc_overflow_count",
 	    json_integer(c->overflow));
 	json_object_set_new(row, "gps_fix_age_s", c->gps_age >= 0 ?

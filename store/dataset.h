@@ -91,4 +91,14 @@ json_t		*dataset_session_load(struct dataset *ds, const char *id,
 json_t		*dataset_sessions_list(struct dataset *ds, char *err,
 		    size_t errlen);
 
+/*
+ * A listener told (on the writing thread, after the data is durable) that a
+ * session changed: what is "manifest", "batch" or "finish". The replicator
+ * uses it to wake up; it must not block or call back into the dataset.
+ */
+typedef void (*dataset_listener_fn)(void *ctx, const char *session_id,
+    const char *what);
+void		 dataset_set_listener(struct dataset *ds,
+		    dataset_listener_fn fn, void *ctx);
+
 #endif
