@@ -1,1 +1,451 @@
-/* placeholder: being written */
+/* cmd_record.c -- "record": a scripted session from flags, progress on stderr or JSON lines on stdout. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "engine.h"
+#include "events.h"
+#include "session.h"
+#include "net/rxloop.h"
+#include "store/dataset.h"
+
+#define MAX_WEBSDR	CONFIG_MAX_STATIONS
+
+struct out {
+	int		 json;
+	pthread_mutex_t	 lock;
+	double		 snr[MAX_WEBSDR + 1];	/* last SNR per station */
+	int		 has_snr[MAX_WEBSDR + 1];
+	int		 nst;
+	json_t		*final;			/* last status_update data */
+};
+
+/* Write a line with one write(): lines of concurrent writers never mix. */
+static void
+write_line(int fd, const char *s, size_t len)
+{
+	char	*buf = malloc(len + 1);
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	if (buf == NULL)
+		return;
+	memcpy(buf, s, len);
+	buf[len] = '\n';
+	while (off < len + 1) {
+		n = write(fd, buf + off, len + 1 - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	free(buf);
+}
+
+static const char *
+jstr(const json_t *d, const char *k)
+{
+	const char	*s = json_string_value(json_object_get(d, k));
+
+	return s != NULL ? s : "";
+}
+
+static json_int_t
+jint(const json_t *d, const char *k)
+{
+	return json_integer_value(json_object_get(d, k));
+}
+
+static void
+human(struct out *o, const char *name, const json_t *d)
+{
+	char	 line[4096];
+	size_t	 off;
+	int	 i;
+
+	if (strcmp(name, "session:started") == 0)
+		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s\n",
+		    jstr(d, "session_id"), jstr(d, "session_name"),
+		    json_real_value(json_object_get(d, "frequency_mhz")),
+		    (long long)jint(d, "duration_seconds"));
+	else if (strcmp(name, "session:source_assigned") == 0)
+		fprintf(stderr, "source: %s\n", jstr(d, "source_name"));
+	else if (strcmp(name, "session:completed") == 0)
+		fprintf(stderr, "acquiring %lld chunks from %d stations...\n",
+		    (long long)jint(d, "chunks"), o->nst);
+	else if (strcmp(name, "receiver:status") == 0)
+		fprintf(stderr, "  station %lld (%s): %s%s%s\n",
+		    (long long)jint(d, "websdr"), jstr(d, "station"),
+		    jstr(d, "state"), strcmp(jstr(d, "reason"), jstr(d,
+		    "state")) != 0 ? " - " : "", strcmp(jstr(d, "reason"),
+		    jstr(d, "state")) != 0 ? jstr(d, "reason") : "");
+	else if (strcmp(name, "session:measurement") == 0) {
+		json_int_t k = jint(d, "websdr");
+		if (k >= 1 && k <= MAX_WEBSDR) {
+			o->snr[k] = json_number_value(json_object_get(d,
+			    "snr_db"));
+			o->has_snr[k] = 1;
+		}
+	} else if (strcmp(name, "session:missing") == 0)
+		fprintf(stderr, "  station %lld (%s) chunk %lld missing: %s\n",
+		    (long long)jint(d, "websdr"), jstr(d, "station"),
+		    (long long)jint(d, "chunk_index"), jstr(d, "reason"));
+	else if (strcmp(name, "session:progress") == 0) {
+		off = (size_t)snprintf(line, sizeof line, "chunk %lld/%lld: "
+		    "%lld measurements; SNR dB:", (long long)jint(d, "chunk"),
+		    (long long)jint(d, "total_chunks"),
+		    (long long)jint(d, "measurements_count"));
+		for (i = 1; i <= o->nst && off < sizeof line - 16; i++) {
+			if (o->has_snr[i])
+				off += (size_t)snprintf(line + off,
+				    sizeof line - off, " %.1f", o->snr[i]);
+			else
+				off += (size_t)snprintf(line + off,
+				    sizeof line - off, " -");
+			o->has_snr[i] = 0;
+		}
+		fprintf(stderr, "%s\n", line);
+	} else if (strcmp(name, "session:error") == 0)
+		fprintf(stderr, "error: %s\n", jstr(d, "error"));
+}
+
+static void
+on_event(void *ctx, const char *name, const json_t *data, const char *json,
+    size_t len)
+{
+	struct out	*o = ctx;
+
+	pthread_mutex_lock(&o->lock);
+	if (o->json)
+		write_line(STDOUT_FILENO, json, len);
+	else
+		human(o, name, data);
+	if (strcmp(name, "session:status_update") == 0) {
+		json_decref(o->final);
+		o->final = json_deep_copy(data);
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void
+summary(const json_t *d, const char *dir)
+{
+	json_t	*sum = json_object_get(d, "summary"), *st, *m;
+	size_t	 i;
+
+	fprintf(stderr, "\nsession %s %s", jstr(d, "session_id"),
+	    jstr(d, "status"));
+	if (json_object_get(d, "error") != NULL)
+		fprintf(stderr, " (%s)", jstr(d, "error"));
+	fprintf(stderr, ": %lld of %lld chunks stored\n",
+	    (long long)jint(sum, "chunks_stored"),
+	    (long long)jint(sum, "chunks_expected"));
+	json_array_foreach(json_object_get(sum, "stations"), i, st)
+		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing  %s\n",
+		    (long long)jint(st, "websdr"), jstr(st, "name"),
+		    (long long)jint(st, "chunks_ok"),
+		    (long long)jint(st, "chunks_missing"), jstr(st, "reason"));
+	json_array_foreach(json_object_get(sum, "missing"), i, m) {
+		if (i == 20) {
+			fprintf(stderr, "  ... %zu more missing\n",
+			    json_array_size(json_object_get(sum, "missing")) -
+			    20);
+			break;
+		}
+		fprintf(stderr, "  missing: chunk %lld of station %lld: %s\n",
+		    (long long)jint(m, "chunk_index"),
+		    (long long)jint(m, "websdr"), jstr(m, "reason"));
+	}
+	fprintf(stderr, "data: %s/sessions/%s/\n", dir, jstr(d, "session_id"));
+}
+
+struct sigctx {
+	struct engine	*eng;
+	char		 id[37];
+	sigset_t	 set;
+	volatile int	 got;
+};
+
+/* Signals arrive here, on a normal thread: cancelling is not
+ * async-signal-safe, so no handler does it. */
+static void *
+sig_main(void *arg)
+{
+	struct sigctx		*s = arg;
+	struct session_error	 e;
+	int			 sig;
+
+	for (;;) {
+		if (sigwait(&s->set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)	/* our own wake-up at exit */
+			return NULL;
+		s->got = sig;
+		if (s->id[0] != '\0')
+			engine_session_cancel(s->eng, s->id,
+			    "interrupted by the operator", &e);
+	}
+}
+
+static int
+exit_code(const json_t *d)
+{
+	json_t	*sum = json_object_get(d, "summary");
+
+	if (strcmp(jstr(d, "status"), "completed") != 0)
+		return EXIT_FAILED;
+	if (jint(sum, "chunks_missing") > 0)
+		return EXIT_PARTIAL;
+	return 0;
+}
+
+static int
+map_error(const struct session_error *e)
+{
+	if (strcmp(e->code, "io_error") == 0)
+		return cmd_error(EXIT_IOERR, "%s", e->msg);
+	return cmd_error(EXIT_USAGE, "%s", e->msg);
+}
+
+static int
+record_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stations", required_argument, NULL, 's' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "freq", required_argument, NULL, 'f' },
+		{ "duration", required_argument, NULL, 't' },
+		{ "source", required_argument, NULL, 'S' },
+		{ "notes", required_argument, NULL, 'N' },
+		{ "passband", required_argument, NULL, 'p' },
+		{ "start-timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct session_params	 p;
+	struct session_error	 e;
+	struct engine_config	 cfg;
+	struct stations		 stations = { NULL, 0 };
+	struct dataset		*ds = NULL;
+	struct events		*ev = NULL;
+	struct rxloop		*loop = NULL;
+	struct engine		*eng = NULL;
+	struct out		 o;
+	struct sigctx		 sc;
+	pthread_t		 sigth;
+	const char		*stfile = NULL, *dir = NULL, *source = NULL;
+	char			 stpath[4096], dpath[4096], err[1024], id[37];
+	char			*colon, *end;
+	double			 mhz = 0, start_timeout = 5;
+	long			 dur = 0;
+	int			 ch, rc, have_freq = 0, have_dur = 0, sub;
+
+	memset(&p, 0, sizeof p);
+	p.low_cut = -SESSION_PASSBAND_DEFAULT;
+	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	memset(&o, 0, sizeof o);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			stfile = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'n':
+			if (strlen(optarg) > SESSION_NAME_MAX)
+				return cmd_error(EXIT_USAGE, "--name is longer "
+				    "than %d bytes", SESSION_NAME_MAX);
+			snprintf(p.name, sizeof p.name, "%s", optarg);
+			break;
+		case 'f':
+			if (cmd_parse_double("--freq (MHz)", optarg, 1e-6, 1e5,
+			    &mhz) != 0)
+				return EXIT_USAGE;
+			have_freq = 1;
+			break;
+		case 't':
+			if (cmd_parse_int("--duration", optarg,
+			    SESSION_DURATION_MIN, SESSION_DURATION_MAX,
+			    "seconds", &dur) != 0)
+				return EXIT_USAGE;
+			have_dur = 1;
+			break;
+		case 'S':
+			source = optarg;
+			break;
+		case 'N':
+			if (strlen(optarg) > SESSION_NOTES_MAX)
+				return cmd_error(EXIT_USAGE, "--notes is longer "
+				    "than %d bytes", SESSION_NOTES_MAX);
+			snprintf(p.notes, sizeof p.notes, "%s", optarg);
+			break;
+		case 'p':
+			errno = 0;
+			p.low_cut = (int)strtol(optarg, &colon, 10);
+			if (errno != 0 || colon == optarg || *colon != ':')
+				goto badpb;
+			p.high_cut = (int)strtol(colon + 1, &end, 10);
+			if (errno != 0 || end == colon + 1 || *end != '\0')
+				goto badpb;
+			break;
+		case 'T':
+			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
+			    &start_timeout) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'h':
+			cmd_usage(&cmd_record_entry, stdout);
+			return 0;
+		default:
+			cmd_usage(&cmd_record_entry, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (p.name[0] == '\0')
+		return cmd_error(EXIT_USAGE, "--name is required and must not "
+		    "be empty");
+	if (!have_freq)
+		return cmd_error(EXIT_USAGE, "--freq MHZ is required");
+	if (!have_dur)
+		return cmd_error(EXIT_USAGE, "--duration S is required (a whole "
+		    "number of seconds from %d to %d)", SESSION_DURATION_MIN,
+		    SESSION_DURATION_MAX);
+	if (source == NULL)
+		return cmd_error(EXIT_USAGE, "--source is required: \"unknown\", "
+		    "a known source's name or its UUID");
+	p.freq_hz = mhz * 1e6;
+	p.duration_s = (int)dur;
+	if (session_validate(&p, &e) != 0)
+		return cmd_error(EXIT_USAGE, "%s", e.msg);
+
+	if (stfile == NULL) {
+		if (config_default_stations_path(stpath, sizeof stpath) != 0)
+			return cmd_error(EXIT_USAGE, "no --stations and no HOME "
+			    "to find the default");
+		stfile = stpath;
+	}
+	if (access(stfile, F_OK) != 0)
+		return cmd_error(EXIT_NOINPUT, "stations file %s: %s (use "
+		    "--stations FILE)", stfile, strerror(errno));
+	if (config_load_stations(stfile, &stations, err, sizeof err) != 0)
+		return cmd_error(EXIT_CONFIG, "%s", err);
+	if (config_check_frequency(&stations, p.freq_hz, err,
+	    sizeof err) != 0) {
+		config_free_stations(&stations);
+		return cmd_error(EXIT_USAGE, "--freq: %s", err);
+	}
+	o.nst = stations.n;
+	pthread_mutex_init(&o.lock, NULL);
+
+	/* Every thread inherits this mask: only sig_main takes signals. */
+	memset(&sc, 0, sizeof sc);
+	sigemptyset(&sc.set);
+	sigaddset(&sc.set, SIGINT);
+	sigaddset(&sc.set, SIGTERM);
+	sigaddset(&sc.set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = cmd_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+		goto out;
+	ev = events_new();
+	sub = events_subscribe(ev, on_event, &o);
+	(void)sub;
+	if ((loop = rxloop_new(err, sizeof err)) == NULL) {
+		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
+		goto out;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	cfg.stations = &stations;
+	cfg.ds = ds;
+	cfg.ev = ev;
+	cfg.loop = loop;
+	cfg.start_timeout = start_timeout;
+	if ((eng = engine_new(&cfg, err, sizeof err)) == NULL) {
+		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
+		goto out;
+	}
+	sc.eng = eng;
+	pthread_create(&sigth, NULL, sig_main, &sc);
+
+	if (engine_session_start(eng, &p, id, &e) != 0) {
+		rc = map_error(&e);
+		goto stop;
+	}
+	if (engine_session_assign(eng, id, source, &e) != 0) {
+		struct session_error e2;
+		rc = map_error(&e);
+		engine_session_cancel(eng, id, e.msg, &e2);
+		goto stop;
+	}
+	memcpy(sc.id, id, sizeof id);
+	if (engine_session_acquire(eng, id, &e) != 0) {
+		rc = map_error(&e);
+		goto stop;
+	}
+	engine_session_wait(eng, id);
+	pthread_mutex_lock(&o.lock);
+	rc = o.final != NULL ? exit_code(o.final) : EXIT_SOFTWARE;
+	if (!o.json && o.final != NULL)
+		summary(o.final, dpath);
+	pthread_mutex_unlock(&o.lock);
+	if (sc.got)
+		rc = EXIT_INTERRUPTED;
+stop:
+	pthread_kill(sigth, SIGUSR1);
+	pthread_join(sigth, NULL);
+out:
+	engine_free(eng);
+	rxloop_free(loop);
+	events_free(ev);
+	dataset_close(ds);
+	config_free_stations(&stations);
+	json_decref(o.final);
+	return rc;
+badpb:
+	return cmd_error(EXIT_USAGE, "--passband must be LOW:HIGH in Hz, e.g. "
+	    "-5000:5000 (got \"%s\")", optarg);
+}
+
+const struct cmd_entry cmd_record_entry = {
+	"record",
+	"--name NAME --freq MHZ --duration S --source SOURCE [options]",
+	"Record a session now, from every station, without a terminal UI.",
+	"  --stations FILE      stations file (default "
+	"$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
+	"  --data-dir DIR       dataset folder (default "
+	"$XDG_DATA_HOME/heimdall-rec)\n"
+	"  --name NAME          session name (1-255 bytes)\n"
+	"  --freq MHZ           dial frequency in MHz, inside every station's "
+	"range\n"
+	"  --duration S         whole seconds, 1-30: S chunks per station\n"
+	"  --source SOURCE      unknown, a known source's name, or its UUID\n"
+	"  --notes TEXT         free text (up to 4096 bytes)\n"
+	"  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
+	"  --start-timeout S    wait this long for every station to stream "
+	"(default 5)\n"
+	"  --json               events as JSON lines on stdout\n"
+	"\nExit status: 0 every chunk stored, 75 some missing, 69 failed, 64 "
+	"usage,\n66 no stations file, 78 bad stations file, 73 data dir, 74 "
+	"I/O, 130 interrupted.\n",
+	record_exec
+};

@@ -1,1 +1,92 @@
-/* placeholder: being written */
+/* cmd_sessions.c -- "sessions": list recorded sessions (and recover interrupted ones). */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "store/dataset.h"
+
+static int
+sessions_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct dataset	*ds;
+	const char	*dir = NULL;
+	char		 path[4096], err[1024], *s;
+	json_t		*list, *o;
+	size_t		 i;
+	int		 ch, json = 0, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			cmd_usage(&cmd_sessions_entry, stdout);
+			return 0;
+		default:
+			cmd_usage(&cmd_sessions_entry, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((rc = cmd_open_dataset(dir, &ds, path, sizeof path)) != 0)
+		return rc;
+	list = dataset_sessions_list(ds, err, sizeof err);
+	dataset_close(ds);
+	if (list == NULL)
+		return cmd_error(EXIT_IOERR, "%s", err);
+	if (json) {
+		s = json_dumps(list, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s != NULL ? s : "[]");
+		free(s);
+	} else {
+		printf("%-36s  %-15s  %-27s  %7s  %7s  %s\n", "ID", "STATUS",
+		    "START", "STORED", "MISSING", "NAME");
+		json_array_foreach(list, i, o) {
+			const char *start = json_string_value(json_object_get(o,
+			    "session_start"));
+			printf("%-36s  %-15s  %-27s  %3lld/%-3lld  %7lld  %s\n",
+			    json_string_value(json_object_get(o, "id")),
+			    json_string_value(json_object_get(o, "status")),
+			    start != NULL ? start : "-",
+			    (long long)json_integer_value(json_object_get(o,
+			    "chunks_stored")),
+			    (long long)json_integer_value(json_object_get(o,
+			    "chunks_expected")),
+			    (long long)json_integer_value(json_object_get(o,
+			    "chunks_missing")),
+			    json_string_value(json_object_get(o,
+			    "session_name")));
+		}
+		if (json_array_size(list) == 0)
+			printf("(no sessions in %s)\n", path);
+	}
+	json_decref(list);
+	return 0;
+}
+
+const struct cmd_entry cmd_sessions_entry = {
+	"sessions",
+	"[--data-dir DIR] [--json]",
+	"List recorded sessions: status, chunks stored and missing.",
+	"  --data-dir DIR  dataset folder (default $XDG_DATA_HOME/heimdall-rec)\n"
+	"  --json          print a JSON array\n"
+	"Opening the dataset marks sessions whose recorder died as failed "
+	"(interrupted).\n",
+	sessions_exec
+};

@@ -1,1 +1,159 @@
-int main(void){return 0;}
+/* main.c -- heimdall-rec: the subcommand table, dispatch, and shared flag helpers. */
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "store/dataset.h"
+
+static const struct cmd_entry *commands[] = {
+	&cmd_record_entry,
+	&cmd_sessions_entry,
+	&cmd_sources_entry,
+	NULL
+};
+
+void
+cmd_usage(const struct cmd_entry *e, FILE *f)
+{
+	fprintf(f, "usage: heimdall-rec %s %s\n%s\n", e->name, e->usage,
+	    e->summary);
+	if (e->help != NULL && e->help[0] != '\0')
+		fprintf(f, "\n%s", e->help);
+}
+
+int
+cmd_error(int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("heimdall-rec: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+cmd_parse_double(const char *flag, const char *s, double lo, double hi,
+    double *out)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
+	    v < lo || v > hi) {
+		cmd_error(0, "%s must be a number from %g to %g (got \"%s\")",
+		    flag, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cmd_parse_int(const char *flag, const char *s, long lo, long hi,
+    const char *what, long *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+		cmd_error(0, "%s must be a whole number of %s from %ld to %ld "
+		    "(got \"%s\")", flag, what, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cmd_open_dataset(const char *dir, struct dataset **ds, char *path,
+    size_t pathlen)
+{
+	char	err[1024];
+
+	if (dir != NULL)
+		snprintf(path, pathlen, "%s", dir);
+	else if (config_default_data_dir(path, pathlen) != 0)
+		return cmd_error(EXIT_USAGE, "no --data-dir and no HOME or "
+		    "XDG_DATA_HOME to find the default");
+	*ds = dataset_open(path, err, sizeof err);
+	if (*ds == NULL)
+		return cmd_error(EXIT_CANTCREAT, "data directory %s: %s", path,
+		    err);
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	int	i;
+
+	fprintf(f, "usage: heimdall-rec COMMAND [OPTIONS]\n"
+	    "       heimdall-rec help COMMAND | --help | --version\n\n"
+	    "Records IQ training data for the Heimdall platform from web "
+	    "receivers.\n\nCommands:\n");
+	for (i = 0; commands[i] != NULL; i++)
+		fprintf(f, "  %-10s %s\n", commands[i]->name,
+		    commands[i]->summary);
+	fprintf(f, "\nExit status: 0 every chunk stored; 75 some chunks "
+	    "missing; 69 session failed;\n64 usage; 66 no stations file; 78 "
+	    "bad stations file; 73 data dir; 74 I/O;\n130 interrupted. See "
+	    "heimdall-rec(1).\n");
+}
+
+static const struct cmd_entry *
+find(const char *name)
+{
+	int	i;
+
+	for (i = 0; commands[i] != NULL; i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd_entry	*e;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("heimdall-rec %s\n", HEIMDALL_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			usage(stdout);
+			return 0;
+		}
+		if ((e = find(argv[2])) == NULL)
+			return cmd_error(EXIT_USAGE, "no command \"%s\" (try "
+			    "--help)", argv[2]);
+		cmd_usage(e, stdout);
+		return 0;
+	}
+	if ((e = find(argv[1])) == NULL)
+		return cmd_error(EXIT_USAGE, "no command \"%s\" (try --help)",
+		    argv[1]);
+	return e->exec(argc - 1, argv + 1);
+}
