@@ -1,2 +1,319 @@
-/* placeholder until the module lands */
-int main(void) { return 0; }
+/* test_kiwi.c -- SND/MSG parsing (incl. malformed frames), GPS time, and the driver against the simulator. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/kiwi.h"
+#include "net/rxloop.h"
+#include "src/config.h"
+#include "src/util.h"
+
+static void
+test_parse_snd(void **state)
+{
+	uint8_t		 f[20 + 8];
+	struct kiwi_snd	 s;
+	int16_t		 iq[4];
+	char		 err[128];
+
+	(void)state;
+	memset(f, 0, sizeof f);
+	memcpy(f, "SND", 3);
+	f[3] = 0x08 | 0x02;
+	f[4] = 0x78; f[5] = 0x56; f[6] = 0x34; f[7] = 0x12;	/* LE seq */
+	f[8] = 0x04; f[9] = 0x4c;		/* BE 1100 -> -17 dBm */
+	f[10] = 3;
+	f[12] = 0x10; f[13] = 0x27;		/* 10000 s of week */
+	f[16] = 0x40; f[17] = 0x42; f[18] = 0x0f;	/* 1e6 ns */
+	f[20] = 0x80; f[21] = 0x00;		/* I0 = -32768 (BE) */
+	f[22] = 0x00; f[23] = 0x01;		/* Q0 = 1 */
+	f[24] = 0x7f; f[25] = 0xff;		/* I1 = 32767 */
+	f[26] = 0xff; f[27] = 0xfe;		/* Q1 = -2 */
+	assert_int_equal(kiwi_parse_snd(f, sizeof f, &s, err, sizeof err), 0);
+	assert_int_equal(s.flags & KIWI_FLAG_OVERFLOW, KIWI_FLAG_OVERFLOW);
+	assert_int_equal(s.seq, 0x12345678);
+	assert_int_equal(s.smeter, 1100);
+	assert_true(fabs(s.rssi_dbm - (-17.0)) < 1e-9);
+	assert_int_equal(s.gps_age, 3);
+	assert_int_equal(s.gpssec, 10000);
+	assert_int_equal(s.gpsnsec, 1000000);
+	assert_int_equal(s.n, 2);
+	kiwi_samples_be(s.samples, s.n, iq);
+	assert_int_equal(iq[0], -32768);
+	assert_int_equal(iq[1], 1);
+	assert_int_equal(iq[2], 32767);
+	assert_int_equal(iq[3], -2);
+}
+
+static void
+test_malformed_snd(void **state)
+{
+	uint8_t		 f[64];
+	struct kiwi_snd	 s;
+	char		 err[128];
+
+	(void)state;
+	memset(f, 0, sizeof f);
+	memcpy(f, "SND", 3);
+	f[3] = 0x08;
+	assert_int_equal(kiwi_parse_snd(f, 2, &s, err, sizeof err), -1);
+	assert_int_equal(kiwi_parse_snd(f, 19, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, "too short"));
+	assert_int_equal(kiwi_parse_snd(f, 23, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, "partial sample"));
+	assert_int_equal(kiwi_parse_snd(f, 20, &s, err, sizeof err), 0);
+	assert_int_equal(s.n, 0);
+	f[3] = 0x00;				/* not IQ */
+	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
+	memcpy(f, "MSG", 3);
+	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
+}
+
+struct kv {
+	int	n;
+	char	name[8][64];
+	char	value[8][128];
+};
+
+static void
+collect(void *ctx, const char *name, const char *value)
+{
+	struct kv *kv = ctx;
+
+	if (kv->n < 8) {
+		snprintf(kv->name[kv->n], 64, "%s", name);
+		snprintf(kv->value[kv->n], 128, "%s", value);
+	}
+	kv->n++;
+}
+
+static void
+test_parse_msg(void **state)
+{
+	const char	*m = " sample_rate=12001.135  audio_init=0\taudio_rate=12000 "
+			    "reason_disabled=Down%20for%20maintenance%21 flag "
+			    "bad=%zz%4";
+	struct kv	 kv = { 0 };
+	char		 big[6000];
+
+	(void)state;
+	assert_int_equal(kiwi_parse_msg(m, strlen(m), collect, &kv), 0);
+	assert_int_equal(kv.n, 6);
+	assert_string_equal(kv.name[0], "sample_rate");
+	assert_string_equal(kv.value[0], "12001.135");
+	assert_string_equal(kv.name[2], "audio_rate");
+	assert_string_equal(kv.value[3], "Down for maintenance!");
+	assert_string_equal(kv.name[4], "flag");
+	assert_string_equal(kv.value[4], "");
+	assert_string_equal(kv.value[5], "%zz%4");	/* kept as is */
+	memset(big, 'a', sizeof big);
+	kv.n = 0;
+	assert_int_equal(kiwi_parse_msg(big, sizeof big, collect, &kv), -1);
+}
+
+static void
+test_gps_time(void **state)
+{
+	double	now = 1795478400.25;	/* 2026-11-24T00:00:00.25Z */
+	double	gps = now - 315964800.0 + 18.0, tow = fmod(gps, 604800.0);
+	double	t;
+
+	(void)state;
+	t = kiwi_gps_to_utc((uint32_t)tow, (uint32_t)((tow - floor(tow)) * 1e9),
+	    now + 3);
+	assert_true(fabs(t - now) < 1e-6);
+	/* a frame stamped just before the week rolled, read just after */
+	t = kiwi_gps_to_utc(604799, 500000000, now - tow + 604800 + 1);
+	assert_true(fabs(t - (now - tow + 604799.5)) < 1e-6);
+}
+
+/* ---- the driver against the simulator ---- */
+
+struct probe {
+	pthread_mutex_t	 lock;
+	enum rx_state	 state;
+	char		 reason[160];
+	int		 retries;
+	int		 streams;
+	double		 fs;
+	size_t		 samples;
+	int		 gps;
+	uint32_t	 next;		/* expected counter */
+	int		 counting;	/* check the counting signal */
+	int		 count_ok, count_bad;
+};
+
+static void
+p_state(void *ctx, enum rx_state st, const char *reason)
+{
+	struct probe *p = ctx;
+
+	pthread_mutex_lock(&p->lock);
+	p->state = st;
+	snprintf(p->reason, sizeof p->reason, "%s", reason);
+	if (st == RX_RETRYING)
+		p->retries++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+p_stream(void *ctx, double fs)
+{
+	struct probe *p = ctx;
+
+	pthread_mutex_lock(&p->lock);
+	p->streams++;
+	p->fs = fs;
+	p->count_ok = p->count_bad = 0;
+	p->next = UINT32_MAX;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+p_block(void *ctx, const struct rx_block *b)
+{
+	struct probe	*p = ctx;
+	size_t		 i;
+
+	pthread_mutex_lock(&p->lock);
+	p->samples += b->n;
+	if (b->t_gps > 0 && fabs(b->t_gps - b->t_arrival) < 1.0)
+		p->gps++;
+	for (i = 0; p->counting && i < b->n; i++) {
+		uint32_t c = (uint32_t)(uint16_t)b->iq[2 * i] |
+		    (uint32_t)(uint16_t)b->iq[2 * i + 1] << 15;
+		if (p->next != UINT32_MAX && c != p->next)
+			p->count_bad++;
+		else
+			p->count_ok++;
+		p->next = c + 1;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static pid_t
+start_sim(const char *specs[], int n, const char *out)
+{
+	const char	*sim = getenv("HEIMDALL_KIWISIM");
+	char		*argv[32], line[128], count[8];
+	int		 fd[2], i, k = 0;
+	pid_t		 pid;
+	FILE		*f;
+
+	if (sim == NULL)
+		sim = "./heimdall-kiwisim";
+	snprintf(count, sizeof count, "%d", n);
+	argv[k++] = (char *)sim;
+	argv[k++] = "--count";
+	argv[k++] = count;
+	argv[k++] = "--base-port";
+	argv[k++] = "0";
+	argv[k++] = "--stations-out";
+	argv[k++] = (char *)out;
+	for (i = 0; specs[i] != NULL; i++) {
+		argv[k++] = "--station";
+		argv[k++] = (char *)specs[i];
+	}
+	argv[k] = NULL;
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		execv(sim, argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	f = fdopen(fd[0], "r");
+	if (fgets(line, sizeof line, f) == NULL || strncmp(line, "ready", 5))
+		fail_msg("simulator %s did not start", sim);
+	fclose(f);
+	return pid;
+}
+
+static void
+test_live(void **state)
+{
+	const char		*specs[] = { "i=2,fault=badp", "i=3,signal=count",
+				    "i=4,fault=stall,after=1",
+				    "i=5,fault=busy,times=2", NULL };
+	struct probe		 p[5];
+	struct rx		*rx[5];
+	struct stations		 st;
+	struct rx_params	 prm = { 10e6, -5000, 5000, 0, "test" };
+	char			 out[] = "/tmp/test_kiwi_XXXXXX", err[256];
+	struct rxloop		*loop;
+	pid_t			 pid;
+	int			 i, fd;
+
+	(void)state;
+	fd = mkstemp(out);
+	close(fd);
+	pid = start_sim(specs, 5, out);
+	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
+	loop = rxloop_new(err, sizeof err);
+	assert_non_null(loop);
+	prm.deadline = util_now() + 30;
+	for (i = 0; i < 5; i++) {
+		struct rx_sink sink = { p_state, p_stream, p_block, &p[i] };
+		memset(&p[i], 0, sizeof p[i]);
+		pthread_mutex_init(&p[i].lock, NULL);
+		p[i].counting = i == 2;
+		rx[i] = kiwi_driver.open(loop, &st.v[i], &prm, &sink, err,
+		    sizeof err);
+		assert_non_null(rx[i]);
+	}
+	sleep(5);
+	for (i = 0; i < 5; i++)
+		kiwi_driver.close(rx[i]);
+	rxloop_free(loop);
+	kill(pid, SIGTERM);
+	unlink(out);
+
+	/* 1: a plain station: ~5 s of samples at its real rate, GPS time */
+	assert_int_equal(p[0].state, RX_STREAMING);
+	assert_true(fabs(p[0].fs - 12001.137) < 0.001);
+	assert_true(p[0].samples > 4 * 12001 && p[0].samples < 5 * 12002);
+	assert_true(p[0].gps > 0);
+	/* 2: bad password: failed with the receiver's reason, no retry */
+	assert_int_equal(p[1].state, RX_FAILED);
+	assert_non_null(strstr(p[1].reason, "password"));
+	assert_int_equal(p[1].samples, 0);
+	/* 3: the counting signal arrives whole and in order */
+	assert_true(p[2].count_ok > 4 * 12000);
+	assert_int_equal(p[2].count_bad, 0);
+	assert_true(p[2].gps > 0);			/* odd: GPS */
+	assert_int_equal(p[3].gps, 0);			/* even: none */
+	/* 4: stalls after 1 s, detected (2 s), reconnects, streams again */
+	assert_true(p[3].retries >= 1);
+	assert_true(p[3].streams >= 2);
+	/* 5: busy twice, then streams */
+	assert_true(p[4].retries >= 2);
+	assert_int_equal(p[4].state, RX_STREAMING);
+	assert_true(p[4].samples > 12000);
+	config_free_stations(&st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_snd),
+		cmocka_unit_test(test_malformed_snd),
+		cmocka_unit_test(test_parse_msg),
+		cmocka_unit_test(test_gps_time),
+		cmocka_unit_test(test_live),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
