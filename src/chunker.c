@@ -28,12 +28,13 @@ struct chunker {
 	size_t		 ring_len;
 	int64_t		 ring_start;
 
-	/* The grid: origin t0, and s0 = stream index of grid chunk 0 (may be
-	 * negative after a reconnect), fixed once per stream. */
+	/* The grid: origin t0, and x0 = (t0 - anchor) * fs, where t0 falls
+	 * in the stream counted in samples (fractional; negative after a
+	 * reconnect), fixed once per stream. */
 	int		 has_origin;
 	double		 t0;
 	int		 grid;
-	int64_t		 s0;
+	double		 x0;
 
 	int		 next;		/* next chunk index to produce */
 	struct chunk	*cur;		/* chunk being filled (index next) */
@@ -91,23 +92,26 @@ chunker_stream(struct chunker *ch, double fs)
 	ch->ring_start = 0;
 }
 
-/* Start index (stream samples) of grid chunk k in the current stream. */
+/*
+ * Start index (stream samples) of grid chunk k in the current stream: the
+ * first sample taken at or after t0 + k. Chunk k is then exactly the
+ * samples of second k, [t0 + k, t0 + k + 1), at the real rate: k*fs and
+ * not k*round(fs), so the fraction of 12001.135 S/s carries into the next
+ * chunk instead of drifting (chunks hold floor(fs) or ceil(fs) samples),
+ * and chunk k of every receiver starts in [t0 + k, t0 + k + 1/fs): within
+ * one sample of the others. The epsilon keeps a sample exactly on the
+ * boundary from rounding up through float noise.
+ */
 static int64_t
 chunk_start(const struct chunker *ch, int k)
 {
-	/* floor(k*fs) and not k*round(fs): chunk k is exactly the samples of
-	 * second k at the real rate, so the remainder of a fractional rate
-	 * (12001.135 S/s) carries into the next chunk instead of drifting. */
-	return ch->s0 + (int64_t)floor((double)k * ch->fs);
+	return (int64_t)ceil(ch->x0 + (double)k * ch->fs - 1e-6);
 }
 
 static void
 fix_grid(struct chunker *ch)
 {
-	/* ceil: the first sample taken at or after t0. Every receiver's chunk
-	 * 0 then starts within one sample period after t0. The epsilon keeps a
-	 * sample exactly on t0 from rounding up through float noise. */
-	ch->s0 = (int64_t)ceil((ch->t0 - ch->anchor) * ch->fs - 1e-6);
+	ch->x0 = (ch->t0 - ch->anchor) * ch->fs;
 	ch->grid = 1;
 }
 

@@ -5,10 +5,12 @@
  * The grid: the session's origin t0 (UTC s) is the first instant at which
  * every receiver streams. For a stream whose sample 0 was taken at anchor
  * (GPS time when the receiver has a fresh fix, else estimated from arrival)
- * at rate fs, chunk k holds stream samples [s0 + floor(k*fs),
- * s0 + floor((k+1)*fs)) with s0 = ceil((t0 - anchor) * fs): gapless, the
- * remainder of a frame carried into the next chunk, and chunk k of every
- * receiver starting within one sample of t0 + k. A reconnect starts a new
+ * at rate fs, chunk k holds the stream samples taken in [t0 + k, t0 + k + 1):
+ * indices [ceil(x0 + k*fs), ceil(x0 + (k+1)*fs)) with x0 = (t0 - anchor)*fs
+ * -- floor(fs) or ceil(fs) of them, gapless, the remainder of a frame
+ * carried into the next chunk, and chunk k of every receiver starting in
+ * [t0 + k, t0 + k + 1/fs), within one sample of the others. A reconnect
+ * starts a new
  * stream with a new anchor on the same grid; chunks it only partly covers
  * are never produced (the engine records them as missing).
  *
