@@ -56,6 +56,7 @@ struct rx {
 
 	unsigned char		*rbuf;		/* message being reassembled */
 	size_t			 rlen;
+	size_t			 rcap;		/* grows to KIWI_MAX_MSG */
 	int			 toolong;
 	char			 outq[KIWI_OUTQ][320];
 	int			 oq_head;
@@ -190,10 +191,14 @@ kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc)
 void
 kiwi_samples_be(const uint8_t *src, size_t n, int16_t *dst)
 {
-	size_t	i;
+	uint16_t	v;
+	size_t		i;
 
-	for (i = 0; i < 2 * n; i++)
-		dst[i] = (int16_t)(uint16_t)(src[2 * i] << 8 | src[2 * i + 1]);
+	/* memcpy + bswap: the compiler turns this loop into vector shuffles */
+	for (i = 0; i < 2 * n; i++) {
+		memcpy(&v, src + 2 * i, 2);
+		dst[i] = (int16_t)__builtin_bswap16(v);
+	}
 }
 
 /* ---- the connection (loop thread) ---- */
@@ -479,6 +484,22 @@ kiwi_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (rx->rlen + len > KIWI_MAX_MSG)
 			rx->toolong = 1;
 		else {
+			if (rx->rlen + len > rx->rcap) {
+				/* SND frames are 2 KiB; only a rare MSG
+				 * (load_cfg) needs more: grow on demand. */
+				size_t cap = rx->rcap * 2;
+				unsigned char *nb;
+				while (cap < rx->rlen + len)
+					cap *= 2;
+				if (cap > KIWI_MAX_MSG)
+					cap = KIWI_MAX_MSG;
+				if ((nb = realloc(rx->rbuf, cap)) == NULL) {
+					drop(rx, "out of memory", 0);
+					break;
+				}
+				rx->rbuf = nb;
+				rx->rcap = cap;
+			}
 			memcpy(rx->rbuf + rx->rlen, in, len);
 			rx->rlen += len;
 		}
@@ -514,7 +535,8 @@ kiwi_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 const struct lws_protocols kiwi_protocol = {
-	"kiwi", kiwi_callback, 0, KIWI_MAX_MSG, 0, NULL, 0
+	/* lws hands us fragments of at most this; we reassemble. */
+	"kiwi", kiwi_callback, 0, 4096, 0, NULL, 0
 };
 
 static void
@@ -596,11 +618,12 @@ kiwi_open(struct rxloop *loop, const struct station *st,
 	struct rx	*rx;
 
 	rx = calloc(1, sizeof *rx);
-	if (rx == NULL || (rx->rbuf = malloc(KIWI_MAX_MSG)) == NULL) {
+	if (rx == NULL || (rx->rbuf = malloc(4096)) == NULL) {
 		free(rx);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	rx->rcap = 4096;
 	rx->loop = loop;
 	rx->st = *st;
 	rx->p = *p;

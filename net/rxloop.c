@@ -81,7 +81,7 @@ loop_main(void *arg)
 }
 
 struct rxloop *
-rxloop_new(char *err, size_t errlen)
+rxloop_new(int tls, char *err, size_t errlen)
 {
 	static struct lws_protocols	 prot[3];
 	struct lws_context_creation_info info;
@@ -104,7 +104,8 @@ rxloop_new(char *err, size_t errlen)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = prot;
 	info.user = loop;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* TLS costs a CA-store load at start: only when a station needs it. */
+	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
 	info.timeout_secs = 5;
 	info.connect_timeout_secs = 5;
 	loop->ctx = lws_create_context(&info);

@@ -16,8 +16,9 @@ struct rxloop;
 
 typedef void (*rxloop_fn)(void *arg);
 
-/* Start the loop thread. NULL + err on failure. */
-struct rxloop	*rxloop_new(char *err, size_t errlen);
+/* Start the loop thread; tls: some receiver needs TLS (wss/https).
+ * NULL + err on failure. */
+struct rxloop	*rxloop_new(int tls, char *err, size_t errlen);
 /* Stop the thread and destroy the context. Close every rx first. */
 void		 rxloop_free(struct rxloop *loop);
 

@@ -250,6 +250,7 @@ record_exec(int argc, char **argv)
 	double			 mhz = 0, start_timeout = 5;
 	long			 dur = 0;
 	int			 ch, rc, have_freq = 0, have_dur = 0, sub;
+	int			 i, tls = 0;
 
 	memset(&p, 0, sizeof p);
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
@@ -370,7 +371,9 @@ record_exec(int argc, char **argv)
 	ev = events_new();
 	sub = events_subscribe(ev, on_event, &o);
 	(void)sub;
-	if ((loop = rxloop_new(err, sizeof err)) == NULL) {
+	for (i = 0; i < stations.n; i++)
+		tls |= stations.v[i].tls;
+	if ((loop = rxloop_new(tls, err, sizeof err)) == NULL) {
 		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
 		goto out;
 	}

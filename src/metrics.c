@@ -14,9 +14,12 @@ struct metrics_ctx {
 	fftwf_complex	*buf;
 	fftwf_plan	 plan;
 	float		*sel;		/* scratch for the median */
-	float		*win;		/* Hann window, cached per length */
-	size_t		 win_len;
-	double		 win_pow;	/* sum of w^2 */
+	/* Hann windows for the last two lengths: chunks of a 12001.135 S/s
+	 * receiver alternate between 12001 and 12002 samples. */
+	float		*win[2];
+	size_t		 win_len[2];
+	double		 win_pow[2];	/* sum of w^2 */
+	int		 win_next;	/* slot to replace */
 };
 
 /* FFTW's planner is not thread-safe; execution is. */
@@ -35,9 +38,10 @@ metrics_ctx_new(size_t fft_size)
 	m->n = fft_size;
 	m->buf = fftwf_alloc_complex(fft_size);
 	m->sel = malloc(fft_size * sizeof *m->sel);
-	m->win = malloc(fft_size * sizeof *m->win);
+	m->win[0] = malloc(fft_size * sizeof *m->win[0]);
+	m->win[1] = malloc(fft_size * sizeof *m->win[1]);
 	if (m->buf == NULL || m->sel == NULL ||
-	    m->win == NULL) {
+	    m->win[0] == NULL || m->win[1] == NULL) {
 		metrics_ctx_free(m);
 		return NULL;
 	}
@@ -64,24 +68,35 @@ metrics_ctx_free(struct metrics_ctx *m)
 	}
 	fftwf_free(m->buf);
 	free(m->sel);
-	free(m->win);
+	free(m->win[0]);
+	free(m->win[1]);
 	free(m);
 }
 
-static void
-make_window(struct metrics_ctx *m, size_t n)
+/* The Hann window of length n (cached); *pow gets sum w^2. */
+static const float *
+window(struct metrics_ctx *m, size_t n, double *pow)
 {
 	size_t	i;
+	int	k;
 
-	if (m->win_len == n)
-		return;
-	m->win_pow = 0;
-	for (i = 0; i < n; i++) {
-		m->win[i] = (float)(0.5 - 0.5 * cos(2 * M_PI * (double)i /
-		    (double)n));
-		m->win_pow += (double)m->win[i] * m->win[i];
+	for (k = 0; k < 2; k++) {
+		if (m->win_len[k] == n) {
+			*pow = m->win_pow[k];
+			return m->win[k];
+		}
 	}
-	m->win_len = n;
+	k = m->win_next;
+	m->win_next ^= 1;
+	m->win_pow[k] = 0;
+	for (i = 0; i < n; i++) {
+		m->win[k][i] = (float)(0.5 - 0.5 * cos(2 * M_PI * (double)i /
+		    (double)n));
+		m->win_pow[k] += (double)m->win[k][i] * m->win[k][i];
+	}
+	m->win_len[k] = n;
+	*pow = m->win_pow[k];
+	return m->win[k];
 }
 
 /* k-th smallest of v[0..n) (Hoare's selection; reorders v). O(n). */
@@ -133,21 +148,22 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 {
 	size_t	 i, nb = 0, peak = 0;
 	double	 norm, band = 0, med, noise_bin, noise, signal, df, peakv = 0;
-	double	 pk = 0;
+	double	 pk = 0, wpow;
+	const float *w;
 	int	 amax = 0;
 
 	if (n < 64 || n > m->n || fs <= 0 || !(low_hz < high_hz) ||
 	    low_hz < -fs / 2 || high_hz > fs / 2)
 		return -1;
-	make_window(m, n);
+	w = window(m, n, &wpow);
 	for (i = 0; i < n; i++) {
 		int a = abs(iq[2 * i]), b = abs(iq[2 * i + 1]);
 		if (a > amax)
 			amax = a;
 		if (b > amax)
 			amax = b;
-		m->buf[i][0] = (float)iq[2 * i] / 32768.0f * m->win[i];
-		m->buf[i][1] = (float)iq[2 * i + 1] / 32768.0f * m->win[i];
+		m->buf[i][0] = (float)iq[2 * i] / 32768.0f * w[i];
+		m->buf[i][1] = (float)iq[2 * i + 1] / 32768.0f * w[i];
 	}
 	/* Zero padding to the FFT size interpolates the spectrum (finer bins
 	 * for the peak) without changing any power estimate below. */
@@ -160,7 +176,7 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	 * power s^2 sums to s^2 over all bins, and a tone of amplitude A to
 	 * A^2, whatever the window and padding.
 	 */
-	norm = 1.0 / ((double)m->n * m->win_pow);
+	norm = 1.0 / ((double)m->n * wpow);
 	df = fs / (double)m->n;
 	for (i = 0; i < m->n; i++) {
 		/* FFT order: bin i is frequency i*df, or (i-N)*df past N/2. */

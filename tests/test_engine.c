@@ -161,7 +161,7 @@ fx_new(const char *modes[], int n)
 	f->events = json_array();
 	pthread_mutex_init(&f->lock, NULL);
 	events_subscribe(f->ev, on_event, f);
-	f->loop = rxloop_new(err, sizeof err);
+	f->loop = rxloop_new(0, err, sizeof err);
 	assert_non_null(f->loop);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.stations = &f->st;

@@ -261,7 +261,7 @@ test_live(void **state)
 	close(fd);
 	pid = start_sim(specs, 5, out);
 	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
-	loop = rxloop_new(err, sizeof err);
+	loop = rxloop_new(0, err, sizeof err);
 	assert_non_null(loop);
 	prm.deadline = util_now() + 30;
 	for (i = 0; i < 5; i++) {
