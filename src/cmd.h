@@ -30,6 +30,7 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_record_entry;
 extern const struct cmd_entry cmd_sessions_entry;
 extern const struct cmd_entry cmd_sources_entry;
+extern const struct cmd_entry cmd_serve_entry;
 
 /* Print "usage: heimdall-rec NAME USAGE" + help to f. */
 void	cmd_usage(const struct cmd_entry *e, FILE *f);

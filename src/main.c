@@ -16,6 +16,7 @@ static const struct cmd_entry *commands[] = {
 	&cmd_record_entry,
 	&cmd_sessions_entry,
 	&cmd_sources_entry,
+	&cmd_serve_entry,
 	NULL
 };
 

@@ -1,0 +1,95 @@
+/*
+ * wsapi.h -- the session:* WebSocket API's message handler: one text message
+ * in, engine calls, JSON replies out. It owns the protocol (envelope, event
+ * names, payload fields, validation and error codes) and knows nothing of
+ * sockets, so unit tests and the fuzzer drive it directly; net/wsserver.c
+ * carries its replies and the engine's broadcasts to the clients.
+ *
+ * Client -> server: {"event": NAME, "data": {...}, "timestamp": ISO-8601}
+ * ("data" may be omitted; "timestamp" is ignored). Replies go to the sender
+ * only; the engine's own events (session:status_update, session:progress,
+ * ...) reach every client through the event bus (wsapi_broadcast()).
+ *
+ *   ping                                     -> pong (no data)
+ *   subscribe {channels?}                    -> subscribed {channels}
+ *   session:start {session_name, frequency_mhz, duration_seconds, notes?}
+ *                                            -> session:started
+ *   session:assign_source {session_id, source_id}
+ *                                            -> session:source_assigned
+ *   session:complete {session_id, frequency_hz, duration_seconds}
+ *                                            -> session:completed
+ *   session:cancel {session_id, reason?}     -> session:cancelled
+ *   session:get {session_id}                 -> session:status_update
+ *   sessions:list {limit?}                   -> sessions:list {sessions}
+ *   sources:list                             -> sources:list {sources}
+ *   stations:list                            -> stations:list {stations}
+ *
+ * A failed session:* request gets session:error {error, code, field, event};
+ * anything else that fails gets error {error, code, field, event} with the
+ * text also in a top-level "message" (as the original's generic error).
+ * Codes: invalid_json, invalid_frame, unknown_event, unknown_field,
+ * missing_field, wrong_type, out_of_range, not_found, bad_state, busy,
+ * too_large, io_error.
+ */
+#ifndef WSAPI_H
+#define WSAPI_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#define WSAPI_MAX_MESSAGE	(64 * 1024)	/* bytes of one client message */
+#define WSAPI_MAX_EVENT		64		/* bytes of an event name */
+#define WSAPI_MAX_CHANNELS	32		/* subscribe: channels */
+#define WSAPI_LIST_DEFAULT	100		/* sessions:list default limit */
+#define WSAPI_LIST_MAX		1000
+#define WSAPI_WELCOME_MAX	16		/* sessions sent on connect */
+
+struct engine;
+struct dataset;
+struct stations;
+struct wsapi;
+
+struct wsapi_config {
+	struct engine		*eng;		/* borrowed */
+	struct dataset		*ds;		/* borrowed */
+	const struct stations	*stations;	/* borrowed */
+};
+
+/* One reply to the client that sent the message: a whole envelope, compact
+ * (borrowed during the call). */
+typedef void (*wsapi_reply_fn)(void *client, const char *json, size_t len);
+
+struct wsapi	*wsapi_new(const struct wsapi_config *cfg);
+void		 wsapi_free(struct wsapi *api);
+
+/* Handle one text message of len bytes (not NUL-terminated, any bytes).
+ * Every reply goes through reply(client, ...); a message always gets at
+ * least one reply. Thread-safe (the engine is). */
+void		 wsapi_handle(struct wsapi *api, const char *msg, size_t len,
+		    wsapi_reply_fn reply, void *client);
+
+/* What a client that just connected gets: a session:status_update (the
+ * engine's snapshot) for each session not yet ended, so a reloaded page
+ * resumes. */
+void		 wsapi_welcome(struct wsapi *api, wsapi_reply_fn reply,
+		    void *client);
+
+/* An error envelope for transport-level problems the server detects itself
+ * (binary or oversized frames): event "error". Malloc'd; caller frees. */
+char		*wsapi_error_json(const char *code, const char *field,
+		    const char *msg, size_t *len);
+
+/* 1 if the bus event name goes to every client (status updates, progress,
+ * receiver states, measurements, missing chunks, engine errors), 0 if not
+ * (session:started/source_assigned/completed: replies to the requester,
+ * built by wsapi_handle). */
+int		 wsapi_broadcast(const char *event);
+
+/* Counters for /health. */
+struct wsapi_stats {
+	int	sessions_active;	/* recording/source_assigned/in_progress */
+	int	sessions_acquiring;	/* in_progress */
+};
+void		 wsapi_stats(struct wsapi *api, struct wsapi_stats *st);
+
+#endif

@@ -1,0 +1,282 @@
+/* cmd_serve.c -- "serve": the engine without a terminal, driven over the WebSocket API (net/wsserver.h). */
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "engine.h"
+#include "events.h"
+#include "util.h"
+#include "net/rxloop.h"
+#include "net/wsserver.h"
+#include "store/dataset.h"
+
+/* The token file: one line, surrounding whitespace ignored. */
+static int
+read_token(const char *path, char **out)
+{
+	char	 err[512], *s, *b, *e;
+	size_t	 len;
+
+	s = util_read_file(path, WSSERVER_TOKEN_MAX + 64, &len, err,
+	    sizeof err);
+	if (s == NULL)
+		return cmd_error(EXIT_NOINPUT, "--token-file: %s", err);
+	if (strlen(s) != len) {
+		free(s);
+		return cmd_error(EXIT_CONFIG, "--token-file %s: contains a NUL "
+		    "byte", path);
+	}
+	for (b = s; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
+		;
+	for (e = b + strlen(b); e > b && (e[-1] == ' ' || e[-1] == '\t' ||
+	    e[-1] == '\n' || e[-1] == '\r'); e--)
+		;
+	*e = '\0';
+	if (strlen(b) < WSSERVER_TOKEN_MIN || strlen(b) > WSSERVER_TOKEN_MAX ||
+	    strpbrk(b, " \t\r\n") != NULL) {
+		free(s);
+		return cmd_error(EXIT_CONFIG, "--token-file %s: the token must "
+		    "be one word of %d to %d bytes", path, WSSERVER_TOKEN_MIN,
+		    WSSERVER_TOKEN_MAX);
+	}
+	*out = strdup(b);
+	free(s);
+	return *out != NULL ? 0 : EXIT_SOFTWARE;
+}
+
+static int
+serve_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "stations", required_argument, NULL, 's' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "token-file", required_argument, NULL, 'k' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "allow-origin", required_argument, NULL, 'o' },
+		{ "heartbeat", required_argument, NULL, 'b' },
+		{ "max-clients", required_argument, NULL, 'm' },
+		{ "client-queue", required_argument, NULL, 'q' },
+		{ "start-timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct wsserver_config	 wc;
+	struct engine_config	 ec;
+	struct stations		 stations = { NULL, 0 };
+	struct dataset		*ds = NULL;
+	struct events		*ev = NULL;
+	struct rxloop		*loop = NULL;
+	struct engine		*eng = NULL;
+	struct wsserver		*srv = NULL;
+	const char		*stfile = NULL, *dir = NULL, *tokfile = NULL;
+	const char		*origins[WSSERVER_MAX_ORIGINS];
+	char			 stpath[4096], dpath[4096], err[1024];
+	char			 addr[256], *token = NULL;
+	double			 hb = 30, start_timeout = 5;
+	long			 maxc = 1024, queue = 1024;
+	int			 ch, rc = 0, norigins = 0, port, i, tls = 0, sig = 0;
+	sigset_t		 set;
+
+	memset(&wc, 0, sizeof wc);
+	wc.listen = WSSERVER_DEFAULT_LISTEN;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			wc.listen = optarg;
+			break;
+		case 's':
+			stfile = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'k':
+			tokfile = optarg;
+			break;
+		case 'c':
+			wc.tls_cert = optarg;
+			break;
+		case 'K':
+			wc.tls_key = optarg;
+			break;
+		case 'o':
+			if (norigins == WSSERVER_MAX_ORIGINS)
+				return cmd_error(EXIT_USAGE, "at most %d "
+				    "--allow-origin", WSSERVER_MAX_ORIGINS);
+			if (strncmp(optarg, "http://", 7) != 0 &&
+			    strncmp(optarg, "https://", 8) != 0)
+				return cmd_error(EXIT_USAGE, "--allow-origin must "
+				    "be an origin like http://host:port (got "
+				    "\"%s\")", optarg);
+			origins[norigins++] = optarg;
+			break;
+		case 'b':
+			if (cmd_parse_double("--heartbeat", optarg, 0.1, 3600,
+			    &hb) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'm':
+			if (cmd_parse_int("--max-clients", optarg, 1, 100000,
+			    "clients", &maxc) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'q':
+			if (cmd_parse_int("--client-queue", optarg, 8, 1000000,
+			    "messages", &queue) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'T':
+			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
+			    &start_timeout) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			cmd_usage(&cmd_serve_entry, stdout);
+			return 0;
+		default:
+			cmd_usage(&cmd_serve_entry, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (wsserver_parse_listen(wc.listen, addr, sizeof addr, &port, err,
+	    sizeof err) != 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
+	if (!wsserver_is_loopback(addr) && tokfile == NULL)
+		return cmd_error(EXIT_USAGE, "refusing to listen on %s without "
+		    "a token: a non-loopback address needs --token-file FILE",
+		    addr);
+	if ((wc.tls_cert == NULL) != (wc.tls_key == NULL))
+		return cmd_error(EXIT_USAGE, "TLS needs both --tls-cert and "
+		    "--tls-key");
+	if (tokfile != NULL && (rc = read_token(tokfile, &token)) != 0)
+		return rc;
+
+	if (stfile == NULL) {
+		if (config_default_stations_path(stpath, sizeof stpath) != 0) {
+			rc = cmd_error(EXIT_USAGE, "no --stations and no HOME "
+			    "to find the default");
+			goto out;
+		}
+		stfile = stpath;
+	}
+	if (access(stfile, F_OK) != 0) {
+		rc = cmd_error(EXIT_NOINPUT, "stations file %s: %s (use "
+		    "--stations FILE)", stfile, strerror(errno));
+		goto out;
+	}
+	if (config_load_stations(stfile, &stations, err, sizeof err) != 0) {
+		rc = cmd_error(EXIT_CONFIG, "%s", err);
+		goto out;
+	}
+
+	/* Only the main thread takes these signals (sigwait below). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = cmd_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+		goto out;
+	ev = events_new();
+	for (i = 0; i < stations.n; i++)
+		tls |= stations.v[i].tls;
+	if ((loop = rxloop_new(tls, err, sizeof err)) == NULL) {
+		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
+		goto out;
+	}
+	memset(&ec, 0, sizeof ec);
+	ec.stations = &stations;
+	ec.ds = ds;
+	ec.ev = ev;
+	ec.loop = loop;
+	ec.start_timeout = start_timeout;
+	if ((eng = engine_new(&ec, err, sizeof err)) == NULL) {
+		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
+		goto out;
+	}
+	wc.eng = eng;
+	wc.ev = ev;
+	wc.ds = ds;
+	wc.stations = &stations;
+	wc.token = token;
+	wc.origins = origins;
+	wc.norigins = norigins;
+	wc.heartbeat = hb;
+	wc.max_clients = (int)maxc;
+	wc.queue_max = (int)queue;
+	if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
+		rc = cmd_error(EXIT_FAILED, "%s", err);
+		goto out;
+	}
+	/* One line scripts wait for: the port actually bound. */
+	printf("listening on %s://%s%s%s:%d/ (WebSocket %s://%s%s%s:%d/ws), "
+	    "%d stations, data %s\n", wc.tls_cert ? "https" : "http",
+	    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+	    wsserver_port(srv), wc.tls_cert ? "wss" : "ws",
+	    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+	    wsserver_port(srv), stations.n, dpath);
+	fflush(stdout);
+
+	for (;;) {
+		if (sigwait(&set, &sig) == 0 && (sig == SIGINT ||
+		    sig == SIGTERM))
+			break;
+	}
+	fprintf(stderr, "heimdall-rec: %s: stopping (sessions acquiring are "
+	    "cancelled, their chunks kept)\n", strsignal(sig));
+	rc = 0;
+out:
+	/* The server first: no client may reach an engine being freed. */
+	wsserver_stop(srv);
+	engine_free(eng);
+	rxloop_free(loop);
+	events_free(ev);
+	dataset_close(ds);
+	config_free_stations(&stations);
+	free(token);
+	return rc;
+}
+
+const struct cmd_entry cmd_serve_entry = {
+	"serve",
+	"[--listen ADDR:PORT] [--stations FILE] [--data-dir DIR] [options]",
+	"Run headless: the session WebSocket API, /health and a web page.",
+	"  --listen ADDR:PORT   where to serve (default 127.0.0.1:8001; port 0 "
+	"picks a free one)\n"
+	"  --stations FILE      stations file (default "
+	"$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
+	"  --data-dir DIR       dataset folder (default "
+	"$XDG_DATA_HOME/heimdall-rec)\n"
+	"  --token-file FILE    clients must send this token (Authorization: "
+	"Bearer,\n"
+	"                       or ?token=); required off loopback\n"
+	"  --tls-cert FILE      serve https/wss with this PEM certificate...\n"
+	"  --tls-key FILE       ...and this PEM key\n"
+	"  --allow-origin URL   accept browsers only from this origin "
+	"(repeatable)\n"
+	"  --heartbeat S        seconds between heartbeat events (default 30)\n"
+	"  --max-clients N      WebSocket clients at once (default 1024)\n"
+	"  --client-queue N     messages queued per client before it is "
+	"dropped (1024)\n"
+	"  --start-timeout S    wait this long for every station to stream "
+	"(default 5)\n"
+	"\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
+	"SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "
+	"78 bad\nstations or token file, 73 data dir, 69 cannot listen.\n",
+	serve_exec
+};
