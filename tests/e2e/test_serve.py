@@ -1,0 +1,308 @@
+"""test_serve.py -- `heimdall-rec serve` end to end: real external WebSocket
+clients (npm "ws", tests/web/*.js) against the real binary and the simulator:
+the full 7-station flow, every bad-input and limit case, /health, tokens,
+Origin allow-list, TLS, mid-session resume, heartbeat, clean shutdown."""
+
+import json, os, signal, subprocess, sys, tempfile, time, unittest
+import urllib.error, urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h
+
+SRC = os.environ.get("HEIMDALL_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+WEB = os.path.join(SRC, "tests", "web")
+NODE = "/usr/bin/node"
+
+
+def node(script, *args, timeout=180):
+    env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+    return subprocess.run([NODE, os.path.join(WEB, script)] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def probe(url, *args, timeout=10):
+    r = node("probe.js", url, *args, timeout=timeout + 10)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+class Server:
+    """`heimdall-rec serve` on a free loopback port; a context manager."""
+
+    def __init__(self, sim, data, *extra, listen="127.0.0.1:0"):
+        self.proc = subprocess.Popen(
+            [h.REC, "serve", "--listen", listen, "--stations", sim.stations,
+             "--data-dir", data] + list(extra),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            err = self.proc.stderr.read()
+            self.proc.kill()
+            raise RuntimeError("serve did not start: %r %r" % (line, err))
+        self.line = line
+        url = line.split()[2]                       # http://ADDR:PORT/
+        self.http = url.rstrip("/")
+        self.ws = self.http.replace("http", "ws", 1) + "/ws"
+
+    def stop(self):
+        """SIGTERM; returns (rc, stderr). Under ASan a leak makes rc != 0."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc, err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        if self.proc.poll() is None:
+            self.stop()
+
+
+def get(url, headers=None, ctx=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+class ServeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hr-serve-")
+        cls.sim = h.Sim(count=7, tmp=cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.close()
+        h.rmtree(cls.tmp)
+
+    def data(self, name):
+        return os.path.join(self.tmp, name)
+
+    def assertClean(self, srv):
+        rc, err = srv.stop()
+        self.assertEqual(rc, 0, err[-3000:])
+
+    def test_flow_7_stations(self):
+        """The full start -> assign -> complete -> progress x5 -> completed
+        flow, watched by a second client; then the dataset is checked."""
+        d = self.data("flow")
+        with Server(self.sim, d) as srv:
+            r = node("flow.js", srv.ws, 7, 5, 10)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            m, sdir = h.manifest(d, res["session_id"])
+            self.assertEqual(m["session"]["status"], "completed")
+            self.assertEqual(m["session"]["session_name"], "e2e flow")
+            self.assertEqual(len(m["measurements"]), 35)
+            npy = [f for f in os.listdir(sdir) if f.endswith(".npy")]
+            self.assertEqual(len(npy), 35)
+            # the same session is seen by the CLI (one engine, one store)
+            out = subprocess.run([h.REC, "sessions", "--data-dir", d, "--json"],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertIn(res["session_id"], out.stdout)
+            self.assertClean(srv)
+
+    def test_bad_input_and_limits(self):
+        d = self.data("bad")
+        with Server(self.sim, d) as srv:
+            r = node("badinput.js", srv.ws, 10, 145, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            self.assertGreaterEqual(res["cases"], 60)
+            self.assertEqual(srv.proc.poll(), None, "server died")
+            st, _, body = get(srv.http + "/health")
+            self.assertEqual(st, 200)
+            self.assertClean(srv)
+            # no session name reached a path
+            for root, dirs, files in os.walk(d):
+                for n in dirs + files:
+                    self.assertNotIn("passwd", n)
+
+    def test_health_and_page(self):
+        d = self.data("health")
+        with Server(self.sim, d) as srv:
+            st, hd, body = get(srv.http + "/health")
+            self.assertEqual(st, 200)
+            self.assertIn("application/json", hd["Content-Type"])
+            j = json.loads(body)
+            self.assertEqual(j["status"], "ok")
+            self.assertRegex(j["version"], r"^\d+\.\d+\.\d+$")
+            self.assertGreaterEqual(j["uptime_seconds"], 0)
+            self.assertEqual(j["sessions_in_progress"], 0)
+            self.assertEqual(j["receivers_total"], 7)
+            self.assertEqual(j["store"]["state"], "ok")
+            self.assertEqual(j["store"]["dir"], d)
+            # reachability: the prober's first pass
+            for _ in range(50):
+                j = json.loads(get(srv.http + "/health")[2])
+                if j["receivers_reachable"] is not None:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(j["receivers_reachable"], 7)
+            st, hd, body = get(srv.http + "/")
+            self.assertEqual(st, 200)
+            self.assertIn("text/html", hd["Content-Type"])
+            self.assertIn(b"Start Recording Session", body)
+            with open(os.path.join(SRC, "web", "index.html"), "rb") as f:
+                self.assertEqual(body, f.read())
+            self.assertEqual(get(srv.http + "/nothing")[0], 404)
+            self.assertEqual(get(srv.http + "/ws")[0], 400)
+            self.assertClean(srv)
+
+    def test_resume_mid_session(self):
+        """A client that connects mid-session gets its current state."""
+        d = self.data("resume")
+        with Server(self.sim, d) as srv:
+            env = lambda e, x: json.dumps({"event": e, "data": x})
+            r = probe(srv.ws, "--send", env("session:start", {
+                "session_name": "resume", "frequency_mhz": 10,
+                "duration_seconds": 4}), "--until", "session:started")
+            sid = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            # a fresh client sees the session waiting for its source
+            r = probe(srv.ws, "--until", "session:status_update")
+            up = r["messages"][0]
+            self.assertEqual(up["event"], "session:status_update")
+            self.assertEqual(up["data"]["session_id"], sid)
+            self.assertEqual(up["data"]["status"], "recording")
+            probe(srv.ws, "--send", env("session:assign_source", {
+                "session_id": sid, "source_id": "unknown"}), "--until",
+                "session:source_assigned")
+            probe(srv.ws, "--send", env("session:complete", {
+                "session_id": sid, "frequency_hz": 10000000,
+                "duration_seconds": 4}), "--until", "session:completed")
+            time.sleep(2.2)
+            r = probe(srv.ws, "--until", "session:status_update")
+            up = r["messages"][0]["data"]
+            self.assertEqual(up["status"], "in_progress")
+            self.assertEqual(up["total_chunks"], 4)
+            self.assertGreaterEqual(up["chunk"], 1)
+            self.assertEqual(len(up["stations"]), 7)
+            self.assertEqual(up["stations"][0]["state"], "streaming")
+            j = json.loads(get(srv.http + "/health")[2])
+            self.assertEqual(j["sessions_in_progress"], 1)
+            self.assertEqual(j["sessions_acquiring"], 1)
+            # after the end, nothing is replayed to a new client
+            time.sleep(5)
+            r = probe(srv.ws, "--send", env("session:get", {"session_id": sid}),
+                      "--until", "session:status_update")
+            self.assertEqual(len(r["messages"]), 1)
+            self.assertEqual(r["messages"][0]["data"]["status"], "completed")
+            self.assertClean(srv)
+
+    def test_heartbeat(self):
+        with Server(self.sim, self.data("hb"), "--heartbeat", "0.3") as srv:
+            r = probe(srv.ws, "--until", "heartbeat", timeout=5)
+            self.assertEqual([m["event"] for m in r["messages"]], ["heartbeat"])
+            self.assertIn("uptime_seconds", r["messages"][0]["data"])
+            self.assertClean(srv)
+
+    def test_token(self):
+        tok = os.path.join(self.tmp, "token")
+        with open(tok, "w") as f:
+            f.write("s3cret-token-0123456789\n")
+        with Server(self.sim, self.data("tok"), "--token-file", tok) as srv:
+            self.assertEqual(get(srv.http + "/health")[0], 401)
+            self.assertEqual(get(srv.http + "/health", {"Authorization": "Bearer nope-nope-nope-nope"})[0], 401)
+            self.assertEqual(get(srv.http + "/health", {"Authorization": "Bearer s3cret-token-0123456789"})[0], 200)
+            self.assertEqual(get(srv.http + "/health?token=s3cret-token-0123456789")[0], 200)
+            self.assertEqual(get(srv.http + "/health?token=s3cret-token-012345678")[0], 401)
+            self.assertEqual(get(srv.http + "/")[0], 200)   # the page holds no secret
+            ping = json.dumps({"event": "ping"})
+            r = probe(srv.ws, "--send", ping, "--until", "pong")
+            self.assertFalse(r["open"])
+            r = probe(srv.ws + "?token=wrong-wrong-wrong-wrong", "--send", ping, "--until", "pong")
+            self.assertFalse(r["open"])
+            r = probe(srv.ws + "?token=s3cret-token-0123456789", "--send", ping, "--until", "pong")
+            self.assertTrue(r["open"])
+            self.assertEqual(r["messages"][0]["event"], "pong")
+            r = probe(srv.ws, "--header", "Authorization: Bearer s3cret-token-0123456789",
+                      "--send", ping, "--until", "pong")
+            self.assertEqual(r["messages"][0]["event"], "pong")
+            self.assertClean(srv)
+
+    def test_origin_allow_list(self):
+        with Server(self.sim, self.data("origin"), "--allow-origin", "http://good.example:8080") as srv:
+            ping = json.dumps({"event": "ping"})
+            r = probe(srv.ws, "--origin", "http://evil.example", "--send", ping, "--until", "pong")
+            self.assertFalse(r["open"])
+            r = probe(srv.ws, "--origin", "http://good.example:8080", "--send", ping, "--until", "pong")
+            self.assertEqual(r["messages"][0]["event"], "pong")
+            self.assertClean(srv)
+
+    def test_tls(self):
+        cert, key = os.path.join(self.tmp, "c.pem"), os.path.join(self.tmp, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+                       check=True, capture_output=True, timeout=60)
+        with Server(self.sim, self.data("tls"), "--tls-cert", cert, "--tls-key", key) as srv:
+            self.assertTrue(srv.http.startswith("https://"), srv.line)
+            r = probe(srv.ws, "--insecure", "--send", json.dumps({"event": "ping"}), "--until", "pong")
+            self.assertEqual(r["messages"][0]["event"], "pong")
+            import ssl
+            ctx = ssl.create_default_context(cafile=cert)
+            ctx.check_hostname = False
+            self.assertEqual(get(srv.http + "/health", ctx=ctx)[0], 200)
+            self.assertClean(srv)
+
+    def test_ipv6_loopback(self):
+        with Server(self.sim, self.data("v6"), listen="[::1]:0") as srv:
+            self.assertIn("[::1]", srv.http)
+            self.assertEqual(get(srv.http + "/health")[0], 200)
+            self.assertClean(srv)
+
+    def test_cli_errors(self):
+        def serve(*a):
+            return subprocess.run([h.REC, "serve", "--stations", self.sim.stations,
+                                   "--data-dir", self.data("cli")] + list(a),
+                                  capture_output=True, text=True, timeout=30)
+        r = serve("--listen", "0.0.0.0:0")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("without a token", r.stderr)
+        r = serve("--listen", "192.0.2.1:0")
+        self.assertEqual(r.returncode, 64)
+        for bad in ("nope", "127.0.0.1", "127.0.0.1:70000", "127.0.0.1:-1", ":80", "[::1:80"):
+            r = serve("--listen", bad)
+            self.assertEqual(r.returncode, 64, bad)
+            self.assertIn("--listen", r.stderr)
+        short = os.path.join(self.tmp, "short-token")
+        with open(short, "w") as f:
+            f.write("short\n")
+        r = serve("--token-file", short)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("--token-file", r.stderr)
+        r = serve("--token-file", os.path.join(self.tmp, "missing"))
+        self.assertEqual(r.returncode, 66)
+        r = serve("--tls-cert", "/nonexistent")
+        self.assertEqual(r.returncode, 64)
+        r = serve("--allow-origin", "evil.example")
+        self.assertEqual(r.returncode, 64)
+        r = serve("--heartbeat", "0")
+        self.assertEqual(r.returncode, 64)
+        r = subprocess.run([h.REC, "serve", "--stations", "/nonexistent"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 66)
+        r = subprocess.run([h.REC, "serve", "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--listen", r.stdout)
+        # the port is taken: a clear error, exit 69
+        with Server(self.sim, self.data("busy")) as srv:
+            port = srv.http.rsplit(":", 1)[1]
+            r = serve("--listen", "127.0.0.1:" + port)
+            self.assertEqual(r.returncode, 69, r.stderr)
+            self.assertIn("cannot listen", r.stderr)
+            self.assertClean(srv)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
