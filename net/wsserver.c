@@ -170,6 +170,45 @@ wsserver_token_equal(const char *secret, const char *given, size_t given_len)
 	return slen > 0 && diff == 0;
 }
 
+/*
+ * Try the bind ourselves first: the common failures (port in use, address
+ * not on this host) then get a precise message, and lws 4.1's failing
+ * context creation -- which leaks -- is never reached for them.
+ */
+static int
+preflight_bind(const char *addr, int port, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 p[16];
+	int		 fd, one = 1, rc = -1, gai;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(p, sizeof p, "%d", port);
+	if ((gai = getaddrinfo(addr, p, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port,
+		    gai_strerror(gai));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port,
+		    strerror(errno));
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+		    listen(fd, 1) != 0)
+			snprintf(err, errlen, "cannot listen on %s:%d: %s", addr,
+			    port, strerror(errno));
+		else
+			rc = 0;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
 /* ---- messages and client queues (loop thread) ---- */
 
 static struct msg *
@@ -827,6 +866,9 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 		    WSSERVER_MAX_ORIGINS);
 		return NULL;
 	}
+	if (preflight_bind(strcmp(addr, "localhost") == 0 ? "127.0.0.1" : addr,
+	    port, err, errlen) != 0)
+		return NULL;
 	if ((srv = calloc(1, sizeof *srv)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

@@ -200,6 +200,28 @@ class ServeTest(unittest.TestCase):
             self.assertEqual(r["messages"][0]["data"]["status"], "completed")
             self.assertClean(srv)
 
+    def test_page_in_chromium(self):
+        """The built-in page in Debian's chromium (playwright-core): a full
+        5-second session, a reload mid-acquisition, an error shown."""
+        self.assertTrue(os.path.exists("/usr/bin/chromium"),
+                        "chromium missing: run scripts/install-deps")
+        art = os.path.join(SRC, "tests", "artifacts")
+        os.makedirs(art, exist_ok=True)
+        for f in ("page-acquiring.png", "page-completed.png"):
+            if os.path.exists(os.path.join(art, f)):
+                os.unlink(os.path.join(art, f))
+        d = self.data("page")
+        with Server(self.sim, d) as srv:
+            r = node("page.js", srv.http + "/", 7, "10", art, timeout=240)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            m, _ = h.manifest(d, res["session_id"])
+            self.assertEqual(m["session"]["status"], "completed")
+            self.assertEqual(m["session"]["notes"], "recorded by chromium")
+            for f in ("page-acquiring.png", "page-completed.png"):
+                self.assertGreater(os.path.getsize(os.path.join(art, f)), 10000)
+            self.assertClean(srv)
+
     def test_heartbeat(self):
         with Server(self.sim, self.data("hb"), "--heartbeat", "0.3") as srv:
             r = probe(srv.ws, "--until", "heartbeat", timeout=5)

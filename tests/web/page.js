@@ -1,0 +1,91 @@
+// page.js -- the built-in web page in a real browser: Debian's chromium
+// driven by playwright-core (never a downloaded browser) through a full
+// 5-second session against the simulator, asserting what the page shows;
+// the page is reloaded mid-acquisition and must resume. Screenshots go to
+// tests/artifacts/. Usage: node page.js http://127.0.0.1:PORT/ STATIONS FREQ_MHZ OUTDIR
+"use strict";
+const { chromium } = require("playwright-core");
+const assert = require("assert");
+const path = require("path");
+
+const [url, nst, mhz, outdir] = [process.argv[2], +process.argv[3], process.argv[4], process.argv[5]];
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  const errors = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    await page.goto(url);
+    await page.waitForSelector("#conn.up", { timeout: 10000 });
+    // the dropdown is filled from sources:list, the table from stations:list
+    await page.waitForFunction((n) => document.querySelectorAll("#snr tbody tr").length === n, nst);
+    assert.strictEqual(await page.$eval("#source option", (o) => o.textContent), "Unknown");
+    // slider: 1-30 step 1, default 15
+    assert.deepStrictEqual(await page.$eval("#duration", (e) => [e.min, e.max, e.step, e.value]), ["1", "30", "1", "15"]);
+
+    // Step 1
+    await page.fill("#name", "browser session");
+    await page.fill("#freq", mhz);
+    await page.$eval("#duration", (e) => { e.value = "5"; e.dispatchEvent(new Event("input")); });
+    assert.strictEqual(await page.textContent("#duration-value"), "5");
+    await page.fill("#notes", "recorded by chromium");
+    await page.click("#start");
+    await page.waitForFunction(() => document.getElementById("step2").className === "");
+    assert.match(await page.textContent("#status"), /Recording/);
+    const sid = (await page.textContent("#session-id")).split(" ")[0];
+    assert.match(sid, /^[0-9a-f-]{36}$/);
+    assert.strictEqual(await page.textContent("#chunk"), "Chunk 0/5");
+
+    // Step 2
+    await page.selectOption("#source", "unknown");
+    await page.click("#assign");
+    await page.waitForFunction(() => document.getElementById("step3").className === "");
+    assert.match(await page.textContent("#status"), /Source assigned: Unknown/);
+
+    // Step 3
+    await page.click("#acquire");
+    await page.waitForFunction(() => /^Chunk [2-5]\/5$/.test(document.getElementById("chunk").textContent),
+      null, { timeout: 20000 });
+    await page.screenshot({ path: path.join(outdir, "page-acquiring.png"), fullPage: true });
+
+    // reload mid-acquisition: the page resumes the session
+    await page.reload();
+    await page.waitForSelector("#conn.up", { timeout: 10000 });
+    await page.waitForFunction((s) => document.getElementById("session-id").textContent.startsWith(s), sid,
+      { timeout: 10000 });
+
+    await page.waitForFunction(() => /completed|failed/.test(document.getElementById("status").textContent),
+      null, { timeout: 30000 });
+    const status = await page.textContent("#status");
+    assert.match(status, new RegExp("Session completed: " + 5 * nst + " of " + 5 * nst + " chunks stored"));
+    assert.strictEqual(await page.textContent("#chunk"), "Chunk 5/5");
+    assert.strictEqual(await page.textContent("#measurements"), String(5 * nst));
+    assert.strictEqual(await page.$eval("#bar > div", (e) => e.style.width), "100%");
+    const rows = await page.$$eval("#snr tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.strictEqual(rows.length, nst);
+    for (const r of rows) {
+      assert.match(r[4], /^-?\d+\.\d$/, "SNR cell: " + JSON.stringify(r));
+      assert.strictEqual(r[3], "5", "last chunk: " + JSON.stringify(r));
+    }
+    assert.strictEqual(await page.textContent("#error"), "");
+    await page.screenshot({ path: path.join(outdir, "page-completed.png"), fullPage: true });
+
+    // a bad request shows the server's error text and code
+    await page.click("#reset");
+    await page.fill("#name", "out of range");
+    await page.fill("#freq", "145.5");
+    await page.click("#start");
+    await page.waitForFunction(() => document.getElementById("error").textContent !== "");
+    assert.match(await page.textContent("#error"), /out_of_range: frequency_mhz/);
+    assert.deepStrictEqual(errors, []);
+    console.log(JSON.stringify({ ok: true, session_id: sid, status, rows }));
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.error("FAIL:", e.stack || e); process.exit(1); });
