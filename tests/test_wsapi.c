@@ -1,0 +1,566 @@
+/* test_wsapi.c -- the WebSocket API's message handler, driven without sockets against a real engine with fake receivers. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/receiver.h"
+#include "net/rxloop.h"
+#include "net/wsapi.h"
+#include "src/engine.h"
+#include "src/events.h"
+#include "src/util.h"
+#include "store/dataset.h"
+
+/* A fake receiver: 12000 S/s of a tone in real time, from its own thread. */
+struct rx {
+	struct rx_sink	 sink;
+	pthread_t	 th;
+	volatile int	 stop;
+};
+
+static void *
+fake_main(void *arg)
+{
+	struct rx	*rx = arg;
+	int16_t		 iq[2 * 500];
+	struct rx_block	 b;
+	double		 start = util_now(), fs = 12000.0;
+	uint64_t	 sent = 0;
+	int		 i;
+
+	rx->sink.stream(rx->sink.ctx, fs);
+	rx->sink.state(rx->sink.ctx, RX_STREAMING, "streaming");
+	while (!rx->stop) {
+		double now = util_now();
+		while (start + (double)(sent + 500) / fs <= now) {
+			for (i = 0; i < 500; i++) {
+				double ph = 2 * M_PI * 1000.0 *
+				    (double)(sent + i) / fs;
+				iq[2 * i] = (int16_t)(3000 * cos(ph));
+				iq[2 * i + 1] = (int16_t)(3000 * sin(ph));
+			}
+			memset(&b, 0, sizeof b);
+			b.iq = iq;
+			b.n = 500;
+			b.t_arrival = now;
+			b.gps_age = -1;
+			b.rssi_dbm = -70;
+			rx->sink.block(rx->sink.ctx, &b);
+			sent += 500;
+		}
+		usleep(5000);
+	}
+	return NULL;
+}
+
+static struct rx *
+fake_open(struct rxloop *loop, const struct station *st,
+    const struct rx_params *p, const struct rx_sink *sink, char *err,
+    size_t errlen)
+{
+	struct rx	*rx = calloc(1, sizeof *rx);
+
+	(void)loop;
+	(void)st;
+	(void)p;
+	if (rx == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rx->sink = *sink;
+	pthread_create(&rx->th, NULL, fake_main, rx);
+	return rx;
+}
+
+static void
+fake_close(struct rx *rx)
+{
+	rx->stop = 1;
+	pthread_join(rx->th, NULL);
+	free(rx);
+}
+
+static const struct rx_driver fake_driver = {
+	"wsfake", 0, 30e6, fake_open, fake_close
+};
+
+/* ---- fixture ---- */
+
+struct fx {
+	char		 dir[64];
+	struct stations	 st;
+	struct dataset	*ds;
+	struct events	*ev;
+	struct rxloop	*loop;
+	struct engine	*eng;
+	struct wsapi	*api;
+	pthread_mutex_t	 lock;
+	json_t		*replies;	/* envelopes sent to the client */
+	json_t		*bus;		/* envelopes broadcast (wsapi_broadcast) */
+};
+
+static void
+on_reply(void *client, const char *json, size_t len)
+{
+	struct fx	*f = client;
+	json_error_t	 e;
+	json_t		*j = json_loadb(json, len, 0, &e);
+
+	assert_non_null(j);
+	json_array_append_new(f->replies, j);
+}
+
+static void
+on_event(void *ctx, const char *name, const json_t *data, const char *json,
+    size_t len)
+{
+	struct fx	*f = ctx;
+	json_error_t	 e;
+
+	(void)data;
+	if (!wsapi_broadcast(name))
+		return;
+	pthread_mutex_lock(&f->lock);
+	json_array_append_new(f->bus, json_loadb(json, len, 0, &e));
+	pthread_mutex_unlock(&f->lock);
+}
+
+static int
+setup(void **state)
+{
+	struct fx		*f = calloc(1, sizeof *f);
+	struct engine_config	 cfg;
+	struct wsapi_config	 ac;
+	char			 err[512];
+	const char		*json = "{\"stations\":["
+	    "{\"name\":\"Fake 1\",\"type\":\"wsfake\",\"url\":"
+	    "\"tcp://127.0.0.1:9001\",\"latitude\":45,\"longitude\":7,"
+	    "\"password\":\"hunter2\",\"frequency_min_hz\":1000000,"
+	    "\"frequency_max_hz\":20000000},"
+	    "{\"name\":\"Fake 2\",\"type\":\"wsfake\",\"url\":"
+	    "\"tcp://127.0.0.1:9002\",\"latitude\":45,\"longitude\":8}]}";
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_wsapi_XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	if (config_parse_stations(json, strlen(json), &f->st, err,
+	    sizeof err) != 0)
+		fail_msg("%s", err);
+	f->ds = dataset_open(f->dir, err, sizeof err);
+	assert_non_null(f->ds);
+	f->ev = events_new();
+	f->replies = json_array();
+	f->bus = json_array();
+	pthread_mutex_init(&f->lock, NULL);
+	events_subscribe(f->ev, on_event, f);
+	f->loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(f->loop);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.stations = &f->st;
+	cfg.ds = f->ds;
+	cfg.ev = f->ev;
+	cfg.loop = f->loop;
+	cfg.start_timeout = 2;
+	cfg.grace = 1;
+	f->eng = engine_new(&cfg, err, sizeof err);
+	assert_non_null(f->eng);
+	ac.eng = f->eng;
+	ac.ds = f->ds;
+	ac.stations = &f->st;
+	f->api = wsapi_new(&ac);
+	assert_non_null(f->api);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*f = *state;
+	char		 cmd[128];
+
+	wsapi_free(f->api);
+	engine_free(f->eng);
+	rxloop_free(f->loop);
+	events_free(f->ev);
+	dataset_close(f->ds);
+	config_free_stations(&f->st);
+	json_decref(f->replies);
+	json_decref(f->bus);
+	pthread_mutex_destroy(&f->lock);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Send msg; exactly one reply expected: returned (borrowed). */
+static json_t *
+send1(struct fx *f, const char *msg)
+{
+	size_t	n = json_array_size(f->replies);
+
+	wsapi_handle(f->api, msg, strlen(msg), on_reply, f);
+	assert_int_equal(json_array_size(f->replies), n + 1);
+	return json_array_get(f->replies, n);
+}
+
+static const char *
+ev(json_t *m)
+{
+	return json_string_value(json_object_get(m, "event"));
+}
+
+static const char *
+dstr(json_t *m, const char *k)
+{
+	return json_string_value(json_object_get(json_object_get(m, "data"),
+	    k));
+}
+
+static void
+expect_error(struct fx *f, const char *msg, const char *event,
+    const char *code, const char *field)
+{
+	json_t	*r = send1(f, msg);
+
+	if (strcmp(ev(r), event) != 0 || strcmp(dstr(r, "code"), code) != 0 ||
+	    strcmp(dstr(r, "field"), field) != 0) {
+		char *s = json_dumps(r, JSON_COMPACT);
+		fail_msg("%s -> %s (wanted %s %s %s)", msg, s, event, code,
+		    field);
+	}
+	assert_true(strlen(dstr(r, "error")) > 0);
+	if (strcmp(event, "error") == 0)
+		assert_string_equal(json_string_value(json_object_get(r,
+		    "message")), dstr(r, "error"));
+}
+
+static void
+test_ping(void **state)
+{
+	struct fx	*f = *state;
+	json_t		*r;
+
+	r = send1(f, "{\"event\":\"ping\",\"data\":{},\"timestamp\":"
+	    "\"2025-01-01T00:00:00Z\"}");
+	assert_string_equal(ev(r), "pong");
+	assert_null(json_object_get(r, "data"));
+	assert_non_null(json_object_get(r, "timestamp"));
+	r = send1(f, "{\"event\":\"ping\"}");
+	assert_string_equal(ev(r), "pong");
+	r = send1(f, "{\"event\":\"subscribe\",\"data\":{\"channels\":"
+	    "[\"a\",\"b\"]}}");
+	assert_string_equal(ev(r), "subscribed");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r,
+	    "data"), "channels")), 2);
+}
+
+static void
+test_envelope_errors(void **state)
+{
+	struct fx	*f = *state;
+	char		*big;
+
+	expect_error(f, "nope", "error", "invalid_json", "");
+	expect_error(f, "", "error", "invalid_json", "");
+	expect_error(f, "[]", "error", "invalid_json", "");
+	expect_error(f, "null", "error", "invalid_json", "");
+	expect_error(f, "{\"event\":\"ping\"} trailing", "error",
+	    "invalid_json", "");
+	expect_error(f, "{}", "error", "missing_field", "event");
+	expect_error(f, "{\"event\":[]}", "error", "wrong_type", "event");
+	expect_error(f, "{\"event\":\"nope\"}", "error", "unknown_event",
+	    "event");
+	expect_error(f, "{\"event\":\"ping\",\"x\":1}", "error",
+	    "unknown_field", "x");
+	expect_error(f, "{\"event\":\"ping\",\"data\":1}", "error",
+	    "wrong_type", "data");
+	expect_error(f, "{\"event\":\"ping\",\"timestamp\":{}}", "error",
+	    "wrong_type", "timestamp");
+	/* over the limit, even when it is valid JSON */
+	big = malloc(WSAPI_MAX_MESSAGE + 64);
+	memset(big, ' ', WSAPI_MAX_MESSAGE + 63);
+	memcpy(big, "{\"event\":\"ping\"}", 16);
+	big[WSAPI_MAX_MESSAGE + 63] = '\0';
+	expect_error(f, big, "error", "too_large", "");
+	free(big);
+	/* not NUL-terminated input is read by length only */
+	wsapi_handle(f->api, "{\"event\":\"ping\"}XXXX", 16, on_reply, f);
+	assert_string_equal(ev(json_array_get(f->replies,
+	    json_array_size(f->replies) - 1)), "pong");
+}
+
+static void
+test_start_validation(void **state)
+{
+	struct fx	*f = *state;
+	static const struct {
+		const char	*data, *code, *field;
+	} cases[] = {
+		{ "{}", "missing_field", "session_name" },
+		{ "{\"session_name\":\"x\",\"duration_seconds\":5}",
+		    "missing_field", "frequency_mhz" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10}",
+		    "missing_field", "duration_seconds" },
+		{ "{\"session_name\":1,\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5}", "wrong_type", "session_name" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":\"10\","
+		    "\"duration_seconds\":5}", "wrong_type", "frequency_mhz" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":\"NaN\"}", "wrong_type",
+		    "duration_seconds" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":0}", "out_of_range",
+		    "duration_seconds" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":31}", "out_of_range",
+		    "duration_seconds" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":2.5}", "out_of_range",
+		    "duration_seconds" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":-1}", "out_of_range",
+		    "duration_seconds" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":0,"
+		    "\"duration_seconds\":5}", "out_of_range", "frequency_mhz" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":-3,"
+		    "\"duration_seconds\":5}", "out_of_range", "frequency_mhz" },
+		/* outside station 1's 1-20 MHz */
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":25,"
+		    "\"duration_seconds\":5}", "out_of_range", "frequency_mhz" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"notes\":5}", "wrong_type",
+		    "notes" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"source\":\"x\"}", "unknown_field",
+		    "source" },
+		{ "{\"session_name\":\" \",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5}", "missing_field", "session_name" },
+		{ "{\"session_name\":\"a\\tb\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5}", "out_of_range", "session_name" },
+	};
+	char	msg[1024], *name;
+	size_t	i;
+	json_t	*all;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(msg, sizeof msg, "{\"event\":\"session:start\","
+		    "\"data\":%s}", cases[i].data);
+		expect_error(f, msg, "session:error", cases[i].code,
+		    cases[i].field);
+	}
+	name = malloc(8192);
+	snprintf(name, 8192, "{\"event\":\"session:start\",\"data\":{"
+	    "\"session_name\":\"%0256d\",\"frequency_mhz\":10,"
+	    "\"duration_seconds\":5}}", 0);
+	expect_error(f, name, "session:error", "too_large", "session_name");
+	snprintf(name, 8192, "{\"event\":\"session:start\",\"data\":{"
+	    "\"session_name\":\"n\",\"notes\":\"%04097d\",\"frequency_mhz\":10,"
+	    "\"duration_seconds\":5}}", 0);
+	expect_error(f, name, "session:error", "too_large", "notes");
+	free(name);
+	/* no session was created by any of these */
+	all = engine_sessions(f->eng);
+	assert_int_equal(json_array_size(all), 0);
+	json_decref(all);
+}
+
+static int
+count(json_t *arr, const char *name, const char *status)
+{
+	size_t	 i;
+	json_t	*m;
+	int	 n = 0;
+
+	json_array_foreach(arr, i, m) {
+		if (strcmp(ev(m), name) != 0)
+			continue;
+		if (status != NULL && (dstr(m, "status") == NULL ||
+		    strcmp(dstr(m, "status"), status) != 0))
+			continue;
+		n++;
+	}
+	return n;
+}
+
+static void
+test_flow(void **state)
+{
+	struct fx	*f = *state;
+	json_t		*r, *d, *snap;
+	char		 msg[512], id[37];
+	size_t		 i;
+	int		 chunk = 0;
+
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"unit\",\"frequency_mhz\":10.5,\"duration_seconds\":2,"
+	    "\"notes\":null}}");
+	assert_string_equal(ev(r), "session:started");
+	d = json_object_get(r, "data");
+	snprintf(id, sizeof id, "%s", dstr(r, "session_id"));
+	assert_true(util_is_uuid(id));
+	assert_string_equal(dstr(r, "status"), "recording");
+	assert_string_equal(dstr(r, "session_name"), "unit");
+	assert_true(json_real_value(json_object_get(d, "frequency_mhz")) ==
+	    10.5);
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "duration_seconds")), 2);
+	assert_int_equal(count(f->bus, "session:status_update", "recording"),
+	    1);
+
+	/* a client connecting now is told about it */
+	i = json_array_size(f->replies);
+	wsapi_welcome(f->api, on_reply, f);
+	assert_int_equal(json_array_size(f->replies), i + 1);
+	r = json_array_get(f->replies, i);
+	assert_string_equal(ev(r), "session:status_update");
+	assert_string_equal(dstr(r, "session_id"), id);
+
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10500000,"
+	    "\"duration_seconds\":2}}", id);
+	expect_error(f, msg, "session:error", "bad_state", "session_id");
+	assert_string_equal(dstr(json_array_get(f->replies,
+	    json_array_size(f->replies) - 1), "session_id"), id);
+
+	snprintf(msg, sizeof msg, "{\"event\":\"session:assign_source\","
+	    "\"data\":{\"session_id\":\"%s\",\"source_id\":\"UNKNOWN\"}}", id);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:source_assigned");
+	assert_string_equal(dstr(r, "source_name"), "Unknown");
+	assert_true(util_is_uuid(dstr(r, "source_id")));
+	assert_string_equal(dstr(r, "status"), "source_assigned");
+
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10400000,"
+	    "\"duration_seconds\":2}}", id);
+	expect_error(f, msg, "session:error", "out_of_range", "frequency_hz");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10500000,"
+	    "\"duration_seconds\":2.0}}", id);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:completed");
+	assert_string_equal(dstr(r, "status"), "in_progress");
+	assert_string_equal(dstr(r, "task_id"), id);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
+	    "data"), "chunks")), 2);
+	assert_int_equal(engine_session_wait(f->eng, id), SESSION_COMPLETED);
+
+	pthread_mutex_lock(&f->lock);
+	json_array_foreach(f->bus, i, r) {
+		if (strcmp(ev(r), "session:progress") != 0)
+			continue;
+		d = json_object_get(r, "data");
+		chunk++;
+		assert_int_equal(json_integer_value(json_object_get(d,
+		    "chunk")), chunk);
+		assert_int_equal(json_integer_value(json_object_get(d,
+		    "total_chunks")), 2);
+		assert_int_equal(json_integer_value(json_object_get(d,
+		    "measurements_count")), chunk * 2);
+	}
+	assert_int_equal(chunk, 2);
+	assert_int_equal(count(f->bus, "session:status_update", "completed"),
+	    1);
+	/* replies never travel on the bus */
+	assert_int_equal(count(f->bus, "session:started", NULL), 0);
+	pthread_mutex_unlock(&f->lock);
+
+	/* ended: nothing replayed on connect; session:get still answers */
+	i = json_array_size(f->replies);
+	wsapi_welcome(f->api, on_reply, f);
+	assert_int_equal(json_array_size(f->replies), i);
+	snprintf(msg, sizeof msg, "{\"event\":\"session:get\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	r = send1(f, msg);
+	assert_string_equal(dstr(r, "status"), "completed");
+	snap = json_object_get(json_object_get(r, "data"), "summary");
+	assert_int_equal(json_integer_value(json_object_get(snap,
+	    "chunks_stored")), 4);
+
+	r = send1(f, "{\"event\":\"sessions:list\",\"data\":{\"limit\":1}}");
+	assert_string_equal(ev(r), "sessions:list");
+	d = json_object_get(json_object_get(r, "data"), "sessions");
+	assert_int_equal(json_array_size(d), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(d, 0), "id")), id);
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	expect_error(f, msg, "session:error", "bad_state", "session_id");
+}
+
+static void
+test_lists(void **state)
+{
+	struct fx	*f = *state;
+	json_t		*r, *st;
+	char		*s;
+
+	r = send1(f, "{\"event\":\"stations:list\"}");
+	assert_string_equal(ev(r), "stations:list");
+	st = json_object_get(json_object_get(r, "data"), "stations");
+	assert_int_equal(json_array_size(st), 2);
+	s = json_dumps(r, 0);
+	assert_null(strstr(s, "hunter2"));
+	assert_null(strstr(s, "password"));
+	free(s);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(st,
+	    0), "frequency_max_hz")), 20000000);
+	r = send1(f, "{\"event\":\"sources:list\",\"data\":{}}");
+	assert_string_equal(ev(r), "sources:list");
+	st = json_object_get(json_object_get(r, "data"), "sources");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(st,
+	    0), "name")), "Unknown");
+	expect_error(f, "{\"event\":\"sources:list\",\"data\":{\"x\":1}}",
+	    "error", "unknown_field", "x");
+	expect_error(f, "{\"event\":\"sessions:list\",\"data\":{\"limit\":"
+	    "1001}}", "error", "out_of_range", "limit");
+	expect_error(f, "{\"event\":\"session:get\",\"data\":{\"session_id\":"
+	    "\"00000000-0000-4000-8000-000000000000\"}}", "session:error",
+	    "not_found", "session_id");
+	expect_error(f, "{\"event\":\"session:cancel\",\"data\":{\"session_id\":"
+	    "\"x\"}}", "session:error", "out_of_range", "session_id");
+}
+
+static void
+test_broadcast_names(void **state)
+{
+	(void)state;
+	assert_true(wsapi_broadcast("session:status_update"));
+	assert_true(wsapi_broadcast("session:progress"));
+	assert_true(wsapi_broadcast("session:measurement"));
+	assert_true(wsapi_broadcast("receiver:status"));
+	assert_false(wsapi_broadcast("session:started"));
+	assert_false(wsapi_broadcast("session:source_assigned"));
+	assert_false(wsapi_broadcast("session:completed"));
+	assert_false(wsapi_broadcast(""));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_envelope_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_start_validation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
+		cmocka_unit_test(test_broadcast_names),
+	};
+
+	if (rx_driver_register(&fake_driver) != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
