@@ -27,6 +27,8 @@ struct req {
 	void		*client;
 };
 
+void	wsapi_stats(struct wsapi *, struct wsapi_stats *);
+
 struct wsapi *
 wsapi_new(const struct wsapi_config *cfg)
 {
@@ -309,6 +311,7 @@ ev_start(struct req *r)
 	};
 	struct session_params	 p;
 	struct session_error	 e;
+	struct wsapi_stats	 st;
 	char			 id[37];
 	const char		*notes;
 	double			 mhz;
@@ -334,6 +337,14 @@ ev_start(struct req *r)
 	p.duration_s = (int)dur;
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
 	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	/* Every started session holds memory and a folder until it ends:
+	 * clients must not be able to open them without bound. */
+	wsapi_stats(r->api, &st);
+	if (st.sessions_active >= WSAPI_MAX_OPEN) {
+		fail(r, "busy", "", "%d sessions are open (not yet ended): "
+		    "finish or cancel one first", st.sessions_active);
+		return;
+	}
 	if (engine_session_start(r->api->cfg.eng, &p, id, &e) != 0) {
 		fail_session(r, &e);
 		return;

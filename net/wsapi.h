@@ -43,6 +43,7 @@
 #define WSAPI_LIST_DEFAULT	100		/* sessions:list default limit */
 #define WSAPI_LIST_MAX		1000
 #define WSAPI_WELCOME_MAX	16		/* sessions sent on connect */
+#define WSAPI_MAX_OPEN		64		/* sessions started, not ended */
 
 struct engine;
 struct dataset;
