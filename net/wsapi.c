@@ -25,6 +25,7 @@ struct req {
 	json_t		*data;		/* borrowed */
 	wsapi_reply_fn	 reply;
 	void		*client;
+	unsigned	*subs;
 };
 
 void	wsapi_stats(struct wsapi *, struct wsapi_stats *);
@@ -258,6 +259,21 @@ ev_ping(struct req *r)
 	send_env(r, "pong", NULL);
 }
 
+static unsigned
+channel_bits(const char *ch)
+{
+	if (strcmp(ch, "*") == 0)
+		return WSAPI_SUB_MEASUREMENTS | WSAPI_SUB_RECEIVERS |
+		    WSAPI_SUB_MISSING;
+	if (strcmp(ch, "session:measurement") == 0)
+		return WSAPI_SUB_MEASUREMENTS;
+	if (strcmp(ch, "receiver:status") == 0)
+		return WSAPI_SUB_RECEIVERS;
+	if (strcmp(ch, "session:missing") == 0)
+		return WSAPI_SUB_MISSING;
+	return 0;
+}
+
 static void
 ev_subscribe(struct req *r)
 {
@@ -291,10 +307,12 @@ ev_subscribe(struct req *r)
 				return;
 			}
 			json_array_append(out, v);
+			if (r->subs != NULL)
+				*r->subs |= channel_bits(json_string_value(v));
 		}
 	}
-	/* Every client receives every broadcast: the channels are echoed
-	 * for the original client, not used to filter. */
+	/* Status updates and progress reach every client anyway: other
+	 * channels are echoed for the original client. */
 	v = json_pack("{s:o}", "channels", out);
 	send_env(r, "subscribed", v);
 	json_decref(v);
@@ -611,7 +629,7 @@ static const struct {
 };
 
 void
-wsapi_handle(struct wsapi *api, const char *msg, size_t len,
+wsapi_handle(struct wsapi *api, const char *msg, size_t len, unsigned *subs,
     wsapi_reply_fn reply, void *client)
 {
 	struct req	 r;
@@ -626,6 +644,7 @@ wsapi_handle(struct wsapi *api, const char *msg, size_t len,
 	r.event = "";
 	r.reply = reply;
 	r.client = client;
+	r.subs = subs;
 	if (len > WSAPI_MAX_MESSAGE) {
 		fail(&r, "too_large", "", "message is larger than %d bytes",
 		    WSAPI_MAX_MESSAGE);
@@ -737,18 +756,25 @@ wsapi_welcome(struct wsapi *api, wsapi_reply_fn reply, void *client)
 	json_decref(all);
 }
 
-int
+unsigned
 wsapi_broadcast(const char *event)
 {
-	static const char *const bcast[] = {
-		"session:status_update", "session:progress", "receiver:status",
-		"session:measurement", "session:missing", "session:error",
+	static const struct {
+		const char	*name;
+		unsigned	 cls;
+	} bcast[] = {
+		{ "session:status_update", WSAPI_TO_ALL },
+		{ "session:progress", WSAPI_TO_ALL },
+		{ "session:error", WSAPI_TO_ALL },
+		{ "session:measurement", WSAPI_SUB_MEASUREMENTS },
+		{ "receiver:status", WSAPI_SUB_RECEIVERS },
+		{ "session:missing", WSAPI_SUB_MISSING },
 	};
 	size_t	i;
 
 	for (i = 0; i < sizeof bcast / sizeof bcast[0]; i++)
-		if (strcmp(bcast[i], event) == 0)
-			return 1;
+		if (strcmp(bcast[i].name, event) == 0)
+			return bcast[i].cls;
 	return 0;
 }
 

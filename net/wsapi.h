@@ -12,6 +12,9 @@
  *
  *   ping                                     -> pong (no data)
  *   subscribe {channels?}                    -> subscribed {channels}
+ *     (status updates, progress, errors and heartbeats reach every client;
+ *     "session:measurement", "receiver:status", "session:missing" or "*"
+ *     add those per-station events -- the page's SNR table uses them)
  *   session:start {session_name, frequency_mhz, duration_seconds, notes?}
  *                                            -> session:started
  *   session:assign_source {session_id, source_id}
@@ -63,11 +66,18 @@ typedef void (*wsapi_reply_fn)(void *client, const char *json, size_t len);
 struct wsapi	*wsapi_new(const struct wsapi_config *cfg);
 void		 wsapi_free(struct wsapi *api);
 
+/* Broadcast classes (wsapi_broadcast) and subscriptions (a client's mask). */
+#define WSAPI_TO_ALL		0x1u	/* status_update, progress, error */
+#define WSAPI_SUB_MEASUREMENTS	0x2u	/* session:measurement */
+#define WSAPI_SUB_RECEIVERS	0x4u	/* receiver:status */
+#define WSAPI_SUB_MISSING	0x8u	/* session:missing */
+
 /* Handle one text message of len bytes (not NUL-terminated, any bytes).
  * Every reply goes through reply(client, ...); a message always gets at
- * least one reply. Thread-safe (the engine is). */
+ * least one reply. A subscribe adds to *subs (the client's mask, may be
+ * NULL). Thread-safe (the engine is). */
 void		 wsapi_handle(struct wsapi *api, const char *msg, size_t len,
-		    wsapi_reply_fn reply, void *client);
+		    unsigned *subs, wsapi_reply_fn reply, void *client);
 
 /* What a client that just connected gets: a session:status_update (the
  * engine's snapshot) for each session not yet ended, so a reloaded page
@@ -80,11 +90,11 @@ void		 wsapi_welcome(struct wsapi *api, wsapi_reply_fn reply,
 char		*wsapi_error_json(const char *code, const char *field,
 		    const char *msg, size_t *len);
 
-/* 1 if the bus event name goes to every client (status updates, progress,
- * receiver states, measurements, missing chunks, engine errors), 0 if not
- * (session:started/source_assigned/completed: replies to the requester,
- * built by wsapi_handle). */
-int		 wsapi_broadcast(const char *event);
+/* Which clients a bus event goes to: WSAPI_TO_ALL (status updates,
+ * progress, engine errors), a WSAPI_SUB_* bit (only clients subscribed to
+ * it), or 0: not broadcast (session:started/source_assigned/completed are
+ * replies to the requester, built by wsapi_handle). */
+unsigned	 wsapi_broadcast(const char *event);
 
 /* Counters for /health. */
 struct wsapi_stats {

@@ -34,6 +34,7 @@ extern const size_t		wsserver_page_len;
  * thread touches it, so the count needs no lock. */
 struct msg {
 	struct msg	*next;		/* pending list only */
+	unsigned	 cls;		/* broadcast class (wsapi_broadcast) */
 	int		 refs;
 	size_t		 len;
 	unsigned char	 buf[];		/* LWS_PRE + len */
@@ -48,6 +49,7 @@ struct client {
 	char		*rx;		/* message being reassembled */
 	size_t		 rxlen;
 	int		 rx_drop;	/* discarding an oversized message */
+	unsigned	 subs;		/* WSAPI_SUB_* it subscribed to */
 	int		 closing;	/* close once the queue is written */
 	int		 dead;		/* being killed: queue nothing more */
 };
@@ -219,6 +221,7 @@ msg_new(const char *json, size_t len)
 	if (m == NULL)
 		return NULL;
 	m->next = NULL;
+	m->cls = WSAPI_TO_ALL;
 	m->refs = 1;
 	m->len = len;
 	memcpy(m->buf + LWS_PRE, json, len);
@@ -284,7 +287,8 @@ broadcast(struct wsserver *srv, struct msg *m)
 	struct client	*c;
 
 	for (c = srv->clients; c != NULL; c = c->next)
-		client_push(srv, c, m);
+		if ((m->cls & WSAPI_TO_ALL) || (m->cls & c->subs))
+			client_push(srv, c, m);
 }
 
 static void
@@ -310,12 +314,14 @@ on_event(void *ctx, const char *name, const json_t *data, const char *json,
 {
 	struct wsserver	*srv = ctx;
 	struct msg	*m;
+	unsigned	 cls;
 
 	(void)data;
-	if (!wsapi_broadcast(name))
+	if ((cls = wsapi_broadcast(name)) == 0)
 		return;
 	if ((m = msg_new(json, len)) == NULL)
 		return;
+	m->cls = cls;
 	pthread_mutex_lock(&srv->lock);
 	if (srv->pending_tail != NULL)
 		srv->pending_tail->next = m;
@@ -680,8 +686,8 @@ ws_receive(struct wsserver *srv, struct lws *wsi, struct client *c,
 	}
 	if (!final)
 		return 0;
-	wsapi_handle(srv->api, c->rx != NULL ? c->rx : "", c->rxlen, reply_to,
-	    c);
+	wsapi_handle(srv->api, c->rx != NULL ? c->rx : "", c->rxlen, &c->subs,
+	    reply_to, c);
 	free(c->rx);
 	c->rx = NULL;
 	c->rxlen = 0;

@@ -107,6 +107,7 @@ struct fx {
 	pthread_mutex_t	 lock;
 	json_t		*replies;	/* envelopes sent to the client */
 	json_t		*bus;		/* envelopes broadcast (wsapi_broadcast) */
+	unsigned	 subs;		/* the client's subscriptions */
 };
 
 static void
@@ -209,7 +210,7 @@ send1(struct fx *f, const char *msg)
 {
 	size_t	n = json_array_size(f->replies);
 
-	wsapi_handle(f->api, msg, strlen(msg), on_reply, f);
+	wsapi_handle(f->api, msg, strlen(msg), &f->subs, on_reply, f);
 	assert_int_equal(json_array_size(f->replies), n + 1);
 	return json_array_get(f->replies, n);
 }
@@ -263,6 +264,14 @@ test_ping(void **state)
 	assert_string_equal(ev(r), "subscribed");
 	assert_int_equal(json_array_size(json_object_get(json_object_get(r,
 	    "data"), "channels")), 2);
+	assert_int_equal(f->subs, 0);
+	send1(f, "{\"event\":\"subscribe\",\"data\":{\"channels\":"
+	    "[\"session:measurement\"]}}");
+	assert_int_equal(f->subs, WSAPI_SUB_MEASUREMENTS);
+	send1(f, "{\"event\":\"subscribe\",\"data\":{\"channels\":"
+	    "[\"*\"]}}");
+	assert_int_equal(f->subs, WSAPI_SUB_MEASUREMENTS | WSAPI_SUB_RECEIVERS |
+	    WSAPI_SUB_MISSING);
 }
 
 static void
@@ -295,7 +304,8 @@ test_envelope_errors(void **state)
 	expect_error(f, big, "error", "too_large", "");
 	free(big);
 	/* not NUL-terminated input is read by length only */
-	wsapi_handle(f->api, "{\"event\":\"ping\"}XXXX", 16, on_reply, f);
+	wsapi_handle(f->api, "{\"event\":\"ping\"}XXXX", 16, NULL, on_reply,
+	    f);
 	assert_string_equal(ev(json_array_get(f->replies,
 	    json_array_size(f->replies) - 1)), "pong");
 }
@@ -536,10 +546,14 @@ static void
 test_broadcast_names(void **state)
 {
 	(void)state;
-	assert_true(wsapi_broadcast("session:status_update"));
-	assert_true(wsapi_broadcast("session:progress"));
-	assert_true(wsapi_broadcast("session:measurement"));
-	assert_true(wsapi_broadcast("receiver:status"));
+	assert_int_equal(wsapi_broadcast("session:status_update"), WSAPI_TO_ALL);
+	assert_int_equal(wsapi_broadcast("session:progress"), WSAPI_TO_ALL);
+	assert_int_equal(wsapi_broadcast("session:error"), WSAPI_TO_ALL);
+	assert_int_equal(wsapi_broadcast("session:measurement"),
+	    WSAPI_SUB_MEASUREMENTS);
+	assert_int_equal(wsapi_broadcast("receiver:status"),
+	    WSAPI_SUB_RECEIVERS);
+	assert_int_equal(wsapi_broadcast("session:missing"), WSAPI_SUB_MISSING);
 	assert_false(wsapi_broadcast("session:started"));
 	assert_false(wsapi_broadcast("session:source_assigned"));
 	assert_false(wsapi_broadcast("session:completed"));

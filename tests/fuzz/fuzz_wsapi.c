@@ -103,6 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char	*buf, *p;
 	size_t	 n = 0, i, before = replies;
+	unsigned subs = 0;
 
 	if (size > WSAPI_MAX_MESSAGE + 16)
 		return 0;
@@ -119,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf[n++] = (char)data[i];
 	}
 	p = buf;
-	wsapi_handle(api, p, n, on_reply, NULL);
+	wsapi_handle(api, p, n, &subs, on_reply, NULL);
 	/* The contract: every message gets at least one reply. */
 	if (replies == before)
 		abort();

@@ -1,7 +1,7 @@
 // flow.js -- a real, external WebSocket client (the npm "ws" library) doing
 // the full session flow against `heimdall-rec serve`, asserting every event
-// and field. Two clients: A drives, B only watches (broadcasts must reach
-// it). Usage: node flow.js ws://127.0.0.1:PORT/ws STATIONS DURATION FREQ_MHZ
+// and field. Three clients: A drives, B and C only watch (broadcasts must
+// reach them); A and B subscribe to the per-station events, C does not. Usage: node flow.js ws://127.0.0.1:PORT/ws STATIONS DURATION FREQ_MHZ
 "use strict";
 const WebSocket = require("ws");
 const assert = require("assert");
@@ -35,8 +35,8 @@ function client(name) {
 const ev = (name) => (m) => m.event === name;
 
 (async () => {
-  const A = client("A"), B = client("B");
-  await Promise.all([A.open, B.open]);
+  const A = client("A"), B = client("B"), C = client("C");
+  await Promise.all([A.open, B.open, C.open]);
 
   // ping -> pong, without data (as the original)
   let p = A.next(ev("pong"), "pong");
@@ -45,8 +45,11 @@ const ev = (name) => (m) => m.event === name;
   assert.deepStrictEqual(Object.keys(m).sort(), ["event", "timestamp"]);
 
   p = A.next(ev("subscribed"), "subscribed");
-  A.send("subscribe", { channels: ["session:progress"] });
-  assert.deepStrictEqual((await p).data.channels, ["session:progress"]);
+  A.send("subscribe", { channels: ["session:progress", "session:measurement"] });
+  assert.deepStrictEqual((await p).data.channels, ["session:progress", "session:measurement"]);
+  p = B.next(ev("subscribed"), "subscribed B");
+  B.send("subscribe", { channels: ["*"] });
+  await p;
 
   p = A.next(ev("stations:list"), "stations:list");
   A.send("stations:list", {});
@@ -99,7 +102,7 @@ const ev = (name) => (m) => m.event === name;
   const finalOf = (c) => c.next((x) => x.event === "session:status_update" &&
     x.data.session_id === id && (x.data.status === "completed" || x.data.status === "failed"),
     c.name + " final status", (dur + 30) * 1000);
-  const fA = finalOf(A), fB = finalOf(B);
+  const fA = finalOf(A), fB = finalOf(B), fC = finalOf(C);
   bUp = B.next((x) => x.event === "session:status_update" && x.data.status === "in_progress", "B in_progress");
   p = A.next(ev("session:completed"), "session:completed");
   A.send("session:complete", { session_id: id, frequency_hz: Math.round(mhz * 1e6),
@@ -107,8 +110,8 @@ const ev = (name) => (m) => m.event === name;
   m = await p;
   assert.deepStrictEqual(m.data, { session_id: id, task_id: id, status: "in_progress", chunks: dur });
   await bUp;
-  const [finA, finB] = await Promise.all([fA, fB]);
-  for (const [c, fin] of [[A, finA], [B, finB]]) {
+  const [finA, finB, finC] = await Promise.all([fA, fB, fC]);
+  for (const [c, fin] of [[A, finA], [B, finB], [C, finC]]) {
     assert.strictEqual(fin.data.status, "completed", c.name + ": " + JSON.stringify(fin.data));
     assert.strictEqual(fin.data.summary.chunks_stored, dur * nst);
     assert.strictEqual(fin.data.summary.chunks_missing, 0);
@@ -123,7 +126,10 @@ const ev = (name) => (m) => m.event === name;
     // the final status comes after the last progress
     assert(c.all.indexOf(fin) > c.all.indexOf(prog[prog.length - 1]));
     const meas = c.all.filter((x) => x.event === "session:measurement" && x.data.recording_session_id === id);
-    assert.strictEqual(meas.length, dur * nst, c.name + " measurements");
+    assert.strictEqual(meas.length, c === C ? 0 : dur * nst, c.name + " measurements");
+    const rx = c.all.filter((x) => x.event === "receiver:status");
+    if (c === B) assert(rx.length >= nst, "B receiver:status");
+    if (c !== B) assert.strictEqual(rx.length, 0, c.name + " got receiver:status unsubscribed");
   }
 
   // the finished session is listed
@@ -136,6 +142,6 @@ const ev = (name) => (m) => m.event === name;
   assert.strictEqual(row.chunks_stored, dur * nst);
 
   console.log(JSON.stringify({ ok: true, session_id: id,
-    events_a: A.all.length, events_b: B.all.length }));
-  A.ws.close(); B.ws.close();
+    events_a: A.all.length, events_b: B.all.length, events_c: C.all.length }));
+  A.ws.close(); B.ws.close(); C.ws.close();
 })().catch((e) => { console.error("FAIL:", e.stack || e); process.exit(1); });
