@@ -222,6 +222,60 @@ class ServeTest(unittest.TestCase):
                 self.assertGreater(os.path.getsize(os.path.join(art, f)), 10000)
             self.assertClean(srv)
 
+    def test_page_reconnects(self):
+        """The page survives a server restart: it shows the loss and
+        reconnects (backoff) to the new server on the same port."""
+        env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+        srv = Server(self.sim, self.data("reconnect"))
+        port = srv.http.rsplit(":", 1)[1]
+        node_p = subprocess.Popen([NODE, os.path.join(WEB, "page_reconnect.js"), srv.http + "/"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        srv2 = None
+        try:
+            self.assertEqual(node_p.stdout.readline().strip(), "READY")
+            self.assertClean(srv)
+            self.assertEqual(node_p.stdout.readline().strip(), "DOWN")
+            srv2 = Server(self.sim, self.data("reconnect"), listen="127.0.0.1:" + port)
+            out, err = node_p.communicate(timeout=90)
+            self.assertEqual(node_p.returncode, 0, err + out)
+            res = json.loads(out.strip().splitlines()[-1])
+            self.assertTrue(res["ok"])
+            self.assertLess(res["reconnected_after_ms"], 35000)
+            self.assertClean(srv2)
+        finally:
+            if node_p.poll() is None:
+                node_p.kill()
+                node_p.wait()
+            if srv2 is not None and srv2.proc.poll() is None:
+                srv2.stop()
+
+    def test_max_clients(self):
+        """--max-clients 2: a third client is refused while two are
+        connected, and accepted once one leaves."""
+        script = r'''
+const WebSocket = require("ws");
+const url = process.argv[1];
+const open = () => new Promise((res) => { const w = new WebSocket(url);
+  w.on("open", () => res(w)); w.on("error", () => res(null)); });
+(async () => {
+  const a = await open(), b = await open(), c = await open();
+  const r = { a: !!a, b: !!b, third_while_full: !!c };
+  await new Promise((ok) => { a.on("close", ok); a.close(); });
+  await new Promise((ok) => setTimeout(ok, 300));
+  const d = await open();
+  r.after_one_left = !!d;
+  console.log(JSON.stringify(r));
+  b.close(); if (d) d.close();
+})();'''
+        env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+        with Server(self.sim, self.data("maxc"), "--max-clients", "2") as srv:
+            r = subprocess.run([NODE, "-e", script, srv.ws], capture_output=True,
+                               text=True, timeout=60, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout), {"a": True, "b": True,
+                             "third_while_full": False, "after_one_left": True})
+            self.assertClean(srv)
+
     def test_heartbeat(self):
         with Server(self.sim, self.data("hb"), "--heartbeat", "0.3") as srv:
             r = probe(srv.ws, "--until", "heartbeat", timeout=5)
