@@ -276,6 +276,49 @@ const open = () => new Promise((res) => { const w = new WebSocket(url);
                              "third_while_full": False, "after_one_left": True})
             self.assertClean(srv)
 
+    def test_memory_checked(self):
+        """A full session and 100 connect/disconnect cycles with the
+        server under a memory checker: valgrind for the plain build; the
+        ASan build checks itself (leaks fail its exit status)."""
+        asan = b"libasan" in subprocess.run(["ldd", h.REC], capture_output=True).stdout
+        d = self.data("memcheck")
+        vlog = os.path.join(self.tmp, "valgrind.log")
+        wrap = [] if asan else [
+            "valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+            "--error-exitcode=9", "--log-file=" + vlog]
+        self.assertTrue(asan or os.path.exists("/usr/bin/valgrind"),
+                        "valgrind missing: run scripts/install-deps")
+        proc = subprocess.Popen(wrap + [h.REC, "serve", "--listen", "127.0.0.1:0",
+                                "--stations", self.sim.stations, "--data-dir", d,
+                                "--start-timeout", "20"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            self.assertTrue(line.startswith("listening on"), line)
+            ws = line.split()[2].replace("http", "ws", 1).rstrip("/") + "/ws"
+            r = node("flow.js", ws, 7, 3, 10, timeout=240)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            script = r'''
+const WebSocket = require("ws");
+(async () => { for (let i = 0; i < 100; i++) await new Promise((ok) => {
+  const w = new WebSocket(process.argv[1]);
+  w.on("open", () => { if (i % 2) w.terminate(); else w.close(); });
+  w.on("close", ok); w.on("error", ok); }); console.log("ok"); })();'''
+            env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+            c = subprocess.run([NODE, "-e", script, ws], capture_output=True, text=True,
+                               timeout=120, env=env)
+            self.assertEqual(c.stdout.strip(), "ok", c.stderr)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(120)
+            err = proc.stderr.read()
+            proc.stdout.close()
+            proc.stderr.close()
+        report = err if asan else open(vlog).read()
+        self.assertEqual(rc, 0, report[-4000:])
+        if not asan:
+            self.assertIn("ERROR SUMMARY: 0 errors", report)
+
     def test_heartbeat(self):
         with Server(self.sim, self.data("hb"), "--heartbeat", "0.3") as srv:
             r = probe(srv.ws, "--until", "heartbeat", timeout=5)
