@@ -319,6 +319,46 @@ const WebSocket = require("ws");
         if not asan:
             self.assertIn("ERROR SUMMARY: 0 errors", report)
 
+    def test_failed_session(self):
+        """Every station dead: the final status_update says failed, with
+        the reason, to every client; the server keeps serving."""
+        class Dead:
+            stations = os.path.join(self.tmp, "dead.json")
+        with open(Dead.stations, "w") as f:
+            json.dump({"stations": [{"name": "Dead %d" % k, "type": "kiwisdr",
+                       "url": "http://127.0.0.1:1", "latitude": 45,
+                       "longitude": 7} for k in (1, 2)]}, f)
+        env = lambda e, x: json.dumps({"event": e, "data": x})
+        with Server(Dead, self.data("dead"), "--start-timeout", "1") as srv:
+            r = probe(srv.ws, "--send", env("session:start", {
+                "session_name": "dead", "frequency_mhz": 10,
+                "duration_seconds": 2}), "--until", "session:started")
+            sid = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            probe(srv.ws, "--send", env("session:assign_source", {
+                "session_id": sid, "source_id": "unknown"}), "--until",
+                "session:source_assigned")
+            r = probe(srv.ws, "--send", env("session:complete", {
+                "session_id": sid, "frequency_hz": 10000000,
+                "duration_seconds": 2}), "--until-final", "--timeout", "20", timeout=20)
+            ups = [m["data"] for m in r["messages"] if m["event"] == "session:status_update"
+                   and m["data"]["status"] in ("completed", "failed")]
+            self.assertEqual(len(ups), 1, r["messages"])
+            self.assertEqual(ups[0]["status"], "failed")
+            self.assertTrue(ups[0]["error"])
+            self.assertEqual(ups[0]["summary"]["chunks_stored"], 0)
+            self.assertEqual(ups[0]["summary"]["chunks_missing"], 4)
+            j = json.loads(get(srv.http + "/health")[2])
+            self.assertEqual(j["sessions_in_progress"], 0)
+            for _ in range(50):
+                if j["receivers_reachable"] is not None:
+                    break
+                time.sleep(0.1)
+                j = json.loads(get(srv.http + "/health")[2])
+            self.assertEqual(j["receivers_reachable"], 0)
+            r = probe(srv.ws, "--send", env("ping", {}), "--until", "pong")
+            self.assertEqual(r["messages"][-1]["event"], "pong")
+            self.assertClean(srv)
+
     def test_heartbeat(self):
         with Server(self.sim, self.data("hb"), "--heartbeat", "0.3") as srv:
             r = probe(srv.ws, "--until", "heartbeat", timeout=5)
