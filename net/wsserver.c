@@ -29,6 +29,10 @@ extern const unsigned char	wsserver_page[];
 extern const size_t		wsserver_page_len;
 
 #define HTTP_CHUNK	16384
+/* Requests per client: a token bucket, so one client's flood (each request
+ * may read the dataset on this thread) cannot starve the others. */
+#define RATE_PER_S	100.0
+#define RATE_BURST	200.0
 
 /* One serialized envelope; after it leaves the pending list only the loop
  * thread touches it, so the count needs no lock. */
@@ -50,6 +54,8 @@ struct client {
 	size_t		 rxlen;
 	int		 rx_drop;	/* discarding an oversized message */
 	unsigned	 subs;		/* WSAPI_SUB_* it subscribed to */
+	double		 tokens;	/* rate limit bucket */
+	double		 t_tokens;	/* when it was last filled */
 	int		 closing;	/* close once the queue is written */
 	int		 dead;		/* being killed: queue nothing more */
 };
@@ -646,6 +652,7 @@ ws_receive(struct wsserver *srv, struct lws *wsi, struct client *c,
 {
 	int	final;
 	char	*nrx;
+	double	now;
 
 	final = lws_is_final_fragment(wsi) &&
 	    lws_remaining_packet_payload(wsi) == 0;
@@ -686,6 +693,20 @@ ws_receive(struct wsserver *srv, struct lws *wsi, struct client *c,
 	}
 	if (!final)
 		return 0;
+	now = util_mono();
+	c->tokens += (now - c->t_tokens) * RATE_PER_S;
+	if (c->tokens > RATE_BURST)
+		c->tokens = RATE_BURST;
+	c->t_tokens = now;
+	if (c->tokens < 1.0) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rxlen = 0;
+		reject_message(srv, c, "busy", "too many requests: at most 100 "
+		    "per second (burst 200); this one was dropped", 0);
+		return 0;
+	}
+	c->tokens -= 1.0;
 	wsapi_handle(srv->api, c->rx != NULL ? c->rx : "", c->rxlen, &c->subs,
 	    reply_to, c);
 	free(c->rx);
@@ -771,6 +792,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		}
 		c->wsi = wsi;
+		c->tokens = RATE_BURST;
+		c->t_tokens = util_mono();
 		c->next = srv->clients;
 		if (srv->clients != NULL)
 			srv->clients->prev = c;

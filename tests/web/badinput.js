@@ -166,6 +166,29 @@ const start = (o) => env("session:start", Object.assign({ session_name: "bad",
   n++;
   await ping(c, "limits");
 
+  // rate limit: a burst of 400 requests; past the bucket (200) some are
+  // refused with busy, and a second later requests are served again
+  const fl = await open();
+  let pongs = 0, busy = 0;
+  const allIn = new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error("rate limit: only " + pongs + "+" + busy + " replies")), 20000);
+    fl.ws.on("message", (b) => {
+      const m = JSON.parse(b.toString());
+      if (m.event === "pong") pongs++; else if (m.data && m.data.code === "busy") busy++;
+      if (pongs + busy === 400) { clearTimeout(t); res(); }
+    });
+  });
+  const t0r = Date.now();
+  for (let i = 0; i < 400; i++) fl.ws.send(env("ping", {}));
+  await allIn;
+  console.error("rate limit: " + pongs + " pongs, " + busy + " busy in " + (Date.now() - t0r) + " ms");
+  assert.strictEqual(pongs + busy, 400, "rate limit replies " + pongs + "+" + busy);
+  assert(busy > 0 && pongs >= 200, "rate limit: " + pongs + " pongs, " + busy + " busy");
+  await new Promise((r) => setTimeout(r, 1100));
+  await ping(fl, "rate limit refill");
+  fl.ws.close();
+  n++;
+
   // slow consumer: stops reading, floods requests; the server drops it,
   // the others are unaffected
   const slow = await open();
