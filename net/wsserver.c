@@ -97,6 +97,7 @@ struct wsserver {
 
 	/* receiver reachability for /health */
 	pthread_t		 prober;
+	int			 has_prober;
 	pthread_mutex_t		 plock;
 	pthread_cond_t		 pcond;
 	int			 pstop;
@@ -970,9 +971,9 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 		lws_context_destroy(srv->ctx);
 		goto fail;
 	}
-	if (pthread_create(&srv->prober, NULL, prober_main, srv) != 0) {
-		srv->prober = 0;
-	}
+	/* Without it /health says receivers_reachable: null, nothing worse. */
+	srv->has_prober = pthread_create(&srv->prober, NULL, prober_main,
+	    srv) == 0;
 	return srv;
 fail:
 	wsapi_free(srv->api);
@@ -999,7 +1000,7 @@ wsserver_stop(struct wsserver *srv)
 		return;
 	/* No more events into a context about to go. */
 	events_unsubscribe(srv->cfg.ev, srv->sub);
-	if (srv->prober != 0) {
+	if (srv->has_prober) {
 		pthread_mutex_lock(&srv->plock);
 		srv->pstop = 1;
 		pthread_cond_signal(&srv->pcond);
