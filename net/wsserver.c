@@ -428,6 +428,8 @@ health_json(struct wsserver *srv, size_t *len)
 	    "receivers_total", srv->cfg.stations->n,
 	    "store", store,
 	    "clients", srv->nclients);
+	json_object_set_new(h, "clients_dropped", json_integer(
+	    (json_int_t)srv->kicked));
 	pthread_mutex_lock(&srv->plock);
 	json_object_set_new(h, "receivers_reachable", srv->reachable >= 0 ?
 	    json_integer(srv->reachable) : json_null());

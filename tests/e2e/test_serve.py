@@ -123,6 +123,7 @@ class ServeTest(unittest.TestCase):
             self.assertEqual(srv.proc.poll(), None, "server died")
             st, _, body = get(srv.http + "/health")
             self.assertEqual(st, 200)
+            self.assertGreaterEqual(json.loads(body)["clients_dropped"], 1)  # the slow one
             self.assertClean(srv)
             # no session name reached a path
             for root, dirs, files in os.walk(d):
