@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "config.h"
@@ -16,6 +17,7 @@ static const struct cmd_entry *commands[] = {
 	&cmd_record_entry,
 	&cmd_sessions_entry,
 	&cmd_sources_entry,
+	&cmd_console_entry,
 	NULL
 };
 
@@ -140,8 +142,14 @@ main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 
 	if (argc < 2) {
+		/* No command: the console on a terminal, else a pointer to
+		 * the headless commands. */
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+		    isatty(STDERR_FILENO))
+			return cmd_console_entry.exec(argc, argv);
 		usage(stderr);
-		return EXIT_USAGE;
+		fputc('\n', stderr);
+		return cmd_console_no_tty();
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
