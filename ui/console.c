@@ -439,8 +439,26 @@ check_freq(struct con *c, double *hz)
 	*hz = mhz * 1e6;
 	if (config_check_frequency(c->cfg->stations, *hz, err,
 	    sizeof err) != 0) {
-		snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ],
-		    "Out of range: %s", err);
+		/* The engine's rule; a shorter message that fits the line. */
+		const struct stations *st = c->cfg->stations;
+		int i, bad = 0, first = -1;
+		for (i = 0; i < st->n; i++)
+			if (*hz < st->v[i].freq_min_hz ||
+			    *hz > st->v[i].freq_max_hz) {
+				if (first < 0)
+					first = i;
+				bad++;
+			}
+		if (first >= 0)
+			snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ],
+			    "%g MHz is out of range: %s takes %g-%g MHz%s",
+			    mhz, st->v[first].name,
+			    st->v[first].freq_min_hz / 1e6,
+			    st->v[first].freq_max_hz / 1e6, bad > 1 ?
+			    " (and others)" : "");
+		else
+			snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ],
+			    "%s", err);
 		return -1;
 	}
 	return 0;
@@ -901,8 +919,8 @@ draw_config(struct con *c)
 		y = 3 + 2 * i;
 		if (i == CF_START)
 			y++;
-		wg_put(stdscr, y, 0, 2, c->th.focus, c->focus == i ?
-		    ">" : " ");
+		if (c->focus == i)
+			wg_put(stdscr, y, 0, 2, c->th.focus, ">");
 		if (i != CF_START)
 			wg_put(stdscr, y, 2, fx - 3, c->th.label, labels[i]);
 		switch (i) {
@@ -1121,7 +1139,7 @@ draw_progress(struct con *c)
 	char		 buf[1024], bar[1024], cell[TC_N][512], spark[512];
 	const char	*cells[TC_N];
 	unsigned int	 attr[TC_N];
-	int		 w = COLS, h = LINES, wid[TC_N], i, j, y, th, lh, bw;
+	int		 w = COLS, h = LINES, wid[TC_N], i, j, y, th, lh, bw, upto;
 	double		 frac, within, lo = INFINITY, hi = -INFINITY;
 	struct row	*r;
 
@@ -1165,6 +1183,12 @@ draw_progress(struct con *c)
 		c->table_top = c->nrows - th;
 	if (c->table_top < 0)
 		c->table_top = 0;
+	/* The sparkline shows the newest chunks any station has reached. */
+	upto = 0;
+	for (i = 0; i < c->nrows; i++)
+		for (j = 0; j < NCHUNK; j++)
+			if (c->rows[i].cst[j] != WG_SPARK_NONE && j + 1 > upto)
+				upto = j + 1;
 	for (i = 0; i < c->nrows; i++)
 		for (j = 0; j < c->total && j < NCHUNK; j++)
 			if (c->rows[i].cst[j] == WG_SPARK_OK &&
@@ -1214,8 +1238,7 @@ draw_progress(struct con *c)
 		snprintf(cell[TC_OK], sizeof cell[0], "%d/%d", r->ok, r->miss);
 		if (r->miss > 0)
 			attr[TC_OK] = c->th.warn;
-		wg_spark_text(r->hist, r->cst, c->total < NCHUNK ? c->total :
-		    NCHUNK, wid[TC_SPARK], lo, hi, c->th.utf8, spark,
+		wg_spark_text(r->hist, r->cst, upto, wid[TC_SPARK], lo, hi, c->th.utf8, spark,
 		    sizeof spark);
 		snprintf(cell[TC_SPARK], sizeof cell[0], "%s", spark);
 		attr[TC_SPARK] = c->th.ok;
@@ -1626,7 +1649,7 @@ key(struct con *c, int k)
 	if (c->modal == MO_CANCEL) {
 		if (k == 'y' || k == 'Y') {
 			if (engine_session_cancel(c->cfg->eng, c->id,
-			    "cancelled by the operator", &e) != 0)
+			    "by the operator", &e) != 0)
 				logf_(c, "cancel: %s", e.msg);
 			else
 				logf_(c, "cancelling; stored chunks are kept");
