@@ -1089,6 +1089,51 @@ draw_confirm(struct con *c)
 	curs_set(0);
 }
 
+/* The end of a session, under its final table: status, chunks, where the
+ * data went. */
+static int
+draw_summary(struct con *c, int y)
+{
+	char		 buf[1024], part[1024];
+	const json_t	*d = c->final, *sum;
+	int		 w = COLS, lx = 2, vx = 18, failed;
+	size_t		 off, n, k;
+
+	if (d == NULL)
+		return y;
+	sum = json_object_get(d, "summary");
+	failed = strcmp(jstr(d, "status"), "completed") != 0;
+	wg_rule(stdscr, &c->th, y++, 0, w, failed ? "Session failed" :
+	    "Session complete");
+	if (failed)
+		snprintf(buf, sizeof buf, "failed: %s", jstr(d, "error"));
+	else
+		snprintf(buf, sizeof buf, "completed");
+	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Status");
+	wg_put(stdscr, y++, vx, w - vx - 1, failed ? c->th.bad : c->th.ok, buf);
+	snprintf(buf, sizeof buf, "%lld of %lld stored, %lld missing "
+	    "(%lld measurements)", jint(sum, "chunks_stored"),
+	    jint(sum, "chunks_expected"), jint(sum, "chunks_missing"),
+	    jint(sum, "measurements_count"));
+	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Chunks");
+	wg_put(stdscr, y++, vx, w - vx - 1, jint(sum, "chunks_missing") > 0 ?
+	    c->th.warn : 0, buf);
+	/* The path in full, over as many lines as it needs. */
+	snprintf(buf, sizeof buf, "%s/sessions/%s/", c->cfg->data_dir, c->id);
+	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Dataset");
+	for (off = 0, n = strlen(buf); off < n && y < LINES - 2; off += k) {
+		k = n - off < (size_t)(w - vx - 1) ? n - off :
+		    (size_t)(w - vx - 1);
+		memcpy(part, buf + off, k);
+		part[k] = '\0';
+		wg_put(stdscr, y++, vx, w - vx - 1, 0, part);
+	}
+	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Central store");
+	wg_put(stdscr, y++, vx, w - vx - 1, c->th.dim, "not configured: the "
+	    "dataset folder holds everything");
+	return y;
+}
+
 enum { TC_NAME, TC_STATE, TC_SNR, TC_SIG, TC_NOISE, TC_OFF, TC_RSSI,
     TC_OK, TC_SPARK, TC_N };
 static const struct wg_col cols[TC_N] = {
@@ -1174,9 +1219,11 @@ draw_progress(struct con *c)
 		attr[i] = c->th.label;
 	}
 	draw_cells(c, 2, wid, cells, attr);
+	/* Below the table: at least 4 log lines, or the 6-7 summary lines
+	 * once the session is over. */
 	th = c->nrows;
-	if (th > h - 3 - 1 - 1 - 4)
-		th = h - 3 - 1 - 1 - 4;
+	if (th > h - 3 - 1 - 1 - (c->sc == SC_COMPLETE ? 7 : 4))
+		th = h - 3 - 1 - 1 - (c->sc == SC_COMPLETE ? 7 : 4);
 	if (th < 1)
 		th = 1;
 	if (c->table_top > c->nrows - th)
@@ -1245,6 +1292,23 @@ draw_progress(struct con *c)
 		draw_cells(c, 3 + i, wid, cells, attr);
 	}
 	y = 3 + th;
+	if (c->sc == SC_COMPLETE) {
+		y = draw_summary(c, y);
+		/* The room left shows the end of the event log. */
+		lh = h - 1 - (y + 1);
+		if (lh >= 2) {
+			wg_rule(stdscr, &c->th, y, 0, w, "Events");
+			j = c->log_n > lh ? c->log_n - lh : 0;
+			for (i = 0; i < lh && j + i < c->log_n; i++)
+				wg_put(stdscr, y + 1 + i, 1, w - 2, 0,
+				    c->log[(c->log_head + j + i) % LOG_MAX]);
+		}
+		status_line(c, c->nrows > th ? "n new session (same settings)  "
+		    "q quit  Up/Down scroll  ? keys" : "n new session (same "
+		    "settings)  q quit  ? keys");
+		curs_set(0);
+		return;
+	}
 	if (c->nrows > th)
 		snprintf(buf, sizeof buf, "Events (stations %d-%d of %d: "
 		    "Up/Down scroll)", c->table_top + 1, c->table_top + th,
@@ -1260,90 +1324,6 @@ draw_progress(struct con *c)
 		    c->log[(c->log_head + j + i) % LOG_MAX]);
 	status_line(c, c->acquiring ? "Ctrl-C cancel  Up/Down scroll "
 	    "stations  ? keys" : "waiting for the session to end...");
-	curs_set(0);
-}
-
-static void
-draw_complete(struct con *c)
-{
-	char		 buf[1024], cell[4][512];
-	const json_t	*d = c->final, *sum, *st;
-	size_t		 i;
-	int		 w = COLS, y = 3, lx = 2, vx = 20, failed;
-	static const struct wg_col ccols[4] = {
-		{ "Station", 12, 28, 1, 0, 0 }, { "ok", 4, 0, 0, 1, 0 },
-		{ "missing", 7, 0, 0, 1, 0 }, { "Last state", 10, 0, 3, 0, 0 },
-	};
-	int		 wid[4];
-	const char	*cells[4];
-
-	if (d == NULL)
-		return;
-	sum = json_object_get(d, "summary");
-	failed = strcmp(jstr(d, "status"), "completed") != 0;
-	title_line(c, c->p.name, "");
-	wg_rule(stdscr, &c->th, 1, 0, w, failed ? "Session failed" :
-	    "Session complete");
-	snprintf(buf, sizeof buf, "%s%s%s", jstr(d, "status"),
-	    failed ? ": " : "", failed ? jstr(d, "error") : "");
-	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Status");
-	wg_put(stdscr, y++, vx, w - vx - 1, failed ? c->th.bad : c->th.ok, buf);
-#define KV(k, ...) do {							\
-	snprintf(buf, sizeof buf, __VA_ARGS__);				\
-	wg_put(stdscr, y, lx, vx - lx, c->th.label, k);			\
-	wg_put(stdscr, y, vx, w - vx - 1, 0, buf);			\
-	y++;								\
-} while (0)
-	KV("Chunks", "%lld of %lld stored, %lld missing (%lld measurements)",
-	    jint(sum, "chunks_stored"), jint(sum, "chunks_expected"),
-	    jint(sum, "chunks_missing"), jint(sum, "measurements_count"));
-	KV("Frequency", "%.6f MHz, %d s, source %s", c->p.freq_hz / 1e6,
-	    c->p.duration_s, c->source_name);
-	KV("Session id", "%s", c->id);
-	/* The path in full, over as many lines as it needs. */
-	snprintf(buf, sizeof buf, "%s/sessions/%s/", c->cfg->data_dir, c->id);
-	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Dataset");
-	for (size_t off = 0, n = strlen(buf), k; off < n && y < LINES - 4;
-	    off += k, y++) {
-		char part[1024];
-		k = n - off < (size_t)(w - vx - 1) ? n - off :
-		    (size_t)(w - vx - 1);
-		memcpy(part, buf + off, k);
-		part[k] = '\0';
-		wg_put(stdscr, y, vx, w - vx - 1, 0, part);
-	}
-	KV("Central store", "not configured: the dataset folder holds "
-	    "everything");
-#undef KV
-	y++;
-	wg_table_layout(ccols, 4, w - 2, wid);
-	for (i = 0; i < 4; i++)
-		cells[i] = ccols[i].title;
-	wg_table_line(ccols, 4, wid, cells, c->th.utf8, buf, sizeof buf);
-	wg_put(stdscr, y++, lx, w - lx, c->th.label, buf);
-	json_array_foreach(json_object_get(sum, "stations"), i, st) {
-		if (y >= LINES - 2) {
-			wg_put(stdscr, y, lx, w - lx, c->th.dim, "...");
-			break;
-		}
-		snprintf(cell[0], sizeof cell[0], "%lld %s", jint(st, "websdr"),
-		    jstr(st, "name"));
-		snprintf(cell[1], sizeof cell[1], "%lld", jint(st, "chunks_ok"));
-		snprintf(cell[2], sizeof cell[2], "%lld",
-		    jint(st, "chunks_missing"));
-		snprintf(cell[3], sizeof cell[3], "%s%s%s", jstr(st, "state"),
-		    jstr(st, "reason")[0] && strcmp(jstr(st, "reason"),
-		    jstr(st, "state")) != 0 ? ": " : "",
-		    strcmp(jstr(st, "reason"), jstr(st, "state")) != 0 ?
-		    jstr(st, "reason") : "");
-		for (int k = 0; k < 4; k++)
-			cells[k] = cell[k];
-		wg_table_line(ccols, 4, wid, cells, c->th.utf8, buf,
-		    sizeof buf);
-		wg_put(stdscr, y++, lx, w - lx, jint(st, "chunks_missing") > 0 ?
-		    c->th.warn : 0, buf);
-	}
-	status_line(c, "n new session (same settings)  q quit  ? keys");
 	curs_set(0);
 }
 
@@ -1448,7 +1428,7 @@ render(struct con *c)
 			draw_progress(c);
 			break;
 		case SC_COMPLETE:
-			draw_complete(c);
+			draw_progress(c);
 			break;
 		}
 		if (c->modal == MO_HELP)
@@ -1694,6 +1674,8 @@ key(struct con *c, int k)
 			go_config(c);
 		} else if (k == '?' || k == WG_KEY_F1)
 			c->modal = MO_HELP;
+		else
+			key_progress(c, k);
 		break;
 	}
 }
