@@ -28,8 +28,11 @@ class Term:
         self.sock = "hr-console-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
         self.shot = 0
         cmd = ["env"] + ["%s=%s" % kv for kv in (env or {}).items()] + argv
+        # The exit status is printed when the program ends: a sanitizer
+        # abort or a crash shows up as a non-zero status on the screen.
         self.tmux("new-session", "-d", "-s", "t", "-x", str(w), "-y", str(h),
-                  " ".join(_q(a) for a in cmd))
+                  " ".join(_q(a) for a in cmd) + '; echo "[exit $?]"; '
+                  'sleep 600')
         # Keep the pane after the program exits: its last screen matters.
         self.tmux("set-option", "-t", "t", "remain-on-exit", "on")
         test.addCleanup(self.close)
@@ -81,6 +84,14 @@ class Term:
                 raise AssertionError("screen never showed %s:\n%s" %
                                      (what, scr))
             time.sleep(0.1)
+
+    def quit(self, *keys):
+        """Quit with keys; the program must exit with status 0."""
+        self.keys(*keys)
+        scr = self.wait(lambda s: "[exit " in s, what="the program's exit")
+        self.save("exit", scr)
+        self.test.assertIn("[exit 0]", scr)
+        return scr
 
     def size(self, w, h):
         self.tmux("resize-window", "-t", "t", "-x", str(w), "-y", str(h))
@@ -198,8 +209,8 @@ class ConsoleTest(unittest.TestCase):
         t.save("new-session")
         t.keys("Escape")
         t.wait("Quit heimdall-rec?")
-        t.keys("y")
-        t.wait(lambda s: "Session name" not in s, what="the console closed")
+        scr = t.quit("y")
+        self.assertIn("completed", scr)     # the last session, on stderr
 
     # -- validation and navigation ------------------------------------------
 
@@ -264,6 +275,9 @@ class ConsoleTest(unittest.TestCase):
                          [])
         # Every screen's bottom line shows its keys.
         self.assertIn("Esc quit", lines(scr)[23])
+        t.keys("Escape")
+        t.wait("Quit heimdall-rec?")
+        t.quit("y")
 
     # -- faults --------------------------------------------------------------
 
@@ -285,6 +299,7 @@ class ConsoleTest(unittest.TestCase):
         miss = int(re.search(r"(\d+)/(\d+)", row2[40:]).group(2))
         self.assertGreater(miss, 0, row2)
         self.assertIn("missing", scr)
+        t.quit("q")
 
     def test_cancel_asks_and_keeps_chunks(self):
         sim = self.sim(3)
@@ -311,6 +326,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertGreaterEqual(n, 3 * 3)
         self.assertLess(n, 60)
         self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))), n)
+        t.quit("q")
 
     # -- terminal behaviour ----------------------------------------------------
 
@@ -350,6 +366,7 @@ class ConsoleTest(unittest.TestCase):
                           if "Events" in l],
                          [i for i, l in enumerate(ls) if "Events" in l])
         t.wait("Session complete", timeout=30)
+        t.quit("q")
 
     def test_no_color(self):
         sim = self.sim(2)
@@ -387,6 +404,7 @@ class ConsoleTest(unittest.TestCase):
             scr = t.wait("Session complete", escapes=True, timeout=20)
             t.save(tag + "-complete", scr)
             self.assertEqual(COLOR_SGR.findall(scr), [])
+            t.quit("q")
             t.close()
 
     def test_ascii_locale(self):
@@ -402,6 +420,7 @@ class ConsoleTest(unittest.TestCase):
         t.save("complete")
         self.assertIn("#####", scr)
         self.assertTrue(all(ord(ch) < 128 for ch in scr), scr)
+        t.quit("q")
 
     # -- not a terminal -------------------------------------------------------
 
