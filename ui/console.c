@@ -100,6 +100,7 @@ struct con {
 
 	/* the session */
 	char		 id[37];
+	char		 last_id[37];		/* the last session that ended */
 	struct session_params p;
 	char		 source_name[128];
 	int		 total, chunk, measurements;
@@ -740,6 +741,7 @@ apply(struct con *c, const char *name, const json_t *d)
 		if (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0) {
 			json_decref(c->final);
 			c->final = json_deep_copy(d);
+			memcpy(c->last_id, c->id, sizeof c->last_id);
 			c->acquiring = 0;
 			if (c->sc == SC_PROGRESS) {
 				c->sc = SC_COMPLETE;
@@ -909,6 +911,10 @@ draw_config(struct con *c)
 	snprintf(buf, sizeof buf, "%d station%s %s data %s",
 	    c->cfg->stations->n, c->cfg->stations->n == 1 ? "" : "s",
 	    arrows(c, "\xc2\xb7", "-"), c->cfg->data_dir);
+	/* The data path is the first thing to go on a narrow terminal. */
+	if (wg_text_cells(buf) > COLS - 42)
+		snprintf(buf, sizeof buf, "%d station%s",
+		    c->cfg->stations->n, c->cfg->stations->n == 1 ? "" : "s");
 	title_line(c, c->th.utf8 ? "heimdall-rec \xe2\x80\x94 new recording "
 	    "session" : "heimdall-rec - new recording session", buf);
 	wg_rule(stdscr, &c->th, 1, 0, w, "1 Configure");
@@ -1895,14 +1901,14 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 		pthread_join(c->probe_th, NULL);
 	/* Events queued after the last frame. */
 	drain_queue(c);
-	if (c->final != NULL)
-		fprintf(stderr, "heimdall-rec: last session %s %s: %s/sessions/"
-		    "%s/\n", c->id, jstr(c->final, "status"), cfg->data_dir,
-		    c->id);
-	else if (c->acquiring)
+	if (c->acquiring)
 		fprintf(stderr, "heimdall-rec: session %s cancelled; its "
 		    "stored chunks are in %s/sessions/%s/\n", c->id,
 		    cfg->data_dir, c->id);
+	else if (c->final != NULL)
+		fprintf(stderr, "heimdall-rec: last session %s %s: %s/sessions/"
+		    "%s/\n", c->last_id, jstr(c->final, "status"),
+		    cfg->data_dir, c->last_id);
 	json_decref(c->final);
 	free(c->rows);
 	free(c->src);

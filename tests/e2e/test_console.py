@@ -210,7 +210,10 @@ class ConsoleTest(unittest.TestCase):
         t.keys("Escape")
         t.wait("Quit heimdall-rec?")
         scr = t.quit("y")
-        self.assertIn("completed", scr)     # the last session, on stderr
+        # The last session and its folder, said on stderr after the screen
+        # is given back.
+        self.assertIn("last session %s completed" % m["session"]["id"],
+                      scr.replace("\n", ""))
 
     # -- validation and navigation ------------------------------------------
 
@@ -327,6 +330,27 @@ class ConsoleTest(unittest.TestCase):
         self.assertLess(n, 60)
         self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))), n)
         t.quit("q")
+
+    def test_sigterm_cancels(self):
+        sim = self.sim(2)
+        t = self.console(sim)
+        self.start(t, duration=20)
+        t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
+        shell = t.tmux("display-message", "-p", "-t", "t",
+                       "#{pane_pid}").strip()
+        pid = subprocess.run(["ps", "-o", "pid=", "--ppid", shell],
+                             capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(pid), 1, pid)
+        os.kill(int(pid[0]), 15)
+        scr = t.wait(lambda s: "[exit " in s, what="exit after SIGTERM")
+        t.save("sigterm", scr)
+        self.assertIn("[exit 0]", scr)
+        self.assertIn("cancelled", scr)
+        m, d = self.manifest()
+        self.assertEqual(m["session"]["status"], "failed")
+        self.assertGreaterEqual(len(m["measurements"]), 4)
+        self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))),
+                         len(m["measurements"]))
 
     # -- terminal behaviour ----------------------------------------------------
 
