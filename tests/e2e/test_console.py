@@ -392,6 +392,30 @@ class ConsoleTest(unittest.TestCase):
         t.wait("Session complete", timeout=30)
         t.quit("q")
 
+    def test_redraw_is_cheap(self):
+        """What reaches the terminal while acquiring: only changed cells
+        (a full 80x24 repaint is ~2-4 KB; 20 of them a second would be
+        ~60 KB/s on a slow SSH link)."""
+        sim = self.sim(7)
+        t = self.console(sim)
+        self.start(t, duration=10)
+        t.wait(lambda s: re.search(r"Chunk [1-9]/10", s), what="chunk 1")
+        out = os.path.join(self.tmp, "pane.out")
+        t.tmux("pipe-pane", "-o", "-t", "t", "cat >> " + _q(out))
+        t0 = time.time()
+        first = t.screen()
+        time.sleep(4)
+        t.tmux("pipe-pane", "-t", "t")
+        dt = time.time() - t0
+        rate = os.path.getsize(out) / dt
+        with open(os.path.join(ART, "redraw-rate.txt"), "w") as f:
+            f.write("%.0f bytes/s over %.1f s\n" % (rate, dt))
+        self.assertNotEqual(first, t.screen(), "nothing moved")
+        self.assertGreater(rate, 100)           # it did draw
+        self.assertLess(rate, 6000, "%.0f bytes/s" % rate)
+        t.wait("Session complete", timeout=30)
+        t.quit("q")
+
     def test_no_color(self):
         sim = self.sim(2)
         for env, colour in (({"NO_COLOR": "1"}, False), ({}, True)):
