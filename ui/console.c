@@ -1143,8 +1143,8 @@ draw_summary(struct con *c, int y)
 enum { TC_NAME, TC_STATE, TC_SNR, TC_SIG, TC_NOISE, TC_OFF, TC_RSSI,
     TC_OK, TC_SPARK, TC_N };
 static const struct wg_col cols[TC_N] = {
-	{ "Station", 10, 24, 2, 0, 0 },
-	{ "State", 10, 40, 3, 0, 0 },
+	{ "Station", 10, 24, 1, 0, 0 },
+	{ "State", 10, 40, 4, 0, 0 },
 	{ "SNR dB", 6, 0, 0, 1, 0 },
 	{ "Sig dB", 6, 0, 0, 1, 0 },
 	{ "Noise", 6, 0, 0, 1, 0 },
@@ -1295,6 +1295,22 @@ draw_progress(struct con *c)
 		    sizeof spark);
 		snprintf(cell[TC_SPARK], sizeof cell[0], "%s", spark);
 		attr[TC_SPARK] = c->th.ok;
+		/* No metrics yet (failed, or still connecting): the reason
+		 * may use their columns, where it is readable in full. */
+		if (!r->has_snr && !r->has_sig && !r->has_noise &&
+		    !r->has_off && r->reason[0] != '\0') {
+			int x = 0, span = 0;
+			for (j = 0; j < TC_STATE; j++)
+				x += wid[j] > 0 ? wid[j] + 1 : 0;
+			for (j = TC_STATE; j <= TC_RSSI; j++)
+				span += wid[j] > 0 ? wid[j] + 1 : 0;
+			cell[TC_SNR][0] = '\0';
+			draw_cells(c, 3 + i, wid, cells, attr);
+			wg_fit(cell[TC_STATE], span - 1, 0, c->th.utf8, buf,
+			    sizeof buf);
+			wg_put(stdscr, 3 + i, x, span - 1, attr[TC_STATE], buf);
+			continue;
+		}
 		draw_cells(c, 3 + i, wid, cells, attr);
 	}
 	y = 3 + th;

@@ -295,6 +295,13 @@ class ConsoleTest(unittest.TestCase):
         for r in station_rows(scr):
             if not r.startswith("2 "):
                 self.assertNotIn("retrying", r)
+        # Keys still answer at once while a receiver is stuck.
+        t0 = time.time()
+        t.keys("?")
+        t.wait("Keys: acquisition", timeout=2)
+        self.assertLess(time.time() - t0, 1.5)
+        t.keys("x")
+        t.wait(lambda s: "Keys: acquisition" not in s, what="help closed")
         scr = t.wait("Session complete", timeout=30)
         t.save("complete")
         self.assertIn("Chunk 8/8", scr)
@@ -454,6 +461,21 @@ class ConsoleTest(unittest.TestCase):
             self.assertEqual(COLOR_SGR.findall(scr), [])
             t.quit("q")
             t.close()
+
+    def test_monochrome_terminal(self):
+        """A terminal without colours gets plain attributes (bold,
+        reverse) and no colour."""
+        sim = self.sim(2)
+        t = self.console(sim, env={"TERM": "vt100"})
+        t.type("x")
+        t.keys("Tab")
+        t.type("99")
+        scr = t.wait("out of range", escapes=True)
+        t.save("vt100", scr)
+        self.assertEqual(COLOR_SGR.findall(scr), [])
+        self.assertIn("\x1b[1m", scr)       # bold labels and errors
+        self.assertRegex(scr, r"\x1b\[(?:[0-9;]*;)?7m")  # reverse status
+        t.quit("Escape", "y")
 
     def test_ascii_locale(self):
         sim = self.sim(2)
