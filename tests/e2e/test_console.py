@@ -462,6 +462,30 @@ class ConsoleTest(unittest.TestCase):
             t.quit("q")
             t.close()
 
+    def test_inside_gnu_screen(self):
+        """GNU screen (TERM screen-256color) inside the tmux pane: the
+        keys and the screen go through screen's own terminal emulation."""
+        sim = self.sim(3)
+        sdir = os.path.join(self.tmp, "screendir")
+        os.mkdir(sdir, 0o700)
+        argv = ["screen", "-T", "screen-256color", "-c", "/dev/null", h.REC,
+                "console", "--stations", sim.stations, "--data-dir",
+                self.data]
+        t = Term(self, argv, {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+                              "SCREENDIR": sdir})
+        t.wait("Session name")
+        self.start(t, duration=3)
+        t.size(100, 30)
+        scr = t.wait(lambda s: any(l.startswith("Station") and len(l) > 85
+                                   for l in lines(s)), what="100 columns")
+        t.save("screen-100x30")
+        scr = t.wait("Session complete", timeout=20)
+        t.save("screen-complete")
+        self.assertIn("Chunk 3/3", scr)
+        self.assertEqual(len([r for r in station_rows(scr)
+                              if re.search(r"\d+\.\d", r)]), 3)
+        t.quit("q")
+
     def test_monochrome_terminal(self):
         """A terminal without colours gets plain attributes (bold,
         reverse) and no colour."""
