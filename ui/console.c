@@ -125,6 +125,9 @@ struct con {
 };
 
 static int	sig_fd = -1;
+/* Set by the handler; the byte it writes only wakes the loop (it could be
+ * dropped when the pipe is full of engine wake-ups, the flag cannot). */
+static volatile sig_atomic_t got_int, got_term, got_winch;
 
 /* ---- small helpers ---- */
 
@@ -247,9 +250,15 @@ static void
 on_signal(int sig)
 {
 	int	 saved = errno;
-	char	 c = sig == SIGINT ? 'I' : sig == SIGWINCH ? 'W' : 'T';
+	char	 c = 's';
 	ssize_t	 n;
 
+	if (sig == SIGINT)
+		got_int = 1;
+	else if (sig == SIGWINCH)
+		got_winch = 1;
+	else
+		got_term = 1;
 	if (sig_fd >= 0)
 		n = write(sig_fd, &c, 1);
 	(void)n;
@@ -1740,18 +1749,20 @@ static void
 read_wake(struct con *c)
 {
 	char	buf[256];
-	ssize_t	n, i;
+	ssize_t	n;
 
-	while ((n = read(c->wake[0], buf, sizeof buf)) > 0) {
-		for (i = 0; i < n; i++) {
-			if (buf[i] == 'I')
-				on_interrupt(c);
-			else if (buf[i] == 'W')
-				on_resize(c);
-			else if (buf[i] == 'T')
-				c->sig_term = 1;
-		}
+	while ((n = read(c->wake[0], buf, sizeof buf)) > 0)
+		;
+	if (got_int) {
+		got_int = 0;
+		on_interrupt(c);
 	}
+	if (got_winch) {
+		got_winch = 0;
+		on_resize(c);
+	}
+	if (got_term)
+		c->sig_term = 1;
 }
 
 static void
@@ -1832,6 +1843,10 @@ loop(struct con *c)
 		nfd = c->errpipe[0] >= 0 ? 3 : 2;
 		if (poll(pf, (nfds_t)nfd, timeout) < 0 && errno != EINTR)
 			break;
+		/* The terminal went away (SSH dropped, SIGHUP ignored): as
+		 * SIGTERM, rather than spin on a dead descriptor. */
+		if (pf[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			c->sig_term = 1;
 		read_wake(c);
 		drain_queue(c);
 		stderr_read(c, 0);
@@ -1887,6 +1902,7 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	/* Signals become bytes on the wake pipe, read by this thread. Ours
 	 * replaces ncurses' SIGWINCH handler: the loop resizes itself. */
 	sig_fd = c->wake[1];
+	got_int = got_term = got_winch = 0;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

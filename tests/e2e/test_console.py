@@ -338,21 +338,43 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))), n)
         t.quit("q")
 
-    def test_sigterm_cancels(self):
-        sim = self.sim(2)
-        t = self.console(sim)
-        self.start(t, duration=20)
-        t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
+    def console_pid(self, t):
         shell = t.tmux("display-message", "-p", "-t", "t",
                        "#{pane_pid}").strip()
         pid = subprocess.run(["ps", "-o", "pid=", "--ppid", shell],
                              capture_output=True, text=True).stdout.split()
         self.assertEqual(len(pid), 1, pid)
-        os.kill(int(pid[0]), 15)
+        return int(pid[0])
+
+    def test_sigterm_cancels(self):
+        sim = self.sim(2)
+        t = self.console(sim)
+        self.start(t, duration=20)
+        t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
+        os.kill(self.console_pid(t), 15)
         scr = t.wait(lambda s: "[exit " in s, what="exit after SIGTERM")
         t.save("sigterm", scr)
         self.assertIn("[exit 0]", scr)
         self.assertIn("cancelled", scr)
+        m, d = self.manifest()
+        self.assertEqual(m["session"]["status"], "failed")
+        self.assertGreaterEqual(len(m["measurements"]), 4)
+        self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))),
+                         len(m["measurements"]))
+
+    def test_hangup(self):
+        """The terminal goes away (SSH dropped, tmux pane killed): the
+        session is cancelled with its chunks kept and the program exits."""
+        sim = self.sim(2)
+        t = self.console(sim)
+        self.start(t, duration=20)
+        t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
+        pid = self.console_pid(t)
+        t.tmux("kill-session", "-t", "t")
+        end = time.time() + 15
+        while os.path.exists("/proc/%d" % pid) and time.time() < end:
+            time.sleep(0.1)
+        self.assertFalse(os.path.exists("/proc/%d" % pid), "still running")
         m, d = self.manifest()
         self.assertEqual(m["session"]["status"], "failed")
         self.assertGreaterEqual(len(m["measurements"]), 4)
