@@ -1034,7 +1034,10 @@ draw_assign(struct con *c)
 			    1e6);
 		else
 			buf[0] = '\0';
-		snprintf(line, sizeof line, "%-28s %-16s %s", s->name, buf,
+		/* A marker as well as the highlight: readable without
+		 * colour or reverse video. */
+		snprintf(line, sizeof line, "%s %-28s %-16s %s",
+		    c->list.top + i == c->list.sel ? ">" : " ", s->name, buf,
 		    s->description);
 		wg_fit(line, w - 4, 0, c->th.utf8, fit, sizeof fit);
 		y = 5 + i;

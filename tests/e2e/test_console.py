@@ -144,9 +144,15 @@ class ConsoleTest(unittest.TestCase):
         t.keys("Enter")
         return t.wait("Assign source")
 
-    def start(self, t, name="console e2e", freq="10", duration=5):
+    def start(self, t, name="console e2e", freq="10", duration=5,
+              source=None):
         self.configure(t, name, freq, duration)
-        t.keys("Enter")                  # Unknown
+        if source:                       # filter by typing, then assign
+            t.type(source)
+            t.wait(lambda s: re.search(r"> " + re.escape(source), s, re.I),
+                   what="the filtered source selected")
+            t.save("assign-filtered")
+        t.keys("Enter")                  # the selected source
         t.wait("Start acquisition")
         t.wait(lambda s: "reachable" in s, what="the reachability probe")
         t.save("confirm")
@@ -313,8 +319,14 @@ class ConsoleTest(unittest.TestCase):
 
     def test_cancel_asks_and_keeps_chunks(self):
         sim = self.sim(3)
+        for name in ("Radio Milano", "Beacon Torino"):
+            p = subprocess.run([h.REC, "sources", "add", "--data-dir",
+                                self.data, "--name", name, "--freq", "10"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
         t = self.console(sim)
-        self.start(t, duration=20)
+        scr = self.start(t, duration=20, source="beacon")
+        self.assertIn("Beacon Torino", lines(scr)[0])
         t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
         t.keys("C-c")
         t.wait("Cancel the acquisition?")
@@ -332,6 +344,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertIn("cancelled", scr)
         m, d = self.manifest()
         self.assertEqual(m["session"]["status"], "failed")
+        self.assertEqual(m["session"]["source_name"], "Beacon Torino")
         n = len(m["measurements"])
         self.assertGreaterEqual(n, 3 * 3)
         self.assertLess(n, 60)
