@@ -500,7 +500,9 @@ validate_config(struct con *c)
 		bad = CF_FREQ;
 	if (bad >= 0) {
 		c->focus = bad;
-		snprintf(c->msg, sizeof c->msg, "%s", c->ferr[bad]);
+		snprintf(c->msg, sizeof c->msg, "Not started: %s",
+		    bad == CF_NAME ? "the session needs a name" :
+		    "the frequency needs fixing");
 		return -1;
 	}
 	memset(&c->p, 0, sizeof c->p);
@@ -1147,8 +1149,14 @@ draw_summary(struct con *c, int y)
 		wg_put(stdscr, y++, vx, w - vx - 1, 0, part);
 	}
 	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Central store");
-	wg_put(stdscr, y++, vx, w - vx - 1, c->th.dim, "not configured: the "
-	    "dataset folder holds everything");
+	if (c->cfg->store_state == NULL)
+		snprintf(buf, sizeof buf, "not configured: the dataset folder "
+		    "holds everything");
+	else if (c->cfg->store_state(c->cfg->store_ctx, c->id, buf,
+	    sizeof buf) != 0)
+		snprintf(buf, sizeof buf, "state unknown");
+	wg_put(stdscr, y++, vx, w - vx - 1, c->cfg->store_state == NULL ?
+	    c->th.dim : 0, buf);
 	return y;
 }
 

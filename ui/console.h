@@ -28,6 +28,16 @@ struct console_config {
 	const char		*data_dir;	/* shown: where data goes */
 	int			 low_cut;	/* passband for new sessions */
 	int			 high_cut;
+	/*
+	 * Optional: the central store's state of a session for the
+	 * completion screen ("replicated", "12 chunks queued", "error: ...").
+	 * Called on the UI thread while drawing: must not block. NULL: the
+	 * screen says the central store is not configured.
+	 */
+	int			(*store_state)(void *ctx,
+				    const char *session_id, char *buf,
+				    size_t len);
+	void			*store_ctx;
 };
 
 /* Run until the operator quits, or SIGTERM/SIGHUP (a running session is
