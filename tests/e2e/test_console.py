@@ -551,6 +551,37 @@ class ConsoleTest(unittest.TestCase):
         self.assertTrue(all(ord(ch) < 128 for ch in scr), scr)
         t.quit("q")
 
+    def test_unreachable_station(self):
+        """A station nobody answers for: the confirmation says how many are
+        reachable, the row says why it fails, the others record."""
+        sim = self.sim(2)
+        import socket
+        sk = socket.socket()
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+        sk.close()                       # a free port: connection refused
+        with open(sim.stations) as f:
+            st = json.load(f)
+        st["stations"].append({"name": "Nobody", "type": "kiwisdr",
+                               "url": "http://127.0.0.1:%d" % port,
+                               "latitude": 45, "longitude": 7})
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        t = self.console(sim, args=["--start-timeout", "2"])
+        self.configure(t, "unreachable", "10", 3)
+        t.keys("Enter")
+        scr = t.wait("3 configured, 2 reachable")
+        t.save("confirm")
+        self.assertIn("unreachable stations will be retried", scr)
+        t.keys("Enter")
+        scr = t.wait("Session complete", timeout=30)
+        t.save("complete")
+        row = [l for l in lines(scr) if l.startswith("3 Nobody")][0]
+        self.assertNotIn("streaming", row)
+        self.assertIn("0/3", row)
+        self.assertIn("6 of 9 stored, 3 missing", scr)
+        t.quit("q")
+
     # -- not a terminal -------------------------------------------------------
 
     def test_not_a_terminal(self):
@@ -561,6 +592,18 @@ class ConsoleTest(unittest.TestCase):
             self.assertIn("needs a terminal", p.stderr)
             self.assertIn("heimdall-rec record", p.stderr)
             self.assertIn("heimdall-rec serve", p.stderr)
+        for args in (["console", "--help"], ["help", "console"]):
+            p = subprocess.run([h.REC] + args, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("usage: heimdall-rec console", p.stdout)
+        p = subprocess.run([h.REC, "console", "--bogus"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 64)
+        p = subprocess.run([h.REC, "console", "--passband", "5:1"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--passband", p.stderr)
 
 
 if __name__ == "__main__":
