@@ -104,7 +104,9 @@ usage(FILE *f)
 	int	i;
 
 	fprintf(f, "usage: heimdall-rec COMMAND [OPTIONS]\n"
-	    "       heimdall-rec help COMMAND | --help | --version\n\n"
+	    "       heimdall-rec help COMMAND | --help | --version\n"
+	    "       heimdall-rec [console options]   (on a terminal: the "
+	    "operator console)\n\n"
 	    "Records IQ training data for the Heimdall platform from web "
 	    "receivers.\n\nCommands:\n");
 	for (i = 0; commands[i] != NULL; i++)
@@ -159,6 +161,9 @@ main(int argc, char **argv)
 		printf("heimdall-rec %s\n", HEIMDALL_VERSION);
 		return 0;
 	}
+	/* Options without a command are the console's. */
+	if (argv[1][0] == '-' && argv[1][1] == '-')
+		return cmd_console_entry.exec(argc, argv);
 	if (strcmp(argv[1], "help") == 0) {
 		if (argc < 3) {
 			usage(stdout);

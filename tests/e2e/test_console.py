@@ -127,7 +127,8 @@ class ConsoleTest(unittest.TestCase):
     def console(self, sim, env=None, w=80, h_=24, args=()):
         e = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         e.update(env or {})
-        argv = [h.REC, "console", "--stations", sim.stations, "--data-dir",
+        # Options alone (no command) open the console too.
+        argv = [h.REC, "--stations", sim.stations, "--data-dir",
                 self.data] + list(args)
         t = Term(self, argv, e, w, h_)
         t.wait("Session name")
@@ -585,7 +586,7 @@ class ConsoleTest(unittest.TestCase):
     # -- not a terminal -------------------------------------------------------
 
     def test_not_a_terminal(self):
-        for args in ([], ["console"]):
+        for args in ([], ["console"], ["--data-dir", self.data]):
             p = subprocess.run([h.REC] + args, capture_output=True,
                                text=True, timeout=30, stdin=subprocess.DEVNULL)
             self.assertEqual(p.returncode, 64, p.stderr)
