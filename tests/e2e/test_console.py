@@ -537,6 +537,15 @@ class ConsoleTest(unittest.TestCase):
         self.assertRegex(scr, r"\x1b\[(?:[0-9;]*;)?7m")  # reverse status
         t.quit("Escape", "y")
 
+    def test_unknown_term(self):
+        sim = self.sim(1)
+        t = Term(self, [h.REC, "--stations", sim.stations, "--data-dir",
+                        self.data], {"TERM": "no-such-terminal"})
+        scr = t.wait(lambda s: "[exit " in s, what="exit")
+        t.save("unknown-term", scr)
+        self.assertIn('cannot use the terminal "no-such-terminal"', scr)
+        self.assertIn("[exit 70]", scr)
+
     def test_ascii_locale(self):
         sim = self.sim(2)
         t = self.console(sim, env={"LANG": "C", "LC_ALL": "C"})
