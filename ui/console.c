@@ -1844,7 +1844,7 @@ loop(struct con *c)
 			}
 			timeout = (int)((due - now) * 1000) + 1;
 		} else
-			timeout = c->probe_running && !c->probe_done ? 200 : -1;
+			timeout = -1;	/* keys, events and signals wake us */
 		pf[0].fd = STDIN_FILENO;
 		pf[0].events = POLLIN;
 		pf[1].fd = c->wake[0];
@@ -1852,6 +1852,7 @@ loop(struct con *c)
 		pf[2].fd = c->errpipe[0];
 		pf[2].events = POLLIN;
 		nfd = c->errpipe[0] >= 0 ? 3 : 2;
+		pf[0].revents = pf[1].revents = pf[2].revents = 0;
 		if (poll(pf, (nfds_t)nfd, timeout) < 0 && errno != EINTR)
 			break;
 		/* The terminal went away (SSH dropped, SIGHUP ignored): as
