@@ -124,6 +124,8 @@ struct con {
 	size_t		 errlen;
 };
 
+static int	term_known(void);
+
 static int	sig_fd = -1;
 /* Set by the handler; the byte it writes only wakes the loop (it could be
  * dropped when the pipe is full of engine wake-ups, the flag cannot). */
@@ -1893,8 +1895,9 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	}
 	defaults(c);
 	setlocale(LC_ALL, "");
-	/* newterm (not initscr) so a bad TERM is an error, not an exit. */
-	if ((scr = newterm(NULL, stdout, stdin)) == NULL) {
+	/* newterm (not initscr) so a bad TERM is an error, not an exit;
+	 * checked first because a failing newterm leaks its pre-screen. */
+	if (!term_known() || (scr = newterm(NULL, stdout, stdin)) == NULL) {
 		snprintf(err, errlen, "cannot use the terminal \"%s\" (check "
 		    "TERM)", getenv("TERM") != NULL ? getenv("TERM") : "");
 		close(c->wake[0]);
@@ -1962,4 +1965,23 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	pthread_mutex_destroy(&c->qlock);
 	free(c);
 	return 0;
+}
+
+/*
+ * Last in the file: <term.h> defines a macro for every terminfo capability
+ * ("lines", "columns", "tab", ...), which must not reach the code above.
+ */
+#include <term.h>
+
+/* 1 if $TERM has a terminfo entry. */
+static int
+term_known(void)
+{
+	int	err = 0;
+
+	if (setupterm(NULL, STDOUT_FILENO, &err) != OK)
+		return 0;
+	del_curterm(cur_term);
+	cur_term = NULL;
+	return 1;
 }
