@@ -504,11 +504,16 @@ class ConsoleTest(unittest.TestCase):
         sim = self.sim(3)
         sdir = os.path.join(self.tmp, "screendir")
         os.mkdir(sdir, 0o700)
-        argv = ["screen", "-T", "screen-256color", "-c", "/dev/null", h.REC,
-                "console", "--stations", sim.stations, "--data-dir",
-                self.data]
+        argv = ["screen", "-S", "hr-console", "-T", "screen-256color", "-c",
+                "/dev/null", h.REC, "console", "--stations", sim.stations,
+                "--data-dir", self.data]
         t = Term(self, argv, {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                               "SCREENDIR": sdir})
+        # Killing tmux only detaches screen: end its session too.
+        self.addCleanup(subprocess.run, ["screen", "-S", "hr-console", "-X",
+                                         "quit"], env=dict(os.environ,
+                                         SCREENDIR=sdir),
+                        capture_output=True, timeout=30)
         t.wait("Session name")
         self.start(t, duration=3)
         t.size(100, 30)
