@@ -31,6 +31,10 @@ extern const struct cmd_entry cmd_record_entry;
 extern const struct cmd_entry cmd_sessions_entry;
 extern const struct cmd_entry cmd_sources_entry;
 extern const struct cmd_entry cmd_serve_entry;
+extern const struct cmd_entry cmd_console_entry;
+
+/* No terminal for the console: say what to use instead; EXIT_USAGE. */
+int	cmd_console_no_tty(void);
 
 /* Print "usage: heimdall-rec NAME USAGE" + help to f. */
 void	cmd_usage(const struct cmd_entry *e, FILE *f);

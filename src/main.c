@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "config.h"
@@ -17,6 +18,7 @@ static const struct cmd_entry *commands[] = {
 	&cmd_sessions_entry,
 	&cmd_sources_entry,
 	&cmd_serve_entry,
+	&cmd_console_entry,
 	NULL
 };
 
@@ -103,7 +105,9 @@ usage(FILE *f)
 	int	i;
 
 	fprintf(f, "usage: heimdall-rec COMMAND [OPTIONS]\n"
-	    "       heimdall-rec help COMMAND | --help | --version\n\n"
+	    "       heimdall-rec help COMMAND | --help | --version\n"
+	    "       heimdall-rec [console options]   (on a terminal: the "
+	    "operator console)\n\n"
 	    "Records IQ training data for the Heimdall platform from web "
 	    "receivers.\n\nCommands:\n");
 	for (i = 0; commands[i] != NULL; i++)
@@ -141,8 +145,14 @@ main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 
 	if (argc < 2) {
+		/* No command: the console on a terminal, else a pointer to
+		 * the headless commands. */
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+		    isatty(STDERR_FILENO))
+			return cmd_console_entry.exec(argc, argv);
 		usage(stderr);
-		return EXIT_USAGE;
+		fputc('\n', stderr);
+		return cmd_console_no_tty();
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
@@ -152,6 +162,9 @@ main(int argc, char **argv)
 		printf("heimdall-rec %s\n", HEIMDALL_VERSION);
 		return 0;
 	}
+	/* Options without a command are the console's. */
+	if (argv[1][0] == '-' && argv[1][1] == '-')
+		return cmd_console_entry.exec(argc, argv);
 	if (strcmp(argv[1], "help") == 0) {
 		if (argc < 3) {
 			usage(stdout);

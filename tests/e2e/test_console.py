@@ -1,0 +1,625 @@
+"""test_console.py -- the operator console: the real binary in a real
+terminal (tmux, 80x24) against the simulator, asserting on the screen.
+
+Every captured screen is kept under tests/artifacts/console/ (git-ignored)
+so a failure can be read afterwards. Each test uses its own tmux server
+(-L with a unique name) so parallel runs never meet."""
+
+import glob, json, os, re, subprocess, sys, tempfile, time, unittest, uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h
+
+SRC = os.environ.get("HEIMDALL_SRC",
+                     os.path.join(os.path.dirname(__file__), "..", ".."))
+ART = os.path.join(SRC, "tests", "artifacts", "console")
+
+# SGR colour parameters: 30-37/90-97 foreground, 40-47/100-107 background,
+# 38;x / 48;x extended. 39 and 49 (default colours) are resets, not colour.
+COLOR_SGR = re.compile(
+    r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|10[0-7]|38|48)(?:;[0-9;]*)?m")
+
+
+class Term:
+    """One tmux server with one pane running the console."""
+
+    def __init__(self, test, argv, env=None, w=80, h=24):
+        self.test = test
+        self.sock = "hr-console-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        self.shot = 0
+        cmd = ["env"] + ["%s=%s" % kv for kv in (env or {}).items()] + argv
+        # The exit status is printed when the program ends: a sanitizer
+        # abort or a crash shows up as a non-zero status on the screen.
+        self.tmux("new-session", "-d", "-s", "t", "-x", str(w), "-y", str(h),
+                  " ".join(_q(a) for a in cmd) + '; echo "[exit $?]"; '
+                  'sleep 600')
+        # Keep the pane after the program exits: its last screen matters.
+        self.tmux("set-option", "-t", "t", "remain-on-exit", "on")
+        test.addCleanup(self.close)
+
+    def tmux(self, *args, check=True):
+        p = subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null"] +
+                           list(args), capture_output=True, text=True,
+                           timeout=30)
+        if check and p.returncode != 0:
+            raise RuntimeError("tmux %s: %s" % (args[0], p.stderr))
+        return p.stdout
+
+    def keys(self, *keys):
+        self.tmux("send-keys", "-t", "t", *keys)
+        time.sleep(0.15)
+
+    def type(self, text):
+        self.tmux("send-keys", "-t", "t", "-l", text)
+        time.sleep(0.15)
+
+    def screen(self, escapes=False):
+        args = ["capture-pane", "-p", "-t", "t"]
+        if escapes:
+            args.append("-e")
+        return self.tmux(*args)
+
+    def save(self, name, text=None):
+        os.makedirs(ART, exist_ok=True)
+        self.shot += 1
+        path = os.path.join(ART, "%s.%02d.%s.txt" % (self.test.id().split(
+            ".")[-1], self.shot, name))
+        with open(path, "w") as f:
+            f.write(text if text is not None else self.screen())
+        return path
+
+    def wait(self, pred, timeout=15, what="", escapes=False):
+        """Poll the screen until pred(screen) is true; returns the screen."""
+        if isinstance(pred, str):
+            s = pred
+            pred = lambda scr: s in scr
+            what = what or s
+        end = time.time() + timeout
+        while True:
+            scr = self.screen(escapes)
+            if pred(scr):
+                return scr
+            if time.time() > end:
+                self.save("timeout")
+                raise AssertionError("screen never showed %s:\n%s" %
+                                     (what, scr))
+            time.sleep(0.1)
+
+    def quit(self, *keys):
+        """Quit with keys; the program must exit with status 0."""
+        self.keys(*keys)
+        scr = self.wait(lambda s: "[exit " in s, what="the program's exit")
+        self.save("exit", scr)
+        self.test.assertIn("[exit 0]", scr)
+        return scr
+
+    def size(self, w, h):
+        self.tmux("resize-window", "-t", "t", "-x", str(w), "-y", str(h))
+
+    def close(self):
+        self.tmux("kill-server", check=False)
+
+
+def _q(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def lines(scr):
+    return scr.split("\n")
+
+
+def station_rows(scr):
+    """Table rows: they start with the station's index and name."""
+    return [l for l in lines(scr) if re.match(r"^\d+ Sim \d+ ", l)]
+
+
+class ConsoleTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hr-console-")
+        self.addCleanup(h.rmtree, self.tmp)
+        self.data = os.path.join(self.tmp, "data")
+
+    def sim(self, count=7, specs=()):
+        s = h.Sim(count, specs, tmp=self.tmp)
+        self.addCleanup(s.close)
+        return s
+
+    def console(self, sim, env=None, w=80, h_=24, args=()):
+        e = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        e.update(env or {})
+        # Options alone (no command) open the console too.
+        argv = [h.REC, "--stations", sim.stations, "--data-dir",
+                self.data] + list(args)
+        t = Term(self, argv, e, w, h_)
+        t.wait("Session name")
+        return t
+
+    def configure(self, t, name, freq, duration):
+        """Fill step 1 and go to step 2."""
+        t.type(name)
+        t.keys("Tab")
+        t.type(freq)
+        t.keys("Tab")
+        t.type(str(duration))
+        t.keys("Tab", "Tab")   # notes (empty), then Start
+        t.keys("Enter")
+        return t.wait("Assign source")
+
+    def start(self, t, name="console e2e", freq="10", duration=5,
+              source=None):
+        self.configure(t, name, freq, duration)
+        if source:                       # filter by typing, then assign
+            t.type(source)
+            t.wait(lambda s: re.search(r"> " + re.escape(source), s, re.I),
+                   what="the filtered source selected")
+            t.save("assign-filtered")
+        t.keys("Enter")                  # the selected source
+        t.wait("Start acquisition")
+        t.wait(lambda s: "reachable" in s, what="the reachability probe")
+        t.save("confirm")
+        t.keys("Enter")
+        return t.wait("Chunk ")
+
+    def manifest(self):
+        m, d = h.manifest(self.data)
+        return m, d
+
+    # -- the whole flow --------------------------------------------------
+
+    def test_full_flow(self):
+        sim = self.sim(7)
+        t = self.console(sim)
+        t.save("configure")
+        scr = self.configure(t, "console e2e", "10.0", 5)
+        t.save("assign")
+        self.assertIn("Unknown", scr)
+        t.keys("Enter")
+        scr = t.wait(lambda s: "7 reachable" in s, what="7 reachable")
+        t.save("confirm")
+        for want in ("console e2e", "10.000000 MHz", "5 s", "Unknown"):
+            self.assertIn(want, scr)
+        t.keys("Enter")
+        # While acquiring: the table fills with SNRs, the counter moves.
+        scr = t.wait(lambda s: re.search(r"Chunk [1-4]/5", s) and
+                     len([r for r in station_rows(s)
+                          if re.search(r"\d+\.\d", r)]) == 7,
+                     what="a chunk in progress with 7 SNRs")
+        t.save("progress")
+        self.assertIn("SNR dB", scr)
+        # The end: counter 5/5, every row with an SNR, the summary.
+        scr = t.wait("Session complete", timeout=30)
+        t.save("complete")
+        self.assertIn("Chunk 5/5", scr)
+        self.assertIn("35 of 35 stored, 0 missing", scr)
+        rows = station_rows(scr)
+        self.assertEqual(len(rows), 7, scr)
+        for r in rows:
+            # station, state, then the SNR column: a number like 20.1
+            m = re.match(r"^\d+ Sim \d+\s+\S+\s+(-?\d+\.\d)\s", r)
+            self.assertIsNotNone(m, "no SNR in row: %r" % r)
+            self.assertTrue(10 < float(m.group(1)) < 30, r)
+            self.assertIn("5/0", r)
+        m, d = self.manifest()
+        self.assertEqual(m["session"]["status"], "completed")
+        self.assertEqual(len(m["measurements"]), 35)
+        self.assertEqual(m["session"]["session_name"], "console e2e")
+        self.assertIn(m["session"]["id"], scr.replace("\n", "").replace(
+            " ", ""))          # the dataset path is shown (maybe wrapped)
+        self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))), 35)
+        # Keys for the next step: a new session keeps the settings.
+        self.assertIn("n new session", lines(scr)[-2] + lines(scr)[-1])
+        t.keys("n")
+        scr = t.wait("1 Configure")
+        self.assertIn("console e2e", scr)
+        self.assertIn("10.0", scr)
+        self.assertIn(" 5 s", scr)
+        t.save("new-session")
+        t.keys("Escape")
+        t.wait("Quit heimdall-rec?")
+        scr = t.quit("y")
+        # The last session and its folder, said on stderr after the screen
+        # is given back.
+        self.assertIn("last session %s completed" % m["session"]["id"],
+                      scr.replace("\n", ""))
+
+    # -- validation and navigation ------------------------------------------
+
+    def test_validation(self):
+        sim = self.sim(2)
+        t = self.console(sim)
+        # Empty name: Start refuses and says why.
+        t.keys("Tab", "Tab", "Tab", "Tab", "Enter")
+        scr = t.wait("Session name is required")
+        t.save("empty-name")
+        self.assertNotIn("Assign source", scr)
+        # A bad frequency is reported as it is typed.
+        t.type("n1")
+        t.keys("Tab")
+        t.type("abc")
+        scr = t.wait("must be a number")
+        t.save("freq-not-number")
+        t.keys("C-u")
+        t.type("45")
+        scr = t.wait("out of range")
+        t.save("freq-out-of-range")
+        self.assertIn("0-30 MHz", scr)
+        # Start still refuses with the frequency bad.
+        t.keys("Tab", "Tab", "Tab", "Enter")
+        scr = t.wait(lambda s: "out of range" in s and "> Frequency" in s,
+                     what="focus back on the frequency")
+        self.assertNotIn("Assign source", scr)
+        t.keys("C-u")
+        t.type("14.5")
+        scr = t.wait("inside every station's range")
+        # The slider: arrows and digits, clamped to 1-30.
+        t.keys("Tab")
+        t.type("99")                     # 9, then 99 > 30: a new 9
+        scr = t.wait(lambda s: re.search(r" 9 s\b", s), what="9 s")
+        t.keys("Right", "Right")
+        t.wait(lambda s: re.search(r"11 s\b", s), what="11 s")
+        t.keys("End", "Right")
+        t.wait(lambda s: re.search(r"30 s\b", s), what="30 s")
+        # ? shows the keys; any key closes.
+        t.keys("?")
+        t.wait("Keys: configure")
+        t.save("help")
+        t.keys("x")
+        t.wait(lambda s: "Keys: configure" not in s, what="help closed")
+        # Forward, then Esc goes back a step at a time with values kept.
+        t.keys("Tab", "Tab", "Enter")
+        t.wait("Assign source")
+        t.type("zzz")
+        t.wait("No source matches")
+        t.keys("Enter")
+        t.wait("Choose a source first")
+        t.keys("BSpace", "BSpace", "BSpace", "Enter")
+        t.wait("Start acquisition")
+        t.keys("Escape")
+        t.wait("Assign source")
+        t.keys("Escape")
+        scr = t.wait("1 Configure")
+        self.assertIn("n1", scr)
+        self.assertIn("14.5", scr)
+        # Nothing was created by going back and forth.
+        self.assertEqual(glob.glob(os.path.join(self.data, "sessions", "*")),
+                         [])
+        # Every screen's bottom line shows its keys.
+        self.assertIn("Esc quit", lines(scr)[23])
+        t.keys("Escape")
+        t.wait("Quit heimdall-rec?")
+        t.quit("y")
+
+    # -- faults --------------------------------------------------------------
+
+    def test_stall_shows_retrying(self):
+        sim = self.sim(3, ["i=2,fault=stall,after=1.5"])
+        t = self.console(sim)
+        self.start(t, duration=8)
+        scr = t.wait(lambda s: any("retrying" in r for r in station_rows(s)
+                                   if r.startswith("2 ")),
+                     timeout=20, what="station 2 retrying")
+        t.save("retrying")
+        for r in station_rows(scr):
+            if not r.startswith("2 "):
+                self.assertNotIn("retrying", r)
+        # Keys still answer at once while a receiver is stuck.
+        t0 = time.time()
+        t.keys("?")
+        t.wait("Keys: acquisition", timeout=2)
+        self.assertLess(time.time() - t0, 1.5)
+        t.keys("x")
+        t.wait(lambda s: "Keys: acquisition" not in s, what="help closed")
+        scr = t.wait("Session complete", timeout=30)
+        t.save("complete")
+        self.assertIn("Chunk 8/8", scr)
+        row2 = [r for r in station_rows(scr) if r.startswith("2 ")][0]
+        miss = int(re.search(r"(\d+)/(\d+)", row2[40:]).group(2))
+        self.assertGreater(miss, 0, row2)
+        self.assertIn("missing", scr)
+        t.quit("q")
+
+    def test_cancel_asks_and_keeps_chunks(self):
+        sim = self.sim(3)
+        for name in ("Radio Milano", "Beacon Torino"):
+            p = subprocess.run([h.REC, "sources", "add", "--data-dir",
+                                self.data, "--name", name, "--freq", "10"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        t = self.console(sim)
+        scr = self.start(t, duration=20, source="beacon")
+        self.assertIn("Beacon Torino", lines(scr)[0])
+        t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
+        t.keys("C-c")
+        t.wait("Cancel the acquisition?")
+        t.save("cancel-ask")
+        t.keys("n")                       # keep recording
+        t.wait(lambda s: "Cancel the acquisition?" not in s,
+               what="the question closed")
+        scr = t.wait(lambda s: re.search(r"Chunk ([3-9]|1\d)/20", s),
+                     what="still acquiring")
+        t.keys("C-c")
+        t.wait("Cancel the acquisition?")
+        t.keys("y")
+        scr = t.wait("Session failed", timeout=15)
+        t.save("cancelled")
+        self.assertIn("cancelled", scr)
+        m, d = self.manifest()
+        self.assertEqual(m["session"]["status"], "failed")
+        self.assertEqual(m["session"]["source_name"], "Beacon Torino")
+        n = len(m["measurements"])
+        self.assertGreaterEqual(n, 3 * 3)
+        self.assertLess(n, 60)
+        self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))), n)
+        t.quit("q")
+
+    def console_pid(self, t):
+        shell = t.tmux("display-message", "-p", "-t", "t",
+                       "#{pane_pid}").strip()
+        pid = subprocess.run(["ps", "-o", "pid=", "--ppid", shell],
+                             capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(pid), 1, pid)
+        return int(pid[0])
+
+    def test_sigterm_cancels(self):
+        sim = self.sim(2)
+        t = self.console(sim)
+        self.start(t, duration=20)
+        t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
+        os.kill(self.console_pid(t), 15)
+        scr = t.wait(lambda s: "[exit " in s, what="exit after SIGTERM")
+        t.save("sigterm", scr)
+        self.assertIn("[exit 0]", scr)
+        self.assertIn("cancelled", scr)
+        m, d = self.manifest()
+        self.assertEqual(m["session"]["status"], "failed")
+        self.assertGreaterEqual(len(m["measurements"]), 4)
+        self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))),
+                         len(m["measurements"]))
+
+    def test_hangup(self):
+        """The terminal goes away (SSH dropped, tmux pane killed): the
+        session is cancelled with its chunks kept and the program exits."""
+        sim = self.sim(2)
+        t = self.console(sim)
+        self.start(t, duration=20)
+        t.wait(lambda s: re.search(r"Chunk [2-9]/20", s), what="chunk 2")
+        pid = self.console_pid(t)
+        t.tmux("kill-session", "-t", "t")
+        end = time.time() + 15
+        while os.path.exists("/proc/%d" % pid) and time.time() < end:
+            time.sleep(0.1)
+        self.assertFalse(os.path.exists("/proc/%d" % pid), "still running")
+        m, d = self.manifest()
+        self.assertEqual(m["session"]["status"], "failed")
+        self.assertGreaterEqual(len(m["measurements"]), 4)
+        self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))),
+                         len(m["measurements"]))
+
+    # -- terminal behaviour ----------------------------------------------------
+
+    def test_resize(self):
+        sim = self.sim(7)
+        t = self.console(sim, env={"TERM": "screen-256color"})
+        self.start(t, duration=10)
+        scr80 = t.wait(lambda s: len(station_rows(s)) == 7 and
+                       re.search(r"Chunk [1-9]/10", s), what="progress")
+        t.save("80x24")
+        t.size(100, 30)
+        scr = t.wait(lambda s: len(lines(s.rstrip("\n"))) == 30 and
+                     any(len(l) > 80 for l in lines(s)),
+                     what="a 100x30 layout")
+        t.save("100x30")
+        ls = lines(scr.rstrip("\n"))
+        self.assertTrue(any(l.startswith("Station") and len(l) > 85
+                            for l in ls), "the table did not widen")
+        rule = [l for l in ls if "Events" in l][0]
+        self.assertEqual(len(rule.rstrip()), 100, rule)
+        self.assertIn("Ctrl-C cancel", ls[29])
+        self.assertEqual(len(station_rows(scr)), 7)
+        t.size(80, 24)
+        scr = t.wait(lambda s: all(len(l) <= 80 for l in lines(s)) and
+                     "Ctrl-C cancel" in lines(s)[23] and
+                     len(station_rows(s)) == 7,
+                     what="the 80x24 layout again")
+        t.save("80x24-again")
+        ls = lines(scr)
+        self.assertTrue(ls[0].startswith(" console e2e"), ls[0])
+        self.assertTrue(ls[1].startswith(" Chunk"), ls[1])
+        self.assertTrue(ls[2].startswith("Station"), ls[2])
+        # Same layout as before the resize: the header line is identical,
+        # the log's rule is on the same row.
+        self.assertEqual(lines(scr80)[2], ls[2])
+        self.assertEqual([i for i, l in enumerate(lines(scr80))
+                          if "Events" in l],
+                         [i for i, l in enumerate(ls) if "Events" in l])
+        t.wait("Session complete", timeout=30)
+        t.quit("q")
+
+    def test_redraw_is_cheap(self):
+        """What reaches the terminal while acquiring: only changed cells
+        (a full 80x24 repaint is ~2-4 KB; 20 of them a second would be
+        ~60 KB/s on a slow SSH link)."""
+        sim = self.sim(7)
+        t = self.console(sim)
+        self.start(t, duration=10)
+        t.wait(lambda s: re.search(r"Chunk [1-9]/10", s), what="chunk 1")
+        out = os.path.join(self.tmp, "pane.out")
+        t.tmux("pipe-pane", "-o", "-t", "t", "cat >> " + _q(out))
+        t0 = time.time()
+        first = t.screen()
+        time.sleep(4)
+        t.tmux("pipe-pane", "-t", "t")
+        dt = time.time() - t0
+        rate = os.path.getsize(out) / dt
+        with open(os.path.join(ART, "redraw-rate.txt"), "w") as f:
+            f.write("%.0f bytes/s over %.1f s\n" % (rate, dt))
+        self.assertNotEqual(first, t.screen(), "nothing moved")
+        self.assertGreater(rate, 100)           # it did draw
+        self.assertLess(rate, 6000, "%.0f bytes/s" % rate)
+        t.wait("Session complete", timeout=30)
+        t.quit("q")
+
+    def test_no_color(self):
+        sim = self.sim(2)
+        for env, colour in (({"NO_COLOR": "1"}, False), ({}, True)):
+            t = self.console(sim, env=env)
+            t.type("x")
+            t.keys("Tab")
+            t.type("99")               # an error line (red when colour)
+            scr = t.wait("out of range", escapes=True)
+            tag = "nocolor" if not colour else "color"
+            t.save(tag + "-configure", scr)
+            found = COLOR_SGR.findall(scr)
+            if colour:
+                self.assertTrue(found, "no colour at all: the check is "
+                                "blind")
+                t.close()
+                continue
+            self.assertEqual(found, [], "colour with NO_COLOR")
+            # Attributes remain (bold, reverse): still readable.
+            self.assertIn("\x1b[1m", scr)
+            # Through acquisition to the end, still without colour.
+            t.keys("C-u")
+            t.type("10")
+            t.keys("Tab")
+            t.type("2")
+            t.keys("Tab", "Tab", "Enter")
+            t.wait("Assign source")
+            t.keys("Enter")
+            t.wait(lambda s: "reachable" in s, what="probe")
+            t.keys("Enter")
+            scr = t.wait(lambda s: "Chunk 1/2" in s, escapes=True,
+                         what="chunk 1/2")
+            t.save(tag + "-progress", scr)
+            self.assertEqual(COLOR_SGR.findall(scr), [])
+            scr = t.wait("Session complete", escapes=True, timeout=20)
+            t.save(tag + "-complete", scr)
+            self.assertEqual(COLOR_SGR.findall(scr), [])
+            t.quit("q")
+            t.close()
+
+    def test_inside_gnu_screen(self):
+        """GNU screen (TERM screen-256color) inside the tmux pane: the
+        keys and the screen go through screen's own terminal emulation."""
+        sim = self.sim(3)
+        sdir = os.path.join(self.tmp, "screendir")
+        os.mkdir(sdir, 0o700)
+        argv = ["screen", "-S", "hr-console", "-T", "screen-256color", "-c",
+                "/dev/null", h.REC, "console", "--stations", sim.stations,
+                "--data-dir", self.data]
+        t = Term(self, argv, {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+                              "SCREENDIR": sdir})
+        # Killing tmux only detaches screen: end its session too.
+        self.addCleanup(subprocess.run, ["screen", "-S", "hr-console", "-X",
+                                         "quit"], env=dict(os.environ,
+                                         SCREENDIR=sdir),
+                        capture_output=True, timeout=30)
+        t.wait("Session name")
+        self.start(t, duration=3)
+        t.size(100, 30)
+        scr = t.wait(lambda s: any(l.startswith("Station") and len(l) > 85
+                                   for l in lines(s)), what="100 columns")
+        t.save("screen-100x30")
+        scr = t.wait("Session complete", timeout=20)
+        t.save("screen-complete")
+        self.assertIn("Chunk 3/3", scr)
+        self.assertEqual(len([r for r in station_rows(scr)
+                              if re.search(r"\d+\.\d", r)]), 3)
+        t.quit("q")
+
+    def test_monochrome_terminal(self):
+        """A terminal without colours gets plain attributes (bold,
+        reverse) and no colour."""
+        sim = self.sim(2)
+        t = self.console(sim, env={"TERM": "vt100"})
+        t.type("x")
+        t.keys("Tab")
+        t.type("99")
+        scr = t.wait("out of range", escapes=True)
+        t.save("vt100", scr)
+        self.assertEqual(COLOR_SGR.findall(scr), [])
+        self.assertIn("\x1b[1m", scr)       # bold labels and errors
+        self.assertRegex(scr, r"\x1b\[(?:[0-9;]*;)?7m")  # reverse status
+        t.quit("Escape", "y")
+
+    def test_unknown_term(self):
+        sim = self.sim(1)
+        t = Term(self, [h.REC, "--stations", sim.stations, "--data-dir",
+                        self.data], {"TERM": "no-such-terminal"})
+        scr = t.wait(lambda s: "[exit " in s, what="exit")
+        t.save("unknown-term", scr)
+        self.assertIn('cannot use the terminal "no-such-terminal"', scr)
+        self.assertIn("[exit 70]", scr)
+
+    def test_ascii_locale(self):
+        sim = self.sim(2)
+        t = self.console(sim, env={"LANG": "C", "LC_ALL": "C"})
+        scr = t.screen()
+        t.save("configure")
+        self.assertIn("< ", scr)        # the slider's ASCII ends
+        self.assertIn("=O-", scr)
+        self.assertTrue(all(ord(ch) < 128 for ch in scr), scr)
+        self.start(t, duration=2)
+        scr = t.wait("Session complete", timeout=20)
+        t.save("complete")
+        self.assertIn("#####", scr)
+        self.assertTrue(all(ord(ch) < 128 for ch in scr), scr)
+        t.quit("q")
+
+    def test_unreachable_station(self):
+        """A station nobody answers for: the confirmation says how many are
+        reachable, the row says why it fails, the others record."""
+        sim = self.sim(2)
+        import socket
+        sk = socket.socket()
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+        sk.close()                       # a free port: connection refused
+        with open(sim.stations) as f:
+            st = json.load(f)
+        st["stations"].append({"name": "Nobody", "type": "kiwisdr",
+                               "url": "http://127.0.0.1:%d" % port,
+                               "latitude": 45, "longitude": 7})
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        t = self.console(sim, args=["--start-timeout", "2"])
+        self.configure(t, "unreachable", "10", 3)
+        t.keys("Enter")
+        scr = t.wait("3 configured, 2 reachable")
+        t.save("confirm")
+        self.assertIn("unreachable stations will be retried", scr)
+        t.keys("Enter")
+        scr = t.wait("Session complete", timeout=30)
+        t.save("complete")
+        row = [l for l in lines(scr) if l.startswith("3 Nobody")][0]
+        self.assertNotIn("streaming", row)
+        self.assertIn("0/3", row)
+        self.assertIn("6 of 9 stored, 3 missing", scr)
+        t.quit("q")
+
+    # -- not a terminal -------------------------------------------------------
+
+    def test_not_a_terminal(self):
+        for args in ([], ["console"], ["--data-dir", self.data]):
+            p = subprocess.run([h.REC] + args, capture_output=True,
+                               text=True, timeout=30, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 64, p.stderr)
+            self.assertIn("needs a terminal", p.stderr)
+            self.assertIn("heimdall-rec record", p.stderr)
+            self.assertIn("heimdall-rec serve", p.stderr)
+        for args in (["console", "--help"], ["help", "console"]):
+            p = subprocess.run([h.REC] + args, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("usage: heimdall-rec console", p.stdout)
+        p = subprocess.run([h.REC, "console", "--bogus"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 64)
+        p = subprocess.run([h.REC, "console", "--passband", "5:1"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--passband", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
