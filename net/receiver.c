@@ -4,11 +4,13 @@
 
 #include "receiver.h"
 #include "kiwi.h"
+#include "rtltcp.h"
 
 #define RX_MAX_DRIVERS	16
 
-static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver };
-static int ndrivers = 1;
+static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver,
+    &rtltcp_driver };
+static int ndrivers = 2;
 
 const char *
 rx_state_name(enum rx_state st)

@@ -1,0 +1,46 @@
+/*
+ * sim.h -- what the simulator's station types share (kiwisim.c holds the
+ * station table and main; rawsim.c serves the raw-TCP protocols, rtl_tcp
+ * and SpyServer, on its own thread).
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdint.h>
+
+enum simtype { T_KIWI = 0, T_RTLTCP, T_SPYSERVER };
+
+enum signal { SIG_TONE, SIG_NOISE, SIG_COUNT };
+enum fault {
+	F_NONE, F_BUSY, F_BADP, F_DISABLED, F_STALL, F_DROP, F_BUSY_MID,
+	F_NODEVICE, F_FULL, F_CANCONTROL0, F_GAP
+};
+
+struct lws_vhost;
+
+struct simst {
+	int		 k;		/* 1-based */
+	char		 name[64];
+	double		 rate, offset, snr, pb, after, min, max;
+	int		 gps, overflow, times;
+	enum signal	 sig;
+	enum fault	 fault;
+	int		 port;
+	int		 conns;		/* connections so far */
+	struct lws_vhost *vh;
+	/* raw-TCP stations */
+	enum simtype	 type;
+	double		 center;	/* the tone is at center + offset Hz */
+	double		 dev;		/* SpyServer CanControl=0: fixed
+					   device center */
+	int		 tuner;		/* rtl_tcp tuner type (5 R820T) */
+	int		 lfd;		/* listening socket */
+};
+
+/* Listen on host for every raw-TCP station of st[0..n); fills port. 0 or -1. */
+int	rawsim_listen(struct simst *st, int n, const char *host);
+/* Serve them on a new thread until rawsim_stop(). */
+int	rawsim_start(uint64_t seed);
+void	rawsim_stop(void);
+
+#endif
