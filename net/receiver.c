@@ -5,12 +5,13 @@
 #include "receiver.h"
 #include "kiwi.h"
 #include "rtltcp.h"
+#include "spyserver.h"
 
 #define RX_MAX_DRIVERS	16
 
 static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver,
-    &rtltcp_driver };
-static int ndrivers = 2;
+    &rtltcp_driver, &spyserver_driver };
+static int ndrivers = 3;
 
 const char *
 rx_state_name(enum rx_state st)
