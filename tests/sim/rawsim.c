@@ -253,6 +253,7 @@ rtl_produce(struct rconn *c, double now)
 	if (due <= c->sent)
 		return 0;
 	if (out_pending(c) > OUT_MAX / 2) {
+		c->s->skipped += due - c->sent;
 		c->sent = due;	/* a slow reader loses samples */
 		return 0;
 	}
@@ -439,6 +440,7 @@ spy_produce(struct rconn *c, double now)
 	wi = sin(2 * M_PI * fb / rate);
 	while (c->sent + SPY_SPM <= due) {
 		if (out_pending(c) > OUT_MAX / 2) {
+			c->s->skipped += due - c->sent;
 			c->sent = due;
 			c->seq++;
 			break;
@@ -743,8 +745,14 @@ rawsim_stop(void)
 		pthread_join(thr, NULL);
 		running = 0;
 	}
-	for (i = 0; tabs != NULL && i < NS; i++)
+	for (i = 0; tabs != NULL && i < NS; i++) {
 		free(tabs[i].tab);
+		/* for benchmarks: what a slow client made the server drop */
+		if (S[i].type != T_KIWI)
+			fprintf(stderr, "heimdall-kiwisim: station %d skipped "
+			    "%llu samples\n", S[i].k,
+			    (unsigned long long)S[i].skipped);
+	}
 	free(tabs);
 	tabs = NULL;
 	free(gnoise);

@@ -35,6 +35,7 @@ struct simst {
 					   device center */
 	int		 tuner;		/* rtl_tcp tuner type (5 R820T) */
 	int		 lfd;		/* listening socket */
+	uint64_t	 skipped;	/* samples not sent: slow reader */
 };
 
 /* Listen on host for every raw-TCP station of st[0..n); fills port. 0 or -1. */
