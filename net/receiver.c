@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "src/config.h"
+
 #include "receiver.h"
 #include "kiwi.h"
 #include "rtltcp.h"
@@ -29,6 +31,30 @@ rx_state_name(enum rx_state st)
 		return "stopped";
 	}
 	return "unknown";
+}
+
+int
+rx_type_audio(const char *type)
+{
+	return strcmp(type, "openwebrx") == 0;
+}
+
+void
+rx_audio_passband(const struct station *st, int high_cut, double fs,
+    const char **mode, int *lo, int *hi)
+{
+	*mode = st->mode[0] != '\0' ? st->mode : "usb";
+	if (st->has_cut) {
+		*lo = st->low_cut;
+		*hi = st->high_cut;
+		return;
+	}
+	*lo = 100;
+	*hi = high_cut;
+	if (*hi > (int)(fs / 2) - 100)
+		*hi = (int)(fs / 2) - 100;
+	if (*hi <= *lo)
+		*hi = *lo + 100;
 }
 
 const struct rx_driver *

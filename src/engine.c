@@ -591,7 +591,20 @@ measurement_row(struct acq *a, struct rxrt *r, const struct chunk *c,
 	json_object_set_new(row, "samples_lost",
 	    json_integer((json_int_t)c->lost));
 	json_object_set_new(row, "iq_data_location", json_string(key));
-	json_object_set_new(row, "iq_data_format", json_string("complex64"));
+	if (rx_type_audio(r->st->type)) {
+		/* What the receiver really gives: demodulated real audio. */
+		const char *mode;
+		int lo, hi;
+		rx_audio_passband(r->st, s->p.high_cut, c->fs, &mode, &lo, &hi);
+		json_object_set_new(row, "iq_data_format",
+		    json_string("float32"));
+		json_object_set_new(row, "format", json_string("audio"));
+		json_object_set_new(row, "demod_mode", json_string(mode));
+		json_object_set_new(row, "passband_low_hz", json_integer(lo));
+		json_object_set_new(row, "passband_high_hz", json_integer(hi));
+	} else
+		json_object_set_new(row, "iq_data_format",
+		    json_string("complex64"));
 	json_object_set_new(row, "iq_sample_rate", json_real(c->fs));
 	json_object_set_new(row, "iq_samples_count",
 	    json_integer((json_int_t)c->n));
@@ -615,6 +628,16 @@ compute(struct acq *a, const struct chunk *c, struct metrics *m)
 	}
 	if (a->mctx == NULL)
 		return -1;
+	if (rx_type_audio(a->rt[c->websdr - 1].st->type)) {
+		/* Audio is real (Q = 0): its spectrum's positive half over
+		 * the audio passband holds the signal and the noise in the
+		 * same ratio as the whole. */
+		const char *mode;
+		int lo, hi;
+		rx_audio_passband(a->rt[c->websdr - 1].st, a->s->p.high_cut,
+		    c->fs, &mode, &lo, &hi);
+		return metrics_compute(a->mctx, c->iq, c->n, c->fs, lo, hi, m);
+	}
 	return metrics_compute(a->mctx, c->iq, c->n, c->fs,
 	    a->s->p.low_cut, a->s->p.high_cut, m);
 }
