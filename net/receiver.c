@@ -8,12 +8,13 @@
 #include "kiwi.h"
 #include "rtltcp.h"
 #include "spyserver.h"
+#include "openwebrx.h"
 
 #define RX_MAX_DRIVERS	16
 
 static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver,
-    &rtltcp_driver, &spyserver_driver };
-static int ndrivers = 3;
+    &rtltcp_driver, &spyserver_driver, &openwebrx_driver };
+static int ndrivers = 4;
 
 const char *
 rx_state_name(enum rx_state st)

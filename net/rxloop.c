@@ -10,6 +10,7 @@
 #include "rxloop.h"
 #include "kiwi.h"
 #include "rawtcp.h"
+#include "openwebrx.h"
 
 struct call {
 	struct call	*next;
@@ -68,6 +69,7 @@ static const struct lws_protocols protocols[] = {
 	{ "rxloop", loop_callback, 0, 0, 0, NULL, 0 },
 	{ "kiwi", NULL, 0, 0, 0, NULL, 0 },	/* filled from kiwi_protocol */
 	{ "rawtcp", NULL, 0, 0, 0, NULL, 0 },	/* rawtcp_protocol */
+	{ "openwebrx", NULL, 0, 0, 0, NULL, 0 },	/* openwebrx_protocol */
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -100,6 +102,7 @@ rxloop_new(int tls, char *err, size_t errlen)
 	memcpy(prot, protocols, sizeof prot);
 	prot[1] = kiwi_protocol;
 	prot[2] = rawtcp_protocol;
+	prot[3] = openwebrx_protocol;
 
 	/* Quiet: receivers that refuse or drop are reported through the
 	 * sink with a reason; lws' own notices would only repeat them. */
