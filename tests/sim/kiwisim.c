@@ -17,6 +17,8 @@
  * dev=HZ (SpyServer's fixed device center with fault=cancontrol0), and
  * their faults: rtl_tcp busy|stall, SpyServer nodevice|full|cancontrol0|
  * gap|stall. Their stations file entries are tcp://host:port.
+ * type=openwebrx (owrxsim.c): ver=1.1|1.2, comp=adpcm|none, profile=0|1
+ * (starts on 2m or 70cm), faults backoff|resync|profile|stall.
  *
  * Once every port listens (and the stations file is written) it prints
  * "ready N FIRST_PORT". SIGTERM or SIGINT stops it.
@@ -482,6 +484,12 @@ parse_spec(const char *spec)
 			s->dev = atof(eq);
 		else if (strcmp(tok, "tuner") == 0)
 			s->tuner = atoi(eq);
+		else if (strcmp(tok, "ver") == 0)
+			s->v11 = strcmp(eq, "1.1") == 0;
+		else if (strcmp(tok, "comp") == 0)
+			s->int16 = strcmp(eq, "none") == 0;
+		else if (strcmp(tok, "profile") == 0)
+			s->profile = atoi(eq) != 0;
 		else if (strcmp(tok, "type") == 0) {
 			if (strcmp(eq, "kiwisdr") == 0)
 				s->type = T_KIWI;
@@ -489,6 +497,8 @@ parse_spec(const char *spec)
 				s->type = T_RTLTCP;
 			else if (strcmp(eq, "spyserver") == 0)
 				s->type = T_SPYSERVER;
+			else if (strcmp(eq, "openwebrx") == 0)
+				s->type = T_OPENWEBRX;
 			else
 				goto bad;
 		}
@@ -504,12 +514,13 @@ parse_spec(const char *spec)
 		} else if (strcmp(tok, "fault") == 0) {
 			static const char *names[] = { "none", "busy", "badp",
 			    "disabled", "stall", "drop", "busy_midstream",
-			    "nodevice", "full", "cancontrol0", "gap" };
+			    "nodevice", "full", "cancontrol0", "gap", "backoff",
+			    "resync", "profile" };
 			int i;
-			for (i = 0; i < 11; i++)
+			for (i = 0; i < 14; i++)
 				if (strcmp(eq, names[i]) == 0)
 					break;
-			if (i == 11)
+			if (i == 14)
 				goto bad;
 			s->fault = (enum fault)i;
 		} else
@@ -533,11 +544,13 @@ write_stations(const char *path, const char *host)
 	char	 url[128], tmp[4096];
 	int	 i, rc;
 
-	static const char *types[] = { "kiwisdr", "rtl_tcp", "spyserver" };
+	static const char *types[] = { "kiwisdr", "rtl_tcp", "spyserver",
+	    "openwebrx" };
 
 	for (i = 0; i < nst; i++) {
 		snprintf(url, sizeof url, "%s://%s%s%s:%d",
-		    st[i].type == T_KIWI ? "http" : "tcp",
+		    st[i].type == T_KIWI || st[i].type == T_OPENWEBRX ? "http" :
+		    "tcp",
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", st[i].port);
 		json_array_append_new(arr, json_pack(
@@ -571,7 +584,9 @@ usage(FILE *f)
 	    "after=S,times=K,\n      overflow=0|1,name=TEXT,min=HZ,max=HZ,\n"
 	    "      type=kiwisdr|rtl_tcp|spyserver,center=HZ,dev=HZ,tuner=N\n"
 	    "      (rtl_tcp faults: busy|stall; spyserver: nodevice|full|"
-	    "cancontrol0|gap|stall)\n");
+	    "cancontrol0|gap|stall)\n"
+	    "      type=openwebrx: ver=1.1|1.2,comp=adpcm|none,profile=0|1\n"
+	    "      (faults: backoff|resync|profile|stall)\n");
 }
 
 int
@@ -646,6 +661,12 @@ main(int argc, char **argv)
 	for (i = 0; i < nst; i++) {
 		if (st[i].type == T_KIWI)
 			continue;
+		if (st[i].type == T_OPENWEBRX) {
+			/* its profiles say what it covers */
+			if (st[i].max == 30e6)
+				st[i].max = 6e9;
+			continue;
+		}
 		/* the stations file range: what the device covers */
 		if (st[i].max == 30e6)
 			st[i].max = st[i].type == T_RTLTCP ? 1766e6 : 1800e6;
@@ -673,13 +694,15 @@ main(int argc, char **argv)
 		lws_context_destroy(ctx);
 		return 1;
 	}
+	owrxsim_init(ctx);
 	for (i = 0; i < nst; i++) {
-		if (st[i].type != T_KIWI)
+		if (st[i].type != T_KIWI && st[i].type != T_OPENWEBRX)
 			continue;
 		memset(&info, 0, sizeof info);
 		info.port = base > 0 ? base + i : 0;
 		info.iface = host;
-		info.protocols = protocols;
+		info.protocols = st[i].type == T_KIWI ? protocols :
+		    owrxsim_protocols;
 		info.user = &st[i];
 		info.vhost_name = st[i].name;
 		st[i].vh = lws_create_vhost(ctx, &info);

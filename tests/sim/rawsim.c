@@ -606,7 +606,8 @@ loop_main(void *arg)
 		now = now_utc();
 		np = 0;
 		for (i = 0; i < NS && np < 1024; i++) {
-			if (S[i].type == T_KIWI || S[i].lfd < 0 ||
+			if (S[i].type == T_KIWI || S[i].type == T_OPENWEBRX ||
+			    S[i].lfd < 0 ||
 			    station_busy(&S[i], now))
 				continue;
 			pf[np].fd = S[i].lfd;
@@ -667,7 +668,7 @@ rawsim_listen(struct simst *st, int n, const char *host)
 	v6 = strchr(host, ':') != NULL;
 	for (i = 0; i < n; i++) {
 		st[i].lfd = -1;
-		if (st[i].type == T_KIWI)
+		if (st[i].type == T_KIWI || st[i].type == T_OPENWEBRX)
 			continue;
 		fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 		if (fd < 0)
@@ -714,7 +715,7 @@ rawsim_start(uint64_t seed)
 	int		any = 0;
 
 	for (i = 0; i < (uint32_t)NS; i++)
-		any |= S[i].type != T_KIWI;
+		any |= S[i].type == T_RTLTCP || S[i].type == T_SPYSERVER;
 	if (!any)
 		return 0;
 	gnoise = malloc(2 * TAB_N * sizeof *gnoise);
@@ -748,7 +749,7 @@ rawsim_stop(void)
 	for (i = 0; tabs != NULL && i < NS; i++) {
 		free(tabs[i].tab);
 		/* for benchmarks: what a slow client made the server drop */
-		if (S[i].type != T_KIWI)
+		if (S[i].type == T_RTLTCP || S[i].type == T_SPYSERVER)
 			fprintf(stderr, "heimdall-kiwisim: station %d skipped "
 			    "%llu samples\n", S[i].k,
 			    (unsigned long long)S[i].skipped);

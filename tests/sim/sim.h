@@ -8,15 +8,18 @@
 
 #include <stdint.h>
 
-enum simtype { T_KIWI = 0, T_RTLTCP, T_SPYSERVER };
+enum simtype { T_KIWI = 0, T_RTLTCP, T_SPYSERVER, T_OPENWEBRX };
 
 enum signal { SIG_TONE, SIG_NOISE, SIG_COUNT };
 enum fault {
 	F_NONE, F_BUSY, F_BADP, F_DISABLED, F_STALL, F_DROP, F_BUSY_MID,
-	F_NODEVICE, F_FULL, F_CANCONTROL0, F_GAP
+	F_NODEVICE, F_FULL, F_CANCONTROL0, F_GAP, F_BACKOFF, F_RESYNC,
+	F_PROFILE
 };
 
 struct lws_vhost;
+struct lws_context;
+struct lws_protocols;
 
 struct simst {
 	int		 k;		/* 1-based */
@@ -36,7 +39,15 @@ struct simst {
 	int		 tuner;		/* rtl_tcp tuner type (5 R820T) */
 	int		 lfd;		/* listening socket */
 	uint64_t	 skipped;	/* samples not sent: slow reader */
+	/* OpenWebRX stations */
+	int		 v11;		/* speak v1.1: no SYNC framing */
+	int		 int16;		/* audio_compression "none" */
+	int		 profile;	/* initial profile: 0 2m, 1 70cm */
 };
+
+/* The OpenWebRX stations' lws protocols (owrxsim.c), for their vhosts. */
+extern const struct lws_protocols *owrxsim_protocols;
+void	owrxsim_init(struct lws_context *ctx);
 
 /* Listen on host for every raw-TCP station of st[0..n); fills port. 0 or -1. */
 int	rawsim_listen(struct simst *st, int n, const char *host);
