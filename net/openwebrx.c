@@ -62,6 +62,8 @@ struct rx {
 	struct owrx_adpcm	 dec;
 	double			 smeter_db;
 	double			 t_conn, t_audio, t_start;
+	double			 t_wait;	/* since: connect, start, or
+						   profile switch asked */
 	int16_t			*conv;
 	size_t			 conv_cap;
 	int16_t			*pcm;
@@ -122,34 +124,73 @@ nibble(struct owrx_adpcm *a, int n)
 	return (int16_t)a->pred;
 }
 
+/* Decode one data byte: low nibble first. */
+static size_t
+data_byte(struct owrx_adpcm *a, uint8_t b, int16_t *out)
+{
+	out[0] = nibble(a, b & 0x0f);
+	out[1] = nibble(a, b >> 4);
+	return 2;
+}
+
 size_t
 owrx_adpcm_decode(struct owrx_adpcm *a, const uint8_t *in, size_t n,
     int16_t *out)
 {
-	static const char	 word[4] = { 'S', 'Y', 'N', 'C' };
+	static const uint8_t	 word[4] = { 'S', 'Y', 'N', 'C' };
 	size_t			 i, o = 0;
+	int			 k;
 
 	for (i = 0; i < n; i++) {
 		uint8_t b = in[i];
-		if (!a->sync || a->phase == 2) {
-			/* low nibble first */
-			out[o++] = nibble(a, b & 0x0f);
-			out[o++] = nibble(a, b >> 4);
-			if (a->sync && a->count++ == 1000) {
+		if (!a->sync) {
+			o += data_byte(a, b, out + o);
+			continue;
+		}
+		if (a->phase == 2) {
+			/* "SYN" held + "C": the next block's header inside
+			 * this block's data -- bytes were lost. */
+			if (b == 'C' && a->nheld == 3 && a->held[0] == 'S' &&
+			    a->held[1] == 'Y' && a->held[2] == 'N') {
+				size_t miss = (size_t)(1001 - (a->count - 3));
+				memset(out + o, 0, 2 * miss * sizeof *out);
+				o += 2 * miss;
+				a->filled += 2 * miss;
+				a->nheld = 0;
+				a->count = 0;
+				a->phase = 1;
+				continue;
+			}
+			if (a->nheld == 3) {
+				o += data_byte(a, a->held[0], out + o);
+				a->held[0] = a->held[1];
+				a->held[1] = a->held[2];
+				a->nheld = 2;
+			}
+			a->held[a->nheld++] = b;
+			if (++a->count == 1001) {
+				for (k = 0; k < a->nheld; k++)
+					o += data_byte(a, a->held[k], out + o);
+				a->nheld = 0;
 				a->phase = 0;
 				a->count = 0;
 			}
 		} else if (a->phase == 0) {
-			/* As OpenWebRX's own client: a mismatch restarts
-			 * the search (the SYNC of a cut block is found
-			 * again at the next one). */
-			if (b == (uint8_t)word[a->count])
+			/* As OpenWebRX's client: a mismatch restarts the
+			 * search. Skipped bytes after the first SYNC were
+			 * audio we cannot decode: zeros keep the length. */
+			if (b == word[a->count])
 				a->count++;
 			else {
-				a->skipped += (size_t)a->count + 1;
-				a->count = b == 'S' ? 1 : 0;
-				if (a->count)
-					a->skipped--;
+				size_t sk = (size_t)a->count + 1;
+				a->count = b == 'S';
+				sk -= (size_t)a->count;
+				a->skipped += sk;
+				if (a->synced) {
+					memset(out + o, 0, 2 * sk * sizeof *out);
+					o += 2 * sk;
+					a->filled += 2 * sk;
+				}
 			}
 			if (a->count == 4) {
 				a->phase = 1;
@@ -166,6 +207,7 @@ owrx_adpcm_decode(struct owrx_adpcm *a, const uint8_t *in, size_t n,
 				    a->state[3] << 8);
 				a->count = 0;
 				a->phase = 2;
+				a->synced = 1;
 				a->resyncs++;
 			}
 		}
@@ -380,6 +422,7 @@ maybe_switch(struct rx *rx)
 			send_text(rx, "{\"type\":\"selectprofile\",\"params\":"
 			    "{\"profile\":\"%s\"}}", id);
 			*t = now;
+			rx->t_wait = now;
 			rx->want[0] = '\0';
 			return;
 		}
@@ -416,7 +459,7 @@ tune(struct rx *rx)
 			rx->streaming = 0;	/* a new stream from here */
 		rx->started = 1;
 		rx->tuned_center = cf;
-		rx->t_start = util_mono();
+		rx->t_start = rx->t_wait = util_mono();
 		return;
 	}
 	/* Someone (maybe another user) moved the receiver off our
@@ -454,7 +497,7 @@ tick_cb(lws_sorted_usec_list_t *sul)
 		snprintf(why, sizeof why, "no audio for %.0f s", OWRX_STALL_S);
 		drop(rx, why, 0);
 	} else if (!rx->streaming && rx->want[0] == '\0' &&
-	    now - (rx->started ? rx->t_start : rx->t_conn) > OWRX_START_S)
+	    now - rx->t_wait > OWRX_START_S)
 		drop(rx, "no audio from the receiver", 0);
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, tick_cb,
 	    500 * LWS_US_PER_MS);
@@ -554,8 +597,8 @@ on_audio(struct rx *rx, const uint8_t *p, size_t n)
 		set_state(rx, RX_STREAMING, "streaming");
 	}
 	rx->t_audio = util_mono();
-	if (grow(&rx->pcm, &rx->pcm_cap, 2 * n + 2) != 0 ||
-	    grow(&rx->conv, &rx->conv_cap, 2 * n + 2) != 0) {
+	if (grow(&rx->pcm, &rx->pcm_cap, 2 * n + 2004) != 0 ||
+	    grow(&rx->conv, &rx->conv_cap, 2 * n + 2004) != 0) {
 		drop(rx, "out of memory", 0);
 		return;
 	}
@@ -696,7 +739,7 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		closed(rx);
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		rx->t_conn = util_mono();
+		rx->t_conn = rx->t_wait = util_mono();
 		send_text(rx, "SERVER DE CLIENT client=heimdall-rec "
 		    "type=receiver");
 		lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick,

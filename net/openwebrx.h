@@ -37,16 +37,26 @@ struct owrx_adpcm {
 	int	sync;		/* v1.2 framing: "SYNC" + index + predictor +
 				   1001 data bytes, repeated */
 	int	phase;		/* 0 seek SYNC, 1 read state, 2 data */
-	int	count;
+	int	count;		/* bytes of the block / state / word */
+	int	synced;		/* a SYNC was seen */
 	uint8_t	state[4];
+	uint8_t	held[3];	/* data bytes held back: a SYNC inside a
+				   block means bytes were lost */
+	int	nheld;
 	int	index;		/* step index, 0..88 */
 	int	pred;		/* predictor, int16 */
-	size_t	resyncs;	/* SYNC words found after the first */
+	size_t	resyncs;	/* SYNC words found */
 	size_t	skipped;	/* bytes passed over looking for SYNC */
+	size_t	filled;		/* zero samples put for lost data */
 };
 
 void	owrx_adpcm_init(struct owrx_adpcm *a, int sync);
-/* Decode n bytes into out (room for 2n samples); returns samples. */
+/*
+ * Decode n bytes into out; returns samples. out needs room for 2n + 2002
+ * samples. With SYNC framing a block cut short (its data interrupted by
+ * the next SYNC) or bytes skipped while looking for SYNC become zero
+ * samples, so the stream keeps its length and timing.
+ */
 size_t	owrx_adpcm_decode(struct owrx_adpcm *a, const uint8_t *in, size_t n,
 	    int16_t *out);
 /* Merge a config delta into cfg (null deletes a key). */

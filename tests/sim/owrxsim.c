@@ -157,6 +157,7 @@ static void
 switch_profile(struct oconn *c, int p)
 {
 	c->prof = p;
+	c->st->profile = p;	/* the SDR's, shared by its users */
 	c->t_prof = now_utc();
 	qjson(c, json_pack("{s:s, s:{s:f, s:f, s:s, s:s}}", "type", "config",
 	    "value", "center_freq", profs[p].center, "samp_rate",
