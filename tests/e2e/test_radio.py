@@ -1,8 +1,10 @@
 """test_radio.py -- the 2 m band through the real binary: 145.5 MHz, seven
-simulated stations of mixed types (rtl_tcp and SpyServer), 5 s: 35 chunks
-read back with numpy, the tone's SNR and offset measured after decimation,
-rates as decimated; then every rtl_tcp/SpyServer fault mode in one session,
-each isolated from the healthy stations."""
+simulated stations of mixed types (rtl_tcp, SpyServer, OpenWebRX), 5 s: 35
+chunks read back with numpy; for the IQ drivers the tone's SNR and offset
+measured after decimation, for OpenWebRX the audio (float32) with its tone,
+SNR over the audio passband and the S-meter-derived RSSI; then every
+rtl_tcp/SpyServer fault mode in one session and the OpenWebRX ones in
+another, each isolated from the healthy stations."""
 
 import os, sys, tempfile, unittest
 import numpy as np
@@ -19,9 +21,12 @@ class RadioTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="hr-radio-")
         cls.data = os.path.join(cls.tmp, "data")
-        specs = ["i=%d,type=rtl_tcp" % k for k in (1, 3, 5, 7)]
-        specs += ["i=%d,type=spyserver" % k for k in (2, 4)]
-        specs += ["i=6,type=spyserver,fault=cancontrol0"]  # in range: fine
+        specs = ["i=1,type=rtl_tcp", "i=3,type=rtl_tcp",
+                 "i=2,type=spyserver",
+                 "i=4,type=spyserver,fault=cancontrol0",  # in range: fine
+                 "i=5,type=openwebrx",                    # v1.2, ADPCM
+                 "i=6,type=openwebrx,ver=1.1",            # no SYNC
+                 "i=7,type=openwebrx,comp=none"]          # int16
         with h.Sim(7, specs, tmp=cls.tmp) as sim:
             cls.rc, cls.events, cls.err = h.record(sim, cls.data, 5,
                                                    freq="145.5")
@@ -39,12 +44,46 @@ class RadioTest(unittest.TestCase):
         self.assertEqual(f["summary"]["chunks_missing"], 0)
         self.assertEqual(len(self.m["measurements"]), 35)
 
+    def test_openwebrx_audio(self):
+        rows = [r for r in self.m["measurements"] if r["websdr"] >= 5]
+        self.assertEqual(len(rows), 15)
+        # the simulator's truth: A^2 = SNR * 4 sigma^2 B / fs, smeter =
+        # A^2/2 + sigma^2 (sigma^2 = 1e-4, B = 5000 - 100, fs = 12000)
+        a2 = 100 * 4e-4 * 4900 / 12000.0
+        rssi = 10 * np.log10(a2 / 2 + 1e-4)
+        for r in rows:
+            w = r["websdr"]
+            a = np.load(os.path.join(self.data, r["iq_data_location"]))
+            self.assertEqual(a.dtype, np.float32)
+            self.assertEqual(a.ndim, 1)
+            self.assertEqual(r["iq_data_format"], "float32")
+            self.assertEqual(r["format"], "audio")
+            self.assertEqual(r["demod_mode"], "usb")
+            self.assertEqual((r["passband_low_hz"], r["passband_high_hz"]),
+                             (100, 5000))
+            self.assertEqual(r["iq_sample_rate"], 12000)
+            self.assertEqual(len(a), 12000)
+            # ADPCM adds its own quantization noise (more for higher
+            # tones): 3 dB; int16 audio (station 7) is exact to 1 dB
+            self.assertAlmostEqual(r["snr_db"], 20.0,
+                                   delta=1.0 if w == 7 else 3.0, msg=r)
+            self.assertAlmostEqual(r["frequency_offset_hz"], 500 + 250 * w,
+                                   delta=2.0)
+            self.assertAlmostEqual(r["rssi_dbm"], rssi, delta=0.3)
+            # usb: the carrier 500 + 250 w Hz above the dial is heard there
+            spec = np.abs(np.fft.rfft(a)) ** 2
+            f = np.fft.rfftfreq(len(a), 1 / 12000.0)
+            self.assertAlmostEqual(f[np.argmax(spec)], 500 + 250 * w,
+                                   delta=2.0)
+
     def test_files_rates_metrics(self):
         for r in self.m["measurements"]:
             w = r["websdr"]
+            if w >= 5:
+                continue
             a = np.load(os.path.join(self.data, r["iq_data_location"]))
             self.assertEqual(a.dtype, np.complex64)
-            fs = RTL_FS if w % 2 else SPY_FS
+            fs = RTL_FS if w in (1, 3) else SPY_FS
             self.assertAlmostEqual(r["iq_sample_rate"], fs, places=6)
             self.assertIn(len(a), (int(np.floor(fs)), int(np.ceil(fs))))
             self.assertEqual(r["frequency_hz"], 145500000)
@@ -53,13 +92,13 @@ class RadioTest(unittest.TestCase):
             self.assertAlmostEqual(r["frequency_offset_hz"], 500 + 250 * w,
                                    delta=2.0)
             self.assertEqual(r["samples_lost"], 0)
-            self.assertIsNone(r["rssi_dbm"])     # neither has an S-meter
+            self.assertIsNone(r["rssi_dbm"])     # no S-meter for IQ
             # independent check with numpy: the spectrum's peak
             spec = np.abs(np.fft.fftshift(np.fft.fft(a))) ** 2
             freqs = np.fft.fftshift(np.fft.fftfreq(len(a), 1.0 / fs))
             self.assertAlmostEqual(freqs[np.argmax(spec)], 500 + 250 * w,
                                    delta=2.0)
-            if w % 2:
+            if w in (1, 3):
                 # rtl_tcp: no stale full-scale noise from before the
                 # retune (its peaks would pass 0.15 after decimation)
                 self.assertLess(np.abs(a.view(np.float32)).max(), 0.06)
@@ -88,9 +127,12 @@ class RadioFaultTest(unittest.TestCase):
         # the healthy ones lose nothing
         self.assertEqual(st[1]["chunks_ok"], 10, st[1])
         self.assertEqual(st[6]["chunks_ok"], 10, st[6])
+        # every 10th IQ message missing: zero-filled, counted (a gap may
+        # straddle two chunks)
         lost = [r["samples_lost"] for r in m["measurements"]
                 if r["websdr"] == 6]
-        self.assertTrue(all(x > 0 and x % 1024 == 0 for x in lost), lost)
+        self.assertTrue(all(x > 0 for x in lost), lost)
+        self.assertAlmostEqual(sum(lost) / (10 * SPY_FS), 0.1, delta=0.03)
         # busy for ever: retried, then missing with the reason
         self.assertEqual(st[2]["chunks_ok"], 0)
         self.assertIn("busy", st[2]["reason"])
@@ -110,6 +152,45 @@ class RadioFaultTest(unittest.TestCase):
         self.assertIn("FC2580", st[7]["reason"])
         self.assertEqual(f["status"], "completed")
         self.assertEqual(rc, 75)   # completed with missing chunks
+
+
+class OpenWebRXFaultTest(unittest.TestCase):
+    def test_faults_isolated(self):
+        tmp = tempfile.mkdtemp(prefix="hr-radio-o-")
+        self.addCleanup(h.rmtree, tmp)
+        data = os.path.join(tmp, "data")
+        specs = ["i=1,type=openwebrx",
+                 "i=2,type=openwebrx,fault=backoff,times=2",
+                 "i=3,type=openwebrx,fault=resync,after=1",
+                 "i=4,type=openwebrx,fault=profile,after=4",
+                 "i=5,type=openwebrx,profile=1"]   # starts on 70 cm
+        with h.Sim(5, specs, tmp=tmp) as sim:
+            rc, events, err = h.record(sim, data, 8, freq="145.5")
+        f = h.final(events)
+        self.assertIsNotNone(f, err)
+        m, _ = h.manifest(data)
+        st = {k: h.station(f["summary"], k) for k in range(1, 6)}
+        self.assertEqual(st[1]["chunks_ok"], 8, st[1])
+        # backoff ("Too many clients") twice, then in before the origin
+        self.assertEqual(st[2]["chunks_ok"], 8, st[2])
+        states = [e["data"]["reason"] for e in events
+                  if e["event"] == "receiver:status" and
+                  e["data"]["websdr"] == 2]
+        self.assertTrue(any("Too many clients" in r for r in states))
+        # lost ADPCM bytes: resynchronised, every chunk stored
+        self.assertEqual(st[3]["chunks_ok"], 8, st[3])
+        # switched to 2 m at the start
+        self.assertEqual(st[5]["chunks_ok"], 8, st[5])
+        # another user moved station 4 to 70 cm after 4 s: station 5's
+        # switch on the same host was at the start, so the switch back
+        # waits for the 10 s spacing: chunks missing, none wrong
+        self.assertGreater(st[4]["chunks_missing"], 0, st[4])
+        self.assertGreaterEqual(st[4]["chunks_ok"], 1, st[4])
+        for r in m["measurements"]:
+            if r["websdr"] == 4:
+                self.assertAlmostEqual(r["frequency_offset_hz"], 1500,
+                                       delta=2.0)
+        self.assertEqual(f["status"], "completed")
 
 
 if __name__ == "__main__":
