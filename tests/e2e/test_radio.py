@@ -193,5 +193,43 @@ class OpenWebRXFaultTest(unittest.TestCase):
         self.assertEqual(f["status"], "completed")
 
 
+class ExampleStationsTest(unittest.TestCase):
+    """The shipped stations file: the original network's seven OpenWebRX
+    receivers (heimdall-platform.md), accepted by the binary's parser."""
+
+    WANT = [("Aquila di Giaveno", "http://sdr1.ik1jns.it:8076", 45.02, 7.29),
+            ("Montanaro", "http://cbfenis.ddns.net:43510", 45.234, 7.857),
+            ("Torino", "http://vst-aero.it:8073", 45.044, 7.672),
+            ("Coazze", "http://94.247.189.130:8076", 45.03, 7.27),
+            ("Passo del Giovi", "http://iz1mlt.ddns.net:8074", 44.561, 8.956),
+            ("Genova", "http://iq1zw.ddns.net:42154", 44.395, 8.956),
+            ("Milano - Baggio", "http://iu2mch.duckdns.org:8073", 45.478,
+             9.123)]
+
+    def test_example(self):
+        import json, subprocess
+        path = os.path.join(os.environ.get("HEIMDALL_SRC", "."), "examples",
+                            "heimdall-2m.json")
+        with open(path) as f:
+            st = json.load(f)["stations"]
+        self.assertEqual([(s["name"], s["url"], s["latitude"],
+                           s["longitude"]) for s in st], self.WANT)
+        self.assertTrue(all(s["type"] == "openwebrx" for s in st))
+        # the binary's own parser takes it: with 7 GHz (beyond the
+        # default 0-6 GHz of an OpenWebRX entry) it stops before any
+        # connection, naming station 1 -- every field was accepted
+        tmp = tempfile.mkdtemp(prefix="hr-radio-x-")
+        self.addCleanup(h.rmtree, tmp)
+        p = subprocess.run([h.REC, "record", "--stations", path,
+                            "--data-dir", tmp, "--name", "x", "--freq",
+                            "7000", "--duration", "1", "--source",
+                            "unknown", "--json"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertNotIn("unknown field", p.stdout + p.stderr)
+        self.assertNotIn("unknown receiver type", p.stdout + p.stderr)
+        self.assertIn("Aquila di Giaveno", p.stdout + p.stderr)
+        self.assertNotEqual(p.returncode, 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
