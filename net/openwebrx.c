@@ -623,6 +623,8 @@ on_audio(struct rx *rx, const uint8_t *p, size_t n)
 	b.t_arrival = util_now();
 	b.gps_age = -1;
 	b.rssi_dbm = rx->smeter_db;
+	b.pos_valid = rx->status != NULL && owrx_status_gps(rx->status,
+	    &b.latitude, &b.longitude) == 0;
 	rx->sink.block(rx->sink.ctx, &b);
 }
 

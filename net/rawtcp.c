@@ -280,14 +280,21 @@ rawtcp_open(struct rxloop *loop, const struct station *st,
 	rt->drv = drv;
 	rt->backoff = RAWTCP_BACKOFF_MIN;
 	rt->state = RX_CONNECTING;
-	if (resolve(rt, err, errlen) != 0 ||
-	    rxloop_call(loop, open_cb, rt) != 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "network loop is stopping");
+	if (resolve(rt, err, errlen) != 0) {
 		free(rt);
 		return NULL;
 	}
 	return rt;
+}
+
+int
+rawtcp_start(struct rawtcp *rt, char *err, size_t errlen)
+{
+	if (rxloop_call(rt->loop, open_cb, rt) != 0) {
+		snprintf(err, errlen, "network loop is stopping");
+		return -1;
+	}
+	return 0;
 }
 
 static void

@@ -33,11 +33,15 @@ struct rawtcp_ops {
 	void	(*closed)(void *drv);
 };
 
-/* Open (asynchronously, like rx_driver.open); the sink gets the states. */
+/* Prepare a connection (resolving the host); nothing runs until
+ * rawtcp_start(), so the driver can keep the pointer before any op is
+ * called on the loop thread. */
 struct rawtcp	*rawtcp_open(struct rxloop *loop, const struct station *st,
 		    const struct rx_params *p, const struct rx_sink *sink,
 		    const struct rawtcp_ops *ops, void *drv, char *err,
 		    size_t errlen);
+/* Connect (asynchronously). 0, or -1 (then rawtcp_close() it). */
+int		 rawtcp_start(struct rawtcp *rt, char *err, size_t errlen);
 /* Close: any thread but the loop's; no op is called after it returns. */
 void		 rawtcp_close(struct rawtcp *rt);
 

@@ -39,6 +39,11 @@ struct rx_block {
 	int		 gps_age;	/* s since the last fix; -1: no GPS */
 	double		 rssi_dbm;	/* S-meter for this block; NAN if none */
 	int		 overflow;	/* 1 if the receiver flagged ADC overflow */
+	/* The receiver's own published position (OpenWebRX /status.json),
+	 * when pos_valid: reported beside the stations file's. */
+	int		 pos_valid;
+	double		 latitude;
+	double		 longitude;
 };
 
 /* Callbacks from a driver, made on the loop thread only. */

@@ -316,6 +316,11 @@ rtltcp_open(struct rxloop *loop, const struct station *st,
 	rx->rt = rawtcp_open(loop, st, p, sink, &ops, rx, err, errlen);
 	if (rx->rt == NULL)
 		goto fail;
+	/* rx->rt is set before the loop can call us back */
+	if (rawtcp_start(rx->rt, err, errlen) != 0) {
+		rawtcp_close(rx->rt);
+		goto fail;
+	}
 	return rx;
 fail:
 	decim_free(rx->dec);

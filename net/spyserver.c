@@ -489,6 +489,12 @@ spyserver_open(struct rxloop *loop, const struct station *st,
 		free(rx);
 		return NULL;
 	}
+	/* rx->rt is set before the loop can call us back */
+	if (rawtcp_start(rx->rt, err, errlen) != 0) {
+		rawtcp_close(rx->rt);
+		free(rx);
+		return NULL;
+	}
 	return rx;
 }
 

@@ -46,6 +46,8 @@ struct rxrt {
 	int			 ok;
 	int			 missing;
 	json_t			*last;		/* last measurement row */
+	int			 pos_valid;	/* the receiver published */
+	double			 pub_lat, pub_lon;
 };
 
 struct acq {
@@ -465,6 +467,11 @@ sink_block(void *ctx, const struct rx_block *b)
 	struct acq	*a = r->acq;
 
 	pthread_mutex_lock(&a->lock);
+	if (b->pos_valid) {
+		r->pos_valid = 1;
+		r->pub_lat = b->latitude;
+		r->pub_lon = b->longitude;
+	}
 	chunker_feed(r->ch, b, on_chunk, a);
 	if (!a->has_origin)
 		try_origin(a, 0);
@@ -1112,6 +1119,13 @@ station_json(struct rxrt *r)
 	    "chunks_missing", r->missing);
 	json_object_set_new(o, "sample_rate", r->fs > 0 ? json_real(r->fs) :
 	    json_null());
+	if (r->pos_valid) {
+		/* where the receiver says it is (the file's may be rough) */
+		json_object_set_new(o, "published_latitude",
+		    json_real(r->pub_lat));
+		json_object_set_new(o, "published_longitude",
+		    json_real(r->pub_lon));
+	}
 	if (r->last != NULL)
 		json_object_set(o, "last", r->last);
 	return o;

@@ -76,6 +76,20 @@ class RadioTest(unittest.TestCase):
             self.assertAlmostEqual(f[np.argmax(spec)], 500 + 250 * w,
                                    delta=2.0)
 
+    def test_published_position(self):
+        # OpenWebRX publishes its position (/status.json receiver.gps:
+        # the simulator's 45 + 0.01 k, 7.6 + 0.01 k); the IQ types do not
+        f = h.final(self.events)
+        for k in range(1, 8):
+            s = h.station(f["summary"], k)
+            if k >= 5:
+                self.assertAlmostEqual(s["published_latitude"],
+                                       45.0 + 0.01 * k, places=9)
+                self.assertAlmostEqual(s["published_longitude"],
+                                       7.6 + 0.01 * k, places=9)
+            else:
+                self.assertNotIn("published_latitude", s)
+
     def test_files_rates_metrics(self):
         for r in self.m["measurements"]:
             w = r["websdr"]
