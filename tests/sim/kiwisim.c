@@ -582,7 +582,7 @@ usage(FILE *f)
 	    "signal=tone|noise|count,\n"
 	    "      fault=none|busy|badp|disabled|stall|drop|busy_midstream,"
 	    "after=S,times=K,\n      overflow=0|1,name=TEXT,min=HZ,max=HZ,\n"
-	    "      type=kiwisdr|rtl_tcp|spyserver,center=HZ,dev=HZ,tuner=N\n"
+	    "      type=kiwisdr|rtl_tcp|spyserver|openwebrx,center=HZ,dev=HZ,tuner=N\n"
 	    "      (rtl_tcp faults: busy|stall; spyserver: nodevice|full|"
 	    "cancontrol0|gap|stall)\n"
 	    "      type=openwebrx: ver=1.1|1.2,comp=adpcm|none,profile=0|1\n"
