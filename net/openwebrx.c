@@ -548,7 +548,11 @@ on_text(struct rx *rx, const char *s, size_t len)
 	int		 maj = 0, min = 0;
 
 	if (len >= 16 && memcmp(s, "CLIENT DE SERVER", 16) == 0) {
-		v = strstr(s, "version=");
+		/* the message is not NUL-terminated: a bounded copy */
+		char line[256];
+		snprintf(line, sizeof line, "%.*s", (int)(len < 255 ? len : 255),
+		    s);
+		v = strstr(line, "version=");
 		if (v != NULL && sscanf(v + 8, "v%d.%d", &maj, &min) >= 1)
 			rx->v11 = maj < 1 || (maj == 1 && min < 2);
 		/* v1.2 expects the properties after its reply */
