@@ -68,6 +68,8 @@ struct rx {
 	size_t			 conv_cap;
 	int16_t			*pcm;
 	size_t			 pcm_cap;
+	size_t			 lost_pending;	/* ADPCM samples lost, for
+						   the next block */
 };
 
 /* Last profile switch per host: all drivers run on the loop thread. */
@@ -124,6 +126,21 @@ nibble(struct owrx_adpcm *a, int n)
 	return (int16_t)a->pred;
 }
 
+/* Remember where zeros went (merging with the previous run). */
+static void
+note_fill(struct owrx_adpcm *a, size_t at, size_t n)
+{
+	if (a->nfills > 0 && a->fill_at[a->nfills - 1] +
+	    a->fill_n[a->nfills - 1] == at)
+		a->fill_n[a->nfills - 1] += n;
+	else if (a->nfills < OWRX_FILLS) {
+		a->fill_at[a->nfills] = at;
+		a->fill_n[a->nfills++] = n;
+	}
+	/* more runs in one call cannot happen (a call is < 4 blocks):
+	 * they would stay as zeros, uncounted */
+}
+
 /* Decode one data byte: low nibble first. */
 static size_t
 data_byte(struct owrx_adpcm *a, uint8_t b, int16_t *out)
@@ -141,6 +158,7 @@ owrx_adpcm_decode(struct owrx_adpcm *a, const uint8_t *in, size_t n,
 	size_t			 i, o = 0;
 	int			 k;
 
+	a->nfills = 0;
 	for (i = 0; i < n; i++) {
 		uint8_t b = in[i];
 		if (!a->sync) {
@@ -154,6 +172,7 @@ owrx_adpcm_decode(struct owrx_adpcm *a, const uint8_t *in, size_t n,
 			    a->held[1] == 'Y' && a->held[2] == 'N') {
 				size_t miss = (size_t)(1001 - (a->count - 3));
 				memset(out + o, 0, 2 * miss * sizeof *out);
+				note_fill(a, o, 2 * miss);
 				o += 2 * miss;
 				a->filled += 2 * miss;
 				a->nheld = 0;
@@ -188,6 +207,7 @@ owrx_adpcm_decode(struct owrx_adpcm *a, const uint8_t *in, size_t n,
 				a->skipped += sk;
 				if (a->synced) {
 					memset(out + o, 0, 2 * sk * sizeof *out);
+					note_fill(a, o, 2 * sk);
 					o += 2 * sk;
 					a->filled += 2 * sk;
 				}
@@ -590,12 +610,14 @@ on_audio(struct rx *rx, const uint8_t *p, size_t n)
 			    "audio_compression"));
 	int		 adpcm = comp != NULL && strcmp(comp, "adpcm") == 0;
 	struct rx_block	 b;
-	size_t		 m, i;
+	size_t		 m, i, from = 0;
+	int		 f, nf;
 
 	if (!rx->started)
 		return;		/* not (yet, or no longer) our frequency */
 	if (!rx->streaming) {
 		rx->streaming = 1;
+		rx->lost_pending = 0;
 		owrx_adpcm_init(&rx->dec, !rx->v11);
 		rx->sink.stream(rx->sink.ctx, OWRX_RATE);
 		set_state(rx, RX_STREAMING, "streaming");
@@ -622,14 +644,29 @@ on_audio(struct rx *rx, const uint8_t *p, size_t n)
 		rx->conv[2 * i + 1] = 0;
 	}
 	memset(&b, 0, sizeof b);
-	b.iq = rx->conv;
-	b.n = m;
 	b.t_arrival = util_now();
 	b.gps_age = -1;
 	b.rssi_dbm = rx->smeter_db;
 	b.pos_valid = rx->status != NULL && owrx_status_gps(rx->status,
 	    &b.latitude, &b.longitude) == 0;
-	rx->sink.block(rx->sink.ctx, &b);
+	/* The decoder's zeros for lost ADPCM data go to the engine as lost
+	 * samples (zero-filled and counted in samples_lost there), the
+	 * audio around them as blocks. */
+	nf = adpcm ? rx->dec.nfills : 0;
+	for (f = 0; f <= nf; f++) {
+		size_t to = f < nf ? rx->dec.fill_at[f] : m;
+		if (to > from) {
+			b.iq = rx->conv + 2 * from;
+			b.n = to - from;
+			b.lost = rx->lost_pending;
+			rx->lost_pending = 0;
+			rx->sink.block(rx->sink.ctx, &b);
+		}
+		if (f < nf) {
+			rx->lost_pending += rx->dec.fill_n[f];
+			from = to + rx->dec.fill_n[f];
+		}
+	}
 }
 
 static void

@@ -48,7 +48,12 @@ struct owrx_adpcm {
 	size_t	resyncs;	/* SYNC words found */
 	size_t	skipped;	/* bytes passed over looking for SYNC */
 	size_t	filled;		/* zero samples put for lost data */
+	/* where the last decode call put them (at most OWRX_FILLS): the
+	 * driver passes them on as lost samples, not as audio */
+	size_t	fill_at[4], fill_n[4];
+	int	nfills;
 };
+#define OWRX_FILLS	4
 
 void	owrx_adpcm_init(struct owrx_adpcm *a, int sync);
 /*

@@ -336,6 +336,9 @@ test_live(void **state)
 	/* 5: ADPCM bytes lost from 1 s on: resynchronised, still streaming */
 	assert_int_equal(p[4].state, RX_STREAMING);
 	assert_true(p[4].samples > 11 * 12000);
+	/* each cut: 300 bytes, 600 samples, passed on as lost */
+	assert_true(p[4].lost > 0 && p[4].lost % 600 == 0);
+	assert_int_equal(p[0].lost, 0);
 	/* 6: someone switched to 70 cm after 2 s: audio stops being ours;
 	 * we wait out the 10 s spacing (station 3 switched the same host
 	 * at the start), switch back, re-send the params: a second stream

@@ -191,8 +191,14 @@ class OpenWebRXFaultTest(unittest.TestCase):
                   if e["event"] == "receiver:status" and
                   e["data"]["websdr"] == 2]
         self.assertTrue(any("Too many clients" in r for r in states))
-        # lost ADPCM bytes: resynchronised, every chunk stored
+        # lost ADPCM bytes: resynchronised, every chunk stored, the loss
+        # counted (300 bytes = 600 samples of every 4th 1001-byte block)
         self.assertEqual(st[3]["chunks_ok"], 8, st[3])
+        lost = sum(r["samples_lost"] for r in m["measurements"]
+                   if r["websdr"] == 3)
+        self.assertTrue(0 < lost <= 8 * 2000, lost)
+        self.assertEqual(sum(r["samples_lost"] for r in m["measurements"]
+                             if r["websdr"] == 1), 0)
         # switched to 2 m at the start
         self.assertEqual(st[5]["chunks_ok"], 8, st[5])
         # another user moved station 4 to 70 cm after 4 s: station 5's
