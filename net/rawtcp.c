@@ -37,6 +37,7 @@ struct rawtcp {
 	double			 backoff;
 	unsigned char		 q[LWS_PRE + RAWTCP_SENDQ];
 	size_t			 qlen;
+	double			 t_dial, rtt;
 };
 
 static void	connect_now(struct rawtcp *rt);
@@ -55,6 +56,12 @@ const struct rx_sink *
 rawtcp_sink(const struct rawtcp *rt)
 {
 	return &rt->sink;
+}
+
+double
+rawtcp_rtt(const struct rawtcp *rt)
+{
+	return rt->rtt;
 }
 
 const struct rx_params *
@@ -163,6 +170,7 @@ rawtcp_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		closed(rt);
 		break;
 	case LWS_CALLBACK_RAW_CONNECTED:
+		rt->rtt = util_mono() - rt->t_dial;
 		lws_sul_schedule(rxloop_context(rt->loop), 0, &rt->sul_tick,
 		    tick_cb, RAWTCP_TICK_MS * LWS_US_PER_MS);
 		rt->ops.connected(rt->drv);
@@ -213,6 +221,7 @@ connect_now(struct rawtcp *rt)
 	i.userdata = rt;
 	if (rt->state != RX_RETRYING)
 		rawtcp_state(rt, RX_CONNECTING, "connecting");
+	rt->t_dial = util_mono();
 	rt->wsi = lws_client_connect_via_info(&i);
 	if (rt->wsi == NULL) {
 		snprintf(rt->why, sizeof rt->why, "cannot connect to %s:%d",

@@ -54,6 +54,8 @@ void		 rawtcp_drop(struct rawtcp *rt, const char *why, int fatal);
 void		 rawtcp_state(struct rawtcp *rt, enum rx_state st,
 		    const char *reason);
 const struct rx_sink *rawtcp_sink(const struct rawtcp *rt);
+/* The TCP handshake's duration on this connection (s): a round trip. */
+double		 rawtcp_rtt(const struct rawtcp *rt);
 const struct rx_params *rawtcp_params(const struct rawtcp *rt);
 
 #endif

@@ -144,8 +144,12 @@ on_connected(void *arg)
 	rtltcp_command(c + 15, 0x04, RTLTCP_GAIN_TENTHS);
 	rtltcp_command(c + 20, 0x08, 0);
 	rawtcp_send(rx->rt, c, sizeof c);
-	/* What the server sent before the retune took effect. */
-	rx->stale = (size_t)(RTLTCP_STALE_S * RTLTCP_DEVICE_RATE);
+	/* What the server sent before the retune took effect: everything
+	 * until our commands reach it (a round trip, measured by the TCP
+	 * handshake, covers that on a remote link) plus the dongle's
+	 * buffers of the old tuning. */
+	rx->stale = (size_t)((RTLTCP_STALE_S + fmin(rawtcp_rtt(rx->rt), 2.0)) *
+	    RTLTCP_DEVICE_RATE);
 }
 
 static void

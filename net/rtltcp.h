@@ -21,7 +21,8 @@
 #define RTLTCP_OUT_RATE		12000	/* about this many complex/s out */
 #define RTLTCP_GAIN_TENTHS	297	/* 29.7 dB, an R820T step: fixed
 					   gain, comparable stations */
-#define RTLTCP_STALE_S		0.1	/* dropped after the retune */
+#define RTLTCP_STALE_S		0.1	/* dropped after the retune (plus
+					   one round trip) */
 #define RTLTCP_HEADER_S		3.0	/* no header: another client has it */
 #define RTLTCP_STALL_S		2.0	/* no samples: reconnect */
 
