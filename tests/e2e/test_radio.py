@@ -213,6 +213,38 @@ class OpenWebRXFaultTest(unittest.TestCase):
         self.assertEqual(f["status"], "completed")
 
 
+class IPv6Test(unittest.TestCase):
+    def test_ipv6_loopback(self):
+        """All three new types over ::1 (tcp://[::1]:port, http://[::1])."""
+        import subprocess
+        tmp = tempfile.mkdtemp(prefix="hr-radio-6-")
+        self.addCleanup(h.rmtree, tmp)
+        st = os.path.join(tmp, "stations.json")
+        sim = subprocess.Popen(
+            [h.SIM, "--host", "::1", "--count", "3", "--base-port", "0",
+             "--stations-out", st, "--station", "i=1,type=openwebrx",
+             "--station", "i=2,type=spyserver", "--station",
+             "i=3,type=rtl_tcp"], stdout=subprocess.PIPE, text=True)
+        try:
+            line = sim.stdout.readline()
+            self.assertTrue(line.startswith("ready"), line)
+            p = subprocess.run([h.REC, "record", "--stations", st,
+                                "--data-dir", os.path.join(tmp, "data"),
+                                "--name", "v6", "--freq", "145.5",
+                                "--duration", "2", "--source", "unknown",
+                                "--json"], capture_output=True, text=True,
+                               timeout=60)
+        finally:
+            sim.terminate()
+            sim.wait()
+            sim.stdout.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        import json
+        ups = [json.loads(l) for l in p.stdout.splitlines()]
+        final = [e for e in ups if e["event"] == "session:status_update"]
+        self.assertEqual(final[-1]["data"]["summary"]["chunks_stored"], 6)
+
+
 class ExampleStationsTest(unittest.TestCase):
     """The shipped stations file: the original network's seven OpenWebRX
     receivers (heimdall-platform.md), accepted by the binary's parser."""
