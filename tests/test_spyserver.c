@@ -108,9 +108,11 @@ test_live(void **state)
 				    "i=6,type=spyserver,fault=cancontrol0,"
 				    "dev=433920000",
 				    "i=7,type=spyserver,fault=stall,after=1",
+				    "i=8,type=spyserver,forced=1",
+				    "i=9,type=spyserver,forced=4",
 				    NULL };
-	struct probe		 p[8];
-	struct rx		*rx[8];
+	struct probe		 p[10];
+	struct rx		*rx[10];
 	struct stations		 st;
 	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
 	struct rx_params	 far = { 2.4e9, -5000, 5000, 0, "test" };
@@ -122,28 +124,30 @@ test_live(void **state)
 	(void)state;
 	fd = mkstemp(out);
 	close(fd);
-	pid = probe_start_sim(specs, 7, out);
+	pid = probe_start_sim(specs, 9, out);
 	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
 	loop = rxloop_new(0, err, sizeof err);
 	assert_non_null(loop);
 	prm.deadline = far.deadline = util_now() + 60;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		struct rx_sink sink;
+		/* rx 8 (i = 7): station 1 again, 2.4 GHz (beyond the
+		 * device); rx 9, 10: stations 8, 9 */
+		int k = i < 7 ? i : i == 7 ? 0 : i - 1;
 		probe_init(&p[i], &sink);
-		/* the 8th: station 1 again, 2.4 GHz (beyond the device) */
-		rx[i] = spyserver_driver.open(loop, &st.v[i < 7 ? i : 0],
-		    i < 7 ? &prm : &far, &sink, err, sizeof err);
+		rx[i] = spyserver_driver.open(loop, &st.v[k], i == 7 ? &far :
+		    &prm, &sink, err, sizeof err);
 		assert_non_null(rx[i]);
 	}
 	sleep(6);
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 10; i++)
 		spyserver_driver.close(rx[i]);
 	rxloop_free(loop);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	unlink(out);
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 10; i++)
 		printf("# %d: %s (%s) streams %d samples %zu lost %zu tone "
 		    "%.1f Hz\n", i + 1, rx_state_name(p[i].state),
 		    p[i].reasons, p[i].streams, p[i].samples, p[i].lost,
@@ -181,6 +185,19 @@ test_live(void **state)
 	/* 8: 2.4 GHz is beyond the device */
 	assert_int_equal(p[7].state, RX_FAILED);
 	assert_non_null(strstr(p[7].reason, "outside the SpyServer device"));
+	/* 9, 10: the server forces uint8 / float32 IQ: read as such, the
+	 * tone where it belongs (+2500 / +2750 Hz), at full scale 1 (the
+	 * noise's power 1e-4 plus the tone) */
+	for (i = 8; i < 10; i++) {
+		double pw = p[i].power / (double)p[i].samples;
+		double want = 1e-4 + pow(10, 2.0) * 1e-4 * 10000 / 23437.5;
+		assert_int_equal(p[i].state, RX_STREAMING);
+		assert_true(p[i].samples > 5 * 23437);
+		assert_true(fabs(probe_tone_hz(&p[i]) - (500 + 250 * i)) < 5);
+		printf("# %d: power %.2f dB from the truth\n", i + 1,
+		    10 * log10(pw / want));
+		assert_true(fabs(10 * log10(pw / want)) < 0.6);
+	}
 	config_free_stations(&st);
 }
 

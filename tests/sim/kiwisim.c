@@ -484,6 +484,8 @@ parse_spec(const char *spec)
 			s->dev = atof(eq);
 		else if (strcmp(tok, "tuner") == 0)
 			s->tuner = atoi(eq);
+		else if (strcmp(tok, "forced") == 0)
+			s->forced = atoi(eq);
 		else if (strcmp(tok, "ver") == 0)
 			s->v11 = strcmp(eq, "1.1") == 0;
 		else if (strcmp(tok, "comp") == 0)
@@ -582,7 +584,8 @@ usage(FILE *f)
 	    "signal=tone|noise|count,\n"
 	    "      fault=none|busy|badp|disabled|stall|drop|busy_midstream,"
 	    "after=S,times=K,\n      overflow=0|1,name=TEXT,min=HZ,max=HZ,\n"
-	    "      type=kiwisdr|rtl_tcp|spyserver|openwebrx,center=HZ,dev=HZ,tuner=N\n"
+	    "      type=kiwisdr|rtl_tcp|spyserver|openwebrx,center=HZ,dev=HZ,tuner=N,"
+	    "forced=1|4\n"
 	    "      (rtl_tcp faults: busy|stall; spyserver: nodevice|full|"
 	    "cancontrol0|gap|stall)\n"
 	    "      type=openwebrx: ver=1.1|1.2,comp=adpcm|none,profile=0|1\n"

@@ -373,7 +373,7 @@ spy_command(struct rconn *c, uint32_t type, const unsigned char *body,
 		le32(d + 32, 1800000000u);
 		le32(d + 36, 12);
 		le32(d + 40, 0);
-		le32(d + 44, 0);
+		le32(d + 44, (uint32_t)c->s->forced);
 		spy_msg(c, 0, 0, 0, d, 48);
 		if (c->s->fault == F_NODEVICE) {
 			c->closing = 1;
@@ -420,13 +420,15 @@ static int
 spy_produce(struct rconn *c, double now)
 {
 	struct simst	*s = c->s;
-	unsigned char	 body[4 * SPY_SPM];
+	unsigned char	 body[8 * SPY_SPM];
+	int		 fmt = s->forced ? s->forced : c->format;
+	size_t		 bps = fmt == 1 ? 2 : fmt == 2 ? 4 : 8;
 	double		 rate, sd = sqrt(SPY_SIGMA2 / 2), amp = 0, fb;
 	double		 wr, wi, r2;
 	uint64_t	 due;
 	int		 i;
 
-	if (!c->streaming || c->format != 2)
+	if (!c->streaming || (fmt != 1 && fmt != 2 && fmt != 4))
 		return 0;
 	if (fault_now(c, F_STALL) && now - c->t_start > s->after)
 		return 0;
@@ -457,10 +459,30 @@ spy_produce(struct rconn *c, double now)
 			    x);
 			Q = (int16_t)(y > 32767 ? 32767 : y < -32768 ? -32768 :
 			    y);
-			body[4 * i] = (unsigned char)I;
-			body[4 * i + 1] = (unsigned char)((uint16_t)I >> 8);
-			body[4 * i + 2] = (unsigned char)Q;
-			body[4 * i + 3] = (unsigned char)((uint16_t)Q >> 8);
+			if (fmt == 2) {
+				body[4 * i] = (unsigned char)I;
+				body[4 * i + 1] = (unsigned char)((uint16_t)I >>
+				    8);
+				body[4 * i + 2] = (unsigned char)Q;
+				body[4 * i + 3] = (unsigned char)((uint16_t)Q >>
+				    8);
+			} else if (fmt == 1) {
+				/* uint8 around 128, rounded */
+				long u = lround(x / 256.0) + 128;
+				long v = lround(y / 256.0) + 128;
+				body[2 * i] = (unsigned char)(u < 0 ? 0 :
+				    u > 255 ? 255 : u);
+				body[2 * i + 1] = (unsigned char)(v < 0 ? 0 :
+				    v > 255 ? 255 : v);
+			} else {
+				float fi = (float)(x / 32768), fq = (float)(y /
+				    32768);
+				uint32_t u;
+				memcpy(&u, &fi, 4);
+				le32(body + 8 * i, u);
+				memcpy(&u, &fq, 4);
+				le32(body + 8 * i + 4, u);
+			}
 			r2 = c->ph_re * wr - c->ph_im * wi;
 			c->ph_im = c->ph_re * wi + c->ph_im * wr;
 			c->ph_re = r2;
@@ -474,8 +496,8 @@ spy_produce(struct rconn *c, double now)
 			c->seq++;
 			continue;
 		}
-		spy_msg(c, 101 | (10u << 16), 1, c->seq++, body,
-		    4 * SPY_SPM);
+		spy_msg(c, (uint32_t)(fmt == 1 ? 100 : fmt == 2 ? 101 : 103) |
+		    (10u << 16), 1, c->seq++, body, (uint32_t)(bps * SPY_SPM));
 	}
 	return 0;
 }

@@ -37,6 +37,8 @@ struct simst {
 	double		 dev;		/* SpyServer CanControl=0: fixed
 					   device center */
 	int		 tuner;		/* rtl_tcp tuner type (5 R820T) */
+	int		 forced;	/* SpyServer ForcedIQFormat: 0 none,
+					   1 uint8, 4 float32 */
 	int		 lfd;		/* listening socket */
 	uint64_t	 skipped;	/* samples not sent: slow reader */
 	/* OpenWebRX stations */
