@@ -2,13 +2,19 @@
 
 #include <string.h>
 
+#include "src/config.h"
+
 #include "receiver.h"
 #include "kiwi.h"
+#include "rtltcp.h"
+#include "spyserver.h"
+#include "openwebrx.h"
 
 #define RX_MAX_DRIVERS	16
 
-static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver };
-static int ndrivers = 1;
+static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver,
+    &rtltcp_driver, &spyserver_driver, &openwebrx_driver };
+static int ndrivers = 4;
 
 const char *
 rx_state_name(enum rx_state st)
@@ -26,6 +32,30 @@ rx_state_name(enum rx_state st)
 		return "stopped";
 	}
 	return "unknown";
+}
+
+int
+rx_type_audio(const char *type)
+{
+	return strcmp(type, "openwebrx") == 0;
+}
+
+void
+rx_audio_passband(const struct station *st, int high_cut, double fs,
+    const char **mode, int *lo, int *hi)
+{
+	*mode = st->mode[0] != '\0' ? st->mode : "usb";
+	if (st->has_cut) {
+		*lo = st->low_cut;
+		*hi = st->high_cut;
+		return;
+	}
+	*lo = 100;
+	*hi = high_cut;
+	if (*hi > (int)(fs / 2) - 100)
+		*hi = (int)(fs / 2) - 100;
+	if (*hi <= *lo)
+		*hi = *lo + 100;
 }
 
 const struct rx_driver *

@@ -39,6 +39,11 @@ struct rx_block {
 	int		 gps_age;	/* s since the last fix; -1: no GPS */
 	double		 rssi_dbm;	/* S-meter for this block; NAN if none */
 	int		 overflow;	/* 1 if the receiver flagged ADC overflow */
+	/* The receiver's own published position (OpenWebRX /status.json),
+	 * when pos_valid: reported beside the stations file's. */
+	int		 pos_valid;
+	double		 latitude;
+	double		 longitude;
 };
 
 /* Callbacks from a driver, made on the loop thread only. */
@@ -84,6 +89,24 @@ struct rx_driver {
 	 */
 	void		 (*close)(struct rx *rx);
 };
+
+/*
+ * 1 when drivers of this type give demodulated real audio, not IQ
+ * (OpenWebRX): their blocks carry it in iq[2k] with iq[2k+1] = 0, and the
+ * engine stores it as float32 audio and computes metrics over the audio
+ * passband (rx_audio_passband).
+ */
+int		 rx_type_audio(const char *type);
+
+/*
+ * An audio receiver's demodulator and passband (Hz of audio) for a session
+ * passband high_cut at audio rate fs: the station's own "mode"/"low_cut"/
+ * "high_cut" when the stations file has them, else usb over 100 Hz ..
+ * high_cut (at most fs/2 - 100): a carrier at +f Hz from the session
+ * frequency is heard at f Hz. Shared by the driver and the engine.
+ */
+void		 rx_audio_passband(const struct station *st, int high_cut,
+		    double fs, const char **mode, int *lo, int *hi);
 
 /* The driver for a stations-file type, or NULL. */
 const struct rx_driver *rx_driver_find(const char *type);

@@ -9,6 +9,8 @@
 
 #include "rxloop.h"
 #include "kiwi.h"
+#include "rawtcp.h"
+#include "openwebrx.h"
 
 struct call {
 	struct call	*next;
@@ -66,6 +68,8 @@ loop_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 static const struct lws_protocols protocols[] = {
 	{ "rxloop", loop_callback, 0, 0, 0, NULL, 0 },
 	{ "kiwi", NULL, 0, 0, 0, NULL, 0 },	/* filled from kiwi_protocol */
+	{ "rawtcp", NULL, 0, 0, 0, NULL, 0 },	/* rawtcp_protocol */
+	{ "openwebrx", NULL, 0, 0, 0, NULL, 0 },	/* openwebrx_protocol */
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -83,7 +87,8 @@ loop_main(void *arg)
 struct rxloop *
 rxloop_new(int tls, char *err, size_t errlen)
 {
-	static struct lws_protocols	 prot[3];
+	static struct lws_protocols	 prot[sizeof protocols /
+					     sizeof protocols[0]];
 	struct lws_context_creation_info info;
 	struct rxloop			*loop;
 
@@ -96,6 +101,8 @@ rxloop_new(int tls, char *err, size_t errlen)
 	pthread_cond_init(&loop->ran, NULL);
 	memcpy(prot, protocols, sizeof prot);
 	prot[1] = kiwi_protocol;
+	prot[2] = rawtcp_protocol;
+	prot[3] = openwebrx_protocol;
 
 	/* Quiet: receivers that refuse or drop are reported through the
 	 * sink with a reason; lws' own notices would only repeat them. */

@@ -148,6 +148,51 @@ get_number(json_t *o, const char *key, int required, double *dst,
 	return 0;
 }
 
+/* The demodulator and audio passband of an audio receiver. */
+static int
+parse_audio(json_t *o, struct station *st, const char *what, char *err,
+    size_t errlen)
+{
+	static const char *modes[] = { "usb", "lsb", "am", "fm", "nfm", "cw",
+	    NULL };
+	double	 lo = 0, hi = 0;
+	int	 i;
+
+	if (get_string(o, "mode", 0, st->mode, sizeof st->mode, what, err,
+	    errlen) != 0)
+		return -1;
+	for (i = 0; st->mode[0] != '\0' && modes[i] != NULL; i++)
+		if (strcmp(st->mode, modes[i]) == 0)
+			break;
+	if (st->mode[0] != '\0' && modes[i] == NULL) {
+		snprintf(err, errlen, "%s: \"mode\" must be usb, lsb, am, fm, "
+		    "nfm or cw (got \"%.15s\")", what, st->mode);
+		return -1;
+	}
+	if ((json_object_get(o, "low_cut") != NULL) !=
+	    (json_object_get(o, "high_cut") != NULL)) {
+		snprintf(err, errlen, "%s: \"low_cut\" and \"high_cut\" go "
+		    "together", what);
+		return -1;
+	}
+	if (json_object_get(o, "low_cut") == NULL)
+		return 0;
+	if (get_number(o, "low_cut", 1, &lo, -24000, 24000, what, err,
+	    errlen) != 0 ||
+	    get_number(o, "high_cut", 1, &hi, -24000, 24000, what, err,
+	    errlen) != 0)
+		return -1;
+	if (lo != floor(lo) || hi != floor(hi) || lo >= hi) {
+		snprintf(err, errlen, "%s: \"low_cut\" must be a whole number "
+		    "of Hz below \"high_cut\"", what);
+		return -1;
+	}
+	st->has_cut = 1;
+	st->low_cut = (int)lo;
+	st->high_cut = (int)hi;
+	return 0;
+}
+
 static int
 parse_station(json_t *o, struct station *st, int index, char *err,
     size_t errlen)
@@ -165,7 +210,8 @@ parse_station(json_t *o, struct station *st, int index, char *err,
 	json_object_foreach(o, key, v) {
 		static const char *known[] = { "name", "type", "url",
 		    "latitude", "longitude", "password", "frequency_min_hz",
-		    "frequency_max_hz", "country", "notes", NULL };
+		    "frequency_max_hz", "country", "notes", "mode", "low_cut",
+		    "high_cut", NULL };
 		int i;
 		for (i = 0; known[i] != NULL; i++)
 			if (strcmp(key, known[i]) == 0)
@@ -220,7 +266,7 @@ parse_station(json_t *o, struct station *st, int index, char *err,
 		snprintf(err, errlen, "%s: %s", what, uerr);
 		return -1;
 	}
-	return 0;
+	return parse_audio(o, st, what, err, errlen);
 }
 
 int

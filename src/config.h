@@ -2,7 +2,8 @@
  * config.h -- the stations file and default paths.
  *
  * Stations come from JSON: {"stations":[{"name","type","url","latitude",
- * "longitude","password"?,"frequency_min_hz"?,"frequency_max_hz"?}]}.
+ * "longitude","password"?,"frequency_min_hz"?,"frequency_max_hz"?,
+ * "mode"?,"low_cut"?,"high_cut"?}]} (the last three: audio receivers).
  * Station k (1-based, file order) is websdr_k in object keys.
  */
 #ifndef CONFIG_H
@@ -27,6 +28,11 @@ struct station {
 	char	 password[128];
 	double	 freq_min_hz;		/* from the file or the driver default */
 	double	 freq_max_hz;
+	/* audio receivers (OpenWebRX): demodulator and its passband */
+	char	 mode[16];		/* "mode"; "" = the driver's default */
+	int	 has_cut;		/* "low_cut"/"high_cut" were given */
+	int	 low_cut;		/* Hz, audio passband */
+	int	 high_cut;
 };
 
 struct stations {

@@ -46,6 +46,8 @@ struct rxrt {
 	int			 ok;
 	int			 missing;
 	json_t			*last;		/* last measurement row */
+	int			 pos_valid;	/* the receiver published */
+	double			 pub_lat, pub_lon;
 };
 
 struct acq {
@@ -465,6 +467,11 @@ sink_block(void *ctx, const struct rx_block *b)
 	struct acq	*a = r->acq;
 
 	pthread_mutex_lock(&a->lock);
+	if (b->pos_valid) {
+		r->pos_valid = 1;
+		r->pub_lat = b->latitude;
+		r->pub_lon = b->longitude;
+	}
 	chunker_feed(r->ch, b, on_chunk, a);
 	if (!a->has_origin)
 		try_origin(a, 0);
@@ -591,7 +598,20 @@ measurement_row(struct acq *a, struct rxrt *r, const struct chunk *c,
 	json_object_set_new(row, "samples_lost",
 	    json_integer((json_int_t)c->lost));
 	json_object_set_new(row, "iq_data_location", json_string(key));
-	json_object_set_new(row, "iq_data_format", json_string("complex64"));
+	if (rx_type_audio(r->st->type)) {
+		/* What the receiver really gives: demodulated real audio. */
+		const char *mode;
+		int lo, hi;
+		rx_audio_passband(r->st, s->p.high_cut, c->fs, &mode, &lo, &hi);
+		json_object_set_new(row, "iq_data_format",
+		    json_string("float32"));
+		json_object_set_new(row, "format", json_string("audio"));
+		json_object_set_new(row, "demod_mode", json_string(mode));
+		json_object_set_new(row, "passband_low_hz", json_integer(lo));
+		json_object_set_new(row, "passband_high_hz", json_integer(hi));
+	} else
+		json_object_set_new(row, "iq_data_format",
+		    json_string("complex64"));
 	json_object_set_new(row, "iq_sample_rate", json_real(c->fs));
 	json_object_set_new(row, "iq_samples_count",
 	    json_integer((json_int_t)c->n));
@@ -615,6 +635,16 @@ compute(struct acq *a, const struct chunk *c, struct metrics *m)
 	}
 	if (a->mctx == NULL)
 		return -1;
+	if (rx_type_audio(a->rt[c->websdr - 1].st->type)) {
+		/* Audio is real (Q = 0): its spectrum's positive half over
+		 * the audio passband holds the signal and the noise in the
+		 * same ratio as the whole. */
+		const char *mode;
+		int lo, hi;
+		rx_audio_passband(a->rt[c->websdr - 1].st, a->s->p.high_cut,
+		    c->fs, &mode, &lo, &hi);
+		return metrics_compute(a->mctx, c->iq, c->n, c->fs, lo, hi, m);
+	}
 	return metrics_compute(a->mctx, c->iq, c->n, c->fs,
 	    a->s->p.low_cut, a->s->p.high_cut, m);
 }
@@ -1089,6 +1119,13 @@ station_json(struct rxrt *r)
 	    "chunks_missing", r->missing);
 	json_object_set_new(o, "sample_rate", r->fs > 0 ? json_real(r->fs) :
 	    json_null());
+	if (r->pos_valid) {
+		/* where the receiver says it is (the file's may be rough) */
+		json_object_set_new(o, "published_latitude",
+		    json_real(r->pub_lat));
+		json_object_set_new(o, "published_longitude",
+		    json_real(r->pub_lon));
+	}
 	if (r->last != NULL)
 		json_object_set(o, "last", r->last);
 	return o;

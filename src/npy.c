@@ -13,14 +13,15 @@
 #define NPY_BLOCK	4096		/* samples converted per write */
 #define NPY_MAX_HEADER	65536
 
-size_t
-npy_header_c8(char *buf, size_t buflen, size_t n)
+static size_t
+npy_header(char *buf, size_t buflen, size_t n, const char *descr)
 {
 	char	 dict[128];
 	size_t	 dlen, total;
 
 	dlen = (size_t)snprintf(dict, sizeof dict,
-	    "{'descr': '<c8', 'fortran_order': False, 'shape': (%zu,), }", n);
+	    "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
+	    descr, n);
 	/* magic(6) + version(2) + u16 length + dict + padding + '\n' must be
 	 * a multiple of 64 so the data starts aligned (the NPY spec). */
 	total = 10 + dlen + 1;
@@ -34,6 +35,18 @@ npy_header_c8(char *buf, size_t buflen, size_t n)
 	memset(buf + 10 + dlen, ' ', total - 10 - dlen - 1);
 	buf[total - 1] = '\n';
 	return total;
+}
+
+size_t
+npy_header_c8(char *buf, size_t buflen, size_t n)
+{
+	return npy_header(buf, buflen, n, "<c8");
+}
+
+size_t
+npy_header_f4(char *buf, size_t buflen, size_t n)
+{
+	return npy_header(buf, buflen, n, "<f4");
 }
 
 static int
@@ -85,6 +98,27 @@ npy_write_c8_fd(int fd, const int16_t *iq, size_t n)
 			put_f32le(buf + 4 * i, (float)iq[2 * done + i] /
 			    32768.0f);
 		if (write_all(fd, buf, 8 * m) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+npy_write_f4_fd(int fd, const int16_t *iq, size_t n)
+{
+	char		 hdr[256];
+	unsigned char	 buf[NPY_BLOCK * 4];
+	size_t		 hlen, i, done, m;
+
+	hlen = npy_header_f4(hdr, sizeof hdr, n);
+	if (hlen == 0 || write_all(fd, hdr, hlen) != 0)
+		return -1;
+	for (done = 0; done < n; done += m) {
+		m = n - done < NPY_BLOCK ? n - done : NPY_BLOCK;
+		for (i = 0; i < m; i++)
+			put_f32le(buf + 4 * i, (float)iq[2 * (done + i)] /
+			    32768.0f);
+		if (write_all(fd, buf, 4 * m) != 0)
 			return -1;
 	}
 	return 0;

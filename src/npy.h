@@ -18,6 +18,12 @@ size_t	npy_header_c8(char *buf, size_t buflen, size_t n);
  * small blocks (no n-sized allocation). 0, or -1 with errno set. */
 int	npy_write_c8_fd(int fd, const int16_t *iq, size_t n);
 
+/* Real audio: header for n float32 samples ('<f4'), and the writer that
+ * takes interleaved int16 pairs and stores only the first of each (the
+ * audio path: iq[2k] is the sample, iq[2k+1] is 0). */
+size_t	npy_header_f4(char *buf, size_t buflen, size_t n);
+int	npy_write_f4_fd(int fd, const int16_t *iq, size_t n);
+
 /*
  * Read a '<c8' 1-D NPY file: *out gets 2n floats (malloc'd, caller frees),
  * *n the sample count. 0, or -1 with a message (bad magic, other dtype,

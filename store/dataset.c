@@ -492,7 +492,8 @@ dataset_put_batch(struct dataset *ds, const char *id,
 	char		 dir[PATH_MAX], rowsdir[PATH_MAX], tmp[PATH_MAX];
 	char		 final[PATH_MAX], leaf[64], *text = NULL;
 	struct held	*h;
-	int		 i, fd = -1, batch, dfd, rc = -1, written = 0;
+	const char	*fmt;
+	int		 i, fd = -1, batch, dfd, rc = -1, written = 0, real;
 
 	if (session_path(ds, id, "", dir, sizeof dir, err, errlen) != 0 ||
 	    session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
@@ -514,8 +515,14 @@ dataset_put_batch(struct dataset *ds, const char *id,
 		if (util_fmt(tmp, sizeof tmp, "%s/%s", dir, leaf) != 0)
 			goto out;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || npy_write_c8_fd(fd, chunks[i].iq,
-		    chunks[i].n) != 0) {
+		/* the row says what the file holds: audio rows ("float32")
+		 * keep iq[2k] only, as '<f4' */
+		fmt = json_string_value(json_object_get(json_array_get(rows,
+		    (size_t)i), "iq_data_format"));
+		real = fmt != NULL && strcmp(fmt, "float32") == 0;
+		if (fd < 0 || (real ? npy_write_f4_fd(fd, chunks[i].iq,
+		    chunks[i].n) : npy_write_c8_fd(fd, chunks[i].iq,
+		    chunks[i].n)) != 0) {
 			snprintf(err, errlen, "cannot write %s: %s", tmp,
 			    strerror(errno));
 			goto out;

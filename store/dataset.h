@@ -73,7 +73,8 @@ int		 dataset_session_save(struct dataset *ds, const char *id,
 /*
  * Store a batch: every chunk's .npy, then one rows file holding rows (a JSON
  * array, borrowed), with one durability barrier for the whole batch. When it
- * returns 0 every chunk and row of the batch is durable.
+ * returns 0 every chunk and row of the batch is durable. A chunk whose row
+ * has "iq_data_format": "float32" is real audio: stored '<f4' from iq[2k].
  */
 int		 dataset_put_batch(struct dataset *ds, const char *id,
 		    const struct ds_chunk *chunks, int n, const json_t *rows,

@@ -138,6 +138,56 @@ test_file_and_paths(void **state)
 	assert_string_equal(buf, "/home/op/.local/share/heimdall-rec");
 }
 
+/* The 2 m band types and the audio fields of OpenWebRX stations. */
+static void
+test_radio_types(void **state)
+{
+	const char *ok =
+	    "{\"stations\":[{\"name\":\"R\",\"type\":\"rtl_tcp\","
+	    "\"url\":\"tcp://127.0.0.1:1234\",\"latitude\":45,"
+	    "\"longitude\":7},{\"name\":\"S\",\"type\":\"spyserver\","
+	    "\"url\":\"tcp://[::1]:5555\",\"latitude\":45,\"longitude\":7},"
+	    "{\"name\":\"O\",\"type\":\"openwebrx\",\"url\":"
+	    "\"https://h.example/owrx/\",\"latitude\":45,\"longitude\":7,"
+	    "\"mode\":\"nfm\",\"low_cut\":-4000,\"high_cut\":4000}]}";
+	const char *bad[][2] = {
+		{ "\"mode\":\"iq\"", "\"mode\" must be" },
+		{ "\"low_cut\":300", "go together" },
+		{ "\"low_cut\":3000,\"high_cut\":300", "below" },
+		{ "\"low_cut\":0.5,\"high_cut\":300", "whole number" },
+		{ "\"low_cut\":0,\"high_cut\":90000", "high_cut" },
+	};
+	struct stations	 s;
+	char		 err[512], json[800];
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(config_parse_stations(ok, strlen(ok), &s, err,
+	    sizeof err), 0);
+	assert_int_equal(s.v[0].port, 1234);
+	assert_true(s.v[0].freq_min_hz == 24e6 && s.v[0].freq_max_hz ==
+	    1766e6);
+	assert_string_equal(s.v[1].host, "::1");
+	assert_int_equal(s.v[2].tls, 1);
+	assert_string_equal(s.v[2].path, "/owrx");
+	assert_string_equal(s.v[2].mode, "nfm");
+	assert_int_equal(s.v[2].has_cut, 1);
+	assert_int_equal(s.v[2].low_cut, -4000);
+	assert_int_equal(s.v[2].high_cut, 4000);
+	assert_int_equal(s.v[0].has_cut, 0);
+	config_free_stations(&s);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(json, sizeof json, "{\"stations\":[{\"name\":\"O\","
+		    "\"type\":\"openwebrx\",\"url\":\"http://h:8073\","
+		    "\"latitude\":45,\"longitude\":7,%s}]}", bad[i][0]);
+		assert_int_equal(config_parse_stations(json, strlen(json), &s,
+		    err, sizeof err), -1);
+		if (strstr(err, bad[i][1]) == NULL)
+			fail_msg("error \"%s\" lacks \"%s\"", err, bad[i][1]);
+		assert_non_null(strstr(err, "station 1 (O)"));
+	}
+}
+
 int
 main(void)
 {
@@ -145,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_paths),
+		cmocka_unit_test(test_radio_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

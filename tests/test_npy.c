@@ -95,6 +95,36 @@ test_numpy_reads_it(void **state)
 		    "python3-numpy installed?", rc);
 }
 
+static void	expect_refused(const char *needle);
+
+/* Audio: '<f4', only iq[2k] of each pair, read back by numpy. */
+static void
+test_f4_audio(void **state)
+{
+	int16_t	 iq[2 * 4] = { 16384, 0, -32768, 0, 32767, 0, 1, 0 };
+	char	 cmd[600], hdr[256];
+	int	 fd, rc;
+
+	(void)state;
+	assert_int_equal(npy_header_f4(hdr, sizeof hdr, 4) % 64, 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(npy_write_f4_fd(fd, iq, 4), 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import numpy,sys;"
+	    "a=numpy.load('%s');"
+	    "assert a.dtype==numpy.float32, a.dtype;"
+	    "assert a.shape==(4,), a.shape;"
+	    "assert list(a)==[0.5,-1.0,32767/32768,1/32768], list(a);"
+	    "sys.exit(0)\"", path);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("numpy did not read the float32 audio back (rc %d)",
+		    rc);
+	/* the complex64 reader refuses it: another dtype */
+	expect_refused("complex64");
+}
+
 static void
 expect_refused(const char *needle)
 {
@@ -171,6 +201,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_numpy_reads_it),
 		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_f4_audio),
 	};
 	int	fd, rc;
 

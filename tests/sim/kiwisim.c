@@ -11,6 +11,15 @@
  * Defaults for station k: rate 12001 + 0.137 k, offset 500 + 250 k Hz,
  * SNR 20 dB over +-pb (5000) Hz, GPS on odd k, a tone, no fault.
  *
+ * More station types (rawsim.c, same process, any mix): type=rtl_tcp or
+ * type=spyserver in a SPEC, with center=HZ (the tone is at center + offset,
+ * absolute; default 145.5 MHz), tuner=N (rtl_tcp greeting, 5 R820T),
+ * dev=HZ (SpyServer's fixed device center with fault=cancontrol0), and
+ * their faults: rtl_tcp busy|stall, SpyServer nodevice|full|cancontrol0|
+ * gap|stall. Their stations file entries are tcp://host:port.
+ * type=openwebrx (owrxsim.c): ver=1.1|1.2, comp=adpcm|none, profile=0|1
+ * (starts on 2m or 70cm), faults backoff|resync|profile|stall.
+ *
  * Once every port listens (and the stations file is written) it prints
  * "ready N FIRST_PORT". SIGTERM or SIGINT stops it.
  *
@@ -37,27 +46,13 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "sim.h"
+
 #define SIM_MAX		1000
 #define SPF		512		/* complex samples per SND frame */
 #define NOISE_TAB	(1 << 16)
 #define SIGMA2		1e-4
 
-enum signal { SIG_TONE, SIG_NOISE, SIG_COUNT };
-enum fault {
-	F_NONE, F_BUSY, F_BADP, F_DISABLED, F_STALL, F_DROP, F_BUSY_MID
-};
-
-struct simst {
-	int		 k;		/* 1-based */
-	char		 name[64];
-	double		 rate, offset, snr, pb, after, min, max;
-	int		 gps, overflow, times;
-	enum signal	 sig;
-	enum fault	 fault;
-	int		 port;
-	int		 conns;		/* connections so far */
-	struct lws_vhost *vh;
-};
 
 struct conn {
 	struct lws		*wsi;
@@ -483,6 +478,32 @@ parse_spec(const char *spec)
 			s->max = atof(eq);
 		else if (strcmp(tok, "name") == 0)
 			snprintf(s->name, sizeof s->name, "%s", eq);
+		else if (strcmp(tok, "center") == 0)
+			s->center = atof(eq);
+		else if (strcmp(tok, "dev") == 0)
+			s->dev = atof(eq);
+		else if (strcmp(tok, "tuner") == 0)
+			s->tuner = atoi(eq);
+		else if (strcmp(tok, "forced") == 0)
+			s->forced = atoi(eq);
+		else if (strcmp(tok, "ver") == 0)
+			s->v11 = strcmp(eq, "1.1") == 0;
+		else if (strcmp(tok, "comp") == 0)
+			s->int16 = strcmp(eq, "none") == 0;
+		else if (strcmp(tok, "profile") == 0)
+			s->profile = atoi(eq) != 0;
+		else if (strcmp(tok, "type") == 0) {
+			if (strcmp(eq, "kiwisdr") == 0)
+				s->type = T_KIWI;
+			else if (strcmp(eq, "rtl_tcp") == 0)
+				s->type = T_RTLTCP;
+			else if (strcmp(eq, "spyserver") == 0)
+				s->type = T_SPYSERVER;
+			else if (strcmp(eq, "openwebrx") == 0)
+				s->type = T_OPENWEBRX;
+			else
+				goto bad;
+		}
 		else if (strcmp(tok, "signal") == 0) {
 			if (strcmp(eq, "tone") == 0)
 				s->sig = SIG_TONE;
@@ -494,12 +515,14 @@ parse_spec(const char *spec)
 				goto bad;
 		} else if (strcmp(tok, "fault") == 0) {
 			static const char *names[] = { "none", "busy", "badp",
-			    "disabled", "stall", "drop", "busy_midstream" };
+			    "disabled", "stall", "drop", "busy_midstream",
+			    "nodevice", "full", "cancontrol0", "gap", "backoff",
+			    "resync", "profile" };
 			int i;
-			for (i = 0; i < 7; i++)
+			for (i = 0; i < 14; i++)
 				if (strcmp(eq, names[i]) == 0)
 					break;
-			if (i == 7)
+			if (i == 14)
 				goto bad;
 			s->fault = (enum fault)i;
 		} else
@@ -523,11 +546,18 @@ write_stations(const char *path, const char *host)
 	char	 url[128], tmp[4096];
 	int	 i, rc;
 
+	static const char *types[] = { "kiwisdr", "rtl_tcp", "spyserver",
+	    "openwebrx" };
+
 	for (i = 0; i < nst; i++) {
-		snprintf(url, sizeof url, "http://%s:%d", host, st[i].port);
+		snprintf(url, sizeof url, "%s://%s%s%s:%d",
+		    st[i].type == T_KIWI || st[i].type == T_OPENWEBRX ? "http" :
+		    "tcp",
+		    strchr(host, ':') ? "[" : "", host,
+		    strchr(host, ':') ? "]" : "", st[i].port);
 		json_array_append_new(arr, json_pack(
 		    "{s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f}",
-		    "name", st[i].name, "type", "kiwisdr", "url", url,
+		    "name", st[i].name, "type", types[st[i].type], "url", url,
 		    "latitude", 45.0 + 0.05 * i, "longitude", 7.6 + 0.07 * i,
 		    "password", "", "frequency_min_hz", st[i].min,
 		    "frequency_max_hz", st[i].max));
@@ -553,7 +583,13 @@ usage(FILE *f)
 	    "SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,"
 	    "signal=tone|noise|count,\n"
 	    "      fault=none|busy|badp|disabled|stall|drop|busy_midstream,"
-	    "after=S,times=K,\n      overflow=0|1,name=TEXT,min=HZ,max=HZ\n");
+	    "after=S,times=K,\n      overflow=0|1,name=TEXT,min=HZ,max=HZ,\n"
+	    "      type=kiwisdr|rtl_tcp|spyserver|openwebrx,center=HZ,dev=HZ,tuner=N,"
+	    "forced=1|4\n"
+	    "      (rtl_tcp faults: busy|stall; spyserver: nodevice|full|"
+	    "cancontrol0|gap|stall)\n"
+	    "      type=openwebrx: ver=1.1|1.2,comp=adpcm|none,profile=0|1\n"
+	    "      (faults: backoff|resync|profile|stall)\n");
 }
 
 int
@@ -619,10 +655,29 @@ main(int argc, char **argv)
 		st[i].gps = (i + 1) % 2;
 		st[i].times = 1;
 		st[i].max = 30e6;
+		st[i].center = 145.5e6;
+		st[i].tuner = 5;
 	}
 	for (i = 0; i < nspecs; i++)
 		if (parse_spec(specs[i]) != 0)
 			return 64;
+	for (i = 0; i < nst; i++) {
+		if (st[i].type == T_KIWI)
+			continue;
+		if (st[i].type == T_OPENWEBRX) {
+			/* its profiles say what it covers */
+			if (st[i].max == 30e6)
+				st[i].max = 6e9;
+			continue;
+		}
+		/* the stations file range: what the device covers */
+		if (st[i].max == 30e6)
+			st[i].max = st[i].type == T_RTLTCP ? 1766e6 : 1800e6;
+		if (st[i].min == 0)
+			st[i].min = 24e6;
+		if (st[i].dev == 0)
+			st[i].dev = st[i].center;
+	}
 	make_noise(seed);
 
 	signal(SIGTERM, on_signal);
@@ -636,11 +691,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "heimdall-kiwisim: cannot create context\n");
 		return 1;
 	}
+	for (i = 0; i < nst; i++)
+		st[i].port = base > 0 ? base + i : 0;
+	if (rawsim_listen(st, nst, host) != 0) {
+		lws_context_destroy(ctx);
+		return 1;
+	}
+	owrxsim_init(ctx);
 	for (i = 0; i < nst; i++) {
+		if (st[i].type != T_KIWI && st[i].type != T_OPENWEBRX)
+			continue;
 		memset(&info, 0, sizeof info);
 		info.port = base > 0 ? base + i : 0;
 		info.iface = host;
-		info.protocols = protocols;
+		info.protocols = st[i].type == T_KIWI ? protocols :
+		    owrxsim_protocols;
 		info.user = &st[i];
 		info.vhost_name = st[i].name;
 		st[i].vh = lws_create_vhost(ctx, &info);
@@ -656,12 +721,19 @@ main(int argc, char **argv)
 		lws_context_destroy(ctx);
 		return 1;
 	}
+	if (rawsim_start(seed) != 0) {
+		fprintf(stderr, "heimdall-kiwisim: cannot start the raw-TCP "
+		    "stations\n");
+		lws_context_destroy(ctx);
+		return 1;
+	}
 	printf("ready %d %d\n", nst, st[0].port);
 	fflush(stdout);
 	lws_sul_schedule(ctx, 0, &tick, tick_cb, 100 * LWS_US_PER_MS);
 	while (!stopping)
 		if (lws_service(ctx, 0) < 0)
 			break;
+	rawsim_stop();
 	lws_context_destroy(ctx);
 	free(noise);
 	return 0;

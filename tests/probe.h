@@ -1,0 +1,151 @@
+/*
+ * probe.h -- for driver tests: a sink that records what a receiver driver
+ * reports (states, streams, samples, peak, tone frequency), and starting
+ * the simulator on free ports. Header-only; include after cmocka.h.
+ */
+#ifndef PROBE_H
+#define PROBE_H
+
+#include <complex.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/receiver.h"
+
+struct probe {
+	pthread_mutex_t	 lock;
+	enum rx_state	 state;
+	char		 reason[200];
+	char		 reasons[1024];	/* every non-streaming reason */
+	int		 retries;
+	int		 streams;
+	double		 fs;
+	size_t		 samples;
+	size_t		 lost;
+	int		 peak;		/* max |I|, |Q| */
+	double complex	 acc;		/* sum x[n] conj(x[n-1]) */
+	double complex	 prev;
+	int		 have_prev;
+	double		 power;		/* sum |x|^2, full scale 1 */
+};
+
+static void
+p_state(void *ctx, enum rx_state st, const char *reason)
+{
+	struct probe *p = ctx;
+
+	pthread_mutex_lock(&p->lock);
+	p->state = st;
+	snprintf(p->reason, sizeof p->reason, "%s", reason);
+	if (st != RX_STREAMING && strlen(p->reasons) + strlen(reason) + 3 <
+	    sizeof p->reasons) {
+		strcat(p->reasons, reason);
+		strcat(p->reasons, "; ");
+	}
+	if (st == RX_RETRYING)
+		p->retries++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+p_stream(void *ctx, double fs)
+{
+	struct probe *p = ctx;
+
+	pthread_mutex_lock(&p->lock);
+	p->streams++;
+	p->fs = fs;
+	p->have_prev = 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+p_block(void *ctx, const struct rx_block *b)
+{
+	struct probe	*p = ctx;
+	size_t		 i;
+
+	pthread_mutex_lock(&p->lock);
+	p->samples += b->n;
+	p->lost += b->lost;
+	for (i = 0; i < b->n; i++) {
+		int a = abs(b->iq[2 * i]), q = abs(b->iq[2 * i + 1]);
+		double complex x = (b->iq[2 * i] + I * b->iq[2 * i + 1]) /
+		    32768.0;
+		if (a > p->peak)
+			p->peak = a;
+		if (q > p->peak)
+			p->peak = q;
+		if (p->have_prev)
+			p->acc += x * conj(p->prev);
+		p->prev = x;
+		p->have_prev = 1;
+		p->power += creal(x * conj(x));
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+probe_init(struct probe *p, struct rx_sink *sink)
+{
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->lock, NULL);
+	sink->state = p_state;
+	sink->stream = p_stream;
+	sink->block = p_block;
+	sink->ctx = p;
+}
+
+/* The dominant tone's frequency (mean phase step), Hz. */
+static double
+probe_tone_hz(struct probe *p)
+{
+	return carg(p->acc) / (2 * M_PI) * p->fs;
+}
+
+/* Start the simulator with --station specs (NULL-terminated) on free
+ * ports, writing its stations file to out; returns its pid. */
+static pid_t
+probe_start_sim(const char *specs[], int n, const char *out)
+{
+	const char	*sim = getenv("HEIMDALL_KIWISIM");
+	char		*argv[64], line[128], count[8];
+	int		 fd[2], i, k = 0;
+	pid_t		 pid;
+	FILE		*f;
+
+	if (sim == NULL)
+		sim = "./heimdall-kiwisim";
+	snprintf(count, sizeof count, "%d", n);
+	argv[k++] = (char *)sim;
+	argv[k++] = "--count";
+	argv[k++] = count;
+	argv[k++] = "--base-port";
+	argv[k++] = "0";
+	argv[k++] = "--stations-out";
+	argv[k++] = (char *)out;
+	for (i = 0; specs[i] != NULL && k < 60; i++) {
+		argv[k++] = "--station";
+		argv[k++] = (char *)specs[i];
+	}
+	argv[k] = NULL;
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		execv(sim, argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	f = fdopen(fd[0], "r");
+	if (fgets(line, sizeof line, f) == NULL || strncmp(line, "ready", 5))
+		fail_msg("simulator %s did not start", sim);
+	fclose(f);
+	return pid;
+}
+
+#endif

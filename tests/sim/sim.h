@@ -1,0 +1,60 @@
+/*
+ * sim.h -- what the simulator's station types share (kiwisim.c holds the
+ * station table and main; rawsim.c serves the raw-TCP protocols, rtl_tcp
+ * and SpyServer, on its own thread).
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdint.h>
+
+enum simtype { T_KIWI = 0, T_RTLTCP, T_SPYSERVER, T_OPENWEBRX };
+
+enum signal { SIG_TONE, SIG_NOISE, SIG_COUNT };
+enum fault {
+	F_NONE, F_BUSY, F_BADP, F_DISABLED, F_STALL, F_DROP, F_BUSY_MID,
+	F_NODEVICE, F_FULL, F_CANCONTROL0, F_GAP, F_BACKOFF, F_RESYNC,
+	F_PROFILE
+};
+
+struct lws_vhost;
+struct lws_context;
+struct lws_protocols;
+
+struct simst {
+	int		 k;		/* 1-based */
+	char		 name[64];
+	double		 rate, offset, snr, pb, after, min, max;
+	int		 gps, overflow, times;
+	enum signal	 sig;
+	enum fault	 fault;
+	int		 port;
+	int		 conns;		/* connections so far */
+	struct lws_vhost *vh;
+	/* raw-TCP stations */
+	enum simtype	 type;
+	double		 center;	/* the tone is at center + offset Hz */
+	double		 dev;		/* SpyServer CanControl=0: fixed
+					   device center */
+	int		 tuner;		/* rtl_tcp tuner type (5 R820T) */
+	int		 forced;	/* SpyServer ForcedIQFormat: 0 none,
+					   1 uint8, 4 float32 */
+	int		 lfd;		/* listening socket */
+	uint64_t	 skipped;	/* samples not sent: slow reader */
+	/* OpenWebRX stations */
+	int		 v11;		/* speak v1.1: no SYNC framing */
+	int		 int16;		/* audio_compression "none" */
+	int		 profile;	/* initial profile: 0 2m, 1 70cm */
+};
+
+/* The OpenWebRX stations' lws protocols (owrxsim.c), for their vhosts. */
+extern const struct lws_protocols *owrxsim_protocols;
+void	owrxsim_init(struct lws_context *ctx);
+
+/* Listen on host for every raw-TCP station of st[0..n); fills port. 0 or -1. */
+int	rawsim_listen(struct simst *st, int n, const char *host);
+/* Serve them on a new thread until rawsim_stop(). */
+int	rawsim_start(uint64_t seed);
+void	rawsim_stop(void);
+
+#endif
