@@ -10,11 +10,9 @@
 
 #include "receiver.h"
 
-#define KIWI_MAX_MSG	65536	/* largest server message accepted */
 #define KIWI_SND_HDR	20	/* IQ-mode SND header bytes */
 
 extern const struct rx_driver kiwi_driver;
-extern const struct lws_protocols kiwi_protocol;
 
 /* One IQ-mode SND frame. samples points into the frame (big-endian). */
 struct kiwi_snd {

@@ -4,11 +4,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
 #include "rxloop.h"
-#include "kiwi.h"
+#include "wsclient.h"
+
+/*
+ * Wake-up coalescing. Every receiver sends a 2 KiB frame about every 43 ms;
+ * serving each as it lands costs one poll() over all sockets plus one
+ * read per frame, and the kernel's side of that was 2/3 of the recorder's
+ * CPU at 50 receivers. Resting this long between turns lets the frames of
+ * many receivers gather, so one poll serves them all. Work queued by other
+ * threads (rxloop_call) ends the rest at once, and there is no rest while
+ * a connection is being set up (each step of a handshake would wait).
+ */
+#define RXLOOP_REST_MS	50
+/* One read takes all a socket gathered in a rest (lws' default is 4 KiB). */
+#define RXLOOP_RX_BUF	32768
 
 struct call {
 	struct call	*next;
@@ -23,8 +37,10 @@ struct rxloop {
 	pthread_t		 self;		/* the loop thread's id */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 ran;
+	pthread_cond_t		 queued;	/* ends the rest early */
 	struct call		*head, *tail;
 	volatile int		 stop;
+	int			 settling;	/* loop thread only */
 };
 
 /* Run what other threads queued (on the loop thread). */
@@ -65,7 +81,7 @@ loop_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 static const struct lws_protocols protocols[] = {
 	{ "rxloop", loop_callback, 0, 0, 0, NULL, 0 },
-	{ "kiwi", NULL, 0, 0, 0, NULL, 0 },	/* filled from kiwi_protocol */
+	{ "wsc", NULL, 0, 0, 0, NULL, 0 },	/* filled from wsc_protocol */
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -73,9 +89,25 @@ static void *
 loop_main(void *arg)
 {
 	struct rxloop	*loop = arg;
+	struct timespec	 until;
 
-	while (!loop->stop)
+	while (!loop->stop) {
 		lws_service(loop->ctx, 0);
+		if (loop->settling > 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += RXLOOP_REST_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&loop->lock);
+		while (loop->head == NULL && !loop->stop &&
+		    pthread_cond_timedwait(&loop->queued, &loop->lock,
+		    &until) == 0)
+			;
+		pthread_mutex_unlock(&loop->lock);
+	}
 	drain(loop);
 	return NULL;
 }
@@ -86,6 +118,7 @@ rxloop_new(int tls, char *err, size_t errlen)
 	static struct lws_protocols	 prot[3];
 	struct lws_context_creation_info info;
 	struct rxloop			*loop;
+	pthread_condattr_t		 ca;
 
 	loop = calloc(1, sizeof *loop);
 	if (loop == NULL) {
@@ -94,8 +127,12 @@ rxloop_new(int tls, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&loop->lock, NULL);
 	pthread_cond_init(&loop->ran, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&loop->queued, &ca);
+	pthread_condattr_destroy(&ca);
 	memcpy(prot, protocols, sizeof prot);
-	prot[1] = kiwi_protocol;
+	prot[1] = wsc_protocol;
 
 	/* Quiet: receivers that refuse or drop are reported through the
 	 * sink with a reason; lws' own notices would only repeat them. */
@@ -108,6 +145,7 @@ rxloop_new(int tls, char *err, size_t errlen)
 	info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
 	info.timeout_secs = 5;
 	info.connect_timeout_secs = 5;
+	info.pt_serv_buf_size = RXLOOP_RX_BUF;
 	loop->ctx = lws_create_context(&info);
 	if (loop->ctx == NULL) {
 		snprintf(err, errlen, "cannot create the network event loop");
@@ -121,6 +159,7 @@ rxloop_new(int tls, char *err, size_t errlen)
 	loop->self = loop->thread;
 	return loop;
 fail:
+	pthread_cond_destroy(&loop->queued);
 	pthread_cond_destroy(&loop->ran);
 	pthread_mutex_destroy(&loop->lock);
 	free(loop);
@@ -132,10 +171,14 @@ rxloop_free(struct rxloop *loop)
 {
 	if (loop == NULL)
 		return;
+	pthread_mutex_lock(&loop->lock);
 	loop->stop = 1;
+	pthread_cond_signal(&loop->queued);
+	pthread_mutex_unlock(&loop->lock);
 	lws_cancel_service(loop->ctx);
 	pthread_join(loop->thread, NULL);
 	lws_context_destroy(loop->ctx);
+	pthread_cond_destroy(&loop->queued);
 	pthread_cond_destroy(&loop->ran);
 	pthread_mutex_destroy(&loop->lock);
 	free(loop);
@@ -157,6 +200,7 @@ enqueue(struct rxloop *loop, rxloop_fn fn, void *arg, int *done)
 	else
 		loop->head = c;
 	loop->tail = c;
+	pthread_cond_signal(&loop->queued);
 	pthread_mutex_unlock(&loop->lock);
 	lws_cancel_service(loop->ctx);
 	return 0;
@@ -196,4 +240,10 @@ int
 rxloop_on_loop(struct rxloop *loop)
 {
 	return pthread_equal(pthread_self(), loop->self);
+}
+
+void
+rxloop_settling(struct rxloop *loop, int delta)
+{
+	loop->settling += delta;
 }

@@ -33,6 +33,12 @@ int		 rxloop_call_wait(struct rxloop *loop, rxloop_fn fn, void *arg);
 
 /* The lws context (loop thread only). */
 struct lws_context *rxloop_context(struct rxloop *loop);
+/*
+ * Loop thread only: a connection starts (+1) or ends (-1) its setup. The
+ * loop rests between turns (to serve many receivers' frames per wake-up)
+ * only while no connection is settling.
+ */
+void		 rxloop_settling(struct rxloop *loop, int delta);
 /* 1 when called on the loop thread. */
 int		 rxloop_on_loop(struct rxloop *loop);
 
