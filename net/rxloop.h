@@ -16,7 +16,8 @@ struct rxloop;
 
 typedef void (*rxloop_fn)(void *arg);
 
-/* Start the loop thread; tls: some receiver needs TLS (wss/https).
+/* Start the loop thread; tls: some receiver needs TLS (wss/https) -- now
+ * unused: wsclient brings its own TLS, set up per connection.
  * NULL + err on failure. */
 struct rxloop	*rxloop_new(int tls, char *err, size_t errlen);
 /* Stop the thread and destroy the context. Close every rx first. */

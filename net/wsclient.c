@@ -5,9 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <sys/random.h>
 
+#include <pthread.h>
+
 #include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "wsclient.h"
 
@@ -42,7 +48,16 @@ struct wsc {
 	unsigned char	*outq[WSC_OUTQ];	/* frames, LWS_PRE headroom */
 	size_t		 outlen[WSC_OUTQ];
 	int		 oq_head, oq_n;
+
+	/* TLS: OpenSSL over memory BIOs; lws carries the records as raw
+	 * bytes (see tls_ctx() for why not lws' own TLS). */
+	SSL		*ssl;
+	BIO		*rbio;		/* records received, for OpenSSL */
+	BIO		*wbio;		/* records OpenSSL wants sent */
+	int		 tls_up;	/* TLS handshake done */
 };
+
+static int	feed(struct wsc *, const unsigned char *, size_t);
 
 static void
 notify_closed(struct wsc *w)
@@ -63,6 +78,7 @@ wsc_free(struct wsc *w)
 		free(w->outq[(w->oq_head + i) % WSC_OUTQ]);
 	free(w->in);
 	free(w->msg);
+	SSL_free(w->ssl);	/* and its BIOs */
 	free(w);
 }
 
@@ -468,6 +484,192 @@ append(struct wsc *w, const void *data, size_t n)
 	return 0;
 }
 
+/* ---- TLS ---- */
+
+/*
+ * lws 4.1.6 cannot run TLS on a RAW client connection: it calls
+ * SSL_connect before the socket exists (EBADF, "tls start fail"). So the
+ * raw socket stays plain to lws and OpenSSL runs over memory BIOs here.
+ * One client context for the process, verifying peers against the system
+ * store (or SSL_CERT_FILE / SSL_CERT_DIR, as OpenSSL reads them; a change
+ * of SSL_CERT_FILE makes a new context).
+ */
+static pthread_mutex_t	 tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static SSL_CTX		*tls_shared;
+static char		 tls_cafile[512];
+
+static SSL_CTX *
+tls_ctx(void)
+{
+	const char	*ca = getenv("SSL_CERT_FILE");
+	SSL_CTX		*c;
+
+	pthread_mutex_lock(&tls_lock);
+	if (tls_shared != NULL && strcmp(tls_cafile, ca ? ca : "") != 0) {
+		SSL_CTX_free(tls_shared);	/* SSL objects hold refs */
+		tls_shared = NULL;
+	}
+	if (tls_shared == NULL && (c = SSL_CTX_new(TLS_client_method()))) {
+		SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+		SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+		if (SSL_CTX_set_default_verify_paths(c) != 1) {
+			SSL_CTX_free(c);
+			c = NULL;
+		}
+		tls_shared = c;
+		snprintf(tls_cafile, sizeof tls_cafile, "%s", ca ? ca : "");
+	}
+	c = tls_shared;
+	if (c != NULL)
+		SSL_CTX_up_ref(c);
+	pthread_mutex_unlock(&tls_lock);
+	return c;
+}
+
+/* Why OpenSSL failed, for the user: the certificate check first. */
+static void
+tls_fail(struct wsc *w, const char *what)
+{
+	char		 why[200], e[120];
+	long		 v = SSL_get_verify_result(w->ssl);
+	unsigned long	 code = ERR_get_error();
+
+	if (v != X509_V_OK)
+		snprintf(why, sizeof why, "TLS %s: certificate: %s", what,
+		    X509_verify_cert_error_string(v));
+	else {
+		ERR_error_string_n(code, e, sizeof e);
+		snprintf(why, sizeof why, "TLS %s: %s", what,
+		    code ? e : "connection broken");
+	}
+	ERR_clear_error();
+	kill_now(w, why);
+}
+
+static int
+tls_start(struct wsc *w, const char *host, char *err, size_t errlen)
+{
+	SSL_CTX		*c = tls_ctx();
+	unsigned char	 ip[16];
+	int		 ok;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "cannot set up TLS");
+		return -1;
+	}
+	w->ssl = SSL_new(c);
+	SSL_CTX_free(c);		/* the SSL holds its own reference */
+	w->rbio = BIO_new(BIO_s_mem());
+	w->wbio = BIO_new(BIO_s_mem());
+	if (w->ssl == NULL || w->rbio == NULL || w->wbio == NULL) {
+		BIO_free(w->rbio);
+		BIO_free(w->wbio);
+		snprintf(err, errlen, "cannot set up TLS");
+		return -1;
+	}
+	SSL_set_bio(w->ssl, w->rbio, w->wbio);
+	SSL_set_connect_state(w->ssl);
+	/* the certificate must name the host we asked for */
+	if (inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(w->ssl),
+		    host) == 1;
+	else
+		ok = SSL_set_tlsext_host_name(w->ssl, host) == 1 &&
+		    SSL_set1_host(w->ssl, host) == 1;
+	if (!ok) {
+		snprintf(err, errlen, "cannot set up TLS for %.100s", host);
+		return -1;
+	}
+	return 0;
+}
+
+/* Records arrived: run the handshake, then hand plaintext on. */
+static void
+tls_rx(struct wsc *w, const void *in, size_t len)
+{
+	unsigned char	buf[16384];
+	int		n, e;
+
+	if (BIO_write(w->rbio, in, (int)len) != (int)len) {
+		kill_now(w, "out of memory");
+		return;
+	}
+	if (!w->tls_up) {
+		n = SSL_do_handshake(w->ssl);
+		if (n == 1) {
+			w->tls_up = 1;
+			lws_callback_on_writable(w->wsi); /* the request */
+		} else if (SSL_get_error(w->ssl, n) != SSL_ERROR_WANT_READ) {
+			tls_fail(w, "handshake failed");
+			return;
+		}
+	}
+	while (w->tls_up && !w->dying) {
+		n = SSL_read(w->ssl, buf, sizeof buf);
+		if (n > 0) {
+			if (feed(w, buf, (size_t)n) != 0)
+				return;
+			continue;
+		}
+		e = SSL_get_error(w->ssl, n);
+		if (e == SSL_ERROR_ZERO_RETURN)
+			kill_now(w, "connection closed by the receiver");
+		else if (e != SSL_ERROR_WANT_READ)
+			tls_fail(w, "error");
+		break;
+	}
+	if (BIO_pending(w->wbio) > 0 && w->wsi != NULL)
+		lws_callback_on_writable(w->wsi);
+}
+
+/* WRITEABLE with TLS: encrypt what is queued (once the handshake is
+ * done), then send every pending record in one write. */
+static int
+tls_tx(struct wsc *w, struct lws *wsi)
+{
+	unsigned char	*f;
+	size_t		 n;
+	int		 k;
+
+	while (w->tls_up && w->oq_n > 0) {
+		k = (int)w->outlen[w->oq_head];
+		if (SSL_write(w->ssl, w->outq[w->oq_head] + LWS_PRE, k) != k) {
+			tls_fail(w, "write failed");
+			return -1;
+		}
+		free(w->outq[w->oq_head]);
+		w->oq_head = (w->oq_head + 1) % WSC_OUTQ;
+		w->oq_n--;
+	}
+	n = (size_t)BIO_pending(w->wbio);
+	if (n == 0)
+		return w->dying && w->oq_n == 0 ? -1 : 0;
+	if ((f = malloc(LWS_PRE + n)) == NULL)
+		return -1;
+	if (BIO_read(w->wbio, f + LWS_PRE, (int)n) != (int)n ||
+	    lws_write(wsi, f + LWS_PRE, n, LWS_WRITE_RAW) < (int)n) {
+		free(f);
+		set_why(w, "write to the receiver failed");
+		return -1;
+	}
+	free(f);
+	if (w->dying)
+		lws_callback_on_writable(wsi);	/* then close */
+	return 0;
+}
+
+/* Plaintext from the socket (or from TLS): upgrade, then frames. */
+static int
+feed(struct wsc *w, const unsigned char *in, size_t len)
+{
+	if (w->dying || append(w, in, len) != 0)
+		return -1;
+	if (!w->upgraded && handshake(w) <= 0)
+		return w->dying ? -1 : 0;
+	return parse(w);
+}
+
 static int
 wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -500,15 +702,27 @@ wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		memcpy(f + LWS_PRE, w->req, n);
 		if (queue_raw(w, f, n) != 0)
 			return -1;
+		/* TLS: the ClientHello goes first; the request waits */
+		if (w->ssl != NULL) {
+			int r = SSL_do_handshake(w->ssl);
+			if (r != 1 && SSL_get_error(w->ssl, r) !=
+			    SSL_ERROR_WANT_READ) {
+				tls_fail(w, "handshake failed");
+				return -1;
+			}
+		}
 		break;
 	case LWS_CALLBACK_RAW_RX:
-		if (w->dying || append(w, in, len) != 0)
+		if (w->dying)
 			break;
-		if (!w->upgraded && handshake(w) <= 0)
-			break;
-		parse(w);
+		if (w->ssl != NULL)
+			tls_rx(w, in, len);
+		else
+			feed(w, in, len);
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE:
+		if (w->ssl != NULL)
+			return tls_tx(w, wsi);
 		if (w->oq_n == 0)
 			return w->dying ? -1 : 0;
 		n = w->outlen[w->oq_head];
@@ -581,14 +795,18 @@ wsc_connect(struct lws_context *ctx, const char *addr, int port, int tls,
 		free(w);
 		return NULL;
 	}
+	if (tls && tls_start(w, host, err, errlen) != 0) {
+		wsc_free(w);
+		return NULL;
+	}
 	memset(&i, 0, sizeof i);
 	i.context = ctx;
 	i.address = addr;
 	i.port = port;
 	i.path = "";
-	i.host = host;		/* TLS: SNI and the certificate's name */
+	i.host = host;
 	i.method = "RAW";
-	i.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+	i.ssl_connection = 0;	/* TLS is ours (w->ssl), not lws' */
 	i.local_protocol_name = wsc_protocol.name;
 	i.userdata = w;
 	/* A failure inside the call (a CONNECTION_ERROR callback, or NULL)

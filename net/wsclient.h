@@ -5,9 +5,12 @@
  * Why not lws' own WebSocket client: in libwebsockets 4.1 it parses every
  * received byte through its state machine, and at 12 kS/s of IQ per
  * receiver that was 60 % of the recorder's CPU (callgrind, 50 receivers).
- * Here lws still owns the sockets, the event loop and TLS; payloads are
- * handed over without touching each byte. Everything runs on the loop
- * thread of the context the connection was made on.
+ * Here lws still owns the sockets and the event loop; payloads are
+ * handed over without touching each byte. TLS is OpenSSL over memory
+ * BIOs (lws 4.1.6 cannot start TLS on a raw client socket), verifying the
+ * certificate and host name against the system store (or SSL_CERT_FILE).
+ * Everything runs on the loop thread of the context the connection was
+ * made on.
  */
 #ifndef WSCLIENT_H
 #define WSCLIENT_H
@@ -35,8 +38,8 @@ extern const struct lws_protocols wsc_protocol;
 
 /*
  * Connect to addr:port (numeric) and upgrade with GET path (starting with
- * '/'), Host host:port; tls: through TLS (lws checks the certificate
- * against host). NULL + err if it cannot even start; else callbacks follow
+ * '/'), Host host:port; tls: through TLS (the certificate must be valid
+ * for host). NULL + err if it cannot even start; else callbacks follow
  * on the loop thread: open() then message()s, and closed() in the end.
  * The handshake is checked as RFC 6455 4.1 asks (101, Upgrade, Connection,
  * Sec-WebSocket-Accept, no extension or subprotocol imposed); server
