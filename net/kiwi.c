@@ -183,6 +183,35 @@ kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc)
 	return t + GPS_UNIX_EPOCH - GPS_LEAP_S;
 }
 
+int
+kiwi_url_encode(const char *s, char *out, size_t outlen)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	size_t			o = 0;
+	unsigned char		c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~') {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 >= outlen)
+				return -1;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (o >= outlen)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
 void
 kiwi_samples_be(const uint8_t *src, size_t n, int16_t *dst)
 {
@@ -472,9 +501,14 @@ static void
 ws_open(void *ctx)
 {
 	struct rx	*rx = ctx;
+	char		 pw[3 * sizeof rx->st.password];
 
 	rx->t_connected = util_mono();
-	send_text(rx, "SET auth t=kiwi p=%s", rx->st.password);
+	/* The receiver URL-decodes the password (rx_cmd.cpp); encoded, a
+	 * space or '%' in it cannot break the command. */
+	if (kiwi_url_encode(rx->st.password, pw, sizeof pw) != 0)
+		pw[0] = '\0';		/* cannot happen: 3x the field */
+	send_text(rx, "SET auth t=kiwi p=%s", pw);
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, tick_cb,
 	    500 * LWS_US_PER_MS);
 }

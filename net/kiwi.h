@@ -42,6 +42,9 @@ int	kiwi_parse_msg(const char *body, size_t len,
 	    void *ctx);
 /* GPS time of week -> UTC, choosing the week nearest now_utc (18 leap s). */
 double	kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc);
+/* Percent-encode s (all but A-Z a-z 0-9 - _ . ~) into out, as the
+ * receiver decodes the auth password. 0, or -1 if out is too small. */
+int	kiwi_url_encode(const char *s, char *out, size_t outlen);
 /* Big-endian int16 pairs -> host order (2n values). */
 void	kiwi_samples_be(const uint8_t *src, size_t n, int16_t *dst);
 

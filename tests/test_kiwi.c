@@ -123,6 +123,22 @@ test_parse_msg(void **state)
 }
 
 static void
+test_url_encode(void **state)
+{
+	char	out[64];
+
+	(void)state;
+	assert_int_equal(kiwi_url_encode("a b%c#\xc3\xa9-_.~Z9", out,
+	    sizeof out), 0);
+	assert_string_equal(out, "a%20b%25c%23%C3%A9-_.~Z9");
+	assert_int_equal(kiwi_url_encode("", out, sizeof out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(kiwi_url_encode("abc", out, 4), 0);
+	assert_int_equal(kiwi_url_encode("abcd", out, 4), -1);	/* no room */
+	assert_int_equal(kiwi_url_encode("a ", out, 4), -1);
+}
+
+static void
 test_gps_time(void **state)
 {
 	double	now = 1795478400.25;	/* 2026-11-24T00:00:00.25Z */
@@ -312,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_malformed_snd),
 		cmocka_unit_test(test_parse_msg),
 		cmocka_unit_test(test_gps_time),
+		cmocka_unit_test(test_url_encode),
 		cmocka_unit_test(test_live),
 	};
 
