@@ -44,6 +44,8 @@ struct wsc {
 	unsigned char	*msg;		/* fragmented message being joined */
 	size_t		 msglen;
 	int		 msgop;		/* its opcode, 0 if none */
+	uint64_t	 skip;		/* payload bytes still to discard */
+	int		 discarding;	/* the rest of an oversized message */
 
 	unsigned char	*outq[WSC_OUTQ];	/* frames, LWS_PRE headroom */
 	size_t		 outlen[WSC_OUTQ];
@@ -336,7 +338,21 @@ parse(struct wsc *w)
 	int		 fin, op;
 	unsigned char	*p;
 
-	while (w->inlen - off >= 2 && !w->dying) {
+	while (!w->dying) {
+		if (w->skip > 0) {
+			/* an oversized message's payload: dropped as it
+			 * streams by, never buffered */
+			n = w->inlen - off;
+			if ((uint64_t)n > w->skip)
+				n = (size_t)w->skip;
+			off += n;
+			w->skip -= n;
+			if (w->skip > 0)
+				break;
+			continue;
+		}
+		if (w->inlen - off < 2)
+			break;
 		p = w->in + off;
 		fin = p[0] & 0x80;
 		op = p[0] & 0x0f;
@@ -363,6 +379,11 @@ parse(struct wsc *w)
 			for (n64 = 0, i = 0; i < 8; i++)
 				n64 = n64 << 8 | p[2 + i];
 			hl = 10;
+			if (n64 >> 63) {	/* RFC 6455 5.2: MSB is 0 */
+				kill_now(w, "protocol error: frame length "
+				    "over 2^63");
+				return -1;
+			}
 		}
 		if (op & 0x8) {
 			/* control frames: whole, and short (RFC 6455 5.5) */
@@ -371,9 +392,34 @@ parse(struct wsc *w)
 				    "long control frame");
 				return -1;
 			}
-		} else if (n64 > WSC_MAX_MSG) {
-			kill_now(w, "message larger than 64 KiB");
-			return -1;
+		} else {
+			if (op > 2) {
+				kill_now(w, "protocol error: unknown opcode");
+				return -1;
+			}
+			if (op != 0 && (w->msgop != 0 || w->discarding)) {
+				kill_now(w, "protocol error: new message "
+				    "inside a fragmented one");
+				return -1;
+			}
+			if (op == 0 && w->msgop == 0 && !w->discarding) {
+				kill_now(w, "protocol error: stray "
+				    "continuation frame");
+				return -1;
+			}
+			/*
+			 * Larger than WSC_MAX_MSG in all: skipped whole, the
+			 * connection kept. A receiver's big configuration
+			 * MSG (load_cfg) must not cost us its IQ stream.
+			 */
+			if (w->discarding || n64 > WSC_MAX_MSG - w->msglen) {
+				off += hl;
+				w->skip = n64;
+				w->discarding = !fin;
+				w->msglen = 0;
+				w->msgop = 0;
+				continue;
+			}
 		}
 		n = (size_t)n64;
 		if (w->inlen - off < hl + n)
@@ -384,23 +430,9 @@ parse(struct wsc *w)
 		case 0x0:			/* continuation */
 		case 0x1:			/* text */
 		case 0x2:			/* binary */
-			if (op != 0 && w->msgop != 0) {
-				kill_now(w, "protocol error: new message "
-				    "inside a fragmented one");
-				return -1;
-			}
 			if (op != 0 && fin) {	/* the common case: whole */
 				deliver(w, op, p, n);
 				break;
-			}
-			if (op == 0 && w->msgop == 0) {
-				kill_now(w, "protocol error: stray "
-				    "continuation frame");
-				return -1;
-			}
-			if (w->msglen + n > WSC_MAX_MSG) {
-				kill_now(w, "message larger than 64 KiB");
-				return -1;
 			}
 			if (w->msg == NULL &&
 			    (w->msg = malloc(WSC_MAX_MSG)) == NULL) {

@@ -21,7 +21,7 @@ struct lws_context;
 struct lws_protocols;
 struct wsc;
 
-#define WSC_MAX_MSG	65536	/* larger messages end the connection */
+#define WSC_MAX_MSG	65536	/* larger messages are skipped, unbuffered */
 
 struct wsc_ops {
 	/* The upgrade succeeded. */
@@ -45,7 +45,8 @@ extern const struct lws_protocols wsc_protocol;
  * Sec-WebSocket-Accept, no extension or subprotocol imposed); server
  * frames must be unmasked, without reserved bits, control frames whole and
  * <= 125 bytes; pings are answered, a close frame is echoed. Any breach
- * ends the connection with closed(why).
+ * ends the connection with closed(why). A message over WSC_MAX_MSG is not
+ * a breach: it is discarded as it streams by, and the stream goes on.
  */
 struct wsc	*wsc_connect(struct lws_context *ctx, const char *addr,
 		    int port, int tls, const char *host, const char *path,

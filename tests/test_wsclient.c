@@ -550,15 +550,54 @@ test_malformed_frames(void **state)
 	    "inside a fragmented");
 	/* close frame with a 1-byte body */
 	malformed((const unsigned char *)"\x88\x01x", 3, "close frame of 1");
-	/* larger than 64 KiB: one frame, and fragments adding up */
-	n = sframe(b, 0x82, NULL, 65537);
-	malformed(b, 10, "larger than 64 KiB");	/* the header is enough */
-	n = sframe(b, 0x02, NULL, 40000);
-	n += sframe(b + n, 0x80, NULL, 30000);
-	malformed(b, n, "larger than 64 KiB");
 	/* a 64-bit length with the top bit set */
 	malformed((const unsigned char *)"\x82\x7f\x80\0\0\0\0\0\0\x01", 10,
-	    "larger than 64 KiB");
+	    "over 2^63");
+	/* an oversized message does not excuse a protocol error */
+	n = sframe(b, 0x02, NULL, 70000);
+	n += sframe(b + n, 0x82, "x", 1);
+	malformed(b, n, "inside a fragmented");
+}
+
+/* Messages over 64 KiB (one frame; fragments adding up, a ping among
+ * them) are skipped without buffering; the stream goes on around them. */
+static void
+test_oversized_skipped(void **state)
+{
+	static unsigned char	 b[400000];
+	struct script		 s;
+	struct res		 r;
+	size_t			 n = 0;
+
+	(void)state;
+	n += sframe(b + n, 0x82, "one", 3);
+	n += sframe(b + n, 0x82, NULL, 200000);		/* 64-bit length */
+	n += sframe(b + n, 0x82, "two", 3);
+	n += sframe(b + n, 0x01, NULL, 40000);		/* 40000 + 30000 */
+	n += sframe(b + n, 0x89, "pp", 2);
+	n += sframe(b + n, 0x80, NULL, 30000);
+	n += sframe(b + n, 0x82, "three", 5);
+	n += sframe(b + n, 0x82, NULL, 65536);		/* the limit: kept */
+	memset(&s, 0, sizeof s);
+	memset(&r, 0, sizeof r);
+	s.hs = HS_OK;
+	s.after = b;
+	s.afterlen = n;
+	s.split = 7000;		/* skips straddle reads */
+	s.want = 1;		/* the pong */
+	s.linger = 0.3;
+	exchange(&s, &r, 10);
+	assert_int_equal(r.nmsg, 4);
+	assert_memory_equal(r.msg[0], "one", 3);
+	assert_memory_equal(r.msg[1], "two", 3);
+	assert_memory_equal(r.msg[2], "three", 5);
+	assert_int_equal(r.len[3], 65536);
+	assert_int_equal(s.ngot, 1);
+	assert_int_equal(s.got[0].op, 0xA);
+	assert_memory_equal(s.got[0].data, "pp", 2);
+	assert_int_equal(r.closed, 1);		/* the server, at the end */
+	assert_non_null(strstr(r.why, "closed by the receiver"));
+	res_free(&r);
 }
 
 static void
@@ -903,6 +942,7 @@ main(void)
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_split_reads),
 		cmocka_unit_test(test_malformed_frames),
+		cmocka_unit_test(test_oversized_skipped),
 		cmocka_unit_test(test_bad_handshakes),
 		cmocka_unit_test(test_close_detaches),
 		cmocka_unit_test(test_refused),
