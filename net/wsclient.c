@@ -20,6 +20,7 @@
 #define WSC_GUID	"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WSC_MAX_HDR	8192	/* upgrade response head */
 #define WSC_OUTQ	32
+#define WSC_UPGRADE_S	5	/* connected: TLS + upgrade must be done by */
 /* What the receive buffer may hold: one whole largest frame (payload +
  * 14 header bytes) plus one read of the next bytes (lws reads at most its
  * service buffer, 4 KiB by default; 64 KiB is far above any setting). */
@@ -37,6 +38,7 @@ struct wsc {
 	int		 notified;
 	int		 in_connect;	/* inside lws_client_connect_via_info */
 	int		 failed;	/* ...and it failed there */
+	lws_usec_t	 t_connected;	/* TCP up (lws clock) */
 	char		 why[200];
 
 	unsigned char	*in;		/* received, not yet parsed */
@@ -317,6 +319,7 @@ handshake(struct wsc *w)
 	memmove(w->in, w->in + hl, w->inlen - hl);
 	w->inlen -= hl;
 	w->upgraded = 1;
+	lws_set_timeout(w->wsi, NO_PENDING_TIMEOUT, 0);
 	if (!w->detached)
 		w->ops.open(w->ctx);
 	return 1;
@@ -728,6 +731,11 @@ wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		wsc_free(w);
 		break;
 	case LWS_CALLBACK_RAW_CONNECTED:
+		/* lws times out the TCP connect, but nothing after it on a
+		 * raw socket: a server that accepts and stays silent would
+		 * hold the receiver in "connecting" for ever. */
+		w->t_connected = lws_now_usecs();
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, WSC_UPGRADE_S);
 		n = strlen(w->req);
 		if ((f = malloc(LWS_PRE + n)) == NULL)
 			return -1;
@@ -772,6 +780,11 @@ wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_RAW_CLOSE:
 		w->wsi = NULL;
+		if (!w->upgraded && w->why[0] == '\0')
+			set_why(w, lws_now_usecs() - w->t_connected >=
+			    (WSC_UPGRADE_S - 0.5) * LWS_US_PER_SEC ?
+			    "no upgrade response within 5 s" :
+			    "connection closed during the upgrade");
 		notify_closed(w);
 		wsc_free(w);
 		break;

@@ -132,7 +132,7 @@ is_closed(struct res *r)
 
 enum hs {
 	HS_OK, HS_BAD_ACCEPT, HS_404, HS_NO_UPGRADE, HS_EXTENSION, HS_HUGE,
-	HS_REDIRECT
+	HS_REDIRECT, HS_SILENT
 };
 
 struct frame {
@@ -277,6 +277,9 @@ server_main(void *arg)
 		    "Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
 		    "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", acc);
 		break;
+	case HS_SILENT:		/* reads the request, answers nothing */
+		usleep((useconds_t)(s->linger * 1e6));
+		goto out;
 	default:		/* HS_HUGE: a head that never ends */
 		memcpy(resp, "HTTP/1.1 101 Switching Protocols\r\n", 34);
 		for (off = 34; off < sizeof resp - 2; off++)
@@ -632,6 +635,33 @@ test_bad_handshakes(void **state)
 	handshake_fails(HS_HUGE, "upgrade response too large");
 }
 
+/* Connected, request read, then silence: given up after 5 s. */
+static void
+test_silent_server(void **state)
+{
+	struct script	s;
+	struct res	r;
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	memset(&r, 0, sizeof r);
+	s.hs = HS_SILENT;
+	s.linger = 6.5;		/* longer than the client's 5 s */
+	exchange(&s, &r, 10);
+	assert_int_equal(r.opened, 0);
+	assert_int_equal(r.closed, 1);
+	if (strstr(r.why, "no upgrade response") == NULL)
+		fail_msg("closed with \"%s\"", r.why);
+	/* a server that hangs up at once is told apart */
+	memset(&s, 0, sizeof s);
+	memset(&r, 0, sizeof r);
+	s.hs = HS_SILENT;
+	exchange(&s, &r, 10);
+	assert_int_equal(r.closed, 1);
+	if (strstr(r.why, "closed during the upgrade") == NULL)
+		fail_msg("closed with \"%s\"", r.why);
+}
+
 /* wsc_close(): a masked close frame with our code goes out, and no
  * callback follows. */
 static void
@@ -944,6 +974,7 @@ main(void)
 		cmocka_unit_test(test_malformed_frames),
 		cmocka_unit_test(test_oversized_skipped),
 		cmocka_unit_test(test_bad_handshakes),
+		cmocka_unit_test(test_silent_server),
 		cmocka_unit_test(test_close_detaches),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_lws_server),
