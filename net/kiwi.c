@@ -92,6 +92,12 @@ kiwi_parse_snd(const uint8_t *buf, size_t len, struct kiwi_snd *out,
 		    out->flags);
 		return -1;
 	}
+	if (out->flags & KIWI_FLAG_ADPCM) {
+		/* never in IQ mode: the bytes would not be int16 samples */
+		snprintf(err, errlen, "SND frame is ADPCM-compressed (flags "
+		    "0x%02x)", out->flags);
+		return -1;
+	}
 	out->seq = le32(buf + 4);
 	/* the S-meter alone is big-endian */
 	out->smeter = (uint16_t)(buf[8] << 8 | buf[9]);

@@ -29,6 +29,7 @@ struct kiwi_snd {
 
 #define KIWI_FLAG_OVERFLOW	0x02
 #define KIWI_FLAG_IQ		0x08
+#define KIWI_FLAG_ADPCM		0x10
 #define KIWI_FLAG_LE		0x80
 
 /* Parse a whole "SND..." message. 0, or -1 with the reason. */

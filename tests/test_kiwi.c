@@ -76,6 +76,9 @@ test_malformed_snd(void **state)
 	assert_int_equal(s.n, 0);
 	f[3] = 0x00;				/* not IQ */
 	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
+	f[3] = 0x08 | 0x10;			/* IQ but ADPCM */
+	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ADPCM"));
 	memcpy(f, "MSG", 3);
 	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
 }
