@@ -15,10 +15,10 @@
 
 #include "kiwi.h"
 #include "rxloop.h"
+#include "wsclient.h"
 #include "src/config.h"
 #include "src/util.h"
 
-#define KIWI_OUTQ		16
 #define KIWI_STALL_S		2.0	/* no frame this long: reconnect */
 #define KIWI_START_S		10.0	/* connected but no audio yet */
 #define KIWI_BACKOFF_MIN	0.5
@@ -36,10 +36,12 @@ struct rx {
 	char			 path[320];
 
 	/* loop thread only from here */
-	struct lws		*wsi;
+	struct wsc		*ws;		/* the connection, or NULL */
 	lws_sorted_usec_list_t	 sul_tick;	/* keepalive + stall check */
 	lws_sorted_usec_list_t	 sul_retry;
 	int			 dead;		/* closed by the engine */
+	int			 settling;	/* counted in rxloop_settling */
+	unsigned		 ticks;		/* of sul_tick, this connection */
 	int			 failed;	/* given up: no retry */
 	enum rx_state		 state;
 	char			 why[160];	/* reason of the coming close */
@@ -54,13 +56,6 @@ struct rx {
 	uint32_t		 seq;
 	size_t			 spf;		/* samples per frame */
 
-	unsigned char		*rbuf;		/* message being reassembled */
-	size_t			 rlen;
-	size_t			 rcap;		/* grows to KIWI_MAX_MSG */
-	int			 toolong;
-	char			 outq[KIWI_OUTQ][320];
-	int			 oq_head;
-	int			 oq_n;
 	int16_t			*conv;
 	size_t			 conv_cap;
 };
@@ -95,6 +90,12 @@ kiwi_parse_snd(const uint8_t *buf, size_t len, struct kiwi_snd *out,
 	if (!(out->flags & KIWI_FLAG_IQ)) {
 		snprintf(err, errlen, "SND frame is not IQ (flags 0x%02x)",
 		    out->flags);
+		return -1;
+	}
+	if (out->flags & KIWI_FLAG_ADPCM) {
+		/* never in IQ mode: the bytes would not be int16 samples */
+		snprintf(err, errlen, "SND frame is ADPCM-compressed (flags "
+		    "0x%02x)", out->flags);
 		return -1;
 	}
 	out->seq = le32(buf + 4);
@@ -188,6 +189,35 @@ kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc)
 	return t + GPS_UNIX_EPOCH - GPS_LEAP_S;
 }
 
+int
+kiwi_url_encode(const char *s, char *out, size_t outlen)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	size_t			o = 0;
+	unsigned char		c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~') {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 >= outlen)
+				return -1;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (o >= outlen)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
 void
 kiwi_samples_be(const uint8_t *src, size_t n, int16_t *dst)
 {
@@ -221,16 +251,29 @@ static void
 send_text(struct rx *rx, const char *fmt, ...)
 {
 	va_list	ap;
-	int	slot;
+	char	buf[512];
+	int	n;
 
-	if (rx->oq_n == KIWI_OUTQ || rx->wsi == NULL)
-		return;	/* never happens: at most ~8 are queued */
-	slot = (rx->oq_head + rx->oq_n) % KIWI_OUTQ;
+	if (rx->ws == NULL)
+		return;
 	va_start(ap, fmt);
-	vsnprintf(rx->outq[slot], sizeof rx->outq[slot], fmt, ap);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	rx->oq_n++;
-	lws_callback_on_writable(rx->wsi);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return;		/* cannot happen: fields are bounded */
+	/* -1 only while closing or with 32 frames unsent: the socket is
+	 * not draining, and the stall check will reconnect */
+	(void)wsc_send_text(rx->ws, buf, (size_t)n);
+}
+
+/* The connection is (on) or is no longer (off) being set up. */
+static void
+settle(struct rx *rx, int on)
+{
+	if (rx->settling != on) {
+		rx->settling = on;
+		rxloop_settling(rx->loop, on ? 1 : -1);
+	}
 }
 
 /* End this connection: fatal -> RX_FAILED, else reconnect later. */
@@ -241,9 +284,8 @@ drop(struct rx *rx, const char *why, int fatal)
 		snprintf(rx->why, sizeof rx->why, "%s", why);
 		rx->fatal |= fatal;
 	}
-	if (rx->wsi != NULL)
-		lws_set_timeout(rx->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
+	if (rx->ws != NULL)
+		wsc_drop(rx->ws, rx->why);
 }
 
 static void
@@ -262,7 +304,8 @@ closed(struct rx *rx)
 	char	 reason[200];
 	double	 now = util_now(), jitter;
 
-	rx->wsi = NULL;
+	rx->ws = NULL;
+	settle(rx, 0);
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, NULL,
 	    LWS_SET_TIMER_USEC_CANCEL);
 	if (rx->dead || rx->failed)
@@ -298,10 +341,12 @@ tick_cb(lws_sorted_usec_list_t *sul)
 	struct rx	*rx = lws_container_of(sul, struct rx, sul_tick);
 	double		 now = util_mono();
 
-	if (rx->dead || rx->wsi == NULL)
+	if (rx->dead || rx->ws == NULL)
 		return;
-	/* The receiver closes a channel after 60 s without keepalive. */
-	send_text(rx, "SET keepalive");
+	/* The receiver closes a channel after 60 s without keepalive;
+	 * kiwirecorder sends one a second, and so do we (every 2nd tick). */
+	if (++rx->ticks % 2 == 0)
+		send_text(rx, "SET keepalive");
 	if (rx->frames > 0 && now - rx->t_frame > KIWI_STALL_S)
 		drop(rx, "no frame for 2 s", 0);
 	else if (rx->frames == 0 && now - rx->t_connected > KIWI_START_S)
@@ -406,6 +451,7 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 	if (rx->frames == 2) {
 		rx->spf = f.n;
 		rx->backoff = KIWI_BACKOFF_MIN;
+		settle(rx, 0);
 		rx->sink.stream(rx->sink.ctx, rx->fs);
 		set_state(rx, RX_STREAMING, "streaming");
 	} else if (gap != 0) {
@@ -455,125 +501,71 @@ on_message(struct rx *rx, const unsigned char *buf, size_t len)
 	/* W/F, EXT and others are not ours to read. */
 }
 
-static int
-kiwi_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-    void *in, size_t len)
-{
-	struct rx	*rx = user;
-	unsigned char	 buf[LWS_PRE + 320];
-	size_t		 n;
-	char		 why[200];
+/* ---- wsclient callbacks (loop thread) ---- */
 
-	if (rx == NULL)
-		return 0;	/* detached by close(): nothing is ours */
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		snprintf(why, sizeof why, "cannot connect: %.150s",
-		    in != NULL ? (const char *)in : "unknown error");
-		if (rx->why[0] == '\0')
-			snprintf(rx->why, sizeof rx->why, "%s", why);
-		closed(rx);
-		break;
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		rx->t_connected = util_mono();
-		send_text(rx, "SET auth t=kiwi p=%s", rx->st.password);
-		lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick,
-		    tick_cb, 500 * LWS_US_PER_MS);
-		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (rx->rlen + len > KIWI_MAX_MSG)
-			rx->toolong = 1;
-		else {
-			if (rx->rlen + len > rx->rcap) {
-				/* SND frames are 2 KiB; only a rare MSG
-				 * (load_cfg) needs more: grow on demand. */
-				size_t cap = rx->rcap * 2;
-				unsigned char *nb;
-				while (cap < rx->rlen + len)
-					cap *= 2;
-				if (cap > KIWI_MAX_MSG)
-					cap = KIWI_MAX_MSG;
-				if ((nb = realloc(rx->rbuf, cap)) == NULL) {
-					drop(rx, "out of memory", 0);
-					break;
-				}
-				rx->rbuf = nb;
-				rx->rcap = cap;
-			}
-			memcpy(rx->rbuf + rx->rlen, in, len);
-			rx->rlen += len;
-		}
-		if (lws_is_final_fragment(wsi) &&
-		    !lws_remaining_packet_payload(wsi)) {
-			if (rx->toolong)
-				drop(rx, "message larger than 64 KiB", 0);
-			else
-				on_message(rx, rx->rbuf, rx->rlen);
-			rx->rlen = 0;
-			rx->toolong = 0;
-		}
-		break;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (rx->oq_n == 0)
-			break;
-		n = strlen(rx->outq[rx->oq_head]);
-		memcpy(buf + LWS_PRE, rx->outq[rx->oq_head], n);
-		rx->oq_head = (rx->oq_head + 1) % KIWI_OUTQ;
-		rx->oq_n--;
-		if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
-			return -1;
-		if (rx->oq_n > 0)
-			lws_callback_on_writable(wsi);
-		break;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		closed(rx);
-		break;
-	default:
-		break;
-	}
-	return 0;
+static void
+ws_open(void *ctx)
+{
+	struct rx	*rx = ctx;
+	char		 pw[3 * sizeof rx->st.password];
+
+	rx->t_connected = util_mono();
+	/* The receiver URL-decodes the password (rx_cmd.cpp); encoded, a
+	 * space or '%' in it cannot break the command. */
+	if (kiwi_url_encode(rx->st.password, pw, sizeof pw) != 0)
+		pw[0] = '\0';		/* cannot happen: 3x the field */
+	send_text(rx, "SET auth t=kiwi p=%s", pw);
+	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, tick_cb,
+	    500 * LWS_US_PER_MS);
 }
 
-const struct lws_protocols kiwi_protocol = {
-	/* lws hands us fragments of at most this; we reassemble. */
-	"kiwi", kiwi_callback, 0, 4096, 0, NULL, 0
-};
+static void
+ws_message(void *ctx, int binary, const unsigned char *p, size_t n)
+{
+	(void)binary;	/* the receiver sends all as binary; take either */
+	on_message(ctx, p, n);
+}
+
+static void
+ws_closed(void *ctx, const char *why)
+{
+	struct rx	*rx = ctx;
+
+	/* our own drop() said why first; else the connection's reason */
+	if (rx->why[0] == '\0')
+		snprintf(rx->why, sizeof rx->why, "%s", why);
+	closed(rx);
+}
+
+static const struct wsc_ops kiwi_ws_ops = { ws_open, ws_message, ws_closed };
 
 static void
 connect_now(struct rx *rx)
 {
-	struct lws_client_connect_info	 i;
-	char				 path[400];
-	static unsigned			 seq;
+	char		 path[400], err[200];
+	static unsigned	 seq;
 
 	rx->why[0] = '\0';
 	rx->fatal = 0;
 	rx->frames = 0;
 	rx->have_seq = 0;
-	rx->rlen = 0;
-	rx->toolong = 0;
-	rx->oq_n = 0;
 	rx->fs = 0;
+	rx->ticks = 0;
 	/* A unique <ts> per connection: the receiver drops a second SND
 	 * connection with the same one from the same IP. */
 	snprintf(path, sizeof path, "%s/%u/SND", rx->st.path,
 	    (unsigned)time(NULL) + (unsigned)getpid() + ++seq);
-	memset(&i, 0, sizeof i);
-	i.context = rxloop_context(rx->loop);
-	i.address = rx->addr;
-	i.port = rx->st.port;
-	i.path = path;
-	i.host = rx->st.host;
-	i.origin = rx->st.host;
-	i.ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
-	i.local_protocol_name = "kiwi";
-	i.userdata = rx;
 	if (rx->state != RX_RETRYING)
 		set_state(rx, RX_CONNECTING, "connecting");
-	rx->wsi = lws_client_connect_via_info(&i);
-	if (rx->wsi == NULL) {
-		snprintf(rx->why, sizeof rx->why, "cannot connect to %s:%d",
-		    rx->st.host, rx->st.port);
+	settle(rx, 1);
+	/* Our own lean client on an lws raw socket: lws' WebSocket client
+	 * (4.1) runs every received byte through its parser, which was 60 %
+	 * of the recorder's CPU at 50 receivers (see wsclient.h). */
+	rx->ws = wsc_connect(rxloop_context(rx->loop), rx->addr, rx->st.port,
+	    rx->st.tls, rx->st.host, path, &kiwi_ws_ops, rx, err, sizeof err);
+	if (rx->ws == NULL) {
+		snprintf(rx->why, sizeof rx->why, "cannot connect to %s:%d: "
+		    "%s", rx->st.host, rx->st.port, err);
 		closed(rx);
 	}
 }
@@ -618,12 +610,10 @@ kiwi_open(struct rxloop *loop, const struct station *st,
 	struct rx	*rx;
 
 	rx = calloc(1, sizeof *rx);
-	if (rx == NULL || (rx->rbuf = malloc(4096)) == NULL) {
-		free(rx);
+	if (rx == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	rx->rcap = 4096;
 	rx->loop = loop;
 	rx->st = *st;
 	rx->p = *p;
@@ -635,7 +625,6 @@ kiwi_open(struct rxloop *loop, const struct station *st,
 	    rxloop_call(loop, open_cb, rx) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "network loop is stopping");
-		free(rx->rbuf);
 		free(rx);
 		return NULL;
 	}
@@ -649,18 +638,16 @@ close_cb(void *arg)
 	struct lws_context	*ctx = rxloop_context(rx->loop);
 
 	rx->dead = 1;
+	settle(rx, 0);
 	lws_sul_schedule(ctx, 0, &rx->sul_tick, NULL,
 	    LWS_SET_TIMER_USEC_CANCEL);
 	lws_sul_schedule(ctx, 0, &rx->sul_retry, NULL,
 	    LWS_SET_TIMER_USEC_CANCEL);
-	if (rx->wsi != NULL) {
-		/* Detach before the asynchronous close: its callbacks then
-		 * see no user and touch nothing we free. */
-		lws_close_reason(rx->wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
-		lws_set_wsi_user(rx->wsi, NULL);
-		lws_set_timeout(rx->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
-		rx->wsi = NULL;
+	if (rx->ws != NULL) {
+		/* 1001 "going away", as kiwirecorder ends; wsc_close detaches
+		 * at once, so nothing of ours is touched after we free rx */
+		wsc_close(rx->ws, 1001);
+		rx->ws = NULL;
 	}
 }
 
@@ -671,7 +658,6 @@ kiwi_close(struct rx *rx)
 		return;
 	rxloop_call_wait(rx->loop, close_cb, rx);
 	free(rx->conv);
-	free(rx->rbuf);
 	free(rx);
 }
 

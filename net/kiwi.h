@@ -10,11 +10,9 @@
 
 #include "receiver.h"
 
-#define KIWI_MAX_MSG	65536	/* largest server message accepted */
 #define KIWI_SND_HDR	20	/* IQ-mode SND header bytes */
 
 extern const struct rx_driver kiwi_driver;
-extern const struct lws_protocols kiwi_protocol;
 
 /* One IQ-mode SND frame. samples points into the frame (big-endian). */
 struct kiwi_snd {
@@ -31,6 +29,7 @@ struct kiwi_snd {
 
 #define KIWI_FLAG_OVERFLOW	0x02
 #define KIWI_FLAG_IQ		0x08
+#define KIWI_FLAG_ADPCM		0x10
 #define KIWI_FLAG_LE		0x80
 
 /* Parse a whole "SND..." message. 0, or -1 with the reason. */
@@ -44,6 +43,9 @@ int	kiwi_parse_msg(const char *body, size_t len,
 	    void *ctx);
 /* GPS time of week -> UTC, choosing the week nearest now_utc (18 leap s). */
 double	kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc);
+/* Percent-encode s (all but A-Z a-z 0-9 - _ . ~) into out, as the
+ * receiver decodes the auth password. 0, or -1 if out is too small. */
+int	kiwi_url_encode(const char *s, char *out, size_t outlen);
 /* Big-endian int16 pairs -> host order (2n values). */
 void	kiwi_samples_be(const uint8_t *src, size_t n, int16_t *dst);
 

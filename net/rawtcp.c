@@ -176,6 +176,7 @@ rawtcp_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		rt->ops.connected(rt->drv);
 		break;
 	case LWS_CALLBACK_RAW_RX:
+		rxloop_rx(rt->loop, len);
 		if (!rt->why[0])	/* nothing more once dropping */
 			rt->ops.data(rt->drv, in, len);
 		break;

@@ -10,13 +10,16 @@
 #ifndef RXLOOP_H
 #define RXLOOP_H
 
+#include <stddef.h>
+
 struct lws_context;
 struct lws_protocols;
 struct rxloop;
 
 typedef void (*rxloop_fn)(void *arg);
 
-/* Start the loop thread; tls: some receiver needs TLS (wss/https).
+/* Start the loop thread; tls: some receiver needs TLS (wss/https) -- now
+ * unused: wsclient brings its own TLS, set up per connection.
  * NULL + err on failure. */
 struct rxloop	*rxloop_new(int tls, char *err, size_t errlen);
 /* Stop the thread and destroy the context. Close every rx first. */
@@ -33,6 +36,18 @@ int		 rxloop_call_wait(struct rxloop *loop, rxloop_fn fn, void *arg);
 
 /* The lws context (loop thread only). */
 struct lws_context *rxloop_context(struct rxloop *loop);
+/*
+ * Loop thread only: a connection starts (+1) or ends (-1) its setup. The
+ * loop rests between turns (to serve many receivers' frames per wake-up)
+ * only while no connection is settling.
+ */
+void		 rxloop_settling(struct rxloop *loop, int delta);
+/*
+ * Loop thread only: a driver read len bytes from its socket. A read that
+ * took about a full receive buffer means more is waiting: the loop then
+ * turns again at once instead of resting.
+ */
+void		 rxloop_rx(struct rxloop *loop, size_t len);
 /* 1 when called on the loop thread. */
 int		 rxloop_on_loop(struct rxloop *loop);
 

@@ -76,6 +76,9 @@ test_malformed_snd(void **state)
 	assert_int_equal(s.n, 0);
 	f[3] = 0x00;				/* not IQ */
 	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
+	f[3] = 0x08 | 0x10;			/* IQ but ADPCM */
+	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ADPCM"));
 	memcpy(f, "MSG", 3);
 	assert_int_equal(kiwi_parse_snd(f, 24, &s, err, sizeof err), -1);
 }
@@ -120,6 +123,22 @@ test_parse_msg(void **state)
 	memset(big, 'a', sizeof big);
 	kv.n = 0;
 	assert_int_equal(kiwi_parse_msg(big, sizeof big, collect, &kv), -1);
+}
+
+static void
+test_url_encode(void **state)
+{
+	char	out[64];
+
+	(void)state;
+	assert_int_equal(kiwi_url_encode("a b%c#\xc3\xa9-_.~Z9", out,
+	    sizeof out), 0);
+	assert_string_equal(out, "a%20b%25c%23%C3%A9-_.~Z9");
+	assert_int_equal(kiwi_url_encode("", out, sizeof out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(kiwi_url_encode("abc", out, 4), 0);
+	assert_int_equal(kiwi_url_encode("abcd", out, 4), -1);	/* no room */
+	assert_int_equal(kiwi_url_encode("a ", out, 4), -1);
 }
 
 static void
@@ -312,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_malformed_snd),
 		cmocka_unit_test(test_parse_msg),
 		cmocka_unit_test(test_gps_time),
+		cmocka_unit_test(test_url_encode),
 		cmocka_unit_test(test_live),
 	};
 

@@ -4,6 +4,7 @@
  *
  *   heimdall-kiwisim [--count N] [--base-port P] [--host ADDR]
  *       [--stations-out FILE] [--station SPEC]... [--seed N]
+ *       [--tls-cert PEM --tls-key PEM]
  *
  * SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,signal=tone|noise|count,
  *       fault=none|busy|badp|disabled|stall|drop|busy_midstream,after=S,
@@ -20,8 +21,10 @@
  * type=openwebrx (owrxsim.c): ver=1.1|1.2, comp=adpcm|none, profile=0|1
  * (starts on 2m or 70cm), faults backoff|resync|profile|stall.
  *
- * Once every port listens (and the stations file is written) it prints
- * "ready N FIRST_PORT". SIGTERM or SIGINT stops it.
+ * With --tls-cert/--tls-key every KiwiSDR station serves TLS (wss) and the
+ * stations file has https:// URLs for them. Once every port listens (and the
+ * stations file is written) it prints "ready N FIRST_PORT". SIGTERM or
+ * SIGINT stops it.
  *
  * Signal truth, for tests: sample i of a connection's stream is taken at
  * t_start + i/rate (t_start = when audio starts); a frame goes out when its
@@ -540,7 +543,7 @@ bad:
 }
 
 static int
-write_stations(const char *path, const char *host)
+write_stations(const char *path, const char *host, int tls)
 {
 	json_t	*arr = json_array(), *root;
 	char	 url[128], tmp[4096];
@@ -551,8 +554,8 @@ write_stations(const char *path, const char *host)
 
 	for (i = 0; i < nst; i++) {
 		snprintf(url, sizeof url, "%s://%s%s%s:%d",
-		    st[i].type == T_KIWI || st[i].type == T_OPENWEBRX ? "http" :
-		    "tcp",
+		    st[i].type == T_KIWI || st[i].type == T_OPENWEBRX ?
+		    (tls && st[i].type == T_KIWI ? "https" : "http") : "tcp",
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", st[i].port);
 		json_array_append_new(arr, json_pack(
@@ -589,7 +592,9 @@ usage(FILE *f)
 	    "      (rtl_tcp faults: busy|stall; spyserver: nodevice|full|"
 	    "cancontrol0|gap|stall)\n"
 	    "      type=openwebrx: ver=1.1|1.2,comp=adpcm|none,profile=0|1\n"
-	    "      (faults: backoff|resync|profile|stall)\n");
+	    "      (faults: backoff|resync|profile|stall)\n"
+	    "--tls-cert PEM --tls-key PEM: KiwiSDR stations serve wss "
+	    "(https:// URLs)\n");
 }
 
 int
@@ -602,11 +607,14 @@ main(int argc, char **argv)
 		{ "stations-out", required_argument, NULL, 'o' },
 		{ "station", required_argument, NULL, 's' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lws_context_creation_info info;
 	const char	*out = NULL, *host = "127.0.0.1";
+	const char	*cert = NULL, *key = NULL;
 	char		*specs[SIM_MAX];
 	int		 nspecs = 0, base = 18073, ch, i;
 	uint64_t	 seed = 1;
@@ -637,6 +645,12 @@ main(int argc, char **argv)
 		case 'S':
 			seed = strtoull(optarg, NULL, 10);
 			break;
+		case 'C':
+			cert = optarg;
+			break;
+		case 'K':
+			key = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -661,6 +675,11 @@ main(int argc, char **argv)
 	for (i = 0; i < nspecs; i++)
 		if (parse_spec(specs[i]) != 0)
 			return 64;
+	if ((cert == NULL) != (key == NULL)) {
+		fprintf(stderr, "heimdall-kiwisim: --tls-cert and --tls-key go "
+		    "together\n");
+		return 64;
+	}
 	for (i = 0; i < nst; i++) {
 		if (st[i].type == T_KIWI)
 			continue;
@@ -686,6 +705,8 @@ main(int argc, char **argv)
 	lws_set_log_level(LLL_ERR, NULL);
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	if (cert != NULL)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	ctx = lws_create_context(&info);
 	if (ctx == NULL) {
 		fprintf(stderr, "heimdall-kiwisim: cannot create context\n");
@@ -708,6 +729,11 @@ main(int argc, char **argv)
 		    owrxsim_protocols;
 		info.user = &st[i];
 		info.vhost_name = st[i].name;
+		if (cert != NULL && st[i].type == T_KIWI) {
+			info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+			info.ssl_cert_filepath = cert;
+			info.ssl_private_key_filepath = key;
+		}
 		st[i].vh = lws_create_vhost(ctx, &info);
 		if (st[i].vh == NULL) {
 			fprintf(stderr, "heimdall-kiwisim: cannot listen on %s "
@@ -717,7 +743,7 @@ main(int argc, char **argv)
 		}
 		st[i].port = lws_get_vhost_listen_port(st[i].vh);
 	}
-	if (out != NULL && write_stations(out, host) != 0) {
+	if (out != NULL && write_stations(out, host, cert != NULL) != 0) {
 		lws_context_destroy(ctx);
 		return 1;
 	}

@@ -1,0 +1,76 @@
+/* test_receiver.c -- the driver table: the built-in KiwiSDR driver, registration of more, state names. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "net/kiwi.h"
+#include "net/receiver.h"
+
+static const struct rx_driver fake = { "fake", 0, 1e9, NULL, NULL };
+
+static void
+test_table(void **state)
+{
+	static struct rx_driver	 many[32];
+	static char		 names[32][16];
+	int			 i, added = 0;
+
+	(void)state;
+	assert_ptr_equal(rx_driver_find("kiwisdr"), &kiwi_driver);
+	assert_null(rx_driver_find("KiwiSDR"));		/* exact type */
+	assert_null(rx_driver_find("fake"));
+	assert_int_equal(rx_driver_register(&fake), 0);
+	assert_ptr_equal(rx_driver_find("fake"), &fake);
+	assert_int_equal(rx_driver_register(&fake), -1);	/* twice */
+	/* the table is bounded: registering stops with -1, never overflows */
+	for (i = 0; i < 32; i++) {
+		snprintf(names[i], sizeof names[i], "d%d", i);
+		many[i] = fake;
+		many[i].type = names[i];
+		if (rx_driver_register(&many[i]) == 0)
+			added++;
+		else
+			break;
+	}
+	assert_true(i < 32);
+	assert_true(added > 0);
+	assert_ptr_equal(rx_driver_find("d0"), &many[0]);
+	assert_ptr_equal(rx_driver_find("kiwisdr"), &kiwi_driver);
+}
+
+static void
+test_state_names(void **state)
+{
+	const char	*n[5];
+	int		 i, j;
+
+	(void)state;
+	n[0] = rx_state_name(RX_CONNECTING);
+	n[1] = rx_state_name(RX_STREAMING);
+	n[2] = rx_state_name(RX_RETRYING);
+	n[3] = rx_state_name(RX_FAILED);
+	n[4] = rx_state_name(RX_STOPPED);
+	assert_string_equal(n[1], "streaming");
+	assert_string_equal(n[3], "failed");
+	for (i = 0; i < 5; i++)
+		for (j = i + 1; j < 5; j++)
+			assert_string_not_equal(n[i], n[j]);
+	assert_string_equal(rx_state_name((enum rx_state)99), "unknown");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_state_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+/* test_rxloop.c -- the network loop thread: calls run on it in order, call_wait waits, queued work ends the loop's rest at once, stop drains. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/rxloop.h"
+
+static double
+mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct rec {
+	struct rxloop	*loop;
+	pthread_mutex_t	 lock;
+	int		 order[64];
+	int		 n;
+	int		 on_loop;	/* every call ran on the loop thread */
+	int		 inner_ran;
+};
+
+struct arg {
+	struct rec	*r;
+	int		 id;
+};
+
+static void
+note(void *p)
+{
+	struct arg	*a = p;
+
+	pthread_mutex_lock(&a->r->lock);
+	if (a->r->n < 64)
+		a->r->order[a->r->n++] = a->id;
+	if (!rxloop_on_loop(a->r->loop))
+		a->r->on_loop = 0;
+	pthread_mutex_unlock(&a->r->lock);
+}
+
+static void
+inner(void *p)
+{
+	struct rec	*r = p;
+
+	pthread_mutex_lock(&r->lock);
+	r->inner_ran = 1;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* On the loop thread: call_wait runs inline, call queues for later. */
+static void
+nested(void *p)
+{
+	struct rec	*r = p;
+
+	assert_true(rxloop_on_loop(r->loop));
+	assert_int_equal(rxloop_call_wait(r->loop, inner, r), 0);
+	assert_int_equal(r->inner_ran, 1);		/* inline */
+	r->inner_ran = 0;
+	assert_int_equal(rxloop_call(r->loop, inner, r), 0);
+	assert_int_equal(r->inner_ran, 0);		/* not yet */
+}
+
+static void
+nothing(void *p)
+{
+	(void)p;
+}
+
+static void
+test_calls(void **state)
+{
+	struct rec	 r;
+	struct arg	 a[20];
+	char		 err[128];
+	int		 i;
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	pthread_mutex_init(&r.lock, NULL);
+	r.on_loop = 1;
+	r.loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(r.loop);
+	assert_false(rxloop_on_loop(r.loop));
+	assert_non_null(rxloop_context(r.loop));
+	for (i = 0; i < 20; i++) {
+		a[i].r = &r;
+		a[i].id = i;
+		assert_int_equal(rxloop_call(r.loop, note, &a[i]), 0);
+	}
+	/* call_wait returns only once its call (and so all before) ran */
+	assert_int_equal(rxloop_call_wait(r.loop, nothing, NULL), 0);
+	pthread_mutex_lock(&r.lock);
+	assert_int_equal(r.n, 20);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(r.order[i], i);	/* FIFO */
+	assert_int_equal(r.on_loop, 1);
+	pthread_mutex_unlock(&r.lock);
+
+	assert_int_equal(rxloop_call_wait(r.loop, nested, &r), 0);
+	assert_int_equal(rxloop_call_wait(r.loop, nothing, NULL), 0);
+	pthread_mutex_lock(&r.lock);
+	assert_int_equal(r.inner_ran, 1);		/* ran at a later turn */
+	pthread_mutex_unlock(&r.lock);
+	rxloop_free(r.loop);
+	pthread_mutex_destroy(&r.lock);
+}
+
+/*
+ * With no connection the loop rests 100 ms between turns; queued work must
+ * end the rest at once (the engine closes receivers one call_wait each).
+ * 20 round trips would take about 2 s if each waited out a rest.
+ */
+static void
+test_call_ends_rest(void **state)
+{
+	struct rxloop	*loop;
+	char		 err[128];
+	double		 t;
+	int		 i;
+
+	(void)state;
+	loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(loop);
+	usleep(250000);			/* well into resting turns */
+	t = mono();
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(rxloop_call_wait(loop, nothing, NULL), 0);
+		usleep(5000);		/* the loop goes back to rest */
+	}
+	t = mono() - t;
+	if (t > 1.0)
+		fail_msg("20 calls took %.3f s: the rest was not cut short", t);
+	rxloop_free(loop);
+}
+
+/* Work queued just before the stop still runs; after it, none is taken. */
+static void
+test_free_drains(void **state)
+{
+	struct rec	 r;
+	struct arg	 a = { &r, 7 };
+	char		 err[128];
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	pthread_mutex_init(&r.lock, NULL);
+	r.on_loop = 1;
+	r.loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(r.loop);
+	assert_int_equal(rxloop_call(r.loop, note, &a), 0);
+	rxloop_free(r.loop);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.order[0], 7);
+	pthread_mutex_destroy(&r.lock);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_call_ends_rest),
+		cmocka_unit_test(test_free_drains),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
