@@ -30,6 +30,9 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_record_entry;
 extern const struct cmd_entry cmd_sessions_entry;
 extern const struct cmd_entry cmd_sources_entry;
+extern const struct cmd_entry cmd_db_entry;
+extern const struct cmd_entry cmd_sync_entry;
+extern const struct cmd_entry cmd_status_entry;
 
 /* Print "usage: heimdall-rec NAME USAGE" + help to f. */
 void	cmd_usage(const struct cmd_entry *e, FILE *f);
@@ -47,5 +50,9 @@ int	cmd_parse_int(const char *flag, const char *s, long lo, long hi,
 struct dataset;
 int	cmd_open_dataset(const char *dir, struct dataset **ds, char *path,
 	    size_t pathlen);
+
+/* One line describing a replicator status (replicator.h), for messages. */
+#include <jansson.h>
+int	cmd_store_line(const json_t *status, char *buf, size_t len);
 
 #endif

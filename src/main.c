@@ -16,6 +16,9 @@ static const struct cmd_entry *commands[] = {
 	&cmd_record_entry,
 	&cmd_sessions_entry,
 	&cmd_sources_entry,
+	&cmd_db_entry,
+	&cmd_sync_entry,
+	&cmd_status_entry,
 	NULL
 };
 
