@@ -68,6 +68,9 @@ function verify(req, body) {
     service, region, headers, doNotModifyHeaders: true };
   const signer = new aws4.RequestSigner(opts,
     { accessKeyId: akid, secretAccessKey: secret });
+  // the request's time, not ours: signature() alone would take the clock's
+  // (and refuse a good request whenever the second has changed since)
+  signer.datetime = headers['x-amz-date'];
   const want = signer.signature();
   if (signer.signedHeaders() !== signed)
     return [403, 'SignatureDoesNotMatch', 'signed headers differ'];
