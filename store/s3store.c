@@ -563,7 +563,12 @@ s3store_check_bucket(struct s3store *s3, int create, char *err, size_t errlen)
 		    s3->target, code);
 		goto out;
 	}
-	if (code != 404 || !create) {
+	if (code == 404 && !create) {
+		snprintf(err, errlen, "S3 %s: no such bucket (record and sync "
+		    "create it)", s3->target);
+		goto out;
+	}
+	if (code != 404) {
 		snprintf(err, errlen, "S3 %s: bucket check answered HTTP %ld",
 		    s3->target, code);
 		goto out;
