@@ -79,7 +79,8 @@ CREATE INDEX recording_sessions_start_idx
     ON heimdall.recording_sessions (session_start DESC);
 
 -- One row per receiver per 1-second chunk. "timestamp" is the UTC time of
--- the chunk's first sample. iq_sample_rate and frequency_offset_hz are
+-- the chunk's first sample (also in first_sample_utc, by that name, for
+-- readers that take "timestamp" for the platform's looser meaning). iq_sample_rate and frequency_offset_hz are
 -- double precision (the platform had integers: a KiwiSDR runs at e.g.
 -- 12001.135 S/s and offsets are fractional).
 CREATE TABLE heimdall.measurements (
@@ -98,6 +99,7 @@ CREATE TABLE heimdall.measurements (
     duration_seconds     double precision,
     notes                text,
     -- beyond the platform
+    first_sample_utc     timestamptz NOT NULL,  -- = "timestamp", named
     chunk_index          integer NOT NULL,
     websdr               integer NOT NULL,
     noise_floor_db       double precision,

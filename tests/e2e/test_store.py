@@ -41,7 +41,9 @@ def check_central(t, pg, s3, data, sid, n_rows):
     db = {r[0]: r for r in pg.psql(
         "SELECT id, iq_data_location, chunk_index, websdr, iq_samples_count, "
         "frequency_hz, to_char(\"timestamp\" AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM heimdall.measurements "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), to_char(first_sample_utc AT "
+        "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM "
+        "heimdall.measurements "
         "WHERE recording_session_id = '%s'" % sid)}
     for r in rows:
         c = db[r["id"]]
@@ -51,6 +53,7 @@ def check_central(t, pg, s3, data, sid, n_rows):
         t.assertEqual(int(c[4]), r["iq_samples_count"])
         t.assertEqual(int(c[5]), round(r["frequency_hz"]))
         t.assertEqual(c[6], r["timestamp"])
+        t.assertEqual(c[7], r["timestamp"])
     objs = s3.objects("sessions/%s/" % sid)
     t.assertEqual(len(objs), n_rows)
     t.assertEqual(set(objs), {r["iq_data_location"] for r in rows})
