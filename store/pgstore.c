@@ -1,6 +1,8 @@
 /* pgstore.c -- the central PostgreSQL store: connection, migrations, idempotent batched writes (libpq). */
 
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +12,21 @@
 
 #include "migrations.h"
 #include "pgstore.h"
+#include "src/util.h"
 
 /* pg_advisory_lock key: "Heimdall" as a 64-bit integer. */
 #define PG_MIGRATE_LOCK	"5216694955912375404"
 
+#define PG_TIMEOUT_DEFAULT	30	/* s for one statement */
+#define PG_TIMEOUT_MIGRATE	600	/* s: a migration, or waiting for
+					   another station's */
+
 struct pgstore {
-	PGconn	*conn;
-	char	 target[512];
+	PGconn			*conn;
+	char			 target[512];
+	double			 timeout;
+	const volatile int	*abort;
+	int			 broken;	/* timed out or aborted */
 };
 
 /* The server's message without its trailing newline. */
@@ -67,6 +77,7 @@ pgstore_connect(const char *conninfo, char *err, size_t errlen)
 		return NULL;
 	}
 	PQsetNoticeProcessor(pg->conn, quiet, NULL);
+	pg->timeout = PG_TIMEOUT_DEFAULT;
 	snprintf(pg->target, sizeof pg->target, "%s@%s:%s/%s",
 	    PQuser(pg->conn), PQhost(pg->conn), PQport(pg->conn),
 	    PQdb(pg->conn));
@@ -89,15 +100,98 @@ pgstore_target(const struct pgstore *pg)
 	return pg->target;
 }
 
+void
+pgstore_set_timeout(struct pgstore *pg, double seconds)
+{
+	pg->timeout = seconds > 0 ? seconds : PG_TIMEOUT_DEFAULT;
+}
+
+void
+pgstore_set_abort(struct pgstore *pg, const volatile int *flag)
+{
+	pg->abort = flag;
+}
+
 int
 pgstore_alive(struct pgstore *pg)
 {
-	if (PQstatus(pg->conn) == CONNECTION_OK)
+	if (!pg->broken && PQstatus(pg->conn) == CONNECTION_OK)
 		return 1;
+	pg->broken = 0;
 	PQreset(pg->conn);
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		PQsetNoticeProcessor(pg->conn, quiet, NULL);
 	return PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+/*
+ * Send a statement (n < 0: simple protocol, several statements allowed)
+ * and wait for its result without blocking for ever: a server that stops
+ * answering (a hung host, a stopped process) costs at most pg->timeout,
+ * and the abort flag (the replicator stopping) ends the wait within
+ * 200 ms. Either way the connection is dropped: the statement may or may
+ * not have run, which the idempotent writes do not mind. NULL with a
+ * message, or the last result (the first error, if any).
+ */
+static PGresult *
+run(struct pgstore *pg, const char *sql, int n, const char *const *v,
+    double timeout)
+{
+	struct pollfd	 pfd;
+	PGresult	*r, *keep = NULL;
+	double		 deadline;
+	int		 sent;
+
+	if (pg->broken || PQstatus(pg->conn) != CONNECTION_OK)
+		return NULL;
+	sent = n < 0 ? PQsendQuery(pg->conn, sql) : PQsendQueryParams(pg->conn,
+	    sql, n, NULL, v, NULL, NULL, 0);
+	if (!sent)
+		return NULL;
+	deadline = util_mono() + timeout;
+	for (;;) {
+		if (!PQconsumeInput(pg->conn))
+			break;		/* connection lost: PQgetResult says */
+		if (!PQisBusy(pg->conn))
+			break;
+		if (pg->abort != NULL && __atomic_load_n(pg->abort,
+		    __ATOMIC_RELAXED)) {
+			pg->broken = 1;
+			return NULL;
+		}
+		if (util_mono() > deadline) {
+			pg->broken = 1;
+			return NULL;
+		}
+		pfd.fd = PQsocket(pg->conn);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 200) < 0 && errno != EINTR)
+			break;
+	}
+	while ((r = PQgetResult(pg->conn)) != NULL) {
+		if (keep == NULL || (PQresultStatus(keep) != PGRES_FATAL_ERROR &&
+		    PQresultStatus(r) != PGRES_EMPTY_QUERY)) {
+			PQclear(keep);
+			keep = r;
+		} else
+			PQclear(r);
+	}
+	return keep;
+}
+
+/* Why run() gave no result. */
+static const char *
+run_error(struct pgstore *pg, double timeout, char *buf, size_t len)
+{
+	if (pg->broken && pg->abort != NULL && __atomic_load_n(pg->abort,
+	    __ATOMIC_RELAXED))
+		return "stopped";
+	if (pg->broken) {
+		snprintf(buf, len, "no answer from the database in %g s",
+		    timeout);
+		return buf;
+	}
+	return PQerrorMessage(pg->conn);
 }
 
 /* Run a statement without parameters; 0 or -1 with the message. */
@@ -105,12 +199,14 @@ static int
 exec_simple(struct pgstore *pg, const char *sql, const char *what,
     char *err, size_t errlen)
 {
-	PGresult	*r = PQexec(pg->conn, sql);
+	char		 why[128];
+	PGresult	*r = run(pg, sql, -1, NULL, pg->timeout);
 	int		 st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		set_err(err, errlen, what, r != NULL ?
-		    PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
+		    PQresultErrorMessage(r) : run_error(pg, pg->timeout, why,
+		    sizeof why));
 		PQclear(r);
 		return -1;
 	}
@@ -122,13 +218,14 @@ static PGresult *
 exec_params(struct pgstore *pg, const char *sql, int n, const char *const *v,
     const char *what, char *err, size_t errlen)
 {
-	PGresult	*r = PQexecParams(pg->conn, sql, n, NULL, v, NULL, NULL,
-			    0);
+	char		 why[128];
+	PGresult	*r = run(pg, sql, n, v, pg->timeout);
 	int		 st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		set_err(err, errlen, what, r != NULL ?
-		    PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
+		    PQresultErrorMessage(r) : run_error(pg, pg->timeout, why,
+		    sizeof why));
 		PQclear(r);
 		return NULL;
 	}
@@ -140,9 +237,9 @@ rollback(struct pgstore *pg)
 {
 	PGresult	*r;
 
-	if (PQstatus(pg->conn) != CONNECTION_OK)
+	if (pg->broken || PQstatus(pg->conn) != CONNECTION_OK)
 		return;
-	r = PQexec(pg->conn, "ROLLBACK");
+	r = run(pg, "ROLLBACK", -1, NULL, 5);
 	PQclear(r);
 }
 
@@ -206,6 +303,8 @@ pgstore_migrate(struct pgstore *pg, int *napplied, char *err, size_t errlen)
 	PGresult	*r;
 	int		 i, rc = -1, n = 0, a;
 
+	double		 saved = pg->timeout;
+
 	if (napplied != NULL)
 		*napplied = 0;
 	/* Up to date: nothing to lock or create (a role without CREATE on
@@ -216,9 +315,12 @@ pgstore_migrate(struct pgstore *pg, int *napplied, char *err, size_t errlen)
 	 * A session-level advisory lock: a second station migrating at the
 	 * same moment waits here, then finds every migration recorded.
 	 */
+	pg->timeout = PG_TIMEOUT_MIGRATE;
 	if (exec_simple(pg, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")",
-	    "taking the migration lock", err, errlen) != 0)
+	    "taking the migration lock", err, errlen) != 0) {
+		pg->timeout = saved;
 		return -1;
+	}
 	if (exec_simple(pg, migrations_table, "creating schema_migrations",
 	    err, errlen) != 0)
 		goto out;
@@ -251,11 +353,12 @@ pgstore_migrate(struct pgstore *pg, int *napplied, char *err, size_t errlen)
 	rc = 0;
 out:
 	/* (a lost connection releases the lock by itself) */
-	if (PQstatus(pg->conn) == CONNECTION_OK) {
-		r = PQexec(pg->conn, "SELECT pg_advisory_unlock("
-		    PG_MIGRATE_LOCK ")");
+	if (!pg->broken && PQstatus(pg->conn) == CONNECTION_OK) {
+		r = run(pg, "SELECT pg_advisory_unlock(" PG_MIGRATE_LOCK ")", -1,
+		    NULL, 5);
 		PQclear(r);
 	}
+	pg->timeout = saved;
 	if (napplied != NULL)
 		*napplied = n;
 	return rc;

@@ -25,6 +25,14 @@ struct pgstore;
 struct pgstore	*pgstore_connect(const char *conninfo, char *err,
 		    size_t errlen);
 void		 pgstore_close(struct pgstore *pg);
+/*
+ * No statement waits longer than seconds (default 30; migrations 600) for
+ * its answer: past it the connection is dropped and the call fails with
+ * "no answer from the database". When *flag becomes non-zero (set from
+ * another thread) a wait ends within 200 ms the same way.
+ */
+void		 pgstore_set_timeout(struct pgstore *pg, double seconds);
+void		 pgstore_set_abort(struct pgstore *pg, const volatile int *flag);
 /* 1 if the connection is usable (reconnects once if it was lost). */
 int		 pgstore_alive(struct pgstore *pg);
 /* "user@host:port/dbname" for messages (no password). */

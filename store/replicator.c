@@ -54,6 +54,8 @@ struct replicator {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	int			 stop;
+	volatile int		 abort;		/* stop now: read by curl and
+						   libpq waits on the thread */
 	unsigned long		 gen_req;	/* bumped by every notification */
 	unsigned long		 gen_done;	/* gen_req seen by the last pass */
 	int			 retrying;
@@ -95,6 +97,7 @@ replicator_config_init(struct replicator_config *c)
 	c->migrate = 1;
 	c->backoff_min = 0.5;
 	c->backoff_max = 30;
+	c->db_timeout = 30;
 	snprintf(c->s3.bucket, sizeof c->s3.bucket, "%s", S3_BUCKET_DEFAULT);
 	snprintf(c->s3.region, sizeof c->s3.region, "%s", S3_REGION_DEFAULT);
 	copy_env(c->s3.region, sizeof c->s3.region, "AWS_DEFAULT_REGION");
@@ -165,6 +168,16 @@ replicator_config_option(struct replicator_config *c, int opt,
 			return -1;
 		}
 		c->concurrency = (int)v;
+		return 1;
+	case REPL_OPT_DB_TIMEOUT:
+		errno = 0;
+		c->db_timeout = strtod(arg, &end);
+		if (errno != 0 || end == arg || *end != '\0' ||
+		    !(c->db_timeout >= 1 && c->db_timeout <= 3600)) {
+			snprintf(err, errlen, "--db-timeout must be a number of "
+			    "seconds from 1 to 3600 (got \"%s\")", arg);
+			return -1;
+		}
 		return 1;
 	}
 	return 0;
@@ -380,12 +393,14 @@ ensure_db(struct replicator *r)
 	}
 	snprintf(r->db_st.target, sizeof r->db_st.target, "%s",
 	    pgstore_target(r->pg));
+	pgstore_set_abort(r->pg, &r->abort);
 	if (r->c.migrate && pgstore_migrate(r->pg, &n, err, sizeof err) != 0) {
 		store_set(&r->db_st, "error", err);
 		pgstore_close(r->pg);
 		r->pg = NULL;
 		return -1;
 	}
+	pgstore_set_timeout(r->pg, r->c.db_timeout);
 	if (!r->c.migrate && (n = pgstore_pending_migrations(r->pg, err,
 	    sizeof err)) != 0) {
 		if (n > 0)
@@ -966,6 +981,7 @@ replicator_start(const struct replicator_config *c, struct dataset *ds,
 		}
 		snprintf(r->s3_st.target, sizeof r->s3_st.target, "%s",
 		    s3store_target(r->s3));
+		s3store_set_abort(r->s3, &r->abort);
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -1033,6 +1049,7 @@ replicator_stop(struct replicator *r)
 	if (r == NULL)
 		return;
 	dataset_set_listener(r->ds, NULL, NULL);
+	__atomic_store_n(&r->abort, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&r->lock);
 	r->stop = 1;
 	pthread_cond_broadcast(&r->cond);

@@ -44,6 +44,7 @@ enum {
 	REPL_OPT_S3_BUCKET,
 	REPL_OPT_S3_REGION,
 	REPL_OPT_S3_CONCURRENCY,
+	REPL_OPT_DB_TIMEOUT,
 };
 
 /* For a struct option table (the includer includes <getopt.h>). */
@@ -52,7 +53,8 @@ enum {
 	{ "s3", required_argument, NULL, REPL_OPT_S3 }, \
 	{ "s3-bucket", required_argument, NULL, REPL_OPT_S3_BUCKET }, \
 	{ "s3-region", required_argument, NULL, REPL_OPT_S3_REGION }, \
-	{ "s3-concurrency", required_argument, NULL, REPL_OPT_S3_CONCURRENCY }
+	{ "s3-concurrency", required_argument, NULL, REPL_OPT_S3_CONCURRENCY }, \
+	{ "db-timeout", required_argument, NULL, REPL_OPT_DB_TIMEOUT }
 
 #define REPLICATOR_HELP \
 	"  --db URL             central PostgreSQL (postgresql://user@host:port/db;\n" \
@@ -63,7 +65,9 @@ enum {
 	"                       (credentials AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)\n" \
 	"  --s3-bucket NAME     bucket (default heimdall-raw-iq)\n" \
 	"  --s3-region REGION   SigV4 region (default $AWS_REGION or us-east-1)\n" \
-	"  --s3-concurrency N   uploads at once, 1-64 (default 8)\n"
+	"  --s3-concurrency N   uploads at once, 1-64 (default 8)\n" \
+	"  --db-timeout S       give up on a database that does not answer a\n" \
+	"                       statement in S s, 1-3600 (default 30; retried)\n"
 
 /* A status report: {"state": "idle"|"sending"|"retrying", "pending_rows",
  * "pending_objects", "pending_sessions", "retry_in_s", "db": {"target",
@@ -79,6 +83,7 @@ struct replicator_config {
 	int			 concurrency;	/* S3 uploads at once */
 	int			 migrate;	/* apply pending migrations */
 	int			 full;		/* ignore the ledger: re-send */
+	double			 db_timeout;	/* s per statement (default 30) */
 	double			 backoff_min;	/* s (default 0.5) */
 	double			 backoff_max;	/* s (default 30) */
 	replicator_status_fn	 on_status;
@@ -110,8 +115,8 @@ struct replicator *replicator_start(const struct replicator_config *c,
 int		 replicator_drain(struct replicator *r, double timeout);
 /* The last status (new reference). */
 json_t		*replicator_status(struct replicator *r);
-/* Stop the thread (an upload or statement in flight ends first), remove
- * the listener, free. */
+/* Stop the thread (an upload or statement in flight is abandoned within a
+ * second: it is sent again next time), remove the listener, free. */
 void		 replicator_stop(struct replicator *r);
 
 /*

@@ -22,6 +22,7 @@ struct s3store {
 	struct s3_config	 c;
 	char			 sigv4[128];	/* "aws:amz:REGION:s3" */
 	char			 target[640];
+	const volatile int	*abort;
 };
 
 /* One transfer in flight. */
@@ -244,6 +245,26 @@ on_get(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+void
+s3store_set_abort(struct s3store *s3, const volatile int *flag)
+{
+	s3->abort = flag;
+}
+
+/* Called about once a second during every transfer: non-zero aborts it. */
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	const volatile int	*flag = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return flag != NULL && __atomic_load_n(flag, __ATOMIC_RELAXED);
+}
+
 static size_t
 on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -341,6 +362,9 @@ xfer_setup(struct s3store *s3, struct xfer *x, const char *method,
 	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(x->h, CURLOPT_XFERINFODATA, (void *)s3->abort);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(x->h, CURLOPT_NOBODY, 1L);
 	if (s3->c.session_token[0] != '\0' && add_header(x,
@@ -432,6 +456,10 @@ put_done(struct xfer *x, CURLcode cc)
 
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
 	o->http_status = (int)code;
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(o->err, sizeof o->err, "stopped");
+		return;
+	}
 	if (cc != CURLE_OK) {
 		snprintf(o->err, sizeof o->err, "%s", x->errbuf[0] ?
 		    x->errbuf : curl_easy_strerror(cc));
@@ -484,6 +512,12 @@ s3store_put_many(struct s3store *s3, struct s3_object *v, int n,
 		return 0;
 	}
 	for (;;) {
+		/* stopping: start nothing new */
+		if (s3->abort != NULL && __atomic_load_n(s3->abort,
+		    __ATOMIC_RELAXED))
+			for (; next < n; next++)
+				snprintf(v[next].err, sizeof v[next].err,
+				    "stopped");
 		/* fill free slots */
 		for (slot = 0; slot < concurrency && next < n; slot++) {
 			if (xs[slot].h != NULL)

@@ -57,6 +57,9 @@ void		 s3store_free(struct s3store *s3);
 /* "ENDPOINT/BUCKET" for messages. */
 const char	*s3store_target(const struct s3store *s3);
 
+/* When *flag becomes non-zero (from another thread), transfers in flight
+ * end within a second with the error "stopped". */
+void		 s3store_set_abort(struct s3store *s3, const volatile int *flag);
 /* HEAD the bucket; create it when missing and create is set. */
 int		 s3store_check_bucket(struct s3store *s3, int create, char *err,
 		    size_t errlen);

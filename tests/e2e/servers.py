@@ -13,7 +13,7 @@
 Both can be stopped and started again on the same port and data (fault
 tests)."""
 
-import glob, json, os, pwd, shutil, socket, subprocess, tempfile, time
+import glob, json, os, pwd, shutil, signal, socket, subprocess, tempfile, time
 
 SRC = os.environ.get("HEIMDALL_SRC",
                      os.path.dirname(os.path.dirname(os.path.dirname(
@@ -82,6 +82,36 @@ class Pg:
         self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data,
                    "-m", "fast", "-w", "stop"], check=False)
 
+    def pids(self):
+        """The cluster's processes: the postmaster and its children."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            pm = int(f.readline())
+        out = [pm]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        st = f.read()
+                except OSError:
+                    continue
+                if int(st[st.rindex(")") + 2:].split()[1]) == pm:
+                    out.append(int(d))
+        return out
+
+    def pause(self):
+        """Freeze the server (SIGSTOP): connections stay open, nothing
+        answers -- a hung host."""
+        self.paused = self.pids()
+        for p in self.paused:
+            os.kill(p, signal.SIGSTOP)
+
+    def resume(self):
+        for p in self.paused:
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def url(self, db="postgres", user="postgres"):
         return "postgresql://%s@127.0.0.1:%d/%s" % (user, self.port, db)
 
@@ -100,6 +130,8 @@ class Pg:
         return self.psql(sql, db)[0][0]
 
     def close(self):
+        if getattr(self, "paused", None):
+            self.resume()
         self.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

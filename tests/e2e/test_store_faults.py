@@ -5,6 +5,7 @@ ends with the exact count check of test_store.check_central: rows in
 PostgreSQL = chunks x receivers = objects in the bucket, every object's
 bytes equal to the local file.
   - the database stopped mid-session and started again 10 s later;
+  - the database frozen (SIGSTOP) for 8 s: statements time out, retried;
   - the S3 server stopped mid-session and started again;
   - the recorder killed with SIGKILL mid-replication, then the next run
     (a new `record`) pushes what the killed one left."""
@@ -81,6 +82,28 @@ class StoreFaults(unittest.TestCase):
                       45)
         self.assertEqual(self.pg.scalar(
             "SELECT status FROM heimdall.recording_sessions"), "completed")
+
+    def test_db_hangs(self):
+        """A frozen server (SIGSTOP: the TCP connection stays up, nothing
+        answers) costs --db-timeout per try, not the recording."""
+        with h.Sim(3, tmp=self.tmp) as sim:
+            p = start_record(sim, self.data, self.pg, self.s3, 12,
+                             "db-hangs", ["--db-timeout", "2"])
+            wait_chunks(self.data, 6)
+            self.pg.pause()
+            time.sleep(8)
+            self.pg.resume()
+            rc, events, err = finish(p)
+        self.assertEqual(rc, 0, err)
+        errors = [e["data"]["db"]["error"] for e in events
+                  if e["event"] == "store:status" and
+                  e["data"]["db"]["state"] == "error"]
+        self.assertTrue(any("no answer from the database in 2 s" in x
+                            for x in errors), errors)
+        m, d = h.manifest(self.data)
+        self.assertEqual(m["session"]["status"], "completed")
+        check_central(self, self.pg, self.s3, self.data, m["session"]["id"],
+                      36)
 
     def test_s3_down(self):
         with h.Sim(3, tmp=self.tmp) as sim:
