@@ -14,12 +14,15 @@ Prints, side by side in one run (medians of --runs):
   4. chunk end -> row queryable centrally: a live `record --db --s3` of 7
      simulated stations x 10 s; per row, the commit time of its row
      (track_commit_timestamp) minus the end of its chunk (timestamp +
-     duration); target median <= 250 ms.
+     duration); target median <= 250 ms;
+  5. the recorder at 200 stations x 10 s with and without --db --s3 (one
+     run each): its own CPU per receiver-second (wait4 rusage), wall time,
+     and how long after the session's end everything was replicated.
 
 Usage: bench/bench_store.py [--build DIR] [--runs 3] [--objects 1000]
 """
 
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, glob, json, os, statistics, subprocess, sys, tempfile, time
 import uuid
 
 import numpy as np
@@ -145,6 +148,36 @@ def main():
         finally:
             sim.terminate()
             sim.wait()
+        # 5. 200 stations, with and without the central store
+        big = {}
+        sim = subprocess.Popen([sim_bin, "--count", "200", "--base-port",
+                                "0", "--stations-out", st],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            sim.stdout.readline()
+            for store in (False, True):
+                args = [rec, "record", "--stations", st, "--data-dir",
+                        os.path.join(tmp, "big%d" % store), "--name",
+                        "big%d" % store, "--freq", "10", "--duration", "10",
+                        "--source", "unknown", "--sync-timeout", "300"]
+                if store:
+                    args += ["--db", pg.url(), "--s3", s3.url]
+                t0 = time.monotonic()
+                p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env=s3.env())
+                _, status, ru = os.wait4(p.pid, 0)
+                big[store] = (time.monotonic() - t0,
+                              (ru.ru_utime + ru.ru_stime) * 1e3 / 2000)
+            nrows = int(pg.scalar(
+                "SELECT count(*) FROM heimdall.measurements m JOIN "
+                "heimdall.recording_sessions r ON r.id = "
+                "m.recording_session_id WHERE r.session_name = 'big1'"))
+            nobj = len(glob.glob(os.path.join(
+                s3.dir, "heimdall-raw-iq", "sessions", "*",
+                "*._S3rver_object")))
+        finally:
+            sim.terminate()
+            sim.wait()
         refused = len(s3.refused())
 
     lat.sort()
@@ -169,6 +202,17 @@ def main():
         "<= 250", med / 250))
     print("%-58s %10.0f %12s" % ("chunk end -> row queryable, p95 ms",
                                  p95 * 1e3, "-"))
+    print("%-58s %10.2f %12s" % ("200 st x 10 s: recorder CPU ms per "
+                                 "receiver-second, no store", big[False][1],
+                                 "<= 1"))
+    print("%-58s %10.2f %12s" % ("200 st x 10 s: the same with --db --s3",
+                                 big[True][1], "-"))
+    print("%-58s %10.1f %12s" % ("200 st x 10 s with --db --s3: s from "
+                                 "session end to all replicated",
+                                 big[True][0] - big[False][0], "-"))
+    print("200 st x 10 s with --db --s3: %d rows, %d objects (2000 "
+          "expected, %s)" % (nrows, nobj, "exact" if nrows == nobj == 2000
+                             else "NOT exact"))
     print("SigV4 requests refused by the verifier: %d" % refused)
     subprocess.run(["rm", "-rf", tmp])
 

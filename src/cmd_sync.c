@@ -174,7 +174,7 @@ const struct cmd_entry cmd_sync_entry = {
 	REPLICATOR_HELP
 	"  --data-dir DIR       the dataset (spool) to push (default "
 	"$XDG_DATA_HOME/heimdall-rec)\n"
-	"  --timeout S          give up after S seconds of failures "
+	"  --timeout S          stop waiting after S seconds "
 	"(default 300)\n"
 	"  --full               forget what was confirmed and send everything "
 	"again\n"
