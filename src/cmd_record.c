@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "events.h"
 #include "session.h"
+#include "util.h"
 #include "net/rxloop.h"
 #include "store/dataset.h"
 #include "store/replicator.h"
@@ -249,13 +250,18 @@ map_error(const struct session_error *e)
  * the session's. */
 static void
 store_finish(struct replicator *rep, double timeout, int json,
-    const char *dir)
+    const char *dir, volatile int *interrupted)
 {
 	char	 line[2048];
 	json_t	*st;
+	double	 end = util_mono() + timeout;
 	int	 drained;
 
-	drained = replicator_drain(rep, timeout) == 0;
+	/* in short steps: SIGINT/SIGTERM ends the wait at once */
+	do
+		drained = replicator_drain(rep, end - util_mono() < 0.25 ?
+		    end - util_mono() : 0.25) == 0;
+	while (!drained && !*interrupted && util_mono() < end);
 	st = replicator_status(rep);
 	if (!json) {
 		cmd_store_line(st, line, sizeof line);
@@ -497,7 +503,8 @@ record_exec(int argc, char **argv)
 	if (sc.got)
 		rc = EXIT_INTERRUPTED;
 	if (rep != NULL)
-		store_finish(rep, sc.got ? 0 : sync_timeout, o.json, dpath);
+		store_finish(rep, sc.got ? 0 : sync_timeout, o.json, dpath,
+		    &sc.got);
 stop:
 	pthread_kill(sigth, SIGUSR1);
 	pthread_join(sigth, NULL);

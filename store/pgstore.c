@@ -34,12 +34,18 @@ static void
 set_err(char *err, size_t errlen, const char *what, const char *msg)
 {
 	size_t	n;
+	char	*p;
 
 	snprintf(err, errlen, "%s%s%s", what, what[0] ? ": " : "",
 	    msg != NULL && msg[0] ? msg : "unknown error");
 	n = strlen(err);
 	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
 		err[--n] = '\0';
+	/* libpq's messages span lines ("...\n\tIs the server running"):
+	 * one line for logs and status */
+	for (p = err; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 }
 
 static void
