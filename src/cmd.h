@@ -35,6 +35,9 @@ extern const struct cmd_entry cmd_console_entry;
 
 /* No terminal for the console: say what to use instead; EXIT_USAGE. */
 int	cmd_console_no_tty(void);
+extern const struct cmd_entry cmd_db_entry;
+extern const struct cmd_entry cmd_sync_entry;
+extern const struct cmd_entry cmd_status_entry;
 
 /* Print "usage: heimdall-rec NAME USAGE" + help to f. */
 void	cmd_usage(const struct cmd_entry *e, FILE *f);
@@ -52,5 +55,9 @@ int	cmd_parse_int(const char *flag, const char *s, long lo, long hi,
 struct dataset;
 int	cmd_open_dataset(const char *dir, struct dataset **ds, char *path,
 	    size_t pathlen);
+
+/* One line describing a replicator status (replicator.h), for messages. */
+#include <jansson.h>
+int	cmd_store_line(const json_t *status, char *buf, size_t len);
 
 #endif

@@ -14,8 +14,10 @@
 #include "engine.h"
 #include "events.h"
 #include "session.h"
+#include "util.h"
 #include "net/rxloop.h"
 #include "store/dataset.h"
+#include "store/replicator.h"
 
 #define MAX_WEBSDR	CONFIG_MAX_STATIONS
 
@@ -26,6 +28,7 @@ struct out {
 	int		 has_snr[MAX_WEBSDR + 1];
 	int		 nst;
 	json_t		*final;			/* last status_update data */
+	char		 store[2048];		/* last store line printed */
 };
 
 /* Write a line with one write(): lines of concurrent writers never mix. */
@@ -116,6 +119,32 @@ human(struct out *o, const char *name, const json_t *d)
 		fprintf(stderr, "%s\n", line);
 	} else if (strcmp(name, "session:error") == 0)
 		fprintf(stderr, "error: %s\n", jstr(d, "error"));
+	else if (strcmp(name, "store:status") == 0) {
+		/* only when a store's state or error changes, not every count */
+		json_t *c = json_deep_copy(d);
+		char *s;
+		json_object_del(c, "pending_rows");
+		json_object_del(c, "pending_objects");
+		json_object_del(c, "pending_sessions");
+		json_object_del(c, "retry_in_s");
+		json_object_del(c, "state");
+		s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+		if (s != NULL && strcmp(s, o->store) != 0) {
+			cmd_store_line(d, line, sizeof line);
+			fprintf(stderr, "%s\n", line);
+			snprintf(o->store, sizeof o->store, "%s", s);
+		}
+		free(s);
+		json_decref(c);
+	}
+}
+
+/* The replicator's reports become events: the JSON lines, the WebSocket
+ * server and the console all see "store:status". */
+static void
+on_store(void *ctx, const json_t *st)
+{
+	events_emit(ctx, "store:status", json_deep_copy(st));
 }
 
 static void
@@ -216,6 +245,36 @@ map_error(const struct session_error *e)
 	return cmd_error(EXIT_USAGE, "%s", e->msg);
 }
 
+/* Wait (bounded) for the central store to take this session; say what is
+ * left. The data is safe in the spool either way: the exit status stays
+ * the session's. */
+static void
+store_finish(struct replicator *rep, double timeout, int json,
+    const char *dir, volatile int *interrupted)
+{
+	char	 line[2048];
+	json_t	*st;
+	double	 end = util_mono() + timeout;
+	int	 drained;
+
+	/* in short steps: SIGINT/SIGTERM ends the wait at once */
+	do
+		drained = replicator_drain(rep, end - util_mono() < 0.25 ?
+		    end - util_mono() : 0.25) == 0;
+	while (!drained && !*interrupted && util_mono() < end);
+	st = replicator_status(rep);
+	if (!json) {
+		cmd_store_line(st, line, sizeof line);
+		if (drained)
+			fprintf(stderr, "central store: every row and object "
+			    "replicated\n");
+		else
+			fprintf(stderr, "%s\nkept in %s: the next run or "
+			    "`heimdall-rec sync` sends it\n", line, dir);
+	}
+	json_decref(st);
+}
+
 static int
 record_exec(int argc, char **argv)
 {
@@ -231,8 +290,13 @@ record_exec(int argc, char **argv)
 		{ "start-timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "sync-timeout", required_argument, NULL, 'W' },
+		REPLICATOR_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct replicator_config rcfg;
+	struct replicator	*rep = NULL;
+	double			 sync_timeout = 30;
 	struct session_params	 p;
 	struct session_error	 e;
 	struct engine_config	 cfg;
@@ -256,6 +320,7 @@ record_exec(int argc, char **argv)
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
 	p.high_cut = SESSION_PASSBAND_DEFAULT;
 	memset(&o, 0, sizeof o);
+	replicator_config_init(&rcfg);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -313,9 +378,20 @@ record_exec(int argc, char **argv)
 		case 'h':
 			cmd_usage(&cmd_record_entry, stdout);
 			return 0;
+		case 'W':
+			if (cmd_parse_double("--sync-timeout", optarg, 0, 86400,
+			    &sync_timeout) != 0)
+				return EXIT_USAGE;
+			break;
 		default:
-			cmd_usage(&cmd_record_entry, stderr);
-			return EXIT_USAGE;
+			rc = replicator_config_option(&rcfg, ch, optarg, err,
+			    sizeof err);
+			if (rc < 0)
+				return cmd_error(EXIT_USAGE, "%s", err);
+			if (rc == 0) {
+				cmd_usage(&cmd_record_entry, stderr);
+				return EXIT_USAGE;
+			}
 		}
 	}
 	if (optind < argc)
@@ -333,6 +409,8 @@ record_exec(int argc, char **argv)
 	if (source == NULL)
 		return cmd_error(EXIT_USAGE, "--source is required: \"unknown\", "
 		    "a known source's name or its UUID");
+	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
 	p.freq_hz = mhz * 1e6;
 	p.duration_s = (int)dur;
 	if (session_validate(&p, &e) != 0)
@@ -387,6 +465,17 @@ record_exec(int argc, char **argv)
 		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
 		goto out;
 	}
+	/* The central store (when asked for): the dataset stays the spool,
+	 * the replicator follows it on its own thread. */
+	if (replicator_config_enabled(&rcfg)) {
+		rcfg.on_status = on_store;
+		rcfg.ctx = ev;
+		if ((rep = replicator_start(&rcfg, ds, err,
+		    sizeof err)) == NULL) {
+			rc = cmd_error(EXIT_USAGE, "%s", err);
+			goto out;
+		}
+	}
 	sc.eng = eng;
 	pthread_create(&sigth, NULL, sig_main, &sc);
 
@@ -413,10 +502,14 @@ record_exec(int argc, char **argv)
 	pthread_mutex_unlock(&o.lock);
 	if (sc.got)
 		rc = EXIT_INTERRUPTED;
+	if (rep != NULL)
+		store_finish(rep, sc.got ? 0 : sync_timeout, o.json, dpath,
+		    &sc.got);
 stop:
 	pthread_kill(sigth, SIGUSR1);
 	pthread_join(sigth, NULL);
 out:
+	replicator_stop(rep);
 	engine_free(eng);
 	rxloop_free(loop);
 	events_free(ev);
@@ -447,6 +540,10 @@ const struct cmd_entry cmd_record_entry = {
 	"  --start-timeout S    wait this long for every station to stream "
 	"(default 5)\n"
 	"  --json               events as JSON lines on stdout\n"
+	REPLICATOR_HELP
+	"  --sync-timeout S     at the end, wait up to S s for the central "
+	"store\n"
+	"                       (default 30; what is left is sent later)\n"
 	"\nExit status: 0 every chunk stored, 75 some missing, 69 failed, 64 "
 	"usage,\n66 no stations file, 78 bad stations file, 73 data dir, 74 "
 	"I/O, 130 interrupted.\n",

@@ -19,6 +19,9 @@ static const struct cmd_entry *commands[] = {
 	&cmd_sources_entry,
 	&cmd_serve_entry,
 	&cmd_console_entry,
+	&cmd_db_entry,
+	&cmd_sync_entry,
+	&cmd_status_entry,
 	NULL
 };
 

@@ -83,15 +83,16 @@ session_path(struct dataset *ds, const char *id, const char *leaf,
 static void
 notify(struct dataset *ds, const char *id, const char *what)
 {
-	dataset_listener_fn	 fn;
-	void			*ctx;
-
+	/*
+	 * Called under the lock, so that once dataset_set_listener(NULL)
+	 * returns the old listener is not running and can be freed (the
+	 * replicator stops while sessions may still be written). Listeners
+	 * neither block nor call back into the dataset.
+	 */
 	pthread_mutex_lock(&ds->lock);
-	fn = ds->listener;
-	ctx = ds->listener_ctx;
+	if (ds->listener != NULL)
+		ds->listener(ds->listener_ctx, id, what);
 	pthread_mutex_unlock(&ds->lock);
-	if (fn != NULL)
-		fn(ctx, id, what);
 }
 
 void

@@ -96,6 +96,8 @@ json_t		*dataset_sessions_list(struct dataset *ds, char *err,
  * A listener told (on the writing thread, after the data is durable) that a
  * session changed: what is "manifest", "batch" or "finish". The replicator
  * uses it to wake up; it must not block or call back into the dataset.
+ * It runs under the dataset's lock: once dataset_set_listener() returns,
+ * the previous listener is not running and will not be called again.
  */
 typedef void (*dataset_listener_fn)(void *ctx, const char *session_id,
     const char *what);

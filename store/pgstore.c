@@ -1,0 +1,596 @@
+/* pgstore.c -- the central PostgreSQL store: connection, migrations, idempotent batched writes (libpq). */
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "migrations.h"
+#include "pgstore.h"
+#include "src/util.h"
+
+/* pg_advisory_lock key: "Heimdall" as a 64-bit integer. */
+#define PG_MIGRATE_LOCK	"5216694955912375404"
+
+#define PG_TIMEOUT_DEFAULT	30	/* s for one statement */
+#define PG_TIMEOUT_MIGRATE	600	/* s: a migration, or waiting for
+					   another station's */
+
+struct pgstore {
+	PGconn			*conn;
+	char			 target[512];
+	double			 timeout;
+	const volatile int	*abort;
+	int			 broken;	/* timed out or aborted */
+};
+
+/* The server's message without its trailing newline. */
+static void
+set_err(char *err, size_t errlen, const char *what, const char *msg)
+{
+	size_t	n;
+	char	*p;
+
+	snprintf(err, errlen, "%s%s%s", what, what[0] ? ": " : "",
+	    msg != NULL && msg[0] ? msg : "unknown error");
+	n = strlen(err);
+	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+		err[--n] = '\0';
+	/* libpq's messages span lines ("...\n\tIs the server running"):
+	 * one line for logs and status */
+	for (p = err; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+}
+
+static void
+quiet(void *arg, const char *msg)
+{
+	/* NOTICEs ("already exists, skipping") are not for the operator. */
+	(void)arg;
+	(void)msg;
+}
+
+struct pgstore *
+pgstore_connect(const char *conninfo, char *err, size_t errlen)
+{
+	/*
+	 * Our defaults come first: with expand_dbname, what the URL (the
+	 * first "dbname") sets overrides them, and what neither sets comes
+	 * from the libpq environment.
+	 */
+	const char	*keys[] = { "connect_timeout", "application_name",
+			    "dbname", NULL };
+	const char	*vals[] = { "5", "heimdall-rec", conninfo, NULL };
+	struct pgstore	*pg;
+
+	pg = calloc(1, sizeof *pg);
+	if (pg == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pg->conn = PQconnectdbParams(keys, vals, 1);
+	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+		set_err(err, errlen, "cannot connect to the database",
+		    pg->conn != NULL ? PQerrorMessage(pg->conn) :
+		    "out of memory");
+		pgstore_close(pg);
+		return NULL;
+	}
+	PQsetNoticeProcessor(pg->conn, quiet, NULL);
+	pg->timeout = PG_TIMEOUT_DEFAULT;
+	snprintf(pg->target, sizeof pg->target, "%s@%s:%s/%s",
+	    PQuser(pg->conn), PQhost(pg->conn), PQport(pg->conn),
+	    PQdb(pg->conn));
+	return pg;
+}
+
+void
+pgstore_close(struct pgstore *pg)
+{
+	if (pg == NULL)
+		return;
+	if (pg->conn != NULL)
+		PQfinish(pg->conn);
+	free(pg);
+}
+
+const char *
+pgstore_target(const struct pgstore *pg)
+{
+	return pg->target;
+}
+
+void
+pgstore_set_timeout(struct pgstore *pg, double seconds)
+{
+	pg->timeout = seconds > 0 ? seconds : PG_TIMEOUT_DEFAULT;
+}
+
+void
+pgstore_set_abort(struct pgstore *pg, const volatile int *flag)
+{
+	pg->abort = flag;
+}
+
+int
+pgstore_alive(struct pgstore *pg)
+{
+	if (!pg->broken && PQstatus(pg->conn) == CONNECTION_OK)
+		return 1;
+	pg->broken = 0;
+	PQreset(pg->conn);
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		PQsetNoticeProcessor(pg->conn, quiet, NULL);
+	return PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+/*
+ * Send a statement (n < 0: simple protocol, several statements allowed)
+ * and wait for its result without blocking for ever: a server that stops
+ * answering (a hung host, a stopped process) costs at most pg->timeout,
+ * and the abort flag (the replicator stopping) ends the wait within
+ * 200 ms. Either way the connection is dropped: the statement may or may
+ * not have run, which the idempotent writes do not mind. NULL with a
+ * message, or the last result (the first error, if any).
+ */
+static PGresult *
+run(struct pgstore *pg, const char *sql, int n, const char *const *v,
+    double timeout)
+{
+	struct pollfd	 pfd;
+	PGresult	*r, *keep = NULL;
+	double		 deadline;
+	int		 sent;
+
+	if (pg->broken || PQstatus(pg->conn) != CONNECTION_OK)
+		return NULL;
+	sent = n < 0 ? PQsendQuery(pg->conn, sql) : PQsendQueryParams(pg->conn,
+	    sql, n, NULL, v, NULL, NULL, 0);
+	if (!sent)
+		return NULL;
+	deadline = util_mono() + timeout;
+	for (;;) {
+		if (!PQconsumeInput(pg->conn))
+			break;		/* connection lost: PQgetResult says */
+		if (!PQisBusy(pg->conn))
+			break;
+		if (pg->abort != NULL && __atomic_load_n(pg->abort,
+		    __ATOMIC_RELAXED)) {
+			pg->broken = 1;
+			return NULL;
+		}
+		if (util_mono() > deadline) {
+			pg->broken = 1;
+			return NULL;
+		}
+		pfd.fd = PQsocket(pg->conn);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 200) < 0 && errno != EINTR)
+			break;
+	}
+	while ((r = PQgetResult(pg->conn)) != NULL) {
+		if (keep == NULL || (PQresultStatus(keep) != PGRES_FATAL_ERROR &&
+		    PQresultStatus(r) != PGRES_EMPTY_QUERY)) {
+			PQclear(keep);
+			keep = r;
+		} else
+			PQclear(r);
+	}
+	return keep;
+}
+
+/* Why run() gave no result. */
+static const char *
+run_error(struct pgstore *pg, double timeout, char *buf, size_t len)
+{
+	if (pg->broken && pg->abort != NULL && __atomic_load_n(pg->abort,
+	    __ATOMIC_RELAXED))
+		return "stopped";
+	if (pg->broken) {
+		snprintf(buf, len, "no answer from the database in %g s",
+		    timeout);
+		return buf;
+	}
+	return PQerrorMessage(pg->conn);
+}
+
+/* Run a statement without parameters; 0 or -1 with the message. */
+static int
+exec_simple(struct pgstore *pg, const char *sql, const char *what,
+    char *err, size_t errlen)
+{
+	char		 why[128];
+	PGresult	*r = run(pg, sql, -1, NULL, pg->timeout);
+	int		 st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		set_err(err, errlen, what, r != NULL ?
+		    PQresultErrorMessage(r) : run_error(pg, pg->timeout, why,
+		    sizeof why));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static PGresult *
+exec_params(struct pgstore *pg, const char *sql, int n, const char *const *v,
+    const char *what, char *err, size_t errlen)
+{
+	char		 why[128];
+	PGresult	*r = run(pg, sql, n, v, pg->timeout);
+	int		 st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		set_err(err, errlen, what, r != NULL ?
+		    PQresultErrorMessage(r) : run_error(pg, pg->timeout, why,
+		    sizeof why));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+rollback(struct pgstore *pg)
+{
+	PGresult	*r;
+
+	if (pg->broken || PQstatus(pg->conn) != CONNECTION_OK)
+		return;
+	r = run(pg, "ROLLBACK", -1, NULL, 5);
+	PQclear(r);
+}
+
+static const char migrations_table[] =
+    "CREATE SCHEMA IF NOT EXISTS heimdall;"
+    "CREATE TABLE IF NOT EXISTS heimdall.schema_migrations ("
+    " version text PRIMARY KEY,"
+    " applied_at timestamptz NOT NULL DEFAULT now(),"
+    " applied_by text NOT NULL DEFAULT current_user)";
+
+/* 1 if version is recorded, 0 if not, -1 on error. */
+static int
+applied(struct pgstore *pg, const char *version, char *err, size_t errlen)
+{
+	const char	*v[1] = { version };
+	PGresult	*r;
+	int		 n;
+
+	r = exec_params(pg, "SELECT 1 FROM heimdall.schema_migrations "
+	    "WHERE version = $1", 1, v, "reading schema_migrations", err,
+	    errlen);
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	PQclear(r);
+	return n > 0;
+}
+
+int
+pgstore_pending_migrations(struct pgstore *pg, char *err, size_t errlen)
+{
+	PGresult	*r;
+	int		 i, n = 0, a;
+
+	r = exec_params(pg, "SELECT to_regclass('heimdall.schema_migrations') "
+	    "IS NOT NULL", 0, NULL, "reading schema_migrations", err, errlen);
+	if (r == NULL)
+		return -1;
+	a = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	for (i = 0; migrations[i].version != NULL; i++) {
+		if (!a) {
+			n++;
+			continue;
+		}
+		switch (applied(pg, migrations[i].version, err, errlen)) {
+		case -1:
+			return -1;
+		case 0:
+			n++;
+		}
+	}
+	return n;
+}
+
+int
+pgstore_migrate(struct pgstore *pg, int *napplied, char *err, size_t errlen)
+{
+	const char	*v[1];
+	char		 what[128];
+	PGresult	*r;
+	int		 i, rc = -1, n = 0, a;
+
+	double		 saved = pg->timeout;
+
+	if (napplied != NULL)
+		*napplied = 0;
+	/* Up to date: nothing to lock or create (a role without CREATE on
+	 * the database can still use the store). */
+	if (pgstore_pending_migrations(pg, err, errlen) == 0)
+		return 0;
+	/*
+	 * A session-level advisory lock: a second station migrating at the
+	 * same moment waits here, then finds every migration recorded.
+	 */
+	pg->timeout = PG_TIMEOUT_MIGRATE;
+	if (exec_simple(pg, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")",
+	    "taking the migration lock", err, errlen) != 0) {
+		pg->timeout = saved;
+		return -1;
+	}
+	if (exec_simple(pg, migrations_table, "creating schema_migrations",
+	    err, errlen) != 0)
+		goto out;
+	for (i = 0; migrations[i].version != NULL; i++) {
+		if ((a = applied(pg, migrations[i].version, err, errlen)) < 0)
+			goto out;
+		if (a)
+			continue;
+		snprintf(what, sizeof what, "migration %s",
+		    migrations[i].version);
+		if (exec_simple(pg, "BEGIN", what, err, errlen) != 0)
+			goto out;
+		if (exec_simple(pg, migrations[i].sql, what, err,
+		    errlen) != 0) {
+			rollback(pg);
+			goto out;
+		}
+		v[0] = migrations[i].version;
+		r = exec_params(pg, "INSERT INTO heimdall.schema_migrations "
+		    "(version) VALUES ($1)", 1, v, what, err, errlen);
+		if (r == NULL) {
+			rollback(pg);
+			goto out;
+		}
+		PQclear(r);
+		if (exec_simple(pg, "COMMIT", what, err, errlen) != 0)
+			goto out;
+		n++;
+	}
+	rc = 0;
+out:
+	/* (a lost connection releases the lock by itself) */
+	if (!pg->broken && PQstatus(pg->conn) == CONNECTION_OK) {
+		r = run(pg, "SELECT pg_advisory_unlock(" PG_MIGRATE_LOCK ")", -1,
+		    NULL, 5);
+		PQclear(r);
+	}
+	pg->timeout = saved;
+	if (napplied != NULL)
+		*napplied = n;
+	return rc;
+}
+
+/* ---- writes ---- */
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const char	*s = json_string_value(json_object_get(o, k));
+
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* A JSON number as text in buf, or NULL (SQL NULL) when absent. */
+static const char *
+jnum(const json_t *o, const char *k, int integer, char *buf, size_t len)
+{
+	json_t	*v = json_object_get(o, k);
+	double	 d;
+
+	if (!json_is_number(v))
+		return NULL;
+	d = json_number_value(v);
+	if (!isfinite(d))
+		return NULL;
+	if (integer)
+		snprintf(buf, len, "%.0f", d);
+	else
+		snprintf(buf, len, "%.17g", d);
+	return buf;
+}
+
+static const char sql_source[] =
+    "INSERT INTO heimdall.known_sources (name, description, frequency_hz,"
+    " latitude, longitude) VALUES ($1, $2, $3::bigint, $4::float8,"
+    " $5::float8) "
+    /* a no-op update, so that RETURNING gives the existing row's id */
+    "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id";
+
+static const char sql_session[] =
+    "INSERT INTO heimdall.recording_sessions (id, known_source_id,"
+    " session_name, session_start, session_end, duration_seconds, status,"
+    " notes, frequency_hz, failure_reason, recorder_host, created_at,"
+    " updated_at) VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz,"
+    " $5::timestamptz, $6::float8, $7, $8, $9::bigint, $10, $11,"
+    " coalesce($12::timestamptz, now()), now()) "
+    "ON CONFLICT (id) DO UPDATE SET known_source_id ="
+    " EXCLUDED.known_source_id, session_end = EXCLUDED.session_end,"
+    " status = EXCLUDED.status, notes = EXCLUDED.notes,"
+    " failure_reason = EXCLUDED.failure_reason, updated_at = now()";
+
+static const char sql_stations[] =
+    "INSERT INTO heimdall.websdr_stations (name, url, latitude, longitude,"
+    " api_type, frequency_min_hz, frequency_max_hz) "
+    "SELECT s.name, s.url, s.latitude, s.longitude, s.type,"
+    " s.frequency_min_hz, s.frequency_max_hz "
+    "FROM jsonb_to_recordset($1::jsonb) AS s(name text, url text,"
+    " latitude float8, longitude float8, type text, frequency_min_hz bigint,"
+    " frequency_max_hz bigint) "
+    "ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url,"
+    " latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude,"
+    " api_type = EXCLUDED.api_type,"
+    " frequency_min_hz = coalesce(EXCLUDED.frequency_min_hz,"
+    "  websdr_stations.frequency_min_hz),"
+    " frequency_max_hz = coalesce(EXCLUDED.frequency_max_hz,"
+    "  websdr_stations.frequency_max_hz), updated_at = now()";
+
+/*
+ * The LEFT JOIN makes a row whose station is not in websdr_stations fail
+ * on the NOT NULL of websdr_station_id instead of vanishing silently.
+ */
+static const char sql_rows[] =
+    "INSERT INTO heimdall.measurements (id, \"timestamp\", websdr_station_id,"
+    " recording_session_id, frequency_hz, signal_strength_db, snr_db,"
+    " frequency_offset_hz, iq_data_location, iq_data_format, iq_sample_rate,"
+    " iq_samples_count, duration_seconds, chunk_index, websdr,"
+    " noise_floor_db, rssi_dbm, peak_amplitude, adc_overflow_count,"
+    " gps_fix_age_s, time_source, samples_lost, first_sample_utc,"
+    " created_at) "
+    "SELECT r.id, r.\"timestamp\", s.id, r.recording_session_id,"
+    " r.frequency_hz, r.signal_strength_db, r.snr_db, r.frequency_offset_hz,"
+    " r.iq_data_location, r.iq_data_format, r.iq_sample_rate,"
+    " r.iq_samples_count, r.duration_seconds, r.chunk_index, r.websdr,"
+    " r.noise_floor_db, r.rssi_dbm, r.peak_amplitude, r.adc_overflow_count,"
+    " r.gps_fix_age_s, r.time_source, r.samples_lost, r.\"timestamp\","
+    " coalesce(r.created_at, now()) "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, \"timestamp\""
+    " timestamptz, websdr_station_name text, recording_session_id uuid,"
+    " frequency_hz bigint, signal_strength_db float8, snr_db float8,"
+    " frequency_offset_hz float8, iq_data_location text, iq_data_format"
+    " text, iq_sample_rate float8, iq_samples_count int, duration_seconds"
+    " float8, chunk_index int, websdr int, noise_floor_db float8, rssi_dbm"
+    " float8, peak_amplitude float8, adc_overflow_count int, gps_fix_age_s"
+    " float8, time_source text, samples_lost int, created_at timestamptz) "
+    "LEFT JOIN heimdall.websdr_stations s ON s.name = r.websdr_station_name "
+    "ON CONFLICT DO NOTHING";
+
+int
+pgstore_put_session(struct pgstore *pg, const json_t *ses,
+    const json_t *source, const json_t *stations, char *err, size_t errlen)
+{
+	char		 f1[64], f2[64], f3[64], f4[64], f5[64], host[256];
+	char		 srcid[64], *text = NULL;
+	const char	*v[12];
+	json_t		*arr = NULL, *st, *o;
+	PGresult	*r;
+	size_t		 i, j;
+	int		 dup;
+
+	if (exec_simple(pg, "BEGIN", "session", err, errlen) != 0)
+		return -1;
+	v[0] = jstr(source, "name") != NULL ? jstr(source, "name") :
+	    "Unknown";
+	v[1] = jstr(source, "description");
+	v[2] = jnum(source, "frequency_hz", 1, f1, sizeof f1);
+	if (v[2] != NULL && strcmp(v[2], "0") == 0)
+		v[2] = NULL;
+	v[3] = jnum(source, "latitude", 0, f2, sizeof f2);
+	v[4] = jnum(source, "longitude", 0, f3, sizeof f3);
+	r = exec_params(pg, sql_source, 5, v, "source", err, errlen);
+	if (r == NULL)
+		goto fail;
+	snprintf(srcid, sizeof srcid, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+
+	if (gethostname(host, sizeof host) != 0)
+		host[0] = '\0';
+	host[sizeof host - 1] = '\0';
+	v[0] = jstr(ses, "id");
+	v[1] = srcid;
+	v[2] = jstr(ses, "session_name");
+	v[3] = jstr(ses, "session_start");
+	v[4] = jstr(ses, "session_end");
+	v[5] = jnum(ses, "duration_seconds", 0, f4, sizeof f4);
+	v[6] = jstr(ses, "status");
+	v[7] = jstr(ses, "notes");
+	v[8] = jnum(ses, "frequency_hz", 1, f5, sizeof f5);
+	v[9] = jstr(ses, "failure_reason");
+	v[10] = host[0] ? host : NULL;
+	v[11] = jstr(ses, "created_at");
+	if (v[0] == NULL || v[2] == NULL || v[3] == NULL || v[6] == NULL) {
+		snprintf(err, errlen, "session: manifest lacks id, "
+		    "session_name, session_start or status");
+		goto fail;
+	}
+	r = exec_params(pg, sql_session, 12, v, "session", err, errlen);
+	if (r == NULL)
+		goto fail;
+	PQclear(r);
+
+	/* Stations, each name once (an upsert may not touch a row twice). */
+	arr = json_array();
+	json_array_foreach(stations, i, st) {
+		if (jstr(st, "name") == NULL)
+			continue;
+		dup = 0;
+		json_array_foreach(arr, j, o)
+			if (strcmp(jstr(o, "name"), jstr(st, "name")) == 0)
+				dup = 1;
+		if (!dup)
+			json_array_append(arr, (json_t *)st);
+	}
+	text = json_dumps(arr, JSON_COMPACT);
+	v[0] = text;
+	if (text == NULL) {
+		snprintf(err, errlen, "stations: out of memory");
+		goto fail;
+	}
+	r = exec_params(pg, sql_stations, 1, v, "stations", err, errlen);
+	if (r == NULL)
+		goto fail;
+	PQclear(r);
+	if (exec_simple(pg, "COMMIT", "session", err, errlen) != 0)
+		goto fail;
+	free(text);
+	json_decref(arr);
+	return 0;
+fail:
+	rollback(pg);
+	free(text);
+	json_decref(arr);
+	return -1;
+}
+
+int
+pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
+    char *err, size_t errlen)
+{
+	const char	*v[1];
+	json_t		*arr, *row, *c;
+	PGresult	*r;
+	size_t		 i;
+	char		*text;
+
+	if (inserted != NULL)
+		*inserted = 0;
+	if (json_array_size(rows) == 0)
+		return 0;
+	/*
+	 * frequency_hz is bigint: a JSON number such as 145000000.0 would
+	 * not parse as one, so send it as an integer.
+	 */
+	arr = json_array();
+	json_array_foreach(rows, i, row) {
+		c = json_copy(row);
+		if (json_is_number(json_object_get(c, "frequency_hz")))
+			json_object_set_new(c, "frequency_hz", json_integer(
+			    (json_int_t)llround(json_number_value(
+			    json_object_get(c, "frequency_hz")))));
+		json_array_append_new(arr, c);
+	}
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (text == NULL) {
+		snprintf(err, errlen, "measurements: out of memory");
+		return -1;
+	}
+	v[0] = text;
+	r = exec_params(pg, sql_rows, 1, v, "measurements", err, errlen);
+	free(text);
+	if (r == NULL)
+		return -1;
+	if (inserted != NULL)
+		*inserted = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return 0;
+}

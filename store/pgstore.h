@@ -1,0 +1,70 @@
+/*
+ * pgstore.h -- the central PostgreSQL database (schema heimdall), through
+ * libpq; the only module that includes libpq. It owns the connection, the
+ * migrations (sql/, compiled in) and the statements that write a session,
+ * its stations and its measurement rows. Every statement is parameterized;
+ * rows travel as one JSON parameter per batch (one round trip per chunk
+ * for every receiver), and every write is idempotent: a session or station
+ * is an upsert, a measurement already present (same timestamp and id) is
+ * skipped, so re-sending after a crash creates no duplicate.
+ *
+ * Connection: a libpq URL or "key=value" string; what it leaves out comes
+ * from the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER,
+ * PGPASSWORD, PGSSLMODE, ...). Not thread-safe: one thread per pgstore.
+ */
+#ifndef PGSTORE_H
+#define PGSTORE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+struct pgstore;
+
+/* Connect (connect_timeout 5 s unless conninfo sets one). NULL with the
+ * server's message on failure. */
+struct pgstore	*pgstore_connect(const char *conninfo, char *err,
+		    size_t errlen);
+void		 pgstore_close(struct pgstore *pg);
+/*
+ * No statement waits longer than seconds (default 30; migrations 600) for
+ * its answer: past it the connection is dropped and the call fails with
+ * "no answer from the database". When *flag becomes non-zero (set from
+ * another thread) a wait ends within 200 ms the same way.
+ */
+void		 pgstore_set_timeout(struct pgstore *pg, double seconds);
+void		 pgstore_set_abort(struct pgstore *pg, const volatile int *flag);
+/* 1 if the connection is usable (reconnects once if it was lost). */
+int		 pgstore_alive(struct pgstore *pg);
+/* "user@host:port/dbname" for messages (no password). */
+const char	*pgstore_target(const struct pgstore *pg);
+
+/*
+ * Apply every pending migration, each in its own transaction, recorded in
+ * heimdall.schema_migrations, under a session advisory lock so that two
+ * stations migrating at once apply each migration exactly once. *applied
+ * (may be NULL) gets how many were applied now; 0 means up to date.
+ */
+int		 pgstore_migrate(struct pgstore *pg, int *applied, char *err,
+		    size_t errlen);
+/* Number of compiled-in migrations not yet applied (-1 on error). */
+int		 pgstore_pending_migrations(struct pgstore *pg, char *err,
+		    size_t errlen);
+
+/*
+ * Upsert a session row (the manifest's "session" object), its source
+ * (source: {name, description, frequency_hz, latitude, longitude}; the
+ * central row is found by its unique name) and its stations (the
+ * manifest's "stations" array, upserted by unique name). One transaction.
+ */
+int		 pgstore_put_session(struct pgstore *pg, const json_t *session,
+		    const json_t *source, const json_t *stations, char *err,
+		    size_t errlen);
+/*
+ * Insert measurement rows (manifest column names) in one statement;
+ * rows already present are skipped. *inserted (may be NULL) gets how many
+ * were new. Each row's station must exist (pgstore_put_session first).
+ */
+int		 pgstore_put_rows(struct pgstore *pg, const json_t *rows,
+		    int *inserted, char *err, size_t errlen);
+
+#endif

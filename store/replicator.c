@@ -1,0 +1,1129 @@
+/* replicator.c -- the spool -> central store thread: ledger, ordering, retries with backoff and jitter. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "pgstore.h"
+#include "replicator.h"
+#include "s3store.h"
+#include "src/util.h"
+
+#define LEDGER		"replica.log"
+#define STATE_FILE	"replica.json"
+#define MAX_LEDGER	(64 * 1024 * 1024)
+#define ROWS_PER_STMT	2000	/* rows in one INSERT */
+#define OBJS_PER_ROUND	64	/* uploads between two ledger appends */
+
+/* What the central store confirmed for one session (sessions/<id>/replica.log):
+ *   r <row id>    the measurement row is in the database
+ *   o <key>       the object is in the bucket (ETag checked)
+ *   s <status>    the session row is in the database with this status
+ *   Fd / Fs       final: every row / object of the final session is there
+ * A torn last line (no newline: killed while appending) is ignored. */
+struct ledger {
+	json_t	*rows;		/* set: id -> true */
+	json_t	*objs;		/* set: key -> true */
+	char	 status[32];
+	int	 fin_db;
+	int	 fin_s3;
+};
+
+struct store_state {
+	const char	*name;		/* "db", "s3" */
+	int		 on;
+	char		 target[640];
+	char		 state[16];	/* ok, error, off, unknown */
+	char		 error[512];
+};
+
+struct replicator {
+	struct replicator_config c;
+	struct dataset		*ds;
+	pthread_t		 th;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 stop;
+	volatile int		 abort;		/* stop now: read by curl and
+						   libpq waits on the thread */
+	unsigned long		 gen_req;	/* bumped by every notification */
+	unsigned long		 gen_done;	/* gen_req seen by the last pass */
+	int			 retrying;
+	double			 next_try;	/* util_mono() */
+	int			 fails;
+	json_t			*known;		/* id -> 0 pending, 1 done */
+	json_t			*status;
+	long			 pend_rows;
+	long			 pend_objs;
+	long			 pend_sessions;
+	unsigned int		 seed;
+	/* only the thread touches these */
+	struct pgstore		*pg;
+	struct s3store		*s3;
+	int			 bucket_ok;
+	struct store_state	 db_st;
+	struct store_state	 s3_st;
+	char			 saved[2048];	/* last replica.json body */
+};
+
+/* ---- options ---- */
+
+static void
+copy_env(char *dst, size_t len, const char *name)
+{
+	const char	*v = getenv(name);
+
+	if (v != NULL && v[0] != '\0')
+		snprintf(dst, len, "%s", v);
+}
+
+void
+replicator_config_init(struct replicator_config *c)
+{
+	const char	*u = getenv("DATABASE_URL");
+
+	memset(c, 0, sizeof *c);
+	c->concurrency = 8;
+	c->migrate = 1;
+	c->backoff_min = 0.5;
+	c->backoff_max = 30;
+	c->db_timeout = 30;
+	snprintf(c->s3.bucket, sizeof c->s3.bucket, "%s", S3_BUCKET_DEFAULT);
+	snprintf(c->s3.region, sizeof c->s3.region, "%s", S3_REGION_DEFAULT);
+	copy_env(c->s3.region, sizeof c->s3.region, "AWS_DEFAULT_REGION");
+	copy_env(c->s3.region, sizeof c->s3.region, "AWS_REGION");
+	copy_env(c->s3.access_key, sizeof c->s3.access_key,
+	    "AWS_ACCESS_KEY_ID");
+	copy_env(c->s3.secret_key, sizeof c->s3.secret_key,
+	    "AWS_SECRET_ACCESS_KEY");
+	copy_env(c->s3.session_token, sizeof c->s3.session_token,
+	    "AWS_SESSION_TOKEN");
+	if (u != NULL && u[0] != '\0' && strlen(u) < sizeof c->db) {
+		snprintf(c->db, sizeof c->db, "%s", u);
+		c->db_on = 1;
+	}
+}
+
+static int
+set_str(char *dst, size_t len, const char *flag, const char *arg, char *err,
+    size_t errlen)
+{
+	if (strlen(arg) >= len) {
+		snprintf(err, errlen, "%s is longer than %zu bytes", flag,
+		    len - 1);
+		return -1;
+	}
+	snprintf(dst, len, "%s", arg);
+	return 1;
+}
+
+int
+replicator_config_option(struct replicator_config *c, int opt,
+    const char *arg, char *err, size_t errlen)
+{
+	char	*end;
+	long	 v;
+
+	switch (opt) {
+	case REPL_OPT_DB:
+		/* a password on the command line ends up in ps(1) and shell
+		 * histories: refuse it, point at PGPASSWORD/.pgpass */
+		if (strstr(arg, "password=") != NULL ||
+		    (strstr(arg, "://") != NULL && strchr(arg, '@') != NULL &&
+		    strchr(strstr(arg, "://") + 3, ':') != NULL &&
+		    strchr(strstr(arg, "://") + 3, ':') < strchr(arg, '@'))) {
+			snprintf(err, errlen, "--db: put the password in "
+			    "PGPASSWORD or ~/.pgpass, not on the command line");
+			return -1;
+		}
+		c->db_on = 1;
+		return set_str(c->db, sizeof c->db, "--db", arg, err, errlen);
+	case REPL_OPT_S3:
+		c->s3_on = 1;
+		return set_str(c->s3.endpoint, sizeof c->s3.endpoint, "--s3",
+		    arg, err, errlen);
+	case REPL_OPT_S3_BUCKET:
+		return set_str(c->s3.bucket, sizeof c->s3.bucket, "--s3-bucket",
+		    arg, err, errlen);
+	case REPL_OPT_S3_REGION:
+		return set_str(c->s3.region, sizeof c->s3.region, "--s3-region",
+		    arg, err, errlen);
+	case REPL_OPT_S3_CONCURRENCY:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno != 0 || end == arg || *end != '\0' || v < 1 ||
+		    v > 64) {
+			snprintf(err, errlen, "--s3-concurrency must be a whole "
+			    "number from 1 to 64 (got \"%s\")", arg);
+			return -1;
+		}
+		c->concurrency = (int)v;
+		return 1;
+	case REPL_OPT_DB_TIMEOUT:
+		errno = 0;
+		c->db_timeout = strtod(arg, &end);
+		if (errno != 0 || end == arg || *end != '\0' ||
+		    !(c->db_timeout >= 1 && c->db_timeout <= 3600)) {
+			snprintf(err, errlen, "--db-timeout must be a number of "
+			    "seconds from 1 to 3600 (got \"%s\")", arg);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int
+replicator_config_check(const struct replicator_config *c, char *err,
+    size_t errlen)
+{
+	if (c->s3_on && s3_config_check(&c->s3, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+int
+replicator_config_enabled(const struct replicator_config *c)
+{
+	return c->db_on || c->s3_on;
+}
+
+/* ---- ledger ---- */
+
+static int
+ledger_path(struct dataset *ds, const char *id, char *buf, size_t len)
+{
+	if (!util_is_uuid(id))
+		return -1;
+	return util_fmt(buf, len, "%s/sessions/%s/%s", dataset_dir(ds), id,
+	    LEDGER);
+}
+
+static void
+ledger_free(struct ledger *l)
+{
+	json_decref(l->rows);
+	json_decref(l->objs);
+	memset(l, 0, sizeof *l);
+}
+
+static int
+ledger_load(struct dataset *ds, const char *id, struct ledger *l)
+{
+	char	 path[PATH_MAX], err[256], *buf, *p, *nl;
+	size_t	 len;
+
+	memset(l, 0, sizeof *l);
+	l->rows = json_object();
+	l->objs = json_object();
+	if (ledger_path(ds, id, path, sizeof path) != 0)
+		return -1;
+	if (access(path, F_OK) != 0)
+		return 0;
+	buf = util_read_file(path, MAX_LEDGER, &len, err, sizeof err);
+	if (buf == NULL)
+		return -1;
+	for (p = buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		if (p[0] == 'r' && p[1] == ' ')
+			json_object_set_new(l->rows, p + 2, json_true());
+		else if (p[0] == 'o' && p[1] == ' ')
+			json_object_set_new(l->objs, p + 2, json_true());
+		else if (p[0] == 's' && p[1] == ' ')
+			snprintf(l->status, sizeof l->status, "%s", p + 2);
+		else if (strcmp(p, "Fd") == 0)
+			l->fin_db = 1;
+		else if (strcmp(p, "Fs") == 0)
+			l->fin_s3 = 1;
+	}
+	free(buf);
+	return 0;
+}
+
+/* Append text durably (one write, then fdatasync). */
+static int
+ledger_append(struct dataset *ds, const char *id, const char *text,
+    size_t len)
+{
+	char	path[PATH_MAX];
+	ssize_t	n;
+	size_t	off = 0;
+	int	fd, rc = 0;
+
+	if (len == 0)
+		return 0;
+	if (ledger_path(ds, id, path, sizeof path) != 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = -1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (rc == 0 && fdatasync(fd) != 0)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+/* A growing text buffer for ledger lines. */
+struct buf {
+	char	*s;
+	size_t	 len, cap;
+};
+
+static void
+buf_add(struct buf *b, const char *a, const char *c)
+{
+	size_t	need = strlen(a) + strlen(c) + 2;
+	char	*p;
+
+	if (b->len + need + 1 > b->cap) {
+		b->cap = (b->len + need + 1) * 2;
+		p = realloc(b->s, b->cap);
+		if (p == NULL)
+			return;
+		b->s = p;
+	}
+	b->len += (size_t)sprintf(b->s + b->len, "%s%s\n", a, c);
+}
+
+/* ---- status ---- */
+
+static void
+store_set(struct store_state *s, const char *state, const char *error)
+{
+	snprintf(s->state, sizeof s->state, "%s", state);
+	snprintf(s->error, sizeof s->error, "%s", error != NULL ? error : "");
+}
+
+static json_t *
+store_json(const struct store_state *s)
+{
+	return json_pack("{s:s, s:s, s:s}", "target", s->target, "state",
+	    s->on ? s->state : "off", "error", s->error);
+}
+
+/* DIR/replica.json: the last state and error of each store, for
+ * `heimdall-rec status` (written only when they change). */
+static void
+save_state(struct replicator *r)
+{
+	char	 path[PATH_MAX], now[40], err[256], *text;
+	json_t	*j;
+
+	j = json_pack("{s:o, s:o}", "db", store_json(&r->db_st), "s3",
+	    store_json(&r->s3_st));
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (text == NULL || strcmp(text, r->saved) == 0) {
+		free(text);
+		return;
+	}
+	snprintf(r->saved, sizeof r->saved, "%s", text);
+	free(text);
+	util_iso8601(util_now(), now, sizeof now);
+	j = json_pack("{s:o, s:o, s:s}", "db", store_json(&r->db_st), "s3",
+	    store_json(&r->s3_st), "updated_at", now);
+	text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (text != NULL && util_fmt(path, sizeof path, "%s/%s",
+	    dataset_dir(r->ds), STATE_FILE) == 0)
+		util_write_atomic(path, text, strlen(text), err, sizeof err);
+	free(text);
+}
+
+static void
+report(struct replicator *r)
+{
+	json_t	*st;
+	double	 in;
+	int	 changed;
+
+	pthread_mutex_lock(&r->lock);
+	in = r->retrying ? r->next_try - util_mono() : 0;
+	st = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o}",
+	    "state", r->retrying ? "retrying" : (r->pend_rows ||
+	    r->pend_objs) ? "sending" : "idle",
+	    "pending_rows", (json_int_t)r->pend_rows,
+	    "pending_objects", (json_int_t)r->pend_objs,
+	    "pending_sessions", (json_int_t)r->pend_sessions,
+	    "retry_in_s", in > 0 ? round(in * 10) / 10 : 0.0,
+	    "db", store_json(&r->db_st), "s3", store_json(&r->s3_st));
+	changed = r->status == NULL || !json_equal(r->status, st);
+	json_decref(r->status);
+	r->status = st;
+	pthread_mutex_unlock(&r->lock);
+	save_state(r);
+	if (changed && r->c.on_status != NULL)
+		r->c.on_status(r->c.ctx, st);
+}
+
+/* ---- connections ---- */
+
+static int
+ensure_db(struct replicator *r)
+{
+	char	err[1024];
+	int	n;
+
+	if (r->pg != NULL)
+		return 0;
+	r->pg = pgstore_connect(r->c.db, err, sizeof err);
+	if (r->pg == NULL) {
+		store_set(&r->db_st, "error", err);
+		return -1;
+	}
+	snprintf(r->db_st.target, sizeof r->db_st.target, "%s",
+	    pgstore_target(r->pg));
+	pgstore_set_abort(r->pg, &r->abort);
+	if (r->c.migrate && pgstore_migrate(r->pg, &n, err, sizeof err) != 0) {
+		store_set(&r->db_st, "error", err);
+		pgstore_close(r->pg);
+		r->pg = NULL;
+		return -1;
+	}
+	pgstore_set_timeout(r->pg, r->c.db_timeout);
+	if (!r->c.migrate && (n = pgstore_pending_migrations(r->pg, err,
+	    sizeof err)) != 0) {
+		if (n > 0)
+			snprintf(err, sizeof err, "the database schema is %d "
+			    "migration(s) behind: run heimdall-rec db migrate",
+			    n);
+		store_set(&r->db_st, "error", err);
+		pgstore_close(r->pg);
+		r->pg = NULL;
+		return -1;
+	}
+	store_set(&r->db_st, "ok", NULL);
+	return 0;
+}
+
+static void
+db_failed(struct replicator *r, const char *err)
+{
+	store_set(&r->db_st, "error", err);
+	/* a new connection next time: the old one may be dead or aborted */
+	pgstore_close(r->pg);
+	r->pg = NULL;
+}
+
+static int
+ensure_s3(struct replicator *r)
+{
+	char	err[1024];
+
+	if (r->bucket_ok)
+		return 0;
+	if (s3store_check_bucket(r->s3, 1, err, sizeof err) != 0) {
+		store_set(&r->s3_st, "error", err);
+		return -1;
+	}
+	r->bucket_ok = 1;
+	store_set(&r->s3_st, "ok", NULL);
+	return 0;
+}
+
+/* ---- one session ---- */
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const char	*s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+static int
+is_final(const char *st)
+{
+	return strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0;
+}
+
+/* A row's object key, checked: "sessions/<id>/chunk_..." and nothing that
+ * leaves the session's folder (the spool is input like any other). */
+static const char *
+row_key(const json_t *row, const char *id)
+{
+	const char	*k = jstr(row, "iq_data_location");
+	size_t		 n = strlen(id);
+
+	if (strncmp(k, "sessions/", 9) != 0 || strncmp(k + 9, id, n) != 0 ||
+	    strncmp(k + 9 + n, "/chunk_", 7) != 0 || strstr(k, "..") != NULL ||
+	    strchr(k + 9 + n + 1, '/') != NULL)
+		return NULL;
+	return k;
+}
+
+static json_t *
+source_json(struct replicator *r, const json_t *ses)
+{
+	struct source	s;
+
+	if (dataset_source_find(r->ds, jstr(ses, "known_source_id"),
+	    &s) != 0)
+		return json_pack("{s:s}", "name", json_string_value(
+		    json_object_get(ses, "source_name")) != NULL ?
+		    jstr(ses, "source_name") : "Unknown");
+	return json_pack("{s:s, s:s, s:f, s:o, s:o}", "name", s.name,
+	    "description", s.description, "frequency_hz", s.frequency_hz,
+	    "latitude", s.has_coords ? json_real(s.latitude) : json_null(),
+	    "longitude", s.has_coords ? json_real(s.longitude) : json_null());
+}
+
+/* Upload the objects not yet in the ledger. 0, or -1 (s3 error set). */
+static int
+push_objects(struct replicator *r, const char *id, json_t *rows,
+    struct ledger *l)
+{
+	struct s3_object	 v[OBJS_PER_ROUND];
+	char			 paths[OBJS_PER_ROUND][PATH_MAX];
+	struct buf		 b = { NULL, 0, 0 };
+	json_t			*row, *seen = json_object();
+	size_t			 i = 0, nrows = json_array_size(rows);
+	const char		*key;
+	int			 n, k, rc = 0;
+
+	while (i < nrows && rc == 0) {
+		for (n = 0; i < nrows && n < OBJS_PER_ROUND; i++) {
+			row = json_array_get(rows, i);
+			if ((key = row_key(row, id)) == NULL ||
+			    json_object_get(l->objs, key) != NULL ||
+			    json_object_get(seen, key) != NULL)
+				continue;
+			json_object_set_new(seen, key, json_true());
+			memset(&v[n], 0, sizeof v[n]);
+			util_fmt(paths[n], sizeof paths[n], "%s/%s",
+			    dataset_dir(r->ds), key);
+			v[n].key = key;
+			v[n].path = paths[n];
+			v[n].session_id = id;
+			v[n].station = jstr(row, "websdr_station_name");
+			v[n].websdr = (int)json_integer_value(json_object_get(
+			    row, "websdr"));
+			v[n].chunk_index = (int)json_integer_value(
+			    json_object_get(row, "chunk_index"));
+			v[n].sample_rate = json_number_value(json_object_get(
+			    row, "iq_sample_rate"));
+			v[n].samples = (long)json_integer_value(
+			    json_object_get(row, "iq_samples_count"));
+			n++;
+		}
+		if (n == 0)
+			break;
+		if (ensure_s3(r) != 0) {
+			rc = -1;
+			break;
+		}
+		s3store_put_many(r->s3, v, n, r->c.concurrency);
+		b.len = 0;
+		for (k = 0; k < n; k++) {
+			if (v[k].ok) {
+				buf_add(&b, "o ", v[k].key);
+				json_object_set_new(l->objs, v[k].key,
+				    json_true());
+			} else if (rc == 0) {
+				char e[512];
+				snprintf(e, sizeof e, "%s: %s", v[k].key,
+				    v[k].err);
+				store_set(&r->s3_st, "error", e);
+				/* 403: the credentials; force a new bucket
+				 * check so the error names them */
+				if (v[k].http_status == 403 ||
+				    v[k].http_status == 0)
+					r->bucket_ok = 0;
+				rc = -1;
+			}
+		}
+		if (ledger_append(r->ds, id, b.s, b.len) != 0 && rc == 0) {
+			store_set(&r->s3_st, "error", "cannot append to the "
+			    "ledger (replica.log)");
+			rc = -1;
+		}
+		if (rc == 0)
+			store_set(&r->s3_st, "ok", NULL);
+	}
+	free(b.s);
+	json_decref(seen);
+	return rc;
+}
+
+/* Send the session row (when its status changed) and the rows whose
+ * objects are stored. 0, or -1 (db error set). */
+static int
+push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
+{
+	char		 err[1024], line[48];
+	json_t		*ses = json_object_get(m, "session");
+	json_t		*rows = json_object_get(m, "measurements");
+	json_t		*batch, *row, *src, *seen;
+	struct buf	 b = { NULL, 0, 0 };
+	const char	*st = jstr(ses, "status"), *rid, *key;
+	size_t		 i, nrows = json_array_size(rows);
+	int		 rc = 0;
+
+	if (ensure_db(r) != 0)
+		return -1;
+	if (strcmp(l->status, st) != 0) {
+		src = source_json(r, ses);
+		rc = pgstore_put_session(r->pg, ses, src, json_object_get(m,
+		    "stations"), err, sizeof err);
+		json_decref(src);
+		if (rc != 0) {
+			db_failed(r, err);
+			return -1;
+		}
+		snprintf(line, sizeof line, "s %s\n", st);
+		if (ledger_append(r->ds, id, line, strlen(line)) != 0) {
+			store_set(&r->db_st, "error", "cannot append to the "
+			    "ledger (replica.log)");
+			return -1;
+		}
+		snprintf(l->status, sizeof l->status, "%s", st);
+	}
+	seen = json_object();
+	i = 0;
+	while (i < nrows && rc == 0) {
+		batch = json_array();
+		for (; i < nrows && json_array_size(batch) < ROWS_PER_STMT;
+		    i++) {
+			row = json_array_get(rows, i);
+			rid = jstr(row, "id");
+			if (!util_is_uuid(rid) ||
+			    json_object_get(l->rows, rid) != NULL ||
+			    json_object_get(seen, rid) != NULL)
+				continue;
+			/* a row never names an object the bucket lacks */
+			if (r->c.s3_on && ((key = row_key(row, id)) == NULL ||
+			    json_object_get(l->objs, key) == NULL))
+				continue;
+			json_object_set_new(seen, rid, json_true());
+			json_array_append(batch, row);
+		}
+		if (json_array_size(batch) > 0) {
+			if (pgstore_put_rows(r->pg, batch, NULL, err,
+			    sizeof err) != 0) {
+				db_failed(r, err);
+				rc = -1;
+			} else {
+				size_t j;
+				b.len = 0;
+				json_array_foreach(batch, j, row) {
+					buf_add(&b, "r ", jstr(row, "id"));
+					json_object_set_new(l->rows, jstr(row,
+					    "id"), json_true());
+				}
+				if (ledger_append(r->ds, id, b.s, b.len) != 0) {
+					store_set(&r->db_st, "error", "cannot "
+					    "append to the ledger");
+					rc = -1;
+				}
+			}
+		}
+		json_decref(batch);
+	}
+	json_decref(seen);
+	free(b.s);
+	return rc;
+}
+
+/* Count what is still pending for a session, given its ledger. */
+static void
+count_pending(const char *id, json_t *rows, const struct ledger *l, int db,
+    int s3, long *prow, long *pobj)
+{
+	json_t		*row, *seen = json_object();
+	const char	*key;
+	size_t		 i;
+
+	*prow = *pobj = 0;
+	json_array_foreach(rows, i, row) {
+		const char *rid = jstr(row, "id");
+		if (json_object_get(seen, rid) != NULL)
+			continue;
+		json_object_set_new(seen, rid, json_true());
+		if (db && json_object_get(l->rows, rid) == NULL)
+			(*prow)++;
+		if (s3 && (key = row_key(row, id)) != NULL &&
+		    json_object_get(l->objs, key) == NULL)
+			(*pobj)++;
+	}
+	json_decref(seen);
+}
+
+/* Push one session; 1 if it is done for good, 0 if not, -1 on error. */
+static int
+push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
+    int s3_ok, long *prow, long *pobj)
+{
+	struct ledger	 l;
+	json_t		*rows = json_object_get(m, "measurements");
+	const char	*st = jstr(json_object_get(m, "session"), "status");
+	int		 rc = 0, done;
+
+	*prow = *pobj = 0;
+	if (ledger_load(r->ds, id, &l) != 0) {
+		store_set(r->c.db_on ? &r->db_st : &r->s3_st, "error",
+		    "cannot read the ledger (replica.log)");
+		ledger_free(&l);
+		return -1;
+	}
+	if (r->c.s3_on && !l.fin_s3 && (!s3_ok ||
+	    push_objects(r, id, rows, &l) != 0))
+		rc = -1;
+	/* the session row, and the rows whose objects are in the bucket,
+	 * go in even when S3 fails */
+	if (r->c.db_on && !l.fin_db && (!db_ok ||
+	    push_rows(r, id, m, &l) != 0))
+		rc = -1;
+	count_pending(id, rows, &l, r->c.db_on, r->c.s3_on, prow, pobj);
+	if (is_final(st) && rc == 0) {
+		if (r->c.s3_on && !l.fin_s3 && *pobj == 0 &&
+		    ledger_append(r->ds, id, "Fs\n", 3) == 0)
+			l.fin_s3 = 1;
+		if (r->c.db_on && !l.fin_db && *prow == 0 &&
+		    strcmp(l.status, st) == 0 &&
+		    ledger_append(r->ds, id, "Fd\n", 3) == 0)
+			l.fin_db = 1;
+	}
+	done = (!r->c.db_on || l.fin_db) && (!r->c.s3_on || l.fin_s3);
+	ledger_free(&l);
+	return rc != 0 ? -1 : done;
+}
+
+/* ---- the thread ---- */
+
+struct item {
+	const char	*id;
+	json_t		*m;
+	const char	*start;
+};
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	const struct item	*x = a, *y = b;
+
+	return strcmp(x->start, y->start);
+}
+
+/* Scan DIR/sessions: every session not marked done in its ledger. */
+static void
+scan(struct replicator *r)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	struct dirent	*de;
+	struct ledger	 l;
+	DIR		*d;
+	int		 done;
+
+	if (util_fmt(dir, sizeof dir, "%s/sessions", dataset_dir(r->ds)) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!util_is_uuid(de->d_name))
+			continue;
+		if (r->c.full && ledger_path(r->ds, de->d_name, path,
+		    sizeof path) == 0)
+			unlink(path);	/* idempotent stores: send it all */
+		done = 0;
+		if (ledger_load(r->ds, de->d_name, &l) == 0)
+			done = (!r->c.db_on || l.fin_db) &&
+			    (!r->c.s3_on || l.fin_s3);
+		ledger_free(&l);
+		pthread_mutex_lock(&r->lock);
+		if (json_object_get(r->known, de->d_name) == NULL)
+			json_object_set_new(r->known, de->d_name,
+			    json_integer(done));
+		pthread_mutex_unlock(&r->lock);
+	}
+	closedir(d);
+}
+
+/* One pass over every session not done. 0, or -1 if a store failed. */
+static int
+pass(struct replicator *r)
+{
+	struct item	*v;
+	const char	*id;
+	json_t		*val, *ids;
+	char		 err[512];
+	size_t		 n = 0, i;
+	long		 prow, pobj, trow = 0, tobj = 0, tses = 0;
+	int		 rc = 0, d, db_ok = 1, s3_ok = 1;
+
+	ids = json_array();
+	pthread_mutex_lock(&r->lock);
+	json_object_foreach(r->known, id, val)
+		if (json_integer_value(val) == 0)
+			json_array_append_new(ids, json_string(id));
+	pthread_mutex_unlock(&r->lock);
+	v = calloc(json_array_size(ids) + 1, sizeof *v);
+	if (v == NULL) {
+		json_decref(ids);
+		return -1;
+	}
+	for (i = 0; i < json_array_size(ids); i++) {
+		id = json_string_value(json_array_get(ids, i));
+		v[n].m = dataset_session_load(r->ds, id, err, sizeof err);
+		if (v[n].m == NULL)
+			continue;	/* being created: the next pass */
+		v[n].id = id;
+		v[n].start = jstr(json_object_get(v[n].m, "session"),
+		    "session_start");
+		n++;
+	}
+	/* oldest first */
+	qsort(v, n, sizeof *v, cmp_item);
+
+	/* connect up front, so that errors show before there is data */
+	if (r->c.db_on && ensure_db(r) != 0)
+		db_ok = 0;
+	if (r->c.s3_on && ensure_s3(r) != 0)
+		s3_ok = 0;
+	if (!db_ok || !s3_ok)
+		rc = -1;
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&r->lock);
+		d = r->stop;
+		pthread_mutex_unlock(&r->lock);
+		if (d) {
+			rc = -1;	/* counts stay as they were */
+			break;
+		}
+		if (db_ok || s3_ok) {
+			d = push_session(r, v[i].id, v[i].m, db_ok, s3_ok,
+			    &prow, &pobj);
+		} else {
+			/* a store is down: count, do not hammer it */
+			struct ledger l;
+			ledger_load(r->ds, v[i].id, &l);
+			count_pending(v[i].id, json_object_get(v[i].m,
+			    "measurements"), &l, r->c.db_on, r->c.s3_on, &prow,
+			    &pobj);
+			ledger_free(&l);
+			d = 0;
+		}
+		if (d < 0)
+			rc = -1;
+		trow += prow;
+		tobj += pobj;
+		if (d <= 0)
+			tses++;
+		if (d == 1) {
+			pthread_mutex_lock(&r->lock);
+			json_object_set_new(r->known, v[i].id,
+			    json_integer(1));
+			pthread_mutex_unlock(&r->lock);
+		}
+	}
+	pthread_mutex_lock(&r->lock);
+	r->pend_rows = trow;
+	r->pend_objs = tobj;
+	r->pend_sessions = tses;
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++)
+		json_decref(v[i].m);
+	free(v);
+	json_decref(ids);
+	return rc;
+}
+
+/* Exponential backoff with "equal jitter": half the delay fixed, half
+ * random, so stations that lost the server together do not return in
+ * lockstep, and none retries at once. */
+static double
+backoff(struct replicator *r)
+{
+	double	d = r->c.backoff_min * pow(2, r->fails > 30 ? 30 :
+		    r->fails - 1);
+
+	if (d > r->c.backoff_max)
+		d = r->c.backoff_max;
+	return d / 2 + d / 2 * ((double)rand_r(&r->seed) / RAND_MAX);
+}
+
+static void
+add_ms(struct timespec *ts, double s)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)s;
+	ts->tv_nsec += (long)((s - floor(s)) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *
+run(void *arg)
+{
+	struct replicator	*r = arg;
+	struct timespec		 ts;
+	unsigned long		 g;
+	double			 wait;
+	int			 rc;
+
+	scan(r);
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		for (;;) {
+			if (r->stop)
+				break;
+			if (r->retrying) {
+				wait = r->next_try - util_mono();
+				if (wait <= 0)
+					break;
+				add_ms(&ts, wait);
+				pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+				continue;
+			}
+			if (r->gen_req != r->gen_done)
+				break;
+			pthread_cond_wait(&r->cond, &r->lock);
+		}
+		if (r->stop) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		g = r->gen_req;
+		pthread_mutex_unlock(&r->lock);
+
+		rc = pass(r);
+
+		pthread_mutex_lock(&r->lock);
+		r->gen_done = g;
+		if (rc != 0) {
+			r->fails++;
+			r->retrying = 1;
+			r->next_try = util_mono() + backoff(r);
+		} else {
+			r->fails = 0;
+			r->retrying = 0;
+		}
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+		report(r);
+	}
+	return NULL;
+}
+
+static void
+on_dataset(void *ctx, const char *id, const char *what)
+{
+	struct replicator	*r = ctx;
+
+	(void)what;
+	pthread_mutex_lock(&r->lock);
+	json_object_set_new(r->known, id, json_integer(0));
+	r->gen_req++;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+struct replicator *
+replicator_start(const struct replicator_config *c, struct dataset *ds,
+    char *err, size_t errlen)
+{
+	struct replicator	*r;
+	pthread_condattr_t	 ca;
+
+	if (replicator_config_check(c, err, errlen) != 0)
+		return NULL;
+	if (!replicator_config_enabled(c)) {
+		snprintf(err, errlen, "no central store: give --db and/or --s3");
+		return NULL;
+	}
+	r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->c = *c;
+	if (r->c.backoff_min <= 0)
+		r->c.backoff_min = 0.5;
+	if (r->c.backoff_max < r->c.backoff_min)
+		r->c.backoff_max = r->c.backoff_min;
+	if (r->c.concurrency < 1)
+		r->c.concurrency = 1;
+	r->ds = ds;
+	r->known = json_object();
+	r->seed = (unsigned int)(getpid() ^ (unsigned int)(util_now() * 1e6));
+	r->db_st.name = "db";
+	r->db_st.on = c->db_on;
+	store_set(&r->db_st, c->db_on ? "unknown" : "off", NULL);
+	r->s3_st.name = "s3";
+	r->s3_st.on = c->s3_on;
+	store_set(&r->s3_st, c->s3_on ? "unknown" : "off", NULL);
+	if (c->s3_on) {
+		r->s3 = s3store_new(&c->s3, err, errlen);
+		if (r->s3 == NULL) {
+			json_decref(r->known);
+			free(r);
+			return NULL;
+		}
+		snprintf(r->s3_st.target, sizeof r->s3_st.target, "%s",
+		    s3store_target(r->s3));
+		s3store_set_abort(r->s3, &r->abort);
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	/* one pass at start, even with nothing new */
+	r->gen_req = 1;
+	dataset_set_listener(ds, on_dataset, r);
+	if (pthread_create(&r->th, NULL, run, r) != 0) {
+		dataset_set_listener(ds, NULL, NULL);
+		snprintf(err, errlen, "cannot start the replicator thread");
+		s3store_free(r->s3);
+		json_decref(r->known);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int
+replicator_drain(struct replicator *r, double timeout)
+{
+	struct timespec	ts;
+	int		rc;
+
+	add_ms(&ts, timeout > 0 ? timeout : 0);
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		if (r->gen_done == r->gen_req && !r->retrying &&
+		    r->pend_rows == 0 && r->pend_objs == 0 &&
+		    r->pend_sessions == 0) {
+			rc = 0;
+			break;
+		}
+		if (timeout <= 0 || pthread_cond_timedwait(&r->cond, &r->lock,
+		    &ts) == ETIMEDOUT) {
+			rc = r->gen_done == r->gen_req && !r->retrying &&
+			    r->pend_rows == 0 && r->pend_objs == 0 &&
+			    r->pend_sessions == 0 ? 0 : -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+json_t *
+replicator_status(struct replicator *r)
+{
+	json_t	*s;
+
+	pthread_mutex_lock(&r->lock);
+	s = r->status != NULL ? json_deep_copy(r->status) : json_pack(
+	    "{s:s, s:I, s:I, s:I}", "state", "starting", "pending_rows",
+	    (json_int_t)0, "pending_objects", (json_int_t)0,
+	    "pending_sessions", (json_int_t)0);
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+void
+replicator_stop(struct replicator *r)
+{
+	if (r == NULL)
+		return;
+	dataset_set_listener(r->ds, NULL, NULL);
+	__atomic_store_n(&r->abort, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->th, NULL);
+	pgstore_close(r->pg);
+	s3store_free(r->s3);
+	json_decref(r->known);
+	json_decref(r->status);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	free(r);
+}
+
+/* ---- offline view ---- */
+
+json_t *
+replicator_pending(struct dataset *ds, int db, int s3, char *err,
+    size_t errlen)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX], e[256];
+	struct dirent	*de;
+	struct ledger	 l;
+	json_t		*out, *list, *m, *ses, *last = NULL;
+	long		 prow, pobj, trow = 0, tobj = 0, tses = 0;
+	DIR		*d;
+	char		*text;
+	size_t		 len;
+
+	if (util_fmt(dir, sizeof dir, "%s/sessions", dataset_dir(ds)) != 0 ||
+	    (d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "cannot read %s/sessions: %s",
+		    dataset_dir(ds), strerror(errno));
+		return NULL;
+	}
+	list = json_array();
+	while ((de = readdir(d)) != NULL) {
+		const char *st;
+		if (!util_is_uuid(de->d_name))
+			continue;
+		m = dataset_session_load(ds, de->d_name, e, sizeof e);
+		if (m == NULL)
+			continue;
+		ses = json_object_get(m, "session");
+		st = jstr(ses, "status");
+		ledger_load(ds, de->d_name, &l);
+		count_pending(de->d_name, json_object_get(m, "measurements"),
+		    &l, db, s3, &prow, &pobj);
+		if (prow > 0 || pobj > 0 || (db && strcmp(l.status, st) != 0))
+			tses++;
+		trow += prow;
+		tobj += pobj;
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
+		    "s:I, s:I, s:I, s:s}", "id", de->d_name, "session_name",
+		    jstr(ses, "session_name"), "session_start", jstr(ses,
+		    "session_start"), "status", st, "rows",
+		    (json_int_t)json_array_size(json_object_get(m,
+		    "measurements")), "rows_pending", (json_int_t)prow,
+		    "objects_pending", (json_int_t)pobj, "session_row",
+		    !db ? "off" : l.status[0] == '\0' ? "pending" :
+		    strcmp(l.status, st) != 0 ? "stale" : "sent"));
+		ledger_free(&l);
+		json_decref(m);
+	}
+	closedir(d);
+	if (util_fmt(path, sizeof path, "%s/%s", dataset_dir(ds),
+	    STATE_FILE) == 0 && access(path, F_OK) == 0 &&
+	    (text = util_read_file(path, 1 << 20, &len, e, sizeof e)) != NULL) {
+		last = json_loadb(text, len, 0, NULL);
+		free(text);
+	}
+	out = json_pack("{s:o, s:I, s:I, s:I, s:o}", "sessions", list,
+	    "pending_rows", (json_int_t)trow, "pending_objects",
+	    (json_int_t)tobj, "pending_sessions", (json_int_t)tses, "last",
+	    last != NULL ? last : json_null());
+	return out;
+}

@@ -1,0 +1,286 @@
+/* test_replicator.c -- the shared options, the ledger's pending counts (torn line included), and the thread facing stores that do not answer. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "src/util.h"
+#include "store/dataset.h"
+#include "store/replicator.h"
+
+static char dir[64];
+static int16_t iq[2 * 100];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_replicator_XXXXXX");
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+test_env_and_options(void **state)
+{
+	struct replicator_config c;
+	char	err[256];
+
+	(void)state;
+	setenv("DATABASE_URL", "postgresql://u@h/db", 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "SECRET", 1);
+	setenv("AWS_REGION", "eu-south-1", 1);
+	replicator_config_init(&c);
+	assert_int_equal(c.db_on, 1);
+	assert_string_equal(c.db, "postgresql://u@h/db");
+	assert_string_equal(c.s3.access_key, "AKID");
+	assert_string_equal(c.s3.secret_key, "SECRET");
+	assert_string_equal(c.s3.region, "eu-south-1");
+	assert_string_equal(c.s3.bucket, "heimdall-raw-iq");
+	assert_int_equal(c.s3_on, 0);
+	unsetenv("DATABASE_URL");
+	unsetenv("AWS_REGION");
+	replicator_config_init(&c);
+	assert_int_equal(c.db_on, 0);
+	assert_string_equal(c.s3.region, "us-east-1");
+	assert_int_equal(replicator_config_enabled(&c), 0);
+
+	/* passwords never on the command line */
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_DB,
+	    "postgresql://u:pw@h/db", err, sizeof err), -1);
+	assert_non_null(strstr(err, "PGPASSWORD"));
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_DB,
+	    "host=h password=pw", err, sizeof err), -1);
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_DB,
+	    "postgresql://u@h:5432/db", err, sizeof err), 1);
+	assert_int_equal(c.db_on, 1);
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_S3_CONCURRENCY,
+	    "0", err, sizeof err), -1);
+	assert_non_null(strstr(err, "--s3-concurrency"));
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_S3_CONCURRENCY,
+	    "65", err, sizeof err), -1);
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_S3_CONCURRENCY,
+	    "16", err, sizeof err), 1);
+	assert_int_equal(c.concurrency, 16);
+	assert_int_equal(replicator_config_option(&c, 'x', "y", err,
+	    sizeof err), 0);
+
+	/* S3 settings are checked as a whole */
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_S3,
+	    "ftp://h", err, sizeof err), 1);
+	assert_int_equal(replicator_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--s3"));
+	replicator_config_option(&c, REPL_OPT_S3, "http://127.0.0.1:9000",
+	    err, sizeof err);
+	assert_int_equal(replicator_config_check(&c, err, sizeof err), 0);
+	replicator_config_option(&c, REPL_OPT_S3_BUCKET, "Bad_Bucket", err,
+	    sizeof err);
+	assert_int_equal(replicator_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--s3-bucket"));
+	replicator_config_option(&c, REPL_OPT_S3_BUCKET, "ok-bucket", err,
+	    sizeof err);
+	replicator_config_option(&c, REPL_OPT_S3_REGION, "eu west", err,
+	    sizeof err);
+	assert_int_equal(replicator_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--s3-region"));
+	replicator_config_option(&c, REPL_OPT_S3_REGION, "eu-west-1", err,
+	    sizeof err);
+	c.s3.secret_key[0] = '\0';
+	assert_int_equal(replicator_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "AWS_SECRET_ACCESS_KEY"));
+}
+
+/* A session with 3 chunks from 1 station; returns the row ids/keys. */
+static void
+make_session(struct dataset *ds, char id[37], char rid[3][37],
+    char key[3][128])
+{
+	struct ds_chunk	 ch;
+	json_t		*m, *rows;
+	char		 err[256];
+	int		 k;
+
+	util_uuid(id);
+	m = json_pack("{s:s, s:{s:s, s:s, s:s, s:i, s:s, s:i}, s:[{s:i, "
+	    "s:s}]}", "format", "heimdall-rec/1", "session", "id", id,
+	    "session_name", "t", "status", "in_progress", "duration_seconds",
+	    3, "session_start", "2026-11-24T10:00:00.000000Z", "frequency_hz",
+	    10000000, "stations", "websdr", 1, "name", "S1");
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err),
+	    0);
+	for (k = 0; k < 3; k++) {
+		util_uuid(rid[k]);
+		dataset_chunk_key(id, k, 1, key[k], 128);
+		ch.chunk_index = k;
+		ch.websdr = 1;
+		ch.iq = iq;
+		ch.n = 100;
+		rows = json_pack("[{s:s, s:s, s:i, s:i, s:s}]", "id", rid[k],
+		    "recording_session_id", id, "websdr", 1, "chunk_index", k,
+		    "iq_data_location", key[k]);
+		assert_int_equal(dataset_put_batch(ds, id, &ch, 1, rows, err,
+		    sizeof err), 0);
+		json_decref(rows);
+	}
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err),
+	    0);
+	json_decref(m);
+}
+
+static void
+test_pending_from_ledger(void **state)
+{
+	struct dataset	*ds;
+	char		 err[256], id[37], rid[3][37], key[3][128], path[256];
+	char		 text[1024];
+	json_t		*p, *s;
+	FILE		*f;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	make_session(ds, id, rid, key);
+	p = replicator_pending(ds, 1, 1, err, sizeof err);
+	assert_non_null(p);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_rows")), 3);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_objects")), 3);
+	s = json_array_get(json_object_get(p, "sessions"), 0);
+	assert_string_equal(json_string_value(json_object_get(s,
+	    "session_row")), "pending");
+	json_decref(p);
+
+	/* two rows, one object and the session confirmed; the last line was
+	 * torn by a crash (no newline): it does not count */
+	snprintf(path, sizeof path, "%s/sessions/%s/replica.log", dir, id);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	snprintf(text, sizeof text, "s completed\nr %s\nr %s\no %s\nr %s",
+	    rid[0], rid[1], key[0], rid[2]);
+	fputs(text, f);
+	fclose(f);
+	p = replicator_pending(ds, 1, 1, err, sizeof err);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_rows")), 1);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_objects")), 2);
+	s = json_array_get(json_object_get(p, "sessions"), 0);
+	assert_string_equal(json_string_value(json_object_get(s,
+	    "session_row")), "sent");
+	json_decref(p);
+	/* counting only the database */
+	p = replicator_pending(ds, 1, 0, err, sizeof err);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_objects")), 0);
+	json_decref(p);
+	dataset_close(ds);
+}
+
+/* A loopback port nobody listens on. */
+static int
+dead_port(void)
+{
+	struct sockaddr_in	a;
+	socklen_t		l = sizeof a;
+	int			fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+test_stores_down(void **state)
+{
+	struct replicator_config c;
+	struct replicator	*r;
+	struct dataset		*ds;
+	char			 err[256], id[37], rid[3][37], key[3][128];
+	char			 arg[128];
+	json_t			*st;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	make_session(ds, id, rid, key);
+	setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "SECRET", 1);
+	replicator_config_init(&c);
+	snprintf(arg, sizeof arg, "postgresql://u@127.0.0.1:%d/db",
+	    dead_port());
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_DB, arg, err,
+	    sizeof err), 1);
+	snprintf(arg, sizeof arg, "http://127.0.0.1:%d", dead_port());
+	assert_int_equal(replicator_config_option(&c, REPL_OPT_S3, arg, err,
+	    sizeof err), 1);
+	c.backoff_min = 0.05;
+	c.backoff_max = 0.2;
+	r = replicator_start(&c, ds, err, sizeof err);
+	assert_non_null(r);
+	/* nothing can go: not drained, everything still pending, the
+	 * reasons named */
+	assert_int_equal(replicator_drain(r, 1.0), -1);
+	st = replicator_status(r);
+	assert_string_equal(json_string_value(json_object_get(st, "state")),
+	    "retrying");
+	assert_int_equal(json_integer_value(json_object_get(st,
+	    "pending_rows")), 3);
+	assert_int_equal(json_integer_value(json_object_get(st,
+	    "pending_objects")), 3);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    st, "db"), "state")), "error");
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(st, "db"), "error")), "cannot connect"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    st, "s3"), "state")), "error");
+	json_decref(st);
+	replicator_stop(r);
+	/* and the spool is untouched: still all pending, now on disk */
+	st = replicator_pending(ds, 1, 1, err, sizeof err);
+	assert_int_equal(json_integer_value(json_object_get(st,
+	    "pending_rows")), 3);
+	json_decref(st);
+	dataset_close(ds);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_env_and_options),
+		cmocka_unit_test_setup_teardown(test_pending_from_ledger, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_stores_down, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
