@@ -430,6 +430,11 @@ health_json(struct wsserver *srv, size_t *len)
 	    "clients", srv->nclients);
 	json_object_set_new(h, "clients_dropped", json_integer(
 	    (json_int_t)srv->kicked));
+	/* The central store: what the replicator still has to send and the
+	 * state of each server ("off" without one). */
+	if (srv->cfg.central != NULL)
+		json_object_set_new(h, "central_store",
+		    srv->cfg.central(srv->cfg.central_ctx));
 	pthread_mutex_lock(&srv->plock);
 	json_object_set_new(h, "receivers_reachable", srv->reachable >= 0 ?
 	    json_integer(srv->reachable) : json_null());

@@ -19,6 +19,7 @@
 #define WSSERVER_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 struct engine;
 struct events;
@@ -49,6 +50,11 @@ struct wsserver_config {
 	size_t			 queue_bytes;	/* bytes queued per client (4 MiB) */
 	double			 probe_interval;/* s between receiver reachability
 						   checks for /health (30) */
+	/* Optional: the central store's status for /health (a new
+	 * reference, or NULL); called on the server's thread, must not
+	 * block. */
+	json_t			*(*central)(void *ctx);
+	void			*central_ctx;
 };
 
 /* Parse "ADDR:PORT": addr gets the address (no brackets), *port the port.

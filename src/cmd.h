@@ -51,6 +51,9 @@ int	cmd_parse_double(const char *flag, const char *s, double lo, double hi,
 	    double *out);
 int	cmd_parse_int(const char *flag, const char *s, long lo, long hi,
 	    const char *what, long *out);
+/* --token-file: one word of WSSERVER_TOKEN_MIN..MAX bytes; *out malloc'd.
+ * 0, or the exit status after a message. */
+int	cmd_read_token(const char *path, char **out);
 /* --data-dir or the default; opens (and recovers) the dataset. */
 struct dataset;
 int	cmd_open_dataset(const char *dir, struct dataset **ds, char *path,

@@ -14,8 +14,9 @@
 #include "engine.h"
 #include "events.h"
 #include "session.h"
-#include "net/rxloop.h"
-#include "store/dataset.h"
+#include "runtime.h"
+#include "net/wsserver.h"
+#include "store/replicator.h"
 #include "ui/console.h"
 
 int
@@ -27,6 +28,39 @@ cmd_console_no_tty(void)
 	    "(see --help)");
 }
 
+/* The central store, for --listen's /health. */
+static json_t *
+central_status(void *ctx)
+{
+	return runtime_store_status(ctx);
+}
+
+/* The completion screen's line about the central store. The replicator
+ * works oldest session first, so "nothing pending" covers this one. */
+static int
+store_state(void *ctx, const char *session_id, char *buf, size_t len)
+{
+	json_t		*st = runtime_store_status(ctx);
+	json_int_t	 rows, objects;
+	char		 line[2048], *p;
+
+	(void)session_id;
+	if (st == NULL)
+		return -1;
+	rows = json_integer_value(json_object_get(st, "pending_rows"));
+	objects = json_integer_value(json_object_get(st, "pending_objects"));
+	if (rows == 0 && objects == 0)
+		snprintf(buf, len, "everything replicated");
+	else {
+		/* the line without its "central store: " label */
+		cmd_store_line(st, line, sizeof line);
+		p = strchr(line, ':');
+		snprintf(buf, len, "%s", p != NULL ? p + 2 : line);
+	}
+	json_decref(st);
+	return 0;
+}
+
 static int
 console_exec(int argc, char **argv)
 {
@@ -35,24 +69,28 @@ console_exec(int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "passband", required_argument, NULL, 'p' },
 		{ "start-timeout", required_argument, NULL, 'T' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "token-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
+		REPLICATOR_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct replicator_config rcfg;
 	struct console_config	 cc;
-	struct engine_config	 cfg;
-	struct stations		 stations = { NULL, 0 };
-	struct dataset		*ds = NULL;
-	struct events		*ev = NULL;
-	struct rxloop		*loop = NULL;
-	struct engine		*eng = NULL;
-	const char		*stfile = NULL, *dir = NULL;
-	char			 stpath[4096], dpath[4096], err[1024];
+	struct wsserver_config	 wc;
+	struct runtime		 rt;
+	struct wsserver		*srv = NULL;
+	const char		*stfile = NULL, *dir = NULL, *listen = NULL;
+	const char		*tokfile = NULL;
+	char			 err[1024], addr[256], *token = NULL;
 	char			*colon, *end;
 	double			 start_timeout = 5;
-	int			 ch, rc, i, tls = 0, low = -SESSION_PASSBAND_DEFAULT;
+	int			 ch, rc, low = -SESSION_PASSBAND_DEFAULT, port;
 	int			 high = SESSION_PASSBAND_DEFAULT;
 	sigset_t		 set;
 
+	memset(&rt, 0, sizeof rt);
+	replicator_config_init(&rcfg);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -77,14 +115,37 @@ console_exec(int argc, char **argv)
 			    &start_timeout) != 0)
 				return EXIT_USAGE;
 			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'k':
+			tokfile = optarg;
+			break;
 		case 'h':
 			cmd_usage(&cmd_console_entry, stdout);
 			return 0;
 		default:
+			if ((rc = replicator_config_option(&rcfg, ch, optarg,
+			    err, sizeof err)) > 0)
+				break;
+			if (rc < 0)
+				return cmd_error(EXIT_USAGE, "%s", err);
 			cmd_usage(&cmd_console_entry, stderr);
 			return EXIT_USAGE;
 		}
 	}
+	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
+	if (listen != NULL) {
+		if (wsserver_parse_listen(listen, addr, sizeof addr, &port,
+		    err, sizeof err) != 0)
+			return cmd_error(EXIT_USAGE, "%s", err);
+		if (!wsserver_is_loopback(addr) && tokfile == NULL)
+			return cmd_error(EXIT_USAGE, "refusing to listen on %s "
+			    "without a token: a non-loopback address needs "
+			    "--token-file FILE", addr);
+	} else if (tokfile != NULL)
+		return cmd_error(EXIT_USAGE, "--token-file goes with --listen");
 	if (optind < argc)
 		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
 		    argv[optind]);
@@ -94,17 +155,10 @@ console_exec(int argc, char **argv)
 
 	/* Everything that can go wrong before the screen opens is said on
 	 * stderr, as for record. */
-	if (stfile == NULL) {
-		if (config_default_stations_path(stpath, sizeof stpath) != 0)
-			return cmd_error(EXIT_USAGE, "no --stations and no HOME "
-			    "to find the default");
-		stfile = stpath;
-	}
-	if (access(stfile, F_OK) != 0)
-		return cmd_error(EXIT_NOINPUT, "stations file %s: %s (use "
-		    "--stations FILE)", stfile, strerror(errno));
-	if (config_load_stations(stfile, &stations, err, sizeof err) != 0)
-		return cmd_error(EXIT_CONFIG, "%s", err);
+	if (tokfile != NULL && (rc = cmd_read_token(tokfile, &token)) != 0)
+		return rc;
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
+		goto out;
 
 	/* Only the console's thread takes these signals: every thread made
 	 * from here on inherits the mask; console_run() unblocks them. */
@@ -116,41 +170,45 @@ console_exec(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = cmd_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, NULL,
+	    NULL)) != 0)
 		goto out;
-	ev = events_new();
-	for (i = 0; i < stations.n; i++)
-		tls |= stations.v[i].tls;
-	if ((loop = rxloop_new(tls, err, sizeof err)) == NULL) {
-		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
-		goto out;
-	}
-	memset(&cfg, 0, sizeof cfg);
-	cfg.stations = &stations;
-	cfg.ds = ds;
-	cfg.ev = ev;
-	cfg.loop = loop;
-	cfg.start_timeout = start_timeout;
-	if ((eng = engine_new(&cfg, err, sizeof err)) == NULL) {
-		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
-		goto out;
+	/* --listen: the WebSocket API of "serve" on the same engine, so a
+	 * web page can watch (or run) sessions next to the operator. */
+	if (listen != NULL) {
+		memset(&wc, 0, sizeof wc);
+		wc.eng = rt.eng;
+		wc.ev = rt.ev;
+		wc.ds = rt.ds;
+		wc.stations = &rt.stations;
+		wc.listen = listen;
+		wc.token = token;
+		wc.central = rt.rep != NULL ? central_status : NULL;
+		wc.central_ctx = &rt;
+		if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
+			rc = cmd_error(EXIT_FAILED, "%s", err);
+			goto out;
+		}
 	}
 	memset(&cc, 0, sizeof cc);
-	cc.eng = eng;
-	cc.ev = ev;
-	cc.ds = ds;
-	cc.stations = &stations;
-	cc.data_dir = dpath;
+	cc.eng = rt.eng;
+	cc.ev = rt.ev;
+	cc.ds = rt.ds;
+	cc.stations = &rt.stations;
+	cc.data_dir = rt.data_dir;
+	if (rt.rep != NULL) {
+		cc.store_state = store_state;
+		cc.store_ctx = &rt;
+	}
 	cc.low_cut = low;
 	cc.high_cut = high;
 	if (console_run(&cc, err, sizeof err) != 0)
 		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
 out:
-	engine_free(eng);
-	rxloop_free(loop);
-	events_free(ev);
-	dataset_close(ds);
-	config_free_stations(&stations);
+	/* The server first: no client may reach an engine being freed. */
+	wsserver_stop(srv);
+	runtime_stop(&rt);
+	free(token);
 	return rc;
 badpb:
 	return cmd_error(EXIT_USAGE, "--passband must be LOW:HIGH in Hz with "
@@ -169,6 +227,12 @@ const struct cmd_entry cmd_console_entry = {
 	"  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
 	"  --start-timeout S    wait this long for every station to stream "
 	"(default 5)\n"
+	"  --listen ADDR:PORT   also serve the WebSocket API and page of "
+	"\"serve\" here\n"
+	"  --token-file FILE    with --listen: clients must send this token; "
+	"required\n"
+	"                       off loopback\n"
+	REPLICATOR_HELP
 	"\nRuns on a terminal (also in tmux, screen, over SSH); heimdall-rec "
 	"without a\ncommand opens it. Keys are shown on the bottom line; ? or "
 	"F1 lists them.\nNO_COLOR=1 turns colours off.\n",

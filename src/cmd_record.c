@@ -13,9 +13,9 @@
 #include "config.h"
 #include "engine.h"
 #include "events.h"
+#include "runtime.h"
 #include "session.h"
 #include "util.h"
-#include "net/rxloop.h"
 #include "store/dataset.h"
 #include "store/replicator.h"
 
@@ -137,14 +137,6 @@ human(struct out *o, const char *name, const json_t *d)
 		free(s);
 		json_decref(c);
 	}
-}
-
-/* The replicator's reports become events: the JSON lines, the WebSocket
- * server and the console all see "store:status". */
-static void
-on_store(void *ctx, const json_t *st)
-{
-	events_emit(ctx, "store:status", json_deep_copy(st));
 }
 
 static void
@@ -295,26 +287,19 @@ record_exec(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct replicator_config rcfg;
-	struct replicator	*rep = NULL;
 	double			 sync_timeout = 30;
 	struct session_params	 p;
 	struct session_error	 e;
-	struct engine_config	 cfg;
-	struct stations		 stations = { NULL, 0 };
-	struct dataset		*ds = NULL;
-	struct events		*ev = NULL;
-	struct rxloop		*loop = NULL;
-	struct engine		*eng = NULL;
+	struct runtime		 rt;
 	struct out		 o;
 	struct sigctx		 sc;
 	pthread_t		 sigth;
 	const char		*stfile = NULL, *dir = NULL, *source = NULL;
-	char			 stpath[4096], dpath[4096], err[1024], id[37];
+	char			 err[1024], id[37];
 	char			*colon, *end;
 	double			 mhz = 0, start_timeout = 5;
 	long			 dur = 0;
-	int			 ch, rc, have_freq = 0, have_dur = 0, sub;
-	int			 i, tls = 0;
+	int			 ch, rc, have_freq = 0, have_dur = 0;
 
 	memset(&p, 0, sizeof p);
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
@@ -416,23 +401,14 @@ record_exec(int argc, char **argv)
 	if (session_validate(&p, &e) != 0)
 		return cmd_error(EXIT_USAGE, "%s", e.msg);
 
-	if (stfile == NULL) {
-		if (config_default_stations_path(stpath, sizeof stpath) != 0)
-			return cmd_error(EXIT_USAGE, "no --stations and no HOME "
-			    "to find the default");
-		stfile = stpath;
-	}
-	if (access(stfile, F_OK) != 0)
-		return cmd_error(EXIT_NOINPUT, "stations file %s: %s (use "
-		    "--stations FILE)", stfile, strerror(errno));
-	if (config_load_stations(stfile, &stations, err, sizeof err) != 0)
-		return cmd_error(EXIT_CONFIG, "%s", err);
-	if (config_check_frequency(&stations, p.freq_hz, err,
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
+		goto out;
+	if (config_check_frequency(&rt.stations, p.freq_hz, err,
 	    sizeof err) != 0) {
-		config_free_stations(&stations);
-		return cmd_error(EXIT_USAGE, "--freq: %s", err);
+		rc = cmd_error(EXIT_USAGE, "--freq: %s", err);
+		goto out;
 	}
-	o.nst = stations.n;
+	o.nst = rt.stations.n;
 	pthread_mutex_init(&o.lock, NULL);
 
 	/* Every thread inherits this mask: only sig_main takes signals. */
@@ -444,77 +420,43 @@ record_exec(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = cmd_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, on_event,
+	    &o)) != 0)
 		goto out;
-	ev = events_new();
-	sub = events_subscribe(ev, on_event, &o);
-	(void)sub;
-	for (i = 0; i < stations.n; i++)
-		tls |= stations.v[i].tls;
-	if ((loop = rxloop_new(tls, err, sizeof err)) == NULL) {
-		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
-		goto out;
-	}
-	memset(&cfg, 0, sizeof cfg);
-	cfg.stations = &stations;
-	cfg.ds = ds;
-	cfg.ev = ev;
-	cfg.loop = loop;
-	cfg.start_timeout = start_timeout;
-	if ((eng = engine_new(&cfg, err, sizeof err)) == NULL) {
-		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
-		goto out;
-	}
-	/* The central store (when asked for): the dataset stays the spool,
-	 * the replicator follows it on its own thread. */
-	if (replicator_config_enabled(&rcfg)) {
-		rcfg.on_status = on_store;
-		rcfg.ctx = ev;
-		if ((rep = replicator_start(&rcfg, ds, err,
-		    sizeof err)) == NULL) {
-			rc = cmd_error(EXIT_USAGE, "%s", err);
-			goto out;
-		}
-	}
-	sc.eng = eng;
+	sc.eng = rt.eng;
 	pthread_create(&sigth, NULL, sig_main, &sc);
 
-	if (engine_session_start(eng, &p, id, &e) != 0) {
+	if (engine_session_start(rt.eng, &p, id, &e) != 0) {
 		rc = map_error(&e);
 		goto stop;
 	}
-	if (engine_session_assign(eng, id, source, &e) != 0) {
+	if (engine_session_assign(rt.eng, id, source, &e) != 0) {
 		struct session_error e2;
 		rc = map_error(&e);
-		engine_session_cancel(eng, id, e.msg, &e2);
+		engine_session_cancel(rt.eng, id, e.msg, &e2);
 		goto stop;
 	}
 	memcpy(sc.id, id, sizeof id);
-	if (engine_session_acquire(eng, id, &e) != 0) {
+	if (engine_session_acquire(rt.eng, id, &e) != 0) {
 		rc = map_error(&e);
 		goto stop;
 	}
-	engine_session_wait(eng, id);
+	engine_session_wait(rt.eng, id);
 	pthread_mutex_lock(&o.lock);
 	rc = o.final != NULL ? exit_code(o.final) : EXIT_SOFTWARE;
 	if (!o.json && o.final != NULL)
-		summary(o.final, dpath);
+		summary(o.final, rt.data_dir);
 	pthread_mutex_unlock(&o.lock);
 	if (sc.got)
 		rc = EXIT_INTERRUPTED;
-	if (rep != NULL)
-		store_finish(rep, sc.got ? 0 : sync_timeout, o.json, dpath,
-		    &sc.got);
+	if (rt.rep != NULL)
+		store_finish(rt.rep, sc.got ? 0 : sync_timeout, o.json,
+		    rt.data_dir, &sc.got);
 stop:
 	pthread_kill(sigth, SIGUSR1);
 	pthread_join(sigth, NULL);
 out:
-	replicator_stop(rep);
-	engine_free(eng);
-	rxloop_free(loop);
-	events_free(ev);
-	dataset_close(ds);
-	config_free_stations(&stations);
+	runtime_stop(&rt);
 	json_decref(o.final);
 	return rc;
 badpb:

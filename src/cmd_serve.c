@@ -14,42 +14,16 @@
 #include "engine.h"
 #include "events.h"
 #include "util.h"
-#include "net/rxloop.h"
 #include "net/wsserver.h"
+#include "runtime.h"
+#include "store/replicator.h"
 #include "store/dataset.h"
 
-/* The token file: one line, surrounding whitespace ignored. */
-static int
-read_token(const char *path, char **out)
+/* /health's "central_store": the replicator's last status. */
+static json_t *
+central_status(void *ctx)
 {
-	char	 err[512], *s, *b, *e;
-	size_t	 len;
-
-	s = util_read_file(path, WSSERVER_TOKEN_MAX + 64, &len, err,
-	    sizeof err);
-	if (s == NULL)
-		return cmd_error(EXIT_NOINPUT, "--token-file: %s", err);
-	if (strlen(s) != len) {
-		free(s);
-		return cmd_error(EXIT_CONFIG, "--token-file %s: contains a NUL "
-		    "byte", path);
-	}
-	for (b = s; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
-		;
-	for (e = b + strlen(b); e > b && (e[-1] == ' ' || e[-1] == '\t' ||
-	    e[-1] == '\n' || e[-1] == '\r'); e--)
-		;
-	*e = '\0';
-	if (strlen(b) < WSSERVER_TOKEN_MIN || strlen(b) > WSSERVER_TOKEN_MAX ||
-	    strpbrk(b, " \t\r\n") != NULL) {
-		free(s);
-		return cmd_error(EXIT_CONFIG, "--token-file %s: the token must "
-		    "be one word of %d to %d bytes", path, WSSERVER_TOKEN_MIN,
-		    WSSERVER_TOKEN_MAX);
-	}
-	*out = strdup(b);
-	free(s);
-	return *out != NULL ? 0 : EXIT_SOFTWARE;
+	return runtime_store_status(ctx);
 }
 
 static int
@@ -68,27 +42,26 @@ serve_exec(int argc, char **argv)
 		{ "client-queue", required_argument, NULL, 'q' },
 		{ "start-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		REPLICATOR_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct replicator_config rcfg;
 	struct wsserver_config	 wc;
-	struct engine_config	 ec;
-	struct stations		 stations = { NULL, 0 };
-	struct dataset		*ds = NULL;
-	struct events		*ev = NULL;
-	struct rxloop		*loop = NULL;
-	struct engine		*eng = NULL;
+	struct runtime		 rt;
 	struct wsserver		*srv = NULL;
 	const char		*stfile = NULL, *dir = NULL, *tokfile = NULL;
 	const char		*origins[WSSERVER_MAX_ORIGINS];
-	char			 stpath[4096], dpath[4096], err[1024];
+	char			 err[1024];
 	char			 addr[256], *token = NULL;
 	double			 hb = 30, start_timeout = 5;
 	long			 maxc = 1024, queue = 1024;
-	int			 ch, rc = 0, norigins = 0, port, i, tls = 0, sig = 0;
+	int			 ch, rc = 0, norigins = 0, port, sig = 0;
 	sigset_t		 set;
 
 	memset(&wc, 0, sizeof wc);
+	memset(&rt, 0, sizeof rt);
 	wc.listen = WSSERVER_DEFAULT_LISTEN;
+	replicator_config_init(&rcfg);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -145,10 +118,17 @@ serve_exec(int argc, char **argv)
 			cmd_usage(&cmd_serve_entry, stdout);
 			return 0;
 		default:
+			if ((rc = replicator_config_option(&rcfg, ch, optarg,
+			    err, sizeof err)) > 0)
+				break;
+			if (rc < 0)
+				return cmd_error(EXIT_USAGE, "%s", err);
 			cmd_usage(&cmd_serve_entry, stderr);
 			return EXIT_USAGE;
 		}
 	}
+	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
 	if (optind < argc)
 		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
 		    argv[optind]);
@@ -162,26 +142,11 @@ serve_exec(int argc, char **argv)
 	if ((wc.tls_cert == NULL) != (wc.tls_key == NULL))
 		return cmd_error(EXIT_USAGE, "TLS needs both --tls-cert and "
 		    "--tls-key");
-	if (tokfile != NULL && (rc = read_token(tokfile, &token)) != 0)
+	if (tokfile != NULL && (rc = cmd_read_token(tokfile, &token)) != 0)
 		return rc;
 
-	if (stfile == NULL) {
-		if (config_default_stations_path(stpath, sizeof stpath) != 0) {
-			rc = cmd_error(EXIT_USAGE, "no --stations and no HOME "
-			    "to find the default");
-			goto out;
-		}
-		stfile = stpath;
-	}
-	if (access(stfile, F_OK) != 0) {
-		rc = cmd_error(EXIT_NOINPUT, "stations file %s: %s (use "
-		    "--stations FILE)", stfile, strerror(errno));
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
 		goto out;
-	}
-	if (config_load_stations(stfile, &stations, err, sizeof err) != 0) {
-		rc = cmd_error(EXIT_CONFIG, "%s", err);
-		goto out;
-	}
 
 	/* Only the main thread takes these signals (sigwait below). */
 	sigemptyset(&set);
@@ -190,29 +155,17 @@ serve_exec(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = cmd_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, NULL,
+	    NULL)) != 0)
 		goto out;
-	ev = events_new();
-	for (i = 0; i < stations.n; i++)
-		tls |= stations.v[i].tls;
-	if ((loop = rxloop_new(tls, err, sizeof err)) == NULL) {
-		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
-		goto out;
+	wc.eng = rt.eng;
+	wc.ev = rt.ev;
+	wc.ds = rt.ds;
+	wc.stations = &rt.stations;
+	if (rt.rep != NULL) {
+		wc.central = central_status;
+		wc.central_ctx = &rt;
 	}
-	memset(&ec, 0, sizeof ec);
-	ec.stations = &stations;
-	ec.ds = ds;
-	ec.ev = ev;
-	ec.loop = loop;
-	ec.start_timeout = start_timeout;
-	if ((eng = engine_new(&ec, err, sizeof err)) == NULL) {
-		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
-		goto out;
-	}
-	wc.eng = eng;
-	wc.ev = ev;
-	wc.ds = ds;
-	wc.stations = &stations;
 	wc.token = token;
 	wc.origins = origins;
 	wc.norigins = norigins;
@@ -229,7 +182,7 @@ serve_exec(int argc, char **argv)
 	    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
 	    wsserver_port(srv), wc.tls_cert ? "wss" : "ws",
 	    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
-	    wsserver_port(srv), stations.n, dpath);
+	    wsserver_port(srv), rt.stations.n, rt.data_dir);
 	fflush(stdout);
 
 	for (;;) {
@@ -243,11 +196,7 @@ serve_exec(int argc, char **argv)
 out:
 	/* The server first: no client may reach an engine being freed. */
 	wsserver_stop(srv);
-	engine_free(eng);
-	rxloop_free(loop);
-	events_free(ev);
-	dataset_close(ds);
-	config_free_stations(&stations);
+	runtime_stop(&rt);
 	free(token);
 	return rc;
 }
@@ -275,6 +224,7 @@ const struct cmd_entry cmd_serve_entry = {
 	"dropped (1024)\n"
 	"  --start-timeout S    wait this long for every station to stream "
 	"(default 5)\n"
+	REPLICATOR_HELP
 	"\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
 	"SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "
 	"78 bad\nstations or token file, 73 data dir, 69 cannot listen.\n",

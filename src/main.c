@@ -11,6 +11,8 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "util.h"
+#include "net/wsserver.h"
 #include "store/dataset.h"
 
 static const struct cmd_entry *commands[] = {
@@ -82,6 +84,40 @@ cmd_parse_int(const char *flag, const char *s, long lo, long hi,
 	}
 	*out = v;
 	return 0;
+}
+
+/* The token file: one line, surrounding whitespace ignored. */
+int
+cmd_read_token(const char *path, char **out)
+{
+	char	 err[512], *s, *b, *e;
+	size_t	 len;
+
+	s = util_read_file(path, WSSERVER_TOKEN_MAX + 64, &len, err,
+	    sizeof err);
+	if (s == NULL)
+		return cmd_error(EXIT_NOINPUT, "--token-file: %s", err);
+	if (strlen(s) != len) {
+		free(s);
+		return cmd_error(EXIT_CONFIG, "--token-file %s: contains a NUL "
+		    "byte", path);
+	}
+	for (b = s; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
+		;
+	for (e = b + strlen(b); e > b && (e[-1] == ' ' || e[-1] == '\t' ||
+	    e[-1] == '\n' || e[-1] == '\r'); e--)
+		;
+	*e = '\0';
+	if (strlen(b) < WSSERVER_TOKEN_MIN || strlen(b) > WSSERVER_TOKEN_MAX ||
+	    strpbrk(b, " \t\r\n") != NULL) {
+		free(s);
+		return cmd_error(EXIT_CONFIG, "--token-file %s: the token must "
+		    "be one word of %d to %d bytes", path, WSSERVER_TOKEN_MIN,
+		    WSSERVER_TOKEN_MAX);
+	}
+	*out = strdup(b);
+	free(s);
+	return *out != NULL ? 0 : EXIT_SOFTWARE;
 }
 
 int

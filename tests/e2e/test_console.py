@@ -6,6 +6,7 @@ so a failure can be read afterwards. Each test uses its own tmux server
 (-L with a unique name) so parallel runs never meet."""
 
 import glob, json, os, re, subprocess, sys, tempfile, time, unittest, uuid
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h
@@ -221,6 +222,44 @@ class ConsoleTest(unittest.TestCase):
         # is given back.
         self.assertIn("last session %s completed" % m["session"]["id"],
                       scr.replace("\n", ""))
+
+    def test_listen_serves_the_api(self):
+        """--listen: a WebSocket client (npm ws) watches the session the
+        operator runs; /health answers on the same port."""
+        from servers import free_port
+        from test_serve import NODE, WEB
+        sim = self.sim(3)
+        port = free_port()
+        t = self.console(sim, args=("--listen", "127.0.0.1:%d" % port))
+        env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+        watcher = subprocess.Popen(
+            [NODE, os.path.join(WEB, "probe.js"),
+             "ws://127.0.0.1:%d/ws" % port, "--until-final", "--timeout",
+             "90"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env)
+        self.addCleanup(watcher.kill)
+        with urllib.request.urlopen("http://127.0.0.1:%d/health" % port,
+                                    timeout=10) as r:
+            health = json.loads(r.read())
+        self.assertEqual(health["receivers_total"], 3)
+        self.start(t, name="watched", duration=3)
+        t.wait("Session complete", timeout=30)
+        out, err = watcher.communicate(timeout=60)
+        self.assertEqual(watcher.returncode, 0, err)
+        res = json.loads(out)
+        self.assertTrue(res["open"], res)
+        m, _ = self.manifest()
+        sid = m["session"]["id"]
+        prog = [e["data"] for e in res["messages"]
+                if e["event"] == "session:progress"]
+        self.assertEqual([p["chunk"] for p in prog], [1, 2, 3])
+        self.assertTrue(all(p["session_id"] == sid and p["total_chunks"] == 3
+                            for p in prog), prog)
+        last = [e["data"] for e in res["messages"]
+                if e["event"] == "session:status_update"][-1]
+        self.assertEqual((last["session_id"], last["status"]),
+                         (sid, "completed"))
+        t.quit("q")
 
     # -- validation and navigation ------------------------------------------
 

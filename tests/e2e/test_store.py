@@ -9,7 +9,8 @@ and `sync --full` (idempotent: still 35 and 35); wrong S3 secret and wrong
 database password: a clear error, nothing lost, the spool kept and pushed
 by `sync` once the credentials are right."""
 
-import hashlib, json, os, subprocess, sys, tempfile, unittest
+import hashlib, json, os, signal, subprocess, sys, tempfile, time, unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h
@@ -268,6 +269,53 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(self.pg.scalar(
             "SELECT count(*) FROM heimdall.measurements WHERE "
             "recording_session_id = '%s'" % sid), "4")
+
+    def test_8_serve_replicates(self):
+        """serve --db --s3: a session run over the WebSocket API (npm ws)
+        reaches the central store like a scripted one, exact counts; /health
+        reports the replicator."""
+        from test_serve import node
+        sub = tempfile.mkdtemp(dir=self.tmp)
+        data = os.path.join(sub, "data")
+        with h.Sim(7, tmp=sub) as sim:
+            p = subprocess.Popen(
+                [REC, "serve", "--listen", "127.0.0.1:0", "--stations",
+                 sim.stations, "--data-dir", data, "--db", self.pg.url(),
+                 "--s3", self.s3.url], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, env=self.s3.env())
+            try:
+                line = p.stdout.readline()
+                self.assertTrue(line.startswith("listening on "), line)
+                http = line.split()[2].rstrip("/")
+                r = node("flow.js", http.replace("http", "ws", 1) + "/ws",
+                         7, 5, 10)
+                self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+                sid = json.loads(r.stdout)["session_id"]
+                end = time.time() + 60
+                while True:
+                    with urllib.request.urlopen(http + "/health",
+                                                timeout=10) as f:
+                        cs = json.loads(f.read())["central_store"]
+                    if (cs["pending_rows"] == 0 and
+                            cs["pending_objects"] == 0 and
+                            self.pg.scalar(
+                                "SELECT count(*) FROM heimdall.measurements "
+                                "WHERE recording_session_id = '%s'" % sid)
+                            == "35"):
+                        break
+                    self.assertLess(time.time(), end, cs)
+                    time.sleep(0.2)
+                self.assertEqual(cs["db"]["state"], "ok", cs)
+                self.assertEqual(cs["s3"]["state"], "ok", cs)
+                check_central(self, self.pg, self.s3, data, sid, 35)
+            finally:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+                rc = p.wait(30)
+                err = p.stderr.read()
+                p.stdout.close()
+                p.stderr.close()
+        self.assertEqual(rc, 0, err[-3000:])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+/*
+ * runtime.h -- what every front-end that records (record, serve, console)
+ * sets up and tears down the same way: the stations file, the dataset, the
+ * event bus, the receiver loop, the engine, and -- when --db/--s3 (or
+ * DATABASE_URL) ask for it -- the central store's replicator, whose status
+ * goes out on the bus as "store:status".
+ *
+ * Errors are said on stderr (cmd_error) and returned as the command's exit
+ * status, so a front-end only passes them on.
+ */
+#ifndef RUNTIME_H
+#define RUNTIME_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "events.h"
+
+struct dataset;
+struct rxloop;
+struct engine;
+struct replicator;
+struct replicator_config;
+
+struct runtime {
+	struct stations		 stations;
+	struct dataset		*ds;
+	struct events		*ev;
+	struct rxloop		*loop;
+	struct engine		*eng;
+	struct replicator	*rep;		/* NULL: no central store */
+	char			 data_dir[4096];	/* the dataset's path */
+};
+
+/* Zero rt, then load the stations file (NULL: the default path). 0, or the
+ * exit status (66 missing, 78 invalid, 64 no default) after a message. */
+int	runtime_load_stations(struct runtime *rt, const char *path);
+/*
+ * Open the dataset (dir NULL: the default) and the bus -- subscribing sub
+ * (may be NULL) first, so that it sees every event -- then the loop, the
+ * engine, and the replicator when rcfg (may be NULL) enables it. Signals
+ * must already be blocked as the caller wants them in every thread made
+ * here. 0, or the exit status after a message; runtime_stop() cleans up
+ * either way.
+ */
+int	runtime_start(struct runtime *rt, const char *dir,
+	    double start_timeout, struct replicator_config *rcfg,
+	    events_fn sub, void *subctx);
+/* The central store's status (new reference), or NULL without one. */
+json_t	*runtime_store_status(struct runtime *rt);
+/* Stop and free in reverse order (a session acquiring is cancelled, its
+ * chunks kept); safe on a partly started runtime. */
+void	runtime_stop(struct runtime *rt);
+
+#endif
