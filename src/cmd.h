@@ -51,6 +51,12 @@ int	cmd_parse_double(const char *flag, const char *s, double lo, double hi,
 	    double *out);
 int	cmd_parse_int(const char *flag, const char *s, long lo, long hi,
 	    const char *what, long *out);
+/* --passband LOW:HIGH (Hz, LOW < HIGH). 0, or -1 after a message. */
+int	cmd_parse_passband(const char *s, int *low, int *high);
+/* --listen ADDR:PORT parsed into addr; off loopback a --token-file is
+ * required. 0, or the exit status after a message. */
+int	cmd_check_listen(const char *listen, const char *tokfile, char *addr,
+	    size_t addrlen);
 /* --token-file: one word of WSSERVER_TOKEN_MIN..MAX bytes; *out malloc'd.
  * 0, or the exit status after a message. */
 int	cmd_read_token(const char *path, char **out);

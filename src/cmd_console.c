@@ -28,13 +28,6 @@ cmd_console_no_tty(void)
 	    "(see --help)");
 }
 
-/* The central store, for --listen's /health. */
-static json_t *
-central_status(void *ctx)
-{
-	return runtime_store_status(ctx);
-}
-
 /* The completion screen's line about the central store. The replicator
  * works oldest session first, so "nothing pending" covers this one. */
 static int
@@ -83,9 +76,8 @@ console_exec(int argc, char **argv)
 	const char		*stfile = NULL, *dir = NULL, *listen = NULL;
 	const char		*tokfile = NULL;
 	char			 err[1024], addr[256], *token = NULL;
-	char			*colon, *end;
 	double			 start_timeout = 5;
-	int			 ch, rc, low = -SESSION_PASSBAND_DEFAULT, port;
+	int			 ch, rc, low = -SESSION_PASSBAND_DEFAULT;
 	int			 high = SESSION_PASSBAND_DEFAULT;
 	sigset_t		 set;
 
@@ -101,14 +93,8 @@ console_exec(int argc, char **argv)
 			dir = optarg;
 			break;
 		case 'p':
-			errno = 0;
-			low = (int)strtol(optarg, &colon, 10);
-			if (errno != 0 || colon == optarg || *colon != ':')
-				goto badpb;
-			high = (int)strtol(colon + 1, &end, 10);
-			if (errno != 0 || end == colon + 1 || *end != '\0' ||
-			    low >= high)
-				goto badpb;
+			if (cmd_parse_passband(optarg, &low, &high) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'T':
 			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
@@ -125,25 +111,17 @@ console_exec(int argc, char **argv)
 			cmd_usage(&cmd_console_entry, stdout);
 			return 0;
 		default:
-			if ((rc = replicator_config_option(&rcfg, ch, optarg,
-			    err, sizeof err)) > 0)
-				break;
-			if (rc < 0)
-				return cmd_error(EXIT_USAGE, "%s", err);
-			cmd_usage(&cmd_console_entry, stderr);
-			return EXIT_USAGE;
+			if ((rc = runtime_store_option(&cmd_console_entry, &rcfg,
+			    ch, optarg)) != 0)
+				return rc;
 		}
 	}
 	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
 		return cmd_error(EXIT_USAGE, "%s", err);
 	if (listen != NULL) {
-		if (wsserver_parse_listen(listen, addr, sizeof addr, &port,
-		    err, sizeof err) != 0)
-			return cmd_error(EXIT_USAGE, "%s", err);
-		if (!wsserver_is_loopback(addr) && tokfile == NULL)
-			return cmd_error(EXIT_USAGE, "refusing to listen on %s "
-			    "without a token: a non-loopback address needs "
-			    "--token-file FILE", addr);
+		if ((rc = cmd_check_listen(listen, tokfile, addr,
+		    sizeof addr)) != 0)
+			return rc;
 	} else if (tokfile != NULL)
 		return cmd_error(EXIT_USAGE, "--token-file goes with --listen");
 	if (optind < argc)
@@ -183,7 +161,7 @@ console_exec(int argc, char **argv)
 		wc.stations = &rt.stations;
 		wc.listen = listen;
 		wc.token = token;
-		wc.central = rt.rep != NULL ? central_status : NULL;
+		wc.central = rt.rep != NULL ? runtime_store_status : NULL;
 		wc.central_ctx = &rt;
 		if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
 			rc = cmd_error(EXIT_FAILED, "%s", err);
@@ -210,9 +188,6 @@ out:
 	runtime_stop(&rt);
 	free(token);
 	return rc;
-badpb:
-	return cmd_error(EXIT_USAGE, "--passband must be LOW:HIGH in Hz with "
-	    "LOW < HIGH, e.g. -5000:5000 (got \"%s\")", optarg);
 }
 
 const struct cmd_entry cmd_console_entry = {

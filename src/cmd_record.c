@@ -296,7 +296,6 @@ record_exec(int argc, char **argv)
 	pthread_t		 sigth;
 	const char		*stfile = NULL, *dir = NULL, *source = NULL;
 	char			 err[1024], id[37];
-	char			*colon, *end;
 	double			 mhz = 0, start_timeout = 5;
 	long			 dur = 0;
 	int			 ch, rc, have_freq = 0, have_dur = 0;
@@ -344,13 +343,9 @@ record_exec(int argc, char **argv)
 			snprintf(p.notes, sizeof p.notes, "%s", optarg);
 			break;
 		case 'p':
-			errno = 0;
-			p.low_cut = (int)strtol(optarg, &colon, 10);
-			if (errno != 0 || colon == optarg || *colon != ':')
-				goto badpb;
-			p.high_cut = (int)strtol(colon + 1, &end, 10);
-			if (errno != 0 || end == colon + 1 || *end != '\0')
-				goto badpb;
+			if (cmd_parse_passband(optarg, &p.low_cut,
+			    &p.high_cut) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'T':
 			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
@@ -369,14 +364,9 @@ record_exec(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		default:
-			rc = replicator_config_option(&rcfg, ch, optarg, err,
-			    sizeof err);
-			if (rc < 0)
-				return cmd_error(EXIT_USAGE, "%s", err);
-			if (rc == 0) {
-				cmd_usage(&cmd_record_entry, stderr);
-				return EXIT_USAGE;
-			}
+			if ((rc = runtime_store_option(&cmd_record_entry,
+			    &rcfg, ch, optarg)) != 0)
+				return rc;
 		}
 	}
 	if (optind < argc)
@@ -459,9 +449,6 @@ out:
 	runtime_stop(&rt);
 	json_decref(o.final);
 	return rc;
-badpb:
-	return cmd_error(EXIT_USAGE, "--passband must be LOW:HIGH in Hz, e.g. "
-	    "-5000:5000 (got \"%s\")", optarg);
 }
 
 const struct cmd_entry cmd_record_entry = {

@@ -19,13 +19,6 @@
 #include "store/replicator.h"
 #include "store/dataset.h"
 
-/* /health's "central_store": the replicator's last status. */
-static json_t *
-central_status(void *ctx)
-{
-	return runtime_store_status(ctx);
-}
-
 static int
 serve_exec(int argc, char **argv)
 {
@@ -55,7 +48,7 @@ serve_exec(int argc, char **argv)
 	char			 addr[256], *token = NULL;
 	double			 hb = 30, start_timeout = 5;
 	long			 maxc = 1024, queue = 1024;
-	int			 ch, rc = 0, norigins = 0, port, sig = 0;
+	int			 ch, rc = 0, norigins = 0, sig = 0;
 	sigset_t		 set;
 
 	memset(&wc, 0, sizeof wc);
@@ -118,13 +111,9 @@ serve_exec(int argc, char **argv)
 			cmd_usage(&cmd_serve_entry, stdout);
 			return 0;
 		default:
-			if ((rc = replicator_config_option(&rcfg, ch, optarg,
-			    err, sizeof err)) > 0)
-				break;
-			if (rc < 0)
-				return cmd_error(EXIT_USAGE, "%s", err);
-			cmd_usage(&cmd_serve_entry, stderr);
-			return EXIT_USAGE;
+			if ((rc = runtime_store_option(&cmd_serve_entry, &rcfg,
+			    ch, optarg)) != 0)
+				return rc;
 		}
 	}
 	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
@@ -132,13 +121,9 @@ serve_exec(int argc, char **argv)
 	if (optind < argc)
 		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
 		    argv[optind]);
-	if (wsserver_parse_listen(wc.listen, addr, sizeof addr, &port, err,
-	    sizeof err) != 0)
-		return cmd_error(EXIT_USAGE, "%s", err);
-	if (!wsserver_is_loopback(addr) && tokfile == NULL)
-		return cmd_error(EXIT_USAGE, "refusing to listen on %s without "
-		    "a token: a non-loopback address needs --token-file FILE",
-		    addr);
+	if ((rc = cmd_check_listen(wc.listen, tokfile, addr,
+	    sizeof addr)) != 0)
+		return rc;
 	if ((wc.tls_cert == NULL) != (wc.tls_key == NULL))
 		return cmd_error(EXIT_USAGE, "TLS needs both --tls-cert and "
 		    "--tls-key");
@@ -163,7 +148,7 @@ serve_exec(int argc, char **argv)
 	wc.ds = rt.ds;
 	wc.stations = &rt.stations;
 	if (rt.rep != NULL) {
-		wc.central = central_status;
+		wc.central = runtime_store_status;
 		wc.central_ctx = &rt;
 	}
 	wc.token = token;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "runtime.h"
 #include "store/dataset.h"
 #include "store/pgstore.h"
 #include "store/replicator.h"
@@ -61,13 +62,8 @@ status_exec(int argc, char **argv)
 			cmd_usage(&cmd_status_entry, stdout);
 			return 0;
 		}
-		rc = replicator_config_option(&c, ch, optarg, err, sizeof err);
-		if (rc < 0)
-			return cmd_error(EXIT_USAGE, "%s", err);
-		if (rc == 0) {
-			cmd_usage(&cmd_status_entry, stderr);
-			return EXIT_USAGE;
-		}
+		if ((rc = runtime_store_option(&cmd_status_entry, &c, ch, optarg)) != 0)
+			return rc;
 	}
 	if (optind < argc)
 		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "runtime.h"
 #include "events.h"
 #include "store/dataset.h"
 #include "store/replicator.h"
@@ -124,13 +125,8 @@ sync_exec(int argc, char **argv)
 			cmd_usage(&cmd_sync_entry, stdout);
 			return 0;
 		}
-		rc = replicator_config_option(&c, ch, optarg, err, sizeof err);
-		if (rc < 0)
-			return cmd_error(EXIT_USAGE, "%s", err);
-		if (rc == 0) {
-			cmd_usage(&cmd_sync_entry, stderr);
-			return EXIT_USAGE;
-		}
+		if ((rc = runtime_store_option(&cmd_sync_entry, &c, ch, optarg)) != 0)
+			return rc;
 	}
 	if (optind < argc)
 		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",

@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "session.h"
 #include "util.h"
 #include "net/wsserver.h"
 #include "store/dataset.h"
@@ -83,6 +84,47 @@ cmd_parse_int(const char *flag, const char *s, long lo, long hi,
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+int
+cmd_parse_passband(const char *s, int *low, int *high)
+{
+	char	*colon, *end;
+	long	 lo, hi;
+
+	errno = 0;
+	lo = strtol(s, &colon, 10);
+	if (errno == 0 && colon != s && *colon == ':') {
+		hi = strtol(colon + 1, &end, 10);
+		if (errno == 0 && end != colon + 1 && *end == '\0' &&
+		    lo < hi && lo >= -SESSION_PASSBAND_MAX &&
+		    hi <= SESSION_PASSBAND_MAX) {
+			*low = (int)lo;
+			*high = (int)hi;
+			return 0;
+		}
+	}
+	cmd_error(0, "--passband must be LOW:HIGH in Hz with LOW < HIGH, "
+	    "within -%d..%d, e.g. -5000:5000 (got \"%s\")",
+	    SESSION_PASSBAND_MAX, SESSION_PASSBAND_MAX, s);
+	return -1;
+}
+
+int
+cmd_check_listen(const char *listen, const char *tokfile, char *addr,
+    size_t addrlen)
+{
+	char	 err[512];
+	int	 port;
+
+	if (wsserver_parse_listen(listen, addr, addrlen, &port, err,
+	    sizeof err) != 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
+	if (!wsserver_is_loopback(addr) && tokfile == NULL)
+		return cmd_error(EXIT_USAGE, "refusing to listen on %s without "
+		    "a token: a non-loopback address needs --token-file FILE",
+		    addr);
 	return 0;
 }
 

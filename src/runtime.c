@@ -14,6 +14,22 @@
 #include "store/replicator.h"
 
 int
+runtime_store_option(const struct cmd_entry *e, struct replicator_config *c,
+    int ch, const char *arg)
+{
+	char	 err[1024];
+	int	 rc;
+
+	rc = replicator_config_option(c, ch, arg, err, sizeof err);
+	if (rc > 0)
+		return 0;
+	if (rc < 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
+	cmd_usage(e, stderr);
+	return EXIT_USAGE;
+}
+
+int
 runtime_load_stations(struct runtime *rt, const char *path)
 {
 	char	 def[4096], err[1024];
@@ -80,8 +96,10 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 }
 
 json_t *
-runtime_store_status(struct runtime *rt)
+runtime_store_status(void *arg)
 {
+	struct runtime	*rt = arg;
+
 	return rt->rep != NULL ? replicator_status(rt->rep) : NULL;
 }
 

@@ -21,6 +21,7 @@ struct rxloop;
 struct engine;
 struct replicator;
 struct replicator_config;
+struct cmd_entry;
 
 struct runtime {
 	struct stations		 stations;
@@ -32,6 +33,11 @@ struct runtime {
 	char			 data_dir[4096];	/* the dataset's path */
 };
 
+/* A getopt value the command's own switch does not know: one of
+ * REPLICATOR_OPTIONS (0: taken), else the exit status after a message (a
+ * bad value) or the command's usage (an unknown option). */
+int	runtime_store_option(const struct cmd_entry *e,
+	    struct replicator_config *c, int ch, const char *arg);
 /* Zero rt, then load the stations file (NULL: the default path). 0, or the
  * exit status (66 missing, 78 invalid, 64 no default) after a message. */
 int	runtime_load_stations(struct runtime *rt, const char *path);
@@ -46,8 +52,10 @@ int	runtime_load_stations(struct runtime *rt, const char *path);
 int	runtime_start(struct runtime *rt, const char *dir,
 	    double start_timeout, struct replicator_config *rcfg,
 	    events_fn sub, void *subctx);
-/* The central store's status (new reference), or NULL without one. */
-json_t	*runtime_store_status(struct runtime *rt);
+/* The central store's status (new reference), or NULL without one. rt is
+ * a struct runtime: void so that it serves as wsserver's "central"
+ * callback as it is. */
+json_t	*runtime_store_status(void *rt);
 /* Stop and free in reverse order (a session acquiring is cancelled, its
  * chunks kept); safe on a partly started runtime. */
 void	runtime_stop(struct runtime *rt);

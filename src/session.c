@@ -100,11 +100,12 @@ session_validate(const struct session_params *p, struct session_error *e)
 	if (!isfinite(p->freq_hz) || p->freq_hz <= 0)
 		return session_error_set(e, "out_of_range", "frequency_mhz",
 		    "frequency must be a positive number of MHz");
-	if (p->low_cut >= p->high_cut || p->low_cut < -100000 ||
-	    p->high_cut > 100000)
+	if (p->low_cut >= p->high_cut || p->low_cut < -SESSION_PASSBAND_MAX ||
+	    p->high_cut > SESSION_PASSBAND_MAX)
 		return session_error_set(e, "out_of_range", "passband",
 		    "passband must be LOW:HIGH Hz with LOW < HIGH, within "
-		    "-100000..100000 (got %d:%d)", p->low_cut, p->high_cut);
+		    "-%d..%d (got %d:%d)", SESSION_PASSBAND_MAX,
+		    SESSION_PASSBAND_MAX, p->low_cut, p->high_cut);
 	return 0;
 }
 

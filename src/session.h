@@ -13,6 +13,7 @@
 #define SESSION_DURATION_MIN	1
 #define SESSION_DURATION_MAX	30
 #define SESSION_PASSBAND_DEFAULT 5000	/* -5000 .. +5000 Hz */
+#define SESSION_PASSBAND_MAX	100000	/* |edge| in Hz */
 
 enum session_status {
 	SESSION_PENDING = 0,
