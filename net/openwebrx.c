@@ -1,13 +1,10 @@
 /* openwebrx.c -- OpenWebRX client: /status.json, WebSocket JSON protocol, profiles, ADPCM/int16 audio, S-meter. */
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -918,30 +915,6 @@ open_cb(void *arg)
 	connect_now(arg);
 }
 
-static int
-resolve(struct rx *rx, char *err, size_t errlen)
-{
-	struct addrinfo	 hints, *res;
-	int		 rc;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(rx->st.host, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve %.100s: %s", rx->st.host,
-		    gai_strerror(rc));
-		return -1;
-	}
-	if (res->ai_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->
-		    sin6_addr, rx->addr, sizeof rx->addr);
-	else
-		inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->
-		    sin_addr, rx->addr, sizeof rx->addr);
-	freeaddrinfo(res);
-	return 0;
-}
-
 static struct rx *
 owrx_open(struct rxloop *loop, const struct station *st,
     const struct rx_params *p, const struct rx_sink *sink, char *err,
@@ -967,7 +940,8 @@ owrx_open(struct rxloop *loop, const struct station *st,
 	/* mode points into our copy of the station, or is a literal */
 	rx_audio_passband(&rx->st, p->high_cut, OWRX_RATE, &rx->mode, &rx->lo,
 	    &rx->hi);
-	if (resolve(rx, err, errlen) != 0 ||
+	if (rx_resolve(rx->st.host, rx->addr, sizeof rx->addr, err,
+	    errlen) != 0 ||
 	    rxloop_call(loop, open_cb, rx) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "network loop is stopping");

@@ -114,4 +114,14 @@ const struct rx_driver *rx_driver_find(const char *type);
  * engine runs; not thread-safe. 0, or -1 when the table is full. */
 int		 rx_driver_register(const struct rx_driver *drv);
 
+/* Helpers for drivers (shared by kiwi, openwebrx and rawtcp). */
+
+/*
+ * Resolve host once into a numeric address (IPv4 or IPv6 text) in addr.
+ * Call it on the opener's thread: lws' resolver blocks, and the loop thread
+ * must never wait on DNS. 0, or -1 with "cannot resolve HOST: why" in err.
+ */
+int		 rx_resolve(const char *host, char *addr, size_t addrlen,
+		    char *err, size_t errlen);
+
 #endif
