@@ -299,7 +299,7 @@ static void
 closed(struct rx *rx)
 {
 	char	 reason[200];
-	double	 now = util_now(), jitter;
+	double	 delay;
 
 	rx->ws = NULL;
 	settle(rx, 0);
@@ -314,10 +314,10 @@ closed(struct rx *rx)
 		set_state(rx, RX_FAILED, reason);
 		return;
 	}
-	/* Jitter spreads the reconnects of many stations after a shared
-	 * outage instead of hammering the receivers in step. */
-	jitter = 0.8 + 0.4 * ((double)rand() / RAND_MAX);
-	if (now + rx->backoff * jitter > rx->p.deadline) {
+	/* Jittered (see rx_retry_delay): the reconnects of many stations
+	 * after a shared outage do not hammer the receivers in step. */
+	delay = rx_retry_delay(&rx->backoff, KIWI_BACKOFF_MAX, rx->p.deadline);
+	if (delay < 0) {
 		char final[200];
 		snprintf(final, sizeof final, "gave up: %.150s", reason);
 		rx->failed = 1;
@@ -326,10 +326,7 @@ closed(struct rx *rx)
 	}
 	set_state(rx, RX_RETRYING, reason);
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_retry, retry_cb,
-	    (lws_usec_t)(rx->backoff * jitter * 1e6));
-	rx->backoff *= 2;
-	if (rx->backoff > KIWI_BACKOFF_MAX)
-		rx->backoff = KIWI_BACKOFF_MAX;
+	    (lws_usec_t)(delay * 1e6));
 }
 
 static void

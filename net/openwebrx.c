@@ -366,7 +366,7 @@ static void
 closed(struct rx *rx)
 {
 	char	 reason[220];
-	double	 jitter;
+	double	 delay;
 
 	rx->wsi = NULL;
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, NULL,
@@ -380,8 +380,8 @@ closed(struct rx *rx)
 		set_state(rx, RX_FAILED, reason);
 		return;
 	}
-	jitter = 0.8 + 0.4 * ((double)rand() / RAND_MAX);
-	if (util_now() + rx->backoff * jitter > rx->p.deadline) {
+	delay = rx_retry_delay(&rx->backoff, OWRX_BACKOFF_MAX, rx->p.deadline);
+	if (delay < 0) {
 		char final[240];
 		snprintf(final, sizeof final, "gave up: %.200s", reason);
 		rx->failed = 1;
@@ -390,10 +390,7 @@ closed(struct rx *rx)
 	}
 	set_state(rx, RX_RETRYING, reason);
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_retry, retry_cb,
-	    (lws_usec_t)(rx->backoff * jitter * 1e6));
-	rx->backoff *= 2;
-	if (rx->backoff > OWRX_BACKOFF_MAX)
-		rx->backoff = OWRX_BACKOFF_MAX;
+	    (lws_usec_t)(delay * 1e6));
 }
 
 static double *

@@ -104,7 +104,7 @@ static void
 closed(struct rawtcp *rt)
 {
 	char	 reason[220];
-	double	 jitter;
+	double	 delay;
 
 	rt->wsi = NULL;
 	rt->qlen = 0;
@@ -120,9 +120,9 @@ closed(struct rawtcp *rt)
 		rawtcp_state(rt, RX_FAILED, reason);
 		return;
 	}
-	/* Jitter: stations that lost a shared link do not return in step. */
-	jitter = 0.8 + 0.4 * ((double)rand() / RAND_MAX);
-	if (util_now() + rt->backoff * jitter > rt->p.deadline) {
+	delay = rx_retry_delay(&rt->backoff, RAWTCP_BACKOFF_MAX,
+	    rt->p.deadline);
+	if (delay < 0) {
 		char final[240];
 		snprintf(final, sizeof final, "gave up: %.200s", reason);
 		rt->failed = 1;
@@ -131,10 +131,7 @@ closed(struct rawtcp *rt)
 	}
 	rawtcp_state(rt, RX_RETRYING, reason);
 	lws_sul_schedule(rxloop_context(rt->loop), 0, &rt->sul_retry, retry_cb,
-	    (lws_usec_t)(rt->backoff * jitter * 1e6));
-	rt->backoff *= 2;
-	if (rt->backoff > RAWTCP_BACKOFF_MAX)
-		rt->backoff = RAWTCP_BACKOFF_MAX;
+	    (lws_usec_t)(delay * 1e6));
 }
 
 static void

@@ -124,4 +124,13 @@ int		 rx_driver_register(const struct rx_driver *drv);
 int		 rx_resolve(const char *host, char *addr, size_t addrlen,
 		    char *err, size_t errlen);
 
+/*
+ * Reconnect backoff after a lost connection: the delay (s) before the next
+ * attempt is *backoff times a jitter of 0.8 .. 1.2, so that stations that
+ * lost a shared link do not return in step; *backoff then doubles, up to
+ * max. -1 (and *backoff unchanged) when that attempt would come after
+ * deadline (CLOCK_REALTIME s): the driver gives up.
+ */
+double		 rx_retry_delay(double *backoff, double max, double deadline);
+
 #endif
