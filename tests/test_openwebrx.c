@@ -277,27 +277,20 @@ test_live(void **state)
 				    NULL };
 	struct probe		 p[7];
 	struct rx		*rx[7];
-	struct stations		 st;
+	struct probe_live	 l;
 	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
 	struct rx_params	 far = { 1296e6, -5000, 5000, 0, "test" };
-	char			 out[] = "/tmp/test_owrx_XXXXXX", err[256];
-	struct rxloop		*loop;
-	pid_t			 pid;
-	int			 i, fd;
+	char			 err[256];
+	int			 i;
 
 	(void)state;
-	fd = mkstemp(out);
-	close(fd);
-	pid = probe_start_sim(specs, 6, out);
-	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
-	loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(loop);
+	probe_live_start(&l, "test_owrx", specs, 6);
 	prm.deadline = far.deadline = util_now() + 60;
 	for (i = 0; i < 7; i++) {
 		struct rx_sink sink;
 		probe_init(&p[i], &sink);
 		/* 7: station 1 at 1296 MHz, which no profile covers */
-		rx[i] = openwebrx_driver.open(loop, &st.v[i < 6 ? i : 0],
+		rx[i] = openwebrx_driver.open(l.loop, &l.st.v[i < 6 ? i : 0],
 		    i < 6 ? &prm : &far, &sink, err, sizeof err);
 		assert_non_null(rx[i]);
 		if (i == 2)
@@ -306,10 +299,7 @@ test_live(void **state)
 	sleep(12);
 	for (i = 0; i < 7; i++)
 		openwebrx_driver.close(rx[i]);
-	rxloop_free(loop);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	unlink(out);
+	probe_live_stop(&l);
 
 	for (i = 0; i < 7; i++)
 		printf("# %d: %s (%s) streams %d samples %zu lost %zu peak %d tone "
@@ -352,7 +342,6 @@ test_live(void **state)
 	assert_int_equal(p[6].state, RX_FAILED);
 	assert_non_null(strstr(p[6].reason, "no profile"));
 	assert_non_null(strstr(p[6].reason, "2m"));
-	config_free_stations(&st);
 }
 
 int
