@@ -21,78 +21,7 @@
 #include "src/util.h"
 #include "store/dataset.h"
 
-/* A fake receiver: 12000 S/s of a tone in real time, from its own thread. */
-struct rx {
-	struct rx_sink	 sink;
-	pthread_t	 th;
-	volatile int	 stop;
-};
-
-static void *
-fake_main(void *arg)
-{
-	struct rx	*rx = arg;
-	int16_t		 iq[2 * 500];
-	struct rx_block	 b;
-	double		 start = util_now(), fs = 12000.0;
-	uint64_t	 sent = 0;
-	int		 i;
-
-	rx->sink.stream(rx->sink.ctx, fs);
-	rx->sink.state(rx->sink.ctx, RX_STREAMING, "streaming");
-	while (!rx->stop) {
-		double now = util_now();
-		while (start + (double)(sent + 500) / fs <= now) {
-			for (i = 0; i < 500; i++) {
-				double ph = 2 * M_PI * 1000.0 *
-				    (double)(sent + i) / fs;
-				iq[2 * i] = (int16_t)(3000 * cos(ph));
-				iq[2 * i + 1] = (int16_t)(3000 * sin(ph));
-			}
-			memset(&b, 0, sizeof b);
-			b.iq = iq;
-			b.n = 500;
-			b.t_arrival = now;
-			b.gps_age = -1;
-			b.rssi_dbm = -70;
-			rx->sink.block(rx->sink.ctx, &b);
-			sent += 500;
-		}
-		usleep(5000);
-	}
-	return NULL;
-}
-
-static struct rx *
-fake_open(struct rxloop *loop, const struct station *st,
-    const struct rx_params *p, const struct rx_sink *sink, char *err,
-    size_t errlen)
-{
-	struct rx	*rx = calloc(1, sizeof *rx);
-
-	(void)loop;
-	(void)st;
-	(void)p;
-	if (rx == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	rx->sink = *sink;
-	pthread_create(&rx->th, NULL, fake_main, rx);
-	return rx;
-}
-
-static void
-fake_close(struct rx *rx)
-{
-	rx->stop = 1;
-	pthread_join(rx->th, NULL);
-	free(rx);
-}
-
-static const struct rx_driver fake_driver = {
-	"wsfake", 0, 30e6, fake_open, fake_close
-};
+#include "fakerx.h"
 
 /* ---- fixture ---- */
 
@@ -144,11 +73,11 @@ setup(void **state)
 	struct wsapi_config	 ac;
 	char			 err[512];
 	const char		*json = "{\"stations\":["
-	    "{\"name\":\"Fake 1\",\"type\":\"wsfake\",\"url\":"
+	    "{\"name\":\"Fake 1\",\"type\":\"fake\",\"url\":"
 	    "\"tcp://127.0.0.1:9001\",\"latitude\":45,\"longitude\":7,"
 	    "\"password\":\"hunter2\",\"frequency_min_hz\":1000000,"
 	    "\"frequency_max_hz\":20000000},"
-	    "{\"name\":\"Fake 2\",\"type\":\"wsfake\",\"url\":"
+	    "{\"name\":\"Fake 2\",\"type\":\"fake\",\"url\":"
 	    "\"tcp://127.0.0.1:9002\",\"latitude\":45,\"longitude\":8}]}";
 
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_wsapi_XXXXXX");
@@ -574,7 +503,7 @@ main(void)
 		cmocka_unit_test(test_broadcast_names),
 	};
 
-	if (rx_driver_register(&fake_driver) != 0)
+	if (rx_driver_register(&fakerx_driver) != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,117 @@
+/*
+ * fakerx.h -- for engine and API tests: an in-process fake receiver driver
+ * (type "fake", register it with rx_driver_register). A thread per
+ * receiver produces 12000 S/s of a 1000 Hz tone in 500-sample blocks in
+ * real time. The station's password field picks its behaviour: "fail"
+ * (fails at once), "late" (fails after 1 s of streaming), anything else
+ * streams. Define FAKERX_NOISE (amplitude) before including it to add
+ * uniform noise to Q. Header-only; include after cmocka.h.
+ */
+#ifndef FAKERX_H
+#define FAKERX_H
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/receiver.h"
+#include "src/config.h"
+#include "src/util.h"
+
+#ifndef FAKERX_NOISE
+#define FAKERX_NOISE	0
+#endif
+
+struct rx {
+	struct rx_sink	 sink;
+	char		 mode[32];
+	pthread_t	 th;
+	volatile int	 stop;
+};
+
+static void *
+fakerx_main(void *arg)
+{
+	struct rx	*rx = arg;
+	int16_t		 iq[2 * 500];
+	struct rx_block	 b;
+	double		 start = util_now(), fs = 12000.0;
+	uint64_t	 sent = 0;
+	int		 i;
+
+	if (strcmp(rx->mode, "fail") == 0) {
+		rx->sink.state(rx->sink.ctx, RX_FAILED, "bad password (badp=1)");
+		return NULL;
+	}
+	rx->sink.stream(rx->sink.ctx, fs);
+	rx->sink.state(rx->sink.ctx, RX_STREAMING, "streaming");
+	while (!rx->stop) {
+		double now = util_now();
+		if (strcmp(rx->mode, "late") == 0 && now - start > 1.0) {
+			rx->sink.state(rx->sink.ctx, RX_FAILED,
+			    "receiver disabled: maintenance");
+			return NULL;
+		}
+		while (start + (double)(sent + 500) / fs <= now) {
+			for (i = 0; i < 500; i++) {
+				double ph = 2 * M_PI * 1000.0 *
+				    (double)(sent + i) / fs;
+				iq[2 * i] = (int16_t)(3000 * cos(ph));
+#if FAKERX_NOISE > 0
+				iq[2 * i + 1] = (int16_t)(3000 * sin(ph) +
+				    (rand() % (2 * FAKERX_NOISE) -
+				    FAKERX_NOISE));
+#else
+				iq[2 * i + 1] = (int16_t)(3000 * sin(ph));
+#endif
+			}
+			memset(&b, 0, sizeof b);
+			b.iq = iq;
+			b.n = 500;
+			b.t_arrival = now;
+			b.gps_age = -1;
+			b.rssi_dbm = -70;
+			rx->sink.block(rx->sink.ctx, &b);
+			sent += 500;
+		}
+		usleep(5000);
+	}
+	return NULL;
+}
+
+static struct rx *
+fakerx_open(struct rxloop *loop, const struct station *st,
+    const struct rx_params *p, const struct rx_sink *sink, char *err,
+    size_t errlen)
+{
+	struct rx	*rx = calloc(1, sizeof *rx);
+
+	(void)loop;
+	(void)p;
+	if (rx == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rx->sink = *sink;
+	snprintf(rx->mode, sizeof rx->mode, "%s", st->password);
+	pthread_create(&rx->th, NULL, fakerx_main, rx);
+	return rx;
+}
+
+static void
+fakerx_close(struct rx *rx)
+{
+	rx->stop = 1;
+	pthread_join(rx->th, NULL);
+	free(rx);
+}
+
+static const struct rx_driver fakerx_driver = {
+	"fake", 0, 30e6, fakerx_open, fakerx_close
+};
+
+#endif
