@@ -77,27 +77,12 @@ struct oconn {
 };
 
 static double
-now_utc(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
 gauss(uint64_t *s)
 {
 	double u, v;
 
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	u = ((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	v = ((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+	u = (sim_xorshift(s) >> 11) / 9007199254740992.0;
+	v = (sim_xorshift(s) >> 11) / 9007199254740992.0;
 	if (u < 1e-300)
 		u = 1e-300;
 	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
@@ -158,7 +143,7 @@ switch_profile(struct oconn *c, int p)
 {
 	c->prof = p;
 	c->st->profile = p;	/* the SDR's, shared by its users */
-	c->t_prof = now_utc();
+	c->t_prof = sim_now();
 	qjson(c, json_pack("{s:s, s:{s:f, s:f, s:s, s:s}}", "type", "config",
 	    "value", "center_freq", profs[p].center, "samp_rate",
 	    profs[p].rate, "sdr_id", "rtlsdr", "profile_id", profs[p].id));
@@ -223,7 +208,7 @@ on_text(struct oconn *c, const char *msg, size_t len)
 		const char *a = json_string_value(json_object_get(j, "action"));
 		if (a != NULL && strcmp(a, "start") == 0 && !c->started) {
 			c->started = 1;
-			c->t_start = now_utc();
+			c->t_start = sim_now();
 			c->sent = 0;
 		} else if (json_is_object(p))
 			on_dsp(c, p);
@@ -369,7 +354,7 @@ conn_tick(lws_sorted_usec_list_t *sul)
 {
 	struct oconn	*c = lws_container_of(sul, struct oconn, sul);
 
-	produce(c, now_utc());
+	produce(c, sim_now());
 	lws_sul_schedule(octx, 0, &c->sul, conn_tick, 20 * LWS_US_PER_MS);
 }
 
