@@ -839,6 +839,24 @@ const struct lws_protocols openwebrx_protocol = {
 	"openwebrx", owrx_callback, 0, 4096, 0, NULL, 0
 };
 
+/* A connection to this receiver's path (WebSocket unless i->method is
+ * set): by its resolved address, with its own name as Host and Origin. */
+static void
+connect_info(struct rx *rx, struct lws_client_connect_info *i,
+    const char *path)
+{
+	memset(i, 0, sizeof *i);
+	i->context = rxloop_context(rx->loop);
+	i->address = rx->addr;
+	i->port = rx->st.port;
+	i->path = path;
+	i->host = rx->st.host;
+	i->origin = rx->st.host;
+	i->ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
+	i->local_protocol_name = "openwebrx";
+	i->userdata = rx;
+}
+
 static void
 connect_ws(struct rx *rx)
 {
@@ -858,16 +876,7 @@ connect_ws(struct rx *rx)
 	json_decref(rx->profiles);
 	rx->profiles = NULL;
 	snprintf(path, sizeof path, "%s/ws/", rx->st.path);
-	memset(&i, 0, sizeof i);
-	i.context = rxloop_context(rx->loop);
-	i.address = rx->addr;
-	i.port = rx->st.port;
-	i.path = path;
-	i.host = rx->st.host;
-	i.origin = rx->st.host;
-	i.ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
-	i.local_protocol_name = "openwebrx";
-	i.userdata = rx;
+	connect_info(rx, &i, path);
 	rx->wsi = lws_client_connect_via_info(&i);
 	if (rx->wsi == NULL) {
 		snprintf(rx->why, sizeof rx->why, "cannot connect to %s:%d",
@@ -890,17 +899,8 @@ connect_now(struct rx *rx)
 	}
 	/* First the receiver's published status: profiles, position. */
 	snprintf(path, sizeof path, "%s/status.json", rx->st.path);
-	memset(&i, 0, sizeof i);
-	i.context = rxloop_context(rx->loop);
-	i.address = rx->addr;
-	i.port = rx->st.port;
-	i.path = path;
-	i.host = rx->st.host;
-	i.origin = rx->st.host;
+	connect_info(rx, &i, path);
 	i.method = "GET";
-	i.ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
-	i.local_protocol_name = "openwebrx";
-	i.userdata = rx;
 	i.pwsi = &rx->http;	/* set before any callback runs */
 	if (lws_client_connect_via_info(&i) == NULL && rx->http == NULL)
 		status_done(rx);
