@@ -1,6 +1,7 @@
 /*
  * fakerx.h -- for engine and API tests: an in-process fake receiver driver
- * (type "fake", register it with rx_driver_register). A thread per
+ * (type "fake", register it with rx_driver_register), and a real engine
+ * over such receivers (fakerx_env). A thread per
  * receiver produces 12000 S/s of a 1000 Hz tone in 500-sample blocks in
  * real time. The station's password field picks its behaviour: "fail"
  * (fails at once), "late" (fails after 1 s of streaming), anything else
@@ -19,8 +20,12 @@
 #include <unistd.h>
 
 #include "net/receiver.h"
+#include "net/rxloop.h"
 #include "src/config.h"
+#include "src/engine.h"
+#include "src/events.h"
 #include "src/util.h"
+#include "store/dataset.h"
 
 #ifndef FAKERX_NOISE
 #define FAKERX_NOISE	0
@@ -113,5 +118,61 @@ fakerx_close(struct rx *rx)
 static const struct rx_driver fakerx_driver = {
 	"fake", 0, 30e6, fakerx_open, fakerx_close
 };
+
+/* A real engine over the stations of a stations-file JSON, with a dataset
+ * in a fresh /tmp/<name>_XXXXXX, an event bus and one network loop. */
+struct fakerx_env {
+	char		 dir[64];
+	struct stations	 st;
+	struct dataset	*ds;
+	struct events	*ev;
+	struct rxloop	*loop;
+	struct engine	*eng;
+};
+
+/* on_event(ctx) is subscribed before anything can emit. */
+static inline void
+fakerx_env_start(struct fakerx_env *e, const char *name, const char *json,
+    events_fn on_event, void *ctx)
+{
+	struct engine_config	 cfg;
+	char			 err[512];
+
+	snprintf(e->dir, sizeof e->dir, "/tmp/%s_XXXXXX", name);
+	assert_non_null(mkdtemp(e->dir));
+	if (config_parse_stations(json, strlen(json), &e->st, err,
+	    sizeof err) != 0)
+		fail_msg("%s", err);
+	e->ds = dataset_open(e->dir, err, sizeof err);
+	assert_non_null(e->ds);
+	e->ev = events_new();
+	events_subscribe(e->ev, on_event, ctx);
+	e->loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(e->loop);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.stations = &e->st;
+	cfg.ds = e->ds;
+	cfg.ev = e->ev;
+	cfg.loop = e->loop;
+	cfg.start_timeout = 2;
+	cfg.grace = 1;
+	e->eng = engine_new(&cfg, err, sizeof err);
+	assert_non_null(e->eng);
+}
+
+/* Everything, the dataset directory included. */
+static inline void
+fakerx_env_stop(struct fakerx_env *e)
+{
+	char	 cmd[128];
+
+	engine_free(e->eng);
+	rxloop_free(e->loop);
+	events_free(e->ev);
+	dataset_close(e->ds);
+	config_free_stations(&e->st);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+	assert_int_equal(system(cmd), 0);
+}
 
 #endif

@@ -26,12 +26,7 @@
 /* ---- fixture ---- */
 
 struct fx {
-	char		 dir[64];
-	struct stations	 st;
-	struct dataset	*ds;
-	struct events	*ev;
-	struct rxloop	*loop;
-	struct engine	*eng;
+	struct fakerx_env env;	/* the engine, its dataset and bus */
 	struct wsapi	*api;
 	pthread_mutex_t	 lock;
 	json_t		*replies;	/* envelopes sent to the client */
@@ -69,9 +64,7 @@ static int
 setup(void **state)
 {
 	struct fx		*f = calloc(1, sizeof *f);
-	struct engine_config	 cfg;
 	struct wsapi_config	 ac;
-	char			 err[512];
 	const char		*json = "{\"stations\":["
 	    "{\"name\":\"Fake 1\",\"type\":\"fake\",\"url\":"
 	    "\"tcp://127.0.0.1:9001\",\"latitude\":45,\"longitude\":7,"
@@ -80,32 +73,13 @@ setup(void **state)
 	    "{\"name\":\"Fake 2\",\"type\":\"fake\",\"url\":"
 	    "\"tcp://127.0.0.1:9002\",\"latitude\":45,\"longitude\":8}]}";
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/test_wsapi_XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if (config_parse_stations(json, strlen(json), &f->st, err,
-	    sizeof err) != 0)
-		fail_msg("%s", err);
-	f->ds = dataset_open(f->dir, err, sizeof err);
-	assert_non_null(f->ds);
-	f->ev = events_new();
 	f->replies = json_array();
 	f->bus = json_array();
 	pthread_mutex_init(&f->lock, NULL);
-	events_subscribe(f->ev, on_event, f);
-	f->loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(f->loop);
-	memset(&cfg, 0, sizeof cfg);
-	cfg.stations = &f->st;
-	cfg.ds = f->ds;
-	cfg.ev = f->ev;
-	cfg.loop = f->loop;
-	cfg.start_timeout = 2;
-	cfg.grace = 1;
-	f->eng = engine_new(&cfg, err, sizeof err);
-	assert_non_null(f->eng);
-	ac.eng = f->eng;
-	ac.ds = f->ds;
-	ac.stations = &f->st;
+	fakerx_env_start(&f->env, "test_wsapi", json, on_event, f);
+	ac.eng = f->env.eng;
+	ac.ds = f->env.ds;
+	ac.stations = &f->env.st;
 	f->api = wsapi_new(&ac);
 	assert_non_null(f->api);
 	*state = f;
@@ -116,19 +90,12 @@ static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
-	char		 cmd[128];
 
 	wsapi_free(f->api);
-	engine_free(f->eng);
-	rxloop_free(f->loop);
-	events_free(f->ev);
-	dataset_close(f->ds);
-	config_free_stations(&f->st);
+	fakerx_env_stop(&f->env);
 	json_decref(f->replies);
 	json_decref(f->bus);
 	pthread_mutex_destroy(&f->lock);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
 }
@@ -309,7 +276,7 @@ test_start_validation(void **state)
 	expect_error(f, name, "session:error", "too_large", "notes");
 	free(name);
 	/* no session was created by any of these */
-	all = engine_sessions(f->eng);
+	all = engine_sessions(f->env.eng);
 	assert_int_equal(json_array_size(all), 0);
 	json_decref(all);
 }
@@ -393,7 +360,8 @@ test_flow(void **state)
 	assert_string_equal(dstr(r, "task_id"), id);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
 	    "data"), "chunks")), 2);
-	assert_int_equal(engine_session_wait(f->eng, id), SESSION_COMPLETED);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
 
 	pthread_mutex_lock(&f->lock);
 	json_array_foreach(f->bus, i, r) {
