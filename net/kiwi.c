@@ -1,13 +1,10 @@
 /* kiwi.c -- KiwiSDR SND client (IQ mode): connection, commands, frames, faults and reconnects. */
 
-#include <arpa/inet.h>
 #include <math.h>
 #include <stdarg.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -302,7 +299,7 @@ static void
 closed(struct rx *rx)
 {
 	char	 reason[200];
-	double	 now = util_now(), jitter;
+	double	 delay;
 
 	rx->ws = NULL;
 	settle(rx, 0);
@@ -317,10 +314,10 @@ closed(struct rx *rx)
 		set_state(rx, RX_FAILED, reason);
 		return;
 	}
-	/* Jitter spreads the reconnects of many stations after a shared
-	 * outage instead of hammering the receivers in step. */
-	jitter = 0.8 + 0.4 * ((double)rand() / RAND_MAX);
-	if (now + rx->backoff * jitter > rx->p.deadline) {
+	/* Jittered (see rx_retry_delay): the reconnects of many stations
+	 * after a shared outage do not hammer the receivers in step. */
+	delay = rx_retry_delay(&rx->backoff, KIWI_BACKOFF_MAX, rx->p.deadline);
+	if (delay < 0) {
 		char final[200];
 		snprintf(final, sizeof final, "gave up: %.150s", reason);
 		rx->failed = 1;
@@ -329,10 +326,7 @@ closed(struct rx *rx)
 	}
 	set_state(rx, RX_RETRYING, reason);
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_retry, retry_cb,
-	    (lws_usec_t)(rx->backoff * jitter * 1e6));
-	rx->backoff *= 2;
-	if (rx->backoff > KIWI_BACKOFF_MAX)
-		rx->backoff = KIWI_BACKOFF_MAX;
+	    (lws_usec_t)(delay * 1e6));
 }
 
 static void
@@ -576,32 +570,6 @@ open_cb(void *arg)
 	connect_now(arg);
 }
 
-/* Resolve once, on the caller's thread: lws' resolver blocks, and the
- * loop thread must never wait on DNS. */
-static int
-resolve(struct rx *rx, char *err, size_t errlen)
-{
-	struct addrinfo	 hints, *res;
-	int		 rc;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(rx->st.host, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve %.100s: %s", rx->st.host,
-		    gai_strerror(rc));
-		return -1;
-	}
-	if (res->ai_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->
-		    sin6_addr, rx->addr, sizeof rx->addr);
-	else
-		inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->
-		    sin_addr, rx->addr, sizeof rx->addr);
-	freeaddrinfo(res);
-	return 0;
-}
-
 static struct rx *
 kiwi_open(struct rxloop *loop, const struct station *st,
     const struct rx_params *p, const struct rx_sink *sink, char *err,
@@ -621,7 +589,8 @@ kiwi_open(struct rxloop *loop, const struct station *st,
 	rx->sink = *sink;
 	rx->backoff = KIWI_BACKOFF_MIN;
 	rx->state = RX_CONNECTING;
-	if (resolve(rx, err, errlen) != 0 ||
+	if (rx_resolve(rx->st.host, rx->addr, sizeof rx->addr, err,
+	    errlen) != 0 ||
 	    rxloop_call(loop, open_cb, rx) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "network loop is stopping");

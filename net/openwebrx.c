@@ -1,13 +1,10 @@
 /* openwebrx.c -- OpenWebRX client: /status.json, WebSocket JSON protocol, profiles, ADPCM/int16 audio, S-meter. */
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -369,7 +366,7 @@ static void
 closed(struct rx *rx)
 {
 	char	 reason[220];
-	double	 jitter;
+	double	 delay;
 
 	rx->wsi = NULL;
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, NULL,
@@ -383,8 +380,8 @@ closed(struct rx *rx)
 		set_state(rx, RX_FAILED, reason);
 		return;
 	}
-	jitter = 0.8 + 0.4 * ((double)rand() / RAND_MAX);
-	if (util_now() + rx->backoff * jitter > rx->p.deadline) {
+	delay = rx_retry_delay(&rx->backoff, OWRX_BACKOFF_MAX, rx->p.deadline);
+	if (delay < 0) {
 		char final[240];
 		snprintf(final, sizeof final, "gave up: %.200s", reason);
 		rx->failed = 1;
@@ -393,10 +390,7 @@ closed(struct rx *rx)
 	}
 	set_state(rx, RX_RETRYING, reason);
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_retry, retry_cb,
-	    (lws_usec_t)(rx->backoff * jitter * 1e6));
-	rx->backoff *= 2;
-	if (rx->backoff > OWRX_BACKOFF_MAX)
-		rx->backoff = OWRX_BACKOFF_MAX;
+	    (lws_usec_t)(delay * 1e6));
 }
 
 static double *
@@ -845,6 +839,24 @@ const struct lws_protocols openwebrx_protocol = {
 	"openwebrx", owrx_callback, 0, 4096, 0, NULL, 0
 };
 
+/* A connection to this receiver's path (WebSocket unless i->method is
+ * set): by its resolved address, with its own name as Host and Origin. */
+static void
+connect_info(struct rx *rx, struct lws_client_connect_info *i,
+    const char *path)
+{
+	memset(i, 0, sizeof *i);
+	i->context = rxloop_context(rx->loop);
+	i->address = rx->addr;
+	i->port = rx->st.port;
+	i->path = path;
+	i->host = rx->st.host;
+	i->origin = rx->st.host;
+	i->ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
+	i->local_protocol_name = "openwebrx";
+	i->userdata = rx;
+}
+
 static void
 connect_ws(struct rx *rx)
 {
@@ -864,16 +876,7 @@ connect_ws(struct rx *rx)
 	json_decref(rx->profiles);
 	rx->profiles = NULL;
 	snprintf(path, sizeof path, "%s/ws/", rx->st.path);
-	memset(&i, 0, sizeof i);
-	i.context = rxloop_context(rx->loop);
-	i.address = rx->addr;
-	i.port = rx->st.port;
-	i.path = path;
-	i.host = rx->st.host;
-	i.origin = rx->st.host;
-	i.ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
-	i.local_protocol_name = "openwebrx";
-	i.userdata = rx;
+	connect_info(rx, &i, path);
 	rx->wsi = lws_client_connect_via_info(&i);
 	if (rx->wsi == NULL) {
 		snprintf(rx->why, sizeof rx->why, "cannot connect to %s:%d",
@@ -896,17 +899,8 @@ connect_now(struct rx *rx)
 	}
 	/* First the receiver's published status: profiles, position. */
 	snprintf(path, sizeof path, "%s/status.json", rx->st.path);
-	memset(&i, 0, sizeof i);
-	i.context = rxloop_context(rx->loop);
-	i.address = rx->addr;
-	i.port = rx->st.port;
-	i.path = path;
-	i.host = rx->st.host;
-	i.origin = rx->st.host;
+	connect_info(rx, &i, path);
 	i.method = "GET";
-	i.ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
-	i.local_protocol_name = "openwebrx";
-	i.userdata = rx;
 	i.pwsi = &rx->http;	/* set before any callback runs */
 	if (lws_client_connect_via_info(&i) == NULL && rx->http == NULL)
 		status_done(rx);
@@ -916,30 +910,6 @@ static void
 open_cb(void *arg)
 {
 	connect_now(arg);
-}
-
-static int
-resolve(struct rx *rx, char *err, size_t errlen)
-{
-	struct addrinfo	 hints, *res;
-	int		 rc;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(rx->st.host, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve %.100s: %s", rx->st.host,
-		    gai_strerror(rc));
-		return -1;
-	}
-	if (res->ai_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->
-		    sin6_addr, rx->addr, sizeof rx->addr);
-	else
-		inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->
-		    sin_addr, rx->addr, sizeof rx->addr);
-	freeaddrinfo(res);
-	return 0;
 }
 
 static struct rx *
@@ -967,7 +937,8 @@ owrx_open(struct rxloop *loop, const struct station *st,
 	/* mode points into our copy of the station, or is a literal */
 	rx_audio_passband(&rx->st, p->high_cut, OWRX_RATE, &rx->mode, &rx->lo,
 	    &rx->hi);
-	if (resolve(rx, err, errlen) != 0 ||
+	if (rx_resolve(rx->st.host, rx->addr, sizeof rx->addr, err,
+	    errlen) != 0 ||
 	    rxloop_call(loop, open_cb, rx) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "network loop is stopping");

@@ -1,11 +1,8 @@
 /* rawtcp.c -- raw TCP receiver connections on the rxloop: connect, retry with backoff, send queue, tick, safe close. */
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -107,7 +104,7 @@ static void
 closed(struct rawtcp *rt)
 {
 	char	 reason[220];
-	double	 jitter;
+	double	 delay;
 
 	rt->wsi = NULL;
 	rt->qlen = 0;
@@ -123,9 +120,9 @@ closed(struct rawtcp *rt)
 		rawtcp_state(rt, RX_FAILED, reason);
 		return;
 	}
-	/* Jitter: stations that lost a shared link do not return in step. */
-	jitter = 0.8 + 0.4 * ((double)rand() / RAND_MAX);
-	if (util_now() + rt->backoff * jitter > rt->p.deadline) {
+	delay = rx_retry_delay(&rt->backoff, RAWTCP_BACKOFF_MAX,
+	    rt->p.deadline);
+	if (delay < 0) {
 		char final[240];
 		snprintf(final, sizeof final, "gave up: %.200s", reason);
 		rt->failed = 1;
@@ -134,10 +131,7 @@ closed(struct rawtcp *rt)
 	}
 	rawtcp_state(rt, RX_RETRYING, reason);
 	lws_sul_schedule(rxloop_context(rt->loop), 0, &rt->sul_retry, retry_cb,
-	    (lws_usec_t)(rt->backoff * jitter * 1e6));
-	rt->backoff *= 2;
-	if (rt->backoff > RAWTCP_BACKOFF_MAX)
-		rt->backoff = RAWTCP_BACKOFF_MAX;
+	    (lws_usec_t)(delay * 1e6));
 }
 
 static void
@@ -237,31 +231,6 @@ open_cb(void *arg)
 	connect_now(arg);
 }
 
-/* Resolve once on the caller's thread: the loop never waits on DNS. */
-static int
-resolve(struct rawtcp *rt, char *err, size_t errlen)
-{
-	struct addrinfo	 hints, *res;
-	int		 rc;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(rt->st.host, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve %.100s: %s", rt->st.host,
-		    gai_strerror(rc));
-		return -1;
-	}
-	if (res->ai_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->
-		    sin6_addr, rt->addr, sizeof rt->addr);
-	else
-		inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->
-		    sin_addr, rt->addr, sizeof rt->addr);
-	freeaddrinfo(res);
-	return 0;
-}
-
 struct rawtcp *
 rawtcp_open(struct rxloop *loop, const struct station *st,
     const struct rx_params *p, const struct rx_sink *sink,
@@ -290,7 +259,8 @@ rawtcp_open(struct rxloop *loop, const struct station *st,
 	rt->drv = drv;
 	rt->backoff = RAWTCP_BACKOFF_MIN;
 	rt->state = RX_CONNECTING;
-	if (resolve(rt, err, errlen) != 0) {
+	if (rx_resolve(rt->st.host, rt->addr, sizeof rt->addr, err,
+	    errlen) != 0) {
 		free(rt);
 		return NULL;
 	}

@@ -1,8 +1,15 @@
-/* receiver.c -- the table of receiver drivers and state names. */
+/* receiver.c -- the table of receiver drivers and state names, and the
+ * helpers the drivers share. */
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "src/config.h"
+#include "src/util.h"
 
 #include "receiver.h"
 #include "kiwi.h"
@@ -76,4 +83,43 @@ rx_driver_register(const struct rx_driver *drv)
 		return -1;
 	drivers[ndrivers++] = drv;
 	return 0;
+}
+
+int
+rx_resolve(const char *host, char *addr, size_t addrlen, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	int		 rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve %.100s: %s", host,
+		    gai_strerror(rc));
+		return -1;
+	}
+	if (res->ai_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->
+		    sin6_addr, addr, addrlen);
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->
+		    sin_addr, addr, addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+double
+rx_retry_delay(double *backoff, double max, double deadline)
+{
+	double	 delay;
+
+	delay = *backoff * (0.8 + 0.4 * ((double)rand() / RAND_MAX));
+	if (util_now() + delay > deadline)
+		return -1;
+	*backoff *= 2;
+	if (*backoff > max)
+		*backoff = max;
+	return delay;
 }

@@ -114,4 +114,23 @@ const struct rx_driver *rx_driver_find(const char *type);
  * engine runs; not thread-safe. 0, or -1 when the table is full. */
 int		 rx_driver_register(const struct rx_driver *drv);
 
+/* Helpers for drivers (shared by kiwi, openwebrx and rawtcp). */
+
+/*
+ * Resolve host once into a numeric address (IPv4 or IPv6 text) in addr.
+ * Call it on the opener's thread: lws' resolver blocks, and the loop thread
+ * must never wait on DNS. 0, or -1 with "cannot resolve HOST: why" in err.
+ */
+int		 rx_resolve(const char *host, char *addr, size_t addrlen,
+		    char *err, size_t errlen);
+
+/*
+ * Reconnect backoff after a lost connection: the delay (s) before the next
+ * attempt is *backoff times a jitter of 0.8 .. 1.2, so that stations that
+ * lost a shared link do not return in step; *backoff then doubles, up to
+ * max. -1 (and *backoff unchanged) when that attempt would come after
+ * deadline (CLOCK_REALTIME s): the driver gives up.
+ */
+double		 rx_retry_delay(double *backoff, double max, double deadline);
+
 #endif

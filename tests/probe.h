@@ -1,7 +1,9 @@
 /*
  * probe.h -- for driver tests: a sink that records what a receiver driver
- * reports (states, streams, samples, peak, tone frequency), and starting
- * the simulator on free ports. Header-only; include after cmocka.h.
+ * reports (states, streams, samples, peak, tone frequency, GPS time, the
+ * simulator's counting signal), starting the simulator on free ports, and
+ * the set-up and tear-down of a live test around it. Header-only; include
+ * after cmocka.h.
  */
 #ifndef PROBE_H
 #define PROBE_H
@@ -9,12 +11,17 @@
 #include <complex.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "net/receiver.h"
+#include "net/rxloop.h"
+#include "src/config.h"
 
 struct probe {
 	pthread_mutex_t	 lock;
@@ -31,9 +38,13 @@ struct probe {
 	double complex	 prev;
 	int		 have_prev;
 	double		 power;		/* sum |x|^2, full scale 1 */
+	int		 gps;		/* blocks with a fresh GPS time */
+	int		 counting;	/* set: check the counting signal */
+	uint32_t	 next;		/* its expected counter */
+	int		 count_ok, count_bad;
 };
 
-static void
+static inline void
 p_state(void *ctx, enum rx_state st, const char *reason)
 {
 	struct probe *p = ctx;
@@ -51,7 +62,7 @@ p_state(void *ctx, enum rx_state st, const char *reason)
 	pthread_mutex_unlock(&p->lock);
 }
 
-static void
+static inline void
 p_stream(void *ctx, double fs)
 {
 	struct probe *p = ctx;
@@ -60,10 +71,12 @@ p_stream(void *ctx, double fs)
 	p->streams++;
 	p->fs = fs;
 	p->have_prev = 0;
+	p->count_ok = p->count_bad = 0;
+	p->next = UINT32_MAX;
 	pthread_mutex_unlock(&p->lock);
 }
 
-static void
+static inline void
 p_block(void *ctx, const struct rx_block *b)
 {
 	struct probe	*p = ctx;
@@ -86,10 +99,22 @@ p_block(void *ctx, const struct rx_block *b)
 		p->have_prev = 1;
 		p->power += creal(x * conj(x));
 	}
+	if (b->t_gps > 0 && fabs(b->t_gps - b->t_arrival) < 1.0)
+		p->gps++;
+	/* the counting signal: I = counter & 0x7fff, Q = counter >> 15 */
+	for (i = 0; p->counting && i < b->n; i++) {
+		uint32_t c = (uint32_t)(uint16_t)b->iq[2 * i] |
+		    (uint32_t)(uint16_t)b->iq[2 * i + 1] << 15;
+		if (p->next != UINT32_MAX && c != p->next)
+			p->count_bad++;
+		else
+			p->count_ok++;
+		p->next = c + 1;
+	}
 	pthread_mutex_unlock(&p->lock);
 }
 
-static void
+static inline void
 probe_init(struct probe *p, struct rx_sink *sink)
 {
 	memset(p, 0, sizeof *p);
@@ -101,7 +126,7 @@ probe_init(struct probe *p, struct rx_sink *sink)
 }
 
 /* The dominant tone's frequency (mean phase step), Hz. */
-static double
+static inline double
 probe_tone_hz(struct probe *p)
 {
 	return carg(p->acc) / (2 * M_PI) * p->fs;
@@ -109,7 +134,7 @@ probe_tone_hz(struct probe *p)
 
 /* Start the simulator with --station specs (NULL-terminated) on free
  * ports, writing its stations file to out; returns its pid. */
-static pid_t
+static inline pid_t
 probe_start_sim(const char *specs[], int n, const char *out)
 {
 	const char	*sim = getenv("HEIMDALL_KIWISIM");
@@ -146,6 +171,46 @@ probe_start_sim(const char *specs[], int n, const char *out)
 		fail_msg("simulator %s did not start", sim);
 	fclose(f);
 	return pid;
+}
+
+/* A live driver test: the simulator on free ports, the stations file it
+ * wrote, loaded, and one network loop for the drivers. */
+struct probe_live {
+	char		 out[64];	/* the simulator's stations file */
+	pid_t		 pid;
+	struct stations	 st;
+	struct rxloop	*loop;
+};
+
+/* name: the stations file's prefix in /tmp ("test_kiwi"). */
+static inline void
+probe_live_start(struct probe_live *l, const char *name, const char *specs[],
+    int n)
+{
+	char	 err[256];
+	int	 fd;
+
+	snprintf(l->out, sizeof l->out, "/tmp/%s_XXXXXX", name);
+	fd = mkstemp(l->out);
+	assert_true(fd >= 0);
+	close(fd);
+	l->pid = probe_start_sim(specs, n, l->out);
+	assert_int_equal(config_load_stations(l->out, &l->st, err, sizeof err),
+	    0);
+	l->loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(l->loop);
+}
+
+/* Once every driver is closed: the loop, the simulator, its file, the
+ * stations (drivers copy their station on open). */
+static inline void
+probe_live_stop(struct probe_live *l)
+{
+	rxloop_free(l->loop);
+	kill(l->pid, SIGTERM);
+	waitpid(l->pid, NULL, 0);
+	unlink(l->out);
+	config_free_stations(&l->st);
 }
 
 #endif

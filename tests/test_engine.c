@@ -20,102 +20,13 @@
 #include "net/rxloop.h"
 #include "store/dataset.h"
 
-/*
- * The fake driver: a thread per receiver producing 12000 S/s in 500-sample
- * blocks in real time. The station's password field picks its behaviour:
- * "ok", "fail" (fails at once), "late" (fails after 1 s of streaming).
- */
-struct rx {
-	struct rx_sink	 sink;
-	char		 mode[32];
-	pthread_t	 th;
-	volatile int	 stop;
-};
-
-static void *
-fake_main(void *arg)
-{
-	struct rx	*rx = arg;
-	int16_t		 iq[2 * 500];
-	struct rx_block	 b;
-	double		 start = util_now(), fs = 12000.0;
-	uint64_t	 sent = 0;
-	int		 i;
-
-	if (strcmp(rx->mode, "fail") == 0) {
-		rx->sink.state(rx->sink.ctx, RX_FAILED, "bad password (badp=1)");
-		return NULL;
-	}
-	rx->sink.stream(rx->sink.ctx, fs);
-	rx->sink.state(rx->sink.ctx, RX_STREAMING, "streaming");
-	while (!rx->stop) {
-		double now = util_now();
-		if (strcmp(rx->mode, "late") == 0 && now - start > 1.0) {
-			rx->sink.state(rx->sink.ctx, RX_FAILED,
-			    "receiver disabled: maintenance");
-			return NULL;
-		}
-		while (start + (double)(sent + 500) / fs <= now) {
-			for (i = 0; i < 500; i++) {
-				double ph = 2 * M_PI * 1000.0 * (double)(sent + i) / fs;
-				iq[2 * i] = (int16_t)(3000 * cos(ph));
-				iq[2 * i + 1] = (int16_t)(3000 * sin(ph) +
-				    (rand() % 200 - 100));
-			}
-			memset(&b, 0, sizeof b);
-			b.iq = iq;
-			b.n = 500;
-			b.t_arrival = now;
-			b.gps_age = -1;
-			b.rssi_dbm = -70;
-			rx->sink.block(rx->sink.ctx, &b);
-			sent += 500;
-		}
-		usleep(5000);
-	}
-	return NULL;
-}
-
-static struct rx *
-fake_open(struct rxloop *loop, const struct station *st,
-    const struct rx_params *p, const struct rx_sink *sink, char *err,
-    size_t errlen)
-{
-	struct rx	*rx = calloc(1, sizeof *rx);
-
-	(void)loop;
-	(void)p;
-	if (rx == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	rx->sink = *sink;
-	snprintf(rx->mode, sizeof rx->mode, "%s", st->password);
-	pthread_create(&rx->th, NULL, fake_main, rx);
-	return rx;
-}
-
-static void
-fake_close(struct rx *rx)
-{
-	rx->stop = 1;
-	pthread_join(rx->th, NULL);
-	free(rx);
-}
-
-static const struct rx_driver fake_driver = {
-	"fake", 0, 30e6, fake_open, fake_close
-};
+#define FAKERX_NOISE	100	/* Q gets +-100 of noise: finite SNR */
+#include "fakerx.h"
 
 /* ---- fixture ---- */
 
 struct fx {
-	char		 dir[64];
-	struct stations	 st;
-	struct dataset	*ds;
-	struct events	*ev;
-	struct rxloop	*loop;
-	struct engine	*eng;
+	struct fakerx_env env;	/* the engine, its dataset and bus */
 	pthread_mutex_t	 lock;
 	json_t		*events;	/* [[name, data], ...] */
 };
@@ -137,13 +48,10 @@ static struct fx *
 fx_new(const char *modes[], int n)
 {
 	struct fx		*f = calloc(1, sizeof *f);
-	struct engine_config	 cfg;
-	char			 err[512], json[4096];
+	char			 json[4096];
 	size_t			 off;
 	int			 i;
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/test_engine_XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
 	off = (size_t)snprintf(json, sizeof json, "{\"stations\":[");
 	for (i = 0; i < n; i++)
 		off += (size_t)snprintf(json + off, sizeof json - off,
@@ -152,43 +60,18 @@ fx_new(const char *modes[], int n)
 		    "\"password\":\"%s\"}", i ? "," : "", i + 1, 9000 + i,
 		    modes[i]);
 	snprintf(json + off, sizeof json - off, "]}");
-	if (config_parse_stations(json, strlen(json), &f->st, err,
-	    sizeof err) != 0)
-		fail_msg("%s", err);
-	f->ds = dataset_open(f->dir, err, sizeof err);
-	assert_non_null(f->ds);
-	f->ev = events_new();
 	f->events = json_array();
 	pthread_mutex_init(&f->lock, NULL);
-	events_subscribe(f->ev, on_event, f);
-	f->loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(f->loop);
-	memset(&cfg, 0, sizeof cfg);
-	cfg.stations = &f->st;
-	cfg.ds = f->ds;
-	cfg.ev = f->ev;
-	cfg.loop = f->loop;
-	cfg.start_timeout = 2;
-	cfg.grace = 1;
-	f->eng = engine_new(&cfg, err, sizeof err);
-	assert_non_null(f->eng);
+	fakerx_env_start(&f->env, "test_engine", json, on_event, f);
 	return f;
 }
 
 static void
 fx_free(struct fx *f)
 {
-	char	cmd[128];
-
-	engine_free(f->eng);
-	rxloop_free(f->loop);
-	events_free(f->ev);
-	dataset_close(f->ds);
-	config_free_stations(&f->st);
+	fakerx_env_stop(&f->env);
 	json_decref(f->events);
 	pthread_mutex_destroy(&f->lock);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
 	free(f);
 }
 
@@ -233,10 +116,11 @@ record(struct fx *f, int duration, char id[37])
 	struct session_params	p = params(duration);
 	struct session_error	e;
 
-	assert_int_equal(engine_session_start(f->eng, &p, id, &e), 0);
-	assert_int_equal(engine_session_assign(f->eng, id, "unknown", &e), 0);
-	assert_int_equal(engine_session_acquire(f->eng, id, &e), 0);
-	return engine_session_wait(f->eng, id);
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), 0);
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
+	return engine_session_wait(f->env.eng, id);
 }
 
 static void
@@ -265,7 +149,7 @@ test_complete(void **state)
 	assert_int_equal(json_integer_value(json_object_get(sum,
 	    "chunks_missing")), 0);
 
-	m = dataset_session_load(f->ds, id, err, sizeof err);
+	m = dataset_session_load(f->env.ds, id, err, sizeof err);
 	assert_non_null(m);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(m,
 	    "session"), "status")), "completed");
@@ -293,29 +177,32 @@ test_steps(void **state)
 	char			 id[37];
 
 	(void)state;
-	assert_int_equal(engine_session_assign(f->eng,
+	assert_int_equal(engine_session_assign(f->env.eng,
 	    "00000000-0000-4000-8000-000000000000", "unknown", &e), -1);
 	assert_string_equal(e.code, "not_found");
-	assert_int_equal(engine_session_acquire(f->eng, "nope", &e), -1);
+	assert_int_equal(engine_session_acquire(f->env.eng, "nope", &e), -1);
 	assert_string_equal(e.code, "out_of_range");
 	p.freq_hz = 145.5e6;
-	assert_int_equal(engine_session_start(f->eng, &p, id, &e), -1);
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), -1);
 	assert_string_equal(e.code, "out_of_range");
 	assert_string_equal(e.field, "frequency_mhz");
 	p = params(1);
-	assert_int_equal(engine_session_start(f->eng, &p, id, &e), 0);
-	assert_int_equal(engine_session_acquire(f->eng, id, &e), -1);
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), 0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), -1);
 	assert_string_equal(e.code, "bad_state");
-	assert_int_equal(engine_session_assign(f->eng, id, "no such source",
+	assert_int_equal(engine_session_assign(f->env.eng, id, "no such source",
 	    &e), -1);
 	assert_string_equal(e.code, "not_found");
-	assert_int_equal(engine_session_assign(f->eng, id, "Unknown", &e), 0);
-	assert_int_equal(engine_session_assign(f->eng, id, "unknown", &e), -1);
+	assert_int_equal(engine_session_assign(f->env.eng, id, "Unknown", &e),
+	    0);
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    -1);
 	assert_string_equal(e.code, "bad_state");
-	assert_int_equal(engine_session_acquire(f->eng, id, &e), 0);
-	assert_int_equal(engine_session_acquire(f->eng, id, &e), -1);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), -1);
 	assert_string_equal(e.code, "bad_state");
-	assert_int_equal(engine_session_wait(f->eng, id), SESSION_COMPLETED);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
 	fx_free(f);
 }
 
@@ -377,13 +264,15 @@ test_cancel(void **state)
 	json_t			*m;
 
 	(void)state;
-	assert_int_equal(engine_session_start(f->eng, &p, id, &e), 0);
-	assert_int_equal(engine_session_assign(f->eng, id, "unknown", &e), 0);
-	assert_int_equal(engine_session_acquire(f->eng, id, &e), 0);
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), 0);
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
 	sleep(3);
-	assert_int_equal(engine_session_cancel(f->eng, id, "operator", &e), 0);
-	assert_int_equal(engine_session_wait(f->eng, id), SESSION_FAILED);
-	m = dataset_session_load(f->ds, id, err, sizeof err);
+	assert_int_equal(engine_session_cancel(f->env.eng, id, "operator", &e),
+	    0);
+	assert_int_equal(engine_session_wait(f->env.eng, id), SESSION_FAILED);
+	m = dataset_session_load(f->env.ds, id, err, sizeof err);
 	assert_non_null(m);
 	/* finished chunks kept (about 2 s of 2 receivers) */
 	assert_true(json_array_size(json_object_get(m, "measurements")) >= 2);
@@ -404,7 +293,7 @@ main(void)
 		cmocka_unit_test(test_cancel),
 	};
 
-	if (rx_driver_register(&fake_driver) != 0)
+	if (rx_driver_register(&fakerx_driver) != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,8 @@
 #include "src/config.h"
 #include "src/util.h"
 
+#include "probe.h"
+
 static void
 test_parse_snd(void **state)
 {
@@ -159,107 +161,6 @@ test_gps_time(void **state)
 
 /* ---- the driver against the simulator ---- */
 
-struct probe {
-	pthread_mutex_t	 lock;
-	enum rx_state	 state;
-	char		 reason[160];
-	int		 retries;
-	int		 streams;
-	double		 fs;
-	size_t		 samples;
-	int		 gps;
-	uint32_t	 next;		/* expected counter */
-	int		 counting;	/* check the counting signal */
-	int		 count_ok, count_bad;
-};
-
-static void
-p_state(void *ctx, enum rx_state st, const char *reason)
-{
-	struct probe *p = ctx;
-
-	pthread_mutex_lock(&p->lock);
-	p->state = st;
-	snprintf(p->reason, sizeof p->reason, "%s", reason);
-	if (st == RX_RETRYING)
-		p->retries++;
-	pthread_mutex_unlock(&p->lock);
-}
-
-static void
-p_stream(void *ctx, double fs)
-{
-	struct probe *p = ctx;
-
-	pthread_mutex_lock(&p->lock);
-	p->streams++;
-	p->fs = fs;
-	p->count_ok = p->count_bad = 0;
-	p->next = UINT32_MAX;
-	pthread_mutex_unlock(&p->lock);
-}
-
-static void
-p_block(void *ctx, const struct rx_block *b)
-{
-	struct probe	*p = ctx;
-	size_t		 i;
-
-	pthread_mutex_lock(&p->lock);
-	p->samples += b->n;
-	if (b->t_gps > 0 && fabs(b->t_gps - b->t_arrival) < 1.0)
-		p->gps++;
-	for (i = 0; p->counting && i < b->n; i++) {
-		uint32_t c = (uint32_t)(uint16_t)b->iq[2 * i] |
-		    (uint32_t)(uint16_t)b->iq[2 * i + 1] << 15;
-		if (p->next != UINT32_MAX && c != p->next)
-			p->count_bad++;
-		else
-			p->count_ok++;
-		p->next = c + 1;
-	}
-	pthread_mutex_unlock(&p->lock);
-}
-
-static pid_t
-start_sim(const char *specs[], int n, const char *out)
-{
-	const char	*sim = getenv("HEIMDALL_KIWISIM");
-	char		*argv[32], line[128], count[8];
-	int		 fd[2], i, k = 0;
-	pid_t		 pid;
-	FILE		*f;
-
-	if (sim == NULL)
-		sim = "./heimdall-kiwisim";
-	snprintf(count, sizeof count, "%d", n);
-	argv[k++] = (char *)sim;
-	argv[k++] = "--count";
-	argv[k++] = count;
-	argv[k++] = "--base-port";
-	argv[k++] = "0";
-	argv[k++] = "--stations-out";
-	argv[k++] = (char *)out;
-	for (i = 0; specs[i] != NULL; i++) {
-		argv[k++] = "--station";
-		argv[k++] = (char *)specs[i];
-	}
-	argv[k] = NULL;
-	assert_int_equal(pipe(fd), 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fd[1], 1);
-		execv(sim, argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	f = fdopen(fd[0], "r");
-	if (fgets(line, sizeof line, f) == NULL || strncmp(line, "ready", 5))
-		fail_msg("simulator %s did not start", sim);
-	fclose(f);
-	return pid;
-}
-
 static void
 test_live(void **state)
 {
@@ -268,36 +169,26 @@ test_live(void **state)
 				    "i=5,fault=busy,times=2", NULL };
 	struct probe		 p[5];
 	struct rx		*rx[5];
-	struct stations		 st;
+	struct probe_live	 l;
 	struct rx_params	 prm = { 10e6, -5000, 5000, 0, "test" };
-	char			 out[] = "/tmp/test_kiwi_XXXXXX", err[256];
-	struct rxloop		*loop;
-	pid_t			 pid;
-	int			 i, fd;
+	char			 err[256];
+	int			 i;
 
 	(void)state;
-	fd = mkstemp(out);
-	close(fd);
-	pid = start_sim(specs, 5, out);
-	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
-	loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(loop);
+	probe_live_start(&l, "test_kiwi", specs, 5);
 	prm.deadline = util_now() + 30;
 	for (i = 0; i < 5; i++) {
-		struct rx_sink sink = { p_state, p_stream, p_block, &p[i] };
-		memset(&p[i], 0, sizeof p[i]);
-		pthread_mutex_init(&p[i].lock, NULL);
+		struct rx_sink sink;
+		probe_init(&p[i], &sink);
 		p[i].counting = i == 2;
-		rx[i] = kiwi_driver.open(loop, &st.v[i], &prm, &sink, err,
+		rx[i] = kiwi_driver.open(l.loop, &l.st.v[i], &prm, &sink, err,
 		    sizeof err);
 		assert_non_null(rx[i]);
 	}
 	sleep(5);
 	for (i = 0; i < 5; i++)
 		kiwi_driver.close(rx[i]);
-	rxloop_free(loop);
-	kill(pid, SIGTERM);
-	unlink(out);
+	probe_live_stop(&l);
 
 	/* 1: a plain station: ~5 s of samples at its real rate, GPS time */
 	assert_int_equal(p[0].state, RX_STREAMING);
@@ -320,7 +211,6 @@ test_live(void **state)
 	assert_true(p[4].retries >= 2);
 	assert_int_equal(p[4].state, RX_STREAMING);
 	assert_true(p[4].samples > 12000);
-	config_free_stations(&st);
 }
 
 int

@@ -18,56 +18,7 @@
 #include "net/rxloop.h"
 #include "src/config.h"
 #include "src/util.h"
-
-/* A reference IMA ADPCM encoder (csdr's), to make test streams. */
-static const int steps[89] = {
-	7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 19, 21, 23, 25, 28, 31, 34, 37,
-	41, 45, 50, 55, 60, 66, 73, 80, 88, 97, 107, 118, 130, 143, 157, 173,
-	190, 209, 230, 253, 279, 307, 337, 371, 408, 449, 494, 544, 598, 658,
-	724, 796, 876, 963, 1060, 1166, 1282, 1411, 1552, 1707, 1878, 2066,
-	2272, 2499, 2749, 3024, 3327, 3660, 4026, 4428, 4871, 5358, 5894, 6484,
-	7132, 7845, 8630, 9493, 10442, 11487, 12635, 13899, 15289, 16818,
-	18500, 20350, 22385, 24623, 27086, 29794, 32767 };
-static const int idxt[16] = { -1, -1, -1, -1, 2, 4, 6, 8, -1, -1, -1, -1,
-    2, 4, 6, 8 };
-
-struct enc {
-	int	index, pred;
-};
-
-static int
-enc1(struct enc *e, int x)
-{
-	int step = steps[e->index], diff = x - e->pred, n = 0, d;
-
-	if (diff < 0) {
-		n = 8;
-		diff = -diff;
-	}
-	if (diff >= step) {
-		n |= 4;
-		diff -= step;
-	}
-	if (diff >= step >> 1) {
-		n |= 2;
-		diff -= step >> 1;
-	}
-	if (diff >= step >> 2)
-		n |= 1;
-	d = step >> 3;
-	if (n & 4)
-		d += step;
-	if (n & 2)
-		d += step >> 1;
-	if (n & 1)
-		d += step >> 2;
-	e->pred += n & 8 ? -d : d;
-	e->pred = e->pred > 32767 ? 32767 : e->pred < -32768 ? -32768 :
-	    e->pred;
-	e->index += idxt[n];
-	e->index = e->index < 0 ? 0 : e->index > 88 ? 88 : e->index;
-	return n;
-}
+#include "sim/adpcm.h"
 
 #define NS	20000
 
@@ -75,7 +26,7 @@ enc1(struct enc *e, int x)
 static size_t
 make_stream(uint8_t *out, int16_t *pcm, int sync, int16_t *recon)
 {
-	struct enc	e = { 0, 0 };
+	struct sim_adpcm e = { 0, 0 };
 	size_t		o = 0, i;
 	int		blk = 0, a, b;
 
@@ -90,9 +41,9 @@ make_stream(uint8_t *out, int16_t *pcm, int sync, int16_t *recon)
 			out[o + 7] = (uint8_t)((uint16_t)e.pred >> 8);
 			o += 8;
 		}
-		a = enc1(&e, pcm[i]);
+		a = sim_adpcm_enc(&e, pcm[i]);
 		recon[i] = (int16_t)e.pred;
-		b = enc1(&e, pcm[i + 1]);
+		b = sim_adpcm_enc(&e, pcm[i + 1]);
 		recon[i + 1] = (int16_t)e.pred;
 		out[o++] = (uint8_t)(a | b << 4);
 		if (sync && ++blk == 1001)
@@ -277,27 +228,20 @@ test_live(void **state)
 				    NULL };
 	struct probe		 p[7];
 	struct rx		*rx[7];
-	struct stations		 st;
+	struct probe_live	 l;
 	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
 	struct rx_params	 far = { 1296e6, -5000, 5000, 0, "test" };
-	char			 out[] = "/tmp/test_owrx_XXXXXX", err[256];
-	struct rxloop		*loop;
-	pid_t			 pid;
-	int			 i, fd;
+	char			 err[256];
+	int			 i;
 
 	(void)state;
-	fd = mkstemp(out);
-	close(fd);
-	pid = probe_start_sim(specs, 6, out);
-	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
-	loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(loop);
+	probe_live_start(&l, "test_owrx", specs, 6);
 	prm.deadline = far.deadline = util_now() + 60;
 	for (i = 0; i < 7; i++) {
 		struct rx_sink sink;
 		probe_init(&p[i], &sink);
 		/* 7: station 1 at 1296 MHz, which no profile covers */
-		rx[i] = openwebrx_driver.open(loop, &st.v[i < 6 ? i : 0],
+		rx[i] = openwebrx_driver.open(l.loop, &l.st.v[i < 6 ? i : 0],
 		    i < 6 ? &prm : &far, &sink, err, sizeof err);
 		assert_non_null(rx[i]);
 		if (i == 2)
@@ -306,10 +250,7 @@ test_live(void **state)
 	sleep(12);
 	for (i = 0; i < 7; i++)
 		openwebrx_driver.close(rx[i]);
-	rxloop_free(loop);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	unlink(out);
+	probe_live_stop(&l);
 
 	for (i = 0; i < 7; i++)
 		printf("# %d: %s (%s) streams %d samples %zu lost %zu peak %d tone "
@@ -352,7 +293,6 @@ test_live(void **state)
 	assert_int_equal(p[6].state, RX_FAILED);
 	assert_non_null(strstr(p[6].reason, "no profile"));
 	assert_non_null(strstr(p[6].reason, "2m"));
-	config_free_stations(&st);
 }
 
 int

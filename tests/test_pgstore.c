@@ -6,35 +6,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "src/util.h"
 #include "store/pgstore.h"
 
-static int
-sock(int listening, int *port)
-{
-	struct sockaddr_in	a;
-	socklen_t		l = sizeof a;
-	int			fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	*port = ntohs(a.sin_port);
-	if (listening) {
-		listen(fd, 4);
-		return fd;
-	}
-	close(fd);
-	return -1;
-}
+#include "loopsock.h"
 
 static void
 test_refused(void **state)
@@ -43,7 +22,7 @@ test_refused(void **state)
 	int	port;
 
 	(void)state;
-	sock(0, &port);
+	loopsock(0, &port);
 	snprintf(url, sizeof url, "postgresql://u@127.0.0.1:%d/db", port);
 	assert_null(pgstore_connect(url, err, sizeof err));
 	assert_non_null(strstr(err, "cannot connect to the database"));
@@ -60,7 +39,7 @@ test_silent_server_bounded(void **state)
 	int	port, fd;
 
 	(void)state;
-	fd = sock(1, &port);	/* accepts, never speaks */
+	fd = loopsock(1, &port);	/* accepts, never speaks */
 	snprintf(url, sizeof url, "postgresql://u@127.0.0.1:%d/db"
 	    "?connect_timeout=2", port);
 	t0 = util_mono();

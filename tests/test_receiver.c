@@ -1,4 +1,4 @@
-/* test_receiver.c -- the driver table: the built-in KiwiSDR driver, registration of more, state names. */
+/* test_receiver.c -- the driver table: the built-in KiwiSDR driver, registration of more, state names; the drivers' shared helpers. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 
 #include "net/kiwi.h"
 #include "net/receiver.h"
+#include "src/util.h"
 
 static const struct rx_driver fake = { "fake", 0, 1e9, NULL, NULL };
 
@@ -64,12 +65,55 @@ test_state_names(void **state)
 	assert_string_equal(rx_state_name((enum rx_state)99), "unknown");
 }
 
+/* Numeric hosts resolve without DNS; the address is left as text. */
+static void
+test_resolve(void **state)
+{
+	char	 addr[64], err[200];
+
+	(void)state;
+	assert_int_equal(rx_resolve("127.0.0.1", addr, sizeof addr, err,
+	    sizeof err), 0);
+	assert_string_equal(addr, "127.0.0.1");
+	assert_int_equal(rx_resolve("::1", addr, sizeof addr, err,
+	    sizeof err), 0);
+	assert_string_equal(addr, "::1");
+	err[0] = '\0';
+	assert_int_equal(rx_resolve("", addr, sizeof addr, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, "cannot resolve"));
+}
+
+/* Jittered 0.8 .. 1.2 x, doubling up to the cap; -1 past the deadline. */
+static void
+test_retry_delay(void **state)
+{
+	double	 b = 1, far = util_now() + 3600, d;
+	int	 i;
+
+	(void)state;
+	d = rx_retry_delay(&b, 4, far);
+	assert_true(d >= 0.8 && d <= 1.2);
+	assert_true(b == 2);
+	d = rx_retry_delay(&b, 4, far);
+	assert_true(d >= 1.6 && d <= 2.4);
+	for (i = 0; i < 5; i++)
+		d = rx_retry_delay(&b, 4, far);
+	assert_true(b == 4);
+	assert_true(d >= 3.2 && d <= 4.8);
+	/* the next attempt would come after the deadline: give up */
+	assert_true(rx_retry_delay(&b, 4, util_now() + 1) < 0);
+	assert_true(b == 4);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_retry_delay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,8 @@
 #include "store/dataset.h"
 #include "store/replicator.h"
 
+#include "loopsock.h"
+
 static char dir[64];
 static int16_t iq[2 * 100];
 
@@ -203,17 +205,9 @@ test_pending_from_ledger(void **state)
 static int
 dead_port(void)
 {
-	struct sockaddr_in	a;
-	socklen_t		l = sizeof a;
-	int			fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	int	 port;
 
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof a);
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	port = ntohs(a.sin_port);
-	close(fd);
+	loopsock(0, &port);
 	return port;
 }
 

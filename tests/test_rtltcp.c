@@ -94,27 +94,20 @@ test_live(void **state)
 				    "i=5,type=rtl_tcp,snr=10,offset=-2000", NULL };
 	struct probe		 p[6];
 	struct rx		*rx[6];
-	struct stations		 st;
+	struct probe_live	 l;
 	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
-	char			 out[] = "/tmp/test_rtltcp_XXXXXX", err[256];
-	struct rxloop		*loop;
+	char			 err[256];
 	double			 fs = 2048000.0 / 170, snr;
-	pid_t			 pid;
-	int			 i, fd;
+	int			 i;
 
 	(void)state;
-	fd = mkstemp(out);
-	close(fd);
-	pid = probe_start_sim(specs, 5, out);
-	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
-	loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(loop);
+	probe_live_start(&l, "test_rtltcp", specs, 5);
 	prm.deadline = util_now() + 60;
 	for (i = 0; i < 6; i++) {
 		struct rx_sink sink;
 		probe_init(&p[i], &sink);
 		/* the 6th: a second client of station 1 */
-		rx[i] = rtltcp_driver.open(loop, &st.v[i < 5 ? i : 0], &prm,
+		rx[i] = rtltcp_driver.open(l.loop, &l.st.v[i < 5 ? i : 0], &prm,
 		    &sink, err, sizeof err);
 		assert_non_null(rx[i]);
 		if (i == 0)
@@ -123,10 +116,7 @@ test_live(void **state)
 	sleep(9);
 	for (i = 0; i < 6; i++)
 		rtltcp_driver.close(rx[i]);
-	rxloop_free(loop);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	unlink(out);
+	probe_live_stop(&l);
 
 	for (i = 0; i < 6; i++)
 		printf("# %d: %s (%s) streams %d samples %zu peak %d tone "
@@ -174,7 +164,6 @@ test_live(void **state)
 	/* 6: the second client of station 1 while the first streams */
 	assert_int_equal(p[5].samples, 0);
 	assert_non_null(strstr(p[5].reasons, "busy"));
-	config_free_stations(&st);
 }
 
 int

@@ -6,16 +6,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "src/util.h"
 #include "store/s3store.h"
+
+#include "loopsock.h"
 
 static void
 config(struct s3_config *c, int port)
@@ -59,28 +59,6 @@ test_config_check(void **state)
 	c.secret_key[0] = '\0';
 	assert_int_equal(s3_config_check(&c, err, sizeof err), -1);
 	assert_non_null(strstr(err, "AWS_SECRET_ACCESS_KEY"));
-}
-
-/* A loopback socket: listening (never answering) or closed. */
-static int
-sock(int listening, int *port)
-{
-	struct sockaddr_in	a;
-	socklen_t		l = sizeof a;
-	int			fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	*port = ntohs(a.sin_port);
-	if (listening) {
-		listen(fd, 16);
-		return fd;
-	}
-	close(fd);
-	return -1;
 }
 
 static char file[64];
@@ -127,7 +105,7 @@ test_no_server_bad_key_missing_file(void **state)
 	int			 port;
 
 	(void)state;
-	sock(0, &port);
+	loopsock(0, &port);
 	config(&c, port);
 	s3 = s3store_new(&c, err, sizeof err);
 	assert_non_null(s3);
@@ -168,7 +146,7 @@ test_silent_server_abort(void **state)
 	int			 port, fd, i;
 
 	(void)state;
-	fd = sock(1, &port);	/* accepts connections, never answers */
+	fd = loopsock(1, &port);	/* accepts connections, never answers */
 	config(&c, port);
 	s3 = s3store_new(&c, err, sizeof err);
 	s3store_set_abort(s3, &stop_flag);

@@ -113,21 +113,14 @@ test_live(void **state)
 				    NULL };
 	struct probe		 p[10];
 	struct rx		*rx[10];
-	struct stations		 st;
+	struct probe_live	 l;
 	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
 	struct rx_params	 far = { 2.4e9, -5000, 5000, 0, "test" };
-	char			 out[] = "/tmp/test_spy_XXXXXX", err[256];
-	struct rxloop		*loop;
-	pid_t			 pid;
-	int			 i, fd;
+	char			 err[256];
+	int			 i;
 
 	(void)state;
-	fd = mkstemp(out);
-	close(fd);
-	pid = probe_start_sim(specs, 9, out);
-	assert_int_equal(config_load_stations(out, &st, err, sizeof err), 0);
-	loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(loop);
+	probe_live_start(&l, "test_spy", specs, 9);
 	prm.deadline = far.deadline = util_now() + 60;
 	for (i = 0; i < 10; i++) {
 		struct rx_sink sink;
@@ -135,17 +128,14 @@ test_live(void **state)
 		 * device); rx 9, 10: stations 8, 9 */
 		int k = i < 7 ? i : i == 7 ? 0 : i - 1;
 		probe_init(&p[i], &sink);
-		rx[i] = spyserver_driver.open(loop, &st.v[k], i == 7 ? &far :
-		    &prm, &sink, err, sizeof err);
+		rx[i] = spyserver_driver.open(l.loop, &l.st.v[k],
+		    i == 7 ? &far : &prm, &sink, err, sizeof err);
 		assert_non_null(rx[i]);
 	}
 	sleep(6);
 	for (i = 0; i < 10; i++)
 		spyserver_driver.close(rx[i]);
-	rxloop_free(loop);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	unlink(out);
+	probe_live_stop(&l);
 
 	for (i = 0; i < 10; i++)
 		printf("# %d: %s (%s) streams %d samples %zu lost %zu tone "
@@ -198,7 +188,6 @@ test_live(void **state)
 		    10 * log10(pw / want));
 		assert_true(fabs(10 * log10(pw / want)) < 0.6);
 	}
-	config_free_stations(&st);
 }
 
 int

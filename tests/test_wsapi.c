@@ -21,88 +21,12 @@
 #include "src/util.h"
 #include "store/dataset.h"
 
-/* A fake receiver: 12000 S/s of a tone in real time, from its own thread. */
-struct rx {
-	struct rx_sink	 sink;
-	pthread_t	 th;
-	volatile int	 stop;
-};
-
-static void *
-fake_main(void *arg)
-{
-	struct rx	*rx = arg;
-	int16_t		 iq[2 * 500];
-	struct rx_block	 b;
-	double		 start = util_now(), fs = 12000.0;
-	uint64_t	 sent = 0;
-	int		 i;
-
-	rx->sink.stream(rx->sink.ctx, fs);
-	rx->sink.state(rx->sink.ctx, RX_STREAMING, "streaming");
-	while (!rx->stop) {
-		double now = util_now();
-		while (start + (double)(sent + 500) / fs <= now) {
-			for (i = 0; i < 500; i++) {
-				double ph = 2 * M_PI * 1000.0 *
-				    (double)(sent + i) / fs;
-				iq[2 * i] = (int16_t)(3000 * cos(ph));
-				iq[2 * i + 1] = (int16_t)(3000 * sin(ph));
-			}
-			memset(&b, 0, sizeof b);
-			b.iq = iq;
-			b.n = 500;
-			b.t_arrival = now;
-			b.gps_age = -1;
-			b.rssi_dbm = -70;
-			rx->sink.block(rx->sink.ctx, &b);
-			sent += 500;
-		}
-		usleep(5000);
-	}
-	return NULL;
-}
-
-static struct rx *
-fake_open(struct rxloop *loop, const struct station *st,
-    const struct rx_params *p, const struct rx_sink *sink, char *err,
-    size_t errlen)
-{
-	struct rx	*rx = calloc(1, sizeof *rx);
-
-	(void)loop;
-	(void)st;
-	(void)p;
-	if (rx == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	rx->sink = *sink;
-	pthread_create(&rx->th, NULL, fake_main, rx);
-	return rx;
-}
-
-static void
-fake_close(struct rx *rx)
-{
-	rx->stop = 1;
-	pthread_join(rx->th, NULL);
-	free(rx);
-}
-
-static const struct rx_driver fake_driver = {
-	"wsfake", 0, 30e6, fake_open, fake_close
-};
+#include "fakerx.h"
 
 /* ---- fixture ---- */
 
 struct fx {
-	char		 dir[64];
-	struct stations	 st;
-	struct dataset	*ds;
-	struct events	*ev;
-	struct rxloop	*loop;
-	struct engine	*eng;
+	struct fakerx_env env;	/* the engine, its dataset and bus */
 	struct wsapi	*api;
 	pthread_mutex_t	 lock;
 	json_t		*replies;	/* envelopes sent to the client */
@@ -140,43 +64,22 @@ static int
 setup(void **state)
 {
 	struct fx		*f = calloc(1, sizeof *f);
-	struct engine_config	 cfg;
 	struct wsapi_config	 ac;
-	char			 err[512];
 	const char		*json = "{\"stations\":["
-	    "{\"name\":\"Fake 1\",\"type\":\"wsfake\",\"url\":"
+	    "{\"name\":\"Fake 1\",\"type\":\"fake\",\"url\":"
 	    "\"tcp://127.0.0.1:9001\",\"latitude\":45,\"longitude\":7,"
 	    "\"password\":\"hunter2\",\"frequency_min_hz\":1000000,"
 	    "\"frequency_max_hz\":20000000},"
-	    "{\"name\":\"Fake 2\",\"type\":\"wsfake\",\"url\":"
+	    "{\"name\":\"Fake 2\",\"type\":\"fake\",\"url\":"
 	    "\"tcp://127.0.0.1:9002\",\"latitude\":45,\"longitude\":8}]}";
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/test_wsapi_XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	if (config_parse_stations(json, strlen(json), &f->st, err,
-	    sizeof err) != 0)
-		fail_msg("%s", err);
-	f->ds = dataset_open(f->dir, err, sizeof err);
-	assert_non_null(f->ds);
-	f->ev = events_new();
 	f->replies = json_array();
 	f->bus = json_array();
 	pthread_mutex_init(&f->lock, NULL);
-	events_subscribe(f->ev, on_event, f);
-	f->loop = rxloop_new(0, err, sizeof err);
-	assert_non_null(f->loop);
-	memset(&cfg, 0, sizeof cfg);
-	cfg.stations = &f->st;
-	cfg.ds = f->ds;
-	cfg.ev = f->ev;
-	cfg.loop = f->loop;
-	cfg.start_timeout = 2;
-	cfg.grace = 1;
-	f->eng = engine_new(&cfg, err, sizeof err);
-	assert_non_null(f->eng);
-	ac.eng = f->eng;
-	ac.ds = f->ds;
-	ac.stations = &f->st;
+	fakerx_env_start(&f->env, "test_wsapi", json, on_event, f);
+	ac.eng = f->env.eng;
+	ac.ds = f->env.ds;
+	ac.stations = &f->env.st;
 	f->api = wsapi_new(&ac);
 	assert_non_null(f->api);
 	*state = f;
@@ -187,19 +90,12 @@ static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
-	char		 cmd[128];
 
 	wsapi_free(f->api);
-	engine_free(f->eng);
-	rxloop_free(f->loop);
-	events_free(f->ev);
-	dataset_close(f->ds);
-	config_free_stations(&f->st);
+	fakerx_env_stop(&f->env);
 	json_decref(f->replies);
 	json_decref(f->bus);
 	pthread_mutex_destroy(&f->lock);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
 }
@@ -380,7 +276,7 @@ test_start_validation(void **state)
 	expect_error(f, name, "session:error", "too_large", "notes");
 	free(name);
 	/* no session was created by any of these */
-	all = engine_sessions(f->eng);
+	all = engine_sessions(f->env.eng);
 	assert_int_equal(json_array_size(all), 0);
 	json_decref(all);
 }
@@ -464,7 +360,8 @@ test_flow(void **state)
 	assert_string_equal(dstr(r, "task_id"), id);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
 	    "data"), "chunks")), 2);
-	assert_int_equal(engine_session_wait(f->eng, id), SESSION_COMPLETED);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
 
 	pthread_mutex_lock(&f->lock);
 	json_array_foreach(f->bus, i, r) {
@@ -574,7 +471,7 @@ main(void)
 		cmocka_unit_test(test_broadcast_names),
 	};
 
-	if (rx_driver_register(&fake_driver) != 0)
+	if (rx_driver_register(&fakerx_driver) != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

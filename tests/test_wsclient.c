@@ -21,6 +21,8 @@
 
 #include "net/wsclient.h"
 
+#include "loopsock.h"
+
 static double
 mono(void)
 {
@@ -689,22 +691,13 @@ static void
 test_refused(void **state)
 {
 	struct lws_context	*ctx = client_ctx();
-	struct sockaddr_in	 sa;
-	socklen_t		 sl = sizeof sa;
 	struct res		 r;
 	char			 err[200] = "";
-	int			 fd, port;
+	int			 port;
 
 	(void)state;
 	/* a port that was free a moment ago: nothing listens there */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	port = ntohs(sa.sin_port);
-	close(fd);
+	loopsock(0, &port);
 	memset(&r, 0, sizeof r);
 	r.w = wsc_connect(ctx, "127.0.0.1", port, 0, "127.0.0.1", "/1/SND",
 	    &r_ops, &r, err, sizeof err);

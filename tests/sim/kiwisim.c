@@ -83,24 +83,6 @@ static volatile sig_atomic_t stopping;
 static struct lws_context *ctx;
 static lws_sorted_usec_list_t tick;
 
-static double
-now_utc(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-xorshift(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
 static void
 make_noise(uint64_t seed)
 {
@@ -108,8 +90,9 @@ make_noise(uint64_t seed)
 
 	noise = malloc(NOISE_TAB * sizeof *noise);
 	for (i = 0; i < NOISE_TAB; i += 2) {
-		double u = ((xorshift(&seed) >> 11) + 1) / 9007199254740993.0;
-		double v = (xorshift(&seed) >> 11) / 9007199254740992.0;
+		double u = ((sim_xorshift(&seed) >> 11) + 1) /
+		    9007199254740993.0;
+		double v = (sim_xorshift(&seed) >> 11) / 9007199254740992.0;
 		double r = sqrt(-2 * log(u));
 		noise[i] = (float)(r * cos(2 * M_PI * v));
 		noise[i + 1] = (float)(r * sin(2 * M_PI * v));
@@ -166,15 +149,6 @@ put_be16(unsigned char *p, int16_t v)
 	p[1] = (unsigned char)v;
 }
 
-static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
 /* One SND frame of the station's signal into out (20 + 4*SPF bytes). */
 static void
 make_frame(struct conn *c, unsigned char *out)
@@ -192,7 +166,7 @@ make_frame(struct conn *c, unsigned char *out)
 		flags |= 0x02;
 	memcpy(out, "SND", 3);
 	out[3] = flags;
-	put_le32(out + 4, c->seq++);
+	sim_le32(out + 4, c->seq++);
 	rssi = 10 * log10(amp * amp + SIGMA2) - 30;
 	v = (unsigned)((rssi + 127) * 10);
 	out[8] = (unsigned char)(v >> 8);
@@ -202,8 +176,8 @@ make_frame(struct conn *c, unsigned char *out)
 		/* UTC -> GPS: the GPS epoch and 18 leap seconds */
 		g = t - 315964800.0 + 18.0;
 		out[10] = 1;
-		put_le32(out + 12, (uint32_t)fmod(floor(g), 604800.0));
-		put_le32(out + 16, (uint32_t)((g - floor(g)) * 1e9));
+		sim_le32(out + 12, (uint32_t)fmod(floor(g), 604800.0));
+		sim_le32(out + 16, (uint32_t)((g - floor(g)) * 1e9));
 	} else {
 		out[10] = 255;
 		memset(out + 12, 0, 8);
@@ -211,7 +185,7 @@ make_frame(struct conn *c, unsigned char *out)
 	out[11] = 0;
 	w_re = cos(2 * M_PI * s->offset / s->rate);
 	w_im = sin(2 * M_PI * s->offset / s->rate);
-	ni = (unsigned)xorshift(&c->rng) & (NOISE_TAB - 1);
+	ni = (unsigned)sim_xorshift(&c->rng) & (NOISE_TAB - 1);
 	for (i = 0; i < SPF; i++) {
 		int16_t I, Q;
 		if (s->sig == SIG_COUNT) {
@@ -247,7 +221,7 @@ static void
 conn_tick(lws_sorted_usec_list_t *sul)
 {
 	struct conn	*c = lws_container_of(sul, struct conn, sul);
-	double		 now = now_utc();
+	double		 now = sim_now();
 
 	if (now - c->t_keepalive > 60) {
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
@@ -264,7 +238,7 @@ on_text(struct conn *c, const char *msg)
 {
 	struct simst	*s = c->st;
 
-	c->t_keepalive = now_utc();
+	c->t_keepalive = sim_now();
 	if (strncmp(msg, "SET auth", 8) == 0) {
 		if (fault_now(c, F_BADP)) {
 			queue_msg(c, "badp=1");
@@ -305,7 +279,7 @@ on_text(struct conn *c, const char *msg)
 	if (!c->streaming && c->got_mod && c->got_agc && c->got_ar) {
 		/* The real server starts audio once it has all three. */
 		c->streaming = 1;
-		c->t_start = now_utc();
+		c->t_start = sim_now();
 		lws_callback_on_writable(c->wsi);
 	}
 }
@@ -315,7 +289,7 @@ send_due(struct lws *wsi, struct conn *c)
 {
 	unsigned char	 buf[LWS_PRE + 20 + 4 * SPF];
 	struct simst	*s = c->st;
-	double		 now = now_utc(), up = now - c->t_start;
+	double		 now = sim_now(), up = now - c->t_start;
 
 	if (fault_now(c, F_DROP) && up > s->after)
 		return -1;		/* abrupt close */
@@ -370,7 +344,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		c->wsi = wsi;
 		c->st = lws_vhost_user(lws_get_vhost(wsi));
 		c->n = ++c->st->conns;
-		c->t_keepalive = now_utc();
+		c->t_keepalive = sim_now();
 		c->ph_re = 1;
 		c->rng = (uint64_t)c->st->k * 7919 + (uint64_t)c->n * 104729 + 1;
 		queue_msg(c, "sample_rate=%.3f", c->st->rate);

@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "adpcm.h"
 #include "sim.h"
 
 #define ORATE		12000
@@ -69,7 +70,7 @@ struct oconn {
 	uint64_t		 sent;
 	double			 ph;
 	uint64_t		 rng;
-	int			 index, pred;	/* ADPCM encoder */
+	struct sim_adpcm	 enc;		/* ADPCM encoder */
 	int			 blk;		/* data bytes in this block */
 	int			 nblk;
 	int			 profile_done;
@@ -77,27 +78,12 @@ struct oconn {
 };
 
 static double
-now_utc(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
 gauss(uint64_t *s)
 {
 	double u, v;
 
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	u = ((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	v = ((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+	u = (sim_xorshift(s) >> 11) / 9007199254740992.0;
+	v = (sim_xorshift(s) >> 11) / 9007199254740992.0;
 	if (u < 1e-300)
 		u = 1e-300;
 	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
@@ -158,7 +144,7 @@ switch_profile(struct oconn *c, int p)
 {
 	c->prof = p;
 	c->st->profile = p;	/* the SDR's, shared by its users */
-	c->t_prof = now_utc();
+	c->t_prof = sim_now();
 	qjson(c, json_pack("{s:s, s:{s:f, s:f, s:s, s:s}}", "type", "config",
 	    "value", "center_freq", profs[p].center, "samp_rate",
 	    profs[p].rate, "sdr_id", "rtlsdr", "profile_id", profs[p].id));
@@ -223,7 +209,7 @@ on_text(struct oconn *c, const char *msg, size_t len)
 		const char *a = json_string_value(json_object_get(j, "action"));
 		if (a != NULL && strcmp(a, "start") == 0 && !c->started) {
 			c->started = 1;
-			c->t_start = now_utc();
+			c->t_start = sim_now();
 			c->sent = 0;
 		} else if (json_is_object(p))
 			on_dsp(c, p);
@@ -236,56 +222,6 @@ on_text(struct oconn *c, const char *msg, size_t len)
 			switch_profile(c, 1);
 	}
 	json_decref(j);
-}
-
-static int
-enc_nibble(struct oconn *c, int sample)
-{
-	static const int steps[89] = {
-	7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 19, 21, 23, 25, 28, 31, 34, 37,
-	41, 45, 50, 55, 60, 66, 73, 80, 88, 97, 107, 118, 130, 143, 157, 173,
-	190, 209, 230, 253, 279, 307, 337, 371, 408, 449, 494, 544, 598, 658,
-	724, 796, 876, 963, 1060, 1166, 1282, 1411, 1552, 1707, 1878, 2066,
-	2272, 2499, 2749, 3024, 3327, 3660, 4026, 4428, 4871, 5358, 5894, 6484,
-	7132, 7845, 8630, 9493, 10442, 11487, 12635, 13899, 15289, 16818,
-	18500, 20350, 22385, 24623, 27086, 29794, 32767 };
-	static const int idx[16] = { -1, -1, -1, -1, 2, 4, 6, 8, -1, -1, -1,
-	    -1, 2, 4, 6, 8 };
-	int	step = steps[c->index], diff = sample - c->pred, n = 0, d;
-
-	if (diff < 0) {
-		n = 8;
-		diff = -diff;
-	}
-	if (diff >= step) {
-		n |= 4;
-		diff -= step;
-	}
-	if (diff >= step >> 1) {
-		n |= 2;
-		diff -= step >> 1;
-	}
-	if (diff >= step >> 2)
-		n |= 1;
-	/* the decoder's reconstruction, exactly */
-	d = step >> 3;
-	if (n & 4)
-		d += step;
-	if (n & 2)
-		d += step >> 1;
-	if (n & 1)
-		d += step >> 2;
-	c->pred += n & 8 ? -d : d;
-	if (c->pred > 32767)
-		c->pred = 32767;
-	if (c->pred < -32768)
-		c->pred = -32768;
-	c->index += idx[n];
-	if (c->index < 0)
-		c->index = 0;
-	if (c->index > 88)
-		c->index = 88;
-	return n;
 }
 
 static void
@@ -343,14 +279,15 @@ produce(struct oconn *c, double now)
 		}
 		if (!s->v11 && c->blk == 0) {
 			memcpy(out + o, "SYNC", 4);
-			out[o + 4] = (unsigned char)c->index;
-			out[o + 5] = (unsigned char)(c->index >> 8);
-			out[o + 6] = (unsigned char)c->pred;
-			out[o + 7] = (unsigned char)((uint16_t)c->pred >> 8);
+			out[o + 4] = (unsigned char)c->enc.index;
+			out[o + 5] = (unsigned char)(c->enc.index >> 8);
+			out[o + 6] = (unsigned char)c->enc.pred;
+			out[o + 7] = (unsigned char)((uint16_t)c->enc.pred >>
+			    8);
 			o += 8;
 		}
-		i = enc_nibble(c, sm[0]);
-		i |= enc_nibble(c, sm[1]) << 4;
+		i = sim_adpcm_enc(&c->enc, sm[0]);
+		i |= sim_adpcm_enc(&c->enc, sm[1]) << 4;
 		/* resync fault: 300 bytes of every 4th block never arrive */
 		if (!(lossy && c->nblk % 4 == 3 && c->blk >= 300 &&
 		    c->blk < 600))
@@ -369,7 +306,7 @@ conn_tick(lws_sorted_usec_list_t *sul)
 {
 	struct oconn	*c = lws_container_of(sul, struct oconn, sul);
 
-	produce(c, now_utc());
+	produce(c, sim_now());
 	lws_sul_schedule(octx, 0, &c->sul, conn_tick, 20 * LWS_US_PER_MS);
 }
 

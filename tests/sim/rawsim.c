@@ -94,33 +94,6 @@ static volatile int	 stopping;
 static int		 running;
 static double		 t_begin;
 
-static double
-now_utc(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-xs(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
-static void
-le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
 static uint32_t
 rd32(const unsigned char *p)
 {
@@ -269,7 +242,7 @@ rtl_produce(struct rconn *c, double now)
 			if (c->tuned && c->stale_end - idx < k)
 				k = c->stale_end - idx;
 			for (b = 0; b < 2 * k; b++)
-				buf[b] = (unsigned char)(xs(&c->rng) >> 56);
+				buf[b] = (unsigned char)(sim_xorshift(&c->rng) >> 56);
 		} else {
 			for (b = 0; b < k; b++) {
 				uint32_t t = (uint32_t)((idx + b) &
@@ -309,11 +282,11 @@ spy_msg(struct rconn *c, uint32_t type, uint32_t stream, uint32_t seq,
 {
 	unsigned char	h[20];
 
-	le32(h, SPY_VERSION);
-	le32(h + 4, type);
-	le32(h + 8, stream);
-	le32(h + 12, seq);
-	le32(h + 16, len);
+	sim_le32(h, SPY_VERSION);
+	sim_le32(h + 4, type);
+	sim_le32(h + 8, stream);
+	sim_le32(h + 12, seq);
+	sim_le32(h + 16, len);
 	if (out_put(c, h, 20) == 0 && len > 0)
 		out_put(c, body, len);
 }
@@ -337,15 +310,15 @@ spy_sync(struct rconn *c)
 		lo = c->devc - 2.5e6;
 		hi = c->devc + 2.5e6;
 	}
-	le32(b, (uint32_t)spy_cancontrol(c));
-	le32(b + 4, 10);
-	le32(b + 8, (uint32_t)c->devc);
-	le32(b + 12, (uint32_t)c->iqf);
-	le32(b + 16, (uint32_t)c->iqf);
-	le32(b + 20, (uint32_t)lo);
-	le32(b + 24, (uint32_t)hi);
-	le32(b + 28, (uint32_t)lo);
-	le32(b + 32, (uint32_t)hi);
+	sim_le32(b, (uint32_t)spy_cancontrol(c));
+	sim_le32(b + 4, 10);
+	sim_le32(b + 8, (uint32_t)c->devc);
+	sim_le32(b + 12, (uint32_t)c->iqf);
+	sim_le32(b + 16, (uint32_t)c->iqf);
+	sim_le32(b + 20, (uint32_t)lo);
+	sim_le32(b + 24, (uint32_t)hi);
+	sim_le32(b + 28, (uint32_t)lo);
+	sim_le32(b + 32, (uint32_t)hi);
 	spy_msg(c, 1, 0, 0, b, 36);
 }
 
@@ -362,18 +335,18 @@ spy_command(struct rconn *c, uint32_t type, const unsigned char *body,
 		if (c->s->fault == F_FULL)
 			return -1;
 		memset(d, 0, sizeof d);
-		le32(d, c->s->fault == F_NODEVICE ? 0 : 1);
-		le32(d + 4, 0x5e11a1u);
-		le32(d + 8, SPY_MAXRATE);
-		le32(d + 12, 5000000);
-		le32(d + 16, SPY_STAGES);
-		le32(d + 20, 21);
-		le32(d + 24, 21);
-		le32(d + 28, 24000000);
-		le32(d + 32, 1800000000u);
-		le32(d + 36, 12);
-		le32(d + 40, 0);
-		le32(d + 44, (uint32_t)c->s->forced);
+		sim_le32(d, c->s->fault == F_NODEVICE ? 0 : 1);
+		sim_le32(d + 4, 0x5e11a1u);
+		sim_le32(d + 8, SPY_MAXRATE);
+		sim_le32(d + 12, 5000000);
+		sim_le32(d + 16, SPY_STAGES);
+		sim_le32(d + 20, 21);
+		sim_le32(d + 24, 21);
+		sim_le32(d + 28, 24000000);
+		sim_le32(d + 32, 1800000000u);
+		sim_le32(d + 36, 12);
+		sim_le32(d + 40, 0);
+		sim_le32(d + 44, (uint32_t)c->s->forced);
 		spy_msg(c, 0, 0, 0, d, 48);
 		if (c->s->fault == F_NODEVICE) {
 			c->closing = 1;
@@ -448,7 +421,7 @@ spy_produce(struct rconn *c, double now)
 			break;
 		}
 		for (i = 0; i < SPY_SPM; i++) {
-			uint32_t j = 2 * ((uint32_t)xs(&c->rng) &
+			uint32_t j = 2 * ((uint32_t)sim_xorshift(&c->rng) &
 			    (TAB_N - 1));
 			double x = sd * gnoise[j] + amp * c->ph_re;
 			double y = sd * gnoise[j + 1] + amp * c->ph_im;
@@ -479,9 +452,9 @@ spy_produce(struct rconn *c, double now)
 				    32768);
 				uint32_t u;
 				memcpy(&u, &fi, 4);
-				le32(body + 8 * i, u);
+				sim_le32(body + 8 * i, u);
 				memcpy(&u, &fq, 4);
-				le32(body + 8 * i + 4, u);
+				sim_le32(body + 8 * i + 4, u);
 			}
 			r2 = c->ph_re * wr - c->ph_im * wi;
 			c->ph_im = c->ph_re * wi + c->ph_im * wr;
@@ -625,7 +598,7 @@ loop_main(void *arg)
 
 	(void)arg;
 	while (!stopping) {
-		now = now_utc();
+		now = sim_now();
 		np = 0;
 		for (i = 0; i < NS && np < 1024; i++) {
 			if (S[i].type == T_KIWI || S[i].type == T_OPENWEBRX ||
@@ -646,7 +619,7 @@ loop_main(void *arg)
 		}
 		if (poll(pf, (nfds_t)np, 4) < 0 && errno != EINTR)
 			break;
-		now = now_utc();
+		now = sim_now();
 		for (i = 0; i < np; i++) {
 			if (!pf[i].revents)
 				continue;
@@ -745,13 +718,13 @@ rawsim_start(uint64_t seed)
 		return -1;
 	seed = seed * 0x9e3779b97f4a7c15ULL + 12345;
 	for (i = 0; i < 2 * TAB_N; i += 2) {
-		double u = ((xs(&seed) >> 11) + 1) / 9007199254740993.0;
-		double v = (xs(&seed) >> 11) / 9007199254740992.0;
+		double u = ((sim_xorshift(&seed) >> 11) + 1) / 9007199254740993.0;
+		double v = (sim_xorshift(&seed) >> 11) / 9007199254740992.0;
 		double r = sqrt(-2 * log(u));
 		gnoise[i] = (float)(r * cos(2 * M_PI * v));
 		gnoise[i + 1] = (float)(r * sin(2 * M_PI * v));
 	}
-	t_begin = now_utc();
+	t_begin = sim_now();
 	if (pthread_create(&thr, NULL, loop_main, NULL) != 0)
 		return -1;
 	running = 1;

@@ -7,6 +7,7 @@
 #define SIM_H
 
 #include <stdint.h>
+#include <time.h>
 
 enum simtype { T_KIWI = 0, T_RTLTCP, T_SPYSERVER, T_OPENWEBRX };
 
@@ -56,5 +57,36 @@ int	rawsim_listen(struct simst *st, int n, const char *host);
 /* Serve them on a new thread until rawsim_stop(). */
 int	rawsim_start(uint64_t seed);
 void	rawsim_stop(void);
+
+/* Helpers every station type uses. */
+
+/* CLOCK_REALTIME in seconds. */
+static inline double
+sim_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* xorshift64*: the simulator's reproducible random numbers. */
+static inline uint64_t
+sim_xorshift(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static inline void
+sim_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
 
 #endif
