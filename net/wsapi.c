@@ -329,7 +329,6 @@ ev_start(struct req *r)
 	};
 	struct session_params	 p;
 	struct session_error	 e;
-	struct wsapi_stats	 st;
 	char			 id[37];
 	const char		*notes;
 	double			 mhz;
@@ -355,14 +354,9 @@ ev_start(struct req *r)
 	p.duration_s = (int)dur;
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
 	p.high_cut = SESSION_PASSBAND_DEFAULT;
-	/* Every started session holds memory and a folder until it ends:
-	 * clients must not be able to open them without bound. */
-	wsapi_stats(r->api, &st);
-	if (st.sessions_active >= WSAPI_MAX_OPEN) {
-		fail(r, "busy", "", "%d sessions are open (not yet ended): "
-		    "finish or cancel one first", st.sessions_active);
-		return;
-	}
+	/* The engine bounds the open sessions (ENGINE_MAX_OPEN): at the
+	 * limit it ends the one idle longest, so abandoned sessions cannot
+	 * lock the server out. */
 	if (engine_session_start(r->api->cfg.eng, &p, id, &e) != 0) {
 		fail_session(r, &e);
 		return;
@@ -464,8 +458,14 @@ ev_complete(struct req *r)
 		fail_session(r, &e);
 		return;
 	}
-	d = json_pack("{s:s, s:s, s:s, s:i}", "session_id", id, "task_id", id,
-	    "status", "in_progress", "chunks", (int)sdur);
+	/* Accepted: acquiring now (queue_position 0) or queued behind
+	 * another session (1 = next); the position as it is now. */
+	snap = engine_session_snapshot(r->api->cfg.eng, id);
+	d = json_pack("{s:s, s:s, s:s, s:i, s:I}", "session_id", id,
+	    "task_id", id, "status", "in_progress", "chunks", (int)sdur,
+	    "queue_position", json_integer_value(json_object_get(snap,
+	    "queue_position")));
+	json_decref(snap);
 	send_env(r, "session:completed", d);
 	json_decref(d);
 }
@@ -791,7 +791,10 @@ wsapi_stats(struct wsapi *api, struct wsapi_stats *st)
 		status = json_string_value(json_object_get(s, "status"));
 		if (active_status(status))
 			st->sessions_active++;
-		if (status != NULL && strcmp(status, "in_progress") == 0)
+		/* queued ones are in_progress too, but wait */
+		if (status != NULL && strcmp(status, "in_progress") == 0 &&
+		    json_integer_value(json_object_get(s,
+		    "queue_position")) == 0)
 			st->sessions_acquiring++;
 	}
 	json_decref(all);

@@ -21,6 +21,9 @@
  *                                            -> session:source_assigned
  *   session:complete {session_id, frequency_hz, duration_seconds}
  *                                            -> session:completed
+ *     (queue_position 0: acquiring; N: queued behind another session, the
+ *     engine starts it when those before it end; "busy" if the queue is
+ *     full)
  *   session:cancel {session_id, reason?}     -> session:cancelled
  *   session:get {session_id}                 -> session:status_update
  *   sessions:list {limit?}                   -> sessions:list {sessions}
@@ -32,7 +35,8 @@
  * text also in a top-level "message" (as the original's generic error).
  * Codes: invalid_json, invalid_frame, unknown_event, unknown_field,
  * missing_field, wrong_type, out_of_range, not_found, bad_state, busy,
- * too_large, io_error.
+ * too_large, io_error; and, broadcast by the engine for a failed
+ * acquisition, acquisition_failed.
  */
 #ifndef WSAPI_H
 #define WSAPI_H
@@ -46,7 +50,6 @@
 #define WSAPI_LIST_DEFAULT	100		/* sessions:list default limit */
 #define WSAPI_LIST_MAX		1000
 #define WSAPI_WELCOME_MAX	16		/* sessions sent on connect */
-#define WSAPI_MAX_OPEN		64		/* sessions started, not ended */
 
 struct engine;
 struct dataset;

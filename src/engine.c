@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,8 @@ struct acq {
 	int		 cancel;
 	char		 cancel_reason[256];
 	int		 progress;	/* chunks reported by session:progress */
+	int		 failure_said;	/* acquisition_failed is out */
+	int		 announce;	/* started from the queue: say so */
 	int		 measurements;
 	json_t		*missing;	/* [{chunk_index, websdr, reason}] */
 	struct metrics_ctx *mctx;
@@ -86,6 +89,10 @@ struct sess {
 	json_t			*summary;
 	struct acq		*acq;		/* from acquisition on */
 	int			 ended;		/* the final event is out */
+	double			 touched;	/* util_mono() of the last request */
+	int			 qpos;		/* 1.. while queued, else 0 */
+	struct sess		*qnext;		/* the acquisition queue */
+	struct sess		*endnext;	/* to be ended (a local list) */
 };
 
 struct engine {
@@ -94,16 +101,32 @@ struct engine {
 	pthread_cond_t		 done;	/* a session ended / a worker quit */
 	struct sess		*sessions;
 	int			 nsessions;
-	int			 active;
+	int			 active;	/* acquisitions running */
+	int			 workers;	/* their threads, alive */
+	int			 reserved;	/* starts being created */
+	struct sess		*qhead;		/* waiting acquisitions, FIFO */
+	int			 nqueued;
+	int			 closing;	/* engine_free: start nothing */
+	pthread_t		 reaper;	/* ends abandoned sessions */
+	int			 reaper_up;
+	pthread_cond_t		 tick;		/* wakes the reaper (monotonic) */
 };
 
 static json_t	*manifest_build(struct engine *, struct sess *);
 static json_t	*station_json(struct rxrt *);
+static void	*reaper_main(void *);
+static void	 end_unacquired(struct engine *, struct sess *);
+static void	 fail_unacquired(struct sess *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	 queue_remove(struct engine *, struct sess *);
+static int	 launch(struct engine *, struct sess *, int,
+		    struct session_error *);
 
 struct engine *
 engine_new(const struct engine_config *cfg, char *err, size_t errlen)
 {
-	struct engine	*eng;
+	struct engine		*eng;
+	pthread_condattr_t	 ca;
 
 	if (cfg->stations == NULL || cfg->stations->n == 0 || cfg->ds == NULL ||
 	    cfg->ev == NULL || cfg->loop == NULL) {
@@ -123,8 +146,27 @@ engine_new(const struct engine_config *cfg, char *err, size_t errlen)
 		eng->cfg.grace = 2.5;
 	if (eng->cfg.max_active <= 0)
 		eng->cfg.max_active = 1;
+	if (eng->cfg.idle_timeout <= 0)
+		eng->cfg.idle_timeout = ENGINE_IDLE_DEFAULT;
+	if (eng->cfg.max_open <= 0)
+		eng->cfg.max_open = ENGINE_MAX_OPEN;
+	if (eng->cfg.queue_max <= 0)
+		eng->cfg.queue_max = ENGINE_QUEUE_MAX;
 	pthread_mutex_init(&eng->lock, NULL);
 	pthread_cond_init(&eng->done, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&eng->tick, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&eng->reaper, NULL, reaper_main, eng) != 0) {
+		snprintf(err, errlen, "engine: cannot start a thread");
+		pthread_cond_destroy(&eng->tick);
+		pthread_cond_destroy(&eng->done);
+		pthread_mutex_destroy(&eng->lock);
+		free(eng);
+		return NULL;
+	}
+	eng->reaper_up = 1;
 	return eng;
 }
 
@@ -165,10 +207,30 @@ sess_free(struct sess *s)
 void
 engine_free(struct engine *eng)
 {
-	struct sess	*s, *next;
+	struct sess	*s, *next, *end = NULL;
 
 	if (eng == NULL)
 		return;
+	pthread_mutex_lock(&eng->lock);
+	/* The reaper first: nothing may end a session behind our back. */
+	eng->closing = 1;
+	pthread_cond_signal(&eng->tick);
+	pthread_mutex_unlock(&eng->lock);
+	if (eng->reaper_up)
+		pthread_join(eng->reaper, NULL);
+	pthread_mutex_lock(&eng->lock);
+	/* Queued acquisitions will not run: they end failed, as cancelled. */
+	while ((s = eng->qhead) != NULL) {
+		queue_remove(eng, s);
+		fail_unacquired(s, "cancelled: the recorder is shutting down");
+		s->endnext = end;
+		end = s;
+	}
+	pthread_mutex_unlock(&eng->lock);
+	for (; end != NULL; end = next) {
+		next = end->endnext;
+		end_unacquired(eng, end);
+	}
 	pthread_mutex_lock(&eng->lock);
 	for (s = eng->sessions; s != NULL; s = s->next) {
 		if (s->acq != NULL) {
@@ -182,13 +244,14 @@ engine_free(struct engine *eng)
 		}
 	}
 	/* Workers are detached: wait until the last one has said goodbye. */
-	while (eng->active > 0)
+	while (eng->workers > 0)
 		pthread_cond_wait(&eng->done, &eng->lock);
 	pthread_mutex_unlock(&eng->lock);
 	for (s = eng->sessions; s != NULL; s = next) {
 		next = s->next;
 		sess_free(s);
 	}
+	pthread_cond_destroy(&eng->tick);
 	pthread_cond_destroy(&eng->done);
 	pthread_mutex_destroy(&eng->lock);
 	free(eng);
@@ -234,6 +297,8 @@ status_data(struct sess *s)
 		json_object_set_new(d, "source_name",
 		    json_string(s->source_name));
 	}
+	if (s->status == SESSION_IN_PROGRESS)
+		json_object_set_new(d, "queue_position", json_integer(s->qpos));
 	if (s->failure_reason[0] != '\0')
 		json_object_set_new(d, "error", json_string(s->failure_reason));
 	if (s->summary != NULL)
@@ -255,13 +320,193 @@ save_manifest(struct engine *eng, struct sess *s)
 	json_decref(m);
 }
 
+/* ---- sessions that end without acquiring, the queue, the reaper ---- */
+
+/* eng->lock held. Waiting for its owner's next request: the only state in
+ * which a session can be forgotten by a client that went away. */
+static int
+idle_waiting(const struct sess *s)
+{
+	return s->status == SESSION_PENDING || s->status == SESSION_RECORDING ||
+	    s->status == SESSION_SOURCE_ASSIGNED;
+}
+
+/* eng->lock held. s (not acquiring) is failed now; the caller calls
+ * end_unacquired() once it has released the lock. */
+static void
+fail_unacquired(struct sess *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	s->status = SESSION_FAILED;
+	va_start(ap, fmt);
+	vsnprintf(s->failure_reason, sizeof s->failure_reason, fmt, ap);
+	va_end(ap);
+	util_iso8601(util_now(), s->session_end, sizeof s->session_end);
+}
+
+/* Without eng->lock: the manifest and the last event of a session that
+ * fail_unacquired() ended. It stays in the list until ended is set, so
+ * it cannot be freed meanwhile. */
+static void
+end_unacquired(struct engine *eng, struct sess *s)
+{
+	json_t	*m, *d;
+	char	 err[512];
+
+	m = manifest_build(eng, s);
+	if (dataset_session_finish(eng->cfg.ds, s->id, m, err,
+	    sizeof err) != 0)
+		events_emit(eng->cfg.ev, "session:error", json_pack(
+		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
+		    "code", "io_error", "field", ""));
+	json_decref(m);
+	pthread_mutex_lock(&eng->lock);
+	d = status_data(s);
+	pthread_mutex_unlock(&eng->lock);
+	events_emit(eng->cfg.ev, "session:status_update", d);
+	pthread_mutex_lock(&eng->lock);
+	s->ended = 1;
+	pthread_cond_broadcast(&eng->done);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+/* eng->lock held. Number the queue 1..n; returns the status_update of
+ * every session whose position changed (to emit without the lock). */
+static json_t *
+queue_renumber(struct engine *eng)
+{
+	struct sess	*q;
+	json_t		*moved = json_array();
+	int		 pos = 0;
+
+	for (q = eng->qhead; q != NULL; q = q->qnext) {
+		if (q->qpos != ++pos) {
+			q->qpos = pos;
+			json_array_append_new(moved, status_data(q));
+		}
+	}
+	return moved;
+}
+
+static void
+emit_all(struct engine *eng, const char *name, json_t *arr)
+{
+	size_t	 i;
+	json_t	*d;
+
+	json_array_foreach(arr, i, d)
+		events_emit(eng->cfg.ev, name, json_incref(d));
+	json_decref(arr);
+}
+
+/* eng->lock held. */
+static void
+queue_remove(struct engine *eng, struct sess *s)
+{
+	struct sess	**pp;
+
+	for (pp = &eng->qhead; *pp != NULL; pp = &(*pp)->qnext) {
+		if (*pp == s) {
+			*pp = s->qnext;
+			s->qnext = NULL;
+			s->qpos = 0;
+			eng->nqueued--;
+			return;
+		}
+	}
+}
+
+/* eng->lock held. */
+static void
+queue_append(struct engine *eng, struct sess *s)
+{
+	struct sess	**pp;
+	int		  pos = 1;
+
+	for (pp = &eng->qhead; *pp != NULL; pp = &(*pp)->qnext)
+		pos++;
+	*pp = s;
+	s->qnext = NULL;
+	s->qpos = pos;
+	eng->nqueued++;
+}
+
+int
+engine_queued(struct engine *eng)
+{
+	int	n;
+
+	pthread_mutex_lock(&eng->lock);
+	n = eng->nqueued;
+	pthread_mutex_unlock(&eng->lock);
+	return n;
+}
+
+/*
+ * The engine's own timer: a session that waits for a request (the
+ * original page's Cancel, New Session and reload send nothing; a refused
+ * session:complete leaves it open) ends failed, "abandoned", idle_timeout
+ * seconds after its last request. It sleeps until the earliest such
+ * deadline; engine_session_start wakes it for a new one.
+ */
+static void *
+reaper_main(void *arg)
+{
+	struct engine	*eng = arg;
+	struct sess	*s, *end, *next;
+	struct timespec	 ts;
+	double		 now, due, first;
+
+	pthread_mutex_lock(&eng->lock);
+	while (!eng->closing) {
+		now = util_mono();
+		first = INFINITY;
+		end = NULL;
+		for (s = eng->sessions; s != NULL; s = s->next) {
+			if (!idle_waiting(s))
+				continue;
+			due = s->touched + eng->cfg.idle_timeout;
+			if (due <= now) {
+				fail_unacquired(s, "abandoned: no request for "
+				    "%g s before acquisition",
+				    eng->cfg.idle_timeout);
+				s->endnext = end;
+				end = s;
+			} else if (due < first)
+				first = due;
+		}
+		if (end != NULL) {
+			pthread_mutex_unlock(&eng->lock);
+			for (; end != NULL; end = next) {
+				next = end->endnext;
+				end_unacquired(eng, end);
+			}
+			pthread_mutex_lock(&eng->lock);
+			continue;
+		}
+		if (isinf(first)) {
+			pthread_cond_wait(&eng->tick, &eng->lock);
+			continue;
+		}
+		first += 0.01;	/* past the deadline, not just before */
+		ts.tv_sec = (time_t)first;
+		ts.tv_nsec = (long)((first - (double)ts.tv_sec) * 1e9);
+		pthread_cond_timedwait(&eng->tick, &eng->lock, &ts);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return NULL;
+}
+
 int
 engine_session_start(struct engine *eng, const struct session_params *p,
     char id[37], struct session_error *e)
 {
-	struct sess	*s, **pp;
+	struct sess	*s, **pp, *victim = NULL;
 	json_t		*m;
 	char		 err[512];
+	int		 open = 0;
+	double		 now = util_mono();
 
 	if (session_validate(p, e) != 0)
 		return -1;
@@ -269,16 +514,52 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	    sizeof err) != 0)
 		return session_error_set(e, "out_of_range", "frequency_mhz",
 		    "%s", err);
+
+	/*
+	 * Every open session holds memory and a folder until it ends, so
+	 * their number is bounded; but clients that leave sessions behind
+	 * must not lock the recorder out: at the limit, the session idle
+	 * longest makes room. The slot is reserved (eng->reserved) while
+	 * the folder is created without the lock.
+	 */
+	pthread_mutex_lock(&eng->lock);
+	for (s = eng->sessions; s != NULL; s = s->next) {
+		if (session_status_final(s->status))
+			continue;
+		open++;
+		if (idle_waiting(s) && (victim == NULL ||
+		    s->touched < victim->touched))
+			victim = s;
+	}
+	if (open + eng->reserved < eng->cfg.max_open)
+		victim = NULL;
+	else if (victim == NULL) {
+		pthread_mutex_unlock(&eng->lock);
+		return session_error_set(e, "busy", "", "%d sessions are open "
+		    "and every one is acquiring or queued: try again when one "
+		    "ends", open);
+	} else
+		fail_unacquired(victim, "abandoned: idle for %.0f s, ended to "
+		    "make room for a new session (%d sessions open)",
+		    now - victim->touched, open);
+	eng->reserved++;
+	pthread_mutex_unlock(&eng->lock);
+	if (victim != NULL)
+		end_unacquired(eng, victim);
+
 	s = calloc(1, sizeof *s);
-	if (s == NULL)
-		return session_error_set(e, "io_error", "", "out of memory");
+	if (s == NULL) {
+		session_error_set(e, "io_error", "", "out of memory");
+		goto unreserve;
+	}
 	util_uuid(s->id);
 	s->p = *p;
 	s->status = SESSION_PENDING;
+	s->touched = now;
 	util_iso8601(util_now(), s->created_at, sizeof s->created_at);
 	if (session_transition(s->status, SESSION_RECORDING, e) != 0) {
 		free(s);
-		return -1;
+		goto unreserve;
 	}
 	s->status = SESSION_RECORDING;
 	m = manifest_build(eng, s);
@@ -286,11 +567,15 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	    sizeof err) != 0) {
 		json_decref(m);
 		free(s);
-		return session_error_set(e, "io_error", "", "%s", err);
+		session_error_set(e, "io_error", "", "%s", err);
+		goto unreserve;
 	}
 	json_decref(m);
 
 	pthread_mutex_lock(&eng->lock);
+	eng->reserved--;
+	/* its idle deadline may be the reaper's next */
+	pthread_cond_signal(&eng->tick);
 	/* Bound memory in a long-running server: forget the oldest ended
 	 * sessions (they stay in the dataset). */
 	while (eng->nsessions >= ENGINE_MAX_SESSIONS) {
@@ -323,6 +608,11 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	pthread_mutex_unlock(&eng->lock);
 	events_emit(eng->cfg.ev, "session:status_update", m);
 	return 0;
+unreserve:
+	pthread_mutex_lock(&eng->lock);
+	eng->reserved--;
+	pthread_mutex_unlock(&eng->lock);
+	return -1;
 }
 
 int
@@ -345,7 +635,9 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 		    "no known source \"%s\" (use \"unknown\" or add it with "
 		    "'heimdall-rec sources add')", source);
 	pthread_mutex_lock(&eng->lock);
-	if ((s = find(eng, id, e)) == NULL ||
+	if ((s = find(eng, id, e)) != NULL)
+		s->touched = util_mono();	/* its client is still there */
+	if (s == NULL ||
 	    session_transition(s->status, SESSION_SOURCE_ASSIGNED, e) != 0) {
 		pthread_mutex_unlock(&eng->lock);
 		return -1;
@@ -714,13 +1006,40 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 		chunk_free(cv[i]);
 }
 
-/* Emit session:progress for every chunk index now settled everywhere. */
+/* acq->lock held. Why the acquisition fails, or NULL: final once every
+ * chunk is settled (a cancel may still come until the worker ends). */
+static const char *
+acq_failure(const struct acq *a)
+{
+	if (a->cancel)
+		return a->cancel_reason;
+	if (a->measurements == 0)
+		return "no receiver delivered a whole second of samples";
+	return NULL;
+}
+
+/* The stable signal of a failed acquisition, once: pages that count
+ * progress to N (the original RecordingSession) would else show a
+ * failed session as complete. */
+static void
+say_failure(struct acq *a, const char *why)
+{
+	events_emit(a->eng->cfg.ev, "session:error", json_pack(
+	    "{s:s, s:s, s:s, s:s}", "session_id", a->s->id, "error", why,
+	    "code", "acquisition_failed", "field", ""));
+}
+
+/* Emit session:progress for every chunk index now settled everywhere;
+ * before the last one, session:error acquisition_failed if it failed. */
 static void
 report_progress(struct acq *a)
 {
-	int	 i, k, settled, count;
+	int		 i, k, settled, count, fail;
+	const char	*why;
+	char		 reason[256];
 
 	for (;;) {
+		fail = 0;
 		pthread_mutex_lock(&a->lock);
 		k = a->progress;
 		settled = k < a->total;
@@ -731,10 +1050,17 @@ report_progress(struct acq *a)
 		}
 		if (settled)
 			a->progress++;
+		if (settled && a->progress == a->total && !a->failure_said &&
+		    (why = acq_failure(a)) != NULL) {
+			snprintf(reason, sizeof reason, "%s", why);
+			a->failure_said = fail = 1;
+		}
 		count = a->measurements;
 		pthread_mutex_unlock(&a->lock);
 		if (!settled)
 			return;
+		if (fail)
+			say_failure(a, reason);
 		events_emit(a->eng->cfg.ev, "session:progress", json_pack(
 		    "{s:s, s:i, s:i, s:i, s:i}", "session_id", a->s->id,
 		    "chunk", k + 1, "total_chunks", a->total,
@@ -888,10 +1214,19 @@ acq_main(void *arg)
 	struct acq	*a = arg;
 	struct engine	*eng = a->eng;
 	struct sess	*s = a->s;
-	json_t		*sum, *m, *d;
-	char		 err[512];
-	int		 stored;
+	struct sess	*end, *next;
+	json_t		*sum, *m, *d, *moved = NULL;
+	const char	*why;
+	char		 err[512], reason[256];
+	int		 said;
 
+	if (a->announce) {
+		/* Started from the queue: its position is now 0. */
+		pthread_mutex_lock(&eng->lock);
+		d = status_data(s);
+		pthread_mutex_unlock(&eng->lock);
+		events_emit(eng->cfg.ev, "session:status_update", d);
+	}
 	open_receivers(a);
 	while (!work(a, 1))
 		;
@@ -900,18 +1235,21 @@ acq_main(void *arg)
 	work(a, 0);
 
 	sum = summary_build(a);
-	stored = (int)json_integer_value(json_object_get(sum,
-	    "chunks_stored"));
+	pthread_mutex_lock(&a->lock);
+	why = acq_failure(a);
+	snprintf(reason, sizeof reason, "%s", why != NULL ? why : "");
+	said = a->failure_said;
+	a->failure_said = 1;
+	pthread_mutex_unlock(&a->lock);
+	/* Cancelled in the instant after the last progress event. */
+	if (why != NULL && !said)
+		say_failure(a, reason);
 	pthread_mutex_lock(&eng->lock);
 	s->summary = sum;
-	if (a->cancel) {
+	if (why != NULL) {
 		s->status = SESSION_FAILED;
 		snprintf(s->failure_reason, sizeof s->failure_reason, "%s",
-		    a->cancel_reason);
-	} else if (stored == 0) {
-		s->status = SESSION_FAILED;
-		snprintf(s->failure_reason, sizeof s->failure_reason,
-		    "no receiver delivered a whole second of samples");
+		    reason);
 	} else
 		s->status = SESSION_COMPLETED;
 	util_iso8601(util_now(), s->session_end, sizeof s->session_end);
@@ -930,9 +1268,37 @@ acq_main(void *arg)
 	pthread_mutex_unlock(&eng->lock);
 	/* The last event of the session. */
 	events_emit(eng->cfg.ev, "session:status_update", d);
+
+	/* Hand the slot to the queue's first; the sessions behind move up.
+	 * This thread counts in eng->workers until it has said so. */
 	pthread_mutex_lock(&eng->lock);
 	s->ended = 1;
 	eng->active--;
+	end = NULL;
+	while (!eng->closing && eng->qhead != NULL &&
+	    eng->active < eng->cfg.max_active) {
+		struct sess		*q = eng->qhead;
+		struct session_error	 e;
+		queue_remove(eng, q);
+		if (launch(eng, q, 1, &e) != 0) {
+			fail_unacquired(q, "cannot start acquisition: %s",
+			    e.msg);
+			q->endnext = end;
+			end = q;
+		}
+	}
+	if (eng->qhead != NULL)
+		moved = queue_renumber(eng);
+	pthread_cond_broadcast(&eng->done);
+	pthread_mutex_unlock(&eng->lock);
+	for (; end != NULL; end = next) {
+		next = end->endnext;
+		end_unacquired(eng, end);
+	}
+	if (moved != NULL)
+		emit_all(eng, "session:status_update", moved);
+	pthread_mutex_lock(&eng->lock);
+	eng->workers--;
 	pthread_cond_broadcast(&eng->done);
 	pthread_mutex_unlock(&eng->lock);
 	return NULL;
@@ -977,50 +1343,73 @@ acq_new(struct engine *eng, struct sess *s)
 	return a;
 }
 
-int
-engine_session_acquire(struct engine *eng, const char *id,
+/* eng->lock held. s acquires now, on a worker thread of its own; with
+ * announce, that thread first says so (it comes from the queue). */
+static int
+launch(struct engine *eng, struct sess *s, int announce,
     struct session_error *e)
 {
-	struct sess	*s;
 	struct acq	*a;
-	json_t		*d;
 	pthread_attr_t	 attr;
 	int		 rc;
 
-	pthread_mutex_lock(&eng->lock);
-	if ((s = find(eng, id, e)) == NULL ||
-	    session_transition(s->status, SESSION_IN_PROGRESS, e) != 0)
-		goto fail;
-	if (eng->active >= eng->cfg.max_active) {
-		session_error_set(e, "busy", "session_id", "another session is "
-		    "acquiring; try again when it ends");
-		goto fail;
-	}
-	if ((a = acq_new(eng, s)) == NULL) {
-		session_error_set(e, "io_error", "", "out of memory");
-		goto fail;
-	}
-	s->status = SESSION_IN_PROGRESS;
+	if ((a = acq_new(eng, s)) == NULL)
+		return session_error_set(e, "io_error", "", "out of memory");
+	a->announce = announce;
 	s->acq = a;
-	eng->active++;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&a->thread, &attr, acq_main, a);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		s->status = SESSION_SOURCE_ASSIGNED;
 		s->acq = NULL;
 		acq_free(a);
-		eng->active--;
-		session_error_set(e, "io_error", "", "cannot start a thread");
-		goto fail;
+		return session_error_set(e, "io_error", "", "cannot start a "
+		    "thread");
 	}
+	/* The worker reads none of this before it takes eng->lock. */
+	s->status = SESSION_IN_PROGRESS;
+	s->qpos = 0;
+	eng->active++;
+	eng->workers++;
+	return 0;
+}
+
+int
+engine_session_acquire(struct engine *eng, const char *id,
+    struct session_error *e)
+{
+	struct sess	*s;
+	json_t		*d;
+	int		 pos;
+
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, e)) != NULL)
+		s->touched = util_mono();	/* its client is still there */
+	if (s == NULL ||
+	    session_transition(s->status, SESSION_IN_PROGRESS, e) != 0)
+		goto fail;
+	/* First come, first served: nobody overtakes the queue. */
+	if (eng->active < eng->cfg.max_active && eng->qhead == NULL) {
+		if (launch(eng, s, 0, e) != 0)
+			goto fail;
+	} else if (eng->nqueued >= eng->cfg.queue_max) {
+		session_error_set(e, "busy", "session_id", "the acquisition "
+		    "queue is full (%d sessions wait behind the one acquiring): "
+		    "try again when one ends", eng->nqueued);
+		goto fail;
+	} else {
+		s->status = SESSION_IN_PROGRESS;
+		queue_append(eng, s);
+	}
+	pos = s->qpos;
 	pthread_mutex_unlock(&eng->lock);
 
 	save_manifest(eng, s);
 	events_emit(eng->cfg.ev, "session:completed", json_pack(
-	    "{s:s, s:s, s:s, s:i}", "session_id", s->id, "task_id", s->id,
-	    "status", "in_progress", "chunks", s->p.duration_s));
+	    "{s:s, s:s, s:s, s:i, s:i}", "session_id", s->id, "task_id",
+	    s->id, "status", "in_progress", "chunks", s->p.duration_s,
+	    "queue_position", pos));
 	pthread_mutex_lock(&eng->lock);
 	d = status_data(s);
 	pthread_mutex_unlock(&eng->lock);
@@ -1036,8 +1425,7 @@ engine_session_cancel(struct engine *eng, const char *id, const char *reason,
     struct session_error *e)
 {
 	struct sess	*s;
-	json_t		*d = NULL, *m = NULL;
-	char		 err[512];
+	json_t		*moved = NULL;
 
 	pthread_mutex_lock(&eng->lock);
 	if ((s = find(eng, id, e)) == NULL ||
@@ -1058,27 +1446,18 @@ engine_session_cancel(struct engine *eng, const char *id, const char *reason,
 		pthread_mutex_unlock(&eng->lock);
 		return 0;
 	}
-	/* Not acquiring yet: it simply ends. */
-	s->status = SESSION_FAILED;
-	snprintf(s->failure_reason, sizeof s->failure_reason, "cancelled: %s",
-	    reason != NULL ? reason : "by request");
-	util_iso8601(util_now(), s->session_end, sizeof s->session_end);
+	/* Not acquiring (yet, or queued: then it leaves the queue and
+	 * never acquires): it simply ends. */
+	if (s->qpos > 0) {
+		queue_remove(eng, s);
+		moved = queue_renumber(eng);
+	}
+	fail_unacquired(s, "cancelled: %s", reason != NULL ? reason :
+	    "by request");
 	pthread_mutex_unlock(&eng->lock);
-	m = manifest_build(eng, s);
-	if (dataset_session_finish(eng->cfg.ds, s->id, m, err,
-	    sizeof err) != 0)
-		events_emit(eng->cfg.ev, "session:error", json_pack(
-		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
-		    "code", "io_error", "field", ""));
-	json_decref(m);
-	pthread_mutex_lock(&eng->lock);
-	d = status_data(s);
-	pthread_mutex_unlock(&eng->lock);
-	events_emit(eng->cfg.ev, "session:status_update", d);
-	pthread_mutex_lock(&eng->lock);
-	s->ended = 1;
-	pthread_cond_broadcast(&eng->done);
-	pthread_mutex_unlock(&eng->lock);
+	end_unacquired(eng, s);
+	if (moved != NULL)
+		emit_all(eng, "session:status_update", moved);
 	return 0;
 }
 

@@ -128,6 +128,11 @@ struct fakerx_env {
 	struct events	*ev;
 	struct rxloop	*loop;
 	struct engine	*eng;
+	/* engine limits the caller may set before fakerx_env_start (0:
+	 * the engine's defaults) */
+	double		 idle_timeout;
+	int		 max_open;
+	int		 queue_max;
 };
 
 /* on_event(ctx) is subscribed before anything can emit. */
@@ -156,6 +161,9 @@ fakerx_env_start(struct fakerx_env *e, const char *name, const char *json,
 	cfg.loop = e->loop;
 	cfg.start_timeout = 2;
 	cfg.grace = 1;
+	cfg.idle_timeout = e->idle_timeout;
+	cfg.max_open = e->max_open;
+	cfg.queue_max = e->queue_max;
 	e->eng = engine_new(&cfg, err, sizeof err);
 	assert_non_null(e->eng);
 }

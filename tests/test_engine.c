@@ -44,8 +44,11 @@ on_event(void *ctx, const char *name, const json_t *data, const char *json,
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* An engine with idle timeout, open-session and queue limits (0: the
+ * defaults). */
 static struct fx *
-fx_new(const char *modes[], int n)
+fx_new_tuned(const char *modes[], int n, double idle, int max_open,
+    int queue_max)
 {
 	struct fx		*f = calloc(1, sizeof *f);
 	char			 json[4096];
@@ -62,8 +65,17 @@ fx_new(const char *modes[], int n)
 	snprintf(json + off, sizeof json - off, "]}");
 	f->events = json_array();
 	pthread_mutex_init(&f->lock, NULL);
+	f->env.idle_timeout = idle;
+	f->env.max_open = max_open;
+	f->env.queue_max = queue_max;
 	fakerx_env_start(&f->env, "test_engine", json, on_event, f);
 	return f;
+}
+
+static struct fx *
+fx_new(const char *modes[], int n)
+{
+	return fx_new_tuned(modes, n, 0, 0, 0);
 }
 
 static void
@@ -96,11 +108,60 @@ count_events(struct fx *f, const char *name)
 	json_t	*e;
 	int	 n = 0;
 
+	pthread_mutex_lock(&f->lock);
 	json_array_foreach(f->events, i, e) {
 		if (strcmp(json_string_value(json_array_get(e, 0)), name) == 0)
 			n++;
 	}
+	pthread_mutex_unlock(&f->lock);
 	return n;
+}
+
+/* The session of an event: session_id, or a measurement row's. */
+static const char *
+event_session(const json_t *d)
+{
+	const char *s = json_string_value(json_object_get(d, "session_id"));
+
+	return s != NULL ? s : json_string_value(json_object_get(d,
+	    "recording_session_id"));
+}
+
+/* Index of the first (last: the last) event name of session id whose
+ * data's string key begins with val (key NULL: any), or -1. */
+static int
+find_event(struct fx *f, const char *name, const char *id, const char *key,
+    const char *val, int last)
+{
+	size_t	 i, n;
+	json_t	*e, *d;
+	int	 found = -1;
+
+	pthread_mutex_lock(&f->lock);
+	n = json_array_size(f->events);
+	for (i = 0; i < n; i++) {
+		e = json_array_get(f->events, i);
+		d = json_array_get(e, 1);
+		if (strcmp(json_string_value(json_array_get(e, 0)), name) != 0 ||
+		    event_session(d) == NULL ||
+		    strcmp(event_session(d), id) != 0)
+			continue;
+		if (key != NULL && (json_string_value(json_object_get(d,
+		    key)) == NULL || strncmp(json_string_value(
+		    json_object_get(d, key)), val, strlen(val)) != 0))
+			continue;
+		found = (int)i;
+		if (!last)
+			break;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return found;
+}
+
+static json_t *
+event_at(struct fx *f, int i)
+{
+	return json_array_get(json_array_get(f->events, (size_t)i), 1);
 }
 
 static json_t *
@@ -245,11 +306,272 @@ test_all_fail(void **state)
 	const char	*modes[] = { "fail", "fail" };
 	struct fx	*f = fx_new(modes, 2);
 	char		 id[37];
+	int		 err, lastprog;
+	json_t		*d;
 
 	(void)state;
 	assert_int_equal(record(f, 5, id), SESSION_FAILED);
 	assert_string_equal(json_string_value(json_object_get(last_event(f),
 	    "status")), "failed");
+	/* A page that counts progress to N sees the failure first: one
+	 * session:error acquisition_failed with the reason, before the last
+	 * progress event; the final status_update stays the last event. */
+	assert_int_equal(count_events(f, "session:progress"), 5);
+	err = find_event(f, "session:error", id, "code", "acquisition_failed",
+	    0);
+	assert_true(err >= 0);
+	assert_int_equal(find_event(f, "session:error", id, "code",
+	    "acquisition_failed", 1), err);
+	d = event_at(f, err);
+	assert_non_null(strstr(json_string_value(json_object_get(d, "error")),
+	    "no receiver delivered"));
+	assert_string_equal(json_string_value(json_object_get(d, "field")), "");
+	lastprog = find_event(f, "session:progress", id, NULL, NULL, 1);
+	assert_true(err < lastprog);
+	assert_int_equal(json_integer_value(json_object_get(event_at(f,
+	    lastprog), "chunk")), 5);
+	assert_int_equal(find_event(f, "session:status_update", id, NULL, NULL,
+	    1), (int)json_array_size(f->events) - 1);
+	fx_free(f);
+}
+
+/* A session that completes says no acquisition_failed. */
+static void
+test_no_failure_said(void **state)
+{
+	const char	*modes[] = { "ok", "fail" };
+	struct fx	*f = fx_new(modes, 2);
+	char		 id[37];
+
+	(void)state;
+	assert_int_equal(record(f, 1, id), SESSION_COMPLETED);
+	assert_int_equal(find_event(f, "session:error", id, NULL, NULL, 0),
+	    -1);
+	fx_free(f);
+}
+
+/*
+ * 200 sessions left behind -- some created only, some assigned, some with
+ * a refused session:complete -- with at most 8 open: each new one ends the
+ * one idle longest ("abandoned"), so none is refused; the engine's timer
+ * ends the rest after the idle limit; then a normal session completes.
+ */
+static void
+test_abandoned(void **state)
+{
+	const char		*modes[] = { "ok" };
+	struct fx		*f = fx_new_tuned(modes, 1, 0.5, 8, 0);
+	struct session_params	 p = params(1);
+	struct session_error	 e;
+	char			 id[37], first[37], err[256];
+	int			 i, n;
+	json_t			*m;
+	double			 t0;
+
+	(void)state;
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(engine_session_start(f->env.eng, &p, id, &e),
+		    0);
+		if (i == 0)
+			memcpy(first, id, sizeof first);
+		if (i % 3 >= 1)
+			assert_int_equal(engine_session_assign(f->env.eng, id,
+			    "unknown", &e), 0);
+		if (i % 3 == 2) {
+			/* refused (wrong state), leaves the session open */
+			assert_int_equal(engine_session_assign(f->env.eng, id,
+			    "unknown", &e), -1);
+			assert_string_equal(e.code, "bad_state");
+		}
+	}
+	/* 192 made room at once (the first is one of them) */
+	n = 0;
+	for (i = 0; i < (int)json_array_size(f->events); i++) {
+		json_t *d = event_at(f, i);
+		if (json_string_value(json_object_get(d, "error")) != NULL &&
+		    strncmp(json_string_value(json_object_get(d, "error")),
+		    "abandoned", 9) == 0)
+			n++;
+	}
+	assert_true(n >= 192);
+	assert_true(find_event(f, "session:status_update", first, "error",
+	    "abandoned: idle for", 0) >= 0);
+	assert_int_equal(engine_session_wait(f->env.eng, first),
+	    SESSION_FAILED);
+	m = dataset_session_load(f->env.ds, first, err, sizeof err);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m,
+	    "session"), "status")), "failed");
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(m, "session"), "failure_reason")), "abandoned"));
+	json_decref(m);
+	/* the last 8 by the timer, within about the idle limit */
+	t0 = util_mono();
+	assert_int_equal(engine_session_wait(f->env.eng, id), SESSION_FAILED);
+	assert_true(util_mono() - t0 < 2.0);
+	assert_true(find_event(f, "session:status_update", id, "error",
+	    "abandoned: no request for", 0) >= 0);
+	/* and the recorder still works */
+	assert_int_equal(record(f, 1, id), SESSION_COMPLETED);
+	fx_free(f);
+}
+
+/* The open-session limit is reached only by sessions that acquire or
+ * wait to: then "busy"; and an acquiring session is never abandoned. */
+static void
+test_open_limit_busy(void **state)
+{
+	const char		*modes[] = { "ok" };
+	struct fx		*f = fx_new_tuned(modes, 1, 1, 2, 0);
+	struct session_params	 p = params(2);
+	struct session_error	 e;
+	char			 a[37], b[37], c[37];
+
+	(void)state;
+	assert_int_equal(engine_session_start(f->env.eng, &p, a, &e), 0);
+	assert_int_equal(engine_session_assign(f->env.eng, a, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, a, &e), 0);
+	assert_int_equal(engine_session_start(f->env.eng, &p, b, &e), 0);
+	assert_int_equal(engine_session_assign(f->env.eng, b, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, b, &e), 0);
+	assert_int_equal(engine_session_start(f->env.eng, &p, c, &e), -1);
+	assert_string_equal(e.code, "busy");
+	assert_non_null(strstr(e.msg, "acquiring or queued"));
+	assert_int_equal(engine_session_wait(f->env.eng, a), SESSION_COMPLETED);
+	assert_int_equal(engine_session_wait(f->env.eng, b), SESSION_COMPLETED);
+	assert_int_equal(engine_session_start(f->env.eng, &p, c, &e), 0);
+	fx_free(f);
+}
+
+static int
+queue_position(struct fx *f, const char *id)
+{
+	json_t	*snap = engine_session_snapshot(f->env.eng, id);
+	int	 pos;
+
+	assert_non_null(snap);
+	assert_string_equal(json_string_value(json_object_get(snap, "status")),
+	    "in_progress");
+	pos = (int)json_integer_value(json_object_get(snap, "queue_position"));
+	json_decref(snap);
+	return pos;
+}
+
+/*
+ * Acquisitions queue (first come, first served, at most queue_max wait;
+ * then busy); a queued one can be cancelled and never acquires; each
+ * starts when the one before ends.
+ */
+static void
+test_queue(void **state)
+{
+	const char		*modes[] = { "ok", "ok" };
+	struct fx		*f = fx_new_tuned(modes, 2, 0, 0, 2);
+	struct session_params	 p = params(2);
+	struct session_error	 e;
+	char			 id[4][37];
+	int			 i, endA, startC;
+	json_t			*d;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(engine_session_start(f->env.eng, &p, id[i], &e),
+		    0);
+		assert_int_equal(engine_session_assign(f->env.eng, id[i],
+		    "unknown", &e), 0);
+	}
+	assert_int_equal(engine_session_acquire(f->env.eng, id[0], &e), 0);
+	assert_int_equal(queue_position(f, id[0]), 0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id[1], &e), 0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id[2], &e), 0);
+	assert_int_equal(queue_position(f, id[1]), 1);
+	assert_int_equal(queue_position(f, id[2]), 2);
+	assert_int_equal(engine_queued(f->env.eng), 2);
+	/* the queue is full */
+	assert_int_equal(engine_session_acquire(f->env.eng, id[3], &e), -1);
+	assert_string_equal(e.code, "busy");
+	assert_non_null(strstr(e.msg, "queue is full"));
+	/* session:completed says where it waits */
+	i = find_event(f, "session:completed", id[2], NULL, NULL, 0);
+	assert_true(i >= 0);
+	assert_int_equal(json_integer_value(json_object_get(event_at(f, i),
+	    "queue_position")), 2);
+	/* cancel the first in the queue: it ends, the next moves up */
+	assert_int_equal(engine_session_cancel(f->env.eng, id[1], "changed my "
+	    "mind", &e), 0);
+	assert_int_equal(engine_session_wait(f->env.eng, id[1]),
+	    SESSION_FAILED);
+	d = event_at(f, find_event(f, "session:status_update", id[1], NULL,
+	    NULL, 1));
+	assert_string_equal(json_string_value(json_object_get(d, "status")),
+	    "failed");
+	assert_string_equal(json_string_value(json_object_get(d, "error")),
+	    "cancelled: changed my mind");
+	assert_int_equal(queue_position(f, id[2]), 1);
+	assert_true(find_event(f, "session:status_update", id[2], NULL, NULL,
+	    1) > find_event(f, "session:status_update", id[1], NULL, NULL, 1));
+	assert_int_equal(engine_queued(f->env.eng), 1);
+	assert_int_equal(engine_session_wait(f->env.eng, id[0]),
+	    SESSION_COMPLETED);
+	assert_int_equal(engine_session_wait(f->env.eng, id[2]),
+	    SESSION_COMPLETED);
+	assert_int_equal(engine_queued(f->env.eng), 0);
+	/* the cancelled one never acquired */
+	assert_int_equal(find_event(f, "receiver:status", id[1], NULL, NULL, 0),
+	    -1);
+	assert_int_equal(find_event(f, "session:progress", id[1], NULL, NULL,
+	    0), -1);
+	/* the second started after the first's last event */
+	endA = find_event(f, "session:status_update", id[0], "status",
+	    "completed", 0);
+	startC = find_event(f, "receiver:status", id[2], NULL, NULL, 0);
+	assert_true(endA >= 0 && startC > endA);
+	d = event_at(f, find_event(f, "session:status_update", id[2], "status",
+	    "in_progress", 1));
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "queue_position")), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    last_event(f), "summary"), "chunks_stored")), 4);
+	/* the one refused for a full queue stayed source_assigned */
+	assert_int_equal(engine_session_acquire(f->env.eng, id[3], &e), 0);
+	assert_int_equal(engine_session_wait(f->env.eng, id[3]),
+	    SESSION_COMPLETED);
+	fx_free(f);
+}
+
+/* engine_free with acquisitions queued: they end failed, never run. */
+static void
+test_queue_shutdown(void **state)
+{
+	const char		*modes[] = { "ok" };
+	struct fx		*f = fx_new(modes, 1);
+	struct session_params	 p = params(3);
+	struct session_error	 e;
+	char			 a[37], b[37], err[256];
+	json_t			*m;
+
+	(void)state;
+	assert_int_equal(engine_session_start(f->env.eng, &p, a, &e), 0);
+	assert_int_equal(engine_session_assign(f->env.eng, a, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, a, &e), 0);
+	assert_int_equal(engine_session_start(f->env.eng, &p, b, &e), 0);
+	assert_int_equal(engine_session_assign(f->env.eng, b, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, b, &e), 0);
+	engine_free(f->env.eng);
+	f->env.eng = NULL;
+	assert_true(find_event(f, "session:status_update", b, "error",
+	    "cancelled: the recorder is shutting down", 0) >= 0);
+	assert_int_equal(find_event(f, "receiver:status", b, NULL, NULL, 0),
+	    -1);
+	m = dataset_session_load(f->env.ds, b, err, sizeof err);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m,
+	    "session"), "status")), "failed");
+	json_decref(m);
 	fx_free(f);
 }
 
@@ -290,7 +612,12 @@ main(void)
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_receiver_faults),
 		cmocka_unit_test(test_all_fail),
+		cmocka_unit_test(test_no_failure_said),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_abandoned),
+		cmocka_unit_test(test_open_limit_busy),
+		cmocka_unit_test(test_queue),
+		cmocka_unit_test(test_queue_shutdown),
 	};
 
 	if (rx_driver_register(&fakerx_driver) != 0)

@@ -113,7 +113,7 @@ const start = (o) => env("session:start", Object.assign({ session_name: "bad",
   await expectErr(c, env("session:complete", { session_id: id, frequency_hz: okMhz * 1e6 + 1000, duration_seconds: 2 }), "session:error", "out_of_range", "frequency_hz", "complete other frequency");
   await expectErr(c, env("session:complete", { session_id: id, frequency_hz: okMhz * 1e6, duration_seconds: 3 }), "session:error", "out_of_range", "duration_seconds", "complete other duration");
   await expectErr(c, env("session:complete", { session_id: id, frequency_hz: okMhz * 1e6 }), "session:error", "missing_field", "duration_seconds", "complete no duration");
-  // busy: a second acquisition while the first runs
+  // a second acquisition while the first runs is queued (position 1)
   p = c.next((m) => m.event === "session:completed", "completed");
   c.ws.send(env("session:complete", { session_id: id, frequency_hz: okMhz * 1e6, duration_seconds: 2 }));
   await p;
@@ -124,7 +124,9 @@ const start = (o) => env("session:start", Object.assign({ session_name: "bad",
   p = c.next((m) => m.event === "session:source_assigned", "assigned 2");
   c.ws.send(env("session:assign_source", { session_id: id2, source_id: "unknown" }));
   await p;
-  await expectErr(c, env("session:complete", { session_id: id2, frequency_hz: okMhz * 1e6, duration_seconds: 2 }), "session:error", "busy", "session_id", "busy");
+  p = c.next((m) => m.event === "session:completed" && m.data.session_id === id2, "queued 2");
+  c.ws.send(env("session:complete", { session_id: id2, frequency_hz: okMhz * 1e6, duration_seconds: 2 }));
+  assert.strictEqual((await p).data.queue_position, 1, "second acquisition queued");
   p = c.next((m) => m.event === "session:cancelled", "cancelled");
   c.ws.send(env("session:cancel", { session_id: id2 }));
   await p;

@@ -108,7 +108,8 @@ const ev = (name) => (m) => m.event === name;
   A.send("session:complete", { session_id: id, frequency_hz: Math.round(mhz * 1e6),
     duration_seconds: dur });
   m = await p;
-  assert.deepStrictEqual(m.data, { session_id: id, task_id: id, status: "in_progress", chunks: dur });
+  assert.deepStrictEqual(m.data, { session_id: id, task_id: id, status: "in_progress", chunks: dur,
+    queue_position: 0 });
   await bUp;
   const [finA, finB, finC] = await Promise.all([fA, fB, fC]);
   for (const [c, fin] of [[A, finA], [B, finB], [C, finC]]) {
