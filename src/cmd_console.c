@@ -62,6 +62,7 @@ console_exec(int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "passband", required_argument, NULL, 'p' },
 		{ "start-timeout", required_argument, NULL, 'T' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
@@ -76,7 +77,7 @@ console_exec(int argc, char **argv)
 	const char		*stfile = NULL, *dir = NULL, *listen = NULL;
 	const char		*tokfile = NULL;
 	char			 err[1024], addr[256], *token = NULL;
-	double			 start_timeout = 5;
+	double			 start_timeout = 5, idle = ENGINE_IDLE_DEFAULT;
 	int			 ch, rc, low = -SESSION_PASSBAND_DEFAULT;
 	int			 high = SESSION_PASSBAND_DEFAULT;
 	sigset_t		 set;
@@ -99,6 +100,11 @@ console_exec(int argc, char **argv)
 		case 'T':
 			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
 			    &start_timeout) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'I':
+			if (cmd_parse_double("--idle-timeout", optarg,
+			    ENGINE_IDLE_MIN, ENGINE_IDLE_MAX, &idle) != 0)
 				return EXIT_USAGE;
 			break;
 		case 'l':
@@ -137,6 +143,7 @@ console_exec(int argc, char **argv)
 		return rc;
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
 		goto out;
+	rt.idle_timeout = idle;
 
 	/* Only the console's thread takes these signals: every thread made
 	 * from here on inherits the mask; console_run() unblocks them. */
@@ -202,6 +209,11 @@ const struct cmd_entry cmd_console_entry = {
 	"  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
 	"  --start-timeout S    wait this long for every station to stream "
 	"(default 5)\n"
+	"  --idle-timeout S     a session (of a web client) that gets no "
+	"request for S\n"
+	"                       seconds before acquisition ends failed, "
+	"\"abandoned\"\n"
+	"                       (1-86400, default 600)\n"
 	"  --listen ADDR:PORT   also serve the WebSocket API and page of "
 	"\"serve\" here\n"
 	"  --token-file FILE    with --listen: clients must send this token; "

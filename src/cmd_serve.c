@@ -34,6 +34,7 @@ serve_exec(int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 'm' },
 		{ "client-queue", required_argument, NULL, 'q' },
 		{ "start-timeout", required_argument, NULL, 'T' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		REPLICATOR_OPTIONS,
 		{ NULL, 0, NULL, 0 }
@@ -47,6 +48,7 @@ serve_exec(int argc, char **argv)
 	char			 err[1024];
 	char			 addr[256], *token = NULL;
 	double			 hb = 30, start_timeout = 5;
+	double			 idle = ENGINE_IDLE_DEFAULT;
 	long			 maxc = 1024, queue = 1024;
 	int			 ch, rc = 0, norigins = 0, sig = 0;
 	sigset_t		 set;
@@ -107,6 +109,11 @@ serve_exec(int argc, char **argv)
 			    &start_timeout) != 0)
 				return EXIT_USAGE;
 			break;
+		case 'I':
+			if (cmd_parse_double("--idle-timeout", optarg,
+			    ENGINE_IDLE_MIN, ENGINE_IDLE_MAX, &idle) != 0)
+				return EXIT_USAGE;
+			break;
 		case 'h':
 			cmd_usage(&cmd_serve_entry, stdout);
 			return 0;
@@ -132,6 +139,7 @@ serve_exec(int argc, char **argv)
 
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
 		goto out;
+	rt.idle_timeout = idle;
 
 	/* Only the main thread takes these signals (sigwait below). */
 	sigemptyset(&set);
@@ -209,6 +217,10 @@ const struct cmd_entry cmd_serve_entry = {
 	"dropped (1024)\n"
 	"  --start-timeout S    wait this long for every station to stream "
 	"(default 5)\n"
+	"  --idle-timeout S     a session that gets no request for S seconds "
+	"before\n"
+	"                       acquisition ends failed, \"abandoned\" "
+	"(1-86400, default 600)\n"
 	REPLICATOR_HELP
 	"\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
 	"SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "

@@ -81,6 +81,7 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	cfg.ev = rt->ev;
 	cfg.loop = rt->loop;
 	cfg.start_timeout = start_timeout;
+	cfg.idle_timeout = rt->idle_timeout;
 	if ((rt->eng = engine_new(&cfg, err, sizeof err)) == NULL)
 		return cmd_error(EXIT_SOFTWARE, "%s", err);
 	/* The dataset stays the spool: the replicator follows it on its own

@@ -30,6 +30,9 @@ struct runtime {
 	struct rxloop		*loop;
 	struct engine		*eng;
 	struct replicator	*rep;		/* NULL: no central store */
+	double			 idle_timeout;	/* the engine's (0: default);
+						   set between load_stations
+						   and start */
 	char			 data_dir[4096];	/* the dataset's path */
 };
 
