@@ -106,6 +106,8 @@ struct con {
 	int		 total, chunk, measurements;
 	double		 t_chunk;		/* monotonic, last chunk settled */
 	int		 acquiring;
+	int		 qpos;			/* ours in the engine's queue */
+	int		 nqueued;		/* acquisitions waiting */
 	char		 status[32];
 	json_t		*final;
 	struct row	*rows;
@@ -601,6 +603,7 @@ start_session(struct con *c)
 	c->total = c->p.duration_s;
 	c->chunk = c->measurements = 0;
 	c->acquiring = 0;
+	c->qpos = 0;
 	json_decref(c->final);
 	c->final = NULL;
 	snprintf(c->status, sizeof c->status, "recording");
@@ -702,6 +705,13 @@ apply(struct con *c, const char *name, const json_t *d)
 		c->dirty = 1;
 		return;
 	}
+	/* The queue moves with any session's steps (a WebSocket client may
+	 * queue behind us, or we behind it). */
+	if (strcmp(name, "session:status_update") == 0 ||
+	    strcmp(name, "session:completed") == 0) {
+		c->nqueued = engine_queued(c->cfg->eng);
+		c->dirty = 1;
+	}
 	/* Only our session: a WebSocket client may drive others.
 	 * Measurement rows name it with their column name. */
 	sid = json_object_get(d, "session_id") != NULL ?
@@ -717,8 +727,13 @@ apply(struct con *c, const char *name, const json_t *d)
 	else if (strcmp(name, "session:completed") == 0) {
 		c->total = (int)jint(d, "chunks");
 		c->t_chunk = mono();
-		logf_(c, "acquiring %d chunks from %d stations", c->total,
-		    c->nrows);
+		c->qpos = (int)jint(d, "queue_position");
+		if (c->qpos > 0)
+			logf_(c, "queued: position %d, another session is "
+			    "acquiring", c->qpos);
+		else
+			logf_(c, "acquiring %d chunks from %d stations",
+			    c->total, c->nrows);
 	} else if (strcmp(name, "receiver:status") == 0) {
 		if ((r = row_of(c, d)) == NULL)
 			return;
@@ -751,6 +766,16 @@ apply(struct con *c, const char *name, const json_t *d)
 	} else if (strcmp(name, "session:status_update") == 0) {
 		st = jstr(d, "status");
 		snprintf(c->status, sizeof c->status, "%s", st);
+		if (strcmp(st, "in_progress") == 0 &&
+		    (int)jint(d, "queue_position") != c->qpos) {
+			c->qpos = (int)jint(d, "queue_position");
+			c->t_chunk = mono();
+			if (c->qpos > 0)
+				logf_(c, "queued: position %d", c->qpos);
+			else
+				logf_(c, "acquiring %d chunks from %d stations "
+				    "(was queued)", c->total, c->nrows);
+		}
 		if (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0) {
 			json_decref(c->final);
 			c->final = json_deep_copy(d);
@@ -1224,15 +1249,18 @@ draw_progress(struct con *c)
 	/* Chunk counter and a bar that moves per chunk and, in between,
 	 * with the clock (each chunk is one second of signal). */
 	within = 0;
-	if (c->acquiring && c->chunk < c->total) {
+	if (c->acquiring && c->qpos == 0 && c->chunk < c->total) {
 		within = mono() - c->t_chunk;
 		within = within < 0 ? 0 : within > 0.95 ? 0.95 : within;
 	}
 	frac = c->total > 0 ? (c->chunk + within) / c->total : 0;
 	snprintf(buf, sizeof buf, "Chunk %d/%d", c->chunk, c->total);
 	wg_put(stdscr, 1, 1, 14, c->th.label, buf);
-	snprintf(buf, sizeof buf, "%3d%%  %d measurements",
-	    (int)floor(frac * 100 + 1e-9), c->measurements);
+	if (c->qpos > 0)
+		snprintf(buf, sizeof buf, "queued: position %d", c->qpos);
+	else
+		snprintf(buf, sizeof buf, "%3d%%  %d measurements",
+		    (int)floor(frac * 100 + 1e-9), c->measurements);
 	bw = w - 15 - wg_text_cells(buf) - 2;
 	if (bw < 5)
 		bw = 5;
@@ -1359,6 +1387,14 @@ draw_progress(struct con *c)
 		    c->nrows);
 	else
 		snprintf(buf, sizeof buf, "Events");
+	/* Acquisitions waiting behind the running one (ours included when
+	 * it waits), e.g. queued by WebSocket clients of --listen. */
+	if (c->nqueued > 0) {
+		size_t off = strlen(buf);
+		snprintf(buf + off, sizeof buf - off, "  %s queued: %d "
+		    "session%s", arrows(c, "\xc2\xb7", "-"), c->nqueued,
+		    c->nqueued == 1 ? "" : "s");
+	}
 	wg_rule(stdscr, &c->th, y, 0, w, buf);
 	lh = h - 1 - (y + 1);
 	/* The newest lines that fit. */
