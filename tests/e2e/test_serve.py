@@ -346,6 +346,21 @@ const WebSocket = require("ws");
             self.assertEqual(len(ups), 1, r["messages"])
             self.assertEqual(ups[0]["status"], "failed")
             self.assertTrue(ups[0]["error"])
+            # The original page counts progress to N: a session:error with
+            # a stable code and the reason comes before the last progress
+            # event, and the final status_update stays the last event.
+            evs = [m["event"] for m in r["messages"]]
+            errs = [i for i, m in enumerate(r["messages"]) if m["event"] == "session:error"
+                    and m["data"].get("code") == "acquisition_failed"]
+            self.assertEqual(len(errs), 1, r["messages"])
+            err = r["messages"][errs[0]]["data"]
+            self.assertEqual(err["session_id"], sid)
+            self.assertIn("no receiver delivered", err["error"])
+            prog = [i for i, e in enumerate(evs) if e == "session:progress"]
+            self.assertEqual(len(prog), 2)
+            self.assertEqual(r["messages"][prog[-1]]["data"]["measurements_count"], 0)
+            self.assertLess(errs[0], prog[-1])
+            self.assertEqual(evs[-1], "session:status_update")
             self.assertEqual(ups[0]["summary"]["chunks_stored"], 0)
             self.assertEqual(ups[0]["summary"]["chunks_missing"], 4)
             j = json.loads(get(srv.http + "/health")[2])
@@ -358,6 +373,63 @@ const WebSocket = require("ws");
             self.assertEqual(j["receivers_reachable"], 0)
             r = probe(srv.ws, "--send", env("ping", {}), "--until", "pong")
             self.assertEqual(r["messages"][-1]["event"], "pong")
+            self.assertClean(srv)
+
+    def test_queue(self):
+        """A second session:complete while one acquires is queued (position
+        1, then 2), each starts when the one before ends, a queued one can
+        be cancelled and never acquires, a full queue answers busy."""
+        d = self.data("queue")
+        with Server(self.sim, d) as srv:
+            r = node("queue.js", srv.ws, 10, 3, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            m, sdir = h.manifest(d, res["b"])
+            self.assertEqual(m["session"]["status"], "completed")
+            self.assertEqual(len(m["measurements"]), 21)
+            m, sdir = h.manifest(d, res["c"])
+            self.assertEqual(m["session"]["status"], "failed")
+            self.assertEqual(m["session"]["failure_reason"], "cancelled: not needed")
+            self.assertEqual([f for f in os.listdir(sdir) if f.endswith(".npy")], [])
+            j = json.loads(get(srv.http + "/health")[2])
+            self.assertEqual(j["sessions_in_progress"], 0)
+            self.assertClean(srv)
+
+    def test_abandoned_sessions(self):
+        """200 sessions left behind by clients that went away (some after a
+        refused session:complete) do not lock the server out: the oldest
+        idle ones end "abandoned" to make room, and a normal session
+        completes. With --idle-timeout 1 a forgotten session ends by
+        itself."""
+        d = self.data("abandoned")
+        with Server(self.sim, d) as srv:
+            t0 = time.monotonic()
+            r = node("abandon.js", srv.ws, 10, 200, timeout=180)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            self.assertGreaterEqual(res["abandoned"], 200 + 1 - 64)
+            m, _ = h.manifest(d, res["session_id"])
+            self.assertEqual(m["session"]["status"], "completed")
+            m, _ = h.manifest(d, res["first"])
+            self.assertEqual(m["session"]["status"], "failed")
+            self.assertTrue(m["session"]["failure_reason"].startswith("abandoned"),
+                            m["session"]["failure_reason"])
+            # the newest are still open (the default limit is 600 s)
+            m, _ = h.manifest(d, res["last"])
+            self.assertIn(m["session"]["status"], ("recording", "source_assigned"))
+            print("200 abandoned + 1 session: %.1f s" % (time.monotonic() - t0),
+                  file=sys.stderr)
+            self.assertClean(srv)
+        env = lambda e, x: json.dumps({"event": e, "data": x})
+        with Server(self.sim, self.data("idle"), "--idle-timeout", "1") as srv:
+            r = probe(srv.ws, "--send", env("session:start", {
+                "session_name": "forgotten", "frequency_mhz": 10,
+                "duration_seconds": 2}), "--until-final", "--timeout", "10", timeout=15)
+            sid = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            fin = r["messages"][-1]
+            self.assertEqual(fin["event"], "session:status_update")
+            self.assertEqual((fin["data"]["session_id"], fin["data"]["status"]), (sid, "failed"))
+            self.assertEqual(fin["data"]["error"], "abandoned: no request for 1 s before acquisition")
             self.assertClean(srv)
 
     def test_heartbeat(self):
@@ -449,6 +521,10 @@ const WebSocket = require("ws");
         self.assertEqual(r.returncode, 64)
         r = serve("--heartbeat", "0")
         self.assertEqual(r.returncode, 64)
+        for bad in ("0", "86401", "soon"):
+            r = serve("--idle-timeout", bad)
+            self.assertEqual(r.returncode, 64, bad)
+            self.assertIn("--idle-timeout", r.stderr)
         r = subprocess.run([h.REC, "serve", "--stations", "/nonexistent"],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 66)
