@@ -223,6 +223,16 @@ class ServeTest(unittest.TestCase):
                 self.assertGreater(os.path.getsize(os.path.join(art, f)), 10000)
             self.assertClean(srv)
 
+    def test_page_queued(self):
+        """The built-in page behind another client's acquisition shows its
+        queue position, then acquires and completes."""
+        self.assertTrue(os.path.exists("/usr/bin/chromium"),
+                        "chromium missing: run scripts/install-deps")
+        with Server(self.sim, self.data("page-queue")) as srv:
+            r = node("page_queue.js", srv.http + "/", "10", timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            self.assertClean(srv)
+
     def test_page_reconnects(self):
         """The page survives a server restart: it shows the loss and
         reconnects (backoff) to the new server on the same port."""
