@@ -261,6 +261,55 @@ class ConsoleTest(unittest.TestCase):
                          (sid, "completed"))
         t.quit("q")
 
+    def test_queued_behind_a_web_session(self):
+        """--listen: while a WebSocket client's session acquires, the
+        operator's waits in the engine's queue -- the progress screen says
+        so ("queued: position 1", "queued: 1 session") -- and acquires when
+        the other one ends."""
+        from servers import free_port
+        from test_serve import NODE, WEB
+        sim = self.sim(2)
+        port = free_port()
+        t = self.console(sim, args=("--listen", "127.0.0.1:%d" % port))
+        script = r'''
+const { client, isFinal } = require(process.argv[2] + "/lib");
+(async () => {
+  const A = await client(process.argv[1], "A").open;
+  const a = (await A.step("session:start", { session_name: "web first", frequency_mhz: 10,
+    duration_seconds: 6 }, "session:started")).data.session_id;
+  await A.step("session:assign_source", { session_id: a, source_id: "unknown" }, "session:source_assigned");
+  const fin = A.next(isFinal(a), "final", 60000);
+  const m = await A.step("session:complete", { session_id: a, frequency_hz: 10000000,
+    duration_seconds: 6 }, "session:completed");
+  console.log(JSON.stringify(m.data));
+  console.log(JSON.stringify((await fin).data));
+  A.ws.close();
+})().catch((e) => { console.error(String(e.stack || e)); process.exit(1); });'''
+        env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+        web = subprocess.Popen([NODE, "-e", script, "ws://127.0.0.1:%d/ws" % port, WEB],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+        self.addCleanup(web.kill)
+        first = json.loads(web.stdout.readline())
+        self.assertEqual(first["queue_position"], 0, first)
+        self.start(t, name="operator second", duration=2)
+        scr = t.wait(lambda s: "queued: position 1" in s and "queued: 1 session" in s,
+                     what="the operator's session queued")
+        t.save("queued")
+        self.assertIn("Chunk 0/2", scr)
+        out, err = web.communicate(timeout=60)
+        self.assertEqual(web.returncode, 0, err)
+        self.assertEqual(json.loads(out)["status"], "completed")
+        scr = t.wait("Session complete", timeout=30)
+        t.save("queued-complete")
+        self.assertIn("Chunk 2/2", scr)
+        sts = []
+        for p in glob.glob(os.path.join(self.data, "sessions", "*", "manifest.json")):
+            with open(p) as f:
+                sts.append(json.load(f)["session"]["status"])
+        self.assertEqual(sts, ["completed", "completed"])
+        t.quit("q")
+
     # -- validation and navigation ------------------------------------------
 
     def test_validation(self):
