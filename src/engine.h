@@ -29,9 +29,10 @@
  *                             sent once for an acquisition that ends
  *                             failed, before its last session:progress
  *
- * Sessions that wait for a request (recording, source_assigned) and get
- * none for idle_timeout seconds end failed, reason "abandoned: ...": the
- * engine's own timer thread ends them. At most max_open sessions are open
+ * Sessions that wait for their next step (recording, source_assigned) and
+ * get no engine_session_assign/acquire call (refused ones count) for
+ * idle_timeout seconds end failed, reason "abandoned: ...": the engine's
+ * own timer thread ends them. At most max_open sessions are open
  * (not ended); at the limit a new session ends the one idle longest
  * ("abandoned: ...") to make room, so clients that leave sessions behind
  * cannot lock the recorder out; only sessions acquiring or queued can fill
