@@ -60,6 +60,9 @@ sessions_exec(int argc, char **argv)
 		json_array_foreach(list, i, o) {
 			const char *start = json_string_value(json_object_get(o,
 			    "session_start"));
+			const char *name = json_string_value(json_object_get(o,
+			    "session_name"));
+			json_t *rb = json_object_get(o, "rebuilt");
 			printf("%-36s  %-15s  %-27s  %3lld/%-3lld  %7lld  %s\n",
 			    json_string_value(json_object_get(o, "id")),
 			    json_string_value(json_object_get(o, "status")),
@@ -69,9 +72,28 @@ sessions_exec(int argc, char **argv)
 			    (long long)json_integer_value(json_object_get(o,
 			    "chunks_expected")),
 			    (long long)json_integer_value(json_object_get(o,
-			    "chunks_missing")),
-			    json_string_value(json_object_get(o,
-			    "session_name")));
+			    "chunks_missing")), name != NULL ? name : "-");
+			/* a damaged manifest is said, with what is left */
+			if (json_object_get(o, "damaged") != NULL)
+				printf("  damaged: %s; %lld chunk files kept "
+				    "(not rebuilt: the dataset is read-only or "
+				    "the session is being written)\n",
+				    json_string_value(json_object_get(o,
+				    "damaged")), (long long)json_integer_value(
+				    json_object_get(o, "chunk_files")));
+			else if (rb != NULL)
+				printf("  rebuilt %s from %lld chunk files and "
+				    "%lld rows: %s%s%s\n", json_string_value(
+				    json_object_get(rb, "at")), (long long)
+				    json_integer_value(json_object_get(rb,
+				    "chunk_files")), (long long)
+				    json_integer_value(json_object_get(rb,
+				    "rows")), json_string_value(
+				    json_object_get(rb, "reason")),
+				    json_object_get(rb, "damaged_file") != NULL ?
+				    "; kept as " : "", json_object_get(rb,
+				    "damaged_file") != NULL ? json_string_value(
+				    json_object_get(rb, "damaged_file")) : "");
 		}
 		if (json_array_size(list) == 0)
 			printf("(no sessions in %s)\n", path);
@@ -87,6 +109,10 @@ const struct cmd_entry cmd_sessions_entry = {
 	"  --data-dir DIR  dataset folder (default $XDG_DATA_HOME/heimdall-rec)\n"
 	"  --json          print a JSON array\n"
 	"Opening the dataset marks sessions whose recorder died as failed "
-	"(interrupted).\n",
+	"(interrupted),\nand rebuilds sessions whose manifest.json is missing, "
+	"empty or damaged from\ntheir chunk files and rows (failed, \"manifest "
+	"rebuilt from N chunks\"; the old\nfile is kept as "
+	"manifest.json.damaged). Sessions that cannot be rebuilt are\nlisted "
+	"as damaged, with the reason.\n",
 	sessions_exec
 };

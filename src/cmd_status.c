@@ -136,6 +136,12 @@ status_exec(int argc, char **argv)
 	    "pending_sessions")),
 	    !db && !s3on ? " (no central store configured or used yet)" : "");
 	json_array_foreach(json_object_get(p, "sessions"), i, ses) {
+		if (json_object_get(ses, "damaged") != NULL) {
+			printf("  %s damaged: %s (nothing of it can be sent "
+			    "until it is rebuilt: heimdall-rec sessions)\n",
+			    sstr(ses, "id"), sstr(ses, "damaged"));
+			continue;
+		}
 		if (json_integer_value(json_object_get(ses, "rows_pending")) ==
 		    0 && json_integer_value(json_object_get(ses,
 		    "objects_pending")) == 0 && (!db || strcmp(sstr(ses,

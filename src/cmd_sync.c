@@ -25,7 +25,8 @@ cmd_store_line(const json_t *st, char *buf, size_t len)
 {
 	const json_t	*db = json_object_get(st, "db");
 	const json_t	*s3 = json_object_get(st, "s3");
-	size_t		 off;
+	json_t		*d;
+	size_t		 off, i;
 
 	off = (size_t)snprintf(buf, len, "central store: %lld rows, %lld "
 	    "objects pending",
@@ -42,8 +43,15 @@ cmd_store_line(const json_t *st, char *buf, size_t len)
 		    sstr(s3, "target"), sstr(s3, "state"), sstr(s3, "error")[0] ?
 		    " - " : "", sstr(s3, "error"));
 	if (off < len && json_real_value(json_object_get(st, "retry_in_s")) > 0)
-		snprintf(buf + off, len - off, "; retry in %.1f s",
-		    json_real_value(json_object_get(st, "retry_in_s")));
+		off += (size_t)snprintf(buf + off, len - off, "; retry in "
+		    "%.1f s", json_real_value(json_object_get(st,
+		    "retry_in_s")));
+	/* sessions that cannot be sent, each named */
+	json_array_foreach(json_object_get(st, "damaged"), i, d)
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "; session "
+			    "%s not sent: %s", sstr(d, "session_id"),
+			    sstr(d, "error"));
 	return 0;
 }
 

@@ -495,6 +495,7 @@ dataset_put_batch(struct dataset *ds, const char *id,
 	struct held	*h;
 	const char	*fmt;
 	int		 i, fd = -1, batch, dfd, rc = -1, written = 0, real;
+	int		 rowtmp = 0;
 
 	if (session_path(ds, id, "", dir, sizeof dir, err, errlen) != 0 ||
 	    session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
@@ -516,6 +517,8 @@ dataset_put_batch(struct dataset *ds, const char *id,
 		if (util_fmt(tmp, sizeof tmp, "%s/%s", dir, leaf) != 0)
 			goto out;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			written = i + 1;	/* unlinked if the batch fails */
 		/* the row says what the file holds: audio rows ("float32")
 		 * keep iq[2k] only, as '<f4' */
 		fmt = json_string_value(json_object_get(json_array_get(rows,
@@ -530,13 +533,13 @@ dataset_put_batch(struct dataset *ds, const char *id,
 		}
 		close(fd);
 		fd = -1;
-		written = i + 1;
 	}
 	text = json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (util_fmt(tmp, sizeof tmp, "%s/batch_%06d.json.tmp", rowsdir,
 	    batch) != 0 || text == NULL)
 		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	rowtmp = fd >= 0;
 	if (fd < 0 || write_fd_all(fd, text, strlen(text)) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
@@ -580,11 +583,15 @@ dataset_put_batch(struct dataset *ds, const char *id,
 		goto out;
 	}
 	written = 0;
+	rowtmp = 0;
 	rc = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	free(text);
+	if (rowtmp && util_fmt(tmp, sizeof tmp, "%s/batch_%06d.json.tmp",
+	    rowsdir, batch) == 0)
+		unlink(tmp);
 	/* A failed batch leaves no temporary file behind. */
 	for (i = 0; i < written; i++) {
 		snprintf(leaf, sizeof leaf, "chunk_%03d_websdr_%d.npy.tmp",
@@ -656,22 +663,147 @@ merge_rows(struct dataset *ds, const char *id, json_t *m)
 	return sorted;
 }
 
-json_t *
-dataset_session_load(struct dataset *ds, const char *id, char *err,
-    size_t errlen)
+/*
+ * Read sessions/<id>/manifest.json and check that it is a session's
+ * manifest: a JSON object whose "session" holds this id, a name, a start
+ * and a status. NULL if it is not, with why in err ("manifest.json is
+ * empty", "manifest.json: line 3: ...", ...), without the session id: the
+ * callers name the session.
+ */
+static json_t *
+manifest_read(struct dataset *ds, const char *id, char *err, size_t errlen)
 {
-	char	 path[PATH_MAX];
-	json_t	*m;
+	char		 path[PATH_MAX], e[512];
+	json_error_t	 jerr;
+	struct stat	 st;
+	json_t		*m, *ses;
+	const char	*sid;
+	char		*buf;
+	size_t		 len;
 
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
 	    errlen) != 0)
 		return NULL;
-	m = read_json(path, DS_MAX_MANIFEST, err, errlen);
-	if (m == NULL)
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, errno == ENOENT ? "manifest.json is "
+		    "missing" : "manifest.json: %s", strerror(errno));
 		return NULL;
-	if (!json_is_object(json_object_get(m, "session"))) {
-		snprintf(err, errlen, "%s: no session object", path);
-		json_decref(m);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "manifest.json is not a regular file");
+		return NULL;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "manifest.json is empty");
+		return NULL;
+	}
+	if ((buf = util_read_file(path, DS_MAX_MANIFEST, &len, e,
+	    sizeof e)) == NULL) {
+		snprintf(err, errlen, "%s", e);
+		return NULL;
+	}
+	m = json_loadb(buf, len, 0, &jerr);
+	free(buf);
+	if (m == NULL) {
+		snprintf(err, errlen, "manifest.json is not valid JSON (line %d: "
+		    "%s)", jerr.line, jerr.text);
+		return NULL;
+	}
+	ses = json_object_get(m, "session");
+	sid = json_string_value(json_object_get(ses, "id"));
+	if (!json_is_object(ses))
+		snprintf(err, errlen, "manifest.json has no session object");
+	else if (sid == NULL || !json_is_string(json_object_get(ses,
+	    "session_name")) || !json_is_string(json_object_get(ses,
+	    "session_start")) || !json_is_string(json_object_get(ses,
+	    "status")))
+		snprintf(err, errlen, "manifest.json lacks the session's id, "
+		    "session_name, session_start or status");
+	else if (strcasecmp(sid, id) != 0)
+		snprintf(err, errlen, "manifest.json belongs to session %.40s",
+		    sid);
+	else
+		return m;
+	json_decref(m);
+	return NULL;
+}
+
+/* Whether a directory entry is a chunk file ("chunk_*.npy"). */
+static int
+is_chunk_file(const char *name)
+{
+	size_t	l = strlen(name);
+
+	return strncmp(name, "chunk_", 6) == 0 && l > 10 &&
+	    strcmp(name + l - 4, ".npy") == 0;
+}
+
+/* Whether a name is one of our temporaries: "x.tmp" (batches) or
+ * "x.tmp.<pid>.<n>" (util_write_atomic). */
+static int
+is_tmp_file(const char *name)
+{
+	size_t		 l = strlen(name);
+	const char	*p = strstr(name, ".tmp.");
+
+	return (l > 4 && strcmp(name + l - 4, ".tmp") == 0) ||
+	    (p != NULL && p[5] >= '0' && p[5] <= '9');
+}
+
+/* Number of chunk files of a session. */
+static int
+count_chunk_files(struct dataset *ds, const char *id)
+{
+	char		 dir[PATH_MAX], err[64];
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	if (session_path(ds, id, "", dir, sizeof dir, err, sizeof err) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += is_chunk_file(de->d_name);
+	closedir(d);
+	return n;
+}
+
+/*
+ * Remove the temporaries of a session (its folder and rows/): what a
+ * failed or killed write left. Only called when no writer can be at work
+ * on it (its lock is held by the caller, or the session is final).
+ */
+static void
+clean_tmp(struct dataset *ds, const char *id)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX], err[64];
+	struct dirent	*de;
+	DIR		*d;
+	int		 pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (session_path(ds, id, pass ? "rows" : "", dir, sizeof dir,
+		    err, sizeof err) != 0 || (d = opendir(dir)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			if (is_tmp_file(de->d_name) && util_fmt(path,
+			    sizeof path, "%s/%s", dir, de->d_name) == 0)
+				unlink(path);
+		}
+		closedir(d);
+	}
+}
+
+json_t *
+dataset_session_load(struct dataset *ds, const char *id, char *err,
+    size_t errlen)
+{
+	json_t	*m;
+
+	char	 why[600];
+
+	if ((m = manifest_read(ds, id, why, sizeof why)) == NULL) {
+		snprintf(err, errlen, "session %s: %s", id, why);
 		return NULL;
 	}
 	json_object_set_new(m, "measurements", merge_rows(ds, id, m));
@@ -714,8 +846,10 @@ finish(struct dataset *ds, const char *id, json_t *m, char *err,
 	json_object_set_new(m, "measurements", rows);
 	if (write_json(path, m, err, errlen) != 0)
 		return -1;
-	/* The manifest now holds every row durably: rows/ is redundant. */
+	/* The manifest now holds every row durably: rows/ is redundant, and
+	 * so is whatever a failed write left (no .tmp in a final session). */
 	remove_rows(ds, id);
+	clean_tmp(ds, id);
 	return 0;
 }
 
@@ -800,6 +934,177 @@ orphans(struct dataset *ds, const char *id, json_t *rows)
 	return out;
 }
 
+/*
+ * A session whose manifest is missing, empty, torn or not a session's:
+ * rebuilt from what is left -- the rows files (complete measurement rows)
+ * and the chunk files (chunks without a row are listed as orphans) -- so
+ * that it is listed and replicated instead of vanishing. It is marked
+ * failed (nothing proves it complete), the unusable file is kept beside
+ * it as manifest.json.damaged[.N], and nothing else is deleted. Under the
+ * session's lock: never while a recorder writes it. 0 if rebuilt (or
+ * nothing to do), -1 if not (left as it is: listed as damaged).
+ */
+static int
+rebuild_one(struct dataset *ds, const char *id, const char *why)
+{
+	char		 path[PATH_MAX], lock[PATH_MAX], aside[PATH_MAX];
+	char		 err[512], now[40], reason[1024], rowsdir[PATH_MAX];
+	json_t		*m, *ses, *rows, *r, *rb;
+	const char	*t, *first = NULL, *last = NULL;
+	struct stat	 st;
+	size_t		 i;
+	json_int_t	 maxk = -1, maxw = 0, freq = 0;
+	int		 fd, files, k, rc = -1;
+
+	files = count_chunk_files(ds, id);
+	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
+	    sizeof err) != 0 || session_path(ds, id, ".lock", lock,
+	    sizeof lock, err, sizeof err) != 0 || session_path(ds, id, "rows",
+	    rowsdir, sizeof rowsdir, err, sizeof err) != 0)
+		return -1;
+	rows = merge_rows(ds, id, NULL);
+	/* No manifest and nothing recorded: a session being created (its
+	 * folder comes before its lock and manifest), or an empty folder. */
+	if (lstat(path, &st) != 0 && files == 0 &&
+	    json_array_size(rows) == 0) {
+		json_decref(rows);
+		return 0;
+	}
+	json_decref(rows);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;	/* a live recorder: not ours to touch */
+	}
+	/* Under the lock, again: another process may have rebuilt it. */
+	if ((m = manifest_read(ds, id, err, sizeof err)) != NULL) {
+		json_decref(m);
+		close(fd);
+		return 0;
+	}
+	files = count_chunk_files(ds, id);
+	rows = merge_rows(ds, id, NULL);
+	json_array_foreach(rows, i, r) {
+		t = json_string_value(json_object_get(r, "timestamp"));
+		if (t != NULL && (first == NULL || strcmp(t, first) < 0))
+			first = t;
+		if (t != NULL && (last == NULL || strcmp(t, last) > 0))
+			last = t;
+		if (freq == 0)
+			freq = (json_int_t)json_number_value(json_object_get(r,
+			    "frequency_hz"));
+	}
+	util_iso8601(util_now(), now, sizeof now);
+	ses = json_object();
+	json_object_set_new(ses, "id", json_string(id));
+	json_object_set_new(ses, "session_name",
+	    json_string("(manifest rebuilt)"));
+	json_object_set_new(ses, "frequency_hz", json_integer(freq));
+	json_object_set_new(ses, "frequency_mhz", json_real((double)freq /
+	    1e6));
+	json_object_set_new(ses, "notes", json_string(""));
+	json_object_set_new(ses, "status", json_string("failed"));
+	json_object_set_new(ses, "known_source_id", json_null());
+	json_object_set_new(ses, "source_name", json_null());
+	/* no row: the time of the rebuild stands in for the unknown start */
+	json_object_set_new(ses, "session_start", json_string(first != NULL ?
+	    first : now));
+	json_object_set_new(ses, "session_end", json_string(last != NULL ?
+	    last : now));
+	json_object_set_new(ses, "created_at", json_string(first != NULL ?
+	    first : now));
+	json_object_set_new(ses, "updated_at", json_string(now));
+	snprintf(reason, sizeof reason, "manifest rebuilt from %d chunks "
+	    "(%zu with their measurement row): %s", files,
+	    json_array_size(rows), why);
+	json_object_set_new(ses, "failure_reason", json_string(reason));
+	json_object_set_new(ses, "approval_status", json_string("pending"));
+	m = json_pack("{s:s, s:o, s:[], s:[]}", "format", "heimdall-rec/1",
+	    "session", ses, "stations", "missing");
+	/* stations stay unknown (their URLs were in the manifest); the rows
+	 * name theirs. The grid: every chunk index of every receiver seen. */
+	json_object_set_new(m, "orphans", orphans(ds, id, rows));
+	json_array_foreach(rows, i, r) {
+		if (json_integer_value(json_object_get(r, "chunk_index")) > maxk)
+			maxk = json_integer_value(json_object_get(r,
+			    "chunk_index"));
+		if (json_integer_value(json_object_get(r, "websdr")) > maxw)
+			maxw = json_integer_value(json_object_get(r, "websdr"));
+	}
+	json_array_foreach(json_object_get(m, "orphans"), i, r) {
+		int w;
+		t = json_string_value(json_object_get(r, "iq_data_location"));
+		t = t != NULL ? strrchr(t, '/') : NULL;
+		if (t != NULL && sscanf(t, "/chunk_%d_websdr_%d.npy", &k,
+		    &w) == 2) {
+			if (k > maxk)
+				maxk = k;
+			if (w > maxw)
+				maxw = w;
+		}
+	}
+	json_object_set_new(ses, "duration_seconds", json_integer(maxk + 1));
+	rb = json_pack("{s:s, s:s, s:i, s:I, s:I}", "at", now, "reason", why,
+	    "chunk_files", files, "rows", (json_int_t)json_array_size(rows),
+	    "chunks_expected", (maxk + 1) * maxw);
+	json_decref(rows);
+	/* keep the damaged file, under a name no earlier one has */
+	if (lstat(path, &st) == 0) {
+		for (k = 0; k < 100; k++) {
+			if (util_fmt(aside, sizeof aside, k == 0 ? "%s.damaged" :
+			    "%s.damaged.%d", path, k) != 0 ||
+			    lstat(aside, &st) != 0)
+				break;
+		}
+		if (k == 100 || rename(path, aside) != 0) {
+			fprintf(stderr, "heimdall-rec: warning: session %s: %s; "
+			    "cannot move it aside: %s\n", id, why,
+			    strerror(k == 100 ? EEXIST : errno));
+			goto out;
+		}
+		json_object_set_new(rb, "damaged_file", json_string(strrchr(
+		    aside, '/') + 1));
+	}
+	json_object_set_new(m, "rebuilt", rb);
+	rb = NULL;
+	if (finish(ds, id, m, err, sizeof err) != 0) {
+		fprintf(stderr, "heimdall-rec: warning: session %s: %s; cannot "
+		    "rebuild it: %s\n", id, why, err);
+		goto out;
+	}
+	unlink(lock);
+	fprintf(stderr, "heimdall-rec: session %s: %s\n", id, reason);
+	rc = 0;
+out:
+	json_decref(rb);
+	json_decref(m);
+	close(fd);
+	return rc;
+}
+
+int
+dataset_session_check(struct dataset *ds, const char *id, char *why,
+    size_t len)
+{
+	json_t	*m, *rows;
+	int	 files;
+
+	if ((m = manifest_read(ds, id, why, len)) != NULL) {
+		json_decref(m);
+		return 0;
+	}
+	if (strcmp(why, "manifest.json is missing") == 0) {
+		rows = merge_rows(ds, id, NULL);
+		files = count_chunk_files(ds, id);
+		len = json_array_size(rows);
+		json_decref(rows);
+		if (files == 0 && len == 0)
+			return 1;
+	}
+	return -1;
+}
+
 static void
 recover_one(struct dataset *ds, const char *id)
 {
@@ -811,15 +1116,14 @@ recover_one(struct dataset *ds, const char *id)
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
 	    sizeof err) != 0)
 		return;
-	m = read_json(path, DS_MAX_MANIFEST, err, sizeof err);
-	ses = json_object_get(m, "session");
-	if (m == NULL || !json_is_object(ses)) {
-		if (m == NULL && access(path, F_OK) == 0)
-			fprintf(stderr, "heimdall-rec: warning: %s\n", err);
-		json_decref(m);
+	if ((m = manifest_read(ds, id, err, sizeof err)) == NULL) {
+		rebuild_one(ds, id, err);
 		return;
 	}
+	ses = json_object_get(m, "session");
 	if (is_final(json_string_value(json_object_get(ses, "status")))) {
+		/* what a failed write left in a session no one writes */
+		clean_tmp(ds, id);
 		json_decref(m);
 		return;
 	}
@@ -950,15 +1254,38 @@ dataset_sessions_list(struct dataset *ds, char *err, size_t errlen)
 	}
 	while ((de = readdir(d)) != NULL) {
 		json_int_t expected, stored;
+		char why[600];
 		if (!util_is_uuid(de->d_name))
 			continue;
-		m = dataset_session_load(ds, de->d_name, err, errlen);
-		if (m == NULL)
+		if ((m = manifest_read(ds, de->d_name, why,
+		    sizeof why)) == NULL) {
+			/* not rebuilt (a live lock, a read-only dataset):
+			 * listed, never hidden */
+			json_t *rows = merge_rows(ds, de->d_name, NULL);
+			int files = count_chunk_files(ds, de->d_name);
+			if (files > 0 || json_array_size(rows) > 0 ||
+			    strcmp(why, "manifest.json is missing") != 0)
+				json_array_append_new(list, json_pack("{s:s, "
+				    "s:n, s:s, s:n, s:n, s:n, s:i, s:I, s:i, "
+				    "s:s, s:i}", "id", de->d_name,
+				    "session_name", "status", "damaged",
+				    "frequency_hz", "duration_seconds",
+				    "session_start", "chunks_expected", 0,
+				    "chunks_stored", (json_int_t)
+				    json_array_size(rows), "chunks_missing", 0,
+				    "damaged", why, "chunk_files", files));
+			json_decref(rows);
 			continue;
+		}
+		json_object_set_new(m, "measurements", merge_rows(ds,
+		    de->d_name, m));
 		ses = json_object_get(m, "session");
 		expected = json_integer_value(json_object_get(ses,
 		    "duration_seconds")) * (json_int_t)json_array_size(
 		    json_object_get(m, "stations"));
+		if (json_is_object(json_object_get(m, "rebuilt")))
+			expected = json_integer_value(json_object_get(
+			    json_object_get(m, "rebuilt"), "chunks_expected"));
 		stored = (json_int_t)json_array_size(json_object_get(m,
 		    "measurements"));
 		o = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:I, s:I, s:I}",
@@ -974,6 +1301,11 @@ dataset_sessions_list(struct dataset *ds, char *err, size_t errlen)
 		if (o != NULL) {
 			json_object_set(o, "failure_reason",
 			    json_object_get(ses, "failure_reason"));
+			json_object_set_new(o, "chunk_files", json_integer(
+			    count_chunk_files(ds, de->d_name)));
+			if (json_is_object(json_object_get(m, "rebuilt")))
+				json_object_set(o, "rebuilt",
+				    json_object_get(m, "rebuilt"));
 			json_array_append_new(list, o);
 		}
 		json_decref(m);

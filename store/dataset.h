@@ -11,9 +11,15 @@
  *   DIR/sessions/<id>/.lock                   flock held while recording
  *
  * Every file is written to a temporary name, made durable and renamed, so a
- * kill -9 leaves no torn file. dataset_open() marks sessions whose recorder
+ * kill -9 leaves no torn file; a failed write removes its temporary, and
+ * no final session keeps one. dataset_open() marks sessions whose recorder
  * died (not final, lock free) as failed ("interrupted"), keeping every chunk
- * whose row was written. All functions are thread-safe.
+ * whose row was written; rebuilds sessions whose manifest is missing,
+ * empty, torn or not a session's (lock free) from their rows files and
+ * chunk files: failed, "manifest rebuilt from N chunks ...", the unusable
+ * file kept as manifest.json.damaged, chunks without a row listed as
+ * "orphans"; and removes stale temporaries. Every error names the session.
+ * All functions are thread-safe.
  */
 #ifndef DATASET_H
 #define DATASET_H
@@ -86,9 +92,21 @@ int		 dataset_session_finish(struct dataset *ds, const char *id,
 /* Manifest with "measurements" merged from rows files (new reference). */
 json_t		*dataset_session_load(struct dataset *ds, const char *id,
 		    char *err, size_t errlen);
+/*
+ * Whether a session's manifest can be read: 0 yes; 1 no manifest and
+ * nothing recorded (a session being created, or an empty folder); -1 it is
+ * damaged (missing with chunks or rows left, empty, torn, not a session's),
+ * why says so ("manifest.json is empty", ...).
+ */
+int		 dataset_session_check(struct dataset *ds, const char *id,
+		    char *why, size_t len);
 /* Array of {id, session_name, status, frequency_hz, duration_seconds,
- * session_start, chunks_expected, chunks_stored, chunks_missing}, newest
- * first (new reference). */
+ * session_start, chunks_expected, chunks_stored, chunks_missing,
+ * failure_reason, chunk_files (chunk_*.npy files on disk), rebuilt (when
+ * the manifest was rebuilt: {at, reason, chunk_files, rows,
+ * chunks_expected, damaged_file})}, newest first (new reference). A
+ * session whose manifest is damaged and could not be rebuilt is listed
+ * with status "damaged", "damaged": why, and nulls. */
 json_t		*dataset_sessions_list(struct dataset *ds, char *err,
 		    size_t errlen);
 

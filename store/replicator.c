@@ -66,6 +66,8 @@ struct replicator {
 	long			 pend_rows;
 	long			 pend_objs;
 	long			 pend_sessions;
+	json_t			*damaged;	/* [{session_id, error}]: not
+						   sendable, last pass */
 	unsigned int		 seed;
 	/* only the thread touches these */
 	struct pgstore		*pg;
@@ -367,6 +369,8 @@ report(struct replicator *r)
 	    "pending_sessions", (json_int_t)r->pend_sessions,
 	    "retry_in_s", in > 0 ? round(in * 10) / 10 : 0.0,
 	    "db", store_json(&r->db_st), "s3", store_json(&r->s3_st));
+	if (json_array_size(r->damaged) > 0)
+		json_object_set(st, "damaged", r->damaged);
 	changed = r->status == NULL || !json_equal(r->status, st);
 	json_decref(r->status);
 	r->status = st;
@@ -416,10 +420,14 @@ ensure_db(struct replicator *r)
 	return 0;
 }
 
+/* A statement about a session failed: the error names the session. */
 static void
-db_failed(struct replicator *r, const char *err)
+db_failed(struct replicator *r, const char *id, const char *err)
 {
-	store_set(&r->db_st, "error", err);
+	char	e[1200];
+
+	snprintf(e, sizeof e, "session %s: %s", id, err);
+	store_set(&r->db_st, "error", e);
 	/* a new connection next time: the old one may be dead or aborted */
 	pgstore_close(r->pg);
 	r->pg = NULL;
@@ -540,7 +548,8 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 				json_object_set_new(l->objs, v[k].key,
 				    json_true());
 			} else if (rc == 0) {
-				char e[512];
+				char e[700];
+				/* the key names the session */
 				snprintf(e, sizeof e, "%s: %s", v[k].key,
 				    v[k].err);
 				store_set(&r->s3_st, "error", e);
@@ -553,8 +562,10 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 			}
 		}
 		if (ledger_append(r->ds, id, b.s, b.len) != 0 && rc == 0) {
-			store_set(&r->s3_st, "error", "cannot append to the "
-			    "ledger (replica.log)");
+			char e[512];
+			snprintf(e, sizeof e, "session %s: cannot append to "
+			    "its ledger (replica.log)", id);
+			store_set(&r->s3_st, "error", e);
 			rc = -1;
 		}
 		if (rc == 0)
@@ -587,13 +598,13 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 		    "stations"), err, sizeof err);
 		json_decref(src);
 		if (rc != 0) {
-			db_failed(r, err);
+			db_failed(r, id, err);
 			return -1;
 		}
 		snprintf(line, sizeof line, "s %s\n", st);
 		if (ledger_append(r->ds, id, line, strlen(line)) != 0) {
-			store_set(&r->db_st, "error", "cannot append to the "
-			    "ledger (replica.log)");
+			db_failed(r, id, "cannot append to its ledger "
+			    "(replica.log)");
 			return -1;
 		}
 		snprintf(l->status, sizeof l->status, "%s", st);
@@ -620,7 +631,7 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 		if (json_array_size(batch) > 0) {
 			if (pgstore_put_rows(r->pg, batch, NULL, err,
 			    sizeof err) != 0) {
-				db_failed(r, err);
+				db_failed(r, id, err);
 				rc = -1;
 			} else {
 				size_t j;
@@ -631,8 +642,8 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 					    "id"), json_true());
 				}
 				if (ledger_append(r->ds, id, b.s, b.len) != 0) {
-					store_set(&r->db_st, "error", "cannot "
-					    "append to the ledger");
+					db_failed(r, id, "cannot append to "
+					    "its ledger (replica.log)");
 					rc = -1;
 				}
 			}
@@ -680,8 +691,10 @@ push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
 
 	*prow = *pobj = 0;
 	if (ledger_load(r->ds, id, &l) != 0) {
-		store_set(r->c.db_on ? &r->db_st : &r->s3_st, "error",
-		    "cannot read the ledger (replica.log)");
+		char e[512];
+		snprintf(e, sizeof e, "session %s: cannot read its ledger "
+		    "(replica.log)", id);
+		store_set(r->c.db_on ? &r->db_st : &r->s3_st, "error", e);
 		ledger_free(&l);
 		return -1;
 	}
@@ -763,7 +776,7 @@ pass(struct replicator *r)
 {
 	struct item	*v;
 	const char	*id;
-	json_t		*val, *ids;
+	json_t		*val, *ids, *damaged;
 	char		 err[512];
 	size_t		 n = 0, i;
 	long		 prow, pobj, trow = 0, tobj = 0, tses = 0;
@@ -780,11 +793,22 @@ pass(struct replicator *r)
 		json_decref(ids);
 		return -1;
 	}
+	damaged = json_array();
 	for (i = 0; i < json_array_size(ids); i++) {
 		id = json_string_value(json_array_get(ids, i));
 		v[n].m = dataset_session_load(r->ds, id, err, sizeof err);
-		if (v[n].m == NULL)
-			continue;	/* being created: the next pass */
+		if (v[n].m == NULL) {
+			/* being created: the next pass; damaged (and not
+			 * rebuilt: see dataset_open): said, and pending */
+			if (dataset_session_check(r->ds, id, err,
+			    sizeof err) < 0) {
+				json_array_append_new(damaged, json_pack(
+				    "{s:s, s:s}", "session_id", id, "error",
+				    err));
+				tses++;
+			}
+			continue;
+		}
 		v[n].id = id;
 		v[n].start = jstr(json_object_get(v[n].m, "session"),
 		    "session_start");
@@ -838,6 +862,8 @@ pass(struct replicator *r)
 	r->pend_rows = trow;
 	r->pend_objs = tobj;
 	r->pend_sessions = tses;
+	json_decref(r->damaged);
+	r->damaged = damaged;
 	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < n; i++)
 		json_decref(v[i].m);
@@ -1059,6 +1085,7 @@ replicator_stop(struct replicator *r)
 	s3store_free(r->s3);
 	json_decref(r->known);
 	json_decref(r->status);
+	json_decref(r->damaged);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	free(r);
@@ -1091,8 +1118,22 @@ replicator_pending(struct dataset *ds, int db, int s3, char *err,
 		if (!util_is_uuid(de->d_name))
 			continue;
 		m = dataset_session_load(ds, de->d_name, e, sizeof e);
-		if (m == NULL)
+		if (m == NULL) {
+			/* damaged and not rebuilt: listed, and pending */
+			if (dataset_session_check(ds, de->d_name, e,
+			    sizeof e) < 0) {
+				json_array_append_new(list, json_pack("{s:s, "
+				    "s:n, s:n, s:s, s:I, s:I, s:I, s:s, s:s}",
+				    "id", de->d_name, "session_name",
+				    "session_start", "status", "damaged",
+				    "rows", (json_int_t)0, "rows_pending",
+				    (json_int_t)0, "objects_pending",
+				    (json_int_t)0, "session_row", "not sent",
+				    "damaged", e));
+				tses++;
+			}
 			continue;
+		}
 		ses = json_object_get(m, "session");
 		st = jstr(ses, "status");
 		ledger_load(ds, de->d_name, &l);
