@@ -15,6 +15,7 @@
 #define EXIT_NOINPUT	66	/* EX_NOINPUT: stations file missing */
 #define EXIT_SOFTWARE	70	/* EX_SOFTWARE */
 #define EXIT_CANTCREAT	73	/* EX_CANTCREAT: data dir */
+#define EXIT_OSERR	71	/* EX_OSERR: too few open files */
 #define EXIT_IOERR	74	/* EX_IOERR */
 #define EXIT_CONFIG	78	/* EX_CONFIG: stations file invalid */
 #define EXIT_INTERRUPTED 130

@@ -222,6 +222,9 @@ exit_code(const json_t *d)
 {
 	json_t	*sum = json_object_get(d, "summary");
 
+	/* a storage error is said as such, whatever else happened */
+	if (json_object_get(sum, "io_error") != NULL)
+		return EXIT_IOERR;
 	if (strcmp(jstr(d, "status"), "completed") != 0)
 		return EXIT_FAILED;
 	if (jint(sum, "chunks_missing") > 0)

@@ -67,6 +67,8 @@ struct acq {
 	struct item	*head, *tail;
 	int		 cancel;
 	char		 cancel_reason[256];
+	char		 io_error[512];	/* the first storage error: it ends
+					   the acquisition, failed, exit 74 */
 	int		 progress;	/* chunks reported by session:progress */
 	int		 failure_said;	/* acquisition_failed is out */
 	int		 announce;	/* started from the queue: say so */
@@ -976,6 +978,19 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 	if (dv == NULL)
 		snprintf(err, sizeof err, "out of memory");
 	pthread_mutex_lock(&a->lock);
+	if (rc != 0 && a->io_error[0] == '\0') {
+		/*
+		 * A storage error (disk full, EFBIG, EIO) ends the session: it
+		 * fails with the error, instead of completing "partial" with
+		 * every later chunk missing for the same reason.
+		 */
+		snprintf(a->io_error, sizeof a->io_error, "%s", err);
+		if (!a->cancel) {
+			a->cancel = 1;
+			snprintf(a->cancel_reason, sizeof a->cancel_reason,
+			    "storage error: %s", err);
+		}
+	}
 	for (i = 0; i < n; i++) {
 		struct rxrt *r = &a->rt[cv[i]->websdr - 1];
 		if (rc == 0) {
@@ -1205,7 +1220,43 @@ summary_build(struct acq *a)
 		util_iso8601(a->t0, t0, sizeof t0);
 		json_object_set_new(sum, "chunk0_utc", json_string(t0));
 	}
+	if (a->io_error[0] != '\0')
+		json_object_set_new(sum, "io_error", json_string(a->io_error));
 	return sum;
+}
+
+/*
+ * The final manifest could not be written: the session cannot be what the
+ * dataset does not hold. It fails with the storage error (what is said
+ * and the exit status 74), and a manifest without the merged rows (the
+ * rows files stay and are merged on reading) is tried once more, so that
+ * the dataset says so too; if that fails as well, the next dataset_open()
+ * marks it failed (interrupted).
+ */
+static void
+finish_failed(struct engine *eng, struct sess *s, const char *why)
+{
+	char	 err[512];
+	json_t	*m;
+
+	events_emit(eng->cfg.ev, "session:error", json_pack(
+	    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", why,
+	    "code", "io_error", "field", ""));
+	pthread_mutex_lock(&eng->lock);
+	s->status = SESSION_FAILED;
+	snprintf(s->failure_reason, sizeof s->failure_reason, "storage "
+	    "error: cannot write the final manifest: %s", why);
+	if (s->summary != NULL && json_object_get(s->summary,
+	    "io_error") == NULL)
+		json_object_set_new(s->summary, "io_error", json_string(why));
+	pthread_mutex_unlock(&eng->lock);
+	m = manifest_build(eng, s);
+	if (dataset_session_save(eng->cfg.ds, s->id, m, err,
+	    sizeof err) != 0)
+		events_emit(eng->cfg.ev, "session:error", json_pack(
+		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
+		    "code", "io_error", "field", ""));
+	json_decref(m);
 }
 
 static void *
@@ -1258,9 +1309,7 @@ acq_main(void *arg)
 	m = manifest_build(eng, s);
 	if (dataset_session_finish(eng->cfg.ds, s->id, m, err,
 	    sizeof err) != 0)
-		events_emit(eng->cfg.ev, "session:error", json_pack(
-		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
-		    "code", "io_error", "field", ""));
+		finish_failed(eng, s, err);
 	json_decref(m);
 
 	pthread_mutex_lock(&eng->lock);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,12 @@ main(int argc, char **argv)
 	 * (28 MB measured; bench/bench_record.py).
 	 */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
+	/*
+	 * Past a file size limit (ulimit -f) the kernel kills the writer with
+	 * SIGXFSZ, silently and mid-write. Ignored, write() fails with EFBIG
+	 * instead, and the storage error is reported like any other (74).
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (argc < 2) {
 		/* No command: the console on a terminal, else a pointer to

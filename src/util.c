@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -260,6 +261,31 @@ util_read_file(const char *path, size_t max, size_t *len, char *err,
 	if (len != NULL)
 		*len = off;
 	return buf;
+}
+
+long
+util_raise_nofile(void)
+{
+	struct rlimit	rl;
+	rlim_t		want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -1;
+	/*
+	 * Distributions start processes at a soft limit of 1024 (select()'s
+	 * old bound) with a far higher hard one: every receiver is a socket,
+	 * so take what is allowed. Capped: libwebsockets sizes its tables by
+	 * the limit.
+	 */
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > UTIL_NOFILE_CAP ?
+	    UTIL_NOFILE_CAP : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ?
+	    LONG_MAX : (long)rl.rlim_cur;
 }
 
 int

@@ -35,6 +35,12 @@ int	util_fsync_dir(const char *dir);
 char	*util_read_file(const char *path, size_t max, size_t *len,
 	    char *err, size_t errlen);
 
+/* Raise the soft limit of open files (RLIMIT_NOFILE) to the hard one, at
+ * most to UTIL_NOFILE_CAP; returns the soft limit now in force (-1 if it
+ * cannot be read). */
+#define UTIL_NOFILE_CAP	65536
+long	util_raise_nofile(void);
+
 /* snprintf that reports truncation as -1. */
 int	util_fmt(char *buf, size_t len, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
