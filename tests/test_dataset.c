@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,6 +301,192 @@ test_crash_recovery(void **state)
 	close(p[1]);
 }
 
+static void
+write_text(const char *id, const char *leaf, const char *text)
+{
+	char	 path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/sessions/%s/%s", dir, id, leaf);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static json_t *
+listed(json_t *list, const char *id)
+{
+	json_t	*o;
+	size_t	 i;
+
+	json_array_foreach(list, i, o)
+		if (strcmp(json_string_value(json_object_get(o, "id")), id) == 0)
+			return o;
+	return NULL;
+}
+
+/* A session with chunks 0 and 1 of two receivers; finished or left as a
+ * dead recorder leaves it. */
+static void
+recorded(struct dataset *ds, char id[UTIL_UUID_LEN], int finished)
+{
+	json_t	*m;
+	char	 err[512];
+
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	put(ds, id, 0);
+	put(ds, id, 1);
+	if (finished) {
+		json_object_set_new(json_object_get(m, "session"), "status",
+		    json_string("completed"));
+		assert_int_equal(dataset_session_finish(ds, id, m, err,
+		    sizeof err), 0);
+	}
+	json_decref(m);
+}
+
+/* Missing, empty, torn and {} manifests: rebuilt at open from the rows
+ * and chunk files, the damaged file kept, nothing hidden or deleted; one
+ * whose lock is held is listed as damaged, named in every message. */
+static void
+test_damaged_manifests(void **state)
+{
+	struct dataset	*ds;
+	char		 err[512], torn[UTIL_UUID_LEN], empty[UTIL_UUID_LEN];
+	char		 gone[UTIL_UUID_LEN], held[UTIL_UUID_LEN];
+	char		 fresh[UTIL_UUID_LEN], path[512];
+	json_t		*list, *o, *m;
+	int		 fd;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	recorded(ds, torn, 1);		/* rows merged into the manifest */
+	recorded(ds, empty, 0);		/* rows still in rows/ */
+	recorded(ds, gone, 0);
+	recorded(ds, held, 1);
+	dataset_close(ds);
+	write_text(torn, "manifest.json", "{\"format\": \"heimdall-rec/1\", "
+	    "\"session\": {\"id\": \"");
+	write_text(torn, "chunk_001_websdr_1.npy.tmp", "half");
+	write_text(torn, "manifest.json.tmp.123.4", "{");
+	write_text(empty, "manifest.json", "{}");
+	snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir, gone);
+	assert_int_equal(unlink(path), 0);
+	write_text(held, "manifest.json", "");
+	/* a session being created: a folder, no manifest, nothing recorded */
+	util_uuid(fresh);
+	snprintf(path, sizeof path, "%s/sessions/%s/rows", dir, fresh);
+	assert_int_equal(util_mkdirs(path, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/sessions/%s/.lock", dir, held);
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	list = dataset_sessions_list(ds, err, sizeof err);
+	assert_int_equal(json_array_size(list), 4);
+	assert_null(listed(list, fresh));
+	assert_int_equal(dataset_session_check(ds, fresh, err, sizeof err), 1);
+
+	o = listed(list, torn);
+	assert_string_equal(json_string_value(json_object_get(o, "status")),
+	    "failed");
+	assert_non_null(strstr(json_string_value(json_object_get(o,
+	    "failure_reason")), "manifest rebuilt from 4 chunks (0 with their "
+	    "measurement row): manifest.json is not valid JSON"));
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "chunk_files")), 4);
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "chunks_expected")), 4);
+	assert_true(exists(torn, "manifest.json.damaged"));
+	assert_false(exists(torn, "chunk_001_websdr_1.npy.tmp"));
+	assert_false(exists(torn, "manifest.json.tmp.123.4"));
+	assert_false(exists(torn, ".lock"));
+	m = dataset_session_load(ds, torn, err, sizeof err);
+	assert_non_null(m);
+	assert_int_equal(json_array_size(json_object_get(m, "orphans")), 4);
+	assert_non_null(json_object_get(m, "rebuilt"));
+	json_decref(m);
+
+	/* rows of a dead recorder: every measurement comes back */
+	o = listed(list, empty);
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "chunks_stored")), 4);
+	assert_non_null(strstr(json_string_value(json_object_get(o,
+	    "failure_reason")), "manifest.json has no session object"));
+	o = listed(list, gone);
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "chunks_stored")), 4);
+	assert_non_null(strstr(json_string_value(json_object_get(o,
+	    "failure_reason")), "manifest.json is missing"));
+	assert_false(exists(gone, "manifest.json.damaged"));
+	assert_false(exists(gone, "rows"));
+
+	/* a live lock: not touched, listed as damaged, named */
+	o = listed(list, held);
+	assert_string_equal(json_string_value(json_object_get(o, "status")),
+	    "damaged");
+	assert_string_equal(json_string_value(json_object_get(o, "damaged")),
+	    "manifest.json is empty");
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "chunk_files")), 4);
+	assert_false(exists(held, "manifest.json.damaged"));
+	assert_null(dataset_session_load(ds, held, err, sizeof err));
+	assert_non_null(strstr(err, held));
+	assert_int_equal(dataset_session_check(ds, held, err, sizeof err), -1);
+	json_decref(list);
+	dataset_close(ds);
+
+	/* released: rebuilt by the next open */
+	close(fd);
+	ds = dataset_open(dir, err, sizeof err);
+	assert_int_equal(dataset_session_check(ds, held, err, sizeof err), 0);
+	assert_true(exists(held, "manifest.json.damaged"));
+	dataset_close(ds);
+}
+
+/* A batch that cannot be written (here: a file size limit, EFBIG) says the
+ * path and the error and leaves no temporary file behind. */
+static void
+test_failed_batch_no_tmp(void **state)
+{
+	struct dataset	*ds;
+	struct rlimit	 rl, low;
+	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000 }, { 0, 2, iq, 1000 } };
+	char		 err[512], id[UTIL_UUID_LEN], cmd[256];
+	json_t		*m, *rows;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	rows = json_pack("[o, o]", row(id, 0, 1), row(id, 0, 2));
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &rl);
+	low = rl;
+	low.rlim_cur = 4000;	/* a chunk is 8128 bytes */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+	assert_int_equal(dataset_put_batch(ds, id, c, 2, rows, err,
+	    sizeof err), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	assert_non_null(strstr(err, "chunk_000_websdr_1.npy.tmp: File too "
+	    "large"));
+	assert_non_null(strstr(err, id));
+	snprintf(cmd, sizeof cmd, "find %s -name '*.tmp*' | grep -q .", dir);
+	assert_int_not_equal(system(cmd), 0);
+	/* and the next batch works */
+	assert_int_equal(dataset_put_batch(ds, id, c, 2, rows, err,
+	    sizeof err), 0);
+	json_decref(rows);
+	json_decref(m);
+	dataset_close(ds);
+}
+
 int
 main(void)
 {
@@ -308,6 +496,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_manifests, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_failed_batch_no_tmp, setup,
 		    teardown),
 	};
 
