@@ -478,6 +478,7 @@ const struct cmd_entry cmd_record_entry = {
 	"                       (default 30; what is left is sent later)\n"
 	"\nExit status: 0 every chunk stored, 75 some missing, 69 failed, 64 "
 	"usage,\n66 no stations file, 78 bad stations file, 73 data dir, 74 "
-	"I/O, 130 interrupted.\n",
+	"I/O (storage\nerror: the session failed), 71 too few open files for "
+	"the stations,\n130 interrupted.\n",
 	record_exec
 };
