@@ -948,7 +948,7 @@ static int
 rebuild_one(struct dataset *ds, const char *id, const char *why)
 {
 	char		 path[PATH_MAX], lock[PATH_MAX], aside[PATH_MAX];
-	char		 err[512], now[40], reason[1024], rowsdir[PATH_MAX];
+	char		 err[512], now[40], reason[1024];
 	json_t		*m, *ses, *rows, *r, *rb;
 	const char	*t, *first = NULL, *last = NULL;
 	struct stat	 st;
@@ -956,21 +956,14 @@ rebuild_one(struct dataset *ds, const char *id, const char *why)
 	json_int_t	 maxk = -1, maxw = 0, freq = 0;
 	int		 fd, files, k, rc = -1;
 
-	files = count_chunk_files(ds, id);
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
 	    sizeof err) != 0 || session_path(ds, id, ".lock", lock,
-	    sizeof lock, err, sizeof err) != 0 || session_path(ds, id, "rows",
-	    rowsdir, sizeof rowsdir, err, sizeof err) != 0)
+	    sizeof lock, err, sizeof err) != 0)
 		return -1;
-	rows = merge_rows(ds, id, NULL);
 	/* No manifest and nothing recorded: a session being created (its
 	 * folder comes before its lock and manifest), or an empty folder. */
-	if (lstat(path, &st) != 0 && files == 0 &&
-	    json_array_size(rows) == 0) {
-		json_decref(rows);
+	if (dataset_session_check(ds, id, err, sizeof err) >= 0)
 		return 0;
-	}
-	json_decref(rows);
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (fd >= 0)
@@ -1263,8 +1256,8 @@ dataset_sessions_list(struct dataset *ds, char *err, size_t errlen)
 			 * listed, never hidden */
 			json_t *rows = merge_rows(ds, de->d_name, NULL);
 			int files = count_chunk_files(ds, de->d_name);
-			if (files > 0 || json_array_size(rows) > 0 ||
-			    strcmp(why, "manifest.json is missing") != 0)
+			if (dataset_session_check(ds, de->d_name, why,
+			    sizeof why) < 0)
 				json_array_append_new(list, json_pack("{s:s, "
 				    "s:n, s:s, s:n, s:n, s:n, s:i, s:I, s:i, "
 				    "s:s, s:i}", "id", de->d_name,

@@ -163,6 +163,10 @@ class DamagedManifestTest(unittest.TestCase):
         st = {o["id"]: o for o in json.loads(out.stdout)["sessions"]}
         self.assertEqual(st[held]["status"], "damaged")
         self.assertEqual(out.returncode, 75)
+        out = subprocess.run([h.REC, "status", "--data-dir", data],
+                             capture_output=True, text=True)
+        self.assertIn("%s damaged: manifest.json is empty" % held,
+                      out.stdout)
         out = subprocess.run([h.REC, "sync", "--data-dir", data, "--s3",
                               "http://127.0.0.1:9", "--timeout", "2"],
                              capture_output=True, text=True, timeout=60,
