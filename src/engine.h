@@ -18,6 +18,9 @@
  *                             1 = next); the last event of a session, with
  *                             status completed|failed, "error" (the failure
  *                             reason) and, once it acquired, "summary"
+ *                             (with "io_error" when a storage error -- a
+ *                             chunk, rows or the final manifest not
+ *                             written -- ended it: failed, never completed)
  *   receiver:status          {session_id, websdr, station, state, reason}
  *   session:measurement      one measurement row (manifest column names)
  *   session:missing          {session_id, websdr, station, chunk_index,
