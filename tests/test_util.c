@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,33 @@ test_fmt(void **state)
 	assert_true(util_now() > 1.7e9);
 }
 
+/* The soft open-files limit goes up to the hard one (capped), never down. */
+static void
+test_raise_nofile(void **state)
+{
+	struct rlimit	rl, now;
+	long		want;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > UTIL_NOFILE_CAP ?
+	    UTIL_NOFILE_CAP : (long)rl.rlim_max;
+	now = rl;
+	now.rlim_cur = 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &now), 0);
+	assert_int_equal(util_raise_nofile(), want);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &now), 0);
+	assert_int_equal((long)now.rlim_cur, want);
+	assert_true(now.rlim_max == rl.rlim_max);
+	/* a soft limit already above the cap stays */
+	if (rl.rlim_max > UTIL_NOFILE_CAP + 10) {
+		now.rlim_cur = UTIL_NOFILE_CAP + 10;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &now), 0);
+		assert_int_equal(util_raise_nofile(), UTIL_NOFILE_CAP + 10);
+	}
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int
 main(void)
 {
@@ -110,6 +138,7 @@ main(void)
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_raise_nofile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
