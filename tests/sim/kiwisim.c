@@ -6,11 +6,14 @@
  *       [--stations-out FILE] [--station SPEC]... [--seed N]
  *       [--tls-cert PEM --tls-key PEM]
  *
- * SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,signal=tone|noise|count,
+ * SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,gpsoff=S,
+ *       signal=tone|noise|count,
  *       fault=none|busy|badp|disabled|stall|drop|busy_midstream,after=S,
  *       times=K,overflow=0|1,name=TEXT,min=HZ,max=HZ
  * Defaults for station k: rate 12001 + 0.137 k, offset 500 + 250 k Hz,
  * SNR 20 dB over +-pb (5000) Hz, GPS on odd k, a tone, no fault.
+ * gpsoff=S (float, +/-): the station's GPS clock reads S seconds ahead of
+ * the host's (S < 0: behind), as when the recording host's clock is off.
  *
  * More station types (rawsim.c, same process, any mix): type=rtl_tcp or
  * type=spyserver in a SPEC, with center=HZ (the tone is at center + offset,
@@ -29,7 +32,7 @@
  * Signal truth, for tests: sample i of a connection's stream is taken at
  * t_start + i/rate (t_start = when audio starts); a frame goes out when its
  * last sample's time has passed; GPS fields carry the true time of the
- * frame's first sample. Noise: complex white Gaussian, power 1e-4 of full
+ * frame's first sample (plus gpsoff). Noise: complex white Gaussian, power 1e-4 of full
  * scale; the tone's amplitude A gives A^2 / (1e-4 * 2 pb / rate) = SNR.
  * S-meter: rssi_dbm = 10 log10(A^2 + 1e-4) - 30. "count": I = counter &
  * 0x7fff, Q = (counter >> 15) & 0x7fff, counter = sample index since the
@@ -172,7 +175,7 @@ make_frame(struct conn *c, unsigned char *out)
 	out[8] = (unsigned char)(v >> 8);
 	out[9] = (unsigned char)v;
 	if (s->gps) {
-		t = c->t_start + (double)c->sent / s->rate;
+		t = c->t_start + (double)c->sent / s->rate + s->gpsoff;
 		/* UTC -> GPS: the GPS epoch and 18 leap seconds */
 		g = t - 315964800.0 + 18.0;
 		out[10] = 1;
@@ -443,7 +446,13 @@ parse_spec(const char *spec)
 			s->pb = atof(eq);
 		else if (strcmp(tok, "gps") == 0)
 			s->gps = atoi(eq);
-		else if (strcmp(tok, "after") == 0)
+		else if (strcmp(tok, "gpsoff") == 0) {
+			char *end;
+			s->gpsoff = strtod(eq, &end);
+			if (end == eq || *end != '\0' || !isfinite(s->gpsoff) ||
+			    fabs(s->gpsoff) > 86400)
+				goto bad;
+		} else if (strcmp(tok, "after") == 0)
 			s->after = atof(eq);
 		else if (strcmp(tok, "times") == 0)
 			s->times = atoi(eq);
@@ -557,7 +566,7 @@ usage(FILE *f)
 	fprintf(f, "usage: heimdall-kiwisim [--count N] [--base-port P] "
 	    "[--host ADDR] [--stations-out FILE]\n"
 	    "                        [--station SPEC]... [--seed N]\n"
-	    "SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,"
+	    "SPEC: i=K,rate=HZ,offset=HZ,snr=DB,pb=HZ,gps=0|1,gpsoff=S,"
 	    "signal=tone|noise|count,\n"
 	    "      fault=none|busy|badp|disabled|stall|drop|busy_midstream,"
 	    "after=S,times=K,\n      overflow=0|1,name=TEXT,min=HZ,max=HZ,\n"
@@ -567,6 +576,8 @@ usage(FILE *f)
 	    "cancontrol0|gap|stall)\n"
 	    "      type=openwebrx: ver=1.1|1.2,comp=adpcm|none,profile=0|1\n"
 	    "      (faults: backoff|resync|profile|stall)\n"
+	    "      gpsoff=S: the GPS time in SND frames is S s (float, +/-) "
+	    "ahead of the host clock\n"
 	    "--tls-cert PEM --tls-key PEM: KiwiSDR stations serve wss "
 	    "(https:// URLs)\n");
 }

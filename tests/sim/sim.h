@@ -27,6 +27,7 @@ struct simst {
 	char		 name[64];
 	double		 rate, offset, snr, pb, after, min, max;
 	int		 gps, overflow, times;
+	double		 gpsoff;	/* s the GPS clock is off the host's */
 	enum signal	 sig;
 	enum fault	 fault;
 	int		 port;
