@@ -20,6 +20,9 @@ struct chunker {
 	double		 anchor;
 	int		 gps;
 	int		 gps_age;
+	/* Offset (s) from the host clock to the session's time line, added
+	 * to an arrival-clock anchor (never to a GPS one). */
+	double		 clock;
 
 	/* Before the origin is known, the newest samples of the stream wait
 	 * here; ring[0] is stream sample ring_start. */
@@ -35,6 +38,7 @@ struct chunker {
 	double		 t0;
 	int		 grid;
 	double		 x0;
+	double		 base;		/* anchor_t() when the grid was fixed */
 
 	int		 next;		/* next chunk index to produce */
 	struct chunk	*cur;		/* chunk being filled (index next) */
@@ -102,6 +106,14 @@ chunker_stream(struct chunker *ch, double fs)
  * one sample of the others. The epsilon keeps a sample exactly on the
  * boundary from rounding up through float noise.
  */
+/* The current stream's anchor on the session's time line: GPS time as
+ * stamped, an arrival-clock estimate shifted by the host's offset. */
+static double
+anchor_t(const struct chunker *ch)
+{
+	return ch->gps ? ch->anchor : ch->anchor + ch->clock;
+}
+
 static int64_t
 chunk_start(const struct chunker *ch, int k)
 {
@@ -111,7 +123,10 @@ chunk_start(const struct chunker *ch, int k)
 static void
 fix_grid(struct chunker *ch)
 {
-	ch->x0 = (ch->t0 - ch->anchor) * ch->fs;
+	/* Frozen with the grid: a later refinement of the clock offset must
+	 * not move chunks of this stream off the positions x0 gave them. */
+	ch->base = anchor_t(ch);
+	ch->x0 = (ch->t0 - ch->base) * ch->fs;
 	ch->grid = 1;
 }
 
@@ -131,7 +146,7 @@ chunk_new(struct chunker *ch, int k, size_t len)
 	c->websdr = ch->websdr;
 	c->index = k;
 	c->fs = ch->fs;
-	c->t_first = ch->anchor + (double)chunk_start(ch, k) / ch->fs;
+	c->t_first = ch->base + (double)chunk_start(ch, k) / ch->fs;
 	c->gps = ch->gps;
 	c->gps_age = ch->gps_age;
 	c->cap = len;
@@ -304,7 +319,7 @@ chunker_oldest(const struct chunker *ch, double *t)
 {
 	if (!ch->streaming || !ch->anchored || ch->ring_len == 0)
 		return -1;
-	*t = ch->anchor + (double)ch->ring_start / ch->fs;
+	*t = anchor_t(ch) + (double)ch->ring_start / ch->fs;
 	return 0;
 }
 
@@ -349,4 +364,10 @@ int
 chunker_gps(const struct chunker *ch)
 {
 	return ch->gps;
+}
+
+void
+chunker_set_clock(struct chunker *ch, double offset)
+{
+	ch->clock = offset;
 }

@@ -14,6 +14,13 @@
  * stream with a new anchor on the same grid; chunks it only partly covers
  * are never produced (the engine records them as missing).
  *
+ * Time line: t0, anchors and t_first are on the session's time line, GPS
+ * time (UTC) when any receiver has a fix. A GPS anchor is on it as stamped;
+ * an arrival-clock anchor is the host clock plus the offset the engine
+ * measured between the host and the GPS receivers (chunker_set_clock; 0
+ * without GPS), so a host clock seconds off GPS time still puts every
+ * receiver's chunk k on the same second.
+ *
  * Not thread-safe: one owner (the engine, under its session lock).
  */
 #ifndef CHUNKER_H
@@ -69,5 +76,10 @@ void		 chunker_skip(struct chunker *ch, int k);
 int		 chunker_next(const struct chunker *ch);
 /* 1 if the current stream uses GPS time. */
 int		 chunker_gps(const struct chunker *ch);
+/* The session's time line minus the host clock (s): shifts arrival-clock
+ * anchors (oldest, grid, t_first) of streams without GPS. Takes effect for
+ * a stream whose grid is not fixed yet (before the origin, or a reconnect's
+ * first block after it). */
+void		 chunker_set_clock(struct chunker *ch, double offset);
 
 #endif

@@ -46,11 +46,13 @@ counter_at(const struct chunk *c, size_t i)
 }
 
 /* A simulated stream: samples counted from 0, sample i taken at
- * start + i/fs; blocks of frame samples. */
+ * start + i/fs (true time: GPS time); blocks of frame samples. The host
+ * clock that stamps arrivals reads host seconds off true time. */
 struct stream {
 	double		 fs;
 	double		 start;
 	int		 gps;
+	double		 host;
 	uint32_t	 count;
 	int16_t		 buf[2 * 4096];
 };
@@ -74,7 +76,7 @@ send_block(struct chunker *ch, struct stream *s, size_t n, size_t lost,
 	b.lost = lost;
 	b.t_gps = s->gps ? s->start + s->count / s->fs : 0;
 	/* arrival: just after the block's last sample, plus 3 ms */
-	b.t_arrival = s->start + (s->count + n) / s->fs + 0.003;
+	b.t_arrival = s->start + (s->count + n) / s->fs + 0.003 + s->host;
 	b.gps_age = s->gps ? 1 : -1;
 	b.rssi_dbm = -80.0;
 	s->count += (uint32_t)n;
@@ -319,6 +321,124 @@ test_ring_limit(void **state)
 	chunker_free(ch);
 }
 
+/*
+ * A host clock 18 s behind GPS time (a field machine without time sync):
+ * a GPS receiver and a local one (arrival clock) hear the same seconds.
+ * With the measured offset the local receiver's anchor, oldest sample,
+ * grid and t_first are on the GPS time line and its chunk k holds the
+ * same true second as the GPS receiver's (within its 3 ms arrival delay);
+ * without it, it would be 18 s off.
+ */
+static void
+test_clock_offset(void **state)
+{
+	struct stream	 s[2] = {
+		{ .fs = 12001.135, .start = 2000.0, .gps = 1, .host = -18.0 },
+		{ .fs = 11999.5, .start = 2000.02, .gps = 0, .host = -18.0 },
+	};
+	struct chunker	*ch[2], *bare;
+	struct got	 g[2];
+	double		 t0 = 0, t, tb;
+	int		 r, k;
+
+	(void)state;
+	memset(g, 0, sizeof g);
+	for (r = 0; r < 2; r++) {
+		ch[r] = chunker_new(r + 1, 3, 0.5);
+		chunker_stream(ch[r], s[r].fs);
+		/* the engine's measured offset: GPS time - host clock */
+		chunker_set_clock(ch[r], 18.0);
+	}
+	for (r = 0; r < 2; r++) {
+		send_block(ch[r], &s[r], 512, 0, &g[r]);
+		assert_int_equal(chunker_oldest(ch[r], &t), 0);
+		if (t > t0)
+			t0 = t;
+	}
+	/* GPS anchors ignore the offset: stamped time is already true */
+	assert_true(chunker_gps(ch[0]));
+	assert_true(fabs(t0 - (2000.02 + 0.003)) < 1e-6);
+	/* the same stream without the offset sits on the host clock */
+	bare = chunker_new(3, 3, 0.5);
+	chunker_stream(bare, s[1].fs);
+	s[1].count = 0;
+	send_block(bare, &s[1], 512, 0, &g[1]);
+	assert_int_equal(chunker_oldest(bare, &tb), 0);
+	assert_true(fabs(tb - (t0 - 18.0)) < 1e-6);
+	chunker_free(bare);
+	for (r = 0; r < 2; r++)
+		chunker_set_origin(ch[r], t0, collect, &g[r]);
+	for (t = 2000.05; t < 2004.5; t += 0.01) {
+		for (r = 0; r < 2; r++) {
+			while (s[r].start + (s[r].count + 512) / s[r].fs <= t)
+				send_block(ch[r], &s[r], 512, 0, &g[r]);
+		}
+	}
+	for (r = 0; r < 2; r++) {
+		assert_int_equal(g[r].n, 3);
+		for (k = 0; k < 3; k++) {
+			struct chunk *c = g[r].c[k];
+			double truth = s[r].start + counter_at(c, 0) / s[r].fs;
+			assert_int_equal(c->index, k);
+			assert_true(c->t_first >= t0 + k - 1e-6);
+			assert_true(c->t_first < t0 + k + 1.0 / s[r].fs);
+			/* local: its anchor is late by the 3 ms delay */
+			assert_true(fabs(truth - (t0 + k)) <
+			    (r == 0 ? 1.0 : 0.004));
+			if (r == 0)
+				assert_true(fabs(truth - c->t_first) < 1e-6);
+		}
+		got_free(&g[r]);
+		chunker_free(ch[r]);
+	}
+}
+
+/*
+ * The offset is frozen with a stream's grid: a refinement later does not
+ * move that stream's chunks, and a reconnect's new stream takes the
+ * current one.
+ */
+static void
+test_clock_frozen(void **state)
+{
+	struct stream	 s = { .fs = 12000.0, .start = 300.0, .gps = 0,
+			    .host = 3.0 };
+	struct stream	 s2 = { .fs = 12000.0, .start = 302.5, .gps = 0,
+			    .host = 3.0 };
+	struct chunker	*ch = chunker_new(1, 5, 0.5);
+	struct got	 g = { .n = 0 };
+	double		 t0;
+
+	(void)state;
+	chunker_stream(ch, s.fs);
+	chunker_set_clock(ch, -3.0);		/* host 3 s ahead */
+	send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(chunker_oldest(ch, &t0), 0);
+	assert_true(fabs(t0 - 300.003) < 1e-6);
+	chunker_set_origin(ch, t0, collect, &g);
+	send_block(ch, &s, 512, 0, &g);		/* grid fixed */
+	chunker_set_clock(ch, -3.5);		/* a (bad) refinement */
+	while (s.count < 12000 * 2.2)
+		send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(g.n, 2);
+	assert_true(fabs(g.c[0]->t_first - t0) < 1.0 / s.fs);
+	assert_true(fabs(g.c[1]->t_first - (t0 + 1)) < 1.0 / s.fs);
+	assert_int_equal(counter_at(g.c[1], 0), 12000);
+	chunker_set_clock(ch, -3.0);
+	chunker_stream(ch, s2.fs);		/* reconnected at 302.5 */
+	while (s2.count < 12000 * 2.6)
+		send_block(ch, &s2, 512, 0, &g);
+	/* chunk 2 only partly covered; 3 and 4 whole, on the grid */
+	assert_int_equal(g.n, 4);
+	assert_int_equal(g.c[2]->index, 3);
+	assert_int_equal(g.c[3]->index, 4);
+	assert_true(fabs(g.c[2]->t_first - (t0 + 3)) < 1.0 / s2.fs);
+	assert_true(fabs(s2.start + counter_at(g.c[2], 0) / s2.fs -
+	    (t0 + 3)) < 0.004);
+	got_free(&g);
+	chunker_free(ch);
+}
+
 int
 main(void)
 {
@@ -330,6 +450,8 @@ main(void)
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_local_anchor),
 		cmocka_unit_test(test_ring_limit),
+		cmocka_unit_test(test_clock_offset),
+		cmocka_unit_test(test_clock_frozen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
