@@ -23,6 +23,11 @@ struct chunker {
 	/* Offset (s) from the host clock to the session's time line, added
 	 * to an arrival-clock anchor (never to a GPS one). */
 	double		 clock;
+	/* The arrival-clock bound on the anchor, kept even with GPS so a
+	 * stream whose GPS time is distrusted falls back to it at once. */
+	int		 arr_ok;
+	double		 arr;
+	int		 nogps;		/* ignore GPS stamps (distrusted) */
 
 	/* Before the origin is known, the newest samples of the stream wait
 	 * here; ring[0] is stream sample ring_start. */
@@ -90,6 +95,7 @@ chunker_stream(struct chunker *ch, double fs)
 	ch->fs = fs;
 	ch->pos = 0;
 	ch->anchored = 0;
+	ch->arr_ok = 0;
 	ch->gps = 0;
 	ch->grid = 0;
 	ch->ring_len = 0;
@@ -264,7 +270,16 @@ update_anchor(struct chunker *ch, const struct rx_block *b)
 {
 	double	 t;
 
-	if (b->t_gps > 0) {
+	/*
+	 * Without GPS the best we have is the arrival clock. A block arrives
+	 * after its last sample was taken, never before, so every block gives
+	 * an upper bound on the stream's start time: keep the smallest.
+	 */
+	t = b->t_arrival - (double)(ch->pos + (int64_t)b->n) / ch->fs;
+	if (!ch->arr_ok || t < ch->arr)
+		ch->arr = t;
+	ch->arr_ok = 1;
+	if (b->t_gps > 0 && !ch->nogps) {
 		/* GPS time stamps iq[0] directly: exact, no need to refine. */
 		if (!ch->gps) {
 			ch->anchor = b->t_gps - (double)ch->pos / ch->fs;
@@ -275,14 +290,7 @@ update_anchor(struct chunker *ch, const struct rx_block *b)
 	}
 	if (ch->gps)
 		return;
-	/*
-	 * Without GPS the best we have is the arrival clock. A block arrives
-	 * after its last sample was taken, never before, so every block gives
-	 * an upper bound on the stream's start time: keep the smallest.
-	 */
-	t = b->t_arrival - (double)(ch->pos + (int64_t)b->n) / ch->fs;
-	if (!ch->anchored || t < ch->anchor)
-		ch->anchor = t;
+	ch->anchor = ch->arr;
 	ch->anchored = 1;
 }
 
@@ -370,4 +378,16 @@ void
 chunker_set_clock(struct chunker *ch, double offset)
 {
 	ch->clock = offset;
+}
+
+void
+chunker_trust_gps(struct chunker *ch, int trust)
+{
+	ch->nogps = !trust;
+	if (trust || !ch->gps || ch->grid)
+		return;
+	/* Not placed yet: fall back to the arrival clock now. */
+	ch->gps = 0;
+	ch->anchor = ch->arr;
+	ch->anchored = ch->arr_ok;
 }

@@ -81,5 +81,10 @@ int		 chunker_gps(const struct chunker *ch);
  * a stream whose grid is not fixed yet (before the origin, or a reconnect's
  * first block after it). */
 void		 chunker_set_clock(struct chunker *ch, double offset);
+/* trust 0: this receiver's GPS stamps are wrong (the other GPS receivers
+ * agree on another time): place its streams by the arrival clock instead,
+ * the current one too if its grid is not fixed yet. 1 (the default):
+ * use them. */
+void		 chunker_trust_gps(struct chunker *ch, int trust);
 
 #endif

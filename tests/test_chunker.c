@@ -52,6 +52,7 @@ struct stream {
 	double		 fs;
 	double		 start;
 	int		 gps;
+	double		 gpsoff;	/* its GPS stamps read this far off */
 	double		 host;
 	uint32_t	 count;
 	int16_t		 buf[2 * 4096];
@@ -74,7 +75,7 @@ send_block(struct chunker *ch, struct stream *s, size_t n, size_t lost,
 	b.iq = s->buf;
 	b.n = n;
 	b.lost = lost;
-	b.t_gps = s->gps ? s->start + s->count / s->fs : 0;
+	b.t_gps = s->gps ? s->start + s->count / s->fs + s->gpsoff : 0;
 	/* arrival: just after the block's last sample, plus 3 ms */
 	b.t_arrival = s->start + (s->count + n) / s->fs + 0.003 + s->host;
 	b.gps_age = s->gps ? 1 : -1;
@@ -439,6 +440,45 @@ test_clock_frozen(void **state)
 	chunker_free(ch);
 }
 
+/*
+ * A receiver whose GPS stamps the engine distrusts (the other GPS
+ * receivers agree on a time 18 s earlier): before its grid is fixed it
+ * falls back to the arrival clock at once, later stamps do not re-anchor
+ * it, and its chunks are "local" and on the right second.
+ */
+static void
+test_distrusted_gps(void **state)
+{
+	struct stream	 s = { .fs = 12000.0, .start = 700.0, .gps = 1,
+			    .gpsoff = 18.0 };
+	struct chunker	*ch = chunker_new(1, 2, 0.5);
+	struct got	 g = { .n = 0 };
+	double		 t;
+
+	(void)state;
+	chunker_stream(ch, s.fs);
+	send_block(ch, &s, 512, 0, &g);
+	assert_true(chunker_gps(ch));
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	assert_true(fabs(t - 718.0) < 1e-6);
+	chunker_trust_gps(ch, 0);
+	assert_false(chunker_gps(ch));
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	assert_true(fabs(t - 700.003) < 1e-6);
+	chunker_set_origin(ch, t, collect, &g);
+	while (s.count < 12000 * 2.5)		/* stamps still 18 s off */
+		send_block(ch, &s, 512, 0, &g);
+	assert_false(chunker_gps(ch));
+	assert_int_equal(g.n, 2);
+	assert_false(g.c[0]->gps);
+	assert_true(fabs(g.c[0]->t_first - t) < 1.0 / s.fs);
+	assert_true(fabs(g.c[1]->t_first - (t + 1)) < 1.0 / s.fs);
+	assert_true(fabs(s.start + counter_at(g.c[1], 0) / s.fs - (t + 1)) <
+	    0.004);
+	got_free(&g);
+	chunker_free(ch);
+}
+
 int
 main(void)
 {
@@ -452,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_ring_limit),
 		cmocka_unit_test(test_clock_offset),
 		cmocka_unit_test(test_clock_frozen),
+		cmocka_unit_test(test_distrusted_gps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
