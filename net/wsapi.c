@@ -766,6 +766,7 @@ wsapi_broadcast(const char *event)
 		{ "session:status_update", WSAPI_TO_ALL },
 		{ "session:progress", WSAPI_TO_ALL },
 		{ "session:error", WSAPI_TO_ALL },
+		{ "session:clock", WSAPI_TO_ALL },
 		{ "session:measurement", WSAPI_SUB_MEASUREMENTS },
 		{ "receiver:status", WSAPI_SUB_RECEIVERS },
 		{ "session:missing", WSAPI_SUB_MISSING },

@@ -119,6 +119,8 @@ human(struct out *o, const char *name, const json_t *d)
 		fprintf(stderr, "%s\n", line);
 	} else if (strcmp(name, "session:error") == 0)
 		fprintf(stderr, "error: %s\n", jstr(d, "error"));
+	else if (strcmp(name, "session:clock") == 0)
+		fprintf(stderr, "warning: %s\n", jstr(d, "message"));
 	else if (strcmp(name, "store:status") == 0) {
 		/* only when a store's state or error changes, not every count */
 		json_t *c = json_deep_copy(d);

@@ -16,6 +16,11 @@
 #include "store/dataset.h"
 
 #define ENGINE_MAX_SESSIONS	1000	/* kept in memory; oldest final ones go */
+#define CLOCK_WARN_S		0.5	/* host this far off GPS time: say so */
+#define CLOCK_AGREE_S		0.5	/* GPS receivers this close agree */
+#define CLOCK_MAX_WAIT_S	60.0	/* longest wait past the deadline for a
+					   receiver whose GPS time is behind
+					   the session's time line */
 
 enum cstate { C_PENDING = 0, C_QUEUED, C_STORED, C_MISSING };
 
@@ -49,6 +54,11 @@ struct rxrt {
 	json_t			*last;		/* last measurement row */
 	int			 pos_valid;	/* the receiver published */
 	double			 pub_lat, pub_lon;
+	/* Its GPS time minus the host clock (s), from fresh-fix stamps:
+	 * the largest (stamp of a block's end - its arrival) seen, i.e. the
+	 * block that came with the least delay; clk_n blocks measured. */
+	double			 clk;
+	int			 clk_n;
 };
 
 struct acq {
@@ -64,6 +74,15 @@ struct acq {
 	double		 deadline;	/* nothing more is awaited after it */
 	int		 has_origin;
 	double		 t0;
+	/* The session's time line minus the host clock (s): the median of
+	 * the GPS receivers' clk; 0 without GPS. trusted: a majority of the
+	 * GPS receivers agree on it (local receivers are then placed on
+	 * it). clock_event: 1 to emit session:clock, 2 emitted. */
+	int		 clk_gps;	/* GPS receivers measured */
+	double		*clkv;		/* n: clock_update's scratch */
+	double		 clk_off;
+	int		 clk_trusted;
+	int		 clock_event;
 	struct item	*head, *tail;
 	int		 cancel;
 	char		 cancel_reason[256];
@@ -191,6 +210,7 @@ acq_free(struct acq *a)
 		free(it);
 	}
 	free(a->rt);
+	free(a->clkv);
 	json_decref(a->missing);
 	metrics_ctx_free(a->mctx);
 	pthread_cond_destroy(&a->cond);
@@ -692,6 +712,80 @@ on_chunk(void *ctx, struct chunk *c)
 	push_item(a, it);
 }
 
+static int
+cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * acq->lock held. The session's time line is GPS time (UTC) as soon as a
+ * receiver has a fresh fix: the host clock of a field machine without time
+ * sync may be seconds off it, and a chunk judged or placed on the wrong
+ * clock is lost. Each GPS receiver measures its own offset (sink_block);
+ * the session's is their median, trusted when a majority agree within
+ * CLOCK_AGREE_S -- one receiver with a broken GPS does not move it. Local
+ * (arrival-clock) receivers are then placed on it; without a trusted
+ * offset they stay on the host clock.
+ */
+static void
+clock_update(struct acq *a)
+{
+	double	*v = a->clkv, med;
+	int	 i, n = 0, agree = 0;
+
+	for (i = 0; i < a->n; i++)
+		if (a->rt[i].clk_n > 0)
+			v[n++] = a->rt[i].clk;
+	a->clk_gps = n;
+	if (n == 0) {
+		a->clk_off = 0;
+		a->clk_trusted = 0;
+	} else {
+		qsort(v, (size_t)n, sizeof v[0], cmp_double);
+		med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+		for (i = 0; i < n; i++)
+			if (fabs(v[i] - med) < CLOCK_AGREE_S)
+				agree++;
+		a->clk_off = med;
+		a->clk_trusted = 2 * agree > n;
+	}
+	/* A GPS receiver the majority disagrees with has wrong stamps: it
+	 * is placed by its arrival time like a local receiver (its samples
+	 * kept, on the right second), rather than seconds off the others. */
+	for (i = 0; i < a->n; i++)
+		if (a->rt[i].clk_n > 0)
+			chunker_trust_gps(a->rt[i].ch, !a->clk_trusted ||
+			    fabs(a->rt[i].clk - a->clk_off) < CLOCK_AGREE_S);
+	/* Takes effect for streams whose grid is not fixed yet: the first
+	 * one, and a reconnect's. */
+	for (i = 0; i < a->n; i++)
+		chunker_set_clock(a->rt[i].ch, a->clk_trusted ? a->clk_off : 0);
+	/* Say so (once, when the origin has seen every receiver) when the
+	 * host clock is off GPS time, or the GPS receivers disagree. */
+	if (n > 0 && a->has_origin && a->clock_event == 0) {
+		int off = fabs(a->clk_off) >= CLOCK_WARN_S;
+		for (i = 0; i < a->n; i++)
+			if (a->rt[i].clk_n > 0 &&
+			    fabs(a->rt[i].clk - a->clk_off) >= CLOCK_AGREE_S)
+				off = 1;
+		if (off)
+			a->clock_event = 1;
+	}
+}
+
+/* acq->lock held. The clock that stamps r's chunks, minus the host clock:
+ * its own GPS time, or the host clock placed on the session's time line. */
+static double
+rx_clock(const struct acq *a, const struct rxrt *r)
+{
+	if (chunker_gps(r->ch) && r->clk_n > 0)
+		return r->clk;
+	return a->clk_trusted ? a->clk_off : 0;
+}
+
 /* acq->lock held. The origin is the first instant at which every receiver
  * that has not failed streams; after the start timeout, the streaming
  * ones decide alone and late ones join the grid when they come. */
@@ -703,6 +797,7 @@ try_origin(struct acq *a, int timed_out)
 
 	if (a->has_origin)
 		return;
+	clock_update(a);
 	for (i = 0; i < a->n; i++) {
 		struct rxrt *r = &a->rt[i];
 		if (chunker_oldest(r->ch, &t) == 0) {
@@ -766,6 +861,15 @@ sink_block(void *ctx, const struct rx_block *b)
 		r->pub_lat = b->latitude;
 		r->pub_lon = b->longitude;
 	}
+	if (b->t_gps > 0 && r->fs > 0) {
+		/* A block arrives after its last sample was taken: this is
+		 * the receiver's offset minus the block's delay, and the
+		 * largest one is the best estimate. */
+		double e = b->t_gps + (double)b->n / r->fs - b->t_arrival;
+		if (r->clk_n == 0 || e > r->clk)
+			r->clk = e;
+		r->clk_n++;
+	}
 	chunker_feed(r->ch, b, on_chunk, a);
 	if (!a->has_origin)
 		try_origin(a, 0);
@@ -774,13 +878,22 @@ sink_block(void *ctx, const struct rx_block *b)
 
 /* ---- the acquisition worker ---- */
 
+/* acq->lock held. */
 static const char *
-missing_reason(struct rxrt *r)
+missing_reason(struct acq *a, struct rxrt *r, char *buf, size_t len)
 {
+	double	 d = rx_clock(a, r) - a->clk_off;
+
 	if (r->state != RX_STREAMING && r->reason[0] != '\0')
 		return r->reason;
 	if (r->fault[0] != '\0')
 		return r->fault;
+	if (a->clk_gps > 0 && fabs(d) >= CLOCK_AGREE_S) {
+		snprintf(buf, len, "no samples for this second: the receiver's "
+		    "time is %.2f s %s the session's time line", fabs(d),
+		    d < 0 ? "behind" : "ahead of");
+		return buf;
+	}
 	return "no samples for this second";
 }
 
@@ -811,19 +924,32 @@ supervise(struct acq *a, double now, json_t *missing)
 
 	if (!a->has_origin && now >= a->t_start + eng->cfg.start_timeout)
 		try_origin(a, 1);
+	if (a->has_origin)
+		clock_update(a);
 	for (i = 0; i < a->n; i++) {
 		struct rxrt *r = &a->rt[i];
+		char why[200];
+		/* Grace and deadline on the clock that stamps r's chunks: a
+		 * receiver whose time is behind the session's delivers its
+		 * seconds later, within reason. */
+		double c = rx_clock(a, r), deadline = a->deadline;
+		if (a->has_origin) {
+			double end = a->t0 + a->total + eng->cfg.grace - c;
+			if (end > deadline)
+				deadline = fmin(end,
+				    a->deadline + CLOCK_MAX_WAIT_S);
+		}
 		for (k = 0; k < a->total; k++) {
 			int overdue;
 			if (r->cst[k] != C_PENDING)
 				continue;
-			overdue = now >= a->deadline || r->state == RX_FAILED ||
+			overdue = now >= deadline || r->state == RX_FAILED ||
 			    a->cancel || (a->has_origin &&
-			    now > a->t0 + k + 1 + eng->cfg.grace);
+			    now + c > a->t0 + k + 1 + eng->cfg.grace);
 			if (!overdue)
 				break;	/* later chunks are later still */
 			mark_missing(a, r, k, a->cancel ? a->cancel_reason :
-			    missing_reason(r), missing);
+			    missing_reason(a, r, why, sizeof why), missing);
 		}
 	}
 }
@@ -1095,6 +1221,55 @@ emit_state(struct acq *a, struct item *it)
 	    "state", rx_state_name(it->state), "reason", it->reason));
 }
 
+/*
+ * acq->lock held. session:clock: the host clock's offset from the GPS
+ * receivers (offset_s = GPS time - host clock: > 0 the host is behind),
+ * each GPS receiver's own, and a sentence for people.
+ */
+static json_t *
+clock_event(struct acq *a)
+{
+	json_t	*rxs = json_array(), *d;
+	char	 msg[1024];
+	size_t	 off;
+	int	 i;
+
+	if (a->clk_trusted)
+		off = (size_t)snprintf(msg, sizeof msg, "the host clock is "
+		    "%.2f s %s GPS time (measured on %d GPS receiver%s): "
+		    "chunks are placed on GPS time", fabs(a->clk_off),
+		    a->clk_off >= 0 ? "behind" : "ahead of", a->clk_gps,
+		    a->clk_gps == 1 ? "" : "s");
+	else
+		off = (size_t)snprintf(msg, sizeof msg, "the GPS receivers "
+		    "disagree on the time, each keeps its own; their time "
+		    "minus the host clock:");
+	for (i = 0; i < a->n; i++) {
+		struct rxrt *r = &a->rt[i];
+		double dv = r->clk - a->clk_off;
+		if (r->clk_n == 0)
+			continue;
+		json_array_append_new(rxs, json_pack("{s:i, s:s, s:f}",
+		    "websdr", r->st->index, "station", r->st->name,
+		    "offset_s", r->clk));
+		if (off >= sizeof msg)
+			continue;
+		if (!a->clk_trusted)
+			off += (size_t)snprintf(msg + off, sizeof msg - off,
+			    " %s %+.2f s", r->st->name, r->clk);
+		else if (fabs(dv) >= CLOCK_AGREE_S)
+			off += (size_t)snprintf(msg + off, sizeof msg - off,
+			    "; %s's GPS time is %.2f s %s the others': placed "
+			    "by arrival time", r->st->name, fabs(dv),
+			    dv < 0 ? "behind" : "ahead of");
+	}
+	d = json_pack("{s:s, s:s, s:f, s:b, s:i, s:o, s:s}",
+	    "session_id", a->s->id, "time_line", "gps", "offset_s", a->clk_off,
+	    "trusted", a->clk_trusted, "gps_receivers", a->clk_gps,
+	    "receivers", rxs, "message", msg);
+	return d;
+}
+
 static void
 emit_missing(struct acq *a, json_t *missing)
 {
@@ -1117,7 +1292,7 @@ work(struct acq *a, int wait)
 {
 	struct item	*items, *it, *next;
 	struct chunk	*cv[256];
-	json_t		*missing = json_array();
+	json_t		*missing = json_array(), *clock = NULL;
 	int		 n = 0, done;
 	struct timespec	 ts;
 
@@ -1153,7 +1328,13 @@ work(struct acq *a, int wait)
 	pthread_mutex_lock(&a->lock);
 	supervise(a, util_now(), missing);
 	done = all_accounted(a);
+	if (a->clock_event == 1) {
+		clock = clock_event(a);
+		a->clock_event = 2;
+	}
 	pthread_mutex_unlock(&a->lock);
+	if (clock != NULL)
+		events_emit(a->eng->cfg.ev, "session:clock", clock);
 	emit_missing(a, missing);
 	json_decref(missing);
 	report_progress(a);
@@ -1222,6 +1403,13 @@ summary_build(struct acq *a)
 	}
 	if (a->io_error[0] != '\0')
 		json_object_set_new(sum, "io_error", json_string(a->io_error));
+	pthread_mutex_lock(&a->lock);
+	json_object_set_new(sum, "clock", json_pack("{s:s, s:o, s:b, s:i}",
+	    "time_line", a->clk_gps > 0 ? "gps" : "host",
+	    "host_offset_s", a->clk_gps > 0 ? json_real(a->clk_off) :
+	    json_null(), "trusted", a->clk_trusted,
+	    "gps_receivers", a->clk_gps));
+	pthread_mutex_unlock(&a->lock);
 	return sum;
 }
 
@@ -1367,6 +1555,7 @@ acq_new(struct engine *eng, struct sess *s)
 	a->n = eng->cfg.stations->n;
 	a->total = s->p.duration_s;
 	a->rt = calloc((size_t)a->n, sizeof *a->rt);
+	a->clkv = calloc((size_t)a->n, sizeof *a->clkv);
 	a->missing = json_array();
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
@@ -1385,7 +1574,8 @@ acq_new(struct engine *eng, struct sess *s)
 		if (r->drv == NULL || r->ch == NULL || r->cst == NULL)
 			break;
 	}
-	if (a->rt == NULL || i < a->n || a->missing == NULL) {
+	if (a->rt == NULL || i < a->n || a->missing == NULL ||
+	    a->clkv == NULL) {
 		acq_free(a);
 		return NULL;
 	}
@@ -1554,6 +1744,9 @@ station_json(struct rxrt *r)
 		json_object_set_new(o, "published_longitude",
 		    json_real(r->pub_lon));
 	}
+	if (r->clk_n > 0)
+		/* its GPS time minus the host clock */
+		json_object_set_new(o, "clock_offset_s", json_real(r->clk));
 	if (r->last != NULL)
 		json_object_set(o, "last", r->last);
 	return o;

@@ -763,6 +763,8 @@ apply(struct con *c, const char *name, const json_t *d)
 		    c->total, c->measurements);
 	} else if (strcmp(name, "session:error") == 0) {
 		logf_(c, "error: %s", jstr(d, "error"));
+	} else if (strcmp(name, "session:clock") == 0) {
+		logf_(c, "clock: %s", jstr(d, "message"));
 	} else if (strcmp(name, "session:status_update") == 0) {
 		st = jstr(d, "status");
 		snprintf(c->status, sizeof c->status, "%s", st);
