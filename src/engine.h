@@ -31,6 +31,12 @@
  *                             "acquisition_failed" (error: the reason) is
  *                             sent once for an acquisition that ends
  *                             failed, before its last session:progress
+ *   session:clock            {session_id, time_line:"gps", offset_s (GPS
+ *                             time - host clock, the receivers' median),
+ *                             trusted, gps_receivers, receivers:[{websdr,
+ *                             station, offset_s}], message} -- once, when
+ *                             the host is >= 0.5 s off GPS time or the GPS
+ *                             receivers disagree
  *
  * Sessions that wait for their next step (recording, source_assigned) and
  * get no engine_session_assign/acquire call (refused ones count) for
