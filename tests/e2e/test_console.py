@@ -406,6 +406,21 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertIn("missing", scr)
         t.quit("q")
 
+    def test_clock_warning_in_log(self):
+        """A host clock 3 s ahead of its GPS receivers: the event log says
+        so (session:clock) and every chunk is stored."""
+        sim = self.sim(2, ["i=1,gps=1,gpsoff=-3", "i=2,gps=1,gpsoff=-3"])
+        t = self.console(sim)
+        self.start(t, duration=4)
+        scr = t.wait(lambda s: re.search(r"clock: the host clock is "
+                                         r"(2\.9|3\.[01])\d s ahead of", s),
+                     timeout=10, what="the clock warning in the log")
+        t.save("clock-warning")
+        scr = t.wait("Session complete", timeout=30)
+        m, _ = self.manifest()
+        self.assertEqual(m["summary"]["chunks_stored"], 8, scr)
+        t.quit("q")
+
     def test_cancel_asks_and_keeps_chunks(self):
         sim = self.sim(3)
         for name in ("Radio Milano", "Beacon Torino"):
