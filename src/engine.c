@@ -76,12 +76,13 @@ struct acq {
 	double		 t0;
 	/* The session's time line minus the host clock (s): the median of
 	 * the GPS receivers' clk; 0 without GPS. trusted: a majority of the
-	 * GPS receivers agree on it (local receivers are then placed on
-	 * it). clock_event: 1 to emit session:clock, 2 emitted. */
+	 * GPS receivers agree on it. clk_place: what local receivers are
+	 * shifted by. clock_event: 1 to emit session:clock, 2 emitted. */
 	int		 clk_gps;	/* GPS receivers measured */
 	double		*clkv;		/* n: clock_update's scratch */
 	double		 clk_off;
 	int		 clk_trusted;
+	double		 clk_place;
 	int		 clock_event;
 	struct item	*head, *tail;
 	int		 cancel;
@@ -727,8 +728,8 @@ cmp_double(const void *x, const void *y)
  * clock is lost. Each GPS receiver measures its own offset (sink_block);
  * the session's is their median, trusted when a majority agree within
  * CLOCK_AGREE_S -- one receiver with a broken GPS does not move it. Local
- * (arrival-clock) receivers are then placed on it; without a trusted
- * offset they stay on the host clock.
+ * (arrival-clock) receivers are placed on it when it is trusted and the
+ * host is CLOCK_WARN_S or more off; else they stay on the host clock.
  */
 static void
 clock_update(struct acq *a)
@@ -752,6 +753,14 @@ clock_update(struct acq *a)
 		a->clk_off = med;
 		a->clk_trusted = 2 * agree > n;
 	}
+	/*
+	 * The estimate is low by the GPS receivers' network delay (tens to
+	 * hundreds of ms over the internet): a host clock that is right (NTP)
+	 * is better than that, so local receivers are shifted only when the
+	 * host is clearly off -- the same threshold as the warning.
+	 */
+	a->clk_place = a->clk_trusted && fabs(a->clk_off) >= CLOCK_WARN_S ?
+	    a->clk_off : 0;
 	/* A GPS receiver the majority disagrees with has wrong stamps: it
 	 * is placed by its arrival time like a local receiver (its samples
 	 * kept, on the right second), rather than seconds off the others. */
@@ -762,7 +771,7 @@ clock_update(struct acq *a)
 	/* Takes effect for streams whose grid is not fixed yet: the first
 	 * one, and a reconnect's. */
 	for (i = 0; i < a->n; i++)
-		chunker_set_clock(a->rt[i].ch, a->clk_trusted ? a->clk_off : 0);
+		chunker_set_clock(a->rt[i].ch, a->clk_place);
 	/* Say so (once, when the origin has seen every receiver) when the
 	 * host clock is off GPS time, or the GPS receivers disagree. */
 	if (n > 0 && a->has_origin && a->clock_event == 0) {
@@ -783,7 +792,7 @@ rx_clock(const struct acq *a, const struct rxrt *r)
 {
 	if (chunker_gps(r->ch) && r->clk_n > 0)
 		return r->clk;
-	return a->clk_trusted ? a->clk_off : 0;
+	return a->clk_place;
 }
 
 /* acq->lock held. The origin is the first instant at which every receiver
@@ -797,18 +806,21 @@ try_origin(struct acq *a, int timed_out)
 
 	if (a->has_origin)
 		return;
-	clock_update(a);
 	for (i = 0; i < a->n; i++) {
 		struct rxrt *r = &a->rt[i];
-		if (chunker_oldest(r->ch, &t) == 0) {
-			if (have == 0 || t > t0)
-				t0 = t;
+		if (chunker_oldest(r->ch, &t) == 0)
 			have++;
-		} else if (r->state != RX_FAILED && !timed_out)
+		else if (r->state != RX_FAILED && !timed_out)
 			return;
 	}
 	if (have == 0)
 		return;
+	/* Every receiver is in: measure the clocks, then place them all. */
+	clock_update(a);
+	for (i = 0; i < a->n; i++) {
+		if (chunker_oldest(a->rt[i].ch, &t) == 0 && t > t0)
+			t0 = t;
+	}
 	a->has_origin = 1;
 	a->t0 = t0;
 	for (i = 0; i < a->n; i++)
