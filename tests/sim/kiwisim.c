@@ -14,6 +14,9 @@
  * SNR 20 dB over +-pb (5000) Hz, GPS on odd k, a tone, no fault.
  * gpsoff=S (float, +/-): the station's GPS clock reads S seconds ahead of
  * the host's (S < 0: behind), as when the recording host's clock is off.
+ * gpsstale=N: the first N frames of a connection carry a stale GPS stamp
+ * (7.5 s old, continuous among themselves), as a real receiver's first
+ * stamp or two can be.
  *
  * More station types (rawsim.c, same process, any mix): type=rtl_tcp or
  * type=spyserver in a SPEC, with center=HZ (the tone is at center + offset,
@@ -176,6 +179,8 @@ make_frame(struct conn *c, unsigned char *out)
 	out[9] = (unsigned char)v;
 	if (s->gps) {
 		t = c->t_start + (double)c->sent / s->rate + s->gpsoff;
+		if (c->sent / SPF < (uint64_t)s->gpsstale)
+			t -= 7.5;
 		/* UTC -> GPS: the GPS epoch and 18 leap seconds */
 		g = t - 315964800.0 + 18.0;
 		out[10] = 1;
@@ -452,6 +457,9 @@ parse_spec(const char *spec)
 			if (end == eq || *end != '\0' || !isfinite(s->gpsoff) ||
 			    fabs(s->gpsoff) > 86400)
 				goto bad;
+		} else if (strcmp(tok, "gpsstale") == 0) {
+			if ((s->gpsstale = atoi(eq)) < 0)
+				goto bad;
 		} else if (strcmp(tok, "after") == 0)
 			s->after = atof(eq);
 		else if (strcmp(tok, "times") == 0)
@@ -578,6 +586,7 @@ usage(FILE *f)
 	    "      (faults: backoff|resync|profile|stall)\n"
 	    "      gpsoff=S: the GPS time in SND frames is S s (float, +/-) "
 	    "ahead of the host clock\n"
+	    "      gpsstale=N: the first N frames carry a stale GPS stamp\n"
 	    "--tls-cert PEM --tls-key PEM: KiwiSDR stations serve wss "
 	    "(https:// URLs)\n");
 }

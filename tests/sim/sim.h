@@ -28,6 +28,7 @@ struct simst {
 	double		 rate, offset, snr, pb, after, min, max;
 	int		 gps, overflow, times;
 	double		 gpsoff;	/* s the GPS clock is off the host's */
+	int		 gpsstale;	/* first frames with a stale stamp */
 	enum signal	 sig;
 	enum fault	 fault;
 	int		 port;
