@@ -23,6 +23,12 @@
 #define GPS_UNIX_EPOCH		315964800.0	/* 1980-01-06 */
 #define GPS_LEAP_S		18.0		/* GPS - UTC since 2017 */
 #define GPS_WEEK_S		604800.0
+#define KIWI_GPS_TOL_S		1e-3	/* a stamp this near the previous
+					   one plus its samples continues it */
+#define KIWI_GPS_RUN		2	/* continuous stamps in a row before
+					   GPS time is passed on */
+#define KIWI_GPS_WAIT		8	/* frames a new stream waits for
+					   them at most */
 
 struct rx {
 	struct rxloop		*loop;
@@ -55,6 +61,18 @@ struct rx {
 
 	int16_t			*conv;
 	size_t			 conv_cap;
+
+	/* GPS stamps: the previous frame's (0: none) and how many in a row
+	 * continued their predecessor. */
+	double			 gps_prev;
+	size_t			 gps_prev_n;
+	int			 gps_run;
+	/* A new stream waits (held frames, not passed on) for continuous
+	 * stamps when the receiver claims a fix; started: this connection
+	 * has said "streaming". */
+	int			 hold;
+	int			 held;
+	int			 started;
 };
 
 /* ---- pure parsers ---- */
@@ -420,7 +438,7 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 	struct kiwi_snd	 f;
 	struct rx_block	 b;
 	char		 err[128], why[200];
-	double		 now = util_now();
+	double		 now = util_now(), t_gps = 0;
 	uint32_t	 gap;
 	size_t		 lost = 0;
 
@@ -446,13 +464,12 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 		rx->spf = f.n;
 		rx->backoff = KIWI_BACKOFF_MIN;
 		settle(rx, 0);
-		rx->sink.stream(rx->sink.ctx, rx->fs);
-		set_state(rx, RX_STREAMING, "streaming");
+		rx->hold = 1;
 	} else if (gap != 0) {
-		if (gap > 1000) {
+		if (gap > 1000)
 			/* Not a few lost frames: the stream restarted. */
-			rx->sink.stream(rx->sink.ctx, rx->fs);
-		} else
+			rx->hold = 1;
+		else
 			lost = (size_t)gap * rx->spf;
 	}
 	if (rx->conv_cap < f.n) {
@@ -474,10 +491,39 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 	b.lost = lost;
 	b.t_arrival = now;
 	b.gps_age = f.gps_age == 255 ? -1 : f.gps_age;
-	/* Fresh fix only: a stale time would misplace the chunk grid. */
+	/*
+	 * Fresh fix only: a stale time would misplace the chunk grid. And
+	 * only a stamp that continues the previous ones: the first stamp or
+	 * two of a stream can be stale (zero, or left from before), and one
+	 * of them anchoring the stream would put every chunk of it seconds
+	 * off, or make it look like a receiver whose clock disagrees.
+	 */
 	if (f.gps_age <= 10 && (f.gpssec != 0 || f.gpsnsec != 0) &&
 	    f.gpsnsec < 1000000000u)
-		b.t_gps = kiwi_gps_to_utc(f.gpssec, f.gpsnsec, now);
+		t_gps = kiwi_gps_to_utc(f.gpssec, f.gpsnsec, now);
+	if (t_gps > 0 && rx->gps_prev > 0 && fabs(t_gps - (rx->gps_prev +
+	    (double)(rx->gps_prev_n + lost) / rx->fs)) < KIWI_GPS_TOL_S)
+		rx->gps_run++;
+	else
+		rx->gps_run = 0;
+	rx->gps_prev = t_gps;
+	rx->gps_prev_n = f.n;
+	if (rx->gps_run >= KIWI_GPS_RUN)
+		b.t_gps = t_gps;
+	if (rx->hold) {
+		/* A new stream begins on a frame with trusted GPS time when
+		 * the receiver has a fix: its first block anchors it, and an
+		 * arrival-clock anchor would stay for the whole stream. */
+		if (t_gps > 0 && b.t_gps == 0 && rx->held++ < KIWI_GPS_WAIT)
+			return;
+		rx->hold = rx->held = 0;
+		b.lost = 0;	/* nothing of this stream came before */
+		rx->sink.stream(rx->sink.ctx, rx->fs);
+		if (!rx->started) {
+			rx->started = 1;
+			set_state(rx, RX_STREAMING, "streaming");
+		}
+	}
 	b.rssi_dbm = f.rssi_dbm;
 	b.overflow = (f.flags & KIWI_FLAG_OVERFLOW) != 0;
 	rx->sink.block(rx->sink.ctx, &b);
@@ -543,6 +589,9 @@ connect_now(struct rx *rx)
 	rx->fatal = 0;
 	rx->frames = 0;
 	rx->have_seq = 0;
+	rx->gps_prev = 0;
+	rx->gps_run = 0;
+	rx->hold = rx->held = rx->started = 0;
 	rx->fs = 0;
 	rx->ticks = 0;
 	/* A unique <ts> per connection: the receiver drops a second SND

@@ -39,6 +39,11 @@ struct probe {
 	int		 have_prev;
 	double		 power;		/* sum |x|^2, full scale 1 */
 	int		 gps;		/* blocks with a fresh GPS time */
+	int		 stream_blocks;	/* blocks of the current stream */
+	int		 gps_nofirst;	/* GPS streams whose first block had
+					   no GPS time */
+	int		 gps_jumps;	/* GPS times not continuing the last */
+	double		 gps_next;	/* the next block's expected, or 0 */
 	int		 counting;	/* set: check the counting signal */
 	uint32_t	 next;		/* its expected counter */
 	int		 count_ok, count_bad;
@@ -70,6 +75,8 @@ p_stream(void *ctx, double fs)
 	pthread_mutex_lock(&p->lock);
 	p->streams++;
 	p->fs = fs;
+	p->stream_blocks = 0;
+	p->gps_next = 0;
 	p->have_prev = 0;
 	p->count_ok = p->count_bad = 0;
 	p->next = UINT32_MAX;
@@ -101,6 +108,14 @@ p_block(void *ctx, const struct rx_block *b)
 	}
 	if (b->t_gps > 0 && fabs(b->t_gps - b->t_arrival) < 1.0)
 		p->gps++;
+	if (p->stream_blocks++ == 0 && b->t_gps <= 0 && b->gps_age >= 0)
+		p->gps_nofirst++;
+	if (b->t_gps > 0) {
+		if (p->gps_next > 0 && fabs(b->t_gps - (p->gps_next +
+		    (double)b->lost / p->fs)) > 1e-3)
+			p->gps_jumps++;
+		p->gps_next = b->t_gps + (double)b->n / p->fs;
+	}
 	/* the counting signal: I = counter & 0x7fff, Q = counter >> 15 */
 	for (i = 0; p->counting && i < b->n; i++) {
 		uint32_t c = (uint32_t)(uint16_t)b->iq[2 * i] |

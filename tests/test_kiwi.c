@@ -164,7 +164,8 @@ test_gps_time(void **state)
 static void
 test_live(void **state)
 {
-	const char		*specs[] = { "i=2,fault=badp", "i=3,signal=count",
+	const char		*specs[] = { "i=1,gpsstale=3",
+				    "i=2,fault=badp", "i=3,signal=count",
 				    "i=4,fault=stall,after=1",
 				    "i=5,fault=busy,times=2", NULL };
 	struct probe		 p[5];
@@ -195,6 +196,10 @@ test_live(void **state)
 	assert_true(fabs(p[0].fs - 12001.137) < 0.001);
 	assert_true(p[0].samples > 4 * 12001 && p[0].samples < 5 * 12002);
 	assert_true(p[0].gps > 0);
+	/* its first 3 stamps are stale: the stream starts on trusted GPS
+	 * time (first block), and no stamp passed on jumps */
+	assert_int_equal(p[0].gps_nofirst, 0);
+	assert_int_equal(p[0].gps_jumps, 0);
 	/* 2: bad password: failed with the receiver's reason, no retry */
 	assert_int_equal(p[1].state, RX_FAILED);
 	assert_non_null(strstr(p[1].reason, "password"));

@@ -159,6 +159,19 @@ class ClockTest(unittest.TestCase):
         self.assertIn("Sim 3's GPS time is 18.0", ev[0]["message"])
         self.assertIn("placed by arrival time", ev[0]["message"])
 
+    def test_stale_first_stamps(self):
+        """A receiver's first three stamps are 7.5 s stale (continuous
+        among themselves): the driver passes GPS time on only once stamps
+        continue each other, so the stream is not anchored 7.5 s off --
+        every chunk is stored, on GPS time, no clock warning."""
+        specs = ["i=1,gps=1", "i=2,gps=1,gpsstale=3", "i=3,gps=1"]
+        rc, events, err, m, t_launch = self.run_sim(specs, 3, 3)
+        f = h.final(events)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(f["summary"]["chunks_stored"], 9, f)
+        self.check_gps_line(m, 3, 3, 0.0, t_launch)
+        self.assertEqual(self.clock_events(events), [])
+
     def test_small_offset_no_warning(self):
         """GPS 0.1 s off the host: measured (summary), below the warning
         threshold (0.5 s): no session:clock event."""
