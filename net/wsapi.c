@@ -72,7 +72,7 @@ wsapi_error_json(const char *code, const char *field, const char *msg,
 	json_object_set_new(env, "message", json_string(msg));
 	json_object_set_new(env, "data", json_pack("{s:s, s:s, s:s}",
 	    "error", msg, "code", code, "field", field));
-	s = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = util_json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(env);
 	if (s != NULL && len != NULL)
 		*len = strlen(s);
@@ -115,7 +115,7 @@ fail(struct req *r, const char *code, const char *field, const char *fmt, ...)
 	json_object_set_new(env, "timestamp", json_string(ts));
 	json_object_set_new(env, "message", json_string(msg));
 	json_object_set_new(env, "data", d);
-	s = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = util_json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(env);
 	if (s != NULL) {
 		r->reply(r->client, s, strlen(s));

@@ -441,7 +441,7 @@ health_json(struct wsserver *srv, size_t *len)
 	json_object_set_new(h, "receivers_checked_at", srv->checked_at[0] ?
 	    json_string(srv->checked_at) : json_null());
 	pthread_mutex_unlock(&srv->plock);
-	s = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = util_json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(h);
 	if (s != NULL)
 		*len = strlen(s);
@@ -544,7 +544,7 @@ http_error(struct lws *wsi, struct pss *pss, unsigned int status,
 	json_t	*j = json_pack("{s:s, s:i}", "error", text, "status",
 	    (int)status);
 
-	s = json_dumps(j, JSON_COMPACT);
+	s = util_json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (s == NULL)
 		return 1;

@@ -66,6 +66,11 @@ struct dataset;
 int	cmd_open_dataset(const char *dir, struct dataset **ds, char *path,
 	    size_t pathlen);
 
+/* s made safe for a terminal (util_term_escape: control characters and
+ * invalid bytes written as \xNN), "" for NULL. The text lives in one of 16
+ * buffers of this thread, reused round-robin: valid until 16 more calls. */
+const char *cmd_esc(const char *s);
+
 /* One line describing a replicator status (replicator.h), for messages. */
 #include <jansson.h>
 int	cmd_store_line(const json_t *status, char *buf, size_t len);

@@ -54,12 +54,13 @@ write_line(int fd, const char *s, size_t len)
 	free(buf);
 }
 
+/* A string of an event for the human-readable output: names, reasons and
+ * errors come from flags, files and receivers, so they are escaped for the
+ * terminal (an ESC in a session name must not drive it). */
 static const char *
 jstr(const json_t *d, const char *k)
 {
-	const char	*s = json_string_value(json_object_get(d, k));
-
-	return s != NULL ? s : "";
+	return cmd_esc(json_string_value(json_object_get(d, k)));
 }
 
 static json_int_t
@@ -130,7 +131,7 @@ human(struct out *o, const char *name, const json_t *d)
 		json_object_del(c, "pending_sessions");
 		json_object_del(c, "retry_in_s");
 		json_object_del(c, "state");
-		s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+		s = util_json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
 		if (s != NULL && strcmp(s, o->store) != 0) {
 			cmd_store_line(d, line, sizeof line);
 			fprintf(stderr, "%s\n", line);
@@ -232,6 +233,24 @@ exit_code(const json_t *d)
 	if (jint(sum, "chunks_missing") > 0)
 		return EXIT_PARTIAL;
 	return 0;
+}
+
+/* The flag that set a session_error's field, for messages. */
+static const char *
+flag_of(const char *field)
+{
+	static const char *map[][2] = {
+		{ "session_name", "--name" }, { "notes", "--notes" },
+		{ "duration_seconds", "--duration" },
+		{ "frequency_mhz", "--freq" }, { "passband", "--passband" },
+		{ "source_id", "--source" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(field, map[i][0]) == 0)
+			return map[i][1];
+	return "record";
 }
 
 static int
@@ -394,7 +413,7 @@ record_exec(int argc, char **argv)
 	p.freq_hz = mhz * 1e6;
 	p.duration_s = (int)dur;
 	if (session_validate(&p, &e) != 0)
-		return cmd_error(EXIT_USAGE, "%s", e.msg);
+		return cmd_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
 
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
 		goto out;

@@ -134,6 +134,11 @@ serve_exec(int argc, char **argv)
 	if ((wc.tls_cert == NULL) != (wc.tls_key == NULL))
 		return cmd_error(EXIT_USAGE, "TLS needs both --tls-cert and "
 		    "--tls-key");
+	/* OpenSSL opens these itself, and would wait forever on a FIFO */
+	if (wc.tls_cert != NULL && (util_check_regular(wc.tls_cert, err,
+	    sizeof err) != 0 || util_check_regular(wc.tls_key, err,
+	    sizeof err) != 0))
+		return cmd_error(EXIT_NOINPUT, "--tls-cert/--tls-key: %s", err);
 	if (tokfile != NULL && (rc = cmd_read_token(tokfile, &token)) != 0)
 		return rc;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "util.h"
 #include "store/dataset.h"
 
 static int
@@ -51,7 +52,8 @@ sessions_exec(int argc, char **argv)
 	if (list == NULL)
 		return cmd_error(EXIT_IOERR, "%s", err);
 	if (json) {
-		s = json_dumps(list, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		s = util_json_dumps(list, JSON_INDENT(1) |
+		    JSON_PRESERVE_ORDER);
 		printf("%s\n", s != NULL ? s : "[]");
 		free(s);
 	} else {
@@ -72,14 +74,15 @@ sessions_exec(int argc, char **argv)
 			    (long long)json_integer_value(json_object_get(o,
 			    "chunks_expected")),
 			    (long long)json_integer_value(json_object_get(o,
-			    "chunks_missing")), name != NULL ? name : "-");
+			    "chunks_missing")), name != NULL ? cmd_esc(name) :
+			    "-");
 			/* a damaged manifest is said, with what is left */
 			if (json_object_get(o, "damaged") != NULL)
 				printf("  damaged: %s; %lld chunk files kept "
 				    "(not rebuilt: the dataset is read-only or "
 				    "the session is being written)\n",
-				    json_string_value(json_object_get(o,
-				    "damaged")), (long long)json_integer_value(
+				    cmd_esc(json_string_value(json_object_get(o,
+				    "damaged"))), (long long)json_integer_value(
 				    json_object_get(o, "chunk_files")));
 			else if (rb != NULL)
 				printf("  rebuilt %s from %lld chunk files and "

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "util.h"
 #include "store/dataset.h"
 
 static int
@@ -30,7 +31,7 @@ sources_list(struct dataset *ds, int json)
 			    json_real(v[i].longitude) : json_null());
 			json_array_append_new(arr, o);
 		}
-		s = json_dumps(arr, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		s = util_json_dumps(arr, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
 		free(s);
 		json_decref(arr);
@@ -43,7 +44,7 @@ sources_list(struct dataset *ds, int json)
 				snprintf(pos, sizeof pos, "%.4f,%.4f",
 				    v[i].latitude, v[i].longitude);
 			printf("%-36s  %-12.6f  %-20s  %s\n", v[i].id,
-			    v[i].frequency_hz / 1e6, pos, v[i].name);
+			    v[i].frequency_hz / 1e6, pos, cmd_esc(v[i].name));
 		}
 	}
 	free(v);

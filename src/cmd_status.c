@@ -5,18 +5,19 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "util.h"
 #include "runtime.h"
 #include "store/dataset.h"
 #include "store/pgstore.h"
 #include "store/replicator.h"
 #include "store/s3store.h"
 
+/* A string of o for a human-readable line: escaped for the terminal
+ * (server errors and session names are not ours to trust). */
 static const char *
 sstr(const json_t *o, const char *k)
 {
-	const char	*s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
+	return cmd_esc(json_string_value(json_object_get(o, k)));
 }
 
 /* Was this store used before (DIR/replica.json)? */
@@ -120,7 +121,7 @@ status_exec(int argc, char **argv)
 	    json_integer_value(json_object_get(p, "pending_sessions")) > 0 ?
 	    EXIT_PARTIAL : 0;
 	if (json) {
-		s = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		s = util_json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (s != NULL)
 			printf("%s\n", s);
 		free(s);

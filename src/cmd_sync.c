@@ -12,12 +12,12 @@
 #include "store/dataset.h"
 #include "store/replicator.h"
 
+/* A string of o for a human-readable line: escaped for the terminal
+ * (server errors and session names are not ours to trust). */
 static const char *
 sstr(const json_t *o, const char *k)
 {
-	const char	*s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
+	return cmd_esc(json_string_value(json_object_get(o, k)));
 }
 
 int

@@ -231,6 +231,13 @@ parse_station(json_t *o, struct station *st, int index, char *err,
 		snprintf(err, errlen, "%s: \"name\" must not be empty", what);
 		return -1;
 	}
+	/* shown in terminals and messages: no ESC, CSI, ... (the JSON
+	 * parser already guarantees UTF-8) */
+	if (util_text_check(st->name, 0) != UTIL_TEXT_OK) {
+		snprintf(err, errlen, "%s: \"name\" must not contain control "
+		    "characters", what);
+		return -1;
+	}
 	snprintf(what, sizeof what, "station %d (%s)", index, st->name);
 	if (get_string(o, "type", 1, st->type, sizeof st->type, what, err,
 	    errlen) != 0 ||

@@ -89,7 +89,7 @@ events_envelope(const char *name, const json_t *data, size_t *len)
 	json_object_set_new(env, "timestamp", json_string(ts));
 	json_object_set(env, "data", (json_t *)data);
 	/* JSON_PRESERVE_ORDER keeps "event" first: readable JSON lines. */
-	s = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = util_json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(env);
 	if (s != NULL && len != NULL)
 		*len = strlen(s);

@@ -181,6 +181,18 @@ cmd_open_dataset(const char *dir, struct dataset **ds, char *path,
 	return 0;
 }
 
+const char *
+cmd_esc(const char *s)
+{
+	static __thread char	ring[16][1024];
+	static __thread int	k;
+
+	if (s == NULL)
+		return "";
+	k = (k + 1) % 16;
+	return util_term_escape(s, ring[k], sizeof ring[k]);
+}
+
 static void
 usage(FILE *f)
 {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "util.h"
 
 static const char *status_names[] = {
 	"pending", "recording", "source_assigned", "in_progress", "completed",
@@ -54,18 +55,22 @@ session_error_set(struct session_error *e, const char *code,
 	return -1;
 }
 
-/* Names and notes are shown in terminals and web pages: refuse control
- * characters other than tab/newline in notes, and any in names. */
+/* Names and notes are shown in terminals and web pages and stored as JSON:
+ * refuse invalid UTF-8 (JSON cannot hold it: the session would be stored
+ * without its name) and control characters, C0 and C1 alike (ESC and CSI
+ * drive terminals), other than tab/newline in notes. The WebSocket API
+ * code: wrong_type for text that is not UTF-8, out_of_range for controls. */
 static int
-has_control(const char *s, int allow_newlines)
+check_text(const char *s, int allow_newlines, const char *field,
+    const char *what, struct session_error *e)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == 0x7f)
-			return 1;
-		if (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t' ||
-		    c == '\r')))
-			return 1;
+	switch (util_text_check(s, allow_newlines)) {
+	case UTIL_TEXT_BAD_UTF8:
+		return session_error_set(e, "wrong_type", field,
+		    "%s must be valid UTF-8 text", what);
+	case UTIL_TEXT_CONTROL:
+		return session_error_set(e, "out_of_range", field,
+		    "%s must not contain control characters", what);
 	}
 	return 0;
 }
@@ -82,15 +87,13 @@ session_validate(const struct session_params *p, struct session_error *e)
 	if (len > SESSION_NAME_MAX)
 		return session_error_set(e, "too_large", "session_name",
 		    "session name is longer than %d bytes", SESSION_NAME_MAX);
-	if (has_control(p->name, 0))
-		return session_error_set(e, "out_of_range", "session_name",
-		    "session name must not contain control characters");
+	if (check_text(p->name, 0, "session_name", "session name", e) != 0)
+		return -1;
 	if (strnlen(p->notes, sizeof p->notes) > SESSION_NOTES_MAX)
 		return session_error_set(e, "too_large", "notes",
 		    "notes are longer than %d bytes", SESSION_NOTES_MAX);
-	if (has_control(p->notes, 1))
-		return session_error_set(e, "out_of_range", "notes",
-		    "notes must not contain control characters");
+	if (check_text(p->notes, 1, "notes", "notes", e) != 0)
+		return -1;
 	if (p->duration_s < SESSION_DURATION_MIN ||
 	    p->duration_s > SESSION_DURATION_MAX)
 		return session_error_set(e, "out_of_range", "duration_seconds",

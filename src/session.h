@@ -34,8 +34,8 @@ struct session_params {
 };
 
 /* A stable error: code is one of the WebSocket API's codes ("missing_field",
- * "out_of_range", "not_found", "bad_state", "busy", "too_large",
- * "io_error", "invalid"), field the offending field or "". */
+ * "wrong_type", "out_of_range", "not_found", "bad_state", "busy",
+ * "too_large", "io_error", "invalid"), field the offending field or "". */
 struct session_error {
 	const char	*code;
 	char		 field[64];
@@ -52,7 +52,9 @@ int		 session_error_set(struct session_error *e, const char *code,
 		    const char *field, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
 
-/* Validate name, duration, notes and passband (not the stations' range). */
+/* Validate name, duration, notes and passband (not the stations' range).
+ * Name and notes must be valid UTF-8 (else wrong_type) without control
+ * characters, C0 or C1 (else out_of_range; notes may hold tab/newline). */
 int		 session_validate(const struct session_params *p,
 		    struct session_error *e);
 

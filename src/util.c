@@ -1,8 +1,13 @@
-/* util.c -- clocks, ISO 8601 times, UUIDs, directories and atomic files. */
+/* util.c -- clocks, ISO 8601 times, UUIDs, directories, atomic files, text
+ * from outside and JSON text. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <uuid/uuid.h>
 
 #include "util.h"
@@ -215,6 +221,54 @@ util_write_atomic(const char *path, const void *data, size_t len, char *err,
 	return 0;
 }
 
+/*
+ * Open path for reading, refusing what is not a regular file. O_NONBLOCK:
+ * opening a FIFO without it waits for a writer forever (a stations file
+ * that is a FIFO would hang `record`); a regular file ignores the flag.
+ */
+static int
+open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	const char	*what;
+	int		 fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		what = S_ISFIFO(st->st_mode) ? "a FIFO" : S_ISDIR(st->st_mode) ?
+		    "a directory" : S_ISCHR(st->st_mode) ||
+		    S_ISBLK(st->st_mode) ? "a device" : S_ISSOCK(st->st_mode) ?
+		    "a socket" : "a special file";
+		snprintf(err, errlen, "%s is %s, not a regular file", path,
+		    what);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+util_check_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open_regular(path, &st, err, errlen)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 char *
 util_read_file(const char *path, size_t max, size_t *len, char *err,
     size_t errlen)
@@ -225,17 +279,8 @@ util_read_file(const char *path, size_t max, size_t *len, char *err,
 	ssize_t		 n;
 	int		 fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    strerror(errno));
+	if ((fd = open_regular(path, &st, err, errlen)) < 0)
 		return NULL;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", path);
-		close(fd);
-		return NULL;
-	}
 	if ((size_t)st.st_size > max) {
 		snprintf(err, errlen, "%s is too large (%lld bytes, at most "
 		    "%zu)", path, (long long)st.st_size, max);
@@ -248,6 +293,8 @@ util_read_file(const char *path, size_t max, size_t *len, char *err,
 		close(fd);
 		return NULL;
 	}
+	/* at most the size fstat saw: a file that grows meanwhile is cut
+	 * there, never read past max */
 	while (off < (size_t)st.st_size) {
 		n = read(fd, buf + off, (size_t)st.st_size - off);
 		if (n < 0 && errno == EINTR)
@@ -298,4 +345,320 @@ util_fmt(char *buf, size_t len, const char *fmt, ...)
 	n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/* ---- text from outside ---- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), its code point in
+ * *cp; 0 if the bytes there are not valid UTF-8. */
+static size_t
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t	c, min;
+	size_t		k, i;
+
+	if (n == 0)
+		return 0;
+	c = s[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		k = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		k = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		k = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else
+		return 0;	/* continuation byte, 0xc0/0xc1, 0xf5.. */
+	if (n < k)
+		return 0;
+	for (i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;	/* overlong, too large, surrogate */
+	*cp = c;
+	return k;
+}
+
+static int
+is_control(uint32_t c)
+{
+	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f);
+}
+
+int
+util_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 c;
+	size_t			 k;
+
+	while (len > 0) {
+		if ((k = utf8_next(p, len, &c)) == 0)
+			return 0;
+		p += k;
+		len -= k;
+	}
+	return 1;
+}
+
+int
+util_text_check(const char *s, int allow_newlines)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len = strlen(s), k;
+	uint32_t		 c;
+	int			 ctl = 0;
+
+	/* invalid UTF-8 first: it is the more fundamental fault */
+	while (len > 0) {
+		if ((k = utf8_next(p, len, &c)) == 0)
+			return UTIL_TEXT_BAD_UTF8;
+		if (is_control(c) && !(allow_newlines && (c == '\n' ||
+		    c == '\t' || c == '\r')))
+			ctl = 1;
+		p += k;
+		len -= k;
+	}
+	return ctl ? UTIL_TEXT_CONTROL : UTIL_TEXT_OK;
+}
+
+void
+util_utf8_sanitize(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 len = strlen(s), k;
+	uint32_t	 c;
+
+	while (len > 0) {
+		if ((k = utf8_next(p, len, &c)) == 0) {
+			*p = '?';
+			k = 1;
+		}
+		p += k;
+		len -= k;
+	}
+}
+
+const char *
+util_term_escape(const char *s, char *buf, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), k, off = 0;
+	uint32_t		 c;
+	char			 esc[8];
+
+	if (len == 0)
+		return buf;
+	while (n > 0) {
+		k = utf8_next(p, n, &c);
+		if (k == 0) {
+			snprintf(esc, sizeof esc, "\\x%02x", p[0]);
+			k = 1;
+		} else if (is_control(c))
+			snprintf(esc, sizeof esc, c < 0x80 ? "\\x%02x" :
+			    "\\u%04x", (unsigned)c);
+		else {
+			if (off + k >= len)
+				break;
+			memcpy(buf + off, p, k);
+			off += k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		if (off + strlen(esc) >= len)
+			break;
+		memcpy(buf + off, esc, strlen(esc));
+		off += strlen(esc);
+		p += k;
+		n -= k;
+	}
+	buf[off] = '\0';
+	return buf;
+}
+
+/* ---- JSON text ---- */
+
+static locale_t		c_locale;
+static pthread_once_t	c_locale_once = PTHREAD_ONCE_INIT;
+
+static void
+c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+void
+util_fmt_real(double v, char *buf, size_t len)
+{
+	locale_t	 old = (locale_t)0;
+	char		 t[48], *e, *d;
+	int		 p, x;
+
+	if (!isfinite(v)) {		/* not JSON; jansson refuses them */
+		snprintf(buf, len, "null");
+		return;
+	}
+	/* "%e" and strtod follow LC_NUMERIC (the console sets the user's
+	 * locale: "14,2" in de_DE): format in the C locale, on this thread
+	 * only */
+	pthread_once(&c_locale_once, c_locale_init);
+	if (c_locale != (locale_t)0)
+		old = uselocale(c_locale);
+	/* the fewest significant digits that read back as v ... */
+	for (p = 1; p < 17; p++) {
+		snprintf(t, sizeof t, "%.*e", p - 1, v);
+		if (strtod(t, NULL) == v)
+			break;
+	}
+	snprintf(t, sizeof t, "%.*e", p - 1, v);
+	x = atoi(strchr(t, 'e') + 1);
+	/* ... written like Python's repr(): positional for 1e-4 <= |v| <
+	 * 1e16 (below 2^53.15 every integer prints exactly), always with a
+	 * fraction or an exponent, so that it reads back as a real */
+	if (x >= -4 && x < 16) {
+		snprintf(t, sizeof t, "%.*f", p - 1 - x > 0 ? p - 1 - x : 0, v);
+		if (strchr(t, '.') == NULL)
+			strcat(t, ".0");
+	} else {
+		/* as jansson writes exponents: no '+', no leading zeros */
+		e = strchr(t, 'e');
+		d = e + 1;
+		if (*d == '+')
+			memmove(d, d + 1, strlen(d));
+		if (*d == '-')
+			d++;
+		while (d[0] == '0' && d[1] != '\0')
+			memmove(d, d + 1, strlen(d));
+	}
+	if (c_locale != (locale_t)0)
+		uselocale(old);
+	snprintf(buf, len, "%s", t);
+}
+
+struct dump {
+	char	*s;
+	size_t	 len, cap;
+	int	 in_str, esc;
+};
+
+static int
+dump_put(struct dump *d, const char *p, size_t n)
+{
+	char	*s;
+	size_t	 cap;
+
+	if (d->len + n + 1 > d->cap) {
+		cap = (d->len + n + 1) * 2 < 256 ? 256 : (d->len + n + 1) * 2;
+		if ((s = realloc(d->s, cap)) == NULL)
+			return -1;
+		d->s = s;
+		d->cap = cap;
+	}
+	memcpy(d->s + d->len, p, n);
+	d->len += n;
+	d->s[d->len] = '\0';
+	return 0;
+}
+
+/* A whole JSON number token with a fraction or an exponent (a real). */
+static int
+is_real_token(const char *p, size_t n)
+{
+	size_t	i = 0;
+	int	real = 0;
+
+#define DIGITS() do { \
+	if (i >= n || p[i] < '0' || p[i] > '9') \
+		return 0; \
+	while (i < n && p[i] >= '0' && p[i] <= '9') \
+		i++; \
+} while (0)
+	if (n == 0 || n > 40)
+		return 0;
+	if (p[i] == '-')
+		i++;
+	DIGITS();
+	if (i < n && p[i] == '.') {
+		i++;
+		real = 1;
+		DIGITS();
+	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		real = 1;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		DIGITS();
+	}
+#undef DIGITS
+	return real && i == n;
+}
+
+/*
+ * jansson writes each real with one call of the callback, at full
+ * precision (%.17g): outside strings (a small lexer follows them across
+ * calls, whatever jansson's chunking), such a token is rewritten in its
+ * shortest form. %.17g reads back exactly, so the value is unchanged; a
+ * token split over calls would merely stay long.
+ */
+static int
+dump_cb(const char *buf, size_t size, void *data)
+{
+	struct dump	*d = data;
+	char		 t[48], num[48];
+	size_t		 i;
+
+	if (!d->in_str && is_real_token(buf, size)) {
+		locale_t old = (locale_t)0;
+		double v;
+		memcpy(t, buf, size);
+		t[size] = '\0';
+		pthread_once(&c_locale_once, c_locale_init);
+		if (c_locale != (locale_t)0)
+			old = uselocale(c_locale);
+		v = strtod(t, NULL);
+		if (c_locale != (locale_t)0)
+			uselocale(old);
+		util_fmt_real(v, num, sizeof num);
+		return dump_put(d, num, strlen(num));
+	}
+	for (i = 0; i < size; i++) {
+		if (!d->in_str) {
+			if (buf[i] == '"')
+				d->in_str = 1;
+		} else if (d->esc)
+			d->esc = 0;
+		else if (buf[i] == '\\')
+			d->esc = 1;
+		else if (buf[i] == '"')
+			d->in_str = 0;
+	}
+	return dump_put(d, buf, size);
+}
+
+char *
+util_json_dumps(const json_t *j, size_t flags)
+{
+	struct dump	d;
+
+	memset(&d, 0, sizeof d);
+	if (j == NULL || json_dump_callback(j, dump_cb, &d, flags) != 0 ||
+	    dump_put(&d, "", 0) != 0) {
+		free(d.s);
+		return NULL;
+	}
+	return d.s;
 }

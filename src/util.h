@@ -1,6 +1,7 @@
 /*
  * util.h -- small helpers shared by every module: clocks, ISO 8601 times,
- * directories, atomic file replacement, UUIDs.
+ * directories, atomic file replacement, UUIDs, text from outside (UTF-8
+ * validity, control characters, terminal escaping) and JSON text.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -31,9 +32,46 @@ int	util_write_atomic(const char *path, const void *data, size_t len,
 	    char *err, size_t errlen);
 /* fsync a directory. 0 or -1. */
 int	util_fsync_dir(const char *dir);
-/* Read a whole file up to max bytes (NUL-terminated, caller frees). */
+/* Read a whole file up to max bytes (NUL-terminated, caller frees). Only a
+ * regular file: a FIFO, device or directory is refused at once, never
+ * waited on ("PATH is a FIFO, not a regular file"). */
 char	*util_read_file(const char *path, size_t max, size_t *len,
 	    char *err, size_t errlen);
+/* 0 if path is a regular file we can open, else -1 with the same messages
+ * as util_read_file (for files another library opens). */
+int	util_check_regular(const char *path, char *err, size_t errlen);
+
+/*
+ * Text from outside. Every string that reaches JSON, a file or a terminal
+ * must be valid UTF-8 (JSON cannot carry anything else: jansson refuses to
+ * build such a string, silently dropping the field).
+ * util_utf8_valid: 1 if s[0..len) is valid UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). util_text_check: UTIL_TEXT_OK,
+ * UTIL_TEXT_BAD_UTF8, or UTIL_TEXT_CONTROL for a C0 control (tab, CR and LF
+ * allowed when allow_newlines), DEL or a C1 control (U+0080-U+009F).
+ */
+enum { UTIL_TEXT_OK = 0, UTIL_TEXT_BAD_UTF8, UTIL_TEXT_CONTROL };
+int	util_utf8_valid(const char *s, size_t len);
+int	util_text_check(const char *s, int allow_newlines);
+/* In place: every byte that is not part of a valid UTF-8 sequence becomes
+ * '?' (for text receivers send, and text cut to a buffer mid-character). */
+void	util_utf8_sanitize(char *s);
+/* For a terminal: s with every control character (C0, DEL, C1) and invalid
+ * byte written as \xNN (or \u0080..\u009F) and backslashes kept; cut to
+ * len. Returns buf. */
+const char *util_term_escape(const char *s, char *buf, size_t len);
+
+/*
+ * json_dumps, but every real number in its shortest form that reads back as
+ * the same double (14.2, not jansson's 14.199999999999999). The one place
+ * JSON text is made; flags as for json_dumps (JSON_REAL_PRECISION ignored).
+ * NULL on failure (out of memory). Independent of the C library's locale.
+ */
+struct json_t;
+char	*util_json_dumps(const struct json_t *j, size_t flags);
+/* The shortest text of v that reads back as v, as JSON ("14.2", "1e+300",
+ * "3.0"): at most 24 bytes with the NUL. */
+void	util_fmt_real(double v, char *buf, size_t len);
 
 /* Raise the soft limit of open files (RLIMIT_NOFILE) to the hard one, at
  * most to UTIL_NOFILE_CAP; returns the soft limit now in force (-1 if it

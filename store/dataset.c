@@ -110,7 +110,7 @@ write_json(const char *path, const json_t *j, char *err, size_t errlen)
 	char	*s;
 	int	 rc;
 
-	s = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	s = util_json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	if (s == NULL) {
 		snprintf(err, errlen, "cannot serialize %s", path);
 		return -1;
@@ -319,18 +319,20 @@ dataset_source_add(struct dataset *ds, struct source *s, char *err,
 	char	 path[PATH_MAX];
 	json_t	*j, *o;
 	size_t	 i, len = strlen(s->name);
-	int	 fd, rc;
+	int	 fd, rc, tc, td = UTIL_TEXT_OK;
 
 	if (len == 0 || strspn(s->name, " \t") == len) {
 		snprintf(err, errlen, "source name must not be empty");
 		return -1;
 	}
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s->name[i] < 0x20) {
-			snprintf(err, errlen, "source name must not contain "
-			    "control characters");
-			return -1;
-		}
+	/* stored as JSON and shown in terminals: see session_validate() */
+	if ((tc = util_text_check(s->name, 0)) != UTIL_TEXT_OK ||
+	    (td = util_text_check(s->description, 1)) != UTIL_TEXT_OK) {
+		snprintf(err, errlen, "source %s must %s",
+		    tc != UTIL_TEXT_OK ? "name" : "description",
+		    (tc != UTIL_TEXT_OK ? tc : td) == UTIL_TEXT_BAD_UTF8 ?
+		    "be valid UTF-8 text" : "not contain control characters");
+		return -1;
 	}
 	if (s->has_coords && (s->latitude < -90 || s->latitude > 90 ||
 	    s->longitude < -180 || s->longitude > 180 ||
@@ -365,8 +367,15 @@ dataset_source_add(struct dataset *ds, struct source *s, char *err,
 	}
 	util_uuid(s->id);
 	util_iso8601(util_now(), s->created_at, sizeof s->created_at);
-	json_array_append_new(json_object_get(j, "sources"),
-	    source_to_json(s));
+	/* never report an id that was not saved */
+	if (json_array_append_new(json_object_get(j, "sources"),
+	    source_to_json(s)) != 0) {
+		snprintf(err, errlen, "source \"%s\" cannot be stored as JSON",
+		    s->name);
+		json_decref(j);
+		close(fd);
+		return -1;
+	}
 	sources_path(ds, "sources.json", path, sizeof path);
 	rc = write_json(path, j, err, errlen);
 	json_decref(j);
@@ -534,7 +543,7 @@ dataset_put_batch(struct dataset *ds, const char *id,
 		close(fd);
 		fd = -1;
 	}
-	text = json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = util_json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (util_fmt(tmp, sizeof tmp, "%s/batch_%06d.json.tmp", rowsdir,
 	    batch) != 0 || text == NULL)
 		goto out;

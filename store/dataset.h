@@ -62,7 +62,9 @@ int		 dataset_chunk_key(const char *session_id, int chunk_index,
 /* *out malloc'd array, Unknown first. */
 int		 dataset_sources_list(struct dataset *ds, struct source **out,
 		    int *n, char *err, size_t errlen);
-/* Add: fills s->id and s->created_at; a duplicate name is an error. */
+/* Add: fills s->id and s->created_at; a duplicate name is an error, so is
+ * a name or description that is not valid UTF-8 or holds control
+ * characters (C0 or C1; the description may hold tab/newline). */
 int		 dataset_source_add(struct dataset *ds, struct source *s,
 		    char *err, size_t errlen);
 /* Find by UUID, by name (case-insensitive) or "unknown". 0, or -1. */

@@ -529,7 +529,7 @@ pgstore_put_session(struct pgstore *pg, const json_t *ses,
 		if (!dup)
 			json_array_append(arr, (json_t *)st);
 	}
-	text = json_dumps(arr, JSON_COMPACT);
+	text = util_json_dumps(arr, JSON_COMPACT);
 	v[0] = text;
 	if (text == NULL) {
 		snprintf(err, errlen, "stations: out of memory");
@@ -578,7 +578,7 @@ pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
 			    json_object_get(c, "frequency_hz")))));
 		json_array_append_new(arr, c);
 	}
-	text = json_dumps(arr, JSON_COMPACT);
+	text = util_json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	if (text == NULL) {
 		snprintf(err, errlen, "measurements: out of memory");

@@ -333,7 +333,7 @@ save_state(struct replicator *r)
 
 	j = json_pack("{s:o, s:o}", "db", store_json(&r->db_st), "s3",
 	    store_json(&r->s3_st));
-	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	text = util_json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	if (text == NULL || strcmp(text, r->saved) == 0) {
 		free(text);
@@ -344,7 +344,7 @@ save_state(struct replicator *r)
 	util_iso8601(util_now(), now, sizeof now);
 	j = json_pack("{s:o, s:o, s:s}", "db", store_json(&r->db_st), "s3",
 	    store_json(&r->s3_st), "updated_at", now);
-	text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	text = util_json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	if (text != NULL && util_fmt(path, sizeof path, "%s/%s",
 	    dataset_dir(r->ds), STATE_FILE) == 0)

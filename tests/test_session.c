@@ -78,6 +78,22 @@ test_invalid(void **state)
 	expect_bad(&p, "out_of_range", "passband");
 	p = good(); strcpy(p.notes, "a\x07");
 	expect_bad(&p, "out_of_range", "notes");
+	/* text that JSON cannot hold: wrong_type, in every field */
+	p = good(); strcpy(p.name, "caf\xe9");		/* Latin-1 */
+	expect_bad(&p, "wrong_type", "session_name");
+	p = good(); strcpy(p.name, "cut \xe2\x82");
+	expect_bad(&p, "wrong_type", "session_name");
+	p = good(); strcpy(p.notes, "line\n\xff");
+	expect_bad(&p, "wrong_type", "notes");
+	/* C1 controls like C0 ones: U+009B is CSI, U+0085 NEL */
+	p = good(); strcpy(p.name, "a\xc2\x9b" "2Jb");
+	expect_bad(&p, "out_of_range", "session_name");
+	p = good(); strcpy(p.notes, "a\xc2\x85" "b");
+	expect_bad(&p, "out_of_range", "notes");
+	/* and real text passes */
+	p = good(); strcpy(p.name, "Torino \xc3\xa8 \xe2\x82\xac \xf0\x9f\x93\xa1");
+	strcpy(p.notes, "\xc2\xa0non-breaking\tand\r\nnewlines");
+	assert_int_equal(session_validate(&p, NULL), 0);
 }
 
 static void

@@ -1,4 +1,5 @@
-/* test_util.c -- times, UUIDs, directories, atomic writes, bounded reads. */
+/* test_util.c -- times, UUIDs, directories, atomic writes, bounded reads,
+ * text from outside (UTF-8, controls, terminal escaping), JSON numbers. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,13 +7,18 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "src/util.h"
 
@@ -130,6 +136,129 @@ test_raise_nofile(void **state)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* A FIFO is refused at once (opening it plainly would wait for a writer
+ * forever), so are directories; the message names the path and the kind. */
+static void
+test_not_regular(void **state)
+{
+	char	dir[] = "/tmp/test_util_fifo_XXXXXX", path[128], err[256];
+	size_t	len;
+	pid_t	pid;
+	int	st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	/* in a child with an alarm: a hang fails the test instead of
+	 * hanging it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(5);
+		_exit(util_read_file(path, 100, &len, err, sizeof err) == NULL &&
+		    strstr(err, "is a FIFO, not a regular file") != NULL &&
+		    strstr(err, path) != NULL &&
+		    util_check_regular(path, err, sizeof err) == -1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_null(util_read_file(dir, 100, &len, err, sizeof err));
+	assert_non_null(strstr(err, "is a directory"));
+	assert_int_equal(util_check_regular("/dev/null", err, sizeof err), -1);
+	assert_non_null(strstr(err, "is a device"));
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_text(void **state)
+{
+	char	buf[64];
+
+	(void)state;
+	assert_true(util_utf8_valid("Torino \xc3\xa8 \xe2\x82\xac "
+	    "\xf0\x9f\x93\xa1", 18));
+	assert_false(util_utf8_valid("\xff", 1));
+	assert_false(util_utf8_valid("\xc3", 1));		/* cut */
+	assert_false(util_utf8_valid("\xc0\xaf", 2));		/* overlong */
+	assert_false(util_utf8_valid("\xe0\x80\xaf", 3));	/* overlong */
+	assert_false(util_utf8_valid("\xed\xa0\x80", 3));	/* surrogate */
+	assert_false(util_utf8_valid("\xf4\x90\x80\x80", 4));	/* > U+10FFFF */
+	assert_false(util_utf8_valid("\x80", 1));
+	assert_int_equal(util_text_check("caf\xc3\xa9", 0), UTIL_TEXT_OK);
+	assert_int_equal(util_text_check("a\xffz", 0), UTIL_TEXT_BAD_UTF8);
+	assert_int_equal(util_text_check("a\x1b[2Jz", 0), UTIL_TEXT_CONTROL);
+	assert_int_equal(util_text_check("a\x7f", 0), UTIL_TEXT_CONTROL);
+	/* C1: U+0085 (NEL), U+009B (CSI) */
+	assert_int_equal(util_text_check("a\xc2\x85", 0), UTIL_TEXT_CONTROL);
+	assert_int_equal(util_text_check("a\xc2\x9b" "2J", 0),
+	    UTIL_TEXT_CONTROL);
+	assert_int_equal(util_text_check("\xc2\xa0", 0), UTIL_TEXT_OK);
+	assert_int_equal(util_text_check("a\nb\tc", 1), UTIL_TEXT_OK);
+	assert_int_equal(util_text_check("a\nb", 0), UTIL_TEXT_CONTROL);
+	assert_int_equal(util_text_check("a\xc2\x85", 1), UTIL_TEXT_CONTROL);
+
+	snprintf(buf, sizeof buf, "ok \xc3\xa8 \xff x \xe2\x82");
+	util_utf8_sanitize(buf);
+	assert_string_equal(buf, "ok \xc3\xa8 ? x ??");
+	assert_true(util_utf8_valid(buf, strlen(buf)));
+
+	assert_string_equal(util_term_escape("a\x1b[31mb\xc2\x9b\xff\xc3\xa8",
+	    buf, sizeof buf), "a\\x1b[31mb\\u009b\\xff\xc3\xa8");
+	/* cut at the buffer, never inside an escape or a character */
+	assert_string_equal(util_term_escape("ab\x1b", buf, 6), "ab");
+	assert_string_equal(util_term_escape("a\xc3\xa8", buf, 3), "a");
+}
+
+/* What Python's repr() (shortest round trip) gives, and the value reads
+ * back identically. */
+static void
+test_json_numbers(void **state)
+{
+	static const struct {
+		double		 v;
+		const char	*s;
+	} cases[] = {
+		{ 14.2, "14.2" }, { 14200000.0, "14200000.0" }, { 0.1, "0.1" },
+		{ 12001.135, "12001.135" }, { -0.5, "-0.5" }, { 3.0, "3.0" },
+		{ 1e300, "1e300" }, { 1.5e-7, "1.5e-7" },
+		{ 0.30000000000000004, "0.30000000000000004" },
+		{ 145.5 / 1e6 * 1e6, "145.5" }, { 1e15, "1000000000000000.0" },
+		{ 1e16, "1e16" }, { 0.0001, "0.0001" }, { 0.00001, "1e-5" },
+		{ 5e-324, "5e-324" }, { 1.7976931348623157e308,
+		"1.7976931348623157e308" }, { 0.0, "0.0" },
+	};
+	char	 buf[32], *s;
+	json_t	*j;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		util_fmt_real(cases[i].v, buf, sizeof buf);
+		assert_string_equal(buf, cases[i].s);
+		assert_true(strtod(buf, NULL) == cases[i].v);
+	}
+	/* every real of a document, not the strings that look like one;
+	 * integers as they are; in any locale */
+	setlocale(LC_NUMERIC, "C.UTF-8");
+	j = json_pack("{s:f, s:[f, f, I], s:s, s:s, s:f}", "frequency_mhz",
+	    14.2, "v", 0.1 + 0.2, 12001.135, (json_int_t)7, "name",
+	    "14.199999999999999", "q", "\"1.0000000000000002", "snr",
+	    19.873456789012344);
+	s = util_json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(s, "{\"frequency_mhz\":14.2,\"v\":["
+	    "0.30000000000000004,12001.135,7],\"name\":\"14.199999999999999\","
+	    "\"q\":\"\\\"1.0000000000000002\",\"snr\":19.873456789012344}");
+	free(s);
+	s = util_json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	assert_non_null(strstr(s, "\"frequency_mhz\": 14.2,\n"));
+	free(s);
+	json_decref(j);
+	assert_null(util_json_dumps(NULL, 0));
+}
+
 int
 main(void)
 {
@@ -139,6 +268,9 @@ main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_fmt),
 		cmocka_unit_test(test_raise_nofile),
+		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_json_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
