@@ -56,6 +56,39 @@ quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
+int
+pgstore_conninfo_check(const char *conninfo, char *err, size_t errlen)
+{
+	PQconninfoOption	*opts, *o;
+	char			*msg = NULL;
+	int			 rc = 0;
+
+	/* what libpq's expand_dbname treats as a connection string; anything
+	 * else is a database name */
+	if (strncmp(conninfo, "postgresql://", 13) != 0 &&
+	    strncmp(conninfo, "postgres://", 11) != 0 &&
+	    strchr(conninfo, '=') == NULL)
+		return 0;
+	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+		set_err(err, errlen, "invalid connection string",
+		    msg != NULL ? msg : "out of memory");
+		PQfreemem(msg);
+		return -1;
+	}
+	/* the parser decodes keywords and values (percent-encoding, quotes,
+	 * spaces) and reports a URL's "user:secret@" as the password */
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL) {
+			snprintf(err, errlen, "the connection string holds a "
+			    "password: put it in PGPASSWORD or ~/.pgpass, not "
+			    "on the command line");
+			rc = -1;
+		}
+	}
+	PQconninfoFree(opts);
+	return rc;
+}
+
 struct pgstore *
 pgstore_connect(const char *conninfo, char *err, size_t errlen)
 {

@@ -20,6 +20,16 @@
 
 struct pgstore;
 
+/*
+ * Check a connection string given on a command line, with libpq's own
+ * parser: -1 with a message if libpq cannot parse it, or if it carries a
+ * password however written ("password=x", "password = x", URL query
+ * "?pass%77ord=x", userinfo "user:secret@host"); a password there ends up
+ * in ps(1) and shell histories. A bare database name (no '=', no URL) is
+ * fine, as libpq takes it. 0 if acceptable.
+ */
+int		 pgstore_conninfo_check(const char *conninfo, char *err,
+		    size_t errlen);
 /* Connect (connect_timeout 5 s unless conninfo sets one). NULL with the
  * server's message on failure. */
 struct pgstore	*pgstore_connect(const char *conninfo, char *err,

@@ -133,19 +133,16 @@ int
 replicator_config_option(struct replicator_config *c, int opt,
     const char *arg, char *err, size_t errlen)
 {
-	char	*end;
+	char	*end, e[512];
 	long	 v;
 
 	switch (opt) {
 	case REPL_OPT_DB:
 		/* a password on the command line ends up in ps(1) and shell
-		 * histories: refuse it, point at PGPASSWORD/.pgpass */
-		if (strstr(arg, "password=") != NULL ||
-		    (strstr(arg, "://") != NULL && strchr(arg, '@') != NULL &&
-		    strchr(strstr(arg, "://") + 3, ':') != NULL &&
-		    strchr(strstr(arg, "://") + 3, ':') < strchr(arg, '@'))) {
-			snprintf(err, errlen, "--db: put the password in "
-			    "PGPASSWORD or ~/.pgpass, not on the command line");
+		 * histories: refuse it however written (pgstore parses with
+		 * libpq's own parser) */
+		if (pgstore_conninfo_check(arg, e, sizeof e) != 0) {
+			snprintf(err, errlen, "--db: %s", e);
 			return -1;
 		}
 		c->db_on = 1;
