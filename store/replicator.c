@@ -249,25 +249,38 @@ ledger_load(struct dataset *ds, const char *id, struct ledger *l)
 	return 0;
 }
 
-/* Append text durably (one write, then fdatasync). */
-static int
-ledger_append(struct dataset *ds, const char *id, const char *text,
-    size_t len)
+/* Append text (whole lines) durably: one write, then fdatasync. A crash
+ * mid-append leaves a last line without its newline; the next record must
+ * not be glued to that fragment (and lost with it), so it then starts on a
+ * new line: the fragment stays an unreadable line of its own. */
+int
+replicator_ledger_append(struct dataset *ds, const char *id,
+    const char *text, size_t len)
 {
-	char	path[PATH_MAX];
-	ssize_t	n;
-	size_t	off = 0;
-	int	fd, rc = 0;
+	struct stat	st;
+	char		path[PATH_MAX], last = '\n', *buf;
+	ssize_t		n;
+	size_t		off = 0, skip;
+	int		fd, rc = 0;
 
 	if (len == 0)
 		return 0;
 	if (ledger_path(ds, id, path, sizeof path) != 0)
 		return -1;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
+	if (fstat(fd, &st) != 0 || (st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) != 1) ||
+	    (buf = malloc(len + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	buf[0] = '\n';
+	memcpy(buf + 1, text, len);
+	skip = last == '\n' ? 1 : 0;
+	while (off < len + 1 - skip) {
+		n = write(fd, buf + skip + off, len + 1 - skip - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -276,6 +289,7 @@ ledger_append(struct dataset *ds, const char *id, const char *text,
 		}
 		off += (size_t)n;
 	}
+	free(buf);
 	if (rc == 0 && fdatasync(fd) != 0)
 		rc = -1;
 	close(fd);
@@ -558,7 +572,8 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 				rc = -1;
 			}
 		}
-		if (ledger_append(r->ds, id, b.s, b.len) != 0 && rc == 0) {
+		if (replicator_ledger_append(r->ds, id, b.s, b.len) != 0 &&
+		    rc == 0) {
 			char e[512];
 			snprintf(e, sizeof e, "session %s: cannot append to "
 			    "its ledger (replica.log)", id);
@@ -599,7 +614,8 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 			return -1;
 		}
 		snprintf(line, sizeof line, "s %s\n", st);
-		if (ledger_append(r->ds, id, line, strlen(line)) != 0) {
+		if (replicator_ledger_append(r->ds, id, line,
+		    strlen(line)) != 0) {
 			db_failed(r, id, "cannot append to its ledger "
 			    "(replica.log)");
 			return -1;
@@ -638,7 +654,8 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 					json_object_set_new(l->rows, jstr(row,
 					    "id"), json_true());
 				}
-				if (ledger_append(r->ds, id, b.s, b.len) != 0) {
+				if (replicator_ledger_append(r->ds, id, b.s,
+				    b.len) != 0) {
 					db_failed(r, id, "cannot append to "
 					    "its ledger (replica.log)");
 					rc = -1;
@@ -706,11 +723,13 @@ push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
 	count_pending(id, rows, &l, r->c.db_on, r->c.s3_on, prow, pobj);
 	if (is_final(st) && rc == 0) {
 		if (r->c.s3_on && !l.fin_s3 && *pobj == 0 &&
-		    ledger_append(r->ds, id, "Fs\n", 3) == 0)
+		    replicator_ledger_append(r->ds, id, "Fs\n", 3) ==
+		    0)
 			l.fin_s3 = 1;
 		if (r->c.db_on && !l.fin_db && *prow == 0 &&
 		    strcmp(l.status, st) == 0 &&
-		    ledger_append(r->ds, id, "Fd\n", 3) == 0)
+		    replicator_ledger_append(r->ds, id, "Fd\n", 3) ==
+		    0)
 			l.fin_db = 1;
 	}
 	done = (!r->c.db_on || l.fin_db) && (!r->c.s3_on || l.fin_s3);

@@ -129,4 +129,13 @@ void		 replicator_stop(struct replicator *r);
 json_t		*replicator_pending(struct dataset *ds, int db, int s3,
 		    char *err, size_t errlen);
 
+/*
+ * Append whole lines ("r ROW_ID\n", "o KEY\n", "s STATUS\n", "Fd\n", "Fs\n")
+ * to a session's ledger, durably; after a torn last line (a crash mid-
+ * append) the text starts on a new line. The replicator's own writer,
+ * public for tests and repair tools. 0 or -1.
+ */
+int		 replicator_ledger_append(struct dataset *ds, const char *id,
+		    const char *text, size_t len);
+
 #endif

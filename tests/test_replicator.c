@@ -193,6 +193,29 @@ test_pending_from_ledger(void **state)
 	assert_string_equal(json_string_value(json_object_get(s,
 	    "session_row")), "sent");
 	json_decref(p);
+	/* the next run appends the third row: it must not be glued to the
+	 * torn fragment ("r <rid2>r <rid2>"), or the row stays pending
+	 * forever and is re-sent on every run */
+	snprintf(text, sizeof text, "r %s\n", rid[2]);
+	assert_int_equal(replicator_ledger_append(ds, id, text, strlen(text)),
+	    0);
+	p = replicator_pending(ds, 1, 1, err, sizeof err);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_rows")), 0);
+	json_decref(p);
+	/* and after a whole line, no empty line is added */
+	snprintf(text, sizeof text, "o %s\n", key[1]);
+	assert_int_equal(replicator_ledger_append(ds, id, text, strlen(text)),
+	    0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	memset(text, 0, sizeof text);
+	assert_true(fread(text, 1, sizeof text - 1, f) > 0);
+	fclose(f);
+	assert_null(strstr(text, "\n\n"));
+	assert_non_null(strstr(text, rid[2]));
+	assert_true(strstr(strstr(text, rid[2]) + 1, rid[2]) != NULL);
+	assert_int_equal(text[strlen(text) - 1], '\n');
 	/* counting only the database */
 	p = replicator_pending(ds, 1, 0, err, sizeof err);
 	assert_int_equal(json_integer_value(json_object_get(p,
