@@ -19,13 +19,17 @@
 #include "store/dataset.h"
 #include "store/replicator.h"
 
-#define MAX_WEBSDR	CONFIG_MAX_STATIONS
+/* What a chunk line shows for one station: a chunk's progress line comes
+ * when every station settled that chunk, and stations deliver out of step
+ * (a reconnect, OpenWebRX's batches), so values are kept per chunk. */
+enum { SNR_NONE = 0, SNR_VALUE, SNR_NULL };
 
 struct out {
 	int		 json;
 	pthread_mutex_t	 lock;
-	double		 snr[MAX_WEBSDR + 1];	/* last SNR per station */
-	int		 has_snr[MAX_WEBSDR + 1];
+	double		*snr;		/* [chunk * (nst + 1) + websdr] */
+	unsigned char	*has_snr;	/* SNR_* for the same cells */
+	int		 nchunks;
 	int		 nst;
 	json_t		*final;			/* last status_update data */
 	char		 store[2048];		/* last store line printed */
@@ -93,11 +97,14 @@ human(struct out *o, const char *name, const json_t *d)
 		    "state")) != 0 ? " - " : "", strcmp(jstr(d, "reason"),
 		    jstr(d, "state")) != 0 ? jstr(d, "reason") : "");
 	else if (strcmp(name, "session:measurement") == 0) {
-		json_int_t k = jint(d, "websdr");
-		if (k >= 1 && k <= MAX_WEBSDR) {
-			o->snr[k] = json_number_value(json_object_get(d,
-			    "snr_db"));
-			o->has_snr[k] = 1;
+		json_int_t k = jint(d, "websdr"), c = jint(d, "chunk_index");
+		json_t *v = json_object_get(d, "snr_db");
+		if (k >= 1 && k <= o->nst && c >= 0 && c < o->nchunks) {
+			size_t cell = (size_t)c * (size_t)(o->nst + 1) +
+			    (size_t)k;
+			o->snr[cell] = json_number_value(v);
+			o->has_snr[cell] = json_is_number(v) ? SNR_VALUE :
+			    SNR_NULL;
 		}
 	} else if (strcmp(name, "session:missing") == 0)
 		fprintf(stderr, "  station %lld (%s) chunk %lld missing: %s\n",
@@ -108,14 +115,21 @@ human(struct out *o, const char *name, const json_t *d)
 		    "%lld measurements; SNR dB:", (long long)jint(d, "chunk"),
 		    (long long)jint(d, "total_chunks"),
 		    (long long)jint(d, "measurements_count"));
+		/* this chunk's own values: "-" not stored, "?" stored
+		 * without an SNR (a silent chunk) */
+		json_int_t c = jint(d, "chunk") - 1;
 		for (i = 1; i <= o->nst && off < sizeof line - 16; i++) {
-			if (o->has_snr[i])
+			size_t cell = (size_t)c * (size_t)(o->nst + 1) +
+			    (size_t)i;
+			int h = c >= 0 && c < o->nchunks ? o->has_snr[cell] :
+			    SNR_NONE;
+			if (h == SNR_VALUE)
 				off += (size_t)snprintf(line + off,
-				    sizeof line - off, " %.1f", o->snr[i]);
+				    sizeof line - off, " %.1f", o->snr[cell]);
 			else
 				off += (size_t)snprintf(line + off,
-				    sizeof line - off, " -");
-			o->has_snr[i] = 0;
+				    sizeof line - off, h == SNR_NULL ? " ?" :
+				    " -");
 		}
 		fprintf(stderr, "%s\n", line);
 	} else if (strcmp(name, "session:error") == 0)
@@ -423,6 +437,13 @@ record_exec(int argc, char **argv)
 		goto out;
 	}
 	o.nst = rt.stations.n;
+	o.nchunks = p.duration_s;
+	o.snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), sizeof *o.snr);
+	o.has_snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), 1);
+	if (o.snr == NULL || o.has_snr == NULL) {
+		rc = cmd_error(EXIT_SOFTWARE, "out of memory");
+		goto out;
+	}
 	pthread_mutex_init(&o.lock, NULL);
 
 	/* Every thread inherits this mask: only sig_main takes signals. */
@@ -472,6 +493,8 @@ stop:
 out:
 	runtime_stop(&rt);
 	json_decref(o.final);
+	free(o.snr);
+	free(o.has_snr);
 	return rc;
 }
 

@@ -1,9 +1,11 @@
 """test_record.py -- 7 simulated stations x 5 s through the real binary:
 35 chunk files read back with numpy, sample continuity across chunk
 boundaries (counting signal), metrics within tolerance, events in order,
-chunk timestamps aligned."""
+chunk timestamps aligned. HumanLinesTest: without --json, each chunk line
+shows that chunk's own SNRs (after a reconnect, and for OpenWebRX's batches),
+and JSON numbers are written in their shortest form."""
 
-import os, sys, tempfile, unittest
+import json, os, re, sys, tempfile, unittest
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -112,6 +114,75 @@ class RecordTest(unittest.TestCase):
                 for w in (1, 3, 5, 7):
                     d = t(rows[w]["timestamp"]) - t(by[k - 1][w]["timestamp"])
                     self.assertAlmostEqual(d, 1.0, delta=1.0 / fs + 2e-6)
+
+
+def chunk_lines(err):
+    """{chunk (1-based): [SNR tokens per station]} from the human output."""
+    out = {}
+    for line in err.splitlines():
+        mo = re.match(r"^chunk (\d+)/(\d+): (\d+) measurements; SNR dB:(.*)$",
+                      line)
+        if mo:
+            out[int(mo.group(1))] = mo.group(4).split()
+    return out
+
+
+def expected_tokens(m, nst, k):
+    """What chunk k's line must show: each station's own row."""
+    rows = {(r["chunk_index"], r["websdr"]): r for r in m["measurements"]}
+    toks = []
+    for w in range(1, nst + 1):
+        r = rows.get((k - 1, w))
+        toks.append("-" if r is None else "?" if r["snr_db"] is None
+                    else "%.1f" % r["snr_db"])
+    return toks
+
+
+class HumanLinesTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="hr-human-")
+        self.addCleanup(h.rmtree, self.tmp)
+        self.data = os.path.join(self.tmp, "data")
+
+    def check(self, err, nst, n):
+        m, d = h.manifest(self.data)
+        lines = chunk_lines(err)
+        self.assertEqual(sorted(lines), list(range(1, n + 1)), err)
+        for k in range(1, n + 1):
+            self.assertEqual(lines[k], expected_tokens(m, nst, k),
+                             "chunk %d: %s" % (k, err))
+        return m, d
+
+    def test_reconnect(self):
+        # station 2 drops its connection 1.5 s in and reconnects: its
+        # missing chunks show "-", never another chunk's SNR; stations
+        # with different SNRs so a value from the wrong station shows
+        specs = ["i=1,snr=10", "i=2,snr=20,fault=drop,after=1.5",
+                 "i=3,snr=30"]
+        with h.Sim(3, specs, tmp=self.tmp) as sim:
+            rc, _, err = h.record(sim, self.data, 5, freq="14.2",
+                                  json_out=False)
+        self.assertIn(rc, (0, 75), err)
+        m, d = self.check(err, 3, 5)
+        # and 14.2 MHz is written 14.2 (shortest round trip), not
+        # 14.199999999999999
+        with open(os.path.join(d, "manifest.json")) as f:
+            text = f.read()
+        self.assertIn('"frequency_mhz": 14.2,', text)
+        self.assertNotIn("14.199999999999999", text)
+        self.assertEqual(m["session"]["frequency_mhz"], 14.2)
+
+    def test_openwebrx(self):
+        # OpenWebRX delivers in batches; one station stalls 1.5 s in and
+        # comes back, one is full at first ("Too many clients")
+        specs = ["i=1,type=openwebrx", "i=2,type=openwebrx,fault=stall,"
+                 "after=1.5", "i=3,type=openwebrx,fault=backoff,times=1"]
+        with h.Sim(3, specs, tmp=self.tmp) as sim:
+            rc, _, err = h.record(sim, self.data, 4, freq="145.5",
+                                  json_out=False)
+        self.assertIn(rc, (0, 75), err)
+        m, _ = self.check(err, 3, 4)
+        self.assertGreater(len(m["measurements"]), 0)
 
 
 if __name__ == "__main__":
