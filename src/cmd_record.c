@@ -292,7 +292,10 @@ store_finish(struct replicator *rep, double timeout, int json,
 		drained = replicator_drain(rep, end - util_mono() < 0.25 ?
 		    end - util_mono() : 0.25) == 0;
 	while (!drained && !*interrupted && util_mono() < end);
-	st = replicator_status(rep);
+	/* the counts `status` gives, from the ledgers: the replicator's own
+	 * are those of its last finished pass, stale (0) while a server
+	 * that accepts but never answers holds its first one */
+	st = replicator_backlog(rep);
 	if (!json) {
 		cmd_store_line(st, line, sizeof line);
 		if (drained)

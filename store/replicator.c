@@ -1085,6 +1085,23 @@ replicator_status(struct replicator *r)
 	return s;
 }
 
+json_t *
+replicator_backlog(struct replicator *r)
+{
+	static const char	*keys[] = { "pending_rows", "pending_objects",
+				    "pending_sessions" };
+	json_t			*s, *p;
+	char			 err[512];
+	size_t			 i;
+
+	s = replicator_status(r);
+	p = replicator_pending(r->ds, r->c.db_on, r->c.s3_on, err, sizeof err);
+	for (i = 0; p != NULL && i < sizeof keys / sizeof keys[0]; i++)
+		json_object_set(s, keys[i], json_object_get(p, keys[i]));
+	json_decref(p);
+	return s;
+}
+
 void
 replicator_stop(struct replicator *r)
 {

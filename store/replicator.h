@@ -115,6 +115,13 @@ struct replicator *replicator_start(const struct replicator_config *c,
 int		 replicator_drain(struct replicator *r, double timeout);
 /* The last status (new reference). */
 json_t		*replicator_status(struct replicator *r);
+/* The last status, with pending_rows/objects/sessions counted now from
+ * the ledgers (replicator_pending for this replicator's stores: what
+ * `heimdall-rec status` says), not from the last finished pass -- which,
+ * facing a server that accepts and never answers, may not have counted
+ * what was recorded since. Reads the dataset: not for the status
+ * callback. New reference. */
+json_t		*replicator_backlog(struct replicator *r);
 /* Stop the thread (an upload or statement in flight is abandoned within a
  * second: it is sent again next time), remove the listener, free. */
 void		 replicator_stop(struct replicator *r);

@@ -1,6 +1,7 @@
 """test_cli.py -- flags, help, exit codes and messages of the real binary."""
 
-import json, os, subprocess, sys, tempfile, unittest
+import json, os, re, socket, subprocess, sys, tempfile, threading, time
+import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h
@@ -145,6 +146,141 @@ class CliTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("chunk 2/2", err)
         self.assertIn("completed: 4 of 4 chunks stored", err)
+
+    def test_bad_text(self):
+        """Invalid UTF-8 and C0/C1 controls are refused at the door, the
+        flag named, nothing stored (issue 10: chunks were recorded for a
+        session that then vanished)."""
+        d = os.path.join(self.tmp, "text")
+        for flag, val, what in [
+                ("--name", b"caf\xe9", "UTF-8"),
+                ("--name", b"cut \xe2\x82", "UTF-8"),
+                ("--notes", b"ok\n\xff", "UTF-8"),
+                ("--name", "a\x1b[2Jb", "control"),
+                ("--name", "a\u009b2Jb", "control"),     # C1: CSI
+                ("--notes", "a\u0085b", "control")]:    # C1: NEL
+            r = self.rec("--data-dir", d, flag, val)
+            self.assertEqual(r.returncode, 64, (flag, val, r.stderr))
+            self.assertIn(flag + ":", r.stderr)
+            self.assertIn(what, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "sessions")))
+        # real text passes validation (then fails on the dead station)
+        r = self.rec("--data-dir", d, "--name", "Torino \u00e8 \u20ac",
+                     "--notes", "a\tb\nc", "--start-timeout", "0.5")
+        self.assertNotEqual(r.returncode, 64, r.stderr)
+        # sources: an error, not an id that was never saved
+        for flag, val in [("--name", b"\xff\xfe"), ("--name", "x\u0085"),
+                          ("--name", "x\x1b"), ("--description", b"\xc0\xaf")]:
+            r = run("sources", "add", "--data-dir", d, "--name", "S", flag,
+                    val)
+            self.assertEqual(r.returncode, 64, (flag, val, r.stdout))
+            self.assertEqual(r.stdout, "")
+        lst = json.loads(run("sources", "list", "--data-dir", d,
+                             "--json").stdout)
+        self.assertEqual([s["name"] for s in lst], ["Unknown"])
+
+    def test_controls_escaped(self):
+        """Names already stored with controls (an edited sources.json)
+        are printed escaped, never raw to the terminal."""
+        d = os.path.join(self.tmp, "esc")
+        self.assertEqual(run("sources", "list", "--data-dir", d).returncode,
+                         0)
+        path = os.path.join(d, "sources.json")
+        with open(path) as f:
+            j = json.load(f)
+        j["sources"].append(dict(j["sources"][0], name="Evil\x1b[2J\u009b1m",
+                                 id="00000000-0000-4000-8000-000000000001"))
+        with open(path, "w") as f:
+            json.dump(j, f)
+        r = run("sources", "list", "--data-dir", d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("\x1b", r.stdout)
+        self.assertNotIn("\u009b", r.stdout)
+        self.assertIn("Evil\\x1b[2J\\u009b1m", r.stdout)
+        # JSON output keeps the real string
+        lst = json.loads(run("sources", "list", "--data-dir", d,
+                             "--json").stdout)
+        self.assertEqual(lst[1]["name"], "Evil\x1b[2J\u009b1m")
+
+    def test_special_files(self):
+        """A FIFO (or device, or directory) where a file is expected is
+        refused at once with the documented code, never waited on."""
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        t0 = time.monotonic()
+        r = self.rec("--stations", fifo)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn("is a FIFO, not a regular file", r.stderr)
+        self.assertIn(fifo, r.stderr)
+        r = self.rec("--stations", "/dev/zero")
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn("is a device", r.stderr)
+        r = self.rec("--stations", self.tmp)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        r = run("serve", "--stations", self.st, "--data-dir", self.data,
+                "--listen", "127.0.0.1:0", "--token-file", fifo)
+        self.assertEqual(r.returncode, 66, r.stderr)
+        self.assertIn("--token-file", r.stderr)
+        self.assertIn("FIFO", r.stderr)
+        r = run("serve", "--stations", self.st, "--data-dir", self.data,
+                "--listen", "127.0.0.1:0", "--tls-cert", fifo, "--tls-key",
+                fifo)
+        self.assertEqual(r.returncode, 66, r.stderr)
+        self.assertIn("FIFO", r.stderr)
+        # sources.json in the data directory
+        d = os.path.join(self.tmp, "fifo-data")
+        os.makedirs(d)
+        os.mkfifo(os.path.join(d, "sources.json"))
+        r = run("sources", "list", "--data-dir", d)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("FIFO", r.stderr)
+        # too large: bounded
+        big = os.path.join(self.tmp, "big.json")
+        with open(big, "w") as f:
+            f.write(" " * (8 << 20))
+        r = self.rec("--stations", big)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn("too large", r.stderr)
+        self.assertLess(time.monotonic() - t0, 30)
+
+    def test_backlog_silent_db(self):
+        """A database that accepts the connection and never answers:
+        `record` prints the real backlog, the counts `status` gives (issue
+        10: "0 rows, 0 objects pending" while 6 were)."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        held, stop = [], threading.Event()
+
+        def accept():
+            srv.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(srv.accept()[0])   # never answered
+                except OSError:
+                    pass
+        th = threading.Thread(target=accept, daemon=True)
+        th.start()
+        self.addCleanup(lambda: (stop.set(), th.join(), srv.close(),
+                                 [c.close() for c in held]))
+        # the first connection attempt outlives the recording: the
+        # replicator's own counts are then still those of "no session"
+        url = "postgresql://u@127.0.0.1:%d/db?connect_timeout=12" % \
+            srv.getsockname()[1]
+        d = os.path.join(self.tmp, "backlog")
+        os.makedirs(d + "-sim")
+        with h.Sim(2, tmp=d + "-sim") as sim:
+            rc, _, err = h.record(sim, d, 3, json_out=False,
+                                  extra=["--db", url, "--sync-timeout", "2"])
+        self.assertEqual(rc, 0, err)
+        mo = re.search(r"central store: (\d+) rows, (\d+) objects pending",
+                       err)
+        self.assertIsNotNone(mo, err)
+        st = json.loads(run("status", "--data-dir", d, "--json").stdout)
+        self.assertEqual(st["pending_rows"], 6, st)
+        self.assertEqual((int(mo.group(1)), int(mo.group(2))),
+                         (st["pending_rows"], st["pending_objects"]), err)
+        self.assertIn("kept in", err)
 
 
 if __name__ == "__main__":
