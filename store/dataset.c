@@ -418,6 +418,35 @@ held_find(struct dataset *ds, const char *id)
 	return NULL;
 }
 
+/*
+ * What a stored session depends on: a manifest whose session names it and
+ * carries its name and status. jansson builds no string from text that is
+ * not UTF-8 (json_string() gives NULL, the key is silently left out), so a
+ * manifest built from such text lacks them and the session would vanish
+ * from listings and replication: refuse to store it, saying so.
+ */
+static int
+manifest_check(const json_t *m, const char *id, char *err, size_t errlen)
+{
+	const json_t	*ses = json_object_get(m, "session");
+	const char	*sid = json_string_value(json_object_get(ses, "id"));
+	const char	*bad = NULL;
+
+	if (!json_is_object(ses))
+		bad = "session";
+	else if (sid == NULL || strcmp(sid, id) != 0)
+		bad = "session.id";
+	else if (!json_is_string(json_object_get(ses, "session_name")))
+		bad = "session.session_name";
+	else if (!json_is_string(json_object_get(ses, "status")))
+		bad = "session.status";
+	if (bad == NULL)
+		return 0;
+	snprintf(err, errlen, "session %s: its manifest cannot be stored: "
+	    "\"%s\" is missing or not text (invalid UTF-8?)", id, bad);
+	return -1;
+}
+
 int
 dataset_session_create(struct dataset *ds, const char *id,
     const json_t *manifest, char *err, size_t errlen)
@@ -426,7 +455,10 @@ dataset_session_create(struct dataset *ds, const char *id,
 	struct held	*h = NULL;
 	int		 i, fd;
 
+	/* the manifest checked before the directory exists: nothing may
+	 * depend on a session that cannot be stored */
 	if (session_path(ds, id, "rows", dir, sizeof dir, err, errlen) != 0 ||
+	    manifest_check(manifest, id, err, errlen) != 0 ||
 	    util_mkdirs(dir, err, errlen) != 0 ||
 	    session_path(ds, id, ".lock", path, sizeof path, err,
 	    errlen) != 0)
@@ -466,7 +498,7 @@ dataset_session_save(struct dataset *ds, const char *id,
 	int	 rc;
 
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
-	    errlen) != 0)
+	    errlen) != 0 || manifest_check(manifest, id, err, errlen) != 0)
 		return -1;
 	m = json_copy((json_t *)manifest);
 	json_object_del(m, "measurements");
@@ -849,7 +881,7 @@ finish(struct dataset *ds, const char *id, json_t *m, char *err,
 	json_t	*rows;
 
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
-	    errlen) != 0)
+	    errlen) != 0 || manifest_check(m, id, err, errlen) != 0)
 		return -1;
 	rows = merge_rows(ds, id, m);
 	json_object_set_new(m, "measurements", rows);

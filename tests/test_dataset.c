@@ -168,6 +168,22 @@ test_session_lifecycle(void **state)
 	assert_int_equal(dataset_session_create(ds, "../../etc", m, err,
 	    sizeof err), -1);
 	assert_non_null(strstr(err, "invalid session id"));
+
+	/* a name jansson could not take (not UTF-8): json_string() gives
+	 * NULL and the key is left out. Refused, named, and nothing on disk
+	 * that a listing or the replicator would depend on. */
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(json_object_set_new(json_object_get(m, "session"),
+	    "session_name", json_string("caf\xe9")), -1);
+	json_object_del(json_object_get(m, "session"), "session_name");
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, id));
+	assert_non_null(strstr(err, "session_name"));
+	snprintf(path, sizeof path, "%s/sessions/%s", dir, id);
+	assert_int_equal(access(path, F_OK), -1);
+	json_decref(m);
 	dataset_close(ds);
 }
 
