@@ -166,7 +166,8 @@ const struct cmd_entry cmd_sources_entry = {
 	"Known transmitters, to assign to sessions (\"Unknown\" always exists).",
 	"  --data-dir DIR       dataset folder (default "
 	"$XDG_DATA_HOME/heimdall-rec)\n"
-	"  --name NAME          the source's name (unique, 1-127 bytes)\n"
+	"  --name NAME          the source's name (unique, 1-127 bytes of UTF-8,\n"
+	"                       no control characters)\n"
 	"  --freq MHZ           its frequency\n"
 	"  --lat DEG --lon DEG  its position\n"
 	"  --description TEXT   free text\n"

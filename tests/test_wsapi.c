@@ -254,6 +254,12 @@ test_start_validation(void **state)
 		    "\"duration_seconds\":5}", "missing_field", "session_name" },
 		{ "{\"session_name\":\"a\\tb\",\"frequency_mhz\":10,"
 		    "\"duration_seconds\":5}", "out_of_range", "session_name" },
+		/* C1 controls like C0 ones: CSI in the name, NEL in notes */
+		{ "{\"session_name\":\"a\\u009b2Jb\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5}", "out_of_range", "session_name" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"notes\":\"a\\u0085b\"}",
+		    "out_of_range", "notes" },
 	};
 	char	msg[1024], *name;
 	size_t	i;
