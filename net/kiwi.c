@@ -255,12 +255,8 @@ set_state(struct rx *rx, enum rx_state st, const char *reason)
 {
 	rx->state = st;
 	if (!rx->dead) {
-		/* reasons quote what the receiver sent, cut to buffers: make
-		 * them valid UTF-8, or JSON (events, manifests) drops them */
-		char why[512];
-		snprintf(why, sizeof why, "%s", reason);
-		util_utf8_sanitize(why);
-		rx->sink.state(rx->sink.ctx, st, why);
+		char why[RX_REASON_MAX + 1];
+		rx->sink.state(rx->sink.ctx, st, rx_reason(reason, why));
 	}
 }
 

@@ -46,12 +46,8 @@ rawtcp_state(struct rawtcp *rt, enum rx_state st, const char *reason)
 	if (st == RX_STREAMING)
 		rt->backoff = RAWTCP_BACKOFF_MIN;
 	if (!rt->dead) {
-		/* reasons quote what the receiver sent, cut to buffers: make
-		 * them valid UTF-8, or JSON (events, manifests) drops them */
-		char why[512];
-		snprintf(why, sizeof why, "%s", reason);
-		util_utf8_sanitize(why);
-		rt->sink.state(rt->sink.ctx, st, why);
+		char why[RX_REASON_MAX + 1];
+		rt->sink.state(rt->sink.ctx, st, rx_reason(reason, why));
 	}
 }
 

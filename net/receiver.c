@@ -123,3 +123,25 @@ rx_retry_delay(double *backoff, double max, double deadline)
 		*backoff = max;
 	return delay;
 }
+
+const char *
+rx_reason(const char *in, char buf[RX_REASON_MAX + 1])
+{
+	size_t	n;
+
+	snprintf(buf, RX_REASON_MAX + 1, "%s", in != NULL ? in : "");
+	/* a cut in the middle of a character: drop its lead bytes */
+	n = strlen(buf);
+	if (n == RX_REASON_MAX && strlen(in) > n) {
+		while (n > 0 && ((unsigned char)buf[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0 && (unsigned char)buf[n - 1] >= 0xc0)
+			n--;
+		/* ... unless the character was whole */
+		if (util_utf8_valid(buf + n, RX_REASON_MAX - n))
+			n = RX_REASON_MAX;
+		buf[n] = '\0';
+	}
+	util_utf8_sanitize(buf);
+	return buf;
+}

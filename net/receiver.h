@@ -49,7 +49,8 @@ struct rx_block {
 /* Callbacks from a driver, made on the loop thread only. */
 struct rx_sink {
 	/* State changes. reason is a short human text ("too_busy",
-	 * "bad password (badp=1)", "no frame for 2 s", ...), never NULL. */
+	 * "bad password (badp=1)", "no frame for 2 s", ...), never NULL:
+	 * valid UTF-8 of at most RX_REASON_MAX bytes (rx_reason()). */
 	void	(*state)(void *ctx, enum rx_state st, const char *reason);
 	/* A new continuous stream begins (first connect and every reconnect)
 	 * at the receiver's real sample rate fs (samples/s). */
@@ -115,6 +116,16 @@ const struct rx_driver *rx_driver_find(const char *type);
 int		 rx_driver_register(const struct rx_driver *drv);
 
 /* Helpers for drivers (shared by kiwi, openwebrx and rawtcp). */
+
+/*
+ * A reason for sink->state(): reasons quote what receivers send, and JSON
+ * (events, manifests) cannot carry text that is not UTF-8 -- jansson drops
+ * the whole event. Copies in to buf as valid UTF-8 ('?' for bad bytes), cut
+ * at a character boundary to RX_REASON_MAX bytes, so that no later copy
+ * into the engine's buffers cuts a character either. Returns buf.
+ */
+#define RX_REASON_MAX	159	/* the engine keeps 160 bytes */
+const char	*rx_reason(const char *in, char buf[RX_REASON_MAX + 1]);
 
 /*
  * Resolve host once into a numeric address (IPv4 or IPv6 text) in addr.

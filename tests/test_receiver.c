@@ -106,6 +106,42 @@ test_retry_delay(void **state)
 	assert_true(b == 4);
 }
 
+/* Reasons quote receivers: always valid UTF-8, never a cut character. */
+static void
+test_reason(void **state)
+{
+	char	buf[RX_REASON_MAX + 1], in[400];
+	size_t	i;
+
+	(void)state;
+	assert_string_equal(rx_reason("too_busy", buf), "too_busy");
+	assert_string_equal(rx_reason("bad \xff\xfe name \xc3", buf),
+	    "bad ?? name ?");
+	assert_string_equal(rx_reason(NULL, buf), "");
+	/* RX_REASON_MAX - 1 ASCII bytes, then a 2-byte character across the
+	 * limit: cut before it, not in it */
+	memset(in, 'a', RX_REASON_MAX - 1);
+	strcpy(in + RX_REASON_MAX - 1, "\xc3\xa8xyz");
+	rx_reason(in, buf);
+	assert_int_equal(strlen(buf), RX_REASON_MAX - 1);
+	assert_true(util_utf8_valid(buf, strlen(buf)));
+	/* a whole character at the end is kept */
+	memset(in, 'a', RX_REASON_MAX - 2);
+	strcpy(in + RX_REASON_MAX - 2, "\xc3\xa8xyz");
+	rx_reason(in, buf);
+	assert_int_equal(strlen(buf), RX_REASON_MAX);
+	assert_string_equal(buf + RX_REASON_MAX - 2, "\xc3\xa8");
+	/* a long run of 3- and 4-byte characters: valid at every length */
+	for (i = 0; i + 7 < sizeof in; i += 7)
+		memcpy(in + i, "\xe2\x82\xac\xf0\x9f\x93\xa1", 7);
+	in[i] = '\0';
+	rx_reason(in, buf);
+	assert_true(strlen(buf) <= RX_REASON_MAX &&
+	    strlen(buf) >= RX_REASON_MAX - 3);
+	assert_true(util_utf8_valid(buf, strlen(buf)));
+	assert_null(strchr(buf, '?'));
+}
+
 int
 main(void)
 {
@@ -114,6 +150,7 @@ main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_retry_delay),
+		cmocka_unit_test(test_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
