@@ -6,6 +6,8 @@
 
 #include "chunker.h"
 
+#define CHUNKER_POOL	2
+
 struct chunker {
 	int		 websdr;
 	int		 total;
@@ -47,6 +49,12 @@ struct chunker {
 
 	int		 next;		/* next chunk index to produce */
 	struct chunk	*cur;		/* chunk being filled (index next) */
+
+	/* Chunks given back (chunker_recycle), their buffers ready for
+	 * reuse. Two suffice: one chunk fills while the previous one is
+	 * stored; a third appears only when storage lags. */
+	struct chunk	*pool[CHUNKER_POOL];
+	int		 npool;
 };
 
 void
@@ -78,6 +86,8 @@ chunker_free(struct chunker *ch)
 {
 	if (ch == NULL)
 		return;
+	while (ch->npool > 0)
+		chunk_free(ch->pool[--ch->npool]);
 	chunk_free(ch->cur);
 	free(ch->ring);
 	free(ch);
@@ -88,7 +98,8 @@ chunker_stream(struct chunker *ch, double fs)
 {
 	/* A partial chunk cannot be completed from another stream: its samples
 	 * would not be contiguous. Drop it; the engine records it missing. */
-	chunk_free(ch->cur);
+	if (ch->cur != NULL)
+		chunker_recycle(ch, ch->cur);
 	ch->cur = NULL;
 	/* next stays: the new stream's grid skips what it cannot cover. */
 	ch->streaming = 1;
@@ -139,16 +150,37 @@ fix_grid(struct chunker *ch)
 static struct chunk *
 chunk_new(struct chunker *ch, int k, size_t len)
 {
-	struct chunk	*c;
+	struct chunk	*c = NULL;
+	int16_t		*iq;
+	size_t		 room;
 
-	c = calloc(1, sizeof *c);
-	if (c == NULL)
-		return NULL;
-	c->iq = malloc(2 * len * sizeof *c->iq);
-	if (c->iq == NULL) {
-		free(c);
-		return NULL;
+	while (c == NULL && ch->npool > 0) {
+		c = ch->pool[--ch->npool];
+		if (c->room < len) {
+			/* from a slower stream before a reconnect */
+			chunk_free(c);
+			c = NULL;
+		}
 	}
+	if (c == NULL) {
+		/* Room for the longest chunk of this stream (chunks hold
+		 * floor(fs) or ceil(fs) samples), so any can reuse it. */
+		room = (size_t)ceil(ch->fs);
+		if (room < len)
+			room = len;
+		if ((c = malloc(sizeof *c)) == NULL)
+			return NULL;
+		if ((iq = malloc(2 * room * sizeof *iq)) == NULL) {
+			free(c);
+			return NULL;
+		}
+	} else {
+		iq = c->iq;
+		room = c->room;
+	}
+	memset(c, 0, sizeof *c);
+	c->iq = iq;
+	c->room = room;
 	c->websdr = ch->websdr;
 	c->index = k;
 	c->fs = ch->fs;
@@ -356,7 +388,7 @@ chunker_skip(struct chunker *ch, int k)
 	if (ch->next >= k)
 		return;
 	if (ch->cur != NULL && ch->cur->index < k) {
-		chunk_free(ch->cur);
+		chunker_recycle(ch, ch->cur);
 		ch->cur = NULL;
 	}
 	ch->next = k < ch->total ? k : ch->total;
@@ -366,6 +398,17 @@ int
 chunker_next(const struct chunker *ch)
 {
 	return ch->next;
+}
+
+void
+chunker_recycle(struct chunker *ch, struct chunk *c)
+{
+	if (c == NULL)
+		return;
+	if (ch->npool < CHUNKER_POOL)
+		ch->pool[ch->npool++] = c;
+	else
+		chunk_free(c);
 }
 
 int

@@ -21,6 +21,12 @@
  * without GPS), so a host clock seconds off GPS time still puts every
  * receiver's chunk k on the same second.
  *
+ * Chunk buffers are pooled per receiver: the owner hands a chunk it is done
+ * with back (chunker_recycle) and the next chunk reuses its buffer, so a
+ * recording allocates a receiver's buffers once and not every second (that
+ * churn -- mmap, page faults, munmap and TLB shoot-downs on every core --
+ * was 40 % of the recorder's CPU at 50 stations: bench/README.md).
+ *
  * Not thread-safe: one owner (the engine, under its session lock).
  */
 #ifndef CHUNKER_H
@@ -39,14 +45,16 @@ struct chunk {
 	int		 gps;		/* 1: t_first from GPS time */
 	int		 gps_age;	/* s since fix at the chunk; -1 none */
 	size_t		 n;		/* complex samples */
-	size_t		 cap;
-	int16_t		*iq;		/* 2*cap int16, interleaved I,Q */
+	size_t		 cap;		/* samples the chunk will hold */
+	size_t		 room;		/* samples iq has room for (>= cap) */
+	int16_t		*iq;		/* 2*room int16, interleaved I,Q */
 	double		 rssi_sum;	/* S-meter over the blocks in it */
 	int		 rssi_n;
 	int		 overflow;	/* blocks flagged ADC overflow */
 	size_t		 lost;		/* zero-filled samples (seq gaps) */
 };
 
+/* Frees a chunk (use chunker_recycle to give it back for reuse). */
 void	chunk_free(struct chunk *c);
 
 /* Called for each finished chunk; takes ownership. */
@@ -74,6 +82,9 @@ void		 chunker_set_origin(struct chunker *ch, double t0,
 void		 chunker_skip(struct chunker *ch, int k);
 /* The next chunk index the chunker would produce (total when done). */
 int		 chunker_next(const struct chunker *ch);
+/* Give a chunk of ch's (emitted earlier, now done with) back: its buffer
+ * serves a later chunk. Frees it when the pool is full. */
+void		 chunker_recycle(struct chunker *ch, struct chunk *c);
 /* 1 if the current stream uses GPS time. */
 int		 chunker_gps(const struct chunker *ch);
 /* The session's time line minus the host clock (s): shifts arrival-clock

@@ -705,7 +705,7 @@ on_chunk(void *ctx, struct chunk *c)
 	if (c->index >= a->total || r->cst[c->index] != C_PENDING ||
 	    (it = calloc(1, sizeof *it)) == NULL) {
 		/* Already given up on (declared missing): drop it. */
-		chunk_free(c);
+		chunker_recycle(r->ch, c);
 		return;
 	}
 	r->cst[c->index] = C_QUEUED;
@@ -1142,6 +1142,9 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 			snprintf(why, sizeof why, "not stored: %s", err);
 			mark_missing(a, r, cv[i]->index, why, missing);
 		}
+		/* stored (or given up): its buffer serves r's next chunk */
+		chunker_recycle(r->ch, cv[i]);
+		cv[i] = NULL;
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (rc != 0)
@@ -1155,8 +1158,6 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 	}
 	json_decref(rows);
 	free(dv);
-	for (i = 0; i < n; i++)
-		chunk_free(cv[i]);
 }
 
 /* acq->lock held. Why the acquisition fails, or NULL: final once every

@@ -1,7 +1,6 @@
 /* main.c -- heimdall-rec: the subcommand table, dispatch, and shared flag helpers. */
 
 #include <errno.h>
-#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -229,14 +228,6 @@ main(int argc, char **argv)
 {
 	const struct cmd_entry	*e;
 
-	/*
-	 * Chunk buffers (~48 KiB each, one second of int16 IQ) are allocated
-	 * on the network thread and freed on the engine's worker: from glibc's
-	 * per-thread arenas they were never handed back, and RSS grew to 80 MB
-	 * at 200 receivers. Served by mmap they return to the system at once
-	 * (28 MB measured; bench/bench_record.py).
-	 */
-	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	/*
 	 * Past a file size limit (ulimit -f) the kernel kills the writer with
 	 * SIGXFSZ, silently and mid-write. Ignored, write() fails with EFBIG
