@@ -11,9 +11,9 @@
 #include "metrics.h"
 
 struct metrics_ctx {
-	size_t		 n;		/* FFT size */
-	fftwf_complex	*buf;
-	fftwf_plan	 plan;
+	size_t		 max_n;		/* longest chunk */
+	size_t		 cap;		/* transform size of max_n */
+	fftwf_complex	*in, *out;	/* cap each */
 	float		*sel;		/* scratch for the median */
 	/* Hann windows for the last two lengths: chunks of a 12001.135 S/s
 	 * receiver alternate between 12001 and 12002 samples. */
@@ -23,34 +23,83 @@ struct metrics_ctx {
 	int		 win_next;	/* slot to replace */
 };
 
-/* FFTW's planner is not thread-safe; execution is. */
+/*
+ * Plans, one per transform size, shared by every context: planning is
+ * slow and FFTW's planner is not thread-safe, so it runs once per size
+ * under plan_lock; executing a plan (fftwf_execute_dft on a context's own
+ * arrays) is thread-safe. The sizes are 2^a and 3*2^a, so 64 slots hold
+ * every size up to 2^31 and the table never fills. Plans live as long as
+ * the process.
+ */
 static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	size_t		 n;
+	fftwf_plan	 plan;
+} plans[64];
+static int nplans;
+
+size_t
+metrics_fft_size(size_t n)
+{
+	size_t	p = 64;
+
+	/* 2^a or 3*2^a: FFTW's fastest sizes (radix 2 and 3 codelets),
+	 * padding at most a third where powers of two alone padded up to
+	 * twice (12001 samples: 12288 points, not 16384). Sizes with 5, 7
+	 * or larger factors (12005 = 5*7^4, or 12001 = 11*1091 unpadded)
+	 * measured 2 to 10 times slower. */
+	while (p < n)
+		p *= 2;
+	return p / 4 * 3 >= n && p / 4 * 3 >= 64 ? p / 4 * 3 : p;
+}
+
+/* The plan for size n on arrays aligned as m's (fftwf_alloc'd). */
+static fftwf_plan
+plan_for(struct metrics_ctx *m, size_t n)
+{
+	fftwf_plan	 p = NULL;
+	int		 i;
+
+	pthread_mutex_lock(&plan_lock);
+	for (i = 0; i < nplans; i++) {
+		if (plans[i].n == n) {
+			p = plans[i].plan;
+			break;
+		}
+	}
+	if (p == NULL && nplans < (int)(sizeof plans / sizeof plans[0])) {
+		/* Out of place: the in-place plans FFTW picks for these sizes
+		 * copy through a scratch buffer it mallocs on every run. */
+		p = fftwf_plan_dft_1d((int)n, m->in, m->out, FFTW_FORWARD,
+		    FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
+		if (p != NULL) {
+			plans[nplans].n = n;
+			plans[nplans++].plan = p;
+		}
+	}
+	pthread_mutex_unlock(&plan_lock);
+	return p;
+}
 
 struct metrics_ctx *
-metrics_ctx_new(size_t fft_size)
+metrics_ctx_new(size_t max_n)
 {
 	struct metrics_ctx	*m;
 
-	if (fft_size < 64 || (fft_size & (fft_size - 1)) != 0)
+	if (max_n < 64 || max_n > ((size_t)1 << 30))
 		return NULL;
 	m = calloc(1, sizeof *m);
 	if (m == NULL)
 		return NULL;
-	m->n = fft_size;
-	m->buf = fftwf_alloc_complex(fft_size);
-	m->sel = malloc(fft_size * sizeof *m->sel);
-	m->win[0] = malloc(fft_size * sizeof *m->win[0]);
-	m->win[1] = malloc(fft_size * sizeof *m->win[1]);
-	if (m->buf == NULL || m->sel == NULL ||
+	m->max_n = max_n;
+	m->cap = metrics_fft_size(max_n);
+	m->in = fftwf_alloc_complex(m->cap);
+	m->out = fftwf_alloc_complex(m->cap);
+	m->sel = malloc(m->cap * sizeof *m->sel);
+	m->win[0] = malloc(max_n * sizeof *m->win[0]);
+	m->win[1] = malloc(max_n * sizeof *m->win[1]);
+	if (m->in == NULL || m->out == NULL || m->sel == NULL ||
 	    m->win[0] == NULL || m->win[1] == NULL) {
-		metrics_ctx_free(m);
-		return NULL;
-	}
-	pthread_mutex_lock(&plan_lock);
-	m->plan = fftwf_plan_dft_1d((int)fft_size, m->buf, m->buf,
-	    FFTW_FORWARD, FFTW_ESTIMATE);
-	pthread_mutex_unlock(&plan_lock);
-	if (m->plan == NULL) {
 		metrics_ctx_free(m);
 		return NULL;
 	}
@@ -62,12 +111,8 @@ metrics_ctx_free(struct metrics_ctx *m)
 {
 	if (m == NULL)
 		return;
-	if (m->plan != NULL) {
-		pthread_mutex_lock(&plan_lock);
-		fftwf_destroy_plan(m->plan);
-		pthread_mutex_unlock(&plan_lock);
-	}
-	fftwf_free(m->buf);
+	fftwf_free(m->in);
+	fftwf_free(m->out);
 	free(m->sel);
 	free(m->win[0]);
 	free(m->win[1]);
@@ -160,8 +205,8 @@ select_kth(float *v, size_t n, size_t k)
 static double
 bin_power(const struct metrics_ctx *m, size_t k)
 {
-	return (double)m->buf[k][0] * m->buf[k][0] +
-	    (double)m->buf[k][1] * m->buf[k][1];
+	return (double)m->out[k][0] * m->out[k][0] +
+	    (double)m->out[k][1] * m->out[k][1];
 }
 
 int
@@ -173,9 +218,14 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	double	 pk = 0, wpow;
 	const float *w;
 	int	 amax = 0;
+	size_t	 nf;
+	fftwf_plan plan;
 
-	if (n < 64 || n > m->n || fs <= 0 || !(low_hz < high_hz) ||
+	if (n < 64 || n > m->max_n || fs <= 0 || !(low_hz < high_hz) ||
 	    low_hz < -fs / 2 || high_hz > fs / 2)
+		return -1;
+	nf = metrics_fft_size(n);
+	if ((plan = plan_for(m, nf)) == NULL)
 		return -1;
 	w = window(m, n, &wpow);
 	for (i = 0; i < n; i++) {
@@ -184,13 +234,18 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 			amax = a;
 		if (b > amax)
 			amax = b;
-		m->buf[i][0] = (float)iq[2 * i] / 32768.0f * w[i];
-		m->buf[i][1] = (float)iq[2 * i + 1] / 32768.0f * w[i];
+		m->in[i][0] = (float)iq[2 * i] / 32768.0f * w[i];
+		m->in[i][1] = (float)iq[2 * i + 1] / 32768.0f * w[i];
 	}
-	/* Zero padding to the FFT size interpolates the spectrum (finer bins
-	 * for the peak) without changing any power estimate below. */
-	memset(m->buf + n, 0, (m->n - n) * sizeof *m->buf);
-	fftwf_execute(m->plan);
+	/*
+	 * Zero padding to the transform size nf interpolates the spectrum
+	 * (bins of fs/nf, finer than fs/n) without changing any power
+	 * estimate below: the window spans the n samples, not nf, and the
+	 * scale uses nf. So nf may be any size >= n; metrics_fft_size picks
+	 * one FFTW does fast.
+	 */
+	memset(m->in + n, 0, (nf - n) * sizeof *m->in);
+	fftwf_execute_dft(plan, m->in, m->out);
 
 	/*
 	 * Power of bin k in full-scale units: |X_k|^2 / (N * sum w^2). With
@@ -198,11 +253,11 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	 * power s^2 sums to s^2 over all bins, and a tone of amplitude A to
 	 * A^2, whatever the window and padding.
 	 */
-	norm = 1.0 / ((double)m->n * wpow);
-	df = fs / (double)m->n;
-	for (i = 0; i < m->n; i++) {
+	norm = 1.0 / ((double)nf * wpow);
+	df = fs / (double)nf;
+	for (i = 0; i < nf; i++) {
 		/* FFT order: bin i is frequency i*df, or (i-N)*df past N/2. */
-		double f = (i < m->n / 2 ? (double)i : (double)i - (double)m->n)
+		double f = (i < nf / 2 ? (double)i : (double)i - (double)nf)
 		    * df;
 		double p;
 		if (f < low_hz || f > high_hz)
@@ -248,9 +303,9 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	 */
 	pk = 0;
 	{
-		double a = bin_power(m, (peak + m->n - 1) % m->n);
+		double a = bin_power(m, (peak + nf - 1) % nf);
 		double b = bin_power(m, peak);
-		double c = bin_power(m, (peak + 1) % m->n);
+		double c = bin_power(m, (peak + 1) % nf);
 		if (a > 0 && b > 0 && c > 0) {
 			double d;
 			a = log(a), b = log(b), c = log(c);
@@ -259,8 +314,8 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 				pk = 0.5 * (a - c) / d;
 		}
 	}
-	out->frequency_offset_hz = ((peak < m->n / 2 ? (double)peak :
-	    (double)peak - (double)m->n) + pk) * df;
+	out->frequency_offset_hz = ((peak < nf / 2 ? (double)peak :
+	    (double)peak - (double)nf) + pk) * df;
 	out->peak_amplitude = amax / 32768.0;
 	return 0;
 }

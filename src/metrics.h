@@ -4,8 +4,10 @@
  *
  * All powers are relative to full scale: a complex sample of magnitude 1.0
  * (int16 32768) has power 1.0 = 0 dBFS. Uses FFTW (single precision).
- * A struct metrics_ctx holds the FFT plan and scratch buffers of one thread;
- * use one per worker thread.
+ * A struct metrics_ctx holds the scratch buffers of one thread; use one
+ * per worker thread. The transform is zero-padded to metrics_fft_size(n)
+ * points, a size FFTW does fast; its plans are made once per size and
+ * shared by every context (planning is serialised inside).
  */
 #ifndef METRICS_H
 #define METRICS_H
@@ -26,17 +28,21 @@ struct metrics {
 	double	peak_amplitude;		/* max |I| or |Q|, 0..1 of full scale */
 };
 
-/* fft_size: power of two >= the longest chunk (16384 for ~12 kS/s). */
-struct metrics_ctx *metrics_ctx_new(size_t fft_size);
+/* max_n: the longest chunk (samples) it will be given, 64 .. 2^30. */
+struct metrics_ctx *metrics_ctx_new(size_t max_n);
 void	metrics_ctx_free(struct metrics_ctx *m);
 
 /*
  * Metrics of n complex samples iq (interleaved int16 I,Q, host order) at
  * sample rate fs, for the passband [low_hz, high_hz] around the center.
- * n must be <= fft_size. 0, or -1 if the input is unusable (n < 64,
+ * n must be <= max_n. 0, or -1 if the input is unusable (n < 64,
  * passband outside +-fs/2).
  */
 int	metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	    double fs, double low_hz, double high_hz, struct metrics *out);
+
+/* The transform size for n samples: the smallest 2^a or 3*2^a >= n (and
+ * >= 64): 12288 for chunks of ~12001 samples. */
+size_t	metrics_fft_size(size_t n);
 
 #endif

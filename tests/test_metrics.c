@@ -7,8 +7,10 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "src/metrics.h"
@@ -53,7 +55,7 @@ q16(double x)
 /* Tone at offset f with the SNR (over the 10 kHz passband) snr_db, plus
  * complex white noise of power SIGMA2; snr_db < -100 means noise only. */
 static void
-synth(int16_t *iq, double f, double snr_db, uint64_t seed)
+synth_n(int16_t *iq, size_t n, double f, double snr_db, uint64_t seed)
 {
 	double	 a = 0, s = sqrt(SIGMA2 / 2), ph0;
 	size_t	 i;
@@ -62,14 +64,21 @@ synth(int16_t *iq, double f, double snr_db, uint64_t seed)
 	if (snr_db > -100)
 		a = sqrt(pow(10, snr_db / 10) * SIGMA2 * 10000.0 / FS);
 	ph0 = uniform() * 2 * M_PI;
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < n; i++) {
 		double ph = ph0 + 2 * M_PI * f * (double)i / FS;
 		iq[2 * i] = q16(a * cos(ph) + s * gauss());
 		iq[2 * i + 1] = q16(a * sin(ph) + s * gauss());
 	}
 }
 
-static int16_t	iq[2 * N];
+static void
+synth(int16_t *iq, double f, double snr_db, uint64_t seed)
+{
+	synth_n(iq, N, f, snr_db, seed);
+}
+
+#define NMAX	16400
+static int16_t	iq[2 * NMAX];
 
 static void
 check_tone(double f, double snr, double tol, uint64_t seed)
@@ -170,13 +179,149 @@ test_bad_input(void **state)
 	struct metrics		 r;
 
 	(void)state;
-	assert_null(metrics_ctx_new(1000));		/* not a power of 2 */
+	assert_null(metrics_ctx_new(63));		/* too short */
 	assert_int_equal(metrics_compute(m, iq, 10, FS, -5000, 5000, &r), -1);
 	assert_int_equal(metrics_compute(m, iq, 16385, FS, -5000, 5000, &r),
-	    -1);
+	    -1);					/* > max_n */
 	assert_int_equal(metrics_compute(m, iq, N, FS, -7000, 5000, &r), -1);
 	assert_int_equal(metrics_compute(m, iq, N, FS, 100, 100, &r), -1);
 	assert_int_equal(metrics_compute(m, iq, N, 0, -5000, 5000, &r), -1);
+	metrics_ctx_free(m);
+}
+
+/* Transform sizes: the smallest 2^a or 3*2^a >= n (FFTW's fast sizes). */
+static void
+test_fft_size(void **state)
+{
+	size_t	n, f, p, best;
+
+	(void)state;
+	assert_int_equal(metrics_fft_size(12001), 12288);
+	assert_int_equal(metrics_fft_size(12002), 12288);
+	assert_int_equal(metrics_fft_size(12289), 16384);
+	assert_int_equal(metrics_fft_size(16385), 24576);
+	assert_int_equal(metrics_fft_size(1), 64);
+	assert_int_equal(metrics_fft_size(65), 96);
+	assert_int_equal(metrics_fft_size(97), 128);
+	for (n = 64; n <= 70000; n++) {
+		best = 0;
+		for (p = 64; best == 0 || p < best; p *= 2) {
+			if (p / 4 * 3 >= n && p / 4 * 3 >= 64 &&
+			    (best == 0 || p / 4 * 3 < best))
+				best = p / 4 * 3;
+			if (p >= n && (best == 0 || p < best))
+				best = p;
+		}
+		f = metrics_fft_size(n);
+		if (f != best)
+			fail_msg("fft size %zu for %zu, want %zu", f, n, best);
+	}
+}
+
+/*
+ * The padding does not change what is measured: the same signal in chunks
+ * whose transforms differ (12001 -> 12288 points, 12289 -> 16384, 9000 ->
+ * 12288: 2.4 % and 33 % of zeros, and another window length) reads the
+ * same SNR, noise floor and offset.
+ */
+static void
+test_padding_invariant(void **state)
+{
+	static const size_t	 lens[] = { 12001, 12289, 9000, 12288 };
+	struct metrics_ctx	*m = metrics_ctx_new(16384);
+	struct metrics		 r[4];
+	size_t			 i;
+	int			 seed;
+
+	(void)state;
+	for (seed = 1; seed <= 5; seed++) {
+		for (i = 0; i < 4; i++) {
+			synth_n(iq, lens[i], 1234.5, 20, (uint64_t)seed);
+			assert_int_equal(metrics_compute(m, iq, lens[i], FS,
+			    -5000, 5000, &r[i]), 0);
+			if (fabs(r[i].snr_db - 20) > 1.0 ||
+			    fabs(r[i].frequency_offset_hz - 1234.5) > 2 ||
+			    fabs(r[i].noise_floor_db - 10 * log10(SIGMA2 *
+			    10000.0 / FS)) > 0.5)
+				fail_msg("n %zu (transform %zu): SNR %.2f dB, "
+				    "offset %.2f Hz, noise %.2f dBFS", lens[i],
+				    metrics_fft_size(lens[i]), r[i].snr_db,
+				    r[i].frequency_offset_hz,
+				    r[i].noise_floor_db);
+		}
+		/* same samples 12001 vs 12288 (the first 12001 of them):
+		 * within a few tenths of a dB of each other */
+		assert_true(fabs(r[0].snr_db - r[3].snr_db) < 0.3);
+	}
+	metrics_ctx_free(m);
+}
+
+/* Contexts on several threads, planning new sizes at the same time (the
+ * plans are shared): each gets what one thread alone gets. */
+struct par {
+	size_t		 n;
+	int16_t		*iq;
+	struct metrics	 got;
+	int		 bad;
+};
+
+static void *
+par_run(void *arg)
+{
+	struct par		*p = arg;
+	struct metrics_ctx	*m = metrics_ctx_new(NMAX);
+	struct metrics		 r;
+	int			 k;
+
+	for (k = 0; k < 20 && m != NULL; k++) {
+		if (metrics_compute(m, p->iq, p->n, FS, -5000, 5000, &r) != 0)
+			p->bad++;
+		else if (k == 0)
+			p->got = r;
+		else if (r.snr_db != p->got.snr_db ||
+		    r.frequency_offset_hz != p->got.frequency_offset_hz)
+			p->bad++;
+	}
+	if (m == NULL)
+		p->bad++;
+	metrics_ctx_free(m);
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	/* sizes whose plans nobody made yet in this process */
+	static const size_t	 lens[4] = { 700, 1500, 3000, 5000 };
+	static int16_t		 buf[4][2 * 5000];
+	struct metrics_ctx	*m;
+	struct metrics		 r;
+	struct par		 p[4];
+	pthread_t		 t[4];
+	int			 i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		synth_n(buf[i], lens[i], 100.0 * (i + 1), 20, (uint64_t)i + 1);
+		memset(&p[i], 0, sizeof p[i]);
+		p[i].n = lens[i];
+		p[i].iq = buf[i];
+	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, par_run, &p[i]), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	/* the reference: one thread, after the fact */
+	m = metrics_ctx_new(NMAX);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(p[i].bad, 0);
+		assert_int_equal(metrics_compute(m, buf[i], lens[i], FS, -5000,
+		    5000, &r), 0);
+		assert_true(r.snr_db == p[i].got.snr_db);
+		assert_true(r.frequency_offset_hz ==
+		    p[i].got.frequency_offset_hz);
+		assert_true(fabs(r.frequency_offset_hz - 100.0 * (i + 1)) < 10);
+	}
 	metrics_ctx_free(m);
 }
 
@@ -210,6 +355,9 @@ main(void)
 		cmocka_unit_test(test_noise_only),
 		cmocka_unit_test(test_peak_amplitude),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_fft_size),
+		cmocka_unit_test(test_padding_invariant),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_cost),
 	};
 
