@@ -549,10 +549,13 @@ write_stations(const char *path, const char *host, int tls)
 		    (tls && st[i].type == T_KIWI ? "https" : "http") : "tcp",
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", st[i].port);
+		/* spread on a grid; wrapped so that 1000+ stations stay
+		 * within +-90 / +-180 (the recorder refuses others) */
 		json_array_append_new(arr, json_pack(
 		    "{s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f}",
 		    "name", st[i].name, "type", types[st[i].type], "url", url,
-		    "latitude", 45.0 + 0.05 * i, "longitude", 7.6 + 0.07 * i,
+		    "latitude", 45.0 + 0.05 * (i % 800),
+		    "longitude", fmod(187.6 + 0.07 * i, 360.0) - 180.0,
 		    "password", "", "frequency_min_hz", st[i].min,
 		    "frequency_max_hz", st[i].max));
 	}
