@@ -6,7 +6,7 @@
 
 #include "chunker.h"
 
-#define CHUNKER_POOL	2
+#define CHUNKER_POOL	1
 
 struct chunker {
 	int		 websdr;
@@ -51,8 +51,9 @@ struct chunker {
 	struct chunk	*cur;		/* chunk being filled (index next) */
 
 	/* Chunks given back (chunker_recycle), their buffers ready for
-	 * reuse. Two suffice: one chunk fills while the previous one is
-	 * stored; a third appears only when storage lags. */
+	 * reuse. One suffices: a chunk fills while the previous one is
+	 * stored, then that one's buffer waits here for the next. A buffer
+	 * more, made while storage lagged, is freed when given back. */
 	struct chunk	*pool[CHUNKER_POOL];
 	int		 npool;
 };
