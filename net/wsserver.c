@@ -608,6 +608,8 @@ http_writeable(struct lws *wsi, struct pss *pss)
 static void
 client_free(struct wsserver *srv, struct client *c)
 {
+	/* Its address may be reused by the next connection. */
+	wsapi_client_gone(srv->api, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
