@@ -1275,7 +1275,7 @@ index_find(struct dataset *ds, const char *id)
 static void
 entry_set(struct ds_entry *e, json_t *row)
 {
-	char	*text = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char	*text = util_json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	json_decref(e->row);
 	free(e->text);
