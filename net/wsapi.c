@@ -51,10 +51,19 @@ struct wsapi *
 wsapi_new(const struct wsapi_config *cfg)
 {
 	struct wsapi	*api = calloc(1, sizeof *api);
+	json_t		*page;
+	size_t		 total;
+	int		 more;
 
 	if (api != NULL) {
 		api->cfg = *cfg;
 		pthread_mutex_init(&api->lock, NULL);
+		/* The dataset builds its session index on the first listing
+		 * (it reads every session's folder): now, at start, rather
+		 * than in a client's request on the network thread. */
+		if (cfg->ds != NULL && dataset_sessions_page(cfg->ds, NULL, 0,
+		    0, &page, &total, &more) == 0)
+			json_decref(page);
 	}
 	return api;
 }
