@@ -1,6 +1,8 @@
 /* wsapi.c -- the session:* WebSocket API: validate a message, call the engine, build the replies. */
 
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,23 @@
 #include "src/util.h"
 #include "store/dataset.h"
 
+/*
+ * A session started over this API and not yet seen ended: who may act on
+ * it (wsapi.h). The engine never sees the secret, so no snapshot, event or
+ * manifest can carry it.
+ */
+struct owner {
+	char		 id[UTIL_UUID_LEN];
+	char		 token[WSAPI_TOKEN_LEN + 1];
+	const void	*client;	/* the connection that started it */
+	int		 gone;		/* ... has disconnected */
+};
+
 struct wsapi {
 	struct wsapi_config	cfg;
+	pthread_mutex_t		lock;		/* owners */
+	struct owner		*owners;
+	size_t			 nowners, cowners;
 };
 
 /* One request being handled. */
@@ -34,15 +51,30 @@ struct wsapi *
 wsapi_new(const struct wsapi_config *cfg)
 {
 	struct wsapi	*api = calloc(1, sizeof *api);
+	json_t		*page;
+	size_t		 total;
+	int		 more;
 
-	if (api != NULL)
+	if (api != NULL) {
 		api->cfg = *cfg;
+		pthread_mutex_init(&api->lock, NULL);
+		/* The dataset builds its session index on the first listing
+		 * (it reads every session's folder): now, at start, rather
+		 * than in a client's request on the network thread. */
+		if (cfg->ds != NULL && dataset_sessions_page(cfg->ds, NULL, 0,
+		    0, &page, &total, &more) == 0)
+			json_decref(page);
+	}
 	return api;
 }
 
 void
 wsapi_free(struct wsapi *api)
 {
+	if (api == NULL)
+		return;
+	free(api->owners);
+	pthread_mutex_destroy(&api->lock);
 	free(api);
 }
 
@@ -249,6 +281,134 @@ whole(struct req *r, const char *k, long lo, long hi, const char *what,
 	return 0;
 }
 
+/* ---- who may act on a session ---- */
+
+/* Completed or failed: nothing can act on it any more. Any other status
+ * -- including one added later -- is protected. */
+static int
+ended_status(const char *st)
+{
+	return st != NULL && (strcmp(st, "completed") == 0 ||
+	    strcmp(st, "failed") == 0);
+}
+
+/* Under api->lock. */
+static struct owner *
+owner_find(struct wsapi *api, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < api->nowners; i++)
+		if (strcmp(api->owners[i].id, id) == 0)
+			return &api->owners[i];
+	return NULL;
+}
+
+/*
+ * Record who started session id; entries of sessions that have ended (or
+ * that the engine forgot) go first, so the table stays as small as the
+ * number of open sessions. 0, or -1 (out of memory).
+ */
+static int
+owner_add(struct wsapi *api, const char *id, const char *token,
+    const void *client)
+{
+	json_t		*all, *s;
+	struct owner	*o, *nv;
+	const char	*sid;
+	size_t		 i, j;
+	int		 live, rc = 0;
+
+	all = engine_sessions(api->cfg.eng);
+	pthread_mutex_lock(&api->lock);
+	for (i = 0; i < api->nowners; ) {
+		live = 0;
+		json_array_foreach(all, j, s) {
+			sid = json_string_value(json_object_get(s,
+			    "session_id"));
+			if (sid != NULL && strcmp(sid, api->owners[i].id) == 0)
+				live = !ended_status(json_string_value(
+				    json_object_get(s, "status")));
+		}
+		if (!live && strcmp(api->owners[i].id, id) != 0)
+			api->owners[i] = api->owners[--api->nowners];
+		else
+			i++;
+	}
+	if (api->nowners == api->cowners) {
+		nv = realloc(api->owners, (api->cowners * 2 + 16) * sizeof *nv);
+		if (nv == NULL) {
+			rc = -1;
+			goto out;
+		}
+		api->owners = nv;
+		api->cowners = api->cowners * 2 + 16;
+	}
+	o = &api->owners[api->nowners++];
+	memset(o, 0, sizeof *o);
+	snprintf(o->id, sizeof o->id, "%s", id);
+	snprintf(o->token, sizeof o->token, "%s", token);
+	o->client = client;
+out:
+	pthread_mutex_unlock(&api->lock);
+	json_decref(all);
+	return rc;
+}
+
+void
+wsapi_client_gone(struct wsapi *api, const void *client)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&api->lock);
+	for (i = 0; i < api->nowners; i++)
+		if (api->owners[i].client == client)
+			api->owners[i].gone = 1;
+	pthread_mutex_unlock(&api->lock);
+}
+
+/*
+ * May the sender act on (assign, acquire, cancel) session id? Yes if its
+ * connection started it, or it sends the session's session_token. Else a
+ * forbidden reply and 0. Malformed ids and sessions the engine does not
+ * know or that have ended pass: the engine's own answer (out_of_range,
+ * not_found, bad_state) follows, and no action can succeed on them.
+ */
+static int
+may_act(struct req *r, const char *id)
+{
+	const char	*tok = sget(r, "session_token");
+	struct owner	*o;
+	json_t		*snap;
+	int		 ok = 0, ended;
+
+	if (!util_is_uuid(id) || (snap = engine_session_snapshot(
+	    r->api->cfg.eng, id)) == NULL)
+		return 1;
+	ended = ended_status(json_string_value(json_object_get(snap,
+	    "status")));
+	json_decref(snap);
+	if (ended)
+		return 1;
+	pthread_mutex_lock(&r->api->lock);
+	if ((o = owner_find(r->api, id)) != NULL) {
+		if (!o->gone && o->client == r->client)
+			ok = 1;
+		/* Every request's token is compared, in constant time. */
+		if (tok != NULL && util_secret_equal(o->token, tok,
+		    strlen(tok)))
+			ok = 1;
+	}
+	pthread_mutex_unlock(&r->api->lock);
+	if (!ok)
+		fail(r, "forbidden", tok != NULL ? "session_token" :
+		    "session_id", "session %s %s: only the connection that "
+		    "started it, or a client sending its session_token, may "
+		    "act on it", id, tok != NULL ? "has another session_token" :
+		    "was not started by this connection");
+	return ok;
+}
+
 /* ---- events ---- */
 
 static void
@@ -329,7 +489,7 @@ ev_start(struct req *r)
 	};
 	struct session_params	 p;
 	struct session_error	 e;
-	char			 id[37];
+	char			 id[37], tok[WSAPI_TOKEN_LEN + 1];
 	const char		*notes;
 	double			 mhz;
 	long			 dur;
@@ -357,13 +517,27 @@ ev_start(struct req *r)
 	/* The engine bounds the open sessions (ENGINE_MAX_OPEN): at the
 	 * limit it ends the one idle longest, so abandoned sessions cannot
 	 * lock the server out. */
+	if (util_random_hex(tok, WSAPI_TOKEN_LEN / 2) != 0) {
+		fail(r, "io_error", "", "no random bytes for the session's "
+		    "secret: %s", strerror(errno));
+		return;
+	}
 	if (engine_session_start(r->api->cfg.eng, &p, id, &e) != 0) {
 		fail_session(r, &e);
 		return;
 	}
-	d = json_pack("{s:s, s:s, s:s, s:f, s:i, s:s}", "session_id", id,
+	if (owner_add(r->api, id, tok, r->client) != 0) {
+		/* Nobody could act on it: do not leave it open. */
+		engine_session_cancel(r->api->cfg.eng, id, "out of memory", &e);
+		fail(r, "io_error", "", "out of memory");
+		return;
+	}
+	/* The secret goes to the requester only (this reply is not
+	 * broadcast: wsapi_broadcast). */
+	d = json_pack("{s:s, s:s, s:s, s:f, s:i, s:s, s:s}", "session_id", id,
 	    "session_name", p.name, "status", "recording", "frequency_mhz",
-	    mhz, "duration_seconds", p.duration_s, "notes", p.notes);
+	    mhz, "duration_seconds", p.duration_s, "notes", p.notes,
+	    "session_token", tok);
 	send_env(r, "session:started", d);
 	json_decref(d);
 }
@@ -374,14 +548,17 @@ ev_assign(struct req *r)
 	static const struct fspec spec[] = {
 		{ "session_id", F_STR, 1, 64 },
 		{ "source_id", F_STR, 1, 255 },
+		{ "session_token", F_STR, 0, WSAPI_TOKEN_MAX },
 	};
 	struct session_error	 e;
 	const char		*id;
 	json_t			*snap, *d;
 
-	if (check_fields(r, spec, 2) != 0)
+	if (check_fields(r, spec, 3) != 0)
 		return;
 	id = sget(r, "session_id");
+	if (!may_act(r, id))
+		return;
 	if (engine_session_assign(r->api->cfg.eng, id, sget(r, "source_id"),
 	    &e) != 0) {
 		fail_session(r, &e);
@@ -404,6 +581,7 @@ ev_complete(struct req *r)
 		{ "session_id", F_STR, 1, 64 },
 		{ "frequency_hz", F_NUM, 1, 0 },
 		{ "duration_seconds", F_INT, 1, 0 },
+		{ "session_token", F_STR, 0, WSAPI_TOKEN_MAX },
 	};
 	struct session_error	 e;
 	const char		*id;
@@ -412,7 +590,7 @@ ev_complete(struct req *r)
 	long			 dur;
 	json_int_t		 shz, sdur;
 
-	if (check_fields(r, spec, 3) != 0)
+	if (check_fields(r, spec, 4) != 0)
 		return;
 	id = sget(r, "session_id");
 	hz = json_number_value(json_object_get(r->data, "frequency_hz"));
@@ -429,6 +607,8 @@ ev_complete(struct req *r)
 		    "UUID");
 		return;
 	}
+	if (!may_act(r, id))
+		return;
 	snap = engine_session_snapshot(r->api->cfg.eng, id);
 	if (snap == NULL) {
 		fail(r, "not_found", "session_id", "no session %s in this "
@@ -476,14 +656,17 @@ ev_cancel(struct req *r)
 	static const struct fspec spec[] = {
 		{ "session_id", F_STR, 1, 64 },
 		{ "reason", F_STR, 0, 200 },
+		{ "session_token", F_STR, 0, WSAPI_TOKEN_MAX },
 	};
 	struct session_error	 e;
 	const char		*id, *reason;
 	json_t			*d;
 
-	if (check_fields(r, spec, 2) != 0)
+	if (check_fields(r, spec, 3) != 0)
 		return;
 	id = sget(r, "session_id");
+	if (!may_act(r, id))
+		return;
 	reason = sget(r, "reason");
 	if (engine_session_cancel(r->api->cfg.eng, id, reason != NULL &&
 	    reason[0] != '\0' ? reason : "cancelled by a WebSocket client",
@@ -527,31 +710,64 @@ ev_sessions(struct req *r)
 {
 	static const struct fspec spec[] = {
 		{ "limit", F_INT, 0, 0 },
+		{ "offset", F_INT, 0, 0 },
+		{ "before", F_STR, 0, 64 },
 	};
-	char	 err[512];
-	json_t	*all, *out, *d;
-	long	 limit = WSAPI_LIST_DEFAULT;
-	size_t	 i;
+	const char	*before;
+	json_t		*v;
+	char		*rows, *data, *env, tail[80];
+	long		 limit = WSAPI_LIST_DEFAULT, offset = 0;
+	size_t		 total, rlen, tlen, elen;
+	int		 more;
 
-	if (check_fields(r, spec, 1) != 0)
+	if (check_fields(r, spec, 3) != 0)
 		return;
-	if (json_object_get(r->data, "limit") != NULL &&
-	    !json_is_null(json_object_get(r->data, "limit")) &&
-	    whole(r, "limit", 1, WSAPI_LIST_MAX, "sessions", &limit) != 0)
+	if ((v = json_object_get(r->data, "limit")) != NULL &&
+	    !json_is_null(v) && whole(r, "limit", 1, WSAPI_LIST_MAX,
+	    "sessions", &limit) != 0)
 		return;
-	if ((all = dataset_sessions_list(r->api->cfg.ds, err,
-	    sizeof err)) == NULL) {
-		fail(r, "io_error", "", "%s", err);
+	if ((v = json_object_get(r->data, "offset")) != NULL &&
+	    !json_is_null(v) && whole(r, "offset", 0, WSAPI_LIST_OFFSET_MAX,
+	    "sessions", &offset) != 0)
+		return;
+	before = sget(r, "before");
+	if (before != NULL && !util_is_uuid(before)) {
+		fail(r, "out_of_range", "before", "before must be a session "
+		    "id (a UUID)");
 		return;
 	}
-	out = json_array();
-	for (i = 0; i < json_array_size(all) && i < (size_t)limit; i++)
-		json_array_append(out, json_array_get(all, i));
-	d = json_pack("{s:o, s:i}", "sessions", out, "total",
-	    (int)json_array_size(all));
-	send_env(r, "sessions:list", d);
-	json_decref(d);
-	json_decref(all);
+	/*
+	 * From the dataset's index, as the text it keeps: the reply costs a
+	 * copy of one page, never a read of the manifests nor a JSON
+	 * encoding of every row, so a client listing often (this runs on
+	 * the server's only network thread) delays no one.
+	 */
+	if ((rows = dataset_sessions_page_text(r->api->cfg.ds, before,
+	    (size_t)offset, (size_t)limit, &rlen, &total, &more)) == NULL) {
+		if (errno == ENOENT)
+			fail(r, "not_found", "before", "no stored session %s",
+			    before);
+		else
+			fail(r, "io_error", "", "cannot list the sessions: %s",
+			    strerror(errno));
+		return;
+	}
+	tlen = (size_t)snprintf(tail, sizeof tail, ",\"total\":%zu,\"more\":%s}",
+	    total, more ? "true" : "false");
+	if ((data = malloc(rlen + tlen + 16)) != NULL) {
+		memcpy(data, "{\"sessions\":", 12);
+		memcpy(data + 12, rows, rlen);
+		memcpy(data + 12 + rlen, tail, tlen + 1);
+		env = events_envelope_text("sessions:list", data, 12 + rlen +
+		    tlen, &elen);
+		if (env != NULL)
+			r->reply(r->client, env, elen);
+		free(env);
+	}
+	free(data);
+	free(rows);
+	if (data == NULL)
+		fail(r, "io_error", "", "out of memory");
 }
 
 static void

@@ -16,27 +16,43 @@
  *     "session:measurement", "receiver:status", "session:missing" or "*"
  *     add those per-station events -- the page's SNR table uses them)
  *   session:start {session_name, frequency_mhz, duration_seconds, notes?}
- *                                            -> session:started
- *   session:assign_source {session_id, source_id}
+ *                                            -> session:started {...,
+ *                                               session_token}
+ *   session:assign_source {session_id, source_id, session_token?}
  *                                            -> session:source_assigned
- *   session:complete {session_id, frequency_hz, duration_seconds}
- *                                            -> session:completed
+ *   session:complete {session_id, frequency_hz, duration_seconds,
+ *                     session_token?}        -> session:completed
  *     (queue_position 0: acquiring; N: queued behind another session, the
  *     engine starts it when those before it end; "busy" if the queue is
  *     full)
- *   session:cancel {session_id, reason?}     -> session:cancelled
+ *   session:cancel {session_id, reason?, session_token?}
+ *                                            -> session:cancelled
  *   session:get {session_id}                 -> session:status_update
- *   sessions:list {limit?}                   -> sessions:list {sessions}
+ *   sessions:list {limit?, offset?, before?} -> sessions:list {sessions,
+ *                                               total, more}
+ *     (newest first, from the dataset's index; limit 1..WSAPI_LIST_MAX,
+ *     default WSAPI_LIST_DEFAULT; before: a session id, the page starts
+ *     after it -- the last id of the previous page; offset skips more)
  *   sources:list                             -> sources:list {sources}
  *   stations:list                            -> stations:list {stations}
+ *
+ * Who may act on a session (assign_source, complete, cancel): the
+ * connection that started it, or any client that sends its session_token
+ * (a random 128-bit secret in hex, returned only in that session:started
+ * reply, compared in constant time; the page keeps it to resume after a
+ * reload). Others get "forbidden". The console's operator calls the engine
+ * directly and is not subject to this; a session it started has no token,
+ * so WebSocket clients may only watch it. Reading (session:get, the lists,
+ * broadcasts, the welcome) stays open to every client and never carries a
+ * token: the engine, its snapshots and the dataset never see one.
  *
  * A failed session:* request gets session:error {error, code, field, event};
  * anything else that fails gets error {error, code, field, event} with the
  * text also in a top-level "message" (as the original's generic error).
  * Codes: invalid_json, invalid_frame, unknown_event, unknown_field,
  * missing_field, wrong_type, out_of_range, not_found, bad_state, busy,
- * too_large, io_error; and, broadcast by the engine for a failed
- * acquisition, acquisition_failed.
+ * too_large, io_error, forbidden; and, broadcast by the engine for a
+ * failed acquisition, acquisition_failed.
  */
 #ifndef WSAPI_H
 #define WSAPI_H
@@ -48,7 +64,10 @@
 #define WSAPI_MAX_EVENT		64		/* bytes of an event name */
 #define WSAPI_MAX_CHANNELS	32		/* subscribe: channels */
 #define WSAPI_LIST_DEFAULT	100		/* sessions:list default limit */
-#define WSAPI_LIST_MAX		1000
+#define WSAPI_LIST_MAX		200		/* ... and its largest */
+#define WSAPI_LIST_OFFSET_MAX	1000000000L
+#define WSAPI_TOKEN_LEN		32		/* session_token: 128 bits, hex */
+#define WSAPI_TOKEN_MAX		64		/* bytes a client may send */
 #define WSAPI_WELCOME_MAX	16		/* sessions sent on connect */
 
 struct engine;
@@ -77,10 +96,15 @@ void		 wsapi_free(struct wsapi *api);
 
 /* Handle one text message of len bytes (not NUL-terminated, any bytes).
  * Every reply goes through reply(client, ...); a message always gets at
- * least one reply. A subscribe adds to *subs (the client's mask, may be
- * NULL). Thread-safe (the engine is). */
+ * least one reply. client also identifies the connection: the sessions
+ * it starts are its own until wsapi_client_gone(). A subscribe adds to
+ * *subs (the client's mask, may be NULL). Thread-safe (the engine is). */
 void		 wsapi_handle(struct wsapi *api, const char *msg, size_t len,
 		    unsigned *subs, wsapi_reply_fn reply, void *client);
+/* The connection client has closed: its sessions are no longer its own
+ * (only their session_token acts on them), so a later connection given
+ * the same pointer inherits nothing. */
+void		 wsapi_client_gone(struct wsapi *api, const void *client);
 
 /* What a client that just connected gets: a session:status_update (the
  * engine's snapshot) for each session not yet ended, so a reloaded page

@@ -167,16 +167,7 @@ wsserver_is_loopback(const char *addr)
 int
 wsserver_token_equal(const char *secret, const char *given, size_t given_len)
 {
-	size_t			 slen = strlen(secret), i;
-	volatile unsigned char	 diff;
-
-	/* Time depends on the length of what the client sent, never on
-	 * where it first differs from the secret. */
-	diff = (unsigned char)(slen != given_len);
-	for (i = 0; i < given_len; i++)
-		diff |= (unsigned char)(given[i] ^ (slen > 0 ?
-		    secret[i % slen] : 0));
-	return slen > 0 && diff == 0;
+	return util_secret_equal(secret, given, given_len);
 }
 
 /*
@@ -617,6 +608,8 @@ http_writeable(struct lws *wsi, struct pss *pss)
 static void
 client_free(struct wsserver *srv, struct client *c)
 {
+	/* Its address may be reused by the next connection. */
+	wsapi_client_gone(srv->api, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else

@@ -78,21 +78,47 @@ events_unsubscribe(struct events *ev, int id)
 }
 
 char *
+events_envelope_text(const char *name, const char *data, size_t dlen,
+    size_t *len)
+{
+	char		 ts[40], head[160], *s;
+	const char	*c;
+	int		 n;
+
+	/* "event" first: readable JSON lines. Names are the API's own
+	 * identifiers (no quoting needed); the data is already JSON. */
+	for (c = name; *c != '\0'; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+			return NULL;
+	util_iso8601(util_now(), ts, sizeof ts);
+	n = snprintf(head, sizeof head, "{\"event\":\"%s\",\"timestamp\":"
+	    "\"%s\"%s", name, ts, data != NULL ? ",\"data\":" : "}");
+	if (n < 0 || (size_t)n >= sizeof head ||
+	    (s = malloc((size_t)n + dlen + 2)) == NULL)
+		return NULL;
+	memcpy(s, head, (size_t)n);
+	if (data != NULL) {
+		memcpy(s + n, data, dlen);
+		s[n + dlen] = '}';
+		n += (int)dlen + 1;
+	}
+	s[n] = '\0';
+	if (len != NULL)
+		*len = (size_t)n;
+	return s;
+}
+
+char *
 events_envelope(const char *name, const json_t *data, size_t *len)
 {
-	json_t	*env;
-	char	 ts[40], *s;
+	char	*d = NULL, *s;
 
-	util_iso8601(util_now(), ts, sizeof ts);
-	env = json_object();
-	json_object_set_new(env, "event", json_string(name));
-	json_object_set_new(env, "timestamp", json_string(ts));
-	json_object_set(env, "data", (json_t *)data);
-	/* JSON_PRESERVE_ORDER keeps "event" first: readable JSON lines. */
-	s = util_json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(env);
-	if (s != NULL && len != NULL)
-		*len = strlen(s);
+	if (data != NULL &&
+	    (d = util_json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENCODE_ANY)) == NULL)
+		return NULL;
+	s = events_envelope_text(name, d, d != NULL ? strlen(d) : 0, len);
+	free(d);
 	return s;
 }
 

@@ -32,6 +32,11 @@ void		 events_unsubscribe(struct events *ev, int id);
 /* Emit; steals data (a JSON object; NULL means {}). */
 void		 events_emit(struct events *ev, const char *name, json_t *data);
 
+/* The same envelope around data already serialized: dlen bytes of compact
+ * JSON (an object), or NULL for none. For replies assembled from stored
+ * text (sessions:list). Malloc'd; caller frees. */
+char		*events_envelope_text(const char *name, const char *data,
+		    size_t dlen, size_t *len);
 /* The envelope text for name/data (borrowed), malloc'd; caller frees. */
 char		*events_envelope(const char *name, const json_t *data,
 		    size_t *len);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -98,6 +99,47 @@ util_uuid(char out[UTIL_UUID_LEN])
 
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, out);
+}
+
+int
+util_random_hex(char *out, size_t nbytes)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 b[64];
+	size_t			 got = 0, i;
+	ssize_t			 n;
+
+	if (nbytes > sizeof b)
+		return -1;
+	while (got < nbytes) {
+		n = getrandom(b + got, nbytes - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	for (i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+	return 0;
+}
+
+int
+util_secret_equal(const char *secret, const char *given, size_t given_len)
+{
+	size_t			 slen = strlen(secret), i;
+	volatile unsigned char	 diff;
+
+	/* Time depends on the length of what the client sent, never on
+	 * where it first differs from the secret. */
+	diff = (unsigned char)(slen != given_len);
+	for (i = 0; i < given_len; i++)
+		diff |= (unsigned char)(given[i] ^ (slen > 0 ?
+		    secret[i % slen] : 0));
+	return slen > 0 && diff == 0;
 }
 
 int

@@ -1,7 +1,7 @@
 /*
  * util.h -- small helpers shared by every module: clocks, ISO 8601 times,
- * directories, atomic file replacement, UUIDs, text from outside (UTF-8
- * validity, control characters, terminal escaping) and JSON text.
+ * directories, atomic file replacement, UUIDs, secrets, text from outside
+ * (UTF-8 validity, control characters, terminal escaping) and JSON text.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -23,6 +23,14 @@ int	util_parse_iso8601(const char *s, double *t);
 void	util_uuid(char out[UTIL_UUID_LEN]);
 /* 1 if s is a UUID in canonical text form. */
 int	util_is_uuid(const char *s);
+
+/* A fresh random secret: nbytes from the kernel's CSPRNG as 2*nbytes
+ * lower-case hex digits (out >= 2*nbytes+1). 0, or -1 if none could be had. */
+int	util_random_hex(char *out, size_t nbytes);
+/* 1 if given (given_len bytes) equals the non-empty NUL-terminated secret;
+ * the time taken depends on given_len only, never on where they differ. */
+int	util_secret_equal(const char *secret, const char *given,
+	    size_t given_len);
 
 /* mkdir -p. 0 or -1 with a message. */
 int	util_mkdirs(const char *path, char *err, size_t errlen);

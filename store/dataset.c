@@ -20,11 +20,26 @@
 #define DS_MAX_MANIFEST	(256 * 1024 * 1024)
 #define DS_MAX_SOURCES	(16 * 1024 * 1024)
 #define DS_MAX_LOCKS	64
+/* How often a listing looks for sessions other processes (a `record` run
+ * on the same folder) created or are writing: the index only sees this
+ * process's writes as they happen. */
+#define DS_RESCAN_S	1.0
 
 struct held {
 	char	id[UTIL_UUID_LEN];
 	int	fd;		/* flock(LOCK_EX) on sessions/<id>/.lock */
 	int	batch;		/* next rows file number */
+};
+
+/* One stored session in the index: its listing row. */
+struct ds_entry {
+	char	 id[UTIL_UUID_LEN];
+	char	 start[40];	/* session_start: the sort key */
+	json_t	*row;		/* never changed once here, only replaced: pages
+				   share it (jansson's counts are atomic) */
+	char	*text;		/* row as compact JSON, for pages sent as text */
+	size_t	 tlen;
+	int	 final;		/* completed or failed: no longer changes */
 };
 
 struct dataset {
@@ -33,7 +48,27 @@ struct dataset {
 	struct held		 held[DS_MAX_LOCKS];
 	dataset_listener_fn	 listener;
 	void			*listener_ctx;
+
+	/*
+	 * The session index: one row per stored session, built by the
+	 * first listing and kept up to date by the writes below, so a
+	 * listing never re-reads manifests. ilock is never held during I/O
+	 * nor together with lock.
+	 */
+	pthread_mutex_t		 ilock;
+	struct ds_entry		*idx;
+	size_t			 nidx, cidx;
+	int			 live;		/* writes update it */
+	int			 built;		/* the folder has been read */
+	int			 sorted;	/* newest first */
+	double			 scanned;	/* util_mono() of the last rescan */
+	pthread_mutex_t		 scan;		/* one rescan at a time */
 };
+
+static void	index_update(struct dataset *, const char *, const json_t *,
+		    json_int_t, json_int_t);
+static void	index_add_rows(struct dataset *, const char *, size_t);
+static int	count_chunk_files(struct dataset *, const char *);
 
 static const char *final_status[] = { "completed", "failed", NULL };
 
@@ -503,6 +538,8 @@ dataset_session_save(struct dataset *ds, const char *id,
 	m = json_copy((json_t *)manifest);
 	json_object_del(m, "measurements");
 	rc = write_json(path, m, err, errlen);
+	if (rc == 0)
+		index_update(ds, id, m, -1, -1);
 	json_decref(m);
 	if (rc == 0)
 		notify(ds, id, "manifest");
@@ -642,8 +679,10 @@ out:
 	}
 	if (rc != 0 && err[0] == '\0')
 		snprintf(err, errlen, "cannot store the batch");
-	if (rc == 0)
+	if (rc == 0) {
+		index_add_rows(ds, id, json_array_size(rows));
 		notify(ds, id, "batch");
+	}
 	return rc;
 }
 
@@ -891,6 +930,8 @@ finish(struct dataset *ds, const char *id, json_t *m, char *err,
 	 * so is whatever a failed write left (no .tmp in a final session). */
 	remove_rows(ds, id);
 	clean_tmp(ds, id);
+	index_update(ds, id, m, (json_int_t)json_array_size(rows),
+	    count_chunk_files(ds, id));
 	return 0;
 }
 
@@ -1139,6 +1180,466 @@ dataset_session_check(struct dataset *ds, const char *id, char *why,
 	return -1;
 }
 
+/* ---- the session index ---- */
+
+/*
+ * The listing row of a session from its manifest, the number of rows
+ * stored and of chunk files on disk: NULL if the manifest lacks a field
+ * every row has (such a folder is not listed).
+ */
+static json_t *
+row_from_manifest(const char *id, const json_t *m, json_int_t stored,
+    json_int_t files)
+{
+	static const char *const keys[] = { "session_name", "status",
+	    "frequency_hz", "duration_seconds", "session_start" };
+	json_t		*ses = json_object_get(m, "session"), *o, *v;
+	json_t		*rebuilt = json_object_get(m, "rebuilt");
+	json_int_t	 expected;
+	size_t		 i;
+
+	expected = json_integer_value(json_object_get(ses,
+	    "duration_seconds")) * (json_int_t)json_array_size(
+	    json_object_get(m, "stations"));
+	if (json_is_object(rebuilt))
+		expected = json_integer_value(json_object_get(rebuilt,
+		    "chunks_expected"));
+	o = json_pack("{s:s}", "id", id);
+	/* Copies: the row outlives the caller's manifest and is shared. */
+	for (i = 0; i < sizeof keys / sizeof keys[0] && o != NULL; i++) {
+		if ((v = json_object_get(ses, keys[i])) == NULL) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(o, keys[i], json_deep_copy(v));
+	}
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "chunks_expected", json_integer(expected));
+	json_object_set_new(o, "chunks_stored", json_integer(stored));
+	json_object_set_new(o, "chunks_missing", json_integer(expected -
+	    stored));
+	if ((v = json_object_get(ses, "failure_reason")) != NULL)
+		json_object_set_new(o, "failure_reason", json_deep_copy(v));
+	json_object_set_new(o, "chunk_files", json_integer(files));
+	if (json_is_object(rebuilt))
+		json_object_set_new(o, "rebuilt", json_deep_copy(rebuilt));
+	return o;
+}
+
+/*
+ * The row of session id as the folder has it now (reads its manifest,
+ * rows and chunk names): NULL if it is not listed (being created, or an
+ * empty folder). A damaged manifest that was not rebuilt (a live lock, a
+ * read-only dataset) is listed, never hidden: status "damaged".
+ */
+static json_t *
+row_load(struct dataset *ds, const char *id)
+{
+	char	 why[600];
+	json_t	*m, *rows, *o;
+	int	 files = count_chunk_files(ds, id);
+
+	if ((m = manifest_read(ds, id, why, sizeof why)) == NULL) {
+		if (dataset_session_check(ds, id, why, sizeof why) >= 0)
+			return NULL;
+		rows = merge_rows(ds, id, NULL);
+		o = json_pack("{s:s, s:n, s:s, s:n, s:n, s:n, s:i, s:I, s:i, "
+		    "s:s, s:i}", "id", id, "session_name", "status", "damaged",
+		    "frequency_hz", "duration_seconds", "session_start",
+		    "chunks_expected", 0, "chunks_stored",
+		    (json_int_t)json_array_size(rows), "chunks_missing", 0,
+		    "damaged", why, "chunk_files", files);
+		json_decref(rows);
+		return o;
+	}
+	rows = merge_rows(ds, id, m);
+	o = row_from_manifest(id, m, (json_int_t)json_array_size(rows), files);
+	json_decref(rows);
+	json_decref(m);
+	return o;
+}
+
+static struct ds_entry *
+index_find(struct dataset *ds, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < ds->nidx; i++)
+		if (strcmp(ds->idx[i].id, id) == 0)
+			return &ds->idx[i];
+	return NULL;
+}
+
+/* Replace e's row (taking the reference) and its text. Under ilock. */
+static void
+entry_set(struct ds_entry *e, json_t *row)
+{
+	char	*text = util_json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(e->row);
+	free(e->text);
+	e->row = row;
+	e->text = text;
+	e->tlen = text != NULL ? strlen(text) : 0;
+}
+
+/* Put row (taking the reference) for session id; with only_new, an
+ * indexed session is left alone. Under ilock. */
+static void
+index_put(struct dataset *ds, const char *id, json_t *row, int only_new)
+{
+	struct ds_entry	*e, *nv;
+	const char	*start;
+
+	e = index_find(ds, id);
+	if (e != NULL && only_new) {
+		json_decref(row);
+		return;
+	}
+	if (e == NULL) {
+		if (ds->nidx == ds->cidx) {
+			nv = realloc(ds->idx, (ds->cidx * 2 + 64) * sizeof *nv);
+			if (nv == NULL) {
+				json_decref(row);
+				return;
+			}
+			ds->idx = nv;
+			ds->cidx = ds->cidx * 2 + 64;
+		}
+		e = &ds->idx[ds->nidx++];
+		memset(e, 0, sizeof *e);
+		snprintf(e->id, sizeof e->id, "%s", id);
+	}
+	start = json_string_value(json_object_get(row, "session_start"));
+	if (start == NULL)
+		start = "";
+	if (strcmp(e->start, start) != 0 || e->row == NULL)
+		ds->sorted = 0;
+	snprintf(e->start, sizeof e->start, "%s", start);
+	e->final = is_final(json_string_value(json_object_get(row,
+	    "status")));
+	entry_set(e, row);
+}
+
+/*
+ * This process wrote manifest m of session id, with `stored` rows and
+ * `files` chunk files; < 0 keeps the index's counts (a manifest save
+ * touches neither). Before the index is built there is nothing to update:
+ * building reads the folder.
+ */
+static void
+index_update(struct dataset *ds, const char *id, const json_t *m,
+    json_int_t stored, json_int_t files)
+{
+	struct ds_entry	*e;
+	json_t		*row;
+
+	pthread_mutex_lock(&ds->ilock);
+	if (ds->live) {
+		e = index_find(ds, id);
+		if (stored < 0)
+			stored = e != NULL ? json_integer_value(json_object_get(
+			    e->row, "chunks_stored")) : 0;
+		if (files < 0)
+			files = e != NULL ? json_integer_value(json_object_get(
+			    e->row, "chunk_files")) : 0;
+		if ((row = row_from_manifest(id, m, stored, files)) != NULL)
+			index_put(ds, id, row, 0);
+	}
+	pthread_mutex_unlock(&ds->ilock);
+}
+
+/* A batch of n chunks and their n rows was stored. */
+static void
+index_add_rows(struct dataset *ds, const char *id, size_t n)
+{
+	struct ds_entry	*e;
+	json_int_t	 stored, expected;
+	json_t		*row;
+
+	pthread_mutex_lock(&ds->ilock);
+	/* A new row: pages handed out share the old one (see row). */
+	if ((e = index_find(ds, id)) != NULL &&
+	    (row = json_copy(e->row)) != NULL) {
+		stored = json_integer_value(json_object_get(row,
+		    "chunks_stored")) + (json_int_t)n;
+		expected = json_integer_value(json_object_get(row,
+		    "chunks_expected"));
+		json_object_set_new(row, "chunks_stored", json_integer(stored));
+		json_object_set_new(row, "chunks_missing",
+		    json_integer(expected - stored));
+		json_object_set_new(row, "chunk_files", json_integer(
+		    json_integer_value(json_object_get(row, "chunk_files")) +
+		    (json_int_t)n));
+		entry_set(e, row);
+	}
+	pthread_mutex_unlock(&ds->ilock);
+}
+
+/* Newest first; the id breaks ties, so a `before` cursor is exact. */
+static int
+cmp_entry(const void *a, const void *b)
+{
+	const struct ds_entry	*x = a, *y = b;
+	int			 c = strcmp(y->start, x->start);
+
+	return c != 0 ? c : strcmp(y->id, x->id);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/*
+ * Pick up what other processes did to the folder: sessions they created
+ * (or that vanished), and the progress of those they are still writing
+ * (not final, and not held by this process). Manifests are read without
+ * ilock held; only the few sessions found that way are read.
+ */
+static void
+index_rescan(struct dataset *ds)
+{
+	char		 dir[PATH_MAX], held[DS_MAX_LOCKS][UTIL_UUID_LEN];
+	char		 (*ids)[UTIL_UUID_LEN] = NULL, (*todo)[UTIL_UUID_LEN] = NULL;
+	char		 (*nv)[UTIL_UUID_LEN], *isnew = NULL;
+	size_t		 n = 0, cap = 0, ntodo = 0, i, j;
+	int		 nheld = 0, mine;
+	struct dirent	*de;
+	json_t		*row;
+	DIR		*d;
+
+	if (pthread_mutex_trylock(&ds->scan) != 0)
+		return;			/* another thread is at it */
+	if (util_fmt(dir, sizeof dir, "%s/sessions", ds->dir) != 0 ||
+	    (d = opendir(dir)) == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		if (!util_is_uuid(de->d_name))
+			continue;
+		if (n == cap) {
+			nv = realloc(ids, (cap * 2 + 64) * sizeof *ids);
+			if (nv == NULL)
+				break;
+			ids = nv;
+			cap = cap * 2 + 64;
+		}
+		snprintf(ids[n++], UTIL_UUID_LEN, "%s", de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(ids, n, sizeof *ids, cmp_id);
+	pthread_mutex_lock(&ds->lock);
+	for (i = 0; i < DS_MAX_LOCKS; i++)
+		if (ds->held[i].fd > 0)
+			snprintf(held[nheld++], UTIL_UUID_LEN, "%s",
+			    ds->held[i].id);
+	pthread_mutex_unlock(&ds->lock);
+
+	/* What to read: folders not indexed, and sessions another process
+	 * is writing; drop rows whose folder is gone. */
+	todo = calloc(n + 1, sizeof *todo);
+	isnew = calloc(n + 1, 1);
+	if (isnew == NULL) {
+		free(todo);
+		todo = NULL;
+	}
+	pthread_mutex_lock(&ds->ilock);
+	for (i = 0; i < ds->nidx; ) {
+		if (n == 0 || bsearch(ds->idx[i].id, ids, n, sizeof *ids,
+		    cmp_id) == NULL) {
+			json_decref(ds->idx[i].row);
+			free(ds->idx[i].text);
+			ds->idx[i] = ds->idx[--ds->nidx];
+			ds->sorted = 0;
+			continue;
+		}
+		for (j = 0, mine = 0; j < (size_t)nheld; j++)
+			if (strcmp(held[j], ds->idx[i].id) == 0)
+				mine = 1;
+		if (!ds->idx[i].final && !mine && todo != NULL)
+			snprintf(todo[ntodo++], UTIL_UUID_LEN, "%s",
+			    ds->idx[i].id);
+		i++;
+	}
+	for (i = 0; i < n && todo != NULL; i++)
+		if (index_find(ds, ids[i]) == NULL) {
+			isnew[ntodo] = 1;
+			snprintf(todo[ntodo++], UTIL_UUID_LEN, "%s", ids[i]);
+		}
+	pthread_mutex_unlock(&ds->ilock);
+
+	for (i = 0; i < ntodo; i++) {
+		for (j = 0, mine = 0; j < (size_t)nheld; j++)
+			if (strcmp(held[j], todo[i]) == 0)
+				mine = 1;
+		if (mine)
+			continue;	/* this process indexes it itself */
+		/* Not listed (yet): the next rescan looks again. */
+		if ((row = row_load(ds, todo[i])) == NULL)
+			continue;
+		pthread_mutex_lock(&ds->ilock);
+		index_put(ds, todo[i], row, isnew[i]);
+		pthread_mutex_unlock(&ds->ilock);
+	}
+out:
+	pthread_mutex_lock(&ds->ilock);
+	ds->scanned = util_mono();
+	pthread_mutex_unlock(&ds->ilock);
+	free(ids);
+	free(todo);
+	free(isnew);
+	pthread_mutex_unlock(&ds->scan);
+}
+
+/*
+ * Build the index: one row per session folder. Lazily, on the first
+ * listing (a server builds it when it starts: wsapi_new), so commands
+ * that never list do not read every manifest twice. Writes made while it
+ * builds are applied (live) and win over what it read.
+ */
+static void
+index_build(struct dataset *ds)
+{
+	char		 dir[PATH_MAX];
+	struct dirent	*de;
+	json_t		*row;
+	DIR		*d;
+
+	pthread_mutex_lock(&ds->scan);
+	if (ds->built) {
+		pthread_mutex_unlock(&ds->scan);
+		return;
+	}
+	pthread_mutex_lock(&ds->ilock);
+	ds->live = 1;
+	pthread_mutex_unlock(&ds->ilock);
+	if (util_fmt(dir, sizeof dir, "%s/sessions", ds->dir) == 0 &&
+	    (d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (!util_is_uuid(de->d_name) ||
+			    (row = row_load(ds, de->d_name)) == NULL)
+				continue;
+			pthread_mutex_lock(&ds->ilock);
+			index_put(ds, de->d_name, row, 1);
+			pthread_mutex_unlock(&ds->ilock);
+		}
+		closedir(d);
+	}
+	pthread_mutex_lock(&ds->ilock);
+	ds->built = 1;
+	ds->scanned = util_mono();
+	pthread_mutex_unlock(&ds->ilock);
+	pthread_mutex_unlock(&ds->scan);
+}
+
+/*
+ * Under ilock (taken here, held on success): the page's range [*from,
+ * *to) of the sorted index, after a rescan if one is due. 0, or -1 with
+ * errno ENOENT (before is not indexed; ilock released).
+ */
+static int
+page_range(struct dataset *ds, const char *before, size_t offset,
+    size_t limit, size_t *from, size_t *to)
+{
+	size_t	 start = 0, i;
+	double	 scanned;
+	int	 built;
+
+	pthread_mutex_lock(&ds->ilock);
+	scanned = ds->scanned;
+	built = ds->built;
+	pthread_mutex_unlock(&ds->ilock);
+	if (!built)
+		index_build(ds);
+	else if (util_mono() - scanned >= DS_RESCAN_S)
+		index_rescan(ds);
+	pthread_mutex_lock(&ds->ilock);
+	if (!ds->sorted && ds->nidx > 0)
+		qsort(ds->idx, ds->nidx, sizeof *ds->idx, cmp_entry);
+	ds->sorted = 1;
+	if (before != NULL) {
+		for (i = 0; i < ds->nidx; i++)
+			if (strcmp(ds->idx[i].id, before) == 0)
+				break;
+		if (i == ds->nidx) {
+			pthread_mutex_unlock(&ds->ilock);
+			errno = ENOENT;
+			return -1;
+		}
+		start = i + 1;
+	}
+	*from = offset > ds->nidx - start ? ds->nidx : start + offset;
+	*to = limit > ds->nidx - *from ? ds->nidx : *from + limit;
+	return 0;
+}
+
+int
+dataset_sessions_page(struct dataset *ds, const char *before, size_t offset,
+    size_t limit, json_t **page, size_t *total, int *more)
+{
+	size_t	 from, to, i;
+	json_t	*out;
+
+	*page = NULL;
+	*total = 0;
+	*more = 0;
+	if ((out = json_array()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (page_range(ds, before, offset, limit, &from, &to) != 0) {
+		json_decref(out);
+		return -1;
+	}
+	/* The rows themselves, not copies: the index replaces a row
+	 * rather than change it, so a page stays as it was. */
+	for (i = from; i < to; i++)
+		json_array_append(out, ds->idx[i].row);
+	*total = ds->nidx;
+	*more = to < ds->nidx;
+	pthread_mutex_unlock(&ds->ilock);
+	*page = out;
+	return 0;
+}
+
+char *
+dataset_sessions_page_text(struct dataset *ds, const char *before,
+    size_t offset, size_t limit, size_t *len, size_t *total, int *more)
+{
+	size_t	 from, to, i, n = 2;
+	char	*s;
+
+	*len = *total = 0;
+	*more = 0;
+	if (page_range(ds, before, offset, limit, &from, &to) != 0)
+		return NULL;
+	for (i = from; i < to; i++)
+		n += ds->idx[i].tlen + 1;
+	if ((s = malloc(n + 1)) != NULL) {
+		n = 0;
+		s[n++] = '[';
+		for (i = from; i < to; i++) {
+			if (ds->idx[i].text == NULL)
+				continue;	/* out of memory when made */
+			if (n > 1)
+				s[n++] = ',';
+			memcpy(s + n, ds->idx[i].text, ds->idx[i].tlen);
+			n += ds->idx[i].tlen;
+		}
+		s[n++] = ']';
+		s[n] = '\0';
+		*len = n;
+		*total = ds->nidx;
+		*more = to < ds->nidx;
+	} else
+		errno = ENOMEM;
+	pthread_mutex_unlock(&ds->ilock);
+	return s;
+}
+
 static void
 recover_one(struct dataset *ds, const char *id)
 {
@@ -1227,6 +1728,8 @@ dataset_open(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&ds->lock, NULL);
+	pthread_mutex_init(&ds->ilock, NULL);
+	pthread_mutex_init(&ds->scan, NULL);
 	if (util_fmt(ds->dir, sizeof ds->dir, "%s", dir) != 0 ||
 	    util_fmt(path, sizeof path, "%s/sessions", dir) != 0) {
 		snprintf(err, errlen, "data directory path too long");
@@ -1239,6 +1742,8 @@ dataset_open(const char *dir, char *err, size_t errlen)
 	return ds;
 fail:
 	pthread_mutex_destroy(&ds->lock);
+	pthread_mutex_destroy(&ds->ilock);
+	pthread_mutex_destroy(&ds->scan);
 	free(ds);
 	return NULL;
 }
@@ -1246,6 +1751,7 @@ fail:
 void
 dataset_close(struct dataset *ds)
 {
+	size_t	k;
 	int	i;
 
 	if (ds == NULL)
@@ -1253,108 +1759,29 @@ dataset_close(struct dataset *ds)
 	for (i = 0; i < DS_MAX_LOCKS; i++)
 		if (ds->held[i].fd > 0)
 			close(ds->held[i].fd);
+	for (k = 0; k < ds->nidx; k++) {
+		json_decref(ds->idx[k].row);
+		free(ds->idx[k].text);
+	}
+	free(ds->idx);
 	pthread_mutex_destroy(&ds->lock);
+	pthread_mutex_destroy(&ds->ilock);
+	pthread_mutex_destroy(&ds->scan);
 	free(ds);
-}
-
-static int
-cmp_start_desc(const void *a, const void *b)
-{
-	json_t		*x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	const char	*sx = json_string_value(json_object_get(x,
-			    "session_start"));
-	const char	*sy = json_string_value(json_object_get(y,
-			    "session_start"));
-
-	return strcmp(sy != NULL ? sy : "", sx != NULL ? sx : "");
 }
 
 json_t *
 dataset_sessions_list(struct dataset *ds, char *err, size_t errlen)
 {
-	char		 dir[PATH_MAX];
-	struct dirent	*de;
-	json_t		*list = json_array(), *m, *ses, *o, *sorted;
-	json_t		**v;
-	size_t		 i, n;
-	DIR		*d;
+	json_t	*all;
+	size_t	 total;
+	int	 more;
 
-	if (util_fmt(dir, sizeof dir, "%s/sessions", ds->dir) != 0 ||
-	    (d = opendir(dir)) == NULL) {
-		snprintf(err, errlen, "cannot read %s/sessions: %s", ds->dir,
-		    strerror(errno));
-		json_decref(list);
+	if (dataset_sessions_page(ds, NULL, 0, (size_t)-1, &all, &total,
+	    &more) != 0) {
+		snprintf(err, errlen, "cannot list the sessions of %s: %s",
+		    ds->dir, strerror(errno));
 		return NULL;
 	}
-	while ((de = readdir(d)) != NULL) {
-		json_int_t expected, stored;
-		char why[600];
-		if (!util_is_uuid(de->d_name))
-			continue;
-		if ((m = manifest_read(ds, de->d_name, why,
-		    sizeof why)) == NULL) {
-			/* not rebuilt (a live lock, a read-only dataset):
-			 * listed, never hidden */
-			json_t *rows = merge_rows(ds, de->d_name, NULL);
-			int files = count_chunk_files(ds, de->d_name);
-			if (dataset_session_check(ds, de->d_name, why,
-			    sizeof why) < 0)
-				json_array_append_new(list, json_pack("{s:s, "
-				    "s:n, s:s, s:n, s:n, s:n, s:i, s:I, s:i, "
-				    "s:s, s:i}", "id", de->d_name,
-				    "session_name", "status", "damaged",
-				    "frequency_hz", "duration_seconds",
-				    "session_start", "chunks_expected", 0,
-				    "chunks_stored", (json_int_t)
-				    json_array_size(rows), "chunks_missing", 0,
-				    "damaged", why, "chunk_files", files));
-			json_decref(rows);
-			continue;
-		}
-		json_object_set_new(m, "measurements", merge_rows(ds,
-		    de->d_name, m));
-		ses = json_object_get(m, "session");
-		expected = json_integer_value(json_object_get(ses,
-		    "duration_seconds")) * (json_int_t)json_array_size(
-		    json_object_get(m, "stations"));
-		if (json_is_object(json_object_get(m, "rebuilt")))
-			expected = json_integer_value(json_object_get(
-			    json_object_get(m, "rebuilt"), "chunks_expected"));
-		stored = (json_int_t)json_array_size(json_object_get(m,
-		    "measurements"));
-		o = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:I, s:I, s:I}",
-		    "id", de->d_name,
-		    "session_name", json_object_get(ses, "session_name"),
-		    "status", json_object_get(ses, "status"),
-		    "frequency_hz", json_object_get(ses, "frequency_hz"),
-		    "duration_seconds", json_object_get(ses,
-		    "duration_seconds"),
-		    "session_start", json_object_get(ses, "session_start"),
-		    "chunks_expected", expected, "chunks_stored", stored,
-		    "chunks_missing", expected - stored);
-		if (o != NULL) {
-			json_object_set(o, "failure_reason",
-			    json_object_get(ses, "failure_reason"));
-			json_object_set_new(o, "chunk_files", json_integer(
-			    count_chunk_files(ds, de->d_name)));
-			if (json_is_object(json_object_get(m, "rebuilt")))
-				json_object_set(o, "rebuilt",
-				    json_object_get(m, "rebuilt"));
-			json_array_append_new(list, o);
-		}
-		json_decref(m);
-	}
-	closedir(d);
-	n = json_array_size(list);
-	v = calloc(n + 1, sizeof *v);
-	for (i = 0; v != NULL && i < n; i++)
-		v[i] = json_array_get(list, i);
-	if (v != NULL)
-		qsort(v, n, sizeof *v, cmp_start_desc);
-	sorted = json_array();
-	for (i = 0; v != NULL && i < n; i++)
-		json_array_append(sorted, v[i]);
-	free(v);
-	json_decref(list);
-	return sorted;
+	return all;
 }

@@ -19,7 +19,12 @@
  * chunk files: failed, "manifest rebuilt from N chunks ...", the unusable
  * file kept as manifest.json.damaged, chunks without a row listed as
  * "orphans"; and removes stale temporaries. Every error names the session.
- * All functions are thread-safe.
+ *
+ * It keeps an index of the stored sessions (one listing row each), built
+ * by the first listing and updated by every save, batch and finish of this
+ * process, so listing never re-reads manifests; sessions other processes
+ * create or write in the same folder are picked up by a listing at most a
+ * second later. All functions are thread-safe.
  */
 #ifndef DATASET_H
 #define DATASET_H
@@ -106,11 +111,31 @@ int		 dataset_session_check(struct dataset *ds, const char *id,
  * session_start, chunks_expected, chunks_stored, chunks_missing,
  * failure_reason, chunk_files (chunk_*.npy files on disk), rebuilt (when
  * the manifest was rebuilt: {at, reason, chunk_files, rows,
- * chunks_expected, damaged_file})}, newest first (new reference). A
+ * chunks_expected, damaged_file})}, newest first (by session_start, then
+ * id), from the index (new reference; the rows are shared: read-only). A
  * session whose manifest is damaged and could not be rebuilt is listed
  * with status "damaged", "damaged": why, and nulls. */
 json_t		*dataset_sessions_list(struct dataset *ds, char *err,
 		    size_t errlen);
+/*
+ * One page of that list: the sessions after the one whose id is `before`
+ * (NULL: from the newest), skipping offset more, at most limit of them
+ * (*page: a new array). *total gets the number of sessions, *more 1 if
+ * sessions follow the page. 0, or -1 with errno ENOENT (before is not a
+ * stored session) or ENOMEM. The rows are the index's own, shared (read
+ * them, never change them): a page costs its length in references,
+ * whatever the number of sessions. The first listing builds the index
+ * (reads every session's folder).
+ */
+int		 dataset_sessions_page(struct dataset *ds, const char *before,
+		    size_t offset, size_t limit, json_t **page, size_t *total,
+		    int *more);
+/* The same page as compact JSON text "[{...},...]" (*len bytes, malloc'd),
+ * copied from text the index keeps: what a server sends costs a memcpy.
+ * NULL with errno ENOENT or ENOMEM. */
+char		*dataset_sessions_page_text(struct dataset *ds,
+		    const char *before, size_t offset, size_t limit,
+		    size_t *len, size_t *total, int *more);
 
 /*
  * A listener told (on the writing thread, after the data is durable) that a

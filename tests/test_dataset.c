@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -503,6 +504,255 @@ test_failed_batch_no_tmp(void **state)
 	dataset_close(ds);
 }
 
+/* A finished session (2 stations x 3 s, no chunks) started at t. */
+static void
+stored(struct dataset *ds, char id[37], double t)
+{
+	char	 err[512], ts[40];
+	json_t	*m;
+
+	util_uuid(id);
+	util_iso8601(t, ts, sizeof ts);
+	m = manifest(id, "completed", 2);
+	json_object_set_new(json_object_get(m, "session"), "session_start",
+	    json_string(ts));
+	if (dataset_session_create(ds, id, m, err, sizeof err) != 0 ||
+	    dataset_session_finish(ds, id, m, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	json_decref(m);
+}
+
+static json_t *
+page(struct dataset *ds, const char *before, size_t offset, size_t limit,
+    size_t *total, int *more)
+{
+	json_t	*p;
+
+	assert_int_equal(dataset_sessions_page(ds, before, offset, limit, &p,
+	    total, more), 0);
+	return p;
+}
+
+static const char *
+rstr(json_t *arr, size_t i, const char *k)
+{
+	return json_string_value(json_object_get(json_array_get(arr, i), k));
+}
+
+static json_int_t
+rowint(json_t *arr, size_t i, const char *k)
+{
+	return json_integer_value(json_object_get(json_array_get(arr, i), k));
+}
+
+/*
+ * The session index: built at open, kept current by this process's
+ * writes (a manifest changed behind its back is not re-read), paged by
+ * offset and by a `before` cursor in a stable order, and told within a
+ * second about what another handle (another process) writes.
+ */
+static void
+test_index(void **state)
+{
+	struct dataset	*ds, *other;
+	char		 id[37], first[37], live[37], ext[37], err[512];
+	char		 path[600], seen[310][37];
+	const char	*before;
+	json_t		*p, *all, *all2, *m;
+	size_t		 total, i, n = 0, k;
+	int		 more, pages = 0;
+	double		 t0 = 1.79e9, t;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	for (i = 0; i < 300; i++)
+		stored(ds, id, t0 + 60.0 * (double)i);
+	snprintf(first, sizeof first, "%s", id);	/* the newest */
+	stored(ds, id, t0);	/* same start as the oldest: id decides */
+
+	/* reopened: the same list, built from the manifests */
+	all = dataset_sessions_list(ds, err, sizeof err);
+	assert_int_equal(json_array_size(all), 301);
+	assert_string_equal(rstr(all, 0, "id"), first);
+	other = dataset_open(dir, err, sizeof err);
+	all2 = dataset_sessions_list(other, err, sizeof err);
+	assert_true(json_equal(all, all2));
+	json_decref(all2);
+	dataset_close(other);
+
+	/* pages of 100 with the cursor: every session once, in order */
+	before = NULL;
+	do {
+		p = page(ds, before, 0, 100, &total, &more);
+		assert_int_equal(total, 301);
+		assert_int_equal(json_array_size(p), pages < 3 ? 100 : 1);
+		assert_int_equal(more, pages < 3);
+		for (i = 0; i < json_array_size(p); i++, n++) {
+			assert_string_equal(rstr(p, i, "id"),
+			    rstr(all, n, "id"));
+			snprintf(seen[n], 37, "%s", rstr(p, i, "id"));
+			for (k = 0; k < n; k++)
+				assert_string_not_equal(seen[k], seen[n]);
+		}
+		before = n > 0 ? seen[n - 1] : NULL;
+		pages++;
+		json_decref(p);
+	} while (more);
+	assert_int_equal(n, 301);
+	assert_int_equal(pages, 4);
+	/* ties on session_start: ordered by id, newest-first direction */
+	assert_string_equal(rstr(all, 299, "session_start"),
+	    rstr(all, 300, "session_start"));
+	assert_true(strcmp(rstr(all, 299, "id"), rstr(all, 300, "id")) > 0);
+	/* offsets, alone and after the cursor */
+	p = page(ds, NULL, 250, 100, &total, &more);
+	assert_int_equal(json_array_size(p), 51);
+	assert_false(more);
+	assert_string_equal(rstr(p, 0, "id"), rstr(all, 250, "id"));
+	json_decref(p);
+	p = page(ds, rstr(all, 9, "id"), 5, 2, &total, &more);
+	assert_int_equal(json_array_size(p), 2);
+	assert_true(more);
+	assert_string_equal(rstr(p, 0, "id"), rstr(all, 15, "id"));
+	/* the same page as text */
+	{
+		size_t	 len, t2;
+		int	 m2;
+		char	*text = dataset_sessions_page_text(ds, rstr(all, 9,
+			    "id"), 5, 2, &len, &t2, &m2);
+		json_t	*parsed;
+
+		assert_non_null(text);
+		assert_int_equal(len, strlen(text));
+		parsed = json_loads(text, 0, NULL);
+		assert_true(json_equal(parsed, p));
+		assert_int_equal(t2, 301);
+		assert_true(m2);
+		json_decref(parsed);
+		free(text);
+		text = dataset_sessions_page_text(ds, NULL, 1000, 10, &len,
+		    &t2, &m2);
+		assert_string_equal(text, "[]");
+		free(text);
+		assert_null(dataset_sessions_page_text(ds,
+		    "00000000-0000-4000-8000-000000000000", 0, 1, &len, &t2,
+		    &m2));
+		assert_int_equal(errno, ENOENT);
+	}
+	json_decref(p);
+	p = page(ds, NULL, 1000, 10, &total, &more);
+	assert_int_equal(json_array_size(p), 0);
+	assert_false(more);
+	json_decref(p);
+	assert_int_equal(dataset_sessions_page(ds,
+	    "00000000-0000-4000-8000-000000000000", 0, 10, &p, &total, &more),
+	    -1);
+	assert_int_equal(errno, ENOENT);
+	assert_null(p);
+
+	/* a page costs references to its rows (or a copy of their text),
+	 * not a read of 301 manifests (~0.8 s before the index) */
+	t = util_mono();
+	for (i = 0; i < 100; i++)
+		json_decref(page(ds, NULL, 0, 100, &total, &more));
+	t = (util_mono() - t) / 100;
+	print_message("a page of 100 of 301 sessions: %.3f ms\n", t * 1e3);
+	assert_true(t < 0.005);
+	t = util_mono();
+	for (i = 0; i < 100; i++) {
+		size_t	 len;
+		free(dataset_sessions_page_text(ds, NULL, 0, 100, &len, &total,
+		    &more));
+	}
+	t = (util_mono() - t) / 100;
+	print_message("the same as text: %.3f ms\n", t * 1e3);
+	assert_true(t < 0.005);
+
+	/* this process's writes show at once */
+	util_uuid(live);
+	m = manifest(live, "recording", 2);
+	json_object_set_new(json_object_get(m, "session"), "session_start",
+	    json_string("2099-01-01T00:00:00.000000Z"));
+	assert_int_equal(dataset_session_create(ds, live, m, err, sizeof err),
+	    0);
+	p = page(ds, NULL, 0, 1, &total, &more);
+	assert_int_equal(total, 302);
+	assert_string_equal(rstr(p, 0, "id"), live);
+	assert_string_equal(rstr(p, 0, "status"), "recording");
+	assert_int_equal(rowint(p, 0, "chunks_stored"), 0);
+	json_decref(p);
+	put(ds, live, 0);
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("in_progress"));
+	assert_int_equal(dataset_session_save(ds, live, m, err, sizeof err), 0);
+	p = page(ds, NULL, 0, 1, &total, &more);
+	assert_string_equal(rstr(p, 0, "status"), "in_progress");
+	assert_int_equal(rowint(p, 0, "chunks_stored"), 2);
+	assert_int_equal(rowint(p, 0, "chunks_missing"), 4);
+	json_decref(p);
+	put(ds, live, 1);
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, live, m, err, sizeof err),
+	    0);
+	json_decref(m);
+	p = page(ds, NULL, 0, 1, &total, &more);
+	assert_string_equal(rstr(p, 0, "status"), "completed");
+	assert_int_equal(rowint(p, 0, "chunks_stored"), 4);
+	json_decref(p);
+
+	/* a stored manifest rewritten behind its back is not re-read */
+	snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir, first);
+	m = manifest(first, "completed", 2);
+	json_object_set_new(json_object_get(m, "session"), "session_name",
+	    json_string("changed"));
+	assert_int_equal(json_dump_file(m, path, 0), 0);
+	json_decref(m);
+
+	/* another process (another handle) starts a session and deletes
+	 * one: seen within a second */
+	other = dataset_open(dir, err, sizeof err);
+	assert_non_null(other);
+	util_uuid(ext);
+	m = manifest(ext, "in_progress", 2);
+	json_object_set_new(json_object_get(m, "session"), "session_start",
+	    json_string("2098-01-01T00:00:00.000000Z"));
+	assert_int_equal(dataset_session_create(other, ext, m, err,
+	    sizeof err), 0);
+	put(other, ext, 0);
+	snprintf(path, sizeof path, "rm -rf %s/sessions/%s", dir,
+	    rstr(all, 300, "id"));
+	assert_int_equal(system(path), 0);
+	usleep(1100 * 1000);
+	p = page(ds, NULL, 0, 400, &total, &more);
+	assert_int_equal(total, 302);
+	assert_string_equal(rstr(p, 1, "id"), ext);
+	assert_string_equal(rstr(p, 1, "status"), "in_progress");
+	assert_int_equal(rowint(p, 1, "chunks_stored"), 2);
+	assert_string_equal(rstr(p, 2, "id"), first);
+	assert_string_equal(rstr(p, 2, "session_name"), "test");
+	for (i = 0; i < json_array_size(p); i++)
+		assert_string_not_equal(rstr(p, i, "id"), rstr(all, 300, "id"));
+	json_decref(p);
+	/* ... and its progress and end */
+	put(other, ext, 1);
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(other, ext, m, err,
+	    sizeof err), 0);
+	json_decref(m);
+	usleep(1100 * 1000);
+	p = page(ds, NULL, 1, 1, &total, &more);
+	assert_string_equal(rstr(p, 0, "id"), ext);
+	assert_string_equal(rstr(p, 0, "status"), "completed");
+	assert_int_equal(rowint(p, 0, "chunks_stored"), 4);
+	json_decref(p);
+	dataset_close(other);
+	json_decref(all);
+	dataset_close(ds);
+}
+
 int
 main(void)
 {
@@ -515,6 +765,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_manifests, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_batch_no_tmp, setup,
 		    teardown),
 	};

@@ -58,6 +58,33 @@ test_envelope(void **state)
 	assert_int_equal(json_integer_value(json_object_get(d, "chunk")), 3);
 	json_decref(root);
 
+	/* from stored text: the same envelope; no data: no "data" key */
+	{
+		char	*s;
+		size_t	 len;
+
+		s = events_envelope_text("sessions:list", "{\"a\":[1]}", 9,
+		    &len);
+		assert_int_equal(len, strlen(s));
+		assert_true(strncmp(s, "{\"event\":\"sessions:list\","
+		    "\"timestamp\":\"", 38) == 0);
+		assert_string_equal(s + len - 17, "\"data\":{\"a\":[1]}}");
+		root = json_loads(s, 0, &jerr);
+		assert_non_null(root);
+		assert_int_equal(json_object_size(root), 3);
+		json_decref(root);
+		free(s);
+		s = events_envelope("pong", NULL, &len);
+		root = json_loads(s, 0, &jerr);
+		assert_non_null(root);
+		assert_null(json_object_get(root, "data"));
+		assert_string_equal(json_string_value(json_object_get(root,
+		    "event")), "pong");
+		json_decref(root);
+		free(s);
+		assert_null(events_envelope_text("a\"b", NULL, 0, NULL));
+	}
+
 	events_emit(ev, "pong", NULL);			/* no data: {} */
 	assert_non_null(strstr(r.last, "\"data\":{}"));
 	events_free(ev);

@@ -259,6 +259,28 @@ test_json_numbers(void **state)
 	assert_null(util_json_dumps(NULL, 0));
 }
 
+static void
+test_secrets(void **state)
+{
+	char	a[33], b[33];
+	size_t	i;
+
+	(void)state;
+	assert_int_equal(util_random_hex(a, 16), 0);
+	assert_int_equal(util_random_hex(b, 16), 0);
+	assert_int_equal(strlen(a), 32);
+	for (i = 0; i < 32; i++)
+		assert_non_null(strchr("0123456789abcdef", a[i]));
+	assert_string_not_equal(a, b);
+	assert_int_equal(util_random_hex(a, 65), -1);
+	assert_true(util_secret_equal("s3cret", "s3cret", 6));
+	assert_false(util_secret_equal("s3cret", "s3creT", 6));
+	assert_false(util_secret_equal("s3cret", "s3cret", 5));
+	assert_false(util_secret_equal("s3cret", "s3crets3cret", 12));
+	assert_false(util_secret_equal("s3cret", "", 0));
+	assert_false(util_secret_equal("", "", 0));
+}
+
 int
 main(void)
 {
@@ -271,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_not_regular),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json_numbers),
+		cmocka_unit_test(test_secrets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

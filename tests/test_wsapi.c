@@ -437,7 +437,7 @@ test_lists(void **state)
 	expect_error(f, "{\"event\":\"sources:list\",\"data\":{\"x\":1}}",
 	    "error", "unknown_field", "x");
 	expect_error(f, "{\"event\":\"sessions:list\",\"data\":{\"limit\":"
-	    "1001}}", "error", "out_of_range", "limit");
+	    "201}}", "error", "out_of_range", "limit");
 	expect_error(f, "{\"event\":\"session:get\",\"data\":{\"session_id\":"
 	    "\"00000000-0000-4000-8000-000000000000\"}}", "session:error",
 	    "not_found", "session_id");
@@ -463,6 +463,255 @@ test_broadcast_names(void **state)
 	assert_false(wsapi_broadcast(""));
 }
 
+/* A second client: another struct fx whose replies and subs are used. */
+static json_t *
+send_as(struct fx *f, struct fx *as, const char *msg)
+{
+	size_t	n = json_array_size(as->replies);
+
+	wsapi_handle(f->api, msg, strlen(msg), &as->subs, on_reply, as);
+	assert_int_equal(json_array_size(as->replies), n + 1);
+	return json_array_get(as->replies, n);
+}
+
+static void
+expect_forbidden(struct fx *f, struct fx *as, const char *msg,
+    const char *id, const char *field)
+{
+	json_t	*r = send_as(f, as, msg);
+
+	if (strcmp(ev(r), "session:error") != 0 ||
+	    strcmp(dstr(r, "code"), "forbidden") != 0) {
+		char *s = json_dumps(r, JSON_COMPACT);
+		fail_msg("%s -> %s (wanted forbidden)", msg, s);
+	}
+	assert_string_equal(dstr(r, "field"), field);
+	assert_string_equal(dstr(r, "session_id"), id);
+}
+
+/* Every envelope a client or the bus ever got, as one string. */
+static char *
+everything(struct fx *f, struct fx *b)
+{
+	json_t	*all = json_array();
+	char	*s;
+
+	pthread_mutex_lock(&f->lock);
+	json_array_extend(all, f->bus);
+	pthread_mutex_unlock(&f->lock);
+	json_array_extend(all, f->replies);
+	json_array_extend(all, b->replies);
+	s = json_dumps(all, JSON_COMPACT);
+	json_decref(all);
+	return s;
+}
+
+/*
+ * Who may act on a session: the connection that started it, or whoever
+ * sends its session_token; others get forbidden and the session goes on.
+ * Reading stays open, and the token reaches nobody but the starter.
+ */
+static void
+test_owner(void **state)
+{
+	struct fx		*f = *state, b;
+	struct session_params	 p;
+	struct session_error	 e;
+	char			 msg[512], id[37], tok[64], op[37], *all;
+	const char		*bad = "00000000000000000000000000000000";
+	json_t			*r, *snap;
+	size_t			 i;
+
+	memset(&b, 0, sizeof b);
+	b.replies = json_array();
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"owned\",\"frequency_mhz\":10,\"duration_seconds\":3}}");
+	assert_string_equal(ev(r), "session:started");
+	snprintf(id, sizeof id, "%s", dstr(r, "session_id"));
+	snprintf(tok, sizeof tok, "%s", dstr(r, "session_token"));
+	assert_int_equal(strlen(tok), WSAPI_TOKEN_LEN);
+	for (i = 0; i < strlen(tok); i++)
+		assert_non_null(strchr("0123456789abcdef", tok[i]));
+
+	/* B may read it ... */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:get\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	r = send_as(f, &b, msg);
+	assert_string_equal(ev(r), "session:status_update");
+	assert_string_equal(dstr(r, "status"), "recording");
+	/* ... but not act on it, without or with a wrong token */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:assign_source\","
+	    "\"data\":{\"session_id\":\"%s\",\"source_id\":\"unknown\"}}", id);
+	expect_forbidden(f, &b, msg, id, "session_id");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	expect_forbidden(f, &b, msg, id, "session_id");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\",\"session_token\":\"%s\"}}", id, bad);
+	expect_forbidden(f, &b, msg, id, "session_token");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\",\"session_token\":\"%.31s\"}}", id, tok);
+	expect_forbidden(f, &b, msg, id, "session_token");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\",\"session_token\":7}}", id);
+	r = send_as(f, &b, msg);
+	assert_string_equal(dstr(r, "code"), "wrong_type");
+	snap = engine_session_snapshot(f->env.eng, id);
+	assert_string_equal(json_string_value(json_object_get(snap, "status")),
+	    "recording");
+	json_decref(snap);
+
+	/* the starter acts without the token ... */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:assign_source\","
+	    "\"data\":{\"session_id\":\"%s\",\"source_id\":\"unknown\"}}", id);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:source_assigned");
+	/* ... B with it (the page after a reload) */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10000000,"
+	    "\"duration_seconds\":3}}", id);
+	expect_forbidden(f, &b, msg, id, "session_id");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10000000,"
+	    "\"duration_seconds\":3,\"session_token\":\"%s\"}}", id, tok);
+	r = send_as(f, &b, msg);
+	assert_string_equal(ev(r), "session:completed");
+	/* mid-acquisition: B's cancel without it is refused, the
+	 * acquisition goes on */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	expect_forbidden(f, &b, msg, id, "session_id");
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
+	/* ended: anyone gets the engine's bad_state, not forbidden */
+	expect_error(f, msg, "session:error", "bad_state", "session_id");
+	r = send_as(f, &b, msg);
+	assert_string_equal(dstr(r, "code"), "bad_state");
+
+	/* a connection that closed owns nothing: the next one given the
+	 * same address (here: the same pointer) needs the token */
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"second\",\"frequency_mhz\":10,\"duration_seconds\":3}}");
+	snprintf(id, sizeof id, "%s", dstr(r, "session_id"));
+	snprintf(tok, sizeof tok, "%s", dstr(r, "session_token"));
+	wsapi_client_gone(f->api, f);
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	expect_forbidden(f, f, msg, id, "session_id");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\",\"session_token\":\"%s\"}}", id, tok);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:cancelled");
+
+	/* the console's operator (the engine, directly) always may; a
+	 * session it started is only watched over the API */
+	memset(&p, 0, sizeof p);
+	snprintf(p.name, sizeof p.name, "console");
+	p.freq_hz = 10e6;
+	p.duration_s = 3;
+	p.low_cut = -SESSION_PASSBAND_DEFAULT;
+	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	assert_int_equal(engine_session_start(f->env.eng, &p, op, &e), 0);
+	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", op);
+	expect_forbidden(f, f, msg, op, "session_id");
+	assert_int_equal(engine_session_cancel(f->env.eng, op, "operator", &e),
+	    0);
+	/* unknown sessions are still not_found for anyone */
+	expect_error(f, "{\"event\":\"session:cancel\",\"data\":{"
+	    "\"session_id\":\"00000000-0000-4000-8000-000000000000\"}}",
+	    "session:error", "not_found", "session_id");
+
+	/* reading never shows a token: welcome, list, get, the bus */
+	wsapi_welcome(f->api, on_reply, &b);
+	send_as(f, &b, "{\"event\":\"sessions:list\"}");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:get\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	send_as(f, &b, msg);
+	all = everything(f, &b);
+	/* only f's two session:started replies carry one */
+	assert_non_null(strstr(all, tok));
+	for (i = 0; i < json_array_size(f->replies); i++) {
+		char *s = json_dumps(json_array_get(f->replies, i), 0);
+		if (strstr(s, "session_token\":\"") != NULL)
+			assert_string_equal(ev(json_array_get(f->replies, i)),
+			    "session:started");
+		free(s);
+	}
+	free(all);
+	pthread_mutex_lock(&f->lock);
+	all = json_dumps(f->bus, 0);
+	pthread_mutex_unlock(&f->lock);
+	assert_null(strstr(all, "session_token"));
+	free(all);
+	all = json_dumps(b.replies, 0);
+	assert_null(strstr(all, "session_token\":\""));
+	assert_null(strstr(all, tok));
+	free(all);
+	json_decref(b.replies);
+}
+
+/* sessions:list pages the dataset's index: limit, offset, before. */
+static void
+test_list_pages(void **state)
+{
+	struct fx	*f = *state;
+	char		 ids[5][37], err[512], msg[256], ts[40];
+	json_t		*m, *r, *d, *l;
+	int		 i;
+
+	for (i = 0; i < 5; i++) {
+		util_uuid(ids[i]);
+		util_iso8601(1.79e9 + 60.0 * i, ts, sizeof ts);
+		m = json_pack("{s:{s:s, s:s, s:s, s:i, s:s, s:i}, s:[{s:i}]}",
+		    "session", "id", ids[i], "session_name", "stored",
+		    "status", "completed", "duration_seconds", 2,
+		    "session_start", ts, "frequency_hz", 10000000,
+		    "stations", "websdr", 1);
+		if (dataset_session_create(f->env.ds, ids[i], m, err,
+		    sizeof err) != 0 || dataset_session_finish(f->env.ds,
+		    ids[i], m, err, sizeof err) != 0)
+			fail_msg("%s", err);
+		json_decref(m);
+	}
+	r = send1(f, "{\"event\":\"sessions:list\",\"data\":{\"limit\":2}}");
+	d = json_object_get(r, "data");
+	l = json_object_get(d, "sessions");
+	assert_int_equal(json_array_size(l), 2);
+	assert_int_equal(json_integer_value(json_object_get(d, "total")), 5);
+	assert_true(json_is_true(json_object_get(d, "more")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l,
+	    0), "id")), ids[4]);
+	snprintf(msg, sizeof msg, "{\"event\":\"sessions:list\",\"data\":{"
+	    "\"limit\":2,\"before\":\"%s\"}}", ids[3]);
+	r = send1(f, msg);
+	d = json_object_get(r, "data");
+	l = json_object_get(d, "sessions");
+	assert_int_equal(json_array_size(l), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l,
+	    0), "id")), ids[2]);
+	assert_true(json_is_true(json_object_get(d, "more")));
+	r = send1(f, "{\"event\":\"sessions:list\",\"data\":{\"offset\":4,"
+	    "\"limit\":null}}");
+	d = json_object_get(r, "data");
+	l = json_object_get(d, "sessions");
+	assert_int_equal(json_array_size(l), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l,
+	    0), "id")), ids[0]);
+	assert_true(json_is_false(json_object_get(d, "more")));
+	expect_error(f, "{\"event\":\"sessions:list\",\"data\":{\"before\":"
+	    "\"00000000-0000-4000-8000-000000000000\"}}", "error", "not_found",
+	    "before");
+	expect_error(f, "{\"event\":\"sessions:list\",\"data\":{\"before\":"
+	    "\"../x\"}}", "error", "out_of_range", "before");
+	expect_error(f, "{\"event\":\"sessions:list\",\"data\":{\"offset\":"
+	    "-1}}", "error", "out_of_range", "offset");
+	expect_error(f, "{\"event\":\"sessions:list\",\"data\":{\"limit\":"
+	    "0}}", "error", "out_of_range", "limit");
+	expect_error(f, "{\"event\":\"sessions:list\",\"data\":{\"cursor\":"
+	    "1}}", "error", "unknown_field", "cursor");
+}
+
 int
 main(void)
 {
@@ -474,6 +723,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_pages, setup,
+		    teardown),
 		cmocka_unit_test(test_broadcast_names),
 	};
 

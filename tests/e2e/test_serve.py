@@ -3,7 +3,7 @@ clients (npm "ws", tests/web/*.js) against the real binary and the simulator:
 the full 7-station flow, every bad-input and limit case, /health, tokens,
 Origin allow-list, TLS, mid-session resume, heartbeat, clean shutdown."""
 
-import json, os, signal, subprocess, sys, tempfile, time, unittest
+import datetime, json, os, signal, subprocess, sys, tempfile, time, unittest, uuid
 import urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -64,6 +64,39 @@ class Server:
     def __exit__(self, *a):
         if self.proc.poll() is None:
             self.stop()
+
+
+def fake_sessions(data, n, stations=7, dur=10):
+    """n finished sessions written as the recorder writes them: manifest.json
+    with dur x stations measurement rows (sessions:list never opens a
+    chunk, so no .npy). Returns their ids, newest first."""
+    t0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    out = []
+    for i in range(n):
+        sid = str(uuid.uuid4())
+        start = (t0 + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        rows = [{"id": str(uuid.uuid4()), "recording_session_id": sid, "websdr": k,
+                 "websdr_station_name": "Sim %d" % k, "chunk_index": c, "timestamp": start,
+                 "frequency_hz": 10000000, "signal_strength_db": -20.5, "snr_db": 20.1,
+                 "frequency_offset_hz": 750.0, "noise_floor_db": -40.9, "rssi_dbm": -50.8,
+                 "peak_amplitude": 0.11, "adc_overflow_count": 0, "gps_fix_age_s": 1,
+                 "time_source": "gps", "samples_lost": 0,
+                 "iq_data_location": "sessions/%s/chunk_%03d_websdr_%d.npy" % (sid, c, k),
+                 "iq_data_format": "complex64", "iq_sample_rate": 12001.137,
+                 "iq_samples_count": 12001, "duration_seconds": 1.0, "created_at": start}
+                for c in range(dur) for k in range(1, stations + 1)]
+        m = {"format": "heimdall-rec/1", "session": {
+                "id": sid, "session_name": "stored %d" % i, "frequency_hz": 10000000,
+                "frequency_mhz": 10.0, "duration_seconds": dur, "notes": "",
+                "status": "completed", "session_start": start, "session_end": start,
+                "created_at": start, "updated_at": start, "failure_reason": None},
+             "stations": [{"websdr": k, "name": "Sim %d" % k} for k in range(1, stations + 1)],
+             "summary": {}, "missing": [], "measurements": rows}
+        os.makedirs(os.path.join(data, "sessions", sid))
+        with open(os.path.join(data, "sessions", sid, "manifest.json"), "w") as f:
+            json.dump(m, f, indent=1)
+        out.append(sid)
+    return out[::-1]
 
 
 def get(url, headers=None, ctx=None):
@@ -169,19 +202,21 @@ class ServeTest(unittest.TestCase):
             r = probe(srv.ws, "--send", env("session:start", {
                 "session_name": "resume", "frequency_mhz": 10,
                 "duration_seconds": 4}), "--until", "session:started")
-            sid = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            started = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]
+            sid, tok = started["session_id"], started["session_token"]
             # a fresh client sees the session waiting for its source
             r = probe(srv.ws, "--until", "session:status_update")
             up = r["messages"][0]
             self.assertEqual(up["event"], "session:status_update")
             self.assertEqual(up["data"]["session_id"], sid)
             self.assertEqual(up["data"]["status"], "recording")
+            # later connections act on it with its token (as a reloaded page)
             probe(srv.ws, "--send", env("session:assign_source", {
-                "session_id": sid, "source_id": "unknown"}), "--until",
-                "session:source_assigned")
+                "session_id": sid, "source_id": "unknown", "session_token": tok}),
+                "--until", "session:source_assigned")
             probe(srv.ws, "--send", env("session:complete", {
                 "session_id": sid, "frequency_hz": 10000000,
-                "duration_seconds": 4}), "--until", "session:completed")
+                "duration_seconds": 4, "session_token": tok}), "--until", "session:completed")
             time.sleep(2.2)
             r = probe(srv.ws, "--until", "session:status_update")
             up = r["messages"][0]["data"]
@@ -344,13 +379,15 @@ const WebSocket = require("ws");
             r = probe(srv.ws, "--send", env("session:start", {
                 "session_name": "dead", "frequency_mhz": 10,
                 "duration_seconds": 2}), "--until", "session:started")
-            sid = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            started = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]
+            sid, tok = started["session_id"], started["session_token"]
             probe(srv.ws, "--send", env("session:assign_source", {
-                "session_id": sid, "source_id": "unknown"}), "--until",
-                "session:source_assigned")
+                "session_id": sid, "source_id": "unknown", "session_token": tok}),
+                "--until", "session:source_assigned")
             r = probe(srv.ws, "--send", env("session:complete", {
                 "session_id": sid, "frequency_hz": 10000000,
-                "duration_seconds": 2}), "--until-final", "--timeout", "20", timeout=20)
+                "duration_seconds": 2, "session_token": tok}), "--until-final",
+                "--timeout", "20", timeout=20)
             ups = [m["data"] for m in r["messages"] if m["event"] == "session:status_update"
                    and m["data"]["status"] in ("completed", "failed")]
             self.assertEqual(len(ups), 1, r["messages"])
@@ -440,6 +477,60 @@ const WebSocket = require("ws");
             self.assertEqual(fin["event"], "session:status_update")
             self.assertEqual((fin["data"]["session_id"], fin["data"]["status"]), (sid, "failed"))
             self.assertEqual(fin["data"]["error"], "abandoned: no request for 1 s before acquisition")
+
+    def test_session_owner(self):
+        """Two clients: the second one's cancel is forbidden and the
+        acquisition goes on; with the session_token it may cancel."""
+        d = self.data("owner")
+        with Server(self.sim, d) as srv:
+            r = node("owner.js", srv.ws, 10, 6, timeout=90)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            self.assertEqual(res["refused_fields"], ["session_id", "session_token"])
+            self.assertGreaterEqual(res["chunk_after_refusal"], 2)
+            m, _ = h.manifest(d, res["session_id"])
+            self.assertEqual(m["session"]["status"], "failed")
+            self.assertIn("cancelled by B", m["session"]["failure_reason"])
+            # the secret never reaches the dataset
+            with open(os.path.join(d, "sessions", res["session_id"], "manifest.json")) as f:
+                self.assertNotIn("session_token", f.read())
+            self.assertClean(srv)
+
+    def test_sessions_list_under_load(self):
+        """300 stored sessions; one client asks sessions:list 100 times a
+        second for 5 s while another client's pings are each answered
+        within 50 ms; the list is paged (limit, before, more)."""
+        d = self.data("listload")
+        ids = fake_sessions(d, 300)
+        with Server(self.sim, d) as srv:
+            r = node("listload.js", srv.ws, 100, 5, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            print("\nsessions:list x100/s, 300 stored: %s" % r.stdout.strip(), file=sys.stderr)
+            self.assertEqual(res["total"], 300)
+            self.assertEqual(res["rows"], 100)
+            self.assertEqual(res["list_errors"], 0)
+            self.assertGreaterEqual(res["lists"], 400)      # ~100/s answered
+            self.assertGreaterEqual(res["pings"], 100)
+            self.assertEqual(res["ping_unanswered"], 0)
+            self.assertLess(res["ping_ms"]["max"], 50, res)
+            # paging: the cursor walks all 300 once, newest first
+            env = lambda e, x: json.dumps({"event": e, "data": x})
+            seen, before = [], None
+            while True:
+                q = {"limit": 200}
+                if before:
+                    q["before"] = before
+                m = probe(srv.ws, "--send", env("sessions:list", q), "--until",
+                          "sessions:list")["messages"][-1]["data"]
+                seen += [x["id"] for x in m["sessions"]]
+                if not m["more"]:
+                    break
+                before = seen[-1]
+            self.assertEqual(seen, ids)
+            m = probe(srv.ws, "--send", env("sessions:list", {"limit": 201}),
+                      "--until", "error")["messages"][-1]["data"]
+            self.assertEqual((m["code"], m["field"]), ("out_of_range", "limit"))
             self.assertClean(srv)
 
     def test_heartbeat(self):

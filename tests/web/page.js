@@ -1,7 +1,10 @@
 // page.js -- the built-in web page in a real browser: Debian's chromium
 // driven by playwright-core (never a downloaded browser) through a full
 // 5-second session against the simulator, asserting what the page shows;
-// the page is reloaded mid-acquisition and must resume. Screenshots go to
+// the page is reloaded after step 1 (it resumes and may still act: it kept
+// the session's token) and mid-acquisition (it resumes); a page in another
+// browser profile sees the session but is refused (forbidden) when it acts
+// on it. Screenshots go to
 // tests/artifacts/. Usage: node page.js http://127.0.0.1:PORT/ STATIONS FREQ_MHZ OUTDIR
 "use strict";
 const { chromium } = require("playwright-core");
@@ -41,8 +44,33 @@ const [url, nst, mhz, outdir] = [process.argv[2], +process.argv[3], process.argv
     const sid = (await page.textContent("#session-id")).split(" ")[0];
     assert.match(sid, /^[0-9a-f-]{36}$/);
     assert.strictEqual(await page.textContent("#chunk"), "Chunk 0/5");
+    // the token is kept for this session, and never shown
+    const tok = await page.evaluate((s) => JSON.parse(localStorage.getItem("heimdall-rec.session_tokens"))[s], sid);
+    assert.match(tok, /^[0-9a-f]{32}$/);
+    assert(!(await page.content()).includes(tok), "token shown in the page");
 
-    // Step 2
+    // reload before step 2: the page resumes its session at step 2
+    await page.reload();
+    await page.waitForSelector("#conn.up", { timeout: 10000 });
+    await page.waitForFunction((s) => document.getElementById("session-id").textContent.startsWith(s) &&
+      document.getElementById("step2").className === "", sid, { timeout: 10000 });
+
+    // another browser (its own storage) watches it, but may not act on it
+    const other = await browser.newContext();
+    const op = await other.newPage();
+    op.on("pageerror", (e) => errors.push(String(e)));
+    await op.goto(url);
+    await op.waitForSelector("#conn.up", { timeout: 10000 });
+    await op.waitForFunction((s) => document.getElementById("session-id").textContent.startsWith(s) &&
+      document.getElementById("step2").className === "", sid, { timeout: 10000 });
+    await op.selectOption("#source", "unknown");
+    await op.click("#assign");
+    await op.waitForFunction(() => document.getElementById("error").textContent !== "");
+    assert.match(await op.textContent("#error"), /\[forbidden: session_id\]/);
+    assert.strictEqual(await op.evaluate(() => localStorage.getItem("heimdall-rec.session_tokens")), null);
+    await other.close();
+
+    // Step 2 (from the reloaded page: a new connection, with the token)
     await page.selectOption("#source", "unknown");
     await page.click("#assign");
     await page.waitForFunction(() => document.getElementById("step3").className === "");
