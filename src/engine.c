@@ -93,6 +93,7 @@ struct acq {
 	int		 failure_said;	/* acquisition_failed is out */
 	int		 announce;	/* started from the queue: say so */
 	int		 measurements;
+	int		 progress_rows;	/* rows of chunks 0..progress-1 */
 	json_t		*missing;	/* [{chunk_index, websdr, reason}] */
 	struct metrics_ctx *mctx;
 	size_t		 mctx_size;
@@ -1202,6 +1203,12 @@ report_progress(struct acq *a)
 			    a->rt[i].cst[k] != C_MISSING)
 				settled = 0;
 		}
+		/* A progress event counts the rows of the chunks it
+		 * reports (chunk k+1 may already be stored for every
+		 * receiver when k settles: counting every stored row
+		 * would make "chunk k" claim another chunk's rows). */
+		for (i = 0; settled && i < a->n; i++)
+			a->progress_rows += a->rt[i].cst[k] == C_STORED;
 		if (settled)
 			a->progress++;
 		if (settled && a->progress == a->total && !a->failure_said &&
@@ -1209,7 +1216,7 @@ report_progress(struct acq *a)
 			snprintf(reason, sizeof reason, "%s", why);
 			a->failure_said = fail = 1;
 		}
-		count = a->measurements;
+		count = a->progress_rows;
 		pthread_mutex_unlock(&a->lock);
 		if (!settled)
 			return;

@@ -26,7 +26,8 @@
  *   session:missing          {session_id, websdr, station, chunk_index,
  *                             reason}
  *   session:progress         {session_id, chunk (1-based), total_chunks,
- *                             progress 0-100, measurements_count}
+ *                             progress 0-100, measurements_count:
+ *                             the rows of chunks 1..chunk}
  *   session:error            {session_id?, error, code, field}; code
  *                             "acquisition_failed" (error: the reason) is
  *                             sent once for an acquisition that ends
