@@ -29,6 +29,9 @@ struct held {
 	char	id[UTIL_UUID_LEN];
 	int	fd;		/* flock(LOCK_EX) on sessions/<id>/.lock */
 	int	batch;		/* next rows file number */
+	/* Serializes this session's manifest writes, so that no save lands
+	 * after the final one (taken before ds->lock, never inside it). */
+	pthread_mutex_t wr;
 };
 
 /* One stored session in the index: its listing row. */
@@ -454,6 +457,36 @@ held_find(struct dataset *ds, const char *id)
 }
 
 /*
+ * The slot holding id open, with its wr mutex locked for a manifest write;
+ * NULL (err set) if this process does not hold id open -- in particular
+ * once dataset_session_finish() has written its final manifest. The slot is
+ * re-checked under wr: it may have been finished or reused meanwhile.
+ */
+static struct held *
+held_write_lock(struct dataset *ds, const char *id, char *err,
+    size_t errlen)
+{
+	struct held	*h;
+	int		 ours;
+
+	pthread_mutex_lock(&ds->lock);
+	h = held_find(ds, id);
+	pthread_mutex_unlock(&ds->lock);
+	if (h != NULL) {
+		pthread_mutex_lock(&h->wr);
+		pthread_mutex_lock(&ds->lock);
+		ours = h->fd > 0 && strcmp(h->id, id) == 0;
+		pthread_mutex_unlock(&ds->lock);
+		if (ours)
+			return h;
+		pthread_mutex_unlock(&h->wr);
+	}
+	snprintf(err, errlen, "session %s is not open for writing (ended, "
+	    "or recorded by another process)", id);
+	return NULL;
+}
+
+/*
  * What a stored session depends on: a manifest whose session names it and
  * carries its name and status. jansson builds no string from text that is
  * not UTF-8 (json_string() gives NULL, the key is silently left out), so a
@@ -528,12 +561,14 @@ int
 dataset_session_save(struct dataset *ds, const char *id,
     const json_t *manifest, char *err, size_t errlen)
 {
-	char	 path[PATH_MAX];
-	json_t	*m;
-	int	 rc;
+	char		 path[PATH_MAX];
+	struct held	*h;
+	json_t		*m;
+	int		 rc;
 
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
-	    errlen) != 0 || manifest_check(manifest, id, err, errlen) != 0)
+	    errlen) != 0 || manifest_check(manifest, id, err, errlen) != 0 ||
+	    (h = held_write_lock(ds, id, err, errlen)) == NULL)
 		return -1;
 	m = json_copy((json_t *)manifest);
 	json_object_del(m, "measurements");
@@ -541,6 +576,7 @@ dataset_session_save(struct dataset *ds, const char *id,
 	if (rc == 0)
 		index_update(ds, id, m, -1, -1);
 	json_decref(m);
+	pthread_mutex_unlock(&h->wr);
 	if (rc == 0)
 		notify(ds, id, "manifest");
 	return rc;
@@ -944,21 +980,25 @@ dataset_session_finish(struct dataset *ds, const char *id,
 	json_t		*m;
 	int		 rc;
 
+	if ((h = held_write_lock(ds, id, err, errlen)) == NULL)
+		return -1;
 	m = json_deep_copy(manifest);
 	json_object_del(m, "measurements");
 	rc = finish(ds, id, m, err, errlen);
 	json_decref(m);
 	pthread_mutex_lock(&ds->lock);
-	h = held_find(ds, id);
-	if (h != NULL) {
-		if (session_path(ds, id, ".lock", path, sizeof path, err,
-		    errlen) == 0 && rc == 0)
-			unlink(path);
-		close(h->fd);
-		h->fd = 0;
-		h->id[0] = '\0';
-	}
+	/* The lock file goes only once the final manifest is durable: a
+	 * recovering process that takes the lock (this inode, or a new file
+	 * after the unlink) re-reads the manifest under it and sees it
+	 * final (recover_one). */
+	if (session_path(ds, id, ".lock", path, sizeof path, err,
+	    errlen) == 0 && rc == 0)
+		unlink(path);
+	close(h->fd);
+	h->fd = 0;
+	h->id[0] = '\0';
 	pthread_mutex_unlock(&ds->lock);
+	pthread_mutex_unlock(&h->wr);
 	if (rc == 0)
 		notify(ds, id, "finish");
 	return rc;
@@ -1671,6 +1711,27 @@ recover_one(struct dataset *ds, const char *id)
 		json_decref(m);
 		return;
 	}
+	/*
+	 * What was read before the lock is stale: the recorder may have
+	 * written its final manifest and released the lock in between. Decide
+	 * on the manifest read under the lock; a final one is never rewritten.
+	 */
+	json_decref(m);
+	if ((m = manifest_read(ds, id, err, sizeof err)) == NULL) {
+		close(fd);
+		rebuild_one(ds, id, err);
+		return;
+	}
+	ses = json_object_get(m, "session");
+	if (is_final(json_string_value(json_object_get(ses, "status")))) {
+		/* Ended meanwhile: the recorder removed its lock file and our
+		 * open() may have made a new one; nobody needs it any more
+		 * (whoever else opened it re-reads the final manifest too). */
+		unlink(path);
+		close(fd);
+		json_decref(m);
+		return;
+	}
 	util_iso8601(util_now(), now, sizeof now);
 	json_object_set_new(ses, "status", json_string("failed"));
 	json_object_set_new(ses, "failure_reason", json_string("interrupted: "
@@ -1721,6 +1782,7 @@ dataset_open(const char *dir, char *err, size_t errlen)
 {
 	struct dataset	*ds;
 	char		 path[PATH_MAX];
+	int		 i;
 
 	ds = calloc(1, sizeof *ds);
 	if (ds == NULL) {
@@ -1728,6 +1790,8 @@ dataset_open(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&ds->lock, NULL);
+	for (i = 0; i < DS_MAX_LOCKS; i++)
+		pthread_mutex_init(&ds->held[i].wr, NULL);
 	pthread_mutex_init(&ds->ilock, NULL);
 	pthread_mutex_init(&ds->scan, NULL);
 	if (util_fmt(ds->dir, sizeof ds->dir, "%s", dir) != 0 ||
@@ -1741,6 +1805,8 @@ dataset_open(const char *dir, char *err, size_t errlen)
 	recover(ds);
 	return ds;
 fail:
+	for (i = 0; i < DS_MAX_LOCKS; i++)
+		pthread_mutex_destroy(&ds->held[i].wr);
 	pthread_mutex_destroy(&ds->lock);
 	pthread_mutex_destroy(&ds->ilock);
 	pthread_mutex_destroy(&ds->scan);
@@ -1756,9 +1822,11 @@ dataset_close(struct dataset *ds)
 
 	if (ds == NULL)
 		return;
-	for (i = 0; i < DS_MAX_LOCKS; i++)
+	for (i = 0; i < DS_MAX_LOCKS; i++) {
 		if (ds->held[i].fd > 0)
 			close(ds->held[i].fd);
+		pthread_mutex_destroy(&ds->held[i].wr);
+	}
 	for (k = 0; k < ds->nidx; k++) {
 		json_decref(ds->idx[k].row);
 		free(ds->idx[k].text);

@@ -19,6 +19,10 @@
  * chunk files: failed, "manifest rebuilt from N chunks ...", the unusable
  * file kept as manifest.json.damaged, chunks without a row listed as
  * "orphans"; and removes stale temporaries. Every error names the session.
+ * Recovery decides on the manifest read while holding the session's lock,
+ * so a recorder finishing meanwhile wins; a final manifest (completed or
+ * failed) is never rewritten: saves are refused once the session is
+ * finished.
  *
  * It keeps an index of the stored sessions (one listing row each), built
  * by the first listing and updated by every save, batch and finish of this
@@ -80,7 +84,8 @@ int		 dataset_source_find(struct dataset *ds, const char *key,
 /* Create DIR/sessions/<id>/, take its lock, write manifest (borrowed). */
 int		 dataset_session_create(struct dataset *ds, const char *id,
 		    const json_t *manifest, char *err, size_t errlen);
-/* Replace manifest.json (borrowed; its "measurements" key is ignored). */
+/* Replace manifest.json (borrowed; its "measurements" key is ignored).
+ * Only while this dataset holds the session open (create .. finish). */
 int		 dataset_session_save(struct dataset *ds, const char *id,
 		    const json_t *manifest, char *err, size_t errlen);
 /*
@@ -93,7 +98,7 @@ int		 dataset_put_batch(struct dataset *ds, const char *id,
 		    const struct ds_chunk *chunks, int n, const json_t *rows,
 		    char *err, size_t errlen);
 /* Final: manifest.json with every row merged in ("measurements"), rows/
- * removed, lock released. */
+ * removed, lock released (after every earlier save of the session). */
 int		 dataset_session_finish(struct dataset *ds, const char *id,
 		    const json_t *manifest, char *err, size_t errlen);
 /* Manifest with "measurements" merged from rows files (new reference). */

@@ -6,8 +6,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "src/npy.h"
@@ -24,6 +28,38 @@
 
 static char dir[64];
 static int16_t iq[2 * 1000];
+
+/*
+ * flock() as store/dataset.c sees it (this definition interposes libc's).
+ * A thread that sets pause_at_lock stops at its next flock on a session's
+ * .lock -- after dataset_open() read the manifest, before the lock is
+ * taken -- until the test posts lock_go: the window that
+ * `strace -e inject=flock:delay_enter=...` opened, made deterministic.
+ */
+static __thread int	pause_at_lock;
+static sem_t		at_lock, lock_go;
+
+int
+flock(int fd, int op)
+{
+	static int	(*real)(int, int);
+	char		link[64], target[512];
+	ssize_t		n;
+
+	if (real == NULL)
+		real = (int (*)(int, int))dlsym(RTLD_NEXT, "flock");
+	if (pause_at_lock) {
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof target - 1);
+		if (n > 6 && memcmp(target + n - 6, "/.lock", 6) == 0) {
+			pause_at_lock = 0;
+			sem_post(&at_lock);
+			while (sem_wait(&lock_go) != 0 && errno == EINTR)
+				;
+		}
+	}
+	return real(fd, op);
+}
 
 static int
 setup(void **state)
@@ -753,6 +789,89 @@ test_index(void **state)
 	dataset_close(ds);
 }
 
+static void *
+open_paused(void *arg)
+{
+	char	err[512];
+
+	(void)arg;
+	pause_at_lock = 1;
+	return dataset_open(dir, err, sizeof err);
+}
+
+/*
+ * The recovery race: another process opens the dataset, reads the manifest
+ * of a session still recording, and only then takes its lock; the recorder
+ * finishes in between (final manifest, lock released). The session must
+ * stay completed with its rows -- not become failed, "interrupted", with
+ * its chunks orphaned -- and once final its manifest is never saved again.
+ */
+static void
+test_recovery_race(void **state)
+{
+	struct dataset	*ds, *other;
+	struct timespec	 ts;
+	pthread_t	 t;
+	char		 id[37], err[512];
+	json_t		*m, *loaded, *ses;
+	void		*ret;
+
+	(void)state;
+	assert_int_equal(sem_init(&at_lock, 0, 0), 0);
+	assert_int_equal(sem_init(&lock_go, 0, 0), 0);
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	put(ds, id, 0);
+	put(ds, id, 1);
+	put(ds, id, 2);
+
+	assert_int_equal(pthread_create(&t, NULL, open_paused, NULL), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
+	/* the other opener has read "in_progress" and is about to lock */
+	assert_int_equal(sem_timedwait(&at_lock, &ts), 0);
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
+	sem_post(&lock_go);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	other = ret;
+	assert_non_null(other);
+
+	loaded = dataset_session_load(other, id, err, sizeof err);
+	assert_non_null(loaded);
+	ses = json_object_get(loaded, "session");
+	assert_string_equal(json_string_value(json_object_get(ses, "status")),
+	    "completed");
+	assert_null(json_object_get(ses, "failure_reason"));
+	assert_int_equal(json_array_size(json_object_get(loaded,
+	    "measurements")), 6);
+	assert_null(json_object_get(loaded, "orphans"));
+	assert_false(exists(id, ".lock"));
+	json_decref(loaded);
+
+	/* Final is final: a late save (e.g. a stale in_progress) is refused
+	 * and leaves the manifest as it was. */
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("in_progress"));
+	assert_int_equal(dataset_session_save(ds, id, m, err, sizeof err), -1);
+	assert_non_null(strstr(err, id));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err),
+	    -1);
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    loaded, "session"), "status")), "completed");
+	json_decref(loaded);
+	json_decref(m);
+	dataset_close(other);
+	dataset_close(ds);
+	sem_destroy(&at_lock);
+	sem_destroy(&lock_go);
+}
+
 int
 main(void)
 {
@@ -767,6 +886,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_batch_no_tmp, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_race, setup,
 		    teardown),
 	};
 
