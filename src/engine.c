@@ -116,6 +116,7 @@ struct sess {
 	int			 qpos;		/* 1.. while queued, else 0 */
 	struct sess		*qnext;		/* the acquisition queue */
 	struct sess		*endnext;	/* to be ended (a local list) */
+	int			 saying_start;	/* acquire's events not out yet */
 };
 
 struct engine {
@@ -372,12 +373,28 @@ fail_unacquired(struct sess *s, const char *fmt, ...)
 /* Without eng->lock: the manifest and the last event of a session that
  * fail_unacquired() ended. It stays in the list until ended is set, so
  * it cannot be freed meanwhile. */
+/*
+ * Wait until engine_session_acquire() has said that s started (manifest
+ * in_progress, session:completed, status_update): the session's end --
+ * its final manifest and status_update -- comes after those, however fast
+ * every receiver fails or the session is cancelled or reaped.
+ */
+static void
+wait_start_said(struct engine *eng, struct sess *s)
+{
+	pthread_mutex_lock(&eng->lock);
+	while (s->saying_start)
+		pthread_cond_wait(&eng->done, &eng->lock);
+	pthread_mutex_unlock(&eng->lock);
+}
+
 static void
 end_unacquired(struct engine *eng, struct sess *s)
 {
 	json_t	*m, *d;
 	char	 err[512];
 
+	wait_start_said(eng, s);
 	m = manifest_build(eng, s);
 	if (dataset_session_finish(eng->cfg.ds, s->id, m, err,
 	    sizeof err) != 0)
@@ -1479,6 +1496,7 @@ acq_main(void *arg)
 	char		 err[512], reason[256];
 	int		 said;
 
+	wait_start_said(eng, s);
 	if (a->announce) {
 		/* Started from the queue: its position is now 0. */
 		pthread_mutex_lock(&eng->lock);
@@ -1662,6 +1680,7 @@ engine_session_acquire(struct engine *eng, const char *id,
 		queue_append(eng, s);
 	}
 	pos = s->qpos;
+	s->saying_start = 1;	/* the end waits for what follows */
 	pthread_mutex_unlock(&eng->lock);
 
 	save_manifest(eng, s);
@@ -1673,6 +1692,10 @@ engine_session_acquire(struct engine *eng, const char *id,
 	d = status_data(s);
 	pthread_mutex_unlock(&eng->lock);
 	events_emit(eng->cfg.ev, "session:status_update", d);
+	pthread_mutex_lock(&eng->lock);
+	s->saying_start = 0;
+	pthread_cond_broadcast(&eng->done);
+	pthread_mutex_unlock(&eng->lock);
 	return 0;
 fail:
 	pthread_mutex_unlock(&eng->lock);

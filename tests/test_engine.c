@@ -575,6 +575,76 @@ test_queue_shutdown(void **state)
 	fx_free(f);
 }
 
+static int
+is_final_update(json_t *ev)
+{
+	const char *st = json_string_value(json_object_get(json_array_get(ev,
+	    1), "status"));
+
+	return strcmp(json_string_value(json_array_get(ev, 0)),
+	    "session:status_update") == 0 && st != NULL &&
+	    (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0);
+}
+
+/*
+ * The start race: every receiver fails at once, so the acquisition can end
+ * while engine_session_acquire() is still saving the in_progress manifest
+ * and emitting session:completed and status_update(in_progress). For each
+ * of 500 sessions the last event must be its final status_update (nothing
+ * after it), no save may have failed, and the manifest on disk be final.
+ */
+static void
+test_start_race(void **state)
+{
+	const char	*modes[] = { "fail", "fail", "fail" };
+	struct fx	*f = fx_new(modes, 3);
+	char		 ids[500][37], err[256];
+	json_t		*last, *ev, *m;
+	const char	*sid;
+	size_t		 i;
+	int		 k, finals;
+
+	(void)state;
+	for (k = 0; k < 500; k++)
+		assert_int_equal(record(f, 1, ids[k]), SESSION_FAILED);
+	/* the last event of each session, and how many final ones it had */
+	last = json_object();
+	pthread_mutex_lock(&f->lock);
+	json_array_foreach(f->events, i, ev) {
+		sid = json_string_value(json_object_get(json_array_get(ev, 1),
+		    "session_id"));
+		assert_non_null(sid);
+		/* (a failed session says acquisition_failed; a save refused
+		 * after the end would be an io_error) */
+		if (strcmp(json_string_value(json_array_get(ev, 0)),
+		    "session:error") == 0)
+			assert_string_equal(json_string_value(json_object_get(
+			    json_array_get(ev, 1), "code")),
+			    "acquisition_failed");
+		json_object_set(last, sid, ev);
+	}
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(json_object_size(last), 500);
+	for (k = 0; k < 500; k++) {
+		ev = json_object_get(last, ids[k]);
+		if (!is_final_update(ev))
+			fail_msg("session %d (%s) ended with %s %s", k, ids[k],
+			    json_string_value(json_array_get(ev, 0)),
+			    json_dumps(json_array_get(ev, 1), 0));
+		m = dataset_session_load(f->env.ds, ids[k], err, sizeof err);
+		assert_non_null(m);
+		assert_string_equal(json_string_value(json_object_get(
+		    json_object_get(m, "session"), "status")), "failed");
+		json_decref(m);
+	}
+	finals = 0;
+	json_array_foreach(f->events, i, ev)
+		finals += is_final_update(ev);
+	assert_int_equal(finals, 500);
+	json_decref(last);
+	fx_free(f);
+}
+
 static void
 test_cancel(void **state)
 {
@@ -618,6 +688,7 @@ main(void)
 		cmocka_unit_test(test_open_limit_busy),
 		cmocka_unit_test(test_queue),
 		cmocka_unit_test(test_queue_shutdown),
+		cmocka_unit_test(test_start_race),
 	};
 
 	if (rx_driver_register(&fakerx_driver) != 0)
