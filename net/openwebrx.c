@@ -30,6 +30,7 @@ struct rx {
 	/* loop thread only */
 	struct lws		*http;		/* GET /status.json */
 	struct lws		*wsi;		/* the WebSocket */
+	int			 ws_up;		/* wsi finished its handshake */
 	lws_sorted_usec_list_t	 sul_tick;
 	lws_sorted_usec_list_t	 sul_retry;
 	int			 dead, failed, fatal;
@@ -371,6 +372,7 @@ closed(struct rx *rx)
 	double	 delay;
 
 	rx->wsi = NULL;
+	rx->ws_up = 0;
 	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, NULL,
 	    LWS_SET_TIMER_USEC_CANCEL);
 	if (rx->dead || rx->failed)
@@ -778,6 +780,7 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		closed(rx);
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		rx->ws_up = 1;
 		rx->t_conn = rx->t_wait = util_mono();
 		send_text(rx, "SERVER DE CLIENT client=heimdall-rec "
 		    "type=receiver");
@@ -867,6 +870,7 @@ connect_ws(struct rx *rx)
 
 	rx->why[0] = '\0';
 	rx->fatal = 0;
+	rx->ws_up = 0;
 	rx->rlen = 0;
 	rx->toolong = 0;
 	rx->oq_n = 0;
@@ -969,7 +973,12 @@ close_cb(void *arg)
 		rx->http = NULL;
 	}
 	if (rx->wsi != NULL) {
-		lws_close_reason(rx->wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
+		/* A close frame only on an open WebSocket: lws asserts its
+		 * role (SIGABRT) when the connection is still being made --
+		 * a full receiver's reconnect at the session's end. */
+		if (rx->ws_up)
+			lws_close_reason(rx->wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+			    NULL, 0);
 		lws_set_wsi_user(rx->wsi, NULL);
 		lws_set_timeout(rx->wsi, PENDING_TIMEOUT_USER_OK,
 		    LWS_TO_KILL_ASYNC);

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "loopsock.h"
 #include "probe.h"
 #include "net/openwebrx.h"
 #include "net/rxloop.h"
@@ -295,6 +296,110 @@ test_live(void **state)
 	assert_non_null(strstr(p[6].reason, "2m"));
 }
 
+/* A receiver that answers /status.json with 404, then takes the
+ * WebSocket connection and never answers its upgrade. */
+struct mute {
+	int		 lfd;
+	int		 held[8];
+	int		 n;		/* connections accepted */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+};
+
+static void *
+mute_main(void *arg)
+{
+	struct mute	*m = arg;
+	const char	*no = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+			    "Connection: close\r\n\r\n";
+	char		 buf[4096];
+	size_t		 got;
+	ssize_t		 r;
+	int		 fd, i;
+
+	for (i = 0; i < 8; i++) {
+		if ((fd = accept(m->lfd, NULL, NULL)) < 0)
+			break;
+		/* the whole request first: then answer, or hold */
+		got = 0;
+		while (got < sizeof buf - 1 && (got < 4 ||
+		    memcmp(buf + got - 4, "\r\n\r\n", 4) != 0) &&
+		    (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+			got += (size_t)r;
+		buf[got] = '\0';
+		if (strstr(buf, "status.json") != NULL) {
+			if (write(fd, no, strlen(no)) < 0)
+				break;
+			close(fd);
+			fd = -1;
+		}
+		pthread_mutex_lock(&m->lock);
+		m->held[m->n++] = fd;
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return NULL;
+}
+
+/*
+ * Closing the driver while its WebSocket is still being set up (a full
+ * receiver's reconnect when the session ends): lws asserted that a close
+ * reason goes only on a WebSocket, and the recorder died with SIGABRT.
+ */
+static void
+test_close_connecting(void **state)
+{
+	struct stations		 st;
+	struct probe		 p;
+	struct rx_sink		 sink;
+	struct rxloop		*loop;
+	struct mute		 m;
+	struct rx		*rx;
+	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
+	pthread_t		 t;
+	char			 json[256], err[256];
+	int			 port, k, i;
+
+	(void)state;
+	memset(&m, 0, sizeof m);
+	pthread_mutex_init(&m.lock, NULL);
+	pthread_cond_init(&m.cond, NULL);
+	m.lfd = loopsock(1, &port);
+	assert_int_equal(pthread_create(&t, NULL, mute_main, &m), 0);
+	snprintf(json, sizeof json, "{\"stations\":[{\"name\":\"Mute\","
+	    "\"type\":\"openwebrx\",\"url\":\"http://127.0.0.1:%d\","
+	    "\"latitude\":45,\"longitude\":7}]}", port);
+	assert_int_equal(config_parse_stations(json, strlen(json), &st, err,
+	    sizeof err), 0);
+	loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(loop);
+	/* Twice: the handshake just sent, and long waiting. */
+	for (k = 0; k < 2; k++) {
+		probe_init(&p, &sink);
+		prm.deadline = util_now() + 60;
+		rx = openwebrx_driver.open(loop, &st.v[0], &prm, &sink, err,
+		    sizeof err);
+		assert_non_null(rx);
+		pthread_mutex_lock(&m.lock);
+		while (m.n < 2 * (k + 1))
+			pthread_cond_wait(&m.cond, &m.lock);
+		pthread_mutex_unlock(&m.lock);
+		usleep(k == 0 ? 1000 : 300000);
+		openwebrx_driver.close(rx);	/* aborted here */
+		assert_int_not_equal(p.state, RX_STREAMING);
+	}
+	rxloop_free(loop);
+	shutdown(m.lfd, SHUT_RDWR);
+	close(m.lfd);
+	pthread_join(t, NULL);
+	for (i = 0; i < m.n; i++)
+		if (m.held[i] >= 0)
+			close(m.held[i]);
+	config_free_stations(&st);
+	pthread_cond_destroy(&m.cond);
+	pthread_mutex_destroy(&m.lock);
+}
+
 int
 main(void)
 {
@@ -303,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_config_merge),
 		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_close_connecting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
