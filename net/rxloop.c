@@ -1,6 +1,7 @@
 /* rxloop.c -- the one libwebsockets event loop (and thread) serving every receiver connection. */
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ struct rxloop {
 	pthread_cond_t		 ran;
 	pthread_cond_t		 queued;	/* ends the rest early */
 	struct call		*head, *tail;
-	volatile int		 stop;
+	atomic_int		 stop;		/* read without the lock */
 	int			 settling;	/* loop thread only */
 	int			 hot;		/* loop thread only: a read took
 						   a nearly full buffer */
@@ -101,6 +102,10 @@ loop_main(void *arg)
 	struct rxloop	*loop = arg;
 	struct timespec	 until;
 
+	/* rxloop_new() sets loop->self under the lock after creating us:
+	 * read nothing of it before that is done. */
+	pthread_mutex_lock(&loop->lock);
+	pthread_mutex_unlock(&loop->lock);
 	while (!loop->stop) {
 		lws_service(loop->ctx, 0);
 		/* No rest while a handshake is under way, or when a read took
@@ -173,12 +178,15 @@ rxloop_new(int tls, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the network event loop");
 		goto fail;
 	}
+	pthread_mutex_lock(&loop->lock);
 	if (pthread_create(&loop->thread, NULL, loop_main, loop) != 0) {
+		pthread_mutex_unlock(&loop->lock);
 		snprintf(err, errlen, "cannot start the network thread");
 		lws_context_destroy(loop->ctx);
 		goto fail;
 	}
 	loop->self = loop->thread;
+	pthread_mutex_unlock(&loop->lock);
 	pthread_setname_np(loop->thread, "hr-rxloop");	/* for top -H, perf */
 	return loop;
 fail:

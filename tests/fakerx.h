@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ struct rx {
 	struct rx_sink	 sink;
 	char		 mode[32];
 	pthread_t	 th;
-	volatile int	 stop;
+	atomic_int	 stop;
 };
 
 static void *

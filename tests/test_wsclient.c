@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -742,7 +743,7 @@ static const char test_key[] =
 struct echo {
 	struct lws_context	*ctx;
 	pthread_t		 th;
-	volatile int		 stop;
+	atomic_int		 stop;
 	int			 port;
 };
 

@@ -34,6 +34,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,7 @@ static struct rtab	*tabs;
 static struct rconn	*conns[RAW_MAXCONN];
 static float		*gnoise;	/* TAB_N complex unit-power Gaussian */
 static pthread_t	 thr;
-static volatile int	 stopping;
+static atomic_int	 stopping;	/* set by rawsim_stop, read by the loop */
 static int		 running;
 static double		 t_begin;
 
