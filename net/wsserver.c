@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ struct wsserver {
 	struct lws_vhost	*vh;
 	int			 port;
 	pthread_t		 thread;
-	volatile int		 stop;
+	atomic_int		 stop;		/* set by wsserver_stop() */
 	int			 sub;
 	double			 started;
 

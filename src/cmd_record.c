@@ -208,9 +208,10 @@ summary(const json_t *d, const char *dir)
 
 struct sigctx {
 	struct engine	*eng;
+	pthread_mutex_t	 lock;		/* id: set by main once assigned */
 	char		 id[37];
 	sigset_t	 set;
-	volatile int	 got;
+	volatile int	 got;		/* __atomic: read by the main thread */
 };
 
 /* Signals arrive here, on a normal thread: cancelling is not
@@ -220,6 +221,7 @@ sig_main(void *arg)
 {
 	struct sigctx		*s = arg;
 	struct session_error	 e;
+	char			 id[37];
 	int			 sig;
 
 	for (;;) {
@@ -227,9 +229,14 @@ sig_main(void *arg)
 			continue;
 		if (sig == SIGUSR1)	/* our own wake-up at exit */
 			return NULL;
-		s->got = sig;
-		if (s->id[0] != '\0')
-			engine_session_cancel(s->eng, s->id,
+		/* under the lock: main either sees got once it has set the
+		 * id (and cancels itself), or we see the id */
+		pthread_mutex_lock(&s->lock);
+		__atomic_store_n(&s->got, sig, __ATOMIC_SEQ_CST);
+		memcpy(id, s->id, sizeof id);
+		pthread_mutex_unlock(&s->lock);
+		if (id[0] != '\0')
+			engine_session_cancel(s->eng, id,
 			    "interrupted by the operator", &e);
 	}
 }
@@ -291,7 +298,8 @@ store_finish(struct replicator *rep, double timeout, int json,
 	do
 		drained = replicator_drain(rep, end - util_mono() < 0.25 ?
 		    end - util_mono() : 0.25) == 0;
-	while (!drained && !*interrupted && util_mono() < end);
+	while (!drained && !__atomic_load_n(interrupted, __ATOMIC_SEQ_CST) &&
+	    util_mono() < end);
 	/* the counts `status` gives, from the ledgers: the replicator's own
 	 * are those of its last finished pass, stale (0) while a server
 	 * that accepts but never answers holds its first one */
@@ -340,6 +348,7 @@ record_exec(int argc, char **argv)
 	double			 mhz = 0, start_timeout = 5;
 	long			 dur = 0;
 	int			 ch, rc, have_freq = 0, have_dur = 0;
+	int			 interrupted;
 
 	memset(&p, 0, sizeof p);
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
@@ -451,6 +460,7 @@ record_exec(int argc, char **argv)
 
 	/* Every thread inherits this mask: only sig_main takes signals. */
 	memset(&sc, 0, sizeof sc);
+	pthread_mutex_init(&sc.lock, NULL);
 	sigemptyset(&sc.set);
 	sigaddset(&sc.set, SIGINT);
 	sigaddset(&sc.set, SIGTERM);
@@ -474,9 +484,21 @@ record_exec(int argc, char **argv)
 		engine_session_cancel(rt.eng, id, e.msg, &e2);
 		goto stop;
 	}
+	pthread_mutex_lock(&sc.lock);
 	memcpy(sc.id, id, sizeof id);
+	interrupted = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&sc.lock);
+	if (interrupted) {
+		/* the signal came before the id: sig_main could not cancel */
+		engine_session_cancel(rt.eng, id, "interrupted by the operator",
+		    &e);
+		rc = EXIT_INTERRUPTED;
+		goto stop;
+	}
 	if (engine_session_acquire(rt.eng, id, &e) != 0) {
-		rc = map_error(&e);
+		/* cancelled by a signal just now: that is what happened */
+		rc = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST) ?
+		    EXIT_INTERRUPTED : map_error(&e);
 		goto stop;
 	}
 	engine_session_wait(rt.eng, id);
@@ -485,14 +507,16 @@ record_exec(int argc, char **argv)
 	if (!o.json && o.final != NULL)
 		summary(o.final, rt.data_dir);
 	pthread_mutex_unlock(&o.lock);
-	if (sc.got)
+	interrupted = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST);
+	if (interrupted)
 		rc = EXIT_INTERRUPTED;
 	if (rt.rep != NULL)
-		store_finish(rt.rep, sc.got ? 0 : sync_timeout, o.json,
+		store_finish(rt.rep, interrupted ? 0 : sync_timeout, o.json,
 		    rt.data_dir, &sc.got);
 stop:
 	pthread_kill(sigth, SIGUSR1);
 	pthread_join(sigth, NULL);
+	pthread_mutex_destroy(&sc.lock);
 out:
 	runtime_stop(&rt);
 	json_decref(o.final);
