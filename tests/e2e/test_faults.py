@@ -86,6 +86,30 @@ class FaultTest(unittest.TestCase):
         ok = [r["chunk_index"] for r in m["measurements"] if r["websdr"] == 2]
         self.assertIn(7, ok)
 
+    def test_openwebrx_full_receiver(self):
+        """Three OpenWebRX stations, one always full ("Too many
+        clients"): the session ends while that receiver is reconnecting,
+        and closing it then aborted the recorder (SIGABRT, exit 134) about
+        once in 30 runs (deterministically: test_openwebrx's
+        test_close_connecting). Two runs, each must end as partial."""
+        tmp = tempfile.mkdtemp(prefix="hr-fault-")
+        self.addCleanup(h.rmtree, tmp)
+        specs = ["i=1,type=openwebrx", "i=2,type=openwebrx",
+                 "i=3,type=openwebrx,fault=backoff,times=1000"]
+        with h.Sim(3, specs, tmp=tmp) as sim:
+            for k in range(2):
+                data = os.path.join(tmp, "data%d" % k)
+                rc, events, err = h.record(sim, data, 2, freq="145.5",
+                                           extra=["--start-timeout", "2"])
+                self.assertEqual(rc, 75, err)
+                f = h.final(events)
+                for w in (1, 2):
+                    self.assertEqual(h.station(f["summary"], w)["chunks_ok"],
+                                     2)
+                s = h.station(f["summary"], 3)
+                self.assertEqual(s["chunks_missing"], 2, s)
+                self.assertIn("Too many clients", s["reason"])
+
     def test_all_fail(self):
         tmp = tempfile.mkdtemp(prefix="hr-fault-")
         self.addCleanup(h.rmtree, tmp)
