@@ -136,7 +136,8 @@ struct fakerx_env {
 	int		 queue_max;
 };
 
-/* on_event(ctx) is subscribed before anything can emit. */
+/* on_event(ctx) is subscribed before anything can emit. The dataset goes
+ * in /tmp/<name>_XXXXXX, or <name>_XXXXXX when name is a path. */
 static inline void
 fakerx_env_start(struct fakerx_env *e, const char *name, const char *json,
     events_fn on_event, void *ctx)
@@ -144,7 +145,8 @@ fakerx_env_start(struct fakerx_env *e, const char *name, const char *json,
 	struct engine_config	 cfg;
 	char			 err[512];
 
-	snprintf(e->dir, sizeof e->dir, "/tmp/%s_XXXXXX", name);
+	snprintf(e->dir, sizeof e->dir, "%s%s_XXXXXX", name[0] == '/' ? "" :
+	    "/tmp/", name);
 	assert_non_null(mkdtemp(e->dir));
 	if (config_parse_stations(json, strlen(json), &e->st, err,
 	    sizeof err) != 0)
