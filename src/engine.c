@@ -331,6 +331,19 @@ status_data(struct sess *s)
 	return d;
 }
 
+/* Emits the session's status_update, its data taken under eng->lock
+ * (not held by the caller): every step ends with one. */
+static void
+say_status(struct engine *eng, struct sess *s)
+{
+	json_t	*d;
+
+	pthread_mutex_lock(&eng->lock);
+	d = status_data(s);
+	pthread_mutex_unlock(&eng->lock);
+	events_emit(eng->cfg.ev, "session:status_update", d);
+}
+
 /* Save the manifest; an error is reported on the bus, not fatal. */
 static void
 save_manifest(struct engine *eng, struct sess *s)
@@ -391,7 +404,7 @@ wait_start_said(struct engine *eng, struct sess *s)
 static void
 end_unacquired(struct engine *eng, struct sess *s)
 {
-	json_t	*m, *d;
+	json_t	*m;
 	char	 err[512];
 
 	wait_start_said(eng, s);
@@ -402,10 +415,7 @@ end_unacquired(struct engine *eng, struct sess *s)
 		    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "error", err,
 		    "code", "io_error", "field", ""));
 	json_decref(m);
-	pthread_mutex_lock(&eng->lock);
-	d = status_data(s);
-	pthread_mutex_unlock(&eng->lock);
-	events_emit(eng->cfg.ev, "session:status_update", d);
+	say_status(eng, s);
 	pthread_mutex_lock(&eng->lock);
 	s->ended = 1;
 	pthread_cond_broadcast(&eng->done);
@@ -662,7 +672,6 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 {
 	struct sess	*s;
 	struct source	 src;
-	json_t		*d;
 
 	if (source == NULL || source[0] == '\0')
 		return session_error_set(e, "missing_field", "source_id",
@@ -692,10 +701,7 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 	events_emit(eng->cfg.ev, "session:source_assigned", json_pack(
 	    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "source_id", src.id,
 	    "source_name", src.name, "status", "source_assigned"));
-	pthread_mutex_lock(&eng->lock);
-	d = status_data(s);
-	pthread_mutex_unlock(&eng->lock);
-	events_emit(eng->cfg.ev, "session:status_update", d);
+	say_status(eng, s);
 	return 0;
 }
 
@@ -1491,7 +1497,7 @@ acq_main(void *arg)
 	struct engine	*eng = a->eng;
 	struct sess	*s = a->s;
 	struct sess	*end, *next;
-	json_t		*sum, *m, *d, *moved = NULL;
+	json_t		*sum, *m, *moved = NULL;
 	const char	*why;
 	char		 err[512], reason[256];
 	int		 said;
@@ -1499,10 +1505,7 @@ acq_main(void *arg)
 	wait_start_said(eng, s);
 	if (a->announce) {
 		/* Started from the queue: its position is now 0. */
-		pthread_mutex_lock(&eng->lock);
-		d = status_data(s);
-		pthread_mutex_unlock(&eng->lock);
-		events_emit(eng->cfg.ev, "session:status_update", d);
+		say_status(eng, s);
 	}
 	open_receivers(a);
 	while (!work(a, 1))
@@ -1538,11 +1541,8 @@ acq_main(void *arg)
 		finish_failed(eng, s, err);
 	json_decref(m);
 
-	pthread_mutex_lock(&eng->lock);
-	d = status_data(s);
-	pthread_mutex_unlock(&eng->lock);
 	/* The last event of the session. */
-	events_emit(eng->cfg.ev, "session:status_update", d);
+	say_status(eng, s);
 
 	/* Hand the slot to the queue's first; the sessions behind move up.
 	 * This thread counts in eng->workers until it has said so. */
@@ -1657,7 +1657,6 @@ engine_session_acquire(struct engine *eng, const char *id,
     struct session_error *e)
 {
 	struct sess	*s;
-	json_t		*d;
 	int		 pos;
 
 	pthread_mutex_lock(&eng->lock);
@@ -1688,10 +1687,7 @@ engine_session_acquire(struct engine *eng, const char *id,
 	    "{s:s, s:s, s:s, s:i, s:i}", "session_id", s->id, "task_id",
 	    s->id, "status", "in_progress", "chunks", s->p.duration_s,
 	    "queue_position", pos));
-	pthread_mutex_lock(&eng->lock);
-	d = status_data(s);
-	pthread_mutex_unlock(&eng->lock);
-	events_emit(eng->cfg.ev, "session:status_update", d);
+	say_status(eng, s);
 	pthread_mutex_lock(&eng->lock);
 	s->saying_start = 0;
 	pthread_cond_broadcast(&eng->done);
