@@ -10,15 +10,34 @@
  * or gone -- is disconnected; the others are unaffected). One lws_write per
  * WRITEABLE callback.
  *
- * Security: a non-loopback address requires a token (wsserver_start refuses
- * otherwise), checked in constant time from "Authorization: Bearer T" or a
- * "token" query parameter on /ws and /health (the page at / holds nothing
- * secret and passes its own ?token= on). Optional TLS and Origin allow-list.
+ * Listening: the server binds its own sockets to exactly the address asked
+ * (a name: every address it resolves to), accepts itself and hands each
+ * connection to lws. A non-loopback bound address requires a token
+ * (wsserver_start refuses otherwise), checked in constant time from
+ * "Authorization: Bearer T" or a "token" query parameter on /ws and /health
+ * (the page at / holds nothing secret and passes its own ?token= on); a
+ * refused upgrade gets an HTTP status (401 token, 403 Origin, 404 path, 503
+ * full) before the close.
+ *
+ * Browsers: an upgrade carrying an Origin is accepted only from the server's
+ * own origin (scheme://the listen host or a bound address:port; with a token
+ * also scheme://Host) or one of cfg->origins; clients without Origin
+ * (scripts) are not browsers and pass. Cross-site pages get 403.
+ *
+ * Descriptors: connections are bounded so that RESERVE (64 + 8 per station)
+ * of the open-file limit stay free for the engine and the store
+ * (wsserver_max_clients says the effective client limit); accept errors
+ * (EMFILE...) pause accepting for 250 ms and are logged once per 10 s.
+ * Connections that send no complete request, stay mid-message, or answer no
+ * ping within idle_timeout are closed; unmasked client frames close 1002
+ * (plain ws: lws 4.1 does not check the mask bit, so the server watches the
+ * frame headers of its own sockets as they are read).
  */
 #ifndef WSSERVER_H
 #define WSSERVER_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <jansson.h>
 
 struct engine;
@@ -42,12 +61,15 @@ struct wsserver_config {
 	const char		*token;		/* NULL: none */
 	const char		*tls_cert;	/* PEM paths, both or neither */
 	const char		*tls_key;
-	const char *const	*origins;	/* allow-list; NULL/0: any */
+	const char *const	*origins;	/* more allowed browser origins */
 	int			 norigins;
 	double			 heartbeat;	/* s between heartbeats (30) */
 	int			 max_clients;	/* WebSocket clients (1024) */
 	int			 queue_max;	/* messages queued per client (1024) */
 	size_t			 queue_bytes;	/* bytes queued per client (4 MiB) */
+	double			 idle_timeout;	/* s: request/message completion,
+						   ping after silence, close if no
+						   pong in as long again (30) */
 	double			 probe_interval;/* s between receiver reachability
 						   checks for /health (30) */
 	/* Optional: the central store's status for /health (a new
@@ -61,8 +83,25 @@ struct wsserver_config {
  * 0, or -1 with a message. */
 int		 wsserver_parse_listen(const char *s, char *addr, size_t len,
 		    int *port, char *err, size_t errlen);
-/* 1 if addr is a loopback address (127.0.0.0/8, ::1, localhost). */
+/* 1 if addr is a numeric loopback address (127.0.0.0/8, ::1,
+ * ::ffff:127.x); names are resolved first (wsserver_resolve). */
 int		 wsserver_is_loopback(const char *addr);
+int		 wsserver_sa_is_loopback(const struct sockaddr *sa);
+
+#define WSSERVER_MAX_LISTEN	4
+struct wsserver_addrs {
+	int			n;
+	struct sockaddr_storage	a[WSSERVER_MAX_LISTEN];
+	socklen_t		len[WSSERVER_MAX_LISTEN];
+};
+/* Resolve "ADDR:PORT": a numeric address as it is, a name to every address
+ * it resolves to (at most WSSERVER_MAX_LISTEN, duplicates dropped). 0, or
+ * -1 with a message naming --listen. */
+int		 wsserver_resolve(const char *listen, struct wsserver_addrs *out,
+		    char *err, size_t errlen);
+/* "127.0.0.1:8001" / "[::1]:8001" */
+void		 wsserver_format_addr(const struct sockaddr *sa, char *buf,
+		    size_t len);
 /* Constant-time (in the secret's content) comparison: 1 if equal. */
 int		 wsserver_token_equal(const char *secret, const char *given,
 		    size_t given_len);
@@ -73,6 +112,16 @@ struct wsserver	*wsserver_start(const struct wsserver_config *cfg, char *err,
 		    size_t errlen);
 /* The port actually bound (useful with port 0). */
 int		 wsserver_port(const struct wsserver *srv);
+/* The i-th bound address as "ADDR:PORT" ("[v6]:PORT"); the count. */
+int		 wsserver_bound(const struct wsserver *srv, int i, char *buf,
+		    size_t len);
+/* WebSocket clients accepted at most: --max-clients, or lower when the
+ * open-file limit leaves less (then *why says so). */
+int		 wsserver_max_clients(const struct wsserver *srv, char *why,
+		    size_t len);
+/* Graceful end: what is queued is sent (the sessions' final status
+ * updates), then every client is closed with 1001; waits up to wait s. */
+void		 wsserver_shutdown(struct wsserver *srv, double wait);
 /* Disconnect everyone, stop the thread, free. NULL is fine. */
 void		 wsserver_stop(struct wsserver *srv);
 

@@ -77,6 +77,7 @@ console_exec(int argc, char **argv)
 	const char		*stfile = NULL, *dir = NULL, *listen = NULL;
 	const char		*tokfile = NULL;
 	char			 err[1024], addr[256], *token = NULL;
+	char			 notice[600];
 	double			 start_timeout = 5, idle = ENGINE_IDLE_DEFAULT;
 	int			 ch, rc, low = -SESSION_PASSBAND_DEFAULT;
 	int			 high = SESSION_PASSBAND_DEFAULT;
@@ -174,6 +175,10 @@ console_exec(int argc, char **argv)
 			rc = cmd_error(EXIT_FAILED, "%s", err);
 			goto out;
 		}
+		/* The address really bound (the port, when 0 was asked). */
+		wsserver_bound(srv, 0, addr, sizeof addr);
+		snprintf(notice, sizeof notice, "serving on http://%s/ "
+		    "(WebSocket ws://%s/ws)", addr, addr);
 	}
 	memset(&cc, 0, sizeof cc);
 	cc.eng = rt.eng;
@@ -185,6 +190,7 @@ console_exec(int argc, char **argv)
 		cc.store_state = store_state;
 		cc.store_ctx = &rt;
 	}
+	cc.notice = srv != NULL ? notice : NULL;
 	cc.low_cut = low;
 	cc.high_cut = high;
 	if (console_run(&cc, err, sizeof err) != 0)

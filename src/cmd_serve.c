@@ -19,6 +19,27 @@
 #include "store/replicator.h"
 #include "store/dataset.h"
 
+/* Cancel every session not ended yet and wait for each to end. */
+static void
+cancel_open_sessions(struct engine *eng)
+{
+	json_t		*all = engine_sessions(eng), *s;
+	const char	*id, *st;
+	size_t		 i;
+
+	json_array_foreach(all, i, s) {
+		id = json_string_value(json_object_get(s, "session_id"));
+		st = json_string_value(json_object_get(s, "status"));
+		if (id == NULL || st == NULL || strcmp(st, "completed") == 0 ||
+		    strcmp(st, "failed") == 0)
+			continue;
+		if (engine_session_cancel(eng, id, "the recorder is shutting "
+		    "down", NULL) == 0)
+			engine_session_wait(eng, id);
+	}
+	json_decref(all);
+}
+
 static int
 serve_exec(int argc, char **argv)
 {
@@ -33,6 +54,7 @@ serve_exec(int argc, char **argv)
 		{ "heartbeat", required_argument, NULL, 'b' },
 		{ "max-clients", required_argument, NULL, 'm' },
 		{ "client-queue", required_argument, NULL, 'q' },
+		{ "conn-timeout", required_argument, NULL, 'C' },
 		{ "start-timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
@@ -47,10 +69,10 @@ serve_exec(int argc, char **argv)
 	const char		*origins[WSSERVER_MAX_ORIGINS];
 	char			 err[1024];
 	char			 addr[256], *token = NULL;
-	double			 hb = 30, start_timeout = 5;
+	double			 hb = 30, start_timeout = 5, conn_to = 30;
 	double			 idle = ENGINE_IDLE_DEFAULT;
 	long			 maxc = 1024, queue = 1024;
-	int			 ch, rc = 0, norigins = 0, sig = 0;
+	int			 ch, rc = 0, norigins = 0, sig = 0, i;
 	sigset_t		 set;
 
 	memset(&wc, 0, sizeof wc);
@@ -102,6 +124,11 @@ serve_exec(int argc, char **argv)
 		case 'q':
 			if (cmd_parse_int("--client-queue", optarg, 8, 1000000,
 			    "messages", &queue) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'C':
+			if (cmd_parse_double("--conn-timeout", optarg, 0.5, 3600,
+			    &conn_to) != 0)
 				return EXIT_USAGE;
 			break;
 		case 'T':
@@ -170,17 +197,21 @@ serve_exec(int argc, char **argv)
 	wc.heartbeat = hb;
 	wc.max_clients = (int)maxc;
 	wc.queue_max = (int)queue;
+	wc.idle_timeout = conn_to;
 	if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
 		rc = cmd_error(EXIT_FAILED, "%s", err);
 		goto out;
 	}
-	/* One line scripts wait for: the port actually bound. */
-	printf("listening on %s://%s%s%s:%d/ (WebSocket %s://%s%s%s:%d/ws), "
-	    "%d stations, data %s\n", wc.tls_cert ? "https" : "http",
-	    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
-	    wsserver_port(srv), wc.tls_cert ? "wss" : "ws",
-	    strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
-	    wsserver_port(srv), rt.stations.n, rt.data_dir);
+	if (wsserver_max_clients(srv, err, sizeof err) < maxc)
+		fprintf(stderr, "heimdall-rec: %s\n", err);
+	/* One line scripts wait for: the addresses and port really bound. */
+	wsserver_bound(srv, 0, addr, sizeof addr);
+	printf("listening on %s://%s/ (WebSocket %s://%s/ws)",
+	    wc.tls_cert ? "https" : "http", addr, wc.tls_cert ? "wss" : "ws",
+	    addr);
+	for (i = 1; i < wsserver_bound(srv, i, addr, sizeof addr); i++)
+		printf(", also %s://%s/", wc.tls_cert ? "https" : "http", addr);
+	printf(", %d stations, data %s\n", rt.stations.n, rt.data_dir);
 	fflush(stdout);
 
 	for (;;) {
@@ -188,8 +219,12 @@ serve_exec(int argc, char **argv)
 		    sig == SIGTERM))
 			break;
 	}
-	fprintf(stderr, "heimdall-rec: %s: stopping (sessions acquiring are "
+	fprintf(stderr, "heimdall-rec: %s: stopping (open sessions are "
 	    "cancelled, their chunks kept)\n", strsignal(sig));
+	/* Every open session ends now, so that its final status_update
+	 * reaches the clients before they are closed (1001). */
+	cancel_open_sessions(rt.eng);
+	wsserver_shutdown(srv, 3);
 	rc = 0;
 out:
 	/* The server first: no client may reach an engine being freed. */
@@ -214,12 +249,18 @@ const struct cmd_entry cmd_serve_entry = {
 	"                       or ?token=); required off loopback\n"
 	"  --tls-cert FILE      serve https/wss with this PEM certificate...\n"
 	"  --tls-key FILE       ...and this PEM key\n"
-	"  --allow-origin URL   accept browsers only from this origin "
-	"(repeatable)\n"
+	"  --allow-origin URL   also accept browser pages from this origin, e.g.\n"
+	"                       http://localhost:5173 (repeatable; default: only "
+	"the\n"
+	"                       built-in page)\n"
 	"  --heartbeat S        seconds between heartbeat events (default 30)\n"
 	"  --max-clients N      WebSocket clients at once (default 1024)\n"
 	"  --client-queue N     messages queued per client before it is "
 	"dropped (1024)\n"
+	"  --conn-timeout S     close connections that send no complete "
+	"request or\n"
+	"                       message within S, or answer no ping (default "
+	"30)\n"
 	"  --start-timeout S    wait this long for every station to stream "
 	"(default 5)\n"
 	"  --idle-timeout S     a session that gets no request for S seconds "

@@ -1,5 +1,6 @@
 /* main.c -- heimdall-rec: the subcommand table, dispatch, and shared flag helpers. */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -115,16 +116,24 @@ int
 cmd_check_listen(const char *listen, const char *tokfile, char *addr,
     size_t addrlen)
 {
-	char	 err[512];
-	int	 port;
+	struct wsserver_addrs	 ad;
+	char			 err[512], a[INET6_ADDRSTRLEN + 16];
+	int			 port, i;
 
 	if (wsserver_parse_listen(listen, addr, addrlen, &port, err,
+	    sizeof err) != 0 || wsserver_resolve(listen, &ad, err,
 	    sizeof err) != 0)
 		return cmd_error(EXIT_USAGE, "%s", err);
-	if (!wsserver_is_loopback(addr) && tokfile == NULL)
-		return cmd_error(EXIT_USAGE, "refusing to listen on %s without "
-		    "a token: a non-loopback address needs --token-file FILE",
-		    addr);
+	/* The rule rests on the addresses, not on how they are spelled
+	 * (the server checks again what it really bound). */
+	for (i = 0; i < ad.n && tokfile == NULL; i++)
+		if (!wsserver_sa_is_loopback((struct sockaddr *)&ad.a[i])) {
+			wsserver_format_addr((struct sockaddr *)&ad.a[i], a,
+			    sizeof a);
+			return cmd_error(EXIT_USAGE, "refusing to listen on %s "
+			    "without a token: a non-loopback address needs "
+			    "--token-file FILE", a);
+		}
 	return 0;
 }
 
@@ -137,8 +146,10 @@ cmd_read_token(const char *path, char **out)
 
 	s = util_read_file(path, WSSERVER_TOKEN_MAX + 64, &len, err,
 	    sizeof err);
+	/* 78 (a configuration file is missing or bad), not 66: that one
+	 * says "no stations file". */
 	if (s == NULL)
-		return cmd_error(EXIT_NOINPUT, "--token-file: %s", err);
+		return cmd_error(EXIT_CONFIG, "--token-file: %s", err);
 	if (strlen(s) != len) {
 		free(s);
 		return cmd_error(EXIT_CONFIG, "--token-file %s: contains a NUL "

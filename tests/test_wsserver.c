@@ -1,4 +1,4 @@
-/* test_wsserver.c -- the server's pure helpers: --listen parsing, the loopback rule, constant-time token comparison. */
+/* test_wsserver.c -- the server's pure helpers: --listen parsing and resolving, the loopback rule, constant-time token comparison. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,13 +49,51 @@ test_loopback(void **state)
 	assert_true(wsserver_is_loopback("127.9.8.7"));
 	assert_true(wsserver_is_loopback("::1"));
 	assert_true(wsserver_is_loopback("::ffff:127.0.0.1"));
-	assert_true(wsserver_is_loopback("localhost"));
+	/* names are resolved first (wsserver_resolve), never trusted */
+	assert_false(wsserver_is_loopback("localhost"));
 	assert_false(wsserver_is_loopback("0.0.0.0"));
 	assert_false(wsserver_is_loopback("::"));
 	assert_false(wsserver_is_loopback("192.168.1.10"));
 	assert_false(wsserver_is_loopback("128.0.0.1"));
 	assert_false(wsserver_is_loopback("example.org"));
 	assert_false(wsserver_is_loopback("localhost.evil.example"));
+}
+
+static void
+test_resolve(void **state)
+{
+	struct wsserver_addrs	ad;
+	char			err[256], buf[64];
+	int			i, loop;
+
+	(void)state;
+	assert_int_equal(wsserver_resolve("127.0.0.1:8001", &ad, err,
+	    sizeof err), 0);
+	assert_int_equal(ad.n, 1);
+	assert_true(wsserver_sa_is_loopback((struct sockaddr *)&ad.a[0]));
+	wsserver_format_addr((struct sockaddr *)&ad.a[0], buf, sizeof buf);
+	assert_string_equal(buf, "127.0.0.1:8001");
+	assert_int_equal(wsserver_resolve("[::1]:0", &ad, err, sizeof err), 0);
+	assert_int_equal(ad.n, 1);
+	wsserver_format_addr((struct sockaddr *)&ad.a[0], buf, sizeof buf);
+	assert_string_equal(buf, "[::1]:0");
+	assert_int_equal(wsserver_resolve("0.0.0.0:80", &ad, err, sizeof err),
+	    0);
+	assert_false(wsserver_sa_is_loopback((struct sockaddr *)&ad.a[0]));
+	assert_int_equal(wsserver_resolve("[::ffff:127.0.0.2]:1", &ad, err,
+	    sizeof err), 0);
+	assert_true(wsserver_sa_is_loopback((struct sockaddr *)&ad.a[0]));
+	/* a name: every address it resolves to, each a loopback one */
+	assert_int_equal(wsserver_resolve("localhost:9", &ad, err, sizeof err),
+	    0);
+	assert_true(ad.n >= 1);
+	for (i = 0, loop = 1; i < ad.n; i++)
+		loop &= wsserver_sa_is_loopback((struct sockaddr *)&ad.a[i]);
+	assert_true(loop);
+	assert_int_equal(wsserver_resolve("no-such-host.invalid:9", &ad, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "--listen"));
+	assert_non_null(strstr(err, "no-such-host.invalid"));
 }
 
 static void
@@ -83,6 +121,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_listen),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_token),
 	};
 

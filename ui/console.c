@@ -1972,6 +1972,8 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	stderr_capture(c);
+	if (cfg->notice != NULL)
+		logf_(c, "%s", cfg->notice);
 	sub = events_subscribe(cfg->ev, on_event, c);
 	c->force = 1;
 	loop(c);

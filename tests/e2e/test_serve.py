@@ -614,8 +614,12 @@ const WebSocket = require("ws");
         r = serve("--token-file", short)
         self.assertEqual(r.returncode, 78)
         self.assertIn("--token-file", r.stderr)
+        # a missing token file is a configuration error (78), not "no
+        # stations file" (66)
         r = serve("--token-file", os.path.join(self.tmp, "missing"))
-        self.assertEqual(r.returncode, 66)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("--token-file", r.stderr)
+        self.assertIn("No such file", r.stderr)
         r = serve("--tls-cert", "/nonexistent")
         self.assertEqual(r.returncode, 64)
         r = serve("--allow-origin", "evil.example")
