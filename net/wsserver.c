@@ -1223,11 +1223,13 @@ ws_writeable(struct wsserver *srv, struct lws *wsi, struct client *c)
 	if (c->dead)
 		return -1;
 	if (c->ping_due) {
-		unsigned char	ping[LWS_PRE + 1];
+		/* lws 4.1 reports no empty pong: give it a payload */
+		unsigned char	ping[LWS_PRE + 4];
 
+		memcpy(ping + LWS_PRE, "idle", 4);
 		c->ping_due = 0;
 		c->ping_sent = 1;
-		if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+		if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
 			return -1;
 		if (c->qlen > 0 || c->close_code)
 			lws_callback_on_writable(wsi);
@@ -1643,6 +1645,7 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 	/* A request must arrive whole within the idle timeout. */
 	info.timeout_secs = (unsigned int)(srv->cfg.idle_timeout + 0.999);
 	info.keepalive_timeout = (int)info.timeout_secs;
+	info.timeout_secs_ah_idle = info.timeout_secs;	/* headers pending */
 	info.max_http_header_pool = 64;
 	info.pt_serv_buf_size = 32 * 1024;
 	if (cfg->tls_cert != NULL) {

@@ -1,9 +1,12 @@
 """test_serve.py -- `heimdall-rec serve` end to end: real external WebSocket
 clients (npm "ws", tests/web/*.js) against the real binary and the simulator:
 the full 7-station flow, every bad-input and limit case, /health, tokens,
-Origin allow-list, TLS, mid-session resume, heartbeat, clean shutdown."""
+Origin checks (also in chromium), TLS, mid-session resume, heartbeat, clean
+shutdown (final status, close 1001), the listening address (in a network
+namespace made here), floods up to the descriptor limit, unmasked frames."""
 
-import datetime, json, os, signal, subprocess, sys, tempfile, time, unittest, uuid
+import base64, datetime, json, os, re, resource, shutil, signal, socket, struct
+import subprocess, sys, tempfile, time, unittest, uuid
 import urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -29,11 +32,13 @@ def probe(url, *args, timeout=10):
 class Server:
     """`heimdall-rec serve` on a free loopback port; a context manager."""
 
-    def __init__(self, sim, data, *extra, listen="127.0.0.1:0"):
+    def __init__(self, sim, data, *extra, listen="127.0.0.1:0", wrap=(),
+                 preexec=None):
         self.proc = subprocess.Popen(
-            [h.REC, "serve", "--listen", listen, "--stations", sim.stations,
-             "--data-dir", data] + list(extra),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            list(wrap) + [h.REC, "serve", "--listen", listen, "--stations",
+             sim.stations, "--data-dir", data] + list(extra),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=preexec)
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
             err = self.proc.stderr.read()
@@ -97,6 +102,108 @@ def fake_sessions(data, n, stations=7, dur=10):
             json.dump(m, f, indent=1)
         out.append(sid)
     return out[::-1]
+
+
+def listening(pid):
+    """The (address, port) of every listening TCP socket of process pid,
+    read from /proc (its own network namespace's view)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    out = []
+    for name, fam in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        with open("/proc/%d/net/%s" % (pid, name)) as f:
+            for line in f.readlines()[1:]:
+                p = line.split()
+                if p[3] != "0A" or p[9] not in inodes:
+                    continue
+                a, port = p[1].split(":")
+                raw = bytes.fromhex(a)
+                # /proc prints each 32-bit word in host (little-endian) order
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                out.append((socket.inet_ntop(fam, raw), int(port, 16)))
+    return sorted(out)
+
+
+CONNECT = """import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.settimeout(3)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("open")
+except ConnectionRefusedError:
+    print("refused")
+except OSError as e:
+    print("error", e)
+"""
+
+
+def ws_handshake(port, host="127.0.0.1", extra=b""):
+    """A raw WebSocket upgrade; returns (socket, status line, bytes after
+    the headers)."""
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+              b"Sec-WebSocket-Key: %s\r\n%s\r\n" % (host.encode(), port,
+              base64.b64encode(os.urandom(16)), extra))
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return s, head.split(b"\r\n")[0].decode(), rest
+
+
+def ws_frames(s, buf, timeout=10):
+    """Server frames [(opcode, payload)] until a close frame, EOF or the
+    timeout."""
+    s.settimeout(timeout)
+    out = []
+    while True:
+        while len(buf) >= 2:
+            n, o = buf[1] & 0x7f, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, o = struct.unpack(">H", buf[2:4])[0], 4
+            elif n == 127:
+                if len(buf) < 10:
+                    break
+                n, o = struct.unpack(">Q", buf[2:10])[0], 10
+            if len(buf) < o + n:
+                break
+            out.append((buf[0] & 0xf, buf[o:o + n]))
+            buf = buf[o + n:]
+            if out[-1][0] == 8:
+                return out
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            return out
+        if not d:
+            return out
+        buf += d
+
+
+def ws_masked(opcode, payload):
+    key = os.urandom(4)
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + key + bytes(
+        b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def get(url, headers=None, ctx=None):
@@ -554,8 +661,10 @@ const WebSocket = require("ws");
             ping = json.dumps({"event": "ping"})
             r = probe(srv.ws, "--send", ping, "--until", "pong")
             self.assertFalse(r["open"])
+            self.assertIn("Unexpected server response: 401", r["error"])
             r = probe(srv.ws + "?token=wrong-wrong-wrong-wrong", "--send", ping, "--until", "pong")
             self.assertFalse(r["open"])
+            self.assertIn("Unexpected server response: 401", r["error"])
             r = probe(srv.ws + "?token=s3cret-token-0123456789", "--send", ping, "--until", "pong")
             self.assertTrue(r["open"])
             self.assertEqual(r["messages"][0]["event"], "pong")
@@ -569,9 +678,268 @@ const WebSocket = require("ws");
             ping = json.dumps({"event": "ping"})
             r = probe(srv.ws, "--origin", "http://evil.example", "--send", ping, "--until", "pong")
             self.assertFalse(r["open"])
+            self.assertIn("Unexpected server response: 403", r["error"])
             r = probe(srv.ws, "--origin", "http://good.example:8080", "--send", ping, "--until", "pong")
             self.assertEqual(r["messages"][0]["event"], "pong")
+            # the server's own origin stays allowed next to the list
+            r = probe(srv.ws, "--origin", srv.http, "--send", ping, "--until", "pong")
+            self.assertEqual(r["messages"][0]["event"], "pong")
             self.assertClean(srv)
+
+    def test_origin_default(self):
+        """Without --allow-origin only the server's own pages (and clients
+        that send no Origin) may open /ws: a foreign Origin gets 403."""
+        with Server(self.sim, self.data("origin-default")) as srv:
+            ping = json.dumps({"event": "ping"})
+            port = srv.http.rsplit(":", 1)[1]
+            for o in ("http://evil.example", "http://127.0.0.1:5173", "http://localhost:5173",
+                      "https://127.0.0.1:" + port, "null", "http://127.0.0.1:" + port + ".evil.example"):
+                r = probe(srv.ws, "--origin", o, "--send", ping, "--until", "pong")
+                self.assertFalse(r["open"], o)
+                self.assertIn("Unexpected server response: 403", r["error"], o)
+                self.assertEqual(r["messages"], [], o)
+            for o in (srv.http, "http://localhost:" + port, None):
+                r = probe(srv.ws, *(["--origin", o] if o else []), "--send", ping, "--until", "pong")
+                self.assertTrue(r["open"], o)
+                self.assertEqual(r["messages"][0]["event"], "pong", o)
+            # DNS rebinding: Host and Origin agree on a name that is not ours
+            s, status, _ = ws_handshake(int(port), extra=b"Origin: http://evil.example:%s\r\n" % port.encode())
+            s.close()
+            self.assertIn(" 403 ", status)
+            self.assertClean(srv)
+
+    def test_foreign_page_in_chromium(self):
+        """Cross-site WebSocket hijacking in chromium: the built-in page
+        connects; a page from another local port cannot open /ws and gets
+        nothing -- until --allow-origin names it."""
+        self.assertTrue(os.path.exists("/usr/bin/chromium"),
+                        "chromium missing: run scripts/install-deps")
+        fport = free_port()
+        with Server(self.sim, self.data("xsite")) as srv:
+            r = node("origin.js", srv.http + "/", srv.ws, fport, "refused", timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            self.assertEqual(res["own_page"], "connected")
+            self.assertEqual(res["foreign"]["messages"], [])
+            # the hijacking page started no session
+            j = json.loads(get(srv.http + "/health")[2])
+            self.assertEqual(j["sessions_in_progress"], 0)
+            self.assertClean(srv)
+        with Server(self.sim, self.data("xsite2"), "--allow-origin",
+                    "http://127.0.0.1:%d" % fport) as srv:
+            r = node("origin.js", srv.http + "/", srv.ws, fport, "allowed", timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            self.assertClean(srv)
+
+    def test_listen_binds_only_what_was_asked(self):
+        """In a network namespace made here (lo with 127.0.0.1, ::1 and
+        10.77.0.1): the listening socket's local address is exactly the one
+        asked, the port printed is the one bound, and the namespace's other
+        addresses are refused; off loopback a token is required, decided on
+        the address a name resolves to."""
+        ns = "hr-listen-%d" % os.getpid()
+        etc = "/etc/netns/" + ns
+        tok = os.path.join(self.tmp, "ns-token")
+        with open(tok, "w") as f:
+            f.write("ns-token-0123456789abcdef\n")
+        d = self.data("netns")
+        subprocess.run(["ip", "netns", "add", ns], check=True, timeout=30)
+        try:
+            subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=30)
+            subprocess.run(["ip", "-n", ns, "addr", "add", "10.77.0.1/32", "dev", "lo"],
+                           check=True, timeout=30)
+            # `ip netns exec` mounts /etc/netns/NS/hosts over /etc/hosts
+            os.makedirs(etc, exist_ok=True)
+            with open(os.path.join(etc, "hosts"), "w") as f:
+                f.write("127.0.0.1 localhost\n10.77.0.1 recorder.test\n")
+            wrap = ["ip", "netns", "exec", ns]
+
+            def conn(addr, port):
+                return subprocess.run(wrap + [sys.executable, "-c", CONNECT, addr, str(port)],
+                                      capture_output=True, text=True, timeout=30).stdout.strip()
+
+            def serve(*a):
+                return subprocess.run(wrap + [h.REC, "serve", "--stations", self.sim.stations,
+                                              "--data-dir", d] + list(a),
+                                      capture_output=True, text=True, timeout=30)
+
+            for listen, want, extra, others in (
+                    ("127.0.0.1:0", "127.0.0.1", [], ["10.77.0.1", "::1"]),
+                    ("[::1]:0", "::1", [], ["127.0.0.1", "10.77.0.1"]),
+                    ("localhost:0", "127.0.0.1", [], ["10.77.0.1", "::1"]),
+                    ("recorder.test:0", "10.77.0.1", ["--token-file", tok], ["127.0.0.1", "::1"])):
+                with Server(self.sim, d, *extra, listen=listen, wrap=wrap) as srv:
+                    socks = listening(srv.proc.pid)
+                    self.assertEqual(len(socks), 1, socks)
+                    port = socks[0][1]
+                    self.assertNotEqual(port, 0)
+                    self.assertEqual(socks, [(want, port)], listen)
+                    shown = "[%s]" % want if ":" in want else want
+                    self.assertTrue(srv.line.startswith("listening on http://%s:%d/ " % (shown, port)),
+                                    srv.line)
+                    self.assertEqual(conn(want, port), "open", listen)
+                    for o in others:
+                        self.assertEqual(conn(o, port), "refused", "%s via %s" % (listen, o))
+                    self.assertClean(srv)
+            # off loopback without a token: refused, spelled as a name too
+            for listen in ("10.77.0.1:0", "recorder.test:0", "0.0.0.0:0", "[::]:0"):
+                r = serve("--listen", listen)
+                self.assertEqual(r.returncode, 64, listen + r.stderr)
+                self.assertIn("without a token", r.stderr)
+            r = serve("--listen", "recorder.test:0")
+            self.assertIn("10.77.0.1", r.stderr)
+        finally:
+            subprocess.run(["ip", "netns", "del", ns], timeout=30)
+            shutil.rmtree(etc, ignore_errors=True)
+
+    def test_unmasked_frame(self):
+        """RFC 6455 5.1: a masked frame is served; an unmasked one closes
+        the connection with 1002."""
+        with Server(self.sim, self.data("unmasked")) as srv:
+            port = int(srv.http.rsplit(":", 1)[1])
+            s, status, rest = ws_handshake(port)
+            self.assertIn(" 101 ", status)
+            ping = b'{"event":"ping"}'
+            s.sendall(ws_masked(1, ping))
+            time.sleep(0.3)
+            s.sendall(bytes([0x81, len(ping)]) + ping)
+            frames = ws_frames(s, rest)
+            s.close()
+            self.assertEqual(json.loads(frames[0][1])["event"], "pong")
+            self.assertEqual(frames[-1][0], 8, frames)
+            self.assertEqual(struct.unpack(">H", frames[-1][1][:2])[0], 1002)
+            self.assertEqual(len(frames), 2, frames)       # no pong for it
+            # an unmasked control frame too
+            s, status, rest = ws_handshake(port)
+            s.sendall(b"\x89\x00")
+            frames = ws_frames(s, rest)
+            s.close()
+            self.assertEqual(frames[-1][0], 8, frames)
+            self.assertEqual(struct.unpack(">H", frames[-1][1][:2])[0], 1002)
+            r = probe(srv.ws, "--send", json.dumps({"event": "ping"}), "--until", "pong")
+            self.assertEqual(r["messages"][0]["event"], "pong")
+            self.assertClean(srv)
+
+    def test_idle_and_half_sent(self):
+        """--idle-timeout 1: a connection that sends no request, half a
+        request, or half a frame is closed; a client that is only
+        listening stays (it answers the server's pings)."""
+        with Server(self.sim, self.data("idle"), "--idle-timeout", "1") as srv:
+            port = int(srv.http.rsplit(":", 1)[1])
+            socks = []
+            for first in (b"", b"GET /health HTTP/1.1\r\nHo"):
+                c = socket.create_connection(("127.0.0.1", port), timeout=10)
+                c.sendall(first)
+                socks.append(c)
+            s, status, rest = ws_handshake(port)
+            self.assertIn(" 101 ", status)
+            s.sendall(b"\x81\x85ab")        # half a frame header
+            s2, status, rest2 = ws_handshake(port)
+            s2.sendall(ws_masked(1, b'{"event":"ping"}')[:9])  # half a message
+            listener = subprocess.Popen([NODE, os.path.join(WEB, "probe.js"), srv.ws,
+                                         "--timeout", "5"], stdout=subprocess.PIPE, text=True,
+                                        env=dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules")))
+            t0 = time.time()
+            for c in socks:
+                c.settimeout(10)
+                self.assertEqual(c.recv(100), b"")
+            self.assertLess(time.time() - t0, 4)
+            ws_frames(s, rest, timeout=10)
+            ws_frames(s2, rest2, timeout=10)
+            self.assertLess(time.time() - t0, 5)
+            for c in socks + [s, s2]:
+                c.close()
+            out, _ = listener.communicate(timeout=30)
+            res = json.loads(out)
+            self.assertTrue(res["open"])
+            self.assertIsNone(res["close"], res)       # not closed by the server
+            self.assertClean(srv)
+
+    def test_sigterm_closes_1001_with_final_status(self):
+        """SIGTERM during an acquisition: every open session ends (failed,
+        chunks kept), its final status_update reaches the clients, and they
+        are closed with 1001, not dropped."""
+        env = lambda e, x: json.dumps({"event": e, "data": x})
+        d = self.data("sigterm")
+        srv = Server(self.sim, d)
+        try:
+            r = probe(srv.ws, "--send", env("session:start", {
+                "session_name": "acq", "frequency_mhz": 10, "duration_seconds": 20}),
+                "--until", "session:started")
+            sid = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            probe(srv.ws, "--send", env("session:assign_source", {
+                "session_id": sid, "source_id": "unknown"}), "--until", "session:source_assigned")
+            r = probe(srv.ws, "--send", env("session:start", {
+                "session_name": "idle", "frequency_mhz": 10, "duration_seconds": 5}),
+                "--until", "session:started")
+            sid2 = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            probe(srv.ws, "--send", env("session:complete", {
+                "session_id": sid, "frequency_hz": 10000000, "duration_seconds": 20}),
+                "--until", "session:completed")
+            watch = subprocess.Popen([NODE, os.path.join(WEB, "probe.js"), srv.ws, "--timeout", "40"],
+                                     stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules")))
+            time.sleep(2.5)
+            rc, err = srv.stop()
+            out, _ = watch.communicate(timeout=60)
+        finally:
+            if srv.proc.poll() is None:
+                srv.stop()
+        self.assertEqual(rc, 0, err[-3000:])
+        res = json.loads(out)
+        self.assertEqual(res["close"], 1001, res)
+        finals = {m["data"]["session_id"]: m["data"] for m in res["messages"]
+                  if m["event"] == "session:status_update"
+                  and m["data"]["status"] in ("completed", "failed")}
+        self.assertEqual(set(finals), {sid, sid2}, res["messages"][-5:])
+        for k in (sid, sid2):
+            self.assertEqual(finals[k]["status"], "failed")
+            self.assertIn("shutting down", finals[k]["error"])
+        self.assertGreaterEqual(finals[sid]["summary"]["chunks_stored"], 7)
+        m, _ = h.manifest(d, sid)
+        self.assertEqual(m["session"]["status"], "failed")
+
+    def test_flood_up_to_the_descriptor_limit(self):
+        """With the open-file limit lowered to 200 for the server, the
+        client limit is clamped below it (said on stderr); during a 5 s
+        session, WebSocket clients fill the server until it answers 503,
+        idle raw connections pile on: every chunk is stored, the driving
+        client keeps its pongs, and the server keeps answering."""
+        lim = 200
+
+        def lower():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (lim, lim))
+        d = self.data("flood")
+        with Server(self.sim, d, "--idle-timeout", "2", preexec=lower) as srv:
+            port = int(srv.http.rsplit(":", 1)[1])
+            r = node("flood.js", srv.ws, "127.0.0.1", port, 5, 10, 30, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            self.assertEqual(res["refused"], {"status": 503}, res)
+            self.assertEqual(res["again"], {"status": 503}, res)
+            self.assertEqual(res["final_status"], "completed", res)
+            self.assertEqual(res["summary"]["chunks_missing"], 0, res)
+            self.assertEqual(res["progress"], [1, 2, 3, 4, 5])
+            self.assertLess(res["pong_ms"], 1000)
+            self.assertEqual(res["raw_closed"], 30)
+            self.assertLess(res["raw_close_ms"], 6000)    # idle timeout 2 s
+            # the descriptors left after the clients took only part of them
+            self.assertGreater(res["raw_refused"], 0)
+            self.assertLess(res["raw_refused"], 30)
+            m, sdir = h.manifest(d, res["session_id"])
+            self.assertEqual(len(m["measurements"]), 35)
+            self.assertEqual(len([f for f in os.listdir(sdir) if f.endswith(".npy")]), 35)
+            st, _, body = get(srv.http + "/health")
+            self.assertEqual(st, 200)
+            r = probe(srv.ws, "--send", json.dumps({"event": "ping"}), "--until", "pong")
+            self.assertEqual(r["messages"][0]["event"], "pong")
+            rc, err = srv.stop()
+            self.assertEqual(rc, 0, err[-3000:])
+            lowered = re.search(r"--max-clients 1024 lowered to (\d+): the open-file limit is 200", err)
+            self.assertTrue(lowered, err[-2000:])
+            self.assertEqual(res["accepted"], int(lowered.group(1)))
+            self.assertLess(int(lowered.group(1)), lim)
+            self.assertNotIn("Too many open files", err)
 
     def test_tls(self):
         cert, key = os.path.join(self.tmp, "c.pem"), os.path.join(self.tmp, "k.pem")
@@ -622,6 +990,28 @@ const WebSocket = require("ws");
         self.assertIn("No such file", r.stderr)
         r = serve("--tls-cert", "/nonexistent")
         self.assertEqual(r.returncode, 64)
+        # bad TLS files and addresses: the actual cause
+        cert, key = os.path.join(self.tmp, "c1.pem"), os.path.join(self.tmp, "k1.pem")
+        key2 = os.path.join(self.tmp, "k2.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+                       check=True, capture_output=True, timeout=60)
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", key2],
+                       check=True, capture_output=True, timeout=60)
+        tok = os.path.join(self.tmp, "cli-token")
+        with open(tok, "w") as f:
+            f.write("cli-token-0123456789abcdef\n")
+        for args, want in (
+                (["--tls-cert", "/nonexistent.pem", "--tls-key", key], "--tls-cert /nonexistent.pem: No such file"),
+                (["--tls-cert", cert, "--tls-key", "/nonexistent.pem"], "--tls-key /nonexistent.pem: No such file"),
+                (["--tls-cert", tok, "--tls-key", key], "not a PEM certificate"),
+                (["--tls-cert", cert, "--tls-key", cert], "not a PEM private key"),
+                (["--tls-cert", cert, "--tls-key", key2], "does not match the certificate"),
+                (["--listen", "[::2]:0", "--token-file", tok], "the address is not on this host")):
+            r = serve(*args)
+            self.assertEqual(r.returncode, 69, r.stderr)
+            self.assertIn(want, r.stderr)
+            self.assertNotIn("address in use, not local, or bad TLS", r.stderr)
         r = serve("--allow-origin", "evil.example")
         self.assertEqual(r.returncode, 64)
         r = serve("--heartbeat", "0")
@@ -641,7 +1031,7 @@ const WebSocket = require("ws");
             port = srv.http.rsplit(":", 1)[1]
             r = serve("--listen", "127.0.0.1:" + port)
             self.assertEqual(r.returncode, 69, r.stderr)
-            self.assertIn("cannot listen", r.stderr)
+            self.assertIn("cannot listen on 127.0.0.1:%s: the port is in use" % port, r.stderr)
             self.assertClean(srv)
 
 
