@@ -219,8 +219,8 @@ usage(FILE *f)
 		    commands[i]->summary);
 	fprintf(f, "\nExit status: 0 every chunk stored; 75 some chunks "
 	    "missing; 69 session failed;\n64 usage; 66 no stations file; 78 "
-	    "bad stations file; 73 data dir; 74 I/O;\n130 interrupted. See "
-	    "heimdall-rec(1).\n");
+	    "bad stations or token file; 73 data dir;\n74 I/O; 130 "
+	    "interrupted. See heimdall-rec(1).\n");
 }
 
 static const struct cmd_entry *
