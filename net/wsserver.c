@@ -143,6 +143,8 @@ struct wsserver {
 	int			 fd_limit, fd_used, fd_reserve;
 	int			 nconns;	/* wsi alive (loop thread) */
 	int			 accept_paused;
+	int			 spare;		/* a descriptor held back to
+						   refuse with when out of them */
 	double			 accept_logged;
 	unsigned long		 accept_errors;
 	lws_sorted_usec_list_t	 sul_accept, sul_sweep;
@@ -512,7 +514,7 @@ fds_open(void)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n;
+	return n - 1;	/* the directory's own */
 }
 
 /* ---- unmasked frames (see struct wsframe) ---- */
@@ -1275,21 +1277,30 @@ accept_resume(lws_sorted_usec_list_t *sul)
 			lws_rx_flow_control(srv->lwsi[i], 1);
 }
 
+/* At most one line per ACCEPT_LOG_EVERY, however often it happens. */
+static void
+accept_log(struct wsserver *srv, int e, const char *what)
+{
+	double	now = util_mono();
+
+	srv->accept_errors++;
+	if (srv->accept_logged == 0 ||
+	    now - srv->accept_logged >= ACCEPT_LOG_EVERY) {
+		fprintf(stderr, "heimdall-rec: server: accept: %s: %s (%lu "
+		    "such errors so far)\n", strerror(e), what,
+		    srv->accept_errors);
+		srv->accept_logged = now;
+	}
+}
+
 /* Out of descriptors (or memory): stop polling the listeners for a moment
  * instead of waking up for the same error thousands of times a second. */
 static void
 accept_pause(struct wsserver *srv, int e)
 {
-	double	now = util_mono();
 	int	i;
 
-	srv->accept_errors++;
-	if (now - srv->accept_logged >= ACCEPT_LOG_EVERY) {
-		lwsl_user("accept: %s: new connections wait %d ms (%lu such "
-		    "errors)\n", strerror(e), (int)(ACCEPT_PAUSE_US /
-		    LWS_US_PER_MS), srv->accept_errors);
-		srv->accept_logged = now;
-	}
+	accept_log(srv, e, "new connections wait 250 ms");
 	if (srv->accept_paused)
 		return;
 	srv->accept_paused = 1;
@@ -1304,10 +1315,11 @@ accept_pause(struct wsserver *srv, int e)
 static void
 refuse_raw(int fd)
 {
+#define REFUSAL	"too many connections: try again later\n"
 	static const char r[] = "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: text/plain\r\nContent-Length: 42\r\n"
-	    "Connection: close\r\n\r\ntoo many connections: try again later\r\n"
-	    "\r\n\r\n";
+	    "Content-Type: text/plain\r\nConnection: close\r\n"
+	    "Content-Length: 38\r\n\r\n" REFUSAL;
+	_Static_assert(sizeof REFUSAL - 1 == 38, "Content-Length");
 	ssize_t	n;
 
 	n = send(fd, r, sizeof r - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -1315,20 +1327,46 @@ refuse_raw(int fd)
 	close(fd);
 }
 
+/*
+ * Out of descriptors in this process: give the spare one back, take the
+ * waiting connection with it, answer 503 and close, take the spare again.
+ * The client learns why at once, and the queue drains instead of waking
+ * the loop for ever. 0 if a connection was refused so.
+ */
+static int
+refuse_with_spare(struct wsserver *srv, int lfd)
+{
+	int	fd;
+
+	if (srv->spare < 0)
+		return -1;
+	close(srv->spare);
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse_raw(fd);
+	srv->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? 0 : -1;
+}
+
 static void
 on_accept(struct wsserver *srv, int lfd)
 {
-	int	i, fd, one = 1;
+	int	i, fd, one = 1, e;
 
 	for (i = 0; i < 64; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			e = errno;
+			if (e == EAGAIN || e == EWOULDBLOCK)
 				return;
-			if (errno == EINTR || errno == ECONNABORTED ||
-			    errno == EPROTO)
+			if (e == EINTR || e == ECONNABORTED || e == EPROTO)
 				continue;
-			accept_pause(srv, errno);
+			if (e == EMFILE && refuse_with_spare(srv, lfd) == 0) {
+				accept_log(srv, e, "connections are refused "
+				    "(503)");
+				continue;
+			}
+			accept_pause(srv, e);
 			return;
 		}
 		if (srv->nconns - srv->nlisten >= srv->conn_budget ||
@@ -1337,9 +1375,12 @@ on_accept(struct wsserver *srv, int lfd)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		/* On failure lws has closed fd. */
-		if (lws_adopt_socket_vhost(srv->vh, fd) == NULL)
-			lwsl_user("server: could not take a connection\n");
+		/* On failure lws has closed fd (out of memory, its table
+		 * full): pause as for accept errors. */
+		if (lws_adopt_socket_vhost(srv->vh, fd) == NULL) {
+			accept_pause(srv, ENOMEM);
+			return;
+		}
 	}
 }
 
@@ -1521,6 +1562,8 @@ free_config(struct wsserver *srv)
 	for (i = 0; i < srv->nown; i++)
 		free(srv->own[i]);
 	free(srv->own);
+	if (srv->spare >= 0)
+		close(srv->spare);
 	/* listening sockets lws has not adopted (it closes the others) */
 	for (i = 0; i < srv->nlisten; i++)
 		if (srv->lfd[i] >= 0 && !srv->adopted[i])
@@ -1602,6 +1645,7 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 	snprintf(srv->host, sizeof srv->host, "%s", addr);
 	for (i = 0; i < WSSERVER_MAX_LISTEN; i++)
 		srv->lfd[i] = -1;
+	srv->spare = -1;
 	srv->token = cfg->token != NULL ? strdup(cfg->token) : NULL;
 	srv->origins = calloc((size_t)cfg->norigins + 1, sizeof *srv->origins);
 	for (i = 0; srv->origins != NULL && i < cfg->norigins; i++)
@@ -1676,6 +1720,7 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 		lws_context_destroy(srv->ctx);
 		goto fail;
 	}
+	srv->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* The budget counts what the engine, the store and lws hold now. */
 	fd_budget(srv);
 	frames_init(srv->fd_limit);

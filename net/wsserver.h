@@ -26,8 +26,10 @@
  *
  * Descriptors: connections are bounded so that RESERVE (64 + 8 per station)
  * of the open-file limit stay free for the engine and the store
- * (wsserver_max_clients says the effective client limit); accept errors
- * (EMFILE...) pause accepting for 250 ms and are logged once per 10 s.
+ * (wsserver_max_clients says the effective client limit); over it a
+ * connection gets a 503 and is closed. On EMFILE a descriptor held back
+ * takes the waiting connection to answer it 503; other accept errors pause
+ * accepting for 250 ms; either is logged at most once per 10 s.
  * Connections that send no complete request, stay mid-message, or answer no
  * ping within idle_timeout are closed; unmasked client frames close 1002
  * (plain ws: lws 4.1 does not check the mask bit, so the server watches the

@@ -941,6 +941,46 @@ const WebSocket = require("ws");
             self.assertLess(int(lowered.group(1)), lim)
             self.assertNotIn("Too many open files", err)
 
+    def test_out_of_descriptors(self):
+        """The server's process has exactly one descriptor free: the first
+        connection takes it; accept() then fails with EMFILE for the 49
+        others, which get an HTTP 503 at once (a descriptor held back for
+        that) instead of hanging; the error is logged once, and the loop
+        does not spin on it."""
+        def serve_with(lim):
+            def lower():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (lim, lim))
+            return Server(self.sim, self.data("emfile"), preexec=lower)
+        srv = serve_with(64)
+        rc, err = srv.stop()
+        self.assertEqual(rc, 0, err)
+        used = int(re.search(r"the open-file limit is 64, (\d+) are open", err).group(1))
+        with serve_with(used + 1) as srv:
+            port = int(srv.http.rsplit(":", 1)[1])
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(50)]
+
+            def cpu():
+                with open("/proc/%d/stat" % srv.proc.pid) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+            c0 = cpu()
+            time.sleep(2)
+            spent = cpu() - c0
+            answers = []
+            for c in socks:
+                c.settimeout(3)
+                try:
+                    answers.append(c.recv(64))
+                except socket.timeout:
+                    answers.append(None)
+                c.close()
+            refused = [a for a in answers if a and a.startswith(b"HTTP/1.1 503 ")]
+            self.assertEqual(len(refused), 49, answers[:3])
+            self.assertLess(spent, 0.5)           # no busy loop
+            rc, err = srv.stop()
+            self.assertEqual(rc, 0, err[-2000:])
+            self.assertEqual(err.count("accept: Too many open files"), 1, err[-2000:])
+
     def test_tls(self):
         cert, key = os.path.join(self.tmp, "c.pem"), os.path.join(self.tmp, "k.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
