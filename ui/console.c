@@ -1027,6 +1027,10 @@ draw_config(struct con *c)
 	}
 	if (c->msg[0] != '\0')
 		wg_put(stdscr, 15, 2, w - 4, c->th.error, c->msg);
+	/* --listen: where the WebSocket API really is (the port, when 0 was
+	 * asked); also the event log's first line. */
+	if (c->cfg->notice != NULL && LINES > 18)
+		wg_put(stdscr, 17, 2, w - 4, c->th.dim, c->cfg->notice);
 	status_line(c, c->focus == CF_DUR ?
 	    "Tab/Up/Down field  Left/Right or digits duration  Enter next  "
 	    "? keys  Esc quit" : c->focus == CF_START ?

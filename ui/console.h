@@ -38,8 +38,9 @@ struct console_config {
 				    const char *session_id, char *buf,
 				    size_t len);
 	void			*store_ctx;
-	const char		*notice;	/* NULL, or a first line for
-						   the event log (--listen's
+	const char		*notice;	/* NULL, or a line shown under
+						   the Configure form and first
+						   in the event log (--listen's
 						   bound address) */
 };
 

@@ -225,12 +225,18 @@ class ConsoleTest(unittest.TestCase):
 
     def test_listen_serves_the_api(self):
         """--listen: a WebSocket client (npm ws) watches the session the
-        operator runs; /health answers on the same port."""
-        from servers import free_port
+        operator runs; /health answers on the same port. With port 0 the
+        event log's first line gives the port really bound, and only
+        127.0.0.1 listens on it."""
         from test_serve import NODE, WEB
         sim = self.sim(3)
-        port = free_port()
-        t = self.console(sim, args=("--listen", "127.0.0.1:%d" % port))
+        t = self.console(sim, args=("--listen", "127.0.0.1:0"))
+        scr = t.wait("serving on http://127.0.0.1:")
+        port = int(re.search(r"serving on http://127\.0\.0\.1:(\d+)/", scr).group(1))
+        self.assertNotEqual(port, 0)
+        ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True,
+                            text=True, timeout=10).stdout.split()
+        self.assertEqual(ss[3], "127.0.0.1:%d" % port, ss)
         env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
         watcher = subprocess.Popen(
             [NODE, os.path.join(WEB, "probe.js"),
