@@ -1392,7 +1392,7 @@ sweep(lws_sorted_usec_list_t *sul)
 	struct wsserver	*srv = lws_container_of(sul, struct wsserver,
 	    sul_sweep);
 	struct client	*c;
-	double		 now = util_mono(), idle = srv->cfg.idle_timeout;
+	double		 now = util_mono(), idle = srv->cfg.conn_timeout;
 
 	for (c = srv->clients; c != NULL; c = c->next) {
 		if (c->dead || c->close_code)
@@ -1667,8 +1667,8 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 		srv->cfg.queue_bytes = 4 * 1024 * 1024;
 	if (srv->cfg.probe_interval <= 0)
 		srv->cfg.probe_interval = 30;
-	if (srv->cfg.idle_timeout <= 0)
-		srv->cfg.idle_timeout = 30;
+	if (srv->cfg.conn_timeout <= 0)
+		srv->cfg.conn_timeout = 30;
 	srv->reachable = -1;
 	srv->started = util_mono();
 	pthread_mutex_init(&srv->lock, NULL);
@@ -1687,7 +1687,7 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	/* A request must arrive whole within the idle timeout. */
-	info.timeout_secs = (unsigned int)(srv->cfg.idle_timeout + 0.999);
+	info.timeout_secs = (unsigned int)(srv->cfg.conn_timeout + 0.999);
 	info.keepalive_timeout = (int)info.timeout_secs;
 	info.timeout_secs_ah_idle = info.timeout_secs;	/* headers pending */
 	info.max_http_header_pool = 64;

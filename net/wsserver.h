@@ -31,7 +31,7 @@
  * takes the waiting connection to answer it 503; other accept errors pause
  * accepting for 250 ms; either is logged at most once per 10 s.
  * Connections that send no complete request, stay mid-message, or answer no
- * ping within idle_timeout are closed; unmasked client frames close 1002
+ * ping within conn_timeout are closed; unmasked client frames close 1002
  * (plain ws: lws 4.1 does not check the mask bit, so the server watches the
  * frame headers of its own sockets as they are read).
  */
@@ -69,7 +69,7 @@ struct wsserver_config {
 	int			 max_clients;	/* WebSocket clients (1024) */
 	int			 queue_max;	/* messages queued per client (1024) */
 	size_t			 queue_bytes;	/* bytes queued per client (4 MiB) */
-	double			 idle_timeout;	/* s: request/message completion,
+	double			 conn_timeout;	/* s: request/message completion,
 						   ping after silence, close if no
 						   pong in as long again (30) */
 	double			 probe_interval;/* s between receiver reachability

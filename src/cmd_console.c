@@ -196,7 +196,9 @@ console_exec(int argc, char **argv)
 	if (console_run(&cc, err, sizeof err) != 0)
 		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
 out:
-	/* The server first: no client may reach an engine being freed. */
+	/* The server first: no client may reach an engine being freed. What
+	 * is queued (the last session's final status) goes out, then 1001. */
+	wsserver_shutdown(srv, 2);
 	wsserver_stop(srv);
 	runtime_stop(&rt);
 	free(token);

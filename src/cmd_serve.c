@@ -197,7 +197,7 @@ serve_exec(int argc, char **argv)
 	wc.heartbeat = hb;
 	wc.max_clients = (int)maxc;
 	wc.queue_max = (int)queue;
-	wc.idle_timeout = conn_to;
+	wc.conn_timeout = conn_to;
 	if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
 		rc = cmd_error(EXIT_FAILED, "%s", err);
 		goto out;

@@ -821,10 +821,10 @@ const WebSocket = require("ws");
             self.assertClean(srv)
 
     def test_idle_and_half_sent(self):
-        """--idle-timeout 1: a connection that sends no request, half a
+        """--conn-timeout 1: a connection that sends no request, half a
         request, or half a frame is closed; a client that is only
         listening stays (it answers the server's pings)."""
-        with Server(self.sim, self.data("idle"), "--idle-timeout", "1") as srv:
+        with Server(self.sim, self.data("idle"), "--conn-timeout", "1") as srv:
             port = int(srv.http.rsplit(":", 1)[1])
             socks = []
             for first in (b"", b"GET /health HTTP/1.1\r\nHo"):
@@ -910,7 +910,7 @@ const WebSocket = require("ws");
         def lower():
             resource.setrlimit(resource.RLIMIT_NOFILE, (lim, lim))
         d = self.data("flood")
-        with Server(self.sim, d, "--idle-timeout", "2", preexec=lower) as srv:
+        with Server(self.sim, d, "--conn-timeout", "2", preexec=lower) as srv:
             port = int(srv.http.rsplit(":", 1)[1])
             r = node("flood.js", srv.ws, "127.0.0.1", port, 5, 10, 30, timeout=120)
             self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
