@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -37,32 +36,12 @@ runtime_store_option(const struct cmd_entry *e, struct replicator_config *c,
 	return EXIT_USAGE;
 }
 
-/*
- * The soft open-file limit is often 1024 while the hard one is far higher:
- * a server with many clients, receivers and uploads needs the room, so take
- * all that is allowed, before any loop sizes its tables from it.
- */
-void
-runtime_raise_nofile(void)
-{
-	struct rlimit	rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		/* lws sizes a table by the limit: keep it sane */
-		if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
-			rl.rlim_cur = 1048576;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int
 runtime_load_stations(struct runtime *rt, const char *path)
 {
 	char	 def[4096], err[1024];
 
 	memset(rt, 0, sizeof *rt);
-	runtime_raise_nofile();
 	if (path == NULL) {
 		if (config_default_stations_path(def, sizeof def) != 0)
 			return cmd_error(EXIT_USAGE, "no --stations and no HOME "

@@ -41,10 +41,7 @@ struct runtime {
  * bad value) or the command's usage (an unknown option). */
 int	runtime_store_option(const struct cmd_entry *e,
 	    struct replicator_config *c, int ch, const char *arg);
-/* Raise the soft RLIMIT_NOFILE to the hard limit (at most 2^20); done by
- * runtime_load_stations, so every front-end starts with it. */
-void	runtime_raise_nofile(void);
-/* Zero rt, raise the open-file limit, then load the stations file (NULL: the default path). 0, or the
+/* Zero rt, then load the stations file (NULL: the default path). 0, or the
  * exit status (66 missing, 78 invalid, 64 no default) after a message. */
 int	runtime_load_stations(struct runtime *rt, const char *path);
 /*
