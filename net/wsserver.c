@@ -448,23 +448,28 @@ no_passphrase(char *buf, int size, int rw, void *u)
 	return 0;
 }
 
-static int
-tls_check(const char *cert, const char *key, char *err, size_t errlen)
+int
+wsserver_check_tls(const char *cert, const char *key, char *err,
+    size_t errlen)
 {
-	struct stat	 st;
+	char		 e[512];
 	FILE		*f;
 	X509		*x = NULL;
 	EVP_PKEY	*k = NULL;
 	int		 rc = -1;
 
-	if (stat(cert, &st) != 0 || (f = fopen(cert, "r")) == NULL) {
-		snprintf(err, errlen, "--tls-cert %s: %s", cert,
-		    strerror(errno));
+	/* Regular files only: a FIFO would block the opening for ever. */
+	if (util_check_regular(cert, e, sizeof e) != 0) {
+		snprintf(err, errlen, "--tls-cert: %s", e);
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		fclose(f);
-		snprintf(err, errlen, "--tls-cert %s: not a file", cert);
+	if (util_check_regular(key, e, sizeof e) != 0) {
+		snprintf(err, errlen, "--tls-key: %s", e);
+		return -1;
+	}
+	if ((f = fopen(cert, "r")) == NULL) {
+		snprintf(err, errlen, "--tls-cert %s: %s", cert,
+		    strerror(errno));
 		return -1;
 	}
 	x = PEM_read_X509(f, NULL, no_passphrase, NULL);
@@ -474,13 +479,12 @@ tls_check(const char *cert, const char *key, char *err, size_t errlen)
 		    cert);
 		goto out;
 	}
-	if (stat(key, &st) != 0 || (f = fopen(key, "r")) == NULL) {
+	if ((f = fopen(key, "r")) == NULL) {
 		snprintf(err, errlen, "--tls-key %s: %s", key,
 		    strerror(errno));
 		goto out;
 	}
-	k = S_ISREG(st.st_mode) ? PEM_read_PrivateKey(f, NULL, no_passphrase,
-	    NULL) : NULL;
+	k = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
 	fclose(f);
 	if (k == NULL) {
 		snprintf(err, errlen, "--tls-key %s: not a PEM private key "
@@ -1626,8 +1630,8 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "TLS needs both --tls-cert and --tls-key");
 		return NULL;
 	}
-	if (cfg->tls_cert != NULL && tls_check(cfg->tls_cert, cfg->tls_key,
-	    err, errlen) != 0)
+	if (cfg->tls_cert != NULL && wsserver_check_tls(cfg->tls_cert,
+	    cfg->tls_key, err, errlen) != 0)
 		return NULL;
 	if (cfg->norigins > WSSERVER_MAX_ORIGINS) {
 		snprintf(err, errlen, "at most %d --allow-origin",

@@ -108,6 +108,12 @@ void		 wsserver_format_addr(const struct sockaddr *sa, char *buf,
 int		 wsserver_token_equal(const char *secret, const char *given,
 		    size_t given_len);
 
+/* The TLS files: regular, readable, a PEM certificate and a PEM key (no
+ * passphrase) that match. 0, or -1 with a message naming the flag, the
+ * file and the cause. */
+int		 wsserver_check_tls(const char *cert, const char *key,
+		    char *err, size_t errlen);
+
 /* Bind, start the loop thread. NULL with a message (address in use,
  * non-loopback without a token, TLS files unreadable, ...). */
 struct wsserver	*wsserver_start(const struct wsserver_config *cfg, char *err,

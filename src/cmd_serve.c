@@ -161,11 +161,12 @@ serve_exec(int argc, char **argv)
 	if ((wc.tls_cert == NULL) != (wc.tls_key == NULL))
 		return cmd_error(EXIT_USAGE, "TLS needs both --tls-cert and "
 		    "--tls-key");
-	/* OpenSSL opens these itself, and would wait forever on a FIFO */
-	if (wc.tls_cert != NULL && (util_check_regular(wc.tls_cert, err,
-	    sizeof err) != 0 || util_check_regular(wc.tls_key, err,
-	    sizeof err) != 0))
-		return cmd_error(EXIT_NOINPUT, "--tls-cert/--tls-key: %s", err);
+	/* Configuration files like the token's: 78 with the cause (missing,
+	 * a FIFO -- OpenSSL would wait on it for ever --, not PEM, a key for
+	 * another certificate); 66 means "no stations file". */
+	if (wc.tls_cert != NULL && wsserver_check_tls(wc.tls_cert, wc.tls_key,
+	    err, sizeof err) != 0)
+		return cmd_error(EXIT_CONFIG, "%s", err);
 	if (tokfile != NULL && (rc = cmd_read_token(tokfile, &token)) != 0)
 		return rc;
 
@@ -270,6 +271,6 @@ const struct cmd_entry cmd_serve_entry = {
 	REPLICATOR_HELP
 	"\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
 	"SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "
-	"78 bad\nstations or token file, 73 data dir, 69 cannot listen.\n",
+	"78 bad\nstations, token or TLS file, 73 data dir, 69 cannot listen.\n",
 	serve_exec
 };

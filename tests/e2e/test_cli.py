@@ -219,13 +219,13 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 78, r.stderr)
         r = run("serve", "--stations", self.st, "--data-dir", self.data,
                 "--listen", "127.0.0.1:0", "--token-file", fifo)
-        self.assertEqual(r.returncode, 66, r.stderr)
+        self.assertEqual(r.returncode, 78, r.stderr)   # 66: no stations file
         self.assertIn("--token-file", r.stderr)
         self.assertIn("FIFO", r.stderr)
         r = run("serve", "--stations", self.st, "--data-dir", self.data,
                 "--listen", "127.0.0.1:0", "--tls-cert", fifo, "--tls-key",
                 fifo)
-        self.assertEqual(r.returncode, 66, r.stderr)
+        self.assertEqual(r.returncode, 78, r.stderr)
         self.assertIn("FIFO", r.stderr)
         # sources.json in the data directory
         d = os.path.join(self.tmp, "fifo-data")

@@ -1045,15 +1045,17 @@ const WebSocket = require("ws");
         tok = os.path.join(self.tmp, "cli-token")
         with open(tok, "w") as f:
             f.write("cli-token-0123456789abcdef\n")
-        for args, want in (
-                (["--tls-cert", "/nonexistent.pem", "--tls-key", key], "--tls-cert /nonexistent.pem: No such file"),
-                (["--tls-cert", cert, "--tls-key", "/nonexistent.pem"], "--tls-key /nonexistent.pem: No such file"),
-                (["--tls-cert", tok, "--tls-key", key], "not a PEM certificate"),
-                (["--tls-cert", cert, "--tls-key", cert], "not a PEM private key"),
-                (["--tls-cert", cert, "--tls-key", key2], "does not match the certificate"),
-                (["--listen", "[::2]:0", "--token-file", tok], "the address is not on this host")):
+        for args, want, code in (
+                (["--tls-cert", "/nonexistent.pem", "--tls-key", key],
+                 "--tls-cert: cannot open /nonexistent.pem: No such file", 78),
+                (["--tls-cert", cert, "--tls-key", "/nonexistent.pem"],
+                 "--tls-key: cannot open /nonexistent.pem: No such file", 78),
+                (["--tls-cert", tok, "--tls-key", key], "not a PEM certificate", 78),
+                (["--tls-cert", cert, "--tls-key", cert], "not a PEM private key", 78),
+                (["--tls-cert", cert, "--tls-key", key2], "does not match the certificate", 78),
+                (["--listen", "[::2]:0", "--token-file", tok], "the address is not on this host", 69)):
             r = serve(*args)
-            self.assertEqual(r.returncode, 69, r.stderr)
+            self.assertEqual(r.returncode, code, r.stderr)
             self.assertIn(want, r.stderr)
             self.assertNotIn("address in use, not local, or bad TLS", r.stderr)
         r = serve("--allow-origin", "evil.example")
