@@ -866,16 +866,18 @@ const WebSocket = require("ws");
             r = probe(srv.ws, "--send", env("session:start", {
                 "session_name": "acq", "frequency_mhz": 10, "duration_seconds": 20}),
                 "--until", "session:started")
-            sid = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
+            started = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]
+            sid, tok = started["session_id"], started["session_token"]
             probe(srv.ws, "--send", env("session:assign_source", {
-                "session_id": sid, "source_id": "unknown"}), "--until", "session:source_assigned")
+                "session_id": sid, "source_id": "unknown", "session_token": tok}),
+                "--until", "session:source_assigned")
             r = probe(srv.ws, "--send", env("session:start", {
                 "session_name": "idle", "frequency_mhz": 10, "duration_seconds": 5}),
                 "--until", "session:started")
             sid2 = [m for m in r["messages"] if m["event"] == "session:started"][0]["data"]["session_id"]
             probe(srv.ws, "--send", env("session:complete", {
-                "session_id": sid, "frequency_hz": 10000000, "duration_seconds": 20}),
-                "--until", "session:completed")
+                "session_id": sid, "frequency_hz": 10000000, "duration_seconds": 20,
+                "session_token": tok}), "--until", "session:completed")
             watch = subprocess.Popen([NODE, os.path.join(WEB, "probe.js"), srv.ws, "--timeout", "40"],
                                      stdout=subprocess.PIPE, text=True,
                                      env=dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules")))
