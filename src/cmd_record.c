@@ -40,21 +40,12 @@ static void
 write_line(int fd, const char *s, size_t len)
 {
 	char	*buf = malloc(len + 1);
-	size_t	 off = 0;
-	ssize_t	 n;
 
 	if (buf == NULL)
 		return;
 	memcpy(buf, s, len);
 	buf[len] = '\n';
-	while (off < len + 1) {
-		n = write(fd, buf + off, len + 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	(void)util_write_all(fd, buf, len + 1);	/* nowhere to report it */
 	free(buf);
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "npy.h"
+#include "util.h"
 
 #define NPY_MAGIC	"\x93NUMPY"
 #define NPY_BLOCK	4096		/* samples converted per write */
@@ -49,25 +50,6 @@ npy_header_f4(char *buf, size_t buflen, size_t n)
 	return npy_header(buf, buflen, n, "<f4");
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char	*p = data;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void
 put_f32le(unsigned char *p, float f)
 {
@@ -88,7 +70,7 @@ npy_write_c8_fd(int fd, const int16_t *iq, size_t n)
 	size_t		 hlen, i, done, m;
 
 	hlen = npy_header_c8(hdr, sizeof hdr, n);
-	if (hlen == 0 || write_all(fd, hdr, hlen) != 0)
+	if (hlen == 0 || util_write_all(fd, hdr, hlen) != 0)
 		return -1;
 	/* int16 / 32768 is exact in float32: the file holds exactly what the
 	 * receiver sent, scaled to full scale 1.0. */
@@ -97,7 +79,7 @@ npy_write_c8_fd(int fd, const int16_t *iq, size_t n)
 		for (i = 0; i < 2 * m; i++)
 			put_f32le(buf + 4 * i, (float)iq[2 * done + i] /
 			    32768.0f);
-		if (write_all(fd, buf, 8 * m) != 0)
+		if (util_write_all(fd, buf, 8 * m) != 0)
 			return -1;
 	}
 	return 0;
@@ -111,14 +93,14 @@ npy_write_f4_fd(int fd, const int16_t *iq, size_t n)
 	size_t		 hlen, i, done, m;
 
 	hlen = npy_header_f4(hdr, sizeof hdr, n);
-	if (hlen == 0 || write_all(fd, hdr, hlen) != 0)
+	if (hlen == 0 || util_write_all(fd, hdr, hlen) != 0)
 		return -1;
 	for (done = 0; done < n; done += m) {
 		m = n - done < NPY_BLOCK ? n - done : NPY_BLOCK;
 		for (i = 0; i < m; i++)
 			put_f32le(buf + 4 * i, (float)iq[2 * (done + i)] /
 			    32768.0f);
-		if (write_all(fd, buf, 4 * m) != 0)
+		if (util_write_all(fd, buf, 4 * m) != 0)
 			return -1;
 	}
 	return 0;

@@ -199,17 +199,20 @@ util_fsync_dir(const char *dir)
 	return rc;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+util_write_all(int fd, const void *data, size_t len)
 {
 	const char	*p = data;
 	ssize_t		 n;
 
 	while (len > 0) {
 		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {	/* no progress and no error: do not spin */
+			errno = EIO;
 			return -1;
 		}
 		p += n;
@@ -240,7 +243,7 @@ util_write_atomic(const char *path, const void *data, size_t len, char *err,
 	}
 	/* write, fsync, rename: a crash leaves the old file or the new one,
 	 * never a torn one. */
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (util_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		close(fd);

@@ -38,6 +38,9 @@ int	util_mkdirs(const char *path, char *err, size_t errlen);
  * directory. 0 or -1 with a message. */
 int	util_write_atomic(const char *path, const void *data, size_t len,
 	    char *err, size_t errlen);
+/* Write all len bytes to fd, retrying short writes and EINTR. 0, or -1
+ * with errno set (EIO if write() wrote nothing without an error). */
+int	util_write_all(int fd, const void *data, size_t len);
 /* fsync a directory. 0 or -1. */
 int	util_fsync_dir(const char *dir);
 /* Read a whole file up to max bytes (NUL-terminated, caller frees). Only a

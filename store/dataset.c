@@ -582,23 +582,6 @@ dataset_session_save(struct dataset *ds, const char *id,
 	return rc;
 }
 
-static int
-write_fd_all(int fd, const char *s, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = write(fd, s, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 dataset_put_batch(struct dataset *ds, const char *id,
     const struct ds_chunk *chunks, int n, const json_t *rows, char *err,
@@ -654,7 +637,7 @@ dataset_put_batch(struct dataset *ds, const char *id,
 		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	rowtmp = fd >= 0;
-	if (fd < 0 || write_fd_all(fd, text, strlen(text)) != 0) {
+	if (fd < 0 || util_write_all(fd, text, strlen(text)) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		goto out;

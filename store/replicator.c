@@ -259,8 +259,7 @@ replicator_ledger_append(struct dataset *ds, const char *id,
 {
 	struct stat	st;
 	char		path[PATH_MAX], last = '\n', *buf;
-	ssize_t		n;
-	size_t		off = 0, skip;
+	size_t		skip;
 	int		fd, rc = 0;
 
 	if (len == 0)
@@ -279,16 +278,7 @@ replicator_ledger_append(struct dataset *ds, const char *id,
 	buf[0] = '\n';
 	memcpy(buf + 1, text, len);
 	skip = last == '\n' ? 1 : 0;
-	while (off < len + 1 - skip) {
-		n = write(fd, buf + skip + off, len + 1 - skip - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = -1;
-			break;
-		}
-		off += (size_t)n;
-	}
+	rc = util_write_all(fd, buf + skip, len + 1 - skip);
 	free(buf);
 	if (rc == 0 && fdatasync(fd) != 0)
 		rc = -1;
