@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "src/util.h"
+#include "store/dataset.h"
 #include "store/pgstore.h"
 
 /*
@@ -77,8 +78,7 @@ main(int argc, char **argv)
 			for (s = 1; s <= nst; s++) {
 				util_uuid(rid);
 				snprintf(name, sizeof name, "Bench %d", s);
-				snprintf(key, sizeof key, "sessions/%s/chunk_"
-				    "%03d_websdr_%d.npy", sid, k, s);
+				dataset_chunk_key(sid, k, s, key, sizeof key);
 				json_array_append_new(rows, json_pack("{s:s, s:s, "
 				    "s:i, s:s, s:i, s:s, s:i, s:f, s:f, s:f, "
 				    "s:f, s:f, s:f, s:i, s:i, s:s, s:i, s:s, "

@@ -93,11 +93,21 @@ dataset_dir(const struct dataset *ds)
 }
 
 int
+dataset_chunk_leaf(int chunk_index, int websdr, char *buf, size_t len)
+{
+	return util_fmt(buf, len, "chunk_%03d_websdr_%d.npy", chunk_index,
+	    websdr);
+}
+
+int
 dataset_chunk_key(const char *session_id, int chunk_index, int websdr,
     char *buf, size_t len)
 {
-	return util_fmt(buf, len, "sessions/%s/chunk_%03d_websdr_%d.npy",
-	    session_id, chunk_index, websdr);
+	char	leaf[64];
+
+	if (dataset_chunk_leaf(chunk_index, websdr, leaf, sizeof leaf) != 0)
+		return -1;
+	return util_fmt(buf, len, "sessions/%s/%s", session_id, leaf);
 }
 
 static int
@@ -609,9 +619,9 @@ dataset_put_batch(struct dataset *ds, const char *id,
 
 	/* 1. every file under a temporary name */
 	for (i = 0; i < n; i++) {
-		snprintf(leaf, sizeof leaf, "chunk_%03d_websdr_%d.npy.tmp",
-		    chunks[i].chunk_index, chunks[i].websdr);
-		if (util_fmt(tmp, sizeof tmp, "%s/%s", dir, leaf) != 0)
+		if (dataset_chunk_leaf(chunks[i].chunk_index,
+		    chunks[i].websdr, leaf, sizeof leaf) != 0 ||
+		    util_fmt(tmp, sizeof tmp, "%s/%s.tmp", dir, leaf) != 0)
 			goto out;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd >= 0)
@@ -658,8 +668,8 @@ dataset_put_batch(struct dataset *ds, const char *id,
 
 	/* 3. rename: chunks first, so a row never names a missing file */
 	for (i = 0; i < n; i++) {
-		snprintf(leaf, sizeof leaf, "chunk_%03d_websdr_%d.npy",
-		    chunks[i].chunk_index, chunks[i].websdr);
+		dataset_chunk_leaf(chunks[i].chunk_index, chunks[i].websdr,
+		    leaf, sizeof leaf);	/* fitted in step 1 */
 		util_fmt(final, sizeof final, "%s/%s", dir, leaf);
 		util_fmt(tmp, sizeof tmp, "%s.tmp", final);
 		if (rename(tmp, final) != 0) {
@@ -691,9 +701,9 @@ out:
 		unlink(tmp);
 	/* A failed batch leaves no temporary file behind. */
 	for (i = 0; i < written; i++) {
-		snprintf(leaf, sizeof leaf, "chunk_%03d_websdr_%d.npy.tmp",
-		    chunks[i].chunk_index, chunks[i].websdr);
-		if (util_fmt(tmp, sizeof tmp, "%s/%s", dir, leaf) == 0)
+		if (dataset_chunk_leaf(chunks[i].chunk_index,
+		    chunks[i].websdr, leaf, sizeof leaf) == 0 &&
+		    util_fmt(tmp, sizeof tmp, "%s/%s.tmp", dir, leaf) == 0)
 			unlink(tmp);
 	}
 	if (rc != 0 && err[0] == '\0')

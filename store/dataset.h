@@ -63,7 +63,12 @@ struct dataset	*dataset_open(const char *dir, char *err, size_t errlen);
 void		 dataset_close(struct dataset *ds);
 const char	*dataset_dir(const struct dataset *ds);
 
-/* "sessions/<id>/chunk_NNN_websdr_K.npy" -- the key used everywhere. */
+/* A chunk's file name, "chunk_NNN_websdr_K.npy": the one place it is
+ * spelt. 0, or -1 if buf is too small. */
+int		 dataset_chunk_leaf(int chunk_index, int websdr, char *buf,
+		    size_t len);
+/* "sessions/<id>/" and the leaf above -- the key used everywhere (rows'
+ * iq_data_location, the object store). */
 int		 dataset_chunk_key(const char *session_id, int chunk_index,
 		    int websdr, char *buf, size_t len);
 

@@ -145,6 +145,11 @@ test_key(void **state)
 	(void)state;
 	assert_int_equal(dataset_chunk_key("abc", 7, 3, key, sizeof key), 0);
 	assert_string_equal(key, "sessions/abc/chunk_007_websdr_3.npy");
+	/* the file's own name, and no truncated name ever */
+	assert_int_equal(dataset_chunk_leaf(7, 3, key, sizeof key), 0);
+	assert_string_equal(key, "chunk_007_websdr_3.npy");
+	assert_int_equal(dataset_chunk_leaf(7, 3, key, 22), -1);
+	assert_int_equal(dataset_chunk_key("abc", 7, 3, key, 35), -1);
 }
 
 static void
