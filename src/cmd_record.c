@@ -429,14 +429,15 @@ record_exec(int argc, char **argv)
 		return cmd_error(EXIT_USAGE, "%s", err);
 	p.freq_hz = mhz * 1e6;
 	p.duration_s = (int)dur;
-	if (session_validate(&p, &e) != 0)
+	/* all but the stations' range now: usage errors before the file */
+	if (session_validate(&p, NULL, &e) != 0)
 		return cmd_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
 
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
 		goto out;
-	if (config_check_frequency(&rt.stations, p.freq_hz, err,
-	    sizeof err) != 0) {
-		rc = cmd_error(EXIT_USAGE, "--freq: %s", err);
+	/* the range before any receiver is dialled */
+	if (session_check_frequency(&rt.stations, p.freq_hz, &e) != 0) {
+		rc = cmd_error(EXIT_USAGE, "--freq: %s", e.msg);
 		goto out;
 	}
 	o.nst = rt.stations.n;

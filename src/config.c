@@ -362,25 +362,6 @@ config_free_stations(struct stations *s)
 	s->n = 0;
 }
 
-int
-config_check_frequency(const struct stations *s, double freq_hz, char *err,
-    size_t errlen)
-{
-	int	i;
-
-	for (i = 0; i < s->n; i++) {
-		const struct station *st = &s->v[i];
-		if (freq_hz < st->freq_min_hz || freq_hz > st->freq_max_hz) {
-			snprintf(err, errlen, "%.6f MHz is outside the range of "
-			    "station %d (%s): %.6f to %.6f MHz", freq_hz / 1e6,
-			    st->index, st->name, st->freq_min_hz / 1e6,
-			    st->freq_max_hz / 1e6);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int
 xdg_path(const char *var, const char *fallback, const char *leaf,
     char *buf, size_t len)

@@ -49,10 +49,6 @@ int	config_parse_stations(const char *json, size_t len,
 	    struct stations *out, char *err, size_t errlen);
 void	config_free_stations(struct stations *s);
 
-/* 0, or -1 naming the first station whose range excludes freq_hz. */
-int	config_check_frequency(const struct stations *s, double freq_hz,
-	    char *err, size_t errlen);
-
 /* $XDG_CONFIG_HOME/heimdall-rec/stations.json (~/.config/... fallback). */
 int	config_default_stations_path(char *buf, size_t len);
 /* $XDG_DATA_HOME/heimdall-rec (~/.local/share/... fallback). */

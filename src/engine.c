@@ -559,12 +559,8 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	int		 open = 0;
 	double		 now = util_mono();
 
-	if (session_validate(p, e) != 0)
+	if (session_validate(p, eng->cfg.stations, e) != 0)
 		return -1;
-	if (config_check_frequency(eng->cfg.stations, p->freq_hz, err,
-	    sizeof err) != 0)
-		return session_error_set(e, "out_of_range", "frequency_mhz",
-		    "%s", err);
 
 	/*
 	 * Every open session holds memory and a folder until it ends, so

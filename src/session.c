@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "session.h"
 #include "util.h"
 
@@ -76,7 +77,39 @@ check_text(const char *s, int allow_newlines, const char *field,
 }
 
 int
-session_validate(const struct session_params *p, struct session_error *e)
+session_check_frequency(const struct stations *stations, double freq_hz,
+    struct session_error *e)
+{
+	const struct station	*first = NULL;
+	int			 i, others = 0;
+
+	for (i = 0; i < stations->n; i++) {
+		const struct station *st = &stations->v[i];
+		if (freq_hz >= st->freq_min_hz && freq_hz <= st->freq_max_hz)
+			continue;
+		if (first == NULL)
+			first = st;
+		else
+			others++;
+	}
+	if (first == NULL)
+		return 0;
+	/* %.10g: Hz precision, without a float's trailing digits; short
+	 * enough for the console's line under the field */
+	if (others == 0)
+		return session_error_set(e, "out_of_range", "frequency_mhz",
+		    "%.10g MHz is out of range: %s takes %.10g-%.10g MHz",
+		    freq_hz / 1e6, first->name, first->freq_min_hz / 1e6,
+		    first->freq_max_hz / 1e6);
+	return session_error_set(e, "out_of_range", "frequency_mhz",
+	    "%.10g MHz is out of range: %s takes %.10g-%.10g MHz (and %d "
+	    "other%s)", freq_hz / 1e6, first->name, first->freq_min_hz / 1e6,
+	    first->freq_max_hz / 1e6, others, others == 1 ? "" : "s");
+}
+
+int
+session_validate(const struct session_params *p,
+    const struct stations *stations, struct session_error *e)
 {
 	size_t	len;
 
@@ -109,6 +142,8 @@ session_validate(const struct session_params *p, struct session_error *e)
 		    "passband must be LOW:HIGH Hz with LOW < HIGH, within "
 		    "-%d..%d (got %d:%d)", SESSION_PASSBAND_MAX,
 		    SESSION_PASSBAND_MAX, p->low_cut, p->high_cut);
+	if (stations != NULL)
+		return session_check_frequency(stations, p->freq_hz, e);
 	return 0;
 }
 

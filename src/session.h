@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+struct stations;
+
 #define SESSION_NAME_MAX	255	/* bytes */
 #define SESSION_NOTES_MAX	4096	/* bytes */
 #define SESSION_DURATION_MIN	1
@@ -52,11 +54,18 @@ int		 session_error_set(struct session_error *e, const char *code,
 		    const char *field, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
 
-/* Validate name, duration, notes and passband (not the stations' range).
+/* Validate name, duration, notes, passband and, when stations is not NULL,
+ * the frequency against every station's range (session_check_frequency).
  * Name and notes must be valid UTF-8 (else wrong_type) without control
- * characters, C0 or C1 (else out_of_range; notes may hold tab/newline). */
+ * characters, C0 or C1 (else out_of_range; notes may hold tab/newline).
+ * Every front-end's check is this one (the engine's too). */
 int		 session_validate(const struct session_params *p,
-		    struct session_error *e);
+		    const struct stations *stations, struct session_error *e);
+/* 0 if every station takes freq_hz, else out_of_range on frequency_mhz
+ * naming the first station that refuses: "14.2 MHz is out of range:
+ * Torino takes 24-1766 MHz", then " (and N others)" if more refuse. */
+int		 session_check_frequency(const struct stations *stations,
+		    double freq_hz, struct session_error *e);
 
 /* 0 if from -> to is allowed, else -1 with a bad_state error naming the
  * step ("assign the source first", "acquisition already started", ...). */

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "src/config.h"
 #include "src/session.h"
 
 static struct session_params
@@ -33,11 +34,11 @@ test_valid(void **state)
 	struct session_error	e;
 
 	(void)state;
-	assert_int_equal(session_validate(&p, &e), 0);
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
 	p.duration_s = 1;
-	assert_int_equal(session_validate(&p, &e), 0);
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
 	p.duration_s = 30;
-	assert_int_equal(session_validate(&p, &e), 0);
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
 }
 
 static void
@@ -46,7 +47,7 @@ expect_bad(struct session_params *p, const char *code, const char *field)
 	struct session_error	e;
 
 	memset(&e, 0, sizeof e);
-	assert_int_equal(session_validate(p, &e), -1);
+	assert_int_equal(session_validate(p, NULL, &e), -1);
 	assert_string_equal(e.code, code);
 	assert_string_equal(e.field, field);
 	assert_true(strlen(e.msg) > 10);
@@ -93,7 +94,58 @@ test_invalid(void **state)
 	/* and real text passes */
 	p = good(); strcpy(p.name, "Torino \xc3\xa8 \xe2\x82\xac \xf0\x9f\x93\xa1");
 	strcpy(p.notes, "\xc2\xa0non-breaking\tand\r\nnewlines");
-	assert_int_equal(session_validate(&p, NULL), 0);
+	assert_int_equal(session_validate(&p, NULL, NULL), 0);
+}
+
+/* The stations' range: checked in session_validate for every front-end;
+ * the message names the first station that refuses. */
+static void
+test_range(void **state)
+{
+	struct station		v[3];
+	struct stations		st = { v, 3 };
+	struct session_params	p = good();
+	struct session_error	e;
+
+	(void)state;
+	memset(v, 0, sizeof v);
+	strcpy(v[0].name, "Wide");
+	v[0].freq_min_hz = 0;
+	v[0].freq_max_hz = 3e9;
+	strcpy(v[1].name, "Torino");
+	v[1].freq_min_hz = 24e6;
+	v[1].freq_max_hz = 1766e6;
+	strcpy(v[2].name, "Kiwi");
+	v[2].freq_min_hz = 0;
+	v[2].freq_max_hz = 30e6;
+
+	st.n = 1;
+	assert_int_equal(session_validate(&p, &st, &e), 0);
+	st.n = 3;		/* 14.2 MHz: only Torino refuses */
+	memset(&e, 0, sizeof e);
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_string_equal(e.code, "out_of_range");
+	assert_string_equal(e.field, "frequency_mhz");
+	assert_string_equal(e.msg,
+	    "14.2 MHz is out of range: Torino takes 24-1766 MHz");
+	/* the range's edges are inside */
+	p.freq_hz = 24e6;
+	st.n = 2;
+	assert_int_equal(session_validate(&p, &st, &e), 0);
+	p.freq_hz = 1766e6;
+	assert_int_equal(session_check_frequency(&st, p.freq_hz, &e), 0);
+	/* two refuse: the first is named, the other counted */
+	p.freq_hz = 2000.5e6;
+	st.n = 3;
+	assert_int_equal(session_check_frequency(&st, p.freq_hz, &e), -1);
+	assert_string_equal(e.msg, "2000.5 MHz is out of range: Torino takes "
+	    "24-1766 MHz (and 1 other)");
+	/* without stations, the range is not checked */
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
+	/* the other checks still come first */
+	p.duration_s = 0;
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_string_equal(e.field, "duration_seconds");
 }
 
 static void
@@ -161,6 +213,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_names),
 	};

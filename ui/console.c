@@ -430,8 +430,9 @@ blank(const char *s)
 static int
 check_freq(struct con *c, double *hz)
 {
-	char	 err[512], *end;
-	double	 mhz;
+	struct session_error	 e;
+	char			*end;
+	double			 mhz;
 
 	c->ferr[CF_FREQ][0] = '\0';
 	if (blank(c->freq.buf)) {
@@ -451,28 +452,9 @@ check_freq(struct con *c, double *hz)
 		return -1;
 	}
 	*hz = mhz * 1e6;
-	if (config_check_frequency(c->cfg->stations, *hz, err,
-	    sizeof err) != 0) {
-		/* The engine's rule; a shorter message that fits the line. */
-		const struct stations *st = c->cfg->stations;
-		int i, bad = 0, first = -1;
-		for (i = 0; i < st->n; i++)
-			if (*hz < st->v[i].freq_min_hz ||
-			    *hz > st->v[i].freq_max_hz) {
-				if (first < 0)
-					first = i;
-				bad++;
-			}
-		if (first >= 0)
-			snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ],
-			    "%g MHz is out of range: %s takes %g-%g MHz%s",
-			    mhz, st->v[first].name,
-			    st->v[first].freq_min_hz / 1e6,
-			    st->v[first].freq_max_hz / 1e6, bad > 1 ?
-			    " (and others)" : "");
-		else
-			snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ],
-			    "%s", err);
+	if (session_check_frequency(c->cfg->stations, *hz, &e) != 0) {
+		snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ], "%s",
+		    e.msg);
 		return -1;
 	}
 	return 0;
@@ -516,7 +498,7 @@ validate_config(struct con *c)
 	snprintf(c->p.notes, sizeof c->p.notes, "%s", c->notes.buf);
 	c->p.low_cut = c->cfg->low_cut;
 	c->p.high_cut = c->cfg->high_cut;
-	if (session_validate(&c->p, &e) != 0) {
+	if (session_validate(&c->p, c->cfg->stations, &e) != 0) {
 		snprintf(c->msg, sizeof c->msg, "%s", e.msg);
 		return -1;
 	}

@@ -68,7 +68,8 @@ class CliTest(unittest.TestCase):
             self.assertIn("--freq", r.stderr)
         r = self.rec("--freq", "145.5")          # outside the station's range
         self.assertEqual(r.returncode, 64)
-        self.assertIn("outside the range of station 1 (A)", r.stderr)
+        self.assertIn("--freq: 145.5 MHz is out of range: A takes 0-30 MHz",
+                      r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.data, "sessions")) and
                          os.listdir(os.path.join(self.data, "sessions")),
                          "a session was created for a bad frequency")
