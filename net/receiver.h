@@ -1,6 +1,7 @@
 /*
  * receiver.h -- the receiver driver interface: what every receiver client
- * (KiwiSDR now; OpenWebRX, rtl_tcp, SpyServer later) gives the engine.
+ * (KiwiSDR, OpenWebRX, rtl_tcp and SpyServer: the table in receiver.c, plus
+ * what rx_driver_register adds) gives the engine.
  *
  * A driver owns one connection to one receiver for the whole session. It runs
  * entirely on the rxloop thread (one libwebsockets event loop for every
@@ -55,9 +56,9 @@ struct rx_sink {
 	/* A new continuous stream begins (first connect and every reconnect)
 	 * at the receiver's real sample rate fs (samples/s). */
 	void	(*stream)(void *ctx, double fs);
-	/* Samples of the current stream, in order. */
+	/* Samples of the current stream, in order; a sequence gap before
+	 * a block is its b->lost. */
 	void	(*block)(void *ctx, const struct rx_block *b);
-	/* A sequence gap was seen (frames). Also reflected in b->lost. */
 	void	*ctx;
 };
 

@@ -929,7 +929,8 @@ missing_reason(struct acq *a, struct rxrt *r, char *buf, size_t len)
 	return "no samples for this second";
 }
 
-/* acq->lock held. Declare chunk k of r missing; returns the record. */
+/* acq->lock held. Declare chunk k of r missing; its record is appended
+ * to out (emit_missing sends it as session:missing, without the lock). */
 static void
 mark_missing(struct acq *a, struct rxrt *r, int k, const char *reason,
     json_t *out)

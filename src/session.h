@@ -1,7 +1,8 @@
 /*
- * session.h -- a recording session's parameters, validation and state
- * machine: pending -> recording -> source_assigned -> in_progress ->
- * completed | failed (any non-final state may also go to failed).
+ * session.h -- a recording session's parameters, their validation (the
+ * stations' range included, for every front-end) and the state machine:
+ * pending -> recording -> source_assigned -> in_progress -> completed |
+ * failed (any non-final state may also go to failed).
  */
 #ifndef SESSION_H
 #define SESSION_H

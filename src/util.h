@@ -1,7 +1,8 @@
 /*
  * util.h -- small helpers shared by every module: clocks, ISO 8601 times,
- * directories, atomic file replacement, UUIDs, secrets, text from outside
- * (UTF-8 validity, control characters, terminal escaping) and JSON text.
+ * directories, whole writes and atomic file replacement, UUIDs, secrets,
+ * text from outside (UTF-8 validity, control characters, terminal
+ * escaping) and JSON text.
  */
 #ifndef UTIL_H
 #define UTIL_H

@@ -7,7 +7,8 @@
  *                                             measurements (when final)
  *   DIR/sessions/<id>/rows/batch_NNNNNN.json  measurement rows written while
  *                                             recording (merged when final)
- *   DIR/sessions/<id>/chunk_NNN_websdr_K.npy  complex64 samples
+ *   DIR/sessions/<id>/chunk_NNN_websdr_K.npy  complex64 samples (float32
+ *                                             audio from audio receivers)
  *   DIR/sessions/<id>/.lock                   flock held while recording
  *
  * Every file is written to a temporary name, made durable and renamed, so a

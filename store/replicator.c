@@ -879,7 +879,7 @@ pass(struct replicator *r)
 }
 
 /* Exponential backoff with "equal jitter": half the delay fixed, half
- * random, so stations that lost the server together do not return in
+ * random, so recorders that lost the server together do not return in
  * lockstep, and none retries at once. */
 static double
 backoff(struct replicator *r)

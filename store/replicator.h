@@ -11,7 +11,8 @@
  * work survives a crash or a restart and is pushed by the next run or by
  * `heimdall-rec sync`; both stores are idempotent, so what was sent but not
  * yet logged when the process died is simply sent again. Failures are
- * retried with exponential backoff and full jitter; DIR/replica.json keeps
+ * retried with exponential backoff and equal jitter (half the delay fixed,
+ * half random); DIR/replica.json keeps
  * the last state and error of each store for `heimdall-rec status`.
  *
  * Front-ends (record, serve, console, sync) share the options and the setup:
