@@ -11,6 +11,7 @@ import urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h
+from servers import free_port
 
 SRC = os.environ.get("HEIMDALL_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
 WEB = os.path.join(SRC, "tests", "web")
@@ -196,14 +197,6 @@ def ws_masked(opcode, payload):
     key = os.urandom(4)
     return bytes([0x80 | opcode, 0x80 | len(payload)]) + key + bytes(
         b ^ key[i % 4] for i, b in enumerate(payload))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(url, headers=None, ctx=None):
