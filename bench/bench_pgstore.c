@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "src/util.h"
+#include "src/base/util.h"
 #include "store/dataset.h"
 #include "store/pgstore.h"
 

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "src/npy.h"
-#include "src/util.h"
+#include "store/dataset.h"
+#include "src/base/npy.h"
+#include "src/base/util.h"
 
 #define DS_MAX_MANIFEST	(256 * 1024 * 1024)
 #define DS_MAX_SOURCES	(16 * 1024 * 1024)

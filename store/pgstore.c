@@ -10,9 +10,9 @@
 
 #include <libpq-fe.h>
 
-#include "migrations.h"
-#include "pgstore.h"
-#include "src/util.h"
+#include "store/migrations.h"
+#include "store/pgstore.h"
+#include "src/base/util.h"
 
 /* pg_advisory_lock key: "Heimdall" as a 64-bit integer. */
 #define PG_MIGRATE_LOCK	"5216694955912375404"

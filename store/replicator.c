@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "pgstore.h"
-#include "replicator.h"
-#include "s3store.h"
-#include "src/util.h"
+#include "store/dataset.h"
+#include "store/pgstore.h"
+#include "store/replicator.h"
+#include "store/s3store.h"
+#include "src/base/util.h"
 
 #define LEDGER		"replica.log"
 #define STATE_FILE	"replica.json"

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "s3store.h"
+#include "store/s3store.h"
 
 struct dataset;
 struct replicator;

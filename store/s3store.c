@@ -12,8 +12,8 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "s3store.h"
-#include "src/util.h"
+#include "store/s3store.h"
+#include "src/base/util.h"
 
 #define S3_MAX_OBJECT	(256L * 1024 * 1024)	/* one chunk file, bytes */
 #define S3_MAX_REPLY	(64 * 1024)		/* error bodies we keep */

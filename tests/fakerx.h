@@ -20,12 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/receiver.h"
-#include "net/rxloop.h"
-#include "src/config.h"
-#include "src/engine.h"
-#include "src/events.h"
-#include "src/util.h"
+#include "net/rx/receiver.h"
+#include "net/rx/rxloop.h"
+#include "src/engine/config.h"
+#include "src/engine/engine.h"
+#include "src/engine/events.h"
+#include "src/base/util.h"
 #include "store/dataset.h"
 
 #ifndef FAKERX_NOISE

@@ -19,9 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "net/receiver.h"
-#include "net/rxloop.h"
-#include "src/config.h"
+#include "net/rx/receiver.h"
+#include "net/rx/rxloop.h"
+#include "src/engine/config.h"
 
 struct probe {
 	pthread_mutex_t	 lock;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/chunker.h"
+#include "src/engine/chunker.h"
 
 #define MAXC	64
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/config.h"
+#include "src/engine/config.h"
 
 static const char *example =
     "{\"stations\":[{\"name\":\"Torino\",\"type\":\"kiwisdr\","

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "src/npy.h"
-#include "src/util.h"
+#include "src/base/npy.h"
+#include "src/base/util.h"
 #include "store/dataset.h"
 
 static char dir[64];

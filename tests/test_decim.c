@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/decim.h"
+#include "src/base/decim.h"
 
 #define FS_IN	2048000.0
 #define FACTOR	171		/* -> 11976.6 samples/s, as rtl_tcp uses */

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/engine.h"
-#include "src/events.h"
-#include "src/util.h"
-#include "net/receiver.h"
-#include "net/rxloop.h"
+#include "src/engine/engine.h"
+#include "src/engine/events.h"
+#include "src/base/util.h"
+#include "net/rx/receiver.h"
+#include "net/rx/rxloop.h"
 #include "store/dataset.h"
 
 #define FAKERX_NOISE	100	/* Q gets +-100 of noise: finite SNR */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/events.h"
+#include "src/engine/events.h"
 
 struct rec {
 	int	 n;

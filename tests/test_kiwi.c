@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/kiwi.h"
-#include "net/rxloop.h"
-#include "src/config.h"
-#include "src/util.h"
+#include "net/rx/kiwi.h"
+#include "net/rx/rxloop.h"
+#include "src/engine/config.h"
+#include "src/base/util.h"
 
 #include "probe.h"
 

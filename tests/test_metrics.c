@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "src/metrics.h"
+#include "src/base/metrics.h"
 
 #define FS	12001.135
 #define N	12001

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/npy.h"
+#include "src/base/npy.h"
 
 static char path[64];
 

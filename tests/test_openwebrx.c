@@ -15,10 +15,10 @@
 
 #include "loopsock.h"
 #include "probe.h"
-#include "net/openwebrx.h"
-#include "net/rxloop.h"
-#include "src/config.h"
-#include "src/util.h"
+#include "net/rx/openwebrx.h"
+#include "net/rx/rxloop.h"
+#include "src/engine/config.h"
+#include "src/base/util.h"
 #include "sim/adpcm.h"
 
 #define NS	20000

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/util.h"
+#include "src/base/util.h"
 #include "store/pgstore.h"
 
 #include "loopsock.h"

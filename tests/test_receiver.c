@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/kiwi.h"
-#include "net/receiver.h"
-#include "src/util.h"
+#include "net/rx/kiwi.h"
+#include "net/rx/receiver.h"
+#include "src/base/util.h"
 
 static const struct rx_driver fake = { "fake", 0, 1e9, NULL, NULL };
 

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "src/util.h"
+#include "src/base/util.h"
 #include "store/dataset.h"
 #include "store/replicator.h"
 

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/rxloop.h"
+#include "net/rx/rxloop.h"
 
 static double
 mono(void)

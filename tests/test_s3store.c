@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/util.h"
+#include "src/base/util.h"
 #include "store/s3store.h"
 
 #include "loopsock.h"

@@ -9,8 +9,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "src/config.h"
-#include "src/session.h"
+#include "src/engine/config.h"
+#include "src/engine/session.h"
 
 static struct session_params
 good(void)

@@ -13,10 +13,10 @@
 #include <sys/wait.h>
 
 #include "probe.h"
-#include "net/spyserver.h"
-#include "net/rxloop.h"
-#include "src/config.h"
-#include "src/util.h"
+#include "net/rx/spyserver.h"
+#include "net/rx/rxloop.h"
+#include "src/engine/config.h"
+#include "src/base/util.h"
 
 static void
 put32(uint8_t *p, uint32_t v)

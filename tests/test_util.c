@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "src/util.h"
+#include "src/base/util.h"
 
 static void
 test_iso8601(void **state)

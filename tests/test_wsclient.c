@@ -20,7 +20,7 @@
 
 #include <libwebsockets.h>
 
-#include "net/wsclient.h"
+#include "net/rx/wsclient.h"
 
 #include "loopsock.h"
 

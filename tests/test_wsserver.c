@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "net/wsserver.h"
+#include "net/server/wsserver.h"
 
 static void
 test_parse_listen(void **state)

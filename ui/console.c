@@ -20,13 +20,13 @@
 #include <curses.h>
 #include <jansson.h>
 
-#include "console.h"
-#include "widgets.h"
-#include "src/config.h"
-#include "src/engine.h"
-#include "src/events.h"
-#include "src/session.h"
-#include "src/util.h"
+#include "ui/console.h"
+#include "ui/widgets.h"
+#include "src/engine/config.h"
+#include "src/engine/engine.h"
+#include "src/engine/events.h"
+#include "src/engine/session.h"
+#include "src/base/util.h"
 #include "store/dataset.h"
 
 #define QUEUE_MAX	20000		/* events waiting for the UI thread */

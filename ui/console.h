@@ -1,6 +1,6 @@
 /*
  * console.h -- the ncurses operator console: configure -> assign source ->
- * confirm -> progress -> complete, driving the engine of src/engine.h.
+ * confirm -> progress -> complete, driving the engine of src/engine/engine.h.
  *
  * It owns the terminal while it runs, and only renders: the engine's events
  * are copied into a queue by a subscriber (on engine threads; it never

@@ -10,7 +10,7 @@
 
 #include <curses.h>
 
-#include "widgets.h"
+#include "ui/widgets.h"
 
 int
 wg_key_is_text(int key)

@@ -1,6 +1,6 @@
 /*
  * fuzz_wsapi.c -- libFuzzer target: arbitrary bytes into the WebSocket API's
- * message handler (net/wsapi.c) with a real engine and dataset behind it.
+ * message handler (net/server/wsapi.c) with a real engine and dataset behind it.
  *
  * "$SID" in the input is replaced by the id of the last session the handler
  * started, so the fuzzer reaches the later steps (assign, complete, cancel)
@@ -16,12 +16,12 @@
 
 #include <jansson.h>
 
-#include "net/rxloop.h"
-#include "net/wsapi.h"
-#include "src/config.h"
-#include "src/engine.h"
-#include "src/events.h"
-#include "src/util.h"
+#include "net/rx/rxloop.h"
+#include "net/server/wsapi.h"
+#include "src/engine/config.h"
+#include "src/engine/engine.h"
+#include "src/engine/events.h"
+#include "src/base/util.h"
 #include "store/dataset.h"
 
 static struct stations	 st;

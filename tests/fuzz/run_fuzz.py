@@ -19,10 +19,8 @@ def sources():
     def rel(pattern):
         return sorted(os.path.relpath(p, SRC)
                       for p in glob.glob(os.path.join(SRC, pattern)))
-    skip = {"src/main.c", "src/runtime.c", "net/wsserver.c"}
-    return [p for p in rel("src/*.c") + rel("net/*.c")
-            if p not in skip and not p.startswith("src/cmd_")] + \
-        ["store/dataset.c", "tests/fuzz/fuzz_wsapi.c"]
+    return rel("src/base/*.c") + rel("src/engine/*.c") + rel("net/rx/*.c") + \
+        ["net/server/wsapi.c", "store/dataset.c", "tests/fuzz/fuzz_wsapi.c"]
 
 
 def main():
@@ -32,7 +30,7 @@ def main():
         return 1
     exe = os.path.join(OUT, "fuzz_wsapi")
     srcs = [os.path.join(SRC, s) for s in sources()]
-    headers = glob.glob(os.path.join(SRC, "*", "*.h"))
+    headers = glob.glob(os.path.join(SRC, "**", "*.h"), recursive=True)
     newest = max(os.path.getmtime(p) for p in srcs + headers)
     if not os.path.exists(exe) or os.path.getmtime(exe) < newest:
         pc = subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets",

@@ -1,0 +1,287 @@
+/* rxloop.c -- the one libwebsockets event loop (and thread) serving every receiver connection. */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "net/rx/rxloop.h"
+#include "net/rx/wsclient.h"
+#include "net/rx/rawtcp.h"
+#include "net/rx/openwebrx.h"
+
+/*
+ * Wake-up coalescing. Every receiver sends a 2 KiB frame about every 43 ms;
+ * serving each as it lands costs one poll() over all sockets plus one
+ * read per frame, and the kernel's side of that was 2/3 of the recorder's
+ * CPU at 50 receivers. Resting this long between turns lets the frames of
+ * many receivers gather, so one poll and one read per socket serve two or
+ * three frames of each. Work queued by other threads (rxloop_call) ends
+ * the rest at once, and there is no rest while a connection is being set
+ * up (each step of a handshake would wait). The price: a frame reaches the
+ * engine up to 100 ms late, far inside the 2-s stall limit; a session's
+ * end waits as much. (bench, 7 receivers: loop thread 24 -> 16 ms CPU per
+ * 10 s going from 50 to 100 ms.)
+ */
+#define RXLOOP_REST_MS	100
+/* One read takes all a socket gathered in a rest (lws' default is 4 KiB). */
+#define RXLOOP_RX_BUF	32768
+
+struct call {
+	struct call	*next;
+	rxloop_fn	 fn;
+	void		*arg;
+	int		*done;		/* rxloop_call_wait: set when run */
+};
+
+struct rxloop {
+	struct lws_context	*ctx;
+	pthread_t		 thread;
+	pthread_t		 self;		/* the loop thread's id */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 ran;
+	pthread_cond_t		 queued;	/* ends the rest early */
+	struct call		*head, *tail;
+	atomic_int		 stop;		/* read without the lock */
+	int			 settling;	/* loop thread only */
+	int			 hot;		/* loop thread only: a read took
+						   a nearly full buffer */
+};
+
+/* Run what other threads queued (on the loop thread). */
+static void
+drain(struct rxloop *loop)
+{
+	struct call	*c, *next;
+
+	pthread_mutex_lock(&loop->lock);
+	c = loop->head;
+	loop->head = loop->tail = NULL;
+	pthread_mutex_unlock(&loop->lock);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		c->fn(c->arg);
+		if (c->done != NULL) {
+			pthread_mutex_lock(&loop->lock);
+			*c->done = 1;
+			pthread_cond_broadcast(&loop->ran);
+			pthread_mutex_unlock(&loop->lock);
+		}
+		free(c);
+	}
+}
+
+static int
+loop_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	/* lws_cancel_service() from another thread lands here. */
+	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED)
+		drain(lws_context_user(lws_get_context(wsi)));
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "rxloop", loop_callback, 0, 0, 0, NULL, 0 },
+	{ "wsc", NULL, 0, 0, 0, NULL, 0 },	/* filled from wsc_protocol */
+	{ "rawtcp", NULL, 0, 0, 0, NULL, 0 },	/* rawtcp_protocol */
+	{ "openwebrx", NULL, 0, 0, 0, NULL, 0 },	/* openwebrx_protocol */
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void *
+loop_main(void *arg)
+{
+	struct rxloop	*loop = arg;
+	struct timespec	 until;
+
+	/* rxloop_new() sets loop->self under the lock after creating us:
+	 * read nothing of it before that is done. */
+	pthread_mutex_lock(&loop->lock);
+	pthread_mutex_unlock(&loop->lock);
+	while (!loop->stop) {
+		lws_service(loop->ctx, 0);
+		/* No rest while a handshake is under way, or when a read took
+		 * a nearly full buffer: a fast stream (rtl_tcp, 4 MB/s) has
+		 * more waiting, and resting would cap it at one buffer per
+		 * rest (320 KB/s). */
+		if (loop->settling > 0 || loop->hot) {
+			loop->hot = 0;
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += RXLOOP_REST_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&loop->lock);
+		while (loop->head == NULL && !loop->stop &&
+		    pthread_cond_timedwait(&loop->queued, &loop->lock,
+		    &until) == 0)
+			;
+		pthread_mutex_unlock(&loop->lock);
+	}
+	drain(loop);
+	return NULL;
+}
+
+struct rxloop *
+rxloop_new(int tls, char *err, size_t errlen)
+{
+	static struct lws_protocols	 prot[sizeof protocols /
+					     sizeof protocols[0]];
+	struct lws_context_creation_info info;
+	struct rxloop			*loop;
+	pthread_condattr_t		 ca;
+
+	loop = calloc(1, sizeof *loop);
+	if (loop == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&loop->lock, NULL);
+	pthread_cond_init(&loop->ran, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&loop->queued, &ca);
+	pthread_condattr_destroy(&ca);
+	memcpy(prot, protocols, sizeof prot);
+	prot[1] = wsc_protocol;
+	prot[2] = rawtcp_protocol;
+	prot[3] = openwebrx_protocol;
+
+	/* Quiet: receivers that refuse or drop are reported through the
+	 * sink with a reason; lws' own notices would only repeat them. */
+	lws_set_log_level(LLL_ERR, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = prot;
+	info.user = loop;
+	/* No TLS in lws: wsclient runs OpenSSL itself over raw sockets
+	 * (lws 4.1.6 cannot start TLS on a raw client), so lws needs no
+	 * TLS init and no CA store. */
+	(void)tls;
+	info.options = 0;
+	info.timeout_secs = 5;
+	info.connect_timeout_secs = 5;
+	info.pt_serv_buf_size = RXLOOP_RX_BUF;
+	loop->ctx = lws_create_context(&info);
+	if (loop->ctx == NULL) {
+		snprintf(err, errlen, "cannot create the network event loop");
+		goto fail;
+	}
+	pthread_mutex_lock(&loop->lock);
+	if (pthread_create(&loop->thread, NULL, loop_main, loop) != 0) {
+		pthread_mutex_unlock(&loop->lock);
+		snprintf(err, errlen, "cannot start the network thread");
+		lws_context_destroy(loop->ctx);
+		goto fail;
+	}
+	loop->self = loop->thread;
+	pthread_mutex_unlock(&loop->lock);
+	pthread_setname_np(loop->thread, "hr-rxloop");	/* for top -H, perf */
+	return loop;
+fail:
+	pthread_cond_destroy(&loop->queued);
+	pthread_cond_destroy(&loop->ran);
+	pthread_mutex_destroy(&loop->lock);
+	free(loop);
+	return NULL;
+}
+
+void
+rxloop_free(struct rxloop *loop)
+{
+	if (loop == NULL)
+		return;
+	pthread_mutex_lock(&loop->lock);
+	loop->stop = 1;
+	pthread_cond_signal(&loop->queued);
+	pthread_mutex_unlock(&loop->lock);
+	lws_cancel_service(loop->ctx);
+	pthread_join(loop->thread, NULL);
+	lws_context_destroy(loop->ctx);
+	pthread_cond_destroy(&loop->queued);
+	pthread_cond_destroy(&loop->ran);
+	pthread_mutex_destroy(&loop->lock);
+	free(loop);
+}
+
+static int
+enqueue(struct rxloop *loop, rxloop_fn fn, void *arg, int *done)
+{
+	struct call	*c;
+
+	if (loop->stop || (c = calloc(1, sizeof *c)) == NULL)
+		return -1;
+	c->fn = fn;
+	c->arg = arg;
+	c->done = done;
+	pthread_mutex_lock(&loop->lock);
+	if (loop->tail != NULL)
+		loop->tail->next = c;
+	else
+		loop->head = c;
+	loop->tail = c;
+	pthread_cond_signal(&loop->queued);
+	pthread_mutex_unlock(&loop->lock);
+	lws_cancel_service(loop->ctx);
+	return 0;
+}
+
+int
+rxloop_call(struct rxloop *loop, rxloop_fn fn, void *arg)
+{
+	return enqueue(loop, fn, arg, NULL);
+}
+
+int
+rxloop_call_wait(struct rxloop *loop, rxloop_fn fn, void *arg)
+{
+	int	done = 0;
+
+	if (rxloop_on_loop(loop)) {
+		fn(arg);
+		return 0;
+	}
+	if (enqueue(loop, fn, arg, &done) != 0)
+		return -1;
+	pthread_mutex_lock(&loop->lock);
+	while (!done)
+		pthread_cond_wait(&loop->ran, &loop->lock);
+	pthread_mutex_unlock(&loop->lock);
+	return 0;
+}
+
+struct lws_context *
+rxloop_context(struct rxloop *loop)
+{
+	return loop->ctx;
+}
+
+int
+rxloop_on_loop(struct rxloop *loop)
+{
+	return pthread_equal(pthread_self(), loop->self);
+}
+
+void
+rxloop_rx(struct rxloop *loop, size_t len)
+{
+	if (len >= RXLOOP_RX_BUF / 2)
+		loop->hot = 1;
+}
+
+void
+rxloop_settling(struct rxloop *loop, int delta)
+{
+	loop->settling += delta;
+}

@@ -1,0 +1,219 @@
+/* npy.c -- NPY v1.0 files of complex64 samples: writer (streaming) and strict reader. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "src/base/npy.h"
+#include "src/base/util.h"
+
+#define NPY_MAGIC	"\x93NUMPY"
+#define NPY_BLOCK	4096		/* samples converted per write */
+#define NPY_MAX_HEADER	65536
+
+static size_t
+npy_header(char *buf, size_t buflen, size_t n, const char *descr)
+{
+	char	 dict[128];
+	size_t	 dlen, total;
+
+	dlen = (size_t)snprintf(dict, sizeof dict,
+	    "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
+	    descr, n);
+	/* magic(6) + version(2) + u16 length + dict + padding + '\n' must be
+	 * a multiple of 64 so the data starts aligned (the NPY spec). */
+	total = 10 + dlen + 1;
+	total = (total + 63) / 64 * 64;
+	if (total > buflen)
+		return 0;
+	memcpy(buf, NPY_MAGIC "\x01\x00", 8);
+	buf[8] = (char)((total - 10) & 0xff);
+	buf[9] = (char)((total - 10) >> 8);
+	memcpy(buf + 10, dict, dlen);
+	memset(buf + 10 + dlen, ' ', total - 10 - dlen - 1);
+	buf[total - 1] = '\n';
+	return total;
+}
+
+size_t
+npy_header_c8(char *buf, size_t buflen, size_t n)
+{
+	return npy_header(buf, buflen, n, "<c8");
+}
+
+size_t
+npy_header_f4(char *buf, size_t buflen, size_t n)
+{
+	return npy_header(buf, buflen, n, "<f4");
+}
+
+static void
+put_f32le(unsigned char *p, float f)
+{
+	uint32_t	u;
+
+	memcpy(&u, &f, sizeof u);
+	p[0] = (unsigned char)u;
+	p[1] = (unsigned char)(u >> 8);
+	p[2] = (unsigned char)(u >> 16);
+	p[3] = (unsigned char)(u >> 24);
+}
+
+int
+npy_write_c8_fd(int fd, const int16_t *iq, size_t n)
+{
+	char		 hdr[256];
+	unsigned char	 buf[NPY_BLOCK * 8];
+	size_t		 hlen, i, done, m;
+
+	hlen = npy_header_c8(hdr, sizeof hdr, n);
+	if (hlen == 0 || util_write_all(fd, hdr, hlen) != 0)
+		return -1;
+	/* int16 / 32768 is exact in float32: the file holds exactly what the
+	 * receiver sent, scaled to full scale 1.0. */
+	for (done = 0; done < n; done += m) {
+		m = n - done < NPY_BLOCK ? n - done : NPY_BLOCK;
+		for (i = 0; i < 2 * m; i++)
+			put_f32le(buf + 4 * i, (float)iq[2 * done + i] /
+			    32768.0f);
+		if (util_write_all(fd, buf, 8 * m) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+npy_write_f4_fd(int fd, const int16_t *iq, size_t n)
+{
+	char		 hdr[256];
+	unsigned char	 buf[NPY_BLOCK * 4];
+	size_t		 hlen, i, done, m;
+
+	hlen = npy_header_f4(hdr, sizeof hdr, n);
+	if (hlen == 0 || util_write_all(fd, hdr, hlen) != 0)
+		return -1;
+	for (done = 0; done < n; done += m) {
+		m = n - done < NPY_BLOCK ? n - done : NPY_BLOCK;
+		for (i = 0; i < m; i++)
+			put_f32le(buf + 4 * i, (float)iq[2 * (done + i)] /
+			    32768.0f);
+		if (util_write_all(fd, buf, 4 * m) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Find "'key': value" in the header dict; returns the value's start. */
+static const char *
+dict_value(const char *dict, const char *key)
+{
+	char		 pat[64];
+	const char	*p;
+
+	snprintf(pat, sizeof pat, "'%s':", key);
+	p = strstr(dict, pat);
+	if (p == NULL)
+		return NULL;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+int
+npy_read_c8(const char *path, float **out, size_t *n, char *err,
+    size_t errlen)
+{
+	unsigned char	 pre[10];
+	char		*dict = NULL;
+	const char	*v;
+	float		*data = NULL;
+	size_t		 hlen, count, i;
+	off_t		 size;
+	char		*end;
+	FILE		*f;
+
+	*out = NULL;
+	*n = 0;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fread(pre, 1, 10, f) != 10 || memcmp(pre, NPY_MAGIC, 6) != 0) {
+		snprintf(err, errlen, "%s: not an NPY file", path);
+		goto fail;
+	}
+	if (pre[6] != 1 || pre[7] != 0) {
+		snprintf(err, errlen, "%s: NPY version %d.%d (only 1.0)", path,
+		    pre[6], pre[7]);
+		goto fail;
+	}
+	hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+	if (hlen == 0 || hlen > NPY_MAX_HEADER) {
+		snprintf(err, errlen, "%s: bad header length", path);
+		goto fail;
+	}
+	dict = calloc(1, hlen + 1);
+	if (dict == NULL || fread(dict, 1, hlen, f) != hlen) {
+		snprintf(err, errlen, "%s: truncated header", path);
+		goto fail;
+	}
+	v = dict_value(dict, "descr");
+	if (v == NULL || strncmp(v, "'<c8'", 5) != 0) {
+		snprintf(err, errlen, "%s: dtype is not '<c8' (complex64)",
+		    path);
+		goto fail;
+	}
+	v = dict_value(dict, "fortran_order");
+	if (v == NULL || strncmp(v, "False", 5) != 0) {
+		snprintf(err, errlen, "%s: fortran order is not supported",
+		    path);
+		goto fail;
+	}
+	v = dict_value(dict, "shape");
+	if (v == NULL || *v != '(') {
+		snprintf(err, errlen, "%s: no shape", path);
+		goto fail;
+	}
+	errno = 0;
+	count = strtoull(v + 1, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (errno != 0 || end == v + 1 || strncmp(end, ",)", 2) != 0) {
+		snprintf(err, errlen, "%s: shape is not one-dimensional", path);
+		goto fail;
+	}
+	if (fseeko(f, 0, SEEK_END) != 0 || (size = ftello(f)) < 0 ||
+	    (uint64_t)size != 10 + hlen + (uint64_t)count * 8) {
+		snprintf(err, errlen, "%s: data size does not match shape (%zu "
+		    "samples)", path, count);
+		goto fail;
+	}
+	fseeko(f, (off_t)(10 + hlen), SEEK_SET);
+	data = malloc(count > 0 ? count * 8 : 1);
+	if (data == NULL || fread(data, 8, count, f) != count) {
+		snprintf(err, errlen, "%s: truncated data", path);
+		goto fail;
+	}
+	for (i = 0; i < 2 * count; i++) {
+		unsigned char *p = (unsigned char *)&data[i];
+		uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		memcpy(&data[i], &u, sizeof u);
+	}
+	fclose(f);
+	free(dict);
+	*out = data;
+	*n = count;
+	return 0;
+fail:
+	fclose(f);
+	free(dict);
+	free(data);
+	return -1;
+}

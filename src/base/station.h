@@ -1,0 +1,37 @@
+/*
+ * station.h -- one receiver as the stations file describes it.
+ *
+ * The data only: the drivers (net/rx) read it, src/engine/config.c parses
+ * and validates it. It sits in the base layer so that the drivers need not
+ * include the engine's config module (which knows the drivers' registry).
+ */
+#ifndef STATION_H
+#define STATION_H
+
+struct station {
+	int	 index;			/* 1-based, file order: websdr_<index> */
+	char	 name[128];
+	char	 type[32];		/* "kiwisdr", ... */
+	char	 url[512];		/* as written */
+	char	 host[256];		/* parsed from url */
+	int	 port;
+	char	 path[256];		/* url path prefix, "" or "/x" */
+	int	 tls;			/* https:// or wss:// */
+	double	 latitude;
+	double	 longitude;
+	char	 password[128];
+	double	 freq_min_hz;		/* from the file or the driver default */
+	double	 freq_max_hz;
+	/* audio receivers (OpenWebRX): demodulator and its passband */
+	char	 mode[16];		/* "mode"; "" = the driver's default */
+	int	 has_cut;		/* "low_cut"/"high_cut" were given */
+	int	 low_cut;		/* Hz, audio passband */
+	int	 high_cut;
+};
+
+struct stations {
+	struct station	*v;
+	int		 n;
+};
+
+#endif

@@ -1,0 +1,709 @@
+/* util.c -- clocks, ISO 8601 times, UUIDs, directories, atomic files, text
+ * from outside and JSON text. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uuid/uuid.h>
+
+#include "src/base/util.h"
+
+double
+util_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+util_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+util_iso8601(double t, char *buf, size_t len)
+{
+	time_t		sec;
+	long		usec;
+	struct tm	tm;
+
+	/* Round to the microsecond first so 0.9999996 becomes the next
+	 * second, not ".1000000". */
+	sec = (time_t)(t);
+	usec = (long)((t - (double)sec) * 1e6 + 0.5);
+	if (usec >= 1000000) {
+		sec++;
+		usec -= 1000000;
+	} else if (usec < 0) {
+		sec--;
+		usec += 1000000;
+	}
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, usec);
+}
+
+int
+util_parse_iso8601(const char *s, double *t)
+{
+	struct tm	 tm;
+	const char	*p;
+	double		 frac = 0, scale = 0.1;
+
+	memset(&tm, 0, sizeof tm);
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z')
+		p++;
+	else if (strcmp(p, "+00:00") == 0)
+		p += 6;
+	if (*p != '\0')
+		return -1;
+	*t = (double)timegm(&tm) + frac;
+	return 0;
+}
+
+void
+util_uuid(char out[UTIL_UUID_LEN])
+{
+	uuid_t	u;
+
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, out);
+}
+
+int
+util_random_hex(char *out, size_t nbytes)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 b[64];
+	size_t			 got = 0, i;
+	ssize_t			 n;
+
+	if (nbytes > sizeof b)
+		return -1;
+	while (got < nbytes) {
+		n = getrandom(b + got, nbytes - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	for (i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+	return 0;
+}
+
+int
+util_secret_equal(const char *secret, const char *given, size_t given_len)
+{
+	size_t			 slen = strlen(secret), i;
+	volatile unsigned char	 diff;
+
+	/* Time depends on the length of what the client sent, never on
+	 * where it first differs from the secret. */
+	diff = (unsigned char)(slen != given_len);
+	for (i = 0; i < given_len; i++)
+		diff |= (unsigned char)(given[i] ^ (slen > 0 ?
+		    secret[i % slen] : 0));
+	return slen > 0 && diff == 0;
+}
+
+int
+util_is_uuid(const char *s)
+{
+	int	i;
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	}
+	return 1;
+}
+
+int
+util_mkdirs(const char *path, char *err, size_t errlen)
+{
+	char	 buf[PATH_MAX], *p;
+
+	if (util_fmt(buf, sizeof buf, "%s", path) != 0) {
+		snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	for (p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+				snprintf(err, errlen, "cannot create %s: %s", buf,
+				    strerror(errno));
+				return -1;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+int
+util_fsync_dir(const char *dir)
+{
+	int	fd, rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+util_write_all(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {	/* no progress and no error: do not spin */
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+util_write_atomic(const char *path, const void *data, size_t len, char *err,
+    size_t errlen)
+{
+	static unsigned	 counter;
+	char		 tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int		 fd;
+
+	if (util_fmt(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
+	    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)) != 0 ||
+	    util_fmt(dir, sizeof dir, "%s", path) != 0) {
+		snprintf(err, errlen, "path too long: %s", path);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	/* write, fsync, rename: a crash leaves the old file or the new one,
+	 * never a torn one. */
+	if (util_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot rename %s: %s", tmp,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		util_fsync_dir(dir[0] != '\0' ? dir : "/");
+	} else
+		util_fsync_dir(".");
+	return 0;
+}
+
+/*
+ * Open path for reading, refusing what is not a regular file. O_NONBLOCK:
+ * opening a FIFO without it waits for a writer forever (a stations file
+ * that is a FIFO would hang `record`); a regular file ignores the flag.
+ */
+static int
+open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	const char	*what;
+	int		 fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		what = S_ISFIFO(st->st_mode) ? "a FIFO" : S_ISDIR(st->st_mode) ?
+		    "a directory" : S_ISCHR(st->st_mode) ||
+		    S_ISBLK(st->st_mode) ? "a device" : S_ISSOCK(st->st_mode) ?
+		    "a socket" : "a special file";
+		snprintf(err, errlen, "%s is %s, not a regular file", path,
+		    what);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+util_check_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open_regular(path, &st, err, errlen)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+char *
+util_read_file(const char *path, size_t max, size_t *len, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open_regular(path, &st, err, errlen)) < 0)
+		return NULL;
+	if ((size_t)st.st_size > max) {
+		snprintf(err, errlen, "%s is too large (%lld bytes, at most "
+		    "%zu)", path, (long long)st.st_size, max);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		snprintf(err, errlen, "out of memory reading %s", path);
+		close(fd);
+		return NULL;
+	}
+	/* at most the size fstat saw: a file that grows meanwhile is cut
+	 * there, never read past max */
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	if (len != NULL)
+		*len = off;
+	return buf;
+}
+
+long
+util_raise_nofile(void)
+{
+	struct rlimit	rl;
+	rlim_t		want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -1;
+	/*
+	 * Distributions start processes at a soft limit of 1024 (select()'s
+	 * old bound) with a far higher hard one: every receiver is a socket,
+	 * so take what is allowed. Capped: libwebsockets sizes its tables by
+	 * the limit.
+	 */
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > UTIL_NOFILE_CAP ?
+	    UTIL_NOFILE_CAP : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ?
+	    LONG_MAX : (long)rl.rlim_cur;
+}
+
+int
+util_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/* ---- text from outside ---- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), its code point in
+ * *cp; 0 if the bytes there are not valid UTF-8. */
+static size_t
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t	c, min;
+	size_t		k, i;
+
+	if (n == 0)
+		return 0;
+	c = s[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		k = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		k = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		k = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else
+		return 0;	/* continuation byte, 0xc0/0xc1, 0xf5.. */
+	if (n < k)
+		return 0;
+	for (i = 1; i < k; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;	/* overlong, too large, surrogate */
+	*cp = c;
+	return k;
+}
+
+static int
+is_control(uint32_t c)
+{
+	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f);
+}
+
+int
+util_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 c;
+	size_t			 k;
+
+	while (len > 0) {
+		if ((k = utf8_next(p, len, &c)) == 0)
+			return 0;
+		p += k;
+		len -= k;
+	}
+	return 1;
+}
+
+int
+util_text_check(const char *s, int allow_newlines)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len = strlen(s), k;
+	uint32_t		 c;
+	int			 ctl = 0;
+
+	/* invalid UTF-8 first: it is the more fundamental fault */
+	while (len > 0) {
+		if ((k = utf8_next(p, len, &c)) == 0)
+			return UTIL_TEXT_BAD_UTF8;
+		if (is_control(c) && !(allow_newlines && (c == '\n' ||
+		    c == '\t' || c == '\r')))
+			ctl = 1;
+		p += k;
+		len -= k;
+	}
+	return ctl ? UTIL_TEXT_CONTROL : UTIL_TEXT_OK;
+}
+
+void
+util_utf8_sanitize(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 len = strlen(s), k;
+	uint32_t	 c;
+
+	while (len > 0) {
+		if ((k = utf8_next(p, len, &c)) == 0) {
+			*p = '?';
+			k = 1;
+		}
+		p += k;
+		len -= k;
+	}
+}
+
+const char *
+util_term_escape(const char *s, char *buf, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), k, off = 0;
+	uint32_t		 c;
+	char			 esc[8];
+
+	if (len == 0)
+		return buf;
+	while (n > 0) {
+		k = utf8_next(p, n, &c);
+		if (k == 0) {
+			snprintf(esc, sizeof esc, "\\x%02x", p[0]);
+			k = 1;
+		} else if (is_control(c))
+			snprintf(esc, sizeof esc, c < 0x80 ? "\\x%02x" :
+			    "\\u%04x", (unsigned)c);
+		else {
+			if (off + k >= len)
+				break;
+			memcpy(buf + off, p, k);
+			off += k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		if (off + strlen(esc) >= len)
+			break;
+		memcpy(buf + off, esc, strlen(esc));
+		off += strlen(esc);
+		p += k;
+		n -= k;
+	}
+	buf[off] = '\0';
+	return buf;
+}
+
+/* ---- JSON text ---- */
+
+static locale_t		c_locale;
+static pthread_once_t	c_locale_once = PTHREAD_ONCE_INIT;
+
+static void
+c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+void
+util_fmt_real(double v, char *buf, size_t len)
+{
+	locale_t	 old = (locale_t)0;
+	char		 t[48], *e, *d;
+	int		 p, x;
+
+	if (!isfinite(v)) {		/* not JSON; jansson refuses them */
+		snprintf(buf, len, "null");
+		return;
+	}
+	/* "%e" and strtod follow LC_NUMERIC (the console sets the user's
+	 * locale: "14,2" in de_DE): format in the C locale, on this thread
+	 * only */
+	pthread_once(&c_locale_once, c_locale_init);
+	if (c_locale != (locale_t)0)
+		old = uselocale(c_locale);
+	/* the fewest significant digits that read back as v ... */
+	for (p = 1; p < 17; p++) {
+		snprintf(t, sizeof t, "%.*e", p - 1, v);
+		if (strtod(t, NULL) == v)
+			break;
+	}
+	snprintf(t, sizeof t, "%.*e", p - 1, v);
+	x = atoi(strchr(t, 'e') + 1);
+	/* ... written like Python's repr(): positional for 1e-4 <= |v| <
+	 * 1e16 (below 2^53.15 every integer prints exactly), always with a
+	 * fraction or an exponent, so that it reads back as a real */
+	if (x >= -4 && x < 16) {
+		snprintf(t, sizeof t, "%.*f", p - 1 - x > 0 ? p - 1 - x : 0, v);
+		if (strchr(t, '.') == NULL)
+			strcat(t, ".0");
+	} else {
+		/* as jansson writes exponents: no '+', no leading zeros */
+		e = strchr(t, 'e');
+		d = e + 1;
+		if (*d == '+')
+			memmove(d, d + 1, strlen(d));
+		if (*d == '-')
+			d++;
+		while (d[0] == '0' && d[1] != '\0')
+			memmove(d, d + 1, strlen(d));
+	}
+	if (c_locale != (locale_t)0)
+		uselocale(old);
+	snprintf(buf, len, "%s", t);
+}
+
+struct dump {
+	char	*s;
+	size_t	 len, cap;
+	int	 in_str, esc;
+};
+
+static int
+dump_put(struct dump *d, const char *p, size_t n)
+{
+	char	*s;
+	size_t	 cap;
+
+	if (d->len + n + 1 > d->cap) {
+		cap = (d->len + n + 1) * 2 < 256 ? 256 : (d->len + n + 1) * 2;
+		if ((s = realloc(d->s, cap)) == NULL)
+			return -1;
+		d->s = s;
+		d->cap = cap;
+	}
+	memcpy(d->s + d->len, p, n);
+	d->len += n;
+	d->s[d->len] = '\0';
+	return 0;
+}
+
+/* A whole JSON number token with a fraction or an exponent (a real). */
+static int
+is_real_token(const char *p, size_t n)
+{
+	size_t	i = 0;
+	int	real = 0;
+
+#define DIGITS() do { \
+	if (i >= n || p[i] < '0' || p[i] > '9') \
+		return 0; \
+	while (i < n && p[i] >= '0' && p[i] <= '9') \
+		i++; \
+} while (0)
+	if (n == 0 || n > 40)
+		return 0;
+	if (p[i] == '-')
+		i++;
+	DIGITS();
+	if (i < n && p[i] == '.') {
+		i++;
+		real = 1;
+		DIGITS();
+	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		real = 1;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		DIGITS();
+	}
+#undef DIGITS
+	return real && i == n;
+}
+
+/*
+ * jansson writes each real with one call of the callback, at full
+ * precision (%.17g): outside strings (a small lexer follows them across
+ * calls, whatever jansson's chunking), such a token is rewritten in its
+ * shortest form. %.17g reads back exactly, so the value is unchanged; a
+ * token split over calls would merely stay long.
+ */
+static int
+dump_cb(const char *buf, size_t size, void *data)
+{
+	struct dump	*d = data;
+	char		 t[48], num[48];
+	size_t		 i;
+
+	if (!d->in_str && is_real_token(buf, size)) {
+		locale_t old = (locale_t)0;
+		double v;
+		memcpy(t, buf, size);
+		t[size] = '\0';
+		pthread_once(&c_locale_once, c_locale_init);
+		if (c_locale != (locale_t)0)
+			old = uselocale(c_locale);
+		v = strtod(t, NULL);
+		if (c_locale != (locale_t)0)
+			uselocale(old);
+		util_fmt_real(v, num, sizeof num);
+		return dump_put(d, num, strlen(num));
+	}
+	for (i = 0; i < size; i++) {
+		if (!d->in_str) {
+			if (buf[i] == '"')
+				d->in_str = 1;
+		} else if (d->esc)
+			d->esc = 0;
+		else if (buf[i] == '\\')
+			d->esc = 1;
+		else if (buf[i] == '"')
+			d->in_str = 0;
+	}
+	return dump_put(d, buf, size);
+}
+
+char *
+util_json_dumps(const json_t *j, size_t flags)
+{
+	struct dump	d;
+
+	memset(&d, 0, sizeof d);
+	if (j == NULL || json_dump_callback(j, dump_cb, &d, flags) != 0 ||
+	    dump_put(&d, "", 0) != 0) {
+		free(d.s);
+		return NULL;
+	}
+	return d.s;
+}

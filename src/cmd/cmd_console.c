@@ -1,0 +1,235 @@
+/* cmd_console.c -- "console" (and no subcommand on a terminal): the ncurses operator console. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "src/cmd/cmd.h"
+#include "src/engine/config.h"
+#include "src/engine/engine.h"
+#include "src/engine/events.h"
+#include "src/engine/session.h"
+#include "src/cmd/runtime.h"
+#include "net/server/wsserver.h"
+#include "store/replicator.h"
+#include "ui/console.h"
+
+int
+cmd_console_no_tty(void)
+{
+	return cmd_error(EXIT_USAGE, "the console needs a terminal (stdin, "
+	    "stdout and stderr); without one use \"heimdall-rec record\" for a "
+	    "scripted session or \"heimdall-rec serve\" for the WebSocket API "
+	    "(see --help)");
+}
+
+/* The completion screen's line about the central store. The replicator
+ * works oldest session first, so "nothing pending" covers this one. */
+static int
+store_state(void *ctx, const char *session_id, char *buf, size_t len)
+{
+	json_t		*st = runtime_store_status(ctx);
+	json_int_t	 rows, objects;
+	char		 line[2048], *p;
+
+	(void)session_id;
+	if (st == NULL)
+		return -1;
+	rows = json_integer_value(json_object_get(st, "pending_rows"));
+	objects = json_integer_value(json_object_get(st, "pending_objects"));
+	if (rows == 0 && objects == 0)
+		snprintf(buf, len, "everything replicated");
+	else {
+		/* the line without its "central store: " label */
+		cmd_store_line(st, line, sizeof line);
+		p = strchr(line, ':');
+		snprintf(buf, len, "%s", p != NULL ? p + 2 : line);
+	}
+	json_decref(st);
+	return 0;
+}
+
+static int
+console_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stations", required_argument, NULL, 's' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "passband", required_argument, NULL, 'p' },
+		{ "start-timeout", required_argument, NULL, 'T' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "token-file", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		REPLICATOR_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct replicator_config rcfg;
+	struct console_config	 cc;
+	struct wsserver_config	 wc;
+	struct runtime		 rt;
+	struct wsserver		*srv = NULL;
+	const char		*stfile = NULL, *dir = NULL, *listen = NULL;
+	const char		*tokfile = NULL;
+	char			 err[1024], addr[256], *token = NULL;
+	char			 notice[600];
+	double			 start_timeout = 5, idle = ENGINE_IDLE_DEFAULT;
+	int			 ch, rc, low = -SESSION_PASSBAND_DEFAULT;
+	int			 high = SESSION_PASSBAND_DEFAULT;
+	sigset_t		 set;
+
+	memset(&rt, 0, sizeof rt);
+	replicator_config_init(&rcfg);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			stfile = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'p':
+			if (cmd_parse_passband(optarg, &low, &high) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'T':
+			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
+			    &start_timeout) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'I':
+			if (cmd_parse_double("--idle-timeout", optarg,
+			    ENGINE_IDLE_MIN, ENGINE_IDLE_MAX, &idle) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'k':
+			tokfile = optarg;
+			break;
+		case 'h':
+			cmd_usage(&cmd_console_entry, stdout);
+			return 0;
+		default:
+			if ((rc = runtime_store_option(&cmd_console_entry, &rcfg,
+			    ch, optarg)) != 0)
+				return rc;
+		}
+	}
+	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
+	if (listen != NULL) {
+		if ((rc = cmd_check_listen(listen, tokfile, addr,
+		    sizeof addr)) != 0)
+			return rc;
+	} else if (tokfile != NULL)
+		return cmd_error(EXIT_USAGE, "--token-file goes with --listen");
+	if (optind < argc)
+		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) ||
+	    !isatty(STDERR_FILENO))
+		return cmd_console_no_tty();
+
+	/* Everything that can go wrong before the screen opens is said on
+	 * stderr, as for record. */
+	if (tokfile != NULL && (rc = cmd_read_token(tokfile, &token)) != 0)
+		return rc;
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
+		goto out;
+	rt.idle_timeout = idle;
+
+	/* Only the console's thread takes these signals: every thread made
+	 * from here on inherits the mask; console_run() unblocks them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, NULL,
+	    NULL)) != 0)
+		goto out;
+	/* --listen: the WebSocket API of "serve" on the same engine, so a
+	 * web page can watch (or run) sessions next to the operator. */
+	if (listen != NULL) {
+		memset(&wc, 0, sizeof wc);
+		wc.eng = rt.eng;
+		wc.ev = rt.ev;
+		wc.ds = rt.ds;
+		wc.stations = &rt.stations;
+		wc.listen = listen;
+		wc.token = token;
+		wc.central = rt.rep != NULL ? runtime_store_status : NULL;
+		wc.central_ctx = &rt;
+		if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
+			rc = cmd_error(EXIT_FAILED, "%s", err);
+			goto out;
+		}
+		/* The address really bound (the port, when 0 was asked). */
+		wsserver_bound(srv, 0, addr, sizeof addr);
+		snprintf(notice, sizeof notice, "serving on http://%s/ "
+		    "(WebSocket ws://%s/ws)", addr, addr);
+	}
+	memset(&cc, 0, sizeof cc);
+	cc.eng = rt.eng;
+	cc.ev = rt.ev;
+	cc.ds = rt.ds;
+	cc.stations = &rt.stations;
+	cc.data_dir = rt.data_dir;
+	if (rt.rep != NULL) {
+		cc.store_state = store_state;
+		cc.store_ctx = &rt;
+	}
+	cc.notice = srv != NULL ? notice : NULL;
+	cc.low_cut = low;
+	cc.high_cut = high;
+	if (console_run(&cc, err, sizeof err) != 0)
+		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
+out:
+	/* The server first: no client may reach an engine being freed. What
+	 * is queued (the last session's final status) goes out, then 1001. */
+	wsserver_shutdown(srv, 2);
+	wsserver_stop(srv);
+	runtime_stop(&rt);
+	free(token);
+	return rc;
+}
+
+const struct cmd_entry cmd_console_entry = {
+	"console",
+	"[--stations FILE] [--data-dir DIR] [options]",
+	"The operator console (ncurses): configure, assign source, acquire, "
+	"live.",
+	"  --stations FILE      stations file (default "
+	"$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
+	"  --data-dir DIR       dataset folder (default "
+	"$XDG_DATA_HOME/heimdall-rec)\n"
+	"  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
+	"  --start-timeout S    wait this long for every station to stream "
+	"(default 5)\n"
+	"  --idle-timeout S     a session (of a web client) that gets no "
+	"request for S\n"
+	"                       seconds before acquisition ends failed, "
+	"\"abandoned\"\n"
+	"                       (1-86400, default 600)\n"
+	"  --listen ADDR:PORT   also serve the WebSocket API and page of "
+	"\"serve\" here\n"
+	"  --token-file FILE    with --listen: clients must send this token; "
+	"required\n"
+	"                       off loopback\n"
+	REPLICATOR_HELP
+	"\nRuns on a terminal (also in tmux, screen, over SSH); heimdall-rec "
+	"without a\ncommand opens it. Keys are shown on the bottom line; ? or "
+	"F1 lists them.\nNO_COLOR=1 turns colours off.\n",
+	console_exec
+};

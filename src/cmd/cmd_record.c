@@ -1,0 +1,548 @@
+/* cmd_record.c -- "record": a scripted session from flags, progress on stderr or JSON lines on stdout. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "src/cmd/cmd.h"
+#include "src/engine/config.h"
+#include "src/engine/engine.h"
+#include "src/engine/events.h"
+#include "src/cmd/runtime.h"
+#include "src/engine/session.h"
+#include "src/base/util.h"
+#include "store/dataset.h"
+#include "store/replicator.h"
+
+/* What a chunk line shows for one station: a chunk's progress line comes
+ * when every station settled that chunk, and stations deliver out of step
+ * (a reconnect, OpenWebRX's batches), so values are kept per chunk. */
+enum { SNR_NONE = 0, SNR_VALUE, SNR_NULL };
+
+struct out {
+	int		 json;
+	pthread_mutex_t	 lock;
+	double		*snr;		/* [chunk * (nst + 1) + websdr] */
+	unsigned char	*has_snr;	/* SNR_* for the same cells */
+	int		 nchunks;
+	int		 nst;
+	json_t		*final;			/* last status_update data */
+	char		 store[2048];		/* last store line printed */
+};
+
+/* Write a line with one write(): lines of concurrent writers never mix. */
+static void
+write_line(int fd, const char *s, size_t len)
+{
+	char	*buf = malloc(len + 1);
+
+	if (buf == NULL)
+		return;
+	memcpy(buf, s, len);
+	buf[len] = '\n';
+	(void)util_write_all(fd, buf, len + 1);	/* nowhere to report it */
+	free(buf);
+}
+
+/* A string of an event for the human-readable output: names, reasons and
+ * errors come from flags, files and receivers, so they are escaped for the
+ * terminal (an ESC in a session name must not drive it). */
+static const char *
+jstr(const json_t *d, const char *k)
+{
+	return cmd_esc(json_string_value(json_object_get(d, k)));
+}
+
+static json_int_t
+jint(const json_t *d, const char *k)
+{
+	return json_integer_value(json_object_get(d, k));
+}
+
+static void
+human(struct out *o, const char *name, const json_t *d)
+{
+	char	 line[4096];
+	size_t	 off;
+	int	 i;
+
+	if (strcmp(name, "session:started") == 0)
+		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s\n",
+		    jstr(d, "session_id"), jstr(d, "session_name"),
+		    json_real_value(json_object_get(d, "frequency_mhz")),
+		    (long long)jint(d, "duration_seconds"));
+	else if (strcmp(name, "session:source_assigned") == 0)
+		fprintf(stderr, "source: %s\n", jstr(d, "source_name"));
+	else if (strcmp(name, "session:completed") == 0)
+		fprintf(stderr, "acquiring %lld chunks from %d stations...\n",
+		    (long long)jint(d, "chunks"), o->nst);
+	else if (strcmp(name, "receiver:status") == 0)
+		fprintf(stderr, "  station %lld (%s): %s%s%s\n",
+		    (long long)jint(d, "websdr"), jstr(d, "station"),
+		    jstr(d, "state"), strcmp(jstr(d, "reason"), jstr(d,
+		    "state")) != 0 ? " - " : "", strcmp(jstr(d, "reason"),
+		    jstr(d, "state")) != 0 ? jstr(d, "reason") : "");
+	else if (strcmp(name, "session:measurement") == 0) {
+		json_int_t k = jint(d, "websdr"), c = jint(d, "chunk_index");
+		json_t *v = json_object_get(d, "snr_db");
+		if (k >= 1 && k <= o->nst && c >= 0 && c < o->nchunks) {
+			size_t cell = (size_t)c * (size_t)(o->nst + 1) +
+			    (size_t)k;
+			o->snr[cell] = json_number_value(v);
+			o->has_snr[cell] = json_is_number(v) ? SNR_VALUE :
+			    SNR_NULL;
+		}
+	} else if (strcmp(name, "session:missing") == 0)
+		fprintf(stderr, "  station %lld (%s) chunk %lld missing: %s\n",
+		    (long long)jint(d, "websdr"), jstr(d, "station"),
+		    (long long)jint(d, "chunk_index"), jstr(d, "reason"));
+	else if (strcmp(name, "session:progress") == 0) {
+		off = (size_t)snprintf(line, sizeof line, "chunk %lld/%lld: "
+		    "%lld measurements; SNR dB:", (long long)jint(d, "chunk"),
+		    (long long)jint(d, "total_chunks"),
+		    (long long)jint(d, "measurements_count"));
+		/* this chunk's own values: "-" not stored, "?" stored
+		 * without an SNR (a silent chunk) */
+		json_int_t c = jint(d, "chunk") - 1;
+		for (i = 1; i <= o->nst && off < sizeof line - 16; i++) {
+			size_t cell = (size_t)c * (size_t)(o->nst + 1) +
+			    (size_t)i;
+			int h = c >= 0 && c < o->nchunks ? o->has_snr[cell] :
+			    SNR_NONE;
+			if (h == SNR_VALUE)
+				off += (size_t)snprintf(line + off,
+				    sizeof line - off, " %.1f", o->snr[cell]);
+			else
+				off += (size_t)snprintf(line + off,
+				    sizeof line - off, h == SNR_NULL ? " ?" :
+				    " -");
+		}
+		fprintf(stderr, "%s\n", line);
+	} else if (strcmp(name, "session:error") == 0)
+		fprintf(stderr, "error: %s\n", jstr(d, "error"));
+	else if (strcmp(name, "session:clock") == 0)
+		fprintf(stderr, "warning: %s\n", jstr(d, "message"));
+	else if (strcmp(name, "store:status") == 0) {
+		/* only when a store's state or error changes, not every count */
+		json_t *c = json_deep_copy(d);
+		char *s;
+		json_object_del(c, "pending_rows");
+		json_object_del(c, "pending_objects");
+		json_object_del(c, "pending_sessions");
+		json_object_del(c, "retry_in_s");
+		json_object_del(c, "state");
+		s = util_json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+		if (s != NULL && strcmp(s, o->store) != 0) {
+			cmd_store_line(d, line, sizeof line);
+			fprintf(stderr, "%s\n", line);
+			snprintf(o->store, sizeof o->store, "%s", s);
+		}
+		free(s);
+		json_decref(c);
+	}
+}
+
+static void
+on_event(void *ctx, const char *name, const json_t *data, const char *json,
+    size_t len)
+{
+	struct out	*o = ctx;
+
+	pthread_mutex_lock(&o->lock);
+	if (o->json)
+		write_line(STDOUT_FILENO, json, len);
+	else
+		human(o, name, data);
+	if (strcmp(name, "session:status_update") == 0) {
+		json_decref(o->final);
+		o->final = json_deep_copy(data);
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void
+summary(const json_t *d, const char *dir)
+{
+	json_t	*sum = json_object_get(d, "summary"), *st, *m;
+	size_t	 i;
+
+	fprintf(stderr, "\nsession %s %s", jstr(d, "session_id"),
+	    jstr(d, "status"));
+	if (json_object_get(d, "error") != NULL)
+		fprintf(stderr, " (%s)", jstr(d, "error"));
+	fprintf(stderr, ": %lld of %lld chunks stored\n",
+	    (long long)jint(sum, "chunks_stored"),
+	    (long long)jint(sum, "chunks_expected"));
+	json_array_foreach(json_object_get(sum, "stations"), i, st)
+		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing  %s\n",
+		    (long long)jint(st, "websdr"), jstr(st, "name"),
+		    (long long)jint(st, "chunks_ok"),
+		    (long long)jint(st, "chunks_missing"), jstr(st, "reason"));
+	json_array_foreach(json_object_get(sum, "missing"), i, m) {
+		if (i == 20) {
+			fprintf(stderr, "  ... %zu more missing\n",
+			    json_array_size(json_object_get(sum, "missing")) -
+			    20);
+			break;
+		}
+		fprintf(stderr, "  missing: chunk %lld of station %lld: %s\n",
+		    (long long)jint(m, "chunk_index"),
+		    (long long)jint(m, "websdr"), jstr(m, "reason"));
+	}
+	fprintf(stderr, "data: %s/sessions/%s/\n", dir, jstr(d, "session_id"));
+}
+
+struct sigctx {
+	struct engine	*eng;
+	pthread_mutex_t	 lock;		/* id: set by main once assigned */
+	char		 id[37];
+	sigset_t	 set;
+	volatile int	 got;		/* __atomic: read by the main thread */
+};
+
+/* Signals arrive here, on a normal thread: cancelling is not
+ * async-signal-safe, so no handler does it. */
+static void *
+sig_main(void *arg)
+{
+	struct sigctx		*s = arg;
+	struct session_error	 e;
+	char			 id[37];
+	int			 sig;
+
+	for (;;) {
+		if (sigwait(&s->set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)	/* our own wake-up at exit */
+			return NULL;
+		/* under the lock: main either sees got once it has set the
+		 * id (and cancels itself), or we see the id */
+		pthread_mutex_lock(&s->lock);
+		__atomic_store_n(&s->got, sig, __ATOMIC_SEQ_CST);
+		memcpy(id, s->id, sizeof id);
+		pthread_mutex_unlock(&s->lock);
+		if (id[0] != '\0')
+			engine_session_cancel(s->eng, id,
+			    "interrupted by the operator", &e);
+	}
+}
+
+static int
+exit_code(const json_t *d)
+{
+	json_t	*sum = json_object_get(d, "summary");
+
+	/* a storage error is said as such, whatever else happened */
+	if (json_object_get(sum, "io_error") != NULL)
+		return EXIT_IOERR;
+	if (strcmp(jstr(d, "status"), "completed") != 0)
+		return EXIT_FAILED;
+	if (jint(sum, "chunks_missing") > 0)
+		return EXIT_PARTIAL;
+	return 0;
+}
+
+/* The flag that set a session_error's field, for messages. */
+static const char *
+flag_of(const char *field)
+{
+	static const char *map[][2] = {
+		{ "session_name", "--name" }, { "notes", "--notes" },
+		{ "duration_seconds", "--duration" },
+		{ "frequency_mhz", "--freq" }, { "passband", "--passband" },
+		{ "source_id", "--source" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(field, map[i][0]) == 0)
+			return map[i][1];
+	return "record";
+}
+
+static int
+map_error(const struct session_error *e)
+{
+	if (strcmp(e->code, "io_error") == 0)
+		return cmd_error(EXIT_IOERR, "%s", e->msg);
+	return cmd_error(EXIT_USAGE, "%s", e->msg);
+}
+
+/* Wait (bounded) for the central store to take this session; say what is
+ * left. The data is safe in the spool either way: the exit status stays
+ * the session's. */
+static void
+store_finish(struct replicator *rep, double timeout, int json,
+    const char *dir, volatile int *interrupted)
+{
+	char	 line[2048];
+	json_t	*st;
+	double	 end = util_mono() + timeout;
+	int	 drained;
+
+	/* in short steps: SIGINT/SIGTERM ends the wait at once */
+	do
+		drained = replicator_drain(rep, end - util_mono() < 0.25 ?
+		    end - util_mono() : 0.25) == 0;
+	while (!drained && !__atomic_load_n(interrupted, __ATOMIC_SEQ_CST) &&
+	    util_mono() < end);
+	/* the counts `status` gives, from the ledgers: the replicator's own
+	 * are those of its last finished pass, stale (0) while a server
+	 * that accepts but never answers holds its first one */
+	st = replicator_backlog(rep);
+	if (!json) {
+		cmd_store_line(st, line, sizeof line);
+		if (drained)
+			fprintf(stderr, "central store: every row and object "
+			    "replicated\n");
+		else
+			fprintf(stderr, "%s\nkept in %s: the next run or "
+			    "`heimdall-rec sync` sends it\n", line, dir);
+	}
+	json_decref(st);
+}
+
+static int
+record_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stations", required_argument, NULL, 's' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "freq", required_argument, NULL, 'f' },
+		{ "duration", required_argument, NULL, 't' },
+		{ "source", required_argument, NULL, 'S' },
+		{ "notes", required_argument, NULL, 'N' },
+		{ "passband", required_argument, NULL, 'p' },
+		{ "start-timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "sync-timeout", required_argument, NULL, 'W' },
+		REPLICATOR_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct replicator_config rcfg;
+	double			 sync_timeout = 30;
+	struct session_params	 p;
+	struct session_error	 e;
+	struct runtime		 rt;
+	struct out		 o;
+	struct sigctx		 sc;
+	pthread_t		 sigth;
+	const char		*stfile = NULL, *dir = NULL, *source = NULL;
+	char			 err[1024], id[37];
+	double			 mhz = 0, start_timeout = 5;
+	long			 dur = 0;
+	int			 ch, rc, have_freq = 0, have_dur = 0;
+	int			 interrupted;
+
+	memset(&p, 0, sizeof p);
+	p.low_cut = -SESSION_PASSBAND_DEFAULT;
+	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	memset(&o, 0, sizeof o);
+	replicator_config_init(&rcfg);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			stfile = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'n':
+			if (strlen(optarg) > SESSION_NAME_MAX)
+				return cmd_error(EXIT_USAGE, "--name is longer "
+				    "than %d bytes", SESSION_NAME_MAX);
+			snprintf(p.name, sizeof p.name, "%s", optarg);
+			break;
+		case 'f':
+			if (cmd_parse_double("--freq (MHz)", optarg, 1e-6, 1e5,
+			    &mhz) != 0)
+				return EXIT_USAGE;
+			have_freq = 1;
+			break;
+		case 't':
+			if (cmd_parse_int("--duration", optarg,
+			    SESSION_DURATION_MIN, SESSION_DURATION_MAX,
+			    "seconds", &dur) != 0)
+				return EXIT_USAGE;
+			have_dur = 1;
+			break;
+		case 'S':
+			source = optarg;
+			break;
+		case 'N':
+			if (strlen(optarg) > SESSION_NOTES_MAX)
+				return cmd_error(EXIT_USAGE, "--notes is longer "
+				    "than %d bytes", SESSION_NOTES_MAX);
+			snprintf(p.notes, sizeof p.notes, "%s", optarg);
+			break;
+		case 'p':
+			if (cmd_parse_passband(optarg, &p.low_cut,
+			    &p.high_cut) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'T':
+			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
+			    &start_timeout) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'h':
+			cmd_usage(&cmd_record_entry, stdout);
+			return 0;
+		case 'W':
+			if (cmd_parse_double("--sync-timeout", optarg, 0, 86400,
+			    &sync_timeout) != 0)
+				return EXIT_USAGE;
+			break;
+		default:
+			if ((rc = runtime_store_option(&cmd_record_entry,
+			    &rcfg, ch, optarg)) != 0)
+				return rc;
+		}
+	}
+	if (optind < argc)
+		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (p.name[0] == '\0')
+		return cmd_error(EXIT_USAGE, "--name is required and must not "
+		    "be empty");
+	if (!have_freq)
+		return cmd_error(EXIT_USAGE, "--freq MHZ is required");
+	if (!have_dur)
+		return cmd_error(EXIT_USAGE, "--duration S is required (a whole "
+		    "number of seconds from %d to %d)", SESSION_DURATION_MIN,
+		    SESSION_DURATION_MAX);
+	if (source == NULL)
+		return cmd_error(EXIT_USAGE, "--source is required: \"unknown\", "
+		    "a known source's name or its UUID");
+	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
+	p.freq_hz = mhz * 1e6;
+	p.duration_s = (int)dur;
+	/* all but the stations' range now: usage errors before the file */
+	if (session_validate(&p, NULL, &e) != 0)
+		return cmd_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
+
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
+		goto out;
+	/* the range before any receiver is dialled */
+	if (session_check_frequency(&rt.stations, p.freq_hz, &e) != 0) {
+		rc = cmd_error(EXIT_USAGE, "--freq: %s", e.msg);
+		goto out;
+	}
+	o.nst = rt.stations.n;
+	o.nchunks = p.duration_s;
+	o.snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), sizeof *o.snr);
+	o.has_snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), 1);
+	if (o.snr == NULL || o.has_snr == NULL) {
+		rc = cmd_error(EXIT_SOFTWARE, "out of memory");
+		goto out;
+	}
+	pthread_mutex_init(&o.lock, NULL);
+
+	/* Every thread inherits this mask: only sig_main takes signals. */
+	memset(&sc, 0, sizeof sc);
+	pthread_mutex_init(&sc.lock, NULL);
+	sigemptyset(&sc.set);
+	sigaddset(&sc.set, SIGINT);
+	sigaddset(&sc.set, SIGTERM);
+	sigaddset(&sc.set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, on_event,
+	    &o)) != 0)
+		goto out;
+	sc.eng = rt.eng;
+	pthread_create(&sigth, NULL, sig_main, &sc);
+
+	if (engine_session_start(rt.eng, &p, id, &e) != 0) {
+		rc = map_error(&e);
+		goto stop;
+	}
+	if (engine_session_assign(rt.eng, id, source, &e) != 0) {
+		struct session_error e2;
+		rc = map_error(&e);
+		engine_session_cancel(rt.eng, id, e.msg, &e2);
+		goto stop;
+	}
+	pthread_mutex_lock(&sc.lock);
+	memcpy(sc.id, id, sizeof id);
+	interrupted = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&sc.lock);
+	if (interrupted) {
+		/* the signal came before the id: sig_main could not cancel */
+		engine_session_cancel(rt.eng, id, "interrupted by the operator",
+		    &e);
+		rc = EXIT_INTERRUPTED;
+		goto stop;
+	}
+	if (engine_session_acquire(rt.eng, id, &e) != 0) {
+		/* cancelled by a signal just now: that is what happened */
+		rc = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST) ?
+		    EXIT_INTERRUPTED : map_error(&e);
+		goto stop;
+	}
+	engine_session_wait(rt.eng, id);
+	pthread_mutex_lock(&o.lock);
+	rc = o.final != NULL ? exit_code(o.final) : EXIT_SOFTWARE;
+	if (!o.json && o.final != NULL)
+		summary(o.final, rt.data_dir);
+	pthread_mutex_unlock(&o.lock);
+	interrupted = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST);
+	if (interrupted)
+		rc = EXIT_INTERRUPTED;
+	if (rt.rep != NULL)
+		store_finish(rt.rep, interrupted ? 0 : sync_timeout, o.json,
+		    rt.data_dir, &sc.got);
+stop:
+	pthread_kill(sigth, SIGUSR1);
+	pthread_join(sigth, NULL);
+	pthread_mutex_destroy(&sc.lock);
+out:
+	runtime_stop(&rt);
+	json_decref(o.final);
+	free(o.snr);
+	free(o.has_snr);
+	return rc;
+}
+
+const struct cmd_entry cmd_record_entry = {
+	"record",
+	"--name NAME --freq MHZ --duration S --source SOURCE [options]",
+	"Record a session now, from every station, without a terminal UI.",
+	"  --stations FILE      stations file (default "
+	"$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
+	"  --data-dir DIR       dataset folder (default "
+	"$XDG_DATA_HOME/heimdall-rec)\n"
+	"  --name NAME          session name (1-255 bytes of UTF-8, no control\n"
+	"                       characters)\n"
+	"  --freq MHZ           dial frequency in MHz, inside every station's "
+	"range\n"
+	"  --duration S         whole seconds, 1-30: S chunks per station\n"
+	"  --source SOURCE      unknown, a known source's name, or its UUID\n"
+	"  --notes TEXT         free text (up to 4096 bytes of UTF-8)\n"
+	"  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
+	"  --start-timeout S    wait this long for every station to stream "
+	"(default 5)\n"
+	"  --json               events as JSON lines on stdout\n"
+	REPLICATOR_HELP
+	"  --sync-timeout S     at the end, wait up to S s for the central "
+	"store\n"
+	"                       (default 30; what is left is sent later)\n"
+	"\nExit status: 0 every chunk stored, 75 some missing, 69 failed, 64 "
+	"usage,\n66 no stations file, 78 bad stations file, 73 data dir, 74 "
+	"I/O (storage\nerror: the session failed), 71 too few open files for "
+	"the stations,\n130 interrupted.\n",
+	record_exec
+};

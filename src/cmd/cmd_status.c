@@ -1,0 +1,203 @@
+/* cmd_status.c -- "status": what the spool still holds for the central store, and why. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "src/cmd/cmd.h"
+#include "src/base/util.h"
+#include "src/cmd/runtime.h"
+#include "store/dataset.h"
+#include "store/pgstore.h"
+#include "store/replicator.h"
+#include "store/s3store.h"
+
+/* A string of o for a human-readable line: escaped for the terminal
+ * (server errors and session names are not ours to trust). */
+static const char *
+sstr(const json_t *o, const char *k)
+{
+	return cmd_esc(json_string_value(json_object_get(o, k)));
+}
+
+/* Was this store used before (DIR/replica.json)? */
+static int
+used(const json_t *last, const char *k)
+{
+	const char	*st = sstr(json_object_get(last, k), "state");
+
+	return st[0] != '\0' && strcmp(st, "off") != 0;
+}
+
+static int
+status_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		REPLICATOR_OPTIONS,
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct replicator_config c;
+	struct dataset		*ds = NULL;
+	struct pgstore		*pg;
+	struct s3store		*s3;
+	const char		*dir = NULL;
+	char			 err[1024], dpath[4096], *s;
+	json_t			*p, *last, *ses, *live;
+	size_t			 i;
+	int			 ch, rc, json = 0, db, s3on, n;
+
+	replicator_config_init(&c);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			continue;
+		case 'j':
+			json = 1;
+			continue;
+		case 'h':
+			cmd_usage(&cmd_status_entry, stdout);
+			return 0;
+		}
+		if ((rc = runtime_store_option(&cmd_status_entry, &c, ch, optarg)) != 0)
+			return rc;
+	}
+	if (optind < argc)
+		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((rc = cmd_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+		return rc;
+	/* which stores: the ones given now, else the ones used last */
+	p = replicator_pending(ds, 1, 1, err, sizeof err);
+	if (p == NULL) {
+		dataset_close(ds);
+		return cmd_error(EXIT_IOERR, "%s", err);
+	}
+	last = json_object_get(p, "last");
+	db = c.db_on || (!replicator_config_enabled(&c) && used(last, "db"));
+	s3on = c.s3_on || (!replicator_config_enabled(&c) && used(last, "s3"));
+	json_decref(p);
+	p = replicator_pending(ds, db, s3on, err, sizeof err);
+	dataset_close(ds);
+	if (p == NULL)
+		return cmd_error(EXIT_IOERR, "%s", err);
+	last = json_object_get(p, "last");
+
+	/* reachability, when told where the stores are */
+	live = json_object();
+	if (c.db_on) {
+		pg = pgstore_connect(c.db, err, sizeof err);
+		if (pg == NULL)
+			json_object_set_new(live, "db", json_pack("{s:s, s:s}",
+			    "state", "error", "error", err));
+		else {
+			n = pgstore_pending_migrations(pg, err, sizeof err);
+			json_object_set_new(live, "db", json_pack("{s:s, s:s, "
+			    "s:s, s:i}", "target", pgstore_target(pg), "state",
+			    n < 0 ? "error" : "ok", "error", n < 0 ? err : "",
+			    "migrations_pending", n));
+			pgstore_close(pg);
+		}
+	}
+	if (c.s3_on) {
+		s3 = s3store_new(&c.s3, err, sizeof err);
+		if (s3 == NULL || s3store_check_bucket(s3, 0, err,
+		    sizeof err) != 0)
+			json_object_set_new(live, "s3", json_pack("{s:s, s:s}",
+			    "state", "error", "error", err));
+		else
+			json_object_set_new(live, "s3", json_pack("{s:s, s:s, "
+			    "s:s}", "target", s3store_target(s3), "state", "ok",
+			    "error", ""));
+		s3store_free(s3);
+	}
+	json_object_set_new(p, "live", live);
+	rc = json_integer_value(json_object_get(p, "pending_rows")) > 0 ||
+	    json_integer_value(json_object_get(p, "pending_objects")) > 0 ||
+	    json_integer_value(json_object_get(p, "pending_sessions")) > 0 ?
+	    EXIT_PARTIAL : 0;
+	if (json) {
+		s = util_json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_decref(p);
+		return rc;
+	}
+	printf("spool %s: %lld rows and %lld objects pending in %lld "
+	    "session(s)%s\n", dpath,
+	    (long long)json_integer_value(json_object_get(p, "pending_rows")),
+	    (long long)json_integer_value(json_object_get(p,
+	    "pending_objects")),
+	    (long long)json_integer_value(json_object_get(p,
+	    "pending_sessions")),
+	    !db && !s3on ? " (no central store configured or used yet)" : "");
+	json_array_foreach(json_object_get(p, "sessions"), i, ses) {
+		if (json_object_get(ses, "damaged") != NULL) {
+			printf("  %s damaged: %s (nothing of it can be sent "
+			    "until it is rebuilt: heimdall-rec sessions)\n",
+			    sstr(ses, "id"), sstr(ses, "damaged"));
+			continue;
+		}
+		if (json_integer_value(json_object_get(ses, "rows_pending")) ==
+		    0 && json_integer_value(json_object_get(ses,
+		    "objects_pending")) == 0 && (!db || strcmp(sstr(ses,
+		    "session_row"), "sent") == 0))
+			continue;
+		printf("  %s %-20.20s %-11s %4lld rows pending, %4lld objects "
+		    "pending, session row %s\n", sstr(ses, "id"),
+		    sstr(ses, "session_name"), sstr(ses, "status"),
+		    (long long)json_integer_value(json_object_get(ses,
+		    "rows_pending")), (long long)json_integer_value(
+		    json_object_get(ses, "objects_pending")),
+		    sstr(ses, "session_row"));
+	}
+	if (json_is_object(last)) {
+		const char *k[] = { "db", "s3" };
+		for (i = 0; i < 2; i++) {
+			json_t *o = json_object_get(last, k[i]);
+			if (!used(last, k[i]))
+				continue;
+			printf("last run (%s): %s %s: %s%s%s\n", sstr(last,
+			    "updated_at"), i == 0 ? "database" : "S3",
+			    sstr(o, "target"), sstr(o, "state"),
+			    sstr(o, "error")[0] ? " - " : "", sstr(o, "error"));
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		json_t *o = json_object_get(live, i == 0 ? "db" : "s3");
+		if (o == NULL)
+			continue;
+		printf("now: %s %s: %s%s%s", i == 0 ? "database" : "S3",
+		    sstr(o, "target"), sstr(o, "state"),
+		    sstr(o, "error")[0] ? " - " : "", sstr(o, "error"));
+		if (json_integer_value(json_object_get(o,
+		    "migrations_pending")) > 0)
+			printf(" (%lld migrations pending: heimdall-rec db "
+			    "migrate)", (long long)json_integer_value(
+			    json_object_get(o, "migrations_pending")));
+		printf("\n");
+	}
+	json_decref(p);
+	return rc;
+}
+
+const struct cmd_entry cmd_status_entry = {
+	"status",
+	"[--data-dir DIR] [--db URL] [--s3 URL] [--json]",
+	"Show what the spool has not yet pushed to the central store, and why.",
+	REPLICATOR_HELP
+	"  --data-dir DIR       the dataset (spool) (default "
+	"$XDG_DATA_HOME/heimdall-rec)\n"
+	"  --json               one JSON object on stdout\n"
+	"\nWithout --db/--s3 it counts against the stores used last (from "
+	"DIR/replica.json)\nand shows their last error; with them it also "
+	"checks that they answer.\n"
+	"\nExit status: 0 nothing pending, 75 something pending, 64 usage, "
+	"73 data dir.\n",
+	status_exec
+};

@@ -1,0 +1,141 @@
+/* runtime.c -- the shared set-up of the recording front-ends: stations, dataset, bus, loop, engine, replicator. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "src/cmd/cmd.h"
+#include "src/engine/engine.h"
+#include "src/engine/events.h"
+#include "src/cmd/runtime.h"
+#include "net/rx/rxloop.h"
+#include "store/dataset.h"
+#include "store/replicator.h"
+#include "src/base/util.h"
+
+/* Open files a recorder needs: its own (stdio, the loop, the dataset, the
+ * central store's connections) and one socket per receiver, plus a quarter
+ * for second ones (OpenWebRX's status.json, reconnections). Measured: 309
+ * at the peak for 300 KiwiSDRs, 49 for 40 OpenWebRX. */
+#define RUNTIME_FDS(n)	(32 + (long)(n) + (long)(n) / 4)
+
+int
+runtime_store_option(const struct cmd_entry *e, struct replicator_config *c,
+    int ch, const char *arg)
+{
+	char	 err[1024];
+	int	 rc;
+
+	rc = replicator_config_option(c, ch, arg, err, sizeof err);
+	if (rc > 0)
+		return 0;
+	if (rc < 0)
+		return cmd_error(EXIT_USAGE, "%s", err);
+	cmd_usage(e, stderr);
+	return EXIT_USAGE;
+}
+
+int
+runtime_load_stations(struct runtime *rt, const char *path)
+{
+	char	 def[4096], err[1024];
+
+	memset(rt, 0, sizeof *rt);
+	if (path == NULL) {
+		if (config_default_stations_path(def, sizeof def) != 0)
+			return cmd_error(EXIT_USAGE, "no --stations and no HOME "
+			    "to find the default");
+		path = def;
+	}
+	if (access(path, F_OK) != 0)
+		return cmd_error(EXIT_NOINPUT, "stations file %s: %s (use "
+		    "--stations FILE)", path, strerror(errno));
+	if (config_load_stations(path, &rt->stations, err, sizeof err) != 0)
+		return cmd_error(EXIT_CONFIG, "%s", err);
+	return 0;
+}
+
+/* The replicator's thread: its status becomes an event like any other, so
+ * the JSON lines, the WebSocket clients and the console all see it. */
+static void
+on_store(void *ctx, const json_t *st)
+{
+	events_emit(ctx, "store:status", json_deep_copy(st));
+}
+
+int
+runtime_start(struct runtime *rt, const char *dir, double start_timeout,
+    struct replicator_config *rcfg, events_fn sub, void *subctx)
+{
+	struct engine_config	 cfg;
+	char			 err[1024];
+	long			 lim, need;
+	int			 i, tls = 0, rc;
+
+	/*
+	 * Too few descriptors make every receiver fail at once ("no receiver
+	 * delivered a whole second"): take what the hard limit allows, and
+	 * refuse up front what it still cannot hold.
+	 */
+	lim = util_raise_nofile();
+	need = RUNTIME_FDS(rt->stations.n);
+	if (lim >= 0 && lim < need)
+		return cmd_error(EXIT_OSERR, "%d stations need about %ld open "
+		    "files, and this process may open %ld (ulimit -n, hard "
+		    "limit): raise the limit or use fewer stations",
+		    rt->stations.n, need, lim);
+	if ((rc = cmd_open_dataset(dir, &rt->ds, rt->data_dir,
+	    sizeof rt->data_dir)) != 0)
+		return rc;
+	if ((rt->ev = events_new()) == NULL ||
+	    (sub != NULL && events_subscribe(rt->ev, sub, subctx) < 0))
+		return cmd_error(EXIT_SOFTWARE, "out of memory");
+	for (i = 0; i < rt->stations.n; i++)
+		tls |= rt->stations.v[i].tls;
+	if ((rt->loop = rxloop_new(tls, err, sizeof err)) == NULL)
+		return cmd_error(EXIT_SOFTWARE, "%s", err);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.stations = &rt->stations;
+	cfg.ds = rt->ds;
+	cfg.ev = rt->ev;
+	cfg.loop = rt->loop;
+	cfg.start_timeout = start_timeout;
+	cfg.idle_timeout = rt->idle_timeout;
+	if ((rt->eng = engine_new(&cfg, err, sizeof err)) == NULL)
+		return cmd_error(EXIT_SOFTWARE, "%s", err);
+	/* The dataset stays the spool: the replicator follows it on its own
+	 * thread, and nothing recorded waits for the central store. */
+	if (rcfg != NULL && replicator_config_enabled(rcfg)) {
+		rcfg->on_status = on_store;
+		rcfg->ctx = rt->ev;
+		if ((rt->rep = replicator_start(rcfg, rt->ds, err,
+		    sizeof err)) == NULL)
+			return cmd_error(EXIT_USAGE, "%s", err);
+	}
+	return 0;
+}
+
+json_t *
+runtime_store_status(void *arg)
+{
+	struct runtime	*rt = arg;
+
+	return rt->rep != NULL ? replicator_status(rt->rep) : NULL;
+}
+
+void
+runtime_stop(struct runtime *rt)
+{
+	replicator_stop(rt->rep);
+	rt->rep = NULL;
+	engine_free(rt->eng);
+	rt->eng = NULL;
+	rxloop_free(rt->loop);
+	rt->loop = NULL;
+	events_free(rt->ev);
+	rt->ev = NULL;
+	dataset_close(rt->ds);
+	rt->ds = NULL;
+	config_free_stations(&rt->stations);
+}

@@ -1,0 +1,66 @@
+/*
+ * runtime.h -- what every front-end that records (record, serve, console)
+ * sets up and tears down the same way: the stations file, the dataset, the
+ * event bus, the receiver loop, the engine, and -- when --db/--s3 (or
+ * DATABASE_URL) ask for it -- the central store's replicator, whose status
+ * goes out on the bus as "store:status".
+ *
+ * Errors are said on stderr (cmd_error) and returned as the command's exit
+ * status, so a front-end only passes them on.
+ */
+#ifndef RUNTIME_H
+#define RUNTIME_H
+
+#include <jansson.h>
+
+#include "src/engine/config.h"
+#include "src/engine/events.h"
+
+struct dataset;
+struct rxloop;
+struct engine;
+struct replicator;
+struct replicator_config;
+struct cmd_entry;
+
+struct runtime {
+	struct stations		 stations;
+	struct dataset		*ds;
+	struct events		*ev;
+	struct rxloop		*loop;
+	struct engine		*eng;
+	struct replicator	*rep;		/* NULL: no central store */
+	double			 idle_timeout;	/* the engine's (0: default);
+						   set between load_stations
+						   and start */
+	char			 data_dir[4096];	/* the dataset's path */
+};
+
+/* A getopt value the command's own switch does not know: one of
+ * REPLICATOR_OPTIONS (0: taken), else the exit status after a message (a
+ * bad value) or the command's usage (an unknown option). */
+int	runtime_store_option(const struct cmd_entry *e,
+	    struct replicator_config *c, int ch, const char *arg);
+/* Zero rt, then load the stations file (NULL: the default path). 0, or the
+ * exit status (66 missing, 78 invalid, 64 no default) after a message. */
+int	runtime_load_stations(struct runtime *rt, const char *path);
+/*
+ * Open the dataset (dir NULL: the default) and the bus -- subscribing sub
+ * (may be NULL) first, so that it sees every event -- then the loop, the
+ * engine, and the replicator when rcfg (may be NULL) enables it. Signals
+ * must already be blocked as the caller wants them in every thread made
+ * here. 0, or the exit status after a message; runtime_stop() cleans up
+ * either way.
+ */
+int	runtime_start(struct runtime *rt, const char *dir,
+	    double start_timeout, struct replicator_config *rcfg,
+	    events_fn sub, void *subctx);
+/* The central store's status (new reference), or NULL without one. rt is
+ * a struct runtime: void so that it serves as wsserver's "central"
+ * callback as it is. */
+json_t	*runtime_store_status(void *rt);
+/* Stop and free in reverse order (a session acquiring is cancelled, its
+ * chunks kept); safe on a partly started runtime. */
+void	runtime_stop(struct runtime *rt);
+
+#endif

@@ -1,0 +1,437 @@
+/* chunker.c -- one receiver's stream cut into 1-second chunks on the session's time grid. */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/engine/chunker.h"
+
+#define CHUNKER_POOL	1
+
+struct chunker {
+	int		 websdr;
+	int		 total;
+	double		 ring_s;
+
+	/* The current stream: sample index pos is the next one to arrive.
+	 * anchor is the UTC time of stream sample 0. */
+	int		 streaming;
+	double		 fs;
+	int64_t		 pos;
+	int		 anchored;
+	double		 anchor;
+	int		 gps;
+	int		 gps_age;
+	/* Offset (s) from the host clock to the session's time line, added
+	 * to an arrival-clock anchor (never to a GPS one). */
+	double		 clock;
+	/* The arrival-clock bound on the anchor, kept even with GPS so a
+	 * stream whose GPS time is distrusted falls back to it at once. */
+	int		 arr_ok;
+	double		 arr;
+	int		 nogps;		/* ignore GPS stamps (distrusted) */
+
+	/* Before the origin is known, the newest samples of the stream wait
+	 * here; ring[0] is stream sample ring_start. */
+	int16_t		*ring;
+	size_t		 ring_cap;
+	size_t		 ring_len;
+	int64_t		 ring_start;
+
+	/* The grid: origin t0, and x0 = (t0 - anchor) * fs, where t0 falls
+	 * in the stream counted in samples (fractional; negative after a
+	 * reconnect), fixed once per stream. */
+	int		 has_origin;
+	double		 t0;
+	int		 grid;
+	double		 x0;
+	double		 base;		/* anchor_t() when the grid was fixed */
+
+	int		 next;		/* next chunk index to produce */
+	struct chunk	*cur;		/* chunk being filled (index next) */
+
+	/* Chunks given back (chunker_recycle), their buffers ready for
+	 * reuse. One suffices: a chunk fills while the previous one is
+	 * stored, then that one's buffer waits here for the next. A buffer
+	 * more, made while storage lagged, is freed when given back. */
+	struct chunk	*pool[CHUNKER_POOL];
+	int		 npool;
+};
+
+void
+chunk_free(struct chunk *c)
+{
+	if (c == NULL)
+		return;
+	free(c->iq);
+	free(c);
+}
+
+struct chunker *
+chunker_new(int websdr, int total, double ring_s)
+{
+	struct chunker	*ch;
+
+	ch = calloc(1, sizeof *ch);
+	if (ch == NULL)
+		return NULL;
+	ch->websdr = websdr;
+	ch->total = total;
+	ch->ring_s = ring_s > 0 ? ring_s : 0.5;
+	ch->gps_age = -1;
+	return ch;
+}
+
+void
+chunker_free(struct chunker *ch)
+{
+	if (ch == NULL)
+		return;
+	while (ch->npool > 0)
+		chunk_free(ch->pool[--ch->npool]);
+	chunk_free(ch->cur);
+	free(ch->ring);
+	free(ch);
+}
+
+void
+chunker_stream(struct chunker *ch, double fs)
+{
+	/* A partial chunk cannot be completed from another stream: its samples
+	 * would not be contiguous. Drop it; the engine records it missing. */
+	if (ch->cur != NULL)
+		chunker_recycle(ch, ch->cur);
+	ch->cur = NULL;
+	/* next stays: the new stream's grid skips what it cannot cover. */
+	ch->streaming = 1;
+	ch->fs = fs;
+	ch->pos = 0;
+	ch->anchored = 0;
+	ch->arr_ok = 0;
+	ch->gps = 0;
+	ch->grid = 0;
+	ch->ring_len = 0;
+	ch->ring_start = 0;
+}
+
+/*
+ * Start index (stream samples) of grid chunk k in the current stream: the
+ * first sample taken at or after t0 + k. Chunk k is then exactly the
+ * samples of second k, [t0 + k, t0 + k + 1), at the real rate: k*fs and
+ * not k*round(fs), so the fraction of 12001.135 S/s carries into the next
+ * chunk instead of drifting (chunks hold floor(fs) or ceil(fs) samples),
+ * and chunk k of every receiver starts in [t0 + k, t0 + k + 1/fs): within
+ * one sample of the others. The epsilon keeps a sample exactly on the
+ * boundary from rounding up through float noise.
+ */
+/* The current stream's anchor on the session's time line: GPS time as
+ * stamped, an arrival-clock estimate shifted by the host's offset. */
+static double
+anchor_t(const struct chunker *ch)
+{
+	return ch->gps ? ch->anchor : ch->anchor + ch->clock;
+}
+
+static int64_t
+chunk_start(const struct chunker *ch, int k)
+{
+	return (int64_t)ceil(ch->x0 + (double)k * ch->fs - 1e-6);
+}
+
+static void
+fix_grid(struct chunker *ch)
+{
+	/* Frozen with the grid: a later refinement of the clock offset must
+	 * not move chunks of this stream off the positions x0 gave them. */
+	ch->base = anchor_t(ch);
+	ch->x0 = (ch->t0 - ch->base) * ch->fs;
+	ch->grid = 1;
+}
+
+static struct chunk *
+chunk_new(struct chunker *ch, int k, size_t len)
+{
+	struct chunk	*c = NULL;
+	int16_t		*iq;
+	size_t		 room;
+
+	while (c == NULL && ch->npool > 0) {
+		c = ch->pool[--ch->npool];
+		if (c->room < len) {
+			/* from a slower stream before a reconnect */
+			chunk_free(c);
+			c = NULL;
+		}
+	}
+	if (c == NULL) {
+		/* Room for the longest chunk of this stream (chunks hold
+		 * floor(fs) or ceil(fs) samples), so any can reuse it. */
+		room = (size_t)ceil(ch->fs);
+		if (room < len)
+			room = len;
+		if ((c = malloc(sizeof *c)) == NULL)
+			return NULL;
+		if ((iq = malloc(2 * room * sizeof *iq)) == NULL) {
+			free(c);
+			return NULL;
+		}
+	} else {
+		iq = c->iq;
+		room = c->room;
+	}
+	memset(c, 0, sizeof *c);
+	c->iq = iq;
+	c->room = room;
+	c->websdr = ch->websdr;
+	c->index = k;
+	c->fs = ch->fs;
+	c->t_first = ch->base + (double)chunk_start(ch, k) / ch->fs;
+	c->gps = ch->gps;
+	c->gps_age = ch->gps_age;
+	c->cap = len;
+	return c;
+}
+
+/*
+ * Put samples [pos, pos+n) of the stream (iq NULL: zeros for lost ones)
+ * onto the grid. b carries the block's S-meter and flags for the chunks it
+ * touches.
+ */
+static void
+cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
+    const struct rx_block *b, chunker_emit_fn emit, void *ctx)
+{
+	while (n > 0 && ch->next < ch->total) {
+		int	 k = ch->next;
+		int64_t	 start = chunk_start(ch, k);
+		int64_t	 end = chunk_start(ch, k + 1);
+		size_t	 m, skip;
+
+		if (ch->cur == NULL) {
+			if (pos > start) {
+				/* This stream began inside chunk k (or the
+				 * grid puts k before the stream): k cannot be
+				 * whole. Move on; the engine marks it. */
+				ch->next++;
+				continue;
+			}
+			if (pos + (int64_t)n <= start)
+				return;
+			skip = (size_t)(start - pos);
+			if (iq != NULL)
+				iq += 2 * skip;
+			pos += (int64_t)skip;
+			n -= skip;
+			ch->cur = chunk_new(ch, k, (size_t)(end - start));
+			if (ch->cur == NULL) {
+				ch->next++;	/* out of memory: k is lost */
+				continue;
+			}
+		}
+		m = (size_t)(end - (start + (int64_t)ch->cur->n));
+		if (m > n)
+			m = n;
+		if (iq != NULL) {
+			memcpy(ch->cur->iq + 2 * ch->cur->n, iq,
+			    2 * m * sizeof *iq);
+			iq += 2 * m;
+		} else {
+			memset(ch->cur->iq + 2 * ch->cur->n, 0,
+			    2 * m * sizeof *iq);
+			ch->cur->lost += m;
+		}
+		if (b != NULL && m > 0) {
+			if (!isnan(b->rssi_dbm)) {
+				ch->cur->rssi_sum += b->rssi_dbm;
+				ch->cur->rssi_n++;
+			}
+			if (b->overflow && iq != NULL)
+				ch->cur->overflow++;
+			if (b->gps_age >= 0)
+				ch->cur->gps_age = b->gps_age;
+		}
+		ch->cur->n += m;
+		pos += (int64_t)m;
+		n -= m;
+		if (ch->cur->n == ch->cur->cap) {
+			struct chunk *done = ch->cur;
+			ch->cur = NULL;
+			ch->next++;
+			emit(ctx, done);
+		}
+	}
+}
+
+/* Keep the newest ring_s seconds of the stream until the origin is set. */
+static void
+ring_push(struct chunker *ch, const int16_t *iq, size_t n)
+{
+	size_t	 cap = (size_t)(ch->ring_s * ch->fs) + 1, drop;
+
+	if (ch->ring_cap < cap) {
+		int16_t *r = realloc(ch->ring, 2 * cap * sizeof *r);
+		if (r == NULL)
+			return;
+		ch->ring = r;
+		ch->ring_cap = cap;
+	}
+	if (ch->ring_len == 0)
+		ch->ring_start = ch->pos;
+	if (n > ch->ring_cap) {
+		if (iq != NULL)
+			iq += 2 * (n - ch->ring_cap);
+		ch->ring_start += (int64_t)(ch->ring_len + n - ch->ring_cap);
+		ch->ring_len = 0;
+		n = ch->ring_cap;
+	}
+	if (ch->ring_len + n > ch->ring_cap) {
+		drop = ch->ring_len + n - ch->ring_cap;
+		memmove(ch->ring, ch->ring + 2 * drop,
+		    2 * (ch->ring_len - drop) * sizeof *ch->ring);
+		ch->ring_len -= drop;
+		ch->ring_start += (int64_t)drop;
+	}
+	if (iq != NULL)
+		memcpy(ch->ring + 2 * ch->ring_len, iq, 2 * n * sizeof *iq);
+	else
+		memset(ch->ring + 2 * ch->ring_len, 0, 2 * n * sizeof *iq);
+	ch->ring_len += n;
+}
+
+static void
+update_anchor(struct chunker *ch, const struct rx_block *b)
+{
+	double	 t;
+
+	/*
+	 * Without GPS the best we have is the arrival clock. A block arrives
+	 * after its last sample was taken, never before, so every block gives
+	 * an upper bound on the stream's start time: keep the smallest.
+	 */
+	t = b->t_arrival - (double)(ch->pos + (int64_t)b->n) / ch->fs;
+	if (!ch->arr_ok || t < ch->arr)
+		ch->arr = t;
+	ch->arr_ok = 1;
+	if (b->t_gps > 0 && !ch->nogps) {
+		/* GPS time stamps iq[0] directly: exact, no need to refine. */
+		if (!ch->gps) {
+			ch->anchor = b->t_gps - (double)ch->pos / ch->fs;
+			ch->anchored = 1;
+			ch->gps = 1;
+		}
+		return;
+	}
+	if (ch->gps)
+		return;
+	ch->anchor = ch->arr;
+	ch->anchored = 1;
+}
+
+void
+chunker_feed(struct chunker *ch, const struct rx_block *b,
+    chunker_emit_fn emit, void *ctx)
+{
+	if (!ch->streaming || ch->fs <= 0)
+		return;
+	if (b->lost > 0) {
+		/* Samples the receiver sent but we never got (sequence gap):
+		 * zeros keep every later sample at its true time. */
+		if (!ch->has_origin)
+			ring_push(ch, NULL, b->lost);
+		else if (ch->grid)
+			cut(ch, NULL, ch->pos, b->lost, NULL, emit, ctx);
+		ch->pos += (int64_t)b->lost;
+	}
+	if (!ch->grid)
+		update_anchor(ch, b);
+	ch->gps_age = b->gps_age;
+	if (!ch->has_origin) {
+		ring_push(ch, b->iq, b->n);
+	} else {
+		if (!ch->grid)
+			fix_grid(ch);
+		cut(ch, b->iq, ch->pos, b->n, b, emit, ctx);
+	}
+	ch->pos += (int64_t)b->n;
+}
+
+int
+chunker_oldest(const struct chunker *ch, double *t)
+{
+	if (!ch->streaming || !ch->anchored || ch->ring_len == 0)
+		return -1;
+	*t = anchor_t(ch) + (double)ch->ring_start / ch->fs;
+	return 0;
+}
+
+void
+chunker_set_origin(struct chunker *ch, double t0, chunker_emit_fn emit,
+    void *ctx)
+{
+	if (ch->has_origin)
+		return;
+	ch->has_origin = 1;
+	ch->t0 = t0;
+	if (ch->streaming && ch->anchored) {
+		fix_grid(ch);
+		if (ch->ring_len > 0)
+			cut(ch, ch->ring, ch->ring_start, ch->ring_len, NULL,
+			    emit, ctx);
+	}
+	free(ch->ring);
+	ch->ring = NULL;
+	ch->ring_cap = ch->ring_len = 0;
+}
+
+void
+chunker_skip(struct chunker *ch, int k)
+{
+	if (ch->next >= k)
+		return;
+	if (ch->cur != NULL && ch->cur->index < k) {
+		chunker_recycle(ch, ch->cur);
+		ch->cur = NULL;
+	}
+	ch->next = k < ch->total ? k : ch->total;
+}
+
+int
+chunker_next(const struct chunker *ch)
+{
+	return ch->next;
+}
+
+void
+chunker_recycle(struct chunker *ch, struct chunk *c)
+{
+	if (c == NULL)
+		return;
+	if (ch->npool < CHUNKER_POOL)
+		ch->pool[ch->npool++] = c;
+	else
+		chunk_free(c);
+}
+
+int
+chunker_gps(const struct chunker *ch)
+{
+	return ch->gps;
+}
+
+void
+chunker_set_clock(struct chunker *ch, double offset)
+{
+	ch->clock = offset;
+}
+
+void
+chunker_trust_gps(struct chunker *ch, int trust)
+{
+	ch->nogps = !trust;
+	if (trust || !ch->gps || ch->grid)
+		return;
+	/* Not placed yet: fall back to the arrival clock now. */
+	ch->gps = 0;
+	ch->anchor = ch->arr;
+	ch->anchored = ch->arr_ok;
+}

@@ -1,0 +1,127 @@
+/*
+ * engine.h -- the recording engine: sessions, their state machine, and
+ * acquisition (receivers -> chunker -> metrics -> dataset -> events).
+ *
+ * One engine per process serves every front-end (scripted runs, console,
+ * WebSocket server); it knows none of them: it emits events on its bus
+ * (events.h), with the WebSocket API's names:
+ *   session:started          {session_id, session_name, status:"recording",
+ *                             frequency_mhz, duration_seconds, notes}
+ *   session:source_assigned  {session_id, source_id, source_name,
+ *                             status:"source_assigned"}
+ *   session:completed        {session_id, task_id, status:"in_progress",
+ *                             chunks, queue_position}  -- acquisition
+ *                             STARTED, or queued (queue_position >= 1)
+ *   session:status_update    {session_id, status, ...} after every step
+ *                             and queue move (an in_progress session has
+ *                             queue_position: 0 acquiring, N >= 1 waiting,
+ *                             1 = next); the last event of a session, with
+ *                             status completed|failed, "error" (the failure
+ *                             reason) and, once it acquired, "summary"
+ *                             (with "io_error" when a storage error -- a
+ *                             chunk, rows or the final manifest not
+ *                             written -- ended it: failed, never completed)
+ *   receiver:status          {session_id, websdr, station, state, reason}
+ *   session:measurement      one measurement row (manifest column names)
+ *   session:missing          {session_id, websdr, station, chunk_index,
+ *                             reason}
+ *   session:progress         {session_id, chunk (1-based), total_chunks,
+ *                             progress 0-100, measurements_count:
+ *                             the rows of chunks 1..chunk}
+ *   session:error            {session_id?, error, code, field}; code
+ *                             "acquisition_failed" (error: the reason) is
+ *                             sent once for an acquisition that ends
+ *                             failed, before its last session:progress
+ *   session:clock            {session_id, time_line:"gps", offset_s (GPS
+ *                             time - host clock, the receivers' median),
+ *                             trusted, gps_receivers, receivers:[{websdr,
+ *                             station, offset_s}], message} -- once, when
+ *                             the host is >= 0.5 s off GPS time or the GPS
+ *                             receivers disagree
+ *
+ * Sessions that wait for their next step (recording, source_assigned) and
+ * get no engine_session_assign/acquire call (refused ones count) for
+ * idle_timeout seconds end failed, reason "abandoned: ...": the engine's
+ * own timer thread ends them. At most max_open sessions are open
+ * (not ended); at the limit a new session ends the one idle longest
+ * ("abandoned: ...") to make room, so clients that leave sessions behind
+ * cannot lock the recorder out; only sessions acquiring or queued can fill
+ * it (then "busy"). max_active sessions acquire at once; further
+ * acquisitions wait in a first-come-first-served queue of queue_max (then
+ * "busy") and start, each, when one ends; a queued session can be
+ * cancelled (failed, "cancelled: ...", it never acquires).
+ * All calls are thread-safe.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <jansson.h>
+
+#include "src/engine/config.h"
+#include "src/engine/session.h"
+
+#define ENGINE_IDLE_DEFAULT	600	/* s: idle_timeout */
+#define ENGINE_IDLE_MIN		1	/* s: the options' range */
+#define ENGINE_IDLE_MAX		86400
+#define ENGINE_MAX_OPEN		64	/* sessions open (not ended) at once */
+#define ENGINE_QUEUE_MAX	16	/* acquisitions waiting */
+
+struct engine;
+struct events;
+struct dataset;
+struct rxloop;
+
+struct engine_config {
+	const struct stations	*stations;	/* borrowed, outlives engine */
+	struct dataset		*ds;		/* borrowed */
+	struct events		*ev;		/* borrowed */
+	struct rxloop		*loop;		/* borrowed */
+	double			 start_timeout;	/* s to wait for every receiver
+						   to stream (default 5) */
+	double			 grace;		/* s past a chunk's end before
+						   it is declared missing
+						   (default 2.5) */
+	int			 max_active;	/* sessions acquiring at once
+						   (default 1) */
+	double			 idle_timeout;	/* s a session waiting for a
+						   request may stay idle
+						   (default ENGINE_IDLE_DEFAULT) */
+	int			 max_open;	/* default ENGINE_MAX_OPEN */
+	int			 queue_max;	/* default ENGINE_QUEUE_MAX */
+};
+
+struct engine	*engine_new(const struct engine_config *cfg, char *err,
+		    size_t errlen);
+/* Cancels what is acquiring, waits for it, frees. */
+void		 engine_free(struct engine *eng);
+
+/* Step 1: validate (incl. the stations' range), create the session
+ * (status recording). id gets the new UUID. At max_open, the session idle
+ * longest is ended as abandoned first; "busy" if none is idle. */
+int		 engine_session_start(struct engine *eng,
+		    const struct session_params *p, char id[37],
+		    struct session_error *e);
+/* Step 2: source = a known source's UUID, its name, or "unknown". */
+int		 engine_session_assign(struct engine *eng, const char *id,
+		    const char *source, struct session_error *e);
+/* Step 3: start acquisition (returns at once; status in_progress), or
+ * queue it behind max_active acquiring ones ("busy" when queue_max wait). */
+int		 engine_session_acquire(struct engine *eng, const char *id,
+		    struct session_error *e);
+/* Cancel: acquisition stops, finished chunks are kept, status failed; a
+ * queued or not yet acquiring session simply ends failed. */
+int		 engine_session_cancel(struct engine *eng, const char *id,
+		    const char *reason, struct session_error *e);
+/* Block until the session is completed or failed; returns its status, or
+ * -1 if unknown. */
+int		 engine_session_wait(struct engine *eng, const char *id);
+/* Current state (new reference): the status_update data plus per-station
+ * {websdr, station, state, reason, chunks_ok, chunks_missing, last metrics}
+ * and chunk counters. NULL if unknown. */
+json_t		*engine_session_snapshot(struct engine *eng, const char *id);
+/* Snapshots of sessions known to this engine (new reference). */
+json_t		*engine_sessions(struct engine *eng);
+/* Acquisitions waiting in the queue now. */
+int		 engine_queued(struct engine *eng);
+
+#endif

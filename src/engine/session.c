@@ -1,0 +1,192 @@
+/* session.c -- session parameters, their validation and the state machine. */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "src/engine/config.h"
+#include "src/engine/session.h"
+#include "src/base/util.h"
+
+static const char *status_names[] = {
+	"pending", "recording", "source_assigned", "in_progress", "completed",
+	"failed"
+};
+
+const char *
+session_status_name(enum session_status st)
+{
+	if ((unsigned)st >= sizeof status_names / sizeof status_names[0])
+		return "unknown";
+	return status_names[st];
+}
+
+int
+session_status_parse(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof status_names / sizeof status_names[0]; i++) {
+		if (strcmp(s, status_names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int
+session_status_final(enum session_status st)
+{
+	return st == SESSION_COMPLETED || st == SESSION_FAILED;
+}
+
+int
+session_error_set(struct session_error *e, const char *code,
+    const char *field, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (e == NULL)
+		return -1;
+	e->code = code;
+	snprintf(e->field, sizeof e->field, "%s", field != NULL ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Names and notes are shown in terminals and web pages and stored as JSON:
+ * refuse invalid UTF-8 (JSON cannot hold it: the session would be stored
+ * without its name) and control characters, C0 and C1 alike (ESC and CSI
+ * drive terminals), other than tab/newline in notes. The WebSocket API
+ * code: wrong_type for text that is not UTF-8, out_of_range for controls. */
+static int
+check_text(const char *s, int allow_newlines, const char *field,
+    const char *what, struct session_error *e)
+{
+	switch (util_text_check(s, allow_newlines)) {
+	case UTIL_TEXT_BAD_UTF8:
+		return session_error_set(e, "wrong_type", field,
+		    "%s must be valid UTF-8 text", what);
+	case UTIL_TEXT_CONTROL:
+		return session_error_set(e, "out_of_range", field,
+		    "%s must not contain control characters", what);
+	}
+	return 0;
+}
+
+int
+session_check_frequency(const struct stations *stations, double freq_hz,
+    struct session_error *e)
+{
+	const struct station	*first = NULL;
+	int			 i, others = 0;
+
+	for (i = 0; i < stations->n; i++) {
+		const struct station *st = &stations->v[i];
+		if (freq_hz >= st->freq_min_hz && freq_hz <= st->freq_max_hz)
+			continue;
+		if (first == NULL)
+			first = st;
+		else
+			others++;
+	}
+	if (first == NULL)
+		return 0;
+	/* %.10g: Hz precision, without a float's trailing digits; short
+	 * enough for the console's line under the field */
+	if (others == 0)
+		return session_error_set(e, "out_of_range", "frequency_mhz",
+		    "%.10g MHz is out of range: %s takes %.10g-%.10g MHz",
+		    freq_hz / 1e6, first->name, first->freq_min_hz / 1e6,
+		    first->freq_max_hz / 1e6);
+	return session_error_set(e, "out_of_range", "frequency_mhz",
+	    "%.10g MHz is out of range: %s takes %.10g-%.10g MHz (and %d "
+	    "other%s)", freq_hz / 1e6, first->name, first->freq_min_hz / 1e6,
+	    first->freq_max_hz / 1e6, others, others == 1 ? "" : "s");
+}
+
+int
+session_validate(const struct session_params *p,
+    const struct stations *stations, struct session_error *e)
+{
+	size_t	len;
+
+	len = strnlen(p->name, sizeof p->name);
+	if (len == 0 || strspn(p->name, " \t") == len)
+		return session_error_set(e, "missing_field", "session_name",
+		    "session name must not be empty");
+	if (len > SESSION_NAME_MAX)
+		return session_error_set(e, "too_large", "session_name",
+		    "session name is longer than %d bytes", SESSION_NAME_MAX);
+	if (check_text(p->name, 0, "session_name", "session name", e) != 0)
+		return -1;
+	if (strnlen(p->notes, sizeof p->notes) > SESSION_NOTES_MAX)
+		return session_error_set(e, "too_large", "notes",
+		    "notes are longer than %d bytes", SESSION_NOTES_MAX);
+	if (check_text(p->notes, 1, "notes", "notes", e) != 0)
+		return -1;
+	if (p->duration_s < SESSION_DURATION_MIN ||
+	    p->duration_s > SESSION_DURATION_MAX)
+		return session_error_set(e, "out_of_range", "duration_seconds",
+		    "duration must be a whole number of seconds from %d to %d "
+		    "(got %d)", SESSION_DURATION_MIN, SESSION_DURATION_MAX,
+		    p->duration_s);
+	if (!isfinite(p->freq_hz) || p->freq_hz <= 0)
+		return session_error_set(e, "out_of_range", "frequency_mhz",
+		    "frequency must be a positive number of MHz");
+	if (p->low_cut >= p->high_cut || p->low_cut < -SESSION_PASSBAND_MAX ||
+	    p->high_cut > SESSION_PASSBAND_MAX)
+		return session_error_set(e, "out_of_range", "passband",
+		    "passband must be LOW:HIGH Hz with LOW < HIGH, within "
+		    "-%d..%d (got %d:%d)", SESSION_PASSBAND_MAX,
+		    SESSION_PASSBAND_MAX, p->low_cut, p->high_cut);
+	if (stations != NULL)
+		return session_check_frequency(stations, p->freq_hz, e);
+	return 0;
+}
+
+int
+session_transition(enum session_status from, enum session_status to,
+    struct session_error *e)
+{
+	if (session_status_final(from))
+		return session_error_set(e, "bad_state", "session_id",
+		    "session already ended (%s)", session_status_name(from));
+	if (to == SESSION_FAILED)
+		return 0;
+	if (to == SESSION_RECORDING && from == SESSION_PENDING)
+		return 0;
+	if (to == SESSION_SOURCE_ASSIGNED && from == SESSION_RECORDING)
+		return 0;
+	if (to == SESSION_IN_PROGRESS && from == SESSION_SOURCE_ASSIGNED)
+		return 0;
+	if (to == SESSION_COMPLETED && from == SESSION_IN_PROGRESS)
+		return 0;
+
+	switch (to) {
+	case SESSION_SOURCE_ASSIGNED:
+		if (from == SESSION_PENDING)
+			return session_error_set(e, "bad_state", "session_id",
+			    "start the session before assigning a source");
+		return session_error_set(e, "bad_state", "session_id",
+		    "source can only be assigned before acquisition "
+		    "(session is %s)", session_status_name(from));
+	case SESSION_IN_PROGRESS:
+		if (from == SESSION_IN_PROGRESS)
+			return session_error_set(e, "bad_state", "session_id",
+			    "acquisition already started");
+		return session_error_set(e, "bad_state", "session_id",
+		    "assign a source before starting acquisition (session is "
+		    "%s)", session_status_name(from));
+	case SESSION_COMPLETED:
+		return session_error_set(e, "bad_state", "session_id",
+		    "a session completes only after acquisition (session is "
+		    "%s)", session_status_name(from));
+	default:
+		return session_error_set(e, "bad_state", "session_id",
+		    "cannot go from %s to %s", session_status_name(from),
+		    session_status_name(to));
+	}
+}
