@@ -683,6 +683,18 @@ test_cancel(void **state)
 	fx_free(f);
 }
 
+/* The descriptor estimate both the recorder (exit 71) and the WebSocket
+ * server's reserve use: 32 + 1.25 per station, whole. */
+static void
+test_fds_needed(void **state)
+{
+	(void)state;
+	assert_int_equal(engine_fds_needed(0), 32);
+	assert_int_equal(engine_fds_needed(7), 40);
+	assert_int_equal(engine_fds_needed(120), 182);
+	assert_int_equal(engine_fds_needed(300), 407);	/* README's example */
+}
+
 int
 main(void)
 {
@@ -698,6 +710,7 @@ main(void)
 		cmocka_unit_test(test_queue),
 		cmocka_unit_test(test_queue_shutdown),
 		cmocka_unit_test(test_start_race),
+		cmocka_unit_test(test_fds_needed),
 	};
 
 	if (rx_driver_register(&fakerx_driver) != 0)

@@ -45,11 +45,6 @@ extern const size_t		wsserver_page_len;
  * may read the dataset on this thread) cannot starve the others. */
 #define RATE_PER_S	100.0
 #define RATE_BURST	200.0
-/* Descriptors kept free for the engine (receiver sockets, chunk files,
- * the manifest) and the store (database, S3 uploads): connections never
- * take them. */
-#define FD_RESERVE_BASE		64
-#define FD_RESERVE_STATION	8
 /* Of the connections allowed, these are left for HTTP (/health, the page,
  * upgrades in progress) when the WebSocket client limit is derived. */
 #define HTTP_SLACK		16
@@ -1588,8 +1583,11 @@ fd_budget(struct wsserver *srv)
 	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)1 << 30 ?
 	    (int)rl.rlim_cur : 1 << 20;
 	srv->fd_used = fds_open();
-	srv->fd_reserve = FD_RESERVE_BASE + FD_RESERVE_STATION *
-	    srv->cfg.stations->n;
+	/* Connections never take what the engine and the store need at
+	 * their peak (engine_fds_needed, the estimate record's exit 71 rests
+	 * on). Part of it (the loop, the dataset) is open already and counted
+	 * in fd_used too: the reserve errs on the engine's side. */
+	srv->fd_reserve = (int)engine_fds_needed(srv->cfg.stations->n);
 	srv->conn_budget = srv->fd_limit - srv->fd_used - srv->fd_reserve;
 	if (srv->conn_budget < 2)
 		srv->conn_budget = 2;

@@ -14,12 +14,6 @@
 #include "store/replicator.h"
 #include "src/base/util.h"
 
-/* Open files a recorder needs: its own (stdio, the loop, the dataset, the
- * central store's connections) and one socket per receiver, plus a quarter
- * for second ones (OpenWebRX's status.json, reconnections). Measured: 309
- * at the peak for 300 KiwiSDRs, 49 for 40 OpenWebRX. */
-#define RUNTIME_FDS(n)	(32 + (long)(n) + (long)(n) / 4)
-
 int
 runtime_store_option(const struct cmd_entry *e, struct replicator_config *c,
     int ch, const char *arg)
@@ -76,10 +70,10 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	/*
 	 * Too few descriptors make every receiver fail at once ("no receiver
 	 * delivered a whole second"): take what the hard limit allows, and
-	 * refuse up front what it still cannot hold.
+	 * refuse up front what it still cannot hold (engine.h says why).
 	 */
 	lim = util_raise_nofile();
-	need = RUNTIME_FDS(rt->stations.n);
+	need = engine_fds_needed(rt->stations.n);
 	if (lim >= 0 && lim < need)
 		return cmd_error(EXIT_OSERR, "%d stations need about %ld open "
 		    "files, and this process may open %ld (ulimit -n, hard "

@@ -935,6 +935,18 @@ const WebSocket = require("ws");
             self.assertEqual(res["accepted"], int(lowered.group(1)))
             self.assertLess(int(lowered.group(1)), lim)
             self.assertNotIn("Too many open files", err)
+        # the reserve is the very estimate `record` refuses to start
+        # under (exit 71): one function, engine_fds_needed
+        reserved = int(re.search(r"(\d+) stay reserved", err).group(1))
+        r = subprocess.run([h.REC, "record", "--stations", self.sim.stations,
+                            "--data-dir", self.data("flood-71"), "--name", "n",
+                            "--freq", "10", "--duration", "1", "--source",
+                            "unknown"], capture_output=True, text=True,
+                           timeout=30, preexec_fn=lambda: resource.setrlimit(
+                               resource.RLIMIT_NOFILE, (20, 20)))
+        self.assertEqual(r.returncode, 71, r.stderr)
+        self.assertIn("7 stations need about %d open files" % reserved,
+                      r.stderr)
 
     def test_out_of_descriptors(self):
         """Descriptors eaten outside the server's budget (simulated by
