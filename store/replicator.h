@@ -19,8 +19,9 @@
  *
  *   static const struct option opts[] = { ..., REPLICATOR_OPTIONS, ... };
  *   replicator_config_init(&rc);              defaults + environment
- *   ... case default: r = replicator_config_option(&rc, ch, optarg, err,
- *                         sizeof err);        1 taken, 0 not ours, -1 bad
+ *   for each option given, its getopt val and argument:
+ *       r = replicator_config_option(&rc, val, arg, err, sizeof err);
+ *                                             1 taken, 0 not ours, -1 bad
  *   if (replicator_config_enabled(&rc))
  *       rep = replicator_start(&rc, ds, err, sizeof err);
  *   ...

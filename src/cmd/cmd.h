@@ -1,31 +1,42 @@
 /*
- * cmd.h -- subcommands as data: each src/cmd_<name>.c exports one entry;
- * main.c holds the table and dispatches.
+ * cmd.h -- subcommands as data (tmux's cmd_entry is the model): each
+ * src/cmd/cmd_<name>.c exports one entry carrying its name, its long-option
+ * table (getopt_long's, shared groups such as REPLICATOR_OPTIONS included),
+ * its positional-argument limits, its usage text and its exec function;
+ * cmd_table.c lists them. cmd_run() is the one parse loop: unknown options,
+ * a missing option value, "COMMAND --help", too few or too many arguments
+ * and a wrong action word are handled there, the same for every command,
+ * before exec runs. exec then reads what was given through the args_*
+ * accessors.
  */
 #ifndef CMD_H
 #define CMD_H
 
-#include <stddef.h>
+#include <getopt.h>
 #include <stdio.h>
 
-/* sysexits(3) codes, and ours. */
-#define EXIT_PARTIAL	75	/* EX_TEMPFAIL: completed, chunks missing */
-#define EXIT_FAILED	69	/* EX_UNAVAILABLE: session failed */
-#define EXIT_USAGE	64	/* EX_USAGE */
-#define EXIT_NOINPUT	66	/* EX_NOINPUT: stations file missing */
-#define EXIT_SOFTWARE	70	/* EX_SOFTWARE */
-#define EXIT_CANTCREAT	73	/* EX_CANTCREAT: data dir */
-#define EXIT_OSERR	71	/* EX_OSERR: too few open files */
-#define EXIT_IOERR	74	/* EX_IOERR */
-#define EXIT_CONFIG	78	/* EX_CONFIG: stations file invalid */
-#define EXIT_INTERRUPTED 130
+#include "src/cmd/cli.h"
+
+/* What the parser collected: options in command-line order, and the
+ * positional arguments. Read with args_*; valid during exec. */
+struct args;
 
 struct cmd_entry {
 	const char	*name;
+	/* Positional arguments: from lower to upper of them. With actions
+	 * (NULL-terminated), the first must be one of these words. */
+	struct {
+		int			 lower, upper;
+		const char *const	*actions;
+	} args;
+	/* getopt_long options, ended by { NULL }; val 0 for the command's own
+	 * (read by name with args_get), REPL_OPT_* for the store's. --help and
+	 * -h are added by the parser. */
+	const struct option *options;
 	const char	*usage;		/* after "heimdall-rec NAME " */
 	const char	*summary;	/* one line */
 	const char	*help;		/* options, one per line */
-	int		(*exec)(int argc, char **argv);
+	int		(*exec)(const struct args *);
 };
 
 extern const struct cmd_entry cmd_record_entry;
@@ -33,46 +44,46 @@ extern const struct cmd_entry cmd_sessions_entry;
 extern const struct cmd_entry cmd_sources_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_console_entry;
-
-/* No terminal for the console: say what to use instead; EXIT_USAGE. */
-int	cmd_console_no_tty(void);
 extern const struct cmd_entry cmd_db_entry;
 extern const struct cmd_entry cmd_sync_entry;
 extern const struct cmd_entry cmd_status_entry;
 
-/* Print "usage: heimdall-rec NAME USAGE" + help to f. */
+/* Every command, NULL-ended (cmd_table.c): --help lists them in this
+ * order. */
+extern const struct cmd_entry *const cmd_table[];
+
+/* No terminal for the console: say what to use instead; EXIT_USAGE. */
+int	cmd_console_no_tty(void);
+
+/* Print "usage: heimdall-rec NAME USAGE" + summary + help to f. */
 void	cmd_usage(const struct cmd_entry *e, FILE *f);
-/* Print "heimdall-rec: " + message to stderr; returns code. */
-int	cmd_error(int code, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+/*
+ * Parse argv (argv[0] is the command's name, or the program's) against e
+ * and run e->exec. Usage errors never reach exec: an unknown option or a
+ * missing value prints the usage on stderr, too few or too many arguments
+ * or a wrong action word a message; EXIT_USAGE. --help prints the usage on
+ * stdout; 0. Else exec's result.
+ */
+int	cmd_run(const struct cmd_entry *e, int argc, char **argv);
 
-/* Strict number parsing for flags: the whole string, finite, in range.
- * 0, or -1 with a message naming the flag and the range. */
-int	cmd_parse_double(const char *flag, const char *s, double lo, double hi,
-	    double *out);
-int	cmd_parse_int(const char *flag, const char *s, long lo, long hi,
+/* The last value of --name (a no_argument option: ""), or NULL when it was
+ * not given. name must be one of the entry's options (else abort: a typo
+ * in the program, not the user's). */
+const char *args_get(const struct args *a, const char *name);
+int	args_has(const struct args *a, const char *name);
+/* --name as a number in [lo, hi] into *out (left alone when absent):
+ * 0, or -1 after a message naming the flag and the range. */
+int	args_double(const struct args *a, const char *name, double lo,
+	    double hi, double *out);
+int	args_long(const struct args *a, const char *name, long lo, long hi,
 	    const char *what, long *out);
-/* --passband LOW:HIGH (Hz, LOW < HIGH). 0, or -1 after a message. */
-int	cmd_parse_passband(const char *s, int *low, int *high);
-/* --listen ADDR:PORT parsed into addr; off loopback a --token-file is
- * required. 0, or the exit status after a message. */
-int	cmd_check_listen(const char *listen, const char *tokfile, char *addr,
-	    size_t addrlen);
-/* --token-file: one word of WSSERVER_TOKEN_MIN..MAX bytes; *out malloc'd.
- * 0, or the exit status after a message. */
-int	cmd_read_token(const char *path, char **out);
-/* --data-dir or the default; opens (and recovers) the dataset. */
-struct dataset;
-int	cmd_open_dataset(const char *dir, struct dataset **ds, char *path,
-	    size_t pathlen);
-
-/* s made safe for a terminal (util_term_escape: control characters and
- * invalid bytes written as \xNN), "" for NULL. The text lives in one of 16
- * buffers of this thread, reused round-robin: valid until 16 more calls. */
-const char *cmd_esc(const char *s);
-
-/* One line describing a replicator status (replicator.h), for messages. */
-#include <jansson.h>
-int	cmd_store_line(const json_t *status, char *buf, size_t len);
+/* The options given, in command-line order (repeated ones too): the i-th
+ * (0..args_options()-1) and its value (NULL without one). */
+int	args_options(const struct args *a);
+const struct option *args_option(const struct args *a, int i,
+	    const char **value);
+/* Positional arguments. */
+int	args_count(const struct args *a);
+const char *args_string(const struct args *a, int i);
 
 #endif

@@ -1,7 +1,6 @@
 /* cmd_console.c -- "console" (and no subcommand on a terminal): the ncurses operator console. */
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +21,7 @@
 int
 cmd_console_no_tty(void)
 {
-	return cmd_error(EXIT_USAGE, "the console needs a terminal (stdin, "
+	return cli_error(EXIT_USAGE, "the console needs a terminal (stdin, "
 	    "stdout and stderr); without one use \"heimdall-rec record\" for a "
 	    "scripted session or \"heimdall-rec serve\" for the WebSocket API "
 	    "(see --help)");
@@ -46,7 +45,7 @@ store_state(void *ctx, const char *session_id, char *buf, size_t len)
 		snprintf(buf, len, "everything replicated");
 	else {
 		/* the line without its "central store: " label */
-		cmd_store_line(st, line, sizeof line);
+		cli_store_line(st, line, sizeof line);
 		p = strchr(line, ':');
 		snprintf(buf, len, "%s", p != NULL ? p + 2 : line);
 	}
@@ -54,93 +53,64 @@ store_state(void *ctx, const char *session_id, char *buf, size_t len)
 	return 0;
 }
 
+static const struct option console_options[] = {
+	{ "stations", required_argument, NULL, 0 },
+	{ "data-dir", required_argument, NULL, 0 },
+	{ "passband", required_argument, NULL, 0 },
+	{ "start-timeout", required_argument, NULL, 0 },
+	{ "idle-timeout", required_argument, NULL, 0 },
+	{ "listen", required_argument, NULL, 0 },
+	{ "token-file", required_argument, NULL, 0 },
+	REPLICATOR_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
-console_exec(int argc, char **argv)
+console_exec(const struct args *a)
 {
-	static const struct option opts[] = {
-		{ "stations", required_argument, NULL, 's' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "passband", required_argument, NULL, 'p' },
-		{ "start-timeout", required_argument, NULL, 'T' },
-		{ "idle-timeout", required_argument, NULL, 'I' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "token-file", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		REPLICATOR_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct replicator_config rcfg;
 	struct console_config	 cc;
 	struct wsserver_config	 wc;
 	struct runtime		 rt;
 	struct wsserver		*srv = NULL;
-	const char		*stfile = NULL, *dir = NULL, *listen = NULL;
-	const char		*tokfile = NULL;
+	const char		*stfile, *dir, *listen, *tokfile, *s;
 	char			 err[1024], addr[256], *token = NULL;
 	char			 notice[600];
 	double			 start_timeout = 5, idle = ENGINE_IDLE_DEFAULT;
-	int			 ch, rc, low = -SESSION_PASSBAND_DEFAULT;
+	int			 rc, low = -SESSION_PASSBAND_DEFAULT;
 	int			 high = SESSION_PASSBAND_DEFAULT;
 	sigset_t		 set;
 
 	memset(&rt, 0, sizeof rt);
+	stfile = args_get(a, "stations");
+	dir = args_get(a, "data-dir");
+	listen = args_get(a, "listen");
+	tokfile = args_get(a, "token-file");
+	if ((s = args_get(a, "passband")) != NULL &&
+	    cli_parse_passband(s, &low, &high) != 0)
+		return EXIT_USAGE;
+	if (args_double(a, "start-timeout", 0.1, 60, &start_timeout) != 0 ||
+	    args_double(a, "idle-timeout", ENGINE_IDLE_MIN, ENGINE_IDLE_MAX,
+	    &idle) != 0)
+		return EXIT_USAGE;
 	replicator_config_init(&rcfg);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			stfile = optarg;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'p':
-			if (cmd_parse_passband(optarg, &low, &high) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'T':
-			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
-			    &start_timeout) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'I':
-			if (cmd_parse_double("--idle-timeout", optarg,
-			    ENGINE_IDLE_MIN, ENGINE_IDLE_MAX, &idle) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'l':
-			listen = optarg;
-			break;
-		case 'k':
-			tokfile = optarg;
-			break;
-		case 'h':
-			cmd_usage(&cmd_console_entry, stdout);
-			return 0;
-		default:
-			if ((rc = runtime_store_option(&cmd_console_entry, &rcfg,
-			    ch, optarg)) != 0)
-				return rc;
-		}
-	}
+	if ((rc = runtime_store_options(a, &rcfg)) != 0)
+		return rc;
 	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
-		return cmd_error(EXIT_USAGE, "%s", err);
+		return cli_error(EXIT_USAGE, "%s", err);
 	if (listen != NULL) {
-		if ((rc = cmd_check_listen(listen, tokfile, addr,
+		if ((rc = cli_check_listen(listen, tokfile, addr,
 		    sizeof addr)) != 0)
 			return rc;
 	} else if (tokfile != NULL)
-		return cmd_error(EXIT_USAGE, "--token-file goes with --listen");
-	if (optind < argc)
-		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
-		    argv[optind]);
+		return cli_error(EXIT_USAGE, "--token-file goes with --listen");
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) ||
 	    !isatty(STDERR_FILENO))
 		return cmd_console_no_tty();
 
 	/* Everything that can go wrong before the screen opens is said on
 	 * stderr, as for record. */
-	if (tokfile != NULL && (rc = cmd_read_token(tokfile, &token)) != 0)
+	if (tokfile != NULL && (rc = cli_read_token(tokfile, &token)) != 0)
 		return rc;
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
 		goto out;
@@ -172,7 +142,7 @@ console_exec(int argc, char **argv)
 		wc.central = rt.rep != NULL ? runtime_store_status : NULL;
 		wc.central_ctx = &rt;
 		if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
-			rc = cmd_error(EXIT_FAILED, "%s", err);
+			rc = cli_error(EXIT_FAILED, "%s", err);
 			goto out;
 		}
 		/* The address really bound (the port, when 0 was asked). */
@@ -194,7 +164,7 @@ console_exec(int argc, char **argv)
 	cc.low_cut = low;
 	cc.high_cut = high;
 	if (console_run(&cc, err, sizeof err) != 0)
-		rc = cmd_error(EXIT_SOFTWARE, "%s", err);
+		rc = cli_error(EXIT_SOFTWARE, "%s", err);
 out:
 	/* The server first: no client may reach an engine being freed. What
 	 * is queued (the last session's final status) goes out, then 1001. */
@@ -206,30 +176,34 @@ out:
 }
 
 const struct cmd_entry cmd_console_entry = {
-	"console",
-	"[--stations FILE] [--data-dir DIR] [options]",
-	"The operator console (ncurses): configure, assign source, acquire, "
-	"live.",
-	"  --stations FILE      stations file (default "
-	"$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
-	"  --data-dir DIR       dataset folder (default "
-	"$XDG_DATA_HOME/heimdall-rec)\n"
-	"  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
-	"  --start-timeout S    wait this long for every station to stream "
-	"(default 5)\n"
-	"  --idle-timeout S     a session (of a web client) that gets no "
-	"request for S\n"
-	"                       seconds before acquisition ends failed, "
-	"\"abandoned\"\n"
-	"                       (1-86400, default 600)\n"
-	"  --listen ADDR:PORT   also serve the WebSocket API and page of "
-	"\"serve\" here\n"
-	"  --token-file FILE    with --listen: clients must send this token; "
-	"required\n"
-	"                       off loopback\n"
-	REPLICATOR_HELP
-	"\nRuns on a terminal (also in tmux, screen, over SSH); heimdall-rec "
-	"without a\ncommand opens it. Keys are shown on the bottom line; ? or "
-	"F1 lists them.\nNO_COLOR=1 turns colours off.\n",
-	console_exec
+	.name = "console",
+	.args = { .lower = 0, .upper = 0 },
+	.options = console_options,
+	.usage = "[--stations FILE] [--data-dir DIR] [options]",
+	.summary =
+	    "The operator console (ncurses): configure, assign source, acquire, "
+	    "live.",
+	.help =
+	    "  --stations FILE      stations file (default "
+	    "$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
+	    "  --data-dir DIR       dataset folder (default "
+	    "$XDG_DATA_HOME/heimdall-rec)\n"
+	    "  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
+	    "  --start-timeout S    wait this long for every station to stream "
+	    "(default 5)\n"
+	    "  --idle-timeout S     a session (of a web client) that gets no "
+	    "request for S\n"
+	    "                       seconds before acquisition ends failed, "
+	    "\"abandoned\"\n"
+	    "                       (1-86400, default 600)\n"
+	    "  --listen ADDR:PORT   also serve the WebSocket API and page of "
+	    "\"serve\" here\n"
+	    "  --token-file FILE    with --listen: clients must send this token; "
+	    "required\n"
+	    "                       off loopback\n"
+	    REPLICATOR_HELP
+	    "\nRuns on a terminal (also in tmux, screen, over SSH); heimdall-rec "
+	    "without a\ncommand opens it. Keys are shown on the bottom line; ? or "
+	    "F1 lists them.\nNO_COLOR=1 turns colours off.\n",
+	.exec = console_exec
 };

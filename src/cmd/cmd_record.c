@@ -1,7 +1,6 @@
 /* cmd_record.c -- "record": a scripted session from flags, progress on stderr or JSON lines on stdout. */
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,15 +48,6 @@ write_line(int fd, const char *s, size_t len)
 	free(buf);
 }
 
-/* A string of an event for the human-readable output: names, reasons and
- * errors come from flags, files and receivers, so they are escaped for the
- * terminal (an ESC in a session name must not drive it). */
-static const char *
-jstr(const json_t *d, const char *k)
-{
-	return cmd_esc(json_string_value(json_object_get(d, k)));
-}
-
 static json_int_t
 jint(const json_t *d, const char *k)
 {
@@ -73,20 +63,22 @@ human(struct out *o, const char *name, const json_t *d)
 
 	if (strcmp(name, "session:started") == 0)
 		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s\n",
-		    jstr(d, "session_id"), jstr(d, "session_name"),
+		    cli_jstr(d, "session_id"), cli_jstr(d, "session_name"),
 		    json_real_value(json_object_get(d, "frequency_mhz")),
 		    (long long)jint(d, "duration_seconds"));
 	else if (strcmp(name, "session:source_assigned") == 0)
-		fprintf(stderr, "source: %s\n", jstr(d, "source_name"));
+		fprintf(stderr, "source: %s\n", cli_jstr(d, "source_name"));
 	else if (strcmp(name, "session:completed") == 0)
 		fprintf(stderr, "acquiring %lld chunks from %d stations...\n",
 		    (long long)jint(d, "chunks"), o->nst);
 	else if (strcmp(name, "receiver:status") == 0)
 		fprintf(stderr, "  station %lld (%s): %s%s%s\n",
-		    (long long)jint(d, "websdr"), jstr(d, "station"),
-		    jstr(d, "state"), strcmp(jstr(d, "reason"), jstr(d,
-		    "state")) != 0 ? " - " : "", strcmp(jstr(d, "reason"),
-		    jstr(d, "state")) != 0 ? jstr(d, "reason") : "");
+		    (long long)jint(d, "websdr"), cli_jstr(d, "station"),
+		    cli_jstr(d, "state"),
+		    strcmp(cli_jstr(d, "reason"), cli_jstr(d, "state")) != 0 ?
+		    " - " : "",
+		    strcmp(cli_jstr(d, "reason"), cli_jstr(d, "state")) != 0 ?
+		    cli_jstr(d, "reason") : "");
 	else if (strcmp(name, "session:measurement") == 0) {
 		json_int_t k = jint(d, "websdr"), c = jint(d, "chunk_index");
 		json_t *v = json_object_get(d, "snr_db");
@@ -99,8 +91,8 @@ human(struct out *o, const char *name, const json_t *d)
 		}
 	} else if (strcmp(name, "session:missing") == 0)
 		fprintf(stderr, "  station %lld (%s) chunk %lld missing: %s\n",
-		    (long long)jint(d, "websdr"), jstr(d, "station"),
-		    (long long)jint(d, "chunk_index"), jstr(d, "reason"));
+		    (long long)jint(d, "websdr"), cli_jstr(d, "station"),
+		    (long long)jint(d, "chunk_index"), cli_jstr(d, "reason"));
 	else if (strcmp(name, "session:progress") == 0) {
 		off = (size_t)snprintf(line, sizeof line, "chunk %lld/%lld: "
 		    "%lld measurements; SNR dB:", (long long)jint(d, "chunk"),
@@ -124,9 +116,9 @@ human(struct out *o, const char *name, const json_t *d)
 		}
 		fprintf(stderr, "%s\n", line);
 	} else if (strcmp(name, "session:error") == 0)
-		fprintf(stderr, "error: %s\n", jstr(d, "error"));
+		fprintf(stderr, "error: %s\n", cli_jstr(d, "error"));
 	else if (strcmp(name, "session:clock") == 0)
-		fprintf(stderr, "warning: %s\n", jstr(d, "message"));
+		fprintf(stderr, "warning: %s\n", cli_jstr(d, "message"));
 	else if (strcmp(name, "store:status") == 0) {
 		/* only when a store's state or error changes, not every count */
 		json_t *c = json_deep_copy(d);
@@ -138,7 +130,7 @@ human(struct out *o, const char *name, const json_t *d)
 		json_object_del(c, "state");
 		s = util_json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
 		if (s != NULL && strcmp(s, o->store) != 0) {
-			cmd_store_line(d, line, sizeof line);
+			cli_store_line(d, line, sizeof line);
 			fprintf(stderr, "%s\n", line);
 			snprintf(o->store, sizeof o->store, "%s", s);
 		}
@@ -171,18 +163,19 @@ summary(const json_t *d, const char *dir)
 	json_t	*sum = json_object_get(d, "summary"), *st, *m;
 	size_t	 i;
 
-	fprintf(stderr, "\nsession %s %s", jstr(d, "session_id"),
-	    jstr(d, "status"));
+	fprintf(stderr, "\nsession %s %s", cli_jstr(d, "session_id"),
+	    cli_jstr(d, "status"));
 	if (json_object_get(d, "error") != NULL)
-		fprintf(stderr, " (%s)", jstr(d, "error"));
+		fprintf(stderr, " (%s)", cli_jstr(d, "error"));
 	fprintf(stderr, ": %lld of %lld chunks stored\n",
 	    (long long)jint(sum, "chunks_stored"),
 	    (long long)jint(sum, "chunks_expected"));
 	json_array_foreach(json_object_get(sum, "stations"), i, st)
 		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing  %s\n",
-		    (long long)jint(st, "websdr"), jstr(st, "name"),
+		    (long long)jint(st, "websdr"), cli_jstr(st, "name"),
 		    (long long)jint(st, "chunks_ok"),
-		    (long long)jint(st, "chunks_missing"), jstr(st, "reason"));
+		    (long long)jint(st, "chunks_missing"),
+		    cli_jstr(st, "reason"));
 	json_array_foreach(json_object_get(sum, "missing"), i, m) {
 		if (i == 20) {
 			fprintf(stderr, "  ... %zu more missing\n",
@@ -192,9 +185,10 @@ summary(const json_t *d, const char *dir)
 		}
 		fprintf(stderr, "  missing: chunk %lld of station %lld: %s\n",
 		    (long long)jint(m, "chunk_index"),
-		    (long long)jint(m, "websdr"), jstr(m, "reason"));
+		    (long long)jint(m, "websdr"), cli_jstr(m, "reason"));
 	}
-	fprintf(stderr, "data: %s/sessions/%s/\n", dir, jstr(d, "session_id"));
+	fprintf(stderr, "data: %s/sessions/%s/\n", dir,
+	    cli_jstr(d, "session_id"));
 }
 
 struct sigctx {
@@ -240,7 +234,7 @@ exit_code(const json_t *d)
 	/* a storage error is said as such, whatever else happened */
 	if (json_object_get(sum, "io_error") != NULL)
 		return EXIT_IOERR;
-	if (strcmp(jstr(d, "status"), "completed") != 0)
+	if (strcmp(cli_jstr(d, "status"), "completed") != 0)
 		return EXIT_FAILED;
 	if (jint(sum, "chunks_missing") > 0)
 		return EXIT_PARTIAL;
@@ -269,8 +263,8 @@ static int
 map_error(const struct session_error *e)
 {
 	if (strcmp(e->code, "io_error") == 0)
-		return cmd_error(EXIT_IOERR, "%s", e->msg);
-	return cmd_error(EXIT_USAGE, "%s", e->msg);
+		return cli_error(EXIT_IOERR, "%s", e->msg);
+	return cli_error(EXIT_USAGE, "%s", e->msg);
 }
 
 /* Wait (bounded) for the central store to take this session; say what is
@@ -296,7 +290,7 @@ store_finish(struct replicator *rep, double timeout, int json,
 	 * that accepts but never answers holds its first one */
 	st = replicator_backlog(rep);
 	if (!json) {
-		cmd_store_line(st, line, sizeof line);
+		cli_store_line(st, line, sizeof line);
 		if (drained)
 			fprintf(stderr, "central store: every row and object "
 			    "replicated\n");
@@ -307,25 +301,25 @@ store_finish(struct replicator *rep, double timeout, int json,
 	json_decref(st);
 }
 
+static const struct option record_options[] = {
+	{ "stations", required_argument, NULL, 0 },
+	{ "data-dir", required_argument, NULL, 0 },
+	{ "name", required_argument, NULL, 0 },
+	{ "freq", required_argument, NULL, 0 },
+	{ "duration", required_argument, NULL, 0 },
+	{ "source", required_argument, NULL, 0 },
+	{ "notes", required_argument, NULL, 0 },
+	{ "passband", required_argument, NULL, 0 },
+	{ "start-timeout", required_argument, NULL, 0 },
+	{ "json", no_argument, NULL, 0 },
+	{ "sync-timeout", required_argument, NULL, 0 },
+	REPLICATOR_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
-record_exec(int argc, char **argv)
+record_exec(const struct args *a)
 {
-	static const struct option opts[] = {
-		{ "stations", required_argument, NULL, 's' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "freq", required_argument, NULL, 'f' },
-		{ "duration", required_argument, NULL, 't' },
-		{ "source", required_argument, NULL, 'S' },
-		{ "notes", required_argument, NULL, 'N' },
-		{ "passband", required_argument, NULL, 'p' },
-		{ "start-timeout", required_argument, NULL, 'T' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "sync-timeout", required_argument, NULL, 'W' },
-		REPLICATOR_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct replicator_config rcfg;
 	double			 sync_timeout = 30;
 	struct session_params	 p;
@@ -334,11 +328,11 @@ record_exec(int argc, char **argv)
 	struct out		 o;
 	struct sigctx		 sc;
 	pthread_t		 sigth;
-	const char		*stfile = NULL, *dir = NULL, *source = NULL;
+	const char		*stfile, *dir, *source, *name, *notes, *s;
 	char			 err[1024], id[37];
 	double			 mhz = 0, start_timeout = 5;
 	long			 dur = 0;
-	int			 ch, rc, have_freq = 0, have_dur = 0;
+	int			 rc;
 	int			 interrupted;
 
 	memset(&p, 0, sizeof p);
@@ -346,98 +340,61 @@ record_exec(int argc, char **argv)
 	p.high_cut = SESSION_PASSBAND_DEFAULT;
 	memset(&o, 0, sizeof o);
 	replicator_config_init(&rcfg);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			stfile = optarg;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'n':
-			if (strlen(optarg) > SESSION_NAME_MAX)
-				return cmd_error(EXIT_USAGE, "--name is longer "
-				    "than %d bytes", SESSION_NAME_MAX);
-			snprintf(p.name, sizeof p.name, "%s", optarg);
-			break;
-		case 'f':
-			if (cmd_parse_double("--freq (MHz)", optarg, 1e-6, 1e5,
-			    &mhz) != 0)
-				return EXIT_USAGE;
-			have_freq = 1;
-			break;
-		case 't':
-			if (cmd_parse_int("--duration", optarg,
-			    SESSION_DURATION_MIN, SESSION_DURATION_MAX,
-			    "seconds", &dur) != 0)
-				return EXIT_USAGE;
-			have_dur = 1;
-			break;
-		case 'S':
-			source = optarg;
-			break;
-		case 'N':
-			if (strlen(optarg) > SESSION_NOTES_MAX)
-				return cmd_error(EXIT_USAGE, "--notes is longer "
-				    "than %d bytes", SESSION_NOTES_MAX);
-			snprintf(p.notes, sizeof p.notes, "%s", optarg);
-			break;
-		case 'p':
-			if (cmd_parse_passband(optarg, &p.low_cut,
-			    &p.high_cut) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'T':
-			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
-			    &start_timeout) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 'h':
-			cmd_usage(&cmd_record_entry, stdout);
-			return 0;
-		case 'W':
-			if (cmd_parse_double("--sync-timeout", optarg, 0, 86400,
-			    &sync_timeout) != 0)
-				return EXIT_USAGE;
-			break;
-		default:
-			if ((rc = runtime_store_option(&cmd_record_entry,
-			    &rcfg, ch, optarg)) != 0)
-				return rc;
-		}
+	stfile = args_get(a, "stations");
+	dir = args_get(a, "data-dir");
+	source = args_get(a, "source");
+	o.json = args_has(a, "json");
+	if ((name = args_get(a, "name")) != NULL) {
+		if (strlen(name) > SESSION_NAME_MAX)
+			return cli_error(EXIT_USAGE, "--name is longer than %d "
+			    "bytes", SESSION_NAME_MAX);
+		snprintf(p.name, sizeof p.name, "%s", name);
 	}
-	if (optind < argc)
-		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
-		    argv[optind]);
+	if ((notes = args_get(a, "notes")) != NULL) {
+		if (strlen(notes) > SESSION_NOTES_MAX)
+			return cli_error(EXIT_USAGE, "--notes is longer than %d "
+			    "bytes", SESSION_NOTES_MAX);
+		snprintf(p.notes, sizeof p.notes, "%s", notes);
+	}
+	if ((s = args_get(a, "freq")) != NULL &&
+	    cli_parse_double("--freq (MHz)", s, 1e-6, 1e5, &mhz) != 0)
+		return EXIT_USAGE;
+	if (args_long(a, "duration", SESSION_DURATION_MIN,
+	    SESSION_DURATION_MAX, "seconds", &dur) != 0)
+		return EXIT_USAGE;
+	if ((s = args_get(a, "passband")) != NULL &&
+	    cli_parse_passband(s, &p.low_cut, &p.high_cut) != 0)
+		return EXIT_USAGE;
+	if (args_double(a, "start-timeout", 0.1, 60, &start_timeout) != 0 ||
+	    args_double(a, "sync-timeout", 0, 86400, &sync_timeout) != 0)
+		return EXIT_USAGE;
+	if ((rc = runtime_store_options(a, &rcfg)) != 0)
+		return rc;
 	if (p.name[0] == '\0')
-		return cmd_error(EXIT_USAGE, "--name is required and must not "
+		return cli_error(EXIT_USAGE, "--name is required and must not "
 		    "be empty");
-	if (!have_freq)
-		return cmd_error(EXIT_USAGE, "--freq MHZ is required");
-	if (!have_dur)
-		return cmd_error(EXIT_USAGE, "--duration S is required (a whole "
+	if (!args_has(a, "freq"))
+		return cli_error(EXIT_USAGE, "--freq MHZ is required");
+	if (!args_has(a, "duration"))
+		return cli_error(EXIT_USAGE, "--duration S is required (a whole "
 		    "number of seconds from %d to %d)", SESSION_DURATION_MIN,
 		    SESSION_DURATION_MAX);
 	if (source == NULL)
-		return cmd_error(EXIT_USAGE, "--source is required: \"unknown\", "
+		return cli_error(EXIT_USAGE, "--source is required: \"unknown\", "
 		    "a known source's name or its UUID");
 	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
-		return cmd_error(EXIT_USAGE, "%s", err);
+		return cli_error(EXIT_USAGE, "%s", err);
 	p.freq_hz = mhz * 1e6;
 	p.duration_s = (int)dur;
 	/* all but the stations' range now: usage errors before the file */
 	if (session_validate(&p, NULL, &e) != 0)
-		return cmd_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
+		return cli_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
 
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
 		goto out;
 	/* the range before any receiver is dialled */
 	if (session_check_frequency(&rt.stations, p.freq_hz, &e) != 0) {
-		rc = cmd_error(EXIT_USAGE, "--freq: %s", e.msg);
+		rc = cli_error(EXIT_USAGE, "--freq: %s", e.msg);
 		goto out;
 	}
 	o.nst = rt.stations.n;
@@ -445,7 +402,7 @@ record_exec(int argc, char **argv)
 	o.snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), sizeof *o.snr);
 	o.has_snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), 1);
 	if (o.snr == NULL || o.has_snr == NULL) {
-		rc = cmd_error(EXIT_SOFTWARE, "out of memory");
+		rc = cli_error(EXIT_SOFTWARE, "out of memory");
 		goto out;
 	}
 	pthread_mutex_init(&o.lock, NULL);
@@ -518,31 +475,34 @@ out:
 }
 
 const struct cmd_entry cmd_record_entry = {
-	"record",
-	"--name NAME --freq MHZ --duration S --source SOURCE [options]",
-	"Record a session now, from every station, without a terminal UI.",
-	"  --stations FILE      stations file (default "
-	"$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
-	"  --data-dir DIR       dataset folder (default "
-	"$XDG_DATA_HOME/heimdall-rec)\n"
-	"  --name NAME          session name (1-255 bytes of UTF-8, no control\n"
-	"                       characters)\n"
-	"  --freq MHZ           dial frequency in MHz, inside every station's "
-	"range\n"
-	"  --duration S         whole seconds, 1-30: S chunks per station\n"
-	"  --source SOURCE      unknown, a known source's name, or its UUID\n"
-	"  --notes TEXT         free text (up to 4096 bytes of UTF-8)\n"
-	"  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
-	"  --start-timeout S    wait this long for every station to stream "
-	"(default 5)\n"
-	"  --json               events as JSON lines on stdout\n"
-	REPLICATOR_HELP
-	"  --sync-timeout S     at the end, wait up to S s for the central "
-	"store\n"
-	"                       (default 30; what is left is sent later)\n"
-	"\nExit status: 0 every chunk stored, 75 some missing, 69 failed, 64 "
-	"usage,\n66 no stations file, 78 bad stations file, 73 data dir, 74 "
-	"I/O (storage\nerror: the session failed), 71 too few open files for "
-	"the stations,\n130 interrupted.\n",
-	record_exec
+	.name = "record",
+	.args = { .lower = 0, .upper = 0 },
+	.options = record_options,
+	.usage = "--name NAME --freq MHZ --duration S --source SOURCE [options]",
+	.summary = "Record a session now, from every station, without a terminal UI.",
+	.help =
+	    "  --stations FILE      stations file (default "
+	    "$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
+	    "  --data-dir DIR       dataset folder (default "
+	    "$XDG_DATA_HOME/heimdall-rec)\n"
+	    "  --name NAME          session name (1-255 bytes of UTF-8, no control\n"
+	    "                       characters)\n"
+	    "  --freq MHZ           dial frequency in MHz, inside every station's "
+	    "range\n"
+	    "  --duration S         whole seconds, 1-30: S chunks per station\n"
+	    "  --source SOURCE      unknown, a known source's name, or its UUID\n"
+	    "  --notes TEXT         free text (up to 4096 bytes of UTF-8)\n"
+	    "  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
+	    "  --start-timeout S    wait this long for every station to stream "
+	    "(default 5)\n"
+	    "  --json               events as JSON lines on stdout\n"
+	    REPLICATOR_HELP
+	    "  --sync-timeout S     at the end, wait up to S s for the central "
+	    "store\n"
+	    "                       (default 30; what is left is sent later)\n"
+	    "\nExit status: 0 every chunk stored, 75 some missing, 69 failed, 64 "
+	    "usage,\n66 no stations file, 78 bad stations file, 73 data dir, 74 "
+	    "I/O (storage\nerror: the session failed), 71 too few open files for "
+	    "the stations,\n130 interrupted.\n",
+	.exec = record_exec
 };

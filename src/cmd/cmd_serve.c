@@ -1,7 +1,6 @@
 /* cmd_serve.c -- "serve": the engine without a terminal, driven over the WebSocket API (net/wsserver.h). */
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,134 +39,92 @@ cancel_open_sessions(struct engine *eng)
 	json_decref(all);
 }
 
+static const struct option serve_options[] = {
+	{ "listen", required_argument, NULL, 0 },
+	{ "stations", required_argument, NULL, 0 },
+	{ "data-dir", required_argument, NULL, 0 },
+	{ "token-file", required_argument, NULL, 0 },
+	{ "tls-cert", required_argument, NULL, 0 },
+	{ "tls-key", required_argument, NULL, 0 },
+	{ "allow-origin", required_argument, NULL, 0 },
+	{ "heartbeat", required_argument, NULL, 0 },
+	{ "max-clients", required_argument, NULL, 0 },
+	{ "client-queue", required_argument, NULL, 0 },
+	{ "conn-timeout", required_argument, NULL, 0 },
+	{ "start-timeout", required_argument, NULL, 0 },
+	{ "idle-timeout", required_argument, NULL, 0 },
+	REPLICATOR_OPTIONS,
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
-serve_exec(int argc, char **argv)
+serve_exec(const struct args *a)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "stations", required_argument, NULL, 's' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "token-file", required_argument, NULL, 'k' },
-		{ "tls-cert", required_argument, NULL, 'c' },
-		{ "tls-key", required_argument, NULL, 'K' },
-		{ "allow-origin", required_argument, NULL, 'o' },
-		{ "heartbeat", required_argument, NULL, 'b' },
-		{ "max-clients", required_argument, NULL, 'm' },
-		{ "client-queue", required_argument, NULL, 'q' },
-		{ "conn-timeout", required_argument, NULL, 'C' },
-		{ "start-timeout", required_argument, NULL, 'T' },
-		{ "idle-timeout", required_argument, NULL, 'I' },
-		{ "help", no_argument, NULL, 'h' },
-		REPLICATOR_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct replicator_config rcfg;
 	struct wsserver_config	 wc;
 	struct runtime		 rt;
 	struct wsserver		*srv = NULL;
-	const char		*stfile = NULL, *dir = NULL, *tokfile = NULL;
+	const struct option	*opt;
+	const char		*stfile, *dir, *tokfile, *v;
 	const char		*origins[WSSERVER_MAX_ORIGINS];
 	char			 err[1024];
 	char			 addr[256], *token = NULL;
 	double			 hb = 30, start_timeout = 5, conn_to = 30;
 	double			 idle = ENGINE_IDLE_DEFAULT;
 	long			 maxc = 1024, queue = 1024;
-	int			 ch, rc = 0, norigins = 0, sig = 0, i;
+	int			 rc = 0, norigins = 0, sig = 0, i;
 	sigset_t		 set;
 
 	memset(&wc, 0, sizeof wc);
 	memset(&rt, 0, sizeof rt);
 	wc.listen = WSSERVER_DEFAULT_LISTEN;
-	replicator_config_init(&rcfg);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			wc.listen = optarg;
-			break;
-		case 's':
-			stfile = optarg;
-			break;
-		case 'd':
-			dir = optarg;
-			break;
-		case 'k':
-			tokfile = optarg;
-			break;
-		case 'c':
-			wc.tls_cert = optarg;
-			break;
-		case 'K':
-			wc.tls_key = optarg;
-			break;
-		case 'o':
-			if (norigins == WSSERVER_MAX_ORIGINS)
-				return cmd_error(EXIT_USAGE, "at most %d "
-				    "--allow-origin", WSSERVER_MAX_ORIGINS);
-			if (strncmp(optarg, "http://", 7) != 0 &&
-			    strncmp(optarg, "https://", 8) != 0)
-				return cmd_error(EXIT_USAGE, "--allow-origin must "
-				    "be an origin like http://host:port (got "
-				    "\"%s\")", optarg);
-			origins[norigins++] = optarg;
-			break;
-		case 'b':
-			if (cmd_parse_double("--heartbeat", optarg, 0.1, 3600,
-			    &hb) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'm':
-			if (cmd_parse_int("--max-clients", optarg, 1, 100000,
-			    "clients", &maxc) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'q':
-			if (cmd_parse_int("--client-queue", optarg, 8, 1000000,
-			    "messages", &queue) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'C':
-			if (cmd_parse_double("--conn-timeout", optarg, 0.5, 3600,
-			    &conn_to) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'T':
-			if (cmd_parse_double("--start-timeout", optarg, 0.1, 60,
-			    &start_timeout) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'I':
-			if (cmd_parse_double("--idle-timeout", optarg,
-			    ENGINE_IDLE_MIN, ENGINE_IDLE_MAX, &idle) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_usage(&cmd_serve_entry, stdout);
-			return 0;
-		default:
-			if ((rc = runtime_store_option(&cmd_serve_entry, &rcfg,
-			    ch, optarg)) != 0)
-				return rc;
-		}
+	if (args_has(a, "listen"))
+		wc.listen = args_get(a, "listen");
+	stfile = args_get(a, "stations");
+	dir = args_get(a, "data-dir");
+	tokfile = args_get(a, "token-file");
+	wc.tls_cert = args_get(a, "tls-cert");
+	wc.tls_key = args_get(a, "tls-key");
+	/* --allow-origin is repeatable: every one, in order */
+	for (i = 0; (opt = args_option(a, i, &v)) != NULL; i++) {
+		if (strcmp(opt->name, "allow-origin") != 0)
+			continue;
+		if (norigins == WSSERVER_MAX_ORIGINS)
+			return cli_error(EXIT_USAGE, "at most %d --allow-origin",
+			    WSSERVER_MAX_ORIGINS);
+		if (strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0)
+			return cli_error(EXIT_USAGE, "--allow-origin must be an "
+			    "origin like http://host:port (got \"%s\")", v);
+		origins[norigins++] = v;
 	}
+	if (args_double(a, "heartbeat", 0.1, 3600, &hb) != 0 ||
+	    args_long(a, "max-clients", 1, 100000, "clients", &maxc) != 0 ||
+	    args_long(a, "client-queue", 8, 1000000, "messages",
+	    &queue) != 0 ||
+	    args_double(a, "conn-timeout", 0.5, 3600, &conn_to) != 0 ||
+	    args_double(a, "start-timeout", 0.1, 60, &start_timeout) != 0 ||
+	    args_double(a, "idle-timeout", ENGINE_IDLE_MIN, ENGINE_IDLE_MAX,
+	    &idle) != 0)
+		return EXIT_USAGE;
+	replicator_config_init(&rcfg);
+	if ((rc = runtime_store_options(a, &rcfg)) != 0)
+		return rc;
 	if (replicator_config_check(&rcfg, err, sizeof err) != 0)
-		return cmd_error(EXIT_USAGE, "%s", err);
-	if (optind < argc)
-		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
-		    argv[optind]);
-	if ((rc = cmd_check_listen(wc.listen, tokfile, addr,
+		return cli_error(EXIT_USAGE, "%s", err);
+	if ((rc = cli_check_listen(wc.listen, tokfile, addr,
 	    sizeof addr)) != 0)
 		return rc;
 	if ((wc.tls_cert == NULL) != (wc.tls_key == NULL))
-		return cmd_error(EXIT_USAGE, "TLS needs both --tls-cert and "
+		return cli_error(EXIT_USAGE, "TLS needs both --tls-cert and "
 		    "--tls-key");
 	/* Configuration files like the token's: 78 with the cause (missing,
 	 * a FIFO -- OpenSSL would wait on it for ever --, not PEM, a key for
 	 * another certificate); 66 means "no stations file". */
 	if (wc.tls_cert != NULL && wsserver_check_tls(wc.tls_cert, wc.tls_key,
 	    err, sizeof err) != 0)
-		return cmd_error(EXIT_CONFIG, "%s", err);
-	if (tokfile != NULL && (rc = cmd_read_token(tokfile, &token)) != 0)
+		return cli_error(EXIT_CONFIG, "%s", err);
+	if (tokfile != NULL && (rc = cli_read_token(tokfile, &token)) != 0)
 		return rc;
 
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
@@ -200,7 +157,7 @@ serve_exec(int argc, char **argv)
 	wc.queue_max = (int)queue;
 	wc.conn_timeout = conn_to;
 	if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
-		rc = cmd_error(EXIT_FAILED, "%s", err);
+		rc = cli_error(EXIT_FAILED, "%s", err);
 		goto out;
 	}
 	if (wsserver_max_clients(srv, err, sizeof err) < maxc)
@@ -236,41 +193,44 @@ out:
 }
 
 const struct cmd_entry cmd_serve_entry = {
-	"serve",
-	"[--listen ADDR:PORT] [--stations FILE] [--data-dir DIR] [options]",
-	"Run headless: the session WebSocket API, /health and a web page.",
-	"  --listen ADDR:PORT   where to serve (default 127.0.0.1:8001; port 0 "
-	"picks a free one)\n"
-	"  --stations FILE      stations file (default "
-	"$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
-	"  --data-dir DIR       dataset folder (default "
-	"$XDG_DATA_HOME/heimdall-rec)\n"
-	"  --token-file FILE    clients must send this token (Authorization: "
-	"Bearer,\n"
-	"                       or ?token=); required off loopback\n"
-	"  --tls-cert FILE      serve https/wss with this PEM certificate...\n"
-	"  --tls-key FILE       ...and this PEM key\n"
-	"  --allow-origin URL   also accept browser pages from this origin, e.g.\n"
-	"                       http://localhost:5173 (repeatable; default: only "
-	"the\n"
-	"                       built-in page)\n"
-	"  --heartbeat S        seconds between heartbeat events (default 30)\n"
-	"  --max-clients N      WebSocket clients at once (default 1024)\n"
-	"  --client-queue N     messages queued per client before it is "
-	"dropped (1024)\n"
-	"  --conn-timeout S     close connections that send no complete "
-	"request or\n"
-	"                       message within S, or answer no ping (default "
-	"30)\n"
-	"  --start-timeout S    wait this long for every station to stream "
-	"(default 5)\n"
-	"  --idle-timeout S     a session that gets no request for S seconds "
-	"before\n"
-	"                       acquisition ends failed, \"abandoned\" "
-	"(1-86400, default 600)\n"
-	REPLICATOR_HELP
-	"\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
-	"SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "
-	"78 bad\nstations, token or TLS file, 73 data dir, 69 cannot listen.\n",
-	serve_exec
+	.name = "serve",
+	.args = { .lower = 0, .upper = 0 },
+	.options = serve_options,
+	.usage = "[--listen ADDR:PORT] [--stations FILE] [--data-dir DIR] [options]",
+	.summary = "Run headless: the session WebSocket API, /health and a web page.",
+	.help =
+	    "  --listen ADDR:PORT   where to serve (default 127.0.0.1:8001; port 0 "
+	    "picks a free one)\n"
+	    "  --stations FILE      stations file (default "
+	    "$XDG_CONFIG_HOME/heimdall-rec/stations.json)\n"
+	    "  --data-dir DIR       dataset folder (default "
+	    "$XDG_DATA_HOME/heimdall-rec)\n"
+	    "  --token-file FILE    clients must send this token (Authorization: "
+	    "Bearer,\n"
+	    "                       or ?token=); required off loopback\n"
+	    "  --tls-cert FILE      serve https/wss with this PEM certificate...\n"
+	    "  --tls-key FILE       ...and this PEM key\n"
+	    "  --allow-origin URL   also accept browser pages from this origin, e.g.\n"
+	    "                       http://localhost:5173 (repeatable; default: only "
+	    "the\n"
+	    "                       built-in page)\n"
+	    "  --heartbeat S        seconds between heartbeat events (default 30)\n"
+	    "  --max-clients N      WebSocket clients at once (default 1024)\n"
+	    "  --client-queue N     messages queued per client before it is "
+	    "dropped (1024)\n"
+	    "  --conn-timeout S     close connections that send no complete "
+	    "request or\n"
+	    "                       message within S, or answer no ping (default "
+	    "30)\n"
+	    "  --start-timeout S    wait this long for every station to stream "
+	    "(default 5)\n"
+	    "  --idle-timeout S     a session that gets no request for S seconds "
+	    "before\n"
+	    "                       acquisition ends failed, \"abandoned\" "
+	    "(1-86400, default 600)\n"
+	    REPLICATOR_HELP
+	    "\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
+	    "SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "
+	    "78 bad\nstations, token or TLS file, 73 data dir, 69 cannot listen.\n",
+	.exec = serve_exec
 };

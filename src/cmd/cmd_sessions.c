@@ -1,6 +1,5 @@
 /* cmd_sessions.c -- "sessions": list recorded sessions (and recover interrupted ones). */
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,48 +8,28 @@
 #include "src/base/util.h"
 #include "store/dataset.h"
 
+static const struct option sessions_options[] = {
+	{ "data-dir", required_argument, NULL, 0 },
+	{ "json", no_argument, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
-sessions_exec(int argc, char **argv)
+sessions_exec(const struct args *a)
 {
-	static const struct option opts[] = {
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct dataset	*ds;
-	const char	*dir = NULL;
 	char		 path[4096], err[1024], *s;
 	json_t		*list, *o;
 	size_t		 i;
-	int		 ch, json = 0, rc;
+	int		 json = args_has(a, "json"), rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			cmd_usage(&cmd_sessions_entry, stdout);
-			return 0;
-		default:
-			cmd_usage(&cmd_sessions_entry, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
-		    argv[optind]);
-	if ((rc = cmd_open_dataset(dir, &ds, path, sizeof path)) != 0)
+	if ((rc = cli_open_dataset(args_get(a, "data-dir"), &ds, path,
+	    sizeof path)) != 0)
 		return rc;
 	list = dataset_sessions_list(ds, err, sizeof err);
 	dataset_close(ds);
 	if (list == NULL)
-		return cmd_error(EXIT_IOERR, "%s", err);
+		return cli_error(EXIT_IOERR, "%s", err);
 	if (json) {
 		s = util_json_dumps(list, JSON_INDENT(1) |
 		    JSON_PRESERVE_ORDER);
@@ -74,14 +53,14 @@ sessions_exec(int argc, char **argv)
 			    (long long)json_integer_value(json_object_get(o,
 			    "chunks_expected")),
 			    (long long)json_integer_value(json_object_get(o,
-			    "chunks_missing")), name != NULL ? cmd_esc(name) :
+			    "chunks_missing")), name != NULL ? cli_esc(name) :
 			    "-");
 			/* a damaged manifest is said, with what is left */
 			if (json_object_get(o, "damaged") != NULL)
 				printf("  damaged: %s; %lld chunk files kept "
 				    "(not rebuilt: the dataset is read-only or "
 				    "the session is being written)\n",
-				    cmd_esc(json_string_value(json_object_get(o,
+				    cli_esc(json_string_value(json_object_get(o,
 				    "damaged"))), (long long)json_integer_value(
 				    json_object_get(o, "chunk_files")));
 			else if (rb != NULL)
@@ -106,16 +85,19 @@ sessions_exec(int argc, char **argv)
 }
 
 const struct cmd_entry cmd_sessions_entry = {
-	"sessions",
-	"[--data-dir DIR] [--json]",
-	"List recorded sessions: status, chunks stored and missing.",
-	"  --data-dir DIR  dataset folder (default $XDG_DATA_HOME/heimdall-rec)\n"
-	"  --json          print a JSON array\n"
-	"Opening the dataset marks sessions whose recorder died as failed "
-	"(interrupted),\nand rebuilds sessions whose manifest.json is missing, "
-	"empty or damaged from\ntheir chunk files and rows (failed, \"manifest "
-	"rebuilt from N chunks\"; the old\nfile is kept as "
-	"manifest.json.damaged). Sessions that cannot be rebuilt are\nlisted "
-	"as damaged, with the reason.\n",
-	sessions_exec
+	.name = "sessions",
+	.args = { .lower = 0, .upper = 0 },
+	.options = sessions_options,
+	.usage = "[--data-dir DIR] [--json]",
+	.summary = "List recorded sessions: status, chunks stored and missing.",
+	.help =
+	    "  --data-dir DIR  dataset folder (default $XDG_DATA_HOME/heimdall-rec)\n"
+	    "  --json          print a JSON array\n"
+	    "Opening the dataset marks sessions whose recorder died as failed "
+	    "(interrupted),\nand rebuilds sessions whose manifest.json is missing, "
+	    "empty or damaged from\ntheir chunk files and rows (failed, \"manifest "
+	    "rebuilt from N chunks\"; the old\nfile is kept as "
+	    "manifest.json.damaged). Sessions that cannot be rebuilt are\nlisted "
+	    "as damaged, with the reason.\n",
+	.exec = sessions_exec
 };

@@ -1,6 +1,5 @@
 /* cmd_sources.c -- "sources list|add": the known transmitters kept in the dataset. */
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,7 @@ sources_list(struct dataset *ds, int json)
 	int		 n, i;
 
 	if (dataset_sources_list(ds, &v, &n, err, sizeof err) != 0)
-		return cmd_error(EXIT_IOERR, "%s", err);
+		return cli_error(EXIT_IOERR, "%s", err);
 	if (json) {
 		arr = json_array();
 		for (i = 0; i < n; i++) {
@@ -44,114 +43,70 @@ sources_list(struct dataset *ds, int json)
 				snprintf(pos, sizeof pos, "%.4f,%.4f",
 				    v[i].latitude, v[i].longitude);
 			printf("%-36s  %-12.6f  %-20s  %s\n", v[i].id,
-			    v[i].frequency_hz / 1e6, pos, cmd_esc(v[i].name));
+			    v[i].frequency_hz / 1e6, pos, cli_esc(v[i].name));
 		}
 	}
 	free(v);
 	return 0;
 }
 
+static const struct option sources_options[] = {
+	{ "data-dir", required_argument, NULL, 0 },
+	{ "json", no_argument, NULL, 0 },
+	{ "name", required_argument, NULL, 0 },
+	{ "freq", required_argument, NULL, 0 },
+	{ "lat", required_argument, NULL, 0 },
+	{ "lon", required_argument, NULL, 0 },
+	{ "description", required_argument, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char *const sources_actions[] = { "list", "add", NULL };
+
 static int
-sources_exec(int argc, char **argv)
+sources_exec(const struct args *a)
 {
-	static const struct option opts[] = {
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "freq", required_argument, NULL, 'f' },
-		{ "lat", required_argument, NULL, 'a' },
-		{ "lon", required_argument, NULL, 'o' },
-		{ "description", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct dataset	*ds;
 	struct source	 s;
-	const char	*dir = NULL, *verb;
+	const char	*verb = args_string(a, 0), *name, *desc, *freq;
 	char		 path[4096], err[1024];
 	double		 mhz = 0;
-	int		 ch, json = 0, rc, have_lat = 0, have_lon = 0;
+	int		 rc, have_lat, have_lon;
 
-	if (argc < 2 || argv[1][0] == '-') {
-		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-		    strcmp(argv[1], "-h") == 0)) {
-			cmd_usage(&cmd_sources_entry, stdout);
-			return 0;
-		}
-		cmd_usage(&cmd_sources_entry, stderr);
-		return EXIT_USAGE;
-	}
-	verb = argv[1];
-	if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0)
-		return cmd_error(EXIT_USAGE, "sources: unknown action \"%s\" "
-		    "(list or add)", verb);
 	memset(&s, 0, sizeof s);
-	optind = 1;
-	argc--;
-	argv++;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'n':
-			if (strlen(optarg) >= sizeof s.name)
-				return cmd_error(EXIT_USAGE, "--name is longer "
-				    "than %zu bytes", sizeof s.name - 1);
-			snprintf(s.name, sizeof s.name, "%s", optarg);
-			break;
-		case 'f':
-			if (cmd_parse_double("--freq (MHz)", optarg, 0, 1e5,
-			    &mhz) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'a':
-			if (cmd_parse_double("--lat", optarg, -90, 90,
-			    &s.latitude) != 0)
-				return EXIT_USAGE;
-			have_lat = 1;
-			break;
-		case 'o':
-			if (cmd_parse_double("--lon", optarg, -180, 180,
-			    &s.longitude) != 0)
-				return EXIT_USAGE;
-			have_lon = 1;
-			break;
-		case 'D':
-			if (strlen(optarg) >= sizeof s.description)
-				return cmd_error(EXIT_USAGE, "--description is "
-				    "longer than %zu bytes",
-				    sizeof s.description - 1);
-			snprintf(s.description, sizeof s.description, "%s",
-			    optarg);
-			break;
-		case 'h':
-			cmd_usage(&cmd_sources_entry, stdout);
-			return 0;
-		default:
-			cmd_usage(&cmd_sources_entry, stderr);
-			return EXIT_USAGE;
-		}
+	if ((name = args_get(a, "name")) != NULL) {
+		if (strlen(name) >= sizeof s.name)
+			return cli_error(EXIT_USAGE, "--name is longer than %zu "
+			    "bytes", sizeof s.name - 1);
+		snprintf(s.name, sizeof s.name, "%s", name);
 	}
-	if (optind < argc)
-		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
-		    argv[optind]);
+	if ((desc = args_get(a, "description")) != NULL) {
+		if (strlen(desc) >= sizeof s.description)
+			return cli_error(EXIT_USAGE, "--description is longer "
+			    "than %zu bytes", sizeof s.description - 1);
+		snprintf(s.description, sizeof s.description, "%s", desc);
+	}
+	if (((freq = args_get(a, "freq")) != NULL &&
+	    cli_parse_double("--freq (MHz)", freq, 0, 1e5, &mhz) != 0) ||
+	    args_double(a, "lat", -90, 90, &s.latitude) != 0 ||
+	    args_double(a, "lon", -180, 180, &s.longitude) != 0)
+		return EXIT_USAGE;
+	have_lat = args_has(a, "lat");
+	have_lon = args_has(a, "lon");
 	if (have_lat != have_lon)
-		return cmd_error(EXIT_USAGE, "--lat and --lon go together");
+		return cli_error(EXIT_USAGE, "--lat and --lon go together");
 	if (strcmp(verb, "add") == 0 && s.name[0] == '\0')
-		return cmd_error(EXIT_USAGE, "sources add: --name is required");
-	if ((rc = cmd_open_dataset(dir, &ds, path, sizeof path)) != 0)
+		return cli_error(EXIT_USAGE, "sources add: --name is required");
+	if ((rc = cli_open_dataset(args_get(a, "data-dir"), &ds, path,
+	    sizeof path)) != 0)
 		return rc;
 	if (strcmp(verb, "list") == 0)
-		rc = sources_list(ds, json);
+		rc = sources_list(ds, args_has(a, "json"));
 	else {
 		s.frequency_hz = mhz * 1e6;
 		s.has_coords = have_lat;
 		if (dataset_source_add(ds, &s, err, sizeof err) != 0)
-			rc = cmd_error(EXIT_USAGE, "sources add: %s", err);
+			rc = cli_error(EXIT_USAGE, "sources add: %s", err);
 		else
 			printf("%s\n", s.id);
 	}
@@ -160,18 +115,24 @@ sources_exec(int argc, char **argv)
 }
 
 const struct cmd_entry cmd_sources_entry = {
-	"sources",
-	"list [--json] | add --name NAME [--freq MHZ] [--lat DEG --lon DEG] "
-	"[--description TEXT]",
-	"Known transmitters, to assign to sessions (\"Unknown\" always exists).",
-	"  --data-dir DIR       dataset folder (default "
-	"$XDG_DATA_HOME/heimdall-rec)\n"
-	"  --name NAME          the source's name (unique, 1-127 bytes of UTF-8,\n"
-	"                       no control characters)\n"
-	"  --freq MHZ           its frequency\n"
-	"  --lat DEG --lon DEG  its position\n"
-	"  --description TEXT   free text\n"
-	"  --json               list as JSON\n"
-	"add prints the new source's UUID.\n",
-	sources_exec
+	.name = "sources",
+	.args = { .lower = 1, .upper = 1, .actions = sources_actions },
+	.options = sources_options,
+	.usage =
+	    "list [--json] | add --name NAME [--freq MHZ] [--lat DEG --lon DEG] "
+	    "[--description TEXT]",
+	.summary =
+	    "Known transmitters, to assign to sessions (\"Unknown\" "
+	    "always exists).",
+	.help =
+	    "  --data-dir DIR       dataset folder (default "
+	    "$XDG_DATA_HOME/heimdall-rec)\n"
+	    "  --name NAME          the source's name (unique, 1-127 bytes of UTF-8,\n"
+	    "                       no control characters)\n"
+	    "  --freq MHZ           its frequency\n"
+	    "  --lat DEG --lon DEG  its position\n"
+	    "  --description TEXT   free text\n"
+	    "  --json               list as JSON\n"
+	    "add prints the new source's UUID.\n",
+	.exec = sources_exec
 };

@@ -1,6 +1,5 @@
 /* cmd_status.c -- "status": what the spool still holds for the central store, and why. */
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,70 +11,45 @@
 #include "store/replicator.h"
 #include "store/s3store.h"
 
-/* A string of o for a human-readable line: escaped for the terminal
- * (server errors and session names are not ours to trust). */
-static const char *
-sstr(const json_t *o, const char *k)
-{
-	return cmd_esc(json_string_value(json_object_get(o, k)));
-}
-
 /* Was this store used before (DIR/replica.json)? */
 static int
 used(const json_t *last, const char *k)
 {
-	const char	*st = sstr(json_object_get(last, k), "state");
+	const char	*st = cli_jstr(json_object_get(last, k), "state");
 
 	return st[0] != '\0' && strcmp(st, "off") != 0;
 }
 
+static const struct option status_options[] = {
+	REPLICATOR_OPTIONS,
+	{ "data-dir", required_argument, NULL, 0 },
+	{ "json", no_argument, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
-status_exec(int argc, char **argv)
+status_exec(const struct args *a)
 {
-	static const struct option opts[] = {
-		REPLICATOR_OPTIONS,
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct replicator_config c;
 	struct dataset		*ds = NULL;
 	struct pgstore		*pg;
 	struct s3store		*s3;
-	const char		*dir = NULL;
+	const char		*dir = args_get(a, "data-dir");
 	char			 err[1024], dpath[4096], *s;
 	json_t			*p, *last, *ses, *live;
 	size_t			 i;
-	int			 ch, rc, json = 0, db, s3on, n;
+	int			 rc, json = args_has(a, "json"), db, s3on, n;
 
 	replicator_config_init(&c);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			dir = optarg;
-			continue;
-		case 'j':
-			json = 1;
-			continue;
-		case 'h':
-			cmd_usage(&cmd_status_entry, stdout);
-			return 0;
-		}
-		if ((rc = runtime_store_option(&cmd_status_entry, &c, ch, optarg)) != 0)
-			return rc;
-	}
-	if (optind < argc)
-		return cmd_error(EXIT_USAGE, "unexpected argument \"%s\"",
-		    argv[optind]);
-	if ((rc = cmd_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+	if ((rc = runtime_store_options(a, &c)) != 0)
+		return rc;
+	if ((rc = cli_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
 		return rc;
 	/* which stores: the ones given now, else the ones used last */
 	p = replicator_pending(ds, 1, 1, err, sizeof err);
 	if (p == NULL) {
 		dataset_close(ds);
-		return cmd_error(EXIT_IOERR, "%s", err);
+		return cli_error(EXIT_IOERR, "%s", err);
 	}
 	last = json_object_get(p, "last");
 	db = c.db_on || (!replicator_config_enabled(&c) && used(last, "db"));
@@ -84,7 +58,7 @@ status_exec(int argc, char **argv)
 	p = replicator_pending(ds, db, s3on, err, sizeof err);
 	dataset_close(ds);
 	if (p == NULL)
-		return cmd_error(EXIT_IOERR, "%s", err);
+		return cli_error(EXIT_IOERR, "%s", err);
 	last = json_object_get(p, "last");
 
 	/* reachability, when told where the stores are */
@@ -140,21 +114,21 @@ status_exec(int argc, char **argv)
 		if (json_object_get(ses, "damaged") != NULL) {
 			printf("  %s damaged: %s (nothing of it can be sent "
 			    "until it is rebuilt: heimdall-rec sessions)\n",
-			    sstr(ses, "id"), sstr(ses, "damaged"));
+			    cli_jstr(ses, "id"), cli_jstr(ses, "damaged"));
 			continue;
 		}
 		if (json_integer_value(json_object_get(ses, "rows_pending")) ==
 		    0 && json_integer_value(json_object_get(ses,
-		    "objects_pending")) == 0 && (!db || strcmp(sstr(ses,
+		    "objects_pending")) == 0 && (!db || strcmp(cli_jstr(ses,
 		    "session_row"), "sent") == 0))
 			continue;
 		printf("  %s %-20.20s %-11s %4lld rows pending, %4lld objects "
-		    "pending, session row %s\n", sstr(ses, "id"),
-		    sstr(ses, "session_name"), sstr(ses, "status"),
+		    "pending, session row %s\n", cli_jstr(ses, "id"),
+		    cli_jstr(ses, "session_name"), cli_jstr(ses, "status"),
 		    (long long)json_integer_value(json_object_get(ses,
 		    "rows_pending")), (long long)json_integer_value(
 		    json_object_get(ses, "objects_pending")),
-		    sstr(ses, "session_row"));
+		    cli_jstr(ses, "session_row"));
 	}
 	if (json_is_object(last)) {
 		const char *k[] = { "db", "s3" };
@@ -162,10 +136,11 @@ status_exec(int argc, char **argv)
 			json_t *o = json_object_get(last, k[i]);
 			if (!used(last, k[i]))
 				continue;
-			printf("last run (%s): %s %s: %s%s%s\n", sstr(last,
+			printf("last run (%s): %s %s: %s%s%s\n", cli_jstr(last,
 			    "updated_at"), i == 0 ? "database" : "S3",
-			    sstr(o, "target"), sstr(o, "state"),
-			    sstr(o, "error")[0] ? " - " : "", sstr(o, "error"));
+			    cli_jstr(o, "target"), cli_jstr(o, "state"),
+			    cli_jstr(o, "error")[0] ? " - " : "",
+			    cli_jstr(o, "error"));
 		}
 	}
 	for (i = 0; i < 2; i++) {
@@ -173,8 +148,8 @@ status_exec(int argc, char **argv)
 		if (o == NULL)
 			continue;
 		printf("now: %s %s: %s%s%s", i == 0 ? "database" : "S3",
-		    sstr(o, "target"), sstr(o, "state"),
-		    sstr(o, "error")[0] ? " - " : "", sstr(o, "error"));
+		    cli_jstr(o, "target"), cli_jstr(o, "state"),
+		    cli_jstr(o, "error")[0] ? " - " : "", cli_jstr(o, "error"));
 		if (json_integer_value(json_object_get(o,
 		    "migrations_pending")) > 0)
 			printf(" (%lld migrations pending: heimdall-rec db "
@@ -187,17 +162,22 @@ status_exec(int argc, char **argv)
 }
 
 const struct cmd_entry cmd_status_entry = {
-	"status",
-	"[--data-dir DIR] [--db URL] [--s3 URL] [--json]",
-	"Show what the spool has not yet pushed to the central store, and why.",
-	REPLICATOR_HELP
-	"  --data-dir DIR       the dataset (spool) (default "
-	"$XDG_DATA_HOME/heimdall-rec)\n"
-	"  --json               one JSON object on stdout\n"
-	"\nWithout --db/--s3 it counts against the stores used last (from "
-	"DIR/replica.json)\nand shows their last error; with them it also "
-	"checks that they answer.\n"
-	"\nExit status: 0 nothing pending, 75 something pending, 64 usage, "
-	"73 data dir.\n",
-	status_exec
+	.name = "status",
+	.args = { .lower = 0, .upper = 0 },
+	.options = status_options,
+	.usage = "[--data-dir DIR] [--db URL] [--s3 URL] [--json]",
+	.summary =
+	    "Show what the spool has not yet pushed to the central "
+	    "store, and why.",
+	.help =
+	    REPLICATOR_HELP
+	    "  --data-dir DIR       the dataset (spool) (default "
+	    "$XDG_DATA_HOME/heimdall-rec)\n"
+	    "  --json               one JSON object on stdout\n"
+	    "\nWithout --db/--s3 it counts against the stores used last (from "
+	    "DIR/replica.json)\nand shows their last error; with them it also "
+	    "checks that they answer.\n"
+	    "\nExit status: 0 nothing pending, 75 something pending, 64 usage, "
+	    "73 data dir.\n",
+	.exec = status_exec
 };

@@ -15,19 +15,19 @@
 #include "src/base/util.h"
 
 int
-runtime_store_option(const struct cmd_entry *e, struct replicator_config *c,
-    int ch, const char *arg)
+runtime_store_options(const struct args *a, struct replicator_config *c)
 {
-	char	 err[1024];
-	int	 rc;
+	const struct option	*o;
+	const char		*v;
+	char			 err[1024];
+	int			 i;
 
-	rc = replicator_config_option(c, ch, arg, err, sizeof err);
-	if (rc > 0)
-		return 0;
-	if (rc < 0)
-		return cmd_error(EXIT_USAGE, "%s", err);
-	cmd_usage(e, stderr);
-	return EXIT_USAGE;
+	/* in command-line order, so that the last of a repeated one wins */
+	for (i = 0; (o = args_option(a, i, &v)) != NULL; i++)
+		if (replicator_config_option(c, o->val, v, err,
+		    sizeof err) < 0)
+			return cli_error(EXIT_USAGE, "%s", err);
+	return 0;
 }
 
 int
@@ -38,15 +38,15 @@ runtime_load_stations(struct runtime *rt, const char *path)
 	memset(rt, 0, sizeof *rt);
 	if (path == NULL) {
 		if (config_default_stations_path(def, sizeof def) != 0)
-			return cmd_error(EXIT_USAGE, "no --stations and no HOME "
+			return cli_error(EXIT_USAGE, "no --stations and no HOME "
 			    "to find the default");
 		path = def;
 	}
 	if (access(path, F_OK) != 0)
-		return cmd_error(EXIT_NOINPUT, "stations file %s: %s (use "
+		return cli_error(EXIT_NOINPUT, "stations file %s: %s (use "
 		    "--stations FILE)", path, strerror(errno));
 	if (config_load_stations(path, &rt->stations, err, sizeof err) != 0)
-		return cmd_error(EXIT_CONFIG, "%s", err);
+		return cli_error(EXIT_CONFIG, "%s", err);
 	return 0;
 }
 
@@ -75,20 +75,20 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	lim = util_raise_nofile();
 	need = engine_fds_needed(rt->stations.n);
 	if (lim >= 0 && lim < need)
-		return cmd_error(EXIT_OSERR, "%d stations need about %ld open "
+		return cli_error(EXIT_OSERR, "%d stations need about %ld open "
 		    "files, and this process may open %ld (ulimit -n, hard "
 		    "limit): raise the limit or use fewer stations",
 		    rt->stations.n, need, lim);
-	if ((rc = cmd_open_dataset(dir, &rt->ds, rt->data_dir,
+	if ((rc = cli_open_dataset(dir, &rt->ds, rt->data_dir,
 	    sizeof rt->data_dir)) != 0)
 		return rc;
 	if ((rt->ev = events_new()) == NULL ||
 	    (sub != NULL && events_subscribe(rt->ev, sub, subctx) < 0))
-		return cmd_error(EXIT_SOFTWARE, "out of memory");
+		return cli_error(EXIT_SOFTWARE, "out of memory");
 	for (i = 0; i < rt->stations.n; i++)
 		tls |= rt->stations.v[i].tls;
 	if ((rt->loop = rxloop_new(tls, err, sizeof err)) == NULL)
-		return cmd_error(EXIT_SOFTWARE, "%s", err);
+		return cli_error(EXIT_SOFTWARE, "%s", err);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.stations = &rt->stations;
 	cfg.ds = rt->ds;
@@ -97,7 +97,7 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	cfg.start_timeout = start_timeout;
 	cfg.idle_timeout = rt->idle_timeout;
 	if ((rt->eng = engine_new(&cfg, err, sizeof err)) == NULL)
-		return cmd_error(EXIT_SOFTWARE, "%s", err);
+		return cli_error(EXIT_SOFTWARE, "%s", err);
 	/* The dataset stays the spool: the replicator follows it on its own
 	 * thread, and nothing recorded waits for the central store. */
 	if (rcfg != NULL && replicator_config_enabled(rcfg)) {
@@ -105,7 +105,7 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 		rcfg->ctx = rt->ev;
 		if ((rt->rep = replicator_start(rcfg, rt->ds, err,
 		    sizeof err)) == NULL)
-			return cmd_error(EXIT_USAGE, "%s", err);
+			return cli_error(EXIT_USAGE, "%s", err);
 	}
 	return 0;
 }

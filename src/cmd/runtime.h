@@ -5,7 +5,7 @@
  * DATABASE_URL) ask for it -- the central store's replicator, whose status
  * goes out on the bus as "store:status".
  *
- * Errors are said on stderr (cmd_error) and returned as the command's exit
+ * Errors are said on stderr (cli_error) and returned as the command's exit
  * status, so a front-end only passes them on.
  */
 #ifndef RUNTIME_H
@@ -21,7 +21,7 @@ struct rxloop;
 struct engine;
 struct replicator;
 struct replicator_config;
-struct cmd_entry;
+struct args;
 
 struct runtime {
 	struct stations		 stations;
@@ -36,11 +36,11 @@ struct runtime {
 	char			 data_dir[4096];	/* the dataset's path */
 };
 
-/* A getopt value the command's own switch does not know: one of
- * REPLICATOR_OPTIONS (0: taken), else the exit status after a message (a
- * bad value) or the command's usage (an unknown option). */
-int	runtime_store_option(const struct cmd_entry *e,
-	    struct replicator_config *c, int ch, const char *arg);
+/* The central store's options among those given (REPLICATOR_OPTIONS in
+ * the entry's table; the others are not the store's and are skipped) into
+ * c: 0, or EXIT_USAGE after a message naming the flag. */
+int	runtime_store_options(const struct args *a,
+	    struct replicator_config *c);
 /* Zero rt, then load the stations file (NULL: the default path). 0, or the
  * exit status (66 missing, 78 invalid, 64 no default) after a message. */
 int	runtime_load_stations(struct runtime *rt, const char *path);

@@ -54,6 +54,34 @@ class CliTest(unittest.TestCase):
         self.assertEqual(run().returncode, 64)
         self.assertEqual(run("frobnicate").returncode, 64)
 
+    def test_every_command_parsed_alike(self):
+        """Every command --help lists goes through the one parser (the
+        unit test 'cmd' covers each case; this is the real binary):
+        `help NAME` is `NAME --help`, and an unknown option gets getopt's
+        message and the command's usage, exit 64."""
+        out = run("--help").stdout
+        names = re.findall(r"^  (\w+) ", out.split("Commands:")[1],
+                           re.M)
+        self.assertEqual(len(names), 8, out)
+        for n in names:
+            a, b = run("help", n), run(n, "--help")
+            self.assertEqual((a.returncode, b.returncode), (0, 0), n)
+            self.assertEqual(a.stdout, b.stdout, n)
+            self.assertTrue(a.stdout.startswith("usage: heimdall-rec %s " % n))
+            r = run(n, "--no-such-option", stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 64, (n, r.stderr))
+            self.assertIn("unrecognized option '--no-such-option'", r.stderr)
+            self.assertIn("usage: heimdall-rec %s " % n, r.stderr)
+        r = run("sessions", "--data-dir", self.data, "surplus")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn('unexpected argument "surplus"', r.stderr)
+        r = run("sources", "list", "surplus", "--data-dir", self.data)
+        self.assertEqual(r.returncode, 64)
+        self.assertIn('unexpected argument "surplus"', r.stderr)
+        r = run("db")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("db: which action? (migrate)", r.stderr)
+
     def test_bad_duration(self):
         for bad in ("0", "31", "2.5", "-1", "abc", ""):
             r = self.rec("--duration", bad)

@@ -1,0 +1,235 @@
+/* cli.c -- the subcommands' shared helpers: messages, flag values, the dataset, terminal escapes (cli.h). */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/cmd/cli.h"
+#include "src/engine/config.h"
+#include "src/engine/session.h"
+#include "src/base/util.h"
+#include "net/server/wsserver.h"
+#include "store/dataset.h"
+#include "store/replicator.h"
+
+int
+cli_error(int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("heimdall-rec: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+cli_parse_double(const char *flag, const char *s, double lo, double hi,
+    double *out)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
+	    v < lo || v > hi) {
+		cli_error(0, "%s must be a number from %g to %g (got \"%s\")",
+		    flag, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_int(const char *flag, const char *s, long lo, long hi,
+    const char *what, long *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+		cli_error(0, "%s must be a whole number of %s from %ld to %ld "
+		    "(got \"%s\")", flag, what, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_passband(const char *s, int *low, int *high)
+{
+	char	*colon, *end;
+	long	 lo, hi;
+
+	errno = 0;
+	lo = strtol(s, &colon, 10);
+	if (errno == 0 && colon != s && *colon == ':') {
+		hi = strtol(colon + 1, &end, 10);
+		if (errno == 0 && end != colon + 1 && *end == '\0' &&
+		    lo < hi && lo >= -SESSION_PASSBAND_MAX &&
+		    hi <= SESSION_PASSBAND_MAX) {
+			*low = (int)lo;
+			*high = (int)hi;
+			return 0;
+		}
+	}
+	cli_error(0, "--passband must be LOW:HIGH in Hz with LOW < HIGH, "
+	    "within -%d..%d, e.g. -5000:5000 (got \"%s\")",
+	    SESSION_PASSBAND_MAX, SESSION_PASSBAND_MAX, s);
+	return -1;
+}
+
+int
+cli_check_listen(const char *listen, const char *tokfile, char *addr,
+    size_t addrlen)
+{
+	struct wsserver_addrs	 ad;
+	char			 err[512], a[INET6_ADDRSTRLEN + 16];
+	int			 port, i;
+
+	if (wsserver_parse_listen(listen, addr, addrlen, &port, err,
+	    sizeof err) != 0 || wsserver_resolve(listen, &ad, err,
+	    sizeof err) != 0)
+		return cli_error(EXIT_USAGE, "%s", err);
+	/* The rule rests on the addresses, not on how they are spelled
+	 * (the server checks again what it really bound). */
+	for (i = 0; i < ad.n && tokfile == NULL; i++)
+		if (!wsserver_sa_is_loopback((struct sockaddr *)&ad.a[i])) {
+			wsserver_format_addr((struct sockaddr *)&ad.a[i], a,
+			    sizeof a);
+			return cli_error(EXIT_USAGE, "refusing to listen on %s "
+			    "without a token: a non-loopback address needs "
+			    "--token-file FILE", a);
+		}
+	return 0;
+}
+
+/* The token file: one line, surrounding whitespace ignored. */
+int
+cli_read_token(const char *path, char **out)
+{
+	char	 err[512], *s, *b, *e;
+	size_t	 len;
+
+	s = util_read_file(path, WSSERVER_TOKEN_MAX + 64, &len, err,
+	    sizeof err);
+	/* 78 (a configuration file is missing or bad), not 66: that one
+	 * says "no stations file". */
+	if (s == NULL)
+		return cli_error(EXIT_CONFIG, "--token-file: %s", err);
+	if (strlen(s) != len) {
+		free(s);
+		return cli_error(EXIT_CONFIG, "--token-file %s: contains a NUL "
+		    "byte", path);
+	}
+	for (b = s; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
+		;
+	for (e = b + strlen(b); e > b && (e[-1] == ' ' || e[-1] == '\t' ||
+	    e[-1] == '\n' || e[-1] == '\r'); e--)
+		;
+	*e = '\0';
+	if (strlen(b) < WSSERVER_TOKEN_MIN || strlen(b) > WSSERVER_TOKEN_MAX ||
+	    strpbrk(b, " \t\r\n") != NULL) {
+		free(s);
+		return cli_error(EXIT_CONFIG, "--token-file %s: the token must "
+		    "be one word of %d to %d bytes", path, WSSERVER_TOKEN_MIN,
+		    WSSERVER_TOKEN_MAX);
+	}
+	*out = strdup(b);
+	free(s);
+	return *out != NULL ? 0 : EXIT_SOFTWARE;
+}
+
+int
+cli_open_dataset(const char *dir, struct dataset **ds, char *path,
+    size_t pathlen)
+{
+	char	err[1024];
+
+	if (dir != NULL)
+		snprintf(path, pathlen, "%s", dir);
+	else if (config_default_data_dir(path, pathlen) != 0)
+		return cli_error(EXIT_USAGE, "no --data-dir and no HOME or "
+		    "XDG_DATA_HOME to find the default");
+	*ds = dataset_open(path, err, sizeof err);
+	if (*ds == NULL)
+		return cli_error(EXIT_CANTCREAT, "data directory %s: %s", path,
+		    err);
+	return 0;
+}
+
+const char *
+cli_esc(const char *s)
+{
+	static __thread char	ring[16][1024];
+	static __thread int	k;
+
+	if (s == NULL)
+		return "";
+	k = (k + 1) % 16;
+	return util_term_escape(s, ring[k], sizeof ring[k]);
+}
+
+int
+cli_store_option(struct replicator_config *c, int val, const char *arg)
+{
+	char	err[1024];
+
+	if (replicator_config_option(c, val, arg, err, sizeof err) < 0)
+		return cli_error(EXIT_USAGE, "%s", err);
+	return 0;
+}
+
+const char *
+cli_jstr(const json_t *o, const char *k)
+{
+	return cli_esc(json_string_value(json_object_get(o, k)));
+}
+
+int
+cli_store_line(const json_t *st, char *buf, size_t len)
+{
+	const json_t	*db = json_object_get(st, "db");
+	const json_t	*s3 = json_object_get(st, "s3");
+	json_t		*d;
+	size_t		 off, i;
+
+	off = (size_t)snprintf(buf, len, "central store: %lld rows, %lld "
+	    "objects pending",
+	    (long long)json_integer_value(json_object_get(st, "pending_rows")),
+	    (long long)json_integer_value(json_object_get(st,
+	    "pending_objects")));
+	if (off < len && strcmp(cli_jstr(db, "state"), "off") != 0)
+		off += (size_t)snprintf(buf + off, len - off, "; database %s: "
+		    "%s%s%s", cli_jstr(db, "target")[0] ?
+		    cli_jstr(db, "target") : "(not connected)",
+		    cli_jstr(db, "state"), cli_jstr(db, "error")[0] ? " - " : "",
+		    cli_jstr(db, "error"));
+	if (off < len && strcmp(cli_jstr(s3, "state"), "off") != 0)
+		off += (size_t)snprintf(buf + off, len - off, "; S3 %s: %s%s%s",
+		    cli_jstr(s3, "target"), cli_jstr(s3, "state"),
+		    cli_jstr(s3, "error")[0] ? " - " : "",
+		    cli_jstr(s3, "error"));
+	if (off < len && json_real_value(json_object_get(st, "retry_in_s")) > 0)
+		off += (size_t)snprintf(buf + off, len - off, "; retry in "
+		    "%.1f s", json_real_value(json_object_get(st,
+		    "retry_in_s")));
+	/* sessions that cannot be sent, each named */
+	json_array_foreach(json_object_get(st, "damaged"), i, d)
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off,
+			    "; session %s not sent: %s", cli_jstr(d, "session_id"),
+			    cli_jstr(d, "error"));
+	return 0;
+}
