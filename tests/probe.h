@@ -88,6 +88,7 @@ p_block(void *ctx, const struct rx_block *b)
 {
 	struct probe	*p = ctx;
 	size_t		 i;
+	double		 t_gps;
 
 	pthread_mutex_lock(&p->lock);
 	p->samples += b->n;
@@ -106,15 +107,17 @@ p_block(void *ctx, const struct rx_block *b)
 		p->have_prev = 1;
 		p->power += creal(x * conj(x));
 	}
-	if (b->t_gps > 0 && fabs(b->t_gps - b->t_arrival) < 1.0)
+	/* seconds are plenty here: the ns stamps are test_chunker's */
+	t_gps = b->t_gps_ns > 0 ? (double)b->t_gps_ns / 1e9 : 0;
+	if (t_gps > 0 && fabs(t_gps - b->t_arrival) < 1.0)
 		p->gps++;
-	if (p->stream_blocks++ == 0 && b->t_gps <= 0 && b->gps_age >= 0)
+	if (p->stream_blocks++ == 0 && t_gps <= 0 && b->gps_age >= 0)
 		p->gps_nofirst++;
-	if (b->t_gps > 0) {
-		if (p->gps_next > 0 && fabs(b->t_gps - (p->gps_next +
+	if (t_gps > 0) {
+		if (p->gps_next > 0 && fabs(t_gps - (p->gps_next +
 		    (double)b->lost / p->fs)) > 1e-3)
 			p->gps_jumps++;
-		p->gps_next = b->t_gps + (double)b->n / p->fs;
+		p->gps_next = t_gps + (double)b->n / p->fs;
 	}
 	/* the counting signal: I = counter & 0x7fff, Q = counter >> 15 */
 	for (i = 0; p->counting && i < b->n; i++) {

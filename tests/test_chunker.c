@@ -75,7 +75,8 @@ send_block(struct chunker *ch, struct stream *s, size_t n, size_t lost,
 	b.iq = s->buf;
 	b.n = n;
 	b.lost = lost;
-	b.t_gps = s->gps ? s->start + s->count / s->fs + s->gpsoff : 0;
+	b.t_gps_ns = s->gps ? llround((s->start + s->count / s->fs +
+	    s->gpsoff) * 1e9) : 0;
 	/* arrival: just after the block's last sample, plus 3 ms */
 	b.t_arrival = s->start + (s->count + n) / s->fs + 0.003 + s->host;
 	b.gps_age = s->gps ? 1 : -1;
@@ -554,6 +555,325 @@ test_pool(void **state)
 	chunker_free(ch);
 }
 
+/*
+ * Exact time. A receiver really at 12001.13 S/s that says 12001.135 (the
+ * grid counts in that), sample 0 taken at T0 (UTC ns, an odd value), its
+ * stamps the true time of each block's first sample rounded to the
+ * nanosecond, as gpsnsec is. Chunk k's t0_ns must be the true time of its
+ * first sample (T0 + i/R, i read from the counting signal) within 1 ns,
+ * not rounded to a sample or a microsecond, and the measured rate R
+ * within 0.01 ppm.
+ */
+#define EX_T0	INT64_C(1795478400123456789)	/* 2026-11-24T00:00:00.123456789Z */
+#define EX_R	12001.13
+
+/* The true time of stream sample i, ns after EX_T0 (a double holds
+ * 4e10 ns to 1e-5 ns). */
+static double
+ex_true(uint64_t i)
+{
+	return (double)i * 1e9 / EX_R;
+}
+
+/* A block of n counting samples from sample *i, stamped with stamp (0:
+ * none; else its true time plus stale_ns), arriving 5 ms after its last
+ * sample. */
+static void
+ex_block(struct chunker *ch, uint32_t *i, size_t n, int stamped,
+    int64_t stale_ns, int age, struct got *g)
+{
+	static int16_t	 buf[2 * 1024];
+	struct rx_block	 b;
+	size_t		 j;
+
+	for (j = 0; j < n; j++) {
+		uint32_t v = *i + (uint32_t)j;
+		buf[2 * j] = (int16_t)(v & 0x7fff);
+		buf[2 * j + 1] = (int16_t)((v >> 15) & 0x7fff);
+	}
+	memset(&b, 0, sizeof b);
+	b.iq = buf;
+	b.n = n;
+	b.t_gps_ns = stamped ? EX_T0 + llround(ex_true(*i)) + stale_ns : 0;
+	b.t_arrival = (double)EX_T0 / 1e9 + ex_true(*i + n) / 1e9 + 0.005;
+	b.gps_age = age;
+	b.rssi_dbm = NAN;
+	*i += (uint32_t)n;
+	chunker_feed(ch, &b, collect, g);
+}
+
+/* Chunk c's t0_ns against the truth: returns |error| in ns. */
+static double
+ex_err(const struct chunk *c)
+{
+	return fabs((double)(c->t0_ns - EX_T0) - ex_true(counter_at(c, 0)));
+}
+
+static void
+test_exact_time(void **state)
+{
+	struct chunker	*ch = chunker_new(1, 8, 0.5);
+	struct got	 g = { .n = 0 };
+	uint32_t	 i = 0;
+	double		 t, worst = 0;
+	int		 k;
+
+	(void)state;
+	chunker_stream(ch, 12001.135);
+	ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	/* a lone stamp places the grid already */
+	assert_true(fabs(t - (double)EX_T0 / 1e9) < 1e-6);
+	chunker_set_origin(ch, t, collect, &g);
+	while (g.n < 8)
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	for (k = 0; k < 8; k++) {
+		struct chunk *c = g.c[k];
+		assert_int_equal(c->index, k);
+		assert_int_equal(c->time_src, CHUNK_TIME_GPS);
+		assert_string_equal(chunk_time_name(c->time_src), "gps");
+		if (ex_err(c) > worst)
+			worst = ex_err(c);
+		assert_true(ex_err(c) <= 1.0);
+		/* from chunk 1 on the line spans > 1 s: the rate to 1e-8 */
+		if (k > 0)
+			assert_true(fabs(c->fs_gps - EX_R) / EX_R < 1e-8);
+		/* the grid's t_first agrees (within a sample) */
+		assert_true(fabs(c->t_first - (double)c->t0_ns / 1e9) <
+		    1.0 / EX_R);
+		/* and first samples are one chunk of samples apart */
+		if (k > 0)
+			assert_int_equal(counter_at(c, 0),
+			    counter_at(g.c[k - 1], 0) + g.c[k - 1]->n);
+	}
+	print_message("exact time: worst |t0_ns - truth| %.3f ns, rate %.9f "
+	    "(true %.2f)\n", worst, g.c[7]->fs_gps, EX_R);
+	got_free(&g);
+	chunker_free(ch);
+}
+
+/*
+ * The stream's first two stamps are stale (7.5 s old, continuous between
+ * themselves: they seed the line), the third has no stamp at all (zero:
+ * none); the true ones then outvote them. The grid, fixed later, is on
+ * the true time; every chunk is exact; chunks holding the blocks whose
+ * stamps were off the line get no t0_ns.
+ */
+static void
+test_exact_time_stale_first(void **state)
+{
+	struct chunker	*ch = chunker_new(1, 6, 0.5);
+	struct got	 g = { .n = 0 };
+	uint32_t	 i = 0;
+	double		 t;
+	int		 k, n;
+
+	(void)state;
+	chunker_stream(ch, 12001.135);
+	ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	ex_block(ch, &i, 512, 0, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	assert_true(fabs(t - ((double)EX_T0 / 1e9 - 7.5)) < 1e-3);
+	for (n = 0; n < 3; n++)			/* true: outvote the pair */
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	/* the oldest sample kept is sample 0: on the true line now */
+	assert_true(fabs(t - (double)EX_T0 / 1e9) < 1e-6);
+	chunker_set_origin(ch, t + 0.25, collect, &g);
+	while (g.n < 6)
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	for (k = 0; k < 6; k++) {
+		struct chunk *c = g.c[k];
+		assert_true(c->gps);
+		assert_true(fabs(c->t_first - (t + 0.25 + k)) < 1.0 / EX_R);
+		assert_int_equal(c->time_src, CHUNK_TIME_GPS);
+		assert_true(ex_err(c) <= 1.0);
+		if (k > 0)
+			assert_true(fabs(c->fs_gps - EX_R) / EX_R < 1e-8);
+	}
+	got_free(&g);
+
+	/* The origin at the stream's start: chunk 0 holds the stale blocks
+	 * (the same samples, but their stamps were off the line) */
+	chunker_free(ch);
+	ch = chunker_new(1, 3, 0.5);
+	chunker_stream(ch, 12001.135);
+	i = 0;
+	ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	for (n = 0; n < 3; n++)
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	chunker_set_origin(ch, t, collect, &g);
+	while (g.n < 3)
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(g.c[0]->time_src, CHUNK_TIME_GPS_STALE);
+	assert_int_equal(g.c[0]->t0_ns, 0);
+	assert_true(g.c[0]->fs_gps == 0);
+	assert_int_equal(g.c[1]->time_src, CHUNK_TIME_GPS);
+	assert_true(ex_err(g.c[1]) <= 1.0);
+	got_free(&g);
+	chunker_free(ch);
+}
+
+/*
+ * Jittered stamps (a real receiver's fit to ~0.2 us: +-300 ns uniform)
+ * with one wild stamp (an outlier 3 ms off: left out), a fix lost for a
+ * while mid-stream (blocks without stamps: those chunks are gps_stale),
+ * then back on the same line.
+ */
+static void
+test_exact_time_jitter(void **state)
+{
+	struct chunker	*ch = chunker_new(1, 10, 0.5);
+	struct got	 g = { .n = 0 };
+	uint32_t	 i = 0, rng = 12345;
+	double		 t, worst = 0;
+	int		 k, blocks = 0;
+
+	(void)state;
+	chunker_stream(ch, 12001.135);
+	ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	chunker_set_origin(ch, t, collect, &g);
+	while (g.n < 10) {
+		int64_t j;
+		rng = rng * 1103515245u + 12345u;
+		j = (int64_t)((rng >> 16) % 601) - 300;
+		blocks++;
+		if (blocks == 40)
+			j += 3000000;			/* wild */
+		if (blocks >= 130 && blocks < 150)	/* chunks 4, 5 */
+			ex_block(ch, &i, 512, 0, 0, 30, &g);
+		else
+			ex_block(ch, &i, 512, 1, j, 1, &g);
+	}
+	for (k = 0; k < 10; k++) {
+		struct chunk *c = g.c[k];
+		if (k == 5 || k == 6) {
+			assert_int_equal(c->time_src, CHUNK_TIME_GPS_STALE);
+			assert_string_equal(chunk_time_name(c->time_src),
+			    "gps_stale");
+			assert_int_equal(c->t0_ns, 0);
+			continue;
+		}
+		assert_int_equal(c->time_src, CHUNK_TIME_GPS);
+		if (ex_err(c) > worst)
+			worst = ex_err(c);
+		/* chunk 0 is fitted over its own second only */
+		assert_true(ex_err(c) < (k == 0 ? 300 : 100));
+		/* the rate's error falls as the line grows: about
+		 * 170 ns * sqrt(12 / blocks) / span -- 0.04 ppm at 2 s */
+		if (k > 1)
+			assert_true(fabs(c->fs_gps - EX_R) / EX_R < 1e-7);
+	}
+	assert_true(fabs(g.c[9]->fs_gps - EX_R) / EX_R < 2e-8);
+	print_message("jittered: worst |t0_ns - truth| %.1f ns, rate error "
+	    "%.4f ppm\n", worst, (g.c[9]->fs_gps - EX_R) / EX_R * 1e6);
+	got_free(&g);
+	chunker_free(ch);
+}
+
+/* Receivers without GPS time: local, no t0_ns; a GPS receiver the engine
+ * distrusts: gps_rejected. */
+static void
+test_time_source_names(void **state)
+{
+	struct stream	 s = { .fs = 12000.0, .start = 50.0, .gps = 0 };
+	struct chunker	*ch = chunker_new(1, 1, 0.5);
+	struct got	 g = { .n = 0 };
+	double		 t;
+
+	(void)state;
+	chunker_stream(ch, s.fs);
+	send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	chunker_set_origin(ch, t, collect, &g);
+	while (g.n < 1)
+		send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(g.c[0]->time_src, CHUNK_TIME_LOCAL);
+	assert_string_equal(chunk_time_name(g.c[0]->time_src), "local");
+	assert_int_equal(g.c[0]->t0_ns, 0);
+	got_free(&g);
+	chunker_free(ch);
+
+	s = (struct stream){ .fs = 12000.0, .start = 700.0, .gps = 1,
+	    .gpsoff = 18.0 };
+	ch = chunker_new(1, 1, 0.5);
+	chunker_stream(ch, s.fs);
+	send_block(ch, &s, 512, 0, &g);
+	chunker_trust_gps(ch, 0);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	chunker_set_origin(ch, t, collect, &g);
+	while (g.n < 1)
+		send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(g.c[0]->time_src, CHUNK_TIME_GPS_REJECTED);
+	assert_string_equal(chunk_time_name(g.c[0]->time_src),
+	    "gps_rejected");
+	assert_int_equal(g.c[0]->t0_ns, 0);
+	got_free(&g);
+	chunker_free(ch);
+}
+
+/* A reconnect starts a new line: the new stream's own stamps (another
+ * rate, another start) time its chunks exactly, nothing of the old one's
+ * fit leaks in. */
+static void
+test_exact_time_reconnect(void **state)
+{
+	struct chunker	*ch = chunker_new(1, 6, 0.5);
+	struct got	 g = { .n = 0 };
+	uint32_t	 i = 0;
+	double		 t;
+	int		 k;
+
+	(void)state;
+	chunker_stream(ch, 12001.135);
+	ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	chunker_set_origin(ch, t, collect, &g);
+	while (i < 12001 * 1.5)
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(g.n, 1);
+	/* reconnected: the same receiver clock, the stream's sample 0 is
+	 * true sample 30000 (2.5 s on), counted from 0 again */
+	chunker_stream(ch, 12001.135);
+	{
+		uint32_t j = 0, off = 30000;
+		while (g.n < 4) {
+			struct rx_block b;
+			int16_t buf[2 * 512];
+			size_t m;
+			for (m = 0; m < 512; m++) {
+				buf[2 * m] = (int16_t)((j + m) & 0x7fff);
+				buf[2 * m + 1] = (int16_t)(((j + m) >> 15) &
+				    0x7fff);
+			}
+			memset(&b, 0, sizeof b);
+			b.iq = buf;
+			b.n = 512;
+			b.t_gps_ns = EX_T0 + llround(ex_true(off + j));
+			b.t_arrival = (double)EX_T0 / 1e9 +
+			    ex_true(off + j + 512) / 1e9 + 0.005;
+			b.gps_age = 1;
+			b.rssi_dbm = NAN;
+			j += 512;
+			chunker_feed(ch, &b, collect, &g);
+		}
+		for (k = 1; k < 4; k++) {
+			struct chunk *c = g.c[k];
+			double truth = ex_true(off + counter_at(c, 0));
+			assert_int_equal(c->time_src, CHUNK_TIME_GPS);
+			assert_true(fabs((double)(c->t0_ns - EX_T0) - truth) <=
+			    1.0);
+		}
+		assert_int_equal(g.c[1]->index, 3);
+	}
+	got_free(&g);
+	chunker_free(ch);
+}
+
 int
 main(void)
 {
@@ -569,6 +889,11 @@ main(void)
 		cmocka_unit_test(test_clock_frozen),
 		cmocka_unit_test(test_distrusted_gps),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_exact_time),
+		cmocka_unit_test(test_exact_time_stale_first),
+		cmocka_unit_test(test_exact_time_jitter),
+		cmocka_unit_test(test_time_source_names),
+		cmocka_unit_test(test_exact_time_reconnect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,20 +143,91 @@ test_url_encode(void **state)
 	assert_int_equal(kiwi_url_encode("a ", out, 4), -1);
 }
 
+/*
+ * GPS stamps to UTC, exactly to the nanosecond: 2026-11-24T00:00:00Z is
+ * GPS week 2446, second 172818 of the week (1795478400 - 315964800 + 18
+ * leap seconds); a double of UTC seconds would round the nanoseconds
+ * away (~240 ns steps).
+ */
 static void
 test_gps_time(void **state)
 {
-	double	now = 1795478400.25;	/* 2026-11-24T00:00:00.25Z */
-	double	gps = now - 315964800.0 + 18.0, tow = fmod(gps, 604800.0);
-	double	t;
+	const int64_t	 t = INT64_C(1795478400123456789);
+	double		 now = 1795478400.0;
 
 	(void)state;
-	t = kiwi_gps_to_utc((uint32_t)tow, (uint32_t)((tow - floor(tow)) * 1e9),
-	    now + 3);
-	assert_true(fabs(t - now) < 1e-6);
-	/* a frame stamped just before the week rolled, read just after */
-	t = kiwi_gps_to_utc(604799, 500000000, now - tow + 604800 + 1);
-	assert_true(fabs(t - (now - tow + 604799.5)) < 1e-6);
+	assert_true(kiwi_gps_to_utc_ns(172818, 123456789, now + 3) == t);
+	/* one nanosecond apart is one nanosecond apart */
+	assert_true(kiwi_gps_to_utc_ns(172818, 123456790, now) - t == 1);
+	assert_true(kiwi_gps_to_utc_ns(172818, 999999999, now) ==
+	    INT64_C(1795478400999999999));
+	/* our clock off by days: the nearest week still */
+	assert_true(kiwi_gps_to_utc_ns(172818, 123456789, now - 3 * 86400) ==
+	    t);
+	assert_true(kiwi_gps_to_utc_ns(172818, 123456789, now + 3 * 86400) ==
+	    t);
+	/* a frame stamped just before the week rolled, read just after:
+	 * last week's (week 2446 begins 172818 s before t) */
+	assert_true(kiwi_gps_to_utc_ns(604799, 500000000, now - 172818 +
+	    604800 + 1) == (INT64_C(1795478400) - 172818 + 604799) *
+	    INT64_C(1000000000) + 500000000);
+	/* and just after it rolled, read just before */
+	assert_true(kiwi_gps_to_utc_ns(0, 250000000, now - 172818 + 604800 -
+	    1) == (INT64_C(1795478400) - 172818 + 604800) *
+	    INT64_C(1000000000) + 250000000);
+}
+
+/* The stamp of a whole SND frame: the bytes as the receiver sends them
+ * (u8 last_gps_solution, u32 LE gpssec, u32 LE gpsnsec), to the exact
+ * nanosecond, and only with a fresh fix and fields in range. */
+static void
+snd_stamp(uint8_t *f, uint8_t age, uint32_t sec, uint32_t nsec)
+{
+	int	 i;
+
+	memset(f, 0, 24);
+	memcpy(f, "SND", 3);
+	f[3] = 0x08;
+	f[10] = age;
+	for (i = 0; i < 4; i++) {
+		f[12 + i] = (uint8_t)(sec >> (8 * i));
+		f[16 + i] = (uint8_t)(nsec >> (8 * i));
+	}
+}
+
+static int64_t
+stamp_of(uint8_t age, uint32_t sec, uint32_t nsec)
+{
+	uint8_t		 f[24];
+	struct kiwi_snd	 s;
+	char		 err[128];
+
+	snd_stamp(f, age, sec, nsec);
+	assert_int_equal(kiwi_parse_snd(f, sizeof f, &s, err, sizeof err), 0);
+	assert_int_equal(s.gpssec, sec);
+	assert_int_equal(s.gpsnsec, nsec);
+	return kiwi_snd_time_ns(&s, 1795478400.5);
+}
+
+static void
+test_snd_stamp(void **state)
+{
+	(void)state;
+	assert_true(stamp_of(0, 172818, 123456789) ==
+	    INT64_C(1795478400123456789));
+	assert_true(stamp_of(10, 172818, 1) == INT64_C(1795478400000000001));
+	/* no fresh fix: 11 s since the last one, 254 none recently, 255
+	 * never had one */
+	assert_true(stamp_of(11, 172818, 123456789) == 0);
+	assert_true(stamp_of(254, 172818, 123456789) == 0);
+	assert_true(stamp_of(255, 172818, 123456789) == 0);
+	/* no time yet, or fields out of range */
+	assert_true(stamp_of(1, 0, 0) == 0);
+	assert_true(stamp_of(1, 172818, 1000000000) == 0);
+	assert_true(stamp_of(1, 604800, 0) == 0);
+	assert_true(stamp_of(1, UINT32_MAX, UINT32_MAX) == 0);
+	/* second 0 of the week is a time */
+	assert_true(stamp_of(1, 0, 5) != 0);
 }
 
 /* ---- the driver against the simulator ---- */
@@ -226,6 +297,7 @@ main(void)
 		cmocka_unit_test(test_malformed_snd),
 		cmocka_unit_test(test_parse_msg),
 		cmocka_unit_test(test_gps_time),
+		cmocka_unit_test(test_snd_stamp),
 		cmocka_unit_test(test_url_encode),
 		cmocka_unit_test(test_live),
 	};

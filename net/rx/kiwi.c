@@ -20,10 +20,14 @@
 #define KIWI_START_S		10.0	/* connected but no audio yet */
 #define KIWI_BACKOFF_MIN	0.5
 #define KIWI_BACKOFF_MAX	5.0
-#define GPS_UNIX_EPOCH		315964800.0	/* 1980-01-06 */
-#define GPS_LEAP_S		18.0		/* GPS - UTC since 2017 */
-#define GPS_WEEK_S		604800.0
-#define KIWI_GPS_TOL_S		1e-3	/* a stamp this near the previous
+#define GPS_UNIX_EPOCH_I	INT64_C(315964800)	/* 1980-01-06 */
+#define GPS_UNIX_EPOCH		((double)GPS_UNIX_EPOCH_I)
+#define GPS_LEAP_I		INT64_C(18)	/* GPS - UTC since 2017 */
+#define GPS_LEAP_S		((double)GPS_LEAP_I)
+#define GPS_WEEK_I		INT64_C(604800)
+#define GPS_WEEK_S		((double)GPS_WEEK_I)
+#define KIWI_GPS_FRESH_S	10	/* last_gps_solution at most this */
+#define KIWI_GPS_TOL_NS		1e6	/* a stamp this near the previous
 					   one plus its samples continues it */
 #define KIWI_GPS_RUN		2	/* continuous stamps in a row before
 					   GPS time is passed on */
@@ -62,9 +66,9 @@ struct rx {
 	int16_t			*conv;
 	size_t			 conv_cap;
 
-	/* GPS stamps: the previous frame's (0: none) and how many in a row
-	 * continued their predecessor. */
-	double			 gps_prev;
+	/* GPS stamps: the previous frame's (UTC ns; 0: none) and how many
+	 * in a row continued their predecessor. */
+	int64_t			 gps_prev;
 	size_t			 gps_prev_n;
 	int			 gps_run;
 	/* A new stream waits (held frames, not passed on) for continuous
@@ -188,20 +192,36 @@ kiwi_parse_msg(const char *body, size_t len,
 	return rc;
 }
 
-double
-kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc)
+int64_t
+kiwi_gps_to_utc_ns(uint32_t gpssec, uint32_t gpsnsec, double now_utc)
 {
 	double	now_gps = now_utc - GPS_UNIX_EPOCH + GPS_LEAP_S;
-	double	week = floor(now_gps / GPS_WEEK_S);
-	double	t = week * GPS_WEEK_S + (double)gpssec + (double)gpsnsec / 1e9;
+	int64_t	s = (int64_t)floor(now_gps / GPS_WEEK_S) * GPS_WEEK_I +
+		    (int64_t)gpssec;
 
 	/* The frame carries only the time of week: take the week that puts
-	 * it nearest our clock (right across a week boundary too). */
-	if (t - now_gps > GPS_WEEK_S / 2)
-		t -= GPS_WEEK_S;
-	else if (now_gps - t > GPS_WEEK_S / 2)
-		t += GPS_WEEK_S;
-	return t + GPS_UNIX_EPOCH - GPS_LEAP_S;
+	 * it nearest our clock (right across a week boundary too). The
+	 * week is decided on doubles (seconds matter, not nanoseconds); the
+	 * stamp itself is added in integers, exactly. */
+	if ((double)s - now_gps > GPS_WEEK_S / 2)
+		s -= GPS_WEEK_I;
+	else if (now_gps - (double)s > GPS_WEEK_S / 2)
+		s += GPS_WEEK_I;
+	return (s + GPS_UNIX_EPOCH_I - GPS_LEAP_I) * 1000000000 +
+	    (int64_t)gpsnsec;
+}
+
+int64_t
+kiwi_snd_time_ns(const struct kiwi_snd *f, double now_utc)
+{
+	/* A fresh fix only (a stale time would misplace the chunk grid and
+	 * every TDoA), and only a well-formed stamp: never zero (no time
+	 * yet), nanoseconds below one second, seconds within the week. */
+	if (f->gps_age > KIWI_GPS_FRESH_S || (f->gpssec == 0 &&
+	    f->gpsnsec == 0) || f->gpsnsec >= 1000000000u ||
+	    f->gpssec >= (uint32_t)GPS_WEEK_I)
+		return 0;
+	return kiwi_gps_to_utc_ns(f->gpssec, f->gpsnsec, now_utc);
 }
 
 int
@@ -440,7 +460,8 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 	struct kiwi_snd	 f;
 	struct rx_block	 b;
 	char		 err[128], why[200];
-	double		 now = util_now(), t_gps = 0;
+	double		 now = util_now();
+	int64_t		 t_gps;
 	uint32_t	 gap;
 	size_t		 lost = 0;
 
@@ -494,29 +515,30 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 	b.t_arrival = now;
 	b.gps_age = f.gps_age == 255 ? -1 : f.gps_age;
 	/*
-	 * Fresh fix only: a stale time would misplace the chunk grid. And
-	 * only a stamp that continues the previous ones: the first stamp or
+	 * Only a stamp that continues the previous ones: the first stamp or
 	 * two of a stream can be stale (zero, or left from before), and one
 	 * of them anchoring the stream would put every chunk of it seconds
-	 * off, or make it look like a receiver whose clock disagrees.
+	 * off, or make it look like a receiver whose clock disagrees. Stamps
+	 * stay integer nanoseconds end to end (a double of UTC seconds
+	 * resolves only ~240 ns); the chunker fits them (chunker.h).
 	 */
-	if (f.gps_age <= 10 && (f.gpssec != 0 || f.gpsnsec != 0) &&
-	    f.gpsnsec < 1000000000u)
-		t_gps = kiwi_gps_to_utc(f.gpssec, f.gpsnsec, now);
-	if (t_gps > 0 && rx->gps_prev > 0 && fabs(t_gps - (rx->gps_prev +
-	    (double)(rx->gps_prev_n + lost) / rx->fs)) < KIWI_GPS_TOL_S)
+	t_gps = kiwi_snd_time_ns(&f, now);
+	if (t_gps > 0 && rx->gps_prev > 0 && fabs((double)(t_gps -
+	    rx->gps_prev) - (double)(rx->gps_prev_n + lost) * 1e9 / rx->fs) <
+	    KIWI_GPS_TOL_NS)
 		rx->gps_run++;
 	else
 		rx->gps_run = 0;
 	rx->gps_prev = t_gps;
 	rx->gps_prev_n = f.n;
 	if (rx->gps_run >= KIWI_GPS_RUN)
-		b.t_gps = t_gps;
+		b.t_gps_ns = t_gps;
 	if (rx->hold) {
 		/* A new stream begins on a frame with trusted GPS time when
 		 * the receiver has a fix: its first block anchors it, and an
 		 * arrival-clock anchor would stay for the whole stream. */
-		if (t_gps > 0 && b.t_gps == 0 && rx->held++ < KIWI_GPS_WAIT)
+		if (t_gps > 0 && b.t_gps_ns == 0 &&
+		    rx->held++ < KIWI_GPS_WAIT)
 			return;
 		rx->hold = rx->held = 0;
 		b.lost = 0;	/* nothing of this stream came before */

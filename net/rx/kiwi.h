@@ -41,8 +41,14 @@ int	kiwi_parse_snd(const uint8_t *buf, size_t len, struct kiwi_snd *out,
 int	kiwi_parse_msg(const char *body, size_t len,
 	    void (*fn)(void *ctx, const char *name, const char *value),
 	    void *ctx);
-/* GPS time of week -> UTC, choosing the week nearest now_utc (18 leap s). */
-double	kiwi_gps_to_utc(uint32_t gpssec, uint32_t gpsnsec, double now_utc);
+/* GPS time of week -> UTC nanoseconds since the Unix epoch, exactly,
+ * choosing the week nearest now_utc (GPS = UTC + 18 s). gpsnsec < 1e9. */
+int64_t	kiwi_gps_to_utc_ns(uint32_t gpssec, uint32_t gpsnsec, double now_utc);
+/* The frame's GPS stamp (time of its first sample) as UTC ns, or 0 when
+ * it has none usable: no fresh fix (last_gps_solution > 10 s, 254, 255),
+ * a zero stamp, or fields out of range (gpsnsec >= 1e9, gpssec past the
+ * week). */
+int64_t	kiwi_snd_time_ns(const struct kiwi_snd *f, double now_utc);
 /* Percent-encode s (all but A-Z a-z 0-9 - _ . ~) into out, as the
  * receiver decodes the auth password. 0, or -1 if out is too small. */
 int	kiwi_url_encode(const char *s, char *out, size_t outlen);

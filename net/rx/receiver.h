@@ -35,8 +35,11 @@ struct rx_block {
 	size_t		 lost;		/* samples lost just before this block
 					   (sequence gap x samples per frame) */
 	double		 t_arrival;	/* CLOCK_REALTIME (s) when it arrived */
-	double		 t_gps;		/* UTC (s) of iq[0] from a fresh GPS
-					   fix, or 0 when there is none */
+	/* UTC of iq[0] in nanoseconds since the Unix epoch, from a fresh
+	 * GPS fix (stamps that continue each other), or 0 when there is
+	 * none. Integer: a double of UTC seconds resolves only ~240 ns,
+	 * and TDoA needs the stamps as the receiver gave them. */
+	int64_t		 t_gps_ns;
 	int		 gps_age;	/* s since the last fix; -1: no GPS */
 	double		 rssi_dbm;	/* S-meter for this block; NAN if none */
 	int		 overflow;	/* 1 if the receiver flagged ADC overflow */

@@ -7,6 +7,29 @@
 #include "src/engine/chunker.h"
 
 #define CHUNKER_POOL	1
+#define FIT_TOL_NS	20e3	/* a stamp continues a line within this */
+#define FIT_TOL_PPM	20.0	/* + this much of the span it is projected
+				   over (receivers differ by ~15 ppm from
+				   the nominal rate a lone stamp goes by) */
+#define FIT_GRID_TOL_S	10e-3	/* grid and fit disagree by more: the grid
+				   was anchored on a stale stamp (a frame is
+				   43 ms; the nominal rate's drift over 30 s
+				   is a few us) */
+
+/*
+ * A least-squares line of GPS stamp (UTC ns) against stream sample index,
+ * updated one stamp at a time (chunker.h, "Exact time"). Coordinates are
+ * relative to the first point, (x0, y0): integers below 2^53, exact in a
+ * double. mx, my are the means of those, sxx, sxy the co-moments about
+ * them (Welford): no sum of squares of large numbers is ever subtracted.
+ */
+struct tfit {
+	int		 n;		/* points */
+	int64_t		 x0, y0;	/* the first point */
+	int64_t		 xl;		/* the last point's x */
+	double		 mx, my;
+	double		 sxx, sxy;
+};
 
 struct chunker {
 	int		 websdr;
@@ -30,6 +53,15 @@ struct chunker {
 	int		 arr_ok;
 	double		 arr;
 	int		 nogps;		/* ignore GPS stamps (distrusted) */
+	/* The current stream's time fit, a rival line of stamps that do not
+	 * continue it (alt_end: the end of its last block), and the end
+	 * (stream index) of the last block without a stamp on the line:
+	 * chunks starting before it, or before a pending rival's end, get
+	 * no t0_ns. */
+	struct tfit	 fit;
+	struct tfit	 alt;
+	int64_t		 alt_end;
+	int64_t		 bad_end;
 
 	/* Before the origin is known, the newest samples of the stream wait
 	 * here; ring[0] is stream sample ring_start. */
@@ -65,6 +97,82 @@ chunk_free(struct chunk *c)
 		return;
 	free(c->iq);
 	free(c);
+}
+
+const char *
+chunk_time_name(enum chunk_time t)
+{
+	switch (t) {
+	case CHUNK_TIME_GPS:
+		return "gps";
+	case CHUNK_TIME_GPS_STALE:
+		return "gps_stale";
+	case CHUNK_TIME_GPS_REJECTED:
+		return "gps_rejected";
+	case CHUNK_TIME_LOCAL:
+		break;
+	}
+	return "local";
+}
+
+static void
+fit_add(struct tfit *f, int64_t x, int64_t y)
+{
+	double	 u, v, du;
+
+	if (f->n == 0) {
+		memset(f, 0, sizeof *f);
+		f->x0 = x;
+		f->y0 = y;
+	}
+	u = (double)(x - f->x0);
+	v = (double)(y - f->y0);
+	f->n++;
+	du = u - f->mx;
+	f->mx += du / f->n;
+	f->my += (v - f->my) / f->n;
+	/* with the new means: C_n = C_n-1 + (u - mx_old) (v - my_new) */
+	f->sxx += du * (u - f->mx);
+	f->sxy += du * (v - f->my);
+	f->xl = x;
+}
+
+/* The line's slope, ns per sample; the nominal rate's until it has two
+ * points. */
+static double
+fit_slope(const struct tfit *f, double fs)
+{
+	if (f->n >= 2 && f->sxx > 0)
+		return f->sxy / f->sxx;
+	return 1e9 / fs;
+}
+
+/* The line at stream index x, ns after its first point's stamp y0. */
+static double
+fit_at(const struct tfit *f, int64_t x, double fs)
+{
+	double	 u = (double)(x - f->x0);
+
+	if (f->n >= 2 && f->sxx > 0)
+		return f->my + fit_slope(f, fs) * (u - f->mx);
+	return u * 1e9 / fs;
+}
+
+/* The line at x as UTC ns: rounded once, at the end, to the nanosecond. */
+static int64_t
+fit_ns(const struct tfit *f, int64_t x, double fs)
+{
+	return f->y0 + (int64_t)llround(fit_at(f, x, fs));
+}
+
+/* 1 if stamp y at index x continues the line f (which has a point). */
+static int
+fit_continues(const struct tfit *f, int64_t x, int64_t y, double fs)
+{
+	double	 span = fabs((double)(x - f->xl)) * 1e9 / fs;
+
+	return fabs((double)(y - f->y0) - fit_at(f, x, fs)) <=
+	    FIT_TOL_NS + FIT_TOL_PPM * 1e-6 * span;
 }
 
 struct chunker *
@@ -112,6 +220,11 @@ chunker_stream(struct chunker *ch, double fs)
 	ch->grid = 0;
 	ch->ring_len = 0;
 	ch->ring_start = 0;
+	/* A new line: sample indices restart, and the receiver may have a
+	 * new clock state; nothing of the old stream's fit applies. */
+	ch->fit.n = 0;
+	ch->alt.n = 0;
+	ch->bad_end = 0;
 }
 
 /*
@@ -193,6 +306,36 @@ chunk_new(struct chunker *ch, int k, size_t len)
 }
 
 /*
+ * A finished chunk's exact time (chunker.h, "Exact time"): the stream's
+ * line at its first sample, when the chunk is on GPS time throughout.
+ */
+static void
+chunk_timing(const struct chunker *ch, struct chunk *c)
+{
+	int64_t	 start = chunk_start(ch, c->index), t;
+
+	c->t0_ns = 0;
+	c->fs_gps = 0;
+	if (ch->nogps) {
+		c->time_src = CHUNK_TIME_GPS_REJECTED;
+		return;
+	}
+	if (ch->gps && ch->fit.n >= 2 && ch->bad_end <= start &&
+	    (ch->alt.n == 0 || ch->alt_end <= start)) {
+		t = fit_ns(&ch->fit, start, ch->fs);
+		if (fabs((double)(t - (int64_t)llround(c->t_first * 1e9))) <
+		    FIT_GRID_TOL_S * 1e9) {
+			c->t0_ns = t;
+			c->fs_gps = 1e9 / fit_slope(&ch->fit, ch->fs);
+			c->time_src = CHUNK_TIME_GPS;
+			return;
+		}
+	}
+	c->time_src = ch->gps || c->gps_age >= 0 ? CHUNK_TIME_GPS_STALE :
+	    CHUNK_TIME_LOCAL;
+}
+
+/*
  * Put samples [pos, pos+n) of the stream (iq NULL: zeros for lost ones)
  * onto the grid. b carries the block's S-meter and flags for the chunks it
  * touches.
@@ -255,6 +398,7 @@ cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
 		n -= m;
 		if (ch->cur->n == ch->cur->cap) {
 			struct chunk *done = ch->cur;
+			chunk_timing(ch, done);
 			ch->cur = NULL;
 			ch->next++;
 			emit(ctx, done);
@@ -299,6 +443,52 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 }
 
 static void
+bad_until(struct chunker *ch, int64_t end)
+{
+	if (end > ch->bad_end)
+		ch->bad_end = end;
+}
+
+/*
+ * The block's GPS stamp into the stream's time fit (ch->pos: its first
+ * sample's stream index). A stamp that does not continue the line is left
+ * out of it. Stamps left out that continue each other make a rival line,
+ * which takes over once it holds more stamps than the line (the stream's
+ * first stamps were the stale ones): then every block before the rival's
+ * first is out of every chunk's t0_ns, as are blocks without a stamp (no
+ * fresh fix) and a rival's while it is pending. A stamp off the line
+ * followed by one on it was an outlier: the samples between kept their
+ * times (a lost sample would have moved every later stamp off the line),
+ * so its block stays in.
+ */
+static void
+fit_block(struct chunker *ch, const struct rx_block *b)
+{
+	int64_t	 x = ch->pos, y = b->t_gps_ns, end = x + (int64_t)b->n;
+
+	if (y <= 0 || ch->nogps || b->n == 0) {
+		bad_until(ch, end);
+		return;
+	}
+	if (ch->fit.n == 0 || fit_continues(&ch->fit, x, y, ch->fs)) {
+		/* the first stamp is kept until the next confirms it (or a
+		 * rival line outvotes it) */
+		fit_add(&ch->fit, x, y);
+		ch->alt.n = 0;		/* were outliers */
+		return;
+	}
+	if (ch->alt.n > 0 && !fit_continues(&ch->alt, x, y, ch->fs))
+		ch->alt.n = 0;
+	fit_add(&ch->alt, x, y);
+	ch->alt_end = end;
+	if (ch->alt.n > ch->fit.n) {
+		bad_until(ch, ch->alt.x0);
+		ch->fit = ch->alt;
+		ch->alt.n = 0;
+	}
+}
+
+static void
 update_anchor(struct chunker *ch, const struct rx_block *b)
 {
 	double	 t;
@@ -312,13 +502,14 @@ update_anchor(struct chunker *ch, const struct rx_block *b)
 	if (!ch->arr_ok || t < ch->arr)
 		ch->arr = t;
 	ch->arr_ok = 1;
-	if (b->t_gps > 0 && !ch->nogps) {
-		/* GPS time stamps iq[0] directly: exact, no need to refine. */
-		if (!ch->gps) {
-			ch->anchor = b->t_gps - (double)ch->pos / ch->fs;
-			ch->anchored = 1;
-			ch->gps = 1;
-		}
+	if (ch->fit.n > 0 && !ch->nogps) {
+		/* GPS time stamps samples directly: the stream's line (its
+		 * first stamp while it is alone) at this block, counted back
+		 * to sample 0 at the rate the grid counts in. */
+		ch->anchor = (double)fit_ns(&ch->fit, ch->pos, ch->fs) / 1e9 -
+		    (double)ch->pos / ch->fs;
+		ch->anchored = 1;
+		ch->gps = 1;
 		return;
 	}
 	if (ch->gps)
@@ -342,6 +533,7 @@ chunker_feed(struct chunker *ch, const struct rx_block *b,
 			cut(ch, NULL, ch->pos, b->lost, NULL, emit, ctx);
 		ch->pos += (int64_t)b->lost;
 	}
+	fit_block(ch, b);
 	if (!ch->grid)
 		update_anchor(ch, b);
 	ch->gps_age = b->gps_age;

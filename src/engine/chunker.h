@@ -21,6 +21,34 @@
  * without GPS), so a host clock seconds off GPS time still puts every
  * receiver's chunk k on the same second.
  *
+ * Exact time of each chunk (for TDoA): one sample at 12 kS/s is 83 us,
+ * 25 km of path, so a chunk also carries the time of its first sample to
+ * the nanosecond, t0_ns, from the receiver's GPS block stamps and its
+ * measured sample rate -- not from the grid above, which only decides
+ * which sample starts the chunk. Per stream, a least-squares line of stamp
+ * (UTC ns) against stream sample index is fitted over every block that
+ * carries a stamp, live: running means and co-moments (Welford's update,
+ * O(1) per block, numerically stable), kept relative to the stream's
+ * first fitted stamp so that doubles hold nanoseconds exactly (offsets
+ * below 2^53 ns, 104 days). A chunk's t0_ns is that line at its first
+ * sample when it is emitted (every stamp up to its end has been fitted;
+ * stamps fit a line to ~0.2 us, a single stamp plus the nominal rate errs
+ * by tens of us), and its measured rate is 1e9 / the line's slope. A stamp
+ * joins the line only if it continues it (within 20 us + 20 ppm of the
+ * span from the last fitted stamp; the first stamp is kept while a second
+ * confirms it): the first stamp or two of a stream can be stale or zero.
+ * Rejected stamps that continue each other form a rival line, which
+ * replaces the stream's when it holds more stamps (a stale first stamp is
+ * outvoted by the next two). A reconnect is a new stream: a new line (its
+ * sample indices restart, and the receiver may have re-acquired its
+ * clock). A chunk gets t0_ns only when its stream is placed on GPS time,
+ * every block in it carried a stamp (a fresh fix), none of them came
+ * before a rival line that took over or belongs to a rival still pending
+ * (an outlier followed by stamps on the line is harmless: a lost sample
+ * would have moved them all), and the grid agrees with the line at its
+ * first sample (within 10 ms: a grid anchored on a stale stamp does
+ * not); else time_src says why not.
+ *
  * Chunk buffers are pooled per receiver: the owner hands a chunk it is done
  * with back (chunker_recycle) and the next chunk reuses its buffer, so a
  * recording allocates a receiver's buffers once and not every second (that
@@ -37,6 +65,23 @@
 
 #include "net/rx/receiver.h"
 
+/* How a chunk is timed; why it has no t0_ns when it has none. */
+enum chunk_time {
+	CHUNK_TIME_LOCAL = 0,	/* the receiver gives no GPS time (rtl_tcp,
+				   SpyServer, OpenWebRX, KiwiSDR without
+				   GPS): placed by the arrival clock */
+	CHUNK_TIME_GPS,		/* GPS time: t0_ns and fs_gps are set */
+	CHUNK_TIME_GPS_STALE,	/* the receiver has GPS, but this chunk has
+				   no fresh fix or stamps that continue its
+				   stream's line (lost fix, stale or
+				   inconsistent stamps) */
+	CHUNK_TIME_GPS_REJECTED	/* its GPS time contradicts the session's
+				   other GPS receivers (chunker_trust_gps) */
+};
+
+/* "gps", "gps_stale", "gps_rejected" or "local": the rows' time_source. */
+const char	*chunk_time_name(enum chunk_time t);
+
 struct chunk {
 	int		 websdr;	/* 1-based station index */
 	int		 index;		/* 0-based chunk index */
@@ -44,6 +89,14 @@ struct chunk {
 	double		 t_first;	/* UTC (s) of iq[0] */
 	int		 gps;		/* 1: t_first from GPS time */
 	int		 gps_age;	/* s since fix at the chunk; -1 none */
+	/* Why these two: TDoA needs each chunk's sample times to the
+	 * nanosecond (t_first, a double on the grid, resolves ~240 ns and
+	 * uses the nominal rate); see "Exact time" above. */
+	int64_t		 t0_ns;		/* UTC ns of iq[0] from the GPS fit;
+					   0 unless time_src is GPS */
+	double		 fs_gps;	/* sample rate measured by the fit
+					   (S/s); 0 unless GPS */
+	enum chunk_time	 time_src;
 	size_t		 n;		/* complex samples */
 	size_t		 cap;		/* samples the chunk will hold */
 	size_t		 room;		/* samples iq has room for (>= cap) */
@@ -69,7 +122,8 @@ void		 chunker_free(struct chunker *ch);
 
 /* A new stream begins at rate fs (drops any partial chunk). */
 void		 chunker_stream(struct chunker *ch, double fs);
-/* Feed samples of the current stream; emits finished chunks. */
+/* Feed samples of the current stream; emits finished chunks. A block's
+ * t_gps_ns (0: none) feeds the stream's time fit. */
 void		 chunker_feed(struct chunker *ch, const struct rx_block *b,
 		    chunker_emit_fn emit, void *ctx);
 /* Time of the oldest sample still buffered for the current stream (before

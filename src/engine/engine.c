@@ -893,11 +893,12 @@ sink_block(void *ctx, const struct rx_block *b)
 		r->pub_lat = b->latitude;
 		r->pub_lon = b->longitude;
 	}
-	if (b->t_gps > 0 && r->fs > 0) {
+	if (b->t_gps_ns > 0 && r->fs > 0) {
 		/* A block arrives after its last sample was taken: this is
 		 * the receiver's offset minus the block's delay, and the
-		 * largest one is the best estimate. */
-		double e = b->t_gps + (double)b->n / r->fs - b->t_arrival;
+		 * largest one is the best estimate (seconds suffice). */
+		double e = (double)b->t_gps_ns / 1e9 + (double)b->n / r->fs -
+		    b->t_arrival;
 		if (r->clk_n == 0 || e > r->clk)
 			r->clk = e;
 		r->clk_n++;
@@ -1046,8 +1047,17 @@ measurement_row(struct acq *a, struct rxrt *r, const struct chunk *c,
 	    json_integer(c->overflow));
 	json_object_set_new(row, "gps_fix_age_s", c->gps_age >= 0 ?
 	    json_integer(c->gps_age) : json_null());
+	/* Why a chunk has no t0_ns, machine-readable (chunk_time_name). */
 	json_object_set_new(row, "time_source",
-	    json_string(c->gps ? "gps" : "local"));
+	    json_string(chunk_time_name(c->time_src)));
+	/* The first sample's time to the nanosecond (an integer: a double
+	 * cannot hold it) and the rate measured from the GPS stamps, for
+	 * TDoA; null unless time_source is "gps". */
+	json_object_set_new(row, "t0_ns", c->time_src == CHUNK_TIME_GPS ?
+	    json_integer((json_int_t)c->t0_ns) : json_null());
+	json_object_set_new(row, "sample_rate_hz",
+	    c->time_src == CHUNK_TIME_GPS ? json_real(c->fs_gps) :
+	    json_null());
 	json_object_set_new(row, "samples_lost",
 	    json_integer((json_int_t)c->lost));
 	json_object_set_new(row, "iq_data_location", json_string(key));

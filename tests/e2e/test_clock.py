@@ -148,7 +148,7 @@ class ClockTest(unittest.TestCase):
         self.assertLess(abs(t0 - t_launch), 2.5)
         for k in range(3):
             self.assertEqual(rows[k][1]["time_source"], "gps")
-            self.assertEqual(rows[k][3]["time_source"], "local")
+            self.assertEqual(rows[k][3]["time_source"], "gps_rejected")
             for w in (1, 2, 3):
                 self.assertLess(abs(ts(rows[k][w]) - (t0 + k)), 1.0 / FS +
                                 2e-6, rows[k])
