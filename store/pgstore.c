@@ -470,6 +470,9 @@ static const char sql_stations[] =
 /*
  * The LEFT JOIN makes a row whose station is not in websdr_stations fail
  * on the NOT NULL of websdr_station_id instead of vanishing silently.
+ * A row without t0_ns / sample_rate_hz (not GPS-timed, or from a manifest
+ * older than them) stores NULL there; t0_ns travels as a JSON integer,
+ * which jsonb keeps exact (numeric), so every nanosecond reaches bigint.
  */
 static const char sql_rows[] =
     "INSERT INTO heimdall.measurements (id, \"timestamp\", websdr_station_id,"
@@ -478,14 +481,14 @@ static const char sql_rows[] =
     " iq_samples_count, duration_seconds, chunk_index, websdr,"
     " noise_floor_db, rssi_dbm, peak_amplitude, adc_overflow_count,"
     " gps_fix_age_s, time_source, samples_lost, first_sample_utc,"
-    " created_at) "
+    " t0_ns, sample_rate_hz, created_at) "
     "SELECT r.id, r.\"timestamp\", s.id, r.recording_session_id,"
     " r.frequency_hz, r.signal_strength_db, r.snr_db, r.frequency_offset_hz,"
     " r.iq_data_location, r.iq_data_format, r.iq_sample_rate,"
     " r.iq_samples_count, r.duration_seconds, r.chunk_index, r.websdr,"
     " r.noise_floor_db, r.rssi_dbm, r.peak_amplitude, r.adc_overflow_count,"
     " r.gps_fix_age_s, r.time_source, r.samples_lost, r.\"timestamp\","
-    " coalesce(r.created_at, now()) "
+    " r.t0_ns, r.sample_rate_hz, coalesce(r.created_at, now()) "
     "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, \"timestamp\""
     " timestamptz, websdr_station_name text, recording_session_id uuid,"
     " frequency_hz bigint, signal_strength_db float8, snr_db float8,"
@@ -493,7 +496,8 @@ static const char sql_rows[] =
     " text, iq_sample_rate float8, iq_samples_count int, duration_seconds"
     " float8, chunk_index int, websdr int, noise_floor_db float8, rssi_dbm"
     " float8, peak_amplitude float8, adc_overflow_count int, gps_fix_age_s"
-    " float8, time_source text, samples_lost int, created_at timestamptz) "
+    " float8, time_source text, samples_lost int, t0_ns bigint,"
+    " sample_rate_hz float8, created_at timestamptz) "
     "LEFT JOIN heimdall.websdr_stations s ON s.name = r.websdr_station_name "
     "ON CONFLICT DO NOTHING";
 
@@ -584,35 +588,51 @@ fail:
 	return -1;
 }
 
+char *
+pgstore_rows_param(const json_t *rows)
+{
+	json_t		*arr, *row, *c, *v;
+	size_t		 i;
+	char		*text;
+
+	arr = json_array();
+	json_array_foreach(rows, i, row) {
+		c = json_copy(row);
+		/* frequency_hz is bigint: a JSON number such as 145000000.0
+		 * would not parse as one, so send it as an integer. */
+		if (json_is_number(json_object_get(c, "frequency_hz")))
+			json_object_set_new(c, "frequency_hz", json_integer(
+			    (json_int_t)llround(json_number_value(
+			    json_object_get(c, "frequency_hz")))));
+		/* t0_ns is exact or nothing: a real (a hand-edited or foreign
+		 * manifest) has lost its nanoseconds, a string is not a
+		 * time -- NULL, not a wrong instant or a failed batch. */
+		v = json_object_get(c, "t0_ns");
+		if (v != NULL && !json_is_integer(v))
+			json_object_set_new(c, "t0_ns", json_null());
+		v = json_object_get(c, "sample_rate_hz");
+		if (v != NULL && !json_is_number(v))
+			json_object_set_new(c, "sample_rate_hz", json_null());
+		json_array_append_new(arr, c);
+	}
+	text = util_json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return text;
+}
+
 int
 pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
     char *err, size_t errlen)
 {
 	const char	*v[1];
-	json_t		*arr, *row, *c;
 	PGresult	*r;
-	size_t		 i;
 	char		*text;
 
 	if (inserted != NULL)
 		*inserted = 0;
 	if (json_array_size(rows) == 0)
 		return 0;
-	/*
-	 * frequency_hz is bigint: a JSON number such as 145000000.0 would
-	 * not parse as one, so send it as an integer.
-	 */
-	arr = json_array();
-	json_array_foreach(rows, i, row) {
-		c = json_copy(row);
-		if (json_is_number(json_object_get(c, "frequency_hz")))
-			json_object_set_new(c, "frequency_hz", json_integer(
-			    (json_int_t)llround(json_number_value(
-			    json_object_get(c, "frequency_hz")))));
-		json_array_append_new(arr, c);
-	}
-	text = util_json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
+	text = pgstore_rows_param(rows);
 	if (text == NULL) {
 		snprintf(err, errlen, "measurements: out of memory");
 		return -1;

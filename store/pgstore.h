@@ -76,5 +76,12 @@ int		 pgstore_put_session(struct pgstore *pg, const json_t *session,
  */
 int		 pgstore_put_rows(struct pgstore *pg, const json_t *rows,
 		    int *inserted, char *err, size_t errlen);
+/*
+ * The JSON text pgstore_put_rows sends for rows (malloc'd; NULL when out
+ * of memory): frequency_hz as an integer; t0_ns kept only as an exact
+ * integer and sample_rate_hz only as a number (else null); a row without
+ * them (an older manifest) stores NULL there. Pure: tests call it.
+ */
+char		*pgstore_rows_param(const json_t *rows);
 
 #endif

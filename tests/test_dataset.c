@@ -507,6 +507,139 @@ test_damaged_manifests(void **state)
 	dataset_close(ds);
 }
 
+/*
+ * A chunk's first-sample time in nanoseconds (t0_ns, issue 12) is a JSON
+ * integer beyond 2^53: it must come back exact from a rows file, a final
+ * manifest and a manifest rebuilt from rows, never through a double; and
+ * manifests written before it existed (rows without it) still load.
+ */
+#define T0_NS	INT64_C(1795478400123456789)
+
+static json_t *
+timed_rows(const char *id, int k)
+{
+	json_t	*a = row(id, k, 1), *b = row(id, k, 2);
+
+	json_object_set_new(a, "time_source", json_string("gps"));
+	json_object_set_new(a, "t0_ns", json_integer(T0_NS + k));
+	json_object_set_new(a, "sample_rate_hz", json_real(12001.13));
+	json_object_set_new(b, "time_source", json_string("local"));
+	json_object_set_new(b, "t0_ns", json_null());
+	json_object_set_new(b, "sample_rate_hz", json_null());
+	return json_pack("[o, o]", a, b);
+}
+
+static void
+check_timed(json_t *m, int chunks)
+{
+	json_t	*rows = json_object_get(m, "measurements"), *r;
+	size_t	 i;
+
+	assert_int_equal(json_array_size(rows), 2 * chunks);
+	json_array_foreach(rows, i, r) {
+		json_int_t k = json_integer_value(json_object_get(r,
+		    "chunk_index"));
+		if (json_integer_value(json_object_get(r, "websdr")) == 1) {
+			assert_true(json_is_integer(json_object_get(r,
+			    "t0_ns")));
+			assert_true(json_integer_value(json_object_get(r,
+			    "t0_ns")) == T0_NS + k);
+			assert_true(json_real_value(json_object_get(r,
+			    "sample_rate_hz")) == 12001.13);
+		} else {
+			assert_true(json_is_null(json_object_get(r, "t0_ns")));
+		}
+	}
+}
+
+static void
+test_sample_time_rows(void **state)
+{
+	struct dataset	*ds;
+	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000 }, { 0, 2, iq, 1000 } };
+	char		 err[512], id[UTIL_UUID_LEN], crash[UTIL_UUID_LEN];
+	char		 old[UTIL_UUID_LEN], path[512], text[2048];
+	json_t		*m, *rows, *list, *r;
+	int		 k;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	/* recorded and finished; and one whose recorder died with its
+	 * manifest emptied (rebuilt from the rows files) */
+	util_uuid(id);
+	util_uuid(crash);
+	for (k = 0; k < 2; k++) {
+		const char *sid = k == 0 ? id : crash;
+		int j;
+		m = manifest(sid, "in_progress", 2);
+		assert_int_equal(dataset_session_create(ds, sid, m, err,
+		    sizeof err), 0);
+		for (j = 0; j < 2; j++) {
+			c[0].chunk_index = c[1].chunk_index = j;
+			rows = timed_rows(sid, j);
+			assert_int_equal(dataset_put_batch(ds, sid, c, 2, rows,
+			    err, sizeof err), 0);
+			json_decref(rows);
+		}
+		if (k == 0) {
+			/* while recording: merged from the rows files */
+			json_t *l = dataset_session_load(ds, sid, err,
+			    sizeof err);
+			check_timed(l, 2);
+			json_decref(l);
+			json_object_set_new(json_object_get(m, "session"),
+			    "status", json_string("completed"));
+			assert_int_equal(dataset_session_finish(ds, sid, m,
+			    err, sizeof err), 0);
+		}
+		json_decref(m);
+	}
+	dataset_close(ds);
+	write_text(crash, "manifest.json", "");
+	/* an old manifest: final, its rows without t0_ns/sample_rate_hz */
+	util_uuid(old);
+	snprintf(path, sizeof path, "%s/sessions/%s", dir, old);
+	assert_int_equal(util_mkdirs(path, err, sizeof err), 0);
+	snprintf(text, sizeof text, "{\"format\": \"heimdall-rec/1\", "
+	    "\"session\": {\"id\": \"%s\", \"session_name\": \"old\", "
+	    "\"status\": \"completed\", \"duration_seconds\": 1, "
+	    "\"session_start\": \"2026-11-01T10:00:00.000000Z\", "
+	    "\"frequency_hz\": 10000000}, \"stations\": [{\"websdr\": 1, "
+	    "\"name\": \"S\"}], \"missing\": [], \"measurements\": "
+	    "[{\"recording_session_id\": \"%s\", \"chunk_index\": 0, "
+	    "\"websdr\": 1, \"timestamp\": \"2026-11-01T10:00:00.000000Z\", "
+	    "\"time_source\": \"gps\", \"iq_data_location\": "
+	    "\"sessions/%s/chunk_000_websdr_1.npy\"}]}", old, old, old);
+	write_text(old, "manifest.json", text);
+
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	m = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(m);
+	check_timed(m, 2);
+	json_decref(m);
+	m = dataset_session_load(ds, crash, err, sizeof err);
+	assert_non_null(m);
+	assert_non_null(json_object_get(m, "rebuilt"));
+	check_timed(m, 2);
+	json_decref(m);
+	/* the old one: listed as it was, its row loads without the fields */
+	list = dataset_sessions_list(ds, err, sizeof err);
+	assert_string_equal(json_string_value(json_object_get(listed(list,
+	    old), "status")), "completed");
+	json_decref(list);
+	m = dataset_session_load(ds, old, err, sizeof err);
+	assert_non_null(m);
+	r = json_array_get(json_object_get(m, "measurements"), 0);
+	assert_non_null(r);
+	assert_null(json_object_get(r, "t0_ns"));
+	assert_string_equal(json_string_value(json_object_get(r,
+	    "time_source")), "gps");
+	json_decref(m);
+	dataset_close(ds);
+}
+
 /* A batch that cannot be written (here: a file size limit, EFBIG) says the
  * path and the error and leaves no temporary file behind. */
 static void
@@ -886,6 +1019,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sample_time_rows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_manifests, setup,
 		    teardown),

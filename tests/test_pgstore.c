@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -116,6 +117,59 @@ test_password_refused(void **state)
 	assert_non_null(strstr(err, "invalid connection string"));
 }
 
+/*
+ * The rows parameter: t0_ns (a chunk's first-sample time in ns, beyond
+ * 2^53) reaches the bigint column digit for digit; a real or a string
+ * there becomes NULL, never a wrong instant; a row from an older manifest
+ * (no t0_ns, no sample_rate_hz) has no key, which jsonb_to_recordset
+ * stores as NULL. (The statement against a real server: e2e_store.)
+ */
+static void
+test_rows_param(void **state)
+{
+	json_t		*rows, *back, *r;
+	char		*text;
+
+	(void)state;
+	rows = json_pack("[{s:I, s:s, s:f, s:f}, {s:f, s:s}, {s:s, s:s},"
+	    " {s:n, s:n}, {s:i}]",
+	    "t0_ns", (json_int_t)INT64_C(1795478400123456789),
+	    "time_source", "gps", "sample_rate_hz", 12001.13,
+	    "frequency_hz", 145000000.0,
+	    "t0_ns", 1.7954784001234568e18, "sample_rate_hz", "fast",
+	    "t0_ns", "soon", "time_source", "gps",
+	    "t0_ns", "sample_rate_hz",
+	    "chunk_index", 3);
+	assert_non_null(rows);
+	text = pgstore_rows_param(rows);
+	assert_non_null(text);
+	/* exact digits in the text sent */
+	assert_non_null(strstr(text, "\"t0_ns\":1795478400123456789"));
+	back = json_loads(text, 0, NULL);
+	assert_non_null(back);
+	r = json_array_get(back, 0);
+	assert_true(json_integer_value(json_object_get(r, "t0_ns")) ==
+	    INT64_C(1795478400123456789));
+	assert_true(json_real_value(json_object_get(r, "sample_rate_hz")) ==
+	    12001.13);
+	assert_true(json_is_integer(json_object_get(r, "frequency_hz")));
+	assert_int_equal(json_integer_value(json_object_get(r,
+	    "frequency_hz")), 145000000);
+	r = json_array_get(back, 1);
+	assert_true(json_is_null(json_object_get(r, "t0_ns")));
+	assert_true(json_is_null(json_object_get(r, "sample_rate_hz")));
+	assert_true(json_is_null(json_object_get(json_array_get(back, 2),
+	    "t0_ns")));
+	assert_true(json_is_null(json_object_get(json_array_get(back, 3),
+	    "t0_ns")));
+	r = json_array_get(back, 4);
+	assert_null(json_object_get(r, "t0_ns"));
+	assert_null(json_object_get(r, "sample_rate_hz"));
+	json_decref(back);
+	free(text);
+	json_decref(rows);
+}
+
 int
 main(void)
 {
@@ -124,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_silent_server_bounded),
 		cmocka_unit_test(test_bad_url),
 		cmocka_unit_test(test_password_refused),
+		cmocka_unit_test(test_rows_param),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

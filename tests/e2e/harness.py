@@ -80,5 +80,52 @@ def station(summary, k):
     raise KeyError(k)
 
 
+def ts_us(row):
+    """A row's timestamp (ISO 8601 UTC, microseconds) as integer POSIX
+    microseconds: exact, for comparing with t0_ns."""
+    import calendar, datetime
+    d = datetime.datetime.strptime(row["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return calendar.timegm(d.timetuple()) * 10**6 + d.microsecond
+
+
+def check_t0_ns(t, rows, gps, rates=None):
+    """Rows {chunk: {websdr: row}}: the websdrs in gps carry t0_ns (UTC ns
+    of the chunk's first sample) and sample_rate_hz, consistent with their
+    timestamp (the grid's time of the same sample, to the microsecond),
+    with each other (chunk k of every GPS receiver starts within one
+    sample) and along each stream (chunk k+1 starts chunk k's samples
+    later at the measured rate, to 0.2 us); rates {websdr: true S/s}, when
+    given, bound the measured rate to 0.05 ppm by the last chunk. The
+    others have neither and say why (time_source)."""
+    ks = sorted(rows)
+    for k in ks:
+        starts = []
+        for w, r in rows[k].items():
+            if w not in gps:
+                t.assertNotEqual(r["time_source"], "gps", r)
+                t.assertIsNone(r.get("t0_ns"), r)
+                t.assertIsNone(r.get("sample_rate_hz"), r)
+                continue
+            t.assertEqual(r["time_source"], "gps", r)
+            t.assertIsInstance(r["t0_ns"], int, r)
+            t.assertIsInstance(r["sample_rate_hz"], float, r)
+            # the grid's timestamp names the same sample (it counts at
+            # the nominal rate from a stamp, rounded to the microsecond)
+            t.assertLess(abs(r["t0_ns"] - ts_us(r) * 1000), 5000, r)
+            starts.append(r["t0_ns"])
+            if k - 1 in rows and w in rows[k - 1]:
+                p = rows[k - 1][w]
+                d = r["t0_ns"] - p["t0_ns"]
+                want = p["iq_samples_count"] * 1e9 / r["sample_rate_hz"]
+                t.assertLess(abs(d - want), 200, (p, r))
+            if rates and w in rates and k == ks[-1]:
+                t.assertLess(abs(r["sample_rate_hz"] / rates[w] - 1), 5e-8,
+                             (r, rates[w]))
+        if starts:
+            fs = min(r["iq_sample_rate"] for r in rows[k].values())
+            t.assertLess(max(starts) - min(starts), 1e9 / fs + 5000,
+                         (k, starts))
+
+
 def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)

@@ -51,6 +51,8 @@ class ClockTest(unittest.TestCase):
                 self.assertEqual(r["time_source"], "gps", r)
                 self.assertLess(abs(ts(r) - (t0 + k)), 1.0 / FS + 2e-6,
                                 (k, w, r["timestamp"], rows[0][1]["timestamp"]))
+        # and each chunk's first sample to the nanosecond, on that line
+        h.check_t0_ns(self, rows, set(range(1, count + 1)))
         # the session started within ~2 s of launching the recorder
         self.assertGreater(t0, t_launch + off - 0.5, (t0, t_launch, off))
         self.assertLess(t0, t_launch + off + 2.5, (t0, t_launch, off))
@@ -149,9 +151,11 @@ class ClockTest(unittest.TestCase):
         for k in range(3):
             self.assertEqual(rows[k][1]["time_source"], "gps")
             self.assertEqual(rows[k][3]["time_source"], "gps_rejected")
+            self.assertIsNone(rows[k][3]["t0_ns"])
             for w in (1, 2, 3):
                 self.assertLess(abs(ts(rows[k][w]) - (t0 + k)), 1.0 / FS +
                                 2e-6, rows[k])
+        h.check_t0_ns(self, rows, {1, 2})
         ev = self.clock_events(events)
         self.assertEqual(len(ev), 1, ev)
         self.assertTrue(ev[0]["trusted"], ev)
@@ -199,10 +203,13 @@ class ClockTest(unittest.TestCase):
         for k in range(3):
             self.assertEqual(rows[k][1]["time_source"], "gps")
             self.assertEqual(rows[k][2]["time_source"], "local")
+            self.assertIsNone(rows[k][2]["t0_ns"])
             for w in (1, 2):
                 self.assertLess(abs(ts(rows[k][w]) - (t0 + k)), 1.0 / FS +
                                 2e-6, rows[k])
         self.assertGreater(t0, t_launch + 17.5)
+        # the KiwiSDR's chunks to the nanosecond on its GPS time line
+        h.check_t0_ns(self, rows, {1})
         ev = self.clock_events(events)
         self.assertEqual(len(ev), 1, ev)
         self.assertTrue(ev[0]["trusted"], ev)

@@ -98,6 +98,38 @@ class RecordTest(unittest.TestCase):
             self.assertIsNotNone(r["rssi_dbm"])
             self.assertEqual(r["time_source"], "gps" if w % 2 else "local")
 
+    def test_sample_time(self):
+        """t0_ns: the GPS stations' (odd) chunks carry their first sample's
+        time in ns and the measured rate (the simulator's: 12001 + 0.137 k
+        S/s), consistent with timestamp, each other and the chunk grid;
+        the others have none. In the events (--json) as in the manifest."""
+        by = {}
+        for r in self.m["measurements"]:
+            by.setdefault(r["chunk_index"], {})[r["websdr"]] = r
+        h.check_t0_ns(self, by, {1, 3, 5, 7},
+                      {w: 12001 + 0.137 * w for w in range(1, 8)})
+        # station 3 counts its samples: t0_ns moves with the sample index
+        # at the true rate, whatever the chunk sizes (to 0.2 us)
+        import numpy as np
+        first = {}
+        for k in range(5):
+            a = np.load(os.path.join(self.dir, "chunk_%03d_websdr_3.npy" % k))
+            i = int(round(a[0].real * 32768)) | (int(round(a[0].imag *
+                                                           32768)) << 15)
+            first[k] = i
+        for k in range(1, 5):
+            d = by[k][3]["t0_ns"] - by[0][3]["t0_ns"]
+            self.assertLess(abs(d - (first[k] - first[0]) * 1e9 /
+                                (12001 + 0.137 * 3)), 200)
+        ev = {(e["data"]["chunk_index"], e["data"]["websdr"]): e["data"]
+              for e in self.events if e["event"] == "session:measurement"}
+        self.assertEqual(len(ev), 35)
+        for r in self.m["measurements"]:
+            e = ev[(r["chunk_index"], r["websdr"])]
+            self.assertEqual(e.get("t0_ns", "absent"), r.get("t0_ns"))
+            self.assertEqual(e.get("sample_rate_hz", "absent"),
+                             r.get("sample_rate_hz"))
+
     def test_alignment(self):
         by = {}
         for r in self.m["measurements"]:

@@ -43,8 +43,8 @@ def check_central(t, pg, s3, data, sid, n_rows):
         "SELECT id, iq_data_location, chunk_index, websdr, iq_samples_count, "
         "frequency_hz, to_char(\"timestamp\" AT TIME ZONE 'UTC', "
         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), to_char(first_sample_utc AT "
-        "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM "
-        "heimdall.measurements "
+        "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+        "time_source, t0_ns, sample_rate_hz FROM heimdall.measurements "
         "WHERE recording_session_id = '%s'" % sid)}
     for r in rows:
         c = db[r["id"]]
@@ -55,6 +55,14 @@ def check_central(t, pg, s3, data, sid, n_rows):
         t.assertEqual(int(c[5]), round(r["frequency_hz"]))
         t.assertEqual(c[6], r["timestamp"])
         t.assertEqual(c[7], r["timestamp"])
+        # the first sample's time to the nanosecond, digit for digit (a
+        # bigint: NULL, printed empty, when the row has none)
+        t.assertEqual(c[8], r["time_source"])
+        if r.get("t0_ns") is None:
+            t.assertEqual((c[9], c[10]), ("", ""), r)
+        else:
+            t.assertEqual(int(c[9]), r["t0_ns"])
+            t.assertEqual(float(c[10]), r["sample_rate_hz"])
     objs = s3.objects("sessions/%s/" % sid)
     t.assertEqual(len(objs), n_rows)
     t.assertEqual(set(objs), {r["iq_data_location"] for r in rows})
@@ -95,12 +103,19 @@ class StoreTest(unittest.TestCase):
 
     def test_1_migrate_once(self):
         self.assertEqual(self.mig1.returncode, 0, self.mig1.stderr)
-        self.assertIn("applied 2 migrations", self.mig1.stdout)
+        self.assertIn("applied 3 migrations", self.mig1.stdout)
         self.assertEqual(self.mig2.returncode, 0, self.mig2.stderr)
         self.assertIn("up to date", self.mig2.stdout)
         self.assertEqual(self.pg.psql(
             "SELECT version FROM heimdall.schema_migrations ORDER BY 1"),
-            [["001_schema"], ["002_timescaledb"]])
+            [["001_schema"], ["002_timescaledb"], ["003_sample_time"]])
+        self.assertEqual(self.pg.psql(
+            "SELECT column_name, data_type, is_nullable FROM "
+            "information_schema.columns WHERE table_schema = 'heimdall' "
+            "AND table_name = 'measurements' AND column_name IN "
+            "('t0_ns', 'sample_rate_hz') ORDER BY 1"),
+            [["sample_rate_hz", "double precision", "YES"],
+             ["t0_ns", "bigint", "YES"]])
         # the six states, and "Unknown" made to work by a unique name
         with self.assertRaises(RuntimeError):
             self.pg.psql("INSERT INTO heimdall.recording_sessions (id, "
@@ -127,10 +142,10 @@ class StoreTest(unittest.TestCase):
         outs = [p.communicate(timeout=60) + (p.returncode,) for p in ps]
         for o, e, rc in outs:
             self.assertEqual(rc, 0, e)
-        self.assertEqual(sum("applied 2" in o for o, e, rc in outs), 1, outs)
+        self.assertEqual(sum("applied 3" in o for o, e, rc in outs), 1, outs)
         self.assertEqual(sum("up to date" in o for o, e, rc in outs), 3, outs)
         self.assertEqual(self.pg.scalar(
-            "SELECT count(*) FROM heimdall.schema_migrations", "race"), "2")
+            "SELECT count(*) FROM heimdall.schema_migrations", "race"), "3")
 
     def test_3_exact_counts(self):
         self.assertEqual(self.rc, 0, self.err)
@@ -147,6 +162,14 @@ class StoreTest(unittest.TestCase):
                               "5"]])
         self.assertEqual(self.pg.scalar(
             "SELECT count(*) FROM heimdall.websdr_stations"), "7")
+        # GPS-timed rows (the odd stations) carry t0_ns; the others do
+        # not, and say why (time_source): check_central compared them all
+        self.assertEqual(self.pg.psql(
+            "SELECT mod(websdr, 2), time_source, count(t0_ns), "
+            "count(sample_rate_hz), count(*) FROM heimdall.measurements "
+            "WHERE recording_session_id = '%s' GROUP BY 1, 2 ORDER BY 1"
+            % self.sid),
+            [["0", "local", "0", "0", "15"], ["1", "gps", "20", "20", "20"]])
         # every row's station is the one named in the row
         self.assertEqual(self.pg.scalar(
             "SELECT count(*) FROM heimdall.measurements m JOIN "
@@ -316,6 +339,39 @@ class StoreTest(unittest.TestCase):
                 p.stdout.close()
                 p.stderr.close()
         self.assertEqual(rc, 0, err[-3000:])
+
+    def test_9_old_manifest(self):
+        """A session recorded before t0_ns existed (its rows lack t0_ns and
+        sample_rate_hz) still loads and syncs: NULL in both columns."""
+        import shutil, uuid
+        src = os.path.join(self.data, "sessions", self.sid)
+        new = str(uuid.uuid4())
+        dst = os.path.join(self.data, "sessions", new)
+        shutil.copytree(src, dst)
+        os.unlink(os.path.join(dst, "replica.log"))
+        with open(os.path.join(dst, "manifest.json")) as f:
+            m = json.load(f)
+        m["session"]["id"] = new
+        m["session"]["session_name"] = "old"
+        for r in m["measurements"]:
+            r["id"] = str(uuid.uuid4())
+            r["recording_session_id"] = new
+            r["iq_data_location"] = r["iq_data_location"].replace(self.sid,
+                                                                  new)
+            del r["t0_ns"], r["sample_rate_hz"]
+        with open(os.path.join(dst, "manifest.json"), "w") as f:
+            json.dump(m, f)
+        p = run(["sync", "--data-dir", self.data, "--db", self.pg.url(),
+                 "--s3", self.s3.url, "--timeout", "60"], env=self.s3.env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        check_central(self, self.pg, self.s3, self.data, new, 35)
+        self.assertEqual(self.pg.psql(
+            "SELECT count(*), count(t0_ns), count(sample_rate_hz) FROM "
+            "heimdall.measurements WHERE recording_session_id = '%s'" % new),
+            [["35", "0", "0"]])
+        p = run(["sessions", "--data-dir", self.data, "--json"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(new, p.stdout)
 
 
 if __name__ == "__main__":
