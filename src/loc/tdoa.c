@@ -319,13 +319,24 @@ rel_s(int64_t t, int64_t ref)
 	return (double)(t - ref) * 1e-9;
 }
 
-/* Raised-cosine edges of nt samples on a segment of len samples. */
-static double
-taper_w(size_t j, size_t len, double nt)
+/* The segment's weights w[0..len): raised-cosine edges of nt samples,
+ * 0.5 (1 - cos(pi (j + 0.5) / nt)), flat between; the cosine runs by
+ * rotation (no cos() per sample). */
+static void
+taper(float *w, size_t len, double nt)
 {
-	double	d = (double)(j < len - 1 - j ? j : len - 1 - j) + 0.5;
+	double	cr = cos(M_PI * 0.5 / nt), ci = sin(M_PI * 0.5 / nt);
+	double	rr = cos(M_PI / nt), ri = sin(M_PI / nt), t;
+	size_t	j;
 
-	return d >= nt ? 1.0 : 0.5 * (1.0 - cos(M_PI * d / nt));
+	for (j = 0; j < len; j++)
+		w[j] = 1.0f;
+	for (j = 0; j < len / 2 && (double)j + 0.5 < nt; j++) {
+		w[j] = w[len - 1 - j] = (float)(0.5 * (1 - cr));
+		t = cr * rr - ci * ri;
+		ci = cr * ri + ci * rr;
+		cr = t;
+	}
 }
 
 /*
@@ -337,7 +348,7 @@ taper_w(size_t j, size_t len, double nt)
  * beside it, so that the inside edge of a signal's band (loud next to
  * quiet) is not taken for a tone. Tones are zeroed with NOTCH_GUARD bins
  * each side and a raised-cosine edge of NOTCH_RAMP bins: a hard edge
- * would ring in lag. The segments are tapered (taper_w), which keeps a
+ * would ring in lag. The segments are tapered (taper()), which keeps a
  * carrier's leakage within a few bins of it.
  */
 static void
@@ -354,7 +365,7 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 		return;
 	/* Work in signed-frequency order: index i = q + m/2 (mod m). */
 	for (i = 0; i < m; i++) {
-		size_t	qq = (i + m - m / 2) % m;
+		size_t	qq = i >= m / 2 ? i - m / 2 : i + m - m / 2;
 
 		pw[i] = s->x[qq][0] * s->x[qq][0] + s->x[qq][1] * s->x[qq][1];
 	}
@@ -367,7 +378,7 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 		bm[b] = kth(c->med, k, k / 2);
 	}
 	thr = (float)pow(10.0, c->o.notch_db / 10.0);
-	/* flag: mask 0 where a tone is, then grow the guard and ramp */
+	/* flags (1: tone) in s->mask, signed order for now */
 	for (i = 0; i < m; i++) {
 		double	p = pw[i], ref;
 
@@ -382,24 +393,25 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 			ref = bm[b - 1];
 		if (b + 1 < nb && bm[b + 1] > ref)
 			ref = bm[b + 1];
-		pw[i] = (ref > 0 && p > ref * thr) ? -1.0f : 0.0f;
+		s->mask[i] = (ref > 0 && p > ref * thr) ? 1.0f : 0.0f;
 	}
-	/* distance to the nearest flagged bin, both directions */
+	/* pw: distance to the nearest tone, both directions */
 	last = -1000000;
 	for (i = 0; i < m; i++) {
-		if (pw[i] < 0)
+		if (s->mask[i] > 0)
 			last = (long)i;
 		pw[i] = (float)((long)i - last);
 	}
 	last = 2000000000L;
 	for (i = m; i-- > 0;) {
-		if (pw[i] == 0)
+		if (s->mask[i] > 0)
 			last = (long)i;
 		if ((float)(last - (long)i) < pw[i])
 			pw[i] = (float)(last - (long)i);
 	}
+	/* the mask, FFT order: 0 within the guard, a raised-cosine edge */
 	for (i = 0; i < m; i++) {
-		size_t	qq = (i + m - m / 2) % m;
+		size_t	qq = i >= m / 2 ? i - m / 2 : i + m - m / 2;
 
 		dist = pw[i] - NOTCH_GUARD;
 		if (dist <= 0)
@@ -407,6 +419,8 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 		else if (dist < NOTCH_RAMP)
 			s->mask[qq] = (float)(0.5 * (1 - cos(M_PI * dist /
 			    NOTCH_RAMP)));
+		else
+			s->mask[qq] = 1.0f;
 	}
 }
 
@@ -470,12 +484,10 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	if (get_plans(m, c->u, c->f, &fwd, &bwd) != 0)
 		return -1;
 	s->sw = s->sw2 = 0;
-	for (k = 0; k < len; k++) {	/* the taper, once (c->pw: M >= len) */
-		double	w = taper_w(k, len, nt);
-
-		c->pw[k] = (float)w;
-		s->sw += w;
-		s->sw2 += w * w;
+	taper(c->pw, len, nt);		/* once (c->pw: M >= len) */
+	for (k = 0; k < len; k++) {
+		s->sw += c->pw[k];
+		s->sw2 += (double)c->pw[k] * c->pw[k];
 	}
 	for (n = nterms; n >= 0; n--) {
 		memset(c->u, 0, m * sizeof *c->u);
