@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,6 +480,67 @@ test_many(void **state)
 	tdoa_free(c);
 }
 
+/* Contexts on several threads at once, with chunk lengths new to the
+ * process (so the shared plan table is filled concurrently): each gets
+ * what one thread alone gets. (tsan checks the locking itself.) */
+struct job {
+	size_t		 n;
+	float		*iq[2];
+	struct tdoa_input in[2];
+	struct tdoa_pair p[1];
+	int		 np, rc;
+};
+
+static void *
+job_run(void *arg)
+{
+	struct job	*j = arg;
+	struct tdoa_ctx	*c = tdoa_new(NULL);
+
+	j->rc = c == NULL ? -1 : tdoa_chunk(c, j->in, 2, j->p, 1, &j->np);
+	tdoa_free(c);
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	enum { NJ = 4 };
+	struct job	 jobs[NJ], alone;
+	pthread_t	 th[NJ];
+	struct rx	 ra, rb;
+	int		 i, k;
+
+	(void)state;
+	two_rx(&ra, &rb, 20);
+	for (i = 0; i < NJ; i++) {
+		struct job *j = &jobs[i];
+
+		j->n = 5000 + 1500 * (size_t)i;	/* 5000 .. 9500 samples */
+		for (k = 0; k < 2; k++)
+			j->iq[k] = malloc(2 * j->n * sizeof *j->iq[k]);
+		receive(&ra, j->n, 0.1 * i, j->iq[0]);
+		receive(&rb, j->n, 0.1 * i, j->iq[1]);
+		input_of(&ra, j->n, j->iq[0], &j->in[0]);
+		input_of(&rb, j->n, j->iq[1], &j->in[1]);
+	}
+	for (i = 0; i < NJ; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, job_run,
+		    &jobs[i]), 0);
+	for (i = 0; i < NJ; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < NJ; i++) {
+		alone = jobs[i];
+		job_run(&alone);
+		assert_int_equal(jobs[i].rc, 0);
+		assert_int_equal(jobs[i].np, 1);
+		assert_true(jobs[i].p[0].tdoa_s == alone.p[0].tdoa_s);
+		assert_true(fabs(jobs[i].p[0].tdoa_s - 123.4567e-6) < 1e-6);
+		for (k = 0; k < 2; k++)
+			free(jobs[i].iq[k]);
+	}
+}
+
 static void
 test_args(void **state)
 {
@@ -520,6 +582,7 @@ main(void)
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_carrier),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_threads),
 	};
 
 	make_signal();

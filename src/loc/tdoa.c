@@ -373,7 +373,9 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 	for (b = 0; b < nb; b++) {
 		size_t	k = 0;
 
-		for (j = b * NOTCH_BLK; j < m && j < (b + 1) * NOTCH_BLK; j++)
+		/* every 4th bin: a median of 16 is as good a level and
+		 * 4x cheaper (the selection's branches are the cost) */
+		for (j = b * NOTCH_BLK; j < m && j < (b + 1) * NOTCH_BLK; j += 4)
 			c->med[k++] = pw[j];
 		bm[b] = kth(c->med, k, k / 2);
 	}
