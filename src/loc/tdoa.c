@@ -481,7 +481,7 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	kc = k1 + len / 2;
 	theta = M_PI * fabs(d) * (double)len / 2;
 	for (term = theta; term >= TERM_TOL && nterms < MAX_TERMS;
-	    term *= theta / (nterms + 2))
+	    term *= theta / (nterms + 1))	/* theta^(n+1) / (n+1)! */
 		nterms++;
 	if (get_plans(m, c->u, c->f, &fwd, &bwd) != 0)
 		return -1;
