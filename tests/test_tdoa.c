@@ -154,6 +154,7 @@ struct rx {
 	double	snr_db;		/* over BW */
 	double	carrier;	/* carrier power relative to the signal (0: none) */
 	double	fc;		/* its frequency, Hz */
+	double	band_lo, band_hi; /* passband given to tdoa (0, 0: all) */
 };
 
 /* n samples of receiver r: the signal delayed, plus noise at snr, plus a
@@ -188,6 +189,8 @@ input_of(const struct rx *r, size_t n, const float *iq, struct tdoa_input *in)
 	in->rate_hz = r->rate;
 	in->t0_ns = r->t0_ns;
 	in->snr_db = r->snr_db;
+	in->band_lo_hz = r->band_lo;
+	in->band_hi_hz = r->band_hi;
 }
 
 /*
@@ -201,12 +204,18 @@ input_of(const struct rx *r, size_t n, const float *iq, struct tdoa_input *in)
  * both, T = 1 s: 55 ns.
  */
 static double
-crb(double snr_a_db, double snr_b_db, double t)
+crb_band(double snr_a_db, double snr_b_db, double t, double bw)
 {
 	double	sa = pow(10, snr_a_db / 10), sb = pow(10, snr_b_db / 10);
 	double	se = sa * sb / (1 + sa + sb);
 
-	return 1 / (2 * M_PI * (BW / sqrt(12)) * sqrt(2 * se * BW * t));
+	return 1 / (2 * M_PI * (bw / sqrt(12)) * sqrt(2 * se * bw * t));
+}
+
+static double
+crb(double snr_a_db, double snr_b_db, double t)
+{
+	return crb_band(snr_a_db, snr_b_db, t, BW);
 }
 
 struct stats {
@@ -364,6 +373,28 @@ test_carrier(void **state)
 	run_pair(&ra, &rb, &o, 30, &off);
 	report("carrier +20 dB, no notch", &off, b);
 	assert_true(off.rms > 3 * st.rms);
+}
+
+/* One receiver passes only +-500 Hz: the pair uses the band both pass,
+ * and its error and sigma are those of a 1-kHz band (per-bin SNR as
+ * before), ten times the full band's. */
+static void
+test_shared_band(void **state)
+{
+	struct rx	 ra, rb;
+	struct stats	 st;
+	double		 b = crb_band(20, 20, 1.0, 1000);
+
+	(void)state;
+	two_rx(&ra, &rb, 20);
+	rb.band_lo = -500;
+	rb.band_hi = 500;
+	run_pair(&ra, &rb, NULL, 60, &st);
+	report("shared band +-500 Hz", &st, b);
+	assert_true(st.rms <= 2 * b);
+	assert_true(st.rms > 4 * crb(20, 20, 1.0));
+	assert_true(st.quality > 2);	/* its wide main lobe is no side-lobe */
+	assert_true(st.sigma >= 0.5 * st.rms && st.sigma <= 2 * st.rms);
 }
 
 /* Unusable receivers are left out with their reason; the others pair. */
@@ -581,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_crb),
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_carrier),
+		cmocka_unit_test(test_shared_band),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_threads),
 	};

@@ -619,7 +619,7 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 	size_t	 m = fr->m, q, q0;
 	double	 df = fr->fs / (double)m, w = 2 * M_PI * df, blo, bhi;
 	double	 tau0, d = 0, step, r[6];
-	long	 mlo, mhi, l, l0 = 0, ls, nblk, bi, nb, ic, i, nsb, b;
+	long	 mlo, mhi, l, l0 = 0, ls, nblk, bi, nb, ic, i, nsb, b, excl;
 	double	*pa = c->blk, *pb, *w0, *w1, *w2, best = -1, side = 0;
 	double	 teff, info = 0, fbar, pat = 0, pbt = 0, totr = 0, toti = 0;
 	double	*gs = c->gb, *hs = c->hb;
@@ -673,7 +673,9 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 		return -1;
 	fftwf_execute_dft(bwd, c->u, c->r);
 	/* integer peak within +-lag, then the highest side-lobe beyond the
-	 * main lobe (+-4 samples at ~0.8 of the rate) */
+	 * main lobe: 2 / bandwidth each side (+-3 samples for 10 kHz at
+	 * 12 kS/s, +-25 for 1 kHz) */
+	excl = (long)ceil(2 * fr->fs / (bhi - blo)) + 1;
 	ls = (long)floor(fr->lag * fr->fs);
 	if (ls > (long)m / 2 - 2)
 		ls = (long)m / 2 - 2;
@@ -692,7 +694,7 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 
 		q = (size_t)((l + (long)m) % (long)m);
 		v = c->r[q][0] * c->r[q][0] + c->r[q][1] * c->r[q][1];
-		if (labs(l - l0) > 4 && v > side)
+		if (labs(l - l0) > excl && v > side)
 			side = v;
 	}
 	p->quality = side > 0 ? sqrt(best / side) : 0;

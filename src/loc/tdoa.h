@@ -69,8 +69,10 @@ struct tdoa_pair {
 	double	tdoa_s;		/* arrival at a minus arrival at b, s */
 	double	sigma_s;	/* 1-sigma uncertainty of tdoa_s, s */
 	double	quality;	/* peak / highest side-lobe within the lag
-				   window (>= 1; ~1 means ambiguous; 0 when
-				   the window has no side-lobe region) */
+				   window, beyond the main lobe (2 / shared
+				   bandwidth each side); >= 1, ~1 means
+				   ambiguous; 0 when the window has no
+				   side-lobe region */
 	double	corr;		/* normalized peak (coherence over the band
 				   used), 0..1 */
 };
