@@ -2,6 +2,7 @@
 
 Bottom up (meson.build says the same):
   0 src/base               util, npy, decim, metrics, station
+  1 src/loc                localization: TDoA, the position fix
   1 net/rx, store          receiver drivers; dataset and central store
   2 src/engine             sessions, stations file, chunker, engine, events
   3 ui, net/server         front-ends: console, WebSocket server
@@ -16,7 +17,7 @@ import glob, os, re, sys
 
 SRC = os.environ.get("HEIMDALL_SRC",
                      os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-LAYERS = {"src/base": 0, "net/rx": 1, "store": 1, "src/engine": 2,
+LAYERS = {"src/base": 0, "src/loc": 1, "net/rx": 1, "store": 1, "src/engine": 2,
           "ui": 3, "net/server": 3, "src/cmd": 4}
 SYSTEM = {"ncurses": ("ui",), "curses": ("ui",), "libpq-fe": ("store",),
           "libwebsockets": ("net/rx", "net/server")}
