@@ -257,6 +257,24 @@ test_outside(void **state)
 	assert_true(c1 > 0.30 && c1 < 0.49);
 	assert_true(c50 > 0.41 && c50 < 0.59);
 	assert_true(c95 > 0.90);
+
+	/* far north of the network: the range (north-south) is poorly
+	 * known, the bearing well -- the major axis points north */
+	struct fix_meas m[21];
+	struct fix_result r;
+	int	nm = all_pairs(net7, 7, 47.0, 8.2, NOISE, -1, 0, m);
+
+	assert_int_equal(fix_solve(net7, 7, m, nm, NULL, &r), 0);
+	printf("far north: semi-axes %.0f x %.0f m, major axis at %.0f deg\n",
+	    r.semi_major_m, r.semi_minor_m, r.orient_deg);
+	assert_true(r.orient_deg < 20 || r.orient_deg > 160);
+	assert_true(r.semi_major_m > 3 * r.semi_minor_m);
+	/* and the ellipse is the covariance's: var along the major axis */
+	double	th = r.orient_deg * M_PI / 180, ue = sin(th), un = cos(th);
+	double	v = ue * ue * r.cov_en[0] + 2 * ue * un * r.cov_en[1] +
+	    un * un * r.cov_en[2];
+
+	assert_true(fabs(sqrt(v) / r.semi_major_m - 1) < 1e-6);
 }
 
 static void
@@ -498,12 +516,20 @@ now_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* this thread's CPU time: the fix's cost, not the shared machine's
+	 * load (two cores, other builds running) */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* The cost of one fix: 7 receivers (21 pairs), 200 receivers (3 pairs
- * each: 600); it must be well under 100 ms at 200. */
+ * each: 600); it must be well under 100 ms at 200 (CPU time; a sanitizer
+ * build, several times slower, gets 5 x the bound). */
+#if defined(__SANITIZE_ADDRESS__)
+#define COST_MAX	0.5
+#else
+#define COST_MAX	0.1
+#endif
 static void
 test_cost(void **state)
 {
@@ -553,7 +579,7 @@ test_cost(void **state)
 	    t7 * 1e3, t200 * 1e3, nm, err, r.iterations);
 	assert_int_equal(r.n_rx_used, 200);
 	assert_true(err < 30);
-	assert_true(t200 < 0.1);
+	assert_true(t200 < COST_MAX);
 
 	/* the same with receiver 17's clock 20 us late: the robust path */
 	double	tbad;
@@ -571,7 +597,7 @@ test_cost(void **state)
 	assert_int_equal(r.rx_used[17], FIX_RX_REJECTED);
 	assert_int_equal(r.n_rejected, 6);
 	assert_true(err < 30);
-	assert_true(tbad < 0.1);
+	assert_true(tbad < COST_MAX);
 	free(rx);
 	free(m);
 }

@@ -713,7 +713,7 @@ robust(struct prob *p, double thr, const double st0[2], double *lat,
 		st = -1;
 		goto out;
 	}
-	for (int it = 0; it < 30; it++) {
+	for (int it = 0; it < 20; it++) {
 		double	 pla = la, plo = lo;
 
 		p->cvalid = 0;
@@ -730,7 +730,7 @@ robust(struct prob *p, double thr, const double st0[2], double *lat,
 		p->wt = NULL;
 		if (st < 0)
 			goto out;
-		if (fix_distance_m(pla, plo, la, lo) < 0.01)
+		if (fix_distance_m(pla, plo, la, lo) < 0.1)
 			break;
 	}
 	/* classify at the robust position */

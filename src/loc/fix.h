@@ -4,8 +4,9 @@
  * position, with the uncertainty of the answer; the session fix from its
  * chunk fixes; and the timing check against a source of known position.
  *
- * Pure numerics on the caller's arrays: no I/O, no globals, no locks; every
- * function is thread-safe. Geodesics come from PROJ's geodesic.h (Karney's
+ * Pure numerics on the caller's arrays: no I/O, no state, no locks; every
+ * function is thread-safe. (The first call turns GSL's abort-on-error
+ * handler off for the process, once: every GSL status is checked here.) Geodesics come from PROJ's geodesic.h (Karney's
  * algorithm on WGS84), the least squares from GSL (gsl_multifit_nlinear,
  * Levenberg-Marquardt), the ellipse from GSL's symmetric eigensolver, the
  * CEPs from GSL's quadrature and root finder.
@@ -29,21 +30,32 @@
  *     their bounding box enlarged on each side by the larger of its size
  *     and 50 km (fix_opts.margin_m), scored by the sum of squared normalized
  *     residuals (each sigma widened by the grid step / c so that a coarse
- *     cell is not punished for its coarseness); then two finer 21 x 21
+ *     cell is not punished for its coarseness; each term capped at
+ *     reject_nsigma^2 so that a bad clock cannot drag the start away); then
+ *     two finer 21 x 21
  *     grids around the best cell and around the best local minimum at
  *     least 4 cells away (a hyperbolic fix may have two).
  *  2. Refinement of both candidates: Levenberg-Marquardt on the exact
  *     model (geodesics), parameters latitude and longitude, Jacobian from
  *     the geodesic azimuths (d g / d position = -unit vector towards the
  *     receiver, exact for geodesics).
- *  3. Outliers: while the largest |normalized residual| exceeds
- *     reject_nsigma (default 4) and a rejection keeps at least 3 receivers
- *     and one redundant measurement (rank of the pair graph >= 3): if one
- *     of the worst pair's two receivers is bad across its pairs (RMS of its
- *     normalized residuals > reject_nsigma / 2, the larger of the two), all
- *     that receiver's pairs go (rx_used = FIX_RX_REJECTED: a bad clock or
- *     position spoils every pair it is in); otherwise the pair alone goes.
- *     Then refine again; at the end the start is redone on what is left.
+ *  3. Outliers, only when some |normalized residual| exceeds
+ *     reject_nsigma (default 4); no rejection ever leaves fewer than 3
+ *     receivers or no redundant pair (rank of the pair graph >= 3).
+ *     a) A robust fit: iteratively reweighted least squares (Cauchy
+ *        weights 1 / (1 + (r / 2.385)^2)) from the capped grid start. At
+ *        that position a receiver with more than half (and >= 2) of its
+ *        pairs beyond the threshold loses them all (rx_used =
+ *        FIX_RX_REJECTED: a bad clock or position spoils every pair it is
+ *        in), the worst share first; then every other pair beyond it goes.
+ *        (A plain least-squares fit bends towards a bad clock first and
+ *        then blames its good neighbours.)
+ *     b) Then, one at a time while the largest residual exceeds it: if one
+ *        of the worst pair's receivers is bad in its other pairs too (RMS
+ *        of their normalized residuals > reject_nsigma, and larger than
+ *        the other's), that receiver goes, else the pair; refine again.
+ *     c) If anything went, the start (grid, both candidates, ambiguity
+ *        check) is redone on what is left.
  *  4. Uncertainty: covariance = (J^T J)^-1 of the normalized residuals at
  *     the solution, J in east/north metres -- from the sigmas given, NOT
  *     scaled by the residuals (rms_norm_residual says whether the sigmas
