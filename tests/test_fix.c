@@ -197,7 +197,7 @@ trials(double lat, double lon, int ntrial, double *med_err,
 	struct fix_result r;
 	double	*err = malloc(ntrial * sizeof(double));
 	double	*maj = malloc(ntrial * sizeof(double));
-	int	 in1 = 0, in50 = 0, in95 = 0;
+	int	 in1 = 0, in50 = 0, in95 = 0, rej = 0;
 
 	assert_non_null(err);
 	assert_non_null(maj);
@@ -212,9 +212,12 @@ trials(double lat, double lon, int ntrial, double *med_err,
 		in50 += err[t] <= r.cep50_m;
 		in95 += err[t] <= r.cep95_m;
 		maj[t] = r.semi_major_m;
+		rej += r.n_rejected > 0;
 		assert_true(r.semi_minor_m <= r.semi_major_m);
 		assert_true(r.orient_deg >= 0 && r.orient_deg < 180);
 	}
+	/* clean data: a 4-sigma residual among 21 is rare */
+	assert_true(rej <= ntrial / 30);
 	*med_err = median(err, ntrial);
 	*med_major = median(maj, ntrial);
 	*cov1 = in1 / (double)ntrial;
@@ -381,6 +384,35 @@ test_clock_offset(void **state)
 	assert_true(isnan(res[6]));
 }
 
+/* A receiver configured 5 km north of where it is. */
+static void
+test_wrong_position(void **state)
+{
+	struct fix_rx conf[7];
+	struct fix_meas m[21];
+	struct fix_result r;
+	double	res[7], worst = 0, err;
+	int	nm;
+
+	(void)state;
+	rng = 8080;
+	nm = all_pairs(net7, 7, IN_LAT, IN_LON, NOISE, -1, 0, m);
+	memcpy(conf, net7, sizeof(conf));
+	conf[4].lat += 0.045;
+	fix_residuals_us(conf, 7, m, nm, IN_LAT, IN_LON, res);
+	for (int i = 0; i < 7; i++)
+		if (i != 4 && fabs(res[i]) > worst)
+			worst = fabs(res[i]);
+	printf("Passo del Giovi 5 km off: residual %.2f us, others <= %.2f "
+	    "us\n", res[4], worst);
+	assert_true(fabs(res[4]) > 3);
+	assert_true(fabs(res[4]) > 4 * worst);
+	assert_int_equal(fix_solve(conf, 7, m, nm, NULL, &r), 0);
+	assert_int_equal(r.rx_used[4], FIX_RX_REJECTED);
+	maha2(&r, IN_LAT, IN_LON, &err);
+	assert_true(err < 60);
+}
+
 static void
 test_no_fix(void **state)
 {
@@ -467,6 +499,45 @@ test_three(void **state)
 	assert_true(isnan(r.lat));
 	assert_non_null(strstr(r.reason, "ambiguous"));
 	printf("collinear: %s\n", r.reason);
+
+	/* three receivers a metre apart: no position at all */
+	struct fix_rx pt[3] = { { 45, 8, 0 }, { 45.00001, 8, 0 },
+	    { 45, 8.00001, 0 } };
+
+	nm = all_pairs(pt, 3, 45.2, 8.1, NOISE, -1, 0, ml);
+	assert_int_equal(fix_solve(pt, 3, ml, nm, NULL, &r), -1);
+	assert_false(r.ok);
+	assert_true(isnan(r.lat));
+	assert_true(strstr(r.reason, "degenerate") ||
+	    strstr(r.reason, "ambiguous"));
+	printf("co-located: %s\n", r.reason);
+
+	/* Torino, Milano, Genova and sources all around them, exact
+	 * TDoAs: either the right position or "ambiguous", never a wrong
+	 * one */
+	int	nok = 0, namb = 0;
+
+	rng = 3;
+	for (int t = 0; t < 100; t++) {
+		double	la = 43.9 + 2 * uniform(), lo = 7.0 + 3 * uniform();
+
+		nm = all_pairs(rx3, 3, la, lo, 0, -1, 0, m);
+		if (fix_solve(rx3, 3, m, nm, NULL, &r) == 0) {
+			maha2(&r, la, lo, &err);
+			assert_true(err < 1);
+			nok++;
+		} else {
+			assert_true(isnan(r.lat));
+			assert_non_null(strstr(r.reason, "ambiguous"));
+			if (namb < 3)
+				printf("  e.g. source (%.4f, %.4f): %s\n",
+				    la, lo, r.reason);
+			namb++;
+		}
+	}
+	printf("3 receivers, 100 sources around them: %d fixes, %d "
+	    "ambiguous\n", nok, namb);
+	assert_true(nok >= 50);
 }
 
 /* Thread safety: the same fixes in 4 threads agree with the serial ones. */
@@ -612,6 +683,7 @@ main(void)
 		cmocka_unit_test(test_outside),
 		cmocka_unit_test(test_combine),
 		cmocka_unit_test(test_clock_offset),
+		cmocka_unit_test(test_wrong_position),
 		cmocka_unit_test(test_no_fix),
 		cmocka_unit_test(test_three),
 		cmocka_unit_test(test_threads),

@@ -27,6 +27,7 @@
 #define MAX_TDOA_S	0.07	/* half the Earth's circumference / c */
 #define AMBIG_DCHI2	9.0	/* a second position this close in chi2 */
 #define MAX_ITER	200
+#define MAX_CAND	4	/* grid minima refined */
 
 /* GSL's default error handler aborts the process; every GSL status is
  * checked here instead. Set once, for the whole process (nothing else in
@@ -56,6 +57,7 @@ struct prob {
 	int	 cvalid;
 	double	*wt;		/* per measurement: robust weight, or NULL */
 	double	 trunc2;	/* grid score: cap on a squared residual */
+	double	 alat, alon;	/* the search area's plane centre */
 };
 
 static void
@@ -84,7 +86,7 @@ path(const struct geod_geodesic *g, const struct fix_rx *r, double lat,
 	double	s, azi, d, k;
 
 	geod_inverse(g, lat, lon, r->lat, r->lon, &s, &azi, NULL);
-	d = hypot(s, r->alt_m);
+	d = sqrt(s * s + r->alt_m * r->alt_m);
 	k = d > 0 ? s / d : 0;
 	if (ge) {
 		*ge = -k * sin(azi * DEG);
@@ -271,37 +273,52 @@ refine(struct prob *p, double *lat, double *lon, double *chi2, int *iters)
 	return st;
 }
 
+static int	covariance(struct prob *, double, double, double,
+		    struct fix_result *);
+
 /* ---- the start: grids on an azimuthal-equidistant plane ---- */
 
 struct plane {
 	double	 clat, clon;	/* centre */
 	double	*px, *py;	/* per receiver */
 	double	*dp;		/* scratch: plane path per receiver */
+	double	*w;		/* per measurement in play: 1 / sigma^2 with
+				   the grid step's share (set per level) */
+	double	 wextra2;	/* the extra^2 that w was set for */
 };
 
 static double
 grid_score(const struct prob *p, struct plane *pl, double x, double y,
     double extra2)
 {
-	double	 s = 0;
+	double	 s = 0, cap = p->trunc2;
+
+	if (extra2 != pl->wextra2) {
+		for (int i = 0; i < p->nact; i++) {
+			double	 sg = p->m[p->act[i]].sigma_s;
+
+			pl->w[i] = 1 / (sg * sg + extra2);
+		}
+		pl->wextra2 = extra2;
+	}
 
 	for (int i = 0; i < p->nrxl; i++) {
 		int	 r = p->rxl[i];
 
 		double	 dx = x - pl->px[r], dy = y - pl->py[r];
 
-		/* sqrt, not hypot: this is the inner loop of the grids */
 		pl->dp[r] = sqrt(dx * dx + dy * dy + p->rx[r].alt_m *
 		    p->rx[r].alt_m);
 	}
 	for (int i = 0; i < p->nact; i++) {
 		const struct fix_meas *m = &p->m[p->act[i]];
-		double	 e = m->tdoa_s - (pl->dp[m->a] - pl->dp[m->b]) /
-		    FIX_C_M_S;
+		double	 e = m->tdoa_s - (pl->dp[m->a] - pl->dp[m->b]) *
+		    (1 / FIX_C_M_S);
 
-		/* capped: a bad clock or pair cannot pull the start away */
-		s += fmin(e * e / (m->sigma_s * m->sigma_s + extra2),
-		    p->trunc2);
+		/* capped: a bad clock or pair cannot pull the start away
+		 * (the grids are the hot loop: no division, no fmin call) */
+		e = e * e * pl->w[i];
+		s += e < cap ? e : cap;
 	}
 	return s;
 }
@@ -330,18 +347,19 @@ grid_fine(const struct prob *p, struct plane *pl, double *x, double *y,
 	*y = by;
 }
 
-/* Up to two starting points (lat, lon); returns how many, or -1 when the
+/* Up to MAX_CAND starting points (lat, lon); returns how many, or -1 when the
  * search area cannot be set up. *extent: the search area's diagonal. */
 static int
-start(struct prob *p, const struct fix_opts *o, double lat[2],
-    double lon[2], double *extent)
+start(struct prob *p, const struct fix_opts *o, double lat[MAX_CAND],
+    double lon[MAX_CAND], double *extent)
 {
 	struct plane pl;
 	double	*sc;
 	double	 x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
 	int	 c0 = p->rxl[0], nc = 0;
 
-	pl.px = malloc(3 * (size_t)p->nrx * sizeof(double));
+	pl.px = malloc((3 * (size_t)p->nrx + (size_t)p->nact + 1) *
+	    sizeof(double));
 	sc = malloc(GRID_N * GRID_N * sizeof(double));
 	if (!pl.px || !sc) {
 		free(pl.px);
@@ -350,8 +368,10 @@ start(struct prob *p, const struct fix_opts *o, double lat[2],
 	}
 	pl.py = pl.px + p->nrx;
 	pl.dp = pl.py + p->nrx;
-	pl.clat = p->rx[c0].lat;
-	pl.clon = p->rx[c0].lon;
+	pl.w = pl.dp + p->nrx;
+	pl.wextra2 = -1;
+	pl.clat = p->alat = p->rx[c0].lat;
+	pl.clon = p->alon = p->rx[c0].lon;
 	for (int i = 0; i < p->nrxl; i++) {
 		int	 r = p->rxl[i];
 		double	 s, az;
@@ -376,25 +396,21 @@ start(struct prob *p, const struct fix_opts *o, double lat[2],
 
 	double	 sx = (x1 - x0) / (GRID_N - 1), sy = (y1 - y0) / (GRID_N - 1);
 	double	 ex = hypot(sx, sy) / FIX_C_M_S;
-	int	 bi = 0, bj = 0, b2i = -1, b2j = -1;
+	int	 ci[MAX_CAND], cj[MAX_CAND], ncand = 0;
+	double	 cv[MAX_CAND];
 
 	for (int j = 0; j < GRID_N; j++)
-		for (int i = 0; i < GRID_N; i++) {
+		for (int i = 0; i < GRID_N; i++)
 			sc[j * GRID_N + i] = grid_score(p, &pl, x0 + i * sx,
 			    y0 + j * sy, ex * ex);
-			if (sc[j * GRID_N + i] < sc[bj * GRID_N + bi]) {
-				bi = i;
-				bj = j;
-			}
-		}
-	/* The best local minimum at least 4 cells from the best. */
+	/* The best local minima (<= their 8 neighbours), at least 3 cells
+	 * apart, best first: the fix and the other positions that might fit
+	 * (a hyperbolic fix can have two). */
 	for (int j = 0; j < GRID_N; j++)
 		for (int i = 0; i < GRID_N; i++) {
 			double	 v = sc[j * GRID_N + i];
-			int	 lm = 1;
+			int	 lm = 1, at;
 
-			if (abs(i - bi) < 4 && abs(j - bj) < 4)
-				continue;
 			for (int dj = -1; dj <= 1 && lm; dj++)
 				for (int di = -1; di <= 1; di++) {
 					int	 ni = i + di, nj = j + dj;
@@ -407,16 +423,52 @@ start(struct prob *p, const struct fix_opts *o, double lat[2],
 						break;
 					}
 				}
-			if (lm && (b2i < 0 || v < sc[b2j * GRID_N + b2i])) {
-				b2i = i;
-				b2j = j;
+			if (!lm)
+				continue;
+			for (at = 0; at < ncand; at++)
+				if (abs(i - ci[at]) < 3 && abs(j - cj[at]) < 3)
+					break;
+			if (at < ncand) {	/* near a kept one: the better */
+				if (v < cv[at]) {
+					ci[at] = i;
+					cj[at] = j;
+					cv[at] = v;
+				}
+				continue;
 			}
+			if (ncand == MAX_CAND && v >= cv[ncand - 1])
+				continue;
+			if (ncand < MAX_CAND)
+				ncand++;
+			for (at = ncand - 1; at > 0 && cv[at - 1] > v; at--) {
+				ci[at] = ci[at - 1];
+				cj[at] = cj[at - 1];
+				cv[at] = cv[at - 1];
+			}
+			ci[at] = i;
+			cj[at] = j;
+			cv[at] = v;
 		}
-	int	 ci[2] = { bi, b2i }, cj[2] = { bj, b2j };
+	/* (a replaced entry may now be out of order) */
+	for (int a = 1; a < ncand; a++)
+		for (int b = a; b > 0 && cv[b - 1] > cv[b]; b--) {
+			int	 ti = ci[b], tj = cj[b];
+			double	 tv = cv[b];
 
-	for (int k = 0; k < 2; k++) {
-		if (ci[k] < 0)
-			continue;
+			ci[b] = ci[b - 1];
+			cj[b] = cj[b - 1];
+			cv[b] = cv[b - 1];
+			ci[b - 1] = ti;
+			cj[b - 1] = tj;
+			cv[b - 1] = tv;
+		}
+	if (ncand == 0) {	/* a flat score: the centre */
+		ci[0] = GRID_N / 2;
+		cj[0] = GRID_N / 2;
+		ncand = 1;
+	}
+
+	for (int k = 0; k < ncand; k++) {
 		double	 x = x0 + ci[k] * sx, y = y0 + cj[k] * sy;
 		double	 az, la, lo;
 
@@ -435,43 +487,64 @@ start(struct prob *p, const struct fix_opts *o, double lat[2],
 	return nc;
 }
 
-/* Start + refinement of both candidates; the better in *lat, *lon, *chi2.
- * 0, -1 (failure: reason set), -2 (ambiguous: reason set). */
+/* Start + refinement of every candidate; the best in *lat, *lon, *chi2
+ * and its start in st0. 0, -1 (failure: reason set), -2 (ambiguous:
+ * another position, more than 1 km away, fits within AMBIG_DCHI2). */
 static int
 solve_from_start(struct prob *p, const struct fix_opts *o, double *lat,
     double *lon, double *chi2, double *extent, double st0[2],
     struct fix_result *out)
 {
-	double	 sl[2], so[2], c2[2] = { INFINITY, INFINITY };
-	int	 n = start(p, o, sl, so, extent), ok[2] = { 0, 0 }, b;
+	double	 sl[MAX_CAND], so[MAX_CAND], l0[MAX_CAND], o0[MAX_CAND];
+	double	 c2[MAX_CAND];
+	int	 n = start(p, o, sl, so, extent), ok[MAX_CAND], b = -1;
 
 	if (n < 0) {
 		snprintf(out->reason, sizeof(out->reason), "out of memory");
 		return -1;
 	}
-	st0[0] = sl[0];
-	st0[1] = so[0];
-	for (int k = 0; k < n; k++)
+	for (int k = 0; k < n; k++) {
+		l0[k] = sl[k];
+		o0[k] = so[k];
 		ok[k] = refine(p, &sl[k], &so[k], &c2[k], &out->iterations)
 		    == 0;
-	if (!ok[0] && !ok[1]) {
+		if (ok[k] && (b < 0 || c2[k] < c2[b]))
+			b = k;
+	}
+	if (b < 0) {
 		snprintf(out->reason, sizeof(out->reason),
 		    "the least-squares refinement did not converge");
 		return -1;
 	}
-	b = ok[0] && (!ok[1] || c2[0] <= c2[1]) ? 0 : 1;
 	*lat = sl[b];
 	*lon = so[b];
 	*chi2 = c2[b];
-	if (ok[0] && ok[1]) {
-		double	 dist = fix_distance_m(sl[0], so[0], sl[1], so[1]);
+	/* the robust start: the best capped grid score, whatever the plain
+	 * least squares (outliers included) preferred */
+	st0[0] = l0[0];
+	st0[1] = o0[0];
+	for (int k = 0; k < n; k++) {
+		struct fix_result tmp;
+		double	 dist;
 
-		if (fabs(c2[0] - c2[1]) < AMBIG_DCHI2 && dist > 1000) {
+		if (k == b || !ok[k] || c2[k] - c2[b] >= AMBIG_DCHI2)
+			continue;
+		/* a solution that ran far out of the search area (the
+		 * other side of the Earth) is no rival */
+		if (fix_distance_m(p->alat, p->alon, sl[k], so[k]) > *extent)
+			continue;
+		dist = fix_distance_m(sl[b], so[b], sl[k], so[k]);
+		/* distinct: not the same minimum reached twice, and beyond
+		 * the fix's own ellipse (near a receiver the two crossings
+		 * of the hyperbolas can be a few hundred metres apart) */
+		memset(&tmp, 0, sizeof(tmp));
+		if (dist > 10 && (covariance(p, sl[b], so[b], *extent,
+		    &tmp) < 0 || dist > 3 * tmp.semi_major_m)) {
 			snprintf(out->reason, sizeof(out->reason),
-			    "ambiguous: (%.5f, %.5f) and (%.5f, %.5f), %.0f km"
-			    " apart, fit equally well (chi2 %.3g, %.3g)",
-			    sl[0], so[0], sl[1], so[1], dist / 1000, c2[0],
-			    c2[1]);
+			    "ambiguous: (%.5f, %.5f) and (%.5f, %.5f), %.1f "
+			    "km apart, fit equally well (chi2 %.3g, %.3g)",
+			    sl[b], so[b], sl[k], so[k], dist / 1000, c2[b],
+			    c2[k]);
 			return -2;
 		}
 	}
