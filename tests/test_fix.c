@@ -373,6 +373,27 @@ test_clock_offset(void **state)
 		assert_int_equal(fix_solve(net7, 7, m, nm, &o, &r), 0);
 		assert_true(r.rms_norm_residual > 10);
 	}
+	/* sources anywhere around the network, each receiver bad in
+	 * turn: the bad one is the one rejected, the fix stays within its
+	 * ellipse (an outside source along the line of two receivers can
+	 * fool it: at most 2 of 70) */
+	int	rejected = 0, off = 0;
+
+	for (int t = 0; t < 70; t++) {
+		double	la = 43.5 + 3 * uniform(), lo = 6.5 + 3.5 * uniform();
+		int	bad = t % 7;
+		int	nm = all_pairs(net7, 7, la, lo, NOISE, bad, 20e-6, m);
+
+		assert_int_equal(fix_solve(net7, 7, m, nm, NULL, &r), 0);
+		rejected += r.rx_used[bad] == FIX_RX_REJECTED;
+		maha2(&r, la, lo, &err);
+		off += err > 5 * r.semi_major_m + 10;
+	}
+	printf("bad clock, 70 sources around the network: bad receiver "
+	    "rejected in %d, fix off in %d\n", rejected, off);
+	assert_true(rejected >= 68);
+	assert_true(off <= 2);
+
 	/* clean measurements: nothing stands out */
 	int	nm = all_pairs(net7, 7, IN_LAT, IN_LON, NOISE, -1, 0, m);
 
@@ -619,6 +640,15 @@ test_cost(void **state)
 	for (int i = 0; i < reps; i++)
 		assert_int_equal(fix_solve(net7, 7, m, nm, NULL, &r), 0);
 	t7 = (now_s() - t0) / reps;
+	double	t7bad;
+
+	nm = all_pairs(net7, 7, IN_LAT, IN_LON, NOISE, 6, 20e-6, m);
+	t0 = now_s();
+	for (int i = 0; i < reps; i++)
+		assert_int_equal(fix_solve(net7, 7, m, nm, NULL, &r), 0);
+	t7bad = (now_s() - t0) / reps;
+	printf("7 receivers, Milano 20 us late: %.2f ms\n", t7bad * 1e3);
+	assert_true(t7bad < COST_MAX);
 
 	/* 200 receivers over northern Italy (~4 x 6 degrees), each paired
 	 * with the next three */

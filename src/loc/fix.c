@@ -28,6 +28,8 @@
 #define AMBIG_DCHI2	9.0	/* a second position this close in chi2 */
 #define MAX_ITER	200
 #define MAX_CAND	4	/* grid minima refined */
+#define LOO_MAX		16	/* up to this many receivers, outliers are
+				   found by leaving each receiver out */
 
 /* GSL's default error handler aborts the process; every GSL status is
  * checked here instead. Set once, for the whole process (nothing else in
@@ -860,6 +862,49 @@ out:
 	return st;
 }
 
+/* The fit without measurement mi (>= 0) or receiver ri (>= 0), from a
+ * fresh start (grid and candidates: the fit with the outlier may be far
+ * off); the measurements in play are restored after. 0 with the solution,
+ * chi2 per degree of freedom and the worst |normalized residual|; -1 when
+ * that would leave too little (fewer than 3 receivers or no redundant
+ * pair) or did not converge. */
+static int
+trial(struct prob *p, const struct fix_opts *o, int *save, int mi, int ri,
+    double *lat, double *lon, double *c2dof, double *worst, int *iters)
+{
+	int	 n0 = p->nact, k = 0, nr, st = -1;
+	double	 c2, ext, s0[2];
+	struct fix_result *tmp = malloc(sizeof(*tmp));
+
+	if (pair_rank(p, mi, ri, &nr) < 3 || nr < 3)
+		return -1;
+	memcpy(save, p->act, (size_t)n0 * sizeof(int));
+	for (int i = 0; i < n0; i++) {
+		const struct fix_meas *q = &p->m[save[i]];
+
+		if (save[i] != mi && q->a != ri && q->b != ri)
+			p->act[k++] = save[i];
+	}
+	p->nact = k;
+	list_rx(p);
+	if (tmp) {
+		memset(tmp, 0, sizeof(*tmp));
+		/* ambiguous (-2) still has a best fit to compare */
+		if (solve_from_start(p, o, lat, lon, &c2, &ext, s0, tmp) !=
+		    -1) {
+			*c2dof = c2 / (k - 2);
+			*worst = worst_resid(p, *lat, *lon, NULL);
+			*iters += tmp->iterations;
+			st = 0;
+		}
+		free(tmp);
+	}
+	memcpy(p->act, save, (size_t)n0 * sizeof(int));
+	p->nact = n0;
+	list_rx(p);
+	return st;
+}
+
 /* ---- the API ---- */
 
 static void
@@ -926,7 +971,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	struct prob p;
 	char	 why[128];
 	double	 lat, lon, chi2, extent, thr, st0[2];
-	int	 st, nrxin, rank;
+	int	 st, nrxin, rank, *save = NULL;
 	unsigned char in[FIX_MAX_RX];
 
 	if (!out)
@@ -976,7 +1021,8 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	p.act = malloc(((size_t)nm + 1) * sizeof(int));
 	p.rxl = malloc(((size_t)nrx + 1) * sizeof(int));
 	p.d = malloc(3 * ((size_t)nrx + 1) * sizeof(double));
-	if (!p.act || !p.rxl || !p.d) {
+	save = malloc(((size_t)nm + (size_t)nrx + 1) * sizeof(int));
+	if (!p.act || !p.rxl || !p.d || !save) {
 		st = no_fix(out, "out of memory");
 		goto done;
 	}
@@ -1007,7 +1053,8 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	}
 
 	/* Outliers (see fix.h, step 3). */
-	if (!o->no_reject && worst_resid(&p, lat, lon, NULL) > thr) {
+	if (!o->no_reject && p.nrxl > LOO_MAX &&
+	    worst_resid(&p, lat, lon, NULL) > thr) {
 		if (robust(&p, thr, st0, &lat, &lon, out) < 0) {
 			st = no_fix(out, "the least-squares refinement did "
 			    "not converge after rejecting outliers");
@@ -1034,6 +1081,58 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 			break;
 		wa = m[wi].a;
 		wb = m[wi].b;
+		if (p.nrxl <= LOO_MAX) {
+			/* Few receivers: try without the worst pair, and
+			 * without each receiver in turn; keep the best fit
+			 * (chi2 per degree of freedom), the pair alone if
+			 * that leaves nothing beyond the threshold. */
+			double	 pl = lat, po = lon, pc = INFINITY, pw = 0;
+			double	 bl = 0, bo = 0, bc = INFINITY, bw;
+			int	 pok, br = -1, nl = p.nrxl;
+
+			pok = trial(&p, o, save, wi, -1, &pl, &po, &pc, &pw,
+			    &out->iterations) == 0;
+			if (!pok || pw > thr) {
+				memcpy(save + nm, p.rxl, (size_t)nl *
+				    sizeof(int));
+				for (int i = 0; i < nl; i++) {
+					double	 tl = lat, to = lon, tc, tw;
+
+					if (trial(&p, o, save, -1, save[nm + i],
+					    &tl, &to, &tc, &tw,
+					    &out->iterations) == 0 && tc < bc) {
+						bc = tc;
+						bw = tw;
+						bl = tl;
+						bo = to;
+						br = save[nm + i];
+					}
+				}
+				(void)bw;
+			}
+			if (br >= 0 && (!pok || bc < pc)) {
+				drop(&p, -1, br, out);
+				lat = bl;
+				lon = bo;
+			} else if (pok) {
+				drop(&p, wi, -1, out);
+				lat = pl;
+				lon = po;
+			} else {
+				snprintf(out->note, sizeof(out->note), "a "
+				    "residual of %.1f sigma remains: too few "
+				    "measurements to reject more", worst);
+				break;
+			}
+			if (refine(&p, &lat, &lon, &chi2,
+			    &out->iterations) < 0) {
+				st = no_fix(out, "the least-squares "
+				    "refinement did not converge after "
+				    "rejecting outliers");
+				goto done;
+			}
+			continue;
+		}
 		/* Is one of the two bad in its other pairs too? */
 		for (int i = 0; i < p.nact; i++) {
 			const struct fix_meas *q = &m[p.act[i]];
@@ -1097,6 +1196,12 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 			goto done;
 		}
 	}
+	if (fix_distance_m(p.alat, p.alon, lat, lon) > extent) {
+		snprintf(why, sizeof(why), "the best fit (%.4f, %.4f) lies "
+		    "outside the search area around the receivers", lat, lon);
+		st = no_fix(out, why);
+		goto done;
+	}
 	if (covariance(&p, lat, lon, extent, out) < 0) {
 		st = no_fix(out, out->reason);
 		goto done;
@@ -1134,6 +1239,7 @@ done:
 	free(p.act);
 	free(p.rxl);
 	free(p.d);
+	free(save);
 	return st;
 }
 

@@ -46,6 +46,14 @@
  *  3. Outliers, only when some |normalized residual| exceeds
  *     reject_nsigma (default 4); no rejection ever leaves fewer than 3
  *     receivers or no redundant pair (rank of the pair graph >= 3).
+ *     Up to 16 receivers (LOO): while the largest residual exceeds it,
+ *        the fit is redone (fresh start, step 1-2) without the worst pair
+ *        and without each receiver in turn; the pair goes if that leaves
+ *        no residual beyond the threshold, else whichever of those fits
+ *        best (chi2 per degree of freedom): a receiver's removal drops all
+ *        its pairs (rx_used = FIX_RX_REJECTED: a bad clock or position
+ *        spoils every pair it is in). Bounded: at most 17 fits a step.
+ *     More receivers (each matters less, and 17 fits would cost too much):
  *     a) A robust fit: iteratively reweighted least squares (Cauchy
  *        weights 1 / (1 + (r / 2.385)^2)) from the capped grid start. At
  *        that position a receiver with more than half (and >= 2) of its
@@ -54,12 +62,12 @@
  *        in), the worst share first; then every other pair beyond it goes.
  *        (A plain least-squares fit bends towards a bad clock first and
  *        then blames its good neighbours.)
- *     b) Then, one at a time while the largest residual exceeds it: if one
+ *     b) then, one at a time while the largest residual exceeds it: if one
  *        of the worst pair's receivers is bad in its other pairs too (RMS
  *        of their normalized residuals > reject_nsigma, and larger than
  *        the other's), that receiver goes, else the pair; refine again.
- *     c) If anything went, the start (grid, both candidates, ambiguity
- *        check) is redone on what is left.
+ *     In both cases, if anything went, the start (grid, candidates,
+ *     ambiguity check) is redone on what is left.
  *  4. Uncertainty: covariance = (J^T J)^-1 of the normalized residuals at
  *     the solution, J in east/north metres -- from the sigmas given, NOT
  *     scaled by the residuals (rms_norm_residual says whether the sigmas
@@ -76,7 +84,7 @@
  * answer (a second, distinct position fits as well: typical of 3 receivers,
  * whose two hyperbolas can cross twice -- ~30 % of sources around a
  * triangle in the tests -- and of collinear receivers, mirror images);
- * no convergence.
+ * a best fit outside the search area; no convergence.
  *
  * With 3 receivers (pair-graph rank 2) the fit is exact: two independent
  * TDoAs for two unknowns, so the residuals test nothing (exact = 1 and the
