@@ -394,6 +394,27 @@ test_clock_offset(void **state)
 	assert_true(rejected >= 68);
 	assert_true(off <= 2);
 
+	/* two bad clocks at once (5 good receivers left) */
+	rejected = off = 0;
+	for (int t = 0; t < 14; t++) {
+		double	la = 43.5 + 3 * uniform(), lo = 6.5 + 3.5 * uniform();
+		int	b1 = t % 7, b2 = (t + 1 + t / 7) % 7;
+		int	nm = all_pairs(net7, 7, la, lo, NOISE, b1, 20e-6, m);
+
+		for (int i = 0; i < nm; i++)	/* b2: 35 us early */
+			m[i].tdoa_s += (m[i].a == b2 ? -35e-6 : 0) -
+			    (m[i].b == b2 ? -35e-6 : 0);
+		assert_int_equal(fix_solve(net7, 7, m, nm, NULL, &r), 0);
+		rejected += r.rx_used[b1] == FIX_RX_REJECTED &&
+		    r.rx_used[b2] == FIX_RX_REJECTED;
+		maha2(&r, la, lo, &err);
+		off += err > 5 * r.semi_major_m + 10;
+	}
+	printf("two bad clocks, 14 sources: both rejected in %d, fix off "
+	    "in %d\n", rejected, off);
+	assert_true(rejected >= 13);
+	assert_true(off == 0);
+
 	/* clean measurements: nothing stands out */
 	int	nm = all_pairs(net7, 7, IN_LAT, IN_LON, NOISE, -1, 0, m);
 

@@ -60,6 +60,7 @@ struct prob {
 	double	*wt;		/* per measurement: robust weight, or NULL */
 	double	 trunc2;	/* grid score: cap on a squared residual */
 	double	 alat, alon;	/* the search area's plane centre */
+	int	 npair_drops;	/* measurements dropped one by one */
 };
 
 static void
@@ -758,6 +759,8 @@ drop(struct prob *p, int mi, int ri, struct fix_result *out)
 	p->nact = k;
 	if (ri >= 0)
 		out->rx_used[ri] = FIX_RX_REJECTED;
+	else
+		p->npair_drops++;
 	list_rx(p);
 }
 
@@ -870,23 +873,25 @@ out:
  * pair) or did not converge. */
 static int
 trial(struct prob *p, const struct fix_opts *o, int *save, int mi, int ri,
-    double *lat, double *lon, double *c2dof, double *worst, int *iters)
+    int ri2, double *lat, double *lon, double *c2dof, double *worst,
+    int *iters)
 {
 	int	 n0 = p->nact, k = 0, nr, st = -1;
 	double	 c2, ext, s0[2];
-	struct fix_result *tmp = malloc(sizeof(*tmp));
+	struct fix_result *tmp = NULL;
 
-	if (pair_rank(p, mi, ri, &nr) < 3 || nr < 3)
-		return -1;
 	memcpy(save, p->act, (size_t)n0 * sizeof(int));
 	for (int i = 0; i < n0; i++) {
 		const struct fix_meas *q = &p->m[save[i]];
 
-		if (save[i] != mi && q->a != ri && q->b != ri)
+		if (save[i] != mi && q->a != ri && q->b != ri &&
+		    q->a != ri2 && q->b != ri2)
 			p->act[k++] = save[i];
 	}
 	p->nact = k;
 	list_rx(p);
+	if (pair_rank(p, -1, -1, &nr) >= 3 && nr >= 3)
+		tmp = malloc(sizeof(*tmp));
 	if (tmp) {
 		memset(tmp, 0, sizeof(*tmp));
 		/* ambiguous (-2) still has a best fit to compare */
@@ -971,7 +976,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	struct prob p;
 	char	 why[128];
 	double	 lat, lon, chi2, extent, thr, st0[2];
-	int	 st, nrxin, rank, *save = NULL;
+	int	 st, nrxin, nrx_named, rank, *save = NULL;
 	unsigned char in[FIX_MAX_RX];
 
 	if (!out)
@@ -1033,6 +1038,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 		p.act[i] = i;
 	list_rx(&p);
 	rank = pair_rank(&p, -1, -1, &nrxin);
+	nrx_named = nrxin;
 	if (nrxin < 3) {
 		snprintf(why, sizeof(why), "%d receiver%s in the measurements: "
 		    "a fix needs at least 3", nrxin, nrxin == 1 ? "" : "s");
@@ -1087,11 +1093,11 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 			 * (chi2 per degree of freedom), the pair alone if
 			 * that leaves nothing beyond the threshold. */
 			double	 pl = lat, po = lon, pc = INFINITY, pw = 0;
-			double	 bl = 0, bo = 0, bc = INFINITY, bw;
+			double	 bl = 0, bo = 0, bc = INFINITY, bw = INFINITY;
 			int	 pok, br = -1, nl = p.nrxl;
 
-			pok = trial(&p, o, save, wi, -1, &pl, &po, &pc, &pw,
-			    &out->iterations) == 0;
+			pok = trial(&p, o, save, wi, -1, -1, &pl, &po, &pc,
+			    &pw, &out->iterations) == 0;
 			if (!pok || pw > thr) {
 				memcpy(save + nm, p.rxl, (size_t)nl *
 				    sizeof(int));
@@ -1099,7 +1105,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 					double	 tl = lat, to = lon, tc, tw;
 
 					if (trial(&p, o, save, -1, save[nm + i],
-					    &tl, &to, &tc, &tw,
+					    -1, &tl, &to, &tc, &tw,
 					    &out->iterations) == 0 && tc < bc) {
 						bc = tc;
 						bw = tw;
@@ -1108,9 +1114,42 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 						br = save[nm + i];
 					}
 				}
-				(void)bw;
 			}
-			if (br >= 0 && (!pok || bc < pc)) {
+			/* Two bad at once (up to 10 receivers: <= 45 fits):
+			 * one at a time may blame a good one first. */
+			if ((!pok || pw > thr) && (br < 0 || bw > thr) &&
+			    nl <= 10) {
+				double	 b2c = INFINITY, b2l = 0, b2o = 0;
+				int	 r1 = -1, r2 = -1;
+
+				for (int i = 0; i < nl; i++)
+					for (int j = i + 1; j < nl; j++) {
+						double	 tl = lat, to = lon;
+						double	 tc, tw;
+
+						if (trial(&p, o, save, -1,
+						    save[nm + i], save[nm + j],
+						    &tl, &to, &tc, &tw,
+						    &out->iterations) == 0 &&
+						    tw <= thr && tc < b2c) {
+							b2c = tc;
+							b2l = tl;
+							b2o = to;
+							r1 = save[nm + i];
+							r2 = save[nm + j];
+						}
+					}
+				if (r1 >= 0) {
+					drop(&p, -1, r1, out);
+					drop(&p, -1, r2, out);
+					lat = b2l;
+					lon = b2o;
+					br = -2;	/* done */
+				}
+			}
+			if (br == -2) {
+				/* two receivers went */
+			} else if (br >= 0 && (!pok || bc < pc)) {
 				drop(&p, -1, br, out);
 				lat = bl;
 				lon = bo;
@@ -1166,21 +1205,8 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 			    "reject more", worst);
 			break;
 		}
-		int	 k = 0;
-
-		for (int i = 0; i < p.nact; i++) {
-			const struct fix_meas *q = &m[p.act[i]];
-
-			if (p.act[i] == wi || q->a == drop_rx ||
-			    q->b == drop_rx)
-				out->n_rejected++;
-			else
-				p.act[k++] = p.act[i];
-		}
-		p.nact = k;
-		if (drop_rx >= 0)
-			out->rx_used[drop_rx] = FIX_RX_REJECTED;
-		list_rx(&p);
+		/* (the worst pair is one of drop_rx's) */
+		drop(&p, drop_rx >= 0 ? -1 : wi, drop_rx, out);
 		if (refine(&p, &lat, &lon, &chi2, &out->iterations) < 0) {
 			st = no_fix(out, "the least-squares refinement did "
 			    "not converge after rejecting outliers");
@@ -1208,6 +1234,16 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	}
 
 	rank = pair_rank(&p, -1, -1, &nrxin);
+	/* A robust fit breaks down beyond half the data bad: then the
+	 * "consistent" rest is as likely the wrong half. */
+	if (2 * nrxin < nrx_named || p.npair_drops > p.nact) {
+		snprintf(why, sizeof(why), "inconsistent measurements: "
+		    "rejecting outliers would leave %d of %d receivers, and "
+		    "drop %d of their pairs, keeping %d", nrxin, nrx_named,
+		    p.npair_drops, p.nact);
+		st = no_fix(out, why);
+		goto done;
+	}
 	out->ok = 1;
 	out->reason[0] = '\0';
 	out->lat = lat;

@@ -52,7 +52,11 @@
  *        no residual beyond the threshold, else whichever of those fits
  *        best (chi2 per degree of freedom): a receiver's removal drops all
  *        its pairs (rx_used = FIX_RX_REJECTED: a bad clock or position
- *        spoils every pair it is in). Bounded: at most 17 fits a step.
+ *        spoils every pair it is in). If neither the pair nor any one
+ *        receiver leaves the rest consistent and there are at most 10
+ *        receivers, every two receivers are tried together (two bad
+ *        clocks: one at a time may blame a good receiver first). Bounded:
+ *        at most 17 + 45 fits a step, only when outliers exist.
  *     More receivers (each matters less, and 17 fits would cost too much):
  *     a) A robust fit: iteratively reweighted least squares (Cauchy
  *        weights 1 / (1 + (r / 2.385)^2)) from the capped grid start. At
@@ -67,7 +71,10 @@
  *        of their normalized residuals > reject_nsigma, and larger than
  *        the other's), that receiver goes, else the pair; refine again.
  *     In both cases, if anything went, the start (grid, candidates,
- *     ambiguity check) is redone on what is left.
+ *     ambiguity check) is redone on what is left. A fit that kept fewer
+ *     than half the receivers, or dropped more pairs one by one than it
+ *     kept, is no fix ("inconsistent measurements"): past half the data
+ *     bad the "consistent" rest may as well be the wrong part.
  *  4. Uncertainty: covariance = (J^T J)^-1 of the normalized residuals at
  *     the solution, J in east/north metres -- from the sigmas given, NOT
  *     scaled by the residuals (rms_norm_residual says whether the sigmas
