@@ -28,6 +28,9 @@
 #define AMBIG_DCHI2	9.0	/* a second position this close in chi2 */
 #define MAX_ITER	200
 #define MAX_CAND	4	/* grid minima refined */
+#define REJ_RANK	4	/* independent TDoAs left after a rejection:
+				   2 unknowns + 2 checks (with 1 check, a
+				   wrong subset can look consistent) */
 #define LOO_MAX		16	/* up to this many receivers, outliers are
 				   found by leaving each receiver out */
 
@@ -841,7 +844,7 @@ robust(struct prob *p, double thr, const double st0[2], double *lat,
 		for (int r = 0; r < p->nrx; r++)
 			if (bad[r] >= 2 && 2 * bad[r] > all[r] &&
 			    (wr < 0 || bad[r] * all[wr] > bad[wr] * all[r]) &&
-			    pair_rank(p, -1, r, &nr) >= 3 && nr >= 3)
+			    pair_rank(p, -1, r, &nr) >= REJ_RANK)
 				wr = r;
 		if (wr < 0)
 			break;
@@ -850,7 +853,7 @@ robust(struct prob *p, double thr, const double st0[2], double *lat,
 	for (int i = 0; i < p->nact; i++) {
 		int	 mi = p->act[i];
 
-		if (wt[mi] > thr && pair_rank(p, mi, -1, &nr) >= 3 && nr >= 3) {
+		if (wt[mi] > thr && pair_rank(p, mi, -1, &nr) >= REJ_RANK) {
 			drop(p, mi, -1, out);
 			i--;
 		}
@@ -890,7 +893,7 @@ trial(struct prob *p, const struct fix_opts *o, int *save, int mi, int ri,
 	}
 	p->nact = k;
 	list_rx(p);
-	if (pair_rank(p, -1, -1, &nr) >= 3 && nr >= 3)
+	if (pair_rank(p, -1, -1, &nr) >= REJ_RANK)
 		tmp = malloc(sizeof(*tmp));
 	if (tmp) {
 		memset(tmp, 0, sizeof(*tmp));
@@ -975,7 +978,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	struct fix_opts def = { 0, 0, 0 };
 	struct prob p;
 	char	 why[128];
-	double	 lat, lon, chi2, extent, thr, st0[2];
+	double	 lat, lon, chi2, extent, thr, st0[2], stuck = 0;
 	int	 st, nrxin, nrx_named, rank, *save = NULL;
 	unsigned char in[FIX_MAX_RX];
 
@@ -1053,7 +1056,12 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	}
 	p.trunc2 = thr * thr;
 	st = solve_from_start(&p, o, &lat, &lon, &chi2, &extent, st0, out);
-	if (st < 0) {
+	/* Ambiguous with outliers in the fit may be the outliers' doing:
+	 * reject them first, the check is redone after. */
+	if (st == -2 && !o->no_reject && worst_resid(&p, lat, lon, NULL) >
+	    thr)
+		out->reason[0] = '\0';
+	else if (st < 0) {
 		st = no_fix(out, out->reason);
 		goto done;
 	}
@@ -1158,9 +1166,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 				lat = pl;
 				lon = po;
 			} else {
-				snprintf(out->note, sizeof(out->note), "a "
-				    "residual of %.1f sigma remains: too few "
-				    "measurements to reject more", worst);
+				stuck = worst;
 				break;
 			}
 			if (refine(&p, &lat, &lon, &chi2,
@@ -1196,13 +1202,10 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 			if (rms > thr && rms > oth)
 				drop_rx = k ? wb : wa;
 		}
-		if (drop_rx >= 0 && (pair_rank(&p, -1, drop_rx, &nr) < 3 ||
-		    nr < 3))
+		if (drop_rx >= 0 && pair_rank(&p, -1, drop_rx, &nr) < REJ_RANK)
 			drop_rx = -1;
-		if (drop_rx < 0 && (pair_rank(&p, wi, -1, &nr) < 3 || nr < 3)) {
-			snprintf(out->note, sizeof(out->note), "a residual of "
-			    "%.1f sigma remains: too few measurements to "
-			    "reject more", worst);
+		if (drop_rx < 0 && pair_rank(&p, wi, -1, &nr) < REJ_RANK) {
+			stuck = worst;
 			break;
 		}
 		/* (the worst pair is one of drop_rx's) */
@@ -1212,6 +1215,15 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 			    "not converge after rejecting outliers");
 			goto done;
 		}
+	}
+	if (stuck > 0) {
+		/* Inconsistent, and no rejection can say which is wrong: a
+		 * position from these would be made up. */
+		snprintf(why, sizeof(why), "inconsistent measurements: a "
+		    "residual of %.1f sigma remains and too few receivers are "
+		    "left to tell which measurement is wrong", stuck);
+		st = no_fix(out, why);
+		goto done;
 	}
 	if (out->n_rejected) {
 		/* The start again on what is left: the global minimum and

@@ -6,7 +6,8 @@
  *
  * Pure numerics on the caller's arrays: no I/O, no state, no locks; every
  * function is thread-safe. (The first call turns GSL's abort-on-error
- * handler off for the process, once: every GSL status is checked here.) Geodesics come from PROJ's geodesic.h (Karney's
+ * handler off for the process, once: every GSL status is checked here.)
+ * Geodesics come from PROJ's geodesic.h (Karney's
  * algorithm on WGS84), the least squares from GSL (gsl_multifit_nlinear,
  * Levenberg-Marquardt), the ellipse from GSL's symmetric eigensolver, the
  * CEPs from GSL's quadrature and root finder.
@@ -44,8 +45,12 @@
  *     than 3 semi-major axes away with a chi2 less than 9 above the best,
  *     the answer is ambiguous: no fix.
  *  3. Outliers, only when some |normalized residual| exceeds
- *     reject_nsigma (default 4); no rejection ever leaves fewer than 3
- *     receivers or no redundant pair (rank of the pair graph >= 3).
+ *     reject_nsigma (default 4); no rejection ever leaves fewer than two
+ *     redundant TDoAs (rank of the pair graph >= 4: with one check left,
+ *     a wrong subset can look consistent). If residuals beyond the
+ *     threshold remain and nothing more may go: no fix ("inconsistent
+ *     measurements") -- e.g. 4 or 5 receivers with one bad clock, or
+ *     sigmas far smaller than the real errors.
  *     Up to 16 receivers (LOO): while the largest residual exceeds it,
  *        the fit is redone (fresh start, step 1-2) without the worst pair
  *        and without each receiver in turn; the pair goes if that leaves
@@ -92,6 +97,12 @@
  * whose two hyperbolas can cross twice -- ~30 % of sources around a
  * triangle in the tests -- and of collinear receivers, mirror images);
  * a best fit outside the search area; no convergence.
+ *
+ * What no check can catch: an error that the geometry absorbs -- e.g. 4
+ * receivers of which two are 2 km apart (3 sites: one redundant TDoA that
+ * barely tests anything) with a bad clock on another: the fit moves 21 km
+ * and stays consistent. Spread receivers; see the residuals against a
+ * known source (fix_residuals_us).
  *
  * With 3 receivers (pair-graph rank 2) the fit is exact: two independent
  * TDoAs for two unknowns, so the residuals test nothing (exact = 1 and the
