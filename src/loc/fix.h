@@ -7,8 +7,8 @@
  * Pure numerics on the caller's arrays: no I/O, no state, no locks; every
  * function is thread-safe. (The first call turns GSL's abort-on-error
  * handler off for the process, once: every GSL status is checked here.)
- * Geodesics come from PROJ's geodesic.h (Karney's
- * algorithm on WGS84), the least squares from GSL (gsl_multifit_nlinear,
+ * Geodesics come from PROJ's geodesic.h (Karney's algorithm on WGS84),
+ * the least squares from GSL (gsl_multifit_nlinear,
  * Levenberg-Marquardt), the ellipse from GSL's symmetric eigensolver, the
  * CEPs from GSL's quadrature and root finder.
  *
@@ -96,6 +96,7 @@
  * answer (a second, distinct position fits as well: typical of 3 receivers,
  * whose two hyperbolas can cross twice -- ~30 % of sources around a
  * triangle in the tests -- and of collinear receivers, mirror images);
+ * inconsistent measurements that no allowed rejection explains (step 3);
  * a best fit outside the search area; no convergence.
  *
  * What no check can catch: an error that the geometry absorbs -- e.g. 4
