@@ -84,28 +84,6 @@ test_resolve(void **state)
 	assert_non_null(strstr(err, "cannot resolve"));
 }
 
-/* Jittered 0.8 .. 1.2 x, doubling up to the cap; -1 past the deadline. */
-static void
-test_retry_delay(void **state)
-{
-	double	 b = 1, far = util_now() + 3600, d;
-	int	 i;
-
-	(void)state;
-	d = rx_retry_delay(&b, 4, far);
-	assert_true(d >= 0.8 && d <= 1.2);
-	assert_true(b == 2);
-	d = rx_retry_delay(&b, 4, far);
-	assert_true(d >= 1.6 && d <= 2.4);
-	for (i = 0; i < 5; i++)
-		d = rx_retry_delay(&b, 4, far);
-	assert_true(b == 4);
-	assert_true(d >= 3.2 && d <= 4.8);
-	/* the next attempt would come after the deadline: give up */
-	assert_true(rx_retry_delay(&b, 4, util_now() + 1) < 0);
-	assert_true(b == 4);
-}
-
 /* Reasons quote receivers: always valid UTF-8, never a cut character. */
 static void
 test_reason(void **state)
@@ -149,7 +127,6 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_resolve),
-		cmocka_unit_test(test_retry_delay),
 		cmocka_unit_test(test_reason),
 	};
 

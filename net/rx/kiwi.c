@@ -1,4 +1,4 @@
-/* kiwi.c -- KiwiSDR SND client (IQ mode): connection, commands, frames, faults and reconnects. */
+/* kiwi.c -- KiwiSDR SND client (IQ mode): connection, commands, frames, faults (the life cycle is rxlife's). */
 
 #include <math.h>
 #include <stdarg.h>
@@ -8,9 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libwebsockets.h>
-
 #include "net/rx/kiwi.h"
+#include "net/rx/rxlife.h"
 #include "net/rx/rxloop.h"
 #include "net/rx/wsclient.h"
 #include "src/base/station.h"
@@ -18,8 +17,7 @@
 
 #define KIWI_STALL_S		2.0	/* no frame this long: reconnect */
 #define KIWI_START_S		10.0	/* connected but no audio yet */
-#define KIWI_BACKOFF_MIN	0.5
-#define KIWI_BACKOFF_MAX	5.0
+#define KIWI_TICK_S		0.5	/* keepalive every 2nd tick */
 #define GPS_UNIX_EPOCH_I	INT64_C(315964800)	/* 1980-01-06 */
 #define GPS_UNIX_EPOCH		((double)GPS_UNIX_EPOCH_I)
 #define GPS_LEAP_I		INT64_C(18)	/* GPS - UTC since 2017 */
@@ -36,6 +34,7 @@
 
 struct rx {
 	struct rxloop		*loop;
+	struct rxlife		*life;		/* the life cycle */
 	struct station		 st;
 	struct rx_params	 p;
 	struct rx_sink		 sink;
@@ -44,18 +43,7 @@ struct rx {
 
 	/* loop thread only from here */
 	struct wsc		*ws;		/* the connection, or NULL */
-	lws_sorted_usec_list_t	 sul_tick;	/* keepalive + stall check */
-	lws_sorted_usec_list_t	 sul_retry;
-	int			 dead;		/* closed by the engine */
-	int			 settling;	/* counted in rxloop_settling */
-	unsigned		 ticks;		/* of sul_tick, this connection */
-	int			 failed;	/* given up: no retry */
-	enum rx_state		 state;
-	char			 why[160];	/* reason of the coming close */
-	int			 fatal;		/* the coming close is final */
-	double			 backoff;
-	double			 t_connected;	/* monotonic */
-	double			 t_frame;	/* monotonic, last SND */
+	unsigned		 ticks;		/* this connection's */
 
 	double			 fs;
 	int			 frames;	/* SND frames this connection */
@@ -268,18 +256,6 @@ kiwi_samples_be(const uint8_t *src, size_t n, int16_t *dst)
 
 /* ---- the connection (loop thread) ---- */
 
-static void	connect_now(struct rx *rx);
-
-static void
-set_state(struct rx *rx, enum rx_state st, const char *reason)
-{
-	rx->state = st;
-	if (!rx->dead) {
-		char why[RX_REASON_MAX + 1];
-		rx->sink.state(rx->sink.ctx, st, rx_reason(reason, why));
-	}
-}
-
 static void
 send_text(struct rx *rx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -303,90 +279,11 @@ send_text(struct rx *rx, const char *fmt, ...)
 	(void)wsc_send_text(rx->ws, buf, (size_t)n);
 }
 
-/* The connection is (on) or is no longer (off) being set up. */
-static void
-settle(struct rx *rx, int on)
-{
-	if (rx->settling != on) {
-		rx->settling = on;
-		rxloop_settling(rx->loop, on ? 1 : -1);
-	}
-}
-
 /* End this connection: fatal -> RX_FAILED, else reconnect later. */
 static void
 drop(struct rx *rx, const char *why, int fatal)
 {
-	if (rx->why[0] == '\0' || fatal) {
-		snprintf(rx->why, sizeof rx->why, "%s", why);
-		rx->fatal |= fatal;
-	}
-	if (rx->ws != NULL)
-		wsc_drop(rx->ws, rx->why);
-}
-
-static void
-retry_cb(lws_sorted_usec_list_t *sul)
-{
-	struct rx *rx = lws_container_of(sul, struct rx, sul_retry);
-
-	if (!rx->dead && !rx->failed)
-		connect_now(rx);
-}
-
-/* The connection is gone: fail for good, or retry with backoff. */
-static void
-closed(struct rx *rx)
-{
-	char	 reason[200];
-	double	 delay;
-
-	rx->ws = NULL;
-	settle(rx, 0);
-	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, NULL,
-	    LWS_SET_TIMER_USEC_CANCEL);
-	if (rx->dead || rx->failed)
-		return;
-	snprintf(reason, sizeof reason, "%s", rx->why[0] ? rx->why :
-	    "connection closed by the receiver");
-	if (rx->fatal) {
-		rx->failed = 1;
-		set_state(rx, RX_FAILED, reason);
-		return;
-	}
-	/* Jittered (see rx_retry_delay): the reconnects of many stations
-	 * after a shared outage do not hammer the receivers in step. */
-	delay = rx_retry_delay(&rx->backoff, KIWI_BACKOFF_MAX, rx->p.deadline);
-	if (delay < 0) {
-		char final[200];
-		snprintf(final, sizeof final, "gave up: %.150s", reason);
-		rx->failed = 1;
-		set_state(rx, RX_FAILED, final);
-		return;
-	}
-	set_state(rx, RX_RETRYING, reason);
-	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_retry, retry_cb,
-	    (lws_usec_t)(delay * 1e6));
-}
-
-static void
-tick_cb(lws_sorted_usec_list_t *sul)
-{
-	struct rx	*rx = lws_container_of(sul, struct rx, sul_tick);
-	double		 now = util_mono();
-
-	if (rx->dead || rx->ws == NULL)
-		return;
-	/* The receiver closes a channel after 60 s without keepalive;
-	 * kiwirecorder sends one a second, and so do we (every 2nd tick). */
-	if (++rx->ticks % 2 == 0)
-		send_text(rx, "SET keepalive");
-	if (rx->frames > 0 && now - rx->t_frame > KIWI_STALL_S)
-		drop(rx, "no frame for 2 s", 0);
-	else if (rx->frames == 0 && now - rx->t_connected > KIWI_START_S)
-		drop(rx, "no audio from the receiver", 0);
-	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, tick_cb,
-	    500 * LWS_US_PER_MS);
+	rxlife_drop(rx->life, why, fatal);
 }
 
 struct msg_ctx {
@@ -474,19 +371,19 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 		drop(rx, "audio before sample_rate", 0);
 		return;
 	}
-	rx->t_frame = util_mono();
+	rxlife_fed(rx->life);
 	if (rx->frames++ == 0) {
 		/* The first frame holds the channel's previous user's data. */
 		rx->have_seq = 1;
 		rx->seq = f.seq;
+		rxlife_watch(rx->life, KIWI_STALL_S, "no frame for 2 s");
 		return;
 	}
 	gap = f.seq - rx->seq - 1;	/* uint32: wraps correctly */
 	rx->seq = f.seq;
 	if (rx->frames == 2) {
 		rx->spf = f.n;
-		rx->backoff = KIWI_BACKOFF_MIN;
-		settle(rx, 0);
+		rxlife_settled(rx->life);
 		rx->hold = 1;
 	} else if (gap != 0) {
 		if (gap > 1000)
@@ -545,7 +442,7 @@ on_snd(struct rx *rx, const uint8_t *buf, size_t len)
 		rx->sink.stream(rx->sink.ctx, rx->fs);
 		if (!rx->started) {
 			rx->started = 1;
-			set_state(rx, RX_STREAMING, "streaming");
+			rxlife_streaming(rx->life);
 		}
 	}
 	b.rssi_dbm = f.rssi_dbm;
@@ -573,14 +470,13 @@ ws_open(void *ctx)
 	struct rx	*rx = ctx;
 	char		 pw[3 * sizeof rx->st.password];
 
-	rx->t_connected = util_mono();
+	rxlife_connected(rx->life);
+	rxlife_watch(rx->life, KIWI_START_S, "no audio from the receiver");
 	/* The receiver URL-decodes the password (rx_cmd.cpp); encoded, a
 	 * space or '%' in it cannot break the command. */
 	if (kiwi_url_encode(rx->st.password, pw, sizeof pw) != 0)
 		pw[0] = '\0';		/* cannot happen: 3x the field */
 	send_text(rx, "SET auth t=kiwi p=%s", pw);
-	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, tick_cb,
-	    500 * LWS_US_PER_MS);
 }
 
 static void
@@ -595,22 +491,21 @@ ws_closed(void *ctx, const char *why)
 {
 	struct rx	*rx = ctx;
 
-	/* our own drop() said why first; else the connection's reason */
-	if (rx->why[0] == '\0')
-		snprintf(rx->why, sizeof rx->why, "%s", why);
-	closed(rx);
+	rx->ws = NULL;		/* wsclient frees it */
+	rxlife_closed(rx->life, why);
 }
 
 static const struct wsc_ops kiwi_ws_ops = { ws_open, ws_message, ws_closed };
 
+/* ---- rxlife_ops (loop thread) ---- */
+
 static void
-connect_now(struct rx *rx)
+life_connect(void *arg)
 {
-	char		 path[400], err[200];
+	struct rx	*rx = arg;
+	char		 path[400], err[200], why[300];
 	static unsigned	 seq;
 
-	rx->why[0] = '\0';
-	rx->fatal = 0;
 	rx->frames = 0;
 	rx->have_seq = 0;
 	rx->gps_prev = 0;
@@ -622,25 +517,50 @@ connect_now(struct rx *rx)
 	 * connection with the same one from the same IP. */
 	snprintf(path, sizeof path, "%s/%u/SND", rx->st.path,
 	    (unsigned)time(NULL) + (unsigned)getpid() + ++seq);
-	if (rx->state != RX_RETRYING)
-		set_state(rx, RX_CONNECTING, "connecting");
-	settle(rx, 1);
 	/* Our own lean client on an lws raw socket: lws' WebSocket client
 	 * (4.1) runs every received byte through its parser, which was 60 %
 	 * of the recorder's CPU at 50 receivers (see wsclient.h). */
 	rx->ws = wsc_connect(rxloop_context(rx->loop), rx->addr, rx->st.port,
 	    rx->st.tls, rx->st.host, path, &kiwi_ws_ops, rx, err, sizeof err);
 	if (rx->ws == NULL) {
-		snprintf(rx->why, sizeof rx->why, "cannot connect to %s:%d: "
-		    "%s", rx->st.host, rx->st.port, err);
-		closed(rx);
+		snprintf(why, sizeof why, "cannot connect to %s:%d: %s",
+		    rx->st.host, rx->st.port, err);
+		rxlife_closed(rx->life, why);
 	}
 }
 
 static void
-open_cb(void *arg)
+life_kill(void *arg, const char *why)
 {
-	connect_now(arg);
+	struct rx	*rx = arg;
+
+	if (rx->ws != NULL)
+		wsc_drop(rx->ws, why);
+}
+
+static void
+life_detach(void *arg)
+{
+	struct rx	*rx = arg;
+
+	if (rx->ws != NULL) {
+		/* 1001 "going away", as kiwirecorder ends; wsc_close detaches
+		 * at once, so nothing of ours is touched after we free rx */
+		wsc_close(rx->ws, 1001);
+		rx->ws = NULL;
+	}
+}
+
+static void
+life_tick(void *arg, double now)
+{
+	struct rx	*rx = arg;
+
+	(void)now;
+	/* The receiver closes a channel after 60 s without keepalive;
+	 * kiwirecorder sends one a second, and so do we (every 2nd tick). */
+	if (++rx->ticks % 2 == 0)
+		send_text(rx, "SET keepalive");
 }
 
 static struct rx *
@@ -648,8 +568,14 @@ kiwi_open(struct rxloop *loop, const struct station *st,
     const struct rx_params *p, const struct rx_sink *sink, char *err,
     size_t errlen)
 {
-	struct rx	*rx;
+	/* settle: the handshake is a few quick steps, each of which would
+	 * otherwise wait out one of the loop's rests */
+	static const struct rxlife_ops	ops = { life_connect, life_kill,
+					    life_detach, life_tick, NULL };
+	static const struct rxlife_cfg	cfg = { KIWI_TICK_S, 1 };
+	struct rx			*rx;
 
+	err[0] = '\0';
 	rx = calloc(1, sizeof *rx);
 	if (rx == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -660,13 +586,15 @@ kiwi_open(struct rxloop *loop, const struct station *st,
 	rx->p = *p;
 	rx->p.ident = NULL;	/* not copied: the default ident is used */
 	rx->sink = *sink;
-	rx->backoff = KIWI_BACKOFF_MIN;
-	rx->state = RX_CONNECTING;
 	if (rx_resolve(rx->st.host, rx->addr, sizeof rx->addr, err,
 	    errlen) != 0 ||
-	    rxloop_call(loop, open_cb, rx) != 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "network loop is stopping");
+	    (rx->life = rxlife_new(loop, sink, p->deadline, &cfg, &ops, rx,
+	    err, errlen)) == NULL) {
+		free(rx);
+		return NULL;
+	}
+	if (rxlife_start(rx->life, err, errlen) != 0) {
+		rxlife_free(rx->life);
 		free(rx);
 		return NULL;
 	}
@@ -674,31 +602,11 @@ kiwi_open(struct rxloop *loop, const struct station *st,
 }
 
 static void
-close_cb(void *arg)
-{
-	struct rx		*rx = arg;
-	struct lws_context	*ctx = rxloop_context(rx->loop);
-
-	rx->dead = 1;
-	settle(rx, 0);
-	lws_sul_schedule(ctx, 0, &rx->sul_tick, NULL,
-	    LWS_SET_TIMER_USEC_CANCEL);
-	lws_sul_schedule(ctx, 0, &rx->sul_retry, NULL,
-	    LWS_SET_TIMER_USEC_CANCEL);
-	if (rx->ws != NULL) {
-		/* 1001 "going away", as kiwirecorder ends; wsc_close detaches
-		 * at once, so nothing of ours is touched after we free rx */
-		wsc_close(rx->ws, 1001);
-		rx->ws = NULL;
-	}
-}
-
-static void
 kiwi_close(struct rx *rx)
 {
 	if (rx == NULL)
 		return;
-	rxloop_call_wait(rx->loop, close_cb, rx);
+	rxlife_free(rx->life);
 	free(rx->conv);
 	free(rx);
 }

@@ -9,17 +9,18 @@
 #include <libwebsockets.h>
 
 #include "net/rx/openwebrx.h"
+#include "net/rx/rxlife.h"
 #include "net/rx/rxloop.h"
 #include "src/base/station.h"
 #include "src/base/util.h"
 
 #define OWRX_OUTQ		8
 #define OWRX_OUTLEN		512
-#define OWRX_BACKOFF_MIN	0.5
-#define OWRX_BACKOFF_MAX	5.0
+#define OWRX_TICK_S		0.5
 
 struct rx {
 	struct rxloop		*loop;
+	struct rxlife		*life;		/* the life cycle */
 	struct station		 st;
 	struct rx_params	 p;
 	struct rx_sink		 sink;
@@ -31,12 +32,6 @@ struct rx {
 	struct lws		*http;		/* GET /status.json */
 	struct lws		*wsi;		/* the WebSocket */
 	int			 ws_up;		/* wsi finished its handshake */
-	lws_sorted_usec_list_t	 sul_tick;
-	lws_sorted_usec_list_t	 sul_retry;
-	int			 dead, failed, fatal;
-	enum rx_state		 state;
-	char			 why[200];
-	double			 backoff;
 
 	int			 status_tried;
 	char			*sbuf;
@@ -59,9 +54,6 @@ struct rx {
 	int			 streaming;
 	struct owrx_adpcm	 dec;
 	double			 smeter_db;
-	double			 t_conn, t_audio, t_start;
-	double			 t_wait;	/* since: connect, start, or
-						   profile switch asked */
 	int16_t			*conv;
 	size_t			 conv_cap;
 	int16_t			*pcm;
@@ -310,19 +302,6 @@ owrx_status_gps(json_t *status, double *lat, double *lon)
 /* ---- the connection (loop thread) ---- */
 
 static void	connect_ws(struct rx *rx);
-static void	connect_now(struct rx *rx);
-
-static void
-set_state(struct rx *rx, enum rx_state st, const char *reason)
-{
-	rx->state = st;
-	if (st == RX_STREAMING)
-		rx->backoff = OWRX_BACKOFF_MIN;
-	if (!rx->dead) {
-		char why[RX_REASON_MAX + 1];
-		rx->sink.state(rx->sink.ctx, st, rx_reason(reason, why));
-	}
-}
 
 static void
 send_text(struct rx *rx, const char *fmt, ...)
@@ -344,57 +323,13 @@ send_text(struct rx *rx, const char *fmt, ...)
 	lws_callback_on_writable(rx->wsi);
 }
 
+/* The WebSocket is gone (why: its own word, or NULL). */
 static void
-drop(struct rx *rx, const char *why, int fatal)
+gone(struct rx *rx, const char *why)
 {
-	if (rx->why[0] == '\0' || (fatal && !rx->fatal)) {
-		snprintf(rx->why, sizeof rx->why, "%s", why);
-		rx->fatal |= fatal;
-	}
-	if (rx->wsi != NULL)
-		lws_set_timeout(rx->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
-}
-
-static void
-retry_cb(lws_sorted_usec_list_t *sul)
-{
-	struct rx *rx = lws_container_of(sul, struct rx, sul_retry);
-
-	if (!rx->dead && !rx->failed)
-		connect_now(rx);
-}
-
-static void
-closed(struct rx *rx)
-{
-	char	 reason[220];
-	double	 delay;
-
 	rx->wsi = NULL;
 	rx->ws_up = 0;
-	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, NULL,
-	    LWS_SET_TIMER_USEC_CANCEL);
-	if (rx->dead || rx->failed)
-		return;
-	snprintf(reason, sizeof reason, "%s", rx->why[0] ? rx->why :
-	    "connection closed by the receiver");
-	if (rx->fatal) {
-		rx->failed = 1;
-		set_state(rx, RX_FAILED, reason);
-		return;
-	}
-	delay = rx_retry_delay(&rx->backoff, OWRX_BACKOFF_MAX, rx->p.deadline);
-	if (delay < 0) {
-		char final[240];
-		snprintf(final, sizeof final, "gave up: %.200s", reason);
-		rx->failed = 1;
-		set_state(rx, RX_FAILED, final);
-		return;
-	}
-	set_state(rx, RX_RETRYING, reason);
-	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_retry, retry_cb,
-	    (lws_usec_t)(delay * 1e6));
+	rxlife_closed(rx->life, why);
 }
 
 static double *
@@ -440,14 +375,15 @@ maybe_switch(struct rx *rx)
 			send_text(rx, "{\"type\":\"selectprofile\",\"params\":"
 			    "{\"profile\":\"%s\"}}", id);
 			*t = now;
-			rx->t_wait = now;
 			rx->want[0] = '\0';
+			rxlife_watch(rx->life, OWRX_START_S,
+			    "no audio from the receiver");
 			return;
 		}
 	}
 	snprintf(why, sizeof why, "OpenWebRX lists no profile named \"%.150s\"",
 	    rx->want);
-	drop(rx, why, 1);
+	rxlife_drop(rx->life, why, 1);
 }
 
 /* (Re)tune after a config: params + start when the current profile
@@ -477,48 +413,31 @@ tune(struct rx *rx)
 			rx->streaming = 0;	/* a new stream from here */
 		rx->started = 1;
 		rx->tuned_center = cf;
-		rx->t_start = rx->t_wait = util_mono();
+		if (!rx->streaming)
+			rxlife_watch(rx->life, OWRX_START_S,
+			    "no audio from the receiver");
 		return;
 	}
 	/* Someone (maybe another user) moved the receiver off our
-	 * frequency: its audio is not ours until we are back. */
+	 * frequency: its audio is not ours until we are back, and none is
+	 * awaited before we have switched back (maybe_switch). */
 	rx->started = 0;
 	rx->streaming = 0;
+	rxlife_watch(rx->life, 0, NULL);
 	if (rx->status == NULL) {
 		snprintf(err, sizeof err, "%.3f MHz is outside the receiver's "
 		    "current band (%.3f-%.3f MHz) and it publishes no profiles",
 		    rx->p.freq_hz / 1e6, (cf - sr / 2) / 1e6,
 		    (cf + sr / 2) / 1e6);
-		drop(rx, err, 1);
+		rxlife_drop(rx->life, err, 1);
 		return;
 	}
 	if (owrx_pick_profile(rx->status, rx->p.freq_hz, rx->hi, rx->want,
 	    sizeof rx->want, &rx->want_center, err, sizeof err) != 0) {
-		drop(rx, err, 1);
+		rxlife_drop(rx->life, err, 1);
 		return;
 	}
 	maybe_switch(rx);
-}
-
-static void
-tick_cb(lws_sorted_usec_list_t *sul)
-{
-	struct rx	*rx = lws_container_of(sul, struct rx, sul_tick);
-	double		 now = util_mono();
-	char		 why[100];
-
-	if (rx->dead || rx->wsi == NULL)
-		return;
-	if (rx->want[0] != '\0')
-		maybe_switch(rx);
-	if (rx->streaming && now - rx->t_audio > OWRX_STALL_S) {
-		snprintf(why, sizeof why, "no audio for %.0f s", OWRX_STALL_S);
-		drop(rx, why, 0);
-	} else if (!rx->streaming && rx->want[0] == '\0' &&
-	    now - rx->t_wait > OWRX_START_S)
-		drop(rx, "no audio from the receiver", 0);
-	lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick, tick_cb,
-	    500 * LWS_US_PER_MS);
 }
 
 static void
@@ -549,11 +468,11 @@ on_json(struct rx *rx, json_t *m)
 		const char *r = json_string_value(json_object_get(m, "reason"));
 		snprintf(why, sizeof why, "receiver busy (backoff: %.150s)",
 		    r != NULL ? r : "no reason given");
-		drop(rx, why, 0);
+		rxlife_drop(rx->life, why, 0);
 	} else if (strcmp(type, "sdr_error") == 0) {
 		snprintf(why, sizeof why, "receiver's SDR failed: %.150s",
 		    json_is_string(v) ? json_string_value(v) : "unknown");
-		drop(rx, why, 0);
+		rxlife_drop(rx->life, why, 0);
 	}
 }
 
@@ -610,6 +529,7 @@ on_audio(struct rx *rx, const uint8_t *p, size_t n)
 	struct rx_block	 b;
 	size_t		 m, i, from = 0;
 	int		 f, nf;
+	char		 why[64];
 
 	if (!rx->started)
 		return;		/* not (yet, or no longer) our frequency */
@@ -618,12 +538,14 @@ on_audio(struct rx *rx, const uint8_t *p, size_t n)
 		rx->lost_pending = 0;
 		owrx_adpcm_init(&rx->dec, !rx->v11);
 		rx->sink.stream(rx->sink.ctx, OWRX_RATE);
-		set_state(rx, RX_STREAMING, "streaming");
+		rxlife_streaming(rx->life);
+		snprintf(why, sizeof why, "no audio for %.0f s", OWRX_STALL_S);
+		rxlife_watch(rx->life, OWRX_STALL_S, why);
 	}
-	rx->t_audio = util_mono();
+	rxlife_fed(rx->life);
 	if (grow(&rx->pcm, &rx->pcm_cap, 2 * n + 2004) != 0 ||
 	    grow(&rx->conv, &rx->conv_cap, 2 * n + 2004) != 0) {
-		drop(rx, "out of memory", 0);
+		rxlife_drop(rx->life, "out of memory", 0);
 		return;
 	}
 	if (adpcm)
@@ -699,16 +621,13 @@ status_done(struct rx *rx)
 	}
 	free(rx->sbuf);
 	rx->sbuf = NULL;
-	if (rx->dead)
-		return;
 	/* The range check before recording, when profiles are published. */
 	if (rx->status != NULL && owrx_pick_profile(rx->status,
 	    rx->p.freq_hz, rx->hi, rx->want, sizeof rx->want,
 	    &rx->want_center, err, sizeof err) != 0) {
 		rx->want[0] = '\0';
-		snprintf(rx->why, sizeof rx->why, "%s", err);
-		rx->fatal = 1;
-		closed(rx);
+		rxlife_drop(rx->life, err, 1);
+		gone(rx, NULL);
 		return;
 	}
 	rx->want[0] = '\0';	/* switched only if the current one misses */
@@ -721,7 +640,7 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 {
 	struct rx	*rx = user;
 	unsigned char	 buf[LWS_PRE + OWRX_OUTLEN];
-	char		 hb[LWS_PRE + 2048], *px;
+	char		 hb[LWS_PRE + 2048], *px, why[200];
 	int		 lenx;
 	size_t		 n;
 
@@ -773,19 +692,17 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return reason == LWS_CALLBACK_RECEIVE_CLIENT_HTTP ? -1 : 0;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (rx->why[0] == '\0')
-			snprintf(rx->why, sizeof rx->why, "cannot connect: "
-			    "%.150s", in != NULL ? (const char *)in :
-			    "unknown error");
-		closed(rx);
+		snprintf(why, sizeof why, "cannot connect: %.150s",
+		    in != NULL ? (const char *)in : "unknown error");
+		gone(rx, why);
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		rx->ws_up = 1;
-		rx->t_conn = rx->t_wait = util_mono();
+		rxlife_connected(rx->life);
+		rxlife_watch(rx->life, OWRX_START_S,
+		    "no audio from the receiver");
 		send_text(rx, "SERVER DE CLIENT client=heimdall-rec "
 		    "type=receiver");
-		lws_sul_schedule(rxloop_context(rx->loop), 0, &rx->sul_tick,
-		    tick_cb, 500 * LWS_US_PER_MS);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		if (rx->rlen + len > OWRX_MAX_MSG)
@@ -797,7 +714,8 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				while (cap < rx->rlen + len)
 					cap *= 2;
 				if ((nb = realloc(rx->rbuf, cap)) == NULL) {
-					drop(rx, "out of memory", 0);
+					rxlife_drop(rx->life, "out of memory",
+					    0);
 					break;
 				}
 				rx->rbuf = nb;
@@ -809,7 +727,8 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (lws_is_final_fragment(wsi) &&
 		    !lws_remaining_packet_payload(wsi)) {
 			if (rx->toolong)
-				drop(rx, "message larger than 64 KiB", 0);
+				rxlife_drop(rx->life, "message larger than "
+				    "64 KiB", 0);
 			else
 				on_message(rx, rx->rbuf, rx->rlen,
 				    lws_frame_is_binary(wsi));
@@ -832,7 +751,7 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_callback_on_writable(wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		closed(rx);
+		gone(rx, NULL);
 		break;
 	default:
 		break;
@@ -858,7 +777,7 @@ connect_info(struct rx *rx, struct lws_client_connect_info *i,
 	i->host = rx->st.host;
 	i->origin = rx->st.host;
 	i->ssl_connection = rx->st.tls ? LCCSCF_USE_SSL : 0;
-	i->local_protocol_name = "openwebrx";
+	i->local_protocol_name = openwebrx_protocol.name;
 	i->userdata = rx;
 }
 
@@ -866,10 +785,8 @@ static void
 connect_ws(struct rx *rx)
 {
 	struct lws_client_connect_info	 i;
-	char				 path[300];
+	char				 path[300], why[300];
 
-	rx->why[0] = '\0';
-	rx->fatal = 0;
 	rx->ws_up = 0;
 	rx->rlen = 0;
 	rx->toolong = 0;
@@ -885,20 +802,21 @@ connect_ws(struct rx *rx)
 	connect_info(rx, &i, path);
 	rx->wsi = lws_client_connect_via_info(&i);
 	if (rx->wsi == NULL) {
-		snprintf(rx->why, sizeof rx->why, "cannot connect to %s:%d",
+		snprintf(why, sizeof why, "cannot connect to %s:%d",
 		    rx->st.host, rx->st.port);
-		closed(rx);
+		gone(rx, why);
 	}
 }
 
+/* ---- rxlife_ops (loop thread) ---- */
+
 static void
-connect_now(struct rx *rx)
+life_connect(void *arg)
 {
+	struct rx			*rx = arg;
 	struct lws_client_connect_info	 i;
 	char				 path[300];
 
-	if (rx->state != RX_RETRYING)
-		set_state(rx, RX_CONNECTING, "connecting");
 	if (rx->status_tried) {
 		connect_ws(rx);
 		return;
@@ -913,59 +831,21 @@ connect_now(struct rx *rx)
 }
 
 static void
-open_cb(void *arg)
+life_kill(void *arg, const char *why)
 {
-	connect_now(arg);
-}
+	struct rx	*rx = arg;
 
-static struct rx *
-owrx_open(struct rxloop *loop, const struct station *st,
-    const struct rx_params *p, const struct rx_sink *sink, char *err,
-    size_t errlen)
-{
-	struct rx	*rx;
-
-	err[0] = '\0';
-	rx = calloc(1, sizeof *rx);
-	if (rx == NULL || (rx->cfg = json_object()) == NULL) {
-		free(rx);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	rx->loop = loop;
-	rx->st = *st;
-	rx->p = *p;
-	rx->p.ident = NULL;
-	rx->sink = *sink;
-	rx->backoff = OWRX_BACKOFF_MIN;
-	rx->state = RX_CONNECTING;
-	rx->smeter_db = NAN;
-	/* mode points into our copy of the station, or is a literal */
-	rx_audio_passband(&rx->st, p->high_cut, OWRX_RATE, &rx->mode, &rx->lo,
-	    &rx->hi);
-	if (rx_resolve(rx->st.host, rx->addr, sizeof rx->addr, err,
-	    errlen) != 0 ||
-	    rxloop_call(loop, open_cb, rx) != 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "network loop is stopping");
-		json_decref(rx->cfg);
-		free(rx);
-		return NULL;
-	}
-	return rx;
+	(void)why;
+	if (rx->wsi != NULL)
+		lws_set_timeout(rx->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
 }
 
 static void
-close_cb(void *arg)
+life_detach(void *arg)
 {
-	struct rx		*rx = arg;
-	struct lws_context	*ctx = rxloop_context(rx->loop);
+	struct rx	*rx = arg;
 
-	rx->dead = 1;
-	lws_sul_schedule(ctx, 0, &rx->sul_tick, NULL,
-	    LWS_SET_TIMER_USEC_CANCEL);
-	lws_sul_schedule(ctx, 0, &rx->sul_retry, NULL,
-	    LWS_SET_TIMER_USEC_CANCEL);
 	if (rx->http != NULL) {
 		lws_set_wsi_user(rx->http, NULL);
 		lws_set_timeout(rx->http, PENDING_TIMEOUT_USER_OK,
@@ -986,12 +866,66 @@ close_cb(void *arg)
 	}
 }
 
+/* A profile switch waits for the host's spacing: tried every tick. */
+static void
+life_tick(void *arg, double now)
+{
+	struct rx	*rx = arg;
+
+	(void)now;
+	if (rx->want[0] != '\0')
+		maybe_switch(rx);
+}
+
+static struct rx *
+owrx_open(struct rxloop *loop, const struct station *st,
+    const struct rx_params *p, const struct rx_sink *sink, char *err,
+    size_t errlen)
+{
+	static const struct rxlife_ops	ops = { life_connect, life_kill,
+					    life_detach, life_tick, NULL };
+	static const struct rxlife_cfg	cfg = { OWRX_TICK_S, 0 };
+	struct rx			*rx;
+
+	err[0] = '\0';
+	rx = calloc(1, sizeof *rx);
+	if (rx == NULL || (rx->cfg = json_object()) == NULL) {
+		free(rx);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rx->loop = loop;
+	rx->st = *st;
+	rx->p = *p;
+	rx->p.ident = NULL;
+	rx->sink = *sink;
+	rx->smeter_db = NAN;
+	/* mode points into our copy of the station, or is a literal */
+	rx_audio_passband(&rx->st, p->high_cut, OWRX_RATE, &rx->mode, &rx->lo,
+	    &rx->hi);
+	if (rx_resolve(rx->st.host, rx->addr, sizeof rx->addr, err,
+	    errlen) != 0 ||
+	    (rx->life = rxlife_new(loop, sink, p->deadline, &cfg, &ops, rx,
+	    err, errlen)) == NULL) {
+		json_decref(rx->cfg);
+		free(rx);
+		return NULL;
+	}
+	if (rxlife_start(rx->life, err, errlen) != 0) {
+		rxlife_free(rx->life);
+		json_decref(rx->cfg);
+		free(rx);
+		return NULL;
+	}
+	return rx;
+}
+
 static void
 owrx_close(struct rx *rx)
 {
 	if (rx == NULL)
 		return;
-	rxloop_call_wait(rx->loop, close_cb, rx);
+	rxlife_free(rx->life);
 	json_decref(rx->cfg);
 	json_decref(rx->profiles);
 	json_decref(rx->status);

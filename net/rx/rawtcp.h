@@ -1,12 +1,12 @@
 /*
  * rawtcp.h -- a raw TCP client connection on the rxloop (lws raw socket)
- * with what every TCP receiver driver needs around it: one resolve on the
- * caller's thread, reconnects with jittered backoff until the session's
- * deadline, a fatal/non-fatal drop with a reason, a bounded send queue, a
- * periodic tick, and a close that is safe from any thread.
+ * for the TCP receiver drivers (rtl_tcp, SpyServer): one resolve on the
+ * caller's thread, a bounded send queue, and the connection's life cycle
+ * run by the one core every driver uses (rxlife.h: reasons, retries with
+ * backoff until the deadline, stall watch, close from any thread).
  *
- * Owns the lws wsi and the timers; the driver (rtl_tcp, SpyServer) owns the
- * protocol and gets its bytes through rawtcp_ops, on the loop thread.
+ * Owns the lws wsi; the driver (rtl_tcp, SpyServer) owns the protocol
+ * spoken on it and gets its bytes through rawtcp_ops, on the loop thread.
  */
 #ifndef RAWTCP_H
 #define RAWTCP_H
@@ -15,8 +15,10 @@
 #include <stdint.h>
 
 #include "net/rx/receiver.h"
+#include "net/rx/rxlife.h"
 
 #define RAWTCP_SENDQ	4096	/* bytes queued for sending, at most */
+#define RAWTCP_TICK_S	0.25	/* the stall watch's check, and tick */
 
 extern const struct lws_protocols rawtcp_protocol;
 
@@ -25,11 +27,13 @@ struct rawtcp;
 struct rawtcp_ops {
 	/* TCP is up (each connection). */
 	void	(*connected)(void *drv);
-	/* Bytes from the receiver, in order. */
+	/* Bytes from the receiver, in order (none once dropping). */
 	void	(*data)(void *drv, const uint8_t *p, size_t n);
-	/* Every 250 ms while connected; now is monotonic seconds. */
+	/* Optional: every RAWTCP_TICK_S while connected; now is monotonic
+	 * seconds. */
 	void	(*tick)(void *drv, double now);
-	/* The connection is gone (before any retry is scheduled). */
+	/* The connection is gone (before any retry is scheduled); a reason
+	 * dropped here still counts (rxlife_ops.closed). */
 	void	(*closed)(void *drv);
 };
 
@@ -48,14 +52,10 @@ void		 rawtcp_close(struct rawtcp *rt);
 /* Loop thread only, from the ops: */
 /* Queue bytes for sending. -1 if the queue is full or not connected. */
 int		 rawtcp_send(struct rawtcp *rt, const void *p, size_t n);
-/* End this connection: fatal -> RX_FAILED for good, else retry later. */
-void		 rawtcp_drop(struct rawtcp *rt, const char *why, int fatal);
-/* Report a state (RX_STREAMING once samples flow); resets the backoff. */
-void		 rawtcp_state(struct rawtcp *rt, enum rx_state st,
-		    const char *reason);
-const struct rx_sink *rawtcp_sink(const struct rawtcp *rt);
+/* The connection's life cycle: rxlife_drop, _watch, _fed, _streaming;
+ * rxlife_sink for the samples. */
+struct rxlife	*rawtcp_life(const struct rawtcp *rt);
 /* The TCP handshake's duration on this connection (s): a round trip. */
 double		 rawtcp_rtt(const struct rawtcp *rt);
-const struct rx_params *rawtcp_params(const struct rawtcp *rt);
 
 #endif

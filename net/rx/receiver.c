@@ -110,20 +110,6 @@ rx_resolve(const char *host, char *addr, size_t addrlen, char *err,
 	return 0;
 }
 
-double
-rx_retry_delay(double *backoff, double max, double deadline)
-{
-	double	 delay;
-
-	delay = *backoff * (0.8 + 0.4 * ((double)rand() / RAND_MAX));
-	if (util_now() + delay > deadline)
-		return -1;
-	*backoff *= 2;
-	if (*backoff > max)
-		*backoff = max;
-	return delay;
-}
-
 const char *
 rx_reason(const char *in, char buf[RX_REASON_MAX + 1])
 {

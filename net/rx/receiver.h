@@ -8,6 +8,9 @@
  * receiver of every session) and hands the engine blocks of samples through
  * a sink. Sink callbacks are made on the loop thread: they must be quick and
  * must never block (the engine copies samples into its chunker and returns).
+ * How a connection lives -- when it retries or fails, and with which
+ * reason -- is the same for every driver: rxlife.h, the one core they all
+ * use; a driver brings its protocol.
  */
 #ifndef RECEIVER_H
 #define RECEIVER_H
@@ -119,7 +122,9 @@ const struct rx_driver *rx_driver_find(const char *type);
  * engine runs; not thread-safe. 0, or -1 when the table is full. */
 int		 rx_driver_register(const struct rx_driver *drv);
 
-/* Helpers for drivers (shared by kiwi, openwebrx and rawtcp). */
+/* Helpers for drivers (shared by kiwi, openwebrx, rawtcp and rxlife);
+ * a connection's life cycle (reasons, retries, backoff, stall watch) is
+ * rxlife.h's. */
 
 /*
  * A reason for sink->state(): reasons quote what receivers send, and JSON
@@ -138,14 +143,5 @@ const char	*rx_reason(const char *in, char buf[RX_REASON_MAX + 1]);
  */
 int		 rx_resolve(const char *host, char *addr, size_t addrlen,
 		    char *err, size_t errlen);
-
-/*
- * Reconnect backoff after a lost connection: the delay (s) before the next
- * attempt is *backoff times a jitter of 0.8 .. 1.2, so that stations that
- * lost a shared link do not return in step; *backoff then doubles, up to
- * max. -1 (and *backoff unchanged) when that attempt would come after
- * deadline (CLOCK_REALTIME s): the driver gives up.
- */
-double		 rx_retry_delay(double *backoff, double max, double deadline);
 
 #endif

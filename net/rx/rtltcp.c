@@ -15,6 +15,7 @@
 
 struct rx {
 	struct rawtcp	*rt;
+	struct rxlife	*life;		/* rt's */
 	struct decim	*dec;
 	double		 fs_out;
 	double		 freq;		/* session target */
@@ -24,7 +25,6 @@ struct rx {
 	uint8_t		 hdr[12];
 	size_t		 nhdr;
 	int		 have_hdr;
-	double		 t_conn, t_data;
 	size_t		 stale;		/* samples still to drop */
 	int		 streaming;
 	int		 have_odd;	/* a lone I byte from the last read */
@@ -128,12 +128,17 @@ on_connected(void *arg)
 {
 	struct rx	*rx = arg;
 	uint8_t		 c[5 * 5];
+	char		 why[160];
 
 	rx->nhdr = 0;
 	rx->have_hdr = 0;
 	rx->streaming = 0;
 	rx->have_odd = 0;
-	rx->t_conn = util_mono();
+	/* rtl_tcp accepts one client; the next waits in the listen queue
+	 * and hears nothing. */
+	snprintf(why, sizeof why, "receiver busy: no rtl_tcp greeting in "
+	    "%.0f s (it serves one client at a time)", RTLTCP_HEADER_S);
+	rxlife_watch(rx->life, RTLTCP_HEADER_S, why);
 	/* Commands are never answered: rate, then the tuning, then a fixed
 	 * gain with the RTL's own AGC off (levels comparable across
 	 * stations and chunks). */
@@ -155,12 +160,12 @@ on_connected(void *arg)
 static void
 samples(struct rx *rx, const uint8_t *p, size_t n)
 {
-	const struct rx_sink	*sink = rawtcp_sink(rx->rt);
+	const struct rx_sink	*sink = rxlife_sink(rx->life);
 	struct rx_block		 b;
 	size_t			 k, piece, m, i;
 	double			 now = util_now();
 
-	rx->t_data = util_mono();
+	rxlife_fed(rx->life);
 	if (rx->stale > 0) {
 		k = n < rx->stale ? n : rx->stale;
 		rx->stale -= k;
@@ -173,7 +178,7 @@ samples(struct rx *rx, const uint8_t *p, size_t n)
 		rx->streaming = 1;
 		decim_reset(rx->dec);
 		sink->stream(sink->ctx, rx->fs_out);
-		rawtcp_state(rx->rt, RX_STREAMING, "streaming");
+		rxlife_streaming(rx->life);
 	}
 	for (k = 0; k < n; k += piece) {
 		int over = 0;
@@ -215,7 +220,7 @@ on_data(void *arg, const uint8_t *p, size_t n)
 			return;
 		if (rtltcp_parse_header(rx->hdr, 12, &h, err, sizeof err)
 		    != 0) {
-			rawtcp_drop(rx->rt, err, 1);
+			rxlife_drop(rx->life, err, 1);
 			return;
 		}
 		if (rtltcp_tuner_covers(h.tuner, rx->freq, &name, range,
@@ -223,11 +228,13 @@ on_data(void *arg, const uint8_t *p, size_t n)
 			snprintf(why, sizeof why, "%.3f MHz is outside the "
 			    "dongle's %s tuner range (%s)", rx->freq / 1e6,
 			    name, range);
-			rawtcp_drop(rx->rt, why, 1);
+			rxlife_drop(rx->life, why, 1);
 			return;
 		}
 		rx->have_hdr = 1;
-		rx->t_data = util_mono();
+		snprintf(why, sizeof why, "no samples for %.0f s",
+		    RTLTCP_STALL_S);
+		rxlife_watch(rx->life, RTLTCP_STALL_S, why);
 	}
 	if (n == 0)
 		return;
@@ -250,26 +257,6 @@ on_data(void *arg, const uint8_t *p, size_t n)
 }
 
 static void
-on_tick(void *arg, double now)
-{
-	struct rx	*rx = arg;
-	char		 why[160];
-
-	if (!rx->have_hdr && now - rx->t_conn > RTLTCP_HEADER_S) {
-		/* rtl_tcp accepts one client; the next waits in the
-		 * listen queue and hears nothing. */
-		snprintf(why, sizeof why, "receiver busy: no rtl_tcp greeting "
-		    "in %.0f s (it serves one client at a time)",
-		    RTLTCP_HEADER_S);
-		rawtcp_drop(rx->rt, why, 0);
-	} else if (rx->have_hdr && now - rx->t_data > RTLTCP_STALL_S) {
-		snprintf(why, sizeof why, "no samples for %.0f s",
-		    RTLTCP_STALL_S);
-		rawtcp_drop(rx->rt, why, 0);
-	}
-}
-
-static void
 on_closed(void *arg)
 {
 	struct rx	*rx = arg;
@@ -283,7 +270,7 @@ rtltcp_open(struct rxloop *loop, const struct station *st,
     const struct rx_params *p, const struct rx_sink *sink, char *err,
     size_t errlen)
 {
-	static const struct rawtcp_ops ops = { on_connected, on_data, on_tick,
+	static const struct rawtcp_ops ops = { on_connected, on_data, NULL,
 	    on_closed };
 	struct decim_spec	 ds;
 	struct rx		*rx;
@@ -320,6 +307,7 @@ rtltcp_open(struct rxloop *loop, const struct station *st,
 	rx->rt = rawtcp_open(loop, st, p, sink, &ops, rx, err, errlen);
 	if (rx->rt == NULL)
 		goto fail;
+	rx->life = rawtcp_life(rx->rt);
 	/* rx->rt is set before the loop can call us back */
 	if (rawtcp_start(rx->rt, err, errlen) != 0) {
 		rawtcp_close(rx->rt);

@@ -30,6 +30,7 @@
 
 struct rx {
 	struct rawtcp	*rt;
+	struct rxlife	*life;		/* rt's */
 	double		 freq;
 	int		 low_cut, high_cut;
 
@@ -45,7 +46,7 @@ struct rx {
 	double		 fs;
 	uint32_t	 seq;
 	size_t		 spm;		/* samples in the last message */
-	double		 t_conn, t_iq;
+	double		 t_conn;
 	int16_t		*conv;
 	size_t		 conv_cap;
 };
@@ -187,6 +188,7 @@ on_connected(void *arg)
 	rx->have_info = rx->have_sync = rx->sent_settings = 0;
 	rx->streaming = 0;
 	rx->t_conn = util_mono();
+	rxlife_watch(rx->life, SPY_HELLO_S, "SpyServer did not answer HELLO");
 	put32(body, SPY_PROTOCOL);
 	memcpy(body + 4, name, strlen(name));
 	rawtcp_send(rx->rt, b, spy_command(b, CMD_HELLO, body,
@@ -219,12 +221,12 @@ on_info(struct rx *rx)
 
 	if (spy_parse_devinfo(rx->body, rx->nbody, &rx->info, err,
 	    sizeof err) != 0) {
-		rawtcp_drop(rx->rt, err, 1);
+		rxlife_drop(rx->life, err, 1);
 		return;
 	}
 	if (rx->info.device_type == 0) {
 		/* the server runs but its SDR is absent or taken */
-		rawtcp_drop(rx->rt, "SpyServer has no device (DeviceType 0)",
+		rxlife_drop(rx->life, "SpyServer has no device (DeviceType 0)",
 		    0);
 		return;
 	}
@@ -232,15 +234,19 @@ on_info(struct rx *rx)
 		snprintf(err, sizeof err, "%.3f MHz is outside the SpyServer "
 		    "device's range (%.3f-%.3f MHz)", rx->freq / 1e6,
 		    rx->info.min_freq / 1e6, rx->info.max_freq / 1e6);
-		rawtcp_drop(rx->rt, err, 1);
+		rxlife_drop(rx->life, err, 1);
 		return;
 	}
 	if (rx->info.forced_format == 3) {
-		rawtcp_drop(rx->rt, "SpyServer forces int24 IQ (not "
+		rxlife_drop(rx->life, "SpyServer forces int24 IQ (not "
 		    "supported)", 1);
 		return;
 	}
 	rx->have_info = 1;
+	/* IQ within SPY_HELLO_S + SPY_STALL_S of the connect (a server that
+	 * never sends its sync included) */
+	rxlife_watch(rx->life, fmax(SPY_HELLO_S + SPY_STALL_S -
+	    (util_mono() - rx->t_conn), 0.1), "SpyServer sends no IQ");
 }
 
 static void
@@ -251,11 +257,11 @@ on_sync(struct rx *rx)
 
 	if (spy_parse_sync(rx->body, rx->nbody, &rx->sync, err,
 	    sizeof err) != 0) {
-		rawtcp_drop(rx->rt, err, 1);
+		rxlife_drop(rx->life, err, 1);
 		return;
 	}
 	if (!rx->have_info) {
-		rawtcp_drop(rx->rt, "SpyServer sent a client sync before its "
+		rxlife_drop(rx->life, "SpyServer sent a client sync before its "
 		    "device info", 0);
 		return;
 	}
@@ -265,7 +271,7 @@ on_sync(struct rx *rx)
 		    "(CanControl = 0) and %.3f MHz is outside its IQ range "
 		    "(%.3f-%.3f MHz)", rx->freq / 1e6, rx->sync.min_iq / 1e6,
 		    rx->sync.max_iq / 1e6);
-		rawtcp_drop(rx->rt, err, 1);
+		rxlife_drop(rx->life, err, 1);
 		return;
 	}
 	if (!rx->sent_settings) {
@@ -276,7 +282,7 @@ on_sync(struct rx *rx)
 			    "samples/s, stages %u-%u) cannot hold the passband "
 			    "%d..%d Hz", rx->info.max_rate, rx->info.min_decim,
 			    rx->info.stages, rx->low_cut, rx->high_cut);
-			rawtcp_drop(rx->rt, err, 1);
+			rxlife_drop(rx->life, err, 1);
 			return;
 		}
 		rx->fs = (double)rx->info.max_rate / (double)(1u << stage);
@@ -291,40 +297,43 @@ on_sync(struct rx *rx)
 		snprintf(err, sizeof err, "SpyServer did not apply %.3f MHz "
 		    "(CanControl = 0; IQ center stays at %.3f MHz)",
 		    rx->freq / 1e6, rx->sync.iq_center / 1e6);
-		rawtcp_drop(rx->rt, err, 1);
+		rxlife_drop(rx->life, err, 1);
 	}
 }
 
 static void
 on_iq(struct rx *rx, uint32_t kind)
 {
-	const struct rx_sink	*sink = rawtcp_sink(rx->rt);
+	const struct rx_sink	*sink = rxlife_sink(rx->life);
 	struct rx_block		 b;
 	size_t			 n, i, bps;
 	uint32_t		 gap;
 	size_t			 lost = 0;
 	const uint8_t		*p = rx->body;
+	char			 why[64];
 
 	if (!rx->sent_settings)
 		return;		/* a stream someone else configured */
 	bps = kind == MSG_IQ_U8 ? 2 : kind == MSG_IQ_S16 ? 4 : 8;
 	if (kind == MSG_IQ_S24) {
-		rawtcp_drop(rx->rt, "SpyServer sent int24 IQ (not supported)",
+		rxlife_drop(rx->life, "SpyServer sent int24 IQ (not supported)",
 		    1);
 		return;
 	}
 	if (rx->nbody % bps != 0) {
-		rawtcp_drop(rx->rt, "SpyServer IQ message with a partial "
+		rxlife_drop(rx->life, "SpyServer IQ message with a partial "
 		    "sample", 0);
 		return;
 	}
 	n = rx->nbody / bps;
-	rx->t_iq = util_mono();
+	rxlife_fed(rx->life);
 	if (!rx->streaming) {
 		rx->streaming = 1;
 		rx->seq = rx->h.seq;
 		sink->stream(sink->ctx, rx->fs);
-		rawtcp_state(rx->rt, RX_STREAMING, "streaming");
+		rxlife_streaming(rx->life);
+		snprintf(why, sizeof why, "no IQ for %.0f s", SPY_STALL_S);
+		rxlife_watch(rx->life, SPY_STALL_S, why);
 	} else {
 		gap = rx->h.seq - rx->seq - 1;	/* wraps correctly */
 		if (gap > 1000)
@@ -339,7 +348,7 @@ on_iq(struct rx *rx, uint32_t kind)
 	if (rx->conv_cap < n) {
 		int16_t *c = realloc(rx->conv, 2 * n * sizeof *c);
 		if (c == NULL) {
-			rawtcp_drop(rx->rt, "out of memory", 0);
+			rxlife_drop(rx->life, "out of memory", 0);
 			return;
 		}
 		rx->conv = c;
@@ -412,14 +421,15 @@ on_data(void *arg, const uint8_t *p, size_t n)
 				return;
 			if (spy_parse_header(rx->hdr, &rx->h, err,
 			    sizeof err) != 0) {
-				rawtcp_drop(rx->rt, err, 1);
+				rxlife_drop(rx->life, err, 1);
 				return;
 			}
 			rx->nbody = 0;
 			if (rx->h.size > rx->bodycap) {
 				uint8_t *nb = realloc(rx->body, rx->h.size);
 				if (nb == NULL) {
-					rawtcp_drop(rx->rt, "out of memory", 0);
+					rxlife_drop(rx->life, "out of memory",
+					    0);
 					return;
 				}
 				rx->body = nb;
@@ -440,29 +450,13 @@ on_data(void *arg, const uint8_t *p, size_t n)
 }
 
 static void
-on_tick(void *arg, double now)
-{
-	struct rx	*rx = arg;
-	char		 why[160];
-
-	if (!rx->have_info && now - rx->t_conn > SPY_HELLO_S)
-		rawtcp_drop(rx->rt, "SpyServer did not answer HELLO", 0);
-	else if (rx->streaming && now - rx->t_iq > SPY_STALL_S) {
-		snprintf(why, sizeof why, "no IQ for %.0f s", SPY_STALL_S);
-		rawtcp_drop(rx->rt, why, 0);
-	} else if (!rx->streaming && rx->sent_settings &&
-	    now - rx->t_conn > SPY_HELLO_S + SPY_STALL_S)
-		rawtcp_drop(rx->rt, "SpyServer sends no IQ", 0);
-}
-
-static void
 on_closed(void *arg)
 {
 	struct rx	*rx = arg;
 
 	/* EOF right after HELLO: the server is full (or has no device). */
 	if (!rx->have_info)
-		rawtcp_drop(rx->rt, "SpyServer closed the connection after "
+		rxlife_drop(rx->life, "SpyServer closed the connection after "
 		    "HELLO (full, or no device)", 0);
 	rx->streaming = 0;
 }
@@ -472,7 +466,7 @@ spyserver_open(struct rxloop *loop, const struct station *st,
     const struct rx_params *p, const struct rx_sink *sink, char *err,
     size_t errlen)
 {
-	static const struct rawtcp_ops ops = { on_connected, on_data, on_tick,
+	static const struct rawtcp_ops ops = { on_connected, on_data, NULL,
 	    on_closed };
 	struct rx	*rx;
 
@@ -489,6 +483,7 @@ spyserver_open(struct rxloop *loop, const struct station *st,
 		free(rx);
 		return NULL;
 	}
+	rx->life = rawtcp_life(rx->rt);
 	/* rx->rt is set before the loop can call us back */
 	if (rawtcp_start(rx->rt, err, errlen) != 0) {
 		rawtcp_close(rx->rt);
