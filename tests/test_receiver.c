@@ -1,4 +1,4 @@
-/* test_receiver.c -- the driver table: the built-in KiwiSDR driver, registration of more, state names; the drivers' shared helpers. */
+/* test_receiver.c -- the driver table: the built-in KiwiSDR driver, registration of more, state names, the built-in drivers' protocols served by the loop; the drivers' shared helpers. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libwebsockets.h>
+
 #include "net/rx/kiwi.h"
 #include "net/rx/receiver.h"
+#include "net/rx/rxloop.h"
 #include "src/base/util.h"
 
 static const struct rx_driver fake = { "fake", 0, 1e9, NULL, NULL };
@@ -63,6 +66,51 @@ test_state_names(void **state)
 		for (j = i + 1; j < 5; j++)
 			assert_string_not_equal(n[i], n[j]);
 	assert_string_equal(rx_state_name((enum rx_state)99), "unknown");
+}
+
+struct served {
+	struct rxloop	*loop;
+	const char	*name;
+	int		 found;
+};
+
+static void
+find_protocol(void *arg)
+{
+	struct served	 *s = arg;
+	struct lws_vhost *vh = lws_get_vhost_by_name(rxloop_context(s->loop),
+			    "default");
+
+	s->found = vh != NULL && lws_vhost_name_to_protocol(vh, s->name) !=
+	    NULL;
+}
+
+/* The drivers hand the loop their protocols themselves (RXLOOP_PROTOCOL):
+ * a loop serves every one the built-in drivers need, though rxloop.c
+ * names none of them. */
+static void
+test_protocols(void **state)
+{
+	const char	*need[] = { "wsc", "rawtcp", "openwebrx" };
+	struct served	 s;
+	char		 err[128];
+	size_t		 i;
+
+	(void)state;
+	s.loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(s.loop);
+	for (i = 0; i < sizeof need / sizeof need[0]; i++) {
+		s.name = need[i];
+		s.found = 0;
+		assert_int_equal(rxloop_call_wait(s.loop, find_protocol, &s),
+		    0);
+		if (!s.found)
+			fail_msg("the loop does not serve \"%s\"", need[i]);
+	}
+	s.name = "no-such-protocol";
+	assert_int_equal(rxloop_call_wait(s.loop, find_protocol, &s), 0);
+	assert_false(s.found);
+	rxloop_free(s.loop);
 }
 
 /* Numeric hosts resolve without DNS; the address is left as text. */
@@ -126,6 +174,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_protocols),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_reason),
 	};

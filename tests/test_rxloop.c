@@ -1,4 +1,4 @@
-/* test_rxloop.c -- the network loop thread: calls run on it in order, call_wait waits, queued work ends the loop's rest at once, stop drains. */
+/* test_rxloop.c -- the network loop thread: calls run on it in order, call_wait waits, queued work ends the loop's rest at once, stop drains; the protocols drivers hand in are served, the table is bounded. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <libwebsockets.h>
 
 #include "net/rx/rxloop.h"
 
@@ -168,6 +170,104 @@ test_free_drains(void **state)
 	pthread_mutex_destroy(&r.lock);
 }
 
+/* ---- protocols handed in ---- */
+
+static int	probe_inits;
+
+static int
+probe_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	(void)wsi;
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason == LWS_CALLBACK_PROTOCOL_INIT)
+		probe_inits++;
+	return 0;
+}
+
+static const struct lws_protocols probe = {
+	"probe", probe_cb, 0, 0, 0, NULL, 0
+};
+static const struct lws_protocols probe_twin = {
+	"probe", probe_cb, 0, 0, 0, NULL, 0
+};
+static const struct lws_protocols loop_twin = {
+	"rxloop", probe_cb, 0, 0, 0, NULL, 0
+};
+
+struct served {
+	struct rxloop	*loop;
+	const char	*name;
+	const struct lws_protocols *found;
+};
+
+static void
+find_protocol(void *arg)
+{
+	struct served	*s = arg;
+	struct lws_vhost *vh = lws_get_vhost_by_name(rxloop_context(s->loop),
+			    "default");
+
+	s->found = vh != NULL ? lws_vhost_name_to_protocol(vh, s->name) :
+	    NULL;
+}
+
+static const struct lws_protocols *
+served(struct rxloop *loop, const char *name)
+{
+	struct served	s = { loop, name, NULL };
+
+	assert_int_equal(rxloop_call_wait(loop, find_protocol, &s), 0);
+	return s.found;
+}
+
+static void
+test_protocols(void **state)
+{
+	static struct lws_protocols	 many[RXLOOP_MAX_PROTOCOLS + 1];
+	static char			 names[RXLOOP_MAX_PROTOCOLS + 1][16];
+	struct rxloop			*loop;
+	char				 err[128];
+	int				 i, added = 0;
+
+	(void)state;
+	assert_int_equal(rxloop_protocol_add(&probe), 0);
+	assert_int_equal(rxloop_protocol_add(&probe), 0);	/* again: ok */
+	assert_int_equal(rxloop_protocol_add(&probe_twin), -1);	/* name */
+	assert_int_equal(rxloop_protocol_add(&loop_twin), -1);	/* ours */
+	assert_int_equal(rxloop_protocol_add(NULL), -1);
+	loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(loop);
+	/* the loop's context serves it, with the callback handed in */
+	assert_non_null(served(loop, "probe"));
+	assert_ptr_equal(served(loop, "probe")->callback, probe_cb);
+	assert_true(probe_inits >= 1);
+	assert_non_null(served(loop, "rxloop"));
+	assert_null(served(loop, "many0"));	/* not added (yet) */
+	/* the table is bounded: adding stops with -1, never overflows */
+	for (i = 0; i < RXLOOP_MAX_PROTOCOLS + 1; i++) {
+		snprintf(names[i], sizeof names[i], "many%d", i);
+		many[i] = probe;
+		many[i].name = names[i];
+		if (rxloop_protocol_add(&many[i]) != 0)
+			break;
+		added++;
+	}
+	assert_true(i < RXLOOP_MAX_PROTOCOLS + 1);
+	assert_true(added > 0);
+	/* a loop made before keeps what it had; one made after serves all */
+	assert_null(served(loop, "many0"));
+	rxloop_free(loop);
+	loop = rxloop_new(0, err, sizeof err);
+	assert_non_null(loop);
+	assert_non_null(served(loop, "many0"));
+	assert_non_null(served(loop, names[added - 1]));
+	assert_non_null(served(loop, "probe"));
+	rxloop_free(loop);
+}
+
 int
 main(void)
 {
@@ -175,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_call_ends_rest),
 		cmocka_unit_test(test_free_drains),
+		cmocka_unit_test(test_protocols),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

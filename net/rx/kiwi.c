@@ -611,6 +611,9 @@ kiwi_close(struct rx *rx)
 	free(rx);
 }
 
+/* kiwi runs on wsclient: the loop serves its protocol */
+RXLOOP_PROTOCOL(wsc_protocol)
+
 const struct rx_driver kiwi_driver = {
 	"kiwisdr", 0, 30e6, kiwi_open, kiwi_close
 };

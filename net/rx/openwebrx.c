@@ -759,9 +759,10 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	return 0;
 }
 
-const struct lws_protocols openwebrx_protocol = {
+static const struct lws_protocols openwebrx_protocol = {
 	"openwebrx", owrx_callback, 0, 4096, 0, NULL, 0
 };
+RXLOOP_PROTOCOL(openwebrx_protocol)
 
 /* A connection to this receiver's path (WebSocket unless i->method is
  * set): by its resolved address, with its own name as Host and Origin. */

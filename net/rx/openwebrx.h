@@ -30,7 +30,6 @@
 #define OWRX_START_S	10.0		/* connected, no audio yet */
 
 extern const struct rx_driver openwebrx_driver;
-extern const struct lws_protocols openwebrx_protocol;
 
 /* IMA ADPCM as csdr encodes it and OpenWebRX's client decodes it. */
 struct owrx_adpcm {

@@ -104,10 +104,11 @@ rawtcp_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	return 0;
 }
 
-const struct lws_protocols rawtcp_protocol = {
+static const struct lws_protocols rawtcp_protocol = {
 	/* 64 KiB per read: rtl_tcp sends 4 MB/s */
 	"rawtcp", rawtcp_callback, 0, 65536, 0, NULL, 0
 };
+RXLOOP_PROTOCOL(rawtcp_protocol)
 
 /* ---- rxlife_ops ---- */
 

@@ -5,8 +5,9 @@
  * run by the one core every driver uses (rxlife.h: reasons, retries with
  * backoff until the deadline, stall watch, close from any thread).
  *
- * Owns the lws wsi; the driver (rtl_tcp, SpyServer) owns the protocol
- * spoken on it and gets its bytes through rawtcp_ops, on the loop thread.
+ * Owns the lws wsi and its lws protocol (handed to the rxloop); the driver
+ * (rtl_tcp, SpyServer) owns the protocol spoken on it and gets its bytes
+ * through rawtcp_ops, on the loop thread.
  */
 #ifndef RAWTCP_H
 #define RAWTCP_H
@@ -19,8 +20,6 @@
 
 #define RAWTCP_SENDQ	4096	/* bytes queued for sending, at most */
 #define RAWTCP_TICK_S	0.25	/* the stall watch's check, and tick */
-
-extern const struct lws_protocols rawtcp_protocol;
 
 struct rawtcp;
 

@@ -10,9 +10,6 @@
 #include <libwebsockets.h>
 
 #include "net/rx/rxloop.h"
-#include "net/rx/wsclient.h"
-#include "net/rx/rawtcp.h"
-#include "net/rx/openwebrx.h"
 
 /*
  * Wake-up coalescing. Every receiver sends a 2 KiB frame about every 43 ms;
@@ -40,6 +37,9 @@ struct call {
 
 struct rxloop {
 	struct lws_context	*ctx;
+	/* the context's protocols: ours, those handed in, a terminator;
+	 * lws keeps the pointer for the context's life */
+	struct lws_protocols	 prot[RXLOOP_MAX_PROTOCOLS + 2];
 	pthread_t		 thread;
 	pthread_t		 self;		/* the loop thread's id */
 	pthread_mutex_t		 lock;
@@ -88,13 +88,42 @@ loop_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	return 0;
 }
 
-static const struct lws_protocols protocols[] = {
-	{ "rxloop", loop_callback, 0, 0, 0, NULL, 0 },
-	{ "wsc", NULL, 0, 0, 0, NULL, 0 },	/* filled from wsc_protocol */
-	{ "rawtcp", NULL, 0, 0, 0, NULL, 0 },	/* rawtcp_protocol */
-	{ "openwebrx", NULL, 0, 0, 0, NULL, 0 },	/* openwebrx_protocol */
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+static const struct lws_protocols loop_protocol = {
+	"rxloop", loop_callback, 0, 0, 0, NULL, 0
 };
+
+/* What drivers handed in (rxloop_protocol_add). */
+static const struct lws_protocols	*added[RXLOOP_MAX_PROTOCOLS];
+static int				 nadded;
+
+int
+rxloop_protocol_add(const struct lws_protocols *p)
+{
+	int	i;
+
+	if (p == NULL || p->name == NULL || p->callback == NULL)
+		return -1;
+	if (strcmp(p->name, loop_protocol.name) == 0)
+		return -1;
+	for (i = 0; i < nadded; i++)
+		if (strcmp(added[i]->name, p->name) == 0)
+			return added[i] == p ? 0 : -1;
+	if (nadded == RXLOOP_MAX_PROTOCOLS)
+		return -1;
+	added[nadded++] = p;
+	return 0;
+}
+
+void
+rxloop_protocol_must(const struct lws_protocols *p, const char *what)
+{
+	if (rxloop_protocol_add(p) != 0) {
+		fprintf(stderr, "rxloop: cannot add the network protocol %s "
+		    "(\"%s\": a name taken, or more than %d protocols)\n",
+		    what, p->name != NULL ? p->name : "", RXLOOP_MAX_PROTOCOLS);
+		abort();
+	}
+}
 
 static void *
 loop_main(void *arg)
@@ -136,11 +165,10 @@ loop_main(void *arg)
 struct rxloop *
 rxloop_new(int tls, char *err, size_t errlen)
 {
-	static struct lws_protocols	 prot[sizeof protocols /
-					     sizeof protocols[0]];
 	struct lws_context_creation_info info;
 	struct rxloop			*loop;
 	pthread_condattr_t		 ca;
+	int				 i;
 
 	loop = calloc(1, sizeof *loop);
 	if (loop == NULL) {
@@ -153,17 +181,17 @@ rxloop_new(int tls, char *err, size_t errlen)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&loop->queued, &ca);
 	pthread_condattr_destroy(&ca);
-	memcpy(prot, protocols, sizeof prot);
-	prot[1] = wsc_protocol;
-	prot[2] = rawtcp_protocol;
-	prot[3] = openwebrx_protocol;
+	loop->prot[0] = loop_protocol;
+	for (i = 0; i < nadded; i++)
+		loop->prot[1 + i] = *added[i];
+	/* the rest stays zero: the terminator */
 
 	/* Quiet: receivers that refuse or drop are reported through the
 	 * sink with a reason; lws' own notices would only repeat them. */
 	lws_set_log_level(LLL_ERR, NULL);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = prot;
+	info.protocols = loop->prot;
 	info.user = loop;
 	/* No TLS in lws: wsclient runs OpenSSL itself over raw sockets
 	 * (lws 4.1.6 cannot start TLS on a raw client), so lws needs no

@@ -4,8 +4,9 @@
  *
  * Other threads never touch lws: they hand work to the loop with
  * rxloop_call(), which queues it and wakes the loop with
- * lws_cancel_service(). Drivers register their lws protocol here so that one
- * context serves them all.
+ * lws_cancel_service(). Drivers hand in the lws protocols they need
+ * (RXLOOP_PROTOCOL) so that one context serves them all; the loop knows
+ * none of them by name.
  */
 #ifndef RXLOOP_H
 #define RXLOOP_H
@@ -17,6 +18,29 @@ struct lws_protocols;
 struct rxloop;
 
 typedef void (*rxloop_fn)(void *arg);
+
+/*
+ * A protocol the loop's context must serve (a connection names it in
+ * local_protocol_name), handed in by the driver or transport that owns
+ * its callback. Loops made afterwards serve every protocol added before
+ * (rxloop_new copies the table). Not thread-safe: at start-up, never
+ * while a loop is being made. 0; 0 again for the same protocol; -1 when
+ * the table (RXLOOP_MAX_PROTOCOLS) is full or another protocol has that
+ * name.
+ */
+#define RXLOOP_MAX_PROTOCOLS	16
+int		 rxloop_protocol_add(const struct lws_protocols *p);
+/* At file scope in the module that defines protocol p: adds it when the
+ * program starts (before main), so that it is there for every loop. A
+ * refusal is a programming error: the program stops, saying which. */
+#define RXLOOP_PROTOCOL(p)						\
+	static void __attribute__((constructor))			\
+	rxloop_protocol_add_##p(void)					\
+	{								\
+		rxloop_protocol_must(&(p), #p);				\
+	}
+void		 rxloop_protocol_must(const struct lws_protocols *p,
+		    const char *what);
 
 /* Start the loop thread; tls: some receiver needs TLS (wss/https) -- now
  * unused: wsclient brings its own TLS, set up per connection.
