@@ -259,6 +259,87 @@ test_json_numbers(void **state)
 	assert_null(util_json_dumps(NULL, 0));
 }
 
+/* The shortest digits by the plain search (p = 1, 2, ... up to 17), to
+ * check util_fmt_real's bisection against. */
+static int
+shortest_linear(double v)
+{
+	char	t[48];
+	int	p;
+
+	for (p = 1; p < 17; p++) {
+		snprintf(t, sizeof t, "%.*e", p - 1, v);
+		if (strtod(t, NULL) == v)
+			break;
+	}
+	return p;
+}
+
+/* Significant digits written in a util_fmt_real text, from its first to
+ * its last nonzero digit before any exponent ("0.00012" -> 2, "1e16" -> 1,
+ * "14200000.0" -> 3, "0.0" -> 1). */
+static int
+digits_of(const char *s)
+{
+	int	first = -1, last = -1, i = 0;
+
+	for (; *s != '\0' && *s != 'e'; s++) {
+		if (*s < '0' || *s > '9')
+			continue;
+		if (*s != '0') {
+			if (first < 0)
+				first = i;
+			last = i;
+		}
+		i++;
+	}
+	return first < 0 ? 1 : last - first + 1;
+}
+
+/* Bisection finds the same shortest form as the plain search, on every
+ * kind of value a row holds: measured reals (16-17 digits), short ones,
+ * integers, tiny and huge, random bit patterns. */
+static void
+test_json_numbers_shortest(void **state)
+{
+	char		 buf[32], ref[48];
+	unsigned long	 x = 88172645463325252UL;
+	int		 i, p;
+	double		 v;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 4) {
+		case 0:		/* a measured-looking real */
+			v = ((double)(x >> 11) / 9007199254740992.0 - 0.5) *
+			    200.0;
+			break;
+		case 1:		/* a short decimal */
+			v = (double)(long)(x % 2000001) / 1000.0;
+			break;
+		case 2:		/* an integer or a power of ten */
+			v = (x & 1) ? (double)(x % 100000000) :
+			    pow(10.0, (double)(int)(x % 600) - 300.0);
+			break;
+		default:	/* any finite bit pattern */
+			memcpy(&v, &x, sizeof v);
+			if (!isfinite(v))
+				v = 1.0 / (double)(x | 1);
+			break;
+		}
+		util_fmt_real(v, buf, sizeof buf);
+		assert_true(strtod(buf, NULL) == v);
+		p = shortest_linear(v);
+		snprintf(ref, sizeof ref, "%.*e", p - 1, v);
+		if (digits_of(buf) != p)
+			fail_msg("%s: %d digits, the plain search %d (%s)",
+			    buf, digits_of(buf), p, ref);
+	}
+}
+
 static void
 test_secrets(void **state)
 {
@@ -293,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_not_regular),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json_numbers),
+		cmocka_unit_test(test_json_numbers_shortest),
 		cmocka_unit_test(test_secrets),
 	};
 
