@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "store/lazylib.h"
 #include "store/migrations.h"
 #include "store/pgstore.h"
 #include "src/base/util.h"
@@ -69,6 +70,8 @@ pgstore_conninfo_check(const char *conninfo, char *err, size_t errlen)
 	    strncmp(conninfo, "postgres://", 11) != 0 &&
 	    strchr(conninfo, '=') == NULL)
 		return 0;
+	if (lazylib_pq(err, errlen) != 0)
+		return -1;
 	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
 		set_err(err, errlen, "invalid connection string",
 		    msg != NULL ? msg : "out of memory");
@@ -102,6 +105,8 @@ pgstore_connect(const char *conninfo, char *err, size_t errlen)
 	const char	*vals[] = { "5", "heimdall-rec", conninfo, NULL };
 	struct pgstore	*pg;
 
+	if (lazylib_pq(err, errlen) != 0)
+		return NULL;
 	pg = calloc(1, sizeof *pg);
 	if (pg == NULL) {
 		snprintf(err, errlen, "out of memory");

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "store/lazylib.h"
 #include "store/s3store.h"
 #include "src/base/util.h"
 
@@ -117,7 +118,8 @@ s3store_new(const struct s3_config *c, char *err, size_t errlen)
 	struct s3store	*s3;
 	size_t		 n;
 
-	if (s3_config_check(c, err, errlen) != 0)
+	if (s3_config_check(c, err, errlen) != 0 ||
+	    lazylib_curl(err, errlen) != 0)
 		return NULL;
 	pthread_once(&curl_once, curl_init_once);
 	s3 = calloc(1, sizeof *s3);

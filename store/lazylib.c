@@ -1,0 +1,294 @@
+/* lazylib.c -- libpq and libcurl loaded on first use: the functions pgstore and s3store call, forwarded through dlsym. */
+
+/* curl.h's type-checking macros would rename the definitions below. */
+#define CURL_DISABLE_TYPECHECK
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+#include "store/lazylib.h"
+
+/*
+ * The sonames: libpq's has been 5 since PostgreSQL 8.0, libcurl's 4 since
+ * 7.16 (2006); a new one would be an incompatible ABI, which the
+ * prototypes below (the headers we compile against) would not match
+ * anyway.
+ */
+#define PQ_SONAME	"libpq.so.5"
+#define CURL_SONAME	"libcurl.so.4"
+
+/*
+ * Every function the store calls: (return type, name, parameters,
+ * arguments). Adding a call to another libpq or libcurl function in
+ * pgstore.c or s3store.c means adding it here (the link fails otherwise:
+ * the libraries are not linked).
+ */
+#define PQ_FUNCS(X, V) \
+	V(PQclear, (PGresult *res), (res)) \
+	V(PQfinish, (PGconn *conn), (conn)) \
+	V(PQfreemem, (void *ptr), (ptr)) \
+	V(PQconninfoFree, (PQconninfoOption *o), (o)) \
+	V(PQreset, (PGconn *conn), (conn)) \
+	X(ConnStatusType, PQstatus, (const PGconn *conn), (conn)) \
+	X(ExecStatusType, PQresultStatus, (const PGresult *res), (res)) \
+	X(PQnoticeProcessor, PQsetNoticeProcessor, (PGconn *conn, \
+	    PQnoticeProcessor proc, void *arg), (conn, proc, arg)) \
+	X(char *, PQresultErrorMessage, (const PGresult *res), (res)) \
+	X(char *, PQgetvalue, (const PGresult *res, int tup, int field), \
+	    (res, tup, field)) \
+	X(PGresult *, PQgetResult, (PGconn *conn), (conn)) \
+	X(char *, PQerrorMessage, (const PGconn *conn), (conn)) \
+	X(char *, PQuser, (const PGconn *conn), (conn)) \
+	X(char *, PQhost, (const PGconn *conn), (conn)) \
+	X(char *, PQport, (const PGconn *conn), (conn)) \
+	X(char *, PQdb, (const PGconn *conn), (conn)) \
+	X(int, PQsocket, (const PGconn *conn), (conn)) \
+	X(int, PQsendQuery, (PGconn *conn, const char *query), \
+	    (conn, query)) \
+	X(int, PQsendQueryParams, (PGconn *conn, const char *command, \
+	    int nParams, const Oid *paramTypes, \
+	    const char *const *paramValues, const int *paramLengths, \
+	    const int *paramFormats, int resultFormat), (conn, command, \
+	    nParams, paramTypes, paramValues, paramLengths, paramFormats, \
+	    resultFormat)) \
+	X(int, PQntuples, (const PGresult *res), (res)) \
+	X(int, PQisBusy, (PGconn *conn), (conn)) \
+	X(int, PQconsumeInput, (PGconn *conn), (conn)) \
+	X(char *, PQcmdTuples, (PGresult *res), (res)) \
+	X(PQconninfoOption *, PQconninfoParse, (const char *conninfo, \
+	    char **errmsg), (conninfo, errmsg)) \
+	X(PGconn *, PQconnectdbParams, (const char *const *keywords, \
+	    const char *const *values, int expand_dbname), (keywords, values, \
+	    expand_dbname))
+
+/* curl_easy_setopt and curl_easy_getinfo (variadic) are written out. */
+#define CURL_FUNCS(X, V) \
+	V(curl_easy_cleanup, (CURL *h), (h)) \
+	V(curl_slist_free_all, (struct curl_slist *l), (l)) \
+	X(CURL *, curl_easy_init, (void), ()) \
+	X(CURLcode, curl_easy_perform, (CURL *h), (h)) \
+	X(const char *, curl_easy_strerror, (CURLcode c), (c)) \
+	X(CURLcode, curl_global_init, (long flags), (flags)) \
+	X(CURLMcode, curl_multi_add_handle, (CURLM *m, CURL *h), (m, h)) \
+	X(CURLMcode, curl_multi_cleanup, (CURLM *m), (m)) \
+	X(CURLMsg *, curl_multi_info_read, (CURLM *m, int *left), (m, left)) \
+	X(CURLM *, curl_multi_init, (void), ()) \
+	X(CURLMcode, curl_multi_perform, (CURLM *m, int *running), \
+	    (m, running)) \
+	X(CURLMcode, curl_multi_poll, (CURLM *m, struct curl_waitfd *fds, \
+	    unsigned int nfds, int timeout_ms, int *ret), (m, fds, nfds, \
+	    timeout_ms, ret)) \
+	X(CURLMcode, curl_multi_remove_handle, (CURLM *m, CURL *h), (m, h)) \
+	X(struct curl_slist *, curl_slist_append, (struct curl_slist *l, \
+	    const char *s), (l, s)) \
+	X(CURLcode, curl_easy_setopt, (CURL *h, CURLoption o, ...), ()) \
+	X(CURLcode, curl_easy_getinfo, (CURL *h, CURLINFO i, ...), ())
+
+struct lib {
+	const char	*soname;
+	pthread_once_t	 once;
+	void		*handle;
+	char		 err[256];	/* why it could not be loaded */
+};
+
+static struct lib	pq = { PQ_SONAME, PTHREAD_ONCE_INIT, NULL, "" };
+static struct lib	curl = { CURL_SONAME, PTHREAD_ONCE_INIT, NULL, "" };
+
+/* The real functions. */
+#define PTR(ret, name, params, args)	static __typeof__(name) *real_##name;
+#define PTRV(name, params, args)	static __typeof__(name) *real_##name;
+PQ_FUNCS(PTR, PTRV)
+CURL_FUNCS(PTR, PTRV)
+#undef PTR
+#undef PTRV
+
+/* dlsym every function of a list; 0, or -1 with lib->err set. */
+static int
+resolve(struct lib *lib, const char *name, void **slot)
+{
+	void	*p = dlsym(lib->handle, name);
+
+	if (p == NULL) {
+		snprintf(lib->err, sizeof lib->err, "%s has no %s",
+		    lib->soname, name);
+		return -1;
+	}
+	*slot = p;
+	return 0;
+}
+
+static int
+open_lib(struct lib *lib)
+{
+	const char	*e;
+
+	/* RTLD_LOCAL: their symbols do not take over ours (the functions
+	 * below have the same names). */
+	lib->handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
+	if (lib->handle == NULL) {
+		e = dlerror();
+		snprintf(lib->err, sizeof lib->err, "cannot load %s: %s",
+		    lib->soname, e != NULL ? e : "unknown error");
+		return -1;
+	}
+	return 0;
+}
+
+/* In load_pq and load_curl: L is the library being loaded. */
+#define RES(ret, name, params, args) \
+	if (resolve(L, #name, (void **)&real_##name) != 0) goto fail;
+#define RESV(name, params, args) RES(void, name, params, args)
+
+static void
+load_pq(void)
+{
+	struct lib	*L = &pq;
+
+	if (open_lib(L) != 0)
+		return;
+	PQ_FUNCS(RES, RESV)
+	return;
+fail:
+	dlclose(L->handle);
+	L->handle = NULL;
+}
+
+static void
+load_curl(void)
+{
+	struct lib	*L = &curl;
+
+	if (open_lib(L) != 0)
+		return;
+	CURL_FUNCS(RES, RESV)
+	return;
+fail:
+	dlclose(L->handle);
+	L->handle = NULL;
+}
+#undef RES
+#undef RESV
+
+static int
+load(struct lib *lib, void (*fn)(void), char *err, size_t errlen)
+{
+	pthread_once(&lib->once, fn);
+	if (lib->handle != NULL)
+		return 0;
+	if (err != NULL)
+		snprintf(err, errlen, "%s", lib->err);
+	return -1;
+}
+
+int
+lazylib_pq(char *err, size_t errlen)
+{
+	return load(&pq, load_pq, err, errlen);
+}
+
+int
+lazylib_curl(char *err, size_t errlen)
+{
+	return load(&curl, load_curl, err, errlen);
+}
+
+/* A call into a library that cannot be loaded: pgstore and s3store check
+ * at their entry points, so this is a bug. */
+static void
+need(struct lib *lib, void (*fn)(void), const char *name)
+{
+	if (load(lib, fn, NULL, 0) == 0)
+		return;
+	fprintf(stderr, "heimdall-rec: %s called, but %s\n", name, lib->err);
+	abort();
+}
+
+/*
+ * The forwarding functions. Those that free or reset return at once when
+ * the library was never loaded: nothing of it can exist to free.
+ */
+#define FWD(lib, loader, ret, name, params, args) \
+ret name params \
+{ \
+	need(&lib, loader, #name); \
+	return real_##name args; \
+}
+#define FWDV(lib, loader, name, params, args) \
+void name params \
+{ \
+	pthread_once(&lib.once, loader); \
+	if (lib.handle != NULL) \
+		real_##name args; \
+}
+#define PQ_FWD(ret, name, params, args) FWD(pq, load_pq, ret, name, params, args)
+#define PQ_FWDV(name, params, args) FWDV(pq, load_pq, name, params, args)
+PQ_FUNCS(PQ_FWD, PQ_FWDV)
+
+/* The variadic two are written out below. */
+#define CURL_FWD(ret, name, params, args) CURL_FWD_##name(ret, name, params, \
+	args)
+#define CURL_FWDV(name, params, args) FWDV(curl, load_curl, name, params, args)
+#define CURL_FWD_curl_easy_init(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_easy_perform(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_easy_strerror(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_global_init(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_multi_add_handle(r, n, p, a)	FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_multi_cleanup(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_multi_info_read(r, n, p, a)	FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_multi_init(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_multi_perform(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_multi_poll(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_multi_remove_handle(r, n, p, a)	FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_slist_append(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWD_curl_easy_setopt(r, n, p, a)
+#define CURL_FWD_curl_easy_getinfo(r, n, p, a)
+CURL_FUNCS(CURL_FWD, CURL_FWDV)
+
+/*
+ * curl_easy_setopt takes one more argument whose type the option's number
+ * tells (curl.h: CURLOPTTYPE_*): a long, a pointer (object, string, list,
+ * callback data), a function pointer, a curl_off_t or a blob pointer.
+ * Passed on as that type.
+ */
+CURLcode
+curl_easy_setopt(CURL *h, CURLoption o, ...)
+{
+	va_list		 ap;
+	CURLcode	 rc;
+
+	need(&curl, load_curl, "curl_easy_setopt");
+	va_start(ap, o);
+	if (o < CURLOPTTYPE_OBJECTPOINT)
+		rc = real_curl_easy_setopt(h, o, va_arg(ap, long));
+	else if (o < CURLOPTTYPE_FUNCTIONPOINT)
+		rc = real_curl_easy_setopt(h, o, va_arg(ap, void *));
+	else if (o < CURLOPTTYPE_OFF_T)
+		rc = real_curl_easy_setopt(h, o, va_arg(ap, void (*)(void)));
+	else if (o < CURLOPTTYPE_BLOB)
+		rc = real_curl_easy_setopt(h, o, va_arg(ap, curl_off_t));
+	else
+		rc = real_curl_easy_setopt(h, o, va_arg(ap, void *));
+	va_end(ap);
+	return rc;
+}
+
+/* Every CURLINFO_* takes a pointer to where the answer goes. */
+CURLcode
+curl_easy_getinfo(CURL *h, CURLINFO i, ...)
+{
+	va_list		 ap;
+	CURLcode	 rc;
+
+	need(&curl, load_curl, "curl_easy_getinfo");
+	va_start(ap, i);
+	rc = real_curl_easy_getinfo(h, i, va_arg(ap, void *));
+	va_end(ap);
+	return rc;
+}
