@@ -21,6 +21,7 @@
 #define CLOCK_MAX_WAIT_S	60.0	/* longest wait past the deadline for a
 					   receiver whose GPS time is behind
 					   the session's time line */
+#define WORK_MAX_SLEEP_S	0.5	/* the worker's longest sleep (work()) */
 
 enum cstate { C_PENDING = 0, C_QUEUED, C_STORED, C_MISSING };
 
@@ -85,6 +86,8 @@ struct acq {
 	double		 clk_place;
 	int		 clock_event;
 	struct item	*head, *tail;
+	int		 kick;		/* wake the worker: see wake() */
+	double		 next_due;	/* supervise's next deadline */
 	int		 cancel;
 	char		 cancel_reason[256];
 	char		 io_error[512];	/* the first storage error: it ends
@@ -703,6 +706,11 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 
 /* ---- the loop thread side: sink callbacks (quick, never block) ---- */
 
+/*
+ * acq->lock held. The worker is woken once the lock is released (wake()):
+ * signalled under the lock, it would wake only to block on the lock the
+ * loop thread still holds, a second sleep and wake-up.
+ */
 static void
 push_item(struct acq *a, struct item *it)
 {
@@ -711,7 +719,20 @@ push_item(struct acq *a, struct item *it)
 	else
 		a->head = it;
 	a->tail = it;
-	pthread_cond_signal(&a->cond);
+	a->kick = 1;
+}
+
+/* Release acq->lock and wake the worker if something was queued for it
+ * (or the origin was set: its supervisor starts). */
+static void
+unlock_wake(struct acq *a)
+{
+	int	kick = a->kick;
+
+	a->kick = 0;
+	pthread_mutex_unlock(&a->lock);
+	if (kick)
+		pthread_cond_signal(&a->cond);
 }
 
 /* Chunker output; acq->lock held. */
@@ -843,6 +864,7 @@ try_origin(struct acq *a, int timed_out)
 	}
 	a->has_origin = 1;
 	a->t0 = t0;
+	a->kick = 1;	/* the supervisor's deadlines start now */
 	for (i = 0; i < a->n; i++)
 		chunker_set_origin(a->rt[i].ch, t0, on_chunk, a);
 }
@@ -867,7 +889,7 @@ sink_state(void *ctx, enum rx_state st, const char *reason)
 		snprintf(it->reason, sizeof it->reason, "%s", reason);
 		push_item(a, it);
 	}
-	pthread_mutex_unlock(&a->lock);
+	unlock_wake(a);
 }
 
 static void
@@ -906,7 +928,7 @@ sink_block(void *ctx, const struct rx_block *b)
 	chunker_feed(r->ch, b, on_chunk, a);
 	if (!a->has_origin)
 		try_origin(a, 0);
-	pthread_mutex_unlock(&a->lock);
+	unlock_wake(a);
 }
 
 /* ---- the acquisition worker ---- */
@@ -948,16 +970,21 @@ mark_missing(struct acq *a, struct rxrt *r, int k, const char *reason,
 /*
  * acq->lock held. Chunks still pending whose second ended more than grace
  * ago (or all of them at the deadline, or of a failed receiver) will not
- * come: record them missing with the receiver's reason.
+ * come: record them missing with the receiver's reason. Returns when it
+ * has something to do next (a pending chunk falls due, the start timeout,
+ * the deadline): the worker sleeps until then unless woken.
  */
-static void
+static double
 supervise(struct acq *a, double now, json_t *missing)
 {
 	struct engine	*eng = a->eng;
+	double		 next = a->deadline;
 	int		 i, k;
 
 	if (!a->has_origin && now >= a->t_start + eng->cfg.start_timeout)
 		try_origin(a, 1);
+	if (!a->has_origin)
+		next = fmin(next, a->t_start + eng->cfg.start_timeout);
 	if (a->has_origin)
 		clock_update(a);
 	for (i = 0; i < a->n; i++) {
@@ -980,12 +1007,19 @@ supervise(struct acq *a, double now, json_t *missing)
 			overdue = now >= deadline || r->state == RX_FAILED ||
 			    a->cancel || (a->has_origin &&
 			    now + c > a->t0 + k + 1 + eng->cfg.grace);
-			if (!overdue)
-				break;	/* later chunks are later still */
+			if (!overdue) {
+				/* later chunks are later still */
+				next = fmin(next, deadline);
+				if (a->has_origin)
+					next = fmin(next, a->t0 + k + 1 +
+					    eng->cfg.grace - c);
+				break;
+			}
 			mark_missing(a, r, k, a->cancel ? a->cancel_reason :
 			    missing_reason(a, r, why, sizeof why), missing);
 		}
 	}
+	return next;
 }
 
 /* acq->lock held. */
@@ -1348,17 +1382,27 @@ work(struct acq *a, int wait)
 
 	pthread_mutex_lock(&a->lock);
 	if (wait && a->head == NULL && !a->cancel) {
-		/* 50 ms: the supervisor's resolution for timeouts. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		/*
+		 * Asleep until the supervisor's next deadline (a chunk falls
+		 * due, the start timeout) or until woken: a chunk or a state
+		 * change queued, the origin set, a cancel. At most
+		 * WORK_MAX_SLEEP_S, so that the GPS clock estimate the
+		 * supervisor refreshes stays fresh. (It woke every 50 ms:
+		 * 20 wake-ups a second whatever happened, a few % of the CPU
+		 * of a small session.) 1 ms past the deadline, so that it has
+		 * passed when checked.
+		 */
+		double	until = fmin(a->next_due + 0.001,
+		    util_now() + WORK_MAX_SLEEP_S);
+		ts.tv_sec = (time_t)until;
+		ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+		if (ts.tv_nsec >= 1000000000L)
+			ts.tv_nsec = 999999999L;
 		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
 	}
 	items = a->head;
 	a->head = a->tail = NULL;
+	a->kick = 0;
 	pthread_mutex_unlock(&a->lock);
 
 	for (it = items; it != NULL; it = next) {
@@ -1376,7 +1420,7 @@ work(struct acq *a, int wait)
 	store_batch(a, cv, n, missing);
 
 	pthread_mutex_lock(&a->lock);
-	supervise(a, util_now(), missing);
+	a->next_due = supervise(a, util_now(), missing);
 	done = all_accounted(a);
 	if (a->clock_event == 1) {
 		clock = clock_event(a);
