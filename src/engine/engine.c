@@ -22,6 +22,8 @@
 					   receiver whose GPS time is behind
 					   the session's time line */
 #define WORK_MAX_SLEEP_S	0.5	/* the worker's longest sleep (work()) */
+#define GATHER_S		0.05	/* longest wait for the rest of a row of
+					   chunks (on_chunk) */
 
 enum cstate { C_PENDING = 0, C_QUEUED, C_STORED, C_MISSING };
 
@@ -86,8 +88,17 @@ struct acq {
 	double		 clk_place;
 	int		 clock_event;
 	struct item	*head, *tail;
-	int		 kick;		/* wake the worker: see wake() */
+	int		 kick;		/* wake the worker: unlock_wake() */
 	double		 next_due;	/* supervise's next deadline */
+	/* Gathering a row (on_chunk): chunks are queued whose row (the
+	 * same index from every streaming receiver) is not complete; the
+	 * worker takes the queue when it is (row_done) or at gather_until.
+	 * row_k, row_pos: how far the row's check got (cst only leaves
+	 * C_PENDING, so it resumes there). */
+	int		 gather;
+	int		 row_done;
+	double		 gather_until;
+	int		 row_k, row_pos;
 	int		 cancel;
 	char		 cancel_reason[256];
 	char		 io_error[512];	/* the first storage error: it ends
@@ -719,7 +730,8 @@ push_item(struct acq *a, struct item *it)
 	else
 		a->head = it;
 	a->tail = it;
-	a->kick = 1;
+	if (it->chunk == NULL)
+		a->kick = 1;	/* chunks: on_chunk decides */
 }
 
 /* Release acq->lock and wake the worker if something was queued for it
@@ -735,7 +747,30 @@ unlock_wake(struct acq *a)
 		pthread_cond_signal(&a->cond);
 }
 
-/* Chunker output; acq->lock held. */
+/* acq->lock held. 1 when no receiver that streams still owes chunk k. */
+static int
+row_complete(struct acq *a, int k)
+{
+	if (k != a->row_k) {
+		a->row_k = k;
+		a->row_pos = 0;
+	}
+	while (a->row_pos < a->n &&
+	    (a->rt[a->row_pos].cst[k] != C_PENDING ||
+	    a->rt[a->row_pos].state != RX_STREAMING))
+		a->row_pos++;
+	return a->row_pos == a->n;
+}
+
+/*
+ * Chunker output; acq->lock held. The receivers' seconds end at the same
+ * instants, so their chunks come in rows, one after another from the same
+ * loop turn. Each batch the worker stores costs a durability barrier, a
+ * rows file and two directory syncs whatever its size: it waits for the
+ * row to be complete (at most GATHER_S after its first chunk) and stores
+ * it as one batch, instead of waking for the first chunk and storing the
+ * row in two or three batches.
+ */
 static void
 on_chunk(void *ctx, struct chunk *c)
 {
@@ -752,6 +787,13 @@ on_chunk(void *ctx, struct chunk *c)
 	r->cst[c->index] = C_QUEUED;
 	it->chunk = c;
 	push_item(a, it);
+	if (row_complete(a, c->index))
+		a->row_done = a->kick = 1;
+	else if (!a->gather) {
+		/* wakes the worker, which waits for the rest of the row */
+		a->gather = a->kick = 1;
+		a->gather_until = util_now() + GATHER_S;
+	}
 }
 
 static int
@@ -1400,9 +1442,22 @@ work(struct acq *a, int wait)
 			ts.tv_nsec = 999999999L;
 		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
 	}
+	/* the rest of a row of chunks (on_chunk) */
+	while (wait && a->gather && !a->row_done && !a->cancel &&
+	    util_now() < a->gather_until) {
+		ts.tv_sec = (time_t)a->gather_until;
+		ts.tv_nsec = (long)((a->gather_until - (double)ts.tv_sec) *
+		    1e9);
+		if (ts.tv_nsec >= 1000000000L)
+			ts.tv_nsec = 999999999L;
+		if (pthread_cond_timedwait(&a->cond, &a->lock, &ts) != 0)
+			break;
+	}
 	items = a->head;
 	a->head = a->tail = NULL;
 	a->kick = 0;
+	a->gather = 0;
+	a->row_done = 0;
 	pthread_mutex_unlock(&a->lock);
 
 	for (it = items; it != NULL; it = next) {
