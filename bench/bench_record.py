@@ -17,8 +17,13 @@ figures and the ratio this/baseline of CPU per receiver-second (target
 <= 0.40 at 7, 50 and 200 stations: issue 11). Both record from this
 build's simulator.
 
+The simulators run in other processes, one per --per-sim stations (250 by
+default: one process serves 7, 50 or 200; 1000 take four, as one lws
+thread cannot serve 1000 streams in real time); the recorder is always one
+process.
+
 Usage: bench/bench_record.py [--build DIR] [--baseline DIR] [--duration 10]
-       [--runs 3] [N ...]
+       [--runs 3] [--per-sim 250] [N ...]
 """
 
 import argparse, json, os, resource, statistics, subprocess, sys, tempfile
@@ -33,21 +38,53 @@ def more_files():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def run_once(build, n, duration, trash, sim_build=None):
+def start_sims(sim_exe, n, per_sim, tmp):
+    """Start ceil(n / per_sim) simulators, each serving its share of the n
+    stations on its own ports (one simulator is one lws thread: at 1000
+    stations it cannot serve them all in real time), and write one stations
+    file for all of them (names made unique: Sim 1 .. Sim n). Returns the
+    processes and the file."""
+    sims, stations = [], []
+    shares = [min(per_sim, n - i) for i in range(0, n, per_sim)]
+    try:
+        for j, count in enumerate(shares):
+            part = os.path.join(tmp, "stations-%d.json" % j)
+            sims.append((subprocess.Popen(
+                [sim_exe, "--count", str(count), "--base-port", "0",
+                 "--stations-out", part],
+                stdout=subprocess.PIPE, text=True, preexec_fn=more_files),
+                part))
+        for p, part in sims:
+            line = p.stdout.readline()
+            if not line.startswith("ready"):
+                raise RuntimeError("simulator did not start: %r" % line)
+            with open(part) as f:
+                stations += json.load(f)["stations"]
+    except BaseException:
+        stop_sims([p for p, _ in sims])
+        raise
+    for i, st in enumerate(stations):
+        st["name"] = "Sim %d" % (i + 1)
+    path = os.path.join(tmp, "stations.json")
+    with open(path, "w") as f:
+        json.dump({"stations": stations}, f)
+    return [p for p, _ in sims], path
+
+
+def stop_sims(sims):
+    for p in sims:
+        p.terminate()
+    for p in sims:
+        p.wait()
+
+
+def run_once(build, n, duration, trash, sim_build=None, per_sim=250):
     tmp = tempfile.mkdtemp(prefix="hr-bench-")
     trash.append(tmp)
-    st = os.path.join(tmp, "stations.json")
-    # the simulator is not what is measured: the same one for both builds
-    sim = subprocess.Popen([os.path.join(sim_build or build,
-                                         "heimdall-kiwisim"),
-                            "--count", str(n), "--base-port", "0",
-                            "--stations-out", st],
-                           stdout=subprocess.PIPE, text=True,
-                           preexec_fn=more_files)
+    # the simulators are not what is measured: the same for both builds
+    sims, st = start_sims(os.path.join(sim_build or build,
+                                       "heimdall-kiwisim"), n, per_sim, tmp)
     try:
-        line = sim.stdout.readline()
-        if not line.startswith("ready"):
-            raise RuntimeError("simulator did not start: %r" % line)
         out_path = os.path.join(tmp, "events.jsonl")
         with open(out_path, "w") as out:
             t0 = time.monotonic()
@@ -75,8 +112,7 @@ def run_once(build, n, duration, trash, sim_build=None):
                 "rows": rows, "missing": summary.get("chunks_missing", -1),
                 "lost": lost}
     finally:
-        sim.terminate()
-        sim.wait()
+        stop_sims(sims)
 
 
 def main():
@@ -86,6 +122,9 @@ def main():
                     "run interleaved with this one")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--per-sim", type=int, default=250,
+                    help="stations served by one simulator process "
+                    "(more stations: more simulators)")
     ap.add_argument("n", type=int, nargs="*", default=[7, 50, 200])
     a = ap.parse_args()
     print("heimdall-rec record: %d-s sessions, median of %d runs; recorder "
@@ -130,11 +169,12 @@ def measure(a, trash):
         for i in range(a.runs):
             if a.baseline and i % 2 == 1:
                 base.append(run_once(a.baseline, n, a.duration, trash,
-                                     a.build))
-            res.append(run_once(a.build, n, a.duration, trash))
+                                     a.build, a.per_sim))
+            res.append(run_once(a.build, n, a.duration, trash,
+                                per_sim=a.per_sim))
             if a.baseline and i % 2 == 0:
                 base.append(run_once(a.baseline, n, a.duration, trash,
-                                     a.build))
+                                     a.build, a.per_sim))
         s = summarize("this", n, res, a.duration)
         worst = max(worst, s["rc"])
         # the issues' targets: (what, figure, limit); ratio = figure/limit
