@@ -12,11 +12,12 @@ SIM = os.environ.get("HEIMDALL_KIWISIM", "build/heimdall-kiwisim")
 class Sim:
     """The simulator on free loopback ports; a context manager."""
 
-    def __init__(self, count=7, specs=(), tmp=None):
+    def __init__(self, count=7, specs=(), tmp=None, extra=()):
+        """extra: more simulator options (e.g. --tx, test_simgeo.py)."""
         self.tmp = tmp or tempfile.mkdtemp(prefix="hr-e2e-")
         self.stations = os.path.join(self.tmp, "stations.json")
         args = [SIM, "--count", str(count), "--base-port", "0",
-                "--stations-out", self.stations]
+                "--stations-out", self.stations] + list(extra)
         for s in specs:
             args += ["--station", s]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)

@@ -55,12 +55,13 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "geosim.h"
 #include "sim.h"
 
 #define SIM_MAX		1000
 #define SPF		512		/* complex samples per SND frame */
 #define NOISE_TAB	(1 << 16)
-#define SIGMA2		1e-4
+#define SIGMA2		KIWI_SIGMA2
 
 
 struct conn {
@@ -70,6 +71,8 @@ struct conn {
 	int			 authed, got_mod, got_agc, got_ar;
 	int			 streaming;
 	double			 t_start;	/* UTC of sample 0 */
+	int64_t			 t0_ns;		/* the same, exact (ns) */
+	double			 rf_hz;		/* tuned to (SET mod freq=) */
 	uint64_t		 sent;		/* samples sent */
 	uint32_t		 seq;
 	double			 t_keepalive;
@@ -88,6 +91,16 @@ static float		*noise;		/* unit-variance Gaussian table */
 static volatile sig_atomic_t stopping;
 static struct lws_context *ctx;
 static lws_sorted_usec_list_t tick;
+static int64_t		 epoch_ns;	/* the --tx signal's time origin */
+
+static int64_t
+now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void
 make_noise(uint64_t seed)
@@ -160,32 +173,42 @@ static void
 make_frame(struct conn *c, unsigned char *out)
 {
 	struct simst	*s = c->st;
-	double		 amp = 0, sd = sqrt(SIGMA2 / 2), t, g, rssi;
-	double		 w_re, w_im, re, im, mag;
+	double		 amp = 0, sd = sqrt(SIGMA2 / 2), rssi;
+	double		 w_re, w_im, re, im, mag, pw = 0;
+	int64_t		 ns, gpsoff_ns = llround(s->gpsoff * 1e9);
 	unsigned char	 flags = 0x08;
 	unsigned	 v, ni;
 	int		 i;
 
 	if (s->sig == SIG_TONE)
 		amp = sqrt(pow(10, s->snr / 10) * SIGMA2 * 2 * s->pb / s->rate);
+	if (s->sig == SIG_TX)
+		pw = geosim_power(s);
 	if (s->overflow && c->seq % 10 == 0)
 		flags |= 0x02;
 	memcpy(out, "SND", 3);
 	out[3] = flags;
 	sim_le32(out + 4, c->seq++);
-	rssi = 10 * log10(amp * amp + SIGMA2) - 30;
+	rssi = 10 * log10(amp * amp + pw + SIGMA2) - 30;
 	v = (unsigned)((rssi + 127) * 10);
 	out[8] = (unsigned char)(v >> 8);
 	out[9] = (unsigned char)v;
 	if (s->gps) {
-		t = c->t_start + (double)c->sent / s->rate + s->gpsoff;
+		/*
+		 * The true time of the frame's first sample, in integer ns:
+		 * a double of UTC seconds resolves only 0.24 us. sent/rate
+		 * in double is exact to ~1e-3 ns for days of samples.
+		 * clock_us: a receiver whose stamps are wrong.
+		 */
+		ns = c->t0_ns + gpsoff_ns + llround((double)c->sent * 1e9 /
+		    s->rate) + llround(s->clock_us * 1e3);
 		if (c->sent / SPF < (uint64_t)s->gpsstale)
-			t -= 7.5;
+			ns -= 7500000000LL;
 		/* UTC -> GPS: the GPS epoch and 18 leap seconds */
-		g = t - 315964800.0 + 18.0;
+		ns -= (315964800LL - 18) * 1000000000LL;
 		out[10] = 1;
-		sim_le32(out + 12, (uint32_t)fmod(floor(g), 604800.0));
-		sim_le32(out + 16, (uint32_t)((g - floor(g)) * 1e9));
+		sim_le32(out + 12, (uint32_t)(ns / 1000000000 % 604800));
+		sim_le32(out + 16, (uint32_t)(ns % 1000000000));
 	} else {
 		out[10] = 255;
 		memset(out + 12, 0, 8);
@@ -194,6 +217,27 @@ make_frame(struct conn *c, unsigned char *out)
 	w_re = cos(2 * M_PI * s->offset / s->rate);
 	w_im = sin(2 * M_PI * s->offset / s->rate);
 	ni = (unsigned)sim_xorshift(&c->rng) & (NOISE_TAB - 1);
+	if (s->sig == SIG_TX) {
+		float	sr[SPF], si[SPF];
+		/* GPS time of sample 0 since the epoch: the signal follows
+		 * the GPS time line (gpsoff moves it with the stamps,
+		 * clock_us does not) */
+		double	u0 = (double)(c->t0_ns - epoch_ns + gpsoff_ns) / 1e9 +
+		    (double)c->sent / s->rate;
+
+		geosim_fill(s, u0, c->rf_hz, sr, si, SPF);
+		for (i = 0; i < SPF; i++) {
+			/* independent noise draws at every sample: no two
+			 * stations share a stretch of the table */
+			uint64_t z = sim_xorshift(&c->rng);
+			put_be16(out + 20 + 4 * i, q16(sr[i] + sd *
+			    noise[z & (NOISE_TAB - 1)]));
+			put_be16(out + 22 + 4 * i, q16(si[i] + sd *
+			    noise[(z >> 16) & (NOISE_TAB - 1)]));
+		}
+		c->sent += SPF;
+		return;
+	}
 	for (i = 0; i < SPF; i++) {
 		int16_t I, Q;
 		if (s->sig == SIG_COUNT) {
@@ -245,6 +289,7 @@ static void
 on_text(struct conn *c, const char *msg)
 {
 	struct simst	*s = c->st;
+	double		 lat, lon;
 
 	c->t_keepalive = sim_now();
 	if (strncmp(msg, "SET auth", 8) == 0) {
@@ -271,15 +316,21 @@ on_text(struct conn *c, const char *msg)
 		    "model=2 platform=0 ext_clk=0 abyy=0 freq_offset=0.000");
 		queue_msg(c, "center_freq=15000000");
 		queue_msg(c, "bandwidth=30000000");
-		queue_msg(c, "load_cfg=%%7B%%22rx_gps%%22%%3A%%22(%.3f%%2C%%20"
-		    "%.3f)%%22%%7D", 45.0 + s->k * 0.01, 7.6 + s->k * 0.01);
+		geosim_claimed(s, s->k - 1, &lat, &lon);
+		queue_msg(c, "load_cfg=%%7B%%22rx_gps%%22%%3A%%22(%.6f%%2C%%20"
+		    "%.6f)%%22%%7D", lat, lon);
 		queue_msg(c, "audio_init=0 audio_rate=12000");
 		return;
 	}
 	if (!c->authed)
 		return;
-	if (strncmp(msg, "SET mod=", 8) == 0)
+	if (strncmp(msg, "SET mod=", 8) == 0) {
+		const char *f = strstr(msg, " freq=");
+		double khz = f != NULL ? atof(f + 6) : 0;
+		/* kHz; only the --tx signal's RF phase uses it */
+		c->rf_hz = isfinite(khz) && fabs(khz) < 1e7 ? khz * 1e3 : 0;
 		c->got_mod = 1;
+	}
 	else if (strncmp(msg, "SET agc=", 8) == 0)
 		c->got_agc = 1;
 	else if (strncmp(msg, "SET AR OK", 9) == 0)
@@ -287,7 +338,8 @@ on_text(struct conn *c, const char *msg)
 	if (!c->streaming && c->got_mod && c->got_agc && c->got_ar) {
 		/* The real server starts audio once it has all three. */
 		c->streaming = 1;
-		c->t_start = sim_now();
+		c->t0_ns = now_ns();
+		c->t_start = (double)c->t0_ns / 1e9;
 		lws_callback_on_writable(c->wsi);
 	}
 }
@@ -414,6 +466,19 @@ tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(ctx, 0, sul, tick_cb, 100 * LWS_US_PER_MS);
 }
 
+/* A finite number in [lo, hi] from the whole of text. */
+static int
+spec_num(const char *text, double lo, double hi, double *out)
+{
+	char	*end;
+	double	 v = strtod(text, &end);
+
+	if (end == text || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int
 parse_spec(const char *spec)
 {
@@ -441,16 +506,38 @@ parse_spec(const char *spec)
 		*eq++ = '\0';
 		if (strcmp(tok, "i") == 0)
 			continue;
-		else if (strcmp(tok, "rate") == 0)
+		else if (strcmp(tok, "rate") == 0) {
 			s->rate = atof(eq);
+			s->rate_set = 1;
+		}
 		else if (strcmp(tok, "offset") == 0)
 			s->offset = atof(eq);
 		else if (strcmp(tok, "snr") == 0)
 			s->snr = atof(eq);
 		else if (strcmp(tok, "pb") == 0)
 			s->pb = atof(eq);
-		else if (strcmp(tok, "gps") == 0)
+		else if (strcmp(tok, "gps") == 0) {
 			s->gps = atoi(eq);
+			s->gps_set = 1;
+		} else if (strcmp(tok, "lat") == 0) {
+			if (spec_num(eq, -90, 90, &s->lat) != 0)
+				goto bad;
+		} else if (strcmp(tok, "lon") == 0) {
+			if (spec_num(eq, -180, 180, &s->lon) != 0)
+				goto bad;
+		} else if (strcmp(tok, "txsnr") == 0) {
+			if (spec_num(eq, -40, 30, &s->txsnr) != 0)
+				goto bad;
+		} else if (strcmp(tok, "clockus") == 0) {
+			if (spec_num(eq, -1e6, 1e6, &s->clock_us) != 0)
+				goto bad;
+		} else if (strcmp(tok, "moved") == 0) {
+			if (spec_num(eq, 0, 20000, &s->moved_km) != 0)
+				goto bad;
+		} else if (strcmp(tok, "movedaz") == 0) {
+			if (spec_num(eq, -360, 360, &s->moved_az) != 0)
+				goto bad;
+		}
 		else if (strcmp(tok, "gpsoff") == 0) {
 			char *end;
 			s->gpsoff = strtod(eq, &end);
@@ -505,8 +592,11 @@ parse_spec(const char *spec)
 				s->sig = SIG_NOISE;
 			else if (strcmp(eq, "count") == 0)
 				s->sig = SIG_COUNT;
+			else if (strcmp(eq, "tx") == 0)
+				s->sig = SIG_TX;
 			else
 				goto bad;
+			s->sig_set = 1;
 		} else if (strcmp(tok, "fault") == 0) {
 			static const char *names[] = { "none", "busy", "badp",
 			    "disabled", "stall", "drop", "busy_midstream",
@@ -538,6 +628,7 @@ write_stations(const char *path, const char *host, int tls)
 {
 	json_t	*arr = json_array(), *root;
 	char	 url[128], tmp[4096];
+	double	 lat, lon;
 	int	 i, rc;
 
 	static const char *types[] = { "kiwisdr", "rtl_tcp", "spyserver",
@@ -549,13 +640,13 @@ write_stations(const char *path, const char *host, int tls)
 		    (tls && st[i].type == T_KIWI ? "https" : "http") : "tcp",
 		    strchr(host, ':') ? "[" : "", host,
 		    strchr(host, ':') ? "]" : "", st[i].port);
-		/* spread on a grid; wrapped so that 1000+ stations stay
-		 * within +-90 / +-180 (the recorder refuses others) */
+		/* lat=/lon=/--positions, else a grid (the claimed position:
+		 * moved=KM puts the true one elsewhere) */
+		geosim_claimed(&st[i], i, &lat, &lon);
 		json_array_append_new(arr, json_pack(
 		    "{s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f}",
 		    "name", st[i].name, "type", types[st[i].type], "url", url,
-		    "latitude", 45.0 + 0.05 * (i % 800),
-		    "longitude", fmod(187.6 + 0.07 * i, 360.0) - 180.0,
+		    "latitude", lat, "longitude", lon,
 		    "password", "", "frequency_min_hz", st[i].min,
 		    "frequency_max_hz", st[i].max));
 	}
@@ -591,7 +682,18 @@ usage(FILE *f)
 	    "ahead of the host clock\n"
 	    "      gpsstale=N: the first N frames carry a stale GPS stamp\n"
 	    "--tls-cert PEM --tls-key PEM: KiwiSDR stations serve wss "
-	    "(https:// URLs)\n");
+	    "(https:// URLs)\n"
+	    "Localization scenario (tests/sim/README.md):\n"
+	    "--tx lat=DEG,lon=DEG[,bw=HZ,offset=HZ,mod=noise|pn,seed=N,"
+	    "carrier=DB,carrier_hz=HZ]\n"
+	    "      a transmitter every KiwiSDR station hears, delayed by its "
+	    "geodesic distance / c\n"
+	    "--positions FILE: stations 1.. at the latitude/longitude of a "
+	    "stations file's entries\n"
+	    "--geo-out FILE: write the truth (positions, distances, delays) "
+	    "as JSON\n"
+	    "SPEC (with --tx): lat=DEG,lon=DEG,txsnr=DB,clockus=US,"
+	    "moved=KM,movedaz=DEG,signal=tx\n");
 }
 
 int
@@ -606,12 +708,16 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
+		{ "tx", required_argument, NULL, 'T' },
+		{ "positions", required_argument, NULL, 'P' },
+		{ "geo-out", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lws_context_creation_info info;
 	const char	*out = NULL, *host = "127.0.0.1";
 	const char	*cert = NULL, *key = NULL;
+	const char	*positions = NULL, *geo_out = NULL;
 	char		*specs[SIM_MAX];
 	int		 nspecs = 0, base = 18073, ch, i;
 	uint64_t	 seed = 1;
@@ -648,6 +754,16 @@ main(int argc, char **argv)
 		case 'K':
 			key = optarg;
 			break;
+		case 'T':
+			if (geosim_parse_tx(optarg) != 0)
+				return 64;
+			break;
+		case 'P':
+			positions = optarg;
+			break;
+		case 'G':
+			geo_out = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -668,10 +784,44 @@ main(int argc, char **argv)
 		st[i].max = 30e6;
 		st[i].center = 145.5e6;
 		st[i].tuner = 5;
+		st[i].lat = st[i].lon = NAN;
+		st[i].txsnr = 20;
 	}
+	if (positions != NULL && geosim_positions(positions, st, SIM_MAX) < 0)
+		return 64;
 	for (i = 0; i < nspecs; i++)
 		if (parse_spec(specs[i]) != 0)
 			return 64;
+	for (i = 0; i < nst; i++) {
+		if (st[i].type != T_KIWI || !geotx.on) {
+			if (st[i].sig == SIG_TX) {
+				fprintf(stderr, "heimdall-kiwisim: station %d: "
+				    "signal=tx needs --tx and a KiwiSDR "
+				    "station\n", i + 1);
+				return 64;
+			}
+			continue;
+		}
+		/* The scenario's defaults: every KiwiSDR station hears the
+		 * transmitter, has GPS, and a rate like a real receiver's
+		 * (12001.03-12001.20 S/s; 3 decimals, as sample_rate= says
+		 * it) */
+		if (!st[i].sig_set)
+			st[i].sig = SIG_TX;
+		if (!st[i].gps_set)
+			st[i].gps = 1;
+		if (!st[i].rate_set)
+			st[i].rate = 12001.030 + 0.001 * ((37 * (i + 1)) % 171);
+	}
+	if (geo_out != NULL && !geotx.on) {
+		fprintf(stderr, "heimdall-kiwisim: --geo-out needs --tx\n");
+		return 64;
+	}
+	if (geosim_setup(st, nst) != 0)
+		return 64;
+	/* the --tx signal's time origin: a whole second before any stream
+	 * starts, so its time u stays small and exact in double */
+	epoch_ns = (now_ns() / 1000000000 - 1) * 1000000000;
 	if ((cert == NULL) != (key == NULL)) {
 		fprintf(stderr, "heimdall-kiwisim: --tls-cert and --tls-key go "
 		    "together\n");
@@ -741,6 +891,10 @@ main(int argc, char **argv)
 		st[i].port = lws_get_vhost_listen_port(st[i].vh);
 	}
 	if (out != NULL && write_stations(out, host, cert != NULL) != 0) {
+		lws_context_destroy(ctx);
+		return 1;
+	}
+	if (geo_out != NULL && geosim_write_truth(geo_out, st, nst) != 0) {
 		lws_context_destroy(ctx);
 		return 1;
 	}

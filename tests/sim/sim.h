@@ -11,7 +11,13 @@
 
 enum simtype { T_KIWI = 0, T_RTLTCP, T_SPYSERVER, T_OPENWEBRX };
 
-enum signal { SIG_TONE, SIG_NOISE, SIG_COUNT };
+/* SIG_TX: the localization scenario's transmitter (geosim.h), KiwiSDR
+ * stations only. */
+enum signal { SIG_TONE, SIG_NOISE, SIG_COUNT, SIG_TX };
+
+/* A KiwiSDR station's noise: complex white Gaussian of this power (full
+ * scale^2) over its whole band (kiwisim.c, geosim.c). */
+#define KIWI_SIGMA2	1e-4
 enum fault {
 	F_NONE, F_BUSY, F_BADP, F_DISABLED, F_STALL, F_DROP, F_BUSY_MID,
 	F_NODEVICE, F_FULL, F_CANCONTROL0, F_GAP, F_BACKOFF, F_RESYNC,
@@ -48,6 +54,17 @@ struct simst {
 	int		 v11;		/* speak v1.1: no SYNC framing */
 	int		 int16;		/* audio_compression "none" */
 	int		 profile;	/* initial profile: 0 2m, 1 70cm */
+	/* the localization scenario (geosim.h) */
+	double		 lat, lon;	/* stations-file position; NAN: grid */
+	double		 moved_km;	/* true position this far off it */
+	double		 moved_az;	/* ... towards this azimuth (deg) */
+	double		 clock_us;	/* GPS stamps wrong by this much */
+	double		 txsnr;		/* dB: the transmitter's signal power
+					   over the noise in its band */
+	double		 tlat, tlon;	/* true position */
+	double		 dist_m;	/* geodesic distance to the transmitter */
+	double		 delay_s;	/* dist_m / c */
+	int		 gps_set, sig_set, rate_set;	/* given in a SPEC */
 };
 
 /* The OpenWebRX stations' lws protocols (owrxsim.c), for their vhosts. */
