@@ -18,6 +18,18 @@
  * (7.5 s old, continuous among themselves), as a real receiver's first
  * stamp or two can be.
  *
+ * Localization scenario (geosim.c, tests/sim/README.md): --tx lat=,lon=
+ * [,bw=HZ,offset=HZ,mod=noise|pn,seed=N,carrier=DB,carrier_hz=HZ] puts a
+ * transmitter on the ellipsoid; every KiwiSDR station then hears it
+ * (signal=tx, GPS on, a rate in 12001.03-12001.20 S/s unless its SPEC says
+ * otherwise), delayed by its geodesic distance / c, at txsnr=DB (20) in
+ * the signal's band. A station's position: lat=,lon= in its SPEC, or
+ * --positions FILE (a stations file's entries, in order), else the grid
+ * of the stations file. Faults: clockus=US (its GPS stamps are US off the
+ * samples' true time), moved=KM[,movedaz=DEG] (it really stands KM away,
+ * towards azimuth DEG; the stations file keeps the claimed position),
+ * gps=0 (no fix: last_gps_solution 255). --geo-out FILE writes the truth.
+ *
  * More station types (rawsim.c, same process, any mix): type=rtl_tcp or
  * type=spyserver in a SPEC, with center=HZ (the tone is at center + offset,
  * absolute; default 145.5 MHz), tuner=N (rtl_tcp greeting, 5 R820T),
@@ -35,11 +47,12 @@
  * Signal truth, for tests: sample i of a connection's stream is taken at
  * t_start + i/rate (t_start = when audio starts); a frame goes out when its
  * last sample's time has passed; GPS fields carry the true time of the
- * frame's first sample (plus gpsoff). Noise: complex white Gaussian, power 1e-4 of full
+ * frame's first sample to the ns (plus gpsoff, plus clockus). Noise: complex white Gaussian, power 1e-4 of full
  * scale; the tone's amplitude A gives A^2 / (1e-4 * 2 pb / rate) = SNR.
  * S-meter: rssi_dbm = 10 log10(A^2 + 1e-4) - 30. "count": I = counter &
  * 0x7fff, Q = (counter >> 15) & 0x7fff, counter = sample index since the
- * stream began.
+ * stream began. "tx": the transmitter's s(u - delay) (geosim.h) plus the
+ * same noise, drawn independently at each sample.
  */
 
 #include <errno.h>
