@@ -297,8 +297,9 @@ test_local_anchor(void **state)
 	chunker_free(ch);
 }
 
-/* The origin comes late: only the ring's newest samples are kept, and the
- * origin (chosen at or after the oldest kept) still cuts exactly. */
+/* The origin comes late: only the ring's newest samples are kept (ring_s
+ * to 1.5 ring_s: 0.25 to 0.375 s of 2 s), and the origin (chosen at or
+ * after the oldest kept) still cuts exactly. */
 static void
 test_ring_limit(void **state)
 {
@@ -312,7 +313,7 @@ test_ring_limit(void **state)
 	while (s.count < 12000 * 2)
 		send_block(ch, &s, 512, 0, &g);
 	assert_int_equal(chunker_oldest(ch, &t), 0);
-	assert_true(t > 1.7 && t < 1.8);
+	assert_true(t > 1.62 && t < 1.76);
 	chunker_set_origin(ch, t, collect, &g);
 	while (s.count < 12000 * 3 + 512)
 		send_block(ch, &s, 512, 0, &g);
@@ -874,6 +875,122 @@ test_exact_time_reconnect(void **state)
 	chunker_free(ch);
 }
 
+/*
+ * A longer stale run (the first six stamps 7.5 s old, continuous among
+ * themselves) than the origin waits for: the origin comes from another
+ * receiver, on the true time line, while this stream's line is still the
+ * stale one, so its grid is fixed 7.5 s off -- every chunk would wait for
+ * samples 7.5 s later and none would be stored in time. Once the true
+ * stamps outvote the stale ones, the stream is re-placed on their line
+ * and cut again from the samples kept: every chunk is produced, holding
+ * the samples of its second; chunk 0 (holding blocks whose stamps were
+ * off the line) without t0_ns, the others exact.
+ */
+static void
+test_stale_run_after_origin(void **state)
+{
+	struct chunker	*ch = chunker_new(1, 4, 2.0);
+	struct got	 g = { .n = 0 };
+	uint32_t	 i = 0;
+	double		 t, t0 = (double)EX_T0 / 1e9 + 0.1;
+	int		 k, n, line;
+
+	(void)state;
+	chunker_stream(ch, EX_R);
+	ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	assert_true(fabs(t - ((double)EX_T0 / 1e9 - 7.5)) < 1e-3);
+	line = chunker_line(ch);
+	chunker_set_origin(ch, t0, collect, &g);
+	for (n = 1; n < 6; n++)
+		ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	assert_true(chunker_on_line(ch));
+	/* the true stamps: rivals until they outnumber the stale six */
+	for (n = 0; n < 6; n++) {
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+		assert_false(chunker_on_line(ch));
+	}
+	assert_int_equal(chunker_line(ch), line);
+	ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_true(chunker_on_line(ch));
+	assert_int_equal(chunker_line(ch), line + 1);
+	while (i < (uint32_t)(EX_R * 5.5))	/* bounded: 7.5 s off, none */
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(g.n, 4);
+	for (k = 0; k < 4; k++) {
+		struct chunk *c = g.c[k];
+		uint32_t first = (uint32_t)ceil((t0 + k -
+		    (double)EX_T0 / 1e9) * EX_R - 1e-6);
+		assert_int_equal(c->index, k);
+		assert_int_equal(c->n, c->cap);
+		/* the samples of second k: its first sample is the first
+		 * taken at or after t0 + k (the true time) */
+		assert_true(abs((int)counter_at(c, 0) - (int)first) <= 1);
+		assert_true(fabs(c->t_first - (t0 + k)) < 1.0 / EX_R);
+		if (k == 0) {
+			assert_int_equal(c->time_src, CHUNK_TIME_GPS_STALE);
+			assert_int_equal(c->t0_ns, 0);
+			continue;
+		}
+		assert_int_equal(c->time_src, CHUNK_TIME_GPS);
+		assert_true(ex_err(c) <= 1.0);
+	}
+	got_free(&g);
+	chunker_free(ch);
+}
+
+/*
+ * The same stale run on the only GPS receiver: the origin was taken from
+ * its stale line, seconds before any sample it will send. While nothing is
+ * emitted the engine chooses the origin again (chunker_unset_origin): the
+ * stream's oldest kept sample is then on the true line, and its chunks are
+ * cut there. Once a chunk is out, the origin stays.
+ */
+static void
+test_stale_run_origin_again(void **state)
+{
+	struct chunker	*ch = chunker_new(1, 3, 2.0);
+	struct got	 g = { .n = 0 };
+	uint32_t	 i = 0;
+	double		 t;
+	int		 k, n;
+
+	(void)state;
+	chunker_stream(ch, EX_R);
+	ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	chunker_set_origin(ch, t, collect, &g);	/* on the stale line */
+	assert_int_equal(chunker_oldest(ch, &t), -1);	/* set: none */
+	for (n = 1; n < 6; n++)
+		ex_block(ch, &i, 512, 1, -7500000000, 1, &g);
+	for (n = 0; n < 7; n++)
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(g.n, 0);
+	chunker_unset_origin(ch);
+	ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	/* sample 0 kept, now on the true line */
+	assert_true(fabs(t - (double)EX_T0 / 1e9) < 1e-6);
+	chunker_set_origin(ch, t, collect, &g);
+	while (i < (uint32_t)(EX_R * 4.5))
+		ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(g.n, 3);
+	for (k = 0; k < 3; k++) {
+		assert_true(fabs(g.c[k]->t_first - (t + k)) < 1.0 / EX_R);
+		assert_true(abs((int)counter_at(g.c[k], 0) -
+		    (int)ceil(k * EX_R - 1e-6)) <= 1);
+	}
+	assert_int_equal(g.c[0]->time_src, CHUNK_TIME_GPS_STALE);
+	assert_int_equal(g.c[1]->time_src, CHUNK_TIME_GPS);
+	assert_true(ex_err(g.c[1]) <= 1.0);
+	/* a chunk is out: the origin stays */
+	chunker_unset_origin(ch);
+	ex_block(ch, &i, 512, 1, 0, 1, &g);
+	assert_int_equal(chunker_oldest(ch, &t), -1);
+	got_free(&g);
+	chunker_free(ch);
+}
+
 int
 main(void)
 {
@@ -894,6 +1011,8 @@ main(void)
 		cmocka_unit_test(test_exact_time_jitter),
 		cmocka_unit_test(test_time_source_names),
 		cmocka_unit_test(test_exact_time_reconnect),
+		cmocka_unit_test(test_stale_run_after_origin),
+		cmocka_unit_test(test_stale_run_origin_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,13 @@
 				   was anchored on a stale stamp (a frame is
 				   43 ms; the nominal rate's drift over 30 s
 				   is a few us) */
+#define RING_KEEP_S	5.0	/* a stream's first seconds stay buffered
+				   after the origin, for a re-placement
+				   (stale stamps are a stream-start event:
+				   a run of them is outvoted within ~2x its
+				   length, under a second) */
+#define REPLACE_FAR_S	0.5	/* moved this far, a partial chunk's
+				   samples belong to another second */
 
 /*
  * A least-squares line of GPS stamp (UTC ns) against stream sample index,
@@ -62,13 +69,22 @@ struct chunker {
 	struct tfit	 alt;
 	int64_t		 alt_end;
 	int64_t		 bad_end;
+	/* The stream's placement is superseded (its grid was fixed on a
+	 * line a rival has since replaced, or on the arrival clock while
+	 * its GPS time was distrusted): re-place it on the current line. */
+	int		 replace;
+	int		 line;		/* line generation (chunker_line) */
+	int		 on_line;	/* the last block's stamp is on it */
 
 	/* Before the origin is known, the newest samples of the stream wait
-	 * here; ring[0] is stream sample ring_start. */
+	 * here; ring[0] is stream sample ring_start. After it, they are
+	 * kept for the stream's first RING_KEEP_S (stream index below
+	 * keep_until), from which a re-placed stream is cut again. */
 	int16_t		*ring;
 	size_t		 ring_cap;
 	size_t		 ring_len;
 	int64_t		 ring_start;
+	int64_t		 keep_until;
 
 	/* The grid: origin t0, and x0 = (t0 - anchor) * fs, where t0 falls
 	 * in the stream counted in samples (fractional; negative after a
@@ -80,6 +96,7 @@ struct chunker {
 	double		 base;		/* anchor_t() when the grid was fixed */
 
 	int		 next;		/* next chunk index to produce */
+	int		 low;		/* chunks below: emitted or given up */
 	struct chunk	*cur;		/* chunk being filled (index next) */
 
 	/* Chunks given back (chunker_recycle), their buffers ready for
@@ -225,6 +242,9 @@ chunker_stream(struct chunker *ch, double fs)
 	ch->fit.n = 0;
 	ch->alt.n = 0;
 	ch->bad_end = 0;
+	ch->replace = 0;
+	ch->line++;
+	ch->keep_until = (int64_t)(RING_KEEP_S * fs);
 }
 
 /*
@@ -401,35 +421,43 @@ cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
 			chunk_timing(ch, done);
 			ch->cur = NULL;
 			ch->next++;
+			ch->low = ch->next;
 			emit(ctx, done);
 		}
 	}
 }
 
-/* Keep the newest ring_s seconds of the stream until the origin is set. */
+/*
+ * Keep the newest ring_s seconds of the stream (up to 1.5 ring_s: the
+ * oldest are dropped in bulk, so a long wait for the origin does not move
+ * the whole ring on every block). The ring ends at stream index ch->pos.
+ */
 static void
 ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 {
-	size_t	 cap = (size_t)(ch->ring_s * ch->fs) + 1, drop;
+	size_t	 keep = (size_t)(ch->ring_s * ch->fs) + 1;
+	size_t	 cap = keep + keep / 2, drop;
 
 	if (ch->ring_cap < cap) {
 		int16_t *r = realloc(ch->ring, 2 * cap * sizeof *r);
-		if (r == NULL)
+		if (r == NULL) {
+			ch->ring_len = 0;	/* restarts contiguous */
 			return;
+		}
 		ch->ring = r;
 		ch->ring_cap = cap;
 	}
 	if (ch->ring_len == 0)
 		ch->ring_start = ch->pos;
-	if (n > ch->ring_cap) {
+	if (n > keep) {
 		if (iq != NULL)
-			iq += 2 * (n - ch->ring_cap);
-		ch->ring_start += (int64_t)(ch->ring_len + n - ch->ring_cap);
+			iq += 2 * (n - keep);
+		ch->ring_start = ch->pos + (int64_t)(n - keep);
 		ch->ring_len = 0;
-		n = ch->ring_cap;
+		n = keep;
 	}
 	if (ch->ring_len + n > ch->ring_cap) {
-		drop = ch->ring_len + n - ch->ring_cap;
+		drop = ch->ring_len + n - keep;
 		memmove(ch->ring, ch->ring + 2 * drop,
 		    2 * (ch->ring_len - drop) * sizeof *ch->ring);
 		ch->ring_len -= drop;
@@ -440,6 +468,14 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 	else
 		memset(ch->ring + 2 * ch->ring_len, 0, 2 * n * sizeof *iq);
 	ch->ring_len += n;
+}
+
+static void
+ring_drop(struct chunker *ch)
+{
+	free(ch->ring);
+	ch->ring = NULL;
+	ch->ring_cap = ch->ring_len = 0;
 }
 
 static void
@@ -466,7 +502,10 @@ fit_block(struct chunker *ch, const struct rx_block *b)
 {
 	int64_t	 x = ch->pos, y = b->t_gps_ns, end = x + (int64_t)b->n;
 
-	if (y <= 0 || ch->nogps || b->n == 0) {
+	ch->on_line = 0;
+	/* Fitted even while distrusted (nogps): the engine's verdict may
+	 * change, and the line is then ready to place the stream. */
+	if (y <= 0 || b->n == 0) {
 		bad_until(ch, end);
 		return;
 	}
@@ -475,6 +514,7 @@ fit_block(struct chunker *ch, const struct rx_block *b)
 		 * rival line outvotes it) */
 		fit_add(&ch->fit, x, y);
 		ch->alt.n = 0;		/* were outliers */
+		ch->on_line = 1;
 		return;
 	}
 	if (ch->alt.n > 0 && !fit_continues(&ch->alt, x, y, ch->fs))
@@ -485,7 +525,63 @@ fit_block(struct chunker *ch, const struct rx_block *b)
 		bad_until(ch, ch->alt.x0);
 		ch->fit = ch->alt;
 		ch->alt.n = 0;
+		ch->line++;
+		ch->on_line = 1;
 	}
+}
+
+/* Stream sample 0's time on the current line (UTC s). */
+static double
+line_anchor(const struct chunker *ch)
+{
+	return (double)fit_ns(&ch->fit, ch->pos, ch->fs) / 1e9 -
+	    (double)ch->pos / ch->fs;
+}
+
+/*
+ * After the grid is fixed: is the stream's placement superseded? Its grid
+ * was fixed on the line as it stood (or on the arrival clock, its GPS time
+ * distrusted then); a stale run of stamps -- an old fix's, continuous with
+ * each other, seconds off -- can hold the line for longer than the origin
+ * waits, and a grid fixed on it puts every chunk seconds away from its
+ * samples: they arrive too late to be stored, or are stored on the wrong
+ * second. Once a settled line (two stamps or more, no rival pending) puts
+ * the stream elsewhere than its grid by more than the grid may err, or a
+ * young stream placed by the arrival clock has a trusted line, it is
+ * re-placed on that line.
+ */
+static int
+placement_stale(const struct chunker *ch)
+{
+	if (!ch->grid || ch->nogps || ch->fit.n < 2 || ch->alt.n > 0)
+		return 0;
+	if (!ch->gps)
+		return ch->pos < ch->keep_until;
+	return fabs(line_anchor(ch) - ch->base) > FIT_GRID_TOL_S;
+}
+
+/*
+ * Re-place the stream on its current line (chunker.h, "Re-placement"):
+ * a new grid, like a reconnect's but keeping the stream's sample indices;
+ * the partial chunk is dropped and the chunks from the lowest one not yet
+ * emitted or given up are cut again from the samples kept (the ring);
+ * chunks the kept samples do not cover whole are never produced.
+ */
+static void
+replace_now(struct chunker *ch, chunker_emit_fn emit, void *ctx)
+{
+	ch->replace = 0;
+	ch->anchor = line_anchor(ch);
+	ch->anchored = 1;
+	ch->gps = 1;
+	if (ch->cur != NULL)
+		chunker_recycle(ch, ch->cur);
+	ch->cur = NULL;
+	ch->next = ch->low;
+	fix_grid(ch);
+	if (ch->ring_len > 0)
+		cut(ch, ch->ring, ch->ring_start, ch->ring_len, NULL, emit,
+		    ctx);
 }
 
 static void
@@ -522,14 +618,19 @@ void
 chunker_feed(struct chunker *ch, const struct rx_block *b,
     chunker_emit_fn emit, void *ctx)
 {
+	int	 keep;
+
 	if (!ch->streaming || ch->fs <= 0)
 		return;
+	keep = !ch->has_origin || ch->pos < ch->keep_until;
+	if (!keep && ch->ring != NULL)
+		ring_drop(ch);
 	if (b->lost > 0) {
 		/* Samples the receiver sent but we never got (sequence gap):
 		 * zeros keep every later sample at its true time. */
-		if (!ch->has_origin)
+		if (keep)
 			ring_push(ch, NULL, b->lost);
-		else if (ch->grid)
+		if (ch->has_origin && ch->grid)
 			cut(ch, NULL, ch->pos, b->lost, NULL, emit, ctx);
 		ch->pos += (int64_t)b->lost;
 	}
@@ -537,11 +638,22 @@ chunker_feed(struct chunker *ch, const struct rx_block *b,
 	if (!ch->grid)
 		update_anchor(ch, b);
 	ch->gps_age = b->gps_age;
-	if (!ch->has_origin) {
+	if (keep)
 		ring_push(ch, b->iq, b->n);
-	} else {
+	if (ch->has_origin) {
 		if (!ch->grid)
 			fix_grid(ch);
+		if (placement_stale(ch))
+			ch->replace = 1;
+		if (ch->replace && keep) {
+			/* the ring holds this block already */
+			ch->pos += (int64_t)b->n;
+			replace_now(ch, emit, ctx);
+			return;
+		}
+		if (ch->replace)
+			/* nothing kept to cut again: from this block on */
+			replace_now(ch, emit, ctx);
 		cut(ch, b->iq, ch->pos, b->n, b, emit, ctx);
 	}
 	ch->pos += (int64_t)b->n;
@@ -550,7 +662,8 @@ chunker_feed(struct chunker *ch, const struct rx_block *b,
 int
 chunker_oldest(const struct chunker *ch, double *t)
 {
-	if (!ch->streaming || !ch->anchored || ch->ring_len == 0)
+	if (!ch->streaming || !ch->anchored || ch->ring_len == 0 ||
+	    ch->has_origin)
 		return -1;
 	*t = anchor_t(ch) + (double)ch->ring_start / ch->fs;
 	return 0;
@@ -570,14 +683,34 @@ chunker_set_origin(struct chunker *ch, double t0, chunker_emit_fn emit,
 			cut(ch, ch->ring, ch->ring_start, ch->ring_len, NULL,
 			    emit, ctx);
 	}
-	free(ch->ring);
-	ch->ring = NULL;
-	ch->ring_cap = ch->ring_len = 0;
+	/* a young stream's samples stay for a re-placement */
+	if (!ch->streaming || ch->pos >= ch->keep_until)
+		ring_drop(ch);
+}
+
+void
+chunker_unset_origin(struct chunker *ch)
+{
+	if (!ch->has_origin || ch->low > 0)
+		return;
+	ch->has_origin = 0;
+	ch->grid = 0;
+	ch->replace = 0;
+	if (ch->cur != NULL)
+		chunker_recycle(ch, ch->cur);
+	ch->cur = NULL;
+	ch->next = 0;
+	/* the anchor follows the stream's line (or the arrival bound)
+	 * again until the new origin fixes the grid */
+	if (ch->gps && ch->fit.n > 0 && !ch->nogps)
+		ch->anchor = line_anchor(ch);
 }
 
 void
 chunker_skip(struct chunker *ch, int k)
 {
+	if (ch->low < k)
+		ch->low = k < ch->total ? k : ch->total;
 	if (ch->next >= k)
 		return;
 	if (ch->cur != NULL && ch->cur->index < k) {
@@ -585,6 +718,8 @@ chunker_skip(struct chunker *ch, int k)
 		ch->cur = NULL;
 	}
 	ch->next = k < ch->total ? k : ch->total;
+	if (ch->low < ch->next)
+		ch->low = ch->next;
 }
 
 int
@@ -608,6 +743,18 @@ int
 chunker_gps(const struct chunker *ch)
 {
 	return ch->gps;
+}
+
+int
+chunker_line(const struct chunker *ch)
+{
+	return ch->line;
+}
+
+int
+chunker_on_line(const struct chunker *ch)
+{
+	return ch->on_line;
 }
 
 void

@@ -49,6 +49,23 @@
  * first sample (within 10 ms: a grid anchored on a stale stamp does
  * not); else time_src says why not.
  *
+ * Re-placement: a stream's grid is fixed on its line as it stands when
+ * the origin is set (or at a reconnect's first block), but a stale run of
+ * stamps -- an old fix's, continuous among themselves, seconds off the
+ * true time, the host clock and the other receivers -- can be longer than
+ * that wait (a real receiver's is a stamp or two; nothing bounds it). A
+ * grid on it puts every chunk of the stream seconds from its samples:
+ * none would be stored. So once a settled line (two stamps or more, no
+ * rival pending) puts the stream more than 10 ms from its grid, or gives
+ * a young stream placed by the arrival clock (its GPS time distrusted
+ * then) GPS time it is trusted with, the stream is re-placed on that
+ * line: its grid fixed again, the partial chunk dropped and the chunks
+ * not yet emitted or given up cut again from the samples kept -- the
+ * ring holds a stream's newest ring_s seconds for its first RING_KEEP_S
+ * (5 s), where stale runs occur. When the stale line set the session's
+ * origin itself (a lone GPS receiver), the engine chooses the origin
+ * again while no chunk is out (chunker_unset_origin).
+ *
  * Chunk buffers are pooled per receiver: the owner hands a chunk it is done
  * with back (chunker_recycle) and the next chunk reuses its buffer, so a
  * recording allocates a receiver's buffers once and not every second (that
@@ -115,8 +132,10 @@ typedef void (*chunker_emit_fn)(void *ctx, struct chunk *c);
 
 struct chunker;
 
-/* total: chunks in the session; ring_s: seconds of samples kept before the
- * origin is known (0.5 is plenty: the origin is always recent). */
+/* total: chunks in the session; ring_s: seconds of samples kept (ring_s
+ * to 1.5 ring_s) before the origin is known, and in a stream's first
+ * seconds for a re-placement: the chunk in progress when a stale run is
+ * outvoted must still be there (2 s covers a run of ~1 s). */
 struct chunker	*chunker_new(int websdr, int total, double ring_s);
 void		 chunker_free(struct chunker *ch);
 
@@ -132,6 +151,10 @@ int		 chunker_oldest(const struct chunker *ch, double *t);
 /* Set the session origin; buffered samples are cut at once. */
 void		 chunker_set_origin(struct chunker *ch, double t0,
 		    chunker_emit_fn emit, void *ctx);
+/* Back to before the origin, while no chunk was emitted or given up (the
+ * engine chooses it again: chunker.h "Re-placement"); the samples kept
+ * for the stream are cut when it is set. No-op otherwise. */
+void		 chunker_unset_origin(struct chunker *ch);
 /* Chunks < k will not be produced (the engine gave up on them). */
 void		 chunker_skip(struct chunker *ch, int k);
 /* The next chunk index the chunker would produce (total when done). */
@@ -141,6 +164,14 @@ int		 chunker_next(const struct chunker *ch);
 void		 chunker_recycle(struct chunker *ch, struct chunk *c);
 /* 1 if the current stream uses GPS time. */
 int		 chunker_gps(const struct chunker *ch);
+/* The time line's generation: changes with a new stream and when a rival
+ * line of stamps replaces the stream's. A receiver's clock measured from
+ * stamps before a change is not its clock. */
+int		 chunker_line(const struct chunker *ch);
+/* 1 if the last block fed carried a stamp that is on the stream's line:
+ * only those measure the receiver's clock (a rival's are not its time
+ * yet, and may never be). */
+int		 chunker_on_line(const struct chunker *ch);
 /* The session's time line minus the host clock (s): shifts arrival-clock
  * anchors (oldest, grid, t_first) of streams without GPS. Takes effect for
  * a stream whose grid is not fixed yet (before the origin, or a reconnect's

@@ -62,6 +62,7 @@ struct rxrt {
 	 * block that came with the least delay; clk_n blocks measured. */
 	double			 clk;
 	int			 clk_n;
+	int			 line;		/* chunker_line at clk */
 };
 
 struct acq {
@@ -814,6 +815,20 @@ cmp_double(const void *x, const void *y)
  * (arrival-clock) receivers are placed on it when it is trusted and the
  * host is CLOCK_WARN_S or more off; else they stay on the host clock.
  */
+static int
+clock_off(const struct acq *a)
+{
+	int	 i;
+
+	if (fabs(a->clk_off) >= CLOCK_WARN_S)
+		return 1;
+	for (i = 0; i < a->n; i++)
+		if (a->rt[i].clk_n > 0 &&
+		    fabs(a->rt[i].clk - a->clk_off) >= CLOCK_AGREE_S)
+			return 1;
+	return 0;
+}
+
 static void
 clock_update(struct acq *a)
 {
@@ -857,15 +872,8 @@ clock_update(struct acq *a)
 		chunker_set_clock(a->rt[i].ch, a->clk_place);
 	/* Say so (once, when the origin has seen every receiver) when the
 	 * host clock is off GPS time, or the GPS receivers disagree. */
-	if (n > 0 && a->has_origin && a->clock_event == 0) {
-		int off = fabs(a->clk_off) >= CLOCK_WARN_S;
-		for (i = 0; i < a->n; i++)
-			if (a->rt[i].clk_n > 0 &&
-			    fabs(a->rt[i].clk - a->clk_off) >= CLOCK_AGREE_S)
-				off = 1;
-		if (off)
-			a->clock_event = 1;
-	}
+	if (n > 0 && a->has_origin && a->clock_event == 0 && clock_off(a))
+		a->clock_event = 1;
 }
 
 /* acq->lock held. The clock that stamps r's chunks, minus the host clock:
@@ -911,6 +919,43 @@ try_origin(struct acq *a, int timed_out)
 		chunker_set_origin(a->rt[i].ch, t0, on_chunk, a);
 }
 
+/*
+ * acq->lock held. A receiver's time line moved by seconds after the origin
+ * (a stale run of GPS stamps at its stream's start, outvoted: chunker.h):
+ * if it defined the origin (a lone GPS receiver, or every one stale), the
+ * session's seconds are seconds off true time and none of its chunks can
+ * be filled. While no chunk is stored, queued or given up, the origin is
+ * chosen again, from the samples the chunkers still keep; the clock is
+ * measured again with it (and said, if need be, on the new line).
+ */
+/* acq->lock held. 1 once a chunk is stored, queued or given up: the
+ * origin is not chosen again. */
+static int
+origin_final(const struct acq *a)
+{
+	int	 i, k;
+
+	for (i = 0; i < a->n; i++)
+		for (k = 0; k < a->total; k++)
+			if (a->rt[i].cst[k] != C_PENDING)
+				return 1;
+	return 0;
+}
+
+static void
+retry_origin(struct acq *a)
+{
+	int	 i;
+
+	if (!a->has_origin || origin_final(a))
+		return;
+	a->has_origin = 0;
+	if (a->clock_event == 1)
+		a->clock_event = 0;
+	for (i = 0; i < a->n; i++)
+		chunker_unset_origin(a->rt[i].ch);
+}
+
 static void
 sink_state(void *ctx, enum rx_state st, const char *reason)
 {
@@ -950,6 +995,8 @@ sink_block(void *ctx, const struct rx_block *b)
 {
 	struct rxrt	*r = ctx;
 	struct acq	*a = r->acq;
+	double		 old;
+	int		 moved = 0;
 
 	pthread_mutex_lock(&a->lock);
 	if (b->pos_valid) {
@@ -957,7 +1004,17 @@ sink_block(void *ctx, const struct rx_block *b)
 		r->pub_lat = b->latitude;
 		r->pub_lon = b->longitude;
 	}
-	if (b->t_gps_ns > 0 && r->fs > 0) {
+	old = r->clk_n > 0 ? r->clk : NAN;
+	chunker_feed(r->ch, b, on_chunk, a);
+	if (chunker_line(r->ch) != r->line) {
+		/* A new stream, or a rival line of stamps replaced the
+		 * stream's (a stale run at its start): the offset measured
+		 * on the old line is not this receiver's clock. */
+		r->line = chunker_line(r->ch);
+		r->clk_n = 0;
+		moved = 1;
+	}
+	if (b->t_gps_ns > 0 && r->fs > 0 && chunker_on_line(r->ch)) {
 		/* A block arrives after its last sample was taken: this is
 		 * the receiver's offset minus the block's delay, and the
 		 * largest one is the best estimate (seconds suffice). */
@@ -967,7 +1024,8 @@ sink_block(void *ctx, const struct rx_block *b)
 			r->clk = e;
 		r->clk_n++;
 	}
-	chunker_feed(r->ch, b, on_chunk, a);
+	if (moved && r->clk_n > 0 && fabs(r->clk - old) >= CLOCK_AGREE_S)
+		retry_origin(a);
 	if (!a->has_origin)
 		try_origin(a, 0);
 	unlock_wake(a);
@@ -1477,9 +1535,15 @@ work(struct acq *a, int wait)
 	pthread_mutex_lock(&a->lock);
 	a->next_due = supervise(a, util_now(), missing);
 	done = all_accounted(a);
-	if (a->clock_event == 1) {
-		clock = clock_event(a);
-		a->clock_event = 2;
+	/* Said once the origin is final (retry_origin: a stale run of
+	 * stamps outvoted after it may have moved a receiver's clock, and
+	 * the session's, by seconds), and only if still so. */
+	if (a->clock_event == 1 && (done || origin_final(a))) {
+		if (clock_off(a)) {
+			clock = clock_event(a);
+			a->clock_event = 2;
+		} else
+			a->clock_event = 0;
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (clock != NULL)
@@ -1711,7 +1775,9 @@ acq_new(struct engine *eng, struct sess *s)
 		r->acq = a;
 		r->st = &eng->cfg.stations->v[i];
 		r->drv = rx_driver_find(r->st->type);
-		r->ch = chunker_new(r->st->index, a->total, 0.5);
+		/* 2 s kept: a stream re-placed after a stale run of GPS
+		 * stamps (chunker.h) is cut again from them. */
+		r->ch = chunker_new(r->st->index, a->total, 2.0);
 		r->cst = calloc((size_t)a->total, 1);
 		r->state = RX_CONNECTING;
 		snprintf(r->reason, sizeof r->reason, "connecting");

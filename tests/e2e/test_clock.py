@@ -176,6 +176,59 @@ class ClockTest(unittest.TestCase):
         self.check_gps_line(m, 3, 3, 0.0, t_launch)
         self.assertEqual(self.clock_events(events), [])
 
+    def check_stale_run(self, m, duration, stations, stale, t_launch):
+        """Every chunk of every station stored, on one time line (chunk k
+        within a sample everywhere, on the host's clock: the sim's GPS is
+        not off); the stale station's chunk 0 holds blocks whose stamps
+        were stale (gps_stale or gps), the rest are gps to the ns."""
+        rows = self.by_chunk(m, duration, stations)
+        t0 = ts(rows[0][stations[0]])
+        self.assertLess(abs(t0 - t_launch), 2.5, (t0, t_launch))
+        for k in range(duration):
+            for w, r in rows[k].items():
+                self.assertLess(abs(ts(r) - (t0 + k)), 1.0 / FS + 2e-6,
+                                (k, w, r["timestamp"]))
+                if k == 0 and w == stale:
+                    self.assertIn(r["time_source"], ("gps", "gps_stale"), r)
+                else:
+                    self.assertEqual(r["time_source"], "gps", r)
+        later = {k: rows[k] for k in range(1, duration)}
+        h.check_t0_ns(self, later, set(stations))
+
+    def test_long_stale_run(self):
+        """A receiver's first six stamps are 7.5 s stale: longer than the
+        driver's check (two continuous stamps) and the origin wait, so the
+        stream starts on the stale line and its grid is fixed there; the
+        true stamps outvote it within a second and the stream is placed
+        again on them. Nothing is lost: every chunk of it is stored, on
+        GPS time after the stale run, and no clock warning (its clock is
+        measured on its true line)."""
+        specs = ["i=1,gps=1", "i=2,gps=1,gpsstale=6", "i=3,gps=1"]
+        rc, events, err, m, t_launch = self.run_sim(specs, 3, 3)
+        f = h.final(events)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(f["summary"]["chunks_stored"], 9, f)
+        self.assertEqual(f["summary"]["chunks_missing"], 0, f)
+        self.check_stale_run(m, 3, [1, 2, 3], 2, t_launch)
+        self.assertEqual(self.clock_events(events), [])
+
+    def test_long_stale_run_alone(self):
+        """The same on the only receiver, and with one other (no majority
+        to outvote it): the origin, taken on its stale line, is chosen
+        again once the true stamps take over (nothing stored yet), so
+        every chunk is stored, on GPS time after the stale run."""
+        for specs in (["i=1,gps=1,gpsstale=6"],
+                      ["i=1,gps=1", "i=2,gps=1,gpsstale=6"]):
+            with self.subTest(specs=specs):
+                n = len(specs)
+                rc, events, err, m, t_launch = self.run_sim(specs, n, 3)
+                f = h.final(events)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(f["summary"]["chunks_stored"], 3 * n, f)
+                self.check_stale_run(m, 3, list(range(1, n + 1)), n,
+                                     t_launch)
+                self.assertEqual(self.clock_events(events), [])
+
     def test_small_offset_no_warning(self):
         """GPS 0.1 s off the host: measured (summary), below the warning
         threshold (0.5 s): no session:clock event."""
