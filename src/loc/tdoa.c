@@ -37,6 +37,7 @@
  */
 typedef float v4f __attribute__((vector_size(16)));
 typedef float v4fu __attribute__((vector_size(16), aligned(4)));
+typedef int v4i __attribute__((vector_size(16)));
 #define LDU(p)		(*(const v4fu *)(const void *)(p))
 #define STU(p, v)	(*(v4fu *)(void *)(p) = (v))
 #define LDA(p)		(*(const v4f *)(const void *)(p))
@@ -47,6 +48,16 @@ static inline float
 hsum(v4f v)
 {
 	return (v[0] + v[2]) + (v[1] + v[3]);
+}
+
+/* { hsum(a), hsum(b), hsum(c), hsum(d) } by a transpose */
+static inline v4f
+hsum4(v4f a, v4f b, v4f c, v4f d)
+{
+	v4f	ab = SHUF(a, b, 0, 4, 2, 6) + SHUF(a, b, 1, 5, 3, 7);
+	v4f	cd = SHUF(c, d, 0, 4, 2, 6) + SHUF(c, d, 1, 5, 3, 7);
+
+	return SHUF(ab, cd, 0, 1, 4, 5) + SHUF(ab, cd, 2, 3, 6, 7);
 }
 
 /* One segment of one receiver's chunk, on the common frequency grid. */
@@ -73,7 +84,7 @@ struct tdoa_ctx {
 	fftwf_complex	*u, *f, *x;	/* M each: FFT in, out, Horner sum */
 	float		*pw;		/* M: power (tone finder) */
 	float		*tw;		/* M: a segment's sample weights */
-	unsigned char	*flag;		/* M: tone flags */
+	int		*flag;		/* M: tone flags (0, -1) */
 	float		*gr, *gi, *hr, *hi; /* M: a pair's G = W A B*, H =
 					   W A Bshort* over the band */
 	float		*att;		/* M / 2 + 1: 1 / C0(l)^2, see frame */
@@ -199,7 +210,7 @@ free_bufs(struct tdoa_ctx *c)
 	fftwf_free(c->x);
 	fftwf_free(c->pw);
 	fftwf_free(c->tw);
-	free(c->flag);
+	fftwf_free(c->flag);
 	fftwf_free(c->gr);
 	fftwf_free(c->gi);
 	fftwf_free(c->hr);
@@ -257,7 +268,7 @@ ensure_bufs(struct tdoa_ctx *c, size_t m)
 	c->x = fftwf_alloc_complex(m);
 	c->pw = fftwf_alloc_real(m);
 	c->tw = fftwf_alloc_real(m);
-	c->flag = malloc(m);
+	c->flag = fftwf_malloc(m * sizeof *c->flag);
 	c->gr = fftwf_alloc_real(m);
 	c->gi = fftwf_alloc_real(m);
 	c->hr = fftwf_alloc_real(m);
@@ -389,35 +400,40 @@ taper(float *w, size_t len, double nt)
 }
 
 /*
- * The medians of up to MEDL blocks at once: v[e][l] is sample e of block
- * l. Batcher's odd-even merge sort on 16 values, lane by lane: the
- * comparators do not depend on the data (no branch to mispredict, the
- * selection's cost before) and the inner loop over lanes vectorizes.
- * Gives v[8][l], the same element kth(., 16, 8) picks.
+ * The medians of MEDL blocks at once: v[e] holds sample e of each block
+ * (one lane a block). Batcher's odd-even merge sort on 16 values (its
+ * 63 comparators below), on vectors: the comparators do not depend on
+ * the data, so there is no branch to mispredict (the selection's cost
+ * before). Gives v[8], the element kth(., 16, 8) picks.
  */
+static const unsigned char batcher16[63][2] = {
+	{0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9}, {10, 11}, {12, 13}, {14, 15},
+	{0, 2}, {1, 3}, {4, 6}, {5, 7}, {8, 10}, {9, 11}, {12, 14}, {13, 15},
+	{1, 2}, {5, 6}, {9, 10}, {13, 14}, {0, 4}, {1, 5}, {2, 6}, {3, 7},
+	{8, 12}, {9, 13}, {10, 14}, {11, 15}, {2, 4}, {3, 5}, {10, 12},
+	{11, 13}, {1, 2}, {3, 4}, {5, 6}, {9, 10}, {11, 12}, {13, 14}, {0, 8},
+	{1, 9}, {2, 10}, {3, 11}, {4, 12}, {5, 13}, {6, 14}, {7, 15}, {4, 8},
+	{5, 9}, {6, 10}, {7, 11}, {2, 4}, {3, 5}, {6, 8}, {7, 9}, {10, 12},
+	{11, 13}, {1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}, {13, 14}
+};
+
 static void
-med16(float v[16][MEDL])
+med16(v4f v[16][MEDL / 4])
 {
-	int	p, k, j, i, l;
+	int	k, h;
 
-	for (p = 1; p < 16; p <<= 1)
-		for (k = p; k >= 1; k >>= 1)
-			for (j = k % p; j + k < 16; j += 2 * k)
-				for (i = 0; i < k && i + j + k < 16; i++) {
-					float	*a, *b;
+	for (k = 0; k < 63; k++) {
+		for (h = 0; h < MEDL / 4; h++) {
+			v4f	x = v[batcher16[k][0]][h];
+			v4f	y = v[batcher16[k][1]][h];
+			v4i	lt = x < y;
 
-					if ((i + j) / (2 * p) !=
-					    (i + j + k) / (2 * p))
-						continue;
-					a = v[i + j];
-					b = v[i + j + k];
-					for (l = 0; l < MEDL; l++) {
-						float	x = a[l], y = b[l];
-
-						a[l] = x < y ? x : y;
-						b[l] = x < y ? y : x;
-					}
-				}
+			v[batcher16[k][0]][h] = (v4f)(((v4i)x & lt) |
+			    ((v4i)y & ~lt));
+			v[batcher16[k][1]][h] = (v4f)(((v4i)y & lt) |
+			    ((v4i)x & ~lt));
+		}
+	}
 }
 
 /*
@@ -439,10 +455,11 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 {
 	size_t	 nb = (m + NOTCH_BLK - 1) / NOTCH_BLK, b, j, i, e, l, full;
 	float	*pw = c->pw, *mk = s->mask, thr, ramp[NOTCH_RAMP];
-	float	 v[16][MEDL], med[16];
+	v4f	 v[16][MEDL / 4];
+	float	 med[16];
 	double	*bm = c->tmp;
-	unsigned char *fl = c->flag;
-	int	 any = 0;
+	int	*fl = c->flag;
+	v4i	 any = { 0 };
 
 	for (i = 0; i < m; i++)
 		mk[i] = 1.0f;
@@ -454,11 +471,11 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 	for (b = 0; b < full; b += MEDL) {
 		for (l = 0; l < MEDL; l++)
 			for (e = 0; e < 16; e++)
-				v[e][l] = pw[(b + (b + l < full ? l : 0)) *
-				    NOTCH_BLK + 4 * e];
+				v[e][l / 4][l % 4] = pw[(b + (b + l < full ?
+				    l : 0)) * NOTCH_BLK + 4 * e];
 		med16(v);
 		for (l = 0; l < MEDL && b + l < full; l++)
-			bm[b + l] = v[8][l];
+			bm[b + l] = v[8][l / 4][l % 4];
 	}
 	if (full < nb) {	/* a partial last block (M = 96) */
 		size_t	k = 0;
@@ -479,18 +496,19 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 		if (b + 1 < nb && bm[b + 1] > ref)
 			ref = bm[b + 1];
 		t3 = ref > 0 ? (float)(3 * ref * thr) : INFINITY;
-		for (i = b * NOTCH_BLK; i < j1; i++) {
-			float	p = pw[i];
+		for (i = b * NOTCH_BLK; i < j1; i += 4) {
+			v4f	p = LDA(pw + i), t = { t3, t3, t3, t3 };
+			v4f	l = i > 0 ? LDU(pw + i - 1) :
+			    (v4f){ 0, pw[0], pw[1], pw[2] };
+			v4f	r = i + 4 < m ? LDU(pw + i + 1) :
+			    (v4f){ pw[i + 1], pw[i + 2], pw[i + 3], 0 };
+			v4i	f = p + l + r > t;
 
-			if (i > 0)
-				p += pw[i - 1];
-			if (i + 1 < m)
-				p += pw[i + 1];
-			fl[i] = p > t3;
-			any |= fl[i];
+			*(v4i *)(void *)(fl + i) = f;
+			any |= f;
 		}
 	}
-	if (!any)
+	if ((any[0] | any[1] | any[2] | any[3]) == 0)
 		return;
 	for (j = 1; j < NOTCH_RAMP; j++)
 		ramp[j] = (float)(0.5 * (1 - cos(M_PI * (double)j /
@@ -590,13 +608,16 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 
 		/* the weights w v^n, v = (k - kc) / M */
 		if (n > 0) {
-			for (k = 0; k < len; k++) {
-				float	v = (float)(((double)k - (double)nlo) /
-				    (double)m), p = tw[k];
+			float	im = (float)(1.0 / (double)m);
+			v4f	k4 = { 0, 1, 2, 3 };
+
+			for (k = 0; k < len; k += 4) {	/* tw, wn: M */
+				v4f	v = (k4 + (float)((long)k -
+				    (long)nlo)) * im, p = LDA(tw + k);
 
 				for (e = 0; e < n; e++)
 					p *= v;
-				wn[k] = p;
+				STA(wn + k, p);
 			}
 			w = wn;
 		}
@@ -874,9 +895,9 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 	 * points instead of 12288; 2 ms: 384. (p = 1: the exact R.)
 	 */
 	memset(U, 0, 2 * mf * sizeof *U);
-	for (i = 0; i < nb; i += (long)pf) {
+	for (i = 0, q = 0; i < nb; i += (long)pf, q = q + 1 == mf ? 0 : q + 1) {
 		long	e = i + (long)pf < nb ? i + (long)pf : nb, k;
-		size_t	t = ((size_t)i / pf) % mf;
+		size_t	t = q;		/* (i / p) mod mf */
 		float	sr = 0, si = 0;
 
 		if (pf % 4 == 0 && e - i == (long)pf) {
@@ -986,14 +1007,13 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 			v4f	c0 = LDA(gi + k), c1 = LDA(gi + k + 4);
 			v4f	e0 = LDA(hr + k), e1 = LDA(hr + k + 4);
 			v4f	f0 = LDA(hi + k), f1 = LDA(hi + k + 4);
-			double	sgr = hsum(a0 * tr0 - c0 * ti0 + a1 * tr1 -
-			    c1 * ti1);
-			double	sgi = hsum(a0 * ti0 + c0 * tr0 + a1 * ti1 +
-			    c1 * tr1);
-			double	shr = hsum(e0 * tr0 - f0 * ti0 + e1 * tr1 -
-			    f1 * ti1);
-			double	shi = hsum(e0 * ti0 + f0 * tr0 + e1 * ti1 +
+			v4f	s4 = hsum4(a0 * tr0 - c0 * ti0 + a1 * tr1 -
+			    c1 * ti1, a0 * ti0 + c0 * tr0 + a1 * ti1 +
+			    c1 * tr1, e0 * tr0 - f0 * ti0 + e1 * tr1 -
+			    f1 * ti1, e0 * ti0 + f0 * tr0 + e1 * ti1 +
 			    f1 * tr1);
+			double	sgr = s4[0], sgi = s4[1], shr = s4[2];
+			double	shi = s4[3];
 
 			gs[2 * b] = sgr * zr - sgi * zi;
 			gs[2 * b + 1] = sgr * zi + sgi * zr;
