@@ -10,7 +10,7 @@
 #include "src/loc/tdoa.h"
 
 /*
- * usage: bench_tdoa [N ...]   (default 7 200)
+ * usage: bench_tdoa [--lag S] [--partners K] [N ...]   (default 7 200)
  * Each receiver gets 1 s at ~12001 S/s (its own rate and t0) of one
  * white complex noise delayed by a few samples, plus its own noise at
  * 20 dB; tdoa_chunk runs RUNS times on one thread (process CPU time,
@@ -21,10 +21,15 @@
  *  - 7 receivers: <= 1.2 ms per chunk, i.e. 20 % of the recorder's own
  *    CPU at 7 stations (bench_record: 0.86 ms per receiver-second), the
  *    issue's budget for TDoA and fix together.
+ * --lag S sets tdoa_opts.max_lag_s (default 0.02 s = 6000 km; the engine
+ * sets it from its network's largest baseline / c plus clock margin: a
+ * smaller lag window gives a smaller coarse correlation), --partners K
+ * tdoa_opts.partners (3). The targets block needs the defaults.
  */
 #define RUNS	5
 
 static uint64_t rng = 88172645463325252ULL;
+static struct tdoa_opts opts;
 
 static double
 gauss(void)
@@ -66,7 +71,7 @@ bench(int nr, double *ms)
 	float		*base = malloc(2 * base_n * sizeof *base);
 	float		**iq = calloc((size_t)nr, sizeof *iq);
 	struct tdoa_input *in = calloc((size_t)nr, sizeof *in);
-	struct tdoa_ctx	*c = tdoa_new(NULL);
+	struct tdoa_ctx	*c = tdoa_new(&opts);
 	struct tdoa_pair *p;
 	double		 t[RUNS], med;
 	int		 i, r, np = 0, max;
@@ -121,6 +126,25 @@ main(int argc, char **argv)
 	int	i, rc = 0;
 	double	ms7, ms200, ms;
 
+	tdoa_opts_default(&opts);
+	while (argc > 2 && (strcmp(argv[1], "--lag") == 0 ||
+	    strcmp(argv[1], "--partners") == 0)) {
+		char	*end;
+		double	v = strtod(argv[2], &end);
+
+		if (*end != '\0' || !(v >= 0 && v <= 64)) {
+			fprintf(stderr, "bench_tdoa: bad %s %s\n", argv[1],
+			    argv[2]);
+			return 64;
+		}
+		if (argv[1][2] == 'l')
+			opts.max_lag_s = v;
+		else
+			opts.partners = (int)v;
+		argv += 2;
+		argc -= 2;
+	}
+	printf("max_lag_s %g, partners %d\n", opts.max_lag_s, opts.partners);
 	if (argc < 2) {
 		if (bench(7, &ms7) != 0 || bench(200, &ms200) != 0)
 			return 1;
@@ -135,7 +159,8 @@ main(int argc, char **argv)
 		int	n = atoi(argv[i]);
 
 		if (n < 2 || n > 100000) {
-			fprintf(stderr, "usage: bench_tdoa [N ...]\n");
+			fprintf(stderr, "usage: bench_tdoa [--lag S] "
+			    "[--partners K] [N ...]\n");
 			return 64;
 		}
 		rc |= bench(n, &ms);

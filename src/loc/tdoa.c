@@ -86,6 +86,9 @@ struct tdoa_ctx {
 	fftwf_complex	*u, *f, *x;	/* M each: FFT in, out, Horner sum */
 	float		*pw;		/* M: power (tone finder) */
 	float		*tw;		/* M: a segment's sample weights */
+	size_t		 twlen;		/* ... for this length */
+	double		 twnt;		/* and edge, samples */
+	double		 twsum, twsum2;	/* their sum, sum of squares */
 	float		*gr, *gi, *hr, *hi; /* M: a pair's G = W A B*, H =
 					   W A Bshort* over the band */
 	float		*att;		/* M / 2 + 1: 1 / C0(l)^2, see frame */
@@ -271,6 +274,7 @@ ensure_bufs(struct tdoa_ctx *c, size_t m)
 	c->x = fftwf_alloc_complex(m);
 	c->pw = fftwf_alloc_real(m);
 	c->tw = fftwf_alloc_real(m);
+	c->twlen = 0;
 	c->gr = fftwf_alloc_real(m);
 	c->gi = fftwf_alloc_real(m);
 	c->hr = fftwf_alloc_real(m);
@@ -607,12 +611,31 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		nterms++;
 	if (get_plans(m, c->u, c->f, &fwd, &bwd) != 0)
 		return -1;
-	s->sw = s->sw2 = 0;
-	taper(tw, len, nt);		/* once */
-	for (k = 0; k < len; k++) {
-		s->sw += tw[k];
-		s->sw2 += (double)tw[k] * tw[k];
+	/* the weights, once per length and edge (the short segments of a
+	 * chunk share theirs); their sums by float blocks */
+	if (c->twlen != len || c->twnt != nt) {
+		c->twlen = len;
+		c->twnt = nt;
+		taper(tw, len, nt);
+		for (k = len; k % 4; k++)
+			tw[k] = 0;	/* tw has M >= len rounded to 4 */
+		c->twsum = c->twsum2 = 0;
+		for (k = 0; k < len; k += 256) {
+			v4f	a = { 0 }, b = { 0 };
+			size_t	j;
+
+			for (j = k; j < k + 256 && j < len; j += 4) {
+				v4f	w4 = LDA(tw + j);
+
+				a += w4;
+				b += w4 * w4;
+			}
+			c->twsum += hsum(a);
+			c->twsum2 += hsum(b);
+		}
 	}
+	s->sw = c->twsum;
+	s->sw2 = c->twsum2;
 	/* the input's FFT slots between the segment's end and its start
 	 * stay 0 for every term */
 	memset(u + 2 * (len - nlo), 0, 2 * (m - len) * sizeof *u);
@@ -637,20 +660,23 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		}
 		/* u[j] = w x, sample kc at slot 0: k >= kc to slots
 		 * 0.., k < kc to slots m - nlo .. m - 1 */
-		for (k = 0; k < len; k++) {
-			dst = k >= nlo ? u + 2 * (k - nlo) : u + 2 * (m - nlo +
-			    k);
-			if (k + 4 <= len && (k + 4 <= nlo || k >= nlo)) {
+		for (e = 0; e < 2; e++) {
+			size_t	ka = e ? nlo : 0, kb = e ? len : nlo;
+
+			/* slot of sample k: k - nlo (+ m before kc) */
+			dst = e ? u - 2 * nlo : u + 2 * (m - nlo);
+			for (k = ka; k + 4 <= kb; k += 4) {
 				v4f w4 = LDU(w + k), x0 = LDU(src + 2 * k);
 				v4f x1 = LDU(src + 2 * k + 4);
 
-				STU(dst, x0 * SHUF(w4, w4, 0, 0, 1, 1));
-				STU(dst + 4, x1 * SHUF(w4, w4, 2, 2, 3, 3));
-				k += 3;
-				continue;
+				STU(dst + 2 * k, x0 * SHUF(w4, w4, 0, 0, 1, 1));
+				STU(dst + 2 * k + 4, x1 * SHUF(w4, w4, 2, 2, 3,
+				    3));
 			}
-			dst[0] = w[k] * src[2 * k];
-			dst[1] = w[k] * src[2 * k + 1];
+			for (; k < kb; k++) {
+				dst[2 * k] = w[k] * src[2 * k];
+				dst[2 * k + 1] = w[k] * src[2 * k + 1];
+			}
 		}
 		if (n == nterms && n > 0) {
 			fftwf_execute_dft(fwd, c->u, c->x);
