@@ -85,10 +85,12 @@ struct tdoa_ctx {
 	size_t		 mcap;		/* M the buffers hold */
 	fftwf_complex	*u, *f, *x;	/* M each: FFT in, out, Horner sum */
 	float		*pw;		/* M: power (tone finder) */
-	float		*tw;		/* M: a segment's sample weights */
-	size_t		 twlen;		/* ... for this length */
-	double		 twnt;		/* and edge, samples */
-	double		 twsum, twsum2;	/* their sum, sum of squares */
+	struct {
+		float	*w;		/* M: a segment's sample weights */
+		size_t	 len;		/* ... for this length */
+		double	 nt;		/* and edge, samples */
+		double	 sum, sum2;	/* their sum, sum of squares */
+	}		 tw[2];		/* the long and the short segments' */
 	float		*gr, *gi, *hr, *hi; /* M: a pair's G = W A B*, H =
 					   W A Bshort* over the band */
 	float		*att;		/* M / 2 + 1: 1 / C0(l)^2, see frame */
@@ -215,7 +217,9 @@ free_bufs(struct tdoa_ctx *c)
 	fftwf_free(c->f);
 	fftwf_free(c->x);
 	fftwf_free(c->pw);
-	fftwf_free(c->tw);
+	fftwf_free(c->tw[0].w);
+	fftwf_free(c->tw[1].w);
+	c->tw[0].w = c->tw[1].w = NULL;
 	fftwf_free(c->gr);
 	fftwf_free(c->gi);
 	fftwf_free(c->hr);
@@ -226,7 +230,7 @@ free_bufs(struct tdoa_ctx *c)
 	free(c->hb);
 	c->gb = c->hb = NULL;
 	c->u = c->f = c->x = NULL;
-	c->pw = c->tw = c->gr = c->gi = c->hr = c->hi = c->att = NULL;
+	c->pw = c->gr = c->gi = c->hr = c->hi = c->att = NULL;
 	c->blk = NULL;
 	for (i = 0; i < 2 * c->o.partners; i++)
 		spec_free(&c->longs[i]);
@@ -273,8 +277,9 @@ ensure_bufs(struct tdoa_ctx *c, size_t m)
 	c->f = fftwf_alloc_complex(m);
 	c->x = fftwf_alloc_complex(m);
 	c->pw = fftwf_alloc_real(m);
-	c->tw = fftwf_alloc_real(m);
-	c->twlen = 0;
+	c->tw[0].w = fftwf_alloc_real(m);
+	c->tw[1].w = fftwf_alloc_real(m);
+	c->tw[0].len = c->tw[1].len = 0;
 	c->gr = fftwf_alloc_real(m);
 	c->gi = fftwf_alloc_real(m);
 	c->hr = fftwf_alloc_real(m);
@@ -284,7 +289,7 @@ ensure_bufs(struct tdoa_ctx *c, size_t m)
 	c->gb = malloc(2 * m * sizeof *c->gb);
 	c->hb = malloc(2 * m * sizeof *c->hb);
 	bad = c->u == NULL || c->f == NULL || c->x == NULL ||
-	    c->pw == NULL || c->tw == NULL ||
+	    c->pw == NULL || c->tw[0].w == NULL || c->tw[1].w == NULL ||
 	    c->gr == NULL || c->gi == NULL || c->hr == NULL || c->hi == NULL ||
 	    c->att == NULL || c->blk == NULL || c->gb == NULL || c->hb == NULL;
 	for (i = 0; i < 2 * c->o.partners && !bad; i++)
@@ -590,7 +595,7 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	double	 d = fr->fs / rate - 1, theta, nt = fr->taper * rate, term;
 	size_t	 k1, k2, len, kc, m = fr->m, h = fr->m / 2, q, k, i, nlo;
 	int	 nterms = 0, n, e;
-	float	*tw = c->tw, *wn = c->pw, *u = (float *)c->u;
+	float	*tw, *wn = c->pw, *u = (float *)c->u;
 	float	*F = (float *)c->f, *X = (float *)c->x;
 	fftwf_plan fwd, bwd;
 
@@ -613,13 +618,17 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		return -1;
 	/* the weights, once per length and edge (the short segments of a
 	 * chunk share theirs); their sums by float blocks */
-	if (c->twlen != len || c->twnt != nt) {
-		c->twlen = len;
-		c->twnt = nt;
+	e = c->tw[0].len == len && c->tw[0].nt == nt ? 0 :
+	    c->tw[1].len == len && c->tw[1].nt == nt ? 1 :
+	    c->tw[0].len > len;		/* or replace the same kind */
+	tw = c->tw[e].w;
+	if (c->tw[e].len != len || c->tw[e].nt != nt) {
+		c->tw[e].len = len;
+		c->tw[e].nt = nt;
 		taper(tw, len, nt);
 		for (k = len; k % 4; k++)
 			tw[k] = 0;	/* tw has M >= len rounded to 4 */
-		c->twsum = c->twsum2 = 0;
+		c->tw[e].sum = c->tw[e].sum2 = 0;
 		for (k = 0; k < len; k += 256) {
 			v4f	a = { 0 }, b = { 0 };
 			size_t	j;
@@ -630,12 +639,12 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 				a += w4;
 				b += w4 * w4;
 			}
-			c->twsum += hsum(a);
-			c->twsum2 += hsum(b);
+			c->tw[e].sum += hsum(a);
+			c->tw[e].sum2 += hsum(b);
 		}
 	}
-	s->sw = c->twsum;
-	s->sw2 = c->twsum2;
+	s->sw = c->tw[e].sum;
+	s->sw2 = c->tw[e].sum2;
 	/* the input's FFT slots between the segment's end and its start
 	 * stay 0 for every term */
 	memset(u + 2 * (len - nlo), 0, 2 * (m - len) * sizeof *u);
