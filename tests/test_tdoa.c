@@ -397,6 +397,34 @@ test_shared_band(void **state)
 	assert_true(st.sigma >= 0.5 * st.rms && st.sigma <= 2 * st.rms);
 }
 
+/* A small lag window (3 ms: the coarse correlation sums 16 bins) with the
+ * true TDoA near its edges (+-2.7 ms, where the coarse peak is attenuated
+ * most): still found, within 2x the bound, and a clear peak. */
+static void
+test_lag_edge(void **state)
+{
+	struct rx	 ra, rb;
+	struct stats	 st;
+	struct tdoa_opts o;
+	double		 b = crb(20, 20, 1.0);
+
+	(void)state;
+	two_rx(&ra, &rb, 20);
+	ra.delay = 0.0012 + 0.0027;
+	tdoa_opts_default(&o);
+	o.max_lag_s = 0.003;
+	run_pair(&ra, &rb, &o, 30, &st);
+	report("TDoA +2.7 ms, lag window 3 ms", &st, b);
+	assert_true(st.rms <= 2 * b);
+	assert_true(st.quality > 3);
+	ra.delay = 0.0012;	/* and the other side: -2.7 ms */
+	rb.delay = 0.0012 + 0.0027;
+	run_pair(&ra, &rb, &o, 30, &st);
+	report("TDoA -2.7 ms, lag window 3 ms", &st, b);
+	assert_true(st.rms <= 2 * b);
+	assert_true(st.quality > 3);
+}
+
 /* Unusable receivers are left out with their reason; the others pair. */
 static void
 test_excluded(void **state)
@@ -465,6 +493,7 @@ test_many(void **state)
 	struct tdoa_pair *p;
 	size_t		 n = 3000;	/* 0.25 s chunks keep it quick */
 	int		 i, np, max, bad = 0, *seen = calloc(NR, sizeof *seen);
+	char		*pairs = calloc(NR * NR, 1);
 
 	(void)state;
 	tdoa_opts_default(&o);
@@ -492,6 +521,10 @@ test_many(void **state)
 		double	e = p[i].tdoa_s - (r[p[i].a].delay - r[p[i].b].delay);
 
 		assert_true(p[i].a < p[i].b);
+		/* each unordered pair once: (a, b) not also as (b, a) or
+		 * twice */
+		assert_int_equal(pairs[p[i].a * NR + p[i].b], 0);
+		pairs[p[i].a * NR + p[i].b] = 1;
 		seen[p[i].a]++;
 		seen[p[i].b]++;
 		if (fabs(e) > 5 * p[i].sigma_s + 20e-9)
@@ -508,6 +541,7 @@ test_many(void **state)
 	free(r);
 	free(p);
 	free(seen);
+	free(pairs);
 	tdoa_free(c);
 }
 
@@ -613,6 +647,7 @@ main(void)
 		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_carrier),
 		cmocka_unit_test(test_shared_band),
+		cmocka_unit_test(test_lag_edge),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_threads),
 	};
