@@ -672,19 +672,20 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		for (e = 0; e < 2; e++) {
 			size_t	ka = e ? nlo : 0, kb = e ? len : nlo;
 
-			/* slot of sample k: k - nlo (+ m before kc) */
-			dst = e ? u - 2 * nlo : u + 2 * (m - nlo);
+			/* dst: the slot of sample ka (0 for kc, m - nlo for
+			 * the first) */
+			dst = e ? u : u + 2 * (m - nlo);
 			for (k = ka; k + 4 <= kb; k += 4) {
 				v4f w4 = LDU(w + k), x0 = LDU(src + 2 * k);
 				v4f x1 = LDU(src + 2 * k + 4);
+				float *d = dst + 2 * (k - ka);
 
-				STU(dst + 2 * k, x0 * SHUF(w4, w4, 0, 0, 1, 1));
-				STU(dst + 2 * k + 4, x1 * SHUF(w4, w4, 2, 2, 3,
-				    3));
+				STU(d, x0 * SHUF(w4, w4, 0, 0, 1, 1));
+				STU(d + 4, x1 * SHUF(w4, w4, 2, 2, 3, 3));
 			}
 			for (; k < kb; k++) {
-				dst[2 * k] = w[k] * src[2 * k];
-				dst[2 * k + 1] = w[k] * src[2 * k + 1];
+				dst[2 * (k - ka)] = w[k] * src[2 * k];
+				dst[2 * (k - ka) + 1] = w[k] * src[2 * k + 1];
 			}
 		}
 		if (n == nterms && n > 0) {
@@ -1465,7 +1466,7 @@ tdoa_chunk(struct tdoa_ctx *c, const struct tdoa_input *in, int n,
 		fr.p *= 2;
 	fr.mf = fr.m / fr.p;
 	c->att[0] = 1;
-	for (i = 1; i <= fr.ls; i++) {
+	for (i = 1; i <= fr.ls + 1; i++) {	/* + 1: the parabola's */
 		double	x = M_PI * (double)i / (double)fr.m;
 		double	c0 = sin((double)fr.p * x) / ((double)fr.p * sin(x));
 
