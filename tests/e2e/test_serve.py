@@ -610,7 +610,11 @@ const WebSocket = require("ws");
             self.assertEqual(res["total"], 300)
             self.assertEqual(res["rows"], 100)
             self.assertEqual(res["list_errors"], 0)
-            self.assertGreaterEqual(res["lists"], 400)      # ~100/s answered
+            # every request answered; the rate is the client's timer's
+            # (a loaded machine fires it less often than 100/s: 70/s seen)
+            self.assertEqual(res["unanswered"], 0, res)
+            self.assertEqual(res["lists"] + res["list_busy"], res["sent"], res)
+            self.assertGreaterEqual(res["lists"], 250, res)
             self.assertGreaterEqual(res["pings"], 100)
             self.assertEqual(res["ping_unanswered"], 0)
             self.assertLess(res["ping_ms"]["max"], 50, res)

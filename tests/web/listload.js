@@ -32,7 +32,7 @@ function pct(v, p) {
   // The lists are only recognized by their head (and every 50th parsed):
   // parsing ~100 x 35 KB a second here would put this process's own
   // garbage collection into the pings' times, which measure the server.
-  let nlist = 0;
+  let nlist = 0, nsent = 0;
   L.on("message", (b) => {
     const head = b.subarray(0, 40).toString();
     if (head.startsWith('{"event":"sessions:list"')) {
@@ -56,7 +56,7 @@ function pct(v, p) {
   });
   const data = limit !== null ? { limit } : {};
   const t0 = now();
-  const lt = setInterval(() => { listSent.push(now()); L.send(env("sessions:list", data)); }, 1000 / rate);
+  const lt = setInterval(() => { nsent++; listSent.push(now()); L.send(env("sessions:list", data)); }, 1000 / rate);
   // One ping in flight at a time: a late pong is measured, not hidden.
   const pt = setInterval(() => { if (pingAt === null) { pingAt = now(); P.send(env("ping", {})); } }, 20);
   await new Promise((ok) => setTimeout(ok, secs * 1000));
@@ -66,7 +66,7 @@ function pct(v, p) {
   await new Promise((ok) => setTimeout(ok, 500));
   const el = (now() - t0) / 1000;
   console.log(JSON.stringify({
-    seconds: +el.toFixed(2), lists: listT.length, lists_per_s: +(listT.length / el).toFixed(1),
+    seconds: +el.toFixed(2), sent: nsent, unanswered: listSent.length, lists: listT.length, lists_per_s: +(listT.length / el).toFixed(1),
     list_busy: busy, list_errors: errors, total, rows,
     list_ms: { p50: pct(listT, 50), p99: pct(listT, 99), max: pct(listT, 100) },
     pings: pingT.length, ping_unanswered: pingAt !== null ? 1 : 0,
