@@ -14,6 +14,7 @@
 #include "src/base/metrics.h"
 #include "src/base/util.h"
 #include "net/rx/receiver.h"
+#include "net/rx/rxloop.h"
 #include "store/dataset.h"
 
 #define ENGINE_MAX_SESSIONS	1000	/* kept in memory; oldest final ones go */
@@ -927,6 +928,12 @@ try_origin(struct acq *a, int timed_out)
 	a->has_origin = 1;
 	a->t0 = t0;
 	a->kick = 1;	/* the supervisor's deadlines start now */
+	/* locate learns the grid (and the rate to prepare for) before the
+	 * first chunk: its first fix is as quick as the others */
+	for (i = 0; i < a->n; i++)
+		if (a->rt[i].fs > 0)
+			break;
+	locate_grid(a->loc, t0, i < a->n ? a->rt[i].fs : 0);
 	for (i = 0; i < a->n; i++)
 		chunker_set_origin(a->rt[i].ch, t0, on_chunk, a);
 }
@@ -1774,6 +1781,20 @@ acq_main(void *arg)
 	return NULL;
 }
 
+static void
+nudge_noop(void *arg)
+{
+	(void)arg;
+}
+
+/* locate's nudge: a turn of the receivers' loop now (rxloop_call ends
+ * its rest), so the frames that complete a chunk are read at once. */
+static void
+nudge_loop(void *ctx)
+{
+	(void)rxloop_call(ctx, nudge_noop, NULL);
+}
+
 static struct acq *
 acq_new(struct engine *eng, struct sess *s)
 {
@@ -1819,6 +1840,8 @@ acq_new(struct engine *eng, struct sess *s)
 		lc.total = a->total;
 		lc.band_lo_hz = s->p.low_cut;
 		lc.band_hi_hz = s->p.high_cut;
+		lc.nudge = nudge_loop;
+		lc.nudge_ctx = eng->cfg.loop;
 		lc.has_source = s->source_coords;
 		lc.source_lat = s->source_lat;
 		lc.source_lon = s->source_lon;

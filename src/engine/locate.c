@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "src/engine/locate.h"
 #include "src/engine/chunker.h"
@@ -61,6 +62,12 @@ struct locate {
 	double			*res_sum;
 	int			*res_n;
 	struct tdoa_ctx		*tctx;	/* the worker's */
+	/* The grid, for nudges (locate_main): the end of chunk 0 (UTC ns,
+	 * from the first GPS-timed chunk) and the highest index offered. */
+	int64_t			 end0_ns;
+	double			 warm_fs;	/* locate_grid's rate, then -1 */
+	int			 kmax;
+	int			 nudge_k, nudge_step;
 };
 
 static json_t *
@@ -230,7 +237,7 @@ power_db(const struct chunk *c)
 
 /* l->lock held. Copy c into r as complex float (full scale 1). */
 static int
-hold(struct lrx *r, const struct chunk *c, double pw)
+hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0)
 {
 	size_t	i;
 
@@ -245,6 +252,9 @@ hold(struct lrx *r, const struct chunk *c, double pw)
 		r->iq[i] = (float)c->iq[i] * (1.0f / 32768.0f);
 	r->websdr = c->websdr;
 	r->power_db = pw;
+	if (l_end0 != NULL && *l_end0 == 0)
+		*l_end0 = c->t0_ns + llround((double)c->n * 1e9 / c->fs_gps) -
+		    (int64_t)c->index * 1000000000;
 	/* The time base TDoA needs: the first sample's time in integer ns
 	 * and the rate measured from the GPS stamps (chunker.h), not the
 	 * grid's double of UTC seconds (~0.2 us) and nominal rate. */
@@ -296,7 +306,9 @@ locate_offer(struct locate *l, const struct chunk *c, int audio)
 		i = weak;
 	} else
 		i = s->nheld;
-	if (hold(&s->rx[i], c, pw) != 0)
+	if (c->index > l->kmax)
+		l->kmax = c->index;
+	if (hold(&s->rx[i], c, pw, &l->end0_ns) != 0)
 		exclude_locked(l, s, c->websdr, "out of memory");
 	else if (i == s->nheld)
 		s->nheld++;
@@ -334,6 +346,69 @@ locate_settled(struct locate *l, int k)
 		if (l->slots[i].state == S_FILLING && l->slots[i].k == k)
 			queue_slot(l, &l->slots[i], "no chunk");
 	pthread_mutex_unlock(&l->lock);
+}
+
+void
+locate_grid(struct locate *l, double t0, double fs)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->lock);
+	if (l->end0_ns == 0)
+		l->end0_ns = (int64_t)llround((t0 + 1) * 1e9);
+	if (fs > 1000 && fs < 1e7 && l->warm_fs == 0)
+		l->warm_fs = fs;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/*
+ * Without l->lock, on locate's thread. TDoA plans its FFTs for a chunk
+ * size the first time it sees it, and its buffers grow to the number of
+ * receivers: tens of ms, once. Doing that on noise of the expected size,
+ * as many receivers as will take part, before the first real chunk keeps
+ * it out of the first fix's delay.
+ */
+static void
+warm_up(struct locate *l, double fs)
+{
+	struct tdoa_input	*in;
+	struct tdoa_pair	*p;
+	size_t			 n = (size_t)fs, i;
+	int			 nrx = l->nst < l->cfg.max_rx ? l->nst :
+				    l->cfg.max_rx, np, maxp, j;
+	float			*iq = malloc(2 * n * sizeof *iq);
+	uint64_t		 x = 0x9e3779b97f4a7c15ull;
+
+	if (nrx < 2)
+		nrx = 2;
+	maxp = tdoa_max_pairs(l->tctx, nrx);
+	p = calloc((size_t)(maxp > 0 ? maxp : 1), sizeof *p);
+	in = calloc((size_t)nrx, sizeof *in);
+	if (iq == NULL || p == NULL || in == NULL)
+		goto out;
+	for (i = 0; i < 2 * n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		iq[i] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5);
+	}
+	/* one stretch of noise for all: a correlation peak at every pair
+	 * (the same work as a real chunk) */
+	for (j = 0; j < nrx; j++) {
+		in[j].iq = iq;
+		in[j].n = n;
+		in[j].rate_hz = fs;
+		in[j].t0_ns = 1000000000000000000LL;
+		in[j].snr_db = 20;
+		in[j].band_lo_hz = l->cfg.band_lo_hz;
+		in[j].band_hi_hz = l->cfg.band_hi_hz;
+	}
+	(void)tdoa_chunk(l->tctx, in, nrx, p, maxp, &np);
+out:
+	free(iq);
+	free(in);
+	free(p);
 }
 
 void
@@ -760,11 +835,64 @@ skip_fix(struct locate *l, int k)
 	say_fix(l, k, &f, NULL);
 }
 
+/* l->lock held. Chunk index k still waits for a receiver's chunk. */
+static int
+pending(const struct locate *l, int k)
+{
+	int	i;
+
+	if (!l->done[k])
+		return 1;
+	for (i = 0; i < LOCATE_SLOTS; i++)
+		if (l->slots[i].state == S_FILLING && l->slots[i].k == k)
+			return 1;
+	return 0;
+}
+
+/*
+ * l->lock held. When to nudge the receivers' loop next (0: no need).
+ * The loop rests up to 100 ms between turns to serve many frames per
+ * wake-up (net/rx/rxloop.c), so a chunk would reach us up to 100 ms after
+ * the frame that completes it: too late for a fix within 100 ms of the
+ * chunk's end. A KiwiSDR sends that frame 0-43 ms after the end (512
+ * samples at 12 kS/s), so from 15 ms after each chunk's end the loop is
+ * woken every 10 ms until every receiver's chunk is in (or 150 ms have
+ * passed: a receiver that is late is waited for by the grace period, not
+ * by nudges) -- a few turns a second more, not one per frame. The end is
+ * on GPS time, the nudge on the host clock: a host clock far off GPS
+ * makes them useless (the rest still bounds the delay), never harmful.
+ */
+static double
+next_nudge(struct locate *l)
+{
+	int	k;
+
+	if (l->cfg.nudge == NULL || l->end0_ns == 0)
+		return 0;
+	for (k = l->nudge_k < 0 ? 0 : l->nudge_k; k < l->cfg.total &&
+	    !pending(l, k); k++)
+		;
+	if (k != l->nudge_k) {
+		l->nudge_k = k;
+		l->nudge_step = 0;
+	}
+	if (k >= l->cfg.total)
+		return 0;
+	if (l->nudge_step > 13) {	/* 15 + 13 x 10 ms: give up on k */
+		l->nudge_k = k + 1;
+		l->nudge_step = 0;
+		return next_nudge(l);
+	}
+	return (double)l->end0_ns / 1e9 + k + 0.015 + 0.010 * l->nudge_step;
+}
+
 static void *
 locate_main(void *arg)
 {
 	struct locate	*l = arg;
 	struct slot	*s;
+	struct timespec	 ts;
+	double		 due;
 	int		 i, k;
 
 	pthread_mutex_lock(&l->lock);
@@ -792,7 +920,28 @@ locate_main(void *arg)
 		}
 		if (l->stop)
 			break;
-		pthread_cond_wait(&l->cond, &l->lock);
+		if (l->warm_fs > 0) {
+			double fs = l->warm_fs;
+			l->warm_fs = -1;
+			pthread_mutex_unlock(&l->lock);
+			warm_up(l, fs);
+			pthread_mutex_lock(&l->lock);
+			continue;
+		}
+		if ((due = next_nudge(l)) == 0) {
+			pthread_cond_wait(&l->cond, &l->lock);
+			continue;
+		}
+		if (util_now() >= due) {
+			l->nudge_step++;
+			pthread_mutex_unlock(&l->lock);
+			l->cfg.nudge(l->cfg.nudge_ctx);
+			pthread_mutex_lock(&l->lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)due;
+		ts.tv_nsec = (long)((due - (double)ts.tv_sec) * 1e9);
+		pthread_cond_timedwait(&l->cond, &l->lock, &ts);
 	}
 	pthread_mutex_unlock(&l->lock);
 	return NULL;
@@ -846,6 +995,8 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 		goto oom;
 	l->cfg = *cfg;
 	l->nst = n;
+	l->kmax = -1;
+	l->nudge_k = -1;
 	snprintf(l->sid, sizeof l->sid, "%s", cfg->session_id);
 	l->cfg.session_id = l->sid;
 	if (l->cfg.snr_min_db <= 0)

@@ -86,6 +86,12 @@ struct locate_config {
 	int			 max_rx;	/* 0: LOCATE_MAX_RX */
 	double			 band_lo_hz;	/* the session's passband, Hz */
 	double			 band_hi_hz;	/* (both 0: the whole band) */
+	/* Called on locate's thread soon after each chunk's end, so that
+	 * the receivers' loop, which rests between turns, delivers the
+	 * frames that complete the chunk at once (NULL: never). Quick, must
+	 * not call back into locate. */
+	void			(*nudge)(void *ctx);
+	void			*nudge_ctx;
 	int			 has_source;	/* a known source with coords */
 	double			 source_lat;	/* degrees */
 	double			 source_lon;
@@ -101,6 +107,11 @@ void		 locate_offer(struct locate *l, const struct chunk *c,
 void		 locate_exclude(struct locate *l, int websdr, int k,
 		    const char *reason);
 void		 locate_settled(struct locate *l, int k);
+/* The session's grid is known: chunk k covers [t0 + k, t0 + k + 1) (UTC
+ * s on the session's time line); fs: a receiver's rate (0: unknown). The
+ * thread prepares the TDoA for chunks of that size (FFTW plans) and
+ * nudges the receivers' loop after each chunk's end (nudge above). */
+void		 locate_grid(struct locate *l, double t0, double fs);
 /* Wait until the chunk indices queued so far are located (those still
  * filling wait for their receivers): for tests and benchmarks. */
 void		 locate_drain(struct locate *l);
