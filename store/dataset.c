@@ -1255,6 +1255,15 @@ row_from_manifest(const char *id, const json_t *m, json_int_t stored,
 	if ((v = json_object_get(ses, "failure_reason")) != NULL)
 		json_object_set_new(o, "failure_reason", json_deep_copy(v));
 	json_object_set_new(o, "chunk_files", json_integer(files));
+	/* The session fix (the "final" row of "fixes", src/engine/locate.h):
+	 * manifests written before localization have none. */
+	json_array_foreach(json_object_get(m, "fixes"), i, v) {
+		if (json_is_true(json_object_get(v, "final"))) {
+			json_t *fix = json_deep_copy(v);
+			json_object_del(fix, "session_id");
+			json_object_set_new(o, "fix", fix);
+		}
+	}
 	if (json_is_object(rebuilt))
 		json_object_set_new(o, "rebuilt", json_deep_copy(rebuilt));
 	return o;

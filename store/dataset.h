@@ -4,7 +4,9 @@
  *
  *   DIR/sources.json                          known sources ("Unknown" always)
  *   DIR/sessions/<id>/manifest.json           session row, stations, summary,
- *                                             measurements (when final)
+ *                                             measurements (when final),
+ *                                             tdoa and fixes (rows of
+ *                                             src/engine/locate.h)
  *   DIR/sessions/<id>/rows/batch_NNNNNN.json  measurement rows written while
  *                                             recording (merged when final)
  *   DIR/sessions/<id>/chunk_NNN_websdr_K.npy  complex64 samples (float32
@@ -120,7 +122,9 @@ int		 dataset_session_check(struct dataset *ds, const char *id,
 		    char *why, size_t len);
 /* Array of {id, session_name, status, frequency_hz, duration_seconds,
  * session_start, chunks_expected, chunks_stored, chunks_missing,
- * failure_reason, chunk_files (chunk_*.npy files on disk), rebuilt (when
+ * failure_reason, chunk_files (chunk_*.npy files on disk), fix (the
+ * session fix: the manifest's "fixes" row with final true, without its
+ * session_id; absent before localization or in older manifests), rebuilt (when
  * the manifest was rebuilt: {at, reason, chunk_files, rows,
  * chunks_expected, damaged_file})}, newest first (by session_start, then
  * id), from the index (new reference; the rows are shared: read-only). A

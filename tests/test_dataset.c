@@ -1010,6 +1010,70 @@ test_recovery_race(void **state)
 	sem_destroy(&lock_go);
 }
 
+/* The TDoA and fix rows (src/engine/locate.h) ride in the manifest; the
+ * listing row carries the session fix as "fix" (also after a reopen, read
+ * from disk); a manifest written before localization has none and loads
+ * as before. */
+static void
+test_fix_rows(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], old[37], err[512];
+	json_t		*m, *list, *o, *loaded;
+	int		 pass;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	recorded(ds, old, 1);		/* no "fixes": an older manifest */
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	put(ds, id, 0);
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	json_object_set_new(m, "tdoa", json_pack("[{s:s, s:i, s:i, s:i, s:f, "
+	    "s:f, s:f, s:f}]", "session_id", id, "chunk_index", 0, "websdr_a",
+	    1, "websdr_b", 2, "tdoa_us", -12.5, "sigma_us", 0.05, "quality",
+	    8.0, "corr", 0.97));
+	json_object_set_new(m, "fixes", json_pack("[{s:s, s:i, s:b, s:b}, "
+	    "{s:s, s:n, s:b, s:b, s:f, s:f, s:f, s:f}]", "session_id", id,
+	    "chunk_index", 0, "final", 0, "ok", 1, "session_id", id,
+	    "chunk_index", "final", 1, "ok", 1, "latitude", 45.05,
+	    "longitude", 8.2, "cep50_m", 9.5, "error_m", 4.25));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
+	json_decref(m);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {	/* a new process: the index from disk */
+			dataset_close(ds);
+			ds = dataset_open(dir, err, sizeof err);
+			assert_non_null(ds);
+		}
+		list = dataset_sessions_list(ds, err, sizeof err);
+		o = json_object_get(listed(list, id), "fix");
+		assert_true(json_is_object(o));
+		assert_true(json_real_value(json_object_get(o, "latitude")) ==
+		    45.05);
+		assert_true(json_real_value(json_object_get(o, "error_m")) ==
+		    4.25);
+		assert_true(json_is_true(json_object_get(o, "final")));
+		assert_null(json_object_get(o, "session_id"));
+		assert_null(json_object_get(listed(list, old), "fix"));
+		json_decref(list);
+	}
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_int_equal(json_array_size(json_object_get(loaded, "tdoa")), 1);
+	assert_int_equal(json_array_size(json_object_get(loaded, "fixes")), 2);
+	json_decref(loaded);
+	loaded = dataset_session_load(ds, old, err, sizeof err);
+	assert_non_null(loaded);
+	assert_null(json_object_get(loaded, "fixes"));
+	assert_int_equal(json_array_size(json_object_get(loaded,
+	    "measurements")), 4);
+	json_decref(loaded);
+	dataset_close(ds);
+}
+
 int
 main(void)
 {
@@ -1029,6 +1093,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_race, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_fix_rows, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

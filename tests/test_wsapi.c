@@ -167,7 +167,7 @@ test_ping(void **state)
 	send1(f, "{\"event\":\"subscribe\",\"data\":{\"channels\":"
 	    "[\"*\"]}}");
 	assert_int_equal(f->subs, WSAPI_SUB_MEASUREMENTS | WSAPI_SUB_RECEIVERS |
-	    WSAPI_SUB_MISSING);
+	    WSAPI_SUB_MISSING | WSAPI_SUB_TDOA);
 }
 
 static void
@@ -457,6 +457,8 @@ test_broadcast_names(void **state)
 	assert_int_equal(wsapi_broadcast("receiver:status"),
 	    WSAPI_SUB_RECEIVERS);
 	assert_int_equal(wsapi_broadcast("session:missing"), WSAPI_SUB_MISSING);
+	assert_int_equal(wsapi_broadcast("session:tdoa"), WSAPI_SUB_TDOA);
+	assert_int_equal(wsapi_broadcast("session:fix"), WSAPI_TO_ALL);
 	assert_false(wsapi_broadcast("session:started"));
 	assert_false(wsapi_broadcast("session:source_assigned"));
 	assert_false(wsapi_broadcast("session:completed"));

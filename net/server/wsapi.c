@@ -424,13 +424,15 @@ channel_bits(const char *ch)
 {
 	if (strcmp(ch, "*") == 0)
 		return WSAPI_SUB_MEASUREMENTS | WSAPI_SUB_RECEIVERS |
-		    WSAPI_SUB_MISSING;
+		    WSAPI_SUB_MISSING | WSAPI_SUB_TDOA;
 	if (strcmp(ch, "session:measurement") == 0)
 		return WSAPI_SUB_MEASUREMENTS;
 	if (strcmp(ch, "receiver:status") == 0)
 		return WSAPI_SUB_RECEIVERS;
 	if (strcmp(ch, "session:missing") == 0)
 		return WSAPI_SUB_MISSING;
+	if (strcmp(ch, "session:tdoa") == 0)
+		return WSAPI_SUB_TDOA;
 	return 0;
 }
 
@@ -983,9 +985,11 @@ wsapi_broadcast(const char *event)
 		{ "session:progress", WSAPI_TO_ALL },
 		{ "session:error", WSAPI_TO_ALL },
 		{ "session:clock", WSAPI_TO_ALL },
+		{ "session:fix", WSAPI_TO_ALL },
 		{ "session:measurement", WSAPI_SUB_MEASUREMENTS },
 		{ "receiver:status", WSAPI_SUB_RECEIVERS },
 		{ "session:missing", WSAPI_SUB_MISSING },
+		{ "session:tdoa", WSAPI_SUB_TDOA },
 	};
 	size_t	i;
 

@@ -13,8 +13,9 @@
  *   ping                                     -> pong (no data)
  *   subscribe {channels?}                    -> subscribed {channels}
  *     (status updates, progress, errors and heartbeats reach every client;
- *     "session:measurement", "receiver:status", "session:missing" or "*"
- *     add those per-station events -- the page's SNR table uses them)
+ *     "session:measurement", "receiver:status", "session:missing",
+ *     "session:tdoa" or "*" add those per-station events -- the page's
+ *     SNR table uses them; session:fix goes to every client)
  *   session:start {session_name, frequency_mhz, duration_seconds, notes?}
  *                                            -> session:started {...,
  *                                               session_token}
@@ -93,6 +94,7 @@ void		 wsapi_free(struct wsapi *api);
 #define WSAPI_SUB_MEASUREMENTS	0x2u	/* session:measurement */
 #define WSAPI_SUB_RECEIVERS	0x4u	/* receiver:status */
 #define WSAPI_SUB_MISSING	0x8u	/* session:missing */
+#define WSAPI_SUB_TDOA		0x10u	/* session:tdoa */
 
 /* Handle one text message of len bytes (not NUL-terminated, any bytes).
  * Every reply goes through reply(client, ...); a message always gets at

@@ -197,6 +197,62 @@ cli_jstr(const json_t *o, const char *k)
 	return cli_esc(json_string_value(json_object_get(o, k)));
 }
 
+static double
+jnum(const json_t *o, const char *k)
+{
+	const json_t	*v = json_object_get(o, k);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+void
+cli_fix_line(const json_t *f, char *buf, size_t len)
+{
+	const json_t	*w = json_object_get(f, "worst"), *el;
+	double		 lat = jnum(f, "latitude"), lon = jnum(f, "longitude");
+	double		 e = jnum(f, "error_m"), wres = NAN, a, b, o;
+	size_t		 off;
+	json_int_t	 wk = 0;
+
+	if (!json_is_true(json_object_get(f, "ok")) || !isfinite(lat) ||
+	    !isfinite(lon)) {
+		snprintf(buf, len, "no fix: %s", cli_jstr(f, "reason"));
+		return;
+	}
+	off = (size_t)snprintf(buf, len, "%.5f %c %.5f %c, CEP50 %.0f m, "
+	    "CEP95 %.0f m", fabs(lat), lat >= 0 ? 'N' : 'S', fabs(lon),
+	    lon >= 0 ? 'E' : 'W', jnum(f, "cep50_m"), jnum(f, "cep95_m"));
+	/* the ellipse: an object in the event, flat in a row */
+	el = json_object_get(f, "ellipse");
+	if (!json_is_object(el))
+		el = f;
+	a = jnum(el, "semi_major_m");
+	b = jnum(el, "semi_minor_m");
+	o = jnum(el, "orientation_deg");
+	if (off < len && isfinite(a) && isfinite(b))
+		off += (size_t)snprintf(buf + off, len - off, ", ellipse "
+		    "%.0f x %.0f m at %.0f deg", a, b, isfinite(o) ? o : 0);
+	if (off < len && json_is_array(json_object_get(f, "receivers")))
+		off += (size_t)snprintf(buf + off, len - off, ", %zu "
+		    "receivers", json_array_size(json_object_get(f,
+		    "receivers")));
+	if (off < len && isfinite(e))
+		off += (size_t)snprintf(buf + off, len - off, "; %.0f m from "
+		    "the source", e);
+	if (json_is_object(w)) {
+		wk = json_integer_value(json_object_get(w, "websdr"));
+		wres = jnum(w, "residual_us");
+	} else if (json_is_integer(json_object_get(f, "worst_websdr"))) {
+		wk = json_integer_value(json_object_get(f, "worst_websdr"));
+		wres = jnum(f, "worst_residual_us");
+	}
+	if (off < len && wk > 0 && isfinite(wres))
+		snprintf(buf + off, len - off, "; worst residual: station "
+		    "%lld%s%s%s %+.2f us", (long long)wk, json_is_object(w) ?
+		    " (" : "", json_is_object(w) ? cli_jstr(w, "station") : "",
+		    json_is_object(w) ? ")" : "", wres);
+}
+
 int
 cli_store_line(const json_t *st, char *buf, size_t len)
 {

@@ -70,4 +70,10 @@ const char *cli_jstr(const json_t *o, const char *k);
  * "central store: N rows, M objects pending; database ...; S3 ...". */
 int	cli_store_line(const json_t *status, char *buf, size_t len);
 
+/* One line describing a position fix: a session:fix event's data, a fix
+ * row of the manifest or a listing's "fix" (src/engine/locate.h):
+ * "45.04420 N 7.67210 E, CEP50 9 m, ...; 8 m from the source; worst
+ * residual ..." or "no fix: REASON". Escaped for a terminal. */
+void	cli_fix_line(const json_t *fix, char *buf, size_t len);
+
 #endif

@@ -32,6 +32,7 @@ struct out {
 	int		 nst;
 	json_t		*final;			/* last status_update data */
 	char		 store[2048];		/* last store line printed */
+	char		 excluded[2048];	/* last TDoA exclusions printed */
 };
 
 /* Write a line with one write(): lines of concurrent writers never mix. */
@@ -52,6 +53,29 @@ static json_int_t
 jint(const json_t *d, const char *k)
 {
 	return json_integer_value(json_object_get(d, k));
+}
+
+/* session:tdoa: who was left out of TDoA and why, said when it changes
+ * (every chunk would repeat it). */
+static void
+human_tdoa(struct out *o, const json_t *d)
+{
+	char	 line[2048];
+	size_t	 off = 0, i;
+	json_t	*x;
+
+	line[0] = '\0';
+	json_array_foreach(json_object_get(d, "excluded"), i, x) {
+		if (off >= sizeof line)
+			break;
+		off += (size_t)snprintf(line + off, sizeof line - off, "%s%lld "
+		    "%s (%s)", i ? ", " : "", (long long)jint(x, "websdr"),
+		    cli_jstr(x, "station"), cli_jstr(x, "reason"));
+	}
+	if (strcmp(line, o->excluded) != 0)
+		fprintf(stderr, "  TDoA without: %s\n", line[0] ? line :
+		    "(none)");
+	snprintf(o->excluded, sizeof o->excluded, "%s", line);
 }
 
 static void
@@ -119,6 +143,16 @@ human(struct out *o, const char *name, const json_t *d)
 		fprintf(stderr, "error: %s\n", cli_jstr(d, "error"));
 	else if (strcmp(name, "session:clock") == 0)
 		fprintf(stderr, "warning: %s\n", cli_jstr(d, "message"));
+	else if (strcmp(name, "session:tdoa") == 0)
+		human_tdoa(o, d);
+	else if (strcmp(name, "session:fix") == 0) {
+		cli_fix_line(d, line, sizeof line);
+		if (json_is_true(json_object_get(d, "final")))
+			fprintf(stderr, "session fix: %s\n", line);
+		else
+			fprintf(stderr, "  fix chunk %lld: %s\n",
+			    (long long)jint(d, "chunk_index"), line);
+	}
 	else if (strcmp(name, "store:status") == 0) {
 		/* only when a store's state or error changes, not every count */
 		json_t *c = json_deep_copy(d);
@@ -495,7 +529,11 @@ const struct cmd_entry cmd_record_entry = {
 	    "  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
 	    "  --start-timeout S    wait this long for every station to stream "
 	    "(default 5)\n"
-	    "  --json               events as JSON lines on stdout\n"
+	    "  --json               events as JSON lines on stdout (with\n"
+	    "                       session:tdoa and session:fix: the position\n"
+	    "                       fixed per chunk and for the session; a\n"
+	    "                       known source with --lat/--lon adds its\n"
+	    "                       error)\n"
 	    REPLICATOR_HELP
 	    "  --sync-timeout S     at the end, wait up to S s for the central "
 	    "store\n"

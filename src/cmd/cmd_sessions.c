@@ -55,6 +55,12 @@ sessions_exec(const struct args *a)
 			    (long long)json_integer_value(json_object_get(o,
 			    "chunks_missing")), name != NULL ? cli_esc(name) :
 			    "-");
+			if (json_is_object(json_object_get(o, "fix"))) {
+				char fl[1024];
+				cli_fix_line(json_object_get(o, "fix"), fl,
+				    sizeof fl);
+				printf("  fix: %s\n", fl);
+			}
 			/* a damaged manifest is said, with what is left */
 			if (json_object_get(o, "damaged") != NULL)
 				printf("  damaged: %s; %lld chunk files kept "
@@ -89,7 +95,8 @@ const struct cmd_entry cmd_sessions_entry = {
 	.args = { .lower = 0, .upper = 0 },
 	.options = sessions_options,
 	.usage = "[--data-dir DIR] [--json]",
-	.summary = "List recorded sessions: status, chunks stored and missing.",
+	.summary = "List recorded sessions: status, chunks stored and "
+	    "missing, the session fix.",
 	.help =
 	    "  --data-dir DIR  dataset folder (default $XDG_DATA_HOME/heimdall-rec)\n"
 	    "  --json          print a JSON array\n"

@@ -27,6 +27,28 @@ static const struct option status_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* {session_id, session_name, fix} of the newest session with a session
+ * fix (src/engine/locate.h), or NULL. */
+static json_t *
+latest_fix(struct dataset *ds)
+{
+	char	 err[512];
+	json_t	*list = dataset_sessions_list(ds, err, sizeof err), *o, *r = NULL;
+	size_t	 i;
+
+	json_array_foreach(list, i, o) {
+		if (json_is_object(json_object_get(o, "fix"))) {
+			r = json_pack("{s:O, s:O, s:O}", "session_id",
+			    json_object_get(o, "id"), "session_name",
+			    json_object_get(o, "session_name"), "fix",
+			    json_object_get(o, "fix"));
+			break;
+		}
+	}
+	json_decref(list);
+	return r;
+}
+
 static int
 status_exec(const struct args *a)
 {
@@ -36,7 +58,7 @@ status_exec(const struct args *a)
 	struct s3store		*s3;
 	const char		*dir = args_get(a, "data-dir");
 	char			 err[1024], dpath[4096], *s;
-	json_t			*p, *last, *ses, *live;
+	json_t			*p, *last, *ses, *live, *fix;
 	size_t			 i;
 	int			 rc, json = args_has(a, "json"), db, s3on, n;
 
@@ -56,9 +78,14 @@ status_exec(const struct args *a)
 	s3on = c.s3_on || (!replicator_config_enabled(&c) && used(last, "s3"));
 	json_decref(p);
 	p = replicator_pending(ds, db, s3on, err, sizeof err);
+	fix = latest_fix(ds);
 	dataset_close(ds);
-	if (p == NULL)
+	if (p == NULL) {
+		json_decref(fix);
 		return cli_error(EXIT_IOERR, "%s", err);
+	}
+	/* the newest session's fix, whatever is pending */
+	json_object_set_new(p, "latest_fix", fix != NULL ? fix : json_null());
 	last = json_object_get(p, "last");
 
 	/* reachability, when told where the stores are */
@@ -110,6 +137,12 @@ status_exec(const struct args *a)
 	    (long long)json_integer_value(json_object_get(p,
 	    "pending_sessions")),
 	    !db && !s3on ? " (no central store configured or used yet)" : "");
+	if (json_is_object(fix = json_object_get(p, "latest_fix"))) {
+		char fl[1024];
+		cli_fix_line(json_object_get(fix, "fix"), fl, sizeof fl);
+		printf("latest session fix: %s \"%s\": %s\n", cli_jstr(fix,
+		    "session_id"), cli_jstr(fix, "session_name"), fl);
+	}
 	json_array_foreach(json_object_get(p, "sessions"), i, ses) {
 		if (json_object_get(ses, "damaged") != NULL) {
 			printf("  %s damaged: %s (nothing of it can be sent "
@@ -174,6 +207,7 @@ const struct cmd_entry cmd_status_entry = {
 	    "  --data-dir DIR       the dataset (spool) (default "
 	    "$XDG_DATA_HOME/heimdall-rec)\n"
 	    "  --json               one JSON object on stdout\n"
+	    "\nIt also shows the newest session fix (latest_fix).\n"
 	    "\nWithout --db/--s3 it counts against the stores used last (from "
 	    "DIR/replica.json)\nand shows their last error; with them it also "
 	    "checks that they answer.\n"

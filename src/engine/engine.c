@@ -10,9 +10,11 @@
 #include "src/engine/engine.h"
 #include "src/engine/chunker.h"
 #include "src/engine/events.h"
+#include "src/engine/locate.h"
 #include "src/base/metrics.h"
 #include "src/base/util.h"
 #include "net/rx/receiver.h"
+#include "net/rx/rxloop.h"
 #include "store/dataset.h"
 
 #define ENGINE_MAX_SESSIONS	1000	/* kept in memory; oldest final ones go */
@@ -112,6 +114,7 @@ struct acq {
 	json_t		*missing;	/* [{chunk_index, websdr, reason}] */
 	struct metrics_ctx *mctx;
 	size_t		 mctx_size;
+	struct locate	*loc;		/* TDoA and fixes (NULL: none) */
 };
 
 struct sess {
@@ -121,6 +124,8 @@ struct sess {
 	enum session_status	 status;
 	char			 source_id[UTIL_UUID_LEN];
 	char			 source_name[128];
+	int			 source_coords;	/* the source's position */
+	double			 source_lat, source_lon;
 	char			 created_at[40];
 	char			 session_end[40];
 	char			 failure_reason[256];
@@ -229,6 +234,7 @@ acq_free(struct acq *a)
 	}
 	free(a->rt);
 	free(a->clkv);
+	locate_free(a->loc);
 	json_decref(a->missing);
 	metrics_ctx_free(a->mctx);
 	pthread_cond_destroy(&a->cond);
@@ -706,6 +712,9 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 	s->status = SESSION_SOURCE_ASSIGNED;
 	snprintf(s->source_id, sizeof s->source_id, "%s", src.id);
 	snprintf(s->source_name, sizeof s->source_name, "%s", src.name);
+	s->source_coords = src.has_coords;
+	s->source_lat = src.latitude;
+	s->source_lon = src.longitude;
 	pthread_mutex_unlock(&eng->lock);
 
 	save_manifest(eng, s);
@@ -786,6 +795,10 @@ on_chunk(void *ctx, struct chunk *c)
 		return;
 	}
 	r->cst[c->index] = C_QUEUED;
+	/* TDoA takes its copy as the chunk is cut (one pass over the
+	 * samples), not after metrics and storage: the fix of a chunk is
+	 * due soon after its end; locate works on its own thread. */
+	locate_offer(a->loc, c, rx_type_audio(r->st->type));
 	it->chunk = c;
 	push_item(a, it);
 	if (row_complete(a, c->index))
@@ -915,6 +928,12 @@ try_origin(struct acq *a, int timed_out)
 	a->has_origin = 1;
 	a->t0 = t0;
 	a->kick = 1;	/* the supervisor's deadlines start now */
+	/* locate learns the grid (and the rate to prepare for) before the
+	 * first chunk: its first fix is as quick as the others */
+	for (i = 0; i < a->n; i++)
+		if (a->rt[i].fs > 0)
+			break;
+	locate_grid(a->loc, t0, i < a->n ? a->rt[i].fs : 0);
 	for (i = 0; i < a->n; i++)
 		chunker_set_origin(a->rt[i].ch, t0, on_chunk, a);
 }
@@ -1061,10 +1080,10 @@ mark_missing(struct acq *a, struct rxrt *r, int k, const char *reason,
 	r->cst[k] = C_MISSING;
 	r->missing++;
 	chunker_skip(r->ch, k + 1);
+	locate_exclude(a->loc, r->st->index, k, reason);
 	json_array_append_new(out, json_pack("{s:i, s:i, s:s, s:s}",
 	    "chunk_index", k, "websdr", r->st->index, "station", r->st->name,
 	    "reason", reason));
-	(void)a;
 }
 
 /*
@@ -1375,6 +1394,8 @@ report_progress(struct acq *a)
 			a->progress_rows += a->rt[i].cst[k] == C_STORED;
 		if (settled)
 			a->progress++;
+		if (settled)
+			locate_settled(a->loc, k);
 		if (settled && a->progress == a->total && !a->failure_said &&
 		    (why = acq_failure(a)) != NULL) {
 			snprintf(reason, sizeof reason, "%s", why);
@@ -1616,6 +1637,14 @@ summary_build(struct acq *a)
 	}
 	if (a->io_error[0] != '\0')
 		json_object_set_new(sum, "io_error", json_string(a->io_error));
+	if (a->loc != NULL) {
+		json_t *tdoa, *fixes, *fix;
+		locate_rows(a->loc, &tdoa, &fixes, &fix);
+		if (fix != NULL)
+			json_object_set_new(sum, "fix", fix);
+		json_decref(tdoa);
+		json_decref(fixes);
+	}
 	pthread_mutex_lock(&a->lock);
 	json_object_set_new(sum, "clock", json_pack("{s:s, s:o, s:b, s:i}",
 	    "time_line", a->clk_gps > 0 ? "gps" : "host",
@@ -1683,6 +1712,9 @@ acq_main(void *arg)
 	close_receivers(a);
 	/* Chunks that finished while the receivers were closing. */
 	work(a, 0);
+	/* The last chunks' fixes and the session fix: before the summary
+	 * and the session's last event. */
+	locate_finish(a->loc);
 
 	sum = summary_build(a);
 	pthread_mutex_lock(&a->lock);
@@ -1749,6 +1781,20 @@ acq_main(void *arg)
 	return NULL;
 }
 
+static void
+nudge_noop(void *arg)
+{
+	(void)arg;
+}
+
+/* locate's nudge: a turn of the receivers' loop now (rxloop_call ends
+ * its rest), so the frames that complete a chunk are read at once. */
+static void
+nudge_loop(void *ctx)
+{
+	(void)rxloop_call(ctx, nudge_noop, NULL);
+}
+
 static struct acq *
 acq_new(struct engine *eng, struct sess *s)
 {
@@ -1783,6 +1829,23 @@ acq_new(struct engine *eng, struct sess *s)
 		snprintf(r->reason, sizeof r->reason, "connecting");
 		if (r->drv == NULL || r->ch == NULL || r->cst == NULL)
 			break;
+	}
+	if (a->rt != NULL && i == a->n) {
+		struct locate_config lc;
+		char err[256];
+		memset(&lc, 0, sizeof lc);
+		lc.stations = eng->cfg.stations;
+		lc.ev = eng->cfg.ev;
+		lc.session_id = s->id;
+		lc.total = a->total;
+		lc.band_lo_hz = s->p.low_cut;
+		lc.band_hi_hz = s->p.high_cut;
+		lc.nudge = nudge_loop;
+		lc.nudge_ctx = eng->cfg.loop;
+		lc.has_source = s->source_coords;
+		lc.source_lat = s->source_lat;
+		lc.source_lon = s->source_lon;
+		a->loc = locate_new(&lc, err, sizeof err);
 	}
 	if (a->rt == NULL || i < a->n || a->missing == NULL ||
 	    a->clkv == NULL) {
@@ -2023,6 +2086,15 @@ manifest_build(struct engine *eng, struct sess *s)
 	}
 	m = json_pack("{s:s, s:o, s:o}", "format", "heimdall-rec/1",
 	    "session", ses, "stations", stations);
+	if (s->acq != NULL && s->acq->loc != NULL) {
+		/* TDoA and fix rows (locate.h): derived from the chunks,
+		 * kept in memory and written with the manifest. */
+		json_t *tdoa, *fixes, *fix;
+		locate_rows(s->acq->loc, &tdoa, &fixes, &fix);
+		json_object_set_new(m, "tdoa", tdoa);
+		json_object_set_new(m, "fixes", fixes);
+		json_decref(fix);
+	}
 	if (s->summary != NULL) {
 		json_object_set(m, "summary", s->summary);
 		json_object_set(m, "missing",

@@ -38,6 +38,26 @@
  *                             station, offset_s}], message} -- once, when
  *                             the host is >= 0.5 s off GPS time or the GPS
  *                             receivers disagree
+ *   session:tdoa             {session_id, chunk_index, pairs:[{websdr_a,
+ *                             station_a, websdr_b, station_b, tdoa_us
+ *                             (arrival at a minus at b), sigma_us, quality,
+ *                             corr}], excluded:[{websdr, station, reason}]}
+ *                             -- per chunk index, once every receiver's
+ *                             chunk came or was given up (per-station
+ *                             detail, like session:measurement)
+ *   session:fix              {session_id, chunk_index | final:true, ok,
+ *                             reason (when not ok), latitude, longitude
+ *                             (deg; null without a fix), ellipse:
+ *                             {semi_major_m, semi_minor_m, orientation_deg},
+ *                             cep50_m, cep95_m, receivers:[websdr],
+ *                             pairs_used, pairs_rejected; with a known
+ *                             source that has coordinates: error_m,
+ *                             residuals:[{websdr, station, residual_us}],
+ *                             worst:{websdr, station, residual_us}} -- per
+ *                             chunk index after its session:tdoa, and the
+ *                             session fix ("final") before the session's
+ *                             last status_update (locate.h; its summary
+ *                             holds it as "fix")
  *
  * Sessions that wait for their next step (recording, source_assigned) and
  * get no engine_session_assign/acquire call (refused ones count) for

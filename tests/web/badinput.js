@@ -25,7 +25,8 @@ function open(u = url) {
     });
     // the next reply that is not a broadcast
     c.reply = (what) => c.next((m) => !["session:status_update", "session:progress",
-      "receiver:status", "session:measurement", "session:missing", "heartbeat"].includes(m.event), what);
+      "receiver:status", "session:measurement", "session:missing", "session:tdoa",
+      "session:fix", "heartbeat"].includes(m.event), what);
     ws.on("open", () => res(c));
     ws.on("error", rej);
   });

@@ -1,0 +1,127 @@
+/*
+ * locate.h -- live localization of one acquisition: per chunk index, the
+ * TDoA of the usable receivers' pairs and a position fix; at the end the
+ * session fix. The engine feeds it; it owns the chunk copies it holds, its
+ * worker thread, and the TDoA and fix rows of the session.
+ *
+ * Feeding (acquisition thread, never blocks on computation):
+ *   locate_offer()    a finished chunk, as the chunker emits it (the loop
+ *                     thread: no wait for metrics or storage): usable ones
+ *                     (GPS-timed, fresh fix, complex IQ) are copied as
+ *                     complex float (the chunk's own buffer goes on to be
+ *                     stored and recycled as before); the others are
+ *                     recorded with the reason ("rtl_tcp: no sample
+ *                     timestamps", "GPS fix stale (45 s)"). The SNR gate
+ *                     (snr_min_db) is applied on each receiver's SNR as
+ *                     its correlations with the others measure it ("SNR
+ *                     2.1 dB < 6 dB (measured by its correlation ...)"),
+ *                     not on the chunk metric's SNR (metrics.h), which
+ *                     reads a signal that fills the passband as noise (a
+ *                     10 kHz noise-like signal at 20 dB reads -18 dB).
+ *                     Receivers are ranked by their chunk's power.
+ *   locate_exclude()  a chunk that will not come (missing: its reason).
+ *   locate_settled()  chunk index k is settled on every receiver.
+ * Chunk index k is located as soon as every receiver has been offered or
+ * excluded for it (no wait for the storage barrier), or at the latest when
+ * the engine says it is settled, on locate's own thread: TDoA of the pairs
+ * (src/loc/tdoa.h), then the fix (src/loc/fix.h). It emits
+ *   session:tdoa  {session_id, chunk_index, pairs:[{websdr_a, station_a,
+ *                  websdr_b, station_b, tdoa_us, sigma_us, quality, corr}],
+ *                  excluded:[{websdr, station, reason}]}
+ *   session:fix   {session_id, chunk_index | final:true, ok, reason (not
+ *                  ok), latitude, longitude, ellipse:{semi_major_m,
+ *                  semi_minor_m, orientation_deg}, cep50_m, cep95_m,
+ *                  receivers:[websdr...], pairs_used, pairs_rejected,
+ *                  and with a known source that has coordinates: error_m,
+ *                  residuals:[{websdr, station, residual_us}], worst:{websdr,
+ *                  station, residual_us}}
+ * A fix with fewer than 3 usable receivers is ok:false with the reason,
+ * never a position.
+ *
+ * Memory is bounded whatever the number of stations: at most max_rx
+ * receivers are held per chunk index (the strongest by power; the others
+ * are excluded, "not among the 64 strongest"), and at most LOCATE_SLOTS chunk
+ * indices at once (a chunk index that would need a further slot is located
+ * with what it has, and receivers that come later are excluded as late).
+ * A chunk index is 12 kS/s x 8 bytes = 96 KiB per receiver: 3 x 64 x 96 KiB
+ * = 18 MiB at most, with 1000 stations as with 64.
+ *
+ * Rows (flat, one SQL table each, see locate_rows()):
+ *   tdoa  {session_id, chunk_index, websdr_a, websdr_b, tdoa_us, sigma_us,
+ *          quality, corr}
+ *   fixes {session_id, chunk_index (null for the session fix), final, ok,
+ *          reason, latitude, longitude, semi_major_m, semi_minor_m,
+ *          orientation_deg, cep50_m, cep95_m, receivers ([websdr]),
+ *          pairs_used, error_m, worst_websdr, worst_residual_us}
+ * Numbers that do not apply are null (no fix: no position; no known
+ * source: no error).
+ *
+ * Thread-safe: offer/exclude/settled from the acquisition thread (with or
+ * without the engine's locks: locate takes only its own), finish once.
+ */
+#ifndef LOCATE_H
+#define LOCATE_H
+
+#include <jansson.h>
+
+#include "src/base/station.h"
+
+#define LOCATE_SNR_MIN_DB	6.0	/* a receiver's SNR to take part */
+#define LOCATE_GPS_MAX_AGE_S	10	/* s since the GPS fix: fresh (as the
+					   KiwiSDR driver's) */
+#define LOCATE_MAX_RX		64	/* receivers held per chunk index */
+#define LOCATE_SLOTS		3	/* chunk indices held at once */
+
+struct chunk;
+struct events;
+struct locate;
+
+struct locate_config {
+	const struct stations	*stations;	/* borrowed: names, types,
+						   positions */
+	struct events		*ev;		/* borrowed */
+	const char		*session_id;	/* copied */
+	int			 total;		/* chunks in the session */
+	double			 snr_min_db;	/* 0: LOCATE_SNR_MIN_DB */
+	int			 max_rx;	/* 0: LOCATE_MAX_RX */
+	double			 band_lo_hz;	/* the session's passband, Hz */
+	double			 band_hi_hz;	/* (both 0: the whole band) */
+	/* Called on locate's thread soon after each chunk's end, so that
+	 * the receivers' loop, which rests between turns, delivers the
+	 * frames that complete the chunk at once (NULL: never). Quick, must
+	 * not call back into locate. */
+	void			(*nudge)(void *ctx);
+	void			*nudge_ctx;
+	int			 has_source;	/* a known source with coords */
+	double			 source_lat;	/* degrees */
+	double			 source_lon;
+};
+
+struct locate	*locate_new(const struct locate_config *cfg, char *err,
+		    size_t errlen);
+/* audio: the samples are real audio (no phase: not usable). Copies what
+ * it keeps; quick (one pass over the samples). */
+void		 locate_offer(struct locate *l, const struct chunk *c,
+		    int audio);
+/* Chunk k of websdr will not come (missing): reason says why. */
+void		 locate_exclude(struct locate *l, int websdr, int k,
+		    const char *reason);
+void		 locate_settled(struct locate *l, int k);
+/* The session's grid is known: chunk k covers [t0 + k, t0 + k + 1) (UTC
+ * s on the session's time line); fs: a receiver's rate (0: unknown). The
+ * thread prepares the TDoA for chunks of that size (FFTW plans) and
+ * nudges the receivers' loop after each chunk's end (nudge above). */
+void		 locate_grid(struct locate *l, double t0, double fs);
+/* Wait until the chunk indices queued so far are located (those still
+ * filling wait for their receivers): for tests and benchmarks. */
+void		 locate_drain(struct locate *l);
+/* Locate what is left, stop the thread, then the session fix (emitted as
+ * session:fix with final:true). Idempotent. */
+void		 locate_finish(struct locate *l);
+/* The rows so far (new references): *tdoa and *fixes arrays as above;
+ * *final the session fix row (NULL before locate_finish). */
+void		 locate_rows(struct locate *l, json_t **tdoa, json_t **fixes,
+		    json_t **final);
+void		 locate_free(struct locate *l);
+
+#endif
