@@ -1,18 +1,15 @@
-/* lazylib.c -- libpq and libcurl loaded on first use: the functions pgstore and s3store call, forwarded through dlsym. */
+/* lazylib.c -- libpq and libcurl loaded on first use: the functions pgstore and s3store call, forwarded by src/base/dynlib. */
 
 /* curl.h's type-checking macros would rename the definitions below. */
 #define CURL_DISABLE_TYPECHECK
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stddef.h>
 
 #include <curl/curl.h>
 #include <libpq-fe.h>
 
+#include "src/base/dynlib.h"
 #include "store/lazylib.h"
 
 /*
@@ -91,162 +88,58 @@
 	X(CURLcode, curl_easy_setopt, (CURL *h, CURLoption o, ...), ()) \
 	X(CURLcode, curl_easy_getinfo, (CURL *h, CURLINFO i, ...), ())
 
-struct lib {
-	const char	*soname;
-	pthread_once_t	 once;
-	void		*handle;
-	char		 err[256];	/* why it could not be loaded */
+/* The real functions, their table and the two libraries. */
+PQ_FUNCS(DYNLIB_PTR, DYNLIB_PTRV)
+CURL_FUNCS(DYNLIB_PTR, DYNLIB_PTRV)
+
+static const struct dynlib_sym pq_syms[] = {
+	PQ_FUNCS(DYNLIB_SYM, DYNLIB_SYMV)
+	{ NULL, NULL }
+};
+static const struct dynlib_sym curl_syms[] = {
+	CURL_FUNCS(DYNLIB_SYM, DYNLIB_SYMV)
+	{ NULL, NULL }
 };
 
-static struct lib	pq = { PQ_SONAME, PTHREAD_ONCE_INIT, NULL, "" };
-static struct lib	curl = { CURL_SONAME, PTHREAD_ONCE_INIT, NULL, "" };
-
-/* The real functions. */
-#define PTR(ret, name, params, args)	static __typeof__(name) *real_##name;
-#define PTRV(name, params, args)	static __typeof__(name) *real_##name;
-PQ_FUNCS(PTR, PTRV)
-CURL_FUNCS(PTR, PTRV)
-#undef PTR
-#undef PTRV
-
-/* dlsym every function of a list; 0, or -1 with lib->err set. */
-static int
-resolve(struct lib *lib, const char *name, void **slot)
-{
-	void	*p = dlsym(lib->handle, name);
-
-	if (p == NULL) {
-		snprintf(lib->err, sizeof lib->err, "%s has no %s",
-		    lib->soname, name);
-		return -1;
-	}
-	*slot = p;
-	return 0;
-}
-
-static int
-open_lib(struct lib *lib)
-{
-	const char	*e;
-
-	/* RTLD_LOCAL: their symbols do not take over ours (the functions
-	 * below have the same names). */
-	lib->handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
-	if (lib->handle == NULL) {
-		e = dlerror();
-		snprintf(lib->err, sizeof lib->err, "cannot load %s: %s",
-		    lib->soname, e != NULL ? e : "unknown error");
-		return -1;
-	}
-	return 0;
-}
-
-/* In load_pq and load_curl: L is the library being loaded. */
-#define RES(ret, name, params, args) \
-	if (resolve(L, #name, (void **)&real_##name) != 0) goto fail;
-#define RESV(name, params, args) RES(void, name, params, args)
-
-static void
-load_pq(void)
-{
-	struct lib	*L = &pq;
-
-	if (open_lib(L) != 0)
-		return;
-	PQ_FUNCS(RES, RESV)
-	return;
-fail:
-	dlclose(L->handle);
-	L->handle = NULL;
-}
-
-static void
-load_curl(void)
-{
-	struct lib	*L = &curl;
-
-	if (open_lib(L) != 0)
-		return;
-	CURL_FUNCS(RES, RESV)
-	return;
-fail:
-	dlclose(L->handle);
-	L->handle = NULL;
-}
-#undef RES
-#undef RESV
-
-static int
-load(struct lib *lib, void (*fn)(void), char *err, size_t errlen)
-{
-	pthread_once(&lib->once, fn);
-	if (lib->handle != NULL)
-		return 0;
-	if (err != NULL)
-		snprintf(err, errlen, "%s", lib->err);
-	return -1;
-}
+static struct dynlib	pq = DYNLIB_INIT(PQ_SONAME, pq_syms);
+static struct dynlib	curl = DYNLIB_INIT(CURL_SONAME, curl_syms);
 
 int
 lazylib_pq(char *err, size_t errlen)
 {
-	return load(&pq, load_pq, err, errlen);
+	return dynlib_load(&pq, err, errlen);
 }
 
 int
 lazylib_curl(char *err, size_t errlen)
 {
-	return load(&curl, load_curl, err, errlen);
-}
-
-/* A call into a library that cannot be loaded: pgstore and s3store check
- * at their entry points, so this is a bug. */
-static void
-need(struct lib *lib, void (*fn)(void), const char *name)
-{
-	if (load(lib, fn, NULL, 0) == 0)
-		return;
-	fprintf(stderr, "heimdall-rec: %s called, but %s\n", name, lib->err);
-	abort();
+	return dynlib_load(&curl, err, errlen);
 }
 
 /*
- * The forwarding functions. Those that free or reset return at once when
- * the library was never loaded: nothing of it can exist to free.
+ * The forwarding functions. The void ones all free or reset: they return
+ * at once when the library was never loaded (nothing of it can exist).
  */
-#define FWD(lib, loader, ret, name, params, args) \
-ret name params \
-{ \
-	need(&lib, loader, #name); \
-	return real_##name args; \
-}
-#define FWDV(lib, loader, name, params, args) \
-void name params \
-{ \
-	pthread_once(&lib.once, loader); \
-	if (lib.handle != NULL) \
-		real_##name args; \
-}
-#define PQ_FWD(ret, name, params, args) FWD(pq, load_pq, ret, name, params, args)
-#define PQ_FWDV(name, params, args) FWDV(pq, load_pq, name, params, args)
+#define PQ_FWD(ret, name, params, args) DYNLIB_FWD(pq, ret, name, params, args)
+#define PQ_FWDV(name, params, args) DYNLIB_FWD_FREE(pq, name, params, args)
 PQ_FUNCS(PQ_FWD, PQ_FWDV)
 
 /* The variadic two are written out below. */
 #define CURL_FWD(ret, name, params, args) CURL_FWD_##name(ret, name, params, \
 	args)
-#define CURL_FWDV(name, params, args) FWDV(curl, load_curl, name, params, args)
-#define CURL_FWD_curl_easy_init(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_easy_perform(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_easy_strerror(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_global_init(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_multi_add_handle(r, n, p, a)	FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_multi_cleanup(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_multi_info_read(r, n, p, a)	FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_multi_init(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_multi_perform(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_multi_poll(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_multi_remove_handle(r, n, p, a)	FWD(curl, load_curl, r, n, p, a)
-#define CURL_FWD_curl_slist_append(r, n, p, a)		FWD(curl, load_curl, r, n, p, a)
+#define CURL_FWDV(name, params, args) DYNLIB_FWD_FREE(curl, name, params, args)
+#define CURL_FWD_curl_easy_init(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_easy_perform(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_easy_strerror(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_global_init(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_multi_add_handle(r, n, p, a)	DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_multi_cleanup(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_multi_info_read(r, n, p, a)	DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_multi_init(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_multi_perform(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_multi_poll(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_multi_remove_handle(r, n, p, a)	DYNLIB_FWD(curl, r, n, p, a)
+#define CURL_FWD_curl_slist_append(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
 #define CURL_FWD_curl_easy_setopt(r, n, p, a)
 #define CURL_FWD_curl_easy_getinfo(r, n, p, a)
 CURL_FUNCS(CURL_FWD, CURL_FWDV)
@@ -263,7 +156,7 @@ curl_easy_setopt(CURL *h, CURLoption o, ...)
 	va_list		 ap;
 	CURLcode	 rc;
 
-	need(&curl, load_curl, "curl_easy_setopt");
+	dynlib_need(&curl, "curl_easy_setopt");
 	va_start(ap, o);
 	if (o < CURLOPTTYPE_OBJECTPOINT)
 		rc = real_curl_easy_setopt(h, o, va_arg(ap, long));
@@ -286,7 +179,7 @@ curl_easy_getinfo(CURL *h, CURLINFO i, ...)
 	va_list		 ap;
 	CURLcode	 rc;
 
-	need(&curl, load_curl, "curl_easy_getinfo");
+	dynlib_need(&curl, "curl_easy_getinfo");
 	va_start(ap, i);
 	rc = real_curl_easy_getinfo(h, i, va_arg(ap, void *));
 	va_end(ap);

@@ -9,8 +9,9 @@
  * `record`, `sessions`, the console). Instead, lazylib.c defines the few
  * libpq and libcurl functions that store/pgstore.c and store/s3store.c
  * call, with the libraries' own prototypes; each forwards to the real one,
- * found with dlopen()/dlsym() on first use. The binary does not link
- * either library.
+ * found with dlopen()/dlsym() on first use (the loader is
+ * src/base/dynlib.h; this module is the two lists). The binary does not
+ * link either library.
  *
  * pgstore and s3store call lazylib_pq() / lazylib_curl() at their entry
  * points (before any other call into the library): a missing library is

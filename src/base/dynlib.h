@@ -1,0 +1,111 @@
+/*
+ * dynlib.h -- a shared library loaded on first use instead of linked: the
+ * one loader behind store/lazylib.c (libpq, libcurl) and src/loc/lazyproj.c
+ * (PROJ).
+ *
+ * Why: every linked library is loaded, relocated and initialized at every
+ * start of heimdall-rec, used or not. libpq and libcurl bring 28 more
+ * shared objects, libproj 43 (libcurl, libtiff, sqlite, libstdc++...):
+ * ~11 ms of CPU each time for the former alone, for commands that never
+ * use them (bench/README.md).
+ *
+ * How: a module (the "list") defines the library's functions it calls
+ * with their own names and prototypes (from the library's header); each
+ * forwards to the real function, found with dlsym() when the library is
+ * first loaded. The program does not link the library, only compiles
+ * against its headers.
+ *
+ *	#define FOO_FUNCS(X, V) \
+ *		X(int, foo_open, (const char *p), (p)) \
+ *		V(foo_free, (struct foo *f), (f))
+ *	FOO_FUNCS(DYNLIB_PTR, DYNLIB_PTRV)	// static pointers real_<name>
+ *	static const struct dynlib_sym foo_syms[] = {
+ *		FOO_FUNCS(DYNLIB_SYM, DYNLIB_SYMV) { NULL, NULL } };
+ *	static struct dynlib foo = DYNLIB_INIT("libfoo.so.1", foo_syms);
+ *	#define FOO_FWD(r, n, p, a)	DYNLIB_FWD(foo, r, n, p, a)
+ *	#define FOO_FWDV(n, p, a)	DYNLIB_FWD_FREE(foo, n, p, a)
+ *	FOO_FUNCS(FOO_FWD, FOO_FWDV)		// the forwarding functions
+ *	int lazy_foo(char *err, size_t n) { return dynlib_load(&foo, err, n); }
+ *
+ * The callers check dynlib_load() (through the list's own function) at
+ * their entry points, before any other call into the library: a missing
+ * library is then a clear error ("cannot load libfoo.so.1: ..."), not a
+ * crash. A forwarding function reached without a successful load aborts
+ * with the same message (that is a bug in the caller).
+ *
+ * The soname is the list's choice: the one whose ABI the headers it
+ * compiles against describe (each list says why).
+ *
+ * Thread-safe: the library is opened once per process (the first caller
+ * loads it, the others wait); a failure is final. Opened RTLD_LOCAL, so
+ * that its symbols do not take over the forwarding functions of the same
+ * names, nor another library's.
+ */
+#ifndef DYNLIB_H
+#define DYNLIB_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+struct dynlib_sym {
+	const char	 *name;
+	void		**slot;		/* where dlsym's answer goes */
+};
+
+struct dynlib {
+	const char		*soname;
+	const struct dynlib_sym	*syms;	/* every function, { NULL } last */
+	pthread_mutex_t		 lock;
+	int			 state;	/* 0 not tried, 1 loaded, -1 failed */
+	void			*handle;
+	char			 err[256];	/* why it could not be loaded */
+};
+
+#define DYNLIB_INIT(soname, syms) \
+	{ (soname), (syms), PTHREAD_MUTEX_INITIALIZER, 0, NULL, "" }
+
+/* Load the library and resolve all its functions (once). 0, or -1 and the
+ * reason in err ("cannot load SONAME: ..." or "SONAME has no NAME"); err
+ * may be NULL. */
+int	dynlib_load(struct dynlib *lib, char *err, size_t errlen);
+
+/* 1 if the library is loaded; never tries to load it. */
+int	dynlib_loaded(struct dynlib *lib);
+
+/* Load, or abort naming fn: a forwarding function called without a
+ * checked load. */
+void	dynlib_need(struct dynlib *lib, const char *fn);
+
+/* The list's shapes (X: returns a value; V: returns nothing). */
+#define DYNLIB_PTR(ret, name, params, args) \
+	static __typeof__(name) *real_##name;
+#define DYNLIB_PTRV(name, params, args) \
+	static __typeof__(name) *real_##name;
+#define DYNLIB_SYM(ret, name, params, args) \
+	{ #name, (void **)&real_##name },
+#define DYNLIB_SYMV(name, params, args) \
+	{ #name, (void **)&real_##name },
+
+/* Forward to the real function, loading the library if need be. */
+#define DYNLIB_FWD(lib, ret, name, params, args) \
+ret name params \
+{ \
+	dynlib_need(&(lib), #name); \
+	return real_##name args; \
+}
+#define DYNLIB_FWD_VOID(lib, name, params, args) \
+void name params \
+{ \
+	dynlib_need(&(lib), #name); \
+	real_##name args; \
+}
+/* A function that frees or resets: nothing of a library never loaded can
+ * exist, so it returns at once (and does not load it for that). */
+#define DYNLIB_FWD_FREE(lib, name, params, args) \
+void name params \
+{ \
+	if (dynlib_loaded(&(lib))) \
+		real_##name args; \
+}
+
+#endif
