@@ -1,16 +1,21 @@
-/* test_lazylib.c -- libpq and libcurl that cannot be used: the central
- * store says so and does not crash. Run with LD_LIBRARY_PATH on the tests
- * build folder, whose libpq.so.5 and libcurl.so.4 (tests/fakelib.c) define
- * none of the functions. */
+/* test_lazylib.c -- libpq, libcurl and PROJ that cannot be used: the
+ * central store and the position fix say so and do not crash. Run with
+ * LD_LIBRARY_PATH on the tests build folder, whose libpq.so.5 and
+ * libcurl.so.4 (tests/fakelib.c) define none of the functions, and whose
+ * libproj.so.25 is not a library at all (tests/meson.build). */
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "src/loc/fix.h"
+#include "src/loc/lazyproj.h"
 #include "store/lazylib.h"
 #include "store/pgstore.h"
 #include "store/s3store.h"
@@ -60,12 +65,67 @@ test_curl(void **state)
 	assert_non_null(strstr(err, "libcurl.so.4 has no curl_"));
 }
 
+/* The reason fix_solve and fix_combine give without PROJ. */
+static void
+assert_no_proj(const struct fix_result *r)
+{
+	assert_int_equal(r->ok, 0);
+	assert_true(isnan(r->lat) && isnan(r->lon));
+	assert_non_null(strstr(r->reason, "cannot load libproj.so.25: "));
+	/* the loader's own words follow: which file, and what is wrong */
+	assert_true(strlen(r->reason) > strlen("cannot load libproj.so.25: "));
+}
+
+static void
+test_proj(void **state)
+{
+	/* a fix that PROJ would solve: three receivers, consistent pairs */
+	struct fix_rx	 rx[3] = { { 50.0, 8.0, 0 }, { 50.5, 9.0, 0 },
+	    { 49.5, 9.5, 0 } };
+	struct fix_meas	 m[3] = { { 0, 1, 1e-5, 1e-7 }, { 0, 2, 2e-5, 1e-7 },
+	    { 1, 2, 1e-5, 1e-7 } };
+	struct fix_result *r, *chunks;
+	double		 res[3] = { 0, 0, 0 };
+	char		 err[256];
+
+	(void)state;
+	r = calloc(1, sizeof(*r));
+	chunks = calloc(2, sizeof(*chunks));
+	assert_non_null(r);
+	assert_non_null(chunks);
+	err[0] = '\0';
+	assert_int_equal(lazyproj_load(err, sizeof err), -1);
+	assert_non_null(strstr(err, "cannot load libproj.so.25: "));
+	assert_int_equal(fix_solve(rx, 3, m, 3, NULL, r), -1);
+	assert_no_proj(r);
+	/* two chunk fixes that would combine */
+	for (int k = 0; k < 2; k++) {
+		chunks[k].ok = 1;
+		chunks[k].lat = 50.1 + 0.001 * k;
+		chunks[k].lon = 8.9;
+		chunks[k].cov_en[0] = chunks[k].cov_en[2] = 1e6;
+	}
+	assert_int_equal(fix_combine(chunks, 2, r), -1);
+	assert_no_proj(r);
+	assert_true(isnan(fix_distance_m(50, 8, 50.5, 9)));
+	assert_true(isnan(fix_expected_tdoa_s(&rx[0], &rx[1], 50.1, 8.9)));
+	fix_residuals_us(rx, 3, m, 3, 50.1, 8.9, res);
+	for (int i = 0; i < 3; i++)
+		assert_true(isnan(res[i]));
+	/* what needs no geodesic still works */
+	assert_true(fix_cep_m(100, 100, 0.5) > 117 &&
+	    fix_cep_m(100, 100, 0.5) < 118);
+	free(r);
+	free(chunks);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pq),
 		cmocka_unit_test(test_curl),
+		cmocka_unit_test(test_proj),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

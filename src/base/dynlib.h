@@ -4,10 +4,10 @@
  * (PROJ).
  *
  * Why: every linked library is loaded, relocated and initialized at every
- * start of heimdall-rec, used or not. libpq and libcurl bring 28 more
- * shared objects, libproj 43 (libcurl, libtiff, sqlite, libstdc++...):
- * ~11 ms of CPU each time for the former alone, for commands that never
- * use them (bench/README.md).
+ * start of heimdall-rec, used or not. libpq and libcurl brought 28 more
+ * shared objects, libproj 38 (libcurl, libtiff, sqlite, libstdc++...):
+ * ~11 and ~27 ms of CPU at each start, for commands that never use them
+ * (bench/README.md).
  *
  * How: a module (the "list") defines the library's functions it calls
  * with their own names and prototypes (from the library's header); each

@@ -3,6 +3,7 @@
  * model, the steps and the contract).
  */
 #include "src/loc/fix.h"
+#include "src/loc/lazyproj.h"
 
 #include <errno.h>
 #include <math.h>
@@ -977,7 +978,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 {
 	struct fix_opts def = { 0, 0, 0 };
 	struct prob p;
-	char	 why[128];
+	char	 why[160];
 	double	 lat, lon, chi2, extent, thr, st0[2], stuck = 0;
 	int	 st, nrxin, nrx_named, rank, *save = NULL;
 	unsigned char in[FIX_MAX_RX];
@@ -985,6 +986,8 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	if (!out)
 		return -1;
 	clear_result(out);
+	if (lazyproj_load(why, sizeof(why)) != 0)
+		return no_fix(out, why);
 	pthread_once(&gsl_once, gsl_quiet);
 	if (!o)
 		o = &def;
@@ -1298,7 +1301,7 @@ fix_distance_m(double lat1, double lon1, double lat2, double lon2)
 	double	 s;
 
 	if (!(fabs(lat1) <= 90 && fabs(lat2) <= 90 && fabs(lon1) <= 540 &&
-	    fabs(lon2) <= 540))
+	    fabs(lon2) <= 540) || lazyproj_load(NULL, 0) != 0)
 		return NAN;
 	geod_init(&g, WGS84_A, WGS84_F);
 	geod_inverse(&g, lat1, lon1, lat2, lon2, &s, NULL, NULL);
@@ -1312,7 +1315,8 @@ fix_expected_tdoa_s(const struct fix_rx *a, const struct fix_rx *b,
 	struct geod_geodesic g;
 
 	if (!a || !b || !rx_valid(a) || !rx_valid(b) ||
-	    !(fabs(lat) <= 90 && fabs(lon) <= 540))
+	    !(fabs(lat) <= 90 && fabs(lon) <= 540) ||
+	    lazyproj_load(NULL, 0) != 0)
 		return NAN;
 	geod_init(&g, WGS84_A, WGS84_F);
 	return (path(&g, a, lat, lon, NULL, NULL) -
@@ -1333,7 +1337,8 @@ fix_residuals_us(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	for (int r = 0; r < nrx; r++)
 		res_us[r] = NAN;
 	if (!rx || !m || nm <= 0 || nm > FIX_MAX_MEAS ||
-	    !(fabs(src_lat) <= 90 && fabs(src_lon) <= 540))
+	    !(fabs(src_lat) <= 90 && fabs(src_lon) <= 540) ||
+	    lazyproj_load(NULL, 0) != 0)
 		return;
 	sum = calloc((size_t)nrx, sizeof(double));
 	cnt = calloc((size_t)nrx, sizeof(int));
@@ -1422,10 +1427,13 @@ fix_combine(const struct fix_result *chunks, int n,
 	double	*x = NULL, *y = NULL, *info = NULL, mx, my, cov[3], chi2 = 0;
 	unsigned char *keep = NULL;
 	int	 ref = -1, nk = 0, st = -1, nbad = 0;
+	char	 why[160];
 
 	if (!session)
 		return -1;
 	clear_result(session);
+	if (lazyproj_load(why, sizeof(why)) != 0)
+		return no_fix(session, why);
 	pthread_once(&gsl_once, gsl_quiet);
 	if (!chunks || n <= 0)
 		return no_fix(session, "no chunk fixes");
