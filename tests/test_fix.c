@@ -736,10 +736,25 @@ test_cost(void **state)
 	free(m);
 }
 
+/* PROJ loads (src/loc/lazyproj.c: not linked), once; the reason when it
+ * cannot: test_lazylib. */
+static void
+test_prepare(void **state)
+{
+	char	err[256];
+
+	(void)state;
+	snprintf(err, sizeof err, "untouched");
+	assert_int_equal(fix_prepare(err, sizeof err), 0);
+	assert_int_equal(fix_prepare(NULL, 0), 0);
+	assert_string_equal(err, "untouched");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prepare),
 		cmocka_unit_test(test_distance),
 		cmocka_unit_test(test_cep),
 		cmocka_unit_test(test_inside),

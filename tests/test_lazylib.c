@@ -96,6 +96,9 @@ test_proj(void **state)
 	err[0] = '\0';
 	assert_int_equal(lazyproj_load(err, sizeof err), -1);
 	assert_non_null(strstr(err, "cannot load libproj.so.25: "));
+	err[0] = '\0';
+	assert_int_equal(fix_prepare(err, sizeof err), -1);
+	assert_non_null(strstr(err, "cannot load libproj.so.25: "));
 	assert_int_equal(fix_solve(rx, 3, m, 3, NULL, r), -1);
 	assert_no_proj(r);
 	/* two chunk fixes that would combine */

@@ -973,6 +973,13 @@ meas_valid(const struct fix_meas *m, int nrx, char *why, size_t n)
 }
 
 int
+fix_prepare(char *err, size_t errlen)
+{
+	pthread_once(&gsl_once, gsl_quiet);
+	return lazyproj_load(err, errlen);
+}
+
+int
 fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
     int nm, const struct fix_opts *o, struct fix_result *out)
 {

@@ -117,6 +117,8 @@
 #ifndef FIX_H
 #define FIX_H
 
+#include <stddef.h>
+
 #define FIX_MAX_RX	1024	/* receivers per call */
 #define FIX_MAX_MEAS	8192	/* measurements per call */
 #define FIX_C_M_S	299792458.0
@@ -164,6 +166,16 @@ struct fix_result {
 					   the sigmas are right */
 	int	iterations;	/* least-squares iterations, all passes */
 };
+
+/*
+ * Optional, ahead of the first fix: load PROJ now (and set GSL's handler),
+ * so that the first fix_solve does not pay for it -- loading libproj.so.25
+ * and its 37 libraries takes tens of ms of CPU, more on a busy machine;
+ * a caller with a delay target calls this while it waits for data. 0, or
+ * -1 and the reason in err ("cannot load libproj.so.25: ..."; the fixes
+ * will give the same). Thread-safe; the work is done once.
+ */
+int	fix_prepare(char *err, size_t errlen);
 
 /*
  * The fix from nm TDoA measurements between nrx receivers. o may be NULL
