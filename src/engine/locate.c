@@ -367,7 +367,9 @@ locate_grid(struct locate *l, double t0, double fs)
  * size the first time it sees it, and its buffers grow to the number of
  * receivers: tens of ms, once. Doing that on noise of the expected size,
  * as many receivers as will take part, before the first real chunk keeps
- * it out of the first fix's delay.
+ * it out of the first fix's delay. The same for PROJ, which the fix loads
+ * on first use (src/loc/lazyproj.h: 38 shared objects, tens of ms; its
+ * failure is each fix's reason, so it is not looked at here).
  */
 static void
 warm_up(struct locate *l, double fs)
@@ -382,6 +384,7 @@ warm_up(struct locate *l, double fs)
 
 	if (nrx < 2)
 		nrx = 2;
+	(void)fix_prepare(NULL, 0);
 	maxp = tdoa_max_pairs(l->tctx, nrx);
 	p = calloc((size_t)(maxp > 0 ? maxp : 1), sizeof *p);
 	in = calloc((size_t)nrx, sizeof *in);
