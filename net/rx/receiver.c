@@ -16,12 +16,13 @@
 #include "net/rx/rtltcp.h"
 #include "net/rx/spyserver.h"
 #include "net/rx/openwebrx.h"
+#include "net/rx/replay.h"
 
 #define RX_MAX_DRIVERS	16
 
 static const struct rx_driver *drivers[RX_MAX_DRIVERS] = { &kiwi_driver,
-    &rtltcp_driver, &spyserver_driver, &openwebrx_driver };
-static int ndrivers = 4;
+    &rtltcp_driver, &spyserver_driver, &openwebrx_driver, &replay_driver };
+static int ndrivers = 5;
 
 const char *
 rx_state_name(enum rx_state st)
@@ -45,6 +46,12 @@ int
 rx_type_audio(const char *type)
 {
 	return strcmp(type, "openwebrx") == 0;
+}
+
+int
+rx_type_replay(const char *type)
+{
+	return strcmp(type, "kiwiwav") == 0;
 }
 
 void

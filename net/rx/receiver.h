@@ -1,6 +1,7 @@
 /*
  * receiver.h -- the receiver driver interface: what every receiver client
- * (KiwiSDR, OpenWebRX, rtl_tcp and SpyServer: the table in receiver.c, plus
+ * (KiwiSDR, OpenWebRX, rtl_tcp and SpyServer, and kiwiwav: a kiwirecorder
+ * file replayed, replay.h -- the table in receiver.c, plus
  * what rx_driver_register adds) gives the engine.
  *
  * A driver owns one connection to one receiver for the whole session. It runs
@@ -105,6 +106,14 @@ struct rx_driver {
  * passband (rx_audio_passband).
  */
 int		 rx_type_audio(const char *type);
+
+/*
+ * 1 when stations of this type are recordings replayed (kiwiwav, replay.h):
+ * their url is file:///path, their blocks carry the recording's own times
+ * (t_arrival too) and come faster than real time, so only an engine in
+ * replay mode runs them (engine_config.replay), and it runs only them.
+ */
+int		 rx_type_replay(const char *type);
 
 /*
  * An audio receiver's demodulator and passband (Hz of audio) for a session

@@ -13,9 +13,11 @@ struct station {
 	char	 name[128];
 	char	 type[32];		/* "kiwisdr", ... */
 	char	 url[512];		/* as written */
-	char	 host[256];		/* parsed from url */
+	char	 host[256];		/* parsed from url; "" for file:// */
 	int	 port;
-	char	 path[256];		/* url path prefix, "" or "/x" */
+	char	 path[256];		/* url path prefix, "" or "/x"; for a
+					   file:// url (a kiwiwav recording)
+					   the file's absolute path */
 	int	 tls;			/* https:// or wss:// */
 	double	 latitude;
 	double	 longitude;

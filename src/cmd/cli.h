@@ -17,6 +17,8 @@
 #define EXIT_PARTIAL	75	/* EX_TEMPFAIL: completed, chunks missing */
 #define EXIT_FAILED	69	/* EX_UNAVAILABLE: session failed */
 #define EXIT_USAGE	64	/* EX_USAGE */
+#define EXIT_DATAERR	65	/* EX_DATAERR: import: fewer than 2 usable
+				   recordings, or no 1-s overlap */
 #define EXIT_NOINPUT	66	/* EX_NOINPUT: stations file missing */
 #define EXIT_SOFTWARE	70	/* EX_SOFTWARE */
 #define EXIT_CANTCREAT	73	/* EX_CANTCREAT: data dir */

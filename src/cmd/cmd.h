@@ -47,10 +47,28 @@ extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_db_entry;
 extern const struct cmd_entry cmd_sync_entry;
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_import_entry;
 
 /* Every command, NULL-ended (cmd_table.c): --help lists them in this
  * order. */
 extern const struct cmd_entry *const cmd_table[];
+
+/*
+ * One scripted session on rt (its stations loaded: runtime_load_stations;
+ * the rest is started here and stopped before it returns, whatever
+ * happens): start p, assign source, acquire, wait; progress on stderr, or
+ * every event as a JSON line on stdout with json; at the end the summary,
+ * and with a central store (rcfg enabled) up to sync_timeout s for it.
+ * Returns the exit status (0, 75 partial, 69 failed, 74 I/O, 130, ...).
+ * Shared by record and import (which sets rt's replay mode first).
+ */
+struct runtime;
+struct replicator_config;
+struct session_params;
+int	cmd_record_run(struct runtime *rt, const char *dir,
+	    double start_timeout, struct replicator_config *rcfg,
+	    const struct session_params *p, const char *source, int json,
+	    double sync_timeout);
 
 /* No terminal for the console: say what to use instead; EXIT_USAGE. */
 int	cmd_console_no_tty(void);

@@ -359,25 +359,19 @@ record_exec(const struct args *a)
 	struct session_params	 p;
 	struct session_error	 e;
 	struct runtime		 rt;
-	struct out		 o;
-	struct sigctx		 sc;
-	pthread_t		 sigth;
 	const char		*stfile, *dir, *source, *name, *notes, *s;
-	char			 err[1024], id[37];
+	char			 err[1024];
 	double			 mhz = 0, start_timeout = 5;
 	long			 dur = 0;
 	int			 rc;
-	int			 interrupted;
 
 	memset(&p, 0, sizeof p);
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
 	p.high_cut = SESSION_PASSBAND_DEFAULT;
-	memset(&o, 0, sizeof o);
 	replicator_config_init(&rcfg);
 	stfile = args_get(a, "stations");
 	dir = args_get(a, "data-dir");
 	source = args_get(a, "source");
-	o.json = args_has(a, "json");
 	if ((name = args_get(a, "name")) != NULL) {
 		if (strlen(name) > SESSION_NAME_MAX)
 			return cli_error(EXIT_USAGE, "--name is longer than %d "
@@ -424,14 +418,36 @@ record_exec(const struct args *a)
 	if (session_validate(&p, NULL, &e) != 0)
 		return cli_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
 
-	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
-		goto out;
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0) {
+		runtime_stop(&rt);
+		return rc;
+	}
 	/* the range before any receiver is dialled */
 	if (session_check_frequency(&rt.stations, p.freq_hz, &e) != 0) {
-		rc = cli_error(EXIT_USAGE, "--freq: %s", e.msg);
-		goto out;
+		runtime_stop(&rt);
+		return cli_error(EXIT_USAGE, "--freq: %s", e.msg);
 	}
-	o.nst = rt.stations.n;
+	return cmd_record_run(&rt, dir, start_timeout, &rcfg, &p, source,
+	    args_has(a, "json"), sync_timeout);
+}
+
+int
+cmd_record_run(struct runtime *rt, const char *dir, double start_timeout,
+    struct replicator_config *rcfg, const struct session_params *pp,
+    const char *source, int json, double sync_timeout)
+{
+	struct session_params	 p = *pp;
+	struct session_error	 e;
+	struct out		 o;
+	struct sigctx		 sc;
+	pthread_t		 sigth;
+	char			 id[37];
+	int			 rc;
+	int			 interrupted;
+
+	memset(&o, 0, sizeof o);
+	o.json = json;
+	o.nst = rt->stations.n;
 	o.nchunks = p.duration_s;
 	o.snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), sizeof *o.snr);
 	o.has_snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), 1);
@@ -451,20 +467,20 @@ record_exec(const struct args *a)
 	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, on_event,
+	if ((rc = runtime_start(rt, dir, start_timeout, rcfg, on_event,
 	    &o)) != 0)
 		goto out;
-	sc.eng = rt.eng;
+	sc.eng = rt->eng;
 	pthread_create(&sigth, NULL, sig_main, &sc);
 
-	if (engine_session_start(rt.eng, &p, id, &e) != 0) {
+	if (engine_session_start(rt->eng, &p, id, &e) != 0) {
 		rc = map_error(&e);
 		goto stop;
 	}
-	if (engine_session_assign(rt.eng, id, source, &e) != 0) {
+	if (engine_session_assign(rt->eng, id, source, &e) != 0) {
 		struct session_error e2;
 		rc = map_error(&e);
-		engine_session_cancel(rt.eng, id, e.msg, &e2);
+		engine_session_cancel(rt->eng, id, e.msg, &e2);
 		goto stop;
 	}
 	pthread_mutex_lock(&sc.lock);
@@ -473,35 +489,35 @@ record_exec(const struct args *a)
 	pthread_mutex_unlock(&sc.lock);
 	if (interrupted) {
 		/* the signal came before the id: sig_main could not cancel */
-		engine_session_cancel(rt.eng, id, "interrupted by the operator",
+		engine_session_cancel(rt->eng, id, "interrupted by the operator",
 		    &e);
 		rc = EXIT_INTERRUPTED;
 		goto stop;
 	}
-	if (engine_session_acquire(rt.eng, id, &e) != 0) {
+	if (engine_session_acquire(rt->eng, id, &e) != 0) {
 		/* cancelled by a signal just now: that is what happened */
 		rc = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST) ?
 		    EXIT_INTERRUPTED : map_error(&e);
 		goto stop;
 	}
-	engine_session_wait(rt.eng, id);
+	engine_session_wait(rt->eng, id);
 	pthread_mutex_lock(&o.lock);
 	rc = o.final != NULL ? exit_code(o.final) : EXIT_SOFTWARE;
 	if (!o.json && o.final != NULL)
-		summary(o.final, rt.data_dir);
+		summary(o.final, rt->data_dir);
 	pthread_mutex_unlock(&o.lock);
 	interrupted = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST);
 	if (interrupted)
 		rc = EXIT_INTERRUPTED;
-	if (rt.rep != NULL)
-		store_finish(rt.rep, interrupted ? 0 : sync_timeout, o.json,
-		    rt.data_dir, &sc.got);
+	if (rt->rep != NULL)
+		store_finish(rt->rep, interrupted ? 0 : sync_timeout, o.json,
+		    rt->data_dir, &sc.got);
 stop:
 	pthread_kill(sigth, SIGUSR1);
 	pthread_join(sigth, NULL);
 	pthread_mutex_destroy(&sc.lock);
 out:
-	runtime_stop(&rt);
+	runtime_stop(rt);
 	json_decref(o.final);
 	free(o.snr);
 	free(o.has_snr);

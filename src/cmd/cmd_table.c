@@ -6,6 +6,7 @@
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_record_entry,
+	&cmd_import_entry,
 	&cmd_sessions_entry,
 	&cmd_sources_entry,
 	&cmd_serve_entry,

@@ -9,6 +9,7 @@
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
 #include "src/cmd/runtime.h"
+#include "net/rx/receiver.h"
 #include "net/rx/rxloop.h"
 #include "store/dataset.h"
 #include "store/replicator.h"
@@ -96,8 +97,17 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	cfg.loop = rt->loop;
 	cfg.start_timeout = start_timeout;
 	cfg.idle_timeout = rt->idle_timeout;
-	if ((rt->eng = engine_new(&cfg, err, sizeof err)) == NULL)
+	cfg.replay = rt->replay;
+	cfg.replay_origin = rt->replay_origin;
+	if ((rt->eng = engine_new(&cfg, err, sizeof err)) == NULL) {
+		/* a recording in a live stations file, or a receiver in an
+		 * import's: the file does not fit the command */
+		for (i = 0; i < rt->stations.n; i++)
+			if (rx_type_replay(rt->stations.v[i].type) !=
+			    (rt->replay != 0))
+				return cli_error(EXIT_CONFIG, "%s", err);
 		return cli_error(EXIT_SOFTWARE, "%s", err);
+	}
 	/* The dataset stays the spool: the replicator follows it on its own
 	 * thread, and nothing recorded waits for the central store. */
 	if (rcfg != NULL && replicator_config_enabled(rcfg)) {

@@ -33,6 +33,11 @@ struct runtime {
 	double			 idle_timeout;	/* the engine's (0: default);
 						   set between load_stations
 						   and start */
+	int			 replay;	/* import: the engine's replay
+						   mode (engine.h), from */
+	double			 replay_origin;	/* this origin (UTC s); set
+						   between load_stations and
+						   start */
 	char			 data_dir[4096];	/* the dataset's path */
 };
 

@@ -33,6 +33,31 @@ parse_url(struct station *st, char *err, size_t errlen)
 	long		 port;
 	char		*end;
 
+	if (strncmp(st->url, "file://", 7) == 0) {
+		/* A recording (kiwiwav): file:///absolute/path, taken as
+		 * written (no percent-decoding); host "" marks it. */
+		rest = st->url + 7;
+		if (strncmp(rest, "localhost/", 10) == 0)
+			rest += 9;
+		if (*rest != '/' || strlen(rest) >= sizeof st->path) {
+			snprintf(err, errlen, "url \"%.200s\": a file url is "
+			    "file:///absolute/path (at most %zu bytes)", st->url,
+			    sizeof st->path - 1);
+			return -1;
+		}
+		for (p = rest; *p != '\0'; p++) {
+			if ((unsigned char)*p < ' ' || *p == 0x7f) {
+				snprintf(err, errlen, "url \"%.200s\": control "
+				    "character in the path", st->url);
+				return -1;
+			}
+		}
+		st->tls = 0;
+		st->port = 0;
+		st->host[0] = '\0';
+		memcpy(st->path, rest, strlen(rest) + 1);
+		return 0;
+	}
 	if (strncmp(st->url, "http://", 7) == 0 ||
 	    strncmp(st->url, "ws://", 5) == 0) {
 		st->tls = 0;
@@ -46,7 +71,7 @@ parse_url(struct station *st, char *err, size_t errlen)
 		st->port = 0;
 	} else {
 		snprintf(err, errlen, "url \"%.200s\": must start with http://, "
-		    "https://, ws://, wss:// or tcp://", st->url);
+		    "https://, ws://, wss://, tcp:// or file://", st->url);
 		return -1;
 	}
 	h = strstr(st->url, "://") + 3;
@@ -271,6 +296,14 @@ parse_station(json_t *o, struct station *st, int index, char *err,
 	}
 	if (parse_url(st, uerr, sizeof uerr) != 0) {
 		snprintf(err, errlen, "%s: %s", what, uerr);
+		return -1;
+	}
+	/* a recording is a file, a receiver is on the network */
+	if (rx_type_replay(st->type) != (strncmp(st->url, "file://", 7) == 0)) {
+		snprintf(err, errlen, "%s: url \"%.200s\": %s", what, st->url,
+		    rx_type_replay(st->type) ? "a kiwiwav station is a file: "
+		    "file:///path.wav" : "file:// is for kiwiwav stations "
+		    "(recordings) only");
 		return -1;
 	}
 	return parse_audio(o, st, what, err, errlen);

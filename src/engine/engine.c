@@ -171,11 +171,27 @@ engine_new(const struct engine_config *cfg, char *err, size_t errlen)
 {
 	struct engine		*eng;
 	pthread_condattr_t	 ca;
+	int			 i;
 
 	if (cfg->stations == NULL || cfg->stations->n == 0 || cfg->ds == NULL ||
 	    cfg->ev == NULL || cfg->loop == NULL) {
 		snprintf(err, errlen, "engine: stations, dataset, events and "
 		    "loop are required");
+		return NULL;
+	}
+	for (i = 0; i < cfg->stations->n; i++) {
+		const struct station *st = &cfg->stations->v[i];
+		if (rx_type_replay(st->type) != (cfg->replay != 0)) {
+			snprintf(err, errlen, cfg->replay ? "station %d (%s) is "
+			    "a %s receiver: an import replays recordings "
+			    "(kiwiwav) only" : "station %d (%s) is a recording "
+			    "(%s): use 'heimdall-rec import' to replay it",
+			    st->index, st->name, st->type);
+			return NULL;
+		}
+	}
+	if (cfg->replay && !(cfg->replay_origin > 0)) {
+		snprintf(err, errlen, "engine: a replay needs its origin");
 		return NULL;
 	}
 	eng = calloc(1, sizeof *eng);
@@ -1087,6 +1103,34 @@ mark_missing(struct acq *a, struct rxrt *r, int k, const char *reason,
 }
 
 /*
+ * acq->lock held. A replay runs on the recordings' time line, as fast as
+ * they come: no wall-clock grace or deadline. Chunk k of r will not come
+ * when r failed (its file refused or unreadable) or stopped (its
+ * recording ended), or when its chunker went past k without it (the
+ * stream cannot fill it whole).
+ */
+static void
+supervise_replay(struct acq *a, json_t *missing)
+{
+	int	i, k;
+
+	for (i = 0; i < a->n; i++) {
+		struct rxrt *r = &a->rt[i];
+		char why[200];
+		int over = r->state == RX_FAILED || r->state == RX_STOPPED ||
+		    a->cancel;
+		for (k = 0; k < a->total; k++) {
+			if (r->cst[k] != C_PENDING)
+				continue;
+			if (!over && chunker_next(r->ch) <= k)
+				break;
+			mark_missing(a, r, k, a->cancel ? a->cancel_reason :
+			    missing_reason(a, r, why, sizeof why), missing);
+		}
+	}
+}
+
+/*
  * acq->lock held. Chunks still pending whose second ended more than grace
  * ago (or all of them at the deadline, or of a failed receiver) will not
  * come: record them missing with the receiver's reason. Returns when it
@@ -1106,6 +1150,11 @@ supervise(struct acq *a, double now, json_t *missing)
 		next = fmin(next, a->t_start + eng->cfg.start_timeout);
 	if (a->has_origin)
 		clock_update(a);
+	if (eng->cfg.replay) {
+		/* nothing falls due with time: what it waits for wakes it */
+		supervise_replay(a, missing);
+		return INFINITY;
+	}
 	for (i = 0; i < a->n; i++) {
 		struct rxrt *r = &a->rt[i];
 		char why[200];
@@ -1851,6 +1900,14 @@ acq_new(struct engine *eng, struct sess *s)
 	    a->clkv == NULL) {
 		acq_free(a);
 		return NULL;
+	}
+	if (eng->cfg.replay) {
+		/* The recordings' common overlap: known before any block, so
+		 * every stream is cut as it comes, none awaited. */
+		a->has_origin = 1;
+		a->t0 = eng->cfg.replay_origin;
+		for (i = 0; i < a->n; i++)
+			chunker_set_origin(a->rt[i].ch, a->t0, on_chunk, a);
 	}
 	return a;
 }

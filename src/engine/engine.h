@@ -133,6 +133,20 @@ struct engine_config {
 						   (default ENGINE_IDLE_DEFAULT) */
 	int			 max_open;	/* default ENGINE_MAX_OPEN */
 	int			 queue_max;	/* default ENGINE_QUEUE_MAX */
+	/*
+	 * Replay (an import of recordings, net/rx/replay.h): every station
+	 * is a recording (rx_type_replay) whose blocks carry the recording's
+	 * own times and come as fast as the loop runs. The session runs on
+	 * that time line, not the wall clock: its origin is replay_origin
+	 * (UTC s; the caller cuts the recordings' common overlap), set before
+	 * any block comes, so no receiver's start is awaited and no start
+	 * timeout applies; a chunk is missing only when its receiver failed
+	 * (a refused file), stopped (the recording ended) or delivered past
+	 * it, or the session is cancelled -- never for a wall-clock grace or
+	 * deadline. Without replay, a recording station is refused.
+	 */
+	int			 replay;
+	double			 replay_origin;
 };
 
 struct engine	*engine_new(const struct engine_config *cfg, char *err,
