@@ -9,7 +9,8 @@ real rate (12001.1 .. S/s, the header says 12001) from its own start, with
 GPS stamps (time of week) that follow the samples exactly. The import must
 cut the common overlap on the recordings' own time line: chunk k of every
 station starts at origin + k (within a sample), holds exactly the file's
-samples of that second, and the rows say so; a file that never had a fix
+samples of that second, and the rows say so (t0_ns, the first sample's
+time to the nanosecond, and the measured rate); a file that never had a fix
 (255) and one with a gap are refused with their reasons while the others
 import."""
 
@@ -193,9 +194,11 @@ class ImportTest(unittest.TestCase):
                                        delta=2)
                 snr = 10 * np.log10(3000**2 / (2 * 300**2 * 10000 / f))
                 self.assertAlmostEqual(r["snr_db"], snr, delta=1.0)
-                if r.get("t0_ns") is not None:
-                    exact = starts[w - 1] + first * 1e9 / f
-                    self.assertLess(abs(r["t0_ns"] - exact), 1000, r)
+                # the first sample's exact time, from the GPS stamps' line
+                # (stamps written to the ns), and the rate they measure
+                exact = starts[w - 1] + round(first * 1e9 / f)   # ints
+                self.assertLess(abs(r["t0_ns"] - exact), 100, r)
+                self.assertAlmostEqual(r["sample_rate_hz"], f, delta=1e-4)
         # receiver:status says why each refused station failed
         fails = {e["data"]["websdr"]: e["data"]["reason"] for e in events
                  if e["event"] == "receiver:status"
