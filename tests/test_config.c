@@ -182,6 +182,56 @@ test_radio_types(void **state)
 	}
 }
 
+/* kiwiwav stations (recordings for import) are file:///absolute/path;
+ * file:// belongs to them only. */
+static void
+test_file_urls(void **state)
+{
+	const char *bad[][3] = {
+		{ "kiwiwav", "http://h:8073", "a kiwiwav station is a file" },
+		{ "kiwisdr", "file:///x.wav", "file:// is for kiwiwav" },
+		{ "kiwiwav", "file://x.wav", "file:///absolute/path" },
+		{ "kiwiwav", "file://host/x.wav", "file:///absolute/path" },
+		{ "kiwiwav", "file://", "file:///absolute/path" },
+		{ "kiwiwav", "file:///a\tb.wav", "control character" },
+	};
+	struct stations	 s;
+	char		 err[512], json[1200], longp[400];
+	size_t		 i;
+
+	(void)state;
+	snprintf(json, sizeof json, "{\"stations\":[{\"name\":\"W\","
+	    "\"type\":\"kiwiwav\",\"url\":\"file:///data/a b_iq.wav\","
+	    "\"latitude\":45,\"longitude\":7},{\"name\":\"L\","
+	    "\"type\":\"kiwiwav\",\"url\":\"file://localhost/x.wav\","
+	    "\"latitude\":45,\"longitude\":7}]}");
+	assert_int_equal(config_parse_stations(json, strlen(json), &s, err,
+	    sizeof err), 0);
+	assert_string_equal(s.v[0].path, "/data/a b_iq.wav");
+	assert_string_equal(s.v[0].host, "");
+	assert_string_equal(s.v[1].path, "/x.wav");
+	assert_true(s.v[0].freq_max_hz == 30e6);
+	config_free_stations(&s);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(json, sizeof json, "{\"stations\":[{\"name\":\"W\","
+		    "\"type\":\"%s\",\"url\":\"%s\",\"latitude\":45,"
+		    "\"longitude\":7}]}", bad[i][0], bad[i][1]);
+		assert_int_equal(config_parse_stations(json, strlen(json), &s,
+		    err, sizeof err), -1);
+		if (strstr(err, bad[i][2]) == NULL)
+			fail_msg("error \"%s\" lacks \"%s\"", err, bad[i][2]);
+	}
+	/* a path longer than a station keeps */
+	memset(longp, 'a', sizeof longp - 1);
+	longp[sizeof longp - 1] = '\0';
+	snprintf(json, sizeof json, "{\"stations\":[{\"name\":\"W\","
+	    "\"type\":\"kiwiwav\",\"url\":\"file:///%s\",\"latitude\":45,"
+	    "\"longitude\":7}]}", longp);
+	assert_int_equal(config_parse_stations(json, strlen(json), &s, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "at most 255 bytes"));
+}
+
 int
 main(void)
 {
@@ -190,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_paths),
 		cmocka_unit_test(test_radio_types),
+		cmocka_unit_test(test_file_urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

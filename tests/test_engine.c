@@ -15,6 +15,7 @@
 
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
+#include "src/engine/config.h"
 #include "src/base/util.h"
 #include "net/rx/receiver.h"
 #include "net/rx/rxloop.h"
@@ -685,6 +686,173 @@ test_cancel(void **state)
 
 /* The descriptor estimate both the recorder (exit 71) and the WebSocket
  * server's reserve use: 32 + 1.25 per station, whole. */
+/* A kiwirecorder -w file of nblocks frames of 512 samples at fs, its
+ * first sample at UTC start_ns (stamped as GPS time of week). */
+static void
+write_kiwiwav(const char *path, double fs, int64_t start_ns, int nblocks)
+{
+	FILE		*f = fopen(path, "wb");
+	uint32_t	 rate = (uint32_t)(fs + 0.5), u;
+	uint16_t	 h;
+	int16_t		 iq[2 * 512];
+	int		 i, k;
+
+	assert_non_null(f);
+	/* little-endian host assumed, as the project's targets are */
+	fwrite("RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x02\0", 1, 24, f);
+	fwrite(&rate, 4, 1, f);
+	u = rate * 4;
+	fwrite(&u, 4, 1, f);
+	h = 4;
+	fwrite(&h, 2, 1, f);
+	h = 16;
+	fwrite(&h, 2, 1, f);
+	for (i = 0; i < nblocks; i++) {
+		int64_t t = start_ns + llround(i * 512 * 1e9 / fs);
+		int64_t tow = (t - 315964800LL * 1000000000LL +
+		    18LL * 1000000000LL) % (604800LL * 1000000000LL);
+		unsigned char sol[2] = { 0, 0 };
+		fwrite("kiwi\x0a\0\0\0", 1, 8, f);
+		fwrite(sol, 1, 2, f);
+		u = (uint32_t)(tow / 1000000000LL);
+		fwrite(&u, 4, 1, f);
+		u = (uint32_t)(tow % 1000000000LL);
+		fwrite(&u, 4, 1, f);
+		fwrite("data\0\x08\0\0", 1, 8, f);
+		for (k = 0; k < 512; k++) {
+			iq[2 * k] = (int16_t)(1000 * cos(0.3 * (i * 512 + k)));
+			iq[2 * k + 1] = (int16_t)(1000 * sin(0.3 * (i * 512 + k)));
+		}
+		fwrite(iq, sizeof iq, 1, f);
+	}
+	u = (uint32_t)ftell(f) - 8;
+	fseek(f, 4, SEEK_SET);
+	fwrite(&u, 4, 1, f);
+	fclose(f);
+}
+
+/*
+ * Replay mode: the session runs on the recordings' time line, not the
+ * wall clock. Two files 0.25 s apart of 3 s each, a third that does not
+ * exist, origin just after the later start and 3 chunks asked: chunks 0
+ * and 1 come from both files, chunk 2 is past the later file's end
+ * ("end of the recording"), the missing file fails its station with its
+ * reason -- all at once, though the recordings are from another time.
+ */
+static void
+test_replay(void **state)
+{
+	struct engine_config	 cfg;
+	struct session_params	 p = params(3);
+	struct session_error	 e;
+	struct stations		 st;
+	struct dataset		*ds;
+	struct events		*ev;
+	struct rxloop		*loop;
+	struct engine		*eng;
+	struct fx		*f = calloc(1, sizeof *f);
+	char			 dir[] = "/tmp/test_engine_replay_XXXXXX";
+	char			 json[2048], err[512], id[37], cmd[128];
+	char			 a[128], b[128];
+	/* a day ago: the GPS week is chosen by the files' mtime (now) */
+	int64_t			 t0 = ((int64_t)util_now() - 86400) *
+				    1000000000LL;
+	json_t			*sum, *m;
+	double			 began;
+	size_t			 i;
+	int			 n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof a, "%s/a.wav", dir);
+	snprintf(b, sizeof b, "%s/b.wav", dir);
+	write_kiwiwav(a, 12001.1, t0, 70);		/* 2.99 s */
+	write_kiwiwav(b, 12000.9, t0 + 250000000, 70);
+	snprintf(json, sizeof json, "{\"stations\":["
+	    "{\"name\":\"A\",\"type\":\"kiwiwav\",\"url\":\"file://%s\","
+	    "\"latitude\":45,\"longitude\":7},"
+	    "{\"name\":\"B\",\"type\":\"kiwiwav\",\"url\":\"file://%s\","
+	    "\"latitude\":46,\"longitude\":7},"
+	    "{\"name\":\"C\",\"type\":\"kiwiwav\",\"url\":"
+	    "\"file://%s/none.wav\",\"latitude\":47,\"longitude\":7}]}",
+	    a, b, dir);
+	assert_int_equal(config_parse_stations(json, strlen(json), &st, err,
+	    sizeof err), 0);
+	f->events = json_array();
+	pthread_mutex_init(&f->lock, NULL);
+	snprintf(cmd, sizeof cmd, "%s/data", dir);
+	assert_non_null(ds = dataset_open(cmd, err, sizeof err));
+	ev = events_new();
+	events_subscribe(ev, on_event, f);
+	assert_non_null(loop = rxloop_new(0, err, sizeof err));
+	memset(&cfg, 0, sizeof cfg);
+	cfg.stations = &st;
+	cfg.ds = ds;
+	cfg.ev = ev;
+	cfg.loop = loop;
+	/* no replay: a recording is refused */
+	assert_null(engine_new(&cfg, err, sizeof err));
+	assert_non_null(strstr(err, "station 1 (A) is a recording"));
+	cfg.replay = 1;
+	cfg.replay_origin = (double)(t0 + 251000000) / 1e9;
+	assert_non_null(eng = engine_new(&cfg, err, sizeof err));
+
+	began = util_mono();
+	assert_int_equal(engine_session_start(eng, &p, id, &e), 0);
+	assert_int_equal(engine_session_assign(eng, id, "unknown", &e), 0);
+	assert_int_equal(engine_session_acquire(eng, id, &e), 0);
+	assert_int_equal(engine_session_wait(eng, id), SESSION_COMPLETED);
+	/* the data's pace, not the wall clock's (3 s of it) */
+	assert_true(util_mono() - began < 2.0);
+	m = last_event(f);
+	sum = json_object_get(m, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "chunks_stored")), 4);
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "chunks_missing")), 5);
+	json_array_foreach(json_object_get(sum, "missing"), i, m) {
+		int w = (int)json_integer_value(json_object_get(m, "websdr"));
+		int k = (int)json_integer_value(json_object_get(m,
+		    "chunk_index"));
+		const char *r = json_string_value(json_object_get(m,
+		    "reason"));
+		if (w == 3)
+			assert_non_null(strstr(r, "refused: cannot open"));
+		else {
+			assert_int_equal(k, 2);
+			assert_string_equal(r, "end of the recording");
+		}
+	}
+	/* rows on the recordings' time: chunk k of each file's first sample
+	 * within one sample after origin + k */
+	n = 0;
+	json_array_foreach(f->events, i, m) {
+		json_t *d = json_array_get(m, 1);
+		int64_t due, got;
+		if (strcmp(json_string_value(json_array_get(m, 0)),
+		    "session:measurement") != 0)
+			continue;
+		due = t0 + 251000000 + 1000000000LL * json_integer_value(
+		    json_object_get(d, "chunk_index"));
+		got = json_integer_value(json_object_get(d, "t0_ns"));
+		assert_true(got >= due - 10 && got < due + 83500);
+		assert_string_equal(json_string_value(json_object_get(d,
+		    "time_source")), "gps");
+		n++;
+	}
+	assert_int_equal(n, 4);
+	engine_free(eng);
+	rxloop_free(loop);
+	events_free(ev);
+	dataset_close(ds);
+	config_free_stations(&st);
+	json_decref(f->events);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_fds_needed(void **state)
 {
@@ -711,6 +879,7 @@ main(void)
 		cmocka_unit_test(test_queue_shutdown),
 		cmocka_unit_test(test_start_race),
 		cmocka_unit_test(test_fds_needed),
+		cmocka_unit_test(test_replay),
 	};
 
 	if (rx_driver_register(&fakerx_driver) != 0)
