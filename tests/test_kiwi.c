@@ -242,7 +242,7 @@ test_live(void **state)
 	struct probe		 p[5];
 	struct rx		*rx[5];
 	struct probe_live	 l;
-	struct rx_params	 prm = { 10e6, -5000, 5000, 0, "test" };
+	struct rx_params	 prm = { 10e6, -5000, 5000, 0, "test", 0 };
 	char			 err[256];
 	int			 i;
 

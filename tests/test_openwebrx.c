@@ -230,8 +230,8 @@ test_live(void **state)
 	struct probe		 p[7];
 	struct rx		*rx[7];
 	struct probe_live	 l;
-	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
-	struct rx_params	 far = { 1296e6, -5000, 5000, 0, "test" };
+	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test", 0 };
+	struct rx_params	 far = { 1296e6, -5000, 5000, 0, "test", 0 };
 	char			 err[256];
 	int			 i;
 
@@ -355,7 +355,7 @@ test_close_connecting(void **state)
 	struct rxloop		*loop;
 	struct mute		 m;
 	struct rx		*rx;
-	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
+	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test", 0 };
 	pthread_t		 t;
 	char			 json[256], err[256];
 	int			 port, k, i;

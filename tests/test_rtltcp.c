@@ -95,7 +95,7 @@ test_live(void **state)
 	struct probe		 p[6];
 	struct rx		*rx[6];
 	struct probe_live	 l;
-	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
+	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test", 0 };
 	char			 err[256];
 	double			 fs = 2048000.0 / 170, snr;
 	int			 i;

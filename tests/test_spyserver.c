@@ -114,8 +114,8 @@ test_live(void **state)
 	struct probe		 p[10];
 	struct rx		*rx[10];
 	struct probe_live	 l;
-	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test" };
-	struct rx_params	 far = { 2.4e9, -5000, 5000, 0, "test" };
+	struct rx_params	 prm = { 145.5e6, -5000, 5000, 0, "test", 0 };
+	struct rx_params	 far = { 2.4e9, -5000, 5000, 0, "test", 0 };
 	char			 err[256];
 	int			 i;
 

@@ -76,6 +76,13 @@ struct rx_params {
 	double		 deadline;	/* CLOCK_REALTIME (s): stop retrying
 					   after this instant */
 	const char	*ident;		/* ident_user sent to the receiver */
+	double		 origin;	/* replay drivers (rx_type_replay): the
+					   session's origin (UTC s); frames
+					   that end a frame or more before it
+					   are not replayed, so that every
+					   recording starts where the session
+					   does and all advance together. 0:
+					   live */
 };
 
 struct rx;	/* a driver's connection; opaque */

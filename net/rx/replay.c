@@ -149,7 +149,8 @@ replay_open(struct rxloop *loop, const struct station *st,
 	uint32_t		 maxn = 0;
 	int			 i;
 
-	(void)p;	/* a recording has its own frequency and time */
+	/* a recording has its own frequency and time: only the origin
+	 * matters */
 	if ((rx = calloc(1, sizeof *rx)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -164,6 +165,21 @@ replay_open(struct rxloop *loop, const struct station *st,
 	rx->utc0_ns = info.start_ns;
 	rx->fs = info.fs;
 	rx->next = rx->w.first;
+	/*
+	 * Start where the session does: a file that began seconds before
+	 * the origin would else spend its first slices on samples no chunk
+	 * takes while the others already deliver chunks, and the stations
+	 * would no longer advance together (live localization holds only a
+	 * few chunk indices at once). One whole frame of margin before the
+	 * origin: the grid is placed on the first frame's stamp.
+	 */
+	if (p->origin > 0) {
+		int64_t o = (int64_t)llround(p->origin * 1e9);
+		while (rx->next + 2 < rx->w.nblocks &&
+		    rx->utc0_ns + (rx->w.b[rx->next + 2].t_ns -
+		    rx->w.b[rx->w.first].t_ns) <= o)
+			rx->next++;
+	}
 	for (i = rx->w.first; i < rx->w.nblocks; i++)
 		if (rx->w.b[i].n > maxn)
 			maxn = rx->w.b[i].n;

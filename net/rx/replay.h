@@ -10,7 +10,8 @@
  * fails to open, with that reason, and the engine records the station's
  * chunks missing for it while the others go on. Otherwise the driver
  * announces one stream at the rate the stamps measure and hands the
- * engine the file's usable frames in order, on the loop thread, a slice
+ * engine the file's usable frames in order from the session's origin
+ * (rx_params.origin, less a frame), on the loop thread, a slice
  * per turn (so that every replayed station advances together and a close
  * is served between slices), each block stamped with its GPS time
  * converted to UTC as the KiwiSDR driver converts a frame's

@@ -1637,6 +1637,7 @@ open_receivers(struct acq *a)
 	p.low_cut = a->s->p.low_cut;
 	p.high_cut = a->s->p.high_cut;
 	p.deadline = a->deadline;
+	p.origin = eng->cfg.replay ? a->t0 : 0;
 	p.ident = "heimdall-rec";
 	for (i = 0; i < a->n; i++) {
 		struct rxrt *r = &a->rt[i];

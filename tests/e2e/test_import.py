@@ -122,11 +122,12 @@ class ImportTest(unittest.TestCase):
         # three good recordings at their own rates and starts (the second
         # with a stale first stamp), one that never had a fix, one gapped
         fs = [12001.10, 12001.13, 12000.95, 12001.0, 12001.2]
-        # station 3 starts last, exactly on a millisecond
-        off = [123457, 300012345, 550000000, 100000000, 200000000]
+        # station 3 starts last, exactly on a millisecond; station 1
+        # almost 5 s before it (its replay starts at the origin)
+        off = [-4876543210, 300012345, 550000000, 100000000, 200000000]
         starts = [START_NS + o for o in off]
         paths = [name_for(self.tmp, k + 1) for k in range(5)]
-        held = [write_kiwi_wav(paths[0], fs[0], starts[0], 12.5, 1),
+        held = [write_kiwi_wav(paths[0], fs[0], starts[0], 17.5, 1),
                 write_kiwi_wav(paths[1], fs[1], starts[1], 12.5, 2,
                                stale_first=True),
                 write_kiwi_wav(paths[2], fs[2], starts[2], 12.5, 3),
