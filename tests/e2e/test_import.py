@@ -37,15 +37,20 @@ def tow_ns(utc_ns):
 
 
 def write_kiwi_wav(path, fs, start_utc_ns, seconds, seed, solution=0,
-                   drop_block=None, stale_first=False):
-    """A kiwirecorder -w file; returns (iq int16 [n, 2], start ns) of what
-    it holds (every frame written, in file order)."""
+                   drop_block=None, stale_first=False, signal=None):
+    """A kiwirecorder -w file; returns the int16 I,Q pairs [n, 2] it holds
+    (every frame written, in file order). The samples: a tone at TONE_HZ
+    (amplitude 3000), or signal(t) (t: each sample's time in s after
+    START on the file's own time base), plus noise (300 per component)."""
     rng = np.random.default_rng(seed)
     nblocks = int(seconds * fs) // NBLK
     n = nblocks * NBLK
     t = np.arange(n) / fs
-    sig = 3000 * np.exp(2j * np.pi * TONE_HZ * t)
-    sig += (rng.normal(0, 300, n) + 1j * rng.normal(0, 300, n))
+    if signal is None:
+        sig = 3000 * np.exp(2j * np.pi * TONE_HZ * t)
+    else:
+        sig = signal((start_utc_ns - START_NS) / 1e9 + t)
+    sig = sig + (rng.normal(0, 300, n) + 1j * rng.normal(0, 300, n))
     iq = np.empty((n, 2), dtype="<i2")
     iq[:, 0] = np.round(sig.real)
     iq[:, 1] = np.round(sig.imag)
