@@ -67,6 +67,12 @@ struct rx_sink {
 	 * a block is its b->lost. */
 	void	(*block)(void *ctx, const struct rx_block *b);
 	void	*ctx;
+	/* Replay drivers (rx_type_replay), before each slice of a recording:
+	 * 1 when the engine's consumers (storage, localization) are behind
+	 * this receiver -- hand over nothing now, ask again shortly. A live
+	 * receiver cannot wait; a recording can, and is then read as fast as
+	 * the session is processed, nothing skipped. NULL: never. */
+	int	(*hold)(void *ctx);
 };
 
 struct rx_params {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "src/base/kiwiwav.h"
 #include "src/base/station.h"
@@ -110,6 +111,17 @@ step(void *arg)
 		rx->started = 1;
 		rx->sink.stream(rx->sink.ctx, rx->fs);
 		rx->sink.state(rx->sink.ctx, RX_STREAMING, "streaming");
+	}
+	if (rx->sink.hold != NULL && rx->sink.hold(rx->sink.ctx)) {
+		/* the session is behind this recording: come back in a
+		 * moment (the loop serves nothing but replays; a queued call
+		 * keeps it from resting its 100 ms) */
+		struct timespec ts = { 0, REPLAY_HOLD_NS };
+		nanosleep(&ts, NULL);
+		if (rxloop_call(rx->loop, step, rx) != 0)
+			rx->sink.state(rx->sink.ctx, RX_FAILED,
+			    "the loop is stopping");
+		return;
 	}
 	for (k = 0; k < REPLAY_SLICE && rx->next < rx->w.nblocks; k++) {
 		kb = &rx->w.b[rx->next++];

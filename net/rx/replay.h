@@ -21,7 +21,10 @@
  * t_arrival = the time its last sample was taken: the block "arrives"
  * on the recording's own time line, so the engine measures no clock
  * offset. After the last frame the state is RX_STOPPED, "end of the
- * recording". Blocks come as fast as the loop runs: only an engine in
+ * recording". Blocks come as fast as the session takes them: before each
+ * slice the engine may hold the recording (rx_sink.hold) while its
+ * storage and localization are behind, so nothing is skipped for
+ * coming too fast. Only an engine in
  * replay mode (engine_config.replay) runs these stations, and it runs no
  * other kind (rx_type_replay).
  */
@@ -34,7 +37,11 @@
 
 extern const struct rx_driver replay_driver;
 
-#define REPLAY_SLICE	24	/* frames per loop turn (~1 s at 12 kS/s) */
+#define REPLAY_SLICE	6	/* frames per loop turn (~0.26 s at 12 kS/s):
+				   the receivers stay within a slice of each
+				   other */
+#define REPLAY_HOLD_NS	1000000	/* 1 ms: the wait while the engine holds
+				   a recording (rx_sink.hold) */
 
 /* What a kiwiwav station's file holds, on the UTC time line. */
 struct replay_info {

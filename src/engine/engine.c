@@ -1066,6 +1066,27 @@ sink_block(void *ctx, const struct rx_block *b)
 	unlock_wake(a);
 }
 
+/*
+ * The loop thread, replay only: may r's recording go on? Not while r has
+ * cut past the lowest chunk index the engine has not finished (stored or
+ * given up on everywhere): r may fill that one and the next, no more. A
+ * recording is read as fast as the session is processed, the receivers in
+ * step, and nothing downstream overflows or skips (the queue of chunks to
+ * store stays one or two rows long).
+ */
+static int
+sink_hold(void *ctx)
+{
+	struct rxrt	*r = ctx;
+	struct acq	*a = r->acq;
+	int		 hold;
+
+	pthread_mutex_lock(&a->lock);
+	hold = chunker_next(r->ch) > a->progress + 1;
+	pthread_mutex_unlock(&a->lock);
+	return hold;
+}
+
 /* ---- the acquisition worker ---- */
 
 /* acq->lock held. */
@@ -1641,7 +1662,8 @@ open_receivers(struct acq *a)
 	p.ident = "heimdall-rec";
 	for (i = 0; i < a->n; i++) {
 		struct rxrt *r = &a->rt[i];
-		struct rx_sink sink = { sink_state, sink_stream, sink_block, r };
+		struct rx_sink sink = { sink_state, sink_stream, sink_block, r,
+		    eng->cfg.replay ? sink_hold : NULL };
 		r->rx = r->drv->open(eng->cfg.loop, r->st, &p, &sink, err,
 		    sizeof err);
 		if (r->rx == NULL)
