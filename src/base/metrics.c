@@ -26,7 +26,7 @@ struct metrics_ctx {
 /*
  * Plans, one per transform size, shared by every context: planning is
  * slow and FFTW's planner is not thread-safe, so it runs once per size
- * under plan_lock; executing a plan (fftwf_execute_dft on a context's own
+ * under plan_lock, the process's one planner lock (metrics.h); executing a plan (fftwf_execute_dft on a context's own
  * arrays) is thread-safe. The sizes are 2^a and 3*2^a, so 64 slots hold
  * every size up to 2^31 and the table never fills. Plans live as long as
  * the process.
@@ -37,6 +37,18 @@ static struct {
 	fftwf_plan	 plan;
 } plans[64];
 static int nplans;
+
+void
+metrics_planner_lock(void)
+{
+	pthread_mutex_lock(&plan_lock);
+}
+
+void
+metrics_planner_unlock(void)
+{
+	pthread_mutex_unlock(&plan_lock);
+}
 
 size_t
 metrics_fft_size(size_t n)

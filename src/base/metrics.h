@@ -41,6 +41,16 @@ void	metrics_ctx_free(struct metrics_ctx *m);
 int	metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	    double fs, double low_hz, double high_hz, struct metrics *out);
 
+/*
+ * FFTW's planner is not thread-safe, and that is process-wide: every
+ * module that makes plans (metrics here, src/loc/tdoa) takes this one lock
+ * around fftwf_plan_* -- two locks of their own let the engine's metrics
+ * and the localization thread plan at once, and FFTW aborted
+ * ("planner.c: assertion failed"). Executing a plan needs no lock.
+ */
+void	metrics_planner_lock(void);
+void	metrics_planner_unlock(void);
+
 /* The transform size for n samples: the smallest 2^a or 3*2^a >= n (and
  * >= 64): 12288 for chunks of ~12001 samples. */
 size_t	metrics_fft_size(size_t n);

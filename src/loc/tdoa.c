@@ -119,11 +119,11 @@ struct frame {
 /*
  * FFTW plans, one forward and one backward per size, shared by every
  * context: FFTW's planner is not thread-safe, so planning happens under
- * plan_lock, once per size; fftwf_execute_dft on a context's own arrays
+ * the process's one planner lock (metrics_planner_lock: the engine's
+ * metrics plan on another thread), once per size; fftwf_execute_dft on a context's own arrays
  * (fftwf_alloc'd, so aligned like the planning arrays) is thread-safe.
  * Sizes come from metrics_fft_size (2^a or 3*2^a): 64 slots hold them all.
  */
-static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	size_t		 n;
 	fftwf_plan	 fwd, bwd;
@@ -136,7 +136,7 @@ get_plans(size_t n, fftwf_complex *in, fftwf_complex *out, fftwf_plan *fwd,
 {
 	int	i, rc = -1;
 
-	pthread_mutex_lock(&plan_lock);
+	metrics_planner_lock();
 	for (i = 0; i < nplans; i++) {
 		if (plans[i].n == n) {
 			*fwd = plans[i].fwd;
@@ -157,7 +157,7 @@ get_plans(size_t n, fftwf_complex *in, fftwf_complex *out, fftwf_plan *fwd,
 			rc = 0;
 		}
 	}
-	pthread_mutex_unlock(&plan_lock);
+	metrics_planner_unlock();
 	return rc;
 }
 
