@@ -1069,21 +1069,27 @@ sink_block(void *ctx, const struct rx_block *b)
 /*
  * The loop thread, replay only: may r's recording go on? Not while r has
  * cut past the lowest chunk index the engine has not finished (stored or
- * given up on everywhere): r may fill that one and the next, no more. A
- * recording is read as fast as the session is processed, the receivers in
- * step, and nothing downstream overflows or skips (the queue of chunks to
- * store stays one or two rows long).
+ * given up on everywhere): r may fill that one and the next, no more; nor
+ * while live localization has no room for the chunk r fills (its worker
+ * is behind: it would skip that chunk index, or leave a receiver out as
+ * "late"). A recording is read as fast as the session is processed, the
+ * receivers in step, and nothing downstream overflows or skips (the queue
+ * of chunks to store stays one or two rows long).
  */
 static int
 sink_hold(void *ctx)
 {
 	struct rxrt	*r = ctx;
 	struct acq	*a = r->acq;
-	int		 hold;
+	int		 hold, k;
 
 	pthread_mutex_lock(&a->lock);
-	hold = chunker_next(r->ch) > a->progress + 1;
+	k = chunker_next(r->ch);
+	hold = k > a->progress + 1;
 	pthread_mutex_unlock(&a->lock);
+	/* and localization: r's next chunk must find a place there */
+	if (!hold && a->loc != NULL)
+		hold = !locate_can_take(a->loc, k);
 	return hold;
 }
 

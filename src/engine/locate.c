@@ -112,6 +112,29 @@ queue_slot(struct locate *l, struct slot *s, const char *late)
 	pthread_cond_broadcast(&l->cond);
 }
 
+int
+locate_can_take(struct locate *l, int k)
+{
+	int	i, filling = 0, used = 0, ok = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if (k < 0 || k >= l->cfg.total || l->done[k])
+		ok = 1;
+	for (i = 0; !ok && i < LOCATE_SLOTS; i++) {
+		struct slot *s = &l->slots[i];
+		if (s->state == S_FREE)
+			continue;
+		if (s->k == k)
+			ok = 1;
+		used++;
+		filling += s->state == S_FILLING;
+	}
+	if (!ok)
+		ok = filling < LOCATE_SLOTS - 1 && used < LOCATE_SLOTS;
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
 /* l->lock held. The slot of chunk index k, or a new one; NULL when k was
  * taken up already or no slot is free (then k is skipped, said once). */
 static struct slot *

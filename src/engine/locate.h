@@ -107,6 +107,11 @@ void		 locate_offer(struct locate *l, const struct chunk *c,
 void		 locate_exclude(struct locate *l, int websdr, int k,
 		    const char *reason);
 void		 locate_settled(struct locate *l, int k);
+/* 1 when chunk index k can be offered now without making a receiver late
+ * or skipping it (a slot holds k already, or one is free beside the one
+ * kept for the worker's next); 0 while the worker is behind. A replay
+ * (engine_config.replay) waits for it; a live session cannot. */
+int		 locate_can_take(struct locate *l, int k);
 /* The session's grid is known: chunk k covers [t0 + k, t0 + k + 1) (UTC
  * s on the session's time line); fs: a receiver's rate (0: unknown). The
  * thread prepares the TDoA for chunks of that size (FFTW plans) and

@@ -12,7 +12,8 @@ station starts at origin + k (within a sample), holds exactly the file's
 samples of that second, and the rows say so (t0_ns, the first sample's
 time to the nanosecond, and the measured rate); a file that never had a fix
 (255) and one with a gap are refused with their reasons while the others
-import."""
+import. Five recordings of one PN-modulated transmission at the original
+network's positions give TDoAs and fixes as a live session does."""
 
 import datetime, glob, json, os, struct, subprocess, sys, tempfile, unittest
 
@@ -210,6 +211,92 @@ class ImportTest(unittest.TestCase):
                  if e["event"] == "receiver:status"
                  and e["data"]["state"] == "failed"}
         self.assertEqual(sorted(fails), [4, 5], fails)
+
+    def test_tdoa_and_fix(self):
+        """One PN-modulated transmission recorded by five KiwiSDRs at the
+        original network's positions, each file on its own time base (its
+        start and real rate, the stamps as a KiwiSDR gives them) and the
+        signal delayed by the station's geodesic distance / c: the import
+        gives the same TDoA and fixes as a live session -- a fix per chunk
+        and the session fix near the transmitter, with the recordings' own
+        time."""
+        import test_locate as tl
+        with open(tl.POSITIONS) as f:
+            pos = json.load(f)["stations"][:5]
+        rng = np.random.default_rng(7)
+        chip = 1 / 6000.0                 # QPSK chips at 6 kHz
+        sigma = chip / 2                  # Gaussian pulses: a continuous
+        chips = (rng.choice([-1, 1], 200000) +   # spectrum: no tone
+                 1j * rng.choice([-1, 1], 200000)) / np.sqrt(2)  # to notch
+        first = -10.0                     # the first chip's time (s)
+
+        def transmitted(t):
+            """The PN signal at any instant t (s after START): exact,
+            no interpolation."""
+            m0 = np.floor((t - first) / chip).astype(int)
+            out = np.zeros(len(t), dtype=complex)
+            for dm in range(-4, 6):
+                m = m0 + dm
+                out += chips[m] * np.exp(-0.5 * ((t - first - m * chip)
+                                                 / sigma) ** 2)
+            return out * 3000
+
+        fs = [12001.10, 12001.13, 12000.95, 12001.02, 12001.21]
+        paths, stations = [], []
+        for i, st in enumerate(pos):
+            delay = tl.geodesic_m(tl.TX_LAT, tl.TX_LON, st["latitude"],
+                                  st["longitude"]) / 299792458.0
+            start = START_NS + 41234567 * i
+            paths.append(name_for(self.tmp, i + 1))
+            write_kiwi_wav(paths[-1], fs[i], start, 5.5, 20 + i,
+                           signal=lambda t, d=delay: transmitted(t - d))
+            stations.append({"name": st["name"], "type": "kiwiwav",
+                             "url": "file://" + paths[-1],
+                             "latitude": st["latitude"],
+                             "longitude": st["longitude"]})
+        stfile = os.path.join(self.tmp, "stations.json")
+        with open(stfile, "w") as f:
+            json.dump({"stations": stations}, f)
+        p = subprocess.run([h.REC, "sources", "add", "--name", "tx",
+                            "--lat", str(tl.TX_LAT), "--lon", str(tl.TX_LON),
+                            "--data-dir", self.data], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        args = [h.REC, "import", "--stations", stfile, "--data-dir",
+                self.data, "--name", "located", "--source", "tx", "--json"]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        events = [json.loads(l) for l in p.stdout.splitlines()]
+        fixes = [e["data"] for e in events if e["event"] == "session:fix"]
+        tdoas = [e["data"] for e in events if e["event"] == "session:tdoa"]
+        self.assertEqual(len(tdoas), 5, tdoas)
+        chunk_fixes = [f for f in fixes if not f.get("final")]
+        self.assertEqual(sorted(f["chunk_index"] for f in chunk_fixes),
+                         list(range(5)))
+        for f in chunk_fixes:
+            self.assertTrue(f["ok"], f)
+            self.assertEqual(sorted(f["receivers"]), [1, 2, 3, 4, 5], f)
+            err = tl.geodesic_m(tl.TX_LAT, tl.TX_LON, f["latitude"],
+                                f["longitude"])
+            self.assertLess(err, 200, f)
+            self.assertAlmostEqual(f["error_m"], err, delta=1)
+        final = [f for f in fixes if f.get("final")]
+        self.assertEqual(len(final), 1, fixes)
+        self.assertTrue(final[0]["ok"], final[0])
+        self.assertLess(tl.geodesic_m(tl.TX_LAT, tl.TX_LON,
+                                      final[0]["latitude"],
+                                      final[0]["longitude"]), 100, final[0])
+        # the pairs' TDoA is the geometry's (the files' own starts and
+        # rates cancel out through their stamps)
+        for d in tdoas:
+            for pr in d["pairs"]:
+                a, b = pos[pr["websdr_a"] - 1], pos[pr["websdr_b"] - 1]
+                want = (tl.geodesic_m(tl.TX_LAT, tl.TX_LON, a["latitude"],
+                                      a["longitude"]) -
+                        tl.geodesic_m(tl.TX_LAT, tl.TX_LON, b["latitude"],
+                                      b["longitude"])) / 299.792458
+                self.assertAlmostEqual(pr["tdoa_us"], want, delta=1.0,
+                                       msg=pr)
 
     def test_fewer_than_two_usable(self):
         paths = [name_for(self.tmp, k + 1) for k in range(3)]
