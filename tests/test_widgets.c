@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <curses.h>
 
+#include "ui/locpanel.h"
 #include "ui/widgets.h"
 
 static int
@@ -369,6 +370,264 @@ test_draw(void **state)
 	fclose(in);
 }
 
+/* ---- the localization panel (ui/locpanel.h) ---- */
+
+#define SID	"6f1c2a34-0000-4000-8000-000000000001"
+
+static json_t *
+ev(const char *text)
+{
+	json_error_t	 e;
+	json_t		*j = json_loads(text, 0, &e);
+
+	if (j == NULL)
+		fail_msg("bad test JSON: %s", e.text);
+	return j;
+}
+
+/* Feed one event; returns locpanel_event's answer. */
+static int
+feed(struct locpanel *p, const char *name, const char *text)
+{
+	json_t	*j = ev(text);
+	int	 r = locpanel_event(p, name, j);
+
+	json_decref(j);
+	return r;
+}
+
+static const char FIX_OK[] = "{\"session_id\":\"" SID "\", \"chunk_index\":2,"
+    "\"ok\":true, \"latitude\":45.070123, \"longitude\":7.686944,"
+    "\"ellipse\":{\"semi_major_m\":35.2, \"semi_minor_m\":12.4,"
+    "\"orientation_deg\":41.3}, \"cep50_m\":18.2, \"cep95_m\":44.0,"
+    "\"receivers\":[1,2,3,4,5,6,7], \"pairs_used\":21, \"pairs_rejected\":0,"
+    "\"error_m\":23.4, \"residuals\":[], \"worst\":{\"websdr\":3,"
+    "\"station\":\"Sim 3\", \"residual_us\":20.149}}";
+static const char TDOA[] = "{\"session_id\":\"" SID "\", \"chunk_index\":2,"
+    "\"pairs\":[{}, {}, {}], \"excluded\":[{\"websdr\":4, \"station\":"
+    "\"Torino\", \"reason\":\"no GPS time\"}, {\"websdr\":5, \"station\":"
+    "\"Sim 5\", \"reason\":\"SNR 2.1 dB < 6 dB\"}]}";
+
+static void
+all_fit(char lines[][LP_LINE], int n, int w)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (wg_text_cells(lines[i]) > w)
+			fail_msg("line %d is %d cells > %d: \"%s\"", i,
+			    wg_text_cells(lines[i]), w, lines[i]);
+}
+
+static void
+test_locpanel_fix(void **state)
+{
+	struct locpanel	 p;
+	char		 l[3][LP_LINE], t[256];
+	int		 n;
+
+	(void)state;
+	assert_true(utf8_locale());
+	locpanel_reset(&p, SID);
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0], "waiting for the first chunk's TDoA and "
+	    "fix");
+	assert_int_equal(feed(&p, "session:tdoa", TDOA), 1);
+	assert_int_equal(feed(&p, "session:fix", FIX_OK), 1);
+	locpanel_title(&p, 0, 10, 1, t, sizeof t);
+	assert_string_equal(t, "Localization \xc2\xb7 chunk 3/10");
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_int_equal(n, 3);
+	assert_string_equal(l[0], "Fix 45.07012, 7.68694  ellipse "
+	    "35\xc3\x97" "12 m @41\xc2\xb0  CEP50 18 m  CEP95 44 m  7 rx");
+	assert_string_equal(l[1], "Error 23 m vs source  worst residual "
+	    "Sim 3 +20.15 \xc2\xb5s  21 pairs");
+	assert_string_equal(l[2], "2 excluded: Torino (no GPS time), Sim 5 "
+	    "(SNR 2.1 dB < 6 dB)");
+
+	/* 40 cells: parts that do not fit are left out whole (the ellipse,
+	 * CEP95, the worst residual), smaller ones after them still fit. */
+	n = locpanel_lines(&p, 0, 40, 3, 1, l);
+	assert_int_equal(n, 3);
+	all_fit(l, n, 40);
+	assert_string_equal(l[0], "Fix 45.07012, 7.68694  CEP50 18 m  7 rx");
+	assert_string_equal(l[1], "Error 23 m vs source  21 pairs");
+	assert_string_equal(l[2], "2 excluded: Torino (no GPS time), "
+	    "Sim 5\xe2\x80\xa6");
+
+	/* ASCII (LANG=C): no multibyte glyph anywhere. */
+	n = locpanel_lines(&p, 0, 78, 3, 0, l);
+	assert_string_equal(l[0], "Fix 45.07012, 7.68694  ellipse 35x12 m "
+	    "@41deg  CEP50 18 m  CEP95 44 m  7 rx");
+	assert_non_null(strstr(l[1], "+20.15 us"));
+	n = locpanel_lines(&p, 0, 30, 3, 0, l);
+	all_fit(l, n, 30);
+	assert_string_equal(l[2], "2 excluded: Torino (no GPS ti~");
+
+	/* Two lines (a short terminal): the exclusions' count joins the
+	 * line above when it fits. */
+	n = locpanel_lines(&p, 0, 100, 2, 1, l);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[1], "Error 23 m vs source  worst residual "
+	    "Sim 3 +20.15 \xc2\xb5s  21 pairs  2 excluded");
+	n = locpanel_lines(&p, 0, 78, 1, 1, l);
+	assert_int_equal(n, 1);
+	assert_int_equal(strncmp(l[0], "Fix 45.07012, 7.68694", 21), 0);
+	/* Narrower than the fix itself: cut with an ellipsis. */
+	n = locpanel_lines(&p, 0, 12, 3, 1, l);
+	all_fit(l, n, 12);
+	assert_string_equal(l[0], "Fix 45.0701\xe2\x80\xa6");
+
+	/* An older chunk's TDoA never replaces a newer one's. */
+	assert_int_equal(feed(&p, "session:tdoa", "{\"session_id\":\"" SID
+	    "\", \"chunk_index\":1, \"pairs\":[], \"excluded\":[]}"), 1);
+	assert_int_equal(p.nexcl, 2);
+	/* A newer one with nothing excluded. */
+	feed(&p, "session:tdoa", "{\"session_id\":\"" SID "\", "
+	    "\"chunk_index\":3, \"pairs\":[{}], \"excluded\":[]}");
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_string_equal(l[2], "TDoA: 1 pair, no receiver excluded");
+}
+
+static void
+test_locpanel_nofix(void **state)
+{
+	struct locpanel	 p;
+	char		 l[3][LP_LINE], t[256];
+	int		 n;
+
+	(void)state;
+	assert_true(utf8_locale());
+	locpanel_reset(&p, SID);
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", "
+	    "\"chunk_index\":0, \"ok\":false, \"reason\":\"2 usable receivers, "
+	    "3 are needed (see excluded)\", \"latitude\":null, "
+	    "\"longitude\":null, \"cep50_m\":null, \"cep95_m\":null, "
+	    "\"receivers\":[], \"pairs_used\":1, \"pairs_rejected\":0}");
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_int_equal(n, 2);		/* no TDoA event yet */
+	assert_string_equal(l[0], "No fix: 2 usable receivers, 3 are needed "
+	    "(see excluded)");
+	assert_string_equal(l[1], "1 pairs");
+	/* Never a position without ok, whatever else the event holds. */
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", "
+	    "\"chunk_index\":1, \"latitude\":45.0, \"longitude\":7.0}");
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0], "No fix: no reason given");
+
+	/* The session fix goes to its own place. */
+	assert_false(p.final.seen);
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"final\":true,"
+	    " \"ok\":false, \"reason\":\"no chunk has a fix\"}");
+	assert_true(p.final.seen);
+	assert_string_equal(p.fix.reason, "no reason given");
+	locpanel_title(&p, 1, 10, 1, t, sizeof t);
+	assert_string_equal(t, "Session fix");
+	feed(&p, "session:tdoa", TDOA);
+	n = locpanel_lines(&p, 1, 78, 3, 1, l);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0], "No fix: no chunk has a fix");
+	assert_string_equal(l[1], "2 excluded (last chunk): Torino (no GPS "
+	    "time), Sim 5 (SNR 2.1 dB < 6 dB)");
+}
+
+static void
+test_locpanel_untrusted(void **state)
+{
+	struct locpanel	 p;
+	char		 l[3][LP_LINE], big[4096];
+	int		 n, i;
+	size_t		 o;
+
+	(void)state;
+	assert_true(utf8_locale());
+	locpanel_reset(&p, SID);
+	/* Other sessions, other events, no session id: not ours. */
+	assert_int_equal(feed(&p, "session:fix", "{\"session_id\":\"other\", "
+	    "\"chunk_index\":0, \"ok\":true, \"latitude\":1, "
+	    "\"longitude\":2}"), 0);
+	assert_int_equal(feed(&p, "session:fix", "{\"chunk_index\":0, "
+	    "\"ok\":true}"), 0);
+	assert_int_equal(feed(&p, "session:measurement", "{\"session_id\":\""
+	    SID "\"}"), 0);
+	assert_false(p.fix.seen);
+	/* Mistyped and out-of-range fields are absent, not 0. */
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", "
+	    "\"chunk_index\":\"2\", \"ok\":true, \"latitude\":\"45\", "
+	    "\"longitude\":7, \"ellipse\":{\"semi_major_m\":-3, "
+	    "\"semi_minor_m\":1}, \"cep50_m\":\"x\", \"receivers\":3, "
+	    "\"pairs_used\":-4, \"error_m\":null, \"worst\":{\"station\":"
+	    "\"Sim 1\"}}");
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0], "Fix (no position given)");
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"ok\":true, "
+	    "\"latitude\":91, \"longitude\":7, \"ellipse\":{\"semi_major_m\":"
+	    "2500, \"semi_minor_m\":800}}");
+	locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_string_equal(l[0], "Fix (no position given)  ellipse "
+	    "2.50\xc3\x97" "0.80 km");
+	/* Control characters from outside are escaped, never sent. */
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"ok\":false, "
+	    "\"reason\":\"bad\\u001b[2J\\nclock\\u0085\"}");
+	feed(&p, "session:tdoa", "{\"session_id\":\"" SID "\", "
+	    "\"chunk_index\":0, \"excluded\":[{\"websdr\":9, \"reason\":"
+	    "\"x\\ty\"}, 5, {\"station\":\"A\\u0007\"}]}");
+	n = locpanel_lines(&p, 0, 200, 3, 1, l);
+	for (i = 0; i < n; i++)
+		for (o = 0; l[i][o] != '\0'; o++)
+			assert_true((unsigned char)l[i][o] >= 0x20 &&
+			    (unsigned char)l[i][o] != 0x7f);
+	assert_string_equal(l[0], "No fix: bad\\x1b[2J\\x0aclock\\u0085");
+	assert_string_equal(l[1], "2 excluded: station 9 (x\\x09y), A\\x07 "
+	    "(no reason given)");
+	/* Many exclusions: the count is exact, the list cut to the width. */
+	o = (size_t)snprintf(big, sizeof big, "{\"session_id\":\"" SID "\", "
+	    "\"chunk_index\":5, \"excluded\":[");
+	for (i = 0; i < 40; i++)
+		o += (size_t)snprintf(big + o, sizeof big - o, "%s{\"websdr\":"
+		    "%d, \"station\":\"Station %d\", \"reason\":\"no GPS "
+		    "time\"}", i ? "," : "", i + 1, i + 1);
+	snprintf(big + o, sizeof big - o, "]}");
+	feed(&p, "session:tdoa", big);
+	assert_int_equal(p.nexcl, 40);
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	all_fit(l, n, 78);
+	assert_int_equal(strncmp(l[1], "40 excluded: Station 1 (no GPS time),"
+	    " Station 2", 46), 0);
+	assert_non_null(strstr(l[1], "\xe2\x80\xa6"));
+	n = locpanel_lines(&p, 0, 2000, 3, 1, l);
+	assert_non_null(strstr(l[1], "Station 16 (no GPS time), 24 more"));
+}
+
+static void
+test_locpanel_dist(void **state)
+{
+	char	b[32];
+
+	(void)state;
+	locpanel_dist(8.44, b, sizeof b);
+	assert_string_equal(b, "8.4 m");
+	locpanel_dist(9.96, b, sizeof b);
+	assert_string_equal(b, "10 m");
+	locpanel_dist(999.4, b, sizeof b);
+	assert_string_equal(b, "999 m");
+	locpanel_dist(999.6, b, sizeof b);
+	assert_string_equal(b, "1.00 km");
+	locpanel_dist(1250, b, sizeof b);
+	assert_string_equal(b, "1.25 km");
+	locpanel_dist(12345, b, sizeof b);
+	assert_string_equal(b, "12.3 km");
+	locpanel_dist(154000, b, sizeof b);
+	assert_string_equal(b, "154 km");
+	locpanel_dist(NAN, b, sizeof b);
+	assert_string_equal(b, "?");
+	locpanel_dist(-1, b, sizeof b);
+	assert_string_equal(b, "?");
+}
+
 int
 main(void)
 {
@@ -382,6 +641,10 @@ main(void)
 		cmocka_unit_test(test_spark),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_draw),
+		cmocka_unit_test(test_locpanel_fix),
+		cmocka_unit_test(test_locpanel_nofix),
+		cmocka_unit_test(test_locpanel_untrusted),
+		cmocka_unit_test(test_locpanel_dist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "ui/console.h"
+#include "ui/locpanel.h"
 #include "ui/widgets.h"
 #include "src/engine/config.h"
 #include "src/engine/engine.h"
@@ -114,6 +115,7 @@ struct con {
 	int		 nrows;
 	int		 table_top;
 	long		 seen_dropped;
+	struct locpanel	 lp;			/* TDoA and fixes */
 
 	/* event log */
 	char		 log[LOG_MAX][256];
@@ -611,6 +613,8 @@ start_session(struct con *c)
 		c->sc = SC_ASSIGN;
 		return;
 	}
+	/* Before acquisition: its first fix may come at once. */
+	locpanel_reset(&c->lp, c->id);
 	if (engine_session_acquire(c->cfg->eng, c->id, &e) != 0) {
 		engine_session_cancel(c->cfg->eng, c->id, e.msg, &e2);
 		snprintf(c->msg, sizeof c->msg, "Cannot start acquisition: %s",
@@ -701,6 +705,17 @@ apply(struct con *c, const char *name, const json_t *d)
 	if (c->id[0] == '\0' || strcmp(sid, c->id) != 0)
 		return;
 	c->dirty = 1;
+	if (locpanel_event(&c->lp, name, d)) {
+		/* The session fix also goes to the log (it outlives the
+		 * screen there). */
+		if (c->lp.final.seen && json_is_true(json_object_get(d,
+		    "final"))) {
+			char fl[1][LP_LINE];
+			locpanel_lines(&c->lp, 1, 200, 1, c->th.utf8, fl);
+			logf_(c, "end of session: %s", fl[0]);
+		}
+		return;
+	}
 	if (strcmp(name, "session:started") == 0)
 		logf_(c, "session \"%s\" created (%s)", jstr(d, "session_name"),
 		    c->id);
@@ -1124,8 +1139,25 @@ draw_confirm(struct con *c)
 	curs_set(0);
 }
 
-/* The end of a session, under its final table: status, chunks, where the
- * data went. */
+/* Lines of the localization panel (without its rule) on the acquisition
+ * screen, and of the session fix on the completion screen: fewer on short
+ * terminals, so that the table and the event log keep their rows. */
+static int
+loc_rows(void)
+{
+	return LINES >= 22 ? 3 : LINES >= 18 ? 2 : 1;
+}
+
+/* 1 if the session had localization events (the completion screen shows
+ * its session fix). */
+static int
+loc_seen(const struct con *c)
+{
+	return c->lp.fix.seen || c->lp.final.seen || c->lp.tdoa_chunk >= 0;
+}
+
+/* The end of a session, under its final table: status, chunks, the
+ * session fix, where the data went. */
 static int
 draw_summary(struct con *c, int y)
 {
@@ -1153,6 +1185,15 @@ draw_summary(struct con *c, int y)
 	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Chunks");
 	wg_put(stdscr, y++, vx, w - vx - 1, jint(sum, "chunks_missing") > 0 ?
 	    c->th.warn : 0, buf);
+	if (loc_seen(c)) {
+		char	ll[3][LP_LINE];
+		int	n = locpanel_lines(&c->lp, 1, w - vx - 1, loc_rows(),
+			    c->th.utf8, ll), i;
+		wg_put(stdscr, y, lx, vx - lx, c->th.label, "Session fix");
+		for (i = 0; i < n; i++)
+			wg_put(stdscr, y++, vx, w - vx - 1, i == 0 &&
+			    !c->lp.final.ok ? c->th.warn : 0, ll[i]);
+	}
 	/* The path in full, over as many lines as it needs. */
 	snprintf(buf, sizeof buf, "%s/sessions/%s/", c->cfg->data_dir, c->id);
 	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Dataset");
@@ -1263,11 +1304,14 @@ draw_progress(struct con *c)
 		attr[i] = c->th.label;
 	}
 	draw_cells(c, 2, wid, cells, attr);
-	/* Below the table: at least 4 log lines, or the 6-7 summary lines
-	 * once the session is over. */
+	/* Below the table: the localization panel (a rule and its lines)
+	 * and at least 4 log lines, or the 6-7 summary lines and the
+	 * session fix once the session is over. */
+	lh = c->sc == SC_COMPLETE ? 7 + (loc_seen(c) ? loc_rows() : 0) :
+	    4 + 1 + loc_rows();
 	th = c->nrows;
-	if (th > h - 3 - 1 - 1 - (c->sc == SC_COMPLETE ? 7 : 4))
-		th = h - 3 - 1 - 1 - (c->sc == SC_COMPLETE ? 7 : 4);
+	if (th > h - 3 - 1 - 1 - lh)
+		th = h - 3 - 1 - 1 - lh;
 	if (th < 1)
 		th = 1;
 	if (c->table_top > c->nrows - th)
@@ -1368,6 +1412,23 @@ draw_progress(struct con *c)
 		    "settings)  q quit  ? keys");
 		curs_set(0);
 		return;
+	}
+	/* The localization panel: the latest chunk's fix. */
+	{
+		char	ll[3][LP_LINE];
+		int	n;
+		locpanel_title(&c->lp, 0, c->total, c->th.utf8, buf,
+		    sizeof buf);
+		wg_rule(stdscr, &c->th, y++, 0, w, buf);
+		n = locpanel_lines(&c->lp, 0, w - 2, loc_rows(), c->th.utf8,
+		    ll);
+		for (i = 0; i < loc_rows(); i++)
+			if (i < n)
+				wg_put(stdscr, y + i, 1, w - 2, i == 0 &&
+				    c->lp.fix.seen && !c->lp.fix.ok ?
+				    c->th.warn : c->lp.fix.seen ? 0 :
+				    c->th.dim, ll[i]);
+		y += loc_rows();
 	}
 	if (c->nrows > th)
 		snprintf(buf, sizeof buf, "Events (stations %d-%d of %d: "
