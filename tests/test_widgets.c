@@ -509,13 +509,24 @@ test_locpanel_nofix(void **state)
 	assert_int_equal(n, 2);		/* no TDoA event yet */
 	assert_string_equal(l[0], "No fix: 2 usable receivers, 3 are needed "
 	    "(see excluded)");
-	assert_string_equal(l[1], "1 pairs");
+	assert_string_equal(l[1], "1 pair");
+	/* With the exclusions known and two lines: they explain the reason
+	 * better than a pair count. */
+	feed(&p, "session:tdoa", TDOA);
+	n = locpanel_lines(&p, 0, 78, 2, 1, l);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[1], "2 excluded: Torino (no GPS time), Sim 5 "
+	    "(SNR 2.1 dB < 6 dB)");
+	n = locpanel_lines(&p, 0, 78, 3, 1, l);
+	assert_int_equal(n, 3);
+	assert_string_equal(l[1], "1 pair");
 	/* Never a position without ok, whatever else the event holds. */
 	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", "
 	    "\"chunk_index\":1, \"latitude\":45.0, \"longitude\":7.0}");
 	n = locpanel_lines(&p, 0, 78, 3, 1, l);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_string_equal(l[0], "No fix: no reason given");
+	assert_int_equal(strncmp(l[1], "2 excluded: Torino", 18), 0);
 
 	/* The session fix goes to its own place. */
 	assert_false(p.final.seen);

@@ -1143,8 +1143,12 @@ draw_confirm(struct con *c)
  * screen, and of the session fix on the completion screen: fewer on short
  * terminals, so that the table and the event log keep their rows. */
 static int
-loc_rows(void)
+loc_rows(const struct con *c)
 {
+	/* The completion screen's summary is taller: 80x24 keeps 3 lines,
+	 * 60x20 one, so that 7 stations' rows still show. */
+	if (c->sc == SC_COMPLETE)
+		return LINES >= 24 ? 3 : LINES >= 22 ? 2 : 1;
 	return LINES >= 22 ? 3 : LINES >= 18 ? 2 : 1;
 }
 
@@ -1187,7 +1191,7 @@ draw_summary(struct con *c, int y)
 	    c->th.warn : 0, buf);
 	if (loc_seen(c)) {
 		char	ll[3][LP_LINE];
-		int	n = locpanel_lines(&c->lp, 1, w - vx - 1, loc_rows(),
+		int	n = locpanel_lines(&c->lp, 1, w - vx - 1, loc_rows(c),
 			    c->th.utf8, ll), i;
 		wg_put(stdscr, y, lx, vx - lx, c->th.label, "Session fix");
 		for (i = 0; i < n; i++)
@@ -1307,8 +1311,8 @@ draw_progress(struct con *c)
 	/* Below the table: the localization panel (a rule and its lines)
 	 * and at least 4 log lines, or the 6-7 summary lines and the
 	 * session fix once the session is over. */
-	lh = c->sc == SC_COMPLETE ? 7 + (loc_seen(c) ? loc_rows() : 0) :
-	    4 + 1 + loc_rows();
+	lh = c->sc == SC_COMPLETE ? 7 + (loc_seen(c) ? loc_rows(c) : 0) :
+	    4 + 1 + loc_rows(c);
 	th = c->nrows;
 	if (th > h - 3 - 1 - 1 - lh)
 		th = h - 3 - 1 - 1 - lh;
@@ -1420,15 +1424,15 @@ draw_progress(struct con *c)
 		locpanel_title(&c->lp, 0, c->total, c->th.utf8, buf,
 		    sizeof buf);
 		wg_rule(stdscr, &c->th, y++, 0, w, buf);
-		n = locpanel_lines(&c->lp, 0, w - 2, loc_rows(), c->th.utf8,
+		n = locpanel_lines(&c->lp, 0, w - 2, loc_rows(c), c->th.utf8,
 		    ll);
-		for (i = 0; i < loc_rows(); i++)
+		for (i = 0; i < loc_rows(c); i++)
 			if (i < n)
 				wg_put(stdscr, y + i, 1, w - 2, i == 0 &&
 				    c->lp.fix.seen && !c->lp.fix.ok ?
 				    c->th.warn : c->lp.fix.seen ? 0 :
 				    c->th.dim, ll[i]);
-		y += loc_rows();
+		y += loc_rows(c);
 	}
 	if (c->nrows > th)
 		snprintf(buf, sizeof buf, "Events (stations %d-%d of %d: "

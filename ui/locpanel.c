@@ -333,7 +333,8 @@ line_quality(const struct lp_fix *f, int w, int utf8, const char *extra,
 		part(&ps, ps.n == 0 ? 0 : 2, "pairs %d used, %d rejected",
 		    f->pairs_used, f->pairs_rejected);
 	else if (f->pairs_used >= 0)
-		part(&ps, ps.n == 0 ? 0 : 2, "%d pairs", f->pairs_used);
+		part(&ps, ps.n == 0 ? 0 : 2, "%d pair%s", f->pairs_used,
+		    f->pairs_used == 1 ? "" : "s");
 	if (extra != NULL && extra[0] != '\0')
 		part(&ps, ps.n == 0 ? 0 : 3, "%s", extra);
 	if (f->ok && f->note[0] != '\0')
@@ -392,7 +393,7 @@ locpanel_lines(const struct locpanel *p, int final, int w, int max,
 {
 	const struct lp_fix	*f = final ? &p->final : &p->fix;
 	char			 q[LP_LINE], ex[64];
-	int			 n = 0, show_ex;
+	int			 n = 0, has_ex, has_q, rich;
 
 	if (max <= 0 || w <= 0)
 		return 0;
@@ -402,20 +403,26 @@ locpanel_lines(const struct locpanel *p, int final, int w, int max,
 		    lines[n++]);
 	} else
 		line_fix(f, w, utf8, lines[n++]);
-	/* The exclusions get their own line when there is room for it; else
-	 * their count joins the line above. */
-	show_ex = p->tdoa_chunk >= 0;
-	ex[0] = '\0';
-	if (f->seen) {
+	has_ex = p->tdoa_chunk >= 0;
+	q[0] = '\0';
+	if (f->seen)
 		line_quality(f, w, utf8, NULL, q);
-		if (show_ex && p->nexcl > 0 && max < 3 - (q[0] == '\0'))
+	has_q = q[0] != '\0';
+	/* What the source says (error, worst residual) is worth more than
+	 * the exclusions; a bare pair count is worth less. */
+	rich = f->has_err || f->has_worst;
+	if (n < max && has_q && has_ex && max - n < 2 && rich) {
+		/* One line left: the exclusions' count joins it. */
+		if (p->nexcl > 0) {
 			snprintf(ex, sizeof ex, "%d excluded", p->nexcl);
-		if (ex[0] != '\0')
 			line_quality(f, w, utf8, ex, q);
-		if (q[0] != '\0' && n < max)
-			snprintf(lines[n++], LP_LINE, "%s", q);
+		}
+		snprintf(lines[n++], LP_LINE, "%s", q);
+		return n;
 	}
-	if (show_ex && ex[0] == '\0' && n < max)
+	if (n < max && has_q && (!has_ex || max - n >= 2))
+		snprintf(lines[n++], LP_LINE, "%s", q);
+	if (n < max && has_ex)
 		line_excluded(p, final, w, utf8, lines[n++]);
 	return n;
 }

@@ -77,7 +77,9 @@ void	locpanel_title(const struct locpanel *p, int final, int total,
 	    int utf8, char *out, size_t len);
 /* Up to max lines of at most w cells (NUL-terminated, not padded) for the
  * latest fix (final 0) or the session fix (final 1). Returns the number of
- * lines (>= 1 when max >= 1: "waiting for ..." before the first fix). */
+ * lines (>= 1 when max >= 1: "waiting for ..." before the first fix). With
+ * two lines the second is line 2 with the exclusions' count when the event
+ * compared with a known source, else line 3. */
 int	locpanel_lines(const struct locpanel *p, int final, int w, int max,
 	    int utf8, char lines[][LP_LINE]);
 /* A distance in m for people: "8.4 m", "35 m", "1.25 km", "12.3 km",

@@ -504,6 +504,134 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))),
                          len(m["measurements"]))
 
+    # -- localization ----------------------------------------------------------
+
+    POSITIONS = os.path.join(SRC, "examples", "heimdall-2m.json")
+    TX_LAT, TX_LON = 45.05, 8.20
+
+    def geosim(self, specs):
+        """The simulator's localization scenario: a transmitter at TX_LAT,
+        TX_LON, seven KiwiSDRs at the original network's positions, their
+        streams delayed by distance / c (tests/sim/geosim.c)."""
+        st = os.path.join(self.tmp, "stations.json")
+        args = [h.SIM, "--count", "7", "--base-port", "0", "--stations-out",
+                st, "--positions", self.POSITIONS, "--tx",
+                "lat=%g,lon=%g,bw=10000" % (self.TX_LAT, self.TX_LON)]
+        for sp in specs:
+            args += ["--station", sp]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        sim = h.Sim.__new__(h.Sim)
+        sim.tmp, sim.stations, sim.proc = self.tmp, st, proc
+        self.addCleanup(sim.close)
+        line = proc.stdout.readline()
+        self.assertTrue(line.startswith("ready"), line)
+        return sim
+
+    def add_tx_source(self):
+        p = subprocess.run([h.REC, "sources", "add", "--data-dir", self.data,
+                            "--name", "TX", "--lat", str(self.TX_LAT),
+                            "--lon", str(self.TX_LON), "--freq", "10"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    FIX = re.compile(r"Fix (-?\d+\.\d{5}), (-?\d+\.\d{5})")
+
+    def test_localization_panel(self):
+        """Six GPS KiwiSDRs and one without GPS, the known source at the
+        transmitter: the panel shows each chunk's fix (5 decimals, CEP),
+        its error against the source, the worst residual and the receiver
+        TDoA left out with its reason; the completion screen shows the
+        session fix, the same as the manifest's. The table and the log
+        keep their rows at 80x24."""
+        specs = ["i=%d,gps=1,signal=tx,txsnr=20" % k for k in range(1, 7)]
+        specs.append("i=7,gps=0,signal=tx,txsnr=20")
+        sim = self.geosim(specs)
+        self.add_tx_source()
+        t = self.console(sim)
+        self.start(t, name="loc e2e", duration=5, source="TX")
+        scr = t.wait(lambda s: re.search(r"Localization . chunk [1-5]/5", s)
+                     and self.FIX.search(s) and "excluded:" in s,
+                     what="a fix and the exclusions", timeout=30)
+        t.save("localization")
+        ls = lines(scr)
+        self.assertEqual(len(station_rows(scr)), 7, scr)
+        self.assertTrue(any(l.startswith("──") and "Events" in l
+                            for l in ls), scr)
+        self.assertIn("Ctrl-C cancel", ls[23])
+        m = self.FIX.search(scr)
+        # within a few km of the transmitter (the targets are e2e_locate's)
+        self.assertLess(abs(float(m.group(1)) - self.TX_LAT), 0.05, scr)
+        self.assertLess(abs(float(m.group(2)) - self.TX_LON), 0.05, scr)
+        self.assertRegex(scr, r"CEP50 \d+(\.\d)? k?m")
+        self.assertRegex(scr, r"Error \d+(\.\d+)? k?m vs source")
+        self.assertRegex(scr, r"worst residual Sim \d [+-]\d+\.\d\d µs")
+        self.assertRegex(scr, r"1 excluded: Sim 7 \(\S")
+        scr = t.wait("Session complete", timeout=30)
+        t.save("complete")
+        self.assertEqual(len(station_rows(scr)), 7, scr)
+        row = [l for l in lines(scr) if l.startswith("  Session fix")]
+        self.assertEqual(len(row), 1, scr)
+        man, _ = self.manifest()
+        fix = man["summary"]["fix"]
+        self.assertTrue(fix["ok"], fix)
+        self.assertIn("Fix %.5f, %.5f" % (fix["latitude"], fix["longitude"]),
+                      row[0])
+        self.assertRegex(scr, r"excluded \(last chunk\): Sim 7")
+        self.assertRegex(scr, r"end of session: Fix -?\d+\.\d{5}")
+        self.assertTrue(all(len(l) <= 80 for l in lines(scr)))
+        t.quit("q")
+
+    def test_localization_no_fix_small_ascii(self):
+        """Two GPS receivers only, on a 60x20 vt100 in the C locale without
+        colour: the panel says why there is no fix, in ASCII, and the
+        table, the log and the keys still show."""
+        specs = ["i=%d,gps=%d,signal=tx,txsnr=20" % (k, 1 if k <= 2 else 0)
+                 for k in range(1, 8)]
+        sim = self.geosim(specs)
+        t = self.console(sim, env={"LANG": "C", "LC_ALL": "C",
+                                   "TERM": "vt100", "NO_COLOR": "1"},
+                         w=60, h_=20)
+        self.start(t, name="nofix", duration=3)
+        scr = t.wait(lambda s: "No fix: 2 usable receivers" in s,
+                     what="the no-fix reason", timeout=30)
+        t.save("no-fix")
+        ls = lines(scr)
+        self.assertTrue(all(ord(ch) < 128 for ch in scr), scr)
+        self.assertTrue(all(len(l) <= 60 for l in ls), scr)
+        self.assertEqual(len(station_rows(scr)), 7, scr)
+        self.assertTrue(any(l.startswith("--") and "Events" in l
+                            for l in ls), scr)
+        self.assertIn("Ctrl-C", ls[19])
+        self.assertIsNone(self.FIX.search(scr), scr)
+        # the second line says who was left out, and why
+        self.assertRegex(scr, r"\n \d excluded: Sim \d \(no GPS")
+        scr = t.wait("Session complete", timeout=30)
+        t.save("complete")
+        self.assertRegex(scr, r"Session fix +No fix: ")
+        self.assertEqual(len(station_rows(scr)), 7, scr)
+        self.assertTrue(all(ord(ch) < 128 for ch in scr), scr)
+        t.quit("q")
+
+    def test_localization_wide(self):
+        """200x50: every part of the panel on its line, nothing wider than
+        the terminal."""
+        specs = ["i=%d,gps=1,signal=tx,txsnr=20" % k for k in range(1, 8)]
+        sim = self.geosim(specs)
+        self.add_tx_source()
+        t = self.console(sim, w=200, h_=50)
+        self.start(t, name="wide", duration=3, source="TX")
+        scr = t.wait(lambda s: self.FIX.search(s) and "CEP95" in s and
+                     "no receiver excluded" in s, what="the full panel",
+                     timeout=30)
+        t.save("200x50")
+        fixl = [l for l in lines(scr) if self.FIX.search(l)][0]
+        self.assertRegex(fixl, r"ellipse \S+×\S+ k?m @\d+°  CEP50 .*CEP95 "
+                         r".*7 rx")
+        self.assertTrue(all(len(l) <= 200 for l in lines(scr)))
+        self.assertEqual(len(station_rows(scr)), 7, scr)
+        t.wait("Session complete", timeout=30)
+        t.quit("q")
+
     # -- terminal behaviour ----------------------------------------------------
 
     def test_resize(self):
