@@ -358,6 +358,75 @@ class ServeTest(unittest.TestCase):
                 self.assertGreater(os.path.getsize(os.path.join(art, f)), 10000)
             self.assertClean(srv)
 
+    def test_page_localization_mock(self):
+        """The page's localization panel in chromium, its WebSocket answered
+        by the test (playwright's routeWebSocket): a fix, a no-fix with its
+        reason, another session's fix ignored, fields missing or mistyped,
+        markup in a reason kept as text, the session fix (as an event and
+        as the summary's row), the SVG plots (tests/web/page_loc.js)."""
+        self.assertTrue(os.path.exists("/usr/bin/chromium"),
+                        "chromium missing: run scripts/install-deps")
+        art = os.path.join(SRC, "tests", "artifacts")
+        os.makedirs(art, exist_ok=True)
+        with Server(self.sim, self.data("page-loc-mock")) as srv:
+            r = node("page_loc.js", "mock", srv.http + "/", art, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            self.assertClean(srv)
+
+    def test_page_localization_live(self):
+        """The page against the simulator's localization scenario (seven
+        KiwiSDRs at the original network's positions, one without GPS, the
+        known source "TX" at the transmitter): it shows each chunk's fix
+        and the session fix of the manifest, the excluded receiver with its
+        reason, and plots the receivers, the source and the fix."""
+        self.assertTrue(os.path.exists("/usr/bin/chromium"),
+                        "chromium missing: run scripts/install-deps")
+        tmp = tempfile.mkdtemp(prefix="hr-serve-loc-")
+        self.addCleanup(h.rmtree, tmp)
+        st = os.path.join(tmp, "stations.json")
+        args = [h.SIM, "--count", "7", "--base-port", "0", "--stations-out",
+                st, "--positions", os.path.join(SRC, "examples",
+                                                 "heimdall-2m.json"),
+                "--tx", "lat=45.05,lon=8.2,bw=10000"]
+        for k in range(1, 8):
+            args += ["--station", "i=%d,gps=%d,signal=tx,txsnr=20" %
+                     (k, 0 if k == 7 else 1)]
+        sim = h.Sim.__new__(h.Sim)
+        sim.tmp, sim.stations = tmp, st
+        sim.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(sim.close)
+        self.assertTrue(sim.proc.stdout.readline().startswith("ready"))
+        d = os.path.join(tmp, "data")
+        p = subprocess.run([h.REC, "sources", "add", "--data-dir", d,
+                            "--name", "TX", "--lat", "45.05", "--lon", "8.2",
+                            "--freq", "10"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        art = os.path.join(SRC, "tests", "artifacts")
+        os.makedirs(art, exist_ok=True)
+        with Server(sim, d) as srv:
+            r = node("page_loc.js", "live", srv.http + "/", art, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            self.assertClean(srv)
+        m, _ = h.manifest(d, res["session_id"])
+        fix = m["summary"]["fix"]
+        self.assertTrue(fix["ok"], fix)
+        final = {row[0]: row[1] for row in res["final"]}
+        self.assertEqual(final["Position"], "%.5f, %.5f" % (
+            fix["latitude"], fix["longitude"]))
+        self.assertRegex(final["Error"], r"^\d+(\.\d+)? k?m from TX$")
+        self.assertRegex(final["CEP50 / CEP95"], r"^\d.* k?m / \d.* k?m$")
+        self.assertRegex(final["Worst residual"],
+                         r": [+-]\d+\.\d\d \u00b5s$")
+        latest = {row[0]: row[1] for row in res["latest"]}
+        self.assertRegex(latest.get("Position", ""),
+                         r"^45\.0\d{4}, 8\.[12]\d{4}$", res["latest"])
+        self.assertRegex(res["excluded"],
+                         r"^Excluded from TDoA \(chunk \d\): Milano - "
+                         r"Baggio \(\S")
+        self.assertEqual(res["map"], {"rx": 7, "fix": 1, "src": 1, "ell": 1})
+
     def test_page_queued(self):
         """The built-in page behind another client's acquisition shows its
         queue position, then acquires and completes."""
