@@ -532,6 +532,8 @@ test_locpanel_nofix(void **state)
 	assert_false(p.final.seen);
 	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"final\":true,"
 	    " \"ok\":false, \"reason\":\"no chunk has a fix\"}");
+	assert_true(p.final.final);
+	assert_false(p.fix.final);
 	assert_true(p.final.seen);
 	assert_string_equal(p.fix.reason, "no reason given");
 	locpanel_title(&p, 1, 10, 1, t, sizeof t);
@@ -542,6 +544,18 @@ test_locpanel_nofix(void **state)
 	assert_string_equal(l[0], "No fix: no chunk has a fix");
 	assert_string_equal(l[1], "2 excluded (last chunk): Torino (no GPS "
 	    "time), Sim 5 (SNR 2.1 dB < 6 dB)");
+	/* The session fix's counts are chunk fixes, not pairs. */
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"final\":true,"
+	    " \"ok\":true, \"latitude\":45.05, \"longitude\":8.2, "
+	    "\"pairs_used\":3, \"pairs_rejected\":1}");
+	n = locpanel_lines(&p, 1, 78, 3, 1, l);
+	assert_int_equal(n, 3);
+	assert_string_equal(l[0], "Fix 45.05000, 8.20000");
+	assert_string_equal(l[1], "chunk fixes 3 used, 1 rejected");
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"final\":true,"
+	    " \"ok\":true, \"pairs_used\":1}");
+	locpanel_lines(&p, 1, 78, 3, 1, l);
+	assert_string_equal(l[1], "1 chunk fix");
 }
 
 static void

@@ -80,6 +80,7 @@ read_fix(struct lp_fix *f, const json_t *d)
 
 	memset(f, 0, sizeof *f);
 	f->seen = 1;
+	f->final = json_is_true(json_object_get(d, "final"));
 	f->chunk = count(d, "chunk_index");
 	f->ok = json_is_true(json_object_get(d, "ok"));
 	text(d, "reason", f->reason, sizeof f->reason);
@@ -329,12 +330,15 @@ line_quality(const struct lp_fix *f, int w, int utf8, const char *extra,
 	if (f->has_worst)
 		part(&ps, ps.n == 0 ? 0 : 1, "worst residual %s %+.2f %s",
 		    f->worst, f->worst_us, utf8 ? "\xc2\xb5s" : "us");
+	/* The session fix combines chunk fixes: its counts are chunks. */
 	if (f->pairs_used >= 0 && f->pairs_rejected > 0)
-		part(&ps, ps.n == 0 ? 0 : 2, "pairs %d used, %d rejected",
-		    f->pairs_used, f->pairs_rejected);
+		part(&ps, ps.n == 0 ? 0 : 2, "%s %d used, %d rejected",
+		    f->final ? "chunk fixes" : "pairs", f->pairs_used,
+		    f->pairs_rejected);
 	else if (f->pairs_used >= 0)
-		part(&ps, ps.n == 0 ? 0 : 2, "%d pair%s", f->pairs_used,
-		    f->pairs_used == 1 ? "" : "s");
+		part(&ps, ps.n == 0 ? 0 : 2, "%d %s%s", f->pairs_used,
+		    f->final ? "chunk fix" : "pair", f->pairs_used == 1 ? "" :
+		    f->final ? "es" : "s");
 	if (extra != NULL && extra[0] != '\0')
 		part(&ps, ps.n == 0 ? 0 : 3, "%s", extra);
 	if (f->ok && f->note[0] != '\0')

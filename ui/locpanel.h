@@ -30,6 +30,8 @@
 
 struct lp_fix {
 	int	seen;			/* a session:fix arrived */
+	int	final;			/* the session fix: pairs_used and
+					   pairs_rejected count chunk fixes */
 	int	chunk;			/* chunk_index (0-based), -1: none */
 	int	ok;
 	char	reason[256];		/* no fix: why */

@@ -423,8 +423,7 @@ class ServeTest(unittest.TestCase):
         self.assertRegex(latest.get("Position", ""),
                          r"^45\.0\d{4}, 8\.[12]\d{4}$", res["latest"])
         self.assertRegex(res["excluded"],
-                         r"^Excluded from TDoA \(chunk \d\): Milano - "
-                         r"Baggio \(\S")
+                         r"^Excluded from TDoA \(chunk \d\): Sim 7 \(\S")
         self.assertEqual(res["map"], {"rx": 7, "fix": 1, "src": 1, "ell": 1})
 
     def test_page_queued(self):

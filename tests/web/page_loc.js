@@ -167,6 +167,7 @@ async function mock(browser) {
   assert.strictEqual(row(rows, "Position")[1], "45.05001, 8.20002");
   assert.strictEqual(row(rows, "Error")[1], "1.9 m from TX");
   assert.strictEqual(row(rows, "Note")[1], "exact fit");
+  assert.strictEqual(row(rows, "Receivers")[1], "6 (12 chunk fixes)");
   assert.match(await page.$eval("#loc-map", (s) => s.textContent), /session fix/);
   sock.send(env("session:status_update", { session_id: SID, status: "completed", summary: { chunks_stored: 35,
     chunks_expected: 35 } }));
@@ -198,7 +199,7 @@ async function mock(browser) {
   assert.strictEqual(row(rows, "CEP50 / CEP95")[1], "1.10 km / 2.30 km");
   assert.strictEqual(row(rows, "Error")[1], "15.0 km from TX");
   assert.strictEqual(row(rows, "Worst residual")[1], "Montanaro: -20.50 \u00b5s");
-  assert.strictEqual(row(rows, "Receivers")[1], "3 (3 pairs)");
+  assert.strictEqual(row(rows, "Receivers")[1], "3 (3 chunk fixes)");
   assert.match(await page.$eval("#loc-zoom ellipse.ell", (e) => e.getAttribute("transform")), /^rotate\(0 /);
   assert.deepStrictEqual(errors, []);
   console.log(JSON.stringify({ ok: true }));
