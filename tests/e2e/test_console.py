@@ -513,18 +513,10 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         """The simulator's localization scenario: a transmitter at TX_LAT,
         TX_LON, seven KiwiSDRs at the original network's positions, their
         streams delayed by distance / c (tests/sim/geosim.c)."""
-        st = os.path.join(self.tmp, "stations.json")
-        args = [h.SIM, "--count", "7", "--base-port", "0", "--stations-out",
-                st, "--positions", self.POSITIONS, "--tx",
-                "lat=%g,lon=%g,bw=10000" % (self.TX_LAT, self.TX_LON)]
-        for sp in specs:
-            args += ["--station", sp]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        sim = h.Sim.__new__(h.Sim)
-        sim.tmp, sim.stations, sim.proc = self.tmp, st, proc
+        sim = h.Sim(7, specs, tmp=self.tmp, extra=[
+            "--positions", self.POSITIONS, "--tx",
+            "lat=%g,lon=%g,bw=10000" % (self.TX_LAT, self.TX_LON)])
         self.addCleanup(sim.close)
-        line = proc.stdout.readline()
-        self.assertTrue(line.startswith("ready"), line)
         return sim
 
     def add_tx_source(self):

@@ -383,19 +383,12 @@ class ServeTest(unittest.TestCase):
                         "chromium missing: run scripts/install-deps")
         tmp = tempfile.mkdtemp(prefix="hr-serve-loc-")
         self.addCleanup(h.rmtree, tmp)
-        st = os.path.join(tmp, "stations.json")
-        args = [h.SIM, "--count", "7", "--base-port", "0", "--stations-out",
-                st, "--positions", os.path.join(SRC, "examples",
-                                                 "heimdall-2m.json"),
-                "--tx", "lat=45.05,lon=8.2,bw=10000"]
-        for k in range(1, 8):
-            args += ["--station", "i=%d,gps=%d,signal=tx,txsnr=20" %
-                     (k, 0 if k == 7 else 1)]
-        sim = h.Sim.__new__(h.Sim)
-        sim.tmp, sim.stations = tmp, st
-        sim.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        sim = h.Sim(7, ["i=%d,gps=%d,signal=tx,txsnr=20" %
+                        (k, 0 if k == 7 else 1) for k in range(1, 8)],
+                    tmp=tmp, extra=["--positions", os.path.join(
+                        SRC, "examples", "heimdall-2m.json"), "--tx",
+                        "lat=45.05,lon=8.2,bw=10000"])
         self.addCleanup(sim.close)
-        self.assertTrue(sim.proc.stdout.readline().startswith("ready"))
         d = os.path.join(tmp, "data")
         p = subprocess.run([h.REC, "sources", "add", "--data-dir", d,
                             "--name", "TX", "--lat", "45.05", "--lon", "8.2",
