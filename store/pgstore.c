@@ -1,6 +1,7 @@
 /* pgstore.c -- the central PostgreSQL store: connection, migrations, idempotent batched writes (libpq). */
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -644,6 +645,340 @@ pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
 	}
 	v[0] = text;
 	r = exec_params(pg, sql_rows, 1, v, "measurements", err, errlen);
+	free(text);
+	if (r == NULL)
+		return -1;
+	if (inserted != NULL)
+		*inserted = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return 0;
+}
+
+/* ---- localization rows (sql/004) ---- */
+
+/*
+ * The statements. A TDoA row's stations are found by name like a
+ * measurement's (the LEFT JOIN fails a row whose station is missing on the
+ * NOT NULL instead of dropping it silently). ON CONFLICT without a target:
+ * every unique key (the pair in either order, the chunk's fix, the one
+ * session fix) makes a replay a no-op.
+ */
+static const char sql_tdoa[] =
+    "INSERT INTO heimdall.tdoa_measurements (recording_session_id,"
+    " chunk_index, websdr_a, websdr_b, websdr_station_a_id,"
+    " websdr_station_b_id, tdoa_us, sigma_us, quality, corr) "
+    "SELECT r.session_id, r.chunk_index, r.websdr_a, r.websdr_b, a.id, b.id,"
+    " r.tdoa_us, r.sigma_us, r.quality, r.corr "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(session_id uuid, chunk_index"
+    " int, websdr_a int, websdr_b int, station_a text, station_b text,"
+    " tdoa_us float8, sigma_us float8, quality float8, corr float8) "
+    "LEFT JOIN heimdall.websdr_stations a ON a.name = r.station_a "
+    "LEFT JOIN heimdall.websdr_stations b ON b.name = r.station_b "
+    "ON CONFLICT DO NOTHING";
+
+static const char sql_fixes[] =
+    "INSERT INTO heimdall.position_fixes (recording_session_id, chunk_index,"
+    " final, ok, reason, latitude, longitude, semi_major_m, semi_minor_m,"
+    " orientation_deg, cep50_m, cep95_m, receivers, pairs_used, error_m,"
+    " worst_websdr, worst_residual_us) "
+    "SELECT r.session_id, r.chunk_index, r.final, r.ok, r.reason,"
+    " r.latitude, r.longitude, r.semi_major_m, r.semi_minor_m,"
+    " r.orientation_deg, r.cep50_m, r.cep95_m, coalesce(r.receivers, '{}'),"
+    " r.pairs_used, r.error_m, r.worst_websdr, r.worst_residual_us "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(session_id uuid, chunk_index"
+    " int, final bool, ok bool, reason text, latitude float8, longitude"
+    " float8, semi_major_m float8, semi_minor_m float8, orientation_deg"
+    " float8, cep50_m float8, cep95_m float8, receivers int[], pairs_used"
+    " int, error_m float8, worst_websdr int, worst_residual_us float8) "
+    "ON CONFLICT DO NOTHING";
+
+/* The name of station websdr in the manifest's stations, or NULL. */
+static const char *
+station_name(const json_t *stations, json_int_t websdr)
+{
+	const json_t	*st;
+	size_t		 i;
+
+	json_array_foreach(stations, i, st) {
+		if (json_is_integer(json_object_get(st, "websdr")) &&
+		    json_integer_value(json_object_get(st, "websdr")) ==
+		    websdr)
+			return jstr(st, "name");
+	}
+	return NULL;
+}
+
+/* Field k: absent or null (if may_null), else a number in lo..hi. */
+static int
+chk_num(const json_t *row, const char *k, int may_null, double lo,
+    double hi, char *why, size_t len)
+{
+	json_t	*v = json_object_get(row, k);
+	double	 d;
+
+	if (v == NULL || json_is_null(v)) {
+		if (may_null)
+			return 0;
+		snprintf(why, len, "%s missing", k);
+		return -1;
+	}
+	if (!json_is_number(v)) {
+		snprintf(why, len, "%s is not a number", k);
+		return -1;
+	}
+	d = json_number_value(v);
+	if (!isfinite(d) || d < lo || d > hi) {
+		snprintf(why, len, "%s %g out of %g..%g", k, d, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* Field k: absent or null (if may_null), else an integer in lo..hi. */
+static int
+chk_int(const json_t *row, const char *k, int may_null, json_int_t lo,
+    json_int_t hi, char *why, size_t len)
+{
+	json_t	*v = json_object_get(row, k);
+
+	if (v == NULL || json_is_null(v)) {
+		if (may_null)
+			return 0;
+		snprintf(why, len, "%s missing", k);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > hi) {
+		snprintf(why, len, "%s is not a whole number from %lld to %lld",
+		    k, (long long)lo, (long long)hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+loc_check(enum pgstore_loc kind, const json_t *row, const char *sid,
+    const json_t *stations, char *key, size_t keylen, char *why, size_t len)
+{
+	json_t		*v, *e;
+	const char	*s;
+	json_int_t	 k, a, b;
+	size_t		 i;
+	int		 ok;
+
+	if (!json_is_object(row)) {
+		snprintf(why, len, "not an object");
+		return -1;
+	}
+	s = json_string_value(json_object_get(row, "session_id"));
+	if (s == NULL || sid == NULL || strcmp(s, sid) != 0) {
+		snprintf(why, len, "session_id is not the session's");
+		return -1;
+	}
+	if (kind == PG_LOC_TDOA) {
+		if (chk_int(row, "chunk_index", 0, 0, PG_LOC_MAX_CHUNK - 1,
+		    why, len) != 0 || chk_int(row, "websdr_a", 0, 1, INT_MAX,
+		    why, len) != 0 || chk_int(row, "websdr_b", 0, 1, INT_MAX,
+		    why, len) != 0)
+			return -1;
+		k = json_integer_value(json_object_get(row, "chunk_index"));
+		a = json_integer_value(json_object_get(row, "websdr_a"));
+		b = json_integer_value(json_object_get(row, "websdr_b"));
+		if (a == b) {
+			snprintf(why, len, "websdr_a = websdr_b = %lld",
+			    (long long)a);
+			return -1;
+		}
+		if (station_name(stations, a) == NULL ||
+		    station_name(stations, b) == NULL) {
+			snprintf(why, len, "websdr %lld is not a station of "
+			    "the session", (long long)(station_name(stations,
+			    a) == NULL ? a : b));
+			return -1;
+		}
+		/* sql/004: tdoa_range, tdoa_sigma, tdoa_corr */
+		if (chk_num(row, "tdoa_us", 1, -1e6, 1e6, why, len) != 0 ||
+		    chk_num(row, "sigma_us", 1, 0, HUGE_VAL, why, len) != 0 ||
+		    chk_num(row, "quality", 1, -HUGE_VAL, HUGE_VAL, why,
+		    len) != 0 || chk_num(row, "corr", 1, 0, HUGE_VAL, why,
+		    len) != 0)
+			return -1;
+		if (util_fmt(key, keylen, "t %lld %lld %lld", (long long)k,
+		    (long long)a, (long long)b) != 0) {
+			snprintf(why, len, "key too long");
+			return -1;
+		}
+		return 0;
+	}
+
+	/* a fix: sql/004's fix_* constraints */
+	v = json_object_get(row, "final");
+	if (!json_is_boolean(v)) {
+		snprintf(why, len, "final is not true or false");
+		return -1;
+	}
+	if (json_is_true(v)) {
+		v = json_object_get(row, "chunk_index");
+		if (v != NULL && !json_is_null(v)) {
+			snprintf(why, len, "the session fix has a "
+			    "chunk_index");
+			return -1;
+		}
+		snprintf(key, keylen, "x final");
+	} else {
+		if (chk_int(row, "chunk_index", 0, 0, PG_LOC_MAX_CHUNK - 1,
+		    why, len) != 0)
+			return -1;
+		snprintf(key, keylen, "x %lld", (long long)json_integer_value(
+		    json_object_get(row, "chunk_index")));
+	}
+	v = json_object_get(row, "ok");
+	if (!json_is_boolean(v)) {
+		snprintf(why, len, "ok is not true or false");
+		return -1;
+	}
+	ok = json_is_true(v);
+	v = json_object_get(row, "reason");
+	if (v != NULL && !json_is_null(v) && (!json_is_string(v) ||
+	    json_string_length(v) > PG_LOC_MAX_REASON ||
+	    memchr(json_string_value(v), '\0', json_string_length(v)) !=
+	    NULL)) {
+		snprintf(why, len, "reason is not a string of at most %d "
+		    "bytes", PG_LOC_MAX_REASON);
+		return -1;
+	}
+	if (!ok && !json_is_string(v)) {
+		snprintf(why, len, "no fix and no reason");
+		return -1;
+	}
+	/* never a made-up position: a position if and only if ok */
+	if (chk_num(row, "latitude", !ok, -90, 90, why, len) != 0 ||
+	    chk_num(row, "longitude", !ok, -180, 180, why, len) != 0)
+		return -1;
+	if (!ok && (json_is_number(json_object_get(row, "latitude")) ||
+	    json_is_number(json_object_get(row, "longitude")))) {
+		snprintf(why, len, "a position without a fix (ok false)");
+		return -1;
+	}
+	if (chk_num(row, "semi_major_m", 1, 0, HUGE_VAL, why, len) != 0 ||
+	    chk_num(row, "semi_minor_m", 1, 0, HUGE_VAL, why, len) != 0 ||
+	    chk_num(row, "orientation_deg", 1, 0, 180, why, len) != 0 ||
+	    chk_num(row, "cep50_m", 1, 0, HUGE_VAL, why, len) != 0 ||
+	    chk_num(row, "cep95_m", 1, 0, HUGE_VAL, why, len) != 0 ||
+	    chk_num(row, "error_m", 1, 0, HUGE_VAL, why, len) != 0 ||
+	    chk_num(row, "worst_residual_us", 1, -HUGE_VAL, HUGE_VAL, why,
+	    len) != 0 || chk_int(row, "pairs_used", 1, 0, INT_MAX, why,
+	    len) != 0 || chk_int(row, "worst_websdr", 1, 1, INT_MAX, why,
+	    len) != 0)
+		return -1;
+	v = json_object_get(row, "receivers");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_array(v) || json_array_size(v) >
+		    PG_LOC_MAX_RECEIVERS) {
+			snprintf(why, len, "receivers is not an array of at "
+			    "most %d stations", PG_LOC_MAX_RECEIVERS);
+			return -1;
+		}
+		json_array_foreach(v, i, e) {
+			if (!json_is_integer(e) || json_integer_value(e) < 1 ||
+			    json_integer_value(e) > INT_MAX) {
+				snprintf(why, len, "receivers holds something "
+				    "other than a station index");
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+pgstore_loc_check(enum pgstore_loc kind, const json_t *row,
+    const char *session_id, const json_t *stations, char *key, size_t keylen,
+    char *why, size_t whylen)
+{
+	char	w[256];
+
+	key[0] = '\0';
+	if (loc_check(kind, row, session_id, stations, key, keylen, w,
+	    sizeof w) == 0)
+		return 0;
+	snprintf(why, whylen, "%s row%s%s: %s", kind == PG_LOC_TDOA ? "tdoa" :
+	    "fix", key[0] != '\0' ? " " : "", key[0] != '\0' ? key + 2 : "",
+	    w);
+	return -1;
+}
+
+static void
+copy_field(json_t *dst, const json_t *row, const char *k)
+{
+	json_t	*v = json_object_get(row, k);
+
+	json_object_set(dst, k, v != NULL ? v : json_null());
+}
+
+char *
+pgstore_loc_param(enum pgstore_loc kind, const json_t *rows,
+    const char *session_id, const json_t *stations)
+{
+	static const char *tcols[] = { "session_id", "chunk_index", "websdr_a",
+	    "websdr_b", "tdoa_us", "sigma_us", "quality", "corr", NULL };
+	static const char *fcols[] = { "session_id", "chunk_index", "final",
+	    "ok", "reason", "latitude", "longitude", "semi_major_m",
+	    "semi_minor_m", "orientation_deg", "cep50_m", "cep95_m",
+	    "receivers", "pairs_used", "error_m", "worst_websdr",
+	    "worst_residual_us", NULL };
+	const char	**cols = kind == PG_LOC_TDOA ? tcols : fcols;
+	json_t		*arr = json_array(), *row, *c;
+	char		 key[64], why[256], *text;
+	size_t		 i;
+	int		 j;
+
+	if (arr == NULL)
+		return NULL;
+	json_array_foreach(rows, i, row) {
+		if (pgstore_loc_check(kind, row, session_id, stations, key,
+		    sizeof key, why, sizeof why) != 0)
+			continue;
+		c = json_object();
+		for (j = 0; cols[j] != NULL; j++)
+			copy_field(c, row, cols[j]);
+		if (kind == PG_LOC_TDOA) {
+			json_object_set_new(c, "station_a", json_string(
+			    station_name(stations, json_integer_value(
+			    json_object_get(row, "websdr_a")))));
+			json_object_set_new(c, "station_b", json_string(
+			    station_name(stations, json_integer_value(
+			    json_object_get(row, "websdr_b")))));
+		}
+		json_array_append_new(arr, c);
+	}
+	text = util_json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return text;
+}
+
+int
+pgstore_put_loc(struct pgstore *pg, enum pgstore_loc kind,
+    const json_t *rows, const char *session_id, const json_t *stations,
+    int *inserted, char *err, size_t errlen)
+{
+	const char	*v[1], *what = kind == PG_LOC_TDOA ?
+			    "tdoa_measurements" : "position_fixes";
+	PGresult	*r;
+	char		*text;
+
+	if (inserted != NULL)
+		*inserted = 0;
+	if (json_array_size(rows) == 0)
+		return 0;
+	text = pgstore_loc_param(kind, rows, session_id, stations);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: out of memory", what);
+		return -1;
+	}
+	v[0] = text;
+	r = exec_params(pg, kind == PG_LOC_TDOA ? sql_tdoa : sql_fixes, 1, v,
+	    what, err, errlen);
 	free(text);
 	if (r == NULL)
 		return -1;

@@ -6,7 +6,9 @@
  * rows travel as one JSON parameter per batch (one round trip per chunk
  * for every receiver), and every write is idempotent: a session or station
  * is an upsert, a measurement already present (same timestamp and id) is
- * skipped, so re-sending after a crash creates no duplicate.
+ * skipped, so re-sending after a crash creates no duplicate. The same goes
+ * for localization rows (TDoA and position fixes, sql/004): one per
+ * session, chunk and pair / per session and chunk / one session fix.
  *
  * Connection: a libpq URL or "key=value" string; what it leaves out comes
  * from the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER,
@@ -83,5 +85,55 @@ int		 pgstore_put_rows(struct pgstore *pg, const json_t *rows,
  * them (an older manifest) stores NULL there. Pure: tests call it.
  */
 char		*pgstore_rows_param(const json_t *rows);
+
+/*
+ * Localization rows: the manifest's "tdoa" and "fixes" arrays (rows of
+ * src/engine/locate.h), to heimdall.tdoa_measurements and
+ * heimdall.position_fixes. The spool is input like any other, so each row
+ * is checked first -- typed, bounded, and by the very predicates of
+ * sql/004's constraints, so that a row that passes is never refused by the
+ * database and one bad row cannot block its batch (it is left out and
+ * said). stations is the manifest's "stations" array: a row's websdr
+ * indices must name one of them (their names give the central station
+ * ids).
+ */
+enum pgstore_loc {
+	PG_LOC_TDOA,	/* {session_id, chunk_index, websdr_a, websdr_b,
+			   tdoa_us, sigma_us, quality, corr} */
+	PG_LOC_FIX,	/* {session_id, chunk_index | null, final, ok, reason,
+			   latitude, longitude, semi_major_m, semi_minor_m,
+			   orientation_deg, cep50_m, cep95_m, receivers,
+			   pairs_used, error_m, worst_websdr,
+			   worst_residual_us} */
+};
+#define PG_LOC_MAX_REASON	1024	/* bytes of a fix's reason */
+#define PG_LOC_MAX_RECEIVERS	4096	/* websdr indices in a fix */
+#define PG_LOC_MAX_CHUNK	1000000	/* chunk_index below this */
+/*
+ * 0 if row may be sent for session_id, with its key in key: "t K A B"
+ * (chunk K, websdr A and B), "x K" (the fix of chunk K) or "x final" (the
+ * session fix) -- what the replicator's ledger logs once it is stored;
+ * -1 with why ("tdoa row: latitude 91 out of -90..90") if not.
+ */
+int		 pgstore_loc_check(enum pgstore_loc kind, const json_t *row,
+		    const char *session_id, const json_t *stations, char *key,
+		    size_t keylen, char *why, size_t whylen);
+/*
+ * The JSON text pgstore_put_loc sends: each row that passes
+ * pgstore_loc_check, with only the table's columns; TDoA rows gain their
+ * stations' names (station_a, station_b). NULL when out of memory. Pure:
+ * tests call it.
+ */
+char		*pgstore_loc_param(enum pgstore_loc kind, const json_t *rows,
+		    const char *session_id, const json_t *stations);
+/*
+ * Insert the rows that pass the check in one statement; rows already
+ * present are skipped. *inserted (may be NULL) gets how many were new.
+ * The session row and its stations must be there (pgstore_put_session).
+ */
+int		 pgstore_put_loc(struct pgstore *pg, enum pgstore_loc kind,
+		    const json_t *rows, const char *session_id,
+		    const json_t *stations, int *inserted, char *err,
+		    size_t errlen);
 
 #endif

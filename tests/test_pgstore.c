@@ -170,6 +170,201 @@ test_rows_param(void **state)
 	json_decref(rows);
 }
 
+#define SID	"0b0e6f1c-7a61-4c1e-9d2a-6f0f3a8c2b10"
+
+static json_t *
+loc_stations(void)
+{
+	return json_pack("[{s:i, s:s}, {s:i, s:s}, {s:i, s:s}]", "websdr", 1,
+	    "name", "Torino", "websdr", 2, "name", "Milano", "websdr", 3,
+	    "name", "Genova");
+}
+
+static json_t *
+tdoa_row(int k, int a, int b, double us)
+{
+	return json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f}",
+	    "session_id", SID, "chunk_index", k, "websdr_a", a, "websdr_b", b,
+	    "tdoa_us", us, "sigma_us", 0.02, "quality", 9.5, "corr", 0.81);
+}
+
+static json_t *
+fix_row(int k)
+{
+	json_t	*r = json_pack("{s:s, s:b, s:b, s:n, s:f, s:f, s:f, s:f, s:f, "
+	    "s:f, s:f, s:[i,i,i], s:i, s:f, s:i, s:f}", "session_id", SID,
+	    "final", k < 0, "ok", 1, "reason", "latitude", 45.07, "longitude",
+	    7.69, "semi_major_m", 30.5, "semi_minor_m", 9.25,
+	    "orientation_deg", 112.5, "cep50_m", 14.0, "cep95_m", 36.0,
+	    "receivers", 1, 2, 3, "pairs_used", 3, "error_m", 12.5,
+	    "worst_websdr", 2, "worst_residual_us", -0.04);
+
+	json_object_set_new(r, "chunk_index", k < 0 ? json_null() :
+	    json_integer(k));
+	return r;
+}
+
+/* One check: 0 and the key, or -1 with a reason holding want. */
+static void
+expect(enum pgstore_loc kind, json_t *row, const char *want_key,
+    const char *want_why)
+{
+	json_t	*st = loc_stations();
+	char	 key[64], why[512];
+	int	 rc;
+
+	why[0] = '\0';
+	rc = pgstore_loc_check(kind, row, SID, st, key, sizeof key, why,
+	    sizeof why);
+	if (want_key != NULL) {
+		if (rc != 0)
+			fail_msg("refused: %s", why);
+		assert_string_equal(key, want_key);
+	} else {
+		if (rc != -1)
+			fail_msg("accepted, wanted \"%s\"", want_why);
+		if (strstr(why, want_why) == NULL)
+			fail_msg("\"%s\" lacks \"%s\"", why, want_why);
+	}
+	json_decref(st);
+	json_decref(row);
+}
+
+static json_t *
+with(json_t *row, const char *k, json_t *v)
+{
+	if (v == NULL)
+		json_object_del(row, k);
+	else
+		json_object_set_new(row, k, v);
+	return row;
+}
+
+/*
+ * Localization rows come from the spool (files): each is checked by the
+ * predicates of sql/004's constraints before it is sent, so the database
+ * never refuses a batch for one bad row; its key is what the ledger logs.
+ */
+static void
+test_loc_check(void **state)
+{
+	char	 big[PG_LOC_MAX_REASON + 2];
+	json_t	*rx;
+	int	 i;
+
+	(void)state;
+	expect(PG_LOC_TDOA, tdoa_row(4, 1, 3, -12.5), "t 4 1 3", NULL);
+	/* a pair that failed (NaN written as null) is still a row */
+	expect(PG_LOC_TDOA, with(tdoa_row(0, 2, 1, 0), "tdoa_us",
+	    json_null()), "t 0 2 1", NULL);
+	expect(PG_LOC_TDOA, tdoa_row(0, 2, 2, 1), NULL, "websdr_a = websdr_b");
+	expect(PG_LOC_TDOA, tdoa_row(0, 1, 4, 1), NULL,
+	    "websdr 4 is not a station");
+	expect(PG_LOC_TDOA, tdoa_row(0, 0, 1, 1), NULL, "websdr_a");
+	expect(PG_LOC_TDOA, tdoa_row(-1, 1, 2, 1), NULL, "chunk_index");
+	expect(PG_LOC_TDOA, tdoa_row(PG_LOC_MAX_CHUNK, 1, 2, 1), NULL,
+	    "chunk_index");
+	expect(PG_LOC_TDOA, tdoa_row(0, 1, 2, 1.5e6), NULL, "tdoa_us");
+	expect(PG_LOC_TDOA, with(tdoa_row(0, 1, 2, 1), "sigma_us",
+	    json_real(-1)), NULL, "sigma_us");
+	expect(PG_LOC_TDOA, with(tdoa_row(0, 1, 2, 1), "corr",
+	    json_string("0.5")), NULL, "corr is not a number");
+	expect(PG_LOC_TDOA, with(tdoa_row(0, 1, 2, 1), "chunk_index",
+	    json_real(1.0)), NULL, "chunk_index");
+	expect(PG_LOC_TDOA, with(tdoa_row(0, 1, 2, 1), "session_id",
+	    json_string("11111111-2222-3333-4444-555555555555")), NULL,
+	    "session_id");
+	expect(PG_LOC_TDOA, json_pack("[]"), NULL, "not an object");
+
+	expect(PG_LOC_FIX, fix_row(7), "x 7", NULL);
+	expect(PG_LOC_FIX, fix_row(-1), "x final", NULL);
+	/* no fix: a reason, never a position */
+	expect(PG_LOC_FIX, with(with(with(fix_row(2), "ok", json_false()),
+	    "latitude", json_null()), "longitude", json_null()), NULL,
+	    "no fix and no reason");
+	expect(PG_LOC_FIX, with(with(with(with(fix_row(2), "ok", json_false()),
+	    "latitude", json_null()), "longitude", NULL), "reason",
+	    json_string("2 usable receivers, 3 are needed")), "x 2", NULL);
+	expect(PG_LOC_FIX, with(with(fix_row(2), "ok", json_false()),
+	    "reason", json_string("why")), NULL, "a position without a fix");
+	expect(PG_LOC_FIX, with(fix_row(2), "latitude", json_null()), NULL,
+	    "latitude missing");
+	expect(PG_LOC_FIX, with(fix_row(2), "latitude", json_real(90.5)),
+	    NULL, "latitude 90.5 out of -90..90");
+	expect(PG_LOC_FIX, with(fix_row(2), "longitude", json_real(-181)),
+	    NULL, "longitude");
+	expect(PG_LOC_FIX, with(fix_row(2), "orientation_deg",
+	    json_real(181)), NULL, "orientation_deg");
+	expect(PG_LOC_FIX, with(fix_row(2), "cep95_m", json_real(-1)), NULL,
+	    "cep95_m");
+	expect(PG_LOC_FIX, with(fix_row(2), "error_m", json_real(-0.5)), NULL,
+	    "error_m");
+	expect(PG_LOC_FIX, with(fix_row(2), "final", json_true()), NULL,
+	    "the session fix has a chunk_index");
+	expect(PG_LOC_FIX, with(fix_row(2), "final", NULL), NULL, "final");
+	expect(PG_LOC_FIX, with(fix_row(-1), "final", json_false()), NULL,
+	    "chunk_index missing");
+	expect(PG_LOC_FIX, with(fix_row(2), "receivers", json_pack("[i,s]",
+	    1, "x")), NULL, "receivers");
+	expect(PG_LOC_FIX, with(fix_row(2), "worst_websdr", json_integer(0)),
+	    NULL, "worst_websdr");
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	expect(PG_LOC_FIX, with(with(with(with(fix_row(2), "ok",
+	    json_false()), "latitude", json_null()), "longitude",
+	    json_null()), "reason", json_string(big)), NULL, "reason");
+	rx = json_array();
+	for (i = 0; i <= PG_LOC_MAX_RECEIVERS; i++)
+		json_array_append_new(rx, json_integer(1));
+	expect(PG_LOC_FIX, with(fix_row(2), "receivers", rx), NULL,
+	    "receivers");
+}
+
+/* The parameter: only checked rows, only the table's columns, the
+ * stations' names for the TDoA rows, numbers exact. */
+static void
+test_loc_param(void **state)
+{
+	json_t	*st = loc_stations(), *rows, *back, *r;
+	char	*text;
+
+	(void)state;
+	rows = json_pack("[o, o, o]", tdoa_row(3, 1, 3, -41.25),
+	    tdoa_row(3, 2, 2, 1), with(tdoa_row(3, 2, 3, 7), "extra",
+	    json_string("dropped")));
+	text = pgstore_loc_param(PG_LOC_TDOA, rows, SID, st);
+	assert_non_null(text);
+	back = json_loads(text, 0, NULL);
+	assert_int_equal(json_array_size(back), 2);
+	r = json_array_get(back, 0);
+	assert_string_equal(json_string_value(json_object_get(r, "station_a")),
+	    "Torino");
+	assert_string_equal(json_string_value(json_object_get(r, "station_b")),
+	    "Genova");
+	assert_true(json_real_value(json_object_get(r, "tdoa_us")) == -41.25);
+	assert_int_equal(json_integer_value(json_object_get(r, "chunk_index")),
+	    3);
+	assert_null(json_object_get(json_array_get(back, 1), "extra"));
+	json_decref(back);
+	free(text);
+	json_decref(rows);
+
+	rows = json_pack("[o, o]", fix_row(-1), with(fix_row(1), "latitude",
+	    json_real(-91)));
+	text = pgstore_loc_param(PG_LOC_FIX, rows, SID, st);
+	back = json_loads(text, 0, NULL);
+	assert_int_equal(json_array_size(back), 1);
+	r = json_array_get(back, 0);
+	assert_true(json_is_null(json_object_get(r, "chunk_index")));
+	assert_true(json_is_true(json_object_get(r, "final")));
+	assert_int_equal(json_array_size(json_object_get(r, "receivers")), 3);
+	assert_true(json_real_value(json_object_get(r, "latitude")) == 45.07);
+	json_decref(back);
+	free(text);
+	json_decref(rows);
+	json_decref(st);
+}
+
 int
 main(void)
 {
@@ -179,6 +374,8 @@ main(void)
 		cmocka_unit_test(test_bad_url),
 		cmocka_unit_test(test_password_refused),
 		cmocka_unit_test(test_rows_param),
+		cmocka_unit_test(test_loc_check),
+		cmocka_unit_test(test_loc_param),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
