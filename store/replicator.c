@@ -29,11 +29,14 @@
  *   r <row id>    the measurement row is in the database
  *   o <key>       the object is in the bucket (ETag checked)
  *   s <status>    the session row is in the database with this status
+ *   t K A B       the TDoA row of chunk K, websdr A and B is in the database
+ *   x K, x final  the fix of chunk K, the session fix, is in the database
  *   Fd / Fs       final: every row / object of the final session is there
  * A torn last line (no newline: killed while appending) is ignored. */
 struct ledger {
 	json_t	*rows;		/* set: id -> true */
 	json_t	*objs;		/* set: key -> true */
+	json_t	*loc;		/* set: "t K A B" / "x K" -> true */
 	char	 status[32];
 	int	 fin_db;
 	int	 fin_s3;
@@ -65,6 +68,7 @@ struct replicator {
 	json_t			*status;
 	long			 pend_rows;
 	long			 pend_objs;
+	long			 pend_loc;	/* TDoA and fix rows */
 	long			 pend_sessions;
 	json_t			*damaged;	/* [{session_id, error}]: not
 						   sendable, last pass */
@@ -213,6 +217,7 @@ ledger_free(struct ledger *l)
 {
 	json_decref(l->rows);
 	json_decref(l->objs);
+	json_decref(l->loc);
 	memset(l, 0, sizeof *l);
 }
 
@@ -225,6 +230,7 @@ ledger_load(struct dataset *ds, const char *id, struct ledger *l)
 	memset(l, 0, sizeof *l);
 	l->rows = json_object();
 	l->objs = json_object();
+	l->loc = json_object();
 	if (ledger_path(ds, id, path, sizeof path) != 0)
 		return -1;
 	if (access(path, F_OK) != 0)
@@ -238,6 +244,8 @@ ledger_load(struct dataset *ds, const char *id, struct ledger *l)
 			json_object_set_new(l->rows, p + 2, json_true());
 		else if (p[0] == 'o' && p[1] == ' ')
 			json_object_set_new(l->objs, p + 2, json_true());
+		else if ((p[0] == 't' || p[0] == 'x') && p[1] == ' ')
+			json_object_set_new(l->loc, p, json_true());
 		else if (p[0] == 's' && p[1] == ' ')
 			snprintf(l->status, sizeof l->status, "%s", p + 2);
 		else if (strcmp(p, "Fd") == 0)
@@ -362,11 +370,12 @@ report(struct replicator *r)
 
 	pthread_mutex_lock(&r->lock);
 	in = r->retrying ? r->next_try - util_mono() : 0;
-	st = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o}",
+	st = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:o, s:o}",
 	    "state", r->retrying ? "retrying" : (r->pend_rows ||
-	    r->pend_objs) ? "sending" : "idle",
+	    r->pend_objs || r->pend_loc) ? "sending" : "idle",
 	    "pending_rows", (json_int_t)r->pend_rows,
 	    "pending_objects", (json_int_t)r->pend_objs,
+	    "pending_loc_rows", (json_int_t)r->pend_loc,
 	    "pending_sessions", (json_int_t)r->pend_sessions,
 	    "retry_in_s", in > 0 ? round(in * 10) / 10 : 0.0,
 	    "db", store_json(&r->db_st), "s3", store_json(&r->s3_st));
@@ -578,8 +587,116 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 	return rc;
 }
 
-/* Send the session row (when its status changed) and the rows whose
- * objects are stored. 0, or -1 (db error set). */
+/* The manifest's array of localization rows of that kind. */
+static json_t *
+loc_rows(json_t *m, enum pgstore_loc kind)
+{
+	return json_object_get(m, kind == PG_LOC_TDOA ? "tdoa" : "fixes");
+}
+
+/*
+ * Count a session's localization rows (the manifest's "tdoa" and "fixes",
+ * src/engine/locate.h) not yet in its ledger; rows that fail the check
+ * (pgstore_loc_check: the spool is input) can never be sent: counted in
+ * *pbad, not pending, the first one's reason in bad_why.
+ */
+static void
+count_loc(const char *id, json_t *m, const struct ledger *l, long *ploc,
+    long *pbad, char *bad_why, size_t whylen)
+{
+	enum pgstore_loc kinds[] = { PG_LOC_TDOA, PG_LOC_FIX };
+	json_t		*row, *seen = json_object();
+	json_t		*stations = json_object_get(m, "stations");
+	char		 key[64], why[512];
+	size_t		 i, k;
+
+	*ploc = *pbad = 0;
+	if (bad_why != NULL && whylen > 0)
+		bad_why[0] = '\0';
+	for (k = 0; k < 2; k++) {
+		json_array_foreach(loc_rows(m, kinds[k]), i, row) {
+			if (pgstore_loc_check(kinds[k], row, id, stations, key,
+			    sizeof key, why, sizeof why) != 0) {
+				if (*pbad == 0 && bad_why != NULL)
+					snprintf(bad_why, whylen, "%s", why);
+				(*pbad)++;
+				continue;
+			}
+			if (json_object_get(seen, key) != NULL)
+				continue;
+			json_object_set_new(seen, key, json_true());
+			if (json_object_get(l->loc, key) == NULL)
+				(*ploc)++;
+		}
+	}
+	json_decref(seen);
+}
+
+/* Send the localization rows not yet in the ledger (after the session
+ * row and its stations: they name both), ROWS_PER_STMT at a time, each
+ * batch logged once the database has it. 0, or -1 (db error set). */
+static int
+push_loc(struct replicator *r, const char *id, json_t *m, struct ledger *l)
+{
+	enum pgstore_loc kinds[] = { PG_LOC_TDOA, PG_LOC_FIX };
+	json_t		*stations = json_object_get(m, "stations");
+	json_t		*rows, *batch, *keys, *row, *seen = json_object();
+	struct buf	 b = { NULL, 0, 0 };
+	char		 key[64], why[512], err[1024];
+	size_t		 i, j, k, n;
+	int		 rc = 0;
+
+	for (k = 0; k < 2 && rc == 0; k++) {
+		rows = loc_rows(m, kinds[k]);
+		n = json_array_size(rows);
+		i = 0;
+		while (i < n && rc == 0) {
+			batch = json_array();
+			keys = json_array();
+			for (; i < n && json_array_size(batch) <
+			    ROWS_PER_STMT; i++) {
+				row = json_array_get(rows, i);
+				if (pgstore_loc_check(kinds[k], row, id,
+				    stations, key, sizeof key, why,
+				    sizeof why) != 0 ||
+				    json_object_get(l->loc, key) != NULL ||
+				    json_object_get(seen, key) != NULL)
+					continue;
+				json_object_set_new(seen, key, json_true());
+				json_array_append(batch, row);
+				json_array_append_new(keys, json_string(key));
+			}
+			if (json_array_size(batch) > 0 && pgstore_put_loc(r->pg,
+			    kinds[k], batch, id, stations, NULL, err,
+			    sizeof err) != 0) {
+				db_failed(r, id, err);
+				rc = -1;
+			} else if (json_array_size(batch) > 0) {
+				b.len = 0;
+				json_array_foreach(keys, j, row) {
+					buf_add(&b, json_string_value(row), "");
+					json_object_set_new(l->loc,
+					    json_string_value(row), json_true());
+				}
+				if (replicator_ledger_append(r->ds, id, b.s,
+				    b.len) != 0) {
+					db_failed(r, id, "cannot append to "
+					    "its ledger (replica.log)");
+					rc = -1;
+				}
+			}
+			json_decref(batch);
+			json_decref(keys);
+		}
+	}
+	json_decref(seen);
+	free(b.s);
+	return rc;
+}
+
+/* Send the session row (when its status changed), the rows whose
+ * objects are stored, and the localization rows. 0, or -1 (db error
+ * set). */
 static int
 push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 {
@@ -656,6 +773,8 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 	}
 	json_decref(seen);
 	free(b.s);
+	if (rc == 0)
+		rc = push_loc(r, id, m, l);
 	return rc;
 }
 
@@ -686,14 +805,15 @@ count_pending(const char *id, json_t *rows, const struct ledger *l, int db,
 /* Push one session; 1 if it is done for good, 0 if not, -1 on error. */
 static int
 push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
-    int s3_ok, long *prow, long *pobj)
+    int s3_ok, long *prow, long *pobj, long *ploc)
 {
 	struct ledger	 l;
 	json_t		*rows = json_object_get(m, "measurements");
 	const char	*st = jstr(json_object_get(m, "session"), "status");
+	long		 bad;
 	int		 rc = 0, done;
 
-	*prow = *pobj = 0;
+	*prow = *pobj = *ploc = 0;
 	if (ledger_load(r->ds, id, &l) != 0) {
 		char e[512];
 		snprintf(e, sizeof e, "session %s: cannot read its ledger "
@@ -711,12 +831,14 @@ push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
 	    push_rows(r, id, m, &l) != 0))
 		rc = -1;
 	count_pending(id, rows, &l, r->c.db_on, r->c.s3_on, prow, pobj);
+	if (r->c.db_on)
+		count_loc(id, m, &l, ploc, &bad, NULL, 0);
 	if (is_final(st) && rc == 0) {
 		if (r->c.s3_on && !l.fin_s3 && *pobj == 0 &&
 		    replicator_ledger_append(r->ds, id, "Fs\n", 3) ==
 		    0)
 			l.fin_s3 = 1;
-		if (r->c.db_on && !l.fin_db && *prow == 0 &&
+		if (r->c.db_on && !l.fin_db && *prow == 0 && *ploc == 0 &&
 		    strcmp(l.status, st) == 0 &&
 		    replicator_ledger_append(r->ds, id, "Fd\n", 3) ==
 		    0)
@@ -785,7 +907,8 @@ pass(struct replicator *r)
 	json_t		*val, *ids, *damaged;
 	char		 err[512];
 	size_t		 n = 0, i;
-	long		 prow, pobj, trow = 0, tobj = 0, tses = 0;
+	long		 prow, pobj, ploc, bad, trow = 0, tobj = 0, tloc = 0;
+	long		 tses = 0;
 	int		 rc = 0, d, db_ok = 1, s3_ok = 1;
 
 	ids = json_array();
@@ -840,7 +963,7 @@ pass(struct replicator *r)
 		}
 		if (db_ok || s3_ok) {
 			d = push_session(r, v[i].id, v[i].m, db_ok, s3_ok,
-			    &prow, &pobj);
+			    &prow, &pobj, &ploc);
 		} else {
 			/* a store is down: count, do not hammer it */
 			struct ledger l;
@@ -848,6 +971,10 @@ pass(struct replicator *r)
 			count_pending(v[i].id, json_object_get(v[i].m,
 			    "measurements"), &l, r->c.db_on, r->c.s3_on, &prow,
 			    &pobj);
+			ploc = 0;
+			if (r->c.db_on)
+				count_loc(v[i].id, v[i].m, &l, &ploc, &bad,
+				    NULL, 0);
 			ledger_free(&l);
 			d = 0;
 		}
@@ -855,6 +982,7 @@ pass(struct replicator *r)
 			rc = -1;
 		trow += prow;
 		tobj += pobj;
+		tloc += ploc;
 		if (d <= 0)
 			tses++;
 		if (d == 1) {
@@ -867,6 +995,7 @@ pass(struct replicator *r)
 	pthread_mutex_lock(&r->lock);
 	r->pend_rows = trow;
 	r->pend_objs = tobj;
+	r->pend_loc = tloc;
 	r->pend_sessions = tses;
 	json_decref(r->damaged);
 	r->damaged = damaged;
@@ -1045,7 +1174,7 @@ replicator_drain(struct replicator *r, double timeout)
 	for (;;) {
 		if (r->gen_done == r->gen_req && !r->retrying &&
 		    r->pend_rows == 0 && r->pend_objs == 0 &&
-		    r->pend_sessions == 0) {
+		    r->pend_loc == 0 && r->pend_sessions == 0) {
 			rc = 0;
 			break;
 		}
@@ -1053,7 +1182,8 @@ replicator_drain(struct replicator *r, double timeout)
 		    &ts) == ETIMEDOUT) {
 			rc = r->gen_done == r->gen_req && !r->retrying &&
 			    r->pend_rows == 0 && r->pend_objs == 0 &&
-			    r->pend_sessions == 0 ? 0 : -1;
+			    r->pend_loc == 0 && r->pend_sessions == 0 ? 0 :
+			    -1;
 			break;
 		}
 	}
@@ -1079,7 +1209,7 @@ json_t *
 replicator_backlog(struct replicator *r)
 {
 	static const char	*keys[] = { "pending_rows", "pending_objects",
-				    "pending_sessions" };
+				    "pending_loc_rows", "pending_sessions" };
 	json_t			*s, *p;
 	char			 err[512];
 	size_t			 i;
@@ -1123,8 +1253,10 @@ replicator_pending(struct dataset *ds, int db, int s3, char *err,
 	char		 dir[PATH_MAX], path[PATH_MAX], e[256];
 	struct dirent	*de;
 	struct ledger	 l;
-	json_t		*out, *list, *m, *ses, *last = NULL;
-	long		 prow, pobj, trow = 0, tobj = 0, tses = 0;
+	json_t		*out, *list, *m, *ses, *last = NULL, *o;
+	long		 prow, pobj, ploc, bad, trow = 0, tobj = 0, tloc = 0;
+	long		 tses = 0;
+	char		 bad_why[512];
 	DIR		*d;
 	char		*text;
 	size_t		 len;
@@ -1162,11 +1294,18 @@ replicator_pending(struct dataset *ds, int db, int s3, char *err,
 		ledger_load(ds, de->d_name, &l);
 		count_pending(de->d_name, json_object_get(m, "measurements"),
 		    &l, db, s3, &prow, &pobj);
-		if (prow > 0 || pobj > 0 || (db && strcmp(l.status, st) != 0))
+		ploc = bad = 0;
+		count_loc(de->d_name, m, &l, &ploc, &bad, bad_why,
+		    sizeof bad_why);
+		if (!db)
+			ploc = 0;
+		if (prow > 0 || pobj > 0 || ploc > 0 || (db && strcmp(l.status,
+		    st) != 0))
 			tses++;
 		trow += prow;
 		tobj += pobj;
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
+		tloc += ploc;
+		o = json_pack("{s:s, s:s, s:s, s:s, "
 		    "s:I, s:I, s:I, s:s}", "id", de->d_name, "session_name",
 		    jstr(ses, "session_name"), "session_start", jstr(ses,
 		    "session_start"), "status", st, "rows",
@@ -1174,7 +1313,21 @@ replicator_pending(struct dataset *ds, int db, int s3, char *err,
 		    "measurements")), "rows_pending", (json_int_t)prow,
 		    "objects_pending", (json_int_t)pobj, "session_row",
 		    !db ? "off" : l.status[0] == '\0' ? "pending" :
-		    strcmp(l.status, st) != 0 ? "stale" : "sent"));
+		    strcmp(l.status, st) != 0 ? "stale" : "sent");
+		/* localization rows (TDoA, fixes): pending, and those that
+		 * can never be sent with the first one's reason */
+		json_object_set_new(o, "loc_rows", json_integer((json_int_t)(
+		    json_array_size(loc_rows(m, PG_LOC_TDOA)) +
+		    json_array_size(loc_rows(m, PG_LOC_FIX)))));
+		json_object_set_new(o, "loc_rows_pending",
+		    json_integer((json_int_t)ploc));
+		if (bad > 0) {
+			json_object_set_new(o, "loc_rows_invalid",
+			    json_integer((json_int_t)bad));
+			json_object_set_new(o, "loc_invalid", json_string(
+			    bad_why));
+		}
+		json_array_append_new(list, o);
 		ledger_free(&l);
 		json_decref(m);
 	}
@@ -1185,9 +1338,10 @@ replicator_pending(struct dataset *ds, int db, int s3, char *err,
 		last = json_loadb(text, len, 0, NULL);
 		free(text);
 	}
-	out = json_pack("{s:o, s:I, s:I, s:I, s:o}", "sessions", list,
+	out = json_pack("{s:o, s:I, s:I, s:I, s:I, s:o}", "sessions", list,
 	    "pending_rows", (json_int_t)trow, "pending_objects",
-	    (json_int_t)tobj, "pending_sessions", (json_int_t)tses, "last",
+	    (json_int_t)tobj, "pending_loc_rows", (json_int_t)tloc,
+	    "pending_sessions", (json_int_t)tses, "last",
 	    last != NULL ? last : json_null());
 	return out;
 }

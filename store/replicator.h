@@ -6,7 +6,10 @@
  * Every chunk is durable on local disk first (dataset.h); the replicator
  * then pushes, in order (oldest session first, chunk by chunk), each
  * session's row, its stations, its objects and -- once an object is in the
- * bucket -- the measurement rows that name it. What the central store has
+ * bucket -- the measurement rows that name it, then its localization rows
+ * (the manifest's "tdoa" and "fixes", src/engine/locate.h; checked by
+ * pgstore_loc_check, those that fail it are never sent and are counted
+ * as invalid, with the reason, in replicator_pending). What the central store has
  * confirmed is appended to sessions/<id>/replica.log (fsync'd), so pending
  * work survives a crash or a restart and is pushed by the next run or by
  * `heimdall-rec sync`; both stores are idempotent, so what was sent but not
@@ -72,7 +75,7 @@ enum {
 	"                       statement in S s, 1-3600 (default 30; retried)\n"
 
 /* A status report: {"state": "idle"|"sending"|"retrying", "pending_rows",
- * "pending_objects", "pending_sessions", "retry_in_s", "db": {"target",
+ * "pending_objects", "pending_loc_rows" (TDoA and fix rows), "pending_sessions", "retry_in_s", "db": {"target",
  * "state": "ok"|"error"|"off", "error"}, "s3": {...}}; borrowed. Called on
  * the replicator thread when something changed; must not block. */
 typedef void (*replicator_status_fn)(void *ctx, const json_t *status);
@@ -131,15 +134,18 @@ void		 replicator_stop(struct replicator *r);
 /*
  * Pending work from the ledgers, without connecting: {"sessions": [{id,
  * session_name, status, rows, rows_pending, objects_pending, session_row
- * ("sent"|"pending"|"stale")}], "pending_rows", "pending_objects",
- * "pending_sessions", "last": the content of DIR/replica.json or null}.
+ * ("sent"|"pending"|"stale"), loc_rows, loc_rows_pending (TDoA and fix
+ * rows; db only), loc_rows_invalid and loc_invalid (when some fail
+ * pgstore_loc_check: how many, the first one's reason)}], "pending_rows",
+ * "pending_objects", "pending_loc_rows", "pending_sessions", "last": the content of DIR/replica.json or null}.
  * db/s3 say which stores to count. New reference, or NULL with err.
  */
 json_t		*replicator_pending(struct dataset *ds, int db, int s3,
 		    char *err, size_t errlen);
 
 /*
- * Append whole lines ("r ROW_ID\n", "o KEY\n", "s STATUS\n", "Fd\n", "Fs\n")
+ * Append whole lines ("r ROW_ID\n", "o KEY\n", "s STATUS\n", "t K A B\n",
+ * "x K\n", "x final\n", "Fd\n", "Fs\n")
  * to a session's ledger, durably; after a torn last line (a crash mid-
  * append) the text starts on a new line. The replicator's own writer,
  * public for tests and repair tools. 0 or -1.

@@ -266,6 +266,11 @@ cli_store_line(const json_t *st, char *buf, size_t len)
 	    (long long)json_integer_value(json_object_get(st, "pending_rows")),
 	    (long long)json_integer_value(json_object_get(st,
 	    "pending_objects")));
+	if (off < len && json_integer_value(json_object_get(st,
+	    "pending_loc_rows")) > 0)
+		off += (size_t)snprintf(buf + off, len - off, ", %lld "
+		    "localization rows pending", (long long)json_integer_value(
+		    json_object_get(st, "pending_loc_rows")));
 	if (off < len && strcmp(cli_jstr(db, "state"), "off") != 0)
 		off += (size_t)snprintf(buf + off, len - off, "; database %s: "
 		    "%s%s%s", cli_jstr(db, "target")[0] ?

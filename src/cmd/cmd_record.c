@@ -159,6 +159,7 @@ human(struct out *o, const char *name, const json_t *d)
 		char *s;
 		json_object_del(c, "pending_rows");
 		json_object_del(c, "pending_objects");
+		json_object_del(c, "pending_loc_rows");
 		json_object_del(c, "pending_sessions");
 		json_object_del(c, "retry_in_s");
 		json_object_del(c, "state");

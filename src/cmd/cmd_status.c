@@ -119,6 +119,7 @@ status_exec(const struct args *a)
 	json_object_set_new(p, "live", live);
 	rc = json_integer_value(json_object_get(p, "pending_rows")) > 0 ||
 	    json_integer_value(json_object_get(p, "pending_objects")) > 0 ||
+	    json_integer_value(json_object_get(p, "pending_loc_rows")) > 0 ||
 	    json_integer_value(json_object_get(p, "pending_sessions")) > 0 ?
 	    EXIT_PARTIAL : 0;
 	if (json) {
@@ -137,6 +138,10 @@ status_exec(const struct args *a)
 	    (long long)json_integer_value(json_object_get(p,
 	    "pending_sessions")),
 	    !db && !s3on ? " (no central store configured or used yet)" : "");
+	if (json_integer_value(json_object_get(p, "pending_loc_rows")) > 0)
+		printf("  and %lld localization rows (TDoA, fixes) pending\n",
+		    (long long)json_integer_value(json_object_get(p,
+		    "pending_loc_rows")));
 	if (json_is_object(fix = json_object_get(p, "latest_fix"))) {
 		char fl[1024];
 		cli_fix_line(json_object_get(fix, "fix"), fl, sizeof fl);
@@ -150,18 +155,27 @@ status_exec(const struct args *a)
 			    cli_jstr(ses, "id"), cli_jstr(ses, "damaged"));
 			continue;
 		}
+		if (json_integer_value(json_object_get(ses,
+		    "loc_rows_invalid")) > 0)
+			printf("  %s: %lld localization rows cannot be sent "
+			    "(%s)\n", cli_jstr(ses, "id"), (long long)
+			    json_integer_value(json_object_get(ses,
+			    "loc_rows_invalid")), cli_jstr(ses, "loc_invalid"));
 		if (json_integer_value(json_object_get(ses, "rows_pending")) ==
 		    0 && json_integer_value(json_object_get(ses,
-		    "objects_pending")) == 0 && (!db || strcmp(cli_jstr(ses,
-		    "session_row"), "sent") == 0))
+		    "objects_pending")) == 0 && json_integer_value(
+		    json_object_get(ses, "loc_rows_pending")) == 0 &&
+		    (!db || strcmp(cli_jstr(ses, "session_row"), "sent") == 0))
 			continue;
 		printf("  %s %-20.20s %-11s %4lld rows pending, %4lld objects "
-		    "pending, session row %s\n", cli_jstr(ses, "id"),
+		    "pending, %4lld localization rows pending, session row "
+		    "%s\n", cli_jstr(ses, "id"),
 		    cli_jstr(ses, "session_name"), cli_jstr(ses, "status"),
 		    (long long)json_integer_value(json_object_get(ses,
 		    "rows_pending")), (long long)json_integer_value(
 		    json_object_get(ses, "objects_pending")),
-		    cli_jstr(ses, "session_row"));
+		    (long long)json_integer_value(json_object_get(ses,
+		    "loc_rows_pending")), cli_jstr(ses, "session_row"));
 	}
 	if (json_is_object(last)) {
 		const char *k[] = { "db", "s3" };
