@@ -224,6 +224,97 @@ test_pending_from_ledger(void **state)
 	dataset_close(ds);
 }
 
+/*
+ * TDoA and fix rows (the manifest's "tdoa" and "fixes") are counted from
+ * the ledger like measurement rows ("t K A B", "x K", "x final"); a
+ * duplicate counts once, and a row that fails pgstore_loc_check (a station
+ * the session lacks) is never pending but counted as invalid, with why.
+ */
+static void
+test_pending_loc(void **state)
+{
+	struct dataset	*ds;
+	char		 err[256], id[37], rid[3][37], key[3][128], path[256];
+	const char	*text;
+	json_t		*p, *s, *m, *t, *f;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	make_session(ds, id, rid, key);
+	/* the finished manifest, with rows as src/engine/locate.h writes */
+	m = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(m);
+	json_array_append_new(json_object_get(m, "stations"), json_pack(
+	    "{s:i, s:s}", "websdr", 2, "name", "S2"));
+	t = json_pack("[{s:s, s:i, s:i, s:i, s:f}, {s:s, s:i, s:i, s:i, s:f},"
+	    " {s:s, s:i, s:i, s:i, s:f}, {s:s, s:i, s:i, s:i, s:f}]",
+	    "session_id", id, "chunk_index", 0, "websdr_a", 1, "websdr_b", 2,
+	    "tdoa_us", 1.5,
+	    "session_id", id, "chunk_index", 1, "websdr_a", 1, "websdr_b", 2,
+	    "tdoa_us", 1.25,
+	    "session_id", id, "chunk_index", 1, "websdr_a", 1, "websdr_b", 2,
+	    "tdoa_us", 1.25,
+	    "session_id", id, "chunk_index", 2, "websdr_a", 1, "websdr_b", 9,
+	    "tdoa_us", 1.0);
+	f = json_pack("[{s:s, s:i, s:b, s:b, s:s}, {s:s, s:n, s:b, s:b, s:s}]",
+	    "session_id", id, "chunk_index", 0, "final", 0, "ok", 0, "reason",
+	    "2 usable receivers, 3 are needed",
+	    "session_id", id, "chunk_index", "final", 1, "ok", 0, "reason",
+	    "no chunk had a fix");
+	json_object_set_new(m, "tdoa", t);
+	json_object_set_new(m, "fixes", f);
+	text = util_json_dumps(m, JSON_INDENT(1));
+	snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir, id);
+	assert_int_equal(util_write_atomic(path, text, strlen(text), err,
+	    sizeof err), 0);
+	free((char *)text);
+	json_decref(m);
+
+	p = replicator_pending(ds, 1, 0, err, sizeof err);
+	assert_non_null(p);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_loc_rows")), 4);
+	s = json_array_get(json_object_get(p, "sessions"), 0);
+	assert_int_equal(json_integer_value(json_object_get(s,
+	    "loc_rows")), 6);
+	assert_int_equal(json_integer_value(json_object_get(s,
+	    "loc_rows_pending")), 4);
+	assert_int_equal(json_integer_value(json_object_get(s,
+	    "loc_rows_invalid")), 1);
+	assert_non_null(strstr(json_string_value(json_object_get(s,
+	    "loc_invalid")), "websdr 9 is not a station"));
+	json_decref(p);
+
+	/* the measurement rows and the session row are in: the session is
+	 * pending for its localization rows alone */
+	snprintf(path, sizeof path, "s completed\nr %s\nr %s\nr %s\n"
+	    "t 0 1 2\nx final\n", rid[0], rid[1], rid[2]);
+	assert_int_equal(replicator_ledger_append(ds, id, path, strlen(path)),
+	    0);
+	p = replicator_pending(ds, 1, 0, err, sizeof err);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_loc_rows")), 2);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_sessions")), 1);
+	json_decref(p);
+	text = "t 1 1 2\nx 0\n";
+	assert_int_equal(replicator_ledger_append(ds, id, text, strlen(text)),
+	    0);
+	p = replicator_pending(ds, 1, 0, err, sizeof err);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_loc_rows")), 0);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_sessions")), 0);
+	json_decref(p);
+	/* S3 alone: localization rows are the database's */
+	p = replicator_pending(ds, 0, 1, err, sizeof err);
+	assert_int_equal(json_integer_value(json_object_get(p,
+	    "pending_loc_rows")), 0);
+	json_decref(p);
+	dataset_close(ds);
+}
+
 /* A loopback port nobody listens on. */
 static int
 dead_port(void)
@@ -293,6 +384,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_env_and_options),
+		cmocka_unit_test_setup_teardown(test_pending_loc, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_pending_from_ledger, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stores_down, setup,
