@@ -7,7 +7,12 @@ every object's bytes equal to the local file, metadata set; `db migrate`
 applied once (twice is a no-op, four at once do not collide); `status`
 and `sync --full` (idempotent: still 35 and 35); wrong S3 secret and wrong
 database password: a clear error, nothing lost, the spool kept and pushed
-by `sync` once the credentials are right."""
+by `sync` once the credentials are right. Localization (sql/004): the
+session's TDoA and fix rows (the manifest's "tdoa" and "fixes") land in
+tdoa_measurements and position_fixes equal to the manifest's; a session
+whose database was down is caught up by `sync --db`, a re-sync and a lost
+ledger add nothing, a bad row is left out and named; 004 applies on a
+database at 003."""
 
 import hashlib, json, os, signal, subprocess, sys, tempfile, time, unittest
 import urllib.request
@@ -27,6 +32,98 @@ def sha256(path):
 def run(args, env=None, timeout=180):
     return subprocess.run([REC] + args, capture_output=True, text=True,
                           env=env, timeout=timeout)
+
+
+TDOA_COLS = ("chunk_index", "websdr_a", "websdr_b", "tdoa_us", "sigma_us",
+             "quality", "corr")
+FIX_COLS = ("chunk_index", "final", "ok", "reason", "latitude", "longitude",
+            "semi_major_m", "semi_minor_m", "orientation_deg", "cep50_m",
+            "cep95_m", "receivers", "pairs_used", "error_m", "worst_websdr",
+            "worst_residual_us")
+
+
+def pg_value(text, like):
+    """A psql field read back as the manifest's JSON value."""
+    if text == "":
+        return None
+    if isinstance(like, bool):
+        return text == "t"
+    if isinstance(like, list):
+        return [int(x) for x in text.strip("{}").split(",") if x]
+    if isinstance(like, int):
+        return int(text)
+    if isinstance(like, float):
+        return float(text)
+    return text
+
+
+def check_loc(t, pg, m):
+    """The session's TDoA and fix rows in PostgreSQL equal the
+    manifest's, row for row, value for value (float8 round trip: exact);
+    the TDoA rows' stations are the ones the manifest names."""
+    sid = m["session"]["id"]
+    names = {s["websdr"]: s["name"] for s in m["stations"]}
+    tdoa = m.get("tdoa", [])
+    fixes = m.get("fixes", [])
+    db = pg.psql("SELECT %s, a.name, b.name FROM heimdall.tdoa_measurements "
+                 "t JOIN heimdall.websdr_stations a ON a.id = "
+                 "t.websdr_station_a_id JOIN heimdall.websdr_stations b ON "
+                 "b.id = t.websdr_station_b_id WHERE recording_session_id = "
+                 "'%s' ORDER BY 1, 2, 3" % (", ".join(
+                     "t." + c for c in TDOA_COLS), sid))
+    t.assertEqual(len(db), len(tdoa))
+    want = sorted(tdoa, key=lambda r: (r["chunk_index"], r["websdr_a"],
+                                       r["websdr_b"]))
+    for r, c in zip(want, db):
+        for i, k in enumerate(TDOA_COLS):
+            t.assertEqual(pg_value(c[i], r[k]), r[k], (k, r, c))
+        t.assertEqual(c[-2:], [names[r["websdr_a"]], names[r["websdr_b"]]])
+    db = pg.psql("SELECT %s FROM heimdall.position_fixes WHERE "
+                 "recording_session_id = '%s' ORDER BY final, chunk_index"
+                 % (", ".join(FIX_COLS), sid))
+    t.assertEqual(len(db), len(fixes))
+    want = sorted(fixes, key=lambda r: (r["final"], r["chunk_index"] or 0))
+    for r, c in zip(want, db):
+        for i, k in enumerate(FIX_COLS):
+            got = pg_value(c[i], r.get(k) if r.get(k) is not None else
+                           ([] if k == "receivers" else None))
+            t.assertEqual(got, r.get(k) if k != "receivers" else
+                          (r.get(k) or []), (k, r, c))
+    return len(tdoa), len(fixes)
+
+
+def synthetic_loc(m):
+    """TDoA and fix rows shaped as src/engine/locate.h writes them, for
+    every chunk of m: pairs (1, k), a fix per chunk (chunk 2: no fix, with
+    its reason), the session fix."""
+    sid = m["session"]["id"]
+    chunks = sorted({r["chunk_index"] for r in m["measurements"]})
+    n = len(m["stations"])
+    tdoa, fixes = [], []
+    for k in chunks:
+        for b in range(2, n + 1):
+            tdoa.append({"session_id": sid, "chunk_index": k, "websdr_a": 1,
+                         "websdr_b": b, "tdoa_us": -123.456789 * b + k / 7,
+                         "sigma_us": 0.0125 * b, "quality": 14.5 + b,
+                         "corr": 0.9 - b / 100})
+        ok = k != 2
+        fixes.append({"session_id": sid, "chunk_index": k, "final": False,
+                      "ok": ok, "reason": None if ok else
+                      "2 usable receivers, 3 are needed",
+                      "latitude": 45.05 + k * 1e-6 if ok else None,
+                      "longitude": 8.2 - k * 1e-6 if ok else None,
+                      "semi_major_m": 31.25 if ok else None,
+                      "semi_minor_m": 8.5 if ok else None,
+                      "orientation_deg": 97.0 if ok else None,
+                      "cep50_m": 14.1 if ok else None,
+                      "cep95_m": 37.3 if ok else None,
+                      "receivers": list(range(1, n + 1)) if ok else [],
+                      "pairs_used": n - 1, "error_m": 9.75 if ok else None,
+                      "worst_websdr": 3 if ok else None,
+                      "worst_residual_us": -0.0421 if ok else None})
+    fixes.append(dict(fixes[0], chunk_index=None, final=True,
+                      latitude=45.0500004, cep50_m=5.5))
+    return tdoa, fixes
 
 
 def check_central(t, pg, s3, data, sid, n_rows):
@@ -82,6 +179,8 @@ class StoreTest(unittest.TestCase):
         cls.s3 = servers.S3()
         cls.mig1 = run(["db", "migrate", "--db", cls.pg.url()])
         cls.mig2 = run(["db", "migrate", "--db", cls.pg.url()])
+        # the simulator's odd stations are GPS-timed: four take part in
+        # localization (src/engine/locate.h), the others are left out
         with h.Sim(7, tmp=cls.tmp) as sim:
             cls.sim_stations = sim.stations
             p = subprocess.run(
@@ -103,12 +202,13 @@ class StoreTest(unittest.TestCase):
 
     def test_1_migrate_once(self):
         self.assertEqual(self.mig1.returncode, 0, self.mig1.stderr)
-        self.assertIn("applied 3 migrations", self.mig1.stdout)
+        self.assertIn("applied 4 migrations", self.mig1.stdout)
         self.assertEqual(self.mig2.returncode, 0, self.mig2.stderr)
         self.assertIn("up to date", self.mig2.stdout)
         self.assertEqual(self.pg.psql(
             "SELECT version FROM heimdall.schema_migrations ORDER BY 1"),
-            [["001_schema"], ["002_timescaledb"], ["003_sample_time"]])
+            [["001_schema"], ["002_timescaledb"], ["003_sample_time"],
+             ["004_localization"]])
         self.assertEqual(self.pg.psql(
             "SELECT column_name, data_type, is_nullable FROM "
             "information_schema.columns WHERE table_schema = 'heimdall' "
@@ -142,10 +242,10 @@ class StoreTest(unittest.TestCase):
         outs = [p.communicate(timeout=60) + (p.returncode,) for p in ps]
         for o, e, rc in outs:
             self.assertEqual(rc, 0, e)
-        self.assertEqual(sum("applied 3" in o for o, e, rc in outs), 1, outs)
+        self.assertEqual(sum("applied 4" in o for o, e, rc in outs), 1, outs)
         self.assertEqual(sum("up to date" in o for o, e, rc in outs), 3, outs)
         self.assertEqual(self.pg.scalar(
-            "SELECT count(*) FROM heimdall.schema_migrations", "race"), "3")
+            "SELECT count(*) FROM heimdall.schema_migrations", "race"), "4")
 
     def test_3_exact_counts(self):
         self.assertEqual(self.rc, 0, self.err)
@@ -372,6 +472,180 @@ class StoreTest(unittest.TestCase):
         p = run(["sessions", "--data-dir", self.data, "--json"])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(new, p.stdout)
+
+    def loc_copy(self, name):
+        """A copy of the recorded session in a spool of its own, with
+        synthetic TDoA and fix rows (the same path as the engine's: the
+        manifest) and no ledger. Returns (data dir, manifest)."""
+        import shutil, uuid
+        data = os.path.join(self.tmp, name)
+        new = str(uuid.uuid4())
+        dst = os.path.join(data, "sessions", new)
+        shutil.copytree(os.path.join(self.data, "sessions", self.sid), dst)
+        os.unlink(os.path.join(dst, "replica.log"))
+        with open(os.path.join(dst, "manifest.json")) as f:
+            m = json.load(f)
+        m["session"]["id"] = new
+        m["session"]["session_name"] = name
+        for r in m["measurements"]:
+            r["id"] = str(uuid.uuid4())
+            r["recording_session_id"] = new
+            r["iq_data_location"] = r["iq_data_location"].replace(self.sid,
+                                                                  new)
+        m["tdoa"], m["fixes"] = synthetic_loc(m)
+        with open(os.path.join(dst, "manifest.json"), "w") as f:
+            json.dump(m, f)
+        return data, m
+
+    def status(self, data, db=True):
+        p = run(["status", "--data-dir", data, "--json"] +
+                (["--db", self.pg.url()] if db else []))
+        return p.returncode, json.loads(p.stdout)
+
+    def test_9a_loc_recorded(self):
+        """The recorded session's own localization rows (the engine's:
+        none before localization, a session fix and per-chunk rows with
+        it) are in the database, equal to the manifest's."""
+        n_tdoa, n_fix = check_loc(self, self.pg, self.m)
+        if "fixes" in self.m:
+            # the engine always writes the session fix (ok or not)
+            self.assertEqual(sum(1 for f in self.m["fixes"]
+                                 if f["final"]), 1)
+            self.assertGreaterEqual(n_fix, 1)
+
+    def test_9b_loc_db_down_caught_up(self):
+        """A session with TDoA and fix rows while the database is down:
+        sync fails (75), nothing is lost, status counts the rows pending;
+        once it is back `sync --db` sends them all, equal to the manifest;
+        a re-sync, --full, and a ledger that lost its lines add nothing."""
+        data, m = self.loc_copy("loc-down")
+        n_loc = len(m["tdoa"]) + len(m["fixes"])
+        self.assertEqual((len(m["tdoa"]), len(m["fixes"])), (30, 6))
+        self.pg.stop()
+        try:
+            p = run(["sync", "--data-dir", data, "--db", self.pg.url(),
+                     "--timeout", "3"])
+            self.assertEqual(p.returncode, 75, p.stderr)
+            rc, j = self.status(data, db=False)
+            self.assertEqual(rc, 75)
+            self.assertEqual(j["pending_loc_rows"], n_loc)
+            self.assertEqual(j["sessions"][0]["loc_rows_pending"], n_loc)
+            self.assertEqual(j["sessions"][0]["loc_rows"], n_loc)
+        finally:
+            self.pg.start()
+        p = run(["sync", "--data-dir", data, "--db", self.pg.url(),
+                 "--timeout", "60"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(check_loc(self, self.pg, m), (30, 6))
+        rc, j = self.status(data)
+        self.assertEqual((rc, j["pending_loc_rows"]), (0, 0), j)
+        ledger = os.path.join(data, "sessions", m["session"]["id"],
+                              "replica.log")
+        with open(ledger) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(sum(1 for l in lines if l[:2] in ("t ", "x ")),
+                         n_loc)
+        self.assertIn("x final", lines)
+        # idempotent: again, --full, and after losing the ledger's
+        # localization lines and its final mark (a crash before the append)
+        for extra in ([], ["--full"]):
+            p = run(["sync", "--data-dir", data, "--db", self.pg.url(),
+                     "--timeout", "60"] + extra)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        with open(ledger, "w") as f:
+            f.write("".join(l + "\n" for l in lines
+                            if l[:2] not in ("t ", "x ", "Fd")))
+        rc, j = self.status(data, db=False)
+        self.assertEqual(j["pending_loc_rows"], n_loc)
+        p = run(["sync", "--data-dir", data, "--db", self.pg.url(),
+                 "--timeout", "60"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(check_loc(self, self.pg, m), (30, 6))
+        self.assertEqual(self.pg.psql(
+            "SELECT count(*), count(*) FILTER (WHERE final), count(*) "
+            "FILTER (WHERE NOT ok AND latitude IS NULL AND reason IS NOT "
+            "NULL) FROM heimdall.position_fixes WHERE recording_session_id "
+            "= '%s'" % m["session"]["id"]), [["6", "1", "1"]])
+
+    def test_9c_loc_bad_rows(self):
+        """Rows from the spool are checked before they are sent: a TDoA row
+        naming no station of the session and a fix at latitude 91 are left
+        out and named by status; the others go in and the session is
+        done. The schema refuses such rows too, and a second session fix."""
+        data, m = self.loc_copy("loc-bad")
+        sid = m["session"]["id"]
+        m["tdoa"].append(dict(m["tdoa"][0], websdr_b=99))
+        m["fixes"].append(dict(m["fixes"][1], chunk_index=40, latitude=91.0))
+        with open(os.path.join(data, "sessions", sid, "manifest.json"),
+                  "w") as f:
+            json.dump(m, f)
+        p = run(["sync", "--data-dir", data, "--db", self.pg.url(),
+                 "--timeout", "60"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, j = self.status(data)
+        self.assertEqual(rc, 0, j)
+        s = j["sessions"][0]
+        self.assertEqual((s["loc_rows_pending"], s["loc_rows_invalid"]),
+                         (0, 2), s)
+        self.assertIn("websdr 99 is not a station", s["loc_invalid"])
+        p = run(["status", "--data-dir", data])
+        self.assertIn("2 localization rows cannot be sent", p.stdout)
+        good = dict(m, tdoa=m["tdoa"][:-1], fixes=m["fixes"][:-1])
+        self.assertEqual(check_loc(self, self.pg, good), (30, 6))
+        for bad in (
+                "UPDATE heimdall.position_fixes SET latitude = 91 WHERE "
+                "recording_session_id = '%s' AND chunk_index = 0" % sid,
+                "UPDATE heimdall.position_fixes SET latitude = NULL WHERE "
+                "recording_session_id = '%s' AND chunk_index = 0" % sid,
+                "INSERT INTO heimdall.position_fixes (recording_session_id, "
+                "final, ok, reason) VALUES ('%s', true, false, 'x')" % sid,
+                "INSERT INTO heimdall.tdoa_measurements SELECT "
+                "recording_session_id, chunk_index, websdr_b, websdr_a, "
+                "websdr_station_b_id, websdr_station_a_id, -tdoa_us, "
+                "sigma_us, quality, corr FROM heimdall.tdoa_measurements "
+                "WHERE recording_session_id = '%s' LIMIT 1" % sid):
+            with self.assertRaises(RuntimeError, msg=bad):
+                self.pg.psql(bad)
+
+    def test_9d_migrate_from_003(self):
+        """A database at 003 (created by the three earlier migrations, with
+        a session in it) gets 004 alone from `db migrate`; its rows stay."""
+        self.pg.psql("CREATE DATABASE at003")
+        sql = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "..", "sql")
+        for f in ("001_schema", "002_timescaledb", "003_sample_time"):
+            p = subprocess.run(
+                ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                 "127.0.0.1", "-p", str(self.pg.port), "-U", "postgres",
+                 "-d", "at003", "-f", os.path.join(sql, f + ".sql")],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.pg.psql("CREATE TABLE heimdall.schema_migrations (version text "
+                     "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT "
+                     "now(), applied_by text NOT NULL DEFAULT current_user);"
+                     "INSERT INTO heimdall.schema_migrations (version) VALUES "
+                     "('001_schema'), ('002_timescaledb'), "
+                     "('003_sample_time');"
+                     "INSERT INTO heimdall.recording_sessions (id, "
+                     "session_name, session_start, status) VALUES "
+                     "(gen_random_uuid(), 'before', now(), 'completed')",
+                     db="at003")
+        p = run(["status", "--data-dir", self.data, "--db",
+                 self.pg.url(db="at003")])
+        self.assertIn("1 migrations pending", p.stdout)
+        p = run(["db", "migrate", "--db", self.pg.url(db="at003")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("applied 1 migration,", p.stdout)
+        self.assertEqual(self.pg.psql(
+            "SELECT version FROM heimdall.schema_migrations ORDER BY 1",
+            db="at003")[-1], ["004_localization"])
+        self.assertEqual(self.pg.psql(
+            "SELECT count(*) FROM heimdall.recording_sessions",
+            db="at003"), [["1"]])
+        self.assertEqual(self.pg.psql(
+            "SELECT to_regclass('heimdall.tdoa_measurements') IS NOT NULL, "
+            "to_regclass('heimdall.position_fixes') IS NOT NULL",
+            db="at003"), [["t", "t"]])
 
 
 if __name__ == "__main__":
