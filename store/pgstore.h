@@ -113,7 +113,8 @@ enum pgstore_loc {
  * 0 if row may be sent for session_id, with its key in key: "t K A B"
  * (chunk K, websdr A and B), "x K" (the fix of chunk K) or "x final" (the
  * session fix) -- what the replicator's ledger logs once it is stored;
- * -1 with why ("tdoa row: latitude 91 out of -90..90") if not.
+ * -1 with why ("fix row 7: latitude 91 out of -90..90", "tdoa row:
+ * websdr 9 is not a station of the session") if not.
  */
 int		 pgstore_loc_check(enum pgstore_loc kind, const json_t *row,
 		    const char *session_id, const json_t *stations, char *key,
