@@ -607,6 +607,30 @@ class StoreTest(unittest.TestCase):
             with self.assertRaises(RuntimeError, msg=bad):
                 self.pg.psql(bad)
 
+    def test_9f_loc_interrupted(self):
+        """A recorder killed mid-session (its manifest in_progress, its TDoA
+        and fix rows as far as it saved them, no lock held): the next run
+        recovers the session as failed ("interrupted") keeping the rows,
+        and `sync --db` sends them with the session."""
+        data, m = self.loc_copy("loc-killed")
+        sid = m["session"]["id"]
+        m["session"]["status"] = "in_progress"
+        m["session"]["session_end"] = None
+        m["fixes"] = [f for f in m["fixes"] if not f["final"]]
+        with open(os.path.join(data, "sessions", sid, "manifest.json"),
+                  "w") as f:
+            json.dump(m, f)
+        p = run(["sync", "--data-dir", data, "--db", self.pg.url(),
+                 "--timeout", "60"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        after, _ = h.manifest(data, sid)
+        self.assertEqual(after["session"]["status"], "failed")
+        self.assertIn("interrupted", after["session"]["failure_reason"])
+        self.assertEqual(check_loc(self, self.pg, after), (30, 5))
+        self.assertEqual(self.pg.scalar(
+            "SELECT status FROM heimdall.recording_sessions WHERE id = "
+            "'%s'" % sid), "failed")
+
     def test_9d_migrate_from_003(self):
         """A database at 003 (created by the three earlier migrations, with
         a session in it) gets 004 alone from `db migrate`; its rows stay."""
