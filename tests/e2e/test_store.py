@@ -607,6 +607,47 @@ class StoreTest(unittest.TestCase):
             with self.assertRaises(RuntimeError, msg=bad):
                 self.pg.psql(bad)
 
+    def test_9e_loc_geo_record(self):
+        """A record with --db of the simulator's localization scenario
+        (seven GPS KiwiSDRs at examples/heimdall-2m.json's positions, a
+        transmitter at a known source's coordinates): its TDoA rows and
+        fixes are in the database when record returns, equal to the
+        manifest's, every fix with a position."""
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "..")
+        tmp = tempfile.mkdtemp(prefix="hr-locdb-", dir=self.tmp)
+        data = os.path.join(tmp, "data")
+        p = run(["sources", "add", "--data-dir", data, "--name", "TX",
+                 "--lat", "45.05", "--lon", "8.2", "--freq", "10"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        sim = h.Sim.__new__(h.Sim)
+        sim.tmp, sim.stations = tmp, os.path.join(tmp, "stations.json")
+        args = [h.SIM, "--count", "7", "--base-port", "0", "--stations-out",
+                sim.stations, "--positions", os.path.join(
+                    src, "examples", "heimdall-2m.json"),
+                "--tx", "lat=45.05,lon=8.2,bw=10000"]
+        for k in range(1, 8):
+            args += ["--station", "i=%d,gps=1,signal=tx,txsnr=20" % k]
+        sim.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        self.assertTrue(sim.proc.stdout.readline().startswith("ready"))
+        with sim:
+            rc, events, err = h.record(sim, data, 3, name="geo",
+                                       source="TX",
+                                       extra=["--db", self.pg.url()])
+        self.assertEqual(rc, 0, err)
+        m, _ = h.manifest(data)
+        n_tdoa, n_fix = check_loc(self, self.pg, m)
+        self.assertGreaterEqual(n_tdoa, 3 * 6)
+        self.assertEqual(n_fix, 4)
+        self.assertEqual(self.pg.psql(
+            "SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE "
+            "final), count(DISTINCT websdr_station_a_id) > 0 FROM "
+            "heimdall.position_fixes f, heimdall.tdoa_measurements t WHERE "
+            "f.recording_session_id = '%s' AND t.recording_session_id = "
+            "f.recording_session_id" % m["session"]["id"]),
+            [[str(4 * n_tdoa), str(n_tdoa), "t"]])
+        rc, j = self.status(data)
+        self.assertEqual((rc, j["pending_loc_rows"]), (0, 0), j)
     def test_9f_loc_interrupted(self):
         """A recorder killed mid-session (its manifest in_progress, its TDoA
         and fix rows as far as it saved them, no lock held): the next run
