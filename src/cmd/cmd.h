@@ -53,6 +53,12 @@ extern const struct cmd_entry cmd_import_entry;
  * order. */
 extern const struct cmd_entry *const cmd_table[];
 
+/* record's and import's session options (--name, --notes, --freq,
+ * --duration, --passband) into p, *mhz, *dur: 0 or an exit status. */
+struct session_params;
+int	cmd_session_options(const struct args *a, struct session_params *p,
+	    double *mhz, long *dur);
+
 /*
  * One scripted session on rt (its stations loaded: runtime_load_stations;
  * the rest is started here and stopped before it returns, whatever

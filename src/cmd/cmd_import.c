@@ -68,7 +68,7 @@ import_exec(const struct args *a)
 	struct session_error	 e;
 	struct runtime		 rt;
 	struct replay_info	*info = NULL;
-	const char		*stfile, *dir, *source, *name, *notes, *s;
+	const char		*stfile, *dir, *source;
 	char			 t1[40], t2[40];
 	double			 mhz = 0, freq = 0;
 	int64_t			 start = 0, end = 0, t0;
@@ -81,27 +81,8 @@ import_exec(const struct args *a)
 	stfile = args_get(a, "stations");
 	dir = args_get(a, "data-dir");
 	source = args_get(a, "source");
-	if ((name = args_get(a, "name")) != NULL) {
-		if (strlen(name) > SESSION_NAME_MAX)
-			return cli_error(EXIT_USAGE, "--name is longer than %d "
-			    "bytes", SESSION_NAME_MAX);
-		snprintf(p.name, sizeof p.name, "%s", name);
-	}
-	if ((notes = args_get(a, "notes")) != NULL) {
-		if (strlen(notes) > SESSION_NOTES_MAX)
-			return cli_error(EXIT_USAGE, "--notes is longer than %d "
-			    "bytes", SESSION_NOTES_MAX);
-		snprintf(p.notes, sizeof p.notes, "%s", notes);
-	}
-	if ((s = args_get(a, "freq")) != NULL &&
-	    cli_parse_double("--freq (MHz)", s, 1e-6, 1e5, &mhz) != 0)
-		return EXIT_USAGE;
-	if (args_long(a, "duration", SESSION_DURATION_MIN,
-	    SESSION_DURATION_MAX, "seconds", &dur) != 0)
-		return EXIT_USAGE;
-	if ((s = args_get(a, "passband")) != NULL &&
-	    cli_parse_passband(s, &p.low_cut, &p.high_cut) != 0)
-		return EXIT_USAGE;
+	if ((rc = cmd_session_options(a, &p, &mhz, &dur)) != 0)
+		return rc;
 	if (p.name[0] == '\0')
 		return cli_error(EXIT_USAGE, "--name is required and must not "
 		    "be empty");

@@ -352,6 +352,42 @@ static const struct option record_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/*
+ * The session's own options, as record and import take them: --name and
+ * --notes (bounded here, once), --freq (MHz), --duration (s), --passband.
+ * Each one only when given: *mhz and *dur keep their values otherwise.
+ * 0, or the exit status after the message.
+ */
+int
+cmd_session_options(const struct args *a, struct session_params *p,
+    double *mhz, long *dur)
+{
+	const char	*s;
+
+	if ((s = args_get(a, "name")) != NULL) {
+		if (strlen(s) > SESSION_NAME_MAX)
+			return cli_error(EXIT_USAGE, "--name is longer than %d "
+			    "bytes", SESSION_NAME_MAX);
+		snprintf(p->name, sizeof p->name, "%s", s);
+	}
+	if ((s = args_get(a, "notes")) != NULL) {
+		if (strlen(s) > SESSION_NOTES_MAX)
+			return cli_error(EXIT_USAGE, "--notes is longer than %d "
+			    "bytes", SESSION_NOTES_MAX);
+		snprintf(p->notes, sizeof p->notes, "%s", s);
+	}
+	if ((s = args_get(a, "freq")) != NULL &&
+	    cli_parse_double("--freq (MHz)", s, 1e-6, 1e5, mhz) != 0)
+		return EXIT_USAGE;
+	if (args_long(a, "duration", SESSION_DURATION_MIN,
+	    SESSION_DURATION_MAX, "seconds", dur) != 0)
+		return EXIT_USAGE;
+	if ((s = args_get(a, "passband")) != NULL &&
+	    cli_parse_passband(s, &p->low_cut, &p->high_cut) != 0)
+		return EXIT_USAGE;
+	return 0;
+}
+
 static int
 record_exec(const struct args *a)
 {
@@ -360,7 +396,7 @@ record_exec(const struct args *a)
 	struct session_params	 p;
 	struct session_error	 e;
 	struct runtime		 rt;
-	const char		*stfile, *dir, *source, *name, *notes, *s;
+	const char		*stfile, *dir, *source;
 	char			 err[1024];
 	double			 mhz = 0, start_timeout = 5;
 	long			 dur = 0;
@@ -373,27 +409,8 @@ record_exec(const struct args *a)
 	stfile = args_get(a, "stations");
 	dir = args_get(a, "data-dir");
 	source = args_get(a, "source");
-	if ((name = args_get(a, "name")) != NULL) {
-		if (strlen(name) > SESSION_NAME_MAX)
-			return cli_error(EXIT_USAGE, "--name is longer than %d "
-			    "bytes", SESSION_NAME_MAX);
-		snprintf(p.name, sizeof p.name, "%s", name);
-	}
-	if ((notes = args_get(a, "notes")) != NULL) {
-		if (strlen(notes) > SESSION_NOTES_MAX)
-			return cli_error(EXIT_USAGE, "--notes is longer than %d "
-			    "bytes", SESSION_NOTES_MAX);
-		snprintf(p.notes, sizeof p.notes, "%s", notes);
-	}
-	if ((s = args_get(a, "freq")) != NULL &&
-	    cli_parse_double("--freq (MHz)", s, 1e-6, 1e5, &mhz) != 0)
-		return EXIT_USAGE;
-	if (args_long(a, "duration", SESSION_DURATION_MIN,
-	    SESSION_DURATION_MAX, "seconds", &dur) != 0)
-		return EXIT_USAGE;
-	if ((s = args_get(a, "passband")) != NULL &&
-	    cli_parse_passband(s, &p.low_cut, &p.high_cut) != 0)
-		return EXIT_USAGE;
+	if ((rc = cmd_session_options(a, &p, &mhz, &dur)) != 0)
+		return rc;
 	if (args_double(a, "start-timeout", 0.1, 60, &start_timeout) != 0 ||
 	    args_double(a, "sync-timeout", 0, 86400, &sync_timeout) != 0)
 		return EXIT_USAGE;
