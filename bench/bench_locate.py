@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""bench_locate.py -- what live localization costs the recorder.
+
+Records the simulator's localization scenario (a transmitter and N
+KiwiSDRs at the positions of examples/heimdall-2m.json, 10 kHz noise-like
+signal) for D seconds twice per run, interleaved: once with GPS (every
+chunk goes through TDoA and the fix) and once with every station's GPS off
+(the same streams, metrics and storage, no localization). Prints the
+recorder's CPU (wait4 rusage: user + system) and peak RSS per mode, medians
+of --runs, the ratio, and a targets block: TDoA + fix add at most 20 % to
+the recorder's CPU at 7 stations (issue 12). Exit 1 when a target is missed
+or a run did not give the expected fixes.
+
+Usage: bench/bench_locate.py [--build DIR] [--duration 10] [--runs 5] [N]
+"""
+
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import shutil
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+TX = "lat=44.9,lon=8.6"
+
+
+def run_once(build, n, duration, gps):
+    tmp = tempfile.mkdtemp(prefix="hr-bloc-")
+    try:
+        st = os.path.join(tmp, "stations.json")
+        args = [os.path.join(build, "heimdall-kiwisim"), "--count", str(n),
+                "--base-port", "0", "--stations-out", st, "--tx", TX,
+                "--positions", os.path.join(SRC, "examples", "heimdall-2m.json")]
+        if not gps:
+            for i in range(1, n + 1):
+                args += ["--station", "i=%d,gps=0" % i]
+        sim = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        try:
+            line = sim.stdout.readline()
+            if not line.startswith("ready"):
+                raise RuntimeError("simulator did not start: %r" % line)
+            out = open(os.path.join(tmp, "out.json"), "w+")
+            p = subprocess.Popen(
+                [os.path.join(build, "heimdall-rec"), "record",
+                 "--stations", st, "--data-dir", os.path.join(tmp, "data"),
+                 "--name", "bench locate", "--freq", "10", "--duration",
+                 str(duration), "--source", "unknown", "--json"],
+                stdout=out, stderr=subprocess.DEVNULL)
+            _, status, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            fixes = 0
+            for l in out:
+                try:
+                    e = json.loads(l)
+                except ValueError:
+                    continue
+                if e.get("event") == "session:fix" and e["data"].get("ok"):
+                    fixes += 1
+        finally:
+            sim.terminate()
+            sim.wait()
+        return {"cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
+                "rc": p.returncode, "fixes": fixes}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(SRC, "build"))
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("n", nargs="?", type=int, default=7)
+    a = ap.parse_args()
+    res = {True: [], False: []}
+    for r in range(a.runs):
+        for gps in (True, False):
+            res[gps].append(run_once(a.build, a.n, a.duration, gps))
+    ok = True
+    med = {}
+    for gps in (True, False):
+        v = res[gps]
+        med[gps] = statistics.median(x["cpu"] for x in v)
+        print("%-13s CPU %.3f s (runs: %s), peak RSS %.1f MB, fixes %s, exit %s"
+              % ("localization" if gps else "GPS off", med[gps],
+                 " ".join("%.3f" % x["cpu"] for x in v),
+                 statistics.median(x["rss_mb"] for x in v),
+                 [x["fixes"] for x in v], [x["rc"] for x in v]))
+    # every GPS run locates every chunk but maybe the first; none without
+    if any(x["fixes"] < a.duration - 1 for x in res[True]) or \
+            any(x["fixes"] for x in res[False]):
+        print("FAIL: unexpected fix counts")
+        ok = False
+    ratio = med[True] / med[False]
+    met = ratio <= 1.20
+    print("targets\n  %d  CPU with / without localization  %.3f / 1.20  %s"
+          % (a.n, ratio, "met" if met else "MISSED"))
+    return 0 if ok and met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
