@@ -183,6 +183,36 @@ test_alignment(void **state)
 	}
 }
 
+/* A gap while the samples wait for the origin (in the ring): the chunk
+ * cut from the ring counts it as lost too, not as samples received. */
+static void
+test_lost_before_origin(void **state)
+{
+	struct stream	 s = { .fs = 12000.0, .start = 10.0, .gps = 1 };
+	struct chunker	*ch = chunker_new(2, 2, 2.0);
+	struct got	 g = { .n = 0 };
+	double		 t;
+
+	(void)state;
+	chunker_stream(ch, s.fs);
+	send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	send_block(ch, &s, 512, 0, &g);
+	send_block(ch, &s, 512, 1024, &g);	/* two frames lost */
+	while (s.count < 14000)
+		send_block(ch, &s, 512, 0, &g);
+	send_block(ch, &s, 512, 512, &g);	/* one more, in chunk 1 */
+	/* chunk 0 and part of chunk 1 wait in the ring */
+	chunker_set_origin(ch, t, collect, &g);
+	while (s.count < 25000)
+		send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.c[0]->lost, 1024);
+	assert_int_equal(g.c[1]->lost, 512);
+	got_free(&g);
+	chunker_free(ch);
+}
+
 /* A sequence gap: zeros keep later samples in place; chunk sizes hold. */
 static void
 test_lost_samples(void **state)
@@ -998,6 +1028,7 @@ main(void)
 		cmocka_unit_test(test_gapless_odd_rate),
 		cmocka_unit_test(test_alignment),
 		cmocka_unit_test(test_lost_samples),
+		cmocka_unit_test(test_lost_before_origin),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_local_anchor),

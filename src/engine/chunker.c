@@ -84,6 +84,12 @@ struct chunker {
 	size_t		 ring_cap;
 	size_t		 ring_len;
 	int64_t		 ring_start;
+	/* The ring's zero-filled stretches (sequence gaps), stream indices:
+	 * a chunk cut from the ring counts them in its lost samples as a
+	 * chunk cut from the live blocks does. */
+	struct lost_run { int64_t start, n; } *lost;
+	int		 lost_n;
+	int		 lost_cap;
 	int64_t		 keep_until;
 
 	/* The grid: origin t0, and x0 = (t0 - anchor) * fs, where t0 falls
@@ -216,6 +222,7 @@ chunker_free(struct chunker *ch)
 		chunk_free(ch->pool[--ch->npool]);
 	chunk_free(ch->cur);
 	free(ch->ring);
+	free(ch->lost);
 	free(ch);
 }
 
@@ -237,6 +244,7 @@ chunker_stream(struct chunker *ch, double fs)
 	ch->grid = 0;
 	ch->ring_len = 0;
 	ch->ring_start = 0;
+	ch->lost_n = 0;
 	/* A new line: sample indices restart, and the receiver may have a
 	 * new clock state; nothing of the old stream's fit applies. */
 	ch->fit.n = 0;
@@ -355,6 +363,8 @@ chunk_timing(const struct chunker *ch, struct chunk *c)
 	    CHUNK_TIME_LOCAL;
 }
 
+static size_t	lost_in(const struct chunker *, int64_t, size_t);
+
 /*
  * Put samples [pos, pos+n) of the stream (iq NULL: zeros for lost ones)
  * onto the grid. b carries the block's S-meter and flags for the chunks it
@@ -364,6 +374,9 @@ static void
 cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
     const struct rx_block *b, chunker_emit_fn emit, void *ctx)
 {
+	/* iq in the ring: its zero-filled gaps are lost samples */
+	int	 ring = iq != NULL && iq == ch->ring;
+
 	while (n > 0 && ch->next < ch->total) {
 		int	 k = ch->next;
 		int64_t	 start = chunk_start(ch, k);
@@ -398,6 +411,8 @@ cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
 			memcpy(ch->cur->iq + 2 * ch->cur->n, iq,
 			    2 * m * sizeof *iq);
 			iq += 2 * m;
+			if (ring)
+				ch->cur->lost += lost_in(ch, pos, m);
 		} else {
 			memset(ch->cur->iq + 2 * ch->cur->n, 0,
 			    2 * m * sizeof *iq);
@@ -425,6 +440,58 @@ cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
 			emit(ctx, done);
 		}
 	}
+}
+
+/* Forget the gaps that have left the ring. */
+static void
+lost_prune(struct chunker *ch)
+{
+	int	 i, j = 0;
+
+	for (i = 0; i < ch->lost_n; i++)
+		if (ch->lost[i].start + ch->lost[i].n > ch->ring_start)
+			ch->lost[j++] = ch->lost[i];
+	ch->lost_n = j;
+}
+
+/* Samples [start, start+n) of the stream were zero-filled into the ring.
+ * Out of memory, the gap is not remembered: its chunk would then count
+ * fewer lost samples (never more). */
+static void
+lost_note(struct chunker *ch, int64_t start, size_t n)
+{
+	struct lost_run	*v;
+
+	lost_prune(ch);
+	if (ch->lost_n == ch->lost_cap) {
+		int cap = ch->lost_cap ? 2 * ch->lost_cap : 16;
+		v = realloc(ch->lost, (size_t)cap * sizeof *v);
+		if (v == NULL)
+			return;
+		ch->lost = v;
+		ch->lost_cap = cap;
+	}
+	ch->lost[ch->lost_n].start = start;
+	ch->lost[ch->lost_n].n = (int64_t)n;
+	ch->lost_n++;
+}
+
+/* How many of the ring's samples [pos, pos+m) were zero-filled. */
+static size_t
+lost_in(const struct chunker *ch, int64_t pos, size_t m)
+{
+	int64_t	 lo, hi, sum = 0;
+	int	 i;
+
+	for (i = 0; i < ch->lost_n; i++) {
+		lo = ch->lost[i].start > pos ? ch->lost[i].start : pos;
+		hi = ch->lost[i].start + ch->lost[i].n;
+		if (hi > pos + (int64_t)m)
+			hi = pos + (int64_t)m;
+		if (hi > lo)
+			sum += hi - lo;
+	}
+	return (size_t)sum;
 }
 
 /*
@@ -465,8 +532,10 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 	}
 	if (iq != NULL)
 		memcpy(ch->ring + 2 * ch->ring_len, iq, 2 * n * sizeof *iq);
-	else
+	else {
 		memset(ch->ring + 2 * ch->ring_len, 0, 2 * n * sizeof *iq);
+		lost_note(ch, ch->ring_start + (int64_t)ch->ring_len, n);
+	}
 	ch->ring_len += n;
 }
 
@@ -476,6 +545,7 @@ ring_drop(struct chunker *ch)
 	free(ch->ring);
 	ch->ring = NULL;
 	ch->ring_cap = ch->ring_len = 0;
+	ch->lost_n = 0;
 }
 
 static void
