@@ -19,7 +19,8 @@ def sources():
     def rel(pattern):
         return sorted(os.path.relpath(p, SRC)
                       for p in glob.glob(os.path.join(SRC, pattern)))
-    return rel("src/base/*.c") + rel("src/engine/*.c") + rel("net/rx/*.c") + \
+    return rel("src/base/*.c") + rel("src/loc/*.c") + rel("src/engine/*.c") + \
+        rel("net/rx/*.c") + \
         ["net/server/wsapi.c", "store/dataset.c", "tests/fuzz/fuzz_wsapi.c"]
 
 
@@ -34,8 +35,11 @@ def main():
     newest = max(os.path.getmtime(p) for p in srcs + headers)
     if not os.path.exists(exe) or os.path.getmtime(exe) < newest:
         pc = subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets",
-                             "jansson", "uuid", "fftw3f", "openssl"],
+                             "jansson", "uuid", "fftw3f", "openssl", "gsl"],
                             capture_output=True, text=True, check=True).stdout.split()
+        # PROJ: its header only (src/loc/lazyproj loads the library on use)
+        pc += subprocess.run(["pkg-config", "--cflags", "proj"],
+                             capture_output=True, text=True, check=True).stdout.split()
         cmd = [clang, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                "-fno-sanitize-recover=undefined", "-D_GNU_SOURCE",
                '-DHEIMDALL_VERSION="fuzz"', "-I", SRC, "-o", exe + ".tmp"] + \
