@@ -3,7 +3,7 @@
 Used by the e2e tests (run with /usr/bin/python3, which has numpy). Paths
 come from the environment meson sets: HEIMDALL_REC, HEIMDALL_KIWISIM."""
 
-import glob, json, os, shutil, signal, subprocess, tempfile, time
+import glob, json, math, os, shutil, signal, subprocess, tempfile, time
 
 REC = os.environ.get("HEIMDALL_REC", "build/heimdall-rec")
 SIM = os.environ.get("HEIMDALL_KIWISIM", "build/heimdall-kiwisim")
@@ -130,3 +130,39 @@ def check_t0_ns(t, rows, gps, rates=None):
 
 def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
+
+
+def geodesic_m(lat1, lon1, lat2, lon2):
+    """Geodesic distance (m) on WGS84, Vincenty's inverse formula (Survey
+    Review 1975): independent of PROJ (an independent check of the
+    simulator's delays and the recorder's error_m); ~0.1 mm here."""
+    a, f = 6378137.0, 1 / 298.257223563
+    b = a * (1 - f)
+    L = math.radians(lon2 - lon1)
+    U1 = math.atan((1 - f) * math.tan(math.radians(lat1)))
+    U2 = math.atan((1 - f) * math.tan(math.radians(lat2)))
+    sU1, cU1, sU2, cU2 = math.sin(U1), math.cos(U1), math.sin(U2), \
+        math.cos(U2)
+    lam = L
+    for _ in range(200):
+        sl, cl = math.sin(lam), math.cos(lam)
+        ss = math.hypot(cU2 * sl, cU1 * sU2 - sU1 * cU2 * cl)
+        if ss == 0:
+            return 0.0
+        cs = sU1 * sU2 + cU1 * cU2 * cl
+        sig = math.atan2(ss, cs)
+        sa = cU1 * cU2 * sl / ss
+        c2a = 1 - sa * sa
+        c2sm = cs - 2 * sU1 * sU2 / c2a if c2a != 0 else 0.0
+        Cc = f / 16 * c2a * (4 + f * (4 - 3 * c2a))
+        prev = lam
+        lam = L + (1 - Cc) * f * sa * (
+            sig + Cc * ss * (c2sm + Cc * cs * (-1 + 2 * c2sm * c2sm)))
+        if abs(lam - prev) < 1e-13:
+            break
+    u2 = c2a * (a * a - b * b) / (b * b)
+    A = 1 + u2 / 16384 * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)))
+    B = u2 / 1024 * (256 + u2 * (-128 + u2 * (74 - 47 * u2)))
+    ds = B * ss * (c2sm + B / 4 * (cs * (-1 + 2 * c2sm * c2sm) - B / 6 *
+                   c2sm * (-3 + 4 * ss * ss) * (-3 + 4 * c2sm * c2sm)))
+    return b * A * (sig - ds)

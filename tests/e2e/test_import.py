@@ -244,7 +244,7 @@ class ImportTest(unittest.TestCase):
         fs = [12001.10, 12001.13, 12000.95, 12001.02, 12001.21]
         paths, stations = [], []
         for i, st in enumerate(pos):
-            delay = tl.geodesic_m(tl.TX_LAT, tl.TX_LON, st["latitude"],
+            delay = h.geodesic_m(tl.TX_LAT, tl.TX_LON, st["latitude"],
                                   st["longitude"]) / 299792458.0
             start = START_NS + 41234567 * i
             paths.append(name_for(self.tmp, i + 1))
@@ -276,14 +276,14 @@ class ImportTest(unittest.TestCase):
         for f in chunk_fixes:
             self.assertTrue(f["ok"], f)
             self.assertEqual(sorted(f["receivers"]), [1, 2, 3, 4, 5], f)
-            err = tl.geodesic_m(tl.TX_LAT, tl.TX_LON, f["latitude"],
+            err = h.geodesic_m(tl.TX_LAT, tl.TX_LON, f["latitude"],
                                 f["longitude"])
             self.assertLess(err, 200, f)
             self.assertAlmostEqual(f["error_m"], err, delta=1)
         final = [f for f in fixes if f.get("final")]
         self.assertEqual(len(final), 1, fixes)
         self.assertTrue(final[0]["ok"], final[0])
-        self.assertLess(tl.geodesic_m(tl.TX_LAT, tl.TX_LON,
+        self.assertLess(h.geodesic_m(tl.TX_LAT, tl.TX_LON,
                                       final[0]["latitude"],
                                       final[0]["longitude"]), 100, final[0])
         # the pairs' TDoA is the geometry's (the files' own starts and
@@ -291,9 +291,9 @@ class ImportTest(unittest.TestCase):
         for d in tdoas:
             for pr in d["pairs"]:
                 a, b = pos[pr["websdr_a"] - 1], pos[pr["websdr_b"] - 1]
-                want = (tl.geodesic_m(tl.TX_LAT, tl.TX_LON, a["latitude"],
+                want = (h.geodesic_m(tl.TX_LAT, tl.TX_LON, a["latitude"],
                                       a["longitude"]) -
-                        tl.geodesic_m(tl.TX_LAT, tl.TX_LON, b["latitude"],
+                        h.geodesic_m(tl.TX_LAT, tl.TX_LON, b["latitude"],
                                       b["longitude"])) / 299.792458
                 self.assertAlmostEqual(pr["tdoa_us"], want, delta=1.0,
                                        msg=pr)

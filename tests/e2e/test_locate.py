@@ -22,40 +22,6 @@ POSITIONS = os.path.join(SRC, "examples", "heimdall-2m.json")
 TX_LAT, TX_LON = 45.05, 8.20      # inside the network (Torino-Genova-Milano)
 
 
-def geodesic_m(lat1, lon1, lat2, lon2):
-    """WGS84 distance by Vincenty's inverse formula (mm-exact at these
-    ranges): an independent check of the recorder's error_m."""
-    a, f = 6378137.0, 1 / 298.257223563
-    b = a * (1 - f)
-    L = math.radians(lon2 - lon1)
-    U1 = math.atan((1 - f) * math.tan(math.radians(lat1)))
-    U2 = math.atan((1 - f) * math.tan(math.radians(lat2)))
-    sU1, cU1, sU2, cU2 = math.sin(U1), math.cos(U1), math.sin(U2), math.cos(U2)
-    lam = L
-    for _ in range(200):
-        sl, cl = math.sin(lam), math.cos(lam)
-        ss = math.hypot(cU2 * sl, cU1 * sU2 - sU1 * cU2 * cl)
-        if ss == 0:
-            return 0.0
-        cs = sU1 * sU2 + cU1 * cU2 * cl
-        sig = math.atan2(ss, cs)
-        sa = cU1 * cU2 * sl / ss
-        c2a = 1 - sa * sa
-        c2sm = cs - 2 * sU1 * sU2 / c2a if c2a else 0.0
-        C = f / 16 * c2a * (4 + f * (4 - 3 * c2a))
-        prev = lam
-        lam = L + (1 - C) * f * sa * (sig + C * ss * (c2sm + C * cs * (
-            -1 + 2 * c2sm * c2sm)))
-        if abs(lam - prev) < 1e-12:
-            break
-    u2 = c2a * (a * a - b * b) / (b * b)
-    A = 1 + u2 / 16384 * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)))
-    B = u2 / 1024 * (256 + u2 * (-128 + u2 * (74 - 47 * u2)))
-    ds = B * ss * (c2sm + B / 4 * (cs * (-1 + 2 * c2sm * c2sm) - B / 6 *
-                   c2sm * (-3 + 4 * ss * ss) * (-3 + 4 * c2sm * c2sm)))
-    return b * A * (sig - ds)
-
-
 def iso(s):
     d = datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
     return d.replace(tzinfo=datetime.timezone.utc).timestamp()
@@ -137,7 +103,7 @@ class LocateTest(unittest.TestCase):
         for e in chunk:
             d = e["data"]
             self.assertTrue(d["ok"], d)
-            err_m = geodesic_m(d["latitude"], d["longitude"], TX_LAT, TX_LON)
+            err_m = h.geodesic_m(d["latitude"], d["longitude"], TX_LAT, TX_LON)
             self.assertLess(abs(err_m - d["error_m"]), 0.05, d)
             self.assertEqual(sorted(d["receivers"]), list(range(1, 8)), d)
             self.assertGreater(d["cep95_m"], d["cep50_m"])
@@ -147,7 +113,7 @@ class LocateTest(unittest.TestCase):
             errs.append(err_m)
         med = statistics.median(errs)
         fd = final[0]["data"]
-        ferr = geodesic_m(fd["latitude"], fd["longitude"], TX_LAT, TX_LON)
+        ferr = h.geodesic_m(fd["latitude"], fd["longitude"], TX_LAT, TX_LON)
         print("1-s fixes: error median %.1f m (max %.1f); session fix "
               "%.1f m, CEP50 %.1f m; worst residual %s %.3f us"
               % (med, max(errs), ferr, fd["cep50_m"],

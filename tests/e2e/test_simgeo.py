@@ -41,41 +41,6 @@ TOL_EXACT_US = 0.5
 SIGMA2 = 1e-4          # the KiwiSDR stations' noise power (full scale^2)
 
 
-def vincenty(lat1, lon1, lat2, lon2):
-    """Geodesic distance (m) on WGS84, Vincenty's inverse formula (Survey
-    Review 1975): independent of PROJ; ~0.1 mm at these distances."""
-    a, f = 6378137.0, 1 / 298.257223563
-    b = a * (1 - f)
-    L = math.radians(lon2 - lon1)
-    U1 = math.atan((1 - f) * math.tan(math.radians(lat1)))
-    U2 = math.atan((1 - f) * math.tan(math.radians(lat2)))
-    sU1, cU1, sU2, cU2 = math.sin(U1), math.cos(U1), math.sin(U2), \
-        math.cos(U2)
-    lam = L
-    for _ in range(200):
-        sl, cl = math.sin(lam), math.cos(lam)
-        ss = math.hypot(cU2 * sl, cU1 * sU2 - sU1 * cU2 * cl)
-        if ss == 0:
-            return 0.0
-        cs = sU1 * sU2 + cU1 * cU2 * cl
-        sig = math.atan2(ss, cs)
-        sa = cU1 * cU2 * sl / ss
-        c2a = 1 - sa * sa
-        c2sm = cs - 2 * sU1 * sU2 / c2a if c2a != 0 else 0.0
-        Cc = f / 16 * c2a * (4 + f * (4 - 3 * c2a))
-        prev = lam
-        lam = L + (1 - Cc) * f * sa * (
-            sig + Cc * ss * (c2sm + Cc * cs * (-1 + 2 * c2sm * c2sm)))
-        if abs(lam - prev) < 1e-13:
-            break
-    u2 = c2a * (a * a - b * b) / (b * b)
-    A = 1 + u2 / 16384 * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)))
-    B = u2 / 1024 * (256 + u2 * (-128 + u2 * (74 - 47 * u2)))
-    ds = B * ss * (c2sm + B / 4 * (cs * (-1 + 2 * c2sm * c2sm) - B / 6 *
-                   c2sm * (-3 + 4 * ss * ss) * (-3 + 4 * c2sm * c2sm)))
-    return b * A * (sig - ds)
-
-
 def ts_us(row):
     """A row's timestamp as integer microseconds since 1970 (exact)."""
     d = datetime.datetime.strptime(row["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
@@ -226,7 +191,7 @@ class SimGeoTest(unittest.TestCase):
         s = self.st[k]
         lat = s["true_latitude"] if lat is None else lat
         lon = s["true_longitude"] if lon is None else lon
-        return vincenty(self.TX[0], self.TX[1], lat, lon) / C
+        return h.geodesic_m(self.TX[0], self.TX[1], lat, lon) / C
 
     def test_recorded(self):
         self.assertEqual(self.rc, 0, self.err)
@@ -260,7 +225,7 @@ class SimGeoTest(unittest.TestCase):
             self.assertLess(abs(s["distance_m"] / C * 1e9 - s["delay_ns"]),
                             1e-6)
         moved = self.st[4]
-        self.assertAlmostEqual(vincenty(moved["latitude"], moved["longitude"],
+        self.assertAlmostEqual(h.geodesic_m(moved["latitude"], moved["longitude"],
                                         moved["true_latitude"],
                                         moved["true_longitude"]), 5000.0,
                                delta=0.01)
@@ -368,7 +333,7 @@ class SimGeoSignalTest(unittest.TestCase):
         pk = f[np.argmax(p)]
         self.assertLess(abs(pk + 2500), fs / len(x) + 0.01, pk)
         # the delays, with the carrier notched out
-        d = {k: vincenty(44.9, 8.2, truth["stations"][k - 1]["latitude"],
+        d = {k: h.geodesic_m(44.9, 8.2, truth["stations"][k - 1]["latitude"],
                          truth["stations"][k - 1]["longitude"]) / C
              for k in (1, 2, 3)}
         for a, b in ((1, 2), (1, 3), (2, 3)):
