@@ -452,21 +452,50 @@ sat16(float x)
 	return (int16_t)lrintf(x);
 }
 
-size_t
-decim_run_u8(struct decim *d, const uint8_t *in, size_t n, int16_t *out)
+/*
+ * The integer front-ends differ only in how a block of input becomes the
+ * float I/Q the filter takes; the rest (blocking, filtering, saturating
+ * back to int16) is one loop.
+ */
+typedef void (*load_fn)(struct decim *, const void *, size_t, size_t);
+
+static void
+load_u8(struct decim *d, const void *p, size_t at, size_t b)
+{
+	const uint8_t	*in = p;
+	size_t		 k;
+
+	for (k = 0; k < b; k++) {
+		/* 0..255 around 127.5: full scale +-1 */
+		d->bi[k] = ((float)in[2 * (at + k)] - 127.5f) *
+		    (1.0f / 127.5f);
+		d->bq[k] = ((float)in[2 * (at + k) + 1] - 127.5f) *
+		    (1.0f / 127.5f);
+	}
+}
+
+static void
+load_s16(struct decim *d, const void *p, size_t at, size_t b)
+{
+	const int16_t	*in = p;
+	size_t		 k;
+
+	for (k = 0; k < b; k++) {
+		d->bi[k] = (float)in[2 * (at + k)] * (1.0f / 32768);
+		d->bq[k] = (float)in[2 * (at + k) + 1] * (1.0f / 32768);
+	}
+}
+
+static size_t
+run_to_s16(struct decim *d, load_fn load, const void *in, size_t n,
+    int16_t *out)
 {
 	size_t	 done = 0, no = 0, b, k, m;
 	float	*oi, *oq;
 
 	while (done < n) {
 		b = n - done < DECIM_BLK ? n - done : DECIM_BLK;
-		for (k = 0; k < b; k++) {
-			/* 0..255 around 127.5: full scale +-1 */
-			d->bi[k] = ((float)in[2 * (done + k)] - 127.5f) *
-			    (1.0f / 127.5f);
-			d->bq[k] = ((float)in[2 * (done + k) + 1] - 127.5f) *
-			    (1.0f / 127.5f);
-		}
+		load(d, in, done, b);
 		m = run_block(d, b, &oi, &oq);
 		for (k = 0; k < m; k++) {
 			out[2 * (no + k)] = sat16(oi[k]);
@@ -479,25 +508,13 @@ decim_run_u8(struct decim *d, const uint8_t *in, size_t n, int16_t *out)
 }
 
 size_t
+decim_run_u8(struct decim *d, const uint8_t *in, size_t n, int16_t *out)
+{
+	return run_to_s16(d, load_u8, in, n, out);
+}
+
+size_t
 decim_run_s16(struct decim *d, const int16_t *in, size_t n, int16_t *out)
 {
-	size_t	 done = 0, no = 0, b, k, m;
-	float	*oi, *oq;
-
-	while (done < n) {
-		b = n - done < DECIM_BLK ? n - done : DECIM_BLK;
-		for (k = 0; k < b; k++) {
-			d->bi[k] = (float)in[2 * (done + k)] * (1.0f / 32768);
-			d->bq[k] = (float)in[2 * (done + k) + 1] *
-			    (1.0f / 32768);
-		}
-		m = run_block(d, b, &oi, &oq);
-		for (k = 0; k < m; k++) {
-			out[2 * (no + k)] = sat16(oi[k]);
-			out[2 * (no + k) + 1] = sat16(oq[k]);
-		}
-		no += m;
-		done += b;
-	}
-	return no;
+	return run_to_s16(d, load_s16, in, n, out);
 }
