@@ -1254,6 +1254,12 @@ row_from_manifest(const char *id, const json_t *m, json_int_t stored,
 	    stored));
 	if ((v = json_object_get(ses, "failure_reason")) != NULL)
 		json_object_set_new(o, "failure_reason", json_deep_copy(v));
+	/* a manifest is read back from disk: a group id that is not one
+	 * (edited by hand) is left out rather than shown or sent on */
+	v = json_object_get(ses, "group_id");
+	if (json_is_string(v) && util_is_token(json_string_value(v),
+	    UTIL_GROUP_ID_MAX))
+		json_object_set_new(o, "group_id", json_deep_copy(v));
 	json_object_set_new(o, "chunk_files", json_integer(files));
 	/* The session fix (the "final" row of "fixes", src/engine/locate.h):
 	 * manifests written before localization have none. */

@@ -449,12 +449,13 @@ static const char sql_session[] =
     "INSERT INTO heimdall.recording_sessions (id, known_source_id,"
     " session_name, session_start, session_end, duration_seconds, status,"
     " notes, frequency_hz, failure_reason, recorder_host, created_at,"
-    " updated_at) VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz,"
+    " updated_at, group_id) VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz,"
     " $5::timestamptz, $6::float8, $7, $8, $9::bigint, $10, $11,"
-    " coalesce($12::timestamptz, now()), now()) "
+    " coalesce($12::timestamptz, now()), now(), $13) "
     "ON CONFLICT (id) DO UPDATE SET known_source_id ="
     " EXCLUDED.known_source_id, session_end = EXCLUDED.session_end,"
     " status = EXCLUDED.status, notes = EXCLUDED.notes,"
+    " group_id = EXCLUDED.group_id,"
     " failure_reason = EXCLUDED.failure_reason, updated_at = now()";
 
 static const char sql_stations[] =
@@ -513,7 +514,7 @@ pgstore_put_session(struct pgstore *pg, const json_t *ses,
 {
 	char		 f1[64], f2[64], f3[64], f4[64], f5[64], host[256];
 	char		 srcid[64], *text = NULL;
-	const char	*v[12];
+	const char	*v[13];
 	json_t		*arr = NULL, *st, *o;
 	PGresult	*r;
 	size_t		 i, j;
@@ -550,12 +551,17 @@ pgstore_put_session(struct pgstore *pg, const json_t *ses,
 	v[9] = jstr(ses, "failure_reason");
 	v[10] = host[0] ? host : NULL;
 	v[11] = jstr(ses, "created_at");
+	/* the manifest is read back from disk: a group id that is not one
+	 * goes as NULL (sql/005's check would refuse the whole session) */
+	v[12] = jstr(ses, "group_id");
+	if (v[12] != NULL && !util_is_token(v[12], UTIL_GROUP_ID_MAX))
+		v[12] = NULL;
 	if (v[0] == NULL || v[2] == NULL || v[3] == NULL || v[6] == NULL) {
 		snprintf(err, errlen, "session: manifest lacks id, "
 		    "session_name, session_start or status");
 		goto fail;
 	}
-	r = exec_params(pg, sql_session, 12, v, "session", err, errlen);
+	r = exec_params(pg, sql_session, 13, v, "session", err, errlen);
 	if (r == NULL)
 		goto fail;
 	PQclear(r);
@@ -652,6 +658,76 @@ pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
 		*inserted = atoi(PQcmdTuples(r));
 	PQclear(r);
 	return 0;
+}
+
+/* ---- the central list of sessions (sql/005) ---- */
+
+/* One value back (a JSON array built by the server): no per-column NULL
+ * handling, and jansson checks the text. The counts are per session
+ * (measurements_session_idx). */
+static const char sql_sessions[] =
+    "SELECT coalesce(json_agg(t ORDER BY t.session_start DESC), '[]') FROM ("
+    " SELECT s.id, s.session_name, s.status,"
+    "  to_char(s.session_start AT TIME ZONE 'UTC',"
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS session_start,"
+    "  s.recorder_host, s.group_id, s.frequency_hz,"
+    "  s.duration_seconds,"
+    "  (SELECT count(*) FROM heimdall.measurements m"
+    "   WHERE m.recording_session_id = s.id) AS chunks_stored,"
+    "  (SELECT count(DISTINCT m.websdr_station_id) FROM heimdall.measurements m"
+    "   WHERE m.recording_session_id = s.id) AS receivers"
+    " FROM heimdall.recording_sessions s"
+    " ORDER BY s.session_start DESC LIMIT $1::int) t";
+
+json_t *
+pgstore_sessions_list(struct pgstore *pg, int limit, char *err,
+    size_t errlen)
+{
+	static const char *const strs[] = { "id", "session_name", "status",
+	    "session_start" };
+	json_error_t	 je;
+	PGresult	*r;
+	json_t		*list, *o;
+	char		 lim[16];
+	const char	*v[1] = { lim };
+	size_t		 i, k;
+
+	if (limit < 1 || limit > 10000) {
+		snprintf(err, errlen, "sessions: limit %d is not 1-10000",
+		    limit);
+		return NULL;
+	}
+	snprintf(lim, sizeof lim, "%d", limit);
+	if ((r = exec_params(pg, sql_sessions, 1, v, "sessions", err,
+	    errlen)) == NULL)
+		return NULL;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		snprintf(err, errlen, "sessions: no answer");
+		return NULL;
+	}
+	list = json_loads(PQgetvalue(r, 0, 0), JSON_REJECT_DUPLICATES, &je);
+	PQclear(r);
+	if (!json_is_array(list)) {
+		json_decref(list);
+		snprintf(err, errlen, "sessions: the database's answer is not "
+		    "a list (%s)", je.text);
+		return NULL;
+	}
+	json_array_foreach(list, i, o) {
+		for (k = 0; k < sizeof strs / sizeof strs[0]; k++)
+			if (!json_is_string(json_object_get(o, strs[k])))
+				break;
+		if (k < sizeof strs / sizeof strs[0] ||
+		    !json_is_integer(json_object_get(o, "chunks_stored"))) {
+			json_decref(list);
+			snprintf(err, errlen, "sessions: row %zu of the "
+			    "database's answer lacks %s", i, k < sizeof strs /
+			    sizeof strs[0] ? strs[k] : "chunks_stored");
+			return NULL;
+		}
+	}
+	return list;
 }
 
 /* ---- localization rows (sql/004) ---- */

@@ -72,6 +72,17 @@ int		 pgstore_put_session(struct pgstore *pg, const json_t *session,
 		    const json_t *source, const json_t *stations, char *err,
 		    size_t errlen);
 /*
+ * The central store's newest sessions, every recorder's (issue 16: what
+ * the other stations recorded), at most limit (1-10000): an array of
+ * {id, session_name, status, session_start (ISO 8601 UTC), recorder_host,
+ * group_id, frequency_hz, duration_seconds, chunks_stored, receivers}, a
+ * missing value null. chunks_stored and receivers count its measurement
+ * rows and their distinct stations. NULL with err on failure, or when the
+ * answer is not that shape (the database is not trusted either).
+ */
+json_t		*pgstore_sessions_list(struct pgstore *pg, int limit, char *err,
+		    size_t errlen);
+/*
  * Insert measurement rows (manifest column names) in one statement;
  * rows already present are skipped. *inserted (may be NULL) gets how many
  * were new. Each row's station must exist (pgstore_put_session first).

@@ -79,6 +79,15 @@ test_invalid(void **state)
 	expect_bad(&p, "out_of_range", "passband");
 	p = good(); strcpy(p.notes, "a\x07");
 	expect_bad(&p, "out_of_range", "notes");
+	/* a group id is a token: no spaces, slashes, quotes */
+	p = good(); strcpy(p.group, "2m net/1");
+	expect_bad(&p, "out_of_range", "group_id");
+	p = good(); strcpy(p.group, "2m-net:2026-12-02T10:00Z");
+	{
+		struct session_error	ok;
+
+		assert_int_equal(session_validate(&p, NULL, &ok), 0);
+	}
 	/* text that JSON cannot hold: wrong_type, in every field */
 	p = good(); strcpy(p.name, "caf\xe9");		/* Latin-1 */
 	expect_bad(&p, "wrong_type", "session_name");

@@ -62,6 +62,26 @@ test_uuid(void **state)
 }
 
 static void
+test_token(void **state)
+{
+	char	long_[UTIL_GROUP_ID_MAX + 2];
+
+	(void)state;
+	assert_true(util_is_token("net-2m:2026-12-02T10.00_Z", 64));
+	assert_false(util_is_token("", 64));
+	assert_false(util_is_token("a b", 64));
+	assert_false(util_is_token("../x", 64));
+	assert_false(util_is_token("a'b", 64));
+	assert_false(util_is_token("caf\xc3\xa9", 64));
+	memset(long_, 'g', sizeof long_ - 1);
+	long_[UTIL_GROUP_ID_MAX] = '\0';
+	assert_true(util_is_token(long_, UTIL_GROUP_ID_MAX));
+	long_[UTIL_GROUP_ID_MAX] = 'g';
+	long_[UTIL_GROUP_ID_MAX + 1] = '\0';
+	assert_false(util_is_token(long_, UTIL_GROUP_ID_MAX));
+}
+
+static void
 test_files(void **state)
 {
 	char	dir[] = "/tmp/test_util_XXXXXX", path[256], err[256], *s;
@@ -368,6 +388,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iso8601),
 		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_fmt),
 		cmocka_unit_test(test_raise_nofile),

@@ -260,6 +260,17 @@ test_start_validation(void **state)
 		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
 		    "\"duration_seconds\":5,\"notes\":\"a\\u0085b\"}",
 		    "out_of_range", "notes" },
+		/* a group id is a token (util_is_token) */
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"group_id\":\"a/b\"}",
+		    "out_of_range", "group_id" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"group_id\":7}",
+		    "wrong_type", "group_id" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"group_id\":"
+		    "\"0123456789012345678901234567890123456789012345678901234567890123"
+		    "4\"}", "too_large", "group_id" },
 	};
 	char	msg[1024], *name;
 	size_t	i;
@@ -316,9 +327,10 @@ test_flow(void **state)
 
 	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
 	    "\"unit\",\"frequency_mhz\":10.5,\"duration_seconds\":2,"
-	    "\"notes\":null}}");
+	    "\"notes\":null,\"group_id\":\"net:1\"}}");
 	assert_string_equal(ev(r), "session:started");
 	d = json_object_get(r, "data");
+	assert_string_equal(dstr(r, "group_id"), "net:1");
 	snprintf(id, sizeof id, "%s", dstr(r, "session_id"));
 	assert_true(util_is_uuid(id));
 	assert_string_equal(dstr(r, "status"), "recording");

@@ -488,16 +488,17 @@ ev_start(struct req *r)
 		{ "frequency_mhz", F_NUM, 1, 0 },
 		{ "duration_seconds", F_INT, 1, 0 },
 		{ "notes", F_STR, 0, SESSION_NOTES_MAX },
+		{ "group_id", F_STR, 0, SESSION_GROUP_MAX },
 	};
 	struct session_params	 p;
 	struct session_error	 e;
 	char			 id[37], tok[WSAPI_TOKEN_LEN + 1];
-	const char		*notes;
+	const char		*notes, *group;
 	double			 mhz;
 	long			 dur;
 	json_t			*d;
 
-	if (check_fields(r, spec, 4) != 0)
+	if (check_fields(r, spec, sizeof spec / sizeof spec[0]) != 0)
 		return;
 	mhz = json_number_value(json_object_get(r->data, "frequency_mhz"));
 	if (!isfinite(mhz) || mhz <= 0 || mhz > 1e5) {
@@ -512,6 +513,8 @@ ev_start(struct req *r)
 	snprintf(p.name, sizeof p.name, "%s", sget(r, "session_name"));
 	notes = sget(r, "notes");
 	snprintf(p.notes, sizeof p.notes, "%s", notes != NULL ? notes : "");
+	group = sget(r, "group_id");	/* checked by the engine's validation */
+	snprintf(p.group, sizeof p.group, "%s", group != NULL ? group : "");
 	p.freq_hz = mhz * 1e6;
 	p.duration_s = (int)dur;
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
@@ -536,10 +539,11 @@ ev_start(struct req *r)
 	}
 	/* The secret goes to the requester only (this reply is not
 	 * broadcast: wsapi_broadcast). */
-	d = json_pack("{s:s, s:s, s:s, s:f, s:i, s:s, s:s}", "session_id", id,
-	    "session_name", p.name, "status", "recording", "frequency_mhz",
+	d = json_pack("{s:s, s:s, s:s, s:f, s:i, s:s, s:s*, s:s}", "session_id",
+	    id, "session_name", p.name, "status", "recording", "frequency_mhz",
 	    mhz, "duration_seconds", p.duration_s, "notes", p.notes,
-	    "session_token", tok);
+	    "group_id", p.group[0] != '\0' ? p.group : NULL, "session_token",
+	    tok);
 	send_env(r, "session:started", d);
 	json_decref(d);
 }

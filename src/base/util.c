@@ -143,6 +143,16 @@ util_secret_equal(const char *secret, const char *given, size_t given_len)
 }
 
 int
+util_is_token(const char *s, size_t max)
+{
+	size_t	n = strlen(s);
+
+	return n >= 1 && n <= max && strspn(s,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._:-") == n;
+}
+
+int
 util_is_uuid(const char *s)
 {
 	int	i;

@@ -24,6 +24,13 @@ int	util_parse_iso8601(const char *s, double *t);
 void	util_uuid(char out[UTIL_UUID_LEN]);
 /* 1 if s is a UUID in canonical text form. */
 int	util_is_uuid(const char *s);
+/* 1 if s is a token: 1..max bytes of letters, digits and . _ : - (safe as
+ * it is in file names, labels, URLs and queries; a session's group id). */
+int	util_is_token(const char *s, size_t max);
+/* A session's group id (issue 16) is a token of at most this many bytes:
+ * defined here, below both the session (engine) and the stores that read
+ * it back from manifests. */
+#define UTIL_GROUP_ID_MAX	64
 
 /* A fresh random secret: nbytes from the kernel's CSPRNG as 2*nbytes
  * lower-case hex digits (out >= 2*nbytes+1). 0, or -1 if none could be had. */

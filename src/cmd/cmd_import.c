@@ -41,6 +41,7 @@ static const struct option import_options[] = {
 	{ "duration", required_argument, NULL, 0 },
 	{ "freq", required_argument, NULL, 0 },
 	{ "notes", required_argument, NULL, 0 },
+	{ "group", required_argument, NULL, 0 },
 	{ "passband", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
@@ -214,6 +215,9 @@ const struct cmd_entry cmd_import_entry = {
 	    "  --freq MHZ           dial frequency (default: kiwirecorder's file "
 	    "names)\n"
 	    "  --notes TEXT         free text (up to 4096 bytes of UTF-8)\n"
+	    "  --group ID           links this session with other recorders'\n"
+	    "                       sessions of the same transmission: 1-64\n"
+	    "                       letters, digits, '.', '_', ':' or '-'\n"
 	    "  --passband LOW:HIGH  Hz around the frequency for the metrics "
 	    "(default\n"
 	    "                       -5000:5000)\n"

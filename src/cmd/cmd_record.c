@@ -282,6 +282,7 @@ flag_of(const char *field)
 {
 	static const char *map[][2] = {
 		{ "session_name", "--name" }, { "notes", "--notes" },
+		{ "group_id", "--group" },
 		{ "duration_seconds", "--duration" },
 		{ "frequency_mhz", "--freq" }, { "passband", "--passband" },
 		{ "source_id", "--source" },
@@ -344,6 +345,7 @@ static const struct option record_options[] = {
 	{ "duration", required_argument, NULL, 0 },
 	{ "source", required_argument, NULL, 0 },
 	{ "notes", required_argument, NULL, 0 },
+	{ "group", required_argument, NULL, 0 },
 	{ "passband", required_argument, NULL, 0 },
 	{ "start-timeout", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
@@ -353,8 +355,9 @@ static const struct option record_options[] = {
 };
 
 /*
- * The session's own options, as record and import take them: --name and
- * --notes (bounded here, once), --freq (MHz), --duration (s), --passband.
+ * The session's own options, as record and import take them: --name,
+ * --notes and --group (bounded here, once; what a group may hold is
+ * session_validate's), --freq (MHz), --duration (s), --passband.
  * Each one only when given: *mhz and *dur keep their values otherwise.
  * 0, or the exit status after the message.
  */
@@ -375,6 +378,12 @@ cmd_session_options(const struct args *a, struct session_params *p,
 			return cli_error(EXIT_USAGE, "--notes is longer than %d "
 			    "bytes", SESSION_NOTES_MAX);
 		snprintf(p->notes, sizeof p->notes, "%s", s);
+	}
+	if ((s = args_get(a, "group")) != NULL) {
+		if (strlen(s) > SESSION_GROUP_MAX)
+			return cli_error(EXIT_USAGE, "--group is longer than %d "
+			    "bytes", SESSION_GROUP_MAX);
+		snprintf(p->group, sizeof p->group, "%s", s);
 	}
 	if ((s = args_get(a, "freq")) != NULL &&
 	    cli_parse_double("--freq (MHz)", s, 1e-6, 1e5, mhz) != 0)
@@ -560,6 +569,9 @@ const struct cmd_entry cmd_record_entry = {
 	    "  --duration S         whole seconds, 1-30: S chunks per station\n"
 	    "  --source SOURCE      unknown, a known source's name, or its UUID\n"
 	    "  --notes TEXT         free text (up to 4096 bytes of UTF-8)\n"
+	    "  --group ID           links this session with other recorders'\n"
+	    "                       sessions of the same transmission: 1-64\n"
+	    "                       letters, digits, '.', '_', ':' or '-'\n"
 	    "  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
 	    "  --start-timeout S    wait this long for every station to stream "
 	    "(default 5)\n"

@@ -354,6 +354,8 @@ status_data(struct sess *s)
 	    "notes", s->p.notes);
 	json_object_set_new(d, "frequency_hz",
 	    json_integer((json_int_t)llround(s->p.freq_hz)));
+	if (s->p.group[0] != '\0')
+		json_object_set_new(d, "group_id", json_string(s->p.group));
 	if (s->source_id[0] != '\0') {
 		json_object_set_new(d, "source_id", json_string(s->source_id));
 		json_object_set_new(d, "source_name",
@@ -683,10 +685,11 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	pthread_mutex_unlock(&eng->lock);
 
 	events_emit(eng->cfg.ev, "session:started", json_pack(
-	    "{s:s, s:s, s:s, s:f, s:i, s:s}", "session_id", s->id,
+	    "{s:s, s:s, s:s, s:f, s:i, s:s, s:s*}", "session_id", s->id,
 	    "session_name", p->name, "status", "recording",
 	    "frequency_mhz", p->freq_hz / 1e6, "duration_seconds",
-	    p->duration_s, "notes", p->notes));
+	    p->duration_s, "notes", p->notes, "group_id",
+	    p->group[0] != '\0' ? p->group : NULL));
 	pthread_mutex_lock(&eng->lock);
 	m = status_data(s);
 	pthread_mutex_unlock(&eng->lock);
@@ -2130,6 +2133,8 @@ manifest_build(struct engine *eng, struct sess *s)
 	json_object_set_new(ses, "duration_seconds",
 	    json_integer(s->p.duration_s));
 	json_object_set_new(ses, "notes", json_string(s->p.notes));
+	json_object_set_new(ses, "group_id", s->p.group[0] ?
+	    json_string(s->p.group) : json_null());
 	json_object_set_new(ses, "status",
 	    json_string(session_status_name(s->status)));
 	json_object_set_new(ses, "known_source_id", s->source_id[0] ?

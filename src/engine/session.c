@@ -127,6 +127,12 @@ session_validate(const struct session_params *p,
 		    "notes are longer than %d bytes", SESSION_NOTES_MAX);
 	if (check_text(p->notes, 1, "notes", "notes", e) != 0)
 		return -1;
+	if (strnlen(p->group, sizeof p->group) > 0 &&
+	    (strnlen(p->group, sizeof p->group) > SESSION_GROUP_MAX ||
+	    !util_is_token(p->group, SESSION_GROUP_MAX)))
+		return session_error_set(e, "out_of_range", "group_id",
+		    "group id must be 1-%d letters, digits, '.', '_', ':' or "
+		    "'-'", SESSION_GROUP_MAX);
 	if (p->duration_s < SESSION_DURATION_MIN ||
 	    p->duration_s > SESSION_DURATION_MAX)
 		return session_error_set(e, "out_of_range", "duration_seconds",

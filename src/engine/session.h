@@ -9,10 +9,13 @@
 
 #include <stddef.h>
 
+#include "src/base/util.h"
+
 struct stations;
 
 #define SESSION_NAME_MAX	255	/* bytes */
 #define SESSION_NOTES_MAX	4096	/* bytes */
+#define SESSION_GROUP_MAX	UTIL_GROUP_ID_MAX /* bytes: util_is_token */
 #define SESSION_DURATION_MIN	1
 #define SESSION_DURATION_MAX	30
 #define SESSION_PASSBAND_DEFAULT 5000	/* -5000 .. +5000 Hz */
@@ -32,6 +35,11 @@ struct session_params {
 	double	freq_hz;
 	int	duration_s;
 	char	notes[SESSION_NOTES_MAX + 1];
+	/* Links the sessions that several recorders made of one
+	 * transmission (issue 16), so a central store can join them; "" =
+	 * none. Letters, digits and . _ : - only: it goes into file names,
+	 * labels and queries as it is. */
+	char	group[SESSION_GROUP_MAX + 1];
 	int	low_cut;		/* passband, Hz around freq_hz */
 	int	high_cut;
 };
@@ -59,6 +67,7 @@ int		 session_error_set(struct session_error *e, const char *code,
  * the frequency against every station's range (session_check_frequency).
  * Name and notes must be valid UTF-8 (else wrong_type) without control
  * characters, C0 or C1 (else out_of_range; notes may hold tab/newline).
+ * The group is empty or util_is_token (else out_of_range).
  * Every front-end's check is this one (the engine's too). */
 int		 session_validate(const struct session_params *p,
 		    const struct stations *stations, struct session_error *e);

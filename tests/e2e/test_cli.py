@@ -167,6 +167,43 @@ class CliTest(unittest.TestCase):
         lst = json.loads(r.stdout)
         self.assertEqual(lst[0]["status"], "completed")
         self.assertEqual(lst[0]["chunks_stored"], 2)
+        self.assertNotIn("group_id", lst[0])
+
+    def test_group(self):
+        """--group links sessions of one transmission (issue 16): checked
+        like the other session options, kept in the manifest and events,
+        shown by `sessions`; a hand-edited manifest's bad group is not."""
+        for bad, why in (("a b", "group id"), ("x/y", "group id"),
+                         ("g" * 65, "--group")):
+            r = self.rec("--group", bad)
+            self.assertEqual(r.returncode, 64, bad)
+            self.assertIn(why, r.stderr)
+        d = os.path.join(self.tmp, "group")
+        with h.Sim(2, tmp=self.tmp) as sim:
+            rc, events, err = h.record(sim, d, 1, name="grouped",
+                                       extra=("--group", "net2m:0042"))
+        self.assertEqual(rc, 0, err)
+        st = [e for e in events if e["event"] == "session:started"][0]
+        self.assertEqual(st["data"]["group_id"], "net2m:0042")
+        up = [e for e in events if e["event"] == "session:status_update"]
+        self.assertTrue(all(e["data"]["group_id"] == "net2m:0042"
+                            for e in up))
+        m, folder = h.manifest(d)
+        self.assertEqual(m["session"]["group_id"], "net2m:0042")
+        lst = json.loads(run("sessions", "--data-dir", d, "--json").stdout)
+        self.assertEqual(lst[0]["group_id"], "net2m:0042")
+        r = run("sessions", "--data-dir", d)
+        self.assertRegex(r.stdout, r"GROUP")
+        self.assertIn("net2m:0042", r.stdout)
+        # a manifest edited by hand: the bad group is left out, not shown
+        m["session"]["group_id"] = "\x1b[2Jx y"
+        with open(os.path.join(folder, "manifest.json"), "w") as f:
+            json.dump(m, f)
+        lst = json.loads(run("sessions", "--data-dir", d, "--json").stdout)
+        self.assertNotIn("group_id", lst[0])
+        r = run("sessions", "--data-dir", d, "--limit", "5")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("--db", r.stderr)
 
     def test_human_progress(self):
         d = os.path.join(self.tmp, "human")

@@ -14,12 +14,18 @@ whose database was down is caught up by `sync --db`, a re-sync and a lost
 ledger add nothing, a bad row is left out and named; 004 applies on a
 database at 003."""
 
-import hashlib, json, os, signal, subprocess, sys, tempfile, time, unittest
+import hashlib, json, os, signal, socket, subprocess, sys, tempfile, time, unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h
 import servers
+
+# every migration the binary carries (sql/NNN_*.sql, compiled in)
+SQL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                       "sql")
+N_MIGRATIONS = len([f for f in os.listdir(SQL_DIR) if f[:3].isdigit() and
+                    f.endswith(".sql")])
 
 REC = h.REC
 
@@ -187,7 +193,7 @@ class StoreTest(unittest.TestCase):
                 [REC, "record", "--stations", sim.stations, "--data-dir",
                  cls.data, "--name", "store", "--freq", "10", "--duration",
                  "5", "--source", "unknown", "--json", "--db", cls.pg.url(),
-                 "--s3", cls.s3.url],
+                 "--s3", cls.s3.url, "--group", "net2m:0007"],
                 capture_output=True, text=True, env=cls.s3.env(), timeout=180)
         cls.rc, cls.err = p.returncode, p.stderr
         cls.events = [json.loads(l) for l in p.stdout.splitlines()]
@@ -202,13 +208,14 @@ class StoreTest(unittest.TestCase):
 
     def test_1_migrate_once(self):
         self.assertEqual(self.mig1.returncode, 0, self.mig1.stderr)
-        self.assertIn("applied 4 migrations", self.mig1.stdout)
+        self.assertIn("applied %d migrations" % N_MIGRATIONS,
+                      self.mig1.stdout)
         self.assertEqual(self.mig2.returncode, 0, self.mig2.stderr)
         self.assertIn("up to date", self.mig2.stdout)
         self.assertEqual(self.pg.psql(
             "SELECT version FROM heimdall.schema_migrations ORDER BY 1"),
             [["001_schema"], ["002_timescaledb"], ["003_sample_time"],
-             ["004_localization"]])
+             ["004_localization"], ["005_session_group"]])
         self.assertEqual(self.pg.psql(
             "SELECT column_name, data_type, is_nullable FROM "
             "information_schema.columns WHERE table_schema = 'heimdall' "
@@ -242,10 +249,12 @@ class StoreTest(unittest.TestCase):
         outs = [p.communicate(timeout=60) + (p.returncode,) for p in ps]
         for o, e, rc in outs:
             self.assertEqual(rc, 0, e)
-        self.assertEqual(sum("applied 4" in o for o, e, rc in outs), 1, outs)
+        self.assertEqual(sum("applied %d" % N_MIGRATIONS in o
+                             for o, e, rc in outs), 1, outs)
         self.assertEqual(sum("up to date" in o for o, e, rc in outs), 3, outs)
         self.assertEqual(self.pg.scalar(
-            "SELECT count(*) FROM heimdall.schema_migrations", "race"), "4")
+            "SELECT count(*) FROM heimdall.schema_migrations", "race"),
+            str(N_MIGRATIONS))
 
     def test_3_exact_counts(self):
         self.assertEqual(self.rc, 0, self.err)
@@ -672,9 +681,45 @@ class StoreTest(unittest.TestCase):
             "SELECT status FROM heimdall.recording_sessions WHERE id = "
             "'%s'" % sid), "failed")
 
+    def test_9g_group_and_central_list(self):
+        """The session's group id reaches the central row (sql/005), and
+        `sessions --db` lists the central store's sessions with the
+        recorder, group and counts (issue 16)."""
+        self.assertEqual(self.pg.scalar(
+            "SELECT group_id FROM heimdall.recording_sessions WHERE id = "
+            "'%s'" % self.sid), "net2m:0007")
+        # what the check refuses never gets in, whoever writes
+        with self.assertRaises(Exception):
+            self.pg.psql("UPDATE heimdall.recording_sessions SET group_id "
+                         "= 'a b' WHERE id = '%s'" % self.sid)
+        p = run(["sessions", "--db", self.pg.url(), "--json"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lst = json.loads(p.stdout)
+        row = [r for r in lst if r["id"] == self.sid]
+        self.assertEqual(len(row), 1, lst)
+        row = row[0]
+        self.assertEqual(row["group_id"], "net2m:0007")
+        self.assertEqual(row["recorder_host"], socket.gethostname())
+        self.assertEqual(row["chunks_stored"], 35)
+        self.assertEqual(row["receivers"], 7)
+        self.assertEqual(row["session_name"], "store")
+        starts = [r["session_start"] for r in lst]
+        self.assertEqual(starts, sorted(starts, reverse=True))
+        p = run(["sessions", "--db", self.pg.url(), "--limit", "1"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 2, p.stdout)      # header + 1
+        self.assertIn("GROUP", lines[0])
+        self.assertEqual(run(["sessions", "--db", self.pg.url(), "--limit",
+                              "0"]).returncode, 64)
+        p = run(["sessions", "--db", self.pg.url(db="nosuchdb")])
+        self.assertEqual(p.returncode, 69)
+        self.assertIn("nosuchdb", p.stderr)
+
     def test_9d_migrate_from_003(self):
         """A database at 003 (created by the three earlier migrations, with
-        a session in it) gets 004 alone from `db migrate`; its rows stay."""
+        a session in it) gets 004 and 005 alone from `db migrate`; its rows
+        stay."""
         self.pg.psql("CREATE DATABASE at003")
         sql = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            "..", "..", "sql")
@@ -697,13 +742,13 @@ class StoreTest(unittest.TestCase):
                      db="at003")
         p = run(["status", "--data-dir", self.data, "--db",
                  self.pg.url(db="at003")])
-        self.assertIn("1 migrations pending", p.stdout)
+        self.assertIn("2 migrations pending", p.stdout)
         p = run(["db", "migrate", "--db", self.pg.url(db="at003")])
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("applied 1 migration,", p.stdout)
+        self.assertIn("applied 2 migrations,", p.stdout)
         self.assertEqual(self.pg.psql(
             "SELECT version FROM heimdall.schema_migrations ORDER BY 1",
-            db="at003")[-1], ["004_localization"])
+            db="at003")[-2:], [["004_localization"], ["005_session_group"]])
         self.assertEqual(self.pg.psql(
             "SELECT count(*) FROM heimdall.recording_sessions",
             db="at003"), [["1"]])
