@@ -458,11 +458,14 @@ static const char sql_session[] =
     " group_id = EXCLUDED.group_id,"
     " failure_reason = EXCLUDED.failure_reason, updated_at = now()";
 
+/* The shared row follows the newest session that described the station
+ * (sql/006: described_at = $2, that session's start); an older session
+ * replicated later leaves it alone. */
 static const char sql_stations[] =
     "INSERT INTO heimdall.websdr_stations (name, url, latitude, longitude,"
-    " api_type, frequency_min_hz, frequency_max_hz) "
+    " api_type, frequency_min_hz, frequency_max_hz, described_at) "
     "SELECT s.name, s.url, s.latitude, s.longitude, s.type,"
-    " s.frequency_min_hz, s.frequency_max_hz "
+    " s.frequency_min_hz, s.frequency_max_hz, $2::timestamptz "
     "FROM jsonb_to_recordset($1::jsonb) AS s(name text, url text,"
     " latitude float8, longitude float8, type text, frequency_min_hz bigint,"
     " frequency_max_hz bigint) "
@@ -472,7 +475,28 @@ static const char sql_stations[] =
     " frequency_min_hz = coalesce(EXCLUDED.frequency_min_hz,"
     "  websdr_stations.frequency_min_hz),"
     " frequency_max_hz = coalesce(EXCLUDED.frequency_max_hz,"
-    "  websdr_stations.frequency_max_hz), updated_at = now()";
+    "  websdr_stations.frequency_max_hz), described_at ="
+    " EXCLUDED.described_at, updated_at = now() "
+    "WHERE websdr_stations.described_at IS NULL OR"
+    " websdr_stations.described_at <= EXCLUDED.described_at";
+
+/* The session's own copy of its stations (sql/006), as its manifest has
+ * them, written once: a station moved or renamed later does not rewrite
+ * it. Every station of the session by its index, the same name twice
+ * included (one shared row each name). */
+static const char sql_session_stations[] =
+    "INSERT INTO heimdall.session_stations (recording_session_id, websdr,"
+    " websdr_station_id, name, url, api_type, latitude, longitude,"
+    " published_latitude, published_longitude, sample_rate) "
+    "SELECT $1::uuid, s.websdr, w.id, s.name, s.url, s.type, s.latitude,"
+    " s.longitude, s.published_latitude, s.published_longitude,"
+    " s.sample_rate "
+    "FROM jsonb_to_recordset($2::jsonb) AS s(websdr int, name text, url text,"
+    " type text, latitude float8, longitude float8, published_latitude"
+    " float8, published_longitude float8, sample_rate float8) "
+    "JOIN heimdall.websdr_stations w ON w.name = s.name "
+    "WHERE s.websdr IS NOT NULL "
+    "ON CONFLICT DO NOTHING";
 
 /*
  * The LEFT JOIN makes a row whose station is not in websdr_stations fail
@@ -549,7 +573,13 @@ pgstore_put_session(struct pgstore *pg, const json_t *ses,
 	v[7] = jstr(ses, "notes");
 	v[8] = jnum(ses, "frequency_hz", 1, f5, sizeof f5);
 	v[9] = jstr(ses, "failure_reason");
+	/* who recorded it, as its manifest says (engine: recorder_host);
+	 * this host for manifests older than that */
 	v[10] = host[0] ? host : NULL;
+	if (jstr(ses, "recorder_host") != NULL &&
+	    strlen(jstr(ses, "recorder_host")) <= 255 &&
+	    util_text_check(jstr(ses, "recorder_host"), 0) == UTIL_TEXT_OK)
+		v[10] = jstr(ses, "recorder_host");
 	v[11] = jstr(ses, "created_at");
 	/* the manifest is read back from disk: a group id that is not one
 	 * goes as NULL (sql/005's check would refuse the whole session) */
@@ -584,7 +614,21 @@ pgstore_put_session(struct pgstore *pg, const json_t *ses,
 		snprintf(err, errlen, "stations: out of memory");
 		goto fail;
 	}
-	r = exec_params(pg, sql_stations, 1, v, "stations", err, errlen);
+	v[1] = jstr(ses, "session_start");
+	r = exec_params(pg, sql_stations, 2, v, "stations", err, errlen);
+	if (r == NULL)
+		goto fail;
+	PQclear(r);
+	free(text);
+	text = util_json_dumps(stations, JSON_COMPACT);
+	v[0] = jstr(ses, "id");
+	v[1] = text;
+	if (text == NULL) {
+		snprintf(err, errlen, "stations: out of memory");
+		goto fail;
+	}
+	r = exec_params(pg, sql_session_stations, 2, v, "session stations",
+	    err, errlen);
 	if (r == NULL)
 		goto fail;
 	PQclear(r);

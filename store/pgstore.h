@@ -63,10 +63,13 @@ int		 pgstore_pending_migrations(struct pgstore *pg, char *err,
 		    size_t errlen);
 
 /*
- * Upsert a session row (the manifest's "session" object), its source
- * (source: {name, description, frequency_hz, latitude, longitude}; the
- * central row is found by its unique name) and its stations (the
- * manifest's "stations" array, upserted by unique name). One transaction.
+ * Upsert a session row (the manifest's "session" object: recorder_host
+ * and group_id as it has them, checked), its source (source: {name,
+ * description, frequency_hz, latitude, longitude}; the central row is
+ * found by its unique name) and its stations (the manifest's "stations"
+ * array, upserted by unique name, a shared row changed only by a session
+ * at least as new as the one that last described it; and the session's
+ * own copy, session_stations, written once). One transaction.
  */
 int		 pgstore_put_session(struct pgstore *pg, const json_t *session,
 		    const json_t *source, const json_t *stations, char *err,

@@ -62,6 +62,7 @@ static const struct option console_options[] = {
 	{ "listen", required_argument, NULL, 0 },
 	{ "token-file", required_argument, NULL, 0 },
 	REPLICATOR_OPTIONS,
+	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -112,7 +113,8 @@ console_exec(const struct args *a)
 	 * stderr, as for record. */
 	if (tokfile != NULL && (rc = cli_read_token(tokfile, &token)) != 0)
 		return rc;
-	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
+	    (rc = runtime_options(a, &rt)) != 0)
 		goto out;
 	rt.idle_timeout = idle;
 
@@ -202,6 +204,7 @@ const struct cmd_entry cmd_console_entry = {
 	    "required\n"
 	    "                       off loopback\n"
 	    REPLICATOR_HELP
+	    RUNTIME_HELP
 	    "\nRuns on a terminal (also in tmux, screen, over SSH); heimdall-rec "
 	    "without a\ncommand opens it. Keys are shown on the bottom line; ? or "
 	    "F1 lists them.\nNO_COLOR=1 turns colours off.\n",

@@ -44,6 +44,7 @@ static const struct option import_options[] = {
 	{ "group", required_argument, NULL, 0 },
 	{ "passband", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
+	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -91,7 +92,8 @@ import_exec(const struct args *a)
 		return cli_error(EXIT_USAGE, "--source is required: \"unknown\", "
 		    "a known source's name or its UUID");
 
-	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
+	    (rc = runtime_options(a, &rt)) != 0)
 		goto fail;
 	for (i = 0; i < rt.stations.n; i++) {
 		const struct station *st = &rt.stations.v[i];
@@ -222,6 +224,7 @@ const struct cmd_entry cmd_import_entry = {
 	    "(default\n"
 	    "                       -5000:5000)\n"
 	    "  --json               events as JSON lines on stdout\n"
+	    RUNTIME_HELP
 	    "\nEvery file (kiwirecorder -w: a kiwi GNSS stamp before each data "
 	    "chunk) is\nchecked first; one that never had a GPS fix (255), has "
 	    "no recent fix (254),\nwhose stamps disagree with its sample count "

@@ -351,6 +351,7 @@ static const struct option record_options[] = {
 	{ "json", no_argument, NULL, 0 },
 	{ "sync-timeout", required_argument, NULL, 0 },
 	REPLICATOR_OPTIONS,
+	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -445,7 +446,8 @@ record_exec(const struct args *a)
 	if (session_validate(&p, NULL, &e) != 0)
 		return cli_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
 
-	if ((rc = runtime_load_stations(&rt, stfile)) != 0) {
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
+	    (rc = runtime_options(a, &rt)) != 0) {
 		runtime_stop(&rt);
 		return rc;
 	}
@@ -581,6 +583,7 @@ const struct cmd_entry cmd_record_entry = {
 	    "                       known source with --lat/--lon adds its\n"
 	    "                       error)\n"
 	    REPLICATOR_HELP
+	    RUNTIME_HELP
 	    "  --sync-timeout S     at the end, wait up to S s for the central "
 	    "store\n"
 	    "                       (default 30; what is left is sent later)\n"

@@ -54,6 +54,7 @@ static const struct option serve_options[] = {
 	{ "start-timeout", required_argument, NULL, 0 },
 	{ "idle-timeout", required_argument, NULL, 0 },
 	REPLICATOR_OPTIONS,
+	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -127,7 +128,8 @@ serve_exec(const struct args *a)
 	if (tokfile != NULL && (rc = cli_read_token(tokfile, &token)) != 0)
 		return rc;
 
-	if ((rc = runtime_load_stations(&rt, stfile)) != 0)
+	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
+	    (rc = runtime_options(a, &rt)) != 0)
 		goto out;
 	rt.idle_timeout = idle;
 
@@ -229,6 +231,7 @@ const struct cmd_entry cmd_serve_entry = {
 	    "                       acquisition ends failed, \"abandoned\" "
 	    "(1-86400, default 600)\n"
 	    REPLICATOR_HELP
+	    RUNTIME_HELP
 	    "\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
 	    "SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "
 	    "78 bad\nstations, token or TLS file, 73 data dir, 69 cannot listen.\n",

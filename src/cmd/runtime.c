@@ -60,6 +60,25 @@ on_store(void *ctx, const json_t *st)
 }
 
 int
+runtime_options(const struct args *a, struct runtime *rt)
+{
+	const char	*s = args_get(a, "recorder-host");
+
+	if (s == NULL)
+		return 0;
+	/* one limit, the engine's: a name it would cut is refused here */
+	if (s[0] == '\0' || strlen(s) > ENGINE_HOST_MAX ||
+	    strlen(s) >= sizeof rt->recorder_host)
+		return cli_error(EXIT_USAGE, "--recorder-host must be 1-%d "
+		    "bytes", ENGINE_HOST_MAX);
+	if (util_text_check(s, 0) != UTIL_TEXT_OK)
+		return cli_error(EXIT_USAGE, "--recorder-host must be UTF-8 "
+		    "text without control characters");
+	snprintf(rt->recorder_host, sizeof rt->recorder_host, "%s", s);
+	return 0;
+}
+
+int
 runtime_start(struct runtime *rt, const char *dir, double start_timeout,
     struct replicator_config *rcfg, events_fn sub, void *subctx)
 {
@@ -99,6 +118,7 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	cfg.idle_timeout = rt->idle_timeout;
 	cfg.replay = rt->replay;
 	cfg.replay_origin = rt->replay_origin;
+	cfg.recorder_host = rt->recorder_host;
 	if ((rt->eng = engine_new(&cfg, err, sizeof err)) == NULL) {
 		/* a recording in a live stations file, or a receiver in an
 		 * import's: the file does not fit the command */

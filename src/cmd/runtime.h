@@ -39,7 +39,21 @@ struct runtime {
 						   between load_stations and
 						   start */
 	char			 data_dir[4096];	/* the dataset's path */
+	char			 recorder_host[256];	/* the engine's ("": the
+						   host name); set between
+						   load_stations and start */
 };
+
+/* --recorder-host NAME, for the entries whose table has RUNTIME_OPTIONS. */
+#define RUNTIME_OPTIONS \
+	{ "recorder-host", required_argument, NULL, 0 }
+#define RUNTIME_HELP \
+	"  --recorder-host NAME the name this recorder's sessions carry (the\n" \
+	"                       manifest's and the central store's\n" \
+	"                       recorder_host; default the host name)\n"
+/* RUNTIME_OPTIONS given in a (after runtime_load_stations) into rt: 0, or
+ * EXIT_USAGE after a message. */
+int	runtime_options(const struct args *a, struct runtime *rt);
 
 /* The central store's options among those given (REPLICATOR_OPTIONS in
  * the entry's table; the others are not the store's and are skipped) into

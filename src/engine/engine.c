@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "src/engine/engine.h"
 #include "src/engine/chunker.h"
@@ -141,6 +142,7 @@ struct sess {
 
 struct engine {
 	struct engine_config	 cfg;
+	char			 host[ENGINE_HOST_MAX + 1];	/* recorder_host */
 	pthread_mutex_t		 lock;	/* sessions list and their status */
 	pthread_cond_t		 done;	/* a session ended / a worker quit */
 	struct sess		*sessions;
@@ -200,6 +202,12 @@ engine_new(const struct engine_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	eng->cfg = *cfg;
+	if (cfg->recorder_host != NULL && cfg->recorder_host[0] != '\0')
+		snprintf(eng->host, sizeof eng->host, "%s", cfg->recorder_host);
+	else if (gethostname(eng->host, sizeof eng->host) != 0)
+		eng->host[0] = '\0';
+	eng->host[sizeof eng->host - 1] = '\0';
+	eng->cfg.recorder_host = eng->host;	/* the caller's may not live */
 	if (eng->cfg.start_timeout <= 0)
 		eng->cfg.start_timeout = 5.0;
 	if (eng->cfg.grace <= 0)
@@ -2135,6 +2143,13 @@ manifest_build(struct engine *eng, struct sess *s)
 	json_object_set_new(ses, "notes", json_string(s->p.notes));
 	json_object_set_new(ses, "group_id", s->p.group[0] ?
 	    json_string(s->p.group) : json_null());
+	/* who recorded it, as it was then (a later sync, from anywhere,
+	 * sends this and not its own host name); a host name that is not
+	 * UTF-8 text is left out */
+	if (eng->host[0] != '\0' && util_text_check(eng->host, 0) ==
+	    UTIL_TEXT_OK)
+		json_object_set_new(ses, "recorder_host",
+		    json_string(eng->host));
 	json_object_set_new(ses, "status",
 	    json_string(session_status_name(s->status)));
 	json_object_set_new(ses, "known_source_id", s->source_id[0] ?

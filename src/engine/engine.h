@@ -147,7 +147,16 @@ struct engine_config {
 	 */
 	int			 replay;
 	double			 replay_origin;
+	/*
+	 * The name this recorder's sessions carry (the manifest's and the
+	 * central row's recorder_host): several recorders on one machine, or
+	 * a field station known by its site, each have their own. NULL or
+	 * "": the host name. Up to ENGINE_HOST_MAX bytes of text (the
+	 * caller checks; longer is cut).
+	 */
+	const char		*recorder_host;
 };
+#define ENGINE_HOST_MAX	255
 
 struct engine	*engine_new(const struct engine_config *cfg, char *err,
 		    size_t errlen);

@@ -214,8 +214,8 @@ class StoreTest(unittest.TestCase):
         self.assertIn("up to date", self.mig2.stdout)
         self.assertEqual(self.pg.psql(
             "SELECT version FROM heimdall.schema_migrations ORDER BY 1"),
-            [["001_schema"], ["002_timescaledb"], ["003_sample_time"],
-             ["004_localization"], ["005_session_group"]])
+            [[f[:-4]] for f in sorted(os.listdir(SQL_DIR))
+             if f[:3].isdigit() and f.endswith(".sql")])
         self.assertEqual(self.pg.psql(
             "SELECT column_name, data_type, is_nullable FROM "
             "information_schema.columns WHERE table_schema = 'heimdall' "
@@ -716,10 +716,74 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(p.returncode, 69)
         self.assertIn("nosuchdb", p.stderr)
 
+    def test_9h_station_history(self):
+        """A receiver moved in another recorder's stations file (same
+        name) is one shared station row that follows the newest session,
+        while each session keeps its stations as they were recorded
+        (sql/006); the recorder's name is the session's own
+        (--recorder-host), kept in its manifest (issue 16)."""
+        q = ("SELECT name, latitude, longitude, url FROM "
+             "heimdall.session_stations WHERE recording_session_id = '%s' "
+             "ORDER BY websdr")
+        before = self.pg.psql(q % self.sid)
+        self.assertEqual([r[0] for r in before],
+                         [s["name"] for s in self.m["stations"]])
+        for r, s in zip(before, self.m["stations"]):
+            self.assertEqual(float(r[1]), s["latitude"])
+            self.assertEqual(r[3], s["url"])
+        data = os.path.join(self.tmp, "moved")
+        with h.Sim(2, tmp=self.tmp) as sim:
+            with open(sim.stations) as f:
+                sts = json.load(f)
+            for s in sts["stations"]:
+                s["latitude"] += 1.0
+            moved = os.path.join(self.tmp, "moved.json")
+            with open(moved, "w") as f:
+                json.dump(sts, f)
+            p = subprocess.run(
+                [REC, "record", "--stations", moved, "--data-dir", data,
+                 "--name", "moved", "--freq", "10", "--duration", "1",
+                 "--source", "unknown", "--db", self.pg.url(),
+                 "--recorder-host", "field-2"],
+                capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        m, _ = h.manifest(data)
+        sid = m["session"]["id"]
+        self.assertEqual(m["session"]["recorder_host"], "field-2")
+        self.assertEqual(self.pg.scalar(
+            "SELECT recorder_host FROM heimdall.recording_sessions WHERE "
+            "id = '%s'" % sid), "field-2")
+        names = [s["name"] for s in sts["stations"]]
+        self.assertTrue(set(names) <= set(r[0] for r in before), names)
+        # the old session's copy is as it was; the new one has the move
+        self.assertEqual(self.pg.psql(q % self.sid), before)
+        self.assertEqual([float(r[1]) for r in self.pg.psql(q % sid)],
+                         [s["latitude"] for s in sts["stations"]])
+        shared = "SELECT name, latitude FROM heimdall.websdr_stations " \
+            "WHERE name IN (%s) ORDER BY name" % ", ".join(
+                "'%s'" % n for n in names)
+        want = sorted([n, s["latitude"]] for n, s in
+                      zip(names, sts["stations"]))
+        self.assertEqual([[r[0], float(r[1])] for r in
+                          self.pg.psql(shared)], want)
+        # the older session sent again leaves the shared rows alone
+        p = run(["sync", "--data-dir", self.data, "--db", self.pg.url(),
+                 "--full", "--timeout", "60"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([[r[0], float(r[1])] for r in
+                          self.pg.psql(shared)], want)
+        self.assertEqual(self.pg.psql(q % self.sid), before)
+        # and a bad name is refused before anything starts
+        p = run(["record", "--stations", moved, "--data-dir", data,
+                 "--name", "x", "--freq", "10", "--duration", "1",
+                 "--source", "unknown", "--recorder-host", "a\x1bb"])
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--recorder-host", p.stderr)
+
     def test_9d_migrate_from_003(self):
         """A database at 003 (created by the three earlier migrations, with
-        a session in it) gets 004 and 005 alone from `db migrate`; its rows
-        stay."""
+        a session in it) gets the later ones alone from `db migrate`; its
+        rows stay."""
         self.pg.psql("CREATE DATABASE at003")
         sql = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            "..", "..", "sql")
@@ -742,13 +806,14 @@ class StoreTest(unittest.TestCase):
                      db="at003")
         p = run(["status", "--data-dir", self.data, "--db",
                  self.pg.url(db="at003")])
-        self.assertIn("2 migrations pending", p.stdout)
+        self.assertIn("%d migrations pending" % (N_MIGRATIONS - 3), p.stdout)
         p = run(["db", "migrate", "--db", self.pg.url(db="at003")])
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("applied 2 migrations,", p.stdout)
+        self.assertIn("applied %d migrations," % (N_MIGRATIONS - 3), p.stdout)
         self.assertEqual(self.pg.psql(
             "SELECT version FROM heimdall.schema_migrations ORDER BY 1",
-            db="at003")[-2:], [["004_localization"], ["005_session_group"]])
+            db="at003")[3:], [[f[:-4]] for f in sorted(os.listdir(SQL_DIR))
+                              if f[:3].isdigit() and f > "004"])
         self.assertEqual(self.pg.psql(
             "SELECT count(*) FROM heimdall.recording_sessions",
             db="at003"), [["1"]])
