@@ -62,6 +62,31 @@ test_uuid(void **state)
 }
 
 static void
+test_when(void **state)
+{
+	double	t;
+
+	(void)state;
+	assert_int_equal(util_parse_when("+30s", 1000.25, &t), 0);
+	assert_true(t == 1031);			/* up to a whole second */
+	assert_int_equal(util_parse_when("+30", 1000, &t), 0);
+	assert_true(t == 1030);
+	assert_int_equal(util_parse_when("+2m", 1000, &t), 0);
+	assert_true(t == 1120);
+	assert_int_equal(util_parse_when("+1h", 1000, &t), 0);
+	assert_true(t == 4600);
+	assert_int_equal(util_parse_when("2026-12-02T10:00:00Z", 0, &t), 0);
+	assert_true(t == 1796205600);
+	assert_int_equal(util_parse_when("+", 0, &t), -1);
+	assert_int_equal(util_parse_when("+-5s", 0, &t), -1);
+	assert_int_equal(util_parse_when("+5x", 0, &t), -1);
+	assert_int_equal(util_parse_when("+169h", 0, &t), -1);	/* > 7 d */
+	assert_int_equal(util_parse_when("+99999999999999999999", 0, &t), -1);
+	assert_int_equal(util_parse_when("soon", 0, &t), -1);
+	assert_int_equal(util_parse_when(NULL, 0, &t), -1);
+}
+
+static void
 test_token(void **state)
 {
 	char	long_[UTIL_GROUP_ID_MAX + 2];
@@ -389,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_iso8601),
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_token),
+		cmocka_unit_test(test_when),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_fmt),
 		cmocka_unit_test(test_raise_nofile),

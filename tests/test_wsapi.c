@@ -369,6 +369,15 @@ test_flow(void **state)
 	    "\"session_id\":\"%s\",\"frequency_hz\":10400000,"
 	    "\"duration_seconds\":2}}", id);
 	expect_error(f, msg, "session:error", "out_of_range", "frequency_hz");
+	/* a start instant (issue 15): a time, and far enough ahead */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10500000,"
+	    "\"duration_seconds\":2,\"start_at\":\"soon\"}}", id);
+	expect_error(f, msg, "session:error", "wrong_type", "start_at");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10500000,"
+	    "\"duration_seconds\":2,\"start_at\":\"+0s\"}}", id);
+	expect_error(f, msg, "session:error", "out_of_range", "start_at");
 	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
 	    "\"session_id\":\"%s\",\"frequency_hz\":10500000,"
 	    "\"duration_seconds\":2.0}}", id);

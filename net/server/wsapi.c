@@ -588,16 +588,25 @@ ev_complete(struct req *r)
 		{ "frequency_hz", F_NUM, 1, 0 },
 		{ "duration_seconds", F_INT, 1, 0 },
 		{ "session_token", F_STR, 0, WSAPI_TOKEN_MAX },
+		{ "start_at", F_STR, 0, 64 },
 	};
 	struct session_error	 e;
-	const char		*id;
+	const char		*id, *at;
 	json_t			*snap, *d;
-	double			 hz;
+	double			 hz, start_at = 0;
 	long			 dur;
 	json_int_t		 shz, sdur;
 
-	if (check_fields(r, spec, 4) != 0)
+	if (check_fields(r, spec, sizeof spec / sizeof spec[0]) != 0)
 		return;
+	/* a coordinated start (issue 15): as record --at takes it; the
+	 * engine checks the lead time */
+	at = sget(r, "start_at");
+	if (at != NULL && util_parse_when(at, util_now(), &start_at) != 0) {
+		fail(r, "wrong_type", "start_at", "start_at must be an ISO 8601 "
+		    "UTC time (2026-12-02T10:00:00Z) or +N[s|m|h] from now");
+		return;
+	}
 	id = sget(r, "session_id");
 	hz = json_number_value(json_object_get(r->data, "frequency_hz"));
 	if (!isfinite(hz) || hz <= 0 || hz > 1e11) {
@@ -640,7 +649,7 @@ ev_complete(struct req *r)
 		    (long long)sdur);
 		return;
 	}
-	if (engine_session_acquire(r->api->cfg.eng, id, &e) != 0) {
+	if (engine_session_acquire_at(r->api->cfg.eng, id, start_at, &e) != 0) {
 		fail_session(r, &e);
 		return;
 	}

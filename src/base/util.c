@@ -92,6 +92,34 @@ util_parse_iso8601(const char *s, double *t)
 	return 0;
 }
 
+int
+util_parse_when(const char *s, double now, double *t)
+{
+	char		*end;
+	long		 n, unit = 1;
+
+	if (s == NULL)
+		return -1;
+	if (s[0] != '+')
+		return util_parse_iso8601(s, t);
+	if (s[1] < '0' || s[1] > '9')
+		return -1;
+	errno = 0;
+	n = strtol(s + 1, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		unit = 60, end++;
+	else if (*end == 'h')
+		unit = 3600, end++;
+	if (*end != '\0' || n > 7L * 86400 / unit)
+		return -1;
+	*t = ceil(now + (double)(n * unit));
+	return 0;
+}
+
 void
 util_uuid(char out[UTIL_UUID_LEN])
 {

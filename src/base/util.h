@@ -19,6 +19,12 @@ double	util_mono(void);
 void	util_iso8601(double t, char *buf, size_t len);
 /* Parse what util_iso8601 writes (and without fraction). 0 or -1. */
 int	util_parse_iso8601(const char *s, double *t);
+/* A start instant as an operator writes it (record --at, the API's
+ * start_at, schedules): ISO 8601 UTC as util_parse_iso8601 takes it, or
+ * "+N" / "+Ns" / "+Nm" / "+Nh" from now (whole N, up to 7 days), rounded
+ * up to the next whole second so that it falls on a second as a
+ * session's grid does. 0, or -1 when s is neither. */
+int	util_parse_when(const char *s, double now, double *t);
 
 /* Random (v4) UUID, lower case. */
 void	util_uuid(char out[UTIL_UUID_LEN]);

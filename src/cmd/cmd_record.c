@@ -57,6 +57,23 @@ jint(const json_t *d, const char *k)
 
 /* session:tdoa: who was left out of TDoA and why, said when it changes
  * (every chunk would repeat it). */
+/* session:preflight (record --at): who is ready for the instant. */
+static void
+human_preflight(const json_t *d)
+{
+	json_t	*r;
+	size_t	 i;
+
+	fprintf(stderr, "pre-flight, %.1f s before %s: %zu ready, %zu not\n",
+	    json_number_value(json_object_get(d, "seconds_ahead")),
+	    cli_jstr(d, "start_at"), json_array_size(json_object_get(d,
+	    "ready")), json_array_size(json_object_get(d, "not_ready")));
+	json_array_foreach(json_object_get(d, "not_ready"), i, r)
+		fprintf(stderr, "  not ready: station %lld (%s): %s\n",
+		    (long long)json_integer_value(json_object_get(r, "websdr")),
+		    cli_jstr(r, "station"), cli_jstr(r, "reason"));
+}
+
 static void
 human_tdoa(struct out *o, const json_t *d)
 {
@@ -143,6 +160,8 @@ human(struct out *o, const char *name, const json_t *d)
 		fprintf(stderr, "error: %s\n", cli_jstr(d, "error"));
 	else if (strcmp(name, "session:clock") == 0)
 		fprintf(stderr, "warning: %s\n", cli_jstr(d, "message"));
+	else if (strcmp(name, "session:preflight") == 0)
+		human_preflight(d);
 	else if (strcmp(name, "session:tdoa") == 0)
 		human_tdoa(o, d);
 	else if (strcmp(name, "session:fix") == 0) {
@@ -282,7 +301,7 @@ flag_of(const char *field)
 {
 	static const char *map[][2] = {
 		{ "session_name", "--name" }, { "notes", "--notes" },
-		{ "group_id", "--group" },
+		{ "group_id", "--group" }, { "start_at", "--at" },
 		{ "duration_seconds", "--duration" },
 		{ "frequency_mhz", "--freq" }, { "passband", "--passband" },
 		{ "source_id", "--source" },
@@ -300,6 +319,10 @@ map_error(const struct session_error *e)
 {
 	if (strcmp(e->code, "io_error") == 0)
 		return cli_error(EXIT_IOERR, "%s", e->msg);
+	/* the flag, when a flag set the field (not the session's id) */
+	if (strcmp(flag_of(e->field), "record") != 0)
+		return cli_error(EXIT_USAGE, "%s: %s", flag_of(e->field),
+		    e->msg);
 	return cli_error(EXIT_USAGE, "%s", e->msg);
 }
 
@@ -348,6 +371,7 @@ static const struct option record_options[] = {
 	{ "group", required_argument, NULL, 0 },
 	{ "passband", required_argument, NULL, 0 },
 	{ "start-timeout", required_argument, NULL, 0 },
+	{ "at", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
 	{ "sync-timeout", required_argument, NULL, 0 },
 	REPLICATOR_OPTIONS,
@@ -408,7 +432,7 @@ record_exec(const struct args *a)
 	struct runtime		 rt;
 	const char		*stfile, *dir, *source;
 	char			 err[1024];
-	double			 mhz = 0, start_timeout = 5;
+	double			 mhz = 0, start_timeout = 5, at = 0;
 	long			 dur = 0;
 	int			 rc;
 
@@ -426,6 +450,11 @@ record_exec(const struct args *a)
 		return EXIT_USAGE;
 	if ((rc = runtime_store_options(a, &rcfg)) != 0)
 		return rc;
+	if (args_get(a, "at") != NULL && util_parse_when(args_get(a, "at"),
+	    util_now(), &at) != 0)
+		return cli_error(EXIT_USAGE, "--at must be an ISO 8601 UTC time "
+		    "(2026-12-02T10:00:00Z) or +N[s|m|h] from now (got \"%s\")",
+		    cli_esc(args_get(a, "at")));
 	if (p.name[0] == '\0')
 		return cli_error(EXIT_USAGE, "--name is required and must not "
 		    "be empty");
@@ -456,6 +485,7 @@ record_exec(const struct args *a)
 		runtime_stop(&rt);
 		return cli_error(EXIT_USAGE, "--freq: %s", e.msg);
 	}
+	rt.start_at = at;
 	return cmd_record_run(&rt, dir, start_timeout, &rcfg, &p, source,
 	    args_has(a, "json"), sync_timeout);
 }
@@ -523,7 +553,7 @@ cmd_record_run(struct runtime *rt, const char *dir, double start_timeout,
 		rc = EXIT_INTERRUPTED;
 		goto stop;
 	}
-	if (engine_session_acquire(rt->eng, id, &e) != 0) {
+	if (engine_session_acquire_at(rt->eng, id, rt->start_at, &e) != 0) {
 		/* cancelled by a signal just now: that is what happened */
 		rc = __atomic_load_n(&sc.got, __ATOMIC_SEQ_CST) ?
 		    EXIT_INTERRUPTED : map_error(&e);
@@ -575,6 +605,13 @@ const struct cmd_entry cmd_record_entry = {
 	    "                       sessions of the same transmission: 1-64\n"
 	    "                       letters, digits, '.', '_', ':' or '-'\n"
 	    "  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
+	    "  --at TIME            start at this instant: chunk 0 begins then on\n"
+	    "                       every receiver (GPS time where it has it), so\n"
+	    "                       recorders given the same TIME cut the same\n"
+	    "                       seconds; ISO 8601 UTC or +N[s|m|h] from now\n"
+	    "                       (rounded up to a whole second), at least the\n"
+	    "                       start timeout ahead; the receivers connect\n"
+	    "                       and are checked first (session:preflight)\n"
 	    "  --start-timeout S    wait this long for every station to stream "
 	    "(default 5)\n"
 	    "  --json               events as JSON lines on stdout (with\n"

@@ -42,6 +42,9 @@ struct runtime {
 	char			 recorder_host[256];	/* the engine's ("": the
 						   host name); set between
 						   load_stations and start */
+	double			 start_at;	/* record --at: UTC s of chunk
+						   0 (0: as soon as the
+						   receivers stream) */
 };
 
 /* --recorder-host NAME, for the entries whose table has RUNTIME_OPTIONS. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "src/engine/engine.h"
@@ -81,6 +82,12 @@ struct acq {
 	double		 deadline;	/* nothing more is awaited after it */
 	int		 has_origin;
 	double		 t0;
+	/* A coordinated start (engine_session_acquire_at): the origin is
+	 * the instant given, set before any block, never chosen again (a
+	 * re-placement moves receivers onto it, not it); preflight: 1 once
+	 * session:preflight said who is ready for it. */
+	double		 start_at;
+	int		 preflight;
 	/* The session's time line minus the host clock (s): the median of
 	 * the GPS receivers' clk; 0 without GPS. trusted: a majority of the
 	 * GPS receivers agree on it. clk_place: what local receivers are
@@ -135,6 +142,7 @@ struct sess {
 	int			 ended;		/* the final event is out */
 	double			 touched;	/* util_mono() of the last request */
 	int			 qpos;		/* 1.. while queued, else 0 */
+	double			 start_at;	/* UTC s of chunk 0, 0: none */
 	struct sess		*qnext;		/* the acquisition queue */
 	struct sess		*endnext;	/* to be ended (a local list) */
 	int			 saying_start;	/* acquire's events not out yet */
@@ -993,7 +1001,7 @@ retry_origin(struct acq *a)
 {
 	int	 i;
 
-	if (!a->has_origin || origin_final(a))
+	if (!a->has_origin || origin_final(a) || a->start_at > 0)
 		return;
 	a->has_origin = 0;
 	if (a->clock_event == 1)
@@ -1175,6 +1183,51 @@ supervise_replay(struct acq *a, json_t *missing)
  * has something to do next (a pending chunk falls due, the start timeout,
  * the deadline): the worker sleeps until then unless woken.
  */
+/*
+ * acq->lock held. A coordinated start's pre-flight (engine.h): once, a
+ * second before the instant or as soon as every receiver streams, who is
+ * ready and who is not, with the reason (busy, refused frequency, no
+ * answer, still connecting), while there is time to act on it. Until
+ * then, *next is the moment to look again. The event's data, or NULL.
+ */
+static json_t *
+preflight_check(struct acq *a, double now, double *next)
+{
+	json_t	*ready, *not_ready;
+	char	 iso[40];
+	int	 i, all = 1;
+
+	if (a->start_at <= 0 || a->preflight)
+		return NULL;
+	for (i = 0; i < a->n; i++)
+		if (a->rt[i].state != RX_STREAMING)
+			all = 0;
+	if (!all && now < a->start_at - 1.0 && !a->cancel) {
+		*next = fmin(*next, a->start_at - 1.0);
+		return NULL;
+	}
+	a->preflight = 1;
+	ready = json_array();
+	not_ready = json_array();
+	for (i = 0; i < a->n; i++) {
+		struct rxrt *r = &a->rt[i];
+		if (r->state == RX_STREAMING)
+			json_array_append_new(ready, json_pack("{s:i, s:s}",
+			    "websdr", r->st->index, "station", r->st->name));
+		else
+			json_array_append_new(not_ready, json_pack("{s:i, s:s, "
+			    "s:s, s:s}", "websdr", r->st->index, "station",
+			    r->st->name, "state", rx_state_name(r->state),
+			    "reason", r->reason[0] != '\0' ? r->reason :
+			    r->state == RX_CONNECTING ? "not streaming yet" :
+			    "not streaming"));
+	}
+	util_iso8601(a->start_at, iso, sizeof iso);
+	return json_pack("{s:s, s:s, s:f, s:o, s:o}", "session_id", a->s->id,
+	    "start_at", iso, "seconds_ahead", a->start_at - now, "ready",
+	    ready, "not_ready", not_ready);
+}
+
 static double
 supervise(struct acq *a, double now, json_t *missing)
 {
@@ -1584,7 +1637,7 @@ work(struct acq *a, int wait)
 {
 	struct item	*items, *it, *next;
 	struct chunk	*cv[256];
-	json_t		*missing = json_array(), *clock = NULL;
+	json_t		*missing = json_array(), *clock = NULL, *pre;
 	int		 n = 0, done;
 	struct timespec	 ts;
 
@@ -1642,6 +1695,7 @@ work(struct acq *a, int wait)
 
 	pthread_mutex_lock(&a->lock);
 	a->next_due = supervise(a, util_now(), missing);
+	pre = preflight_check(a, util_now(), &a->next_due);
 	done = all_accounted(a);
 	/* Said once the origin is final (retry_origin: a stale run of
 	 * stamps outvoted after it may have moved a receiver's clock, and
@@ -1654,6 +1708,8 @@ work(struct acq *a, int wait)
 			a->clock_event = 0;
 	}
 	pthread_mutex_unlock(&a->lock);
+	if (pre != NULL)
+		events_emit(a->eng->cfg.ev, "session:preflight", pre);
 	if (clock != NULL)
 		events_emit(a->eng->cfg.ev, "session:clock", clock);
 	emit_missing(a, missing);
@@ -1905,6 +1961,11 @@ acq_new(struct engine *eng, struct sess *s)
 	a->t_start = util_now();
 	a->deadline = a->t_start + eng->cfg.start_timeout + a->total +
 	    eng->cfg.grace;
+	if (s->start_at > 0) {
+		a->start_at = s->start_at;
+		a->deadline = fmax(a->deadline, s->start_at + a->total +
+		    eng->cfg.grace);
+	}
 	for (i = 0; a->rt != NULL && i < a->n; i++) {
 		struct rxrt *r = &a->rt[i];
 		r->acq = a;
@@ -1941,11 +2002,16 @@ acq_new(struct engine *eng, struct sess *s)
 		acq_free(a);
 		return NULL;
 	}
-	if (eng->cfg.replay) {
-		/* The recordings' common overlap: known before any block, so
-		 * every stream is cut as it comes, none awaited. */
+	if (eng->cfg.replay || a->start_at > 0) {
+		/* The recordings' common overlap, or the instant the operator
+		 * gave (every recorder given it cuts the same seconds): known
+		 * before any block, so every stream is cut as it comes (what
+		 * comes before the instant is not the session's), none
+		 * awaited, and the grid is not chosen again. */
 		a->has_origin = 1;
-		a->t0 = eng->cfg.replay_origin;
+		a->t0 = eng->cfg.replay ? eng->cfg.replay_origin : a->start_at;
+		if (!eng->cfg.replay)
+			locate_grid(a->loc, a->t0, 0);
 		for (i = 0; i < a->n; i++)
 			chunker_set_origin(a->rt[i].ch, a->t0, on_chunk, a);
 	}
@@ -1962,6 +2028,13 @@ launch(struct engine *eng, struct sess *s, int announce,
 	pthread_attr_t	 attr;
 	int		 rc;
 
+	/* A coordinated start that waited in the queue past its instant is
+	 * missed, never run late (the seconds it names are gone). */
+	if (s->start_at > 0 && util_now() + ENGINE_AT_LEAD_MIN_S >
+	    s->start_at)
+		return session_error_set(e, "bad_state", "start_at", "its "
+		    "start instant passed while it waited for the session "
+		    "before it");
 	if ((a = acq_new(eng, s)) == NULL)
 		return session_error_set(e, "io_error", "", "out of memory");
 	a->announce = announce;
@@ -1988,15 +2061,56 @@ int
 engine_session_acquire(struct engine *eng, const char *id,
     struct session_error *e)
 {
+	return engine_session_acquire_at(eng, id, 0, e);
+}
+
+double
+engine_at_lead(const struct engine *eng)
+{
+	return fmax(ENGINE_AT_LEAD_MIN_S, eng->cfg.start_timeout);
+}
+
+int
+engine_session_acquire_at(struct engine *eng, const char *id,
+    double start_at, struct session_error *e)
+{
 	struct sess	*s;
+	double		 now = util_now(), lead = engine_at_lead(eng);
 	int		 pos;
 
+	if (start_at != 0 && (!isfinite(start_at) || eng->cfg.replay))
+		return session_error_set(e, "invalid", "start_at", "%s",
+		    eng->cfg.replay ? "an import runs on its recordings' "
+		    "time line: no start instant" : "start_at is not a time");
+	if (start_at != 0 && start_at < now + lead)
+		return session_error_set(e, "out_of_range", "start_at",
+		    "the start instant is %.1f s away: it must be at least "
+		    "%.0f s ahead (the receivers connect and are checked "
+		    "first)", start_at - now, lead);
+	if (start_at > now + ENGINE_AT_AHEAD_MAX_S)
+		return session_error_set(e, "out_of_range", "start_at",
+		    "the start instant is more than %d days ahead",
+		    ENGINE_AT_AHEAD_MAX_S / 86400);
 	pthread_mutex_lock(&eng->lock);
 	if ((s = find(eng, id, e)) != NULL)
 		s->touched = util_mono();	/* its client is still there */
 	if (s == NULL ||
 	    session_transition(s->status, SESSION_IN_PROGRESS, e) != 0)
 		goto fail;
+	s->start_at = start_at;
+	/* Recorders given the same instant and frequency recorded the same
+	 * transmission: without a group of its own, the session gets the one
+	 * they all derive alike (issue 16), "at:<instant>:<Hz>". */
+	if (start_at > 0 && s->p.group[0] == '\0') {
+		time_t		tt = (time_t)floor(start_at);
+		struct tm	tm;
+		char		stamp[32];
+		gmtime_r(&tt, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+		snprintf(s->p.group, sizeof s->p.group, "at:%s.%03dZ:%lld",
+		    stamp, (int)((start_at - floor(start_at)) * 1000),
+		    (long long)llround(s->p.freq_hz));
+	}
 	/* First come, first served: nobody overtakes the queue. */
 	if (eng->active < eng->cfg.max_active && eng->qhead == NULL) {
 		if (launch(eng, s, 0, e) != 0)
@@ -2015,10 +2129,18 @@ engine_session_acquire(struct engine *eng, const char *id,
 	pthread_mutex_unlock(&eng->lock);
 
 	save_manifest(eng, s);
-	events_emit(eng->cfg.ev, "session:completed", json_pack(
-	    "{s:s, s:s, s:s, s:i, s:i}", "session_id", s->id, "task_id",
-	    s->id, "status", "in_progress", "chunks", s->p.duration_s,
-	    "queue_position", pos));
+	{
+		json_t *d = json_pack("{s:s, s:s, s:s, s:i, s:i}",
+		    "session_id", s->id, "task_id", s->id, "status",
+		    "in_progress", "chunks", s->p.duration_s,
+		    "queue_position", pos);
+		if (start_at > 0) {
+			char iso[40];
+			util_iso8601(start_at, iso, sizeof iso);
+			json_object_set_new(d, "start_at", json_string(iso));
+		}
+		events_emit(eng->cfg.ev, "session:completed", d);
+	}
 	say_status(eng, s);
 	pthread_mutex_lock(&eng->lock);
 	s->saying_start = 0;
@@ -2143,6 +2265,12 @@ manifest_build(struct engine *eng, struct sess *s)
 	json_object_set_new(ses, "notes", json_string(s->p.notes));
 	json_object_set_new(ses, "group_id", s->p.group[0] ?
 	    json_string(s->p.group) : json_null());
+	if (s->start_at > 0) {
+		/* a coordinated start: chunk 0 began exactly then */
+		char at[40];
+		util_iso8601(s->start_at, at, sizeof at);
+		json_object_set_new(ses, "start_at", json_string(at));
+	}
 	/* who recorded it, as it was then (a later sync, from anywhere,
 	 * sends this and not its own host name); a host name that is not
 	 * UTF-8 text is left out */

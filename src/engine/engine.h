@@ -176,6 +176,30 @@ int		 engine_session_assign(struct engine *eng, const char *id,
  * queue it behind max_active acquiring ones ("busy" when queue_max wait). */
 int		 engine_session_acquire(struct engine *eng, const char *id,
 		    struct session_error *e);
+/*
+ * Step 3 at a coordinated instant (issue 15): chunk k of every receiver
+ * covers [start_at + k, start_at + k + 1) (UTC s; GPS time where the
+ * receiver has it), so recorders on different machines given the same
+ * instant store the same seconds of one transmission. The receivers are
+ * connected now; session:preflight {session_id, start_at, ready: [{websdr,
+ * station}], not_ready: [{websdr, station, state, reason}]} says, once,
+ * a second before the instant (or as soon as all stream), which are not
+ * streaming and why; what comes before the instant is not stored. The
+ * instant must be at least engine_at_lead() ahead (out_of_range, saying
+ * that lead) and at most ENGINE_AT_AHEAD_MAX_S; a session queued behind
+ * another that cannot start ENGINE_AT_LEAD_MIN_S before its instant
+ * fails ("passed while it waited"), never runs late. A session without
+ * a group gets "at:YYYYmmddTHHMMSS.mmmZ:<Hz>" (the instant, the
+ * frequency): recorders started alike are linked alike. start_at 0: as
+ * engine_session_acquire. Not in replay (invalid).
+ */
+#define ENGINE_AT_LEAD_MIN_S	2
+#define ENGINE_AT_AHEAD_MAX_S	(7 * 86400)
+int		 engine_session_acquire_at(struct engine *eng, const char *id,
+		    double start_at, struct session_error *e);
+/* The least lead time of a start instant: the start timeout (the time
+ * receivers get to connect), at least ENGINE_AT_LEAD_MIN_S. */
+double		 engine_at_lead(const struct engine *eng);
 /* Cancel: acquisition stops, finished chunks are kept, status failed; a
  * queued or not yet acquiring session simply ends failed. */
 int		 engine_session_cancel(struct engine *eng, const char *id,
