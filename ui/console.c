@@ -242,8 +242,13 @@ render(struct con *c)
 	static const char *quit[] = { "", "y  quit      n, Esc  stay" };
 
 	erase();
-	if (COLS < 40 || LINES < 12) {
-		mvaddstr(0, 0, "Terminal too small: 80x24 or more, please.");
+	if (COLS < CON_MIN_COLS || LINES < CON_MIN_LINES) {
+		/* Rather than buttons cut off: what is needed. */
+		char msg[128];
+		snprintf(msg, sizeof msg, "terminal too small (needs %dx%d, "
+		    "80x24 is best; this is %dx%d)", CON_MIN_COLS,
+		    CON_MIN_LINES, COLS, LINES);
+		mvaddnstr(LINES / 2, 0, msg, COLS);
 		curs_set(0);
 	} else {
 		switch (c->sc) {
@@ -308,7 +313,11 @@ map_key(int r, wint_t ch)
 	case '\t': return WG_KEY_TAB;
 	case 27: return WG_KEY_ESC;
 	case 0x7f: case 8: return WG_KEY_BACKSPACE;
+	case 1: return WG_KEY_HOME;		/* Ctrl-A */
+	case 5: return WG_KEY_END;		/* Ctrl-E */
+	case 11: return WG_KEY_CTRL_K;
 	case 21: return WG_KEY_CTRL_U;
+	case 23: return WG_KEY_CTRL_W;
 	}
 	return (int)ch;
 }
@@ -365,8 +374,10 @@ key(struct con *c, int k)
 	}
 }
 
-/* Ctrl-C: ask before cancelling a running acquisition; elsewhere quit
- * (nothing is lost before acquisition starts). */
+/* Ctrl-C asks, on every screen, as Esc does on the first: to cancel a
+ * running acquisition, else to quit; a second Ctrl-C answers yes to the
+ * quit question (never to the cancel one: a session is not lost to a
+ * key held down). */
 static void
 on_interrupt(struct con *c)
 {
@@ -378,8 +389,10 @@ on_interrupt(struct con *c)
 		con_log(c, "Ctrl-C: confirm with y to cancel the session");
 	} else if (c->sc == SC_PROGRESS)
 		return;		/* already ending */
-	else
+	else if (c->modal == MO_QUIT)
 		c->quit = 1;
+	else
+		c->modal = MO_QUIT;
 }
 
 static void
@@ -419,17 +432,66 @@ read_wake(struct con *c)
 		c->sig_term = 1;
 }
 
+/* The next key: get_wch in a UTF-8 locale; elsewhere bytes (getch), as
+ * the C locale's get_wch drops a byte it cannot decode and what follows
+ * it ("Zürich" became "Z"). */
+static int
+next_key(struct con *c, wint_t *ch)
+{
+	int	r;
+
+	if (c->th.utf8)
+		return get_wch(ch);
+	if ((r = getch()) == ERR)
+		return ERR;
+	*ch = (wint_t)r;
+	return r >= KEY_MIN ? KEY_CODE_YES : OK;
+}
+
 static void
 read_keys(struct con *c)
 {
-	wint_t	ch;
-	int	r, k;
+	wint_t	ch, ch2;
+	int	r, r2, k;
 
-	while ((r = get_wch(&ch)) != ERR) {
+	while ((r = next_key(c, &ch)) != ERR) {
+		/* Outside a UTF-8 locale the bytes of UTF-8 text come one by
+		 * one: gather them into characters (the fields keep UTF-8). */
+		if (r == OK && !c->th.utf8 && ch >= 0x80 && ch <= 0xff) {
+			if ((k = wg_u8_feed(&c->u8, (int)ch)) >= 0)
+				key(c, k);
+			continue;
+		}
+		c->u8.need = 0;
 		k = map_key(r, ch);
 		if (k == 3) {		/* ^C as a key (raw terminals) */
 			on_interrupt(c);
 			continue;
+		}
+		/* Esc and Backspace at once is Alt-Backspace (the terminal
+		 * sends both together): a word deleted, not the quit
+		 * question. Esc and any other key stay two keys (a script or
+		 * a fast operator sends "Esc y"). */
+		if (k == WG_KEY_ESC && (r2 = next_key(c, &ch2)) != ERR) {
+			if ((r2 == OK && (ch2 == 0x7f || ch2 == 8)) ||
+			    (r2 == KEY_CODE_YES && ch2 == KEY_BACKSPACE)) {
+				key(c, WG_KEY_CTRL_W);
+				continue;
+			}
+			key(c, WG_KEY_ESC);
+			if (c->quit)
+				break;
+			k = map_key(r2, ch2);
+			if (r2 == OK && !c->th.utf8 && ch2 >= 0x80 &&
+			    ch2 <= 0xff) {
+				if ((k = wg_u8_feed(&c->u8, (int)ch2)) >= 0)
+					key(c, k);
+				continue;
+			}
+			if (k == 3) {
+				on_interrupt(c);
+				continue;
+			}
 		}
 		if (k >= 0)
 			key(c, k);
@@ -574,10 +636,14 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 		fprintf(stderr, "heimdall-rec: session %s cancelled; its "
 		    "stored chunks are in %s/sessions/%s/\n", c->id,
 		    cfg->data_dir, c->id);
-	else if (c->final != NULL)
+	else if (c->final != NULL) {
+		char word[64];
+		session_outcome_text(jstr(c->final, "status"), jint(
+		    json_object_get(c->final, "summary"), "chunks_missing"),
+		    word, sizeof word);
 		fprintf(stderr, "heimdall-rec: last session %s %s: %s/sessions/"
-		    "%s/\n", c->last_id, jstr(c->final, "status"),
-		    cfg->data_dir, c->last_id);
+		    "%s/\n", c->last_id, word, cfg->data_dir, c->last_id);
+	}
 	json_decref(c->final);
 	free(c->rows);
 	free(c->src);

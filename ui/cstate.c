@@ -20,6 +20,16 @@ con_wake(struct con *c, char what)
 	(void)n;	/* full pipe: a wake-up is already pending */
 }
 
+/* One line per entry: a reason with a newline must not break the
+ * layout. */
+static void
+oneline(char *line)
+{
+	for (; *line != '\0'; line++)
+		if (*line == '\n' || *line == '\r' || *line == '\t')
+			*line = ' ';
+}
+
 void
 con_log(struct con *c, const char *fmt, ...)
 {
@@ -29,24 +39,39 @@ con_log(struct con *c, const char *fmt, ...)
 	char		*line;
 	size_t		 off;
 
-	line = c->log[(c->log_head + c->log_n) % LOG_MAX];
+	line = c->log[c->log_seq % LOG_MAX];
 	if (c->log_n == LOG_MAX)
 		c->log_head = (c->log_head + 1) % LOG_MAX;
 	else
 		c->log_n++;
+	c->log_seq++;
+	/* Scrolled back: stay on the same lines as new ones arrive. */
+	if (c->log_back > 0 && c->log_back < c->log_n)
+		c->log_back++;
 	localtime_r(&t, &tm);
 	off = strftime(line, 256, "%H:%M:%S ", &tm);
 	va_start(ap, fmt);
 	vsnprintf(line + off, 256 - off, fmt, ap);
 	va_end(ap);
-	/* One line per entry: a reason with a newline must not break the
-	 * layout. */
-	for (; *line != '\0'; line++)
-		if (*line == '\n' || *line == '\r' || *line == '\t')
-			*line = ' ';
+	oneline(line);
 	c->dirty = 1;
 }
 
+void
+con_log_rewrite(struct con *c, long seq, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+
+	if (seq < 0 || seq >= c->log_seq || c->log_seq - seq > c->log_n)
+		return;
+	line = c->log[seq % LOG_MAX];
+	va_start(ap, fmt);
+	vsnprintf(line + 9, 256 - 9, fmt, ap);	/* after "HH:MM:SS " */
+	va_end(ap);
+	oneline(line);
+	c->dirty = 1;
+}
 
 void
 con_queue_push(struct con *c, const char *name, json_t *data)

@@ -37,6 +37,12 @@
 #define LOG_MAX		400		/* event log lines kept */
 #define FRAME_S		0.05		/* at most 20 frames/s */
 #define NCHUNK		SESSION_DURATION_MAX
+/* Below this size a screen would be cut (the Configure form's button,
+ * step 3's summary, the table's rows): "terminal too small" is shown
+ * instead. Every screen is laid out for 80x24 and still whole at 60x20
+ * (tests/e2e/test_console.py captures both). */
+#define CON_MIN_COLS	60
+#define CON_MIN_LINES	20
 
 enum uiscreen { SC_CONFIG, SC_ASSIGN, SC_CONFIRM, SC_PROGRESS, SC_COMPLETE };
 enum modal { MO_NONE, MO_HELP, MO_CANCEL, MO_QUIT };
@@ -52,11 +58,17 @@ struct qev {
 struct row {
 	int		 websdr;
 	char		 name[128];
-	char		 state[16];
+	char		 state[40];
 	char		 reason[256];
 	double		 snr, sig, noise, off, rssi;
 	int		 has_snr, has_sig, has_noise, has_off, has_rssi;
 	int		 ok, miss;
+	/* The event log's line for this station's latest run of missing
+	 * chunks (one line per run, not per chunk): its sequence number,
+	 * the run and its reason. */
+	long		 miss_seq;
+	int		 miss_first, miss_last;
+	char		 miss_reason[128];
 	double		 hist[NCHUNK];
 	unsigned char	 cst[NCHUNK];
 };
@@ -80,6 +92,8 @@ struct con {
 	double		 last_frame;
 	int		 quit;
 	int		 sig_term;
+	struct wg_u8	 u8;			/* bytes of a character typed in
+						   a non-UTF-8 locale */
 
 	/* configure (sc_config.c) */
 	struct wg_field	 name, freq, notes;
@@ -109,6 +123,10 @@ struct con {
 	char		 source_name[128];
 	int		 total, chunk, measurements;
 	double		 t_chunk;		/* monotonic, last chunk settled */
+	double		 t_acq;			/* monotonic, acquisition began
+						   (0: queued, not yet) */
+	int		 stored;		/* once ended: chunk indexes with
+						   at least one stored row */
 	int		 acquiring;
 	int		 qpos;			/* ours in the engine's queue */
 	int		 nqueued;		/* acquisitions waiting */
@@ -117,12 +135,22 @@ struct con {
 	struct row	*rows;
 	int		 nrows;
 	int		 table_top;
+	int		 table_rows;		/* rows shown by the last frame */
+	int		 sort;			/* PS_*: the table's order */
+	int		 pfocus;		/* 0 stations, 1 event log (Tab) */
+	int		 log_back;		/* log lines scrolled back */
+	int		 find_on;		/* '/' prompt open */
+	struct wg_field	 find;
+	int		 found;			/* websdr found by '/', or 0 */
 	long		 seen_dropped;
 	struct locpanel	 lp;			/* TDoA and fixes */
 
 	/* event log */
 	char		 log[LOG_MAX][256];
 	int		 log_n, log_head;
+	long		 log_seq;		/* lines ever logged: line s is
+						   at log[s % LOG_MAX] while
+						   log_seq - s <= log_n */
 
 	/* stderr captured while the console owns the terminal */
 	int		 errpipe[2];
@@ -173,6 +201,10 @@ void	con_wake(struct con *c, char what);
 /* Append a line to the event log (time-stamped, one line). */
 void	con_log(struct con *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Rewrite line seq of the log (no-op once it scrolled out); the time
+ * stamp stays the first one's. */
+void	con_log_rewrite(struct con *c, long seq, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* Queue an event for the UI thread (any thread; takes data). */
 void	con_queue_push(struct con *c, const char *name, json_t *data);
 

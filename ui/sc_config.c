@@ -25,29 +25,21 @@ blank(const char *s)
 	return 1;
 }
 
-/* Parse the frequency field: 0 and *hz, or -1 with the message in ferr. */
+/* Parse the frequency field (the one parser of typed frequencies, the
+ * CLI's --freq too): 0 and *hz, or -1 with the message in ferr. */
 static int
 check_freq(struct con *c, double *hz)
 {
 	struct session_error	 e;
-	char			*end;
+	char			 err[256];
 	double			 mhz;
 
 	c->ferr[CF_FREQ][0] = '\0';
-	if (blank(c->freq.buf)) {
-		snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ],
-		    "Frequency is required (MHz, e.g. 14.074)");
-		return -1;
-	}
-	errno = 0;
-	mhz = strtod(c->freq.buf, &end);
-	while (*end == ' ')
-		end++;
-	if (errno != 0 || end == c->freq.buf || *end != '\0' ||
-	    !isfinite(mhz) || mhz <= 0 || mhz > 1e5) {
-		snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ],
-		    "Frequency must be a number of MHz above 0 (got \"%s\")",
-		    c->freq.buf);
+	if (session_parse_mhz(c->freq.buf, 0, &mhz, err, sizeof err) != 0) {
+		/* Capitalized: it stands alone under the field. */
+		if (err[0] >= 'a' && err[0] <= 'z')
+			err[0] = (char)(err[0] - 'a' + 'A');
+		snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ], "%s", err);
 		return -1;
 	}
 	*hz = mhz * 1e6;
@@ -180,6 +172,11 @@ config_draw(struct con *c)
 			else
 				snprintf(buf, sizeof buf, "stations accept "
 				    "%g-%g MHz", c->fmin / 1e6, c->fmax / 1e6);
+		} else if (i == CF_DUR && c->dur.note[0] != '\0') {
+			/* A digit not taken says why, where it was typed. */
+			wg_put(stdscr, y + 1, fx, w - fx, c->th.error,
+			    c->dur.note);
+			continue;
 		} else if (i == CF_DUR)
 			snprintf(buf, sizeof buf, "%s or type digits: %d-%d s, "
 			    "one chunk per second", con_arrows(c,
@@ -298,10 +295,12 @@ config_help(struct con *c)
 		"Shift-Tab, Up      previous field",
 		"Left/Right         move the cursor; duration -/+ 1 s",
 		"digits             type the duration (on the slider)",
-		"Ctrl-U             clear the field",
+		"Ctrl-A/Ctrl-E      start / end of the field (Home/End)",
+		"Ctrl-W, Alt-Bksp   delete the word before the cursor",
+		"Ctrl-U/Ctrl-K      delete to the start / to the end",
 		"Enter on [Start]   go to the source",
-		"Esc                quit",
+		"Esc, Ctrl-C        quit (asks first)",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: configure", cfg, 9);
+	con_draw_modal(c, "Keys: configure", cfg, 11);
 }

@@ -31,10 +31,15 @@ progress_reset(struct con *c)
 		snprintf(c->rows[i].name, sizeof c->rows[i].name, "%s",
 		    st->v[i].name);
 		snprintf(c->rows[i].state, sizeof c->rows[i].state, "waiting");
+		c->rows[i].miss_seq = -1;
 	}
 	if (c->rows == NULL)
 		c->nrows = 0;
 	c->table_top = 0;
+	c->log_back = 0;
+	c->found = 0;
+	c->t_acq = 0;
+	c->stored = 0;
 }
 
 static struct row *
@@ -93,6 +98,72 @@ apply_measurement(struct con *c, const json_t *d)
 	}
 }
 
+/* One log line per run of missing chunks of a station (same reason,
+ * consecutive chunks): "Sim 2: chunks 3-7 missing - stalled", updated
+ * in place while the run grows, so a stalled station does not flood the
+ * log. */
+static void
+log_missing(struct con *c, struct row *r, int ci, const char *reason)
+{
+	if (r->miss_seq >= 0 && ci == r->miss_last + 1 &&
+	    strncmp(reason, r->miss_reason, sizeof r->miss_reason - 1) == 0 &&
+	    c->log_seq - r->miss_seq <= c->log_n) {
+		r->miss_last = ci;
+		con_log_rewrite(c, r->miss_seq, "%s: chunks %d-%d missing - %s",
+		    r->name, r->miss_first + 1, r->miss_last + 1, reason);
+		return;
+	}
+	r->miss_seq = c->log_seq;
+	r->miss_first = r->miss_last = ci;
+	snprintf(r->miss_reason, sizeof r->miss_reason, "%s", reason);
+	con_log(c, "%s: chunk %d missing - %s", r->name, ci + 1, reason);
+}
+
+/* The session ended: the chunks really stored (a cancelled session's bar
+ * shows them, not the engine's last progress count) and each station's
+ * outcome in the vocabulary of the session's (never "streaming" any
+ * more). */
+static void
+rows_final(struct con *c, const json_t *d)
+{
+	const json_t	*sum = json_object_get(d, "summary"), *st;
+	struct row	*r;
+	size_t		 i;
+	int		 j, k, miss;
+
+	c->stored = 0;
+	for (j = 0; j < c->total && j < NCHUNK; j++)
+		for (k = 0; k < c->nrows; k++)
+			if (c->rows[k].cst[j] == WG_SPARK_OK) {
+				c->stored++;
+				break;
+			}
+	json_array_foreach(json_object_get(sum, "stations"), i, st) {
+		if ((r = row_of(c, st)) == NULL)
+			continue;
+		r->ok = (int)jint(st, "chunks_ok");
+		r->miss = (int)jint(st, "chunks_missing");
+		if (json_object_get(st, "reason") != NULL)
+			snprintf(r->reason, sizeof r->reason, "%s",
+			    jstr(st, "reason"));
+	}
+	for (k = 0; k < c->nrows; k++) {
+		r = &c->rows[k];
+		/* Chunks never reached (a cancel) are missing too. */
+		miss = c->total - r->ok;
+		if (miss < r->miss)
+			miss = r->miss;
+		if (r->ok == 0)
+			snprintf(r->state, sizeof r->state, "failed");
+		else
+			session_outcome_text("completed", miss, r->state,
+			    sizeof r->state);
+		if (strcmp(r->reason, r->state) == 0 ||
+		    strcmp(r->reason, "streaming") == 0)
+			r->reason[0] = '\0';
+	}
+}
+
 void
 progress_event(struct con *c, const char *name, const json_t *d)
 {
@@ -134,6 +205,8 @@ progress_event(struct con *c, const char *name, const json_t *d)
 		c->total = (int)jint(d, "chunks");
 		c->t_chunk = mono();
 		c->qpos = (int)jint(d, "queue_position");
+		if (c->qpos == 0)
+			c->t_acq = mono();
 		if (c->qpos > 0)
 			con_log(c, "queued: position %d, another session is "
 			    "acquiring", c->qpos);
@@ -158,8 +231,7 @@ progress_event(struct con *c, const char *name, const json_t *d)
 		r->miss++;
 		if (ci >= 0 && ci < NCHUNK)
 			r->cst[ci] = WG_SPARK_MISSING;
-		con_log(c, "%s: chunk %lld missing - %s", r->name, ci + 1,
-		    jstr(d, "reason"));
+		log_missing(c, r, (int)ci, jstr(d, "reason"));
 	} else if (strcmp(name, "session:progress") == 0) {
 		c->chunk = (int)jint(d, "chunk");
 		c->total = (int)jint(d, "total_chunks");
@@ -178,6 +250,8 @@ progress_event(struct con *c, const char *name, const json_t *d)
 		    (int)jint(d, "queue_position") != c->qpos) {
 			c->qpos = (int)jint(d, "queue_position");
 			c->t_chunk = mono();
+			if (c->qpos == 0)
+				c->t_acq = mono();
 			if (c->qpos > 0)
 				con_log(c, "queued: position %d", c->qpos);
 			else
@@ -189,15 +263,21 @@ progress_event(struct con *c, const char *name, const json_t *d)
 			c->final = json_deep_copy(d);
 			memcpy(c->last_id, c->id, sizeof c->last_id);
 			c->acquiring = 0;
+			rows_final(c, d);
 			if (c->sc == SC_PROGRESS) {
 				c->sc = SC_COMPLETE;
 				c->force = 1;
 			}
 			if (c->modal == MO_CANCEL)
 				c->modal = MO_NONE;
-			con_log(c, "session %s%s%s", st,
-			    json_object_get(d, "error") ? ": " : "",
-			    jstr(d, "error"));
+			{
+				char w[64];
+				session_outcome_text(st, jint(json_object_get(d,
+				    "summary"), "chunks_missing"), w, sizeof w);
+				con_log(c, "session %s%s%s", w,
+				    json_object_get(d, "error") ? ": " : "",
+				    jstr(d, "error"));
+			}
 		}
 	}
 }
@@ -220,28 +300,161 @@ loc_seen(const struct con *c)
 	return c->lp.fix.seen || c->lp.final.seen || c->lp.tdoa_chunk >= 0;
 }
 
+/* The colour of an outcome: complete green, partial yellow, failed red. */
+static unsigned int
+outcome_attr(const struct con *c, enum session_outcome o)
+{
+	switch (o) {
+	case SESSION_OUTCOME_COMPLETE:
+		return c->th.ok;
+	case SESSION_OUTCOME_PARTIAL:
+		return c->th.warn;
+	case SESSION_OUTCOME_FAILED:
+		return c->th.bad;
+	default:
+		return 0;
+	}
+}
+
+static enum session_outcome
+final_outcome(const struct con *c)
+{
+	const json_t	*sum = json_object_get(c->final, "summary");
+
+	return session_outcome(jstr(c->final, "status"),
+	    jint(sum, "chunks_missing"));
+}
+
+/* "5 ok, 1 failed, 1 retrying": the table in one line (zero counts left
+ * out). While acquiring a station is ok when streaming; once ended the
+ * stations' outcomes are counted. */
+static void
+table_counts(const struct con *c, char *buf, size_t len)
+{
+	static const char *words[] = { "ok", "complete", "partial", "failed",
+	    "retrying", "connecting", "waiting" };
+	int	n[7] = { 0 }, i, k;
+	size_t	off = 0;
+
+	for (i = 0; i < c->nrows; i++) {
+		const char *st = c->rows[i].state;
+		if (strcmp(st, "streaming") == 0)
+			k = 0;
+		else if (strcmp(st, "complete") == 0)
+			k = 1;
+		else if (strncmp(st, "partial", 7) == 0)
+			k = 2;
+		else if (strcmp(st, "failed") == 0)
+			k = 3;
+		else if (strcmp(st, "retrying") == 0)
+			k = 4;
+		else if (strcmp(st, "connecting") == 0)
+			k = 5;
+		else
+			k = 6;
+		n[k]++;
+	}
+	buf[0] = '\0';
+	for (k = 0; k < 7; k++)
+		if (n[k] > 0 && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%d %s",
+			    off > 0 ? ", " : "", n[k], words[k]);
+}
+
+/* The summary's missing chunks, grouped by station in runs:
+ * "2 Sim 2: 3-8, 10 (stalled); 5 Sim 5: 4". Chunk numbers count from 1,
+ * as "Chunk k/N" does. */
+static void
+missing_text(const struct con *c, const json_t *sum, char *buf, size_t len)
+{
+	const json_t	*m;
+	size_t		 i, off = 0;
+	int		 k, j, first, last, any;
+	const struct row *r;
+	char		 reason[128];
+
+	buf[0] = '\0';
+	for (k = 0; k < c->nrows && off + 1 < len; k++) {
+		r = &c->rows[k];
+		any = 0;
+		first = last = -2;
+		reason[0] = '\0';
+		for (j = 0; j <= NCHUNK; j++) {
+			int is = 0;
+			json_array_foreach(json_object_get(sum, "missing"), i,
+			    m)
+				if (jint(m, "websdr") == r->websdr &&
+				    jint(m, "chunk_index") == j) {
+					is = 1;
+					if (reason[0] == '\0')
+						snprintf(reason, sizeof reason,
+						    "%s", jstr(m, "reason"));
+				}
+			if (is && j == last + 1) {
+				last = j;
+				continue;
+			}
+			if (first >= 0 && off + 1 < len) {
+				off += (size_t)snprintf(buf + off, len - off,
+				    "%s", any ? ", " : off > 0 ? "; " : "");
+				if (!any && off + 1 < len)
+					off += (size_t)snprintf(buf + off,
+					    len - off, "%d %s: ", r->websdr,
+					    r->name);
+				if (off + 1 < len)
+					off += (size_t)(first == last ?
+					    snprintf(buf + off, len - off, "%d",
+					    first + 1) : snprintf(buf + off,
+					    len - off, "%d-%d", first + 1,
+					    last + 1));
+				any = 1;
+			}
+			first = last = is ? j : -2;
+		}
+		if (any && reason[0] != '\0' && off + 1 < len)
+			off += (size_t)snprintf(buf + off, len - off, " (%s)",
+			    reason);
+	}
+}
+
+/* Lines of the completion summary under the table (its rule included). */
+static int
+summary_rows(const struct con *c)
+{
+	const json_t *sum = json_object_get(c->final, "summary");
+
+	return 7 + (loc_seen(c) ? loc_rows(c) : 0) +
+	    (json_array_size(json_object_get(sum, "missing")) > 0);
+}
+
 /* The end of a session, under its final table: status, chunks, the
- * session fix, where the data went. */
+ * missing chunks, the session fix, where the data went. */
 static int
 draw_summary(struct con *c, int y)
 {
-	char		 buf[1024], part[1024];
+	char		 buf[1024], part[1024], word[64];
 	const json_t	*d = c->final, *sum;
-	int		 w = COLS, lx = 2, vx = 18, failed;
+	int		 w = COLS, lx = 2, vx = 18;
 	size_t		 off, n, k;
+	enum session_outcome o;
 
 	if (d == NULL)
 		return y;
 	sum = json_object_get(d, "summary");
-	failed = strcmp(jstr(d, "status"), "completed") != 0;
-	wg_rule(stdscr, &c->th, y++, 0, w, failed ? "Session failed" :
-	    "Session complete");
-	if (failed)
+	o = final_outcome(c);
+	/* One vocabulary (session_outcome): a session with chunks missing
+	 * is "partial", never "complete" in green. */
+	session_outcome_text(jstr(d, "status"), jint(sum, "chunks_missing"),
+	    word, sizeof word);
+	snprintf(buf, sizeof buf, "Session %s", o == SESSION_OUTCOME_PARTIAL ?
+	    "partial" : word);
+	wg_rule(stdscr, &c->th, y++, 0, w, buf);
+	if (o == SESSION_OUTCOME_FAILED)
 		snprintf(buf, sizeof buf, "failed: %s", jstr(d, "error"));
 	else
-		snprintf(buf, sizeof buf, "completed");
+		snprintf(buf, sizeof buf, "%s", word);
 	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Status");
-	wg_put(stdscr, y++, vx, w - vx - 1, failed ? c->th.bad : c->th.ok, buf);
+	wg_put(stdscr, y++, vx, w - vx - 1, outcome_attr(c, o), buf);
 	snprintf(buf, sizeof buf, "%lld of %lld stored, %lld missing "
 	    "(%lld measurements)", jint(sum, "chunks_stored"),
 	    jint(sum, "chunks_expected"), jint(sum, "chunks_missing"),
@@ -249,6 +462,12 @@ draw_summary(struct con *c, int y)
 	wg_put(stdscr, y, lx, vx - lx, c->th.label, "Chunks");
 	wg_put(stdscr, y++, vx, w - vx - 1, jint(sum, "chunks_missing") > 0 ?
 	    c->th.warn : 0, buf);
+	if (json_array_size(json_object_get(sum, "missing")) > 0) {
+		missing_text(c, sum, part, sizeof part);
+		wg_fit(part, w - vx - 1, 0, c->th.utf8, buf, sizeof buf);
+		wg_put(stdscr, y, lx, vx - lx, c->th.label, "Missing");
+		wg_put(stdscr, y++, vx, w - vx - 1, c->th.warn, buf);
+	}
 	if (loc_seen(c)) {
 		char	ll[3][LP_LINE];
 		int	n = locpanel_lines(&c->lp, 1, w - vx - 1, loc_rows(c),
@@ -294,14 +513,22 @@ static const struct wg_col cols[TC_N] = {
 	{ "SNR/chunk", 9, NCHUNK, 1, 0, 1 },
 };
 
+/* The sparkline's one fixed scale, the same for every station and every
+ * session, so that rows and sessions compare: SPARK_LO dB and below is
+ * the lowest block, SPARK_HI and above the full one. The column's title
+ * is the legend. */
+#define SPARK_LO	0.0
+#define SPARK_HI	40.0
+
 static unsigned int
 state_attr(const struct con *c, const char *st)
 {
-	if (strcmp(st, "streaming") == 0)
+	if (strcmp(st, "streaming") == 0 || strcmp(st, "complete") == 0)
 		return c->th.ok;
 	if (strcmp(st, "failed") == 0)
 		return c->th.bad;
-	if (strcmp(st, "retrying") == 0 || strcmp(st, "connecting") == 0)
+	if (strcmp(st, "retrying") == 0 || strcmp(st, "connecting") == 0 ||
+	    strncmp(st, "partial", 7) == 0)
 		return c->th.warn;
 	return c->th.dim;
 }
@@ -324,14 +551,276 @@ draw_cells(struct con *c, int y, const int *wid, const char *const *cells,
 	}
 }
 
+/* ---- the table's order: 's' cycles it ---- */
+enum { PS_INDEX, PS_NAME, PS_SNR, PS_MISSING, PS_N };
+static const char *sort_names[PS_N] = { "#", "name", "SNR", "missing" };
+static const struct con *sort_con;	/* UI thread only: qsort's context */
+
+static int
+sort_cmp(const void *a, const void *b)
+{
+	const struct row *x = &sort_con->rows[*(const int *)a];
+	const struct row *y = &sort_con->rows[*(const int *)b];
+	int		  r = 0;
+
+	switch (sort_con->sort) {
+	case PS_NAME:
+		r = strcasecmp(x->name, y->name);
+		break;
+	case PS_SNR:	/* best first; no SNR last */
+		if (x->has_snr != y->has_snr)
+			r = y->has_snr - x->has_snr;
+		else if (x->has_snr && x->snr != y->snr)
+			r = x->snr > y->snr ? -1 : 1;
+		break;
+	case PS_MISSING:	/* most missing first */
+		r = y->miss - x->miss;
+		break;
+	}
+	return r != 0 ? r : x->websdr - y->websdr;
+}
+
+/* The rows in display order (ord: nrows indexes). */
+static void
+table_order(const struct con *c, int *ord)
+{
+	int	i;
+
+	for (i = 0; i < c->nrows; i++)
+		ord[i] = i;
+	if (c->sort != PS_INDEX && c->nrows > 1) {
+		sort_con = c;
+		qsort(ord, (size_t)c->nrows, sizeof *ord, sort_cmp);
+	}
+}
+
+/* Case-insensitive: "3 sim" finds "3 Sim 3" (index and name). */
+static int
+row_matches(const struct row *r, const char *q)
+{
+	char	s[160];
+
+	if (q[0] == '\0')
+		return 0;
+	snprintf(s, sizeof s, "%d %s", r->websdr, r->name);
+	return strcasestr(s, q) != NULL;
+}
+
+/* '/': the first station (in display order) matching the prompt, shown
+ * at the top of the table. */
+static void
+find_apply(struct con *c)
+{
+	int	*ord, i;
+
+	c->found = 0;
+	if (c->nrows == 0 || (ord = calloc((size_t)c->nrows,
+	    sizeof *ord)) == NULL)
+		return;
+	table_order(c, ord);
+	for (i = 0; i < c->nrows; i++)
+		if (row_matches(&c->rows[ord[i]], c->find.buf)) {
+			c->found = c->rows[ord[i]].websdr;
+			c->table_top = i;
+			break;
+		}
+	free(ord);
+}
+
+/* The sparkline of a row with its missing chunks in their own colour:
+ * the whole line in the "ok" colour, then the missing cells again. */
+static void
+draw_spark(struct con *c, int y, int x, int w, const struct row *r, int upto)
+{
+	char	spark[512], one[16];
+	int	start, j;
+
+	if (w <= 0)
+		return;
+	wg_spark_text(r->hist, r->cst, upto, w, SPARK_LO, SPARK_HI,
+	    c->th.utf8, spark, sizeof spark);
+	wg_put(stdscr, y, x, w, c->th.ok, spark);
+	start = upto > w ? upto - w : 0;
+	for (j = start; j < upto; j++)
+		if (r->cst[j] == WG_SPARK_MISSING) {
+			wg_spark_text(r->hist + j, r->cst + j, 1, 1, SPARK_LO,
+			    SPARK_HI, c->th.utf8, one, sizeof one);
+			wg_put(stdscr, y, x + (j - start), 1, c->th.bad, one);
+		}
+}
+
+static void
+fmt_mmss(double s, char *buf, size_t len)
+{
+	long	t = s < 0 ? 0 : (long)(s + 0.5);
+
+	snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* The header's words after the bar: queued, waiting (for what, until
+ * when), the percentage with elapsed and remaining time, or once ended
+ * what was stored and the outcome. *attr: their colour. */
+static void
+header_text(struct con *c, double frac, char *buf, size_t len,
+    unsigned int *attr)
+{
+	char		 el[16], left[16], until[16], names[256];
+	double		 now = mono(), wait_end;
+	int		 k, nw = 0, nstream = 0, ci;
+	size_t		 off = 0;
+	time_t		 t;
+	struct tm	 tm;
+
+	*attr = 0;
+	if (c->final != NULL) {
+		char word[64];
+		session_outcome_text(jstr(c->final, "status"), jint(
+		    json_object_get(c->final, "summary"), "chunks_missing"),
+		    word, sizeof word);
+		snprintf(buf, len, "%3d%% stored  %s", (int)floor(frac * 100 +
+		    1e-9), word);
+		*attr = outcome_attr(c, final_outcome(c));
+		return;
+	}
+	if (c->qpos > 0) {
+		snprintf(buf, len, "queued: position %d", c->qpos);
+		return;
+	}
+	fmt_mmss(c->t_acq > 0 ? now - c->t_acq : 0, el, sizeof el);
+	/* What the next chunk waits for: the stations that have not
+	 * delivered it yet (none at all before the first). */
+	ci = c->chunk;
+	names[0] = '\0';
+	for (k = 0; k < c->nrows && ci < NCHUNK; k++) {
+		const struct row *r = &c->rows[k];
+		if (strcmp(r->state, "streaming") == 0)
+			nstream++;
+		if (r->cst[ci] != WG_SPARK_NONE || strcmp(r->state,
+		    "failed") == 0)
+			continue;
+		if (nw++ < 3 && off < sizeof names)
+			off += (size_t)snprintf(names + off, sizeof names - off,
+			    "%s%s", off > 0 ? ", " : "", r->name);
+	}
+	if (c->acquiring && c->t_acq > 0 && c->measurements == 0 &&
+	    nstream < c->nrows && c->cfg->start_timeout > 0) {
+		/* Before the first second: the receivers are awaited for the
+		 * start timeout. */
+		wait_end = c->t_acq + c->cfg->start_timeout;
+		t = time(NULL) + (time_t)(wait_end - now + 0.5);
+		localtime_r(&t, &tm);
+		strftime(until, sizeof until, "%H:%M:%S", &tm);
+		fmt_mmss(wait_end - now, left, sizeof left);
+		if (now < wait_end) {
+			snprintf(buf, len, "waiting for %d of %d stations "
+			    "until %s (%s left)", c->nrows - nstream,
+			    c->nrows, until, left);
+			*attr = c->th.warn;
+			return;
+		}
+	}
+	if (c->acquiring && c->t_acq > 0 && nw > 0 && c->chunk < c->total &&
+	    now - c->t_chunk > 1.5) {
+		/* A chunk is late: who it waits for, and until when it is
+		 * given up for them (the engine's grace). */
+		wait_end = c->t_chunk + 1 + (c->cfg->grace > 0 ?
+		    c->cfg->grace : ENGINE_GRACE_DEFAULT);
+		fmt_mmss(wait_end - now, left, sizeof left);
+		snprintf(buf, len, "chunk %d waits for %s%s%s (%s left)", ci + 1,
+		    names, nw > 3 ? " +" : "", nw > 3 ? "more" : "", left);
+		*attr = c->th.warn;
+		return;
+	}
+	fmt_mmss(c->total - c->chunk - (frac * c->total - c->chunk), left,
+	    sizeof left);
+	snprintf(buf, len, "%3d%%  %d measurements", (int)floor(frac * 100 +
+	    1e-9), c->measurements);
+	if (COLS >= 70 && c->t_acq > 0) {
+		size_t o = strlen(buf);
+		snprintf(buf + o, len - o, "  %s elapsed, %s left", el, left);
+	}
+}
+
+/* The event log's rule and its lines, y the rule, lh lines under it.
+ * The rule says what the table holds (stations shown, their states in
+ * one line), the queue, the --listen URL and which part the keys move. */
+static void
+draw_log(struct con *c, int y, int lh)
+{
+	char	buf[1024], counts[256];
+	size_t	off;
+	int	i, j, back;
+
+	if (lh < 1)
+		return;
+	off = (size_t)snprintf(buf, sizeof buf, "Events%s",
+	    c->pfocus == 1 ? " [keys]" : "");
+	if (c->log_back > 0)
+		off += (size_t)snprintf(buf + off, sizeof buf - off,
+		    " (%d back: End newest)", c->log_back);
+	table_counts(c, counts, sizeof counts);
+	if (counts[0] != '\0')
+		off += (size_t)snprintf(buf + off, sizeof buf - off, "  %s %s",
+		    con_arrows(c, "\xc2\xb7", "-"), counts);
+	if (c->nrows > c->table_rows)
+		off += (size_t)snprintf(buf + off, sizeof buf - off,
+		    "  %s stations %d-%d of %d: Up/Down scroll",
+		    con_arrows(c, "\xc2\xb7", "-"), c->table_top + 1,
+		    c->table_top + c->table_rows, c->nrows);
+	/* Acquisitions waiting behind the running one (ours included when
+	 * it waits), e.g. queued by WebSocket clients of --listen. */
+	if (c->nqueued > 0)
+		off += (size_t)snprintf(buf + off, sizeof buf - off,
+		    "  %s queued: %d session%s", con_arrows(c, "\xc2\xb7", "-"),
+		    c->nqueued, c->nqueued == 1 ? "" : "s");
+	if (c->cfg->url != NULL && off < sizeof buf)
+		snprintf(buf + off, sizeof buf - off, "  %s web %s",
+		    con_arrows(c, "\xc2\xb7", "-"), c->cfg->url);
+	wg_rule(stdscr, &c->th, y, 0, COLS, buf);
+	/* The newest lines that fit, or log_back lines before them. */
+	back = c->log_back;
+	if (back > c->log_n - lh)
+		back = c->log_n - lh > 0 ? c->log_n - lh : 0;
+	c->log_back = back;
+	j = c->log_n > lh ? c->log_n - lh - back : 0;
+	for (i = 0; i < lh && j + i < c->log_n; i++)
+		wg_put(stdscr, y + 1 + i, 1, COLS - 2, 0,
+		    c->log[(c->log_head + j + i) % LOG_MAX]);
+}
+
+/* The bottom line: the keys, or the '/' prompt while it is open. */
+static void
+status_keys(struct con *c)
+{
+	char	line[1024], view[WG_FIELD_MAX + 8];
+	int	curx;
+
+	if (c->find_on) {
+		wg_field_view(&c->find, COLS - 40, view, sizeof view, &curx);
+		snprintf(line, sizeof line, "find station: %s%s   Enter keep  "
+		    "Esc close", view, c->found ? "" : c->find.len ?
+		    "  (no match)" : "");
+		con_status_line(c, line);
+		return;
+	}
+	if (c->sc == SC_COMPLETE)
+		con_status_line(c, "n new session  q quit  Esc back  "
+		    "Up/Down scroll  Tab log  / find  s sort  ? keys");
+	else
+		con_status_line(c, c->acquiring ? "Ctrl-C cancel  Up/Down "
+		    "scroll  Tab log  / find  s sort  ? keys" :
+		    "waiting for the session to end...");
+}
+
 void
 progress_draw(struct con *c)
 {
-	char		 buf[1024], bar[1024], cell[TC_N][512], spark[512];
+	char		 buf[1024], bar[1024], cell[TC_N][512];
 	const char	*cells[TC_N];
-	unsigned int	 attr[TC_N];
+	unsigned int	 attr[TC_N], hattr;
 	int		 w = COLS, h = LINES, wid[TC_N], i, j, y, th, lh, bw, upto;
-	double		 frac, within, lo = INFINITY, hi = -INFINITY;
+	int		*ord;
+	double		 frac, within;
 	struct row	*r;
 
 	snprintf(buf, sizeof buf, "%.6f MHz %s %d s %s %s", c->p.freq_hz / 1e6,
@@ -340,26 +829,29 @@ progress_draw(struct con *c)
 	con_title_line(c, c->p.name, buf);
 
 	/* Chunk counter and a bar that moves per chunk and, in between,
-	 * with the clock (each chunk is one second of signal). */
+	 * with the clock (each chunk is one second of signal). Once ended:
+	 * the chunks really stored (a cancel at 11/20 shows 11/20). */
 	within = 0;
-	if (c->acquiring && c->qpos == 0 && c->chunk < c->total) {
+	if (c->acquiring && c->qpos == 0 && c->chunk < c->total &&
+	    c->measurements > 0) {
 		within = mono() - c->t_chunk;
 		within = within < 0 ? 0 : within > 0.95 ? 0.95 : within;
 	}
-	frac = c->total > 0 ? (c->chunk + within) / c->total : 0;
-	snprintf(buf, sizeof buf, "Chunk %d/%d", c->chunk, c->total);
+	if (c->final != NULL) {
+		frac = c->total > 0 ? (double)c->stored / c->total : 0;
+		snprintf(buf, sizeof buf, "Chunk %d/%d", c->stored, c->total);
+	} else {
+		frac = c->total > 0 ? (c->chunk + within) / c->total : 0;
+		snprintf(buf, sizeof buf, "Chunk %d/%d", c->chunk, c->total);
+	}
 	wg_put(stdscr, 1, 1, 14, c->th.label, buf);
-	if (c->qpos > 0)
-		snprintf(buf, sizeof buf, "queued: position %d", c->qpos);
-	else
-		snprintf(buf, sizeof buf, "%3d%%  %d measurements",
-		    (int)floor(frac * 100 + 1e-9), c->measurements);
+	header_text(c, frac, buf, sizeof buf, &hattr);
 	bw = w - 15 - wg_text_cells(buf) - 2;
 	if (bw < 5)
 		bw = 5;
 	wg_bar_text(frac, bw, c->th.utf8, bar, sizeof bar);
 	wg_put(stdscr, 1, 15, bw, c->th.bar, bar);
-	wg_put(stdscr, 1, 15 + bw + 1, w - 16 - bw, 0, buf);
+	wg_put(stdscr, 1, 15 + bw + 1, w - 16 - bw, hattr, buf);
 
 	/* The table, then the event log with what is left. */
 	wg_table_layout(cols, TC_N, w, wid);
@@ -367,17 +859,26 @@ progress_draw(struct con *c)
 		cells[i] = cols[i].title;
 		attr[i] = c->th.label;
 	}
+	/* The sparkline's legend: its fixed scale. */
+	snprintf(cell[TC_SPARK], sizeof cell[0], wid[TC_SPARK] >= 14 ?
+	    "SNR %.0f..%.0f dB" : "SNR %.0f-%.0f", SPARK_LO, SPARK_HI);
+	cells[TC_SPARK] = cell[TC_SPARK];
+	if (c->sort != PS_INDEX) {
+		snprintf(cell[TC_NAME], sizeof cell[0], "by %s",
+		    sort_names[c->sort]);
+		cells[TC_NAME] = cell[TC_NAME];
+	}
 	draw_cells(c, 2, wid, cells, attr);
 	/* Below the table: the localization panel (a rule and its lines)
-	 * and at least 4 log lines, or the 6-7 summary lines and the
-	 * session fix once the session is over. */
-	lh = c->sc == SC_COMPLETE ? 7 + (loc_seen(c) ? loc_rows(c) : 0) :
-	    4 + 1 + loc_rows(c);
+	 * and at least 4 log lines, or the summary lines and the session
+	 * fix once the session is over. */
+	lh = c->sc == SC_COMPLETE ? summary_rows(c) : 4 + 1 + loc_rows(c);
 	th = c->nrows;
 	if (th > h - 3 - 1 - 1 - lh)
 		th = h - 3 - 1 - 1 - lh;
 	if (th < 1)
 		th = 1;
+	c->table_rows = th;
 	if (c->table_top > c->nrows - th)
 		c->table_top = c->nrows - th;
 	if (c->table_top < 0)
@@ -388,24 +889,12 @@ progress_draw(struct con *c)
 		for (j = 0; j < NCHUNK; j++)
 			if (c->rows[i].cst[j] != WG_SPARK_NONE && j + 1 > upto)
 				upto = j + 1;
-	for (i = 0; i < c->nrows; i++)
-		for (j = 0; j < c->total && j < NCHUNK; j++)
-			if (c->rows[i].cst[j] == WG_SPARK_OK &&
-			    isfinite(c->rows[i].hist[j])) {
-				if (c->rows[i].hist[j] < lo)
-					lo = c->rows[i].hist[j];
-				if (c->rows[i].hist[j] > hi)
-					hi = c->rows[i].hist[j];
-			}
-	/* One scale for every station, so rows compare; at least 12 dB
-	 * tall, so a steady SNR draws a flat line, not magnified noise. */
-	if (hi - lo < 12 && isfinite(lo)) {
-		double mid = (lo + hi) / 2;
-		lo = mid - 6;
-		hi = mid + 6;
-	}
-	for (i = 0; i < th && c->table_top + i < c->nrows; i++) {
-		r = &c->rows[c->table_top + i];
+	ord = c->nrows > 0 ? calloc((size_t)c->nrows, sizeof *ord) : NULL;
+	if (ord != NULL)
+		table_order(c, ord);
+	for (i = 0; ord != NULL && i < th && c->table_top + i < c->nrows;
+	    i++) {
+		r = &c->rows[ord[c->table_top + i]];
 		for (j = 0; j < TC_N; j++) {
 			cells[j] = cell[j];
 			attr[j] = 0;
@@ -413,6 +902,8 @@ progress_draw(struct con *c)
 		}
 		snprintf(cell[TC_NAME], sizeof cell[0], "%d %s", r->websdr,
 		    r->name);
+		if (c->found == r->websdr)
+			attr[TC_NAME] = c->th.select;
 		if (r->reason[0] != '\0')
 			snprintf(cell[TC_STATE], sizeof cell[0], "%s: %s",
 			    r->state, r->reason);
@@ -437,10 +928,6 @@ progress_draw(struct con *c)
 		snprintf(cell[TC_OK], sizeof cell[0], "%d/%d", r->ok, r->miss);
 		if (r->miss > 0)
 			attr[TC_OK] = c->th.warn;
-		wg_spark_text(r->hist, r->cst, upto, wid[TC_SPARK], lo, hi, c->th.utf8, spark,
-		    sizeof spark);
-		snprintf(cell[TC_SPARK], sizeof cell[0], "%s", spark);
-		attr[TC_SPARK] = c->th.ok;
 		/* No metrics yet (failed, or still connecting): the reason
 		 * may use their columns, where it is readable in full. */
 		if (!r->has_snr && !r->has_sig && !r->has_noise &&
@@ -455,25 +942,24 @@ progress_draw(struct con *c)
 			wg_fit(cell[TC_STATE], span - 1, 0, c->th.utf8, buf,
 			    sizeof buf);
 			wg_put(stdscr, 3 + i, x, span - 1, attr[TC_STATE], buf);
-			continue;
+		} else
+			draw_cells(c, 3 + i, wid, cells, attr);
+		if (wid[TC_SPARK] > 0) {
+			int x = 0;
+			for (j = 0; j < TC_SPARK; j++)
+				x += wid[j] > 0 ? wid[j] + 1 : 0;
+			draw_spark(c, 3 + i, x, wid[TC_SPARK], r, upto);
 		}
-		draw_cells(c, 3 + i, wid, cells, attr);
 	}
+	free(ord);
 	y = 3 + th;
 	if (c->sc == SC_COMPLETE) {
 		y = draw_summary(c, y);
-		/* The room left shows the end of the event log. */
+		/* The room left shows the event log. */
 		lh = h - 1 - (y + 1);
-		if (lh >= 2) {
-			wg_rule(stdscr, &c->th, y, 0, w, "Events");
-			j = c->log_n > lh ? c->log_n - lh : 0;
-			for (i = 0; i < lh && j + i < c->log_n; i++)
-				wg_put(stdscr, y + 1 + i, 1, w - 2, 0,
-				    c->log[(c->log_head + j + i) % LOG_MAX]);
-		}
-		con_status_line(c, c->nrows > th ? "n new session (same settings)  "
-		    "q quit  Up/Down scroll  ? keys" : "n new session (same "
-		    "settings)  q quit  ? keys");
+		if (lh >= 2)
+			draw_log(c, y, lh);
+		status_keys(c);
 		curs_set(0);
 		return;
 	}
@@ -494,55 +980,78 @@ progress_draw(struct con *c)
 				    c->th.dim, ll[i]);
 		y += loc_rows(c);
 	}
-	if (c->nrows > th)
-		snprintf(buf, sizeof buf, "Events (stations %d-%d of %d: "
-		    "Up/Down scroll)", c->table_top + 1, c->table_top + th,
-		    c->nrows);
-	else
-		snprintf(buf, sizeof buf, "Events");
-	/* Acquisitions waiting behind the running one (ours included when
-	 * it waits), e.g. queued by WebSocket clients of --listen. */
-	if (c->nqueued > 0) {
-		size_t off = strlen(buf);
-		snprintf(buf + off, sizeof buf - off, "  %s queued: %d "
-		    "session%s", con_arrows(c, "\xc2\xb7", "-"), c->nqueued,
-		    c->nqueued == 1 ? "" : "s");
-	}
-	wg_rule(stdscr, &c->th, y, 0, w, buf);
-	lh = h - 1 - (y + 1);
-	/* The newest lines that fit. */
-	j = c->log_n > lh ? c->log_n - lh : 0;
-	for (i = 0; i < lh && j + i < c->log_n; i++)
-		wg_put(stdscr, y + 1 + i, 1, w - 2, 0,
-		    c->log[(c->log_head + j + i) % LOG_MAX]);
-	con_status_line(c, c->acquiring ? "Ctrl-C cancel  Up/Down scroll "
-	    "stations  ? keys" : "waiting for the session to end...");
+	draw_log(c, y, h - 1 - (y + 1));
+	status_keys(c);
 	curs_set(0);
+}
+
+/* Up/Down/j/k, PgUp/PgDn by the rows really shown, Home/End: on the
+ * station table, or on the event log after Tab. */
+static void
+table_scroll(struct con *c, int k)
+{
+	int	page = c->table_rows > 1 ? c->table_rows : 1, d = 0;
+
+	switch (k) {
+	case WG_KEY_UP: case 'k': d = -1; break;
+	case WG_KEY_DOWN: case 'j': d = 1; break;
+	case WG_KEY_PGUP: d = -page; break;
+	case WG_KEY_PGDN: d = page; break;
+	case WG_KEY_HOME: d = -1000000; break;
+	case WG_KEY_END: d = 1000000; break;
+	default: return;
+	}
+	if (c->pfocus == 1) {
+		/* The log: back is up; clamped when drawn. */
+		c->log_back -= d;
+		if (c->log_back < 0)
+			c->log_back = 0;
+		if (c->log_back > c->log_n)
+			c->log_back = c->log_n;
+		return;
+	}
+	c->table_top += d;
+	if (c->table_top > c->nrows - page)
+		c->table_top = c->nrows - page;
+	if (c->table_top < 0)
+		c->table_top = 0;
 }
 
 void
 progress_key(struct con *c, int k)
 {
-	int	page = LINES - 9 > 1 ? LINES - 9 : 1;
-
+	if (c->find_on) {
+		if (k == WG_KEY_ENTER || k == WG_KEY_ESC) {
+			c->find_on = 0;
+			if (k == WG_KEY_ESC)
+				c->found = 0;
+		} else if (wg_field_key(&c->find, k))
+			find_apply(c);
+		return;
+	}
 	switch (k) {
 	case WG_KEY_F1: case '?':
 		c->modal = MO_HELP;
 		break;
-	case WG_KEY_UP:
-		c->table_top--;
+	case WG_KEY_TAB: case WG_KEY_BTAB:
+		c->pfocus = !c->pfocus;
 		break;
-	case WG_KEY_DOWN:
-		c->table_top++;
+	case '/':
+		c->find_on = 1;
+		wg_field_init(&c->find, 64, "");
+		c->found = 0;
+		c->pfocus = 0;
 		break;
-	case WG_KEY_PGUP:
-		c->table_top -= page;
-		break;
-	case WG_KEY_PGDN:
-		c->table_top += page;
+	case 's': case 'S':
+		c->sort = (c->sort + 1) % PS_N;
+		c->found = 0;
 		break;
 	case WG_KEY_ESC:
-		con_log(c, "acquisition is running: Ctrl-C cancels it");
+		if (c->sc == SC_PROGRESS)
+			con_log(c, "acquisition is running: Ctrl-C cancels it");
+		break;
+	default:
+		table_scroll(c, k);
 		break;
 	}
 }
@@ -552,29 +1061,40 @@ progress_help(struct con *c)
 {
 	static const char *prg[] = {
 		"Ctrl-C             cancel (asks first; stored chunks are kept)",
-		"Up/Down PgUp/PgDn  scroll the stations",
+		"Up/Down j/k        scroll the stations (or the log after Tab)",
+		"PgUp/PgDn          a page of the rows shown",
+		"Home/End           first / last",
+		"Tab                the keys move the stations / the event log",
+		"/                  find a station (name or number)",
+		"s                  sort: #, name, SNR, missing",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: acquisition", prg, 4);
+	con_draw_modal(c, "Keys: acquisition", prg, 9);
 }
 
 void
 complete_help(struct con *c)
 {
 	static const char *cmp[] = {
-		"n                  new session with the same settings",
-		"q, Esc             quit",
+		"n, Esc             new session with the same settings",
+		"q, Ctrl-C          quit",
+		"Up/Down j/k PgUp/PgDn Home/End  scroll (Tab: the log)",
+		"/ find   s sort",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: session complete", cmp, 4);
+	con_draw_modal(c, "Keys: session complete", cmp, 6);
 }
 
 void
 complete_key(struct con *c, int k)
 {
-	if (k == 'q' || k == 'Q' || k == WG_KEY_ESC)
+	if (c->find_on)
+		progress_key(c, k);
+	else if (k == 'q' || k == 'Q')
 		c->quit = 1;
-	else if (k == 'n' || k == 'N') {
+	else if (k == 'n' || k == 'N' || k == WG_KEY_ESC) {
+		/* Esc goes back, as on every screen: to a new session with
+		 * the same settings (q quits). */
 		c->id[0] = '\0';
 		c->focus = CF_NAME;
 		config_enter(c);
