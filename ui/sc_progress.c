@@ -368,53 +368,61 @@ static void
 missing_text(const struct con *c, const json_t *sum, char *buf, size_t len)
 {
 	const json_t	*m;
+	const char	**why;
+	unsigned char	*mk;
 	size_t		 i, off = 0;
-	int		 k, j, first, last, any;
-	const struct row *r;
-	char		 reason[128];
+	long long	 k, ci;
+	int		 j, first, any;
 
 	buf[0] = '\0';
-	for (k = 0; k < c->nrows && off + 1 < len; k++) {
-		r = &c->rows[k];
-		any = 0;
-		first = last = -2;
-		reason[0] = '\0';
-		for (j = 0; j <= NCHUNK; j++) {
-			int is = 0;
-			json_array_foreach(json_object_get(sum, "missing"), i,
-			    m)
-				if (jint(m, "websdr") == r->websdr &&
-				    jint(m, "chunk_index") == j) {
-					is = 1;
-					if (reason[0] == '\0')
-						snprintf(reason, sizeof reason,
-						    "%s", jstr(m, "reason"));
-				}
-			if (is && j == last + 1) {
-				last = j;
-				continue;
-			}
-			if (first >= 0 && off + 1 < len) {
-				off += (size_t)snprintf(buf + off, len - off,
-				    "%s", any ? ", " : off > 0 ? "; " : "");
-				if (!any && off + 1 < len)
-					off += (size_t)snprintf(buf + off,
-					    len - off, "%d %s: ", r->websdr,
-					    r->name);
-				if (off + 1 < len)
-					off += (size_t)(first == last ?
-					    snprintf(buf + off, len - off, "%d",
-					    first + 1) : snprintf(buf + off,
-					    len - off, "%d-%d", first + 1,
-					    last + 1));
-				any = 1;
-			}
-			first = last = is ? j : -2;
-		}
-		if (any && reason[0] != '\0' && off + 1 < len)
-			off += (size_t)snprintf(buf + off, len - off, " (%s)",
-			    reason);
+	if (c->nrows == 0)
+		return;
+	/* One pass over the list (it may hold stations x chunks entries):
+	 * a mark per station and chunk, the first reason per station. */
+	mk = calloc((size_t)c->nrows * NCHUNK, 1);
+	why = calloc((size_t)c->nrows, sizeof *why);
+	if (mk == NULL || why == NULL) {
+		free(mk);
+		free(why);
+		return;
 	}
+	json_array_foreach(json_object_get(sum, "missing"), i, m) {
+		k = jint(m, "websdr");
+		ci = jint(m, "chunk_index");
+		if (k < 1 || k > c->nrows || c->rows[k - 1].websdr != k ||
+		    ci < 0 || ci >= NCHUNK)
+			continue;
+		mk[(k - 1) * NCHUNK + ci] = 1;
+		if (why[k - 1] == NULL)
+			why[k - 1] = jstr(m, "reason");
+	}
+	for (k = 0; k < c->nrows && off + 1 < len; k++) {
+		any = 0;
+		for (j = 0; j < NCHUNK && off + 1 < len; j++) {
+			if (!mk[k * NCHUNK + j])
+				continue;
+			for (first = j; j + 1 < NCHUNK &&
+			    mk[k * NCHUNK + j + 1]; j++)
+				;
+			if (!any)
+				off += (size_t)snprintf(buf + off, len - off,
+				    "%s%d %s: ", off > 0 ? "; " : "",
+				    c->rows[k].websdr, c->rows[k].name);
+			else
+				off += (size_t)snprintf(buf + off, len - off,
+				    ", ");
+			if (off + 1 < len)
+				off += (size_t)(first == j ? snprintf(buf + off,
+				    len - off, "%d", first + 1) : snprintf(buf +
+				    off, len - off, "%d-%d", first + 1, j + 1));
+			any = 1;
+		}
+		if (any && why[k] != NULL && why[k][0] != '\0' && off + 1 < len)
+			off += (size_t)snprintf(buf + off, len - off, " (%s)",
+			    why[k]);
+	}
+	free(mk);
+	free(why);
 }
 
 /* Lines of the completion summary under the table (its rule included). */
