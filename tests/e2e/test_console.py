@@ -831,7 +831,20 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertEqual([i for i, l in enumerate(lines(scr80))
                           if "Events" in l],
                          [i for i, l in enumerate(ls) if "Events" in l])
-        t.wait("Session complete", timeout=30)
+        scr = t.wait("Session complete", timeout=30)
+        # the sparklines keep their history across resizes (and a
+        # reattach, which is one): narrower, then 80x24 again, the same
+        # cells on one fixed scale
+        before = [r[-10:] for r in station_rows(scr)]
+        t.size(60, 20)
+        t.wait(lambda s: all(len(l) <= 60 for l in lines(s)) and
+               "Session complete" in s, what="60x20")
+        t.size(80, 24)
+        scr = t.wait(lambda s: any(len(l) > 70 for l in lines(s)) and
+                     len(station_rows(s)) == 7, what="80x24 again")
+        self.assertEqual([r[-10:] for r in station_rows(scr)], before)
+        self.assertTrue(all(re.fullmatch(r"[▁▂▃▄▅▆▇█]{10}", c)
+                            for c in before), before)
         t.quit("q")
 
     def test_redraw_is_cheap(self):
