@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "src/engine/config.h"
@@ -216,6 +217,91 @@ test_names(void **state)
 	assert_false(session_status_final(SESSION_IN_PROGRESS));
 }
 
+/* The one frequency parser (console field, record/import/sources --freq). */
+static void
+test_parse_mhz(void **state)
+{
+	char	err[256];
+	double	v;
+
+	(void)state;
+	assert_int_equal(session_parse_mhz("14.074", 0, &v, err, sizeof err),
+	    0);
+	assert_true(v == strtod("14.074", NULL));
+	assert_int_equal(session_parse_mhz(" 145.5 ", 0, &v, err, sizeof err),
+	    0);
+	assert_true(v == 145.5);
+	assert_int_equal(session_parse_mhz("7", 0, &v, err, sizeof err), 0);
+	assert_true(v == 7);
+	assert_int_equal(session_parse_mhz(".5", 0, &v, err, sizeof err), 0);
+	assert_true(v == 0.5);
+	assert_int_equal(session_parse_mhz("100000", 0, &v, err, sizeof err),
+	    0);
+	/* strtod's other syntaxes are not frequencies */
+	assert_int_equal(session_parse_mhz("0x10", 0, &v, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, "digits"));
+	assert_int_equal(session_parse_mhz("1e1", 0, &v, err, sizeof err), -1);
+	assert_int_equal(session_parse_mhz("inf", 0, &v, err, sizeof err), -1);
+	assert_int_equal(session_parse_mhz("nan", 0, &v, err, sizeof err), -1);
+	assert_int_equal(session_parse_mhz("-14", 0, &v, err, sizeof err), -1);
+	assert_int_equal(session_parse_mhz("+14", 0, &v, err, sizeof err), -1);
+	assert_int_equal(session_parse_mhz("1.2.3", 0, &v, err, sizeof err),
+	    -1);
+	assert_int_equal(session_parse_mhz(".", 0, &v, err, sizeof err), -1);
+	assert_int_equal(session_parse_mhz("14 2", 0, &v, err, sizeof err), -1);
+	/* the decimal comma: a hint with the number meant */
+	assert_int_equal(session_parse_mhz("14,2", 0, &v, err, sizeof err), -1);
+	assert_non_null(strstr(err, "decimal point"));
+	assert_non_null(strstr(err, "14.2 MHz"));
+	assert_int_equal(session_parse_mhz("1,000.5", 0, &v, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, "decimal point"));
+	/* too large is said as too large, however many digits */
+	assert_int_equal(session_parse_mhz("1234567890123456789", 0, &v, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "at most 100000 MHz"));
+	assert_int_equal(session_parse_mhz("100000.5", 0, &v, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, "at most"));
+	assert_int_equal(session_parse_mhz("0000000000007", 0, &v, err,
+	    sizeof err), 0);
+	assert_true(v == 7);
+	/* empty and zero */
+	assert_int_equal(session_parse_mhz("  ", 0, &v, err, sizeof err), -1);
+	assert_non_null(strstr(err, "required"));
+	assert_int_equal(session_parse_mhz("0", 0, &v, err, sizeof err), -1);
+	assert_non_null(strstr(err, "above 0"));
+	assert_int_equal(session_parse_mhz("0.0", 1, &v, err, sizeof err), 0);
+	assert_true(v == 0);
+}
+
+/* One vocabulary for a finished session. */
+static void
+test_outcome(void **state)
+{
+	char	b[64];
+
+	(void)state;
+	assert_int_equal(session_outcome("completed", 0),
+	    SESSION_OUTCOME_COMPLETE);
+	assert_int_equal(session_outcome("completed", 37),
+	    SESSION_OUTCOME_PARTIAL);
+	assert_int_equal(session_outcome("failed", 0), SESSION_OUTCOME_FAILED);
+	assert_int_equal(session_outcome("failed", 5), SESSION_OUTCOME_FAILED);
+	assert_int_equal(session_outcome("in_progress", 0),
+	    SESSION_OUTCOME_NONE);
+	assert_int_equal(session_outcome(NULL, 0), SESSION_OUTCOME_NONE);
+	assert_string_equal(session_outcome_text("completed", 0, b, sizeof b),
+	    "complete");
+	assert_string_equal(session_outcome_text("completed", 37, b, sizeof b),
+	    "partial (37 missing)");
+	assert_string_equal(session_outcome_text("failed", 3, b, sizeof b),
+	    "failed");
+	assert_string_equal(session_outcome_text("damaged", 0, b, sizeof b),
+	    "damaged");
+}
+
 int
 main(void)
 {
@@ -225,6 +311,8 @@ main(void)
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_parse_mhz),
+		cmocka_unit_test(test_outcome),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

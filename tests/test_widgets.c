@@ -145,20 +145,41 @@ test_slider(void **state)
 	wg_slider_key(&s, WG_KEY_END);
 	wg_slider_key(&s, WG_KEY_RIGHT);
 	assert_int_equal(s.value, 30);
-	/* Typed digits: 1, 5 -> 15; then 7 would be 157 > 30: a new 7. */
+	/* Typed digits: 1, 5 -> 15; then 7 would be 157 > 30: not taken,
+	 * and said (it used to start a new 7 silently). */
 	wg_slider_key(&s, '1');
 	assert_int_equal(s.value, 1);
 	wg_slider_key(&s, '5');
 	assert_int_equal(s.value, 15);
+	assert_string_equal(s.note, "");
 	wg_slider_key(&s, '7');
-	assert_int_equal(s.value, 7);
-	wg_slider_key(&s, WG_KEY_BACKSPACE);
-	assert_int_equal(s.value, 7);		/* typed 0 < min: kept */
+	assert_int_equal(s.value, 15);
+	assert_string_equal(s.note, "157 s is more than the 30 s maximum: "
+	    "not taken");
+	/* "3","1" is 31: refused, not 1; then "0" makes 30. */
 	wg_slider_commit(&s);
-	wg_slider_key(&s, '0');			/* below min: not taken */
-	assert_int_equal(s.value, 7);
+	wg_slider_key(&s, '3');
+	wg_slider_key(&s, '1');
+	assert_int_equal(s.value, 3);
+	assert_non_null(strstr(s.note, "31 s"));
+	wg_slider_key(&s, '0');
+	assert_int_equal(s.value, 30);
+	assert_string_equal(s.note, "");
+	/* Backspace drops a typed digit: 30 -> 3. */
+	wg_slider_key(&s, WG_KEY_BACKSPACE);
+	assert_int_equal(s.value, 3);
+	/* An arrow ends the number: the next digit starts one. */
+	wg_slider_key(&s, WG_KEY_RIGHT);
+	assert_int_equal(s.value, 4);
+	wg_slider_key(&s, '2');
+	assert_int_equal(s.value, 2);
+	wg_slider_commit(&s);
+	wg_slider_key(&s, '0');			/* below min: not taken, said */
+	assert_int_equal(s.value, 2);
+	assert_non_null(strstr(s.note, "minimum"));
 	wg_slider_key(&s, '5');			/* 05 -> 5 */
 	assert_int_equal(s.value, 5);
+	assert_string_equal(s.note, "");
 	assert_int_equal(wg_slider_key(&s, 'x'), 0);
 
 	/* The track: knob at the value's place. */
@@ -653,6 +674,76 @@ test_locpanel_dist(void **state)
 	assert_string_equal(b, "?");
 }
 
+/* Ctrl-U/K/W (and Alt-Backspace, mapped to Ctrl-W) in a field. */
+static void
+test_field_edit_keys(void **state)
+{
+	struct wg_field	f;
+
+	(void)state;
+	wg_field_init(&f, 64, "alpha beta  ");
+	wg_field_key(&f, WG_KEY_END);
+	wg_field_key(&f, WG_KEY_CTRL_W);	/* blanks, then the word */
+	assert_string_equal(f.buf, "alpha ");
+	assert_int_equal(f.cur, 6);
+	wg_field_key(&f, WG_KEY_CTRL_W);
+	assert_string_equal(f.buf, "");
+	wg_field_set(&f, "Zürich Nord");
+	wg_field_key(&f, WG_KEY_END);
+	wg_field_key(&f, WG_KEY_LEFT);
+	wg_field_key(&f, WG_KEY_LEFT);
+	wg_field_key(&f, WG_KEY_LEFT);
+	wg_field_key(&f, WG_KEY_LEFT);
+	wg_field_key(&f, WG_KEY_CTRL_K);	/* to the end */
+	assert_string_equal(f.buf, "Zürich ");
+	wg_field_key(&f, WG_KEY_LEFT);
+	wg_field_key(&f, WG_KEY_LEFT);
+	wg_field_key(&f, WG_KEY_CTRL_W);	/* a word of UTF-8 */
+	assert_string_equal(f.buf, "h ");
+	assert_int_equal(f.cur, 0);
+	wg_field_set(&f, "abc def");
+	wg_field_key(&f, WG_KEY_HOME);
+	wg_field_key(&f, WG_KEY_RIGHT);
+	wg_field_key(&f, WG_KEY_RIGHT);
+	wg_field_key(&f, WG_KEY_CTRL_U);	/* to the start only */
+	assert_string_equal(f.buf, "c def");
+	assert_int_equal(f.cur, 0);
+}
+
+/* UTF-8 typed in any locale is kept as UTF-8; raw bytes gathered. */
+static void
+test_utf8_bytes(void **state)
+{
+	struct wg_field	f;
+	struct wg_u8	u;
+	const char	*in = "Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x93\xa1";
+	int		i, k;
+
+	(void)state;
+	wg_field_init(&f, 64, "");
+	memset(&u, 0, sizeof u);
+	for (i = 0; in[i] != '\0'; i++)
+		if ((k = wg_u8_feed(&u, (unsigned char)in[i])) >= 0)
+			wg_field_key(&f, k);
+	assert_string_equal(f.buf, in);
+	/* a C1 code point is a control, not text; U+00FC is text */
+	assert_false(wg_key_is_text(0x85));
+	assert_true(wg_key_is_text(0xfc));
+	/* invalid: a stray continuation, an overlong "/", a surrogate */
+	memset(&u, 0, sizeof u);
+	assert_int_equal(wg_u8_feed(&u, 0x80), -1);
+	assert_int_equal(wg_u8_feed(&u, 0xc0), -1);
+	assert_int_equal(wg_u8_feed(&u, 0xaf), -1);
+	assert_int_equal(wg_u8_feed(&u, 0xed), -1);
+	assert_int_equal(wg_u8_feed(&u, 0xa0), -1);
+	assert_int_equal(wg_u8_feed(&u, 0x80), -1);
+	/* a sequence cut short: the next byte starts anew */
+	assert_int_equal(wg_u8_feed(&u, 0xc3), -1);
+	assert_int_equal(wg_u8_feed(&u, 'a'), 'a');
+	assert_int_equal(wg_u8_feed(&u, 0xc3), -1);
+	assert_int_equal(wg_u8_feed(&u, 0xbc), 0xfc);
+}
+
 int
 main(void)
 {
@@ -661,6 +752,8 @@ main(void)
 		cmocka_unit_test(test_fit),
 		cmocka_unit_test(test_field),
 		cmocka_unit_test(test_slider),
+		cmocka_unit_test(test_field_edit_keys),
+		cmocka_unit_test(test_utf8_bytes),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_bar),
 		cmocka_unit_test(test_spark),

@@ -42,6 +42,14 @@ struct console_config {
 						   the Configure form and first
 						   in the event log (--listen's
 						   bound address) */
+	const char		*url;		/* NULL, or --listen's page
+						   (http://ADDR:PORT/ as bound),
+						   shown while acquiring */
+	double			 start_timeout;	/* s the engine awaits the
+						   receivers (shown while it
+						   waits; 0: not shown) */
+	double			 grace;		/* s a late chunk is awaited
+						   (0: ENGINE_GRACE_DEFAULT) */
 };
 
 /* Run until the operator quits, or SIGTERM/SIGHUP (a running session is

@@ -21,6 +21,76 @@ wg_key_is_text(int key)
 
 /* ---- UTF-8 ---- */
 
+/* cp as UTF-8 into out (4 bytes): its length, 0 if not a character. */
+static size_t
+u8_encode(unsigned int cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return 0;
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	if (cp < 0x110000) {
+		out[0] = (char)(0xf0 | cp >> 18);
+		out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[3] = (char)(0x80 | (cp & 0x3f));
+		return 4;
+	}
+	return 0;
+}
+
+int
+wg_u8_feed(struct wg_u8 *u, int b)
+{
+	static const unsigned int min[] = { 0, 0x80, 0x800, 0x10000 };
+	int	n;
+
+	b &= 0xff;
+	if (u->need > 0) {
+		if ((b & 0xc0) == 0x80) {
+			u->cp = u->cp << 6 | (unsigned int)(b & 0x3f);
+			if (--u->need > 0)
+				return -1;
+			n = u->cp < 0x800 ? 1 : u->cp < 0x10000 ? 2 : 3;
+			/* Overlong forms, surrogates, past U+10FFFF: no. */
+			if (u->cp < min[n] || u->cp > 0x10ffff ||
+			    (u->cp >= 0xd800 && u->cp <= 0xdfff) ||
+			    u->len != n + 1)
+				return -1;
+			return (int)u->cp;
+		}
+		u->need = 0;	/* cut short: this byte starts anew */
+	}
+	if (b < 0x80)
+		return b;
+	if ((b & 0xe0) == 0xc0) {
+		u->cp = (unsigned int)(b & 0x1f);
+		u->need = 1;
+	} else if ((b & 0xf0) == 0xe0) {
+		u->cp = (unsigned int)(b & 0x0f);
+		u->need = 2;
+	} else if ((b & 0xf8) == 0xf0) {
+		u->cp = (unsigned int)(b & 0x07);
+		u->need = 3;
+	} else
+		return -1;
+	u->len = u->need + 1;
+	return -1;
+}
+
 /* Length of the UTF-8 sequence at s (1 for an invalid byte), its code
  * point in *cp. */
 static size_t
@@ -159,20 +229,15 @@ int
 wg_field_key(struct wg_field *f, int key)
 {
 	char		mb[MB_LEN_MAX];
-	mbstate_t	st;
 	size_t		k, p;
 	wchar_t		cp;
 
 	if (wg_key_is_text(key)) {
-		memset(&st, 0, sizeof st);
-		k = wcrtomb(mb, (wchar_t)key, &st);
-		if (k == (size_t)-1) {
-			/* Not encodable here (C locale): only ASCII goes in. */
-			if (key > 0x7f)
-				return 1;
-			mb[0] = (char)key;
-			k = 1;
-		}
+		/* UTF-8 by hand, not wcrtomb: the field holds UTF-8 whatever
+		 * the display's locale (LANG=C keeps "Zürich"). */
+		k = u8_encode((unsigned int)key, mb);
+		if (k == 0)
+			return 1;
 		if (f->len + k > f->max)
 			return 1;	/* full: swallow, nothing changes */
 		memmove(f->buf + f->cur + k, f->buf + f->cur,
@@ -214,8 +279,24 @@ wg_field_key(struct wg_field *f, int key)
 		f->cur = f->len;
 		return 1;
 	case WG_KEY_CTRL_U:
-		f->buf[0] = '\0';
-		f->len = f->cur = 0;
+		memmove(f->buf, f->buf + f->cur, f->len - f->cur + 1);
+		f->len -= f->cur;
+		f->cur = 0;
+		return 1;
+	case WG_KEY_CTRL_K:
+		f->buf[f->cur] = '\0';
+		f->len = f->cur;
+		return 1;
+	case WG_KEY_CTRL_W:
+		/* Blanks before the cursor, then the word before them. */
+		p = f->cur;
+		while (p > 0 && (f->buf[p - 1] == ' ' || f->buf[p - 1] == '\t'))
+			p--;
+		while (p > 0 && f->buf[p - 1] != ' ' && f->buf[p - 1] != '\t')
+			p = u8_prev(f->buf, p);
+		memmove(f->buf + p, f->buf + f->cur, f->len - f->cur + 1);
+		f->len -= f->cur - p;
+		f->cur = p;
 		return 1;
 	}
 	return 0;
@@ -268,12 +349,16 @@ wg_slider_init(struct wg_slider *s, int min, int max, int value)
 	s->max = max;
 	s->value = value < min ? min : value > max ? max : value;
 	s->typed = 0;
+	s->ndig = 0;
+	s->note[0] = '\0';
 }
 
 void
 wg_slider_commit(struct wg_slider *s)
 {
 	s->typed = 0;
+	s->ndig = 0;
+	s->note[0] = '\0';
 }
 
 int
@@ -282,36 +367,52 @@ wg_slider_key(struct wg_slider *s, int key)
 	int	v;
 
 	if (key >= '0' && key <= '9') {
-		v = s->typed * 10 + (key - '0');
-		if (v > s->max)
-			v = key - '0';
+		/* What was typed, or why not: never a number built from a
+		 * leftover that was not typed as one ("3","1" is 31, refused
+		 * as such, not a silent 1). */
+		v = s->ndig > 0 ? s->typed * 10 + (key - '0') : key - '0';
+		if (v > s->max) {
+			snprintf(s->note, sizeof s->note, "%d s is more than "
+			    "the %d s maximum: not taken", v, s->max);
+			return 1;
+		}
 		s->typed = v;
-		if (v >= s->min)
+		s->ndig++;
+		if (v >= s->min) {
 			s->value = v;
+			s->note[0] = '\0';
+		} else
+			snprintf(s->note, sizeof s->note, "%d s is less than "
+			    "the %d s minimum: type %d-%d", v, s->min, s->min,
+			    s->max);
 		return 1;
 	}
 	switch (key) {
 	case WG_KEY_LEFT:
-		s->typed = 0;
+		wg_slider_commit(s);
 		if (s->value > s->min)
 			s->value--;
 		return 1;
 	case WG_KEY_RIGHT:
-		s->typed = 0;
+		wg_slider_commit(s);
 		if (s->value < s->max)
 			s->value++;
 		return 1;
 	case WG_KEY_HOME:
-		s->typed = 0;
+		wg_slider_commit(s);
 		s->value = s->min;
 		return 1;
 	case WG_KEY_END:
-		s->typed = 0;
+		wg_slider_commit(s);
 		s->value = s->max;
 		return 1;
 	case WG_KEY_BACKSPACE:
+		if (s->ndig == 0)
+			return 1;
 		s->typed /= 10;
-		if (s->typed >= s->min)
+		s->ndig--;
+		s->note[0] = '\0';
+		if (s->ndig > 0 && s->typed >= s->min)
 			s->value = s->typed;
 		return 1;
 	}

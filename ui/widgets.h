@@ -22,11 +22,27 @@ enum {
 	WG_KEY_HOME, WG_KEY_END, WG_KEY_PGUP, WG_KEY_PGDN,
 	WG_KEY_BACKSPACE, WG_KEY_DELETE, WG_KEY_ENTER, WG_KEY_TAB,
 	WG_KEY_BTAB, WG_KEY_ESC, WG_KEY_F1, WG_KEY_F10, WG_KEY_RESIZE,
-	WG_KEY_CTRL_U
+	WG_KEY_CTRL_U,		/* delete to the start of the field */
+	WG_KEY_CTRL_K,		/* delete to the end */
+	WG_KEY_CTRL_W		/* delete the word before the cursor (also
+				   Alt-Backspace) */
 };
 
 /* 1 if key is printable text (not a control character, not a WG key). */
 int	wg_key_is_text(int key);
+
+/* ---- raw bytes to code points ---- */
+/* A terminal in a non-UTF-8 locale (LANG=C) hands over the bytes of
+ * UTF-8 text one by one: gather them. */
+struct wg_u8 {
+	unsigned int	cp;	/* the code point so far */
+	int		need;	/* continuation bytes still expected */
+	int		len;	/* the sequence's length */
+};
+/* Feed one byte (0-255): the code point once a sequence is whole, or -1
+ * while one is pending and for an invalid byte (dropped, with a sequence
+ * it cuts short; overlong forms and surrogates are invalid). */
+int	wg_u8_feed(struct wg_u8 *u, int byte);
 
 /* ---- text: UTF-8 measured in terminal cells ---- */
 
@@ -49,8 +65,10 @@ struct wg_field {
 
 void	wg_field_init(struct wg_field *f, size_t max, const char *text);
 void	wg_field_set(struct wg_field *f, const char *text);
-/* Edit: text inserts at the cursor (refused past max), Backspace/Delete,
- * Left/Right/Home/End, Ctrl-U clears. 1 if the key was used. */
+/* Edit: text inserts at the cursor as UTF-8 whatever the locale (refused
+ * past max), Backspace/Delete, Left/Right/Home/End (Ctrl-A/Ctrl-E map to
+ * Home/End), Ctrl-U deletes to the start, Ctrl-K to the end, Ctrl-W and
+ * Alt-Backspace the word before the cursor. 1 if the key was used. */
 int	wg_field_key(struct wg_field *f, int key);
 /* The part of the field shown in w cells so that the cursor is visible:
  * out gets the text, *curx the cursor's cell in it. */
@@ -60,13 +78,18 @@ void	wg_field_view(const struct wg_field *f, int w, char *out, size_t len,
 /* ---- slider: integer min..max, ←/→ step 1, typed digits ---- */
 struct wg_slider {
 	int	min, max, value;
-	int	typed;		/* digits typed so far (0: none) */
+	int	typed;		/* the number typed so far */
+	int	ndig;		/* its digits (0: none typed) */
+	char	note[96];	/* why the last digit was not taken, or "" */
 };
 
 void	wg_slider_init(struct wg_slider *s, int min, int max, int value);
-/* ←/→ (and Home/End) move; digits type a value ("1","5" -> 15; a digit
- * that would pass max starts a new number); Backspace drops a typed digit.
- * 1 if the key was used. */
+/* ←/→ (and Home/End) move; digits type a value: the first digit after
+ * focus came (or after an arrow) starts a number ("1","5" -> 15). A
+ * digit that would pass max is not taken and note says why ("31 s is
+ * more than the 30 s maximum"); a number below min ("0") leaves the
+ * value and says so. Backspace drops a typed digit. 1 if the key was
+ * used. */
 int	wg_slider_key(struct wg_slider *s, int key);
 /* Forget typed digits (focus left the slider). */
 void	wg_slider_commit(struct wg_slider *s);

@@ -76,7 +76,7 @@ console_exec(const struct args *a)
 	struct wsserver		*srv = NULL;
 	const char		*stfile, *dir, *listen, *tokfile, *s;
 	char			 err[1024], addr[256], *token = NULL;
-	char			 notice[600];
+	char			 notice[600], url[300];
 	double			 start_timeout = 5, idle = ENGINE_IDLE_DEFAULT;
 	int			 rc, low = -SESSION_PASSBAND_DEFAULT;
 	int			 high = SESSION_PASSBAND_DEFAULT;
@@ -151,6 +151,7 @@ console_exec(const struct args *a)
 		wsserver_bound(srv, 0, addr, sizeof addr);
 		snprintf(notice, sizeof notice, "serving on http://%s/ "
 		    "(WebSocket ws://%s/ws)", addr, addr);
+		snprintf(url, sizeof url, "http://%s/", addr);
 	}
 	memset(&cc, 0, sizeof cc);
 	cc.eng = rt.eng;
@@ -163,6 +164,8 @@ console_exec(const struct args *a)
 		cc.store_ctx = &rt;
 	}
 	cc.notice = srv != NULL ? notice : NULL;
+	cc.url = srv != NULL ? url : NULL;
+	cc.start_timeout = start_timeout;
 	cc.low_cut = low;
 	cc.high_cut = high;
 	if (console_run(&cc, err, sizeof err) != 0)

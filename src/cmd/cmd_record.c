@@ -217,8 +217,13 @@ summary(const json_t *d, const char *dir)
 	json_t	*sum = json_object_get(d, "summary"), *st, *m;
 	size_t	 i;
 
+	char	 word[64];
+
+	/* the one vocabulary (session_outcome): complete, partial (k
+	 * missing) -- exit 75 --, failed */
 	fprintf(stderr, "\nsession %s %s", cli_jstr(d, "session_id"),
-	    cli_jstr(d, "status"));
+	    session_outcome_text(cli_jstr(d, "status"), jint(sum,
+	    "chunks_missing"), word, sizeof word));
 	if (json_object_get(d, "error") != NULL)
 		fprintf(stderr, " (%s)", cli_jstr(d, "error"));
 	fprintf(stderr, ": %lld of %lld chunks stored\n",
@@ -391,6 +396,7 @@ cmd_session_options(const struct args *a, struct session_params *p,
     double *mhz, long *dur)
 {
 	const char	*s;
+	char		 ferr[256];
 
 	if ((s = args_get(a, "name")) != NULL) {
 		if (strlen(s) > SESSION_NAME_MAX)
@@ -410,9 +416,10 @@ cmd_session_options(const struct args *a, struct session_params *p,
 			    "bytes", SESSION_GROUP_MAX);
 		snprintf(p->group, sizeof p->group, "%s", s);
 	}
+	/* the one parser of typed frequencies (the console's too) */
 	if ((s = args_get(a, "freq")) != NULL &&
-	    cli_parse_double("--freq (MHz)", s, 1e-6, 1e5, mhz) != 0)
-		return EXIT_USAGE;
+	    session_parse_mhz(s, 0, mhz, ferr, sizeof ferr) != 0)
+		return cli_error(EXIT_USAGE, "--freq: %s", ferr);
 	if (args_long(a, "duration", SESSION_DURATION_MIN,
 	    SESSION_DURATION_MAX, "seconds", dur) != 0)
 		return EXIT_USAGE;

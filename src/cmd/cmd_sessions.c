@@ -6,6 +6,7 @@
 
 #include "src/cmd/cmd.h"
 #include "src/cmd/runtime.h"
+#include "src/engine/session.h"
 #include "src/base/util.h"
 #include "store/dataset.h"
 #include "store/pgstore.h"
@@ -114,7 +115,7 @@ sessions_exec(const struct args *a)
 		printf("%s\n", s != NULL ? s : "[]");
 		free(s);
 	} else {
-		printf("%-36s  %-15s  %-27s  %7s  %7s  %-16s  %s\n", "ID",
+		printf("%-36s  %-20s  %-27s  %7s  %7s  %-16s  %s\n", "ID",
 		    "STATUS", "START", "STORED", "MISSING", "GROUP", "NAME");
 		json_array_foreach(list, i, o) {
 			const char *start = json_string_value(json_object_get(o,
@@ -122,10 +123,16 @@ sessions_exec(const struct args *a)
 			const char *name = json_string_value(json_object_get(o,
 			    "session_name"));
 			json_t *rb = json_object_get(o, "rebuilt");
-			printf("%-36s  %-15s  %-27s  %3lld/%-3lld  %7lld  %-16s  "
+			char word[64];
+			/* the one vocabulary: complete, partial (k missing),
+			 * failed (in_progress and damaged as they are) */
+			session_outcome_text(json_string_value(json_object_get(o,
+			    "status")), (long long)json_integer_value(
+			    json_object_get(o, "chunks_missing")), word,
+			    sizeof word);
+			printf("%-36s  %-20s  %-27s  %3lld/%-3lld  %7lld  %-16s  "
 			    "%s\n",
-			    json_string_value(json_object_get(o, "id")),
-			    json_string_value(json_object_get(o, "status")),
+			    json_string_value(json_object_get(o, "id")), word,
 			    start != NULL ? start : "-",
 			    (long long)json_integer_value(json_object_get(o,
 			    "chunks_stored")),

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "src/cmd/cmd.h"
+#include "src/engine/session.h"
 #include "src/base/util.h"
 #include "store/dataset.h"
 
@@ -71,6 +72,7 @@ sources_exec(const struct args *a)
 	const char	*verb = args_string(a, 0), *name, *desc, *freq;
 	char		 path[4096], err[1024];
 	double		 mhz = 0;
+	char		 ferr[256];
 	int		 rc, have_lat, have_lon;
 
 	memset(&s, 0, sizeof s);
@@ -86,9 +88,10 @@ sources_exec(const struct args *a)
 			    "than %zu bytes", sizeof s.description - 1);
 		snprintf(s.description, sizeof s.description, "%s", desc);
 	}
-	if (((freq = args_get(a, "freq")) != NULL &&
-	    cli_parse_double("--freq (MHz)", freq, 0, 1e5, &mhz) != 0) ||
-	    args_double(a, "lat", -90, 90, &s.latitude) != 0 ||
+	if ((freq = args_get(a, "freq")) != NULL &&
+	    session_parse_mhz(freq, 1, &mhz, ferr, sizeof ferr) != 0)
+		return cli_error(EXIT_USAGE, "--freq: %s", ferr);
+	if (args_double(a, "lat", -90, 90, &s.latitude) != 0 ||
 	    args_double(a, "lon", -180, 180, &s.longitude) != 0)
 		return EXIT_USAGE;
 	have_lat = args_has(a, "lat");

@@ -219,7 +219,7 @@ engine_new(const struct engine_config *cfg, char *err, size_t errlen)
 	if (eng->cfg.start_timeout <= 0)
 		eng->cfg.start_timeout = 5.0;
 	if (eng->cfg.grace <= 0)
-		eng->cfg.grace = 2.5;
+		eng->cfg.grace = ENGINE_GRACE_DEFAULT;
 	if (eng->cfg.max_active <= 0)
 		eng->cfg.max_active = 1;
 	if (eng->cfg.idle_timeout <= 0)

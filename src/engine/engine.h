@@ -81,6 +81,7 @@
 #include "src/engine/session.h"
 
 #define ENGINE_IDLE_DEFAULT	600	/* s: idle_timeout */
+#define ENGINE_GRACE_DEFAULT	2.5	/* s: grace */
 #define ENGINE_IDLE_MIN		1	/* s: the options' range */
 #define ENGINE_IDLE_MAX		86400
 

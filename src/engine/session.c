@@ -1,8 +1,10 @@
 /* session.c -- session parameters, their validation and the state machine. */
 
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "src/engine/config.h"
@@ -195,4 +197,127 @@ session_transition(enum session_status from, enum session_status to,
 		    "cannot go from %s to %s", session_status_name(from),
 		    session_status_name(to));
 	}
+}
+
+int
+session_parse_mhz(const char *s, int allow_zero, double *mhz, char *err,
+    size_t errlen)
+{
+	char		 buf[64], *end;
+	const char	*p, *q;
+	size_t		 n;
+	int		 dots = 0, digits = 0, intdigits = 0, comma = 0;
+	locale_t	 cloc;
+	double		 v;
+
+	/* Trim blanks at both ends. */
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0) {
+		snprintf(err, errlen, "a frequency in MHz is required (e.g. "
+		    "14.074)");
+		return -1;
+	}
+	for (p = s, q = s + n; p < q; p++) {
+		if (*p >= '0' && *p <= '9') {
+			digits++;
+			if (dots == 0 && (intdigits > 0 || *p != '0'))
+				intdigits++;
+		} else if (*p == '.')
+			dots++;
+		else if (*p == ',')
+			comma++;
+		else
+			break;
+	}
+	/* Only digits and a point: strtod alone would take "0x10" (16),
+	 * "1e1" (10), "inf" and, in a German locale, "14,2". */
+	if (p < q || dots > 1 || digits == 0 || n >= sizeof buf) {
+		snprintf(err, errlen, "use digits and one decimal point, in "
+		    "MHz (e.g. 14.074)");
+		return -1;
+	}
+	if (comma > 0) {
+		const char *c = memchr(s, ',', n);
+
+		if (comma == 1 && dots == 0)	/* "14,2": say 14.2 */
+			snprintf(err, errlen, "use a decimal point, not a "
+			    "comma: %.*s.%.*s MHz", (int)(c - s), s,
+			    (int)(n - (size_t)(c - s) - 1), c + 1);
+		else
+			snprintf(err, errlen, "use a decimal point, not a "
+			    "comma, and no thousands separator (got \"%.*s\")",
+			    (int)(n < 40 ? n : 40), s);
+		return -1;
+	}
+	/* More integer digits than any frequency has: too large, said as
+	 * such before strtod (a 19-digit number is a number). */
+	if (intdigits > 6) {
+		snprintf(err, errlen, "too large: at most %g MHz",
+		    SESSION_FREQ_MHZ_MAX);
+		return -1;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	/* The C locale's point, whatever LC_NUMERIC the console set. */
+	cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+	if (cloc == (locale_t)0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	v = strtod_l(buf, &end, cloc);
+	freelocale(cloc);
+	if (*end != '\0' || !isfinite(v)) {
+		snprintf(err, errlen, "the frequency must be a number of MHz "
+		    "(got \"%s\")", buf);
+		return -1;
+	}
+	if (v > SESSION_FREQ_MHZ_MAX) {
+		snprintf(err, errlen, "too large: at most %g MHz",
+		    SESSION_FREQ_MHZ_MAX);
+		return -1;
+	}
+	if (v <= 0 && !allow_zero) {
+		snprintf(err, errlen, "the frequency must be above 0 MHz");
+		return -1;
+	}
+	*mhz = v;
+	return 0;
+}
+
+enum session_outcome
+session_outcome(const char *status, long long chunks_missing)
+{
+	if (status == NULL)
+		return SESSION_OUTCOME_NONE;
+	if (strcmp(status, "failed") == 0)
+		return SESSION_OUTCOME_FAILED;
+	if (strcmp(status, "completed") != 0)
+		return SESSION_OUTCOME_NONE;
+	return chunks_missing > 0 ? SESSION_OUTCOME_PARTIAL :
+	    SESSION_OUTCOME_COMPLETE;
+}
+
+const char *
+session_outcome_text(const char *status, long long chunks_missing,
+    char *buf, size_t len)
+{
+	switch (session_outcome(status, chunks_missing)) {
+	case SESSION_OUTCOME_COMPLETE:
+		snprintf(buf, len, "complete");
+		break;
+	case SESSION_OUTCOME_PARTIAL:
+		snprintf(buf, len, "partial (%lld missing)", chunks_missing);
+		break;
+	case SESSION_OUTCOME_FAILED:
+		snprintf(buf, len, "failed");
+		break;
+	default:
+		snprintf(buf, len, "%s", status != NULL ? status : "");
+		break;
+	}
+	return buf;
 }

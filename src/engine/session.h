@@ -82,4 +82,42 @@ int		 session_check_frequency(const struct stations *stations,
 int		 session_transition(enum session_status from,
 		    enum session_status to, struct session_error *e);
 
+/* ---- the frequency as people type it ---- */
+
+/*
+ * Parse a frequency in MHz as typed by an operator or given on the command
+ * line: plain decimal digits with at most one decimal point ("14.074",
+ * "145.5", " 7 "), whatever the locale. Refused, with a message for a
+ * person in err: empty text, signs, exponents ("1e1"), hex ("0x10"),
+ * "inf"/"nan", a decimal comma ("14,2": the message says to use a point),
+ * more than SESSION_FREQ_MHZ_MAX (a 19-digit number is said to be too
+ * large, not "not a number"), and 0 unless allow_zero. 0 and *mhz, or -1.
+ */
+#define SESSION_FREQ_MHZ_MAX	100000.0
+int		 session_parse_mhz(const char *s, int allow_zero, double *mhz,
+		    char *err, size_t errlen);
+
+/* ---- how a finished session is said ---- */
+
+/*
+ * One vocabulary for every front-end (console, record, the web page,
+ * `sessions`): a finished session is complete (every chunk stored),
+ * partial (completed with k chunks missing: record exits 75) or failed.
+ * The outcome is also the colour class: complete green, partial yellow,
+ * failed red. status is the manifest's or status_update's "completed" or
+ * "failed"; anything else (a session not finished) is SESSION_OUTCOME_NONE.
+ */
+enum session_outcome {
+	SESSION_OUTCOME_NONE = 0,
+	SESSION_OUTCOME_COMPLETE,
+	SESSION_OUTCOME_PARTIAL,
+	SESSION_OUTCOME_FAILED
+};
+enum session_outcome session_outcome(const char *status,
+		    long long chunks_missing);
+/* "complete", "partial (37 missing)", "failed", or status itself when the
+ * session is not finished (NULL: ""); returns buf. */
+const char	*session_outcome_text(const char *status,
+		    long long chunks_missing, char *buf, size_t len);
+
 #endif

@@ -94,6 +94,17 @@ class CliTest(unittest.TestCase):
             r = self.rec("--freq", bad)
             self.assertEqual(r.returncode, 64, (bad, r.stderr))
             self.assertIn("--freq", r.stderr)
+        # strtod's hex and exponents are not MHz (both were taken as 16
+        # and 10 MHz); a decimal comma gets the hint, a 19-digit number
+        # is too large, not "not a number"
+        for bad in ("0x10", "1e1", "14,2", "1234567890123456789"):
+            r = self.rec("--freq", bad)
+            self.assertEqual(r.returncode, 64, (bad, r.stderr))
+        self.assertIn("use a decimal point, not a comma: 14.2 MHz",
+                      self.rec("--freq", "14,2").stderr)
+        self.assertIn("at most 100000 MHz",
+                      self.rec("--freq", "1234567890123456789").stderr)
+        self.assertIn("digits", self.rec("--freq", "0x10").stderr)
         r = self.rec("--freq", "145.5")          # outside the station's range
         self.assertEqual(r.returncode, 64)
         self.assertIn("--freq: 145.5 MHz is out of range: A takes 0-30 MHz",
@@ -211,7 +222,7 @@ class CliTest(unittest.TestCase):
             rc, _, err = h.record(sim, d, 2, json_out=False)
         self.assertEqual(rc, 0, err)
         self.assertIn("chunk 2/2", err)
-        self.assertIn("completed: 4 of 4 chunks stored", err)
+        self.assertIn("complete: 4 of 4 chunks stored", err)
 
     def test_bad_text(self):
         """Invalid UTF-8 and C0/C1 controls are refused at the door, the

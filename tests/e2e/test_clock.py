@@ -98,7 +98,7 @@ class ClockTest(unittest.TestCase):
         specs = ["i=%d,gps=1,gpsoff=3" % k for k in (1, 2, 3)]
         rc, _, err, m, t_launch = self.run_sim(specs, 3, 3, json_out=False)
         self.assertEqual(rc, 0, err)
-        self.assertIn("completed: 9 of 9 chunks stored", err)
+        self.assertIn("complete: 9 of 9 chunks stored", err)
         self.check_gps_line(m, 3, 3, 3.0, t_launch)
         g = re.search(r"warning: the host clock is ([0-9.]+) s behind GPS "
                       r"time \(measured on 3 GPS receivers\): chunks are "

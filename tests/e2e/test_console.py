@@ -220,7 +220,7 @@ class ConsoleTest(unittest.TestCase):
         scr = t.quit("y")
         # The last session and its folder, said on stderr after the screen
         # is given back.
-        self.assertIn("last session %s completed" % m["session"]["id"],
+        self.assertIn("last session %s complete:" % m["session"]["id"],
                       scr.replace("\n", ""))
 
     def test_listen_serves_the_api(self):
@@ -248,7 +248,10 @@ class ConsoleTest(unittest.TestCase):
                                     timeout=10) as r:
             health = json.loads(r.read())
         self.assertEqual(health["receivers_total"], 3)
-        self.start(t, name="watched", duration=3)
+        scr = self.start(t, name="watched", duration=3)
+        # the page's URL, with the port picked, while acquiring too
+        scr = t.wait("web http://127.0.0.1:%d/" % port)
+        t.save("url")
         t.wait("Session complete", timeout=30)
         out, err = watcher.communicate(timeout=60)
         self.assertEqual(watcher.returncode, 0, err)
@@ -330,7 +333,7 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.type("n1")
         t.keys("Tab")
         t.type("abc")
-        scr = t.wait("must be a number")
+        scr = t.wait("Use digits and one decimal point")
         t.save("freq-not-number")
         t.keys("C-u")
         t.type("45")
@@ -383,6 +386,127 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.wait("Quit heimdall-rec?")
         t.quit("y")
 
+    def test_input_and_keys(self):
+        """Typing gives what was typed or says why not; the editing keys
+        of a shell; Ctrl-C and Esc ask alike; too small is said."""
+        sim = self.sim(2)
+        t = self.console(sim)
+        # Ctrl-A/E/W/U and Alt-Backspace in a text field
+        t.type("alpha beta")
+        t.keys("C-w")
+        t.type("gamma")
+        t.keys("C-a")
+        t.type("X")
+        t.keys("C-e")
+        t.type(" Z")
+        t.wait("Xalpha gamma Z")
+        t.keys("M-BSpace")               # a word, not the quit question
+        scr = t.wait(lambda s: "Xalpha gamma Z" not in s and
+                     "Xalpha gamma" in s, what="Alt-Backspace")
+        self.assertNotIn("Quit heimdall-rec?", scr)
+        # ("Xalpha gamma ": Ctrl-W took "Z", not the blank before it)
+        t.keys("Left", "Left", "Left", "C-u")    # to the start
+        scr = t.wait(lambda s: re.search(r"Session name +ma *\n", s),
+                     what="Ctrl-U to the start")
+        t.save("edit-keys")
+        # frequencies: strtod's syntaxes are refused, a comma hinted,
+        # 19 digits are too large
+        t.keys("Tab")
+        for typed, said in (("0x10", "Use digits and one decimal point"),
+                            ("1e1", "Use digits and one decimal point"),
+                            ("14,2", "Use a decimal point, not a comma: "
+                                     "14.2 MHz"),
+                            ("1234567890123456789", "Too large: at most 100000 MHz")):
+            t.keys("C-u")
+            t.type(typed)
+            t.wait(said)
+        t.save("freq-messages")
+        t.keys("C-u")
+        t.type("10")
+        t.wait("inside every station's range")
+        # duration: "3","1" is 31, refused as such (it gave 1 s)
+        t.keys("Tab")
+        t.type("31")
+        scr = t.wait("31 s is more than the 30 s maximum")
+        self.assertRegex(scr, r" 3 s\b")
+        t.type("0")                      # the refused 1 was not taken
+        scr = t.wait(lambda s: re.search(r"30 s\b", s), what="30 s")
+        self.assertNotIn("maximum", scr)
+        t.save("duration")
+        # Ctrl-C asks, as Esc does (it quit at once)
+        t.keys("C-c")
+        t.wait("Quit heimdall-rec?")
+        t.keys("n")
+        t.wait(lambda s: "Quit heimdall-rec?" not in s, what="stayed")
+        # too small: said, not a form cut off
+        t.size(50, 15)
+        t.wait("terminal too small (needs 60x20")
+        t.save("too-small")
+        t.size(80, 24)
+        t.wait("1 Configure")
+        t.keys("Escape")
+        t.wait("Quit heimdall-rec?")
+        t.keys("C-c")                    # a second Ctrl-C: yes
+        scr = t.wait(lambda s: "[exit " in s, what="the program's exit")
+        self.assertIn("[exit 0]", scr)
+
+    def test_utf8_kept_in_c_locale(self):
+        """LANG=C: typed UTF-8 is kept as typed ("Zürich" was "Zrich")."""
+        sim = self.sim(2)
+        t = self.console(sim, env={"LANG": "C", "LC_ALL": "C"})
+        self.start(t, name="Zürich €", duration=1)
+        t.wait("Session complete", timeout=30)
+        m, _ = self.manifest()
+        self.assertEqual(m["session"]["session_name"], "Zürich €")
+        t.quit("q")
+
+    def test_many_stations_keys(self):
+        """25 stations at 80x24: PageDown moves by the rows shown (none
+        skipped: it jumped 15 with 12 shown), Home/End, j/k, / finds, s
+        sorts, Tab scrolls the log."""
+        sim = self.sim(25)
+        t = self.console(sim)
+        self.start(t, duration=12)
+        scr = t.wait(lambda s: len(station_rows(s)) > 5, what="rows")
+        first = [int(r.split()[0]) for r in station_rows(scr)]
+        self.assertEqual(first[0], 1)
+        n = len(first)
+        t.keys("PageDown")
+        scr = t.wait(lambda s: station_rows(s) and
+                     int(station_rows(s)[0].split()[0]) != 1, what="a page")
+        self.assertEqual(int(station_rows(scr)[0].split()[0]), n + 1, scr)
+        t.keys("Home")
+        t.wait(lambda s: int(station_rows(s)[0].split()[0]) == 1, what="Home")
+        t.keys("j", "j")
+        t.wait(lambda s: int(station_rows(s)[0].split()[0]) == 3, what="j j")
+        t.keys("k")
+        t.wait(lambda s: int(station_rows(s)[0].split()[0]) == 2, what="k")
+        t.keys("End")
+        scr = t.wait(lambda s: int(station_rows(s)[-1].split()[0]) == 25,
+                     what="End")
+        t.keys("/")
+        t.type("sim 7")
+        scr = t.wait(lambda s: station_rows(s)[0].startswith("7 Sim 7 "),
+                     what="found")
+        t.keys("Enter")
+        t.save("found")
+        t.keys("s")
+        t.wait(lambda s: "\nby name " in s, what="sorted by name")
+        t.keys("s")
+        scr = t.wait(lambda s: "\nby SNR " in s, what="sorted by SNR")
+        snr = [float(r.split()[4]) for r in station_rows(scr)
+               if r.split()[4] != "-"]
+        self.assertEqual(snr, sorted(snr, reverse=True), scr)
+        t.save("sorted")
+        t.keys("Tab", "PageUp")
+        t.wait(lambda s: re.search(r"Events \[keys\] \(\d+ back", s),
+               what="the log scrolled back")
+        t.save("log-back")
+        t.keys("End")
+        t.wait(lambda s: "back:" not in s, what="the log's newest")
+        t.wait("Session complete", timeout=30)
+        t.quit("q")
+
     # -- faults --------------------------------------------------------------
 
     def test_stall_shows_retrying(self):
@@ -396,6 +520,13 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         for r in station_rows(scr):
             if not r.startswith("2 "):
                 self.assertNotIn("retrying", r)
+        # the table in one line, on the log's rule
+        self.assertRegex(scr, r"Events .*2 ok, 1 retrying")
+        # the header says what the late chunk waits for, and until when
+        scr = t.wait(lambda s: re.search(r"chunk \d+ waits for Sim 2 "
+                                         r"\(\d:\d\d left\)", s),
+                     timeout=10, what="the wait named in the header")
+        t.save("waits-for")
         # Keys still answer at once while a receiver is stuck.
         t0 = time.time()
         t.keys("?")
@@ -403,13 +534,44 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertLess(time.time() - t0, 1.5)
         t.keys("x")
         t.wait(lambda s: "Keys: acquisition" not in s, what="help closed")
-        scr = t.wait("Session complete", timeout=30)
+        # Chunks missing: "partial", never "complete" (issue 13: it
+        # ended "completed" in green while record exits 75)
+        scr = t.wait("Session partial", timeout=30)
         t.save("complete")
+        self.assertNotIn("Session complete", scr)
         self.assertIn("Chunk 8/8", scr)
         row2 = [r for r in station_rows(scr) if r.startswith("2 ")][0]
         miss = int(re.search(r"(\d+)/(\d+)", row2[40:]).group(2))
         self.assertGreater(miss, 0, row2)
-        self.assertIn("missing", scr)
+        self.assertRegex(scr, r"Status +partial \(%d missing\)" % miss)
+        # the states are the stations' outcomes, never "streaming" after
+        # the end
+        for r in station_rows(scr):
+            self.assertNotIn("streaming", r)
+            self.assertIn("partial" if r.startswith("2 ") else "complete",
+                          r)
+        # the completion screen lists the missing chunks
+        self.assertRegex(scr, r"Missing +2 Sim 2: \d+-\d+ \(")
+        # the log groups a run of missing chunks in one line: scroll it
+        # back (Tab, PageUp) to find it
+        t.keys("Tab")
+        seen = ""
+        for _ in range(12):
+            t.keys("PageUp")
+            seen += t.screen()
+            if re.search(r"Sim 2: chunks \d+-\d+ missing", seen):
+                break
+        self.assertRegex(seen, r"Sim 2: chunks \d+-\d+ missing")
+        self.assertNotRegex(seen, r"Sim 2: chunk \d+ missing")
+        # colours: partial in yellow (33), the missing cells of the
+        # sparkline red (31), not the green of the stored ones
+        esc = t.screen(escapes=True)
+        st = [l for l in lines(esc) if "Status" in l][0]
+        self.assertRegex(st, r"\x1b\[[0-9;]*(?<![0-9])33(?![0-9])[0-9;]*m[^\x1b]*partial")
+        row2e = [l for l in lines(esc) if re.sub(r"\x1b\[[0-9;]*m", "",
+                                                 l).startswith("2 Sim 2")][0]
+        self.assertRegex(row2e, r"\x1b\[[0-9;]*(?<![0-9])31(?![0-9])[0-9;]*m(\x1b\[[0-9;]*m)*×")
+        self.assertNotRegex(row2e, r"\x1b\[[0-9;]*(?<![0-9])32(?![0-9])[0-9;]*m×")
         t.quit("q")
 
     def test_clock_warning_in_log(self):
@@ -452,6 +614,14 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         scr = t.wait("Session failed", timeout=15)
         t.save("cancelled")
         self.assertIn("cancelled", scr)
+        # the bar shows what was stored (issue 13: 20/20 100 %), the
+        # states are no longer "streaming"
+        k = int(re.search(r"Chunk (\d+)/20", scr).group(1))
+        self.assertLess(k, 20, scr)
+        self.assertIn("%d%% stored" % (k * 100 // 20), scr)
+        self.assertNotIn("100%", scr)
+        for r in station_rows(scr):
+            self.assertNotIn("streaming", r)
         m, d = self.manifest()
         self.assertEqual(m["session"]["status"], "failed")
         self.assertEqual(m["session"]["source_name"], "Beacon Torino")
@@ -661,7 +831,20 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertEqual([i for i, l in enumerate(lines(scr80))
                           if "Events" in l],
                          [i for i, l in enumerate(ls) if "Events" in l])
-        t.wait("Session complete", timeout=30)
+        scr = t.wait("Session complete", timeout=30)
+        # the sparklines keep their history across resizes (and a
+        # reattach, which is one): narrower, then 80x24 again, the same
+        # cells on one fixed scale
+        before = [r[-10:] for r in station_rows(scr)]
+        t.size(60, 20)
+        t.wait(lambda s: all(len(l) <= 60 for l in lines(s)) and
+               "Session complete" in s, what="60x20")
+        t.size(80, 24)
+        scr = t.wait(lambda s: any(len(l) > 70 for l in lines(s)) and
+                     len(station_rows(s)) == 7, what="80x24 again")
+        self.assertEqual([r[-10:] for r in station_rows(scr)], before)
+        self.assertTrue(all(re.fullmatch(r"[▁▂▃▄▅▆▇█]{10}", c)
+                            for c in before), before)
         t.quit("q")
 
     def test_redraw_is_cheap(self):
@@ -818,7 +1001,13 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.save("confirm")
         self.assertIn("unreachable stations will be retried", scr)
         t.keys("Enter")
-        scr = t.wait("Session complete", timeout=30)
+        # while a receiver is awaited, the header says so and until when
+        scr = t.wait(lambda s: re.search(r"waiting for 1 of 3 stations "
+                                         r"until \d\d:\d\d:\d\d "
+                                         r"\(0:0\d left\)", s),
+                     timeout=5, what="the wait for the receivers")
+        t.save("waiting")
+        scr = t.wait("Session partial", timeout=30)
         t.save("complete")
         row = [l for l in lines(scr) if l.startswith("3 Nobody")][0]
         self.assertNotIn("streaming", row)

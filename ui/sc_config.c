@@ -1,0 +1,306 @@
+/* sc_config.c -- step 1, Configure; see sc_config.h. */
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+
+#include "ui/cstate.h"
+#include "ui/sc_assign.h"
+#include "ui/sc_config.h"
+#include "src/engine/config.h"
+#include "src/engine/session.h"
+
+/* ---- configure: validation as you type ---- */
+
+static int
+blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t')
+			return 0;
+	return 1;
+}
+
+/* Parse the frequency field (the one parser of typed frequencies, the
+ * CLI's --freq too): 0 and *hz, or -1 with the message in ferr. */
+static int
+check_freq(struct con *c, double *hz)
+{
+	struct session_error	 e;
+	char			 err[256];
+	double			 mhz;
+
+	c->ferr[CF_FREQ][0] = '\0';
+	if (session_parse_mhz(c->freq.buf, 0, &mhz, err, sizeof err) != 0) {
+		/* Capitalized: it stands alone under the field. */
+		if (err[0] >= 'a' && err[0] <= 'z')
+			err[0] = (char)(err[0] - 'a' + 'A');
+		snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ], "%s", err);
+		return -1;
+	}
+	*hz = mhz * 1e6;
+	if (session_check_frequency(c->cfg->stations, *hz, &e) != 0) {
+		snprintf(c->ferr[CF_FREQ], sizeof c->ferr[CF_FREQ], "%s",
+		    e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_name(struct con *c)
+{
+	c->ferr[CF_NAME][0] = '\0';
+	if (blank(c->name.buf)) {
+		snprintf(c->ferr[CF_NAME], sizeof c->ferr[CF_NAME],
+		    "Session name is required");
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything of step 1; focuses the first bad field. 0 when valid. */
+static int
+validate_config(struct con *c)
+{
+	struct session_error	e;
+	double			hz = 0;
+	int			bad = -1;
+
+	if (check_name(c) != 0)
+		bad = CF_NAME;
+	if (check_freq(c, &hz) != 0 && bad < 0)
+		bad = CF_FREQ;
+	if (bad >= 0) {
+		c->focus = bad;
+		snprintf(c->msg, sizeof c->msg, "Not started: %s",
+		    bad == CF_NAME ? "the session needs a name" :
+		    "the frequency needs fixing");
+		return -1;
+	}
+	memset(&c->p, 0, sizeof c->p);
+	snprintf(c->p.name, sizeof c->p.name, "%s", c->name.buf);
+	c->p.freq_hz = hz;
+	c->p.duration_s = c->dur.value;
+	snprintf(c->p.notes, sizeof c->p.notes, "%s", c->notes.buf);
+	c->p.low_cut = c->cfg->low_cut;
+	c->p.high_cut = c->cfg->high_cut;
+	if (session_validate(&c->p, c->cfg->stations, &e) != 0) {
+		snprintf(c->msg, sizeof c->msg, "%s", e.msg);
+		return -1;
+	}
+	c->msg[0] = '\0';
+	return 0;
+}
+
+void
+config_draw(struct con *c)
+{
+	static const char *labels[CF_N] = { "Session name", "Frequency MHz",
+	    "Duration", "Notes", "" };
+	char	buf[1024], track[1024];
+	int	w = COLS, fx = 18, fw, y, i, cy = -1, cx = -1;
+	double	hz;
+
+	snprintf(buf, sizeof buf, "%d station%s %s data %s",
+	    c->cfg->stations->n, c->cfg->stations->n == 1 ? "" : "s",
+	    con_arrows(c, "\xc2\xb7", "-"), c->cfg->data_dir);
+	/* The data path is the first thing to go on a narrow terminal. */
+	if (wg_text_cells(buf) > COLS - 42)
+		snprintf(buf, sizeof buf, "%d station%s",
+		    c->cfg->stations->n, c->cfg->stations->n == 1 ? "" : "s");
+	con_title_line(c, c->th.utf8 ? "heimdall-rec \xe2\x80\x94 new recording "
+	    "session" : "heimdall-rec - new recording session", buf);
+	wg_rule(stdscr, &c->th, 1, 0, w, "1 Configure");
+	fw = w - fx - 2;
+	if (fw > 60)
+		fw = 60;
+	for (i = 0; i < CF_N; i++) {
+		y = 3 + 2 * i;
+		if (i == CF_START)
+			y++;
+		if (c->focus == i)
+			wg_put(stdscr, y, 0, 2, c->th.focus, ">");
+		if (i != CF_START)
+			wg_put(stdscr, y, 2, fx - 3, c->th.label, labels[i]);
+		switch (i) {
+		case CF_NAME:
+			con_draw_field(c, y, fx, fw, &c->name, c->focus == i, &cy,
+			    &cx);
+			break;
+		case CF_FREQ:
+			con_draw_field(c, y, fx, fw > 20 ? 20 : fw, &c->freq,
+			    c->focus == i, &cy, &cx);
+			break;
+		case CF_NOTES:
+			con_draw_field(c, y, fx, fw, &c->notes, c->focus == i, &cy,
+			    &cx);
+			break;
+		case CF_DUR:
+			wg_slider_text(&c->dur, 30, c->th.utf8, track,
+			    sizeof track);
+			snprintf(buf, sizeof buf, "%s %s %s %2d s",
+			    con_arrows(c, "\xe2\x97\x80", "<"), track,
+			    con_arrows(c, "\xe2\x96\xb6", ">"), c->dur.value);
+			wg_put(stdscr, y, fx, w - fx, c->focus == i ?
+			    c->th.focus : 0, buf);
+			break;
+		case CF_START:
+			wg_put(stdscr, y, fx, w - fx, c->focus == i ?
+			    c->th.select : c->th.label,
+			    "[ Start Recording Session ]");
+			break;
+		}
+		/* The line under each field: its error, else a hint. */
+		buf[0] = '\0';
+		if (i == CF_NAME)
+			snprintf(buf, sizeof buf, "%s", c->ferr[i][0] ?
+			    c->ferr[i] : "required, up to 255 bytes");
+		else if (i == CF_FREQ) {
+			if (c->ferr[i][0] == '\0' && !blank(c->freq.buf) &&
+			    check_freq(c, &hz) == 0)
+				snprintf(buf, sizeof buf, "%s inside every "
+				    "station's range (%g-%g MHz)",
+				    con_arrows(c, "\xe2\x9c\x93", "ok:"),
+				    c->fmin / 1e6, c->fmax / 1e6);
+			else if (c->ferr[i][0])
+				snprintf(buf, sizeof buf, "%s", c->ferr[i]);
+			else
+				snprintf(buf, sizeof buf, "stations accept "
+				    "%g-%g MHz", c->fmin / 1e6, c->fmax / 1e6);
+		} else if (i == CF_DUR && c->dur.note[0] != '\0') {
+			/* A digit not taken says why, where it was typed. */
+			wg_put(stdscr, y + 1, fx, w - fx, c->th.error,
+			    c->dur.note);
+			continue;
+		} else if (i == CF_DUR)
+			snprintf(buf, sizeof buf, "%s or type digits: %d-%d s, "
+			    "one chunk per second", con_arrows(c,
+			    "\xe2\x86\x90/\xe2\x86\x92", "Left/Right"),
+			    SESSION_DURATION_MIN, SESSION_DURATION_MAX);
+		else if (i == CF_NOTES)
+			snprintf(buf, sizeof buf, "optional");
+		if (buf[0] != '\0')
+			wg_put(stdscr, y + 1, fx, w - fx, c->ferr[i][0] ?
+			    c->th.error : c->th.dim, buf);
+	}
+	if (c->msg[0] != '\0')
+		wg_put(stdscr, 15, 2, w - 4, c->th.error, c->msg);
+	/* --listen: where the WebSocket API really is (the port, when 0 was
+	 * asked); also the event log's first line. */
+	if (c->cfg->notice != NULL && LINES > 18)
+		wg_put(stdscr, 17, 2, w - 4, c->th.dim, c->cfg->notice);
+	con_status_line(c, c->focus == CF_DUR ?
+	    "Tab/Up/Down field  Left/Right or digits duration  Enter next  "
+	    "? keys  Esc quit" : c->focus == CF_START ?
+	    "Enter start  Tab/Up/Down field  ? keys  Esc quit" :
+	    "Tab/Up/Down field  Enter next  F1 keys  Esc quit");
+	if (cy >= 0) {
+		curs_set(1);
+		move(cy, cx);
+	} else
+		curs_set(0);
+}
+
+void
+config_enter(struct con *c)
+{
+	c->sc = SC_CONFIG;
+	c->msg[0] = '\0';
+}
+
+void
+config_key(struct con *c, int k)
+{
+	struct wg_field	*f = NULL;
+	double		 hz;
+
+	if (c->focus == CF_NAME)
+		f = &c->name;
+	else if (c->focus == CF_FREQ)
+		f = &c->freq;
+	else if (c->focus == CF_NOTES)
+		f = &c->notes;
+	if (k == WG_KEY_ESC) {
+		c->modal = MO_QUIT;
+		return;
+	}
+	if (k == WG_KEY_F1 || (k == '?' && f == NULL)) {
+		c->modal = MO_HELP;
+		return;
+	}
+	if (k == WG_KEY_TAB || k == WG_KEY_DOWN || (k == WG_KEY_ENTER &&
+	    c->focus != CF_START)) {
+		wg_slider_commit(&c->dur);
+		if (c->focus == CF_NAME)
+			check_name(c);
+		c->focus = (c->focus + 1) % CF_N;
+		return;
+	}
+	if (k == WG_KEY_BTAB || k == WG_KEY_UP) {
+		wg_slider_commit(&c->dur);
+		c->focus = (c->focus + CF_N - 1) % CF_N;
+		return;
+	}
+	if (k == WG_KEY_ENTER) {	/* on Start */
+		if (validate_config(c) == 0)
+			assign_enter(c);
+		return;
+	}
+	if (c->focus == CF_DUR) {
+		wg_slider_key(&c->dur, k);
+		return;
+	}
+	if (f != NULL && wg_field_key(f, k)) {
+		/* Validate as you type; the name only complains once it was
+		 * left empty. */
+		if (f == &c->freq)
+			check_freq(c, &hz);
+		else if (f == &c->name && c->ferr[CF_NAME][0] != '\0')
+			check_name(c);
+		c->msg[0] = '\0';
+	}
+}
+
+void
+config_defaults(struct con *c)
+{
+	const struct stations	*st = c->cfg->stations;
+	int			 i;
+
+	wg_field_init(&c->name, SESSION_NAME_MAX, "");
+	wg_field_init(&c->freq, 32, "");
+	wg_field_init(&c->notes, SESSION_NOTES_MAX, "");
+	wg_slider_init(&c->dur, SESSION_DURATION_MIN, SESSION_DURATION_MAX, 10);
+	c->fmin = 0;
+	c->fmax = 0;
+	for (i = 0; i < st->n; i++) {
+		if (i == 0 || st->v[i].freq_min_hz > c->fmin)
+			c->fmin = st->v[i].freq_min_hz;
+		if (i == 0 || st->v[i].freq_max_hz < c->fmax)
+			c->fmax = st->v[i].freq_max_hz;
+	}
+	c->src_pick = 0;
+}
+
+void
+config_help(struct con *c)
+{
+	static const char *cfg[] = {
+		"Tab, Down, Enter   next field",
+		"Shift-Tab, Up      previous field",
+		"Left/Right         move the cursor; duration -/+ 1 s",
+		"digits             type the duration (on the slider)",
+		"Ctrl-A/Ctrl-E      start / end of the field (Home/End)",
+		"Ctrl-W, Alt-Bksp   delete the word before the cursor",
+		"Ctrl-U/Ctrl-K      delete to the start / to the end",
+		"Enter on [Start]   go to the source",
+		"Esc, Ctrl-C        quit (asks first)",
+		"", "any key closes this help" };
+
+	con_draw_modal(c, "Keys: configure", cfg, 11);
+}

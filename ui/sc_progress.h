@@ -1,0 +1,29 @@
+/*
+ * sc_progress.h -- the console's acquisition screens, Progress and
+ * Complete: the session's events applied to its state (counters, one row
+ * per station, the localization panel, the event log), the station table
+ * with its sparklines, and once the session ended its summary. Owns
+ * struct con's "session" part.
+ */
+#ifndef SC_PROGRESS_H
+#define SC_PROGRESS_H
+
+#include <jansson.h>
+
+struct con;
+
+/* Fresh rows (one per configured station) before a session starts. */
+void	progress_reset(struct con *c);
+/* One engine event, on the UI thread; events of other sessions only move
+ * the queue counters. */
+void	progress_event(struct con *c, const char *name, const json_t *d);
+/* The event queue overflowed: re-read counters and station states. */
+void	progress_resync(struct con *c);
+/* Progress and Complete share the table: one draw for both screens. */
+void	progress_draw(struct con *c);
+void	progress_key(struct con *c, int k);
+void	progress_help(struct con *c);
+void	complete_key(struct con *c, int k);
+void	complete_help(struct con *c);
+
+#endif
