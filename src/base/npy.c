@@ -123,26 +123,29 @@ dict_value(const char *dict, const char *key)
 	return p;
 }
 
-int
-npy_read_c8(const char *path, float **out, size_t *n, char *err,
+/*
+ * The header parser every reader shares: magic, version 1.0, a descr of
+ * '<c8' or '<f4', C order, a 1-D shape, and a file size that matches the
+ * shape exactly (a truncated or padded file is refused, never read short).
+ */
+FILE *
+npy_open(const char *path, enum npy_dtype *dtype, size_t *n, char *err,
     size_t errlen)
 {
 	unsigned char	 pre[10];
 	char		*dict = NULL;
 	const char	*v;
-	float		*data = NULL;
-	size_t		 hlen, count, i;
+	size_t		 hlen, count, width;
 	off_t		 size;
 	char		*end;
 	FILE		*f;
 
-	*out = NULL;
 	*n = 0;
 	f = fopen(path, "rb");
 	if (f == NULL) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		    strerror(errno));
-		return -1;
+		return NULL;
 	}
 	if (fread(pre, 1, 10, f) != 10 || memcmp(pre, NPY_MAGIC, 6) != 0) {
 		snprintf(err, errlen, "%s: not an NPY file", path);
@@ -164,9 +167,15 @@ npy_read_c8(const char *path, float **out, size_t *n, char *err,
 		goto fail;
 	}
 	v = dict_value(dict, "descr");
-	if (v == NULL || strncmp(v, "'<c8'", 5) != 0) {
-		snprintf(err, errlen, "%s: dtype is not '<c8' (complex64)",
-		    path);
+	if (v != NULL && strncmp(v, "'<c8'", 5) == 0) {
+		*dtype = NPY_C8;
+		width = 8;
+	} else if (v != NULL && strncmp(v, "'<f4'", 5) == 0) {
+		*dtype = NPY_F4;
+		width = 4;
+	} else {
+		snprintf(err, errlen, "%s: dtype is neither '<c8' (complex64) "
+		    "nor '<f4' (float32)", path);
 		goto fail;
 	}
 	v = dict_value(dict, "fortran_order");
@@ -184,17 +193,48 @@ npy_read_c8(const char *path, float **out, size_t *n, char *err,
 	count = strtoull(v + 1, &end, 10);
 	while (*end == ' ')
 		end++;
-	if (errno != 0 || end == v + 1 || strncmp(end, ",)", 2) != 0) {
+	if (errno != 0 || end == v + 1 || strncmp(end, ",)", 2) != 0 ||
+	    count > ((uint64_t)1 << 40)) {
 		snprintf(err, errlen, "%s: shape is not one-dimensional", path);
 		goto fail;
 	}
 	if (fseeko(f, 0, SEEK_END) != 0 || (size = ftello(f)) < 0 ||
-	    (uint64_t)size != 10 + hlen + (uint64_t)count * 8) {
+	    (uint64_t)size != 10 + hlen + (uint64_t)count * width) {
 		snprintf(err, errlen, "%s: data size does not match shape (%zu "
 		    "samples)", path, count);
 		goto fail;
 	}
-	fseeko(f, (off_t)(10 + hlen), SEEK_SET);
+	if (fseeko(f, (off_t)(10 + hlen), SEEK_SET) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	free(dict);
+	*n = count;
+	return f;
+fail:
+	fclose(f);
+	free(dict);
+	return NULL;
+}
+
+int
+npy_read_c8(const char *path, float **out, size_t *n, char *err,
+    size_t errlen)
+{
+	enum npy_dtype	 dt;
+	float		*data = NULL;
+	size_t		 count, i;
+	FILE		*f;
+
+	*out = NULL;
+	*n = 0;
+	if ((f = npy_open(path, &dt, &count, err, errlen)) == NULL)
+		return -1;
+	if (dt != NPY_C8) {
+		snprintf(err, errlen, "%s: dtype is not '<c8' (complex64)",
+		    path);
+		goto fail;
+	}
 	data = malloc(count > 0 ? count * 8 : 1);
 	if (data == NULL || fread(data, 8, count, f) != count) {
 		snprintf(err, errlen, "%s: truncated data", path);
@@ -207,13 +247,11 @@ npy_read_c8(const char *path, float **out, size_t *n, char *err,
 		memcpy(&data[i], &u, sizeof u);
 	}
 	fclose(f);
-	free(dict);
 	*out = data;
 	*n = count;
 	return 0;
 fail:
 	fclose(f);
-	free(dict);
 	free(data);
 	return -1;
 }

@@ -1,5 +1,6 @@
 /*
- * npy.h -- NPY v1.0 files of complex64 samples ('<c8', shape (n,)).
+ * npy.h -- NPY v1.0 files of complex64 samples ('<c8', shape (n,)) and of
+ * float32 audio ('<f4').
  *
  * The values written are int16 / 32768 as float32 I and Q, little-endian.
  */
@@ -23,6 +24,17 @@ int	npy_write_c8_fd(int fd, const int16_t *iq, size_t n);
  * audio path: iq[2k] is the sample, iq[2k+1] is 0). */
 size_t	npy_header_f4(char *buf, size_t buflen, size_t n);
 int	npy_write_f4_fd(int fd, const int16_t *iq, size_t n);
+
+/* What a stored chunk holds: complex64 IQ or float32 audio. */
+enum npy_dtype { NPY_C8, NPY_F4 };
+
+/*
+ * Open a '<c8' or '<f4' 1-D NPY file whose size matches its shape exactly:
+ * the stream (caller fcloses) is at the first sample, *dtype and *n (sample
+ * count) set. NULL with a message (as npy_read_c8's).
+ */
+FILE	*npy_open(const char *path, enum npy_dtype *dtype, size_t *n,
+	    char *err, size_t errlen);
 
 /*
  * Read a '<c8' 1-D NPY file: *out gets 2n floats (malloc'd, caller frees),
