@@ -169,6 +169,63 @@ cli_open_dataset(const char *dir, struct dataset **ds, char *path,
 	return 0;
 }
 
+int
+cli_find_session(struct dataset *ds, const char *key, char *id, size_t idlen)
+{
+	char		 err[1024], ids[1024] = "";
+	const char	*sid, *name, *hit = NULL;
+	json_t		*list, *o;
+	size_t		 i, klen = strlen(key);
+	int		 by_name = 0, by_prefix = 0, rc;
+
+	if ((list = dataset_sessions_list(ds, err, sizeof err)) == NULL)
+		return cli_error(EXIT_IOERR, "%s", err);
+	/* An exact id first, then names, then id prefixes: a name that
+	 * looks like a prefix still finds its session. */
+	json_array_foreach(list, i, o) {
+		sid = json_string_value(json_object_get(o, "id"));
+		if (sid != NULL && strcmp(sid, key) == 0) {
+			snprintf(id, idlen, "%s", sid);
+			json_decref(list);
+			return 0;
+		}
+	}
+	json_array_foreach(list, i, o) {
+		sid = json_string_value(json_object_get(o, "id"));
+		name = json_string_value(json_object_get(o, "session_name"));
+		if (sid == NULL || name == NULL || strcmp(name, key) != 0)
+			continue;
+		if (by_name++ == 0)
+			hit = sid;
+		snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%s",
+		    by_name > 1 ? ", " : "", sid);
+	}
+	if (by_name == 0 && klen >= 4) {
+		json_array_foreach(list, i, o) {
+			sid = json_string_value(json_object_get(o, "id"));
+			if (sid == NULL || strncmp(sid, key, klen) != 0)
+				continue;
+			if (by_prefix++ == 0)
+				hit = sid;
+			snprintf(ids + strlen(ids), sizeof ids - strlen(ids),
+			    "%s%s", by_prefix > 1 ? ", " : "", sid);
+		}
+	}
+	if (by_name == 1 || (by_name == 0 && by_prefix == 1)) {
+		snprintf(id, idlen, "%s", hit);
+		rc = 0;
+	} else if (by_name > 1 || by_prefix > 1)
+		rc = cli_error(EXIT_USAGE, "session \"%s\" is ambiguous: %d "
+		    "sessions match (%s); give the id", cli_esc(key),
+		    by_name > 1 ? by_name : by_prefix, ids);
+	else
+		rc = cli_error(EXIT_NOINPUT, "no session \"%s\" in %s (give "
+		    "its id or name: heimdall-rec sessions lists them)",
+		    cli_esc(key), dataset_dir(ds));
+	json_decref(list);
+	return rc;
+}
+
 const char *
 cli_esc(const char *s)
 {

@@ -52,6 +52,16 @@ struct dataset;
 int	cli_open_dataset(const char *dir, struct dataset **ds, char *path,
 	    size_t pathlen);
 
+/*
+ * A SESSION argument to its id (into id, UTIL_UUID_LEN bytes): a stored
+ * session's id, a unique prefix of one (at least 4 characters: the 8 that
+ * export's file names show), or a session name (exact; when several
+ * sessions share it, the message lists their ids). 0, or the exit status
+ * after a message (EXIT_NOINPUT none, EXIT_USAGE ambiguous).
+ */
+int	cli_find_session(struct dataset *ds, const char *key, char *id,
+	    size_t idlen);
+
 /* One of the central store's options (REPLICATOR_OPTIONS: val is a
  * REPL_OPT_*) into c: 0, or EXIT_USAGE after a message naming the flag. */
 struct replicator_config;
