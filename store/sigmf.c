@@ -784,10 +784,17 @@ sigmf_export(struct dataset *ds, const char *id, const struct sigmf_opts *o,
 		    id != NULL ? id : "(null)");
 		goto out;
 	}
-	if (dataset_session_check(ds, id, why, sizeof why) != 0) {
-		snprintf(err, errlen, "session %s: %s", id, why[0] != '\0' ?
-		    why : "no such session");
-		e = why[0] != '\0' ? EIO : ENOENT;
+	why[0] = '\0';
+	switch (dataset_session_check(ds, id, why, sizeof why)) {
+	case 0:
+		break;
+	case 1:
+		snprintf(err, errlen, "no session %s in %s", id,
+		    dataset_dir(ds));
+		e = ENOENT;
+		goto out;
+	default:
+		snprintf(err, errlen, "session %s: %s", id, why);
 		goto out;
 	}
 	if ((manifest = dataset_session_load(ds, id, why, sizeof why)) ==
