@@ -431,6 +431,55 @@ test_flow(void **state)
 	snprintf(msg, sizeof msg, "{\"event\":\"session:cancel\",\"data\":{"
 	    "\"session_id\":\"%s\"}}", id);
 	expect_error(f, msg, "session:error", "bad_state", "session_id");
+
+	/* session:export: SigMF under the dataset's exports/, the reply says
+	 * where (store/sigmf: test_sigmf checks the files themselves) */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:exported");
+	d = json_object_get(r, "data");
+	assert_string_equal(dstr(r, "format"), "sigmf");
+	assert_int_equal(json_array_size(json_object_get(d, "recordings")), 2);
+	{
+		char want[4096];
+		json_t *rec;
+		size_t k;
+		snprintf(want, sizeof want, "%s/exports/",
+		    dataset_dir(f->env.ds));
+		assert_int_equal(strncmp(dstr(r, "dir"), want, strlen(want)),
+		    0);
+		json_array_foreach(json_object_get(d, "recordings"), k, rec) {
+			assert_int_equal(access(json_string_value(
+			    json_object_get(rec, "meta")), R_OK), 0);
+			assert_int_equal(access(json_string_value(
+			    json_object_get(rec, "data")), R_OK), 0);
+			assert_int_equal(json_integer_value(json_object_get(rec,
+			    "captures")), 2);
+		}
+		assert_int_equal(access(dstr(r, "collection"), R_OK), 0);
+	}
+	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"%s\",\"archive\":true,\"format\":\"sigmf\"}}",
+	    id);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:exported");
+	assert_int_equal(access(dstr(r, "archive"), R_OK), 0);
+	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"%s\",\"archive\":\"yes\"}}", id);
+	expect_error(f, msg, "session:error", "wrong_type", "archive");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"%s\",\"format\":\"arrays\"}}", id);
+	expect_error(f, msg, "session:error", "out_of_range", "format");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"%s\",\"out\":\"/etc\"}}", id);
+	expect_error(f, msg, "session:error", "unknown_field", "out");
+	expect_error(f, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"00000000-0000-4000-8000-000000000000\"}}",
+	    "session:error", "not_found", "session_id");
+	expect_error(f, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"../x\"}}", "session:error", "out_of_range",
+	    "session_id");
 }
 
 static void

@@ -15,6 +15,7 @@
 #include "src/engine/session.h"
 #include "src/base/util.h"
 #include "store/dataset.h"
+#include "store/sigmf.h"
 
 /*
  * A session started over this API and not yet seen ended: who may act on
@@ -163,7 +164,7 @@ fail_session(struct req *r, const struct session_error *e)
 
 /* ---- field validation ---- */
 
-enum ftype { F_STR, F_NUM, F_INT, F_ARR };
+enum ftype { F_STR, F_NUM, F_INT, F_ARR, F_BOOL };
 
 struct fspec {
 	const char	*name;
@@ -182,6 +183,8 @@ type_word(enum ftype t)
 		return "a number";
 	case F_INT:
 		return "a whole number";
+	case F_BOOL:
+		return "true or false";
 	default:
 		return "an array";
 	}
@@ -247,6 +250,10 @@ check_fields(struct req *r, const struct fspec *spec, int n)
 			break;
 		case F_ARR:
 			if (!json_is_array(v))
+				goto wrong;
+			break;
+		case F_BOOL:
+			if (!json_is_boolean(v))
 				goto wrong;
 			break;
 		}
@@ -785,6 +792,55 @@ ev_sessions(struct req *r)
 		fail(r, "io_error", "", "out of memory");
 }
 
+/*
+ * session:export: a stored, ended session as SigMF under the dataset's
+ * exports/ folder (a client never names a path on the server). It runs on
+ * the server's thread, like the listing: a copy of the session's chunks
+ * (about 20 MB for 7 receivers x 30 s), tens of milliseconds, during which
+ * broadcasts wait in the clients' queues.
+ */
+static void
+ev_export(struct req *r)
+{
+	static const struct fspec spec[] = {
+		{ "session_id", F_STR, 1, 64 },
+		{ "format", F_STR, 0, 16 },
+		{ "archive", F_BOOL, 0, 0 },
+	};
+	struct sigmf_opts	 o;
+	const char		*id, *fmt;
+	char			 dir[4096], err[2048];
+	json_t			*res;
+
+	if (check_fields(r, spec, 3) != 0)
+		return;
+	id = sget(r, "session_id");
+	if (!util_is_uuid(id)) {
+		fail(r, "out_of_range", "session_id", "session_id must be a "
+		    "UUID");
+		return;
+	}
+	fmt = sget(r, "format");
+	if (fmt != NULL && strcmp(fmt, "sigmf") != 0) {
+		fail(r, "out_of_range", "format", strcmp(fmt, "arrays") == 0 ?
+		    "format arrays: not built yet" : "format must be sigmf "
+		    "or arrays");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/exports", dataset_dir(r->api->cfg.ds));
+	o.out_dir = dir;
+	o.archive = json_is_true(json_object_get(r->data, "archive"));
+	if ((res = sigmf_export(r->api->cfg.ds, id, &o, err,
+	    sizeof err)) == NULL) {
+		fail(r, errno == ENOENT ? "not_found" : errno == EBUSY ||
+		    errno == ENODATA ? "bad_state" : "io_error", "session_id",
+		    "%s", err);
+		return;
+	}
+	send_env(r, "session:exported", res);
+	json_decref(res);
+}
+
 static void
 ev_sources(struct req *r)
 {
@@ -855,6 +911,7 @@ static const struct {
 	{ "session:cancel", ev_cancel },
 	{ "session:get", ev_get },
 	{ "sessions:list", ev_sessions },
+	{ "session:export", ev_export },
 	{ "sources:list", ev_sources },
 	{ "stations:list", ev_stations },
 };

@@ -34,6 +34,13 @@
  *     (newest first, from the dataset's index; limit 1..WSAPI_LIST_MAX,
  *     default WSAPI_LIST_DEFAULT; before: a session id, the page starts
  *     after it -- the last id of the previous page; offset skips more)
+ *   session:export {session_id, format?, archive?}
+ *                                            -> session:exported {...}
+ *     (an ended session as SigMF (store/sigmf.h) under the dataset's
+ *     exports/ folder: the reply is sigmf_export's answer -- dir or
+ *     archive, collection, recordings with their meta and data paths;
+ *     format "sigmf" (default; "arrays" is not built yet), archive true:
+ *     one .sigmf tar. Still recording: bad_state)
  *   sources:list                             -> sources:list {sources}
  *   stations:list                            -> stations:list {stations}
  *

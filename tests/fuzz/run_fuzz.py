@@ -21,7 +21,8 @@ def sources():
                       for p in glob.glob(os.path.join(SRC, pattern)))
     return rel("src/base/*.c") + rel("src/loc/*.c") + rel("src/engine/*.c") + \
         rel("net/rx/*.c") + \
-        ["net/server/wsapi.c", "store/dataset.c", "tests/fuzz/fuzz_wsapi.c"]
+        ["net/server/wsapi.c", "store/dataset.c", "store/sigmf.c",
+         "store/lazyarchive.c", "tests/fuzz/fuzz_wsapi.c"]
 
 
 def main():
@@ -37,8 +38,9 @@ def main():
         pc = subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets",
                              "jansson", "uuid", "fftw3f", "openssl", "gsl"],
                             capture_output=True, text=True, check=True).stdout.split()
-        # PROJ: its header only (src/loc/lazyproj loads the library on use)
-        pc += subprocess.run(["pkg-config", "--cflags", "proj"],
+        # PROJ and libarchive: their headers only (src/loc/lazyproj and
+        # store/lazyarchive load the libraries on use)
+        pc += subprocess.run(["pkg-config", "--cflags", "proj", "libarchive"],
                              capture_output=True, text=True, check=True).stdout.split()
         cmd = [clang, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                "-fno-sanitize-recover=undefined", "-D_GNU_SOURCE",
