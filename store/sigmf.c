@@ -696,7 +696,7 @@ collection(struct dataset *ds, const json_t *manifest, const json_t *sess,
 	static const char *keys[] = { "id", "session_name", "frequency_hz",
 	    "duration_seconds", "status", "session_start", "session_end",
 	    "notes", "failure_reason", "passband_low_hz", "passband_high_hz",
-	    NULL };
+	    "group_id", "recorder_host", NULL };
 
 	snprintf(desc, sizeof desc, "heimdall-rec session \"%s\" (%s): one "
 	    "recording per receiver", jstr(sess, "session_name") != NULL ?
