@@ -125,21 +125,21 @@ const struct cmd_entry cmd_export_entry = {
 	.name = "export",
 	.args = { .lower = 1, .upper = 1 },
 	.options = export_options,
-	.usage = "SESSION [--format sigmf|arrays] [--out DIR] [--archive] "
-	    "[--data-dir DIR] [--json]",
+	.usage = "SESSION [--format sigmf|arrays] [--out DIR] [...]",
 	.summary = "Export a stored session for SDR tools (SigMF) or for "
 	    "training (arrays).",
 	.help =
 	    "  SESSION          the session's id, a unique prefix of it (4+ "
-	    "characters) or its name\n"
+	    "characters)\n"
+	    "                   or its name\n"
 	    "  --format F       sigmf (default): per receiver a .sigmf-data "
 	    "(cf32_le IQ,\n"
-	    "                   rf32_le OpenWebRX audio: the stored chunks back "
-	    "to back) and a\n"
-	    "                   .sigmf-meta (one capture per chunk, metrics as "
-	    "heimdall:*\n"
-	    "                   annotations), and a .sigmf-collection for the "
-	    "session;\n"
+	    "                   rf32_le OpenWebRX audio: the stored chunks "
+	    "back to back)\n"
+	    "                   and a .sigmf-meta (one capture per chunk, "
+	    "metrics as\n"
+	    "                   heimdall:* annotations), and a "
+	    ".sigmf-collection;\n"
 	    "                   arrays: one .npz for training (not built yet)\n"
 	    "  --out DIR        where to write (default: the current folder); "
 	    "sigmf writes\n"
@@ -153,9 +153,9 @@ const struct cmd_entry cmd_export_entry = {
 	    "Works on the local dataset, without a server. Only ended sessions "
 	    "(completed or\nfailed) are exported. A missing chunk is a gap: the "
 	    "next chunk starts a new\ncapture and a \"gap\" annotation marks "
-	    "it.\n"
+	    "it.\nEvery field: man heimdall-rec, SIGMF EXPORT.\n"
 	    "\nExit status: 0 written, 64 usage, 65 session not ended or "
-	    "without chunks,\n66 no such session, 74 I/O or a damaged chunk "
-	    "file.\n",
+	    "without chunks,\n66 no such session, 70 arrays not built, 74 I/O "
+	    "or a damaged chunk file.\n",
 	.exec = export_exec
 };
