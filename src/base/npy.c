@@ -14,15 +14,28 @@
 #define NPY_BLOCK	4096		/* samples converted per write */
 #define NPY_MAX_HEADER	65536
 
-static size_t
-npy_header(char *buf, size_t buflen, size_t n, const char *descr)
+size_t
+npy_header_nd(char *buf, size_t buflen, const char *descr,
+    const size_t *shape, int ndim)
 {
-	char	 dict[128];
-	size_t	 dlen, total;
+	char	 dict[512], dims[320];
+	size_t	 dlen, total, o = 0;
+	int	 i;
 
+	dims[0] = '\0';
+	for (i = 0; i < ndim && o < sizeof dims; i++)
+		o += (size_t)snprintf(dims + o, sizeof dims - o, "%zu,%s",
+		    shape[i], i + 1 < ndim ? " " : "");
+	if (o >= sizeof dims)
+		return 0;
+	/* (n,) for one dimension, (a, b) for more, () for a scalar */
+	if (ndim > 1)
+		dims[o - 1] = '\0';
 	dlen = (size_t)snprintf(dict, sizeof dict,
-	    "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
-	    descr, n);
+	    "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+	    descr, dims);
+	if (dlen >= sizeof dict)
+		return 0;
 	/* magic(6) + version(2) + u16 length + dict + padding + '\n' must be
 	 * a multiple of 64 so the data starts aligned (the NPY spec). */
 	total = 10 + dlen + 1;
@@ -36,6 +49,12 @@ npy_header(char *buf, size_t buflen, size_t n, const char *descr)
 	memset(buf + 10 + dlen, ' ', total - 10 - dlen - 1);
 	buf[total - 1] = '\n';
 	return total;
+}
+
+static size_t
+npy_header(char *buf, size_t buflen, size_t n, const char *descr)
+{
+	return npy_header_nd(buf, buflen, descr, &n, 1);
 }
 
 size_t
@@ -123,9 +142,10 @@ dict_value(const char *dict, const char *key)
 	return p;
 }
 
-int
-npy_read_c8(const char *path, float **out, size_t *n, char *err,
-    size_t errlen)
+/* A 1-D '<c8' (item 8 bytes, 2 floats) or '<f4' (4, 1) file. */
+static int
+npy_read(const char *path, const char *descr, size_t item, float **out,
+    size_t *n, char *err, size_t errlen)
 {
 	unsigned char	 pre[10];
 	char		*dict = NULL;
@@ -164,9 +184,10 @@ npy_read_c8(const char *path, float **out, size_t *n, char *err,
 		goto fail;
 	}
 	v = dict_value(dict, "descr");
-	if (v == NULL || strncmp(v, "'<c8'", 5) != 0) {
-		snprintf(err, errlen, "%s: dtype is not '<c8' (complex64)",
-		    path);
+	if (v == NULL || v[0] != '\'' || strncmp(v + 1, descr, 3) != 0 ||
+	    v[4] != '\'') {
+		snprintf(err, errlen, "%s: dtype is not '%s' (%s)", path,
+		    descr, item == 8 ? "complex64" : "float32");
 		goto fail;
 	}
 	v = dict_value(dict, "fortran_order");
@@ -184,23 +205,24 @@ npy_read_c8(const char *path, float **out, size_t *n, char *err,
 	count = strtoull(v + 1, &end, 10);
 	while (*end == ' ')
 		end++;
-	if (errno != 0 || end == v + 1 || strncmp(end, ",)", 2) != 0) {
+	if (errno != 0 || end == v + 1 || strncmp(end, ",)", 2) != 0 ||
+	    count > ((size_t)1 << 40)) {
 		snprintf(err, errlen, "%s: shape is not one-dimensional", path);
 		goto fail;
 	}
 	if (fseeko(f, 0, SEEK_END) != 0 || (size = ftello(f)) < 0 ||
-	    (uint64_t)size != 10 + hlen + (uint64_t)count * 8) {
+	    (uint64_t)size != 10 + hlen + (uint64_t)count * item) {
 		snprintf(err, errlen, "%s: data size does not match shape (%zu "
 		    "samples)", path, count);
 		goto fail;
 	}
 	fseeko(f, (off_t)(10 + hlen), SEEK_SET);
-	data = malloc(count > 0 ? count * 8 : 1);
-	if (data == NULL || fread(data, 8, count, f) != count) {
+	data = malloc(count > 0 ? count * item : 1);
+	if (data == NULL || fread(data, item, count, f) != count) {
 		snprintf(err, errlen, "%s: truncated data", path);
 		goto fail;
 	}
-	for (i = 0; i < 2 * count; i++) {
+	for (i = 0; i < count * (item / 4); i++) {
 		unsigned char *p = (unsigned char *)&data[i];
 		uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
 		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -216,4 +238,18 @@ fail:
 	free(dict);
 	free(data);
 	return -1;
+}
+
+int
+npy_read_c8(const char *path, float **out, size_t *n, char *err,
+    size_t errlen)
+{
+	return npy_read(path, "<c8", 8, out, n, err, errlen);
+}
+
+int
+npy_read_f4(const char *path, float **out, size_t *n, char *err,
+    size_t errlen)
+{
+	return npy_read(path, "<f4", 4, out, n, err, errlen);
 }

@@ -48,6 +48,7 @@ extern const struct cmd_entry cmd_db_entry;
 extern const struct cmd_entry cmd_sync_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_import_entry;
+extern const struct cmd_entry cmd_export_entry;
 
 /* Every command, NULL-ended (cmd_table.c): --help lists them in this
  * order. */

@@ -8,6 +8,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_record_entry,
 	&cmd_import_entry,
 	&cmd_sessions_entry,
+	&cmd_export_entry,
 	&cmd_sources_entry,
 	&cmd_serve_entry,
 	&cmd_console_entry,
