@@ -347,12 +347,13 @@ rx_window(struct ex *e, int r, int j, float *I, float *Q)
 	int		 k = (int)((int64_t)j * e->wms / 1000);
 	long		 nst = (long)((size_t)j * e->L), hi, m, i0;
 	size_t		 t, i, n;
-	int		 kk, h = x->use_fd ? FD_H : 0;
+	int		 kk, h;
 	float		*in;
 
 	if (x->run != CELL(e, k, r)->run || x->sx == NULL)
 		if (rx_start(e, r, k) != 0)
 			return -1;
+	h = x->use_fd ? FD_H : 0;	/* the run's, once started */
 	hi = nst + (long)e->L - 1 + x->n0 + h;
 	while (x->zbase + (long)x->zlen <= hi && !x->flushed) {
 		if (x->next <= x->run_end) {
@@ -954,12 +955,12 @@ arrays_export(struct dataset *ds, const char *id,
 						;
 					if (a == e.nrx || b == e.nrx || a == b)
 						continue;
-					idx = ((size_t)j * nr + a) * nr + b;
-					td[idx] = jnum(row, "tdoa_us");
-					sg[idx] = jnum(row, "sigma_us");
-					idx = ((size_t)j * nr + b) * nr + a;
-					td[idx] = -jnum(row, "tdoa_us");
-					sg[idx] = jnum(row, "sigma_us");
+					cnt = ((size_t)j * nr + a) * nr + b;
+					td[cnt] = jnum(row, "tdoa_us");
+					sg[cnt] = jnum(row, "sigma_us");
+					cnt = ((size_t)j * nr + b) * nr + a;
+					td[cnt] = -jnum(row, "tdoa_us");
+					sg[cnt] = jnum(row, "sigma_us");
 				}
 			}
 		}
