@@ -287,6 +287,15 @@ class ArraysTest(unittest.TestCase):
         self.assertLess(np.abs(step - 2 * np.pi * 1234.5 / 11995.0).max(),
                         1e-3)
 
+    def test_libraries_not_linked(self):
+        """libzip and libsoxr are loaded by an export, not at every start:
+        the binary does not link them (store/lazylib.c)."""
+        out = subprocess.run(["ldd", h.REC], capture_output=True,
+                             text=True).stdout
+        self.assertIn("libc.so", out)
+        self.assertNotIn("libzip", out)
+        self.assertNotIn("libsoxr", out)
+
     def test_local_receiver_and_options(self):
         """A receiver without GPS (no t0_ns) is placed by its rows'
         timestamps; bad options are refused with the flag named."""
