@@ -57,6 +57,7 @@ struct rxs {
 	float		*z;		/* soxr output, complex: z[2i], z[2i+1] */
 	size_t		 zlen, zcap;	/* samples */
 	long		 zbase;		/* soxr output index of z[0] */
+	float		*acc;		/* one window, interleaved (2 L) */
 };
 
 struct ex {
@@ -154,6 +155,27 @@ fd_taps(float *h, double delta)
 	/* unit gain at DC */
 	for (k = 0; k < 2 * FD_H + 1; k++)
 		h[k] = (float)(h[k] / sum);
+}
+
+/* y[0..n) += a x[0..n), four floats at a time (GCC's vector extension:
+ * SSE on x86-64, NEON on arm64; -O2 does not vectorize it by itself). The
+ * filter is most of an export's CPU. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static void
+fd_axpy(float *restrict y, const float *restrict x, float a, size_t n)
+{
+	v4f	 s = { a, a, a, a }, u, v;
+	size_t	 i;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		memcpy(&u, y + i, sizeof u);
+		memcpy(&v, x + i, sizeof v);
+		u += s * v;
+		memcpy(y + i, &u, sizeof u);
+	}
+	for (; i < n; i++)
+		y[i] += a * x[i];
 }
 
 static void
@@ -371,26 +393,54 @@ rx_window(struct ex *e, int r, int j, float *I, float *Q)
 			x->flushed = 1;
 		}
 	}
-	/* outside what soxr gave (before the run, after its end): 0 */
-	for (t = 0; t < e->L; t++) {
-		double re = 0, im = 0;
-		i0 = nst + (long)t + x->n0;
-		if (!x->use_fd) {
-			m = i0 - x->zbase;
-			if (m >= 0 && m < (long)x->zlen) {
-				re = x->z[2 * m];
-				im = x->z[2 * m + 1];
+	/* Samples whose taps all fall inside z: the filter as 2 FD_H + 1
+	 * scaled sums of contiguous interleaved floats (which the compiler
+	 * vectorizes); the others (at a run's ends: outside what soxr gave
+	 * counts as 0) one by one. */
+	{
+		long	 ta, tb;
+
+		i0 = nst + x->n0 - x->zbase;	/* z index of sample 0 */
+		ta = h - i0 > 0 ? h - i0 : 0;
+		tb = (long)x->zlen - h - i0;
+		if (tb > (long)e->L)
+			tb = (long)e->L;
+		if (tb < ta)
+			tb = ta;
+		if (tb > ta) {
+			if (!x->use_fd)
+				memcpy(x->acc, x->z + 2 * (i0 + ta),
+				    (size_t)(tb - ta) * 2 * sizeof *x->acc);
+			else {
+				memset(x->acc, 0, (size_t)(tb - ta) * 2 *
+				    sizeof *x->acc);
+				for (kk = -FD_H; kk <= FD_H; kk++)
+					fd_axpy(x->acc, x->z + 2 * (i0 + ta +
+					    kk), x->h[kk + FD_H],
+					    (size_t)(tb - ta) * 2);
 			}
-		} else
-			for (kk = -FD_H; kk <= FD_H; kk++) {
-				m = i0 + kk - x->zbase;
+			for (m = ta; m < tb; m++) {
+				I[m] = x->acc[2 * (m - ta)];
+				Q[m] = x->acc[2 * (m - ta) + 1];
+			}
+		}
+		for (t = 0; t < e->L; t++) {
+			float re = 0, im = 0;
+			if ((long)t == ta && tb > ta) {
+				t = (size_t)tb - 1;
+				continue;
+			}
+			for (kk = -h; kk <= h; kk++) {
+				m = i0 + (long)t + kk;
 				if (m < 0 || m >= (long)x->zlen)
 					continue;
-				re += x->h[kk + FD_H] * x->z[2 * m];
-				im += x->h[kk + FD_H] * x->z[2 * m + 1];
+				re += (h ? x->h[kk + FD_H] : 1) * x->z[2 * m];
+				im += (h ? x->h[kk + FD_H] : 1) * x->z[2 * m +
+				    1];
 			}
-		I[t] = (float)re;
-		Q[t] = (float)im;
+			I[t] = re;
+			Q[t] = im;
+		}
 	}
 	/* drop what the next window no longer needs */
 	m = nst + (long)e->L + x->n0 - h - x->zbase;
@@ -694,6 +744,7 @@ arrays_export(struct dataset *ds, const char *id,
 		e.rx[r].websdr = websdr[r];
 		e.rx[r].run = -1;
 	}
+	/* (acc is allocated once the window length is known, below) */
 
 	/* the rows: T0 is the earliest grid instant they give (each chunk
 	 * k starts within a sample after T0 + k on the grid) */
@@ -790,6 +841,11 @@ arrays_export(struct dataset *ds, const char *id,
 		}
 	}
 	e.rate = (double)e.L * 1000.0 / e.wms;
+	for (r = 0; r < e.nrx; r++)
+		if ((e.rx[r].acc = malloc(2 * e.L * sizeof(float))) == NULL) {
+			fail(err, errlen, id, "out of memory");
+			goto out;
+		}
 	e.nwin = (int)((int64_t)e.nchunks * 1000 / e.wms);
 
 	/* a window is whole when every chunk it overlaps is stored */
@@ -1093,6 +1149,7 @@ out:
 		for (r = 0; r < e.nrx; r++) {
 			soxr_delete(e.rx[r].sx);
 			free(e.rx[r].z);
+			free(e.rx[r].acc);
 		}
 	free(e.rx);
 	free(e.cells);
