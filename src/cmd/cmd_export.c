@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "src/cmd/cmd.h"
+#include "src/base/util.h"
 #include "store/arrays.h"
 #include "store/dataset.h"
 
@@ -28,6 +29,9 @@ export_exec(const struct args *a)
 	long			 ms = 0;
 	int			 rc;
 
+	if (!util_is_uuid(id))
+		return cli_error(EXIT_USAGE, "SESSION_ID: '%s' is not a session "
+		    "id (a UUID: heimdall-rec sessions lists them)", cli_esc(id));
 	if (fmt == NULL)
 		fmt = "arrays";
 	if (strcmp(fmt, "arrays") != 0)
@@ -42,6 +46,7 @@ export_exec(const struct args *a)
 	if ((rc = cli_open_dataset(args_get(a, "data-dir"), &ds, path,
 	    sizeof path)) != 0)
 		return rc;
+	err[0] = '\0';
 	if (dataset_session_check(ds, id, err, sizeof err) != 0) {
 		dataset_close(ds);
 		return cli_error(EXIT_NOINPUT, "session %s: %s", cli_esc(id),

@@ -314,7 +314,10 @@ class ArraysTest(unittest.TestCase):
         p = export(self.data, sid, self.out, "--format", "zip")
         self.assertEqual(p.returncode, 64, p.stderr)
         p = export(self.data, str(uuid.uuid4()), self.out)
-        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 66, p.stderr)
+        p = export(self.data, "../../etc", self.out)
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("not a session id", p.stderr)
         # a chunk file that is not what its row says: an error naming it
         path = os.path.join(self.data, "sessions", sid,
                             "chunk_001_websdr_1.npy")
