@@ -483,6 +483,10 @@ iq_source(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
 
 	switch (cmd) {
 	case ZIP_SOURCE_OPEN:
+		/* read again from the start (libzip reads once; should it
+		 * not): every receiver starts its run again */
+		for (int r = 0; r < e->nrx; r++)
+			rx_reset(&e->rx[r]);
 		e->pos = 0;
 		e->wnext = 0;
 		e->woff = wbytes;
@@ -841,6 +845,18 @@ arrays_export(struct dataset *ds, const char *id,
 		}
 	}
 	e.rate = (double)e.L * 1000.0 / e.wms;
+	/* bounds on what is held in memory: the per-window arrays and one
+	 * window of iq */
+	if ((uint64_t)e.nchunks * 1000 / e.wms * e.nrx > ((uint64_t)1 << 26) ||
+	    (uint64_t)e.L * e.nrx > ((uint64_t)1 << 26)) {
+		snprintf(why, sizeof why, "%d windows of %zu samples x %d "
+		    "receivers is too large (at most 2^26 windows x receivers "
+		    "and samples x receivers): use a longer --chunk-ms or a "
+		    "lower --rate", (int)((int64_t)e.nchunks * 1000 / e.wms),
+		    e.L, e.nrx);
+		fail(err, errlen, id, why);
+		goto out;
+	}
 	for (r = 0; r < e.nrx; r++)
 		if ((e.rx[r].acc = malloc(2 * e.L * sizeof(float))) == NULL) {
 			fail(err, errlen, id, "out of memory");
@@ -980,6 +996,11 @@ arrays_export(struct dataset *ds, const char *id,
 		/* TDoA per window (its chunk's): [a][b] = arrival at a
 		 * minus arrival at b, us; NaN where none */
 		tdoa = json_object_get(man, "tdoa");
+		if (json_array_size(tdoa) > 0 && nw * nr * nr > ((size_t)1 << 26)) {
+			fail(err, errlen, id, "tdoa_us would exceed 2^26 values "
+			    "(windows x receivers^2): use a longer --chunk-ms");
+			goto out;
+		}
 		if (json_array_size(tdoa) > 0) {
 			double *td, *sg;
 			size_t cnt;
