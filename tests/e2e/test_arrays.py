@@ -287,6 +287,44 @@ class ArraysTest(unittest.TestCase):
         self.assertLess(np.abs(step - 2 * np.pi * 1234.5 / 11995.0).max(),
                         1e-3)
 
+    def test_recorded_session(self):
+        """A session the recorder made from the simulator (3 KiwiSDRs, 2
+        s): every window whole, the rate the lowest measured one
+        rounded down, each receiver's power as stored, features = rows."""
+        with h.Sim(count=3) as sim:
+            rc, _, err = h.record(sim, self.data, 2)
+        self.assertEqual(rc, 0, err)
+        man, sdir = h.manifest(self.data)
+        sid = man["session"]["id"]
+        z = self.run_export(sid)
+        rows = {(m["chunk_index"], m["websdr"]): m
+                for m in man["measurements"]}
+        # each receiver's median rate (measured when GPS-timed), lowest
+        per = {}
+        for m in rows.values():
+            per.setdefault(m["websdr"], []).append(
+                m["sample_rate_hz"] or m["iq_sample_rate"])
+        lowest = min(sorted(v)[len(v) // 2] for v in per.values())
+        self.assertEqual(float(z["rate_hz"]), math.floor(lowest))
+        self.assertEqual(z["iq"].shape, (2, 3, 2, math.floor(lowest)))
+        self.assertTrue(z["mask"].all())
+        for (k, w), m in rows.items():
+            r = w - 1
+            self.assertAlmostEqual(float(z["features"][k, r, 0]),
+                                   m["snr_db"], 3)
+            stored = np.load(os.path.join(sdir, "chunk_%03d_websdr_%d.npy"
+                                          % (k, w)))
+            got = cplx(z["iq"], k, r)[100:-100]
+            # the same signal at a rate a few ppm off: the same power
+            self.assertAlmostEqual(float(np.mean(np.abs(got) ** 2)),
+                                   float(np.mean(np.abs(stored[100:-100])
+                                                 ** 2)), delta=0.05 *
+                                   float(np.mean(np.abs(stored) ** 2)))
+        # T0: the earliest chunk-0 timestamp (within a microsecond)
+        self.assertLess(abs(int(z["t0_ns"][0]) - min(
+            h.ts_us(m) * 1000 for m in rows.values()
+            if m["chunk_index"] == 0)), 1000)
+
     def test_libraries_not_linked(self):
         """libzip and libsoxr are loaded by an export, not at every start:
         the binary does not link them (store/lazylib.c)."""
