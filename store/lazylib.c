@@ -1,4 +1,4 @@
-/* lazylib.c -- libpq and libcurl loaded on first use: the functions pgstore and s3store call, forwarded by src/base/dynlib. */
+/* lazylib.c -- libpq, libcurl, libzip and libsoxr loaded on first use: the functions pgstore, s3store and arrays call, forwarded by src/base/dynlib. */
 
 /* curl.h's type-checking macros would rename the definitions below. */
 #define CURL_DISABLE_TYPECHECK
@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 #include <libpq-fe.h>
+#include <soxr.h>
+#include <zip.h>
 
 #include "src/base/dynlib.h"
 #include "store/lazylib.h"
@@ -20,6 +22,10 @@
  */
 #define PQ_SONAME	"libpq.so.5"
 #define CURL_SONAME	"libcurl.so.4"
+/* libzip's soname is 4 since 1.0 (2015); libsoxr's 0 since its first
+ * release. */
+#define ZIP_SONAME	"libzip.so.4"
+#define SOXR_SONAME	"libsoxr.so.0"
 
 /*
  * Every function the store calls: (return type, name, parameters,
@@ -88,9 +94,45 @@
 	X(CURLcode, curl_easy_setopt, (CURL *h, CURLoption o, ...), ()) \
 	X(CURLcode, curl_easy_getinfo, (CURL *h, CURLINFO i, ...), ())
 
-/* The real functions, their table and the two libraries. */
+/* What store/arrays.c calls: the .npz archive (libzip) and the resampler
+ * (libsoxr). */
+#define ZIP_FUNCS(X, V) \
+	V(zip_discard, (zip_t *za), (za)) \
+	V(zip_error_fini, (zip_error_t *e), (e)) \
+	V(zip_source_free, (zip_source_t *s), (s)) \
+	V(zip_error_init_with_code, (zip_error_t *e, int code), (e, code)) \
+	X(zip_t *, zip_open, (const char *path, int flags, int *errorp), \
+	    (path, flags, errorp)) \
+	X(const char *, zip_error_strerror, (zip_error_t *e), (e)) \
+	X(const char *, zip_strerror, (zip_t *za), (za)) \
+	X(int, zip_close, (zip_t *za), (za)) \
+	X(zip_int64_t, zip_file_add, (zip_t *za, const char *name, \
+	    zip_source_t *s, zip_flags_t fl), (za, name, s, fl)) \
+	X(int, zip_set_file_compression, (zip_t *za, zip_uint64_t i, \
+	    zip_int32_t m, zip_uint32_t f), (za, i, m, f)) \
+	X(zip_source_t *, zip_source_buffer, (zip_t *za, const void *d, \
+	    zip_uint64_t len, int freep), (za, d, len, freep)) \
+	X(zip_source_t *, zip_source_function, (zip_t *za, \
+	    zip_source_callback cb, void *ud), (za, cb, ud))
+#define SOXR_FUNCS(X, V) \
+	V(soxr_delete, (soxr_t s), (s)) \
+	X(soxr_t, soxr_create, (double irate, double orate, unsigned nch, \
+	    soxr_error_t *e, soxr_io_spec_t const *io, \
+	    soxr_quality_spec_t const *q, soxr_runtime_spec_t const *r), \
+	    (irate, orate, nch, e, io, q, r)) \
+	X(soxr_error_t, soxr_process, (soxr_t s, soxr_in_t in, size_t ilen, \
+	    size_t *idone, soxr_out_t out, size_t olen, size_t *odone), \
+	    (s, in, ilen, idone, out, olen, odone)) \
+	X(soxr_quality_spec_t, soxr_quality_spec, (unsigned long recipe, \
+	    unsigned long flags), (recipe, flags)) \
+	X(soxr_io_spec_t, soxr_io_spec, (soxr_datatype_t it, \
+	    soxr_datatype_t ot), (it, ot))
+
+/* The real functions, their table and the libraries. */
 PQ_FUNCS(DYNLIB_PTR, DYNLIB_PTRV)
 CURL_FUNCS(DYNLIB_PTR, DYNLIB_PTRV)
+ZIP_FUNCS(DYNLIB_PTR, DYNLIB_PTRV)
+SOXR_FUNCS(DYNLIB_PTR, DYNLIB_PTRV)
 
 static const struct dynlib_sym pq_syms[] = {
 	PQ_FUNCS(DYNLIB_SYM, DYNLIB_SYMV)
@@ -101,8 +143,19 @@ static const struct dynlib_sym curl_syms[] = {
 	{ NULL, NULL }
 };
 
+static const struct dynlib_sym zip_syms[] = {
+	ZIP_FUNCS(DYNLIB_SYM, DYNLIB_SYMV)
+	{ NULL, NULL }
+};
+static const struct dynlib_sym soxr_syms[] = {
+	SOXR_FUNCS(DYNLIB_SYM, DYNLIB_SYMV)
+	{ NULL, NULL }
+};
+
 static struct dynlib	pq = DYNLIB_INIT(PQ_SONAME, pq_syms);
 static struct dynlib	curl = DYNLIB_INIT(CURL_SONAME, curl_syms);
+static struct dynlib	zip = DYNLIB_INIT(ZIP_SONAME, zip_syms);
+static struct dynlib	soxr = DYNLIB_INIT(SOXR_SONAME, soxr_syms);
 
 int
 lazylib_pq(char *err, size_t errlen)
@@ -116,6 +169,18 @@ lazylib_curl(char *err, size_t errlen)
 	return dynlib_load(&curl, err, errlen);
 }
 
+int
+lazylib_zip(char *err, size_t errlen)
+{
+	return dynlib_load(&zip, err, errlen);
+}
+
+int
+lazylib_soxr(char *err, size_t errlen)
+{
+	return dynlib_load(&soxr, err, errlen);
+}
+
 /*
  * The forwarding functions. The void ones all free or reset: they return
  * at once when the library was never loaded (nothing of it can exist).
@@ -123,6 +188,20 @@ lazylib_curl(char *err, size_t errlen)
 #define PQ_FWD(ret, name, params, args) DYNLIB_FWD(pq, ret, name, params, args)
 #define PQ_FWDV(name, params, args) DYNLIB_FWD_FREE(pq, name, params, args)
 PQ_FUNCS(PQ_FWD, PQ_FWDV)
+
+/* libzip's zip_error_init_with_code fills a struct: it needs the library
+ * (a plain forward, not a free). */
+#define ZIP_FWD(ret, name, params, args) DYNLIB_FWD(zip, ret, name, params, args)
+#define ZIP_FWDV(name, params, args) ZIP_FWDV_##name(name, params, args)
+#define ZIP_FWDV_zip_discard(n, p, a)		DYNLIB_FWD_FREE(zip, n, p, a)
+#define ZIP_FWDV_zip_error_fini(n, p, a)	DYNLIB_FWD_FREE(zip, n, p, a)
+#define ZIP_FWDV_zip_source_free(n, p, a)	DYNLIB_FWD_FREE(zip, n, p, a)
+#define ZIP_FWDV_zip_error_init_with_code(n, p, a) DYNLIB_FWD_VOID(zip, n, p, a)
+ZIP_FUNCS(ZIP_FWD, ZIP_FWDV)
+#define SOXR_FWD(ret, name, params, args) DYNLIB_FWD(soxr, ret, name, params, \
+	args)
+#define SOXR_FWDV(name, params, args) DYNLIB_FWD_FREE(soxr, name, params, args)
+SOXR_FUNCS(SOXR_FWD, SOXR_FWDV)
 
 /* The variadic two are written out below. */
 #define CURL_FWD(ret, name, params, args) CURL_FWD_##name(ret, name, params, \

@@ -27,5 +27,12 @@
 int	lazylib_pq(char *err, size_t errlen);
 /* Load libcurl (once; thread-safe). 0, or -1 and a message in err. */
 int	lazylib_curl(char *err, size_t errlen);
+/*
+ * libzip and libsoxr, for store/arrays.c (the training-array export):
+ * loaded when an export runs, for the same reason -- recording, listing
+ * and serving never use them.
+ */
+int	lazylib_zip(char *err, size_t errlen);
+int	lazylib_soxr(char *err, size_t errlen);
 
 #endif

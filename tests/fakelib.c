@@ -1,4 +1,5 @@
-/* fakelib.c -- a shared library with none of libpq's or libcurl's
- * functions, built as libpq.so.5 and libcurl.so.4 next to the test:
+/* fakelib.c -- a shared library with none of libpq's, libcurl's, libzip's
+ * or libsoxr's functions, built as libpq.so.5, libcurl.so.4, libzip.so.4
+ * and libsoxr.so.0 next to the test:
  * test_lazylib loads it in their place (LD_LIBRARY_PATH). */
 int	fakelib_marker = 1;

@@ -1,7 +1,8 @@
-/* test_lazylib.c -- libpq, libcurl and PROJ that cannot be used: the
- * central store and the position fix say so and do not crash. Run with
- * LD_LIBRARY_PATH on the tests build folder, whose libpq.so.5 and
- * libcurl.so.4 (tests/fakelib.c) define none of the functions, and whose
+/* test_lazylib.c -- libpq, libcurl, libzip, libsoxr and PROJ that cannot
+ * be used: the central store, the export and the position fix say so and
+ * do not crash. Run with LD_LIBRARY_PATH on the tests build folder, whose
+ * libpq.so.5, libcurl.so.4, libzip.so.4 and libsoxr.so.0
+ * (tests/fakelib.c) define none of the functions, and whose
  * libproj.so.25 is not a library at all (tests/meson.build). */
 
 #include <math.h>
@@ -16,6 +17,7 @@
 
 #include "src/loc/fix.h"
 #include "src/loc/lazyproj.h"
+#include "store/arrays.h"
 #include "store/lazylib.h"
 #include "store/pgstore.h"
 #include "store/s3store.h"
@@ -63,6 +65,28 @@ test_curl(void **state)
 	err[0] = '\0';
 	assert_int_equal(lazylib_curl(err, sizeof err), -1);
 	assert_non_null(strstr(err, "libcurl.so.4 has no curl_"));
+}
+
+/* libzip and libsoxr (tests/fakelib.c again): the export says so before
+ * it reads anything. */
+static void
+test_zip_soxr(void **state)
+{
+	struct arrays_opts	 o = { NULL, 0, 0 };
+	char			 err[256], out[256];
+
+	(void)state;
+	err[0] = '\0';
+	assert_int_equal(lazylib_zip(err, sizeof err), -1);
+	assert_non_null(strstr(err, "libzip.so.4 has no zip_"));
+	err[0] = '\0';
+	assert_int_equal(lazylib_soxr(err, sizeof err), -1);
+	assert_non_null(strstr(err, "libsoxr.so.0 has no soxr_"));
+	err[0] = '\0';
+	assert_int_equal(arrays_export(NULL,
+	    "0b4c5b1e-8c53-4a34-9c54-2f2d1e0b9a77", &o, out, sizeof out, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "libzip.so.4 has no zip_"));
 }
 
 /* The reason fix_solve and fix_combine give without PROJ. */
@@ -129,6 +153,7 @@ main(void)
 		cmocka_unit_test(test_pq),
 		cmocka_unit_test(test_curl),
 		cmocka_unit_test(test_proj),
+		cmocka_unit_test(test_zip_soxr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

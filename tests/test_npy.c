@@ -123,6 +123,66 @@ test_f4_audio(void **state)
 		    rc);
 	/* the complex64 reader refuses it: another dtype */
 	expect_refused("complex64");
+	/* the float32 reader gives it back */
+	{
+		float	*out;
+		size_t	 n;
+		char	 err[256];
+
+		assert_int_equal(npy_read_f4(path, &out, &n, err, sizeof err),
+		    0);
+		assert_int_equal(n, 4);
+		assert_true(out[0] == 0.5f && out[1] == -1.0f &&
+		    out[3] == 1.0f / 32768);
+		free(out);
+	}
+}
+
+/* Headers of any shape and dtype (the .npz members of store/arrays):
+ * numpy reads the shape, dtype and data written after them. */
+static void
+test_header_nd(void **state)
+{
+	static const struct {
+		const char	*descr;
+		size_t		 shape[4];
+		int		 nd;
+		size_t		 item;
+		const char	*check;
+	} c[] = {
+		{ "<f8", { 0 }, 0, 8, "a.shape==() and a.dtype=='<f8'" },
+		{ "<f4", { 2, 3, 2, 5 }, 4, 4,
+		    "a.shape==(2,3,2,5) and a.dtype=='<f4'" },
+		{ "|b1", { 7 }, 1, 1, "a.shape==(7,) and a.dtype==bool" },
+		{ "<U4", { 2 }, 1, 16, "a.shape==(2,) and a.dtype=='<U4'" },
+		{ "<i8", { 3, 1 }, 2, 8, "a.shape==(3,1) and a.dtype=='<i8'" },
+	};
+	char	 hdr[512], cmd[800], data[256];
+	size_t	 i, hl, k, count;
+	FILE	*f;
+
+	(void)state;
+	memset(data, 0, sizeof data);
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		hl = npy_header_nd(hdr, sizeof hdr, c[i].descr, c[i].shape,
+		    c[i].nd);
+		assert_true(hl > 0 && hl % 64 == 0);
+		for (count = 1, k = 0; k < (size_t)c[i].nd; k++)
+			count *= c[i].shape[k];
+		f = fopen(path, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(hdr, 1, hl, f), hl);
+		assert_int_equal(fwrite(data, 1, count * c[i].item, f),
+		    count * c[i].item);
+		fclose(f);
+		snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import "
+		    "numpy,sys;a=numpy.load('%s');sys.exit(0 if %s else 1)\"",
+		    path, c[i].check);
+		if (system(cmd) != 0)
+			fail_msg("numpy: %s %s", c[i].descr, c[i].check);
+	}
+	/* too small a buffer: 0 */
+	assert_int_equal(npy_header_nd(hdr, 32, "<f4", c[1].shape, 4), 0);
 }
 
 static void
@@ -202,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_numpy_reads_it),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_f4_audio),
+		cmocka_unit_test(test_header_nd),
 	};
 	int	fd, rc;
 

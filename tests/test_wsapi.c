@@ -468,8 +468,14 @@ test_flow(void **state)
 	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
 	    "\"session_id\":\"%s\",\"archive\":\"yes\"}}", id);
 	expect_error(f, msg, "session:error", "wrong_type", "archive");
+	/* the training arrays, into the same exports/ folder */
 	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
 	    "\"session_id\":\"%s\",\"format\":\"arrays\"}}", id);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:exported");
+	assert_int_equal(access(dstr(r, "file"), R_OK), 0);
+	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
+	    "\"session_id\":\"%s\",\"format\":\"wav\"}}", id);
 	expect_error(f, msg, "session:error", "out_of_range", "format");
 	snprintf(msg, sizeof msg, "{\"event\":\"session:export\",\"data\":{"
 	    "\"session_id\":\"%s\",\"out\":\"/etc\"}}", id);

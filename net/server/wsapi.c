@@ -16,6 +16,7 @@
 #include "src/base/util.h"
 #include "store/dataset.h"
 #include "store/sigmf.h"
+#include "store/arrays.h"
 
 /*
  * A session started over this API and not yet seen ended: who may act on
@@ -823,13 +824,35 @@ ev_export(struct req *r)
 		return;
 	}
 	fmt = sget(r, "format");
-	if (fmt != NULL && strcmp(fmt, "sigmf") != 0) {
-		fail(r, "out_of_range", "format", strcmp(fmt, "arrays") == 0 ?
-		    "format arrays: not built yet" : "format must be sigmf "
-		    "or arrays");
+	if (fmt != NULL && strcmp(fmt, "sigmf") != 0 &&
+	    strcmp(fmt, "arrays") != 0) {
+		fail(r, "out_of_range", "format", "format must be sigmf or "
+		    "arrays");
 		return;
 	}
 	snprintf(dir, sizeof dir, "%s/exports", dataset_dir(r->api->cfg.ds));
+	if (fmt != NULL && strcmp(fmt, "arrays") == 0) {
+		/* the training arrays at the session's own rate and chunks
+		 * (the command line takes --rate and --chunk-ms) */
+		struct arrays_opts	ao = { .out_dir = dir };
+		char			file[4200];
+		if (json_is_true(json_object_get(r->data, "archive"))) {
+			fail(r, "invalid", "archive", "archive is for format "
+			    "sigmf");
+			return;
+		}
+		if (util_mkdirs(dir, err, sizeof err) != 0 ||
+		    arrays_export(r->api->cfg.ds, id, &ao, file, sizeof file,
+		    err, sizeof err) != 0) {
+			fail(r, "io_error", "session_id", "%s", err);
+			return;
+		}
+		res = json_pack("{s:s, s:s, s:s}", "session_id", id, "format",
+		    "arrays", "file", file);
+		send_env(r, "session:exported", res);
+		json_decref(res);
+		return;
+	}
 	o.out_dir = dir;
 	o.archive = json_is_true(json_object_get(r->data, "archive"));
 	if ((res = sigmf_export(r->api->cfg.ds, id, &o, err,

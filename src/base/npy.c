@@ -14,15 +14,28 @@
 #define NPY_BLOCK	4096		/* samples converted per write */
 #define NPY_MAX_HEADER	65536
 
-static size_t
-npy_header(char *buf, size_t buflen, size_t n, const char *descr)
+size_t
+npy_header_nd(char *buf, size_t buflen, const char *descr,
+    const size_t *shape, int ndim)
 {
-	char	 dict[128];
-	size_t	 dlen, total;
+	char	 dict[512], dims[320];
+	size_t	 dlen, total, o = 0;
+	int	 i;
 
+	dims[0] = '\0';
+	for (i = 0; i < ndim && o < sizeof dims; i++)
+		o += (size_t)snprintf(dims + o, sizeof dims - o, "%zu,%s",
+		    shape[i], i + 1 < ndim ? " " : "");
+	if (o >= sizeof dims)
+		return 0;
+	/* (n,) for one dimension, (a, b) for more, () for a scalar */
+	if (ndim > 1)
+		dims[o - 1] = '\0';
 	dlen = (size_t)snprintf(dict, sizeof dict,
-	    "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
-	    descr, n);
+	    "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+	    descr, dims);
+	if (dlen >= sizeof dict)
+		return 0;
 	/* magic(6) + version(2) + u16 length + dict + padding + '\n' must be
 	 * a multiple of 64 so the data starts aligned (the NPY spec). */
 	total = 10 + dlen + 1;
@@ -36,6 +49,12 @@ npy_header(char *buf, size_t buflen, size_t n, const char *descr)
 	memset(buf + 10 + dlen, ' ', total - 10 - dlen - 1);
 	buf[total - 1] = '\n';
 	return total;
+}
+
+static size_t
+npy_header(char *buf, size_t buflen, size_t n, const char *descr)
+{
+	return npy_header_nd(buf, buflen, descr, &n, 1);
 }
 
 size_t
@@ -217,9 +236,11 @@ fail:
 	return NULL;
 }
 
-int
-npy_read_c8(const char *path, float **out, size_t *n, char *err,
-    size_t errlen)
+/* A whole 1-D file of dtype want (width bytes a sample: 8 for '<c8',
+ * 2 floats; 4 for '<f4') into floats, host order. */
+static int
+read_all(const char *path, enum npy_dtype want, size_t width, float **out,
+    size_t *n, char *err, size_t errlen)
 {
 	enum npy_dtype	 dt;
 	float		*data = NULL;
@@ -230,17 +251,17 @@ npy_read_c8(const char *path, float **out, size_t *n, char *err,
 	*n = 0;
 	if ((f = npy_open(path, &dt, &count, err, errlen)) == NULL)
 		return -1;
-	if (dt != NPY_C8) {
-		snprintf(err, errlen, "%s: dtype is not '<c8' (complex64)",
-		    path);
+	if (dt != want) {
+		snprintf(err, errlen, "%s: dtype is not %s", path,
+		    want == NPY_C8 ? "'<c8' (complex64)" : "'<f4' (float32)");
 		goto fail;
 	}
-	data = malloc(count > 0 ? count * 8 : 1);
-	if (data == NULL || fread(data, 8, count, f) != count) {
+	data = malloc(count > 0 ? count * width : 1);
+	if (data == NULL || fread(data, width, count, f) != count) {
 		snprintf(err, errlen, "%s: truncated data", path);
 		goto fail;
 	}
-	for (i = 0; i < 2 * count; i++) {
+	for (i = 0; i < count * (width / 4); i++) {
 		unsigned char *p = (unsigned char *)&data[i];
 		uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
 		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -254,4 +275,18 @@ fail:
 	fclose(f);
 	free(data);
 	return -1;
+}
+
+int
+npy_read_c8(const char *path, float **out, size_t *n, char *err,
+    size_t errlen)
+{
+	return read_all(path, NPY_C8, 8, out, n, err, errlen);
+}
+
+int
+npy_read_f4(const char *path, float **out, size_t *n, char *err,
+    size_t errlen)
+{
+	return read_all(path, NPY_F4, 4, out, n, err, errlen);
 }

@@ -43,5 +43,14 @@ FILE	*npy_open(const char *path, enum npy_dtype *dtype, size_t *n,
  */
 int	npy_read_c8(const char *path, float **out, size_t *n,
 	    char *err, size_t errlen);
+/* The same for a '<f4' 1-D file (real audio): *out gets n floats. */
+int	npy_read_f4(const char *path, float **out, size_t *n,
+	    char *err, size_t errlen);
+
+/* Header of an n-dimensional C-order array of dtype descr ("<f4", "<i8",
+ * "|b1", "<U16", ...) and shape[0..ndim-1] (ndim 0: a scalar) into buf;
+ * its length (a multiple of 64), 0 if buf is too small. */
+size_t	npy_header_nd(char *buf, size_t buflen, const char *descr,
+	    const size_t *shape, int ndim);
 
 #endif

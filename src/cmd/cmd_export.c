@@ -1,4 +1,4 @@
-/* cmd_export.c -- "export": a stored session as SigMF recordings (store/sigmf) or training arrays. */
+/* cmd_export.c -- "export": a stored session as SigMF recordings (store/sigmf) or training arrays (store/arrays). */
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 
 #include "src/cmd/cmd.h"
 #include "src/base/util.h"
+#include "store/arrays.h"
 #include "store/dataset.h"
 #include "store/sigmf.h"
 
@@ -68,6 +69,25 @@ export_sigmf(struct dataset *ds, const char *id, const char *out,
 }
 
 static int
+export_arrays(struct dataset *ds, const char *id, const char *out,
+    double rate, long chunk_ms, int json)
+{
+	struct arrays_opts	 o = { .out_dir = out, .rate_hz = rate,
+				    .chunk_ms = (int)chunk_ms };
+	char			 path[4200], err[1024];
+
+	err[0] = '\0';
+	if (arrays_export(ds, id, &o, path, sizeof path, err,
+	    sizeof err) != 0)
+		return cli_error(EXIT_IOERR, "export: %s", cli_esc(err));
+	if (json)
+		printf("{\"file\": \"%s\"}\n", cli_esc(path));
+	else
+		printf("%s\n", path);
+	return 0;
+}
+
+static int
 export_exec(const struct args *a)
 {
 	struct dataset	*ds;
@@ -84,8 +104,8 @@ export_exec(const struct args *a)
 		return cli_error(EXIT_USAGE, "--format %s: give sigmf or "
 		    "arrays", cli_esc(fmt));
 	arrays = strcmp(fmt, "arrays") == 0;
-	if (args_double(a, "rate", 1, 10e6, &rate) != 0 ||
-	    args_long(a, "chunk-ms", 10, 30000, "milliseconds",
+	if (args_double(a, "rate", 1, ARRAYS_MAX_RATE, &rate) != 0 ||
+	    args_long(a, "chunk-ms", 1, 1000, "milliseconds",
 	    &chunk_ms) != 0)
 		return EXIT_USAGE;
 	if (!arrays && (args_has(a, "rate") || args_has(a, "chunk-ms")))
@@ -105,14 +125,8 @@ export_exec(const struct args *a)
 	if ((rc = cli_find_session(ds, args_string(a, 0), id,
 	    sizeof id)) == 0) {
 		if (arrays)
-			/*
-			 * The training arrays (issue 14's other half) are
-			 * store/arrays (arrays_export(session_dir, opts, err,
-			 * errlen) with out dir, rate and chunk_ms): not in
-			 * this build yet. Wire it here; never fake output.
-			 */
-			rc = cli_error(EXIT_SOFTWARE, "export --format arrays: "
-			    "arrays: not built yet");
+			rc = export_arrays(ds, id, out, rate, chunk_ms,
+			    args_has(a, "json"));
 		else
 			rc = export_sigmf(ds, id, out, args_has(a, "archive"),
 			    args_has(a, "json"));
@@ -140,14 +154,26 @@ const struct cmd_entry cmd_export_entry = {
 	    "metrics as\n"
 	    "                   heimdall:* annotations), and a "
 	    ".sigmf-collection;\n"
-	    "                   arrays: one .npz for training (not built yet)\n"
+	    "                   arrays: OUT/SESSION_ID.npz that numpy.load opens: "
+	    "iq\n"
+	    "                   (windows, receivers, 2, L) float32 resampled to "
+	    "one rate\n"
+	    "                   and aligned on each window's start, mask, "
+	    "features,\n"
+	    "                   positions, times, target, TDoA and fixes "
+	    "(doc/arrays.md)\n"
 	    "  --out DIR        where to write (default: the current folder); "
 	    "sigmf writes\n"
 	    "                   the folder DIR/NAME-ID8/\n"
 	    "  --archive        sigmf: one tar DIR/NAME-ID8.sigmf instead of "
 	    "the folder\n"
-	    "  --rate HZ        arrays: the common sample rate\n"
-	    "  --chunk-ms MS    arrays: re-cut into windows of MS milliseconds\n"
+	    "  --rate HZ        arrays: the common rate (default: the session's "
+	    "lowest\n"
+	    "                   measured rate, rounded down to whole samples per "
+	    "window)\n"
+	    "  --chunk-ms MS    arrays: windows of MS ms (1-1000; default 1000), "
+	    "tiling\n"
+	    "                   each receiver's stream without a gap\n"
 	    "  --data-dir DIR   the dataset (default $XDG_DATA_HOME/heimdall-rec)\n"
 	    "  --json           print what was written as JSON\n"
 	    "Works on the local dataset, without a server. Only ended sessions "
@@ -155,7 +181,7 @@ const struct cmd_entry cmd_export_entry = {
 	    "next chunk starts a new\ncapture and a \"gap\" annotation marks "
 	    "it.\nEvery field: man heimdall-rec, SIGMF EXPORT.\n"
 	    "\nExit status: 0 written, 64 usage, 65 session not ended or "
-	    "without chunks,\n66 no such session, 70 arrays not built, 74 I/O "
-	    "or a damaged chunk file.\n",
+	    "without chunks,\n66 no such session, 74 I/O or a damaged chunk "
+	    "file.\n",
 	.exec = export_exec
 };

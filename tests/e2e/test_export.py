@@ -365,9 +365,9 @@ class ExportTest(unittest.TestCase):
         p = run("export", self.id[:8], *d, *out)      # an id prefix
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(self.base, p.stdout)
-        p = run("export", self.id, "--format", "arrays", *d, *out)
-        self.assertEqual(p.returncode, 70, p.stderr)
-        self.assertIn("arrays: not built yet", p.stderr)
+        p = run("export", self.id, "--format", "arrays", "--archive", *d,
+                *out)
+        self.assertEqual(p.returncode, 64, p.stderr)
         p = run("export", self.id, "--rate", "12000", *d, *out)
         self.assertEqual(p.returncode, 64, p.stderr)
         p = run("export", self.id, "--format", "wav", *d, *out)

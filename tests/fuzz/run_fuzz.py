@@ -22,7 +22,8 @@ def sources():
     return rel("src/base/*.c") + rel("src/loc/*.c") + rel("src/engine/*.c") + \
         rel("net/rx/*.c") + \
         ["net/server/wsapi.c", "store/dataset.c", "store/sigmf.c",
-         "store/lazyarchive.c", "tests/fuzz/fuzz_wsapi.c"]
+         "store/lazyarchive.c", "store/arrays.c", "store/lazylib.c",
+         "tests/fuzz/fuzz_wsapi.c"]
 
 
 def main():
@@ -38,9 +39,11 @@ def main():
         pc = subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets",
                              "jansson", "uuid", "fftw3f", "openssl", "gsl"],
                             capture_output=True, text=True, check=True).stdout.split()
-        # PROJ and libarchive: their headers only (src/loc/lazyproj and
-        # store/lazyarchive load the libraries on use)
-        pc += subprocess.run(["pkg-config", "--cflags", "proj", "libarchive"],
+        # PROJ, libarchive, libzip, libsoxr, libpq, libcurl: their
+        # headers only (src/loc/lazyproj, store/lazyarchive and
+        # store/lazylib load the libraries on use)
+        pc += subprocess.run(["pkg-config", "--cflags", "proj", "libarchive",
+                              "libzip", "soxr", "libpq", "libcurl"],
                              capture_output=True, text=True, check=True).stdout.split()
         cmd = [clang, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                "-fno-sanitize-recover=undefined", "-D_GNU_SOURCE",
