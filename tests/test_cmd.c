@@ -165,7 +165,7 @@ test_every_command_refuses(void **state)
 		assert_int_equal(r->rc, 0);
 		assert_ptr_equal(strstr(r->out, want), r->out);
 	}
-	assert_int_equal(count, 10);
+	assert_int_equal(count, 11);
 	free(r);
 }
 

@@ -42,6 +42,7 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_record_entry;
 extern const struct cmd_entry cmd_sessions_entry;
 extern const struct cmd_entry cmd_sources_entry;
+extern const struct cmd_entry cmd_schedule_entry;
 extern const struct cmd_entry cmd_serve_entry;
 extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_db_entry;

@@ -116,6 +116,7 @@ console_exec(const struct args *a)
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
 	    (rc = runtime_options(a, &rt)) != 0)
 		goto out;
+	rt.schedules = 1;
 	rt.idle_timeout = idle;
 
 	/* Only the console's thread takes these signals: every thread made

@@ -131,6 +131,7 @@ serve_exec(const struct args *a)
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
 	    (rc = runtime_options(a, &rt)) != 0)
 		goto out;
+	rt.schedules = 1;
 	rt.idle_timeout = idle;
 
 	/* Only the main thread takes these signals (sigwait below). */

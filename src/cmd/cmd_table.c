@@ -10,6 +10,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_sessions_entry,
 	&cmd_export_entry,
 	&cmd_sources_entry,
+	&cmd_schedule_entry,
 	&cmd_serve_entry,
 	&cmd_console_entry,
 	&cmd_db_entry,

@@ -8,6 +8,7 @@
 #include "src/cmd/cmd.h"
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
+#include "src/engine/scheduler.h"
 #include "src/cmd/runtime.h"
 #include "net/rx/receiver.h"
 #include "net/rx/rxloop.h"
@@ -137,6 +138,10 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 		    sizeof err)) == NULL)
 			return cli_error(EXIT_USAGE, "%s", err);
 	}
+	/* serve and the console run the dataset's schedules */
+	if (rt->schedules && (rt->sched = scheduler_start(rt->eng, rt->ds,
+	    rt->ev, err, sizeof err)) == NULL)
+		return cli_error(EXIT_SOFTWARE, "%s", err);
 	return 0;
 }
 
@@ -151,6 +156,8 @@ runtime_store_status(void *arg)
 void
 runtime_stop(struct runtime *rt)
 {
+	scheduler_stop(rt->sched);	/* before the engine it starts on */
+	rt->sched = NULL;
 	replicator_stop(rt->rep);
 	rt->rep = NULL;
 	engine_free(rt->eng);

@@ -22,6 +22,7 @@ struct engine;
 struct replicator;
 struct replicator_config;
 struct args;
+struct scheduler;
 
 struct runtime {
 	struct stations		 stations;
@@ -45,6 +46,10 @@ struct runtime {
 	double			 start_at;	/* record --at: UTC s of chunk
 						   0 (0: as soon as the
 						   receivers stream) */
+	int			 schedules;	/* run the dataset's schedules
+						   (serve, console): set
+						   before start */
+	struct scheduler	*sched;
 };
 
 /* --recorder-host NAME, for the entries whose table has RUNTIME_OPTIONS. */

@@ -2064,6 +2064,17 @@ engine_session_acquire(struct engine *eng, const char *id,
 	return engine_session_acquire_at(eng, id, 0, e);
 }
 
+int
+engine_busy(struct engine *eng)
+{
+	int	n;
+
+	pthread_mutex_lock(&eng->lock);
+	n = eng->active + eng->nqueued;
+	pthread_mutex_unlock(&eng->lock);
+	return n;
+}
+
 double
 engine_at_lead(const struct engine *eng)
 {

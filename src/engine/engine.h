@@ -201,6 +201,8 @@ int		 engine_session_acquire_at(struct engine *eng, const char *id,
 /* The least lead time of a start instant: the start timeout (the time
  * receivers get to connect), at least ENGINE_AT_LEAD_MIN_S. */
 double		 engine_at_lead(const struct engine *eng);
+/* Sessions acquiring or queued to (0: a new acquisition starts at once). */
+int		 engine_busy(struct engine *eng);
 /* Cancel: acquisition stops, finished chunks are kept, status failed; a
  * queued or not yet acquiring session simply ends failed. */
 int		 engine_session_cancel(struct engine *eng, const char *id,

@@ -62,7 +62,7 @@ class CliTest(unittest.TestCase):
         out = run("--help").stdout
         names = re.findall(r"^  (\w+) ", out.split("Commands:")[1],
                            re.M)
-        self.assertEqual(len(names), 10, out)
+        self.assertEqual(len(names), 11, out)
         for n in names:
             a, b = run("help", n), run(n, "--help")
             self.assertEqual((a.returncode, b.returncode), (0, 0), n)
