@@ -327,9 +327,9 @@ test_local_anchor(void **state)
 	chunker_free(ch);
 }
 
-/* The origin comes late: only the ring's newest samples are kept (ring_s
- * to 1.5 ring_s: 0.25 to 0.375 s of 2 s), and the origin (chosen at or
- * after the oldest kept) still cuts exactly. */
+/* The origin comes late: only the ring's newest samples are kept (ring_s:
+ * 0.25 s of 2 s, the ring wrapped many times), and the origin (chosen at
+ * or after the oldest kept) still cuts exactly. */
 static void
 test_ring_limit(void **state)
 {
@@ -343,13 +343,62 @@ test_ring_limit(void **state)
 	while (s.count < 12000 * 2)
 		send_block(ch, &s, 512, 0, &g);
 	assert_int_equal(chunker_oldest(ch, &t), 0);
-	assert_true(t > 1.62 && t < 1.76);
+	/* the newest 0.25 s (3001 samples) of the 2 s sent */
+	assert_true(fabs(t - (s.start + (s.count - 3001) / s.fs)) < 1e-6);
 	chunker_set_origin(ch, t, collect, &g);
 	while (s.count < 12000 * 3 + 512)
 		send_block(ch, &s, 512, 0, &g);
 	assert_int_equal(g.n, 1);
 	assert_true(fabs(s.start + counter_at(g.c[0], 0) / s.fs - t) <
 	    1.0 / s.fs);
+	got_free(&g);
+	chunker_free(ch);
+}
+
+/* The ring is circular: a gap zero-filled across its end (the slots wrap
+ * to its start) and samples from both sides of the wrap are cut into one
+ * chunk in order, the gap counted as lost and as zeros, nothing else. */
+static void
+test_ring_wrap(void **state)
+{
+	/* counted from 1: no slot holds a zero it was not given */
+	struct stream	 s = { .fs = 12000.0, .start = 0.0, .gps = 1,
+	    .count = 1 };
+	struct chunker	*ch = chunker_new(1, 1, 0.5);	/* 6001 samples */
+	struct got	 g = { .n = 0 };
+	double		 t;
+	uint32_t	 first, gap0 = 17600, gapn = 700, v;
+	size_t		 i, zeros = 0;
+
+	(void)state;
+	chunker_stream(ch, s.fs);
+	while (s.count + 512 <= gap0)
+		send_block(ch, &s, 512, 0, &g);
+	send_block(ch, &s, gap0 - s.count, 0, &g);
+	/* stream index gap0 - 1 is slot 5597 of 6001: the gap runs over
+	 * the ring's end */
+	assert_true((gap0 - 1) % 6001 + gapn > 6001);
+	send_block(ch, &s, 512, gapn, &g);
+	while (s.count < 20300)
+		send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(chunker_oldest(ch, &t), 0);
+	first = s.count - 6001;
+	assert_true(fabs(t - first / s.fs) < 1e-6);
+	chunker_set_origin(ch, t, collect, &g);
+	while (s.count < first + 12000 + 512)
+		send_block(ch, &s, 512, 0, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.c[0]->n, 12000);
+	assert_int_equal(g.c[0]->lost, gapn);
+	for (i = 0; i < g.c[0]->n; i++) {
+		v = first + (uint32_t)i;
+		if (v >= gap0 && v < gap0 + gapn) {
+			zeros += counter_at(g.c[0], i) == 0;
+			continue;
+		}
+		assert_int_equal(counter_at(g.c[0], i), v);
+	}
+	assert_int_equal(zeros, gapn);
 	got_free(&g);
 	chunker_free(ch);
 }
@@ -1033,6 +1082,7 @@ main(void)
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_local_anchor),
 		cmocka_unit_test(test_ring_limit),
+		cmocka_unit_test(test_ring_wrap),
 		cmocka_unit_test(test_clock_offset),
 		cmocka_unit_test(test_clock_frozen),
 		cmocka_unit_test(test_distrusted_gps),

@@ -77,9 +77,13 @@ struct chunker {
 	int		 on_line;	/* the last block's stamp is on it */
 
 	/* Before the origin is known, the newest samples of the stream wait
-	 * here; ring[0] is stream sample ring_start. After it, they are
-	 * kept for the stream's first RING_KEEP_S (stream index below
-	 * keep_until), from which a re-placed stream is cut again. */
+	 * here; after it, they are kept for the stream's first RING_KEEP_S
+	 * (stream index below keep_until), from which a re-placed stream is
+	 * cut again. Circular: stream sample p (ring_start <= p < ring_start
+	 * + ring_len) is at slot p % ring_cap, and ring_cap is the ring_s
+	 * seconds kept. (It was linear, the oldest samples moved down in
+	 * bulk: at 1000 receivers that memmove was the network thread's
+	 * largest cost, and the 1.5x room a third more memory.) */
 	int16_t		*ring;
 	size_t		 ring_cap;
 	size_t		 ring_len;
@@ -372,11 +376,9 @@ static size_t	lost_in(const struct chunker *, int64_t, size_t);
  */
 static void
 cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
-    const struct rx_block *b, chunker_emit_fn emit, void *ctx)
+    const struct rx_block *b, int ring, chunker_emit_fn emit, void *ctx)
 {
-	/* iq in the ring: its zero-filled gaps are lost samples */
-	int	 ring = iq != NULL && iq == ch->ring;
-
+	/* ring: iq is in the ring, whose zero-filled gaps are lost samples */
 	while (n > 0 && ch->next < ch->total) {
 		int	 k = ch->next;
 		int64_t	 start = chunk_start(ch, k);
@@ -411,7 +413,7 @@ cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
 			memcpy(ch->cur->iq + 2 * ch->cur->n, iq,
 			    2 * m * sizeof *iq);
 			iq += 2 * m;
-			if (ring)
+			if (ring && ch->lost_n > 0)
 				ch->cur->lost += lost_in(ch, pos, m);
 		} else {
 			memset(ch->cur->iq + 2 * ch->cur->n, 0,
@@ -494,25 +496,36 @@ lost_in(const struct chunker *ch, int64_t pos, size_t m)
 	return (size_t)sum;
 }
 
+/* Slot of stream sample p in the ring. */
+static size_t
+ring_slot(const struct chunker *ch, int64_t p)
+{
+	return (size_t)(p % (int64_t)ch->ring_cap);
+}
+
 /*
- * Keep the newest ring_s seconds of the stream (up to 1.5 ring_s: the
- * oldest are dropped in bulk, so a long wait for the origin does not move
- * the whole ring on every block). The ring ends at stream index ch->pos.
+ * Keep the newest ring_s seconds of the stream: the ring ends at stream
+ * index ch->pos; samples older than ring_cap are overwritten.
  */
 static void
 ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 {
 	size_t	 keep = (size_t)(ch->ring_s * ch->fs) + 1;
-	size_t	 cap = keep + keep / 2, drop;
+	size_t	 at, m;
 
-	if (ch->ring_cap < cap) {
-		int16_t *r = realloc(ch->ring, 2 * cap * sizeof *r);
+	if (ch->ring_cap != keep) {
+		/* a stream of another rate: the ring restarts (the samples
+		 * of the old stream are of no use to the new one) */
+		int16_t *r = realloc(ch->ring, 2 * keep * sizeof *r);
+		ch->ring_len = 0;
 		if (r == NULL) {
-			ch->ring_len = 0;	/* restarts contiguous */
+			free(ch->ring);
+			ch->ring = NULL;
+			ch->ring_cap = 0;
 			return;
 		}
 		ch->ring = r;
-		ch->ring_cap = cap;
+		ch->ring_cap = keep;
 	}
 	if (ch->ring_len == 0)
 		ch->ring_start = ch->pos;
@@ -523,20 +536,43 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 		ch->ring_len = 0;
 		n = keep;
 	}
-	if (ch->ring_len + n > ch->ring_cap) {
-		drop = ch->ring_len + n - keep;
-		memmove(ch->ring, ch->ring + 2 * drop,
-		    2 * (ch->ring_len - drop) * sizeof *ch->ring);
-		ch->ring_len -= drop;
-		ch->ring_start += (int64_t)drop;
+	if (ch->ring_len + n > keep) {
+		m = ch->ring_len + n - keep;	/* the oldest go */
+		ch->ring_len -= m;
+		ch->ring_start += (int64_t)m;
 	}
-	if (iq != NULL)
-		memcpy(ch->ring + 2 * ch->ring_len, iq, 2 * n * sizeof *iq);
-	else {
-		memset(ch->ring + 2 * ch->ring_len, 0, 2 * n * sizeof *iq);
+	if (iq == NULL)
 		lost_note(ch, ch->ring_start + (int64_t)ch->ring_len, n);
-	}
+	at = ring_slot(ch, ch->ring_start + (int64_t)ch->ring_len);
 	ch->ring_len += n;
+	while (n > 0) {
+		m = ch->ring_cap - at < n ? ch->ring_cap - at : n;
+		if (iq != NULL) {
+			memcpy(ch->ring + 2 * at, iq, 2 * m * sizeof *iq);
+			iq += 2 * m;
+		} else
+			memset(ch->ring + 2 * at, 0, 2 * m * sizeof *ch->ring);
+		n -= m;
+		at = 0;
+	}
+}
+
+/* Cut every sample the ring holds (at most two spans: it wraps). */
+static void
+ring_cut(struct chunker *ch, chunker_emit_fn emit, void *ctx)
+{
+	int64_t	 pos = ch->ring_start, end = ch->ring_start +
+	    (int64_t)ch->ring_len;
+	size_t	 at, m;
+
+	while (pos < end && ch->ring != NULL) {
+		at = ring_slot(ch, pos);
+		m = ch->ring_cap - at;
+		if ((int64_t)m > end - pos)
+			m = (size_t)(end - pos);
+		cut(ch, ch->ring + 2 * at, pos, m, NULL, 1, emit, ctx);
+		pos += (int64_t)m;
+	}
 }
 
 static void
@@ -649,9 +685,7 @@ replace_now(struct chunker *ch, chunker_emit_fn emit, void *ctx)
 	ch->cur = NULL;
 	ch->next = ch->low;
 	fix_grid(ch);
-	if (ch->ring_len > 0)
-		cut(ch, ch->ring, ch->ring_start, ch->ring_len, NULL, emit,
-		    ctx);
+	ring_cut(ch, emit, ctx);
 }
 
 static void
@@ -701,7 +735,7 @@ chunker_feed(struct chunker *ch, const struct rx_block *b,
 		if (keep)
 			ring_push(ch, NULL, b->lost);
 		if (ch->has_origin && ch->grid)
-			cut(ch, NULL, ch->pos, b->lost, NULL, emit, ctx);
+			cut(ch, NULL, ch->pos, b->lost, NULL, 0, emit, ctx);
 		ch->pos += (int64_t)b->lost;
 	}
 	fit_block(ch, b);
@@ -724,7 +758,7 @@ chunker_feed(struct chunker *ch, const struct rx_block *b,
 		if (ch->replace)
 			/* nothing kept to cut again: from this block on */
 			replace_now(ch, emit, ctx);
-		cut(ch, b->iq, ch->pos, b->n, b, emit, ctx);
+		cut(ch, b->iq, ch->pos, b->n, b, 0, emit, ctx);
 	}
 	ch->pos += (int64_t)b->n;
 }
@@ -749,9 +783,7 @@ chunker_set_origin(struct chunker *ch, double t0, chunker_emit_fn emit,
 	ch->t0 = t0;
 	if (ch->streaming && ch->anchored) {
 		fix_grid(ch);
-		if (ch->ring_len > 0)
-			cut(ch, ch->ring, ch->ring_start, ch->ring_len, NULL,
-			    emit, ctx);
+		ring_cut(ch, emit, ctx);
 	}
 	/* a young stream's samples stay for a re-placement */
 	if (!ch->streaming || ch->pos >= ch->keep_until)

@@ -132,8 +132,8 @@ typedef void (*chunker_emit_fn)(void *ctx, struct chunk *c);
 
 struct chunker;
 
-/* total: chunks in the session; ring_s: seconds of samples kept (ring_s
- * to 1.5 ring_s) before the origin is known, and in a stream's first
+/* total: chunks in the session; ring_s: seconds of samples kept (the
+ * newest ring_s) before the origin is known, and in a stream's first
  * seconds for a re-placement: the chunk in progress when a stale run is
  * outvoted must still be there (2 s covers a run of ~1 s). */
 struct chunker	*chunker_new(int websdr, int total, double ring_s);
