@@ -29,17 +29,6 @@ struct held {
 	char	id[UTIL_UUID_LEN];
 	int	fd;		/* flock(LOCK_EX) on sessions/<id>/.lock */
 	int	batch;		/* next rows file number */
-	/*
-	 * The rows of this process's committed batches (copies), so that
-	 * the session's end merges them from memory instead of reading
-	 * rows/ back: parsing every rows file again was a third of the
-	 * end's CPU. rows_ok is cleared by a batch that failed (its rows
-	 * file may exist even so: a failed directory sync after the
-	 * rename) or rows that could not be copied; the end then reads
-	 * rows/ as recovery does. Under the dataset's lock.
-	 */
-	json_t	*rows;
-	int	 rows_ok;
 	/* Serializes this session's manifest writes, so that no save lands
 	 * after the final one (taken before ds->lock, never inside it). */
 	pthread_mutex_t wr;
@@ -568,9 +557,6 @@ dataset_session_create(struct dataset *ds, const char *id,
 		snprintf(h->id, sizeof h->id, "%s", id);
 		h->fd = fd;
 		h->batch = 0;
-		json_decref(h->rows);
-		h->rows = json_array();
-		h->rows_ok = h->rows != NULL;
 	}
 	pthread_mutex_unlock(&ds->lock);
 	if (h == NULL) {
@@ -604,30 +590,6 @@ dataset_session_save(struct dataset *ds, const char *id,
 	if (rc == 0)
 		notify(ds, id, "manifest");
 	return rc;
-}
-
-/* The rows of a committed batch into h's copy (NULL: the batch failed, so
- * the session's end reads rows/ instead). */
-static void
-keep_rows(struct dataset *ds, struct held *h, const char *id,
-    const json_t *rows)
-{
-	json_t	*r;
-	size_t	 i;
-
-	pthread_mutex_lock(&ds->lock);
-	if (h->fd > 0 && strcmp(h->id, id) == 0 && h->rows_ok) {
-		if (rows == NULL)
-			h->rows_ok = 0;
-		json_array_foreach(rows, i, r) {
-			if (json_array_append_new(h->rows,
-			    json_deep_copy(r)) != 0) {
-				h->rows_ok = 0;
-				break;
-			}
-		}
-	}
-	pthread_mutex_unlock(&ds->lock);
 }
 
 int
@@ -757,7 +719,6 @@ out:
 	}
 	if (rc != 0 && err[0] == '\0')
 		snprintf(err, errlen, "cannot store the batch");
-	keep_rows(ds, h, id, rc == 0 ? rows : NULL);
 	if (rc == 0) {
 		index_add_rows(ds, id, json_array_size(rows));
 		notify(ds, id, "batch");
@@ -779,11 +740,9 @@ cmp_rows(const void *a, const void *b)
 	return d < 0 ? -1 : d > 0;
 }
 
-/* Every row: the final manifest's, plus any rows/ files (or, from h, the
- * copies of the rows this process committed: the same rows), sorted. */
+/* Every row: the final manifest's, plus any rows/ files, sorted. */
 static json_t *
-merge_rows_from(struct dataset *ds, const char *id, json_t *m,
-    struct held *h)
+merge_rows(struct dataset *ds, const char *id, json_t *m)
 {
 	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[512];
 	json_t		*all = json_array(), *r, *sorted;
@@ -793,17 +752,8 @@ merge_rows_from(struct dataset *ds, const char *id, json_t *m,
 	size_t		 i, n;
 
 	json_array_extend(all, json_object_get(m, "measurements"));
-	if (h != NULL) {
-		pthread_mutex_lock(&ds->lock);
-		if (h->rows_ok && json_array_extend(all, h->rows) != 0)
-			h->rows_ok = 0;
-		if (!h->rows_ok)
-			h = NULL;
-		pthread_mutex_unlock(&ds->lock);
-	}
-	if (h == NULL && session_path(ds, id, "rows", rowsdir,
-	    sizeof rowsdir, err, sizeof err) == 0 &&
-	    (d = opendir(rowsdir)) != NULL) {
+	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
+	    sizeof err) == 0 && (d = opendir(rowsdir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			size_t l = strlen(de->d_name);
 			if (strncmp(de->d_name, "batch_", 6) != 0 || l < 5 ||
@@ -831,12 +781,6 @@ merge_rows_from(struct dataset *ds, const char *id, json_t *m,
 	free(v);
 	json_decref(all);
 	return sorted;
-}
-
-static json_t *
-merge_rows(struct dataset *ds, const char *id, json_t *m)
-{
-	return merge_rows_from(ds, id, m, NULL);
 }
 
 /*
@@ -1007,11 +951,10 @@ remove_rows(struct dataset *ds, const char *id)
 	rmdir(rowsdir);
 }
 
-/* Write the final manifest (rows merged: h's copies when it has them,
- * else rows/), then drop rows/. */
+/* Write the final manifest (rows merged), then drop rows/. */
 static int
-finish(struct dataset *ds, const char *id, json_t *m, struct held *h,
-    char *err, size_t errlen)
+finish(struct dataset *ds, const char *id, json_t *m, char *err,
+    size_t errlen)
 {
 	char	 path[PATH_MAX];
 	json_t	*rows;
@@ -1019,7 +962,7 @@ finish(struct dataset *ds, const char *id, json_t *m, struct held *h,
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
 	    errlen) != 0 || manifest_check(m, id, err, errlen) != 0)
 		return -1;
-	rows = merge_rows_from(ds, id, m, h);
+	rows = merge_rows(ds, id, m);
 	json_object_set_new(m, "measurements", rows);
 	if (write_json(path, m, err, errlen) != 0)
 		return -1;
@@ -1045,7 +988,7 @@ dataset_session_finish(struct dataset *ds, const char *id,
 		return -1;
 	m = json_deep_copy(manifest);
 	json_object_del(m, "measurements");
-	rc = finish(ds, id, m, h, err, errlen);
+	rc = finish(ds, id, m, err, errlen);
 	json_decref(m);
 	pthread_mutex_lock(&ds->lock);
 	/* The lock file goes only once the final manifest is durable: a
@@ -1058,8 +1001,6 @@ dataset_session_finish(struct dataset *ds, const char *id,
 	close(h->fd);
 	h->fd = 0;
 	h->id[0] = '\0';
-	json_decref(h->rows);
-	h->rows = NULL;
 	pthread_mutex_unlock(&ds->lock);
 	pthread_mutex_unlock(&h->wr);
 	if (rc == 0)
@@ -1246,7 +1187,7 @@ rebuild_one(struct dataset *ds, const char *id, const char *why)
 	}
 	json_object_set_new(m, "rebuilt", rb);
 	rb = NULL;
-	if (finish(ds, id, m, NULL, err, sizeof err) != 0) {
+	if (finish(ds, id, m, err, sizeof err) != 0) {
 		fprintf(stderr, "heimdall-rec: warning: session %s: %s; cannot "
 		    "rebuild it: %s\n", id, why, err);
 		goto out;
@@ -1829,7 +1770,7 @@ recover_one(struct dataset *ds, const char *id)
 	json_object_set_new(m, "orphans", orphans(ds, id, rows));
 	json_decref(rows);
 	json_object_del(m, "measurements");
-	if (finish(ds, id, m, NULL, err, sizeof err) != 0)
+	if (finish(ds, id, m, err, sizeof err) != 0)
 		fprintf(stderr, "heimdall-rec: warning: cannot recover session "
 		    "%s: %s\n", id, err);
 	else
@@ -1903,7 +1844,6 @@ dataset_close(struct dataset *ds)
 	for (i = 0; i < DS_MAX_LOCKS; i++) {
 		if (ds->held[i].fd > 0)
 			close(ds->held[i].fd);
-		json_decref(ds->held[i].rows);
 		pthread_mutex_destroy(&ds->held[i].wr);
 	}
 	for (k = 0; k < ds->nidx; k++) {

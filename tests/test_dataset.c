@@ -678,89 +678,6 @@ test_failed_batch_no_tmp(void **state)
 	dataset_close(ds);
 }
 
-/* The rows of the final manifest: what the batches stored, taken from the
- * copies kept in memory (here rows/ is emptied behind the dataset's back
- * and the manifest still has every row, exactly as stored), or after a
- * failed batch from rows/ (its later rows file is what counts). */
-static void
-test_finish_rows(void **state)
-{
-	struct dataset	*ds;
-	struct rlimit	 rl, low;
-	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000 }, { 0, 2, iq, 1000 } };
-	char		 err[512], id[UTIL_UUID_LEN], cmd[600];
-	json_t		*m, *rows, *loaded, *got, *r;
-
-	(void)state;
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 2);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
-	put(ds, id, 1);
-	rows = json_pack("[o, o]", row(id, 0, 1), row(id, 0, 2));
-	/* a real that needs 17 digits: the copy must not round it */
-	json_object_set_new(json_array_get(rows, 1), "snr_db",
-	    json_real(0.1 + 0.2));
-	assert_int_equal(dataset_put_batch(ds, id, c, 2, rows, err,
-	    sizeof err), 0);
-	/* the caller's rows are its own: changed later, not in the store */
-	json_object_set_new(json_array_get(rows, 0), "websdr",
-	    json_integer(9));
-	snprintf(cmd, sizeof cmd, "rm -f %s/sessions/%s/rows/*.json", dir, id);
-	assert_int_equal(system(cmd), 0);
-	json_object_set_new(json_object_get(m, "session"), "status",
-	    json_string("completed"));
-	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
-	json_decref(m);
-	loaded = dataset_session_load(ds, id, err, sizeof err);
-	assert_non_null(loaded);
-	got = json_object_get(loaded, "measurements");
-	assert_int_equal(json_array_size(got), 4);
-	/* sorted by chunk, then station */
-	r = json_array_get(got, 0);
-	assert_int_equal(json_integer_value(json_object_get(r, "chunk_index")),
-	    0);
-	assert_int_equal(json_integer_value(json_object_get(r, "websdr")), 1);
-	r = json_array_get(got, 1);
-	assert_true(json_real_value(json_object_get(r, "snr_db")) == 0.1 + 0.2);
-	r = json_array_get(got, 3);
-	assert_int_equal(json_integer_value(json_object_get(r, "chunk_index")),
-	    1);
-	assert_int_equal(json_integer_value(json_object_get(r, "websdr")), 2);
-	json_decref(loaded);
-
-	/* after a failed batch the end reads rows/: emptied, nothing */
-	util_uuid(id);
-	m = manifest(id, "in_progress", 2);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
-	put(ds, id, 1);
-	json_decref(rows);
-	rows = json_pack("[o, o]", row(id, 0, 1), row(id, 0, 2));
-	signal(SIGXFSZ, SIG_IGN);
-	getrlimit(RLIMIT_FSIZE, &rl);
-	low = rl;
-	low.rlim_cur = 4000;	/* a chunk is 8128 bytes */
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
-	assert_int_equal(dataset_put_batch(ds, id, c, 2, rows, err,
-	    sizeof err), -1);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
-	put(ds, id, 2);
-	snprintf(cmd, sizeof cmd, "rm -f %s/sessions/%s/rows/batch_000000.json",
-	    dir, id);
-	assert_int_equal(system(cmd), 0);
-	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
-	loaded = dataset_session_load(ds, id, err, sizeof err);
-	got = json_object_get(loaded, "measurements");
-	assert_int_equal(json_array_size(got), 2);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(got,
-	    0), "chunk_index")), 2);
-	json_decref(loaded);
-	json_decref(rows);
-	json_decref(m);
-	dataset_close(ds);
-}
-
 /* A finished session (2 stations x 3 s, no chunks) started at t. */
 static void
 stored(struct dataset *ds, char id[37], double t)
@@ -1177,8 +1094,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recovery_race, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fix_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_finish_rows, setup,
-		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
