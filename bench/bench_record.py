@@ -17,13 +17,22 @@ figures and the ratio this/baseline of CPU per receiver-second (target
 <= 0.40 at 7, 50 and 200 stations: issue 11). Both record from this
 build's simulator.
 
+--gps off: the simulated stations send no GPS stamps (kiwisim gps=0), so
+the recorder has nothing to locate: no TDoA or fix per chunk. With GPS
+(the default, --gps on: the simulator's odd stations have it) every chunk
+goes through live localization (src/engine/locate.c), which the builds
+before it do not have; --gps both measures each N both ways, interleaved,
+and labels them. Issue 11's 0.40 was set before localization existed;
+issue 12 allows localization 20 % on top (0.48 with GPS); the targets
+block says both, against 0.40.
+
 The simulators run in other processes, one per --per-sim stations (250 by
 default: one process serves 7, 50 or 200; 1000 take four, as one lws
 thread cannot serve 1000 streams in real time); the recorder is always one
 process.
 
 Usage: bench/bench_record.py [--build DIR] [--baseline DIR] [--duration 10]
-       [--runs 3] [--per-sim 250] [N ...]
+       [--runs 3] [--per-sim 250] [--gps on|off|both] [N ...]
 """
 
 import argparse, json, os, resource, statistics, subprocess, sys, tempfile
@@ -38,7 +47,7 @@ def more_files():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def start_sims(sim_exe, n, per_sim, tmp):
+def start_sims(sim_exe, n, per_sim, tmp, gps=True):
     """Start ceil(n / per_sim) simulators, each serving its share of the n
     stations on its own ports (one simulator is one lws thread: at 1000
     stations it cannot serve them all in real time), and write one stations
@@ -49,9 +58,12 @@ def start_sims(sim_exe, n, per_sim, tmp):
     try:
         for j, count in enumerate(shares):
             part = os.path.join(tmp, "stations-%d.json" % j)
+            nogps = [] if gps else sum(
+                (["--station", "i=%d,gps=0" % (k + 1)]
+                 for k in range(count)), [])
             sims.append((subprocess.Popen(
                 [sim_exe, "--count", str(count), "--base-port", "0",
-                 "--stations-out", part],
+                 "--stations-out", part] + nogps,
                 stdout=subprocess.PIPE, text=True, preexec_fn=more_files),
                 part))
         for p, part in sims:
@@ -78,12 +90,14 @@ def stop_sims(sims):
         p.wait()
 
 
-def run_once(build, n, duration, trash, sim_build=None, per_sim=250):
+def run_once(build, n, duration, trash, sim_build=None, per_sim=250,
+             gps=True):
     tmp = tempfile.mkdtemp(prefix="hr-bench-")
     trash.append(tmp)
     # the simulators are not what is measured: the same for both builds
     sims, st = start_sims(os.path.join(sim_build or build,
-                                       "heimdall-kiwisim"), n, per_sim, tmp)
+                                       "heimdall-kiwisim"), n, per_sim, tmp,
+                      gps)
     try:
         out_path = os.path.join(tmp, "events.jsonl")
         with open(out_path, "w") as out:
@@ -125,6 +139,10 @@ def main():
     ap.add_argument("--per-sim", type=int, default=250,
                     help="stations served by one simulator process "
                     "(more stations: more simulators)")
+    ap.add_argument("--gps", choices=("on", "off", "both"), default="on",
+                    help="the simulated stations send GPS stamps (live "
+                    "localization in the recorder), not, or both, "
+                    "interleaved")
     ap.add_argument("n", type=int, nargs="*", default=[7, 50, 200])
     a = ap.parse_args()
     print("heimdall-rec record: %d-s sessions, median of %d runs; recorder "
@@ -133,7 +151,7 @@ def main():
     if a.baseline:
         print("baseline: %s, runs interleaved with %s" % (a.baseline,
                                                           a.build))
-    print("%-9s %8s %8s %9s %12s %9s %6s %8s %6s %4s" % (
+    print("%-14s %8s %8s %9s %12s %9s %6s %8s %6s %4s" % (
         "build", "stations", "wall s", "wall-dur", "CPU ms/rx-s", "RSS MB",
         "rows", "missing", "lost", "rc"))
     # Datasets are removed only at the end: on ext4 a burst of deletions
@@ -155,50 +173,69 @@ def summarize(label, n, res, duration):
          "missing": max(r["missing"] for r in res),
          "lost": max(r["lost"] for r in res),
          "rc": max(r["rc"] for r in res)}
-    print("%-9s %8d %8.3f %9.3f %12.3f %9.1f %6d %8d %6d %4d" % (
+    print("%-14s %8d %8.3f %9.3f %12.3f %9.1f %6d %8d %6d %4d" % (
         label, n, med("wall"), s["over"], s["cpu_ms"], s["rss"],
         min(r["rows"] for r in res), s["missing"], s["lost"], s["rc"]))
     return s
 
 
+def runs_of(a, n, modes, trash):
+    """a.runs rounds for n stations: in each, every mode (GPS or not) of
+    this build and of the baseline, the order alternating round by round
+    so that both see the same load."""
+    res = {g: [] for g in modes}
+    base = {g: [] for g in modes}
+    for i in range(a.runs):
+        for g in (modes if i % 2 == 0 else modes[::-1]):
+            if a.baseline and i % 2 == 1:
+                base[g].append(run_once(a.baseline, n, a.duration, trash,
+                                        a.build, a.per_sim, g))
+            res[g].append(run_once(a.build, n, a.duration, trash,
+                                   per_sim=a.per_sim, gps=g))
+            if a.baseline and i % 2 == 0:
+                base[g].append(run_once(a.baseline, n, a.duration, trash,
+                                        a.build, a.per_sim, g))
+    return res, base
+
+
 def measure(a, trash):
     worst = 0
     verdicts = []
+    modes = {"on": [True], "off": [False], "both": [True, False]}[a.gps]
     for n in a.n:
-        res, base = [], []
-        for i in range(a.runs):
-            if a.baseline and i % 2 == 1:
-                base.append(run_once(a.baseline, n, a.duration, trash,
-                                     a.build, a.per_sim))
-            res.append(run_once(a.build, n, a.duration, trash,
-                                per_sim=a.per_sim))
-            if a.baseline and i % 2 == 0:
-                base.append(run_once(a.baseline, n, a.duration, trash,
-                                     a.build, a.per_sim))
-        s = summarize("this", n, res, a.duration)
-        worst = max(worst, s["rc"])
-        # the issues' targets: (what, figure, limit); ratio = figure/limit
-        t = [("CPU ms/rx-s", s["cpu_ms"], 1.0)]
-        if n == 7:
-            t.append(("wall-dur s", s["over"], 0.3))
-        if n == 200:
-            t.append(("RSS MB", s["rss"], 32.0))
-        if n >= 1000:
-            t.append(("RSS MB", s["rss"], 64.0))
-        if base:
-            b = summarize("baseline", n, base, a.duration)
-            ratio = s["cpu_ms"] / b["cpu_ms"]
-            print("%-9s %8d %44.2f" % ("ratio", n, ratio))
-            if n in (7, 50, 200):
-                t.append(("CPU vs base", ratio, 0.4))
-        for what, fig, lim in t:
-            verdicts.append((n, what, fig, lim, fig <= lim))
-        verdicts.append((n, "drops", s["missing"] + s["lost"], 0,
-                         s["missing"] + s["lost"] == 0))
+        res, base = runs_of(a, n, modes, trash)
+        for g in modes:
+            tag = "" if a.gps == "on" else (" gps" if g else " nogps")
+            s = summarize("this" + tag, n, res[g], a.duration)
+            worst = max(worst, s["rc"])
+            # the issues' targets: (what, figure, limit); ratio =
+            # figure/limit
+            t = [("CPU ms/rx-s" + tag, s["cpu_ms"], 1.0)]
+            if n == 7:
+                t.append(("wall-dur s" + tag, s["over"], 0.3))
+            if n == 200:
+                t.append(("RSS MB" + tag, s["rss"], 32.0))
+            if n >= 1000:
+                t.append(("RSS MB" + tag, s["rss"], 64.0))
+            if base[g]:
+                b = summarize("baseline" + tag, n, base[g], a.duration)
+                ratio = s["cpu_ms"] / b["cpu_ms"]
+                print("%-14s %8d %44.2f" % ("ratio" + tag, n, ratio))
+                if n in (7, 50, 200):
+                    # issue 11's 0.40 was set before localization;
+                    # issue 12 allows it 20 % on top: both are said
+                    t.append(("CPU vs base" + tag, ratio, 0.4))
+                    if g:
+                        t.append(("CPU vs base" + tag + " +20 % (12)",
+                                  ratio, 0.48))
+            for what, fig, lim in t:
+                verdicts.append((n, what, fig, lim, fig <= lim))
+            verdicts.append((n, "drops" + tag, s["missing"] + s["lost"], 0,
+                             s["missing"] + s["lost"] == 0))
     print("\ntargets (figure / limit = ratio):")
     for n, what, fig, lim, ok in verdicts:
         ratio = ("%6.2f" % (fig / lim)) if lim else "     -"
-        print("%8d  %-12s %9.3f / %-6g %s  %s" % (
+        print("%8d  %-28s %9.3f / %-6g %s  %s" % (
             n, what, fig, lim, ratio, "met" if ok else "MISSED"))
     missed = [v for v in verdicts if not v[4]]
     return 1 if worst != 0 or missed else 0

@@ -597,6 +597,15 @@ dataset_put_batch(struct dataset *ds, const char *id,
     const struct ds_chunk *chunks, int n, const json_t *rows, char *err,
     size_t errlen)
 {
+	return dataset_put_batch_text(ds, id, chunks, n, rows, NULL, err,
+	    errlen);
+}
+
+int
+dataset_put_batch_text(struct dataset *ds, const char *id,
+    const struct ds_chunk *chunks, int n, const json_t *rows,
+    const char *rows_text, char *err, size_t errlen)
+{
 	char		 dir[PATH_MAX], rowsdir[PATH_MAX], tmp[PATH_MAX];
 	char		 final[PATH_MAX], leaf[64], *text = NULL;
 	struct held	*h;
@@ -641,13 +650,15 @@ dataset_put_batch(struct dataset *ds, const char *id,
 		close(fd);
 		fd = -1;
 	}
-	text = util_json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (rows_text == NULL)
+		rows_text = text = util_json_dumps(rows, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
 	if (util_fmt(tmp, sizeof tmp, "%s/batch_%06d.json.tmp", rowsdir,
-	    batch) != 0 || text == NULL)
+	    batch) != 0 || rows_text == NULL)
 		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	rowtmp = fd >= 0;
-	if (fd < 0 || util_write_all(fd, text, strlen(text)) != 0) {
+	if (fd < 0 || util_write_all(fd, rows_text, strlen(rows_text)) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		goto out;

@@ -105,6 +105,12 @@ int		 dataset_session_save(struct dataset *ds, const char *id,
 int		 dataset_put_batch(struct dataset *ds, const char *id,
 		    const struct ds_chunk *chunks, int n, const json_t *rows,
 		    char *err, size_t errlen);
+/* The same with the rows file's text given: rows_text is
+ * util_json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER) (the caller
+ * serialized the rows already, for their events); NULL: serialized here. */
+int		 dataset_put_batch_text(struct dataset *ds, const char *id,
+		    const struct ds_chunk *chunks, int n, const json_t *rows,
+		    const char *rows_text, char *err, size_t errlen);
 /* Final: manifest.json with every row merged in ("measurements"), rows/
  * removed, lock released (after every earlier save of the session). */
 int		 dataset_session_finish(struct dataset *ds, const char *id,

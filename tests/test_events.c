@@ -155,11 +155,50 @@ test_threads(void **state)
 	events_free(ev);
 }
 
+/* events_emit_text: the caller's serialization of data in the envelope,
+ * byte for byte what events_emit makes of the same data (but the time);
+ * without a text, events_emit's. */
+static void
+test_emit_text(void **state)
+{
+	struct events	*ev = events_new();
+	struct rec	 r = { 0 };
+	json_t		*d = json_pack("{s:s, s:f, s:i}", "id", "a\"b",
+			    "snr_db", 20.148116314326, "chunk_index", 3);
+	const char	*text = "{\"id\":\"a\\\"b\",\"snr_db\":20.148116314326,"
+			    "\"chunk_index\":3}";
+	char		 viaemit[512], *p, *q;
+
+	(void)state;
+	assert_true(events_subscribe(ev, record, &r) > 0);
+	events_emit(ev, "session:measurement", json_incref(d));
+	snprintf(viaemit, sizeof viaemit, "%s", r.last);
+	events_emit_text(ev, "session:measurement", json_incref(d), text,
+	    strlen(text));
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.names[1], "session:measurement");
+	/* the same bytes but the timestamp's */
+	p = strstr(viaemit, ",\"data\":");
+	q = strstr(r.last, ",\"data\":");
+	assert_non_null(p);
+	assert_non_null(q);
+	assert_string_equal(p, q);
+	assert_int_equal(p - viaemit, q - r.last);
+	assert_int_equal(strncmp(viaemit, r.last, 40), 0);
+	/* no text: serialized from data */
+	events_emit_text(ev, "session:measurement", json_incref(d), NULL, 0);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(strstr(r.last, ",\"data\":"), p);
+	json_decref(d);
+	events_free(ev);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_emit_text),
 		cmocka_unit_test(test_unsubscribe),
 		cmocka_unit_test(test_threads),
 	};

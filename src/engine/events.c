@@ -122,21 +122,47 @@ events_envelope(const char *name, const json_t *data, size_t *len)
 	return s;
 }
 
+/* Under ev->lock: json (the envelope) to every subscriber. */
+static void
+deliver(struct events *ev, const char *name, const json_t *data,
+    const char *json, size_t len)
+{
+	int	i;
+
+	for (i = 0; json != NULL && i < ev->nsubs; i++)
+		ev->subs[i].fn(ev->subs[i].ctx, name, data, json, len);
+}
+
+void
+events_emit_text(struct events *ev, const char *name, json_t *data,
+    const char *text, size_t tlen)
+{
+	char	*json;
+	size_t	 len = 0;
+
+	if (text == NULL) {	/* the caller could not serialize it */
+		events_emit(ev, name, data);
+		return;
+	}
+	pthread_mutex_lock(&ev->lock);
+	json = events_envelope_text(name, text, tlen, &len);
+	deliver(ev, name, data, json, len);
+	pthread_mutex_unlock(&ev->lock);
+	free(json);
+	json_decref(data);
+}
+
 void
 events_emit(struct events *ev, const char *name, json_t *data)
 {
 	char	*json;
 	size_t	 len = 0;
-	int	 i;
 
 	if (data == NULL)
 		data = json_object();
 	pthread_mutex_lock(&ev->lock);
 	json = events_envelope(name, data, &len);
-	if (json != NULL) {
-		for (i = 0; i < ev->nsubs; i++)
-			ev->subs[i].fn(ev->subs[i].ctx, name, data, json, len);
-	}
+	deliver(ev, name, data, json, len);
 	pthread_mutex_unlock(&ev->lock);
 	free(json);
 	json_decref(data);

@@ -31,6 +31,12 @@ void		 events_unsubscribe(struct events *ev, int id);
 
 /* Emit; steals data (a JSON object; NULL means {}). */
 void		 events_emit(struct events *ev, const char *name, json_t *data);
+/* The same with data already serialized by the caller: text, tlen bytes,
+ * is util_json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) (a row
+ * stored and announced is serialized once); NULL: as events_emit. Steals
+ * data. */
+void		 events_emit_text(struct events *ev, const char *name,
+		    json_t *data, const char *text, size_t tlen);
 
 /* The same envelope around data already serialized: dlen bytes of compact
  * JSON (an object), or NULL for none. For replies assembled from stored
