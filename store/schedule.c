@@ -88,6 +88,23 @@ save(struct dataset *ds, const json_t *j, char *err, size_t errlen)
 	return rc;
 }
 
+/* Lock the file (every writer, in every process) and load it: the
+ * schedules and *fd to close when done, or NULL with err. */
+static json_t *
+begin(struct dataset *ds, int *fd, char *err, size_t errlen)
+{
+	json_t	*j;
+
+	if ((*fd = lock_file(ds)) < 0) {
+		snprintf(err, errlen, "cannot lock schedules: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	if ((j = load(ds, err, errlen)) == NULL)
+		close(*fd);
+	return j;
+}
+
 int
 schedule_check(const struct schedule_spec *s, char *err, size_t errlen)
 {
@@ -230,15 +247,8 @@ schedule_add(struct dataset *ds, const struct schedule_spec *s, char id[37],
 
 	if (schedule_check(s, err, errlen) != 0)
 		return -1;
-	if ((fd = lock_file(ds)) < 0) {
-		snprintf(err, errlen, "cannot lock schedules: %s",
-		    strerror(errno));
+	if ((j = begin(ds, &fd, err, errlen)) == NULL)
 		return -1;
-	}
-	if ((j = load(ds, err, errlen)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	arr = json_object_get(j, "schedules");
 	json_array_foreach(arr, i, o)
 		if (!json_is_true(json_object_get(o, "cancelled")))
@@ -312,15 +322,8 @@ schedule_cancel(struct dataset *ds, const char *id, char *err, size_t errlen)
 	size_t	 i;
 	int	 fd, rc = 1;
 
-	if ((fd = lock_file(ds)) < 0) {
-		snprintf(err, errlen, "cannot lock schedules: %s",
-		    strerror(errno));
+	if ((j = begin(ds, &fd, err, errlen)) == NULL)
 		return -1;
-	}
-	if ((j = load(ds, err, errlen)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	json_array_foreach(json_object_get(j, "schedules"), i, o) {
 		const char *oid = json_string_value(json_object_get(o, "id"));
 		if (oid != NULL && strcmp(oid, id) == 0) {
@@ -370,15 +373,8 @@ schedule_claim(struct dataset *ds, double now, double lead, double window,
 	int			 fd, changed = 0, rc = 0;
 
 	*next = INFINITY;
-	if ((fd = lock_file(ds)) < 0) {
-		snprintf(err, errlen, "cannot lock schedules: %s",
-		    strerror(errno));
+	if ((j = begin(ds, &fd, err, errlen)) == NULL)
 		return -1;
-	}
-	if ((j = load(ds, err, errlen)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	json_array_foreach(json_object_get(j, "schedules"), i, o) {
 		if (json_is_true(json_object_get(o, "cancelled")) ||
 		    from_json(o, &s, why, sizeof why) != 0)
@@ -460,15 +456,8 @@ schedule_record(struct dataset *ds, const char *id, int n,
 	size_t	 i, k;
 	int	 fd, rc = 1;
 
-	if ((fd = lock_file(ds)) < 0) {
-		snprintf(err, errlen, "cannot lock schedules: %s",
-		    strerror(errno));
+	if ((j = begin(ds, &fd, err, errlen)) == NULL)
 		return -1;
-	}
-	if ((j = load(ds, err, errlen)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	json_array_foreach(json_object_get(j, "schedules"), i, o) {
 		const char *oid = json_string_value(json_object_get(o, "id"));
 		if (oid == NULL || strcmp(oid, id) != 0)
