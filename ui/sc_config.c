@@ -141,6 +141,7 @@ validate_config(struct con *c)
 		return -1;
 	}
 	c->msg[0] = '\0';
+	c->note_cfg[0] = '\0';
 	return 0;
 }
 

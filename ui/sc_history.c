@@ -14,6 +14,7 @@
 #include "ui/sc_history.h"
 #include "ui/sc_progress.h"
 #include "src/base/util.h"
+#include "src/engine/config.h"
 #include "src/engine/session.h"
 #include "store/dataset.h"
 
@@ -55,9 +56,10 @@ detail_load(struct con *c, const char *id)
 	json_array_foreach(sts, i, st)
 		if (jint(st, "websdr") > kmax)
 			kmax = jint(st, "websdr");
-	/* websdr numbers index the rows: bounded by the stations listed */
-	if (kmax > 100000)
-		kmax = 100000;
+	/* websdr numbers index the rows (a manifest is outside input):
+	 * no more than a stations file may hold */
+	if (kmax > CONFIG_MAX_STATIONS)
+		kmax = CONFIG_MAX_STATIONS;
 	c->hnrows = (int)kmax;
 	c->hrows = calloc(kmax > 0 ? (size_t)kmax : 1, sizeof *c->hrows);
 	if (c->hrows == NULL) {
@@ -379,6 +381,7 @@ record_again(struct con *c, const char *id)
 	    "loaded: check them, then Start", jstr(se, "session_name"));
 	json_decref(man);
 	memset(c->ferr, 0, sizeof c->ferr);
+	c->id[0] = '\0';		/* a new session, as 'n' on Complete */
 	c->focus = CF_NAME;
 	config_enter(c);
 }

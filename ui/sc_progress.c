@@ -56,6 +56,7 @@ progress_reset(struct con *c)
 	c->stored = 0;
 	memset(&c->grid, 0, sizeof c->grid);
 	c->reasons.n = 0;
+	c->view = PV_TABLE;
 }
 
 /* session:spectrum: the station's passband in that chunk. */
