@@ -63,7 +63,8 @@ def run_once(build, n, window):
         wait(sock, lambda s: "Session name" in s)
         duration = int(window) + 6
         for k in (["-l", "bench"], ["Tab"], ["-l", "10"], ["Tab"],
-                  ["-l", str(duration)], ["Tab"], ["Tab"], ["Enter"]):
+                  ["-l", str(duration)], ["Tab"], ["Tab"], ["Tab"],
+                  ["Tab"], ["Enter"]):        # notes, group, at, Start
             tmux(sock, "send-keys", "-t", "t", *k)
             time.sleep(0.1)
         wait(sock, lambda s: "Assign source" in s)

@@ -172,6 +172,42 @@ test_peak_amplitude(void **state)
 	metrics_ctx_free(m);
 }
 
+/* The waterfall's spectrum: the tone's slice is the strongest, the
+ * others sit at the noise per transform bin; nothing before a compute. */
+static void
+test_spectrum(void **state)
+{
+	struct metrics_ctx	*m = metrics_ctx_new(16384);
+	struct metrics		 r;
+	float			 db[64];
+	double			 per_bin;
+	int			 i, best = 0;
+
+	(void)state;
+	assert_int_equal(metrics_spectrum(m, -5000, 5000, 64, db), -1);
+	synth(iq, 750, 30, 3);
+	assert_int_equal(metrics_compute(m, iq, N, FS, -5000, 5000, &r), 0);
+	assert_int_equal(metrics_spectrum(m, -5000, 5000, 64, db), 0);
+	for (i = 1; i < 64; i++)
+		if (db[i] > db[best])
+			best = i;
+	/* 750 Hz in slices of 156.25 Hz from -5000 Hz */
+	assert_int_equal(best, 36);
+	per_bin = 10 * log10(SIGMA2 / (double)metrics_fft_size(N));
+	assert_true(fabs(db[5] - per_bin) < 1.0);
+	assert_true(fabs(db[60] - per_bin) < 1.0);
+	assert_true(db[best] > per_bin + 20);
+	/* More slices than bins still answers (nearest bin); bad ones not. */
+	assert_int_equal(metrics_spectrum(m, -10, 10, 64, db), 0);
+	assert_int_equal(metrics_spectrum(m, -5000, 5000, 0, db), -1);
+	assert_int_equal(metrics_spectrum(m, -5000, 9000, 64, db), -1);
+	assert_int_equal(metrics_spectrum(m, 10, -10, 64, db), -1);
+	/* A failed compute forgets the transform. */
+	assert_int_equal(metrics_compute(m, iq, 10, FS, -5000, 5000, &r), -1);
+	assert_int_equal(metrics_spectrum(m, -5000, 5000, 64, db), -1);
+	metrics_ctx_free(m);
+}
+
 static void
 test_bad_input(void **state)
 {
@@ -355,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_noise_only),
 		cmocka_unit_test(test_peak_amplitude),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_spectrum),
 		cmocka_unit_test(test_fft_size),
 		cmocka_unit_test(test_padding_invariant),
 		cmocka_unit_test(test_threads),

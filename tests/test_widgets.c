@@ -299,6 +299,77 @@ test_spark(void **state)
 	assert_string_equal(out, "=");
 }
 
+/* The grid's headline: chunks heard by at least min_st stations at
+ * min_snr dB or more; missing cells, NaN SNRs and weak ones do not
+ * count. */
+static void
+test_coverage(void **state)
+{
+	enum { Y = WG_SPARK_OK, M = WG_SPARK_MISSING, Z = WG_SPARK_NONE };
+	/* 4 stations x 5 chunks (stride 6: one spare column never read) */
+	unsigned char	st[4 * 6] = {
+	    Y, Y, Y, Y, M, Y,
+	    Y, Y, M, Y, Y, Y,
+	    Y, Y, Y, Y, Y, Y,
+	    Y, M, Y, Z, Y, Y };
+	double		snr[4 * 6] = {
+	    20, 5, 20, 20, 20, 20,
+	    20, 20, 20, NAN, 20, 20,
+	    20, 20, 20, 6, 3, 20,
+	    20, 20, 2, 20, 20, 20 };
+
+	(void)state;
+	/* chunk 0: 4 heard; 1: 2 (5 dB, missing); 2: 2 (missing, 2 dB);
+	 * 3: 2 (NaN, not yet; one at 6 dB); 4: 2 (missing, 3 dB) */
+	assert_int_equal(wg_coverage_count(st, snr, 4, 6, 5, 6, 3), 1);
+	/* 6 dB itself counts ("above 6 dB" means at least) */
+	assert_int_equal(wg_coverage_count(st, snr, 4, 6, 5, 6, 2), 5);
+	assert_int_equal(wg_coverage_count(st, snr, 4, 6, 5, 6.01, 2), 4);
+	assert_int_equal(wg_coverage_count(st, snr, 4, 6, 5, 0, 1), 5);
+	assert_int_equal(wg_coverage_count(st, snr, 4, 6, 5, 6, 5), 0);
+	/* nchunk beyond the stride is cut to it */
+	assert_int_equal(wg_coverage_count(st, snr, 4, 6, 99, 6, 4), 2);
+	assert_int_equal(wg_coverage_count(st, snr, 0, 6, 5, 6, 0), 5);
+}
+
+/* A waterfall row: the strongest bin of each cell on the ramp; cells
+ * wider than bins repeat them; the peak's cell. */
+static void
+test_waterfall(void **state)
+{
+	float	db[8] = { -90, -90, -80, -90, -90, -90, -40, -90 };
+	char	out[256];
+
+	(void)state;
+	/* ASCII " .:-=+*#%@": -90 -> " ", -80 -> (10/50*9 = 1.8) ":",
+	 * -40 -> "@" */
+	wg_waterfall_text(db, 8, 8, -90, -40, 0, out, sizeof out);
+	assert_string_equal(out, "  :   @ ");
+	/* 4 cells of 2 bins: the strongest of each pair */
+	wg_waterfall_text(db, 8, 4, -90, -40, 0, out, sizeof out);
+	assert_string_equal(out, " : @");
+	/* 16 cells: each bin twice */
+	wg_waterfall_text(db, 8, 16, -90, -40, 0, out, sizeof out);
+	assert_string_equal(out, "    ::      @@  ");
+	/* UTF-8 shades, clamped outside lo..hi */
+	wg_waterfall_text(db, 8, 2, -100, -60, 1, out, sizeof out);
+	assert_string_equal(out, "\xe2\x96\x92\xe2\x96\x88");
+	/* a flat scale does not divide by zero */
+	wg_waterfall_text(db, 8, 1, -50, -50, 0, out, sizeof out);
+	assert_string_equal(out, " ");
+	assert_int_equal(wg_waterfall_text(db, 8, 0, -90, -40, 0, out,
+	    sizeof out), 0);
+	/* -5000..5000 Hz in 64 cells: 0 Hz in cell 32, +750 Hz in 36, the
+	 * edges in the first and last cell, outside -1 */
+	assert_int_equal(wg_waterfall_cell(0, -5000, 5000, 64), 32);
+	assert_int_equal(wg_waterfall_cell(750, -5000, 5000, 64), 36);
+	assert_int_equal(wg_waterfall_cell(-5000, -5000, 5000, 64), 0);
+	assert_int_equal(wg_waterfall_cell(5000, -5000, 5000, 64), 63);
+	assert_int_equal(wg_waterfall_cell(5001, -5000, 5000, 64), -1);
+	assert_int_equal(wg_waterfall_cell(NAN, -5000, 5000, 64), -1);
+	assert_int_equal(wg_waterfall_cell(0, 10, 10, 64), -1);
+}
+
 static const struct wg_col tcols[] = {
 	{ "Station", 10, 20, 2, 0, 0 },
 	{ "State", 10, 0, 1, 0, 0 },
@@ -763,6 +834,8 @@ main(void)
 		cmocka_unit_test(test_locpanel_nofix),
 		cmocka_unit_test(test_locpanel_untrusted),
 		cmocka_unit_test(test_locpanel_dist),
+		cmocka_unit_test(test_coverage),
+		cmocka_unit_test(test_waterfall),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

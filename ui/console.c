@@ -20,6 +20,7 @@
 #include "ui/sc_assign.h"
 #include "ui/sc_config.h"
 #include "ui/sc_confirm.h"
+#include "ui/sc_history.h"
 #include "ui/sc_progress.h"
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
@@ -230,6 +231,9 @@ draw_help(struct con *c)
 	case SC_COMPLETE:
 		complete_help(c);
 		break;
+	case SC_HISTORY:
+		history_help(c);
+		break;
 	}
 }
 
@@ -267,6 +271,9 @@ render(struct con *c)
 		case SC_COMPLETE:
 			progress_draw(c);
 			break;
+		case SC_HISTORY:
+			history_draw(c);
+			break;
 		}
 		if (c->modal == MO_HELP)
 			draw_help(c);
@@ -303,6 +310,7 @@ map_key(int r, wint_t ch)
 		case KEY_ENTER: return WG_KEY_ENTER;
 		case KEY_BTAB: return WG_KEY_BTAB;
 		case KEY_F(1): return WG_KEY_F1;
+		case KEY_F(2): return WG_KEY_F2;
 		case KEY_F(10): return WG_KEY_F10;
 		case KEY_RESIZE: return WG_KEY_RESIZE;
 		}
@@ -370,6 +378,9 @@ key(struct con *c, int k)
 		break;
 	case SC_COMPLETE:
 		complete_key(c, k);
+		break;
+	case SC_HISTORY:
+		history_key(c, k);
 		break;
 	}
 }
@@ -618,10 +629,13 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	stderr_capture(c);
 	if (cfg->notice != NULL)
 		con_log(c, "%s", cfg->notice);
+	/* The passband waterfall's spectra (session:spectrum). */
+	engine_set_spectra(cfg->eng, 1);
 	sub = events_subscribe(cfg->ev, on_event, c);
 	c->force = 1;
 	loop(c);
 	events_unsubscribe(cfg->ev, sub);
+	engine_set_spectra(cfg->eng, 0);
 
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sig_fd = -1;
@@ -645,7 +659,8 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 		    "%s/\n", c->last_id, word, cfg->data_dir, c->last_id);
 	}
 	json_decref(c->final);
-	free(c->rows);
+	rows_free(c->rows, c->nrows);
+	history_free(c);
 	free(c->src);
 	free(c->srcnames);
 	close(c->wake[0]);

@@ -174,3 +174,22 @@ con_draw_modal(struct con *c, const char *title, const char *const *lines,
 }
 
 
+
+int
+reasons_add(struct reasons *rs, const char *why)
+{
+	int	i;
+
+	if (why == NULL || why[0] == '\0')
+		return 0;
+	for (i = 0; i < rs->n; i++)
+		if (strncmp(rs->v[i], why, sizeof rs->v[i] - 1) == 0)
+			return i + 1;
+	if (rs->n == REASONS_MAX) {
+		snprintf(rs->v[REASONS_MAX - 1], sizeof rs->v[0], "(more "
+		    "reasons: see the event log)");
+		return REASONS_MAX;
+	}
+	snprintf(rs->v[rs->n], sizeof rs->v[0], "%s", why);
+	return ++rs->n;
+}

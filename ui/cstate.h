@@ -13,8 +13,11 @@
  *                     station table, the localization panel, the summary
  *   ui/console.c      the main loop: terminal, signals, keys and frames
  *                     dispatched to the screen shown, modals
- * A later screen (history) adds an SC_* value, a module with the same
- * three entry points (draw, key, help) and a case in console.c's switches.
+ *   ui/sc_history.c   past sessions, a session's details, record again
+ *   ui/sc_grid.c      the coverage grid and the passband waterfall
+ *                     (drawn by sc_progress and sc_history)
+ * A new screen adds an SC_* value, a module with the same three entry
+ * points (draw, key, help) and a case in console.c's switches.
  *
  * Everything here except the event queue (qlock) is for the UI thread only.
  */
@@ -30,6 +33,7 @@
 #include "ui/console.h"
 #include "ui/locpanel.h"
 #include "ui/widgets.h"
+#include "src/engine/engine.h"
 #include "src/engine/session.h"
 #include "store/dataset.h"
 
@@ -44,9 +48,30 @@
 #define CON_MIN_COLS	60
 #define CON_MIN_LINES	20
 
-enum uiscreen { SC_CONFIG, SC_ASSIGN, SC_CONFIRM, SC_PROGRESS, SC_COMPLETE };
+enum uiscreen { SC_CONFIG, SC_ASSIGN, SC_CONFIRM, SC_PROGRESS, SC_COMPLETE,
+    SC_HISTORY };
+/* What Progress/Complete (and a past session's details) show in the
+ * table's place: the table, the coverage grid, the selected station's
+ * passband (ui/sc_grid.c). */
+enum pview { PV_TABLE, PV_GRID, PV_WATERFALL };
+
+/* Reasons of missing chunks, each kept once (a row's why[] indexes them,
+ * 1-based; 0: none). When full, the last one stands for the rest. */
+#define REASONS_MAX	64
+struct reasons {
+	char	v[REASONS_MAX][128];
+	int	n;
+};
+int	reasons_add(struct reasons *rs, const char *why);
+
+/* The grid's selected cell and scroll (ui/sc_grid.c). */
+struct gridnav {
+	int	row, chunk;		/* selected: row index, chunk index */
+	int	top, left;		/* first row / chunk shown */
+};
 enum modal { MO_NONE, MO_HELP, MO_CANCEL, MO_QUIT };
-enum cfield { CF_NAME, CF_FREQ, CF_DUR, CF_NOTES, CF_START, CF_N };
+enum cfield { CF_NAME, CF_FREQ, CF_DUR, CF_NOTES, CF_GROUP, CF_AT, CF_START,
+    CF_N };
 
 struct qev {
 	struct qev	*next;
@@ -71,6 +96,13 @@ struct row {
 	char		 miss_reason[128];
 	double		 hist[NCHUNK];
 	unsigned char	 cst[NCHUNK];
+	unsigned char	 why[NCHUNK];		/* missing: reason (struct
+						   reasons index) */
+	/* session:spectrum, one per chunk (malloc'd on the first). */
+	float		(*spec)[ENGINE_SPECTRUM_BINS];
+	unsigned char	 has_spec[NCHUNK];
+	float		 spec_off[NCHUNK];	/* Hz: the peak */
+	double		 spec_lo, spec_hi;	/* Hz: the band */
 };
 
 struct con {
@@ -96,12 +128,16 @@ struct con {
 						   a non-UTF-8 locale */
 
 	/* configure (sc_config.c) */
-	struct wg_field	 name, freq, notes;
+	struct wg_field	 name, freq, notes, group, at;
 	struct wg_slider dur;
 	int		 focus;
 	char		 ferr[CF_N][256];
 	char		 msg[512];
+	char		 note_cfg[512];		/* a note under the form
+						   ("settings of ... loaded") */
 	double		 fmin, fmax;		/* common range, Hz */
+	double		 start_at;		/* UTC s of --at-like start,
+						   0: at once */
 
 	/* assign (sc_assign.c) */
 	struct source	*src;
@@ -144,6 +180,21 @@ struct con {
 	int		 found;			/* websdr found by '/', or 0 */
 	long		 seen_dropped;
 	struct locpanel	 lp;			/* TDoA and fixes */
+	int		 view;			/* PV_* */
+	struct gridnav	 grid;
+	struct reasons	 reasons;
+
+	/* history (sc_history.c) */
+	json_t		*hlist;			/* dataset_sessions_list */
+	int		 hsel, htop;
+	int		 hdetail;		/* details shown */
+	enum uiscreen	 hback;			/* where Esc returns */
+	json_t		*hman;			/* details: the manifest */
+	struct row	*hrows;			/* details: its grid */
+	int		 hnrows, htotal;
+	struct reasons	 hreasons;
+	struct gridnav	 hgrid;
+	char		 hmsg[600];
 
 	/* event log */
 	char		 log[LOG_MAX][256];

@@ -11,6 +11,7 @@
 #include "ui/cstate.h"
 #include "ui/sc_assign.h"
 #include "ui/sc_config.h"
+#include "ui/sc_history.h"
 #include "src/engine/config.h"
 #include "src/engine/session.h"
 
@@ -63,6 +64,45 @@ check_name(struct con *c)
 	return 0;
 }
 
+/* The group: empty, or a token (letters, digits . _ : -). */
+static int
+check_group(struct con *c)
+{
+	c->ferr[CF_GROUP][0] = '\0';
+	if (c->group.len > 0 && !util_is_token(c->group.buf,
+	    SESSION_GROUP_MAX)) {
+		snprintf(c->ferr[CF_GROUP], sizeof c->ferr[CF_GROUP], "Group: "
+		    "1-%d letters, digits, . _ : - (no spaces)",
+		    SESSION_GROUP_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* The start instant: empty (at once), ISO 8601 UTC or +N[s|m|h]; *t the
+ * instant (0: at once). */
+static int
+check_at(struct con *c, double *t)
+{
+	*t = 0;
+	c->ferr[CF_AT][0] = '\0';
+	if (blank(c->at.buf))
+		return 0;
+	if (util_parse_when(c->at.buf, util_now(), t) != 0) {
+		snprintf(c->ferr[CF_AT], sizeof c->ferr[CF_AT], "Start at: an "
+		    "ISO 8601 UTC time (2026-12-02T10:00:00Z) or +N[s|m|h] "
+		    "from now");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_start_at(struct con *c, double *t)
+{
+	return check_at(c, t);
+}
+
 /* Everything of step 1; focuses the first bad field. 0 when valid. */
 static int
 validate_config(struct con *c)
@@ -75,11 +115,17 @@ validate_config(struct con *c)
 		bad = CF_NAME;
 	if (check_freq(c, &hz) != 0 && bad < 0)
 		bad = CF_FREQ;
+	if (check_group(c) != 0 && bad < 0)
+		bad = CF_GROUP;
+	if (check_at(c, &c->start_at) != 0 && bad < 0)
+		bad = CF_AT;
 	if (bad >= 0) {
 		c->focus = bad;
 		snprintf(c->msg, sizeof c->msg, "Not started: %s",
 		    bad == CF_NAME ? "the session needs a name" :
-		    "the frequency needs fixing");
+		    bad == CF_FREQ ? "the frequency needs fixing" :
+		    bad == CF_GROUP ? "the group needs fixing" :
+		    "the start instant needs fixing");
 		return -1;
 	}
 	memset(&c->p, 0, sizeof c->p);
@@ -87,6 +133,7 @@ validate_config(struct con *c)
 	c->p.freq_hz = hz;
 	c->p.duration_s = c->dur.value;
 	snprintf(c->p.notes, sizeof c->p.notes, "%s", c->notes.buf);
+	snprintf(c->p.group, sizeof c->p.group, "%s", c->group.buf);
 	c->p.low_cut = c->cfg->low_cut;
 	c->p.high_cut = c->cfg->high_cut;
 	if (session_validate(&c->p, c->cfg->stations, &e) != 0) {
@@ -94,6 +141,7 @@ validate_config(struct con *c)
 		return -1;
 	}
 	c->msg[0] = '\0';
+	c->note_cfg[0] = '\0';
 	return 0;
 }
 
@@ -101,7 +149,7 @@ void
 config_draw(struct con *c)
 {
 	static const char *labels[CF_N] = { "Session name", "Frequency MHz",
-	    "Duration", "Notes", "" };
+	    "Duration", "Notes", "Group", "Start at", "" };
 	char	buf[1024], track[1024];
 	int	w = COLS, fx = 18, fw, y, i, cy = -1, cx = -1;
 	double	hz;
@@ -121,8 +169,6 @@ config_draw(struct con *c)
 		fw = 60;
 	for (i = 0; i < CF_N; i++) {
 		y = 3 + 2 * i;
-		if (i == CF_START)
-			y++;
 		if (c->focus == i)
 			wg_put(stdscr, y, 0, 2, c->th.focus, ">");
 		if (i != CF_START)
@@ -139,6 +185,14 @@ config_draw(struct con *c)
 		case CF_NOTES:
 			con_draw_field(c, y, fx, fw, &c->notes, c->focus == i, &cy,
 			    &cx);
+			break;
+		case CF_GROUP:
+			con_draw_field(c, y, fx, fw > 30 ? 30 : fw, &c->group,
+			    c->focus == i, &cy, &cx);
+			break;
+		case CF_AT:
+			con_draw_field(c, y, fx, fw > 30 ? 30 : fw, &c->at,
+			    c->focus == i, &cy, &cx);
 			break;
 		case CF_DUR:
 			wg_slider_text(&c->dur, 30, c->th.utf8, track,
@@ -184,21 +238,41 @@ config_draw(struct con *c)
 			    SESSION_DURATION_MIN, SESSION_DURATION_MAX);
 		else if (i == CF_NOTES)
 			snprintf(buf, sizeof buf, "optional");
+		else if (i == CF_GROUP)
+			snprintf(buf, sizeof buf, "%s", c->ferr[i][0] ?
+			    c->ferr[i] : "optional: links sessions of several "
+			    "recorders");
+		else if (i == CF_AT) {
+			double t;
+			if (c->ferr[i][0] == '\0' && !blank(c->at.buf) &&
+			    check_at(c, &t) == 0) {
+				char iso[40];
+				util_iso8601(t, iso, sizeof iso);
+				snprintf(buf, sizeof buf, "%s %.19sZ UTC (+N: "
+				    "from Enter on step 3)",
+				    con_arrows(c, "\xe2\x9c\x93", "ok:"), iso);
+			} else
+				snprintf(buf, sizeof buf, "%s", c->ferr[i][0] ?
+				    c->ferr[i] : "optional: ISO 8601 UTC or "
+				    "+N[s|m|h]; empty: at once");
+		}
 		if (buf[0] != '\0')
 			wg_put(stdscr, y + 1, fx, w - fx, c->ferr[i][0] ?
 			    c->th.error : c->th.dim, buf);
 	}
 	if (c->msg[0] != '\0')
-		wg_put(stdscr, 15, 2, w - 4, c->th.error, c->msg);
+		wg_put(stdscr, 17, 2, w - 4, c->th.error, c->msg);
+	else if (c->note_cfg[0] != '\0')
+		wg_put(stdscr, 17, 2, w - 4, c->th.warn, c->note_cfg);
 	/* --listen: where the WebSocket API really is (the port, when 0 was
 	 * asked); also the event log's first line. */
-	if (c->cfg->notice != NULL && LINES > 18)
-		wg_put(stdscr, 17, 2, w - 4, c->th.dim, c->cfg->notice);
+	if (c->cfg->notice != NULL && LINES > 19)
+		wg_put(stdscr, 18, 2, w - 4, c->th.dim, c->cfg->notice);
 	con_status_line(c, c->focus == CF_DUR ?
 	    "Tab/Up/Down field  Left/Right or digits duration  Enter next  "
-	    "? keys  Esc quit" : c->focus == CF_START ?
-	    "Enter start  Tab/Up/Down field  ? keys  Esc quit" :
-	    "Tab/Up/Down field  Enter next  F1 keys  Esc quit");
+	    "? keys  F2 history  Esc quit" : c->focus == CF_START ?
+	    "Enter start  Tab/Up/Down field  ? keys  F2 history  Esc quit" :
+	    "Tab/Up/Down field  Enter next  F1 keys  F2 history  Esc quit");
 	if (cy >= 0) {
 		curs_set(1);
 		move(cy, cx);
@@ -225,6 +299,14 @@ config_key(struct con *c, int k)
 		f = &c->freq;
 	else if (c->focus == CF_NOTES)
 		f = &c->notes;
+	else if (c->focus == CF_GROUP)
+		f = &c->group;
+	else if (c->focus == CF_AT)
+		f = &c->at;
+	if (k == WG_KEY_F2) {
+		history_enter(c);
+		return;
+	}
 	if (k == WG_KEY_ESC) {
 		c->modal = MO_QUIT;
 		return;
@@ -238,6 +320,10 @@ config_key(struct con *c, int k)
 		wg_slider_commit(&c->dur);
 		if (c->focus == CF_NAME)
 			check_name(c);
+		else if (c->focus == CF_GROUP)
+			check_group(c);
+		else if (c->focus == CF_AT)
+			check_at(c, &hz);
 		c->focus = (c->focus + 1) % CF_N;
 		return;
 	}
@@ -262,7 +348,12 @@ config_key(struct con *c, int k)
 			check_freq(c, &hz);
 		else if (f == &c->name && c->ferr[CF_NAME][0] != '\0')
 			check_name(c);
+		else if (f == &c->group)
+			check_group(c);
+		else if (f == &c->at && c->ferr[CF_AT][0] != '\0')
+			check_at(c, &hz);
 		c->msg[0] = '\0';
+		c->note_cfg[0] = '\0';
 	}
 }
 
@@ -275,6 +366,8 @@ config_defaults(struct con *c)
 	wg_field_init(&c->name, SESSION_NAME_MAX, "");
 	wg_field_init(&c->freq, 32, "");
 	wg_field_init(&c->notes, SESSION_NOTES_MAX, "");
+	wg_field_init(&c->group, SESSION_GROUP_MAX, "");
+	wg_field_init(&c->at, 40, "");
 	wg_slider_init(&c->dur, SESSION_DURATION_MIN, SESSION_DURATION_MAX, 10);
 	c->fmin = 0;
 	c->fmax = 0;
@@ -299,8 +392,9 @@ config_help(struct con *c)
 		"Ctrl-W, Alt-Bksp   delete the word before the cursor",
 		"Ctrl-U/Ctrl-K      delete to the start / to the end",
 		"Enter on [Start]   go to the source",
+		"F2                 history: past sessions, record again",
 		"Esc, Ctrl-C        quit (asks first)",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: configure", cfg, 11);
+	con_draw_modal(c, "Keys: configure", cfg, 12);
 }

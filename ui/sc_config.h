@@ -17,5 +17,8 @@ void	config_enter(struct con *c);
 void	config_draw(struct con *c);
 void	config_key(struct con *c, int k);
 void	config_help(struct con *c);
+/* The Start at field's instant now (UTC s; "+N" counts from this call),
+ * 0 when empty. 0, or -1 when it does not parse. */
+int	config_start_at(struct con *c, double *t);
 
 #endif

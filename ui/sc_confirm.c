@@ -158,7 +158,11 @@ start_session(struct con *c)
 	}
 	/* Before acquisition: its first fix may come at once. */
 	locpanel_reset(&c->lp, c->id);
-	if (engine_session_acquire(c->cfg->eng, c->id, &e) != 0) {
+	/* The start instant now: "+30s" counts from this Enter. */
+	if (config_start_at(c, &c->start_at) != 0)
+		c->start_at = 0;
+	if (engine_session_acquire_at(c->cfg->eng, c->id, c->start_at,
+	    &e) != 0) {
 		engine_session_cancel(c->cfg->eng, c->id, e.msg, &e2);
 		snprintf(c->msg, sizeof c->msg, "Cannot start acquisition: %s",
 		    e.msg);
@@ -193,6 +197,16 @@ confirm_draw(struct con *c)
 	    c->p.duration_s);
 	KV("Source", "%s", c->source_name);
 	KV("Notes", "%s", c->p.notes[0] ? c->p.notes : "-");
+	if (c->p.group[0] != '\0')
+		KV("Group", "%s", c->p.group);
+	if (c->at.len > 0) {
+		double	t;
+		char	iso[40];
+		if (config_start_at(c, &t) == 0 && t > 0) {
+			util_iso8601(t, iso, sizeof iso);
+			KV("Start at", "%.19sZ (chunk 0 begins then)", iso);
+		}
+	}
 	if (c->probe_done)
 		KV("Stations", "%d configured, %d reachable", c->cfg->stations->n,
 		    c->probe_ok);

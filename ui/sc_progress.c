@@ -9,6 +9,8 @@
 
 #include "ui/cstate.h"
 #include "ui/sc_config.h"
+#include "ui/sc_grid.h"
+#include "ui/sc_history.h"
 #include "ui/sc_progress.h"
 #include "src/engine/config.h"
 #include "src/engine/engine.h"
@@ -16,13 +18,25 @@
 
 /* ---- acquisition ---- */
 
+static struct row *row_of(struct con *, const json_t *);
+
+void
+rows_free(struct row *rows, int n)
+{
+	int	i;
+
+	for (i = 0; rows != NULL && i < n; i++)
+		free(rows[i].spec);
+	free(rows);
+}
+
 void
 progress_reset(struct con *c)
 {
 	const struct stations	*st = c->cfg->stations;
 	int			 i;
 
-	free(c->rows);
+	rows_free(c->rows, c->nrows);
 	c->nrows = st->n;
 	c->rows = calloc((size_t)st->n > 0 ? (size_t)st->n : 1,
 	    sizeof *c->rows);
@@ -40,6 +54,39 @@ progress_reset(struct con *c)
 	c->found = 0;
 	c->t_acq = 0;
 	c->stored = 0;
+	memset(&c->grid, 0, sizeof c->grid);
+	c->reasons.n = 0;
+	c->view = PV_TABLE;
+}
+
+/* session:spectrum: the station's passband in that chunk. */
+static void
+apply_spectrum(struct con *c, const json_t *d)
+{
+	struct row	*r = row_of(c, d);
+	long long	 ci = jint(d, "chunk_index");
+	const json_t	*b = json_object_get(d, "bins");
+	double		 v;
+	size_t		 i;
+
+	if (r == NULL || ci < 0 || ci >= NCHUNK ||
+	    json_array_size(b) != ENGINE_SPECTRUM_BINS)
+		return;
+	if (r->spec == NULL &&
+	    (r->spec = calloc(NCHUNK, sizeof *r->spec)) == NULL)
+		return;
+	for (i = 0; i < ENGINE_SPECTRUM_BINS; i++) {
+		v = json_number_value(json_array_get(b, i));
+		r->spec[ci][i] = isfinite(v) ? (float)v : -200;
+	}
+	if (!jnum(d, "offset_hz", &v))
+		v = 0;
+	r->spec_off[ci] = (float)v;
+	if (jnum(d, "low_hz", &v))
+		r->spec_lo = v;
+	if (jnum(d, "high_hz", &v))
+		r->spec_hi = v;
+	r->has_spec[ci] = 1;
 }
 
 static struct row *
@@ -224,13 +271,18 @@ progress_event(struct con *c, const char *name, const json_t *d)
 		    r->reason[0] ? " - " : "", r->reason);
 	} else if (strcmp(name, "session:measurement") == 0)
 		apply_measurement(c, d);
+	else if (strcmp(name, "session:spectrum") == 0)
+		apply_spectrum(c, d);
 	else if (strcmp(name, "session:missing") == 0) {
 		if ((r = row_of(c, d)) == NULL)
 			return;
 		ci = jint(d, "chunk_index");
 		r->miss++;
-		if (ci >= 0 && ci < NCHUNK)
+		if (ci >= 0 && ci < NCHUNK) {
 			r->cst[ci] = WG_SPARK_MISSING;
+			r->why[ci] = (unsigned char)reasons_add(&c->reasons,
+			    jstr(d, "reason"));
+		}
 		log_missing(c, r, (int)ci, jstr(d, "reason"));
 	} else if (strcmp(name, "session:progress") == 0) {
 		c->chunk = (int)jint(d, "chunk");
@@ -241,6 +293,11 @@ progress_event(struct con *c, const char *name, const json_t *d)
 		    c->total, c->measurements);
 	} else if (strcmp(name, "session:error") == 0) {
 		con_log(c, "error: %s", jstr(d, "error"));
+	} else if (strcmp(name, "session:preflight") == 0) {
+		con_log(c, "pre-flight for %s: %zu ready, %zu not ready",
+		    jstr(d, "start_at"), json_array_size(json_object_get(d,
+		    "ready")), json_array_size(json_object_get(d,
+		    "not_ready")));
 	} else if (strcmp(name, "session:clock") == 0) {
 		con_log(c, "clock: %s", jstr(d, "message"));
 	} else if (strcmp(name, "session:status_update") == 0) {
@@ -694,6 +751,17 @@ header_text(struct con *c, double frac, char *buf, size_t len,
 		snprintf(buf, len, "queued: position %d", c->qpos);
 		return;
 	}
+	if (c->acquiring && c->start_at > 0 && c->measurements == 0 &&
+	    util_now() < c->start_at) {
+		/* A coordinated start: the instant, and how long until it. */
+		t = (time_t)c->start_at;
+		localtime_r(&t, &tm);
+		strftime(until, sizeof until, "%H:%M:%S", &tm);
+		fmt_mmss(c->start_at - util_now(), left, sizeof left);
+		snprintf(buf, len, "starts at %s (%s left)", until, left);
+		*attr = c->th.warn;
+		return;
+	}
 	fmt_mmss(c->t_acq > 0 ? now - c->t_acq : 0, el, sizeof el);
 	/* What the next chunk waits for: the stations that have not
 	 * delivered it yet (none at all before the first). */
@@ -811,13 +879,36 @@ status_keys(struct con *c)
 		con_status_line(c, line);
 		return;
 	}
-	if (c->sc == SC_COMPLETE)
+	if (c->view != PV_TABLE)
+		con_status_line(c, c->view == PV_GRID ? "arrows cell  g/Esc "
+		    "table  w passband  ? keys" : "Up/Down station  w/Esc "
+		    "table  g grid  ? keys");
+	else if (c->sc == SC_COMPLETE)
 		con_status_line(c, "n new session  q quit  Esc back  "
-		    "Up/Down scroll  Tab log  / find  s sort  ? keys");
+		    "g grid  w passband  H history  Up/Down scroll  Tab log  "
+		    "/ find  s sort  ? keys");
 	else
-		con_status_line(c, c->acquiring ? "Ctrl-C cancel  Up/Down "
-		    "scroll  Tab log  / find  s sort  ? keys" :
-		    "waiting for the session to end...");
+		con_status_line(c, c->acquiring ? "Ctrl-C cancel  g grid  "
+		    "w passband  Up/Down scroll  Tab log  / find  s sort  "
+		    "? keys" : "waiting for the session to end...");
+}
+
+/* The grid or the waterfall in the table's place, two log lines under
+ * it. */
+static void
+view_draw(struct con *c)
+{
+	int	logy = LINES - 4;
+
+	if (c->view == PV_GRID)
+		grid_draw(c, 2, logy - 2, c->rows, c->nrows, c->total,
+		    &c->reasons, &c->grid);
+	else
+		waterfall_draw(c, 2, logy - 2, c->rows, c->nrows, c->total,
+		    &c->grid);
+	draw_log(c, logy, 2);
+	status_keys(c);
+	curs_set(0);
 }
 
 void
@@ -861,6 +952,10 @@ progress_draw(struct con *c)
 	wg_put(stdscr, 1, 15, bw, c->th.bar, bar);
 	wg_put(stdscr, 1, 15 + bw + 1, w - 16 - bw, hattr, buf);
 
+	if (c->view != PV_TABLE) {
+		view_draw(c);
+		return;
+	}
 	/* The table, then the event log with what is left. */
 	wg_table_layout(cols, TC_N, w, wid);
 	for (i = 0; i < TC_N; i++) {
@@ -1037,6 +1132,23 @@ progress_key(struct con *c, int k)
 			find_apply(c);
 		return;
 	}
+	if (k == 'g' || k == 'G' || k == 'w' || k == 'W') {
+		int v = k == 'g' || k == 'G' ? PV_GRID : PV_WATERFALL;
+		c->view = c->view == v ? PV_TABLE : v;
+		c->force = 1;
+		return;
+	}
+	if (c->view != PV_TABLE) {
+		if (k == WG_KEY_ESC) {
+			c->view = PV_TABLE;
+			c->force = 1;
+		} else if (k == WG_KEY_F1 || k == '?')
+			c->modal = MO_HELP;
+		else
+			grid_key(&c->grid, k, c->nrows, c->total,
+			    c->view == PV_WATERFALL);
+		return;
+	}
 	switch (k) {
 	case WG_KEY_F1: case '?':
 		c->modal = MO_HELP;
@@ -1075,9 +1187,11 @@ progress_help(struct con *c)
 		"Tab                the keys move the stations / the event log",
 		"/                  find a station (name or number)",
 		"s                  sort: #, name, SNR, missing",
+		"g                  coverage grid (arrows: a cell and why)",
+		"w                  passband waterfall of a station",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: acquisition", prg, 9);
+	con_draw_modal(c, "Keys: acquisition", prg, 11);
 }
 
 void
@@ -1088,16 +1202,20 @@ complete_help(struct con *c)
 		"q, Ctrl-C          quit",
 		"Up/Down j/k PgUp/PgDn Home/End  scroll (Tab: the log)",
 		"/ find   s sort",
+		"g grid   w passband   H history of sessions",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: session complete", cmp, 6);
+	con_draw_modal(c, "Keys: session complete", cmp, 7);
 }
 
 void
 complete_key(struct con *c, int k)
 {
-	if (c->find_on)
+	if (c->find_on || c->view != PV_TABLE || k == 'g' || k == 'G' ||
+	    k == 'w' || k == 'W')
 		progress_key(c, k);
+	else if (k == 'H')
+		history_enter(c);
 	else if (k == 'q' || k == 'Q')
 		c->quit = 1;
 	else if (k == 'n' || k == 'N' || k == WG_KEY_ESC) {

@@ -12,6 +12,9 @@
 
 struct con;
 
+struct row;
+/* Free n rows and their spectra. */
+void	rows_free(struct row *rows, int n);
 /* Fresh rows (one per configured station) before a session starts. */
 void	progress_reset(struct con *c);
 /* One engine event, on the UI thread; events of other sessions only move

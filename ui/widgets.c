@@ -610,6 +610,74 @@ wg_bar_text(double frac, int w, int utf8, char *out, size_t len)
 
 /* ---- sparkline ---- */
 
+int
+wg_coverage_count(const unsigned char *state, const double *snr, int n,
+    int stride, int nchunk, double min_snr, int min_st)
+{
+	int	j, k, heard, count = 0;
+
+	for (j = 0; j < nchunk && j < stride; j++) {
+		for (k = heard = 0; k < n; k++)
+			if (state[k * stride + j] == WG_SPARK_OK &&
+			    isfinite(snr[k * stride + j]) &&
+			    snr[k * stride + j] >= min_snr)
+				heard++;
+		if (heard >= min_st)
+			count++;
+	}
+	return count;
+}
+
+size_t
+wg_waterfall_text(const float *db, int nbins, int w, double lo, double hi,
+    int utf8, char *out, size_t len)
+{
+	static const char *shades[5] = { " ", "\xe2\x96\x91", "\xe2\x96\x92",
+	    "\xe2\x96\x93", "\xe2\x96\x88" };
+	static const char ascii[] = " .:-=+*#%@";
+	size_t	o = 0;
+	int	i, b0, b1, b, lvl, nl = utf8 ? 5 : 10;
+	double	v, f;
+	char	c[2] = { 0, 0 };
+
+	if (len > 0)
+		out[0] = '\0';
+	if (w <= 0 || nbins <= 0)
+		return 0;
+	for (i = 0; i < w; i++) {
+		/* the bins of cell i: [i*nbins/w, (i+1)*nbins/w), at least one */
+		b0 = (int)((long)i * nbins / w);
+		b1 = (int)((long)(i + 1) * nbins / w);
+		if (b1 <= b0)
+			b1 = b0 + 1;
+		v = db[b0];
+		for (b = b0 + 1; b < b1 && b < nbins; b++)
+			if (db[b] > v)
+				v = db[b];
+		f = hi > lo ? (v - lo) / (hi - lo) : 0;
+		f = f < 0 ? 0 : f > 1 ? 1 : f;
+		lvl = (int)lround(f * (nl - 1));
+		if (utf8)
+			o = put(out, len, o, shades[lvl], strlen(shades[lvl]));
+		else {
+			c[0] = ascii[lvl];
+			o = put(out, len, o, c, 1);
+		}
+	}
+	return o;
+}
+
+int
+wg_waterfall_cell(double f, double lo, double hi, int w)
+{
+	int	x;
+
+	if (!(hi > lo) || w <= 0 || !(f >= lo && f <= hi))
+		return -1;
+	x = (int)floor((f - lo) / (hi - lo) * w);
+	return x >= w ? w - 1 : x;
+}
+
 size_t
 wg_spark_text(const double *v, const unsigned char *state, int n, int w,
     double lo, double hi, int utf8, char *out, size_t len)

@@ -24,8 +24,9 @@ enum {
 	WG_KEY_BTAB, WG_KEY_ESC, WG_KEY_F1, WG_KEY_F10, WG_KEY_RESIZE,
 	WG_KEY_CTRL_U,		/* delete to the start of the field */
 	WG_KEY_CTRL_K,		/* delete to the end */
-	WG_KEY_CTRL_W		/* delete the word before the cursor (also
+	WG_KEY_CTRL_W,		/* delete the word before the cursor (also
 				   Alt-Backspace) */
+	WG_KEY_F2
 };
 
 /* 1 if key is printable text (not a control character, not a WG key). */
@@ -135,6 +136,23 @@ enum { WG_SPARK_NONE = 0, WG_SPARK_OK, WG_SPARK_MISSING };
  * linearly from lo..hi onto "▁▂▃▄▅▆▇█" (or " .:-=+*#"). */
 size_t	wg_spark_text(const double *v, const unsigned char *state, int n,
 	    int w, double lo, double hi, int utf8, char *out, size_t len);
+
+/* ---- coverage grid ---- */
+/* Chunks (of nchunk) that at least min_st of n stations stored with an
+ * SNR of min_snr dB or more: localization needs the same second at
+ * several receivers. state/snr: row k's chunk j at [k * stride + j]
+ * (WG_SPARK_* states; NaN: no SNR). */
+int	wg_coverage_count(const unsigned char *state, const double *snr, int n,
+	    int stride, int nchunk, double min_snr, int min_st);
+
+/* ---- waterfall ---- */
+/* One waterfall row: nbins dB values in w cells (each cell the strongest
+ * of its bins; w > nbins repeats bins), lo..hi onto " .:-=+*#%@" (ASCII)
+ * or " ░▒▓█". Returns the length in bytes. */
+size_t	wg_waterfall_text(const float *db, int nbins, int w, double lo,
+	    double hi, int utf8, char *out, size_t len);
+/* The cell of w holding frequency f of a band lo..hi Hz, or -1 outside. */
+int	wg_waterfall_cell(double f, double lo, double hi, int w);
 
 /* ---- table layout ---- */
 struct wg_col {

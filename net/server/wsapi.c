@@ -441,6 +441,8 @@ channel_bits(const char *ch)
 		return WSAPI_SUB_MISSING;
 	if (strcmp(ch, "session:tdoa") == 0)
 		return WSAPI_SUB_TDOA;
+	if (strcmp(ch, "session:spectrum") == 0)
+		return WSAPI_SUB_SPECTRUM;
 	return 0;
 }
 
@@ -1085,6 +1087,7 @@ wsapi_broadcast(const char *event)
 		{ "receiver:status", WSAPI_SUB_RECEIVERS },
 		{ "session:missing", WSAPI_SUB_MISSING },
 		{ "session:tdoa", WSAPI_SUB_TDOA },
+		{ "session:spectrum", WSAPI_SUB_SPECTRUM },
 	};
 	size_t	i;
 

@@ -102,6 +102,8 @@ void		 wsapi_free(struct wsapi *api);
 #define WSAPI_SUB_RECEIVERS	0x4u	/* receiver:status */
 #define WSAPI_SUB_MISSING	0x8u	/* session:missing */
 #define WSAPI_SUB_TDOA		0x10u	/* session:tdoa */
+#define WSAPI_SUB_SPECTRUM	0x20u	/* session:spectrum (by name only,
+					   not in "*": a console's spectra) */
 
 /* Handle one text message of len bytes (not NUL-terminated, any bytes).
  * Every reply goes through reply(client, ...); a message always gets at

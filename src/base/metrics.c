@@ -21,6 +21,9 @@ struct metrics_ctx {
 	size_t		 win_len[2];
 	double		 win_pow[2];	/* sum of w^2 */
 	int		 win_next;	/* slot to replace */
+	/* The last successful compute's transform, for metrics_spectrum. */
+	size_t		 last_nf;	/* 0: none */
+	double		 last_fs, last_norm;
 };
 
 /*
@@ -233,6 +236,7 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	size_t	 nf;
 	fftwf_plan plan;
 
+	m->last_nf = 0;
 	if (n < 64 || n > m->max_n || fs <= 0 || !(low_hz < high_hz) ||
 	    low_hz < -fs / 2 || high_hz > fs / 2)
 		return -1;
@@ -329,5 +333,41 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	out->frequency_offset_hz = ((peak < nf / 2 ? (double)peak :
 	    (double)peak - (double)nf) + pk) * df;
 	out->peak_amplitude = amax / 32768.0;
+	m->last_nf = nf;
+	m->last_fs = fs;
+	m->last_norm = norm;
+	return 0;
+}
+
+int
+metrics_spectrum(const struct metrics_ctx *m, double low_hz, double high_hz,
+    int nbins, float *out_db)
+{
+	double	 df, w, f0, f1, sum, p;
+	long	 k0, k1, k, nf;
+	int	 i;
+
+	if (m->last_nf == 0 || nbins < 1 || nbins > METRICS_SPECTRUM_MAX ||
+	    !(low_hz < high_hz) || low_hz < -m->last_fs / 2 ||
+	    high_hz > m->last_fs / 2)
+		return -1;
+	nf = (long)m->last_nf;
+	df = m->last_fs / (double)nf;
+	w = (high_hz - low_hz) / nbins;
+	for (i = 0; i < nbins; i++) {
+		/* Bins whose centre lies in [f0, f1): signed bin numbers,
+		 * negative ones at the transform's end. */
+		f0 = low_hz + i * w;
+		f1 = f0 + w;
+		k0 = (long)ceil(f0 / df);
+		k1 = (long)ceil(f1 / df) - 1;
+		if (k1 < k0)
+			k0 = k1 = lround((f0 + f1) / 2 / df);
+		sum = 0;
+		for (k = k0; k <= k1; k++)
+			sum += bin_power(m, (size_t)((k % nf + nf) % nf));
+		p = sum * m->last_norm / (double)(k1 - k0 + 1);
+		out_db[i] = (float)(p > 1e-20 ? 10 * log10(p) : -200);
+	}
 	return 0;
 }

@@ -42,6 +42,19 @@ int	metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 	    double fs, double low_hz, double high_hz, struct metrics *out);
 
 /*
+ * The power spectrum behind the last metrics_compute() on m (the same
+ * transform: no second FFT), over [low_hz, high_hz] in nbins equal slices
+ * -- a decimated view for a waterfall: out_db[i] is the mean power of the
+ * transform's bins in slice i, in dBFS per bin (floored at -200). A slice
+ * narrower than a bin takes its nearest bin. 0, or -1 when there was no
+ * successful compute, nbins is outside 1..METRICS_SPECTRUM_MAX or the
+ * band is outside that compute's +-fs/2.
+ */
+#define METRICS_SPECTRUM_MAX	1024
+int	metrics_spectrum(const struct metrics_ctx *m, double low_hz,
+	    double high_hz, int nbins, float *out_db);
+
+/*
  * FFTW's planner is not thread-safe, and that is process-wide: every
  * module that makes plans (metrics here, src/loc/tdoa) takes this one lock
  * around fftwf_plan_* -- two locks of their own let the engine's metrics

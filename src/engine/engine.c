@@ -122,6 +122,7 @@ struct acq {
 	json_t		*missing;	/* [{chunk_index, websdr, reason}] */
 	struct metrics_ctx *mctx;
 	size_t		 mctx_size;
+	double		 spec_lo, spec_hi;	/* compute's last passband */
 	struct locate	*loc;		/* TDoA and fixes (NULL: none) */
 };
 
@@ -164,6 +165,7 @@ struct engine {
 	pthread_t		 reaper;	/* ends abandoned sessions */
 	int			 reaper_up;
 	pthread_cond_t		 tick;		/* wakes the reaper (monotonic) */
+	int			 spectra;	/* engine_set_spectra (atomic) */
 };
 
 static json_t	*manifest_build(struct engine *, struct sess *);
@@ -1377,6 +1379,38 @@ measurement_row(struct acq *a, struct rxrt *r, const struct chunk *c,
 	return row;
 }
 
+void
+engine_set_spectra(struct engine *eng, int on)
+{
+	__atomic_store_n(&eng->spectra, on ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+/*
+ * session:spectrum of a chunk just measured (engine_set_spectra): the
+ * passband metrics_compute used, in ENGINE_SPECTRUM_BINS slices of the
+ * same transform (no second FFT; a.mctx still holds it), dB to 0.1.
+ * NULL when off or unusable.
+ */
+static json_t *
+spectrum_event(struct acq *a, const struct chunk *c, const struct metrics *m,
+    double lo, double hi)
+{
+	float	 db[ENGINE_SPECTRUM_BINS];
+	json_t	*bins;
+	int	 i;
+
+	if (!__atomic_load_n(&a->eng->spectra, __ATOMIC_RELAXED) ||
+	    metrics_spectrum(a->mctx, lo, hi, ENGINE_SPECTRUM_BINS, db) != 0)
+		return NULL;
+	bins = json_array();
+	for (i = 0; i < ENGINE_SPECTRUM_BINS; i++)
+		json_array_append_new(bins, json_real(round(db[i] * 10) / 10));
+	return json_pack("{s:s, s:i, s:i, s:f, s:f, s:f, s:o}", "session_id",
+	    a->s->id, "websdr", c->websdr, "chunk_index", c->index, "low_hz",
+	    lo, "high_hz", hi, "offset_hz", isfinite(m->frequency_offset_hz) ?
+	    m->frequency_offset_hz : 0.0, "bins", bins);
+}
+
 static int
 compute(struct acq *a, const struct chunk *c, struct metrics *m)
 {
@@ -1399,8 +1433,12 @@ compute(struct acq *a, const struct chunk *c, struct metrics *m)
 		int lo, hi;
 		rx_audio_passband(a->rt[c->websdr - 1].st, a->s->p.high_cut,
 		    c->fs, &mode, &lo, &hi);
+		a->spec_lo = lo;
+		a->spec_hi = hi;
 		return metrics_compute(a->mctx, c->iq, c->n, c->fs, lo, hi, m);
 	}
+	a->spec_lo = a->s->p.low_cut;
+	a->spec_hi = a->s->p.high_cut;
 	return metrics_compute(a->mctx, c->iq, c->n, c->fs,
 	    a->s->p.low_cut, a->s->p.high_cut, m);
 }
@@ -1415,7 +1453,7 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 {
 	struct engine	*eng = a->eng;
 	struct ds_chunk	*dv;
-	json_t		*rows, *row;
+	json_t		*rows, *row, *spec;
 	char		 key[256], err[512], **text, *all;
 	size_t		*tlen, sum;
 	int		 i, rc;
@@ -1426,12 +1464,17 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 	text = calloc((size_t)n, sizeof *text);
 	tlen = calloc((size_t)n, sizeof *tlen);
 	rows = json_array();
+	spec = json_array();
 	for (i = 0; i < n; i++) {
 		struct chunk *c = cv[i];
 		struct metrics m;
 		struct rxrt *r = &a->rt[c->websdr - 1];
+		json_t *sp;
 		if (compute(a, c, &m) != 0)
 			memset(&m, 0, sizeof m), m.snr_db = NAN;
+		else if ((sp = spectrum_event(a, c, &m, a->spec_lo,
+		    a->spec_hi)) != NULL)
+			json_array_append_new(spec, sp);
 		dataset_chunk_key(a->s->id, c->index, c->websdr, key,
 		    sizeof key);
 		row = measurement_row(a, r, c, &m, key);
@@ -1508,7 +1551,11 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 			    json_incref(json_array_get(rows, (size_t)i)),
 			    text != NULL ? text[i] : NULL,
 			    tlen != NULL ? tlen[i] : 0);
+		for (i = 0; i < (int)json_array_size(spec); i++)
+			events_emit(eng->cfg.ev, "session:spectrum",
+			    json_incref(json_array_get(spec, i)));
 	}
+	json_decref(spec);
 	for (i = 0; text != NULL && i < n; i++)
 		free(text[i]);
 	free(text);

@@ -219,4 +219,17 @@ json_t		*engine_sessions(struct engine *eng);
 /* Acquisitions waiting in the queue now. */
 int		 engine_queued(struct engine *eng);
 
+/*
+ * Spectra for a waterfall (the console's): when on, every measured chunk
+ * is followed by session:spectrum {session_id, websdr, chunk_index,
+ * low_hz, high_hz, offset_hz, bins: [ENGINE_SPECTRUM_BINS dBFS per
+ * transform bin, low to high]} -- the metrics' own transform, decimated
+ * (metrics_spectrum), so it costs no second FFT. Off by default: record's
+ * JSON lines and serve's clients never carry it unless a front-end asks
+ * (the WebSocket API sends it only to clients subscribed to it by name).
+ * Any thread.
+ */
+#define ENGINE_SPECTRUM_BINS	64
+void		 engine_set_spectra(struct engine *eng, int on);
+
 #endif

@@ -142,7 +142,7 @@ class ConsoleTest(unittest.TestCase):
         t.type(freq)
         t.keys("Tab")
         t.type(str(duration))
-        t.keys("Tab", "Tab")   # notes (empty), then Start
+        t.keys("Tab", "Tab", "Tab", "Tab")  # notes, group, at, Start
         t.keys("Enter")
         return t.wait("Assign source")
 
@@ -325,7 +325,7 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         sim = self.sim(2)
         t = self.console(sim)
         # Empty name: Start refuses and says why.
-        t.keys("Tab", "Tab", "Tab", "Tab", "Enter")
+        t.keys("Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Enter")
         scr = t.wait("Session name is required")
         t.save("empty-name")
         self.assertNotIn("Assign source", scr)
@@ -341,7 +341,7 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.save("freq-out-of-range")
         self.assertIn("0-30 MHz", scr)
         # Start still refuses with the frequency bad.
-        t.keys("Tab", "Tab", "Tab", "Enter")
+        t.keys("Tab", "Tab", "Tab", "Tab", "Tab", "Enter")
         scr = t.wait(lambda s: "out of range" in s and "> Frequency" in s,
                      what="focus back on the frequency")
         self.assertNotIn("Assign source", scr)
@@ -363,7 +363,7 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.keys("x")
         t.wait(lambda s: "Keys: configure" not in s, what="help closed")
         # Forward, then Esc goes back a step at a time with values kept.
-        t.keys("Tab", "Tab", "Enter")
+        t.keys("Tab", "Tab", "Tab", "Tab", "Enter")
         t.wait("Assign source")
         t.type("zzz")
         t.wait("No source matches")
@@ -506,6 +506,94 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.wait(lambda s: "back:" not in s, what="the log's newest")
         t.wait("Session complete", timeout=30)
         t.quit("q")
+
+    # -- see the data, keep history (issue 13) ------------------------------
+
+    def test_grid_waterfall_history(self):
+        """Group and a coordinated start on Configure; the waterfall of a
+        station's passband with its peak marked; the coverage grid with
+        its headline and the reason of a missing cell; the history: the
+        session's status, its details (grid, missing chunks) and "record
+        again" filling Configure."""
+        sim = self.sim(4, ["i=2,fault=disabled"])
+        t = self.console(sim, args=("--start-timeout", "2"))
+        t.type("grid e2e")
+        t.keys("Tab")
+        t.type("10")
+        t.keys("Tab")
+        t.type("4")
+        t.keys("Tab", "Tab")               # notes: empty; the group
+        t.type("bad group")
+        t.wait("Group: 1-64 letters, digits")
+        t.keys("C-u")
+        t.type("field.a")
+        t.keys("Tab")
+        t.type("soon")
+        t.keys("Tab")
+        t.wait("Start at: an ISO 8601 UTC time")
+        t.keys("BTab", "C-u")
+        t.type("+3s")
+        scr = t.wait(lambda s: re.search(r"20\d\d-\d\d-\d\dT\S+Z UTC", s),
+                     what="the instant")
+        t.save("group-at")
+        self.assertIn("field.a", scr)
+        t.keys("Tab", "Enter")
+        t.wait("Assign source")
+        t.keys("Enter")
+        scr = t.wait(lambda s: "reachable" in s, what="the probe")
+        self.assertRegex(scr, r"Group +field\.a")
+        self.assertRegex(scr, r"Start at +20\d\d-\d\d-\d\dT")
+        t.save("confirm-group-at")
+        t.keys("Enter")
+        scr = t.wait(lambda s: re.search(r"starts at \d\d:\d\d:\d\d "
+                                         r"\(0:0\d left\)", s),
+                     what="the coordinated start awaited")
+        t.save("starts-at")
+        # The passband of station 1: one row per chunk, its peak (the
+        # simulator's tone at +750 Hz) marked.
+        t.keys("w")
+        scr = t.wait(lambda s: "Passband of 1 Sim 1" in s and
+                     re.search(r"\+750\.\d Hz", s), timeout=20,
+                     what="a waterfall row with the peak")
+        t.save("waterfall")
+        row = [l for l in lines(scr) if re.search(r"\+750\.\d Hz", l)][0]
+        self.assertIn("\u2503", row)          # the marked bin
+        self.assertIn("\u25b20 Hz", scr)      # the session frequency
+        t.keys("Down")
+        t.wait("Passband of 2 Sim 2")
+        scr = t.wait("partial (4 missing)", timeout=30)
+        # The grid: the headline, station 2's cells missing with why.
+        t.keys("g")
+        scr = t.wait("chunks heard by at least 3 stations above 6 dB: 4/4")
+        # station 2 (chosen on the waterfall), chunk 1
+        scr = t.wait(lambda s: re.search(r"2 Sim 2, chunk 1: missing - "
+                                         r"\S", s), what="the cell's reason")
+        t.save("grid")
+        self.assertEqual(len(re.findall("\u00d7",
+                         [l for l in lines(scr) if "2 Sim 2 " in l][0])), 4)
+        t.keys("Escape")
+        t.wait("n new session")
+        # History: the session, partial; its details; record again.
+        t.keys("H")
+        scr = t.wait(lambda s: "History" in s and "grid e2e" in s,
+                     what="the history list")
+        t.save("history")
+        self.assertRegex(scr, r"grid e2e .*partial \(4 missing\)")
+        self.assertIn("group field.a", scr)
+        t.keys("Enter")
+        scr = t.wait("chunks heard by at least 3 stations above 6 dB: 4/4")
+        t.save("history-details")
+        self.assertRegex(scr, r"Missing: 2 Sim 2: 1-4 \(")
+        t.keys("r")
+        scr = t.wait("settings of \"grid e2e\" loaded")
+        t.save("record-again")
+        self.assertRegex(scr, r"Session name +grid e2e")
+        self.assertRegex(scr, r"Frequency MHz +10\b")
+        self.assertRegex(scr, r" 4 s\b")
+        self.assertRegex(scr, r"Group +field\.a")
+        m, _ = self.manifest()
+        self.assertEqual(m["session"]["group_id"], "field.a")
+        t.quit("Escape", "y")
 
     # -- faults --------------------------------------------------------------
 
@@ -895,7 +983,7 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
             t.type("10")
             t.keys("Tab")
             t.type("2")
-            t.keys("Tab", "Tab", "Enter")
+            t.keys("Tab", "Tab", "Tab", "Tab", "Enter")
             t.wait("Assign source")
             t.keys("Enter")
             t.wait(lambda s: "reachable" in s, what="probe")
