@@ -57,7 +57,8 @@ gauss(void)
 	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
-/* The truth, independently of fix.c: geodesic distance / c. */
+/* The truth, independently of fix.c: geodesic distance / c, from PROJ
+ * (linked here; fix.c loads GeographicLib). */
 static double
 true_tdoa(const struct fix_rx *a, const struct fix_rx *b, double lat,
     double lon)
@@ -736,8 +737,8 @@ test_cost(void **state)
 	free(m);
 }
 
-/* PROJ loads (src/loc/lazyproj.c: not linked), once; the reason when it
- * cannot: test_lazylib. */
+/* The geodesic module loads (src/loc/lazygeod.c: not linked), once; the
+ * reason when it cannot: test_lazylib. */
 static void
 test_prepare(void **state)
 {

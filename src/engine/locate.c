@@ -390,9 +390,10 @@ locate_grid(struct locate *l, double t0, double fs)
  * size the first time it sees it, and its buffers grow to the number of
  * receivers: tens of ms, once. Doing that on noise of the expected size,
  * as many receivers as will take part, before the first real chunk keeps
- * it out of the first fix's delay. The same for PROJ, which the fix loads
- * on first use (src/loc/lazyproj.h: 38 shared objects, tens of ms; its
- * failure is each fix's reason, so it is not looked at here).
+ * it out of the first fix's delay. The same for the geodesic module,
+ * which the fix loads on first use (src/loc/lazygeod.h: libstdc++ and
+ * GeographicLib, a few ms; its failure is each fix's reason, so it is not
+ * looked at here).
  */
 static void
 warm_up(struct locate *l, double fs)

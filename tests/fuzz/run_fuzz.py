@@ -38,10 +38,15 @@ def main():
         pc = subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets",
                              "jansson", "uuid", "fftw3f", "openssl", "gsl"],
                             capture_output=True, text=True, check=True).stdout.split()
-        # PROJ and libarchive: their headers only (src/loc/lazyproj and
-        # store/lazyarchive load the libraries on use)
-        pc += subprocess.run(["pkg-config", "--cflags", "proj", "libarchive"],
+        # libarchive: its header only (store/lazyarchive loads it on use)
+        pc += subprocess.run(["pkg-config", "--cflags", "libarchive"],
                              capture_output=True, text=True, check=True).stdout.split()
+        # the geodesic module (src/loc/lazygeod.c loads it on use): the
+        # build folder's, as meson.build says (FUZZ_OUT is its tests/)
+        geod = os.path.join(os.path.dirname(os.path.abspath(OUT)),
+                            "libheimdall-geodesic.so")
+        pc += ['-DGEODMOD_BUILD_PATH="%s"' % geod,
+               '-DGEODMOD_INSTALL_PATH="%s"' % geod]
         cmd = [clang, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                "-fno-sanitize-recover=undefined", "-D_GNU_SOURCE",
                '-DHEIMDALL_VERSION="fuzz"', "-I", SRC, "-o", exe + ".tmp"] + \
