@@ -50,7 +50,9 @@
  *                             (deg; null without a fix), ellipse:
  *                             {semi_major_m, semi_minor_m, orientation_deg},
  *                             cep50_m, cep95_m, receivers:[websdr],
- *                             pairs_used, pairs_rejected; with a known
+ *                             pairs_used, pairs_rejected (TDoA pairs),
+ *                             the session fix also chunks_used,
+ *                             chunks_rejected (chunk fixes); with a known
  *                             source that has coordinates: error_m,
  *                             residuals:[{websdr, station, residual_us}],
  *                             worst:{websdr, station, residual_us}} -- per

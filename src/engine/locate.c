@@ -541,6 +541,14 @@ fix_json(struct locate *l, int k, const struct fix_result *f,
 	json_object_set_new(e, "receivers", rx);
 	json_object_set_new(e, "pairs_used", json_integer(f->n_meas_used));
 	json_object_set_new(e, "pairs_rejected", json_integer(f->n_rejected));
+	if (k < 0) {
+		/* the session fix combines chunk fixes (fix_combine): how
+		 * many, beside the pairs those chunks used */
+		json_object_set_new(e, "chunks_used",
+		    json_integer(f->n_chunks_used));
+		json_object_set_new(e, "chunks_rejected",
+		    json_integer(f->n_chunks_rejected));
+	}
 	if (l->cfg.has_source) {
 		json_object_set_new(e, "error_m", jreal(err));
 		json_object_set_new(e, "residuals", resid != NULL ? resid :

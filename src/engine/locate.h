@@ -31,8 +31,12 @@
  *   session:fix   {session_id, chunk_index | final:true, ok, reason (not
  *                  ok), latitude, longitude, ellipse:{semi_major_m,
  *                  semi_minor_m, orientation_deg}, cep50_m, cep95_m,
- *                  receivers:[websdr...], pairs_used, pairs_rejected,
- *                  and with a known source that has coordinates: error_m,
+ *                  receivers:[websdr...], pairs_used, pairs_rejected
+ *                  (TDoA pairs; the session fix: those of the chunk
+ *                  fixes it combines), the session fix only:
+ *                  chunks_used, chunks_rejected (chunk fixes combined,
+ *                  dropped as outliers); and with a known source that
+ *                  has coordinates: error_m,
  *                  residuals:[{websdr, station, residual_us}], worst:{websdr,
  *                  station, residual_us}}
  * A fix with fewer than 3 usable receivers is ok:false with the reason,

@@ -1491,7 +1491,7 @@ fix_combine(const struct fix_result *chunks, int n,
 			break;
 		keep[wk] = 0;
 		nk--;
-		session->n_rejected++;
+		session->n_chunks_rejected++;
 	}
 	if (wmean(n, keep, x, y, info, -1, &mx, &my, cov) < 0) {
 		no_fix(session, "the chunk covariances do not combine");
@@ -1523,7 +1523,7 @@ fix_combine(const struct fix_result *chunks, int n,
 		goto out;
 	}
 	session->ok = 1;
-	session->n_meas_used = nk;
+	session->n_chunks_used = nk;
 	session->chi2 = chi2;
 	session->rms_norm_residual = nk > 1 ? sqrt(chi2 / (2.0 * (nk - 1)))
 	    : NAN;
@@ -1531,16 +1531,19 @@ fix_combine(const struct fix_result *chunks, int n,
 		if (!keep[k])
 			continue;
 		session->iterations += chunks[k].iterations;
+		session->n_meas_used += chunks[k].n_meas_used;
+		session->n_rejected += chunks[k].n_rejected;
 		for (int r = 0; r < FIX_MAX_RX; r++)
 			if (chunks[k].rx_used[r] == FIX_RX_USED)
 				session->rx_used[r] = FIX_RX_USED;
 	}
 	for (int r = 0; r < FIX_MAX_RX; r++)
 		session->n_rx_used += session->rx_used[r] == FIX_RX_USED;
-	if (session->n_rejected || nbad)
+	if (session->n_chunks_rejected || nbad)
 		snprintf(session->note, sizeof(session->note), "%d of %d "
 		    "chunk fixes combined, %d rejected as outliers, %d with "
-		    "an invalid covariance", nk, n, session->n_rejected, nbad);
+		    "an invalid covariance", nk, n, session->n_chunks_rejected,
+		    nbad);
 	st = 0;
 out:
 	free(x);

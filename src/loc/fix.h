@@ -156,8 +156,13 @@ struct fix_result {
 	double	semi_major_m, semi_minor_m;	/* 1-sigma ellipse */
 	double	orient_deg;	/* major axis, clockwise from north, 0..180 */
 	double	cep50_m, cep95_m;
-	int	n_meas_used, n_rejected;	/* measurements (chunks, for a
-						   session fix) */
+	int	n_meas_used, n_rejected;	/* measurements (for a session
+						   fix: those of the chunk
+						   fixes it combines) */
+	int	n_chunks_used, n_chunks_rejected;	/* a session fix: chunk
+							   fixes combined, and
+							   rejected as outliers
+							   (0 for a chunk fix) */
 	int	n_rx_used;
 	unsigned char rx_used[FIX_MAX_RX];	/* FIX_RX_* per receiver */
 	int	exact;		/* 1: as many independent TDoAs as unknowns */
@@ -199,15 +204,16 @@ int	fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
  * so the session fix can be redone from them; a chunk spoilt as a whole
  * (interference, a burst) goes as one; for independent chunks and small
  * ellipses both give the same answer. rx_used: a receiver used by any
- * kept chunk; n_meas_used / n_rejected count chunks. 0 or -1 (no usable
- * chunk: session->reason).
+ * kept chunk; n_chunks_used / n_chunks_rejected count chunks, n_meas_used
+ * / n_rejected the kept chunks' measurements (their sums). 0 or -1 (no
+ * usable chunk: session->reason).
  */
 int	fix_combine(const struct fix_result *chunks, int n,
 	    struct fix_result *session);
 
 /* The expected TDoA (s) of the pair (a, b) for a source at (lat, lon) on
  * the ellipsoid: arrival at a minus arrival at b, the model above. NaN
- * for invalid input (or without PROJ). */
+ * for invalid input (or without the geodesic module). */
 double	fix_expected_tdoa_s(const struct fix_rx *a, const struct fix_rx *b,
 	    double lat, double lon);
 

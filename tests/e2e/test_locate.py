@@ -121,6 +121,15 @@ class LocateTest(unittest.TestCase):
               file=sys.stderr)
         self.assertLess(med, 60.0, errs)
         self.assertLess(ferr, 30.0, fd)
+        # the session fix counts its chunk fixes apart from the pairs
+        # those used (pairs_used means pairs in every session:fix)
+        self.assertEqual(fd["chunks_used"] + fd["chunks_rejected"], 10, fd)
+        self.assertEqual(fd["pairs_used"], sum(
+            e["data"]["pairs_used"] for e in chunk) if fd["chunks_rejected"]
+            == 0 else fd["pairs_used"], fd)
+        self.assertGreaterEqual(fd["pairs_used"], 6 * fd["chunks_used"])
+        for e in chunk:
+            self.assertNotIn("chunks_used", e["data"])
         # no station is off: every residual is small
         self.assertLess(abs(fd["worst"]["residual_us"]), 1.0, fd)
 
@@ -167,6 +176,7 @@ class LocateTest(unittest.TestCase):
             for v in r.values():
                 self.assertNotIsInstance(v, dict, r)
         self.assertEqual(m["summary"]["fix"]["latitude"], fd["latitude"])
+        self.assertEqual(fin[0]["pairs_used"], fd["pairs_used"])
 
         # sessions and status show it
         p = subprocess.run([h.REC, "sessions", "--data-dir", data, "--json"],
