@@ -772,6 +772,174 @@ merge_rows(struct dataset *ds, const char *id, json_t *m)
 	return sorted;
 }
 
+/* ---- localization rows (src/engine/locate.h), per chunk index ---- */
+
+int
+dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
+    const json_t *tdoa, const json_t *fixes, char *err, size_t errlen)
+{
+	char	 leaf[64], path[PATH_MAX];
+	json_t	*o;
+	int	 open_, rc;
+
+	if (chunk_index < -1 || !json_is_array(fixes) || (tdoa != NULL &&
+	    !json_is_array(tdoa))) {
+		snprintf(err, errlen, "session %s: bad localization rows", id);
+		return -1;
+	}
+	pthread_mutex_lock(&ds->lock);
+	open_ = held_find(ds, id) != NULL;
+	pthread_mutex_unlock(&ds->lock);
+	if (!open_) {
+		snprintf(err, errlen, "session %s is not open for writing", id);
+		return -1;
+	}
+	if (chunk_index < 0)
+		snprintf(leaf, sizeof leaf, "rows/loc_final.json");
+	else
+		snprintf(leaf, sizeof leaf, "rows/loc_%06d.json", chunk_index);
+	if (session_path(ds, id, leaf, path, sizeof path, err, errlen) != 0)
+		return -1;
+	o = json_pack("{s:o, s:O}", "tdoa", tdoa != NULL ?
+	    json_incref((json_t *)tdoa) : json_array(), "fixes", fixes);
+	rc = o != NULL ? write_json(path, o, err, errlen) : -1;
+	json_decref(o);
+	if (rc == 0)
+		notify(ds, id, "batch");
+	return rc;
+}
+
+/* A TDoA row's key (chunk index, then the pair in either order) or a fix
+ * row's (chunk index; the session fix after every chunk's). */
+static void
+loc_key(const json_t *r, int fix, char *buf, size_t len)
+{
+	json_int_t	k = json_integer_value(json_object_get(r, "chunk_index"));
+	json_int_t	a = json_integer_value(json_object_get(r, "websdr_a"));
+	json_int_t	b = json_integer_value(json_object_get(r, "websdr_b"));
+
+	if (fix && json_is_true(json_object_get(r, "final")))
+		snprintf(buf, len, "final");
+	else if (fix)
+		snprintf(buf, len, "%lld", (long long)k);
+	else
+		snprintf(buf, len, "%lld:%lld:%lld", (long long)k,
+		    (long long)(a < b ? a : b), (long long)(a < b ? b : a));
+}
+
+static int
+cmp_loc(const void *x, const void *y)
+{
+	const json_t	*a = *(json_t *const *)x, *b = *(json_t *const *)y;
+	json_int_t	 d;
+	int		 fa = json_is_true(json_object_get(a, "final"));
+	int		 fb = json_is_true(json_object_get(b, "final"));
+
+	if (fa != fb)
+		return fa - fb;
+	d = json_integer_value(json_object_get(a, "chunk_index")) -
+	    json_integer_value(json_object_get(b, "chunk_index"));
+	if (d == 0)
+		d = json_integer_value(json_object_get(a, "websdr_a")) -
+		    json_integer_value(json_object_get(b, "websdr_a"));
+	if (d == 0)
+		d = json_integer_value(json_object_get(a, "websdr_b")) -
+		    json_integer_value(json_object_get(b, "websdr_b"));
+	return d < 0 ? -1 : d > 0;
+}
+
+/* Add the rows of src (an array or NULL) to out, each key once (the first
+ * one seen wins: the manifest's, then the files'). */
+static void
+loc_add(json_t *out, json_t *seen, const json_t *src, int fix)
+{
+	char	 key[96];
+	json_t	*r;
+	size_t	 i;
+
+	json_array_foreach(src, i, r) {
+		if (!json_is_object(r))
+			continue;
+		loc_key(r, fix, key, sizeof key);
+		if (json_object_get(seen, key) != NULL)
+			continue;
+		json_object_set_new(seen, key, json_true());
+		json_array_append(out, r);
+	}
+}
+
+static json_t *
+loc_sorted(json_t *a)
+{
+	size_t	 n = json_array_size(a), i;
+	json_t	**v = calloc(n + 1, sizeof *v), *out;
+
+	if (v == NULL)
+		return a;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(a, i);
+	qsort(v, n, sizeof *v, cmp_loc);
+	out = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	json_decref(a);
+	return out;
+}
+
+/*
+ * The localization rows a recorder wrote as it located each chunk index
+ * (rows/loc_*.json, dataset_put_loc) merged into m's "tdoa" and "fixes":
+ * a recorder killed mid-session keeps them, as it keeps its measurement
+ * rows. Nothing is added to a manifest that has neither and no such file.
+ */
+static void
+merge_loc(struct dataset *ds, const char *id, json_t *m)
+{
+	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[512];
+	json_t		*tdoa, *fixes, *st, *sf, *r;
+	struct dirent	*de;
+	DIR		*d;
+	int		 any = json_is_array(json_object_get(m, "tdoa")) ||
+			    json_is_array(json_object_get(m, "fixes"));
+
+	tdoa = json_array();
+	fixes = json_array();
+	st = json_object();
+	sf = json_object();
+	loc_add(tdoa, st, json_object_get(m, "tdoa"), 0);
+	loc_add(fixes, sf, json_object_get(m, "fixes"), 1);
+	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
+	    sizeof err) == 0 && (d = opendir(rowsdir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			size_t l = strlen(de->d_name);
+			if (strncmp(de->d_name, "loc_", 4) != 0 || l < 5 ||
+			    strcmp(de->d_name + l - 5, ".json") != 0 ||
+			    util_fmt(path, sizeof path, "%s/%s", rowsdir,
+			    de->d_name) != 0)
+				continue;
+			r = read_json(path, DS_MAX_MANIFEST, err, sizeof err);
+			if (json_is_object(r)) {
+				loc_add(tdoa, st, json_object_get(r, "tdoa"), 0);
+				loc_add(fixes, sf, json_object_get(r, "fixes"),
+				    1);
+				any = 1;
+			}
+			json_decref(r);
+		}
+		closedir(d);
+	}
+	if (any) {
+		json_object_set_new(m, "tdoa", loc_sorted(tdoa));
+		json_object_set_new(m, "fixes", loc_sorted(fixes));
+	} else {
+		json_decref(tdoa);
+		json_decref(fixes);
+	}
+	json_decref(st);
+	json_decref(sf);
+}
+
 /*
  * Read sessions/<id>/manifest.json and check that it is a session's
  * manifest: a JSON object whose "session" holds this id, a name, a start
@@ -916,6 +1084,7 @@ dataset_session_load(struct dataset *ds, const char *id, char *err,
 		return NULL;
 	}
 	json_object_set_new(m, "measurements", merge_rows(ds, id, m));
+	merge_loc(ds, id, m);
 	return m;
 }
 
@@ -953,6 +1122,7 @@ finish(struct dataset *ds, const char *id, json_t *m, char *err,
 		return -1;
 	rows = merge_rows(ds, id, m);
 	json_object_set_new(m, "measurements", rows);
+	merge_loc(ds, id, m);
 	if (write_json(path, m, err, errlen) != 0)
 		return -1;
 	/* The manifest now holds every row durably: rows/ is redundant, and

@@ -55,6 +55,11 @@ struct locate {
 	json_t			*tdoa_rows;
 	json_t			*fix_rows;
 	json_t			*final;	/* the session fix row */
+	/* Copies of the session:fix data said last: the highest chunk
+	 * index's, and the session fix's (locate_latest_fix). */
+	json_t			*last_ev;
+	int			 last_k;
+	json_t			*final_ev;
 	struct fix_result	*fixes;	/* per chunk index (ok or not) */
 	unsigned char		*has_fix;
 	struct fix_rx		*pos;	/* per station (index websdr - 1) */
@@ -695,12 +700,13 @@ no_fix(struct fix_result *f, const char *fmt, const char *arg)
 	snprintf(f->reason, sizeof f->reason, fmt, arg);
 }
 
-/* Emit and keep the fix of chunk index k (k < 0: the session's). */
+/* Emit and keep the fix of chunk index k (k < 0: the session's), then
+ * hand it and the chunk's TDoA rows (tdoa, NULL: none) to persist. */
 static void
 say_fix(struct locate *l, int k, const struct fix_result *f,
-    const double *res)
+    const double *res, const json_t *tdoa)
 {
-	json_t	*row, *ev;
+	json_t	*row, *ev, *one;
 
 	fix_json(l, k, f, res, &row, &ev);
 	pthread_mutex_lock(&l->lock);
@@ -708,13 +714,26 @@ say_fix(struct locate *l, int k, const struct fix_result *f,
 	if (k < 0) {
 		json_decref(l->final);
 		l->final = json_incref(row);
+		json_decref(l->final_ev);
+		l->final_ev = json_deep_copy(ev);
 	} else {
 		l->fixes[k] = *f;
 		l->has_fix[k] = 1;
+		if (l->last_ev == NULL || k > l->last_k) {
+			json_decref(l->last_ev);
+			l->last_ev = json_deep_copy(ev);
+			l->last_k = k;
+		}
 	}
 	pthread_mutex_unlock(&l->lock);
-	json_decref(row);
 	events_emit(l->cfg.ev, "session:fix", ev);
+	/* after the event: the fix is out first, then made durable */
+	if (l->cfg.persist != NULL && (one = json_array()) != NULL) {
+		json_array_append(one, row);
+		l->cfg.persist(l->cfg.persist_ctx, k < 0 ? -1 : k, tdoa, one);
+		json_decref(one);
+	}
+	json_decref(row);
 }
 
 /*
@@ -745,7 +764,7 @@ locate_slot(struct locate *l, struct slot *s)
 		free(pairs);
 		free(meas);
 		no_fix(&f, "%s", "out of memory");
-		say_fix(l, s->k, &f, NULL);
+		say_fix(l, s->k, &f, NULL, NULL);
 		return;
 	}
 	for (i = 0; i < s->nheld; i++) {
@@ -825,7 +844,6 @@ locate_slot(struct locate *l, struct slot *s)
 	pthread_mutex_lock(&l->lock);
 	json_array_extend(l->tdoa_rows, rows);
 	pthread_mutex_unlock(&l->lock);
-	json_decref(rows);
 	events_emit(l->cfg.ev, "session:tdoa", ev);
 
 	if (rc != 0)
@@ -850,7 +868,8 @@ locate_slot(struct locate *l, struct slot *s)
 		}
 		pthread_mutex_unlock(&l->lock);
 	}
-	say_fix(l, s->k, &f, res);
+	say_fix(l, s->k, &f, res, rows);
+	json_decref(rows);
 	free(res);
 	free(in);
 	free(pairs);
@@ -867,7 +886,7 @@ skip_fix(struct locate *l, int k)
 	events_emit(l->cfg.ev, "session:tdoa", json_pack("{s:s, s:i, s:[], "
 	    "s:[]}", "session_id", l->sid, "chunk_index", k, "pairs",
 	    "excluded"));
-	say_fix(l, k, &f, NULL);
+	say_fix(l, k, &f, NULL, NULL);
 }
 
 /* l->lock held. Chunk index k still waits for a receiver's chunk. */
@@ -1134,7 +1153,7 @@ locate_finish(struct locate *l)
 	 * chunks. */
 	for (i = 0; res != NULL && i < l->nst; i++)
 		res[i] = l->res_n[i] > 0 ? l->res_sum[i] / l->res_n[i] : NAN;
-	say_fix(l, -1, &f, l->cfg.has_source ? res : NULL);
+	say_fix(l, -1, &f, l->cfg.has_source ? res : NULL, NULL);
 	free(res);
 	free(v);
 }
@@ -1147,6 +1166,20 @@ locate_rows(struct locate *l, json_t **tdoa, json_t **fixes, json_t **final)
 	*fixes = json_copy(l->fix_rows);
 	*final = l->final != NULL ? json_incref(l->final) : NULL;
 	pthread_mutex_unlock(&l->lock);
+}
+
+json_t *
+locate_latest_fix(struct locate *l, int final)
+{
+	json_t	*d;
+
+	if (l == NULL)
+		return NULL;
+	pthread_mutex_lock(&l->lock);
+	d = final ? l->final_ev : l->last_ev;
+	d = d != NULL ? json_deep_copy(d) : NULL;
+	pthread_mutex_unlock(&l->lock);
+	return d;
 }
 
 void
@@ -1182,6 +1215,8 @@ locate_free(struct locate *l)
 	json_decref(l->tdoa_rows);
 	json_decref(l->fix_rows);
 	json_decref(l->final);
+	json_decref(l->last_ev);
+	json_decref(l->final_ev);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l);
