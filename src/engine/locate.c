@@ -255,19 +255,23 @@ unusable(const struct locate *l, const struct chunk *c, int audio, char *buf,
 static double
 power_db(const struct chunk *c)
 {
-	double	acc = 0;
+	int64_t	acc = 0;
 	size_t	i;
 
 	for (i = 0; i < 2 * c->n; i++)
-		acc += (double)c->iq[i] * c->iq[i];
-	return 10 * log10(acc / (double)c->n / (32768.0 * 32768.0) + 1e-30);
+		acc += (int32_t)c->iq[i] * c->iq[i];
+	return 10 * log10((double)acc / (double)c->n / (32768.0 * 32768.0) +
+	    1e-30);
 }
 
-/* l->lock held. Copy c into r as complex float (full scale 1). */
+/* l->lock held. Copy c into r as complex float (full scale 1); pw: its
+ * power_db(), or NAN to have it measured in the same pass (one read of
+ * the samples instead of two). */
 static int
 hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0)
 {
 	size_t	i;
+	int64_t	acc = 0;
 
 	if (r->cap < c->n) {
 		float *p = realloc(r->iq, 2 * c->n * sizeof *p);
@@ -276,8 +280,16 @@ hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0)
 		r->iq = p;
 		r->cap = c->n;
 	}
-	for (i = 0; i < 2 * c->n; i++)
-		r->iq[i] = (float)c->iq[i] * (1.0f / 32768.0f);
+	/* the exact integer sum of squares, as power_db(): at most 2^31 per
+	 * sample, so 63 bits hold 4e9 samples (a chunk has ~rate) */
+	for (i = 0; i < 2 * c->n; i++) {
+		int32_t v = c->iq[i];
+		acc += v * v;
+		r->iq[i] = (float)v * (1.0f / 32768.0f);
+	}
+	if (isnan(pw))
+		pw = 10 * log10((double)acc / (double)c->n /
+		    (32768.0 * 32768.0) + 1e-30);
 	r->websdr = c->websdr;
 	r->power_db = pw;
 	if (l_end0 != NULL && *l_end0 == 0)
@@ -315,9 +327,11 @@ locate_offer(struct locate *l, const struct chunk *c, int audio)
 		pthread_mutex_unlock(&l->lock);
 		return;
 	}
-	/* Full: the weakest of those held and this one, the weaker goes. */
-	pw = power_db(c);
+	/* Full: the weakest of those held and this one, the weaker goes
+	 * (its power first); else hold() measures it as it copies. */
+	pw = NAN;
 	if (s->nheld == l->cfg.max_rx) {
+		pw = power_db(c);
 		weak = 0;
 		for (i = 1; i < s->nheld; i++)
 			if (s->rx[i].power_db < s->rx[weak].power_db)
