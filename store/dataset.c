@@ -778,9 +778,9 @@ int
 dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
     const json_t *tdoa, const json_t *fixes, char *err, size_t errlen)
 {
-	char	 leaf[64], path[PATH_MAX];
+	char	 leaf[64], path[PATH_MAX], tmp[PATH_MAX], *text;
 	json_t	*o;
-	int	 open_, rc;
+	int	 open_, rc, fd = -1;
 
 	if (chunk_index < -1 || !json_is_array(fixes) || (tdoa != NULL &&
 	    !json_is_array(tdoa))) {
@@ -802,8 +802,40 @@ dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
 		return -1;
 	o = json_pack("{s:o, s:O}", "tdoa", tdoa != NULL ?
 	    json_incref((json_t *)tdoa) : json_array(), "fixes", fixes);
-	rc = o != NULL ? write_json(path, o, err, errlen) : -1;
+	text = o != NULL ? util_json_dumps(o, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
+	/*
+	 * Written and renamed, not synced: the session's next batch (its
+	 * syncfs, dataset_put_batch) or its final manifest makes it durable,
+	 * at most a chunk later. A fsync of its own per chunk index cost as
+	 * much CPU as the fix (two device flushes a second; bench/README.md).
+	 * A process killed at any point leaves the file whole or absent (the
+	 * page cache survives it); a machine that stops before the barrier
+	 * may leave it empty or torn: merge_loc skips what does not parse,
+	 * and the .tmp goes with the session's temporaries.
+	 */
+	rc = -1;
+	if (text == NULL || util_fmt(tmp, sizeof tmp, "%s.tmp", path) != 0)
+		snprintf(err, errlen, "session %s: cannot write its "
+		    "localization rows", id);
+	else {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0 && util_write_all(fd, text, strlen(text)) == 0) {
+			int c = close(fd);
+			fd = -1;
+			if (c == 0 && rename(tmp, path) == 0)
+				rc = 0;
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot write %s: %s", path,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			unlink(tmp);
+		}
+	}
+	free(text);
 	if (rc == 0)
 		notify(ds, id, "batch");
 	return rc;

@@ -112,8 +112,10 @@ int		 dataset_put_batch(struct dataset *ds, const char *id,
 /*
  * The localization rows of chunk index chunk_index (-1: the session fix)
  * as soon as they are known (src/engine/locate.h): {"tdoa": tdoa (NULL:
- * none), "fixes": fixes} written durably to rows/loc_NNNNNN.json, so that a
- * recorder killed later keeps them. Merged into the manifest's "tdoa" and
+ * none), "fixes": fixes} written to rows/loc_NNNNNN.json (whole or not at
+ * all: a temporary renamed), so that a recorder killed later keeps them;
+ * durable with the session's next batch (its barrier) or final manifest,
+ * not by a sync of their own. Merged into the manifest's "tdoa" and
  * "fixes" (each row once: TDoA by chunk and pair, fixes by chunk or final)
  * by dataset_session_load, finish and recovery. Only while the session is
  * open (create .. finish).

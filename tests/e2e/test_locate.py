@@ -231,9 +231,10 @@ class LocateTest(unittest.TestCase):
                 p.send_signal(signal.SIGKILL)
                 p.wait()
                 p.stdout.close()
-        # a chunk's rows are made durable right after its session:fix, on
-        # the thread that says the next one: chunk 3's event means 0-2
-        # are on disk (3's may or may not be)
+        # a chunk's rows are written right after its session:fix, on the
+        # thread that says the next one: chunk 3's event means 0-2 are on
+        # disk (3's may or may not be; a killed process loses no page
+        # cache)
         self.assertEqual(sorted(fixes), [0, 1, 2, 3])
         del fixes[3]
         sdir = os.path.join(data, "sessions", sid)
