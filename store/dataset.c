@@ -783,6 +783,206 @@ merge_rows(struct dataset *ds, const char *id, json_t *m)
 	return sorted;
 }
 
+/* ---- localization rows (src/engine/locate.h), per chunk index ---- */
+
+int
+dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
+    const json_t *tdoa, const json_t *fixes, char *err, size_t errlen)
+{
+	char	 leaf[64], path[PATH_MAX], tmp[PATH_MAX], *text;
+	json_t	*o;
+	int	 open_, rc, fd = -1;
+
+	if (chunk_index < -1 || !json_is_array(fixes) || (tdoa != NULL &&
+	    !json_is_array(tdoa))) {
+		snprintf(err, errlen, "session %s: bad localization rows", id);
+		return -1;
+	}
+	pthread_mutex_lock(&ds->lock);
+	open_ = held_find(ds, id) != NULL;
+	pthread_mutex_unlock(&ds->lock);
+	if (!open_) {
+		snprintf(err, errlen, "session %s is not open for writing", id);
+		return -1;
+	}
+	if (chunk_index < 0)
+		snprintf(leaf, sizeof leaf, "rows/loc_final.json");
+	else
+		snprintf(leaf, sizeof leaf, "rows/loc_%06d.json", chunk_index);
+	if (session_path(ds, id, leaf, path, sizeof path, err, errlen) != 0)
+		return -1;
+	o = json_pack("{s:o, s:O}", "tdoa", tdoa != NULL ?
+	    json_incref((json_t *)tdoa) : json_array(), "fixes", fixes);
+	text = o != NULL ? util_json_dumps(o, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	/*
+	 * Written and renamed, not synced: the session's next batch (its
+	 * syncfs, dataset_put_batch) or its final manifest makes it durable,
+	 * at most a chunk later. A fsync of its own per chunk index cost as
+	 * much CPU as the fix (two device flushes a second; bench/README.md).
+	 * A process killed at any point leaves the file whole or absent (the
+	 * page cache survives it); a machine that stops before the barrier
+	 * may leave it empty or torn: merge_loc skips what does not parse,
+	 * and the .tmp goes with the session's temporaries.
+	 */
+	rc = -1;
+	if (text == NULL || util_fmt(tmp, sizeof tmp, "%s.tmp", path) != 0)
+		snprintf(err, errlen, "session %s: cannot write its "
+		    "localization rows", id);
+	else {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0 && util_write_all(fd, text, strlen(text)) == 0) {
+			int c = close(fd);
+			fd = -1;
+			if (c == 0 && rename(tmp, path) == 0)
+				rc = 0;
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot write %s: %s", path,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			unlink(tmp);
+		}
+	}
+	free(text);
+	if (rc == 0)
+		notify(ds, id, "batch");
+	return rc;
+}
+
+/* A TDoA row's key (chunk index, then the pair in either order) or a fix
+ * row's (chunk index; the session fix after every chunk's). */
+static void
+loc_key(const json_t *r, int fix, char *buf, size_t len)
+{
+	json_int_t	k = json_integer_value(json_object_get(r, "chunk_index"));
+	json_int_t	a = json_integer_value(json_object_get(r, "websdr_a"));
+	json_int_t	b = json_integer_value(json_object_get(r, "websdr_b"));
+
+	if (fix && json_is_true(json_object_get(r, "final")))
+		snprintf(buf, len, "final");
+	else if (fix)
+		snprintf(buf, len, "%lld", (long long)k);
+	else
+		snprintf(buf, len, "%lld:%lld:%lld", (long long)k,
+		    (long long)(a < b ? a : b), (long long)(a < b ? b : a));
+}
+
+static int
+cmp_loc(const void *x, const void *y)
+{
+	const json_t	*a = *(json_t *const *)x, *b = *(json_t *const *)y;
+	json_int_t	 d;
+	int		 fa = json_is_true(json_object_get(a, "final"));
+	int		 fb = json_is_true(json_object_get(b, "final"));
+
+	if (fa != fb)
+		return fa - fb;
+	d = json_integer_value(json_object_get(a, "chunk_index")) -
+	    json_integer_value(json_object_get(b, "chunk_index"));
+	if (d == 0)
+		d = json_integer_value(json_object_get(a, "websdr_a")) -
+		    json_integer_value(json_object_get(b, "websdr_a"));
+	if (d == 0)
+		d = json_integer_value(json_object_get(a, "websdr_b")) -
+		    json_integer_value(json_object_get(b, "websdr_b"));
+	return d < 0 ? -1 : d > 0;
+}
+
+/* Add the rows of src (an array or NULL) to out, each key once (the first
+ * one seen wins: the manifest's, then the files'). */
+static void
+loc_add(json_t *out, json_t *seen, const json_t *src, int fix)
+{
+	char	 key[96];
+	json_t	*r;
+	size_t	 i;
+
+	json_array_foreach(src, i, r) {
+		if (!json_is_object(r))
+			continue;
+		loc_key(r, fix, key, sizeof key);
+		if (json_object_get(seen, key) != NULL)
+			continue;
+		json_object_set_new(seen, key, json_true());
+		json_array_append(out, r);
+	}
+}
+
+static json_t *
+loc_sorted(json_t *a)
+{
+	size_t	 n = json_array_size(a), i;
+	json_t	**v = calloc(n + 1, sizeof *v), *out;
+
+	if (v == NULL)
+		return a;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(a, i);
+	qsort(v, n, sizeof *v, cmp_loc);
+	out = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	json_decref(a);
+	return out;
+}
+
+/*
+ * The localization rows a recorder wrote as it located each chunk index
+ * (rows/loc_*.json, dataset_put_loc) merged into m's "tdoa" and "fixes":
+ * a recorder killed mid-session keeps them, as it keeps its measurement
+ * rows. Nothing is added to a manifest that has neither and no such file.
+ */
+static void
+merge_loc(struct dataset *ds, const char *id, json_t *m)
+{
+	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[512];
+	json_t		*tdoa, *fixes, *st, *sf, *r;
+	struct dirent	*de;
+	DIR		*d;
+	int		 any = json_is_array(json_object_get(m, "tdoa")) ||
+			    json_is_array(json_object_get(m, "fixes"));
+
+	tdoa = json_array();
+	fixes = json_array();
+	st = json_object();
+	sf = json_object();
+	loc_add(tdoa, st, json_object_get(m, "tdoa"), 0);
+	loc_add(fixes, sf, json_object_get(m, "fixes"), 1);
+	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
+	    sizeof err) == 0 && (d = opendir(rowsdir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			size_t l = strlen(de->d_name);
+			if (strncmp(de->d_name, "loc_", 4) != 0 || l < 5 ||
+			    strcmp(de->d_name + l - 5, ".json") != 0 ||
+			    util_fmt(path, sizeof path, "%s/%s", rowsdir,
+			    de->d_name) != 0)
+				continue;
+			r = read_json(path, DS_MAX_MANIFEST, err, sizeof err);
+			if (json_is_object(r)) {
+				loc_add(tdoa, st, json_object_get(r, "tdoa"), 0);
+				loc_add(fixes, sf, json_object_get(r, "fixes"),
+				    1);
+				any = 1;
+			}
+			json_decref(r);
+		}
+		closedir(d);
+	}
+	if (any) {
+		json_object_set_new(m, "tdoa", loc_sorted(tdoa));
+		json_object_set_new(m, "fixes", loc_sorted(fixes));
+	} else {
+		json_decref(tdoa);
+		json_decref(fixes);
+	}
+	json_decref(st);
+	json_decref(sf);
+}
+
 /*
  * Read sessions/<id>/manifest.json and check that it is a session's
  * manifest: a JSON object whose "session" holds this id, a name, a start
@@ -927,6 +1127,7 @@ dataset_session_load(struct dataset *ds, const char *id, char *err,
 		return NULL;
 	}
 	json_object_set_new(m, "measurements", merge_rows(ds, id, m));
+	merge_loc(ds, id, m);
 	return m;
 }
 
@@ -1072,6 +1273,9 @@ finish(struct dataset *ds, const char *id, json_t *m, char *err,
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
 	    errlen) != 0 || manifest_check(m, id, err, errlen) != 0)
 		return -1;
+	/* the localization rows into m (few: trees), the measurement rows
+	 * as text (final_text) */
+	merge_loc(ds, id, m);
 	if ((text = final_text(ds, id, m, &nrows, &len)) == NULL) {
 		snprintf(err, errlen, "cannot build %s: out of memory", path);
 		return -1;

@@ -9,6 +9,10 @@
  *                                             src/engine/locate.h)
  *   DIR/sessions/<id>/rows/batch_NNNNNN.json  measurement rows written while
  *                                             recording (merged when final)
+ *   DIR/sessions/<id>/rows/loc_NNNNNN.json    TDoA and fix rows of chunk
+ *                      rows/loc_final.json    index N, and the session fix,
+ *                                             as each is located (merged
+ *                                             into tdoa and fixes)
  *   DIR/sessions/<id>/chunk_NNN_websdr_K.npy  complex64 samples (float32
  *                                             audio from audio receivers)
  *   DIR/sessions/<id>/.lock                   flock held while recording
@@ -111,11 +115,27 @@ int		 dataset_put_batch(struct dataset *ds, const char *id,
 int		 dataset_put_batch_text(struct dataset *ds, const char *id,
 		    const struct ds_chunk *chunks, int n, const json_t *rows,
 		    const char *rows_text, char *err, size_t errlen);
-/* Final: manifest.json with every row merged in ("measurements"), rows/
- * removed, lock released (after every earlier save of the session). */
+/*
+ * The localization rows of chunk index chunk_index (-1: the session fix)
+ * as soon as they are known (src/engine/locate.h): {"tdoa": tdoa (NULL:
+ * none), "fixes": fixes} written to rows/loc_NNNNNN.json (whole or not at
+ * all: a temporary renamed), so that a recorder killed later keeps them;
+ * durable with the session's next batch (its barrier) or final manifest,
+ * not by a sync of their own. Merged into the manifest's "tdoa" and
+ * "fixes" (each row once: TDoA by chunk and pair, fixes by chunk or final)
+ * by dataset_session_load, finish and recovery. Only while the session is
+ * open (create .. finish).
+ */
+int		 dataset_put_loc(struct dataset *ds, const char *id,
+		    int chunk_index, const json_t *tdoa, const json_t *fixes,
+		    char *err, size_t errlen);
+/* Final: manifest.json with every row merged in ("measurements", and the
+ * localization rows), rows/ removed, lock released (after every earlier
+ * save of the session). */
 int		 dataset_session_finish(struct dataset *ds, const char *id,
 		    const json_t *manifest, char *err, size_t errlen);
-/* Manifest with "measurements" merged from rows files (new reference). */
+/* Manifest with "measurements" (and "tdoa", "fixes") merged from rows
+ * files (new reference). */
 json_t		*dataset_session_load(struct dataset *ds, const char *id,
 		    char *err, size_t errlen);
 /*

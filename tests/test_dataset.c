@@ -1074,6 +1074,161 @@ test_fix_rows(void **state)
 	dataset_close(ds);
 }
 
+/* A TDoA row of chunk k, pair (a, b). */
+static json_t *
+tdoa_row(const char *id, int k, int a, int b)
+{
+	return json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f}",
+	    "session_id", id, "chunk_index", k, "websdr_a", a, "websdr_b", b,
+	    "tdoa_us", -1.5 * k, "sigma_us", 0.05, "quality", 8.0, "corr",
+	    0.9);
+}
+
+static json_t *
+fix_row(const char *id, int k, double lat)
+{
+	return json_pack("{s:s, s:o, s:b, s:b, s:f}", "session_id", id,
+	    "chunk_index", k >= 0 ? json_integer(k) : json_null(), "final",
+	    k < 0, "ok", 1, "latitude", lat);
+}
+
+/* Localization rows written per chunk index (dataset_put_loc) survive a
+ * recorder that dies: merged (each once, sorted, the session fix last)
+ * by load and by the recovery of the interrupted session; rows/ goes. */
+static void
+test_loc_rows(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], err[512];
+	json_t		*m, *t, *f, *loaded, *r;
+	pid_t		 pid;
+	int		 st, k;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	/* not open yet: refused */
+	f = json_pack("[o]", fix_row(id, 0, 45.0));
+	assert_int_equal(dataset_put_loc(ds, id, 0, NULL, f, err, sizeof err),
+	    -1);
+	assert_non_null(strstr(err, "not open"));
+	json_decref(f);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* the recorder: chunk 0 and 1 located, then it dies (the
+		 * manifest saved at the start holds no row) */
+		struct dataset *d2 = dataset_open(dir, err, sizeof err);
+		if (d2 == NULL || dataset_session_create(d2, id, m, err,
+		    sizeof err) != 0)
+			_exit(2);
+		for (k = 1; k >= 0; k--) {	/* in any order */
+			t = json_pack("[o, o]", tdoa_row(id, k, 2, 1),
+			    tdoa_row(id, k, 1, 3));
+			f = json_pack("[o]", fix_row(id, k, 45.0 + k));
+			if (dataset_put_loc(d2, id, k, t, f, err,
+			    sizeof err) != 0)
+				_exit(3);
+			json_decref(t);
+			json_decref(f);
+		}
+		/* a bad call changes nothing */
+		if (dataset_put_loc(d2, id, -2, NULL, m, err, sizeof err) == 0)
+			_exit(4);
+		_exit(0);	/* no finish: the lock goes with the process */
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	json_decref(m);
+	assert_true(exists(id, "rows/loc_000000.json"));
+	assert_true(exists(id, "rows/loc_000001.json"));
+	/* read while still in progress (the replicator's view) */
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(loaded);
+	t = json_object_get(loaded, "tdoa");
+	f = json_object_get(loaded, "fixes");
+	assert_int_equal(json_array_size(t), 4);
+	assert_int_equal(json_array_size(f), 2);
+	/* sorted by chunk, then pair */
+	r = json_array_get(t, 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "chunk_index")),
+	    0);
+	assert_int_equal(json_integer_value(json_object_get(r, "websdr_a")),
+	    1);
+	assert_int_equal(json_integer_value(json_object_get(
+	    json_array_get(f, 1), "chunk_index")), 1);
+	json_decref(loaded);
+	/* the next process recovers it: failed, the rows in its manifest */
+	dataset_close(ds);
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	assert_false(exists(id, "rows"));
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(loaded);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_object_get(loaded, "session"), "status")), "failed");
+	assert_int_equal(json_array_size(json_object_get(loaded, "tdoa")), 4);
+	f = json_object_get(loaded, "fixes");
+	assert_int_equal(json_array_size(f), 2);
+	assert_true(json_real_value(json_object_get(json_array_get(f, 1),
+	    "latitude")) == 46.0);
+	json_decref(loaded);
+	dataset_close(ds);
+}
+
+/* A manifest's rows and the same rows from rows/loc_*.json: each once,
+ * the manifest's first, the session fix after the chunks'. */
+static void
+test_loc_rows_merge(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], err[512];
+	json_t		*m, *t, *f, *loaded;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 3);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	t = json_pack("[o]", tdoa_row(id, 0, 1, 2));
+	f = json_pack("[o]", fix_row(id, 0, 45.0));
+	assert_int_equal(dataset_put_loc(ds, id, 0, t, f, err, sizeof err), 0);
+	json_decref(t);
+	json_decref(f);
+	f = json_pack("[o]", fix_row(id, -1, 45.5));
+	assert_int_equal(dataset_put_loc(ds, id, -1, NULL, f, err, sizeof err),
+	    0);
+	json_decref(f);
+	assert_true(exists(id, "rows/loc_final.json"));
+	/* the final manifest holds chunk 0's rows too (pair in the other
+	 * order) and chunk 1's */
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	json_object_set_new(m, "tdoa", json_pack("[o, o]", tdoa_row(id, 1,
+	    1, 2), tdoa_row(id, 0, 2, 1)));
+	json_object_set_new(m, "fixes", json_pack("[o, o, o]", fix_row(id, -1,
+	    45.5), fix_row(id, 1, 46.0), fix_row(id, 0, 47.0)));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
+	json_decref(m);
+	assert_false(exists(id, "rows"));
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	t = json_object_get(loaded, "tdoa");
+	f = json_object_get(loaded, "fixes");
+	assert_int_equal(json_array_size(t), 2);
+	assert_int_equal(json_array_size(f), 3);
+	/* the manifest's chunk 0 fix won (47), the session fix is last */
+	assert_true(json_real_value(json_object_get(json_array_get(f, 0),
+	    "latitude")) == 47.0);
+	assert_true(json_is_true(json_object_get(json_array_get(f, 2),
+	    "final")));
+	json_decref(loaded);
+	dataset_close(ds);
+}
+
 int
 main(void)
 {
@@ -1094,6 +1249,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_recovery_race, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fix_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loc_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loc_rows_merge, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,8 @@ gauss(void)
 	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
-/* The truth, independently of fix.c: geodesic distance / c. */
+/* The truth, independently of fix.c: geodesic distance / c, from PROJ
+ * (linked here; fix.c loads GeographicLib). */
 static double
 true_tdoa(const struct fix_rx *a, const struct fix_rx *b, double lat,
     double lon)
@@ -302,8 +303,11 @@ test_combine(void **state)
 		assert_true(s.ok);
 		/* a clean chunk beyond chi2(2, 99.9 %) from the others:
 		 * ~1 % of sessions of 10 */
-		falsely += s.n_rejected;
-		assert_int_equal(s.n_meas_used + s.n_rejected, 10);
+		falsely += s.n_chunks_rejected;
+		assert_int_equal(s.n_chunks_used + s.n_chunks_rejected, 10);
+		/* the pairs of the kept chunks: 21 each (all pairs of 7) */
+		assert_int_equal(s.n_meas_used + s.n_rejected,
+		    21 * s.n_chunks_used);
 		assert_int_equal(s.n_rx_used, 7);
 		in1 += maha2(&s, IN_LAT, IN_LON, &err[k]) <= 1;
 		/* ~ sqrt(10) smaller than one chunk's ellipse */
@@ -319,8 +323,9 @@ test_combine(void **state)
 	/* a chunk 2 km off (a burst of interference) is dropped */
 	ch[3].lat += 0.018;
 	assert_int_equal(fix_combine(ch, 10, &s), 0);
-	assert_int_equal(s.n_rejected, 1);
-	assert_int_equal(s.n_meas_used, 9);
+	assert_int_equal(s.n_chunks_rejected, 1);
+	assert_int_equal(s.n_chunks_used, 9);
+	assert_int_equal(s.n_meas_used + s.n_rejected, 9 * 21);
 	maha2(&s, IN_LAT, IN_LON, &e1);
 	assert_true(e1 <= 40);
 	assert_non_null(strstr(s.note, "rejected"));
@@ -736,8 +741,8 @@ test_cost(void **state)
 	free(m);
 }
 
-/* PROJ loads (src/loc/lazyproj.c: not linked), once; the reason when it
- * cannot: test_lazylib. */
+/* The geodesic module loads (src/loc/lazygeod.c: not linked), once; the
+ * reason when it cannot: test_lazylib. */
 static void
 test_prepare(void **state)
 {

@@ -1,9 +1,10 @@
-/* test_lazylib.c -- libpq, libcurl, libzip, libsoxr and PROJ that cannot
- * be used: the central store, the export and the position fix say so and
- * do not crash. Run with LD_LIBRARY_PATH on the tests build folder, whose
- * libpq.so.5, libcurl.so.4, libzip.so.4 and libsoxr.so.0
- * (tests/fakelib.c) define none of the functions, and whose
- * libproj.so.25 is not a library at all (tests/meson.build). */
+/* test_lazylib.c -- libpq, libcurl, libzip, libsoxr and the geodesic
+ * module that cannot be used: the central store, the export and the
+ * position fix say so and do not crash. Run with LD_LIBRARY_PATH on the
+ * tests build folder, whose libpq.so.5, libcurl.so.4, libzip.so.4 and
+ * libsoxr.so.0 (tests/fakelib.c) define none of the functions, and whose
+ * libGeographicLib.so.23 is not a library at all (tests/meson.build), so
+ * that the module (libheimdall-geodesic.so, which needs it) cannot load. */
 
 #include <math.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #include "src/loc/fix.h"
-#include "src/loc/lazyproj.h"
+#include "src/loc/lazygeod.h"
 #include "store/arrays.h"
 #include "store/lazylib.h"
 #include "store/pgstore.h"
@@ -89,21 +90,31 @@ test_zip_soxr(void **state)
 	assert_non_null(strstr(err, "libzip.so.4 has no zip_"));
 }
 
-/* The reason fix_solve and fix_combine give without PROJ. */
+/* The loader's message: the module's path, then what is wrong with it
+ * (here: its GeographicLib). */
 static void
-assert_no_proj(const struct fix_result *r)
+assert_no_geod(const char *why)
+{
+	const char *p = strstr(why, "libheimdall-geodesic.so: ");
+
+	assert_non_null(strstr(why, "cannot load /"));
+	assert_non_null(p);
+	assert_non_null(strstr(p, "libGeographicLib.so.23"));
+}
+
+/* The reason fix_solve and fix_combine give without the module. */
+static void
+assert_no_geod_fix(const struct fix_result *r)
 {
 	assert_int_equal(r->ok, 0);
 	assert_true(isnan(r->lat) && isnan(r->lon));
-	assert_non_null(strstr(r->reason, "cannot load libproj.so.25: "));
-	/* the loader's own words follow: which file, and what is wrong */
-	assert_true(strlen(r->reason) > strlen("cannot load libproj.so.25: "));
+	assert_no_geod(r->reason);
 }
 
 static void
-test_proj(void **state)
+test_geod(void **state)
 {
-	/* a fix that PROJ would solve: three receivers, consistent pairs */
+	/* a fix that the module would solve: three receivers, consistent pairs */
 	struct fix_rx	 rx[3] = { { 50.0, 8.0, 0 }, { 50.5, 9.0, 0 },
 	    { 49.5, 9.5, 0 } };
 	struct fix_meas	 m[3] = { { 0, 1, 1e-5, 1e-7 }, { 0, 2, 2e-5, 1e-7 },
@@ -118,13 +129,13 @@ test_proj(void **state)
 	assert_non_null(r);
 	assert_non_null(chunks);
 	err[0] = '\0';
-	assert_int_equal(lazyproj_load(err, sizeof err), -1);
-	assert_non_null(strstr(err, "cannot load libproj.so.25: "));
+	assert_int_equal(lazygeod_load(err, sizeof err), -1);
+	assert_no_geod(err);
 	err[0] = '\0';
 	assert_int_equal(fix_prepare(err, sizeof err), -1);
-	assert_non_null(strstr(err, "cannot load libproj.so.25: "));
+	assert_no_geod(err);
 	assert_int_equal(fix_solve(rx, 3, m, 3, NULL, r), -1);
-	assert_no_proj(r);
+	assert_no_geod_fix(r);
 	/* two chunk fixes that would combine */
 	for (int k = 0; k < 2; k++) {
 		chunks[k].ok = 1;
@@ -133,7 +144,7 @@ test_proj(void **state)
 		chunks[k].cov_en[0] = chunks[k].cov_en[2] = 1e6;
 	}
 	assert_int_equal(fix_combine(chunks, 2, r), -1);
-	assert_no_proj(r);
+	assert_no_geod_fix(r);
 	assert_true(isnan(fix_distance_m(50, 8, 50.5, 9)));
 	assert_true(isnan(fix_expected_tdoa_s(&rx[0], &rx[1], 50.1, 8.9)));
 	fix_residuals_us(rx, 3, m, 3, 50.1, 8.9, res);
@@ -152,7 +163,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pq),
 		cmocka_unit_test(test_curl),
-		cmocka_unit_test(test_proj),
+		cmocka_unit_test(test_geod),
 		cmocka_unit_test(test_zip_soxr),
 	};
 

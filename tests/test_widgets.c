@@ -636,18 +636,26 @@ test_locpanel_nofix(void **state)
 	assert_string_equal(l[0], "No fix: no chunk has a fix");
 	assert_string_equal(l[1], "2 excluded (last chunk): Torino (no GPS "
 	    "time), Sim 5 (SNR 2.1 dB < 6 dB)");
-	/* The session fix's counts are chunk fixes, not pairs. */
+	/* The session fix: its chunk fixes (chunks_used), then the pairs
+	 * those used (pairs_used: pairs, as in a chunk fix). */
 	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"final\":true,"
 	    " \"ok\":true, \"latitude\":45.05, \"longitude\":8.2, "
-	    "\"pairs_used\":3, \"pairs_rejected\":1}");
+	    "\"pairs_used\":63, \"pairs_rejected\":0, \"chunks_used\":3, "
+	    "\"chunks_rejected\":1}");
 	n = locpanel_lines(&p, 1, 78, 3, 1, l);
 	assert_int_equal(n, 3);
 	assert_string_equal(l[0], "Fix 45.05000, 8.20000");
-	assert_string_equal(l[1], "chunk fixes 3 used, 1 rejected");
+	assert_string_equal(l[1], "chunk fixes 3 used, 1 rejected  63 pairs");
+	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"final\":true,"
+	    " \"ok\":true, \"pairs_used\":21, \"pairs_rejected\":2, "
+	    "\"chunks_used\":1, \"chunks_rejected\":0}");
+	locpanel_lines(&p, 1, 78, 3, 1, l);
+	assert_string_equal(l[1], "1 chunk fix  pairs 21 used, 2 rejected");
+	/* an event without chunks_used: pairs are pairs */
 	feed(&p, "session:fix", "{\"session_id\":\"" SID "\", \"final\":true,"
 	    " \"ok\":true, \"pairs_used\":1}");
 	locpanel_lines(&p, 1, 78, 3, 1, l);
-	assert_string_equal(l[1], "1 chunk fix");
+	assert_string_equal(l[1], "1 pair");
 }
 
 static void

@@ -108,6 +108,8 @@ read_fix(struct lp_fix *f, const json_t *d)
 	    (int)json_array_size(json_object_get(d, "receivers")) : -1;
 	f->pairs_used = count(d, "pairs_used");
 	f->pairs_rejected = count(d, "pairs_rejected");
+	f->chunks_used = count(d, "chunks_used");
+	f->chunks_rejected = count(d, "chunks_rejected");
 	f->has_err = num(d, "error_m", &f->err_m) && f->err_m >= 0;
 	w = json_object_get(d, "worst");
 	if (json_is_object(w) && num(w, "residual_us", &f->worst_us)) {
@@ -330,15 +332,20 @@ line_quality(const struct lp_fix *f, int w, int utf8, const char *extra,
 	if (f->has_worst)
 		part(&ps, ps.n == 0 ? 0 : 1, "worst residual %s %+.2f %s",
 		    f->worst, f->worst_us, utf8 ? "\xc2\xb5s" : "us");
-	/* The session fix combines chunk fixes: its counts are chunks. */
+	/* The session fix combines chunk fixes: those first, then the
+	 * pairs they used. */
+	if (f->final && f->chunks_used >= 0 && f->chunks_rejected > 0)
+		part(&ps, ps.n == 0 ? 0 : 2, "chunk fixes %d used, %d "
+		    "rejected", f->chunks_used, f->chunks_rejected);
+	else if (f->final && f->chunks_used >= 0)
+		part(&ps, ps.n == 0 ? 0 : 2, "%d chunk fix%s",
+		    f->chunks_used, f->chunks_used == 1 ? "" : "es");
 	if (f->pairs_used >= 0 && f->pairs_rejected > 0)
-		part(&ps, ps.n == 0 ? 0 : 2, "%s %d used, %d rejected",
-		    f->final ? "chunk fixes" : "pairs", f->pairs_used,
-		    f->pairs_rejected);
+		part(&ps, ps.n == 0 ? 0 : 2, "pairs %d used, %d rejected",
+		    f->pairs_used, f->pairs_rejected);
 	else if (f->pairs_used >= 0)
-		part(&ps, ps.n == 0 ? 0 : 2, "%d %s%s", f->pairs_used,
-		    f->final ? "chunk fix" : "pair", f->pairs_used == 1 ? "" :
-		    f->final ? "es" : "s");
+		part(&ps, ps.n == 0 ? 0 : 2, "%d pair%s", f->pairs_used,
+		    f->pairs_used == 1 ? "" : "s");
 	if (extra != NULL && extra[0] != '\0')
 		part(&ps, ps.n == 0 ? 0 : 3, "%s", extra);
 	if (f->ok && f->note[0] != '\0')

@@ -30,8 +30,7 @@
 
 struct lp_fix {
 	int	seen;			/* a session:fix arrived */
-	int	final;			/* the session fix: pairs_used and
-					   pairs_rejected count chunk fixes */
+	int	final;			/* the session fix */
 	int	chunk;			/* chunk_index (0-based), -1: none */
 	int	ok;
 	char	reason[256];		/* no fix: why */
@@ -43,7 +42,10 @@ struct lp_fix {
 	int	has_cep50, has_cep95;
 	double	cep50, cep95;		/* m */
 	int	nrx;			/* receivers used, -1: unknown */
-	int	pairs_used, pairs_rejected;	/* -1: unknown */
+	int	pairs_used, pairs_rejected;	/* TDoA pairs, -1: unknown */
+	int	chunks_used, chunks_rejected;	/* the session fix: chunk
+						   fixes combined, dropped;
+						   -1: unknown */
 	int	has_err;
 	double	err_m;			/* distance to the known source */
 	int	has_worst;

@@ -1,13 +1,12 @@
 /*
  * dynlib.h -- a shared library loaded on first use instead of linked: the
- * one loader behind store/lazylib.c (libpq, libcurl) and src/loc/lazyproj.c
- * (PROJ).
+ * one loader behind store/lazylib.c (libpq, libcurl) and src/loc/lazygeod.c
+ * (the geodesic module, libheimdall-geodesic.so: GeographicLib, C++).
  *
  * Why: every linked library is loaded, relocated and initialized at every
  * start of heimdall-rec, used or not. libpq and libcurl brought 28 more
- * shared objects, libproj 38 (libcurl, libtiff, sqlite, libstdc++...):
- * ~11 and ~27 ms of CPU at each start, for commands that never use them
- * (bench/README.md).
+ * shared objects (~11 ms of CPU at each start), the geodesic module
+ * libstdc++ (~3 ms), for commands that never use them (bench/README.md).
  *
  * How: a module (the "list") defines the library's functions it calls
  * with their own names and prototypes (from the library's header); each

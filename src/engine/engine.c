@@ -2020,6 +2020,23 @@ nudge_loop(void *ctx)
 	(void)rxloop_call(ctx, nudge_noop, NULL);
 }
 
+/* locate's rows of a located chunk index (k; -1 the session fix), made
+ * durable as they come (dataset_put_loc): a recorder killed later keeps
+ * them. A failure is said on the bus; the rows stay in memory for the
+ * manifest. */
+static void
+persist_loc(void *ctx, int k, const json_t *tdoa, const json_t *fixes)
+{
+	struct acq	*a = ctx;
+	char		 err[512];
+
+	if (dataset_put_loc(a->eng->cfg.ds, a->s->id, k, tdoa, fixes, err,
+	    sizeof err) != 0)
+		events_emit(a->eng->cfg.ev, "session:error", json_pack(
+		    "{s:s, s:s, s:s, s:s}", "session_id", a->s->id, "error",
+		    err, "code", "io_error", "field", ""));
+}
+
 static struct acq *
 acq_new(struct engine *eng, struct sess *s)
 {
@@ -2072,6 +2089,8 @@ acq_new(struct engine *eng, struct sess *s)
 		lc.band_hi_hz = s->p.high_cut;
 		lc.nudge = nudge_loop;
 		lc.nudge_ctx = eng->cfg.loop;
+		lc.persist = persist_loc;
+		lc.persist_ctx = a;
 		lc.has_source = s->source_coords;
 		lc.source_lat = s->source_lat;
 		lc.source_lon = s->source_lon;
@@ -2459,6 +2478,15 @@ engine_session_snapshot(struct engine *eng, const char *id)
 		    json_real(a->t_start));
 		pthread_mutex_unlock(&a->lock);
 		json_object_set_new(d, "stations", stations);
+	}
+	if (s->acq != NULL && s->acq->loc != NULL) {
+		/* localization: the latest chunk's session:fix, and the
+		 * session fix once it is done (locate's lock only) */
+		json_t *f = locate_latest_fix(s->acq->loc, 0);
+		if (f != NULL)
+			json_object_set_new(d, "latest_fix", f);
+		if ((f = locate_latest_fix(s->acq->loc, 1)) != NULL)
+			json_object_set_new(d, "session_fix", f);
 	}
 	pthread_mutex_unlock(&eng->lock);
 	return d;

@@ -50,7 +50,9 @@
  *                             (deg; null without a fix), ellipse:
  *                             {semi_major_m, semi_minor_m, orientation_deg},
  *                             cep50_m, cep95_m, receivers:[websdr],
- *                             pairs_used, pairs_rejected; with a known
+ *                             pairs_used, pairs_rejected (TDoA pairs),
+ *                             the session fix also chunks_used,
+ *                             chunks_rejected (chunk fixes); with a known
  *                             source that has coordinates: error_m,
  *                             residuals:[{websdr, station, residual_us}],
  *                             worst:{websdr, station, residual_us}} -- per
@@ -212,7 +214,9 @@ int		 engine_session_cancel(struct engine *eng, const char *id,
 int		 engine_session_wait(struct engine *eng, const char *id);
 /* Current state (new reference): the status_update data plus per-station
  * {websdr, station, state, reason, chunks_ok, chunks_missing, last metrics}
- * and chunk counters. NULL if unknown. */
+ * and chunk counters; with localization, latest_fix (the newest chunk's
+ * session:fix data) and, once the session fix is done, session_fix (its
+ * session:fix data, final: true). NULL if unknown. */
 json_t		*engine_session_snapshot(struct engine *eng, const char *id);
 /* Snapshots of sessions known to this engine (new reference). */
 json_t		*engine_sessions(struct engine *eng);

@@ -55,6 +55,11 @@ struct locate {
 	json_t			*tdoa_rows;
 	json_t			*fix_rows;
 	json_t			*final;	/* the session fix row */
+	/* Copies of the session:fix data said last: the highest chunk
+	 * index's, and the session fix's (locate_latest_fix). */
+	json_t			*last_ev;
+	int			 last_k;
+	json_t			*final_ev;
 	struct fix_result	*fixes;	/* per chunk index (ok or not) */
 	unsigned char		*has_fix;
 	struct fix_rx		*pos;	/* per station (index websdr - 1) */
@@ -250,19 +255,23 @@ unusable(const struct locate *l, const struct chunk *c, int audio, char *buf,
 static double
 power_db(const struct chunk *c)
 {
-	double	acc = 0;
+	int64_t	acc = 0;
 	size_t	i;
 
 	for (i = 0; i < 2 * c->n; i++)
-		acc += (double)c->iq[i] * c->iq[i];
-	return 10 * log10(acc / (double)c->n / (32768.0 * 32768.0) + 1e-30);
+		acc += (int32_t)c->iq[i] * c->iq[i];
+	return 10 * log10((double)acc / (double)c->n / (32768.0 * 32768.0) +
+	    1e-30);
 }
 
-/* l->lock held. Copy c into r as complex float (full scale 1). */
+/* l->lock held. Copy c into r as complex float (full scale 1); pw: its
+ * power_db(), or NAN to have it measured in the same pass (one read of
+ * the samples instead of two). */
 static int
 hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0)
 {
 	size_t	i;
+	int64_t	acc = 0;
 
 	if (r->cap < c->n) {
 		float *p = realloc(r->iq, 2 * c->n * sizeof *p);
@@ -271,8 +280,16 @@ hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0)
 		r->iq = p;
 		r->cap = c->n;
 	}
-	for (i = 0; i < 2 * c->n; i++)
-		r->iq[i] = (float)c->iq[i] * (1.0f / 32768.0f);
+	/* the exact integer sum of squares, as power_db(): at most 2^31 per
+	 * sample, so 63 bits hold 4e9 samples (a chunk has ~rate) */
+	for (i = 0; i < 2 * c->n; i++) {
+		int32_t v = c->iq[i];
+		acc += v * v;
+		r->iq[i] = (float)v * (1.0f / 32768.0f);
+	}
+	if (isnan(pw))
+		pw = 10 * log10((double)acc / (double)c->n /
+		    (32768.0 * 32768.0) + 1e-30);
 	r->websdr = c->websdr;
 	r->power_db = pw;
 	if (l_end0 != NULL && *l_end0 == 0)
@@ -310,9 +327,11 @@ locate_offer(struct locate *l, const struct chunk *c, int audio)
 		pthread_mutex_unlock(&l->lock);
 		return;
 	}
-	/* Full: the weakest of those held and this one, the weaker goes. */
-	pw = power_db(c);
+	/* Full: the weakest of those held and this one, the weaker goes
+	 * (its power first); else hold() measures it as it copies. */
+	pw = NAN;
 	if (s->nheld == l->cfg.max_rx) {
+		pw = power_db(c);
 		weak = 0;
 		for (i = 1; i < s->nheld; i++)
 			if (s->rx[i].power_db < s->rx[weak].power_db)
@@ -390,9 +409,10 @@ locate_grid(struct locate *l, double t0, double fs)
  * size the first time it sees it, and its buffers grow to the number of
  * receivers: tens of ms, once. Doing that on noise of the expected size,
  * as many receivers as will take part, before the first real chunk keeps
- * it out of the first fix's delay. The same for PROJ, which the fix loads
- * on first use (src/loc/lazyproj.h: 38 shared objects, tens of ms; its
- * failure is each fix's reason, so it is not looked at here).
+ * it out of the first fix's delay. The same for the geodesic module,
+ * which the fix loads on first use (src/loc/lazygeod.h: libstdc++ and
+ * GeographicLib, a few ms; its failure is each fix's reason, so it is not
+ * looked at here).
  */
 static void
 warm_up(struct locate *l, double fs)
@@ -540,6 +560,14 @@ fix_json(struct locate *l, int k, const struct fix_result *f,
 	json_object_set_new(e, "receivers", rx);
 	json_object_set_new(e, "pairs_used", json_integer(f->n_meas_used));
 	json_object_set_new(e, "pairs_rejected", json_integer(f->n_rejected));
+	if (k < 0) {
+		/* the session fix combines chunk fixes (fix_combine): how
+		 * many, beside the pairs those chunks used */
+		json_object_set_new(e, "chunks_used",
+		    json_integer(f->n_chunks_used));
+		json_object_set_new(e, "chunks_rejected",
+		    json_integer(f->n_chunks_rejected));
+	}
 	if (l->cfg.has_source) {
 		json_object_set_new(e, "error_m", jreal(err));
 		json_object_set_new(e, "residuals", resid != NULL ? resid :
@@ -686,12 +714,13 @@ no_fix(struct fix_result *f, const char *fmt, const char *arg)
 	snprintf(f->reason, sizeof f->reason, fmt, arg);
 }
 
-/* Emit and keep the fix of chunk index k (k < 0: the session's). */
+/* Emit and keep the fix of chunk index k (k < 0: the session's), then
+ * hand it and the chunk's TDoA rows (tdoa, NULL: none) to persist. */
 static void
 say_fix(struct locate *l, int k, const struct fix_result *f,
-    const double *res)
+    const double *res, const json_t *tdoa)
 {
-	json_t	*row, *ev;
+	json_t	*row, *ev, *one;
 
 	fix_json(l, k, f, res, &row, &ev);
 	pthread_mutex_lock(&l->lock);
@@ -699,13 +728,26 @@ say_fix(struct locate *l, int k, const struct fix_result *f,
 	if (k < 0) {
 		json_decref(l->final);
 		l->final = json_incref(row);
+		json_decref(l->final_ev);
+		l->final_ev = json_deep_copy(ev);
 	} else {
 		l->fixes[k] = *f;
 		l->has_fix[k] = 1;
+		if (l->last_ev == NULL || k > l->last_k) {
+			json_decref(l->last_ev);
+			l->last_ev = json_deep_copy(ev);
+			l->last_k = k;
+		}
 	}
 	pthread_mutex_unlock(&l->lock);
-	json_decref(row);
 	events_emit(l->cfg.ev, "session:fix", ev);
+	/* after the event: the fix is out first, then made durable */
+	if (l->cfg.persist != NULL && (one = json_array()) != NULL) {
+		json_array_append(one, row);
+		l->cfg.persist(l->cfg.persist_ctx, k < 0 ? -1 : k, tdoa, one);
+		json_decref(one);
+	}
+	json_decref(row);
 }
 
 /*
@@ -736,7 +778,7 @@ locate_slot(struct locate *l, struct slot *s)
 		free(pairs);
 		free(meas);
 		no_fix(&f, "%s", "out of memory");
-		say_fix(l, s->k, &f, NULL);
+		say_fix(l, s->k, &f, NULL, NULL);
 		return;
 	}
 	for (i = 0; i < s->nheld; i++) {
@@ -816,7 +858,6 @@ locate_slot(struct locate *l, struct slot *s)
 	pthread_mutex_lock(&l->lock);
 	json_array_extend(l->tdoa_rows, rows);
 	pthread_mutex_unlock(&l->lock);
-	json_decref(rows);
 	events_emit(l->cfg.ev, "session:tdoa", ev);
 
 	if (rc != 0)
@@ -841,7 +882,8 @@ locate_slot(struct locate *l, struct slot *s)
 		}
 		pthread_mutex_unlock(&l->lock);
 	}
-	say_fix(l, s->k, &f, res);
+	say_fix(l, s->k, &f, res, rows);
+	json_decref(rows);
 	free(res);
 	free(in);
 	free(pairs);
@@ -858,7 +900,7 @@ skip_fix(struct locate *l, int k)
 	events_emit(l->cfg.ev, "session:tdoa", json_pack("{s:s, s:i, s:[], "
 	    "s:[]}", "session_id", l->sid, "chunk_index", k, "pairs",
 	    "excluded"));
-	say_fix(l, k, &f, NULL);
+	say_fix(l, k, &f, NULL, NULL);
 }
 
 /* l->lock held. Chunk index k still waits for a receiver's chunk. */
@@ -1125,7 +1167,7 @@ locate_finish(struct locate *l)
 	 * chunks. */
 	for (i = 0; res != NULL && i < l->nst; i++)
 		res[i] = l->res_n[i] > 0 ? l->res_sum[i] / l->res_n[i] : NAN;
-	say_fix(l, -1, &f, l->cfg.has_source ? res : NULL);
+	say_fix(l, -1, &f, l->cfg.has_source ? res : NULL, NULL);
 	free(res);
 	free(v);
 }
@@ -1138,6 +1180,20 @@ locate_rows(struct locate *l, json_t **tdoa, json_t **fixes, json_t **final)
 	*fixes = json_copy(l->fix_rows);
 	*final = l->final != NULL ? json_incref(l->final) : NULL;
 	pthread_mutex_unlock(&l->lock);
+}
+
+json_t *
+locate_latest_fix(struct locate *l, int final)
+{
+	json_t	*d;
+
+	if (l == NULL)
+		return NULL;
+	pthread_mutex_lock(&l->lock);
+	d = final ? l->final_ev : l->last_ev;
+	d = d != NULL ? json_deep_copy(d) : NULL;
+	pthread_mutex_unlock(&l->lock);
+	return d;
 }
 
 void
@@ -1173,6 +1229,8 @@ locate_free(struct locate *l)
 	json_decref(l->tdoa_rows);
 	json_decref(l->fix_rows);
 	json_decref(l->final);
+	json_decref(l->last_ev);
+	json_decref(l->final_ev);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l);

@@ -31,8 +31,12 @@
  *   session:fix   {session_id, chunk_index | final:true, ok, reason (not
  *                  ok), latitude, longitude, ellipse:{semi_major_m,
  *                  semi_minor_m, orientation_deg}, cep50_m, cep95_m,
- *                  receivers:[websdr...], pairs_used, pairs_rejected,
- *                  and with a known source that has coordinates: error_m,
+ *                  receivers:[websdr...], pairs_used, pairs_rejected
+ *                  (TDoA pairs; the session fix: those of the chunk
+ *                  fixes it combines), the session fix only:
+ *                  chunks_used, chunks_rejected (chunk fixes combined,
+ *                  dropped as outliers); and with a known source that
+ *                  has coordinates: error_m,
  *                  residuals:[{websdr, station, residual_us}], worst:{websdr,
  *                  station, residual_us}}
  * A fix with fewer than 3 usable receivers is ok:false with the reason,
@@ -54,7 +58,9 @@
  *          orientation_deg, cep50_m, cep95_m, receivers ([websdr]),
  *          pairs_used, error_m, worst_websdr, worst_residual_us}
  * Numbers that do not apply are null (no fix: no position; no known
- * source: no error).
+ * source: no error). Each chunk index's rows go to cfg.persist right after
+ * its session:fix (the engine writes them to the session folder:
+ * dataset_put_loc), so they survive a crash of the recorder.
  *
  * Thread-safe: offer/exclude/settled from the acquisition thread (with or
  * without the engine's locks: locate takes only its own), finish once.
@@ -92,6 +98,14 @@ struct locate_config {
 	 * not call back into locate. */
 	void			(*nudge)(void *ctx);
 	void			*nudge_ctx;
+	/* Called on locate's thread once chunk index k is located (after
+	 * its session:fix), and with k = -1 for the session fix: its TDoA
+	 * rows (NULL: none) and fix rows (an array of one), borrowed, as in
+	 * locate_rows(); to make them durable as they come (NULL: never).
+	 * Must not call back into locate. */
+	void			(*persist)(void *ctx, int k, const json_t *tdoa,
+				    const json_t *fixes);
+	void			*persist_ctx;
 	int			 has_source;	/* a known source with coords */
 	double			 source_lat;	/* degrees */
 	double			 source_lon;
@@ -127,6 +141,10 @@ void		 locate_finish(struct locate *l);
  * *final the session fix row (NULL before locate_finish). */
 void		 locate_rows(struct locate *l, json_t **tdoa, json_t **fixes,
 		    json_t **final);
+/* A copy of the last session:fix data said (new reference, NULL if none
+ * yet): final 0, the highest chunk index's; 1, the session fix's (after
+ * locate_finish). */
+json_t		*locate_latest_fix(struct locate *l, int final);
 void		 locate_free(struct locate *l);
 
 #endif

@@ -3,7 +3,7 @@
  * model, the steps and the contract).
  */
 #include "src/loc/fix.h"
-#include "src/loc/lazyproj.h"
+#include "src/loc/lazygeod.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <geodesic.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
@@ -49,7 +48,6 @@ gsl_quiet(void)
 /* One problem: the receivers, the measurements still in play and the
  * per-receiver scratch of the last model evaluation. */
 struct prob {
-	struct geod_geodesic g;
 	const struct fix_rx *rx;
 	int	 nrx;
 	const struct fix_meas *m;
@@ -87,12 +85,11 @@ fold(double *lat, double *lon)
  * at the source (azimuth azi1): exact to first order for geodesics. The
  * height adds sqrt(g^2 + h^2), so the gradient scales by g / d. */
 static double
-path(const struct geod_geodesic *g, const struct fix_rx *r, double lat,
-    double lon, double *ge, double *gn)
+path(const struct fix_rx *r, double lat, double lon, double *ge, double *gn)
 {
 	double	s, azi, d, k;
 
-	geod_inverse(g, lat, lon, r->lat, r->lon, &s, &azi, NULL);
+	geo_inverse(lat, lon, r->lat, r->lon, &s, &azi, NULL);
 	d = sqrt(s * s + r->alt_m * r->alt_m);
 	k = d > 0 ? s / d : 0;
 	if (ge) {
@@ -113,7 +110,7 @@ eval_paths(struct prob *p, double lat, double lon)
 	for (int i = 0; i < p->nrxl; i++) {
 		int r = p->rxl[i];
 
-		p->d[r] = path(&p->g, &p->rx[r], la, lo, &p->ge[r], &p->gn[r]);
+		p->d[r] = path(&p->rx[r], la, lo, &p->ge[r], &p->gn[r]);
 	}
 	p->clat = lat;
 	p->clon = lon;
@@ -383,7 +380,7 @@ start(struct prob *p, const struct fix_opts *o, double lat[MAX_CAND],
 		int	 r = p->rxl[i];
 		double	 s, az;
 
-		geod_inverse(&p->g, pl.clat, pl.clon, p->rx[r].lat,
+		geo_inverse(pl.clat, pl.clon, p->rx[r].lat,
 		    p->rx[r].lon, &s, &az, NULL);
 		pl.px[r] = s * sin(az * DEG);
 		pl.py[r] = s * cos(az * DEG);
@@ -483,7 +480,7 @@ start(struct prob *p, const struct fix_opts *o, double lat[MAX_CAND],
 		grid_fine(p, &pl, &x, &y, sx / 5, sy / 5);
 		grid_fine(p, &pl, &x, &y, sx / 25, sy / 25);
 		az = atan2(x, y) / DEG;
-		geod_direct(&p->g, pl.clat, pl.clon, az, hypot(x, y), &la,
+		geo_direct(pl.clat, pl.clon, az, hypot(x, y), &la,
 		    &lo, NULL);
 		lat[nc] = la;
 		lon[nc] = lo;
@@ -976,7 +973,7 @@ int
 fix_prepare(char *err, size_t errlen)
 {
 	pthread_once(&gsl_once, gsl_quiet);
-	return lazyproj_load(err, errlen);
+	return lazygeod_load(err, errlen);
 }
 
 int
@@ -993,7 +990,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	if (!out)
 		return -1;
 	clear_result(out);
-	if (lazyproj_load(why, sizeof(why)) != 0)
+	if (lazygeod_load(why, sizeof(why)) != 0)
 		return no_fix(out, why);
 	pthread_once(&gsl_once, gsl_quiet);
 	if (!o)
@@ -1032,7 +1029,6 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	}
 
 	memset(&p, 0, sizeof(p));
-	geod_init(&p.g, WGS84_A, WGS84_F);
 	p.rx = rx;
 	p.nrx = nrx;
 	p.m = m;
@@ -1304,14 +1300,12 @@ done:
 double
 fix_distance_m(double lat1, double lon1, double lat2, double lon2)
 {
-	struct geod_geodesic g;
 	double	 s;
 
 	if (!(fabs(lat1) <= 90 && fabs(lat2) <= 90 && fabs(lon1) <= 540 &&
-	    fabs(lon2) <= 540) || lazyproj_load(NULL, 0) != 0)
+	    fabs(lon2) <= 540) || lazygeod_load(NULL, 0) != 0)
 		return NAN;
-	geod_init(&g, WGS84_A, WGS84_F);
-	geod_inverse(&g, lat1, lon1, lat2, lon2, &s, NULL, NULL);
+	geo_inverse(lat1, lon1, lat2, lon2, &s, NULL, NULL);
 	return s;
 }
 
@@ -1319,22 +1313,19 @@ double
 fix_expected_tdoa_s(const struct fix_rx *a, const struct fix_rx *b,
     double lat, double lon)
 {
-	struct geod_geodesic g;
 
 	if (!a || !b || !rx_valid(a) || !rx_valid(b) ||
 	    !(fabs(lat) <= 90 && fabs(lon) <= 540) ||
-	    lazyproj_load(NULL, 0) != 0)
+	    lazygeod_load(NULL, 0) != 0)
 		return NAN;
-	geod_init(&g, WGS84_A, WGS84_F);
-	return (path(&g, a, lat, lon, NULL, NULL) -
-	    path(&g, b, lat, lon, NULL, NULL)) / FIX_C_M_S;
+	return (path(a, lat, lon, NULL, NULL) -
+	    path(b, lat, lon, NULL, NULL)) / FIX_C_M_S;
 }
 
 void
 fix_residuals_us(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
     int nm, double src_lat, double src_lon, double *res_us)
 {
-	struct geod_geodesic g;
 	double	*sum;
 	int	*cnt;
 	char	 why[96];
@@ -1345,13 +1336,12 @@ fix_residuals_us(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 		res_us[r] = NAN;
 	if (!rx || !m || nm <= 0 || nm > FIX_MAX_MEAS ||
 	    !(fabs(src_lat) <= 90 && fabs(src_lon) <= 540) ||
-	    lazyproj_load(NULL, 0) != 0)
+	    lazygeod_load(NULL, 0) != 0)
 		return;
 	sum = calloc((size_t)nrx, sizeof(double));
 	cnt = calloc((size_t)nrx, sizeof(int));
 	if (!sum || !cnt)
 		goto out;
-	geod_init(&g, WGS84_A, WGS84_F);
 	for (int i = 0; i < nm; i++) {
 		double	 e;
 
@@ -1360,8 +1350,8 @@ fix_residuals_us(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 			continue;
 		/* measured - expected: positive when a heard it later (or
 		 * b earlier) than the geometry says */
-		e = m[i].tdoa_s - (path(&g, &rx[m[i].a], src_lat, src_lon,
-		    NULL, NULL) - path(&g, &rx[m[i].b], src_lat, src_lon,
+		e = m[i].tdoa_s - (path(&rx[m[i].a], src_lat, src_lon,
+		    NULL, NULL) - path(&rx[m[i].b], src_lat, src_lon,
 		    NULL, NULL)) / FIX_C_M_S;
 		sum[m[i].a] += e;
 		cnt[m[i].a]++;
@@ -1430,7 +1420,6 @@ int
 fix_combine(const struct fix_result *chunks, int n,
     struct fix_result *session)
 {
-	struct geod_geodesic g;
 	double	*x = NULL, *y = NULL, *info = NULL, mx, my, cov[3], chi2 = 0;
 	unsigned char *keep = NULL;
 	int	 ref = -1, nk = 0, st = -1, nbad = 0;
@@ -1439,7 +1428,7 @@ fix_combine(const struct fix_result *chunks, int n,
 	if (!session)
 		return -1;
 	clear_result(session);
-	if (lazyproj_load(why, sizeof(why)) != 0)
+	if (lazygeod_load(why, sizeof(why)) != 0)
 		return no_fix(session, why);
 	pthread_once(&gsl_once, gsl_quiet);
 	if (!chunks || n <= 0)
@@ -1454,7 +1443,6 @@ fix_combine(const struct fix_result *chunks, int n,
 		no_fix(session, "out of memory");
 		goto out;
 	}
-	geod_init(&g, WGS84_A, WGS84_F);
 	for (int k = 0; k < n; k++) {
 		const struct fix_result *c = &chunks[k];
 		double	 s, az;
@@ -1468,7 +1456,7 @@ fix_combine(const struct fix_result *chunks, int n,
 			ref = k;
 		/* azimuthal-equidistant plane around the first chunk fix:
 		 * exact distances from it, and chunk fixes lie km apart */
-		geod_inverse(&g, chunks[ref].lat, chunks[ref].lon, c->lat,
+		geo_inverse(chunks[ref].lat, chunks[ref].lon, c->lat,
 		    c->lon, &s, &az, NULL);
 		x[k] = s * sin(az * DEG);
 		y[k] = s * cos(az * DEG);
@@ -1503,7 +1491,7 @@ fix_combine(const struct fix_result *chunks, int n,
 			break;
 		keep[wk] = 0;
 		nk--;
-		session->n_rejected++;
+		session->n_chunks_rejected++;
 	}
 	if (wmean(n, keep, x, y, info, -1, &mx, &my, cov) < 0) {
 		no_fix(session, "the chunk covariances do not combine");
@@ -1524,7 +1512,7 @@ fix_combine(const struct fix_result *chunks, int n,
 	{
 		double	 la, lo;
 
-		geod_direct(&g, chunks[ref].lat, chunks[ref].lon,
+		geo_direct(chunks[ref].lat, chunks[ref].lon,
 		    atan2(mx, my) / DEG, hypot(mx, my), &la, &lo, NULL);
 		session->lat = la;
 		session->lon = lo;
@@ -1535,7 +1523,7 @@ fix_combine(const struct fix_result *chunks, int n,
 		goto out;
 	}
 	session->ok = 1;
-	session->n_meas_used = nk;
+	session->n_chunks_used = nk;
 	session->chi2 = chi2;
 	session->rms_norm_residual = nk > 1 ? sqrt(chi2 / (2.0 * (nk - 1)))
 	    : NAN;
@@ -1543,16 +1531,19 @@ fix_combine(const struct fix_result *chunks, int n,
 		if (!keep[k])
 			continue;
 		session->iterations += chunks[k].iterations;
+		session->n_meas_used += chunks[k].n_meas_used;
+		session->n_rejected += chunks[k].n_rejected;
 		for (int r = 0; r < FIX_MAX_RX; r++)
 			if (chunks[k].rx_used[r] == FIX_RX_USED)
 				session->rx_used[r] = FIX_RX_USED;
 	}
 	for (int r = 0; r < FIX_MAX_RX; r++)
 		session->n_rx_used += session->rx_used[r] == FIX_RX_USED;
-	if (session->n_rejected || nbad)
+	if (session->n_chunks_rejected || nbad)
 		snprintf(session->note, sizeof(session->note), "%d of %d "
 		    "chunk fixes combined, %d rejected as outliers, %d with "
-		    "an invalid covariance", nk, n, session->n_rejected, nbad);
+		    "an invalid covariance", nk, n, session->n_chunks_rejected,
+		    nbad);
 	st = 0;
 out:
 	free(x);

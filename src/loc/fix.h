@@ -7,15 +7,15 @@
  * Pure numerics on the caller's arrays: no I/O, no state, no locks; every
  * function is thread-safe. (The first call turns GSL's abort-on-error
  * handler off for the process, once: every GSL status is checked here;
- * and loads PROJ, once, below.)
- * Geodesics come from PROJ's geodesic.h (Karney's algorithm on WGS84),
- * the least squares from GSL (gsl_multifit_nlinear,
- * Levenberg-Marquardt), the ellipse from GSL's symmetric eigensolver, the
- * CEPs from GSL's quadrature and root finder. PROJ is not linked but
- * loaded by the first call that needs it (src/loc/lazyproj.h: its 43
- * libraries would cost every start of the program); when it cannot be,
+ * and loads the geodesic module, once, below.)
+ * Geodesics come from GeographicLib (Karney's algorithm on WGS84, the
+ * same as PROJ's geodesic.h), the least squares from GSL
+ * (gsl_multifit_nlinear, Levenberg-Marquardt), the ellipse from GSL's
+ * symmetric eigensolver, the CEPs from GSL's quadrature and root finder.
+ * GeographicLib is C++: a module of its own, not linked but loaded by the
+ * first call that needs it (src/loc/lazygeod.h); when it cannot be,
  * fix_solve and fix_combine give no fix with the reason "cannot load
- * libproj.so.25: ...", and the geodesic helpers below NaN.
+ * .../libheimdall-geodesic.so: ...", and the geodesic helpers below NaN.
  *
  * Model. The source is on the ellipsoid (height 0). The path to receiver r
  * is d_r = sqrt(g_r^2 + h_r^2): g_r the WGS84 geodesic distance between the
@@ -156,8 +156,13 @@ struct fix_result {
 	double	semi_major_m, semi_minor_m;	/* 1-sigma ellipse */
 	double	orient_deg;	/* major axis, clockwise from north, 0..180 */
 	double	cep50_m, cep95_m;
-	int	n_meas_used, n_rejected;	/* measurements (chunks, for a
-						   session fix) */
+	int	n_meas_used, n_rejected;	/* measurements (for a session
+						   fix: those of the chunk
+						   fixes it combines) */
+	int	n_chunks_used, n_chunks_rejected;	/* a session fix: chunk
+							   fixes combined, and
+							   rejected as outliers
+							   (0 for a chunk fix) */
 	int	n_rx_used;
 	unsigned char rx_used[FIX_MAX_RX];	/* FIX_RX_* per receiver */
 	int	exact;		/* 1: as many independent TDoAs as unknowns */
@@ -168,12 +173,12 @@ struct fix_result {
 };
 
 /*
- * Optional, ahead of the first fix: load PROJ now (and set GSL's handler),
- * so that the first fix_solve does not pay for it -- loading libproj.so.25
- * and its 37 libraries takes tens of ms of CPU, more on a busy machine;
- * a caller with a delay target calls this while it waits for data. 0, or
- * -1 and the reason in err ("cannot load libproj.so.25: ..."; the fixes
- * will give the same). Thread-safe; the work is done once.
+ * Optional, ahead of the first fix: load the geodesic module now (and set
+ * GSL's handler), so that the first fix_solve does not pay for it (a few
+ * ms: libstdc++ and GeographicLib); a caller with a delay target calls
+ * this while it waits for data. 0, or -1 and the reason in err ("cannot
+ * load .../libheimdall-geodesic.so: ..."; the fixes will give the same).
+ * Thread-safe; the work is done once.
  */
 int	fix_prepare(char *err, size_t errlen);
 
@@ -199,15 +204,16 @@ int	fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
  * so the session fix can be redone from them; a chunk spoilt as a whole
  * (interference, a burst) goes as one; for independent chunks and small
  * ellipses both give the same answer. rx_used: a receiver used by any
- * kept chunk; n_meas_used / n_rejected count chunks. 0 or -1 (no usable
- * chunk: session->reason).
+ * kept chunk; n_chunks_used / n_chunks_rejected count chunks, n_meas_used
+ * / n_rejected the kept chunks' measurements (their sums). 0 or -1 (no
+ * usable chunk: session->reason).
  */
 int	fix_combine(const struct fix_result *chunks, int n,
 	    struct fix_result *session);
 
 /* The expected TDoA (s) of the pair (a, b) for a source at (lat, lon) on
  * the ellipsoid: arrival at a minus arrival at b, the model above. NaN
- * for invalid input (or without PROJ). */
+ * for invalid input (or without the geodesic module). */
 double	fix_expected_tdoa_s(const struct fix_rx *a, const struct fix_rx *b,
 	    double lat, double lon);
 
@@ -218,14 +224,14 @@ double	fix_expected_tdoa_s(const struct fix_rx *a, const struct fix_rx *b,
  * geometry says (its clock is late or it is further than configured).
  * A receiver with a clock offset d shows ~d; with all pairs of N
  * receivers the others show -d/(N-1). NaN for a receiver in no valid
- * measurement (every receiver without PROJ). res_us has nrx entries.
+ * measurement (every receiver without the geodesic module). res_us has nrx entries.
  */
 void	fix_residuals_us(const struct fix_rx *rx, int nrx,
 	    const struct fix_meas *m, int nm, double src_lat, double src_lon,
 	    double *res_us);
 
 /* WGS84 geodesic distance (m); NaN for coordinates out of range (or
- * without PROJ). */
+ * without the geodesic module). */
 double	fix_distance_m(double lat1, double lon1, double lat2, double lon2);
 
 /* CEP (m) of a 2-D Gaussian with 1-sigma semi-axes s1, s2 for the

@@ -10,7 +10,8 @@ with the reason, never a position; receivers without sample timestamps
 (rtl_tcp, a KiwiSDR without GPS) are left out with the reason. The events
 (`record --json`), the manifest's rows, `sessions` and `status` agree."""
 
-import datetime, json, math, os, statistics, subprocess, sys, tempfile
+import datetime, glob, json, math, os, signal, statistics, subprocess, sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -121,6 +122,15 @@ class LocateTest(unittest.TestCase):
               file=sys.stderr)
         self.assertLess(med, 60.0, errs)
         self.assertLess(ferr, 30.0, fd)
+        # the session fix counts its chunk fixes apart from the pairs
+        # those used (pairs_used means pairs in every session:fix)
+        self.assertEqual(fd["chunks_used"] + fd["chunks_rejected"], 10, fd)
+        self.assertEqual(fd["pairs_used"], sum(
+            e["data"]["pairs_used"] for e in chunk) if fd["chunks_rejected"]
+            == 0 else fd["pairs_used"], fd)
+        self.assertGreaterEqual(fd["pairs_used"], 6 * fd["chunks_used"])
+        for e in chunk:
+            self.assertNotIn("chunks_used", e["data"])
         # no station is off: every residual is small
         self.assertLess(abs(fd["worst"]["residual_us"]), 1.0, fd)
 
@@ -167,6 +177,7 @@ class LocateTest(unittest.TestCase):
             for v in r.values():
                 self.assertNotIsInstance(v, dict, r)
         self.assertEqual(m["summary"]["fix"]["latitude"], fd["latitude"])
+        self.assertEqual(fin[0]["pairs_used"], fd["pairs_used"])
 
         # sessions and status show it
         p = subprocess.run([h.REC, "sessions", "--data-dir", data, "--json"],
@@ -189,6 +200,75 @@ class LocateTest(unittest.TestCase):
         st = json.loads(p.stdout)
         self.assertAlmostEqual(st["latest_fix"]["fix"]["longitude"],
                                fd["longitude"], places=9)
+
+    def test_killed_keeps_fixes(self):
+        """A recorder killed (SIGKILL) mid-session: the TDoA and fix rows of
+        the chunks it had located are on disk (rows/loc_*.json, written as
+        each chunk is located), and the next run's recovery merges them
+        into the manifest of the interrupted session."""
+        specs = ["i=%d,gps=1,signal=tx,txsnr=20" % k for k in range(1, 8)]
+        tmp = tempfile.mkdtemp(prefix="hr-loc-")
+        self.addCleanup(h.rmtree, tmp)
+        data = os.path.join(tmp, "data")
+        os.makedirs(data)
+        add_source(data)
+        with GeoSim(specs, tmp=tmp) as sim:
+            p = subprocess.Popen(
+                [h.REC, "record", "--stations", sim.stations, "--data-dir",
+                 data, "--name", "killed", "--freq", "10", "--duration",
+                 "30", "--source", "TX", "--json"],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            fixes = {}
+            try:
+                for line in p.stdout:
+                    e = json.loads(line)
+                    if e["event"] == "session:fix":
+                        fixes[e["data"]["chunk_index"]] = e["data"]
+                        sid = e["data"]["session_id"]
+                    if len(fixes) == 4:
+                        break
+            finally:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                p.stdout.close()
+        # a chunk's rows are written right after its session:fix, on the
+        # thread that says the next one: chunk 3's event means 0-2 are on
+        # disk (3's may or may not be; a killed process loses no page
+        # cache)
+        self.assertEqual(sorted(fixes), [0, 1, 2, 3])
+        del fixes[3]
+        sdir = os.path.join(data, "sessions", sid)
+        # on disk, before any recovery
+        on_disk = {}
+        for f in glob.glob(os.path.join(sdir, "rows", "loc_*.json")):
+            with open(f) as fh:
+                j = json.load(fh)
+            for r in j["fixes"]:
+                on_disk[r["chunk_index"]] = r
+            for r in j["tdoa"]:
+                self.assertEqual(r["session_id"], sid)
+        for k, d in fixes.items():
+            self.assertIn(k, on_disk)
+            self.assertTrue(on_disk[k]["ok"], on_disk[k])
+            self.assertEqual(on_disk[k]["latitude"], d["latitude"])
+            self.assertEqual(on_disk[k]["pairs_used"], d["pairs_used"])
+        # recovery (any command opening the dataset) keeps them
+        q = subprocess.run([h.REC, "sessions", "--data-dir", data, "--json"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(q.returncode, 0, q.stderr)
+        m, _ = h.manifest(data, sid)
+        self.assertEqual(m["session"]["status"], "failed")
+        self.assertIn("interrupted", m["session"]["failure_reason"])
+        got = {r["chunk_index"]: r for r in m["fixes"] if not r["final"]}
+        for k, d in fixes.items():
+            self.assertAlmostEqual(got[k]["latitude"], d["latitude"],
+                                   places=9)
+        keys = [(r["chunk_index"], r["websdr_a"], r["websdr_b"])
+                for r in m["tdoa"]]
+        self.assertEqual(len(keys), len(set(keys)))
+        for k in fixes:
+            self.assertGreaterEqual(sum(1 for x in keys if x[0] == k), 6)
+        self.assertFalse(os.path.exists(os.path.join(sdir, "rows")))
 
     def test_clock_offset(self):
         """Station 3's clock 20 us late: its residual is the worst, about

@@ -401,10 +401,31 @@ class ServeTest(unittest.TestCase):
             r = node("page_loc.js", "live", srv.http + "/", art, timeout=120)
             self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
             res = json.loads(r.stdout)
+            # session:get carries the newest chunk fix and the session fix
+            g = probe(srv.ws, "--send", json.dumps({"event": "session:get",
+                      "data": {"session_id": res["session_id"]}}),
+                      "--until", "session:status_update")
+            snap = [x for x in g["messages"]
+                    if x["event"] == "session:status_update"][0]["data"]
             self.assertClean(srv)
         m, _ = h.manifest(d, res["session_id"])
         fix = m["summary"]["fix"]
         self.assertTrue(fix["ok"], fix)
+        latest, sfix = snap["latest_fix"], snap["session_fix"]
+        last = max(f["chunk_index"] for f in m["fixes"] if not f["final"])
+        self.assertEqual(latest["chunk_index"], last)
+        self.assertEqual(latest["session_id"], res["session_id"])
+        self.assertNotIn("final", latest)
+        self.assertTrue(sfix["final"])
+        self.assertAlmostEqual(sfix["latitude"], fix["latitude"], places=9)
+        self.assertAlmostEqual(sfix["longitude"], fix["longitude"], places=9)
+        self.assertEqual(sfix["receivers"], fix["receivers"])
+        # the session fix counts chunk fixes apart from pairs
+        ok_chunks = sum(1 for f in m["fixes"] if not f["final"] and f["ok"])
+        self.assertEqual(sfix["chunks_used"] + sfix["chunks_rejected"],
+                         ok_chunks)
+        self.assertGreaterEqual(sfix["pairs_used"], 2 * sfix["chunks_used"])
+        self.assertEqual(sfix["pairs_used"], fix["pairs_used"])
         final = {row[0]: row[1] for row in res["final"]}
         self.assertEqual(final["Position"], "%.5f, %.5f" % (
             fix["latitude"], fix["longitude"]))

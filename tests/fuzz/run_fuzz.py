@@ -23,6 +23,7 @@ def sources():
         rel("net/rx/*.c") + \
         ["net/server/wsapi.c", "store/dataset.c", "store/sigmf.c",
          "store/lazyarchive.c", "store/arrays.c", "store/lazylib.c",
+         "store/schedule.c",
          "tests/fuzz/fuzz_wsapi.c"]
 
 
@@ -39,12 +40,17 @@ def main():
         pc = subprocess.run(["pkg-config", "--cflags", "--libs", "libwebsockets",
                              "jansson", "uuid", "fftw3f", "openssl", "gsl"],
                             capture_output=True, text=True, check=True).stdout.split()
-        # PROJ, libarchive, libzip, libsoxr, libpq, libcurl: their
-        # headers only (src/loc/lazyproj, store/lazyarchive and
-        # store/lazylib load the libraries on use)
-        pc += subprocess.run(["pkg-config", "--cflags", "proj", "libarchive",
+        # libarchive, libzip, libsoxr, libpq, libcurl: their headers only
+        # (store/lazyarchive and store/lazylib load the libraries on use)
+        pc += subprocess.run(["pkg-config", "--cflags", "libarchive",
                               "libzip", "soxr", "libpq", "libcurl"],
                              capture_output=True, text=True, check=True).stdout.split()
+        # the geodesic module (src/loc/lazygeod.c loads it on use): the
+        # build folder's, as meson.build says (FUZZ_OUT is its tests/)
+        geod = os.path.join(os.path.dirname(os.path.abspath(OUT)),
+                            "libheimdall-geodesic.so")
+        pc += ['-DGEODMOD_BUILD_PATH="%s"' % geod,
+               '-DGEODMOD_INSTALL_PATH="%s"' % geod]
         cmd = [clang, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                "-fno-sanitize-recover=undefined", "-D_GNU_SOURCE",
                '-DHEIMDALL_VERSION="fuzz"', "-I", SRC, "-o", exe + ".tmp"] + \

@@ -161,13 +161,13 @@ async function mock(browser) {
   // the session fix
   assert.deepStrictEqual(await dl(page, "loc-final"), [["Fix", "when the session ends", ""]]);
   sock.send(env("session:fix", Object.assign({}, FIX0, { chunk_index: undefined, final: true, latitude: 45.05001,
-    longitude: 8.20002, error_m: 1.9, note: "exact fit" })));
+    longitude: 8.20002, error_m: 1.9, note: "exact fit", chunks_used: 9, chunks_rejected: 1 })));
   await page.waitForFunction(() => /Position/.test(document.getElementById("loc-final").textContent));
   rows = await dl(page, "loc-final");
   assert.strictEqual(row(rows, "Position")[1], "45.05001, 8.20002");
   assert.strictEqual(row(rows, "Error")[1], "1.9 m from TX");
   assert.strictEqual(row(rows, "Note")[1], "exact fit");
-  assert.strictEqual(row(rows, "Receivers")[1], "6 (12 chunk fixes)");
+  assert.strictEqual(row(rows, "Receivers")[1], "6 (9 chunk fixes, 1 rejected; 12 pairs)");
   assert.match(await page.$eval("#loc-map", (s) => s.textContent), /session fix/);
   sock.send(env("session:status_update", { session_id: SID, status: "completed", summary: { chunks_stored: 35,
     chunks_expected: 35 } }));
@@ -199,7 +199,7 @@ async function mock(browser) {
   assert.strictEqual(row(rows, "CEP50 / CEP95")[1], "1.10 km / 2.30 km");
   assert.strictEqual(row(rows, "Error")[1], "15.0 km from TX");
   assert.strictEqual(row(rows, "Worst residual")[1], "Montanaro: -20.50 \u00b5s");
-  assert.strictEqual(row(rows, "Receivers")[1], "3 (3 chunk fixes)");
+  assert.strictEqual(row(rows, "Receivers")[1], "3 (3 pairs)");
   assert.match(await page.$eval("#loc-zoom ellipse.ell", (e) => e.getAttribute("transform")), /^rotate\(0 /);
   assert.deepStrictEqual(errors, []);
   console.log(JSON.stringify({ ok: true }));
