@@ -12,7 +12,8 @@ Bottom up (meson.build says the same):
 A file may include headers of its own folder or of a lower layer, never of a
 higher one or of a peer folder on its layer. And the libraries stay where
 they belong: ncurses only in ui/, libpq only in store/, libwebsockets only in
-net/ (the simulator in tests/ aside)."""
+net/ (the simulator in tests/ aside), libsystemd only in src/base (sdnotify,
+which loads it lazily)."""
 
 import glob, os, re, sys
 
@@ -22,7 +23,8 @@ LAYERS = {"src/base": 0, "net/rx": 1, "store": 1, "src/loc": 1,
           "src/engine": 2,
           "ui": 3, "net/server": 3, "src/cmd": 4}
 SYSTEM = {"ncurses": ("ui",), "curses": ("ui",), "libpq-fe": ("store",),
-          "libwebsockets": ("net/rx", "net/server")}
+          "libwebsockets": ("net/rx", "net/server"),
+          "systemd/sd-daemon": ("src/base",)}
 
 
 def folder(path):

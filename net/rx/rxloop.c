@@ -162,6 +162,15 @@ loop_main(void *arg)
 	return NULL;
 }
 
+/* lws' errors as plain lines like the program's own: no time stamp (a
+ * journal stamps every line), named. */
+static void
+log_line(int level, const char *line)
+{
+	(void)level;
+	fprintf(stderr, "heimdall-rec: lws: %s", line);
+}
+
 struct rxloop *
 rxloop_new(int tls, char *err, size_t errlen)
 {
@@ -188,7 +197,7 @@ rxloop_new(int tls, char *err, size_t errlen)
 
 	/* Quiet: receivers that refuse or drop are reported through the
 	 * sink with a reason; lws' own notices would only repeat them. */
-	lws_set_log_level(LLL_ERR, NULL);
+	lws_set_log_level(LLL_ERR, log_line);
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = loop->prot;

@@ -30,6 +30,7 @@
 
 #include "net/server/wsserver.h"
 #include "net/server/wsapi.h"
+#include "net/server/monitor.h"
 #include "src/engine/config.h"
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
@@ -121,6 +122,7 @@ struct wsserver {
 	char			*token;
 	char			**origins;
 	struct wsapi		*api;
+	struct monitor		*mon;		/* /metrics, the status line */
 	struct lws_context	*ctx;
 	struct lws_vhost	*vh;
 	int			 port;
@@ -160,6 +162,8 @@ struct wsserver {
 	int			 max_clients;	/* effective */
 	lws_sorted_usec_list_t	 sul_heartbeat;
 	unsigned long		 kicked;	/* slow consumers disconnected */
+	lws_sorted_usec_list_t	 sul_alive;	/* cfg.alive's timer */
+	char			 status_sent[MONITOR_STATUS_MAX];
 
 	/* receiver reachability for /health */
 	pthread_t		 prober;
@@ -739,7 +743,8 @@ on_event(void *ctx, const char *name, const json_t *data, const char *json,
 	struct msg	*m;
 	unsigned	 cls;
 
-	(void)data;
+	/* Every event counts for /metrics, broadcast or not. */
+	monitor_event(srv->mon, name, data);
 	if ((cls = wsapi_broadcast(name)) == 0)
 		return;
 	if ((m = msg_new(json, len)) == NULL)
@@ -778,20 +783,63 @@ heartbeat(lws_sorted_usec_list_t *sul)
 	    (lws_usec_t)(srv->cfg.heartbeat * LWS_USEC_PER_SEC));
 }
 
+/* ---- the service manager (cfg.alive, cfg.status) ---- */
+
+/* The loop turns: say so. Only this timer calls alive(), so a loop that
+ * stalls (a callback that blocks) stops the calls. */
+static void
+alive_tick(lws_sorted_usec_list_t *sul)
+{
+	struct wsserver	*srv = lws_container_of(sul, struct wsserver,
+	    sul_alive);
+
+	srv->cfg.alive(srv->cfg.service_ctx);
+	lws_sul_schedule(srv->ctx, 0, &srv->sul_alive, alive_tick,
+	    (lws_usec_t)(srv->cfg.alive_interval * LWS_USEC_PER_SEC));
+}
+
+/* After events: the status line, when it changed. */
+static void
+status_tick(struct wsserver *srv)
+{
+	char	line[MONITOR_STATUS_MAX];
+
+	if (srv->cfg.status == NULL)
+		return;
+	monitor_status(srv->mon, line, sizeof line);
+	if (strcmp(line, srv->status_sent) == 0)
+		return;
+	memcpy(srv->status_sent, line, sizeof line);
+	srv->cfg.status(srv->cfg.service_ctx, line);
+}
+
+void
+wsserver_status(struct wsserver *srv, char *buf, size_t len)
+{
+	monitor_status(srv->mon, buf, len);
+}
+
 /* ---- access checks ---- */
+
+/* "Authorization: Bearer T" */
+static int
+token_header_ok(struct wsserver *srv, struct lws *wsi)
+{
+	char	buf[WSSERVER_TOKEN_MAX + 32];
+	int	n;
+
+	n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
+	return n > 7 && strncasecmp(buf, "Bearer ", 7) == 0 &&
+	    wsserver_token_equal(srv->token, buf + 7, (size_t)n - 7);
+}
 
 static int
 token_ok(struct wsserver *srv, struct lws *wsi)
 {
 	char		 buf[WSSERVER_TOKEN_MAX + 32];
 	const char	*v;
-	int		 n;
 
-	if (srv->token == NULL)
-		return 1;
-	n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (n > 7 && strncasecmp(buf, "Bearer ", 7) == 0 &&
-	    wsserver_token_equal(srv->token, buf + 7, (size_t)n - 7))
+	if (srv->token == NULL || token_header_ok(srv, wsi))
 		return 1;
 	v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
 	if (v != NULL && wsserver_token_equal(srv->token, v, strlen(v)))
@@ -912,6 +960,27 @@ health_json(struct wsserver *srv, size_t *len)
 	json_decref(h);
 	if (s != NULL)
 		*len = strlen(s);
+	return s;
+}
+
+/* ---- /metrics ---- */
+
+static char *
+metrics_text(struct wsserver *srv, size_t *len)
+{
+	struct monitor_scrape	 sc;
+	json_t			*central = NULL;
+	char			*s;
+
+	memset(&sc, 0, sizeof sc);
+	sc.clients = srv->nclients;
+	sc.max_clients = srv->max_clients;
+	sc.clients_dropped = srv->kicked;
+	if (srv->cfg.central != NULL)
+		central = srv->cfg.central(srv->cfg.central_ctx);
+	sc.central = central;
+	s = monitor_render(srv->mon, &sc, len);
+	json_decref(central);
 	return s;
 }
 
@@ -1042,6 +1111,19 @@ on_http(struct wsserver *srv, struct lws *wsi, struct pss *pss,
 			return 1;
 		return http_respond(wsi, pss, HTTP_STATUS_OK,
 		    "application/json", (const unsigned char *)s, len, s);
+	}
+	if (strcmp(uri, "/metrics") == 0) {
+		/* The token from the header only: a scraper has it in its
+		 * configuration (Prometheus: authorization), never in a URL
+		 * that lands in logs. */
+		if (srv->token != NULL && !token_header_ok(srv, wsi))
+			return http_error(wsi, pss, HTTP_STATUS_UNAUTHORIZED,
+			    "a token is required (Authorization: Bearer T)");
+		if ((s = metrics_text(srv, &len)) == NULL)
+			return 1;
+		return http_respond(wsi, pss, HTTP_STATUS_OK,
+		    "text/plain; version=0.0.4; charset=utf-8",
+		    (const unsigned char *)s, len, s);
 	}
 	if (strcmp(uri, "/ws") == 0)
 		return http_error(wsi, pss, HTTP_STATUS_BAD_REQUEST,
@@ -1453,6 +1535,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (srv != NULL) {
 			drain_pending(srv);
+			status_tick(srv);
 			if (srv->draining)
 				lws_sul_schedule(srv->ctx, 0, &srv->sul_sweep,
 				    sweep, 1);
@@ -1680,6 +1763,10 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 		struct wsapi_config ac = { cfg->eng, cfg->ds, cfg->stations };
 		srv->api = wsapi_new(&ac);
 	}
+	if ((srv->mon = monitor_new(cfg->stations)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	memset(&info, 0, sizeof info);
 	/* No listener of lws' own: ours are adopted below. */
@@ -1730,6 +1817,9 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 	lws_sul_schedule(srv->ctx, 0, &srv->sul_heartbeat, heartbeat,
 	    (lws_usec_t)(srv->cfg.heartbeat * LWS_USEC_PER_SEC));
 	lws_sul_schedule(srv->ctx, 0, &srv->sul_sweep, sweep, LWS_US_PER_SEC);
+	if (srv->cfg.alive != NULL && srv->cfg.alive_interval > 0)
+		lws_sul_schedule(srv->ctx, 0, &srv->sul_alive, alive_tick,
+		    (lws_usec_t)(srv->cfg.alive_interval * LWS_USEC_PER_SEC));
 	if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0) {
 		snprintf(err, errlen, "cannot start the server thread");
 		events_unsubscribe(cfg->ev, srv->sub);
@@ -1741,6 +1831,7 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 	    srv) == 0;
 	return srv;
 fail:
+	monitor_free(srv->mon);
 	wsapi_free(srv->api);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_mutex_destroy(&srv->plock);
@@ -1819,6 +1910,7 @@ wsserver_stop(struct wsserver *srv)
 		msg_unref(m);
 	}
 	wsapi_free(srv->api);
+	monitor_free(srv->mon);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_mutex_destroy(&srv->plock);
 	pthread_cond_destroy(&srv->pcond);

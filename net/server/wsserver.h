@@ -1,6 +1,7 @@
 /*
  * wsserver.h -- the headless server: one port serving GET /health (JSON),
- * the WebSocket API at /ws (net/wsapi.h) and the built-in web page at /.
+ * GET /metrics (Prometheus), the WebSocket API at /ws (net/wsapi.h) and
+ * the built-in web page at /.
  *
  * It owns its own libwebsockets context and the one thread that services it;
  * every socket is touched only there. The engine's events arrive on the bus
@@ -9,6 +10,11 @@
  * client's bounded queue (a client whose queue overflows -- a reader too slow
  * or gone -- is disconnected; the others are unaffected). One lws_write per
  * WRITEABLE callback.
+ *
+ * GET /metrics: the Prometheus text exposition (net/server/monitor.h),
+ * built from the engine's events on the bus and the server's own figures;
+ * with a token, only "Authorization: Bearer T" opens it (no ?token=: a
+ * scraper keeps it in its configuration, not in a URL that is logged).
  *
  * Listening: the server binds its own sockets to exactly the address asked
  * (a name: every address it resolves to), accepts itself and hands each
@@ -79,6 +85,17 @@ struct wsserver_config {
 	 * block. */
 	json_t			*(*central)(void *ctx);
 	void			*central_ctx;
+	/*
+	 * Optional, for a service manager (serve under systemd): alive()
+	 * is called on the loop thread every alive_interval s from a timer
+	 * of the loop -- a loop that stalls stops calling it; status() on
+	 * the loop thread with the one-line state (net/monitor.h) each time
+	 * it changes. Neither may block.
+	 */
+	void			(*alive)(void *ctx);
+	void			(*status)(void *ctx, const char *line);
+	void			*service_ctx;
+	double			 alive_interval;	/* s; 0: no alive() */
 };
 
 /* Parse "ADDR:PORT": addr gets the address (no brackets), *port the port.
@@ -127,6 +144,8 @@ int		 wsserver_bound(const struct wsserver *srv, int i, char *buf,
  * open-file limit leaves less (then *why says so). */
 int		 wsserver_max_clients(const struct wsserver *srv, char *why,
 		    size_t len);
+/* The one-line state (monitor_status): any thread. */
+void		 wsserver_status(struct wsserver *srv, char *buf, size_t len);
 /* Graceful end: what is queued is sent (the sessions' final status
  * updates), then every client is closed with 1001; waits up to wait s. */
 void		 wsserver_shutdown(struct wsserver *srv, double wait);

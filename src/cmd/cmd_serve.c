@@ -12,6 +12,7 @@
 #include "src/engine/config.h"
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
+#include "src/base/sdnotify.h"
 #include "src/base/util.h"
 #include "net/server/wsserver.h"
 #include "src/cmd/runtime.h"
@@ -37,6 +38,39 @@ cancel_open_sessions(struct engine *eng)
 			engine_session_wait(eng, id);
 	}
 	json_decref(all);
+}
+
+/*
+ * Under a service manager (systemd, Type=notify; sdnotify.h): READY=1 once
+ * listening, STATUS= the server's one-line state whenever it changes, and
+ * WATCHDOG=1 at half of WatchdogSec, from a timer of the server's event
+ * loop (wsserver_config.alive): a loop that stalls stops pinging, and
+ * systemd restarts the service.
+ *
+ * Test hook: with HEIMDALL_TEST_STALL=FILE in the environment, the ping
+ * blocks the loop for as long as FILE exists -- the loop truly stalls
+ * (no HTTP, no WebSocket, no ping), so that a test can see the pings stop
+ * and come back.
+ */
+struct service {
+	const char	*stall;		/* HEIMDALL_TEST_STALL */
+};
+
+static void
+service_alive(void *ctx)
+{
+	struct service	*svc = ctx;
+
+	while (svc->stall != NULL && access(svc->stall, F_OK) == 0)
+		usleep(20000);
+	sdnotify_watchdog();
+}
+
+static void
+service_status(void *ctx, const char *line)
+{
+	(void)ctx;
+	sdnotify_status(line);
 }
 
 static const struct option serve_options[] = {
@@ -65,10 +99,11 @@ serve_exec(const struct args *a)
 	struct wsserver_config	 wc;
 	struct runtime		 rt;
 	struct wsserver		*srv = NULL;
+	struct service		 svc;
 	const struct option	*opt;
 	const char		*stfile, *dir, *tokfile, *v;
 	const char		*origins[WSSERVER_MAX_ORIGINS];
-	char			 err[1024];
+	char			 err[1024], line[SDNOTIFY_STATUS_MAX];
 	char			 addr[256], *token = NULL;
 	double			 hb = 30, start_timeout = 5, conn_to = 30;
 	double			 idle = ENGINE_IDLE_DEFAULT;
@@ -128,6 +163,15 @@ serve_exec(const struct args *a)
 	if (tokfile != NULL && (rc = cli_read_token(tokfile, &token)) != 0)
 		return rc;
 
+	/* Started by systemd (NOTIFY_SOCKET): it must hear READY, or it
+	 * gives up on the service; say so now rather than at its timeout. */
+	memset(&svc, 0, sizeof svc);
+	if (sdnotify_open(err, sizeof err) < 0) {
+		rc = cli_error(EXIT_FAILED, "%s", err);
+		goto out;
+	}
+	svc.stall = getenv("HEIMDALL_TEST_STALL");
+
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
 	    (rc = runtime_options(a, &rt)) != 0)
 		goto out;
@@ -159,6 +203,10 @@ serve_exec(const struct args *a)
 	wc.max_clients = (int)maxc;
 	wc.queue_max = (int)queue;
 	wc.conn_timeout = conn_to;
+	wc.service_ctx = &svc;
+	wc.status = service_status;
+	if ((wc.alive_interval = sdnotify_watchdog_interval()) > 0)
+		wc.alive = service_alive;
 	if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
 		rc = cli_error(EXIT_FAILED, "%s", err);
 		goto out;
@@ -174,6 +222,8 @@ serve_exec(const struct args *a)
 		printf(", also %s://%s/", wc.tls_cert ? "https" : "http", addr);
 	printf(", %d stations, data %s\n", rt.stations.n, rt.data_dir);
 	fflush(stdout);
+	wsserver_status(srv, line, sizeof line);
+	sdnotify_ready(line);
 
 	for (;;) {
 		if (sigwait(&set, &sig) == 0 && (sig == SIGINT ||
@@ -182,6 +232,7 @@ serve_exec(const struct args *a)
 	}
 	fprintf(stderr, "heimdall-rec: %s: stopping (open sessions are "
 	    "cancelled, their chunks kept)\n", strsignal(sig));
+	sdnotify_stopping("stopping: cancelling open sessions");
 	/* Every open session ends now, so that its final status_update
 	 * reaches the clients before they are closed (1001). */
 	cancel_open_sessions(rt.eng);
@@ -200,7 +251,7 @@ const struct cmd_entry cmd_serve_entry = {
 	.args = { .lower = 0, .upper = 0 },
 	.options = serve_options,
 	.usage = "[--listen ADDR:PORT] [--stations FILE] [--data-dir DIR] [options]",
-	.summary = "Run headless: the session WebSocket API, /health and a web page.",
+	.summary = "Run headless: the session WebSocket API, /health, /metrics and a web page.",
 	.help =
 	    "  --listen ADDR:PORT   where to serve (default 127.0.0.1:8001; port 0 "
 	    "picks a free one)\n"
@@ -235,6 +286,11 @@ const struct cmd_entry cmd_serve_entry = {
 	    RUNTIME_HELP
 	    "\nPrints \"listening on http://ADDR:PORT/ ...\" once serving; SIGINT or "
 	    "SIGTERM\nstop it (exit 0). Exit status: 64 usage, 66 no stations file, "
-	    "78 bad\nstations, token or TLS file, 73 data dir, 69 cannot listen.\n",
+	    "78 bad\nstations, token or TLS file, 73 data dir, 69 cannot listen (or, "
+	    "under systemd,\nlibsystemd.so.0 cannot be loaded).\n"
+	    "\nGET /metrics: Prometheus metrics (with a token, from \"Authorization: "
+	    "Bearer\"\nonly). Under systemd (the heimdall-rec.service unit, "
+	    "Type=notify): READY=1 once\nlistening, STATUS= the session state, "
+	    "WATCHDOG=1 from the event loop at half\nof WatchdogSec.\n",
 	.exec = serve_exec
 };
