@@ -279,6 +279,12 @@ class MixedBandsTest(unittest.TestCase):
                          [1, 2, 3])
         self.assertEqual([s["state"] for s in m["stations"]],
                          ["streaming"] * 3 + ["excluded"] * 2)
+        # the dataset's listing owes nothing for them either
+        r = subprocess.run([h.REC, "sessions", "--json", "--data-dir", data],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"chunks_expected":9', r.stdout.replace(" ", ""))
+        self.assertIn('"chunks_missing":0', r.stdout.replace(" ", ""))
         # the human lines: each left-out station and its summary row
         rc, _, err = h.record(self.sim, os.path.join(self.tmp, "human"), 2,
                               json_out=False)
