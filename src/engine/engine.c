@@ -13,6 +13,7 @@
 #include "src/engine/chunker.h"
 #include "src/engine/events.h"
 #include "src/engine/locate.h"
+#include "src/engine/probe.h"
 #include "src/base/metrics.h"
 #include "src/base/util.h"
 #include "net/rx/receiver.h"
@@ -2596,4 +2597,12 @@ engine_sessions(struct engine *eng)
 		json_array_append_new(arr, status_data(s));
 	pthread_mutex_unlock(&eng->lock);
 	return arr;
+}
+
+int
+engine_probe(struct engine *eng, const struct session_params *p,
+    double timeout, struct probe_result *out)
+{
+	return probe_accepting(eng->cfg.loop, eng->cfg.stations, p, timeout,
+	    out);
 }
