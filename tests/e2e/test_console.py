@@ -270,6 +270,48 @@ class ConsoleTest(unittest.TestCase):
                          (sid, "completed"))
         t.quit("q")
 
+    def test_page_follows_the_console(self):
+        """--listen, issue 13: the page opened while the operator's session
+        acquires shows it as it is (acquiring, the console's frequency and
+        duration, the bar; no "New Session"), and the stations left out for
+        the frequency (a mixed network: 3 HF and 2 two-metre stations, the
+        session goes on with the 3); reloaded after the end, the last
+        session, complete with a full bar (tests/web/page_follow.js)."""
+        from servers import free_port
+        from test_serve import NODE, WEB
+        sim = self.sim(5)
+        with open(sim.stations) as f:
+            st = json.load(f)
+        for s in st["stations"][3:]:
+            s["frequency_min_hz"], s["frequency_max_hz"] = 144e6, 146e6
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        port = free_port()
+        t = self.console(sim, args=("--listen", "127.0.0.1:%d" % port))
+        art = os.path.join(SRC, "tests", "artifacts")
+        os.makedirs(art, exist_ok=True)
+        self.start(t, name="operator", freq="10", duration=10)
+        env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+        page = subprocess.run([NODE, os.path.join(WEB, "page_follow.js"),
+                               "http://127.0.0.1:%d/" % port, "10", "watch",
+                               art], capture_output=True, text=True,
+                              timeout=180, env=env)
+        self.assertEqual(page.returncode, 0, page.stderr + page.stdout)
+        res = json.loads(page.stdout)
+        scr = t.wait("Session complete", timeout=30)
+        t.save("page-follows")
+        m, _ = self.manifest()
+        self.assertEqual(res["session_id"], m["session"]["id"])
+        self.assertEqual(res["status"], "Session complete: 30 of 30 chunks "
+                         "stored")
+        self.assertEqual(res["excluded"], "Left out: Sim 4 (10 MHz is "
+                         "outside its range 144-146 MHz), Sim 5 (10 MHz is "
+                         "outside its range 144-146 MHz)")
+        self.assertEqual([s["state"] for s in m["stations"]],
+                         ["streaming"] * 3 + ["excluded"] * 2)
+        self.assertIn("excluded", scr)
+        t.quit("q")
+
     def test_queued_behind_a_web_session(self):
         """--listen: while a WebSocket client's session acquires, the
         operator's waits in the engine's queue -- the progress screen says
