@@ -271,11 +271,19 @@ config_defaults(struct con *c)
 {
 	const struct stations	*st = c->cfg->stations;
 	int			 i;
+	const struct session_params *pre = c->cfg->preset;
+	char			 mhz[32] = "";
 
-	wg_field_init(&c->name, SESSION_NAME_MAX, "");
-	wg_field_init(&c->freq, 32, "");
-	wg_field_init(&c->notes, SESSION_NOTES_MAX, "");
-	wg_slider_init(&c->dur, SESSION_DURATION_MIN, SESSION_DURATION_MAX, 10);
+	if (pre != NULL && pre->freq_hz > 0)
+		snprintf(mhz, sizeof mhz, "%.10g", pre->freq_hz / 1e6);
+	wg_field_init(&c->name, SESSION_NAME_MAX, pre != NULL ? pre->name : "");
+	wg_field_init(&c->freq, 32, mhz);
+	wg_field_init(&c->notes, SESSION_NOTES_MAX, pre != NULL ? pre->notes :
+	    "");
+	wg_slider_init(&c->dur, SESSION_DURATION_MIN, SESSION_DURATION_MAX,
+	    pre != NULL && pre->duration_s > 0 ? pre->duration_s : 10);
+	if (pre != NULL)	/* a session ready to start (console.h) */
+		c->focus = CF_START;
 	c->fmin = 0;
 	c->fmax = 0;
 	for (i = 0; i < st->n; i++) {

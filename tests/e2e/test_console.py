@@ -290,14 +290,22 @@ class ConsoleTest(unittest.TestCase):
         t = self.console(sim, args=("--listen", "127.0.0.1:%d" % port))
         art = os.path.join(SRC, "tests", "artifacts")
         os.makedirs(art, exist_ok=True)
-        self.start(t, name="operator", freq="10", duration=10)
         env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
-        page = subprocess.run([NODE, os.path.join(WEB, "page_follow.js"),
-                               "http://127.0.0.1:%d/" % port, "10", "watch",
-                               art], capture_output=True, text=True,
-                              timeout=180, env=env)
-        self.assertEqual(page.returncode, 0, page.stderr + page.stdout)
-        res = json.loads(page.stdout)
+        page = subprocess.Popen([NODE, os.path.join(WEB, "page_follow.js"),
+                                 "http://127.0.0.1:%d/" % port, "10", "watch",
+                                 art], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        self.addCleanup(page.kill)
+        self.assertEqual(page.stdout.readline().strip(), "ready")
+        self.start(t, name="operator", freq="10", duration=10)
+        t.wait(lambda s: re.search(r"Chunk [1-9]\d*/10", s),
+               what="chunks arriving")
+        page.stdin.write("go\n")           # the page opens mid-session
+        page.stdin.flush()
+        out, err = page.communicate(timeout=180)
+        self.assertEqual(page.returncode, 0, err + out)
+        res = json.loads(out)
         scr = t.wait("Session complete", timeout=30)
         t.save("page-follows")
         m, _ = self.manifest()
@@ -311,6 +319,36 @@ class ConsoleTest(unittest.TestCase):
                          ["streaming"] * 3 + ["excluded"] * 2)
         self.assertIn("excluded", scr)
         t.quit("q")
+
+    def test_preset_ready_to_start(self):
+        """--name/--freq/--duration/--notes (scripts/demo): the console opens
+        with the form filled and Start focused, so Enter starts it."""
+        sim = self.sim(2)
+        t = self.console(sim, args=("--name", "Demo session", "--freq", "14.2",
+                                    "--duration", "3", "--notes", "demo"))
+        scr = t.wait("Demo session")
+        t.save("preset")
+        self.assertIn("14.2", scr)
+        self.assertIn(" 3 s", scr)
+        t.keys("Enter")                  # Start is focused
+        t.wait("Assign source")
+        t.keys("Enter")
+        t.wait(lambda s: "2 reachable" in s, what="2 reachable")
+        t.keys("Enter")
+        t.wait("Session complete", timeout=30)
+        m, _ = self.manifest()
+        self.assertEqual((m["session"]["session_name"],
+                          m["session"]["frequency_hz"],
+                          m["session"]["duration_seconds"],
+                          m["session"]["notes"]),
+                         ("Demo session", 14200000, 3, "demo"))
+        t.quit("q")
+        # a bad preset is a usage error before the screen opens
+        r = subprocess.run([h.REC, "console", "--stations", sim.stations,
+                            "--duration", "31"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 64, r.stderr)
+        self.assertIn("--duration", r.stderr)
 
     def test_queued_behind_a_web_session(self):
         """--listen: while a WebSocket client's session acquires, the

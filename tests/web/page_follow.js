@@ -8,7 +8,9 @@
 // reloaded after the end, the last session (not "Session: none").
 // Usage: node page_follow.js URL MHZ MODE OUTDIR [SOURCE]
 //   MODE drive: this script's own ws client runs a 10 s session (SOURCE or
-//               "unknown"); MODE watch: someone else (the console) runs it.
+//               "unknown"); MODE watch: someone else (the console) runs it:
+//               once the browser is up the script prints "ready" and opens
+//               the page when a line comes on stdin.
 // Prints {ok, session_id, status, excluded, warning} as JSON.
 "use strict";
 const { chromium } = require("playwright-core");
@@ -30,6 +32,16 @@ const DUR = 10;   // s: long enough for chromium to open mid-acquisition on a bu
   const errors = [];
   let A = null, sid = null, finA = null;
   try {
+    // the browser first (its start is the slow part), then the session
+    const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    if (mode === "watch") {
+      // the caller starts the session, then says "go" on stdin
+      console.log("ready");
+      await new Promise((res) => process.stdin.once("data", res));
+      process.stdin.pause();
+    }
     if (mode === "drive") {
       A = await client(wsurl, "A").open;
       sid = (await A.step("session:start", { session_name: "followed", frequency_mhz: mhz,
@@ -39,9 +51,6 @@ const DUR = 10;   // s: long enough for chromium to open mid-acquisition on a bu
       await A.step("session:complete", { session_id: sid, frequency_hz: Math.round(mhz * 1e6),
         duration_seconds: DUR }, "session:completed");
     }
-    const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
     await page.goto(url);
     await page.waitForSelector("#conn.up", { timeout: 10000 });
     await page.waitForFunction(() => /^Acquiring/.test(document.getElementById("status").textContent),
