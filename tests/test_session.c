@@ -138,7 +138,7 @@ test_range(void **state)
 	assert_int_equal(session_station_takes(&v[1], p.freq_hz, why,
 	    sizeof why), 0);
 	assert_string_equal(why,
-	    "left out: 14.2 MHz is outside its range 24-1766 MHz");
+	    "14.2 MHz is outside its range 24-1766 MHz");
 	assert_int_equal(session_station_takes(&v[2], p.freq_hz, why,
 	    sizeof why), 1);
 	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,

@@ -336,7 +336,7 @@ test_left_out(void **state)
 	x = json_array_get(x, 0);
 	assert_int_equal(json_integer_value(json_object_get(x, "websdr")), 1);
 	assert_string_equal(json_string_value(json_object_get(x, "reason")),
-	    "left out: 25 MHz is outside its range 1-20 MHz");
+	    "25 MHz is outside its range 1-20 MHz");
 	snap = engine_session_snapshot(f->env.eng, dstr(r, "session_id"));
 	assert_non_null(snap);
 	assert_int_equal(json_array_size(json_object_get(snap, "excluded")),

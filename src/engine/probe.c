@@ -180,7 +180,7 @@ probe_accepting(struct rxloop *loop, const struct stations *sts,
 	struct rx		**rxs;
 	struct rx_params	 rp;
 	struct timespec		 ts;
-	char			 err[256];
+	char			 err[256], why[160];
 	double			 end;
 	int			 i, ok = 0;
 
@@ -215,8 +215,12 @@ probe_accepting(struct rxloop *loop, const struct stations *sts,
 		    NULL };
 		ones[i].w = &w;
 		ones[i].done = 1;
-		if (!session_station_takes(st, p->freq_hz, res[i].reason,
-		    sizeof res[i].reason) || !res[i].reachable)
+		if (!session_station_takes(st, p->freq_hz, why, sizeof why)) {
+			snprintf(res[i].reason, sizeof res[i].reason,
+			    "left out: %s", why);
+			continue;
+		}
+		if (!res[i].reachable)
 			continue;
 		if (drv == NULL || rx_type_replay(st->type)) {
 			snprintf(res[i].reason, sizeof res[i].reason,

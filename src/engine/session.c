@@ -87,7 +87,7 @@ session_station_takes(const struct station *st, double freq_hz, char *why,
 	/* %.10g: Hz precision, without a float's trailing digits; short
 	 * enough for the console's line under the field */
 	if (why != NULL && len > 0)
-		snprintf(why, len, "left out: %.10g MHz is outside its range "
+		snprintf(why, len, "%.10g MHz is outside its range "
 		    "%.10g-%.10g MHz", freq_hz / 1e6, st->freq_min_hz / 1e6,
 		    st->freq_max_hz / 1e6);
 	return 0;

@@ -79,7 +79,7 @@ int		 session_validate(const struct session_params *p,
  * in receiver:status "excluded", the summary and the manifest), instead of
  * refusing the session; only a frequency no station takes is refused.
  */
-/* 1 if st takes freq_hz, else 0 with why ("left out: 14.2 MHz is outside
+/* 1 if st takes freq_hz, else 0 with why ("14.2 MHz is outside
  * its range 24-1766 MHz"; why may be NULL). */
 int		 session_station_takes(const struct station *st,
 		    double freq_hz, char *why, size_t len);

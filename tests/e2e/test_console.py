@@ -1095,6 +1095,33 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertIn("6 of 9 stored, 3 missing", scr)
         t.quit("q")
 
+    def test_reachable_means_accepting(self):
+        """Issue 13: "N reachable" on step 3 counts the stations that
+        accept the session (the shared probe, src/engine/probe): a station
+        that answers its port but refuses the password, and one whose range
+        excludes the frequency, do not count; the latter is left out of the
+        session with the reason, the former fails with its own."""
+        sim = self.sim(3, ["i=2,fault=badp"])
+        with open(sim.stations) as f:
+            st = json.load(f)
+        st["stations"][2]["frequency_min_hz"] = 144e6
+        st["stations"][2]["frequency_max_hz"] = 146e6
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        t = self.console(sim, args=["--start-timeout", "2"])
+        self.configure(t, "accepting", "10", 2)
+        t.keys("Enter")
+        t.wait("3 configured, 1 reachable")
+        t.save("confirm-accepting")
+        t.keys("Enter")
+        scr = t.wait("Session complete", timeout=40)
+        t.save("complete-accepting")
+        m, _ = self.manifest()
+        self.assertEqual([s["state"] for s in m["stations"]][2], "excluded")
+        self.assertIn("bad password", m["stations"][1]["reason"])
+        self.assertIn("2 of 4 stored", scr)
+        t.quit("q")
+
     # -- not a terminal -------------------------------------------------------
 
     def test_not_a_terminal(self):

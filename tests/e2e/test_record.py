@@ -251,7 +251,7 @@ class MixedBandsTest(unittest.TestCase):
                and e["data"]["state"] == "excluded"]
         self.assertEqual(sorted(d["websdr"] for d in out), [4, 5], out)
         for d in out:
-            self.assertEqual(d["reason"], "left out: 10 MHz is outside its "
+            self.assertEqual(d["reason"], "10 MHz is outside its "
                              "range 144-146 MHz")
         started = [e["data"] for e in ev if e["event"] == "session:started"][0]
         self.assertEqual([x["websdr"] for x in started["excluded"]], [4, 5])
@@ -289,10 +289,10 @@ class MixedBandsTest(unittest.TestCase):
         rc, _, err = h.record(self.sim, os.path.join(self.tmp, "human"), 2,
                               json_out=False)
         self.assertEqual(rc, 0, err)
-        self.assertIn("station 4 (Sim 4): excluded - left out: 10 MHz is "
+        self.assertIn("station 4 (Sim 4): excluded - 10 MHz is "
                       "outside its range 144-146 MHz", err)
         self.assertIn("acquiring 2 chunks from 3 stations", err)
-        self.assertRegex(err, r"\n\s+5 Sim 5\s+excluded\s+left out: 10 MHz")
+        self.assertRegex(err, r"\n\s+5 Sim 5\s+excluded\s+10 MHz is outside")
         self.assertIn("6 of 6 chunks stored", err)
 
     def test_no_station_takes_it(self):
