@@ -590,7 +590,9 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
     # -- faults --------------------------------------------------------------
 
     def test_stall_shows_retrying(self):
-        sim = self.sim(3, ["i=2,fault=stall,after=1.5"])
+        # times=2: step 3's probe (accepting: src/engine/probe) opens each
+        # receiver once, so the session's stream is the simulator's second
+        sim = self.sim(3, ["i=2,fault=stall,after=1.5,times=2"])
         t = self.console(sim)
         self.start(t, duration=8)
         scr = t.wait(lambda s: any("retrying" in r for r in station_rows(s)
