@@ -403,6 +403,15 @@ status_data(struct sess *s)
 		json_object_set_new(d, "warning", json_string(s->warning));
 	if (s->summary != NULL)
 		json_object_set(d, "summary", s->summary);
+	if (session_status_final(s->status)) {
+		/* the one vocabulary (session_outcome): complete, partial (k
+		 * missing), failed -- so the page says what record says */
+		char w[64];
+		session_outcome_text(session_status_name(s->status),
+		    json_integer_value(json_object_get(s->summary,
+		    "chunks_missing")), w, sizeof w);
+		json_object_set_new(d, "outcome", json_string(w));
+	}
 	return d;
 }
 

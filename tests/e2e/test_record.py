@@ -263,6 +263,7 @@ class MixedBandsTest(unittest.TestCase):
                           and e["data"].get("state") != "excluded"])
         f = h.final(ev)
         self.assertEqual(f["status"], "completed")
+        self.assertEqual(f["outcome"], "complete")     # not partial
         self.assertEqual((f["summary"]["chunks_expected"],
                           f["summary"]["chunks_stored"],
                           f["summary"]["chunks_missing"]), (9, 9, 0))
