@@ -89,6 +89,9 @@ validate_config(struct con *c)
 	snprintf(c->p.notes, sizeof c->p.notes, "%s", c->notes.buf);
 	c->p.low_cut = c->cfg->low_cut;
 	c->p.high_cut = c->cfg->high_cut;
+	if (c->cfg->preset != NULL)	/* console --group (issue 16) */
+		snprintf(c->p.group, sizeof c->p.group, "%s",
+		    c->cfg->preset->group);
 	if (session_validate(&c->p, c->cfg->stations, &e) != 0) {
 		snprintf(c->msg, sizeof c->msg, "%s", e.msg);
 		return -1;

@@ -65,6 +65,7 @@ static const struct option console_options[] = {
 	{ "freq", required_argument, NULL, 0 },
 	{ "duration", required_argument, NULL, 0 },
 	{ "notes", required_argument, NULL, 0 },
+	{ "group", required_argument, NULL, 0 },
 	REPLICATOR_OPTIONS,
 	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
@@ -183,7 +184,8 @@ console_exec(const struct args *a)
 	cc.low_cut = low;
 	cc.high_cut = high;
 	if (args_has(a, "name") || args_has(a, "freq") ||
-	    args_has(a, "duration") || args_has(a, "notes"))
+	    args_has(a, "duration") || args_has(a, "notes") ||
+	    args_has(a, "group"))
 		cc.preset = &pre;
 	if (console_run(&cc, err, sizeof err) != 0)
 		rc = cli_error(EXIT_SOFTWARE, "%s", err);
@@ -224,7 +226,7 @@ const struct cmd_entry cmd_console_entry = {
 	    "  --token-file FILE    with --listen: clients must send this token; "
 	    "required\n"
 	    "                       off loopback\n"
-	    "  --name NAME, --freq MHZ, --duration S, --notes TEXT\n"
+	    "  --name NAME, --freq MHZ, --duration S, --notes TEXT, --group ID\n"
 	    "                       fill the Configure form with these (Start "
 	    "focused):\n"
 	    "                       a session ready to start (scripts/demo)\n"

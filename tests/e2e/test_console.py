@@ -321,11 +321,12 @@ class ConsoleTest(unittest.TestCase):
         t.quit("q")
 
     def test_preset_ready_to_start(self):
-        """--name/--freq/--duration/--notes (scripts/demo): the console opens
+        """--name/--freq/--duration/--notes/--group (scripts/demo): the console opens
         with the form filled and Start focused, so Enter starts it."""
         sim = self.sim(2)
         t = self.console(sim, args=("--name", "Demo session", "--freq", "14.2",
-                                    "--duration", "3", "--notes", "demo"))
+                                    "--duration", "3", "--notes", "demo",
+                                    "--group", "demo-1"))
         scr = t.wait("Demo session")
         t.save("preset")
         self.assertIn("14.2", scr)
@@ -342,6 +343,7 @@ class ConsoleTest(unittest.TestCase):
                           m["session"]["duration_seconds"],
                           m["session"]["notes"]),
                          ("Demo session", 14200000, 3, "demo"))
+        self.assertEqual(m["session"]["group_id"], "demo-1")
         t.quit("q")
         # a bad preset is a usage error before the screen opens
         r = subprocess.run([h.REC, "console", "--stations", sim.stations,
@@ -1116,8 +1118,10 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.wait("3 configured, 1 reachable")
         t.save("confirm-accepting")
         t.keys("Enter")
-        scr = t.wait("Session complete", timeout=40)
+        scr = t.wait("Session partial", timeout=40)
         t.save("complete-accepting")
+        row3 = [l for l in lines(scr) if l.startswith("3 Sim 3")][0]
+        self.assertIn("excluded: 10 MHz is outside its range", row3)
         m, _ = self.manifest()
         self.assertEqual([s["state"] for s in m["stations"]][2], "excluded")
         self.assertIn("bad password", m["stations"][1]["reason"])
