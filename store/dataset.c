@@ -1556,12 +1556,18 @@ row_from_manifest(const char *id, const json_t *m, json_int_t stored,
 	    "frequency_hz", "duration_seconds", "session_start" };
 	json_t		*ses = json_object_get(m, "session"), *o, *v;
 	json_t		*rebuilt = json_object_get(m, "rebuilt");
-	json_int_t	 expected;
+	json_int_t	 expected, nst;
 	size_t		 i;
 
+	/* stations left out for the frequency (state "excluded", the
+	 * engine's session_station_takes) owe no chunk */
+	nst = 0;
+	json_array_foreach(json_object_get(m, "stations"), i, v)
+		nst += !json_is_string(json_object_get(v, "state")) ||
+		    strcmp(json_string_value(json_object_get(v, "state")),
+		    "excluded") != 0;
 	expected = json_integer_value(json_object_get(ses,
-	    "duration_seconds")) * (json_int_t)json_array_size(
-	    json_object_get(m, "stations"));
+	    "duration_seconds")) * nst;
 	if (json_is_object(rebuilt))
 		expected = json_integer_value(json_object_get(rebuilt,
 		    "chunks_expected"));
@@ -2082,7 +2088,11 @@ recover_one(struct dataset *ds, const char *id)
 			if (json_integer_value(json_object_get(r, "websdr")) == k)
 				ok++;
 		json_object_set_new(st, "chunks_ok", json_integer(ok));
-		json_object_set_new(st, "state", json_string("stopped"));
+		if (!json_is_string(json_object_get(st, "state")) ||
+		    strcmp(json_string_value(json_object_get(st, "state")),
+		    "excluded") != 0)	/* left out: it stays so */
+			json_object_set_new(st, "state",
+			    json_string("stopped"));
 	}
 	json_object_set_new(m, "orphans", orphans(ds, id, rows));
 	json_decref(rows);

@@ -107,8 +107,9 @@ test_invalid(void **state)
 	assert_int_equal(session_validate(&p, NULL, NULL), 0);
 }
 
-/* The stations' range: checked in session_validate for every front-end;
- * the message names the first station that refuses. */
+/* The stations' range (issue 13): a station that cannot take the
+ * frequency is left out with the reason, the session goes on with the
+ * others; only a frequency that no station takes is refused. */
 static void
 test_range(void **state)
 {
@@ -116,6 +117,7 @@ test_range(void **state)
 	struct stations		st = { v, 3 };
 	struct session_params	p = good();
 	struct session_error	e;
+	char			why[160], note[256];
 
 	(void)state;
 	memset(v, 0, sizeof v);
@@ -131,25 +133,46 @@ test_range(void **state)
 
 	st.n = 1;
 	assert_int_equal(session_validate(&p, &st, &e), 0);
-	st.n = 3;		/* 14.2 MHz: only Torino refuses */
+	st.n = 3;		/* 14.2 MHz: Torino is left out, no refusal */
+	assert_int_equal(session_validate(&p, &st, &e), 0);
+	assert_int_equal(session_station_takes(&v[1], p.freq_hz, why,
+	    sizeof why), 0);
+	assert_string_equal(why,
+	    "14.2 MHz is outside its range 24-1766 MHz");
+	assert_int_equal(session_station_takes(&v[2], p.freq_hz, why,
+	    sizeof why), 1);
+	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,
+	    sizeof note), 1);
+	assert_string_equal(note, "Torino takes 24-1766 MHz: left out");
+	/* the range's edges are inside */
+	p.freq_hz = 24e6;
+	st.n = 2;
+	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,
+	    sizeof note), 0);
+	assert_string_equal(note, "");
+	p.freq_hz = 1766e6;
+	assert_int_equal(session_station_takes(&v[1], p.freq_hz, NULL, 0), 1);
+	/* two left out: the first is named, the other counted */
+	p.freq_hz = 2000.5e6;
+	st.n = 3;
+	assert_int_equal(session_check_frequency(&st, p.freq_hz, &e), 0);
+	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,
+	    sizeof note), 2);
+	assert_string_equal(note,
+	    "Torino takes 24-1766 MHz: left out (and 1 other)");
+	/* none takes it: refused, naming the first */
+	p.freq_hz = 4000e6;
 	memset(&e, 0, sizeof e);
 	assert_int_equal(session_validate(&p, &st, &e), -1);
 	assert_string_equal(e.code, "out_of_range");
 	assert_string_equal(e.field, "frequency_mhz");
-	assert_string_equal(e.msg,
-	    "14.2 MHz is out of range: Torino takes 24-1766 MHz");
-	/* the range's edges are inside */
-	p.freq_hz = 24e6;
-	st.n = 2;
-	assert_int_equal(session_validate(&p, &st, &e), 0);
-	p.freq_hz = 1766e6;
-	assert_int_equal(session_check_frequency(&st, p.freq_hz, &e), 0);
-	/* two refuse: the first is named, the other counted */
-	p.freq_hz = 2000.5e6;
-	st.n = 3;
+	assert_string_equal(e.msg, "4000 MHz is out of range of every "
+	    "station: Wide takes 0-3000 MHz (and 2 others)");
+	st.n = 1;
 	assert_int_equal(session_check_frequency(&st, p.freq_hz, &e), -1);
-	assert_string_equal(e.msg, "2000.5 MHz is out of range: Torino takes "
-	    "24-1766 MHz (and 1 other)");
+	assert_string_equal(e.msg,
+	    "4000 MHz is out of range: Wide takes 0-3000 MHz");
+	st.n = 3;
 	/* without stations, the range is not checked */
 	assert_int_equal(session_validate(&p, NULL, &e), 0);
 	/* the other checks still come first */

@@ -241,8 +241,9 @@ test_start_validation(void **state)
 		    "\"duration_seconds\":5}", "out_of_range", "frequency_mhz" },
 		{ "{\"session_name\":\"x\",\"frequency_mhz\":-3,"
 		    "\"duration_seconds\":5}", "out_of_range", "frequency_mhz" },
-		/* outside station 1's 1-20 MHz */
-		{ "{\"session_name\":\"x\",\"frequency_mhz\":25,"
+		/* outside every station's range (25 MHz is outside station
+		 * 1's 1-20 MHz only: it is left out, test_left_out) */
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":35,"
 		    "\"duration_seconds\":5}", "out_of_range", "frequency_mhz" },
 		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
 		    "\"duration_seconds\":5,\"notes\":5}", "wrong_type",
@@ -314,6 +315,44 @@ count(json_t *arr, const char *name, const char *status)
 		n++;
 	}
 	return n;
+}
+
+/* A station whose range excludes the frequency is left out with the
+ * reason (issue 13), the session starts with the others: the reply and
+ * the snapshot name it, the bus says receiver:status "excluded". */
+static void
+test_left_out(void **state)
+{
+	struct fx	*f = *state;
+	json_t		*r, *x, *snap;
+	size_t		 i;
+	int		 said = 0;
+
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"mixed\",\"frequency_mhz\":25,\"duration_seconds\":2}}");
+	assert_string_equal(ev(r), "session:started");
+	x = json_object_get(json_object_get(r, "data"), "excluded");
+	assert_int_equal(json_array_size(x), 1);
+	x = json_array_get(x, 0);
+	assert_int_equal(json_integer_value(json_object_get(x, "websdr")), 1);
+	assert_string_equal(json_string_value(json_object_get(x, "reason")),
+	    "25 MHz is outside its range 1-20 MHz");
+	snap = engine_session_snapshot(f->env.eng, dstr(r, "session_id"));
+	assert_non_null(snap);
+	assert_int_equal(json_array_size(json_object_get(snap, "excluded")),
+	    1);
+	json_decref(snap);
+	pthread_mutex_lock(&f->lock);
+	json_array_foreach(f->bus, i, x) {
+		json_t *d = json_object_get(x, "data");
+		if (strcmp(ev(x), "receiver:status") == 0 &&
+		    strcmp(json_string_value(json_object_get(d, "state")),
+		    "excluded") == 0 && json_integer_value(json_object_get(d,
+		    "websdr")) == 1)
+			said++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(said, 1);
 }
 
 static void
@@ -800,6 +839,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_validation, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_left_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_pages, setup,

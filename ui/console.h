@@ -19,6 +19,7 @@ struct engine;
 struct events;
 struct dataset;
 struct stations;
+struct session_params;
 
 struct console_config {
 	struct engine		*eng;		/* borrowed */
@@ -38,6 +39,10 @@ struct console_config {
 				    const char *session_id, char *buf,
 				    size_t len);
 	void			*store_ctx;
+	/* NULL, or the Configure form's values at start (name, frequency,
+	 * duration, notes), focus on Start: a session ready to start
+	 * (scripts/demo, console --name/--freq/--duration/--notes) */
+	const struct session_params *preset;
 	const char		*notice;	/* NULL, or a line shown under
 						   the Configure form and first
 						   in the event log (--listen's

@@ -136,6 +136,9 @@ validate_config(struct con *c)
 	snprintf(c->p.group, sizeof c->p.group, "%s", c->group.buf);
 	c->p.low_cut = c->cfg->low_cut;
 	c->p.high_cut = c->cfg->high_cut;
+	if (c->cfg->preset != NULL)	/* console --group (issue 16) */
+		snprintf(c->p.group, sizeof c->p.group, "%s",
+		    c->cfg->preset->group);
 	if (session_validate(&c->p, c->cfg->stations, &e) != 0) {
 		snprintf(c->msg, sizeof c->msg, "%s", e.msg);
 		return -1;
@@ -362,13 +365,22 @@ config_defaults(struct con *c)
 {
 	const struct stations	*st = c->cfg->stations;
 	int			 i;
+	const struct session_params *pre = c->cfg->preset;
+	char			 mhz[32] = "";
 
-	wg_field_init(&c->name, SESSION_NAME_MAX, "");
-	wg_field_init(&c->freq, 32, "");
-	wg_field_init(&c->notes, SESSION_NOTES_MAX, "");
-	wg_field_init(&c->group, SESSION_GROUP_MAX, "");
+	if (pre != NULL && pre->freq_hz > 0)
+		snprintf(mhz, sizeof mhz, "%.10g", pre->freq_hz / 1e6);
+	wg_field_init(&c->name, SESSION_NAME_MAX, pre != NULL ? pre->name : "");
+	wg_field_init(&c->freq, 32, mhz);
+	wg_field_init(&c->notes, SESSION_NOTES_MAX, pre != NULL ? pre->notes :
+	    "");
+	wg_field_init(&c->group, SESSION_GROUP_MAX, pre != NULL ? pre->group :
+	    "");
 	wg_field_init(&c->at, 40, "");
-	wg_slider_init(&c->dur, SESSION_DURATION_MIN, SESSION_DURATION_MAX, 10);
+	wg_slider_init(&c->dur, SESSION_DURATION_MIN, SESSION_DURATION_MAX,
+	    pre != NULL && pre->duration_s > 0 ? pre->duration_s : 10);
+	if (pre != NULL)	/* a session ready to start (console.h) */
+		c->focus = CF_START;
 	c->fmin = 0;
 	c->fmax = 0;
 	for (i = 0; i < st->n; i++) {

@@ -21,7 +21,7 @@
 #include "src/engine/engine.h"
 #include "src/engine/session.h"
 
-/* ---- the reachability probe (its own thread: DNS and connect block) ---- */
+/* ---- the reachability probe (src/engine/probe.h; its own thread) ---- */
 
 struct probe {
 	struct con	*c;
@@ -34,59 +34,9 @@ probe_main(void *arg)
 	struct probe		*pr = arg;
 	struct con		*c = pr->c;
 	const struct stations	*st = c->cfg->stations;
-	struct addrinfo		 hints, *ai;
-	struct pollfd		 pf[128];
-	char			 port[16];
-	int			 i, j, n, ok = 0, soerr, left;
-	socklen_t		 sl;
-	double			 end;
+	/* reachable AND accepting this session (the shared probe) */
+	int			 ok = engine_probe(c->cfg->eng, &c->p, 0, NULL);
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	/* In batches of 128 connects at once, 1.5 s each. */
-	for (i = 0; i < st->n; i += n) {
-		n = st->n - i < 128 ? st->n - i : 128;
-		for (j = 0; j < n; j++) {
-			pf[j].fd = -1;
-			pf[j].events = POLLOUT;
-			pf[j].revents = 0;
-			snprintf(port, sizeof port, "%d", st->v[i + j].port);
-			if (getaddrinfo(st->v[i + j].host, port, &hints,
-			    &ai) != 0)
-				continue;
-			pf[j].fd = socket(ai->ai_family, ai->ai_socktype |
-			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-			if (pf[j].fd >= 0 && connect(pf[j].fd, ai->ai_addr,
-			    ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-				close(pf[j].fd);
-				pf[j].fd = -1;
-			}
-			freeaddrinfo(ai);
-		}
-		end = mono() + 1.5;
-		for (;;) {
-			left = 0;
-			for (j = 0; j < n; j++)
-				if (pf[j].fd >= 0 && pf[j].revents == 0)
-					left++;
-			if (left == 0 || mono() >= end)
-				break;
-			if (poll(pf, (nfds_t)n, (int)((end - mono()) * 1000) +
-			    1) < 0 && errno != EINTR)
-				break;
-		}
-		for (j = 0; j < n; j++) {
-			if (pf[j].fd < 0)
-				continue;
-			sl = sizeof soerr;
-			if (pf[j].revents != 0 && getsockopt(pf[j].fd,
-			    SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-			    soerr == 0)
-				ok++;
-			close(pf[j].fd);
-		}
-	}
 	con_queue_push(c, "ui:probe", json_pack("{s:i, s:i, s:i}", "gen", pr->gen,
 	    "ok", ok, "total", st->n));
 	free(pr);

@@ -196,6 +196,8 @@ rows_final(struct con *c, const json_t *d)
 	}
 	for (k = 0; k < c->nrows; k++) {
 		r = &c->rows[k];
+		if (strcmp(r->state, "excluded") == 0)
+			continue;	/* left out for the frequency: owed none */
 		/* Chunks never reached (a cancel) are missing too. */
 		miss = c->total - r->ok;
 		if (miss < r->miss)

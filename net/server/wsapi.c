@@ -506,7 +506,7 @@ ev_start(struct req *r)
 	const char		*notes, *group;
 	double			 mhz;
 	long			 dur;
-	json_t			*d;
+	json_t			*d, *snap;
 
 	if (check_fields(r, spec, sizeof spec / sizeof spec[0]) != 0)
 		return;
@@ -554,6 +554,13 @@ ev_start(struct req *r)
 	    mhz, "duration_seconds", p.duration_s, "notes", p.notes,
 	    "group_id", p.group[0] != '\0' ? p.group : NULL, "session_token",
 	    tok);
+	/* the stations left out for the frequency, as the bus says */
+	if ((snap = engine_session_snapshot(r->api->cfg.eng, id)) != NULL) {
+		json_t *x = json_object_get(snap, "excluded");
+		json_object_set_new(d, "excluded", x != NULL ? json_incref(x) :
+		    json_array());
+		json_decref(snap);
+	}
 	send_env(r, "session:started", d);
 	json_decref(d);
 }
@@ -1082,6 +1089,7 @@ wsapi_broadcast(const char *event)
 		{ "session:progress", WSAPI_TO_ALL },
 		{ "session:error", WSAPI_TO_ALL },
 		{ "session:clock", WSAPI_TO_ALL },
+		{ "session:warning", WSAPI_TO_ALL },
 		{ "session:fix", WSAPI_TO_ALL },
 		{ "session:measurement", WSAPI_SUB_MEASUREMENTS },
 		{ "receiver:status", WSAPI_SUB_RECEIVERS },

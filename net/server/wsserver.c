@@ -34,6 +34,7 @@
 #include "src/engine/config.h"
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
+#include "src/engine/probe.h"
 #include "src/base/util.h"
 #include "store/dataset.h"
 
@@ -984,55 +985,20 @@ metrics_text(struct wsserver *srv, size_t *len)
 	return s;
 }
 
-/* A TCP connect within 2 s: the station's host answers on its port. */
-static int
-reachable(const struct station *st)
-{
-	struct addrinfo	 hints, *res = NULL, *ai;
-	struct pollfd	 pfd;
-	char		 port[16];
-	int		 fd, ok = 0, soerr;
-	socklen_t	 sl = sizeof soerr;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof port, "%d", st->port);
-	if (getaddrinfo(st->host, port, &hints, &res) != 0)
-		return 0;
-	for (ai = res; ai != NULL && !ok; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			ok = 1;
-		else if (errno == EINPROGRESS) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, 2000) == 1 && getsockopt(fd,
-			    SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-			    soerr == 0)
-				ok = 1;
-		}
-		close(fd);
-	}
-	freeaddrinfo(res);
-	return ok;
-}
-
 static void *
 prober_main(void *arg)
 {
 	struct wsserver	*srv = arg;
 	struct timespec	 ts;
 	char		 at[40];
-	int		 i, n;
+	int		 n;
 
 	pthread_mutex_lock(&srv->plock);
 	while (!srv->pstop) {
 		pthread_mutex_unlock(&srv->plock);
-		for (i = n = 0; i < srv->cfg.stations->n; i++)
-			n += reachable(&srv->cfg.stations->v[i]);
+		/* the shared probe (src/engine/probe.h): TCP only, as a
+		 * periodic check must not take the receivers' slots */
+		n = probe_tcp(srv->cfg.stations, 2.0, NULL);
 		util_iso8601(util_now(), at, sizeof at);
 		pthread_mutex_lock(&srv->plock);
 		srv->reachable = n;

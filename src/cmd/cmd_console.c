@@ -61,6 +61,11 @@ static const struct option console_options[] = {
 	{ "idle-timeout", required_argument, NULL, 0 },
 	{ "listen", required_argument, NULL, 0 },
 	{ "token-file", required_argument, NULL, 0 },
+	{ "name", required_argument, NULL, 0 },
+	{ "freq", required_argument, NULL, 0 },
+	{ "duration", required_argument, NULL, 0 },
+	{ "notes", required_argument, NULL, 0 },
+	{ "group", required_argument, NULL, 0 },
 	REPLICATOR_OPTIONS,
 	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
@@ -73,11 +78,14 @@ console_exec(const struct args *a)
 	struct console_config	 cc;
 	struct wsserver_config	 wc;
 	struct runtime		 rt;
+	struct session_params	 pre;		/* --name, --freq, ... */
 	struct wsserver		*srv = NULL;
 	const char		*stfile, *dir, *listen, *tokfile, *s;
 	char			 err[1024], addr[256], *token = NULL;
 	char			 notice[600], url[300];
 	double			 start_timeout = 5, idle = ENGINE_IDLE_DEFAULT;
+	double			 mhz = 0;
+	long			 dur = 0;
 	int			 rc, low = -SESSION_PASSBAND_DEFAULT;
 	int			 high = SESSION_PASSBAND_DEFAULT;
 	sigset_t		 set;
@@ -90,6 +98,12 @@ console_exec(const struct args *a)
 	if ((s = args_get(a, "passband")) != NULL &&
 	    cli_parse_passband(s, &low, &high) != 0)
 		return EXIT_USAGE;
+	/* a session ready to start: the form filled, Start focused */
+	memset(&pre, 0, sizeof pre);
+	if ((rc = cmd_session_options(a, &pre, &mhz, &dur)) != 0)
+		return rc;
+	pre.freq_hz = mhz * 1e6;
+	pre.duration_s = (int)dur;
 	if (args_double(a, "start-timeout", 0.1, 60, &start_timeout) != 0 ||
 	    args_double(a, "idle-timeout", ENGINE_IDLE_MIN, ENGINE_IDLE_MAX,
 	    &idle) != 0)
@@ -169,6 +183,10 @@ console_exec(const struct args *a)
 	cc.start_timeout = start_timeout;
 	cc.low_cut = low;
 	cc.high_cut = high;
+	if (args_has(a, "name") || args_has(a, "freq") ||
+	    args_has(a, "duration") || args_has(a, "notes") ||
+	    args_has(a, "group"))
+		cc.preset = &pre;
 	if (console_run(&cc, err, sizeof err) != 0)
 		rc = cli_error(EXIT_SOFTWARE, "%s", err);
 out:
@@ -185,7 +203,8 @@ const struct cmd_entry cmd_console_entry = {
 	.name = "console",
 	.args = { .lower = 0, .upper = 0 },
 	.options = console_options,
-	.usage = "[--stations FILE] [--data-dir DIR] [options]",
+	.usage = "[--stations FILE] [--data-dir DIR] [--name NAME] [--freq MHZ] "
+	    "[--duration S] [options]",
 	.summary =
 	    "The operator console (ncurses): configure, assign source, acquire, "
 	    "live.",
@@ -207,6 +226,10 @@ const struct cmd_entry cmd_console_entry = {
 	    "  --token-file FILE    with --listen: clients must send this token; "
 	    "required\n"
 	    "                       off loopback\n"
+	    "  --name NAME, --freq MHZ, --duration S, --notes TEXT, --group ID\n"
+	    "                       fill the Configure form with these (Start "
+	    "focused):\n"
+	    "                       a session ready to start (scripts/demo)\n"
 	    REPLICATOR_HELP
 	    RUNTIME_HELP
 	    "\nRuns on a terminal (also in tmux, screen, over SSH); heimdall-rec "

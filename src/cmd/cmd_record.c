@@ -30,6 +30,7 @@ struct out {
 	unsigned char	*has_snr;	/* SNR_* for the same cells */
 	int		 nchunks;
 	int		 nst;
+	int		 nexcluded;	/* stations left out (frequency) */
 	json_t		*final;			/* last status_update data */
 	char		 store[2048];		/* last store line printed */
 	char		 excluded[2048];	/* last TDoA exclusions printed */
@@ -103,6 +104,9 @@ human(struct out *o, const char *name, const json_t *d)
 	int	 i;
 
 	if (strcmp(name, "session:started") == 0)
+		o->nexcluded = (int)json_array_size(json_object_get(d,
+		    "excluded"));
+	if (strcmp(name, "session:started") == 0)
 		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s\n",
 		    cli_jstr(d, "session_id"), cli_jstr(d, "session_name"),
 		    json_real_value(json_object_get(d, "frequency_mhz")),
@@ -111,7 +115,7 @@ human(struct out *o, const char *name, const json_t *d)
 		fprintf(stderr, "source: %s\n", cli_jstr(d, "source_name"));
 	else if (strcmp(name, "session:completed") == 0)
 		fprintf(stderr, "acquiring %lld chunks from %d stations...\n",
-		    (long long)jint(d, "chunks"), o->nst);
+		    (long long)jint(d, "chunks"), o->nst - o->nexcluded);
 	else if (strcmp(name, "receiver:status") == 0)
 		fprintf(stderr, "  station %lld (%s): %s%s%s\n",
 		    (long long)jint(d, "websdr"), cli_jstr(d, "station"),
@@ -158,7 +162,8 @@ human(struct out *o, const char *name, const json_t *d)
 		fprintf(stderr, "%s\n", line);
 	} else if (strcmp(name, "session:error") == 0)
 		fprintf(stderr, "error: %s\n", cli_jstr(d, "error"));
-	else if (strcmp(name, "session:clock") == 0)
+	else if (strcmp(name, "session:clock") == 0 ||
+	    strcmp(name, "session:warning") == 0)
 		fprintf(stderr, "warning: %s\n", cli_jstr(d, "message"));
 	else if (strcmp(name, "session:preflight") == 0)
 		human_preflight(d);
@@ -229,12 +234,20 @@ summary(const json_t *d, const char *dir)
 	fprintf(stderr, ": %lld of %lld chunks stored\n",
 	    (long long)jint(sum, "chunks_stored"),
 	    (long long)jint(sum, "chunks_expected"));
-	json_array_foreach(json_object_get(sum, "stations"), i, st)
+	json_array_foreach(json_object_get(sum, "stations"), i, st) {
+		/* left out for the frequency: no chunk was expected */
+		if (strcmp(cli_jstr(st, "state"), "excluded") == 0) {
+			fprintf(stderr, "  %2lld %-24s excluded        %s\n",
+			    (long long)jint(st, "websdr"),
+			    cli_jstr(st, "name"), cli_jstr(st, "reason"));
+			continue;
+		}
 		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing  %s\n",
 		    (long long)jint(st, "websdr"), cli_jstr(st, "name"),
 		    (long long)jint(st, "chunks_ok"),
 		    (long long)jint(st, "chunks_missing"),
 		    cli_jstr(st, "reason"));
+	}
 	json_array_foreach(json_object_get(sum, "missing"), i, m) {
 		if (i == 20) {
 			fprintf(stderr, "  ... %zu more missing\n",

@@ -13,6 +13,7 @@
 #include "src/engine/chunker.h"
 #include "src/engine/events.h"
 #include "src/engine/locate.h"
+#include "src/engine/probe.h"
 #include "src/base/metrics.h"
 #include "src/base/util.h"
 #include "net/rx/receiver.h"
@@ -30,6 +31,10 @@
 					   chunks (on_chunk) */
 
 enum cstate { C_PENDING = 0, C_QUEUED, C_STORED, C_MISSING };
+
+/* The receiver of station websdr in acquisition a (only stations in the
+ * session make chunks). */
+#define RT(a, websdr)	(&(a)->rt[(a)->map[(websdr) - 1]])
 
 /* What the loop thread hands the acquisition worker. */
 struct item {
@@ -75,8 +80,10 @@ struct acq {
 	pthread_t	 thread;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
-	struct rxrt	*rt;
+	struct rxrt	*rt;		/* the stations in the session */
 	int		 n;
+	int		*map;		/* websdr - 1 -> its rt index, -1: left
+					   out (cfg.stations->n entries) */
 	int		 total;
 	double		 t_start;	/* CLOCK_REALTIME at acquisition */
 	double		 deadline;	/* nothing more is awaited after it */
@@ -147,6 +154,12 @@ struct sess {
 	struct sess		*qnext;		/* the acquisition queue */
 	struct sess		*endnext;	/* to be ended (a local list) */
 	int			 saying_start;	/* acquire's events not out yet */
+	/* Stations that cannot take the frequency (session_station_takes):
+	 * left out of the session, [{websdr, station, reason}]; out[i] for
+	 * station i + 1. */
+	json_t			*excluded;
+	unsigned char		*out;
+	char			 warning[512];	/* source_frequency_warning() */
 };
 
 struct engine {
@@ -267,6 +280,7 @@ acq_free(struct acq *a)
 		free(it);
 	}
 	free(a->rt);
+	free(a->map);
 	free(a->clkv);
 	locate_free(a->loc);
 	json_decref(a->missing);
@@ -281,6 +295,8 @@ sess_free(struct sess *s)
 {
 	acq_free(s->acq);
 	json_decref(s->summary);
+	json_decref(s->excluded);
+	free(s->out);
 	free(s);
 }
 
@@ -383,8 +399,21 @@ status_data(struct sess *s)
 		json_object_set_new(d, "queue_position", json_integer(s->qpos));
 	if (s->failure_reason[0] != '\0')
 		json_object_set_new(d, "error", json_string(s->failure_reason));
+	if (json_array_size(s->excluded) > 0)
+		json_object_set(d, "excluded", s->excluded);
+	if (s->warning[0] != '\0')
+		json_object_set_new(d, "warning", json_string(s->warning));
 	if (s->summary != NULL)
 		json_object_set(d, "summary", s->summary);
+	if (session_status_final(s->status)) {
+		/* the one vocabulary (session_outcome): complete, partial (k
+		 * missing), failed -- so the page says what record says */
+		char w[64];
+		session_outcome_text(session_status_name(s->status),
+		    json_integer_value(json_object_get(s->summary,
+		    "chunks_missing")), w, sizeof w);
+		json_object_set_new(d, "outcome", json_string(w));
+	}
 	return d;
 }
 
@@ -606,6 +635,88 @@ reaper_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The stations that cannot take freq_hz are left out of s (s->out,
+ * s->excluded), with the reason: a mixed network (HF KiwiSDRs and 2 m
+ * receivers) records on those that can. session_validate() has refused a
+ * frequency no station takes.
+ */
+static int
+left_out(struct engine *eng, struct sess *s, double freq_hz)
+{
+	const struct stations	*sts = eng->cfg.stations;
+	char			 why[160];
+	int			 i;
+
+	s->out = calloc((size_t)sts->n, 1);
+	s->excluded = json_array();
+	if (s->out == NULL || s->excluded == NULL)
+		return -1;
+	for (i = 0; i < sts->n; i++) {
+		if (session_station_takes(&sts->v[i], freq_hz, why,
+		    sizeof why))
+			continue;
+		s->out[i] = 1;
+		if (json_array_append_new(s->excluded, json_pack(
+		    "{s:i, s:s, s:s}", "websdr", sts->v[i].index, "station",
+		    sts->v[i].name, "reason", why)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* receiver:status "excluded" for each station left out of s: every
+ * front-end shows it in its table with the reason. */
+static void
+say_left_out(struct engine *eng, struct sess *s)
+{
+	json_t	*x;
+	size_t	 i;
+
+	json_array_foreach(s->excluded, i, x)
+		events_emit(eng->cfg.ev, "receiver:status", json_pack(
+		    "{s:s, s:O, s:O, s:s, s:O}", "session_id", s->id,
+		    "websdr", json_object_get(x, "websdr"),
+		    "station", json_object_get(x, "station"),
+		    "state", "excluded",
+		    "reason", json_object_get(x, "reason")));
+}
+
+/* An entry of the stations list (summary, snapshot, manifest) for a
+ * station left out: state "excluded", its reason, no chunk. */
+static json_t *
+left_out_json(const struct station *st, const char *reason)
+{
+	return json_pack("{s:i, s:s, s:s, s:s, s:f, s:f, s:n, s:s, s:s, "
+	    "s:i, s:i}", "websdr", st->index, "name", st->name, "type",
+	    st->type, "url", st->url, "latitude", st->latitude, "longitude",
+	    st->longitude, "sample_rate", "state", "excluded", "reason",
+	    reason, "chunks_ok", 0, "chunks_missing", 0);
+}
+
+/* The stations list of s while or after acquiring: those in the session
+ * (station_json) and those left out, in file order. acq->lock held. */
+static json_t *
+stations_json(struct engine *eng, struct sess *s, struct acq *a)
+{
+	json_t	*arr = json_array(), *x;
+	size_t	 j = 0;
+	int	 i;
+
+	for (i = 0; i < eng->cfg.stations->n; i++) {
+		if (a->map[i] >= 0) {
+			json_array_append_new(arr,
+			    station_json(&a->rt[a->map[i]]));
+			continue;
+		}
+		x = json_array_get(s->excluded, j++);
+		json_array_append_new(arr, left_out_json(
+		    &eng->cfg.stations->v[i], json_string_value(
+		    json_object_get(x, "reason"))));
+	}
+	return arr;
+}
+
 int
 engine_session_start(struct engine *eng, const struct session_params *p,
     char id[37], struct session_error *e)
@@ -656,12 +767,21 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 		session_error_set(e, "io_error", "", "out of memory");
 		goto unreserve;
 	}
+	if (left_out(eng, s, p->freq_hz) != 0) {
+		json_decref(s->excluded);
+		free(s->out);
+		free(s);
+		session_error_set(e, "io_error", "", "out of memory");
+		goto unreserve;
+	}
 	util_uuid(s->id);
 	s->p = *p;
 	s->status = SESSION_PENDING;
 	s->touched = now;
 	util_iso8601(util_now(), s->created_at, sizeof s->created_at);
 	if (session_transition(s->status, SESSION_RECORDING, e) != 0) {
+		json_decref(s->excluded);
+		free(s->out);
 		free(s);
 		goto unreserve;
 	}
@@ -670,6 +790,8 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	if (dataset_session_create(eng->cfg.ds, s->id, m, err,
 	    sizeof err) != 0) {
 		json_decref(m);
+		json_decref(s->excluded);
+		free(s->out);
 		free(s);
 		session_error_set(e, "io_error", "", "%s", err);
 		goto unreserve;
@@ -703,11 +825,12 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	pthread_mutex_unlock(&eng->lock);
 
 	events_emit(eng->cfg.ev, "session:started", json_pack(
-	    "{s:s, s:s, s:s, s:f, s:i, s:s, s:s*}", "session_id", s->id,
+	    "{s:s, s:s, s:s, s:f, s:i, s:s, s:s*, s:O}", "session_id", s->id,
 	    "session_name", p->name, "status", "recording",
 	    "frequency_mhz", p->freq_hz / 1e6, "duration_seconds",
 	    p->duration_s, "notes", p->notes, "group_id",
-	    p->group[0] != '\0' ? p->group : NULL));
+	    p->group[0] != '\0' ? p->group : NULL, "excluded", s->excluded));
+	say_left_out(eng, s);
 	pthread_mutex_lock(&eng->lock);
 	m = status_data(s);
 	pthread_mutex_unlock(&eng->lock);
@@ -720,12 +843,39 @@ unreserve:
 	return -1;
 }
 
+/*
+ * A known source whose frequency lies outside what the session records
+ * (its frequency and passband): the chunks would be labelled with a
+ * transmitter they do not hold. Said, not refused: the source list may be
+ * the stale one. A source inside the passband is recorded (offset), so
+ * no warning.
+ */
+static void
+source_frequency_warning(const struct sess *s, const struct source *src,
+    char *buf, size_t len)
+{
+	double	lo = s->p.freq_hz + s->p.low_cut;
+	double	hi = s->p.freq_hz + s->p.high_cut;
+
+	buf[0] = '\0';
+	if (!(src->frequency_hz > 0) || (src->frequency_hz >= lo &&
+	    src->frequency_hz <= hi))
+		return;
+	snprintf(buf, len, "source \"%s\" is known at %.10g MHz, outside "
+	    "the session's %.10g MHz (passband %+d..%+d Hz): its chunks "
+	    "would be labelled with a transmitter they do not hold; check "
+	    "the source or the frequency", src->name, src->frequency_hz / 1e6,
+	    s->p.freq_hz / 1e6, s->p.low_cut, s->p.high_cut);
+}
+
 int
 engine_session_assign(struct engine *eng, const char *id, const char *source,
     struct session_error *e)
 {
 	struct sess	*s;
 	struct source	 src;
+	json_t		*d;
+	char		 warn[sizeof s->warning];
 
 	if (source == NULL || source[0] == '\0')
 		return session_error_set(e, "missing_field", "source_id",
@@ -752,12 +902,23 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 	s->source_coords = src.has_coords;
 	s->source_lat = src.latitude;
 	s->source_lon = src.longitude;
+	source_frequency_warning(s, &src, warn, sizeof warn);
+	memcpy(s->warning, warn, sizeof warn);
 	pthread_mutex_unlock(&eng->lock);
 
 	save_manifest(eng, s);
-	events_emit(eng->cfg.ev, "session:source_assigned", json_pack(
-	    "{s:s, s:s, s:s, s:s}", "session_id", s->id, "source_id", src.id,
-	    "source_name", src.name, "status", "source_assigned"));
+	d = json_pack("{s:s, s:s, s:s, s:s}", "session_id", s->id,
+	    "source_id", src.id, "source_name", src.name, "status",
+	    "source_assigned");
+	if (warn[0] != '\0')
+		json_object_set_new(d, "warning", json_string(warn));
+	events_emit(eng->cfg.ev, "session:source_assigned", d);
+	if (warn[0] != '\0')
+		events_emit(eng->cfg.ev, "session:warning", json_pack(
+		    "{s:s, s:s, s:s, s:f, s:f}", "session_id", s->id,
+		    "code", "source_frequency", "message", warn,
+		    "source_frequency_mhz", src.frequency_hz / 1e6,
+		    "frequency_mhz", s->p.freq_hz / 1e6));
 	say_status(eng, s);
 	return 0;
 }
@@ -822,7 +983,7 @@ static void
 on_chunk(void *ctx, struct chunk *c)
 {
 	struct acq	*a = ctx;
-	struct rxrt	*r = &a->rt[c->websdr - 1];
+	struct rxrt	*r = RT(a, c->websdr);
 	struct item	*it;
 
 	if (c->index >= a->total || r->cst[c->index] != C_PENDING ||
@@ -1425,13 +1586,13 @@ compute(struct acq *a, const struct chunk *c, struct metrics *m)
 	}
 	if (a->mctx == NULL)
 		return -1;
-	if (rx_type_audio(a->rt[c->websdr - 1].st->type)) {
+	if (rx_type_audio(RT(a, c->websdr)->st->type)) {
 		/* Audio is real (Q = 0): its spectrum's positive half over
 		 * the audio passband holds the signal and the noise in the
 		 * same ratio as the whole. */
 		const char *mode;
 		int lo, hi;
-		rx_audio_passband(a->rt[c->websdr - 1].st, a->s->p.high_cut,
+		rx_audio_passband(RT(a, c->websdr)->st, a->s->p.high_cut,
 		    c->fs, &mode, &lo, &hi);
 		a->spec_lo = lo;
 		a->spec_hi = hi;
@@ -1468,7 +1629,7 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 	for (i = 0; i < n; i++) {
 		struct chunk *c = cv[i];
 		struct metrics m;
-		struct rxrt *r = &a->rt[c->websdr - 1];
+		struct rxrt *r = RT(a, c->websdr);
 		json_t *sp;
 		if (compute(a, c, &m) != 0)
 			memset(&m, 0, sizeof m), m.snr_db = NAN;
@@ -1524,7 +1685,7 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		struct rxrt *r = &a->rt[cv[i]->websdr - 1];
+		struct rxrt *r = RT(a, cv[i]->websdr);
 		if (rc == 0) {
 			r->cst[cv[i]->index] = C_STORED;
 			r->ok++;
@@ -1840,12 +2001,12 @@ close_receivers(struct acq *a)
 static json_t *
 summary_build(struct acq *a)
 {
-	json_t	*stations = json_array(), *sum;
+	json_t	*stations, *sum;
 	int	 i, ok = 0, miss = 0;
 
 	pthread_mutex_lock(&a->lock);
+	stations = stations_json(a->eng, a->s, a);
 	for (i = 0; i < a->n; i++) {
-		json_array_append_new(stations, station_json(&a->rt[i]));
 		ok += a->rt[i].ok;
 		miss += a->rt[i].missing;
 	}
@@ -1855,6 +2016,8 @@ summary_build(struct acq *a)
 	    "chunks_missing", miss, "measurements_count", ok,
 	    "total_chunks", a->total, "stations", stations,
 	    "missing", a->missing);
+	/* left out (not counted in chunks_expected) */
+	json_object_set(sum, "excluded", a->s->excluded);
 	if (a->has_origin) {
 		char t0[40];
 		util_iso8601(a->t0, t0, sizeof t0);
@@ -2048,7 +2211,13 @@ acq_new(struct engine *eng, struct sess *s)
 		return NULL;
 	a->eng = eng;
 	a->s = s;
-	a->n = eng->cfg.stations->n;
+	a->map = calloc((size_t)eng->cfg.stations->n, sizeof *a->map);
+	if (a->map == NULL) {
+		free(a);
+		return NULL;
+	}
+	for (i = 0; i < eng->cfg.stations->n; i++)
+		a->map[i] = s->out[i] ? -1 : a->n++;
 	a->total = s->p.duration_s;
 	a->rt = calloc((size_t)a->n, sizeof *a->rt);
 	a->clkv = calloc((size_t)a->n, sizeof *a->clkv);
@@ -2063,8 +2232,11 @@ acq_new(struct engine *eng, struct sess *s)
 		a->deadline = fmax(a->deadline, s->start_at + a->total +
 		    eng->cfg.grace);
 	}
-	for (i = 0; a->rt != NULL && i < a->n; i++) {
-		struct rxrt *r = &a->rt[i];
+	for (i = 0; a->rt != NULL && i < eng->cfg.stations->n; i++) {
+		struct rxrt *r;
+		if (a->map[i] < 0)
+			continue;
+		r = &a->rt[a->map[i]];
 		r->acq = a;
 		r->st = &eng->cfg.stations->v[i];
 		r->drv = rx_driver_find(r->st->type);
@@ -2077,11 +2249,12 @@ acq_new(struct engine *eng, struct sess *s)
 		if (r->drv == NULL || r->ch == NULL || r->cst == NULL)
 			break;
 	}
-	if (a->rt != NULL && i == a->n) {
+	if (a->rt != NULL && i == eng->cfg.stations->n) {
 		struct locate_config lc;
 		char err[256];
 		memset(&lc, 0, sizeof lc);
 		lc.stations = eng->cfg.stations;
+		lc.absent = s->out;
 		lc.ev = eng->cfg.ev;
 		lc.session_id = s->id;
 		lc.total = a->total;
@@ -2096,7 +2269,7 @@ acq_new(struct engine *eng, struct sess *s)
 		lc.source_lon = s->source_lon;
 		a->loc = locate_new(&lc, err, sizeof err);
 	}
-	if (a->rt == NULL || i < a->n || a->missing == NULL ||
+	if (a->rt == NULL || i < eng->cfg.stations->n || a->missing == NULL ||
 	    a->clkv == NULL) {
 		acq_free(a);
 		return NULL;
@@ -2405,13 +2578,14 @@ manifest_build(struct engine *eng, struct sess *s)
 	json_object_set_new(ses, "failure_reason", s->failure_reason[0] ?
 	    json_string(s->failure_reason) : json_null());
 	json_object_set_new(ses, "approval_status", json_string("pending"));
+	if (s->warning[0] != '\0')
+		json_object_set_new(ses, "warning", json_string(s->warning));
 
 	stations = json_array();
 	if (s->acq != NULL && s->summary == NULL) {
 		pthread_mutex_lock(&s->acq->lock);
-		for (i = 0; i < s->acq->n; i++)
-			json_array_append_new(stations,
-			    station_json(&s->acq->rt[i]));
+		json_decref(stations);
+		stations = stations_json(eng, s, s->acq);
 		pthread_mutex_unlock(&s->acq->lock);
 	} else if (s->summary != NULL) {
 		json_array_extend(stations,
@@ -2419,6 +2593,14 @@ manifest_build(struct engine *eng, struct sess *s)
 	} else {
 		for (i = 0; i < eng->cfg.stations->n; i++) {
 			const struct station *st = &eng->cfg.stations->v[i];
+			if (s->out != NULL && s->out[i]) {
+				char why[160];
+				session_station_takes(st, s->p.freq_hz, why,
+				    sizeof why);
+				json_array_append_new(stations,
+				    left_out_json(st, why));
+				continue;
+			}
 			json_array_append_new(stations, json_pack(
 			    "{s:i, s:s, s:s, s:s, s:f, s:f, s:n, s:s, s:s, "
 			    "s:i, s:i}", "websdr", st->index, "name", st->name,
@@ -2455,7 +2637,6 @@ engine_session_snapshot(struct engine *eng, const char *id)
 	struct sess	*s;
 	struct session_error e;
 	json_t		*d, *stations;
-	int		 i;
 
 	pthread_mutex_lock(&eng->lock);
 	if ((s = find(eng, id, &e)) == NULL) {
@@ -2465,11 +2646,8 @@ engine_session_snapshot(struct engine *eng, const char *id)
 	d = status_data(s);
 	if (s->acq != NULL && s->summary == NULL) {
 		struct acq *a = s->acq;
-		stations = json_array();
 		pthread_mutex_lock(&a->lock);
-		for (i = 0; i < a->n; i++)
-			json_array_append_new(stations,
-			    station_json(&a->rt[i]));
+		stations = stations_json(eng, s, a);
 		json_object_set_new(d, "chunk", json_integer(a->progress));
 		json_object_set_new(d, "total_chunks", json_integer(a->total));
 		json_object_set_new(d, "measurements_count",
@@ -2503,4 +2681,12 @@ engine_sessions(struct engine *eng)
 		json_array_append_new(arr, status_data(s));
 	pthread_mutex_unlock(&eng->lock);
 	return arr;
+}
+
+int
+engine_probe(struct engine *eng, const struct session_params *p,
+    double timeout, struct probe_result *out)
+{
+	return probe_accepting(eng->cfg.loop, eng->cfg.stations, p, timeout,
+	    out);
 }

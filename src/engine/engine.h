@@ -222,6 +222,16 @@ json_t		*engine_session_snapshot(struct engine *eng, const char *id);
 json_t		*engine_sessions(struct engine *eng);
 /* Acquisitions waiting in the queue now. */
 int		 engine_queued(struct engine *eng);
+/* Which stations accept a session of p's frequency and passband now
+ * (probe.h's probe_accepting on the engine's stations and receivers'
+ * loop): in range, answering, and streaming for the receiver's own driver.
+ * Blocks up to timeout s (<= 0: PROBE_ACCEPT_TIMEOUT): call it on a
+ * thread of its own. Returns how many accept; out (stations->n entries,
+ * may be NULL) gets each one's result and reason. */
+struct probe_result;
+int		 engine_probe(struct engine *eng,
+		    const struct session_params *p, double timeout,
+		    struct probe_result *out);
 
 /*
  * Spectra for a waterfall (the console's): when on, every measured chunk

@@ -42,6 +42,7 @@ struct locate {
 	struct locate_config	 cfg;
 	char			 sid[UTIL_UUID_LEN];
 	int			 nst;
+	unsigned char		*absent;	/* cfg.absent's copy */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;	/* work queued / a slot freed */
 	pthread_t		 thread;
@@ -186,6 +187,13 @@ slot_get(struct locate *l, int k)
 	free_s->nheld = 0;
 	free_s->nseen = 0;
 	memset(free_s->seen, 0, (size_t)l->nst);
+	/* Stations not in the session never come: accounted for at once,
+	 * without a reason in its excluded list (the session says why). */
+	for (i = 0; l->absent != NULL && i < l->nst; i++)
+		if (l->absent[i]) {
+			free_s->seen[i] = 1;
+			free_s->nseen++;
+		}
 	json_array_clear(free_s->excluded);
 	l->done[k] = 1;
 	return free_s;
@@ -1077,6 +1085,12 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 	l->skipped = calloc((size_t)cfg->total, sizeof *l->skipped);
 	l->fixes = calloc((size_t)cfg->total, sizeof *l->fixes);
 	l->has_fix = calloc((size_t)cfg->total, 1);
+	if (cfg->absent != NULL) {
+		if ((l->absent = malloc((size_t)n)) == NULL)
+			goto oom;
+		memcpy(l->absent, cfg->absent, (size_t)n);
+	}
+	l->cfg.absent = NULL;
 	l->pos = calloc((size_t)n, sizeof *l->pos);
 	l->res_sum = calloc((size_t)n, sizeof *l->res_sum);
 	l->res_n = calloc((size_t)n, sizeof *l->res_n);
@@ -1223,6 +1237,7 @@ locate_free(struct locate *l)
 	free(l->fixes);
 	free(l->has_fix);
 	free(l->pos);
+	free(l->absent);
 	free(l->res_sum);
 	free(l->res_n);
 	tdoa_free(l->tctx);

@@ -85,6 +85,10 @@ struct locate;
 struct locate_config {
 	const struct stations	*stations;	/* borrowed: names, types,
 						   positions */
+	const unsigned char	*absent;	/* stations->n flags: 1 = not
+						   in the session (left out:
+						   never offered); NULL: none
+						   (copied) */
 	struct events		*ev;		/* borrowed */
 	const char		*session_id;	/* copied */
 	int			 total;		/* chunks in the session */

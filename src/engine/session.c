@@ -79,34 +79,70 @@ check_text(const char *s, int allow_newlines, const char *field,
 }
 
 int
+session_station_takes(const struct station *st, double freq_hz, char *why,
+    size_t len)
+{
+	if (freq_hz >= st->freq_min_hz && freq_hz <= st->freq_max_hz)
+		return 1;
+	/* %.10g: Hz precision, without a float's trailing digits; short
+	 * enough for the console's line under the field */
+	if (why != NULL && len > 0)
+		snprintf(why, len, "%.10g MHz is outside its range "
+		    "%.10g-%.10g MHz", freq_hz / 1e6, st->freq_min_hz / 1e6,
+		    st->freq_max_hz / 1e6);
+	return 0;
+}
+
+int
+session_frequency_left_out(const struct stations *stations, double freq_hz,
+    char *note, size_t len)
+{
+	const struct station	*first = NULL;
+	int			 i, out = 0;
+
+	for (i = 0; i < stations->n; i++) {
+		if (session_station_takes(&stations->v[i], freq_hz, NULL, 0))
+			continue;
+		if (first == NULL)
+			first = &stations->v[i];
+		out++;
+	}
+	if (note != NULL && len > 0) {
+		note[0] = '\0';
+		if (out == 1)
+			snprintf(note, len, "%s takes %.10g-%.10g MHz: left out",
+			    first->name, first->freq_min_hz / 1e6,
+			    first->freq_max_hz / 1e6);
+		else if (out > 1)
+			snprintf(note, len, "%s takes %.10g-%.10g MHz: left out "
+			    "(and %d other%s)", first->name,
+			    first->freq_min_hz / 1e6, first->freq_max_hz / 1e6,
+			    out - 1, out == 2 ? "" : "s");
+	}
+	return out;
+}
+
+int
 session_check_frequency(const struct stations *stations, double freq_hz,
     struct session_error *e)
 {
-	const struct station	*first = NULL;
-	int			 i, others = 0;
+	const struct station	*first;
+	int			 out;
 
-	for (i = 0; i < stations->n; i++) {
-		const struct station *st = &stations->v[i];
-		if (freq_hz >= st->freq_min_hz && freq_hz <= st->freq_max_hz)
-			continue;
-		if (first == NULL)
-			first = st;
-		else
-			others++;
-	}
-	if (first == NULL)
+	out = session_frequency_left_out(stations, freq_hz, NULL, 0);
+	if (stations->n == 0 || out < stations->n)
 		return 0;
-	/* %.10g: Hz precision, without a float's trailing digits; short
-	 * enough for the console's line under the field */
-	if (others == 0)
+	first = &stations->v[0];
+	if (out == 1)
 		return session_error_set(e, "out_of_range", "frequency_mhz",
 		    "%.10g MHz is out of range: %s takes %.10g-%.10g MHz",
 		    freq_hz / 1e6, first->name, first->freq_min_hz / 1e6,
 		    first->freq_max_hz / 1e6);
 	return session_error_set(e, "out_of_range", "frequency_mhz",
-	    "%.10g MHz is out of range: %s takes %.10g-%.10g MHz (and %d "
-	    "other%s)", freq_hz / 1e6, first->name, first->freq_min_hz / 1e6,
-	    first->freq_max_hz / 1e6, others, others == 1 ? "" : "s");
+	    "%.10g MHz is out of range of every station: %s takes "
+	    "%.10g-%.10g MHz (and %d other%s)", freq_hz / 1e6, first->name,
+	    first->freq_min_hz / 1e6, first->freq_max_hz / 1e6, out - 1,
+	    out == 2 ? "" : "s");
 }
 
 int

@@ -11,6 +11,7 @@
 
 #include "src/base/util.h"
 
+struct station;
 struct stations;
 
 #define SESSION_NAME_MAX	255	/* bytes */
@@ -64,16 +65,33 @@ int		 session_error_set(struct session_error *e, const char *code,
 		    __attribute__((format(printf, 4, 5)));
 
 /* Validate name, duration, notes, passband and, when stations is not NULL,
- * the frequency against every station's range (session_check_frequency).
+ * the frequency against the stations' ranges (session_check_frequency:
+ * refused only when no station takes it).
  * Name and notes must be valid UTF-8 (else wrong_type) without control
  * characters, C0 or C1 (else out_of_range; notes may hold tab/newline).
  * The group is empty or util_is_token (else out_of_range).
  * Every front-end's check is this one (the engine's too). */
 int		 session_validate(const struct session_params *p,
 		    const struct stations *stations, struct session_error *e);
-/* 0 if every station takes freq_hz, else out_of_range on frequency_mhz
- * naming the first station that refuses: "14.2 MHz is out of range:
- * Torino takes 24-1766 MHz", then " (and N others)" if more refuse. */
+/*
+ * A station whose range excludes the session's frequency is LEFT OUT of the
+ * session with the reason (mixed HF and 2 m networks: the engine says so
+ * in receiver:status "excluded", the summary and the manifest), instead of
+ * refusing the session; only a frequency no station takes is refused.
+ */
+/* 1 if st takes freq_hz, else 0 with why ("14.2 MHz is outside
+ * its range 24-1766 MHz"; why may be NULL). */
+int		 session_station_takes(const struct station *st,
+		    double freq_hz, char *why, size_t len);
+/* How many stations cannot take freq_hz; note (may be NULL) says so for
+ * people: "Torino takes 24-1766 MHz: left out (and 2 others)", "" if
+ * none. */
+int		 session_frequency_left_out(const struct stations *stations,
+		    double freq_hz, char *note, size_t len);
+/* 0 if at least one station takes freq_hz, else out_of_range on
+ * frequency_mhz: "14.2 MHz is out of range: Torino takes 24-1766 MHz",
+ * or with several stations "... out of range of every station: Torino
+ * takes 24-1766 MHz (and N others)". */
 int		 session_check_frequency(const struct stations *stations,
 		    double freq_hz, struct session_error *e);
 

@@ -270,6 +270,88 @@ class ConsoleTest(unittest.TestCase):
                          (sid, "completed"))
         t.quit("q")
 
+    def test_page_follows_the_console(self):
+        """--listen, issue 13: the page opened while the operator's session
+        acquires shows it as it is (acquiring, the console's frequency and
+        duration, the bar; no "New Session"), and the stations left out for
+        the frequency (a mixed network: 3 HF and 2 two-metre stations, the
+        session goes on with the 3); reloaded after the end, the last
+        session, complete with a full bar (tests/web/page_follow.js)."""
+        from servers import free_port
+        from test_serve import NODE, WEB
+        sim = self.sim(5)
+        with open(sim.stations) as f:
+            st = json.load(f)
+        for s in st["stations"][3:]:
+            s["frequency_min_hz"], s["frequency_max_hz"] = 144e6, 146e6
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        port = free_port()
+        t = self.console(sim, args=("--listen", "127.0.0.1:%d" % port))
+        art = os.path.join(SRC, "tests", "artifacts")
+        os.makedirs(art, exist_ok=True)
+        env = dict(os.environ, NODE_PATH=os.path.join(WEB, "node_modules"))
+        page = subprocess.Popen([NODE, os.path.join(WEB, "page_follow.js"),
+                                 "http://127.0.0.1:%d/" % port, "10", "watch",
+                                 art], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        self.addCleanup(page.kill)
+        self.assertEqual(page.stdout.readline().strip(), "ready")
+        self.start(t, name="operator", freq="10", duration=10)
+        t.wait(lambda s: re.search(r"Chunk [1-9]\d*/10", s),
+               what="chunks arriving")
+        page.stdin.write("go\n")           # the page opens mid-session
+        page.stdin.flush()
+        out, err = page.communicate(timeout=180)
+        self.assertEqual(page.returncode, 0, err + out)
+        res = json.loads(out)
+        scr = t.wait("Session complete", timeout=30)
+        t.save("page-follows")
+        m, _ = self.manifest()
+        self.assertEqual(res["session_id"], m["session"]["id"])
+        self.assertEqual(res["status"], "Session complete: 30 of 30 chunks "
+                         "stored")
+        self.assertEqual(res["excluded"], "Left out: Sim 4 (10 MHz is "
+                         "outside its range 144-146 MHz), Sim 5 (10 MHz is "
+                         "outside its range 144-146 MHz)")
+        self.assertEqual([s["state"] for s in m["stations"]],
+                         ["streaming"] * 3 + ["excluded"] * 2)
+        self.assertIn("excluded", scr)
+        t.quit("q")
+
+    def test_preset_ready_to_start(self):
+        """--name/--freq/--duration/--notes/--group (scripts/demo): the console opens
+        with the form filled and Start focused, so Enter starts it."""
+        sim = self.sim(2)
+        t = self.console(sim, args=("--name", "Demo session", "--freq", "14.2",
+                                    "--duration", "3", "--notes", "demo",
+                                    "--group", "demo-1"))
+        scr = t.wait("Demo session")
+        t.save("preset")
+        self.assertIn("14.2", scr)
+        self.assertIn(" 3 s", scr)
+        t.keys("Enter")                  # Start is focused
+        t.wait("Assign source")
+        t.keys("Enter")
+        t.wait(lambda s: "2 reachable" in s, what="2 reachable")
+        t.keys("Enter")
+        t.wait("Session complete", timeout=30)
+        m, _ = self.manifest()
+        self.assertEqual((m["session"]["session_name"],
+                          m["session"]["frequency_hz"],
+                          m["session"]["duration_seconds"],
+                          m["session"]["notes"]),
+                         ("Demo session", 14200000, 3, "demo"))
+        self.assertEqual(m["session"]["group_id"], "demo-1")
+        t.quit("q")
+        # a bad preset is a usage error before the screen opens
+        r = subprocess.run([h.REC, "console", "--stations", sim.stations,
+                            "--duration", "31"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 64, r.stderr)
+        self.assertIn("--duration", r.stderr)
+
     def test_queued_behind_a_web_session(self):
         """--listen: while a WebSocket client's session acquires, the
         operator's waits in the engine's queue -- the progress screen says
@@ -598,7 +680,9 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
     # -- faults --------------------------------------------------------------
 
     def test_stall_shows_retrying(self):
-        sim = self.sim(3, ["i=2,fault=stall,after=1.5"])
+        # times=2: step 3's probe (accepting: src/engine/probe) opens each
+        # receiver once, so the session's stream is the simulator's second
+        sim = self.sim(3, ["i=2,fault=stall,after=1.5,times=2"])
         t = self.console(sim)
         self.start(t, duration=8)
         scr = t.wait(lambda s: any("retrying" in r for r in station_rows(s)
@@ -1101,6 +1185,35 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertNotIn("streaming", row)
         self.assertIn("0/3", row)
         self.assertIn("6 of 9 stored, 3 missing", scr)
+        t.quit("q")
+
+    def test_reachable_means_accepting(self):
+        """Issue 13: "N reachable" on step 3 counts the stations that
+        accept the session (the shared probe, src/engine/probe): a station
+        that answers its port but refuses the password, and one whose range
+        excludes the frequency, do not count; the latter is left out of the
+        session with the reason, the former fails with its own."""
+        sim = self.sim(3, ["i=2,fault=badp"])
+        with open(sim.stations) as f:
+            st = json.load(f)
+        st["stations"][2]["frequency_min_hz"] = 144e6
+        st["stations"][2]["frequency_max_hz"] = 146e6
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        t = self.console(sim, args=["--start-timeout", "2"])
+        self.configure(t, "accepting", "10", 2)
+        t.keys("Enter")
+        t.wait("3 configured, 1 reachable")
+        t.save("confirm-accepting")
+        t.keys("Enter")
+        scr = t.wait("Session partial", timeout=40)
+        t.save("complete-accepting")
+        row3 = [l for l in lines(scr) if l.startswith("3 Sim 3")][0]
+        self.assertIn("excluded: 10 MHz is outside its range", row3)
+        m, _ = self.manifest()
+        self.assertEqual([s["state"] for s in m["stations"]][2], "excluded")
+        self.assertIn("bad password", m["stations"][1]["reason"])
+        self.assertIn("2 of 4 stored", scr)
         t.quit("q")
 
     # -- not a terminal -------------------------------------------------------

@@ -5,7 +5,7 @@ chunk timestamps aligned. HumanLinesTest: without --json, each chunk line
 shows that chunk's own SNRs (after a reconnect, and for OpenWebRX's batches),
 and JSON numbers are written in their shortest form."""
 
-import json, os, re, sys, tempfile, unittest
+import json, os, re, subprocess, sys, tempfile, unittest
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -215,6 +215,124 @@ class HumanLinesTest(unittest.TestCase):
         self.assertIn(rc, (0, 75), err)
         m, _ = self.check(err, 3, 4)
         self.assertGreater(len(m["measurements"]), 0)
+
+
+class MixedBandsTest(unittest.TestCase):
+    """A mixed network (issue 13): HF KiwiSDRs and 2 m receivers in one
+    stations file. A station whose range excludes the session's frequency
+    is left out with the reason -- receiver:status "excluded", a row of
+    the summary, the manifest, record's own lines -- and the session
+    records on the others (complete, exit 0); only a frequency that no
+    station takes is refused. A known source whose frequency the session
+    does not record is warned about (session:warning, record's stderr)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hr-mixed-")
+        cls.sim = h.Sim(5, tmp=cls.tmp)
+        with open(cls.sim.stations) as f:
+            st = json.load(f)
+        for s in st["stations"][3:]:          # stations 4 and 5: 2 m only
+            s["frequency_min_hz"] = 144000000
+            s["frequency_max_hz"] = 146000000
+        with open(cls.sim.stations, "w") as f:
+            json.dump(st, f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.close()
+        h.rmtree(cls.tmp)
+
+    def test_left_out_with_reason(self):
+        data = os.path.join(self.tmp, "left-out")
+        rc, ev, err = h.record(self.sim, data, 3)
+        self.assertEqual(rc, 0, err)
+        out = [e["data"] for e in ev if e["event"] == "receiver:status"
+               and e["data"]["state"] == "excluded"]
+        self.assertEqual(sorted(d["websdr"] for d in out), [4, 5], out)
+        for d in out:
+            self.assertEqual(d["reason"], "10 MHz is outside its "
+                             "range 144-146 MHz")
+        started = [e["data"] for e in ev if e["event"] == "session:started"][0]
+        self.assertEqual([x["websdr"] for x in started["excluded"]], [4, 5])
+        # nothing else is said of them: no stream, no missing chunk
+        self.assertFalse([e for e in ev if e["event"] in
+                          ("receiver:status", "session:missing",
+                           "session:measurement")
+                          and e["data"].get("websdr") in (4, 5)
+                          and e["data"].get("state") != "excluded"])
+        f = h.final(ev)
+        self.assertEqual(f["status"], "completed")
+        self.assertEqual(f["outcome"], "complete")     # not partial
+        self.assertEqual((f["summary"]["chunks_expected"],
+                          f["summary"]["chunks_stored"],
+                          f["summary"]["chunks_missing"]), (9, 9, 0))
+        for k in (4, 5):
+            s = h.station(f["summary"], k)
+            self.assertEqual((s["state"], s["chunks_ok"], s["chunks_missing"]),
+                             ("excluded", 0, 0))
+            self.assertIn("outside its range 144-146 MHz", s["reason"])
+        self.assertEqual([x["websdr"] for x in f["summary"]["excluded"]],
+                         [4, 5])
+        m, d = h.manifest(data)
+        self.assertEqual(m["session"]["status"], "completed")
+        self.assertEqual(sorted({r["websdr"] for r in m["measurements"]}),
+                         [1, 2, 3])
+        self.assertEqual([s["state"] for s in m["stations"]],
+                         ["streaming"] * 3 + ["excluded"] * 2)
+        # the dataset's listing owes nothing for them either
+        r = subprocess.run([h.REC, "sessions", "--json", "--data-dir", data],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"chunks_expected":9', r.stdout.replace(" ", ""))
+        self.assertIn('"chunks_missing":0', r.stdout.replace(" ", ""))
+        # the human lines: each left-out station and its summary row
+        rc, _, err = h.record(self.sim, os.path.join(self.tmp, "human"), 2,
+                              json_out=False)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("station 4 (Sim 4): excluded - 10 MHz is "
+                      "outside its range 144-146 MHz", err)
+        self.assertIn("acquiring 2 chunks from 3 stations", err)
+        self.assertRegex(err, r"\n\s+5 Sim 5\s+excluded\s+10 MHz is outside")
+        self.assertIn("6 of 6 chunks stored", err)
+
+    def test_no_station_takes_it(self):
+        data = os.path.join(self.tmp, "none")
+        rc, _, err = h.record(self.sim, data, 2, freq="435")
+        self.assertEqual(rc, 64, err)
+        self.assertIn("--freq: 435 MHz is out of range of every station: "
+                      "Sim 1 takes 0-30 MHz (and 4 others)", err)
+        self.assertFalse(os.path.isdir(os.path.join(data, "sessions")) and
+                         os.listdir(os.path.join(data, "sessions")))
+
+    def test_source_frequency_warning(self):
+        data = os.path.join(self.tmp, "warn")
+        for name, mhz in (("Beacon 2m", "145.5"), ("Near", "10.002")):
+            r = subprocess.run([h.REC, "sources", "add", "--data-dir", data,
+                                "--name", name, "--freq", mhz],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        rc, ev, err = h.record(self.sim, data, 1, source="Beacon 2m")
+        self.assertEqual(rc, 0, err)
+        w = [e["data"] for e in ev if e["event"] == "session:warning"]
+        self.assertEqual(len(w), 1, ev)
+        self.assertEqual(w[0]["code"], "source_frequency")
+        self.assertEqual(w[0]["message"], 'source "Beacon 2m" is known at '
+                         "145.5 MHz, outside the session's 10 MHz (passband "
+                         "-5000..+5000 Hz): its chunks would be labelled with "
+                         "a transmitter they do not hold; check the source "
+                         "or the frequency")
+        self.assertEqual(h.final(ev)["warning"], w[0]["message"])
+        m, _ = h.manifest(data, h.final(ev)["session_id"])
+        self.assertEqual(m["session"]["warning"], w[0]["message"])
+        rc, _, err = h.record(self.sim, data, 1, source="Beacon 2m",
+                              json_out=False)
+        self.assertIn('warning: source "Beacon 2m" is known at 145.5 MHz',
+                      err)
+        # within the passband (2 kHz off): recorded, no warning
+        rc, ev, err = h.record(self.sim, data, 1, source="Near")
+        self.assertEqual(rc, 0, err)
+        self.assertFalse([e for e in ev if e["event"] == "session:warning"])
 
 
 if __name__ == "__main__":

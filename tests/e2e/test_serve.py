@@ -440,6 +440,48 @@ class ServeTest(unittest.TestCase):
                          r"^Excluded from TDoA \(chunk \d\): Sim 7 \(\S")
         self.assertEqual(res["map"], {"rx": 7, "fix": 1, "src": 1, "ell": 1})
 
+    def test_page_follows_another_session(self):
+        """Issue 13: the page opened while another client's session
+        acquires shows it as it is (acquiring, its frequency, the bar, no
+        "New Session"), the stations left out for the frequency and the
+        source-frequency warning; at the end "complete" and a full bar;
+        reloaded after the end, the last session (tests/web/page_follow.js).
+        A mixed network: 3 HF stations and 2 two-metre ones."""
+        self.assertTrue(os.path.exists("/usr/bin/chromium"),
+                        "chromium missing: run scripts/install-deps")
+        tmp = tempfile.mkdtemp(prefix="hr-serve-follow-")
+        self.addCleanup(h.rmtree, tmp)
+        sim = h.Sim(5, tmp=tmp)
+        self.addCleanup(sim.close)
+        with open(sim.stations) as f:
+            st = json.load(f)
+        for s in st["stations"][3:]:
+            s["frequency_min_hz"], s["frequency_max_hz"] = 144e6, 146e6
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        d = os.path.join(tmp, "data")
+        p = subprocess.run([h.REC, "sources", "add", "--data-dir", d,
+                            "--name", "Beacon 2m", "--freq", "145.5"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        art = os.path.join(SRC, "tests", "artifacts")
+        os.makedirs(art, exist_ok=True)
+        with Server(sim, d) as srv:
+            r = node("page_follow.js", srv.http + "/", "10", "drive", art,
+                     "Beacon 2m", timeout=180)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+            res = json.loads(r.stdout)
+            self.assertClean(srv)
+        self.assertEqual(res["status"], "Session complete: 30 of 30 chunks "
+                         "stored")
+        self.assertEqual(res["excluded"], "Left out: Sim 4 (10 MHz is "
+                         "outside its range 144-146 MHz), Sim 5 (10 MHz is "
+                         "outside its range 144-146 MHz)")
+        self.assertIn('source "Beacon 2m" is known at 145.5 MHz, outside '
+                      "the session's 10 MHz", res["warning"])
+        m, _ = h.manifest(d, res["session_id"])
+        self.assertEqual(m["session"]["status"], "completed")
+
     def test_page_queued(self):
         """The built-in page behind another client's acquisition shows its
         queue position, then acquires and completes."""

@@ -88,10 +88,10 @@ const [url, nst, mhz, outdir] = [process.argv[2], +process.argv[3], process.argv
     await page.waitForFunction((s) => document.getElementById("session-id").textContent.startsWith(s), sid,
       { timeout: 10000 });
 
-    await page.waitForFunction(() => /completed|failed/.test(document.getElementById("status").textContent),
+    await page.waitForFunction(() => /Session (complete|partial|failed)/.test(document.getElementById("status").textContent),
       null, { timeout: 30000 });
     const status = await page.textContent("#status");
-    assert.match(status, new RegExp("Session completed: " + 5 * nst + " of " + 5 * nst + " chunks stored"));
+    assert.match(status, new RegExp("Session complete: " + 5 * nst + " of " + 5 * nst + " chunks stored"));
     assert.strictEqual(await page.textContent("#chunk"), "Chunk 5/5");
     assert.strictEqual(await page.textContent("#measurements"), String(5 * nst));
     assert.strictEqual(await page.$eval("#bar > div", (e) => e.style.width), "100%");

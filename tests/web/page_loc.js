@@ -171,7 +171,7 @@ async function mock(browser) {
   assert.match(await page.$eval("#loc-map", (s) => s.textContent), /session fix/);
   sock.send(env("session:status_update", { session_id: SID, status: "completed", summary: { chunks_stored: 35,
     chunks_expected: 35 } }));
-  await page.waitForFunction(() => /completed/.test(document.getElementById("status").textContent));
+  await page.waitForFunction(() => /Session complete/.test(document.getElementById("status").textContent));
   assert.strictEqual(row(await dl(page, "loc-final"), "Position")[1], "45.05001, 8.20002");
   await page.screenshot({ path: path.join(outdir, "page-loc-final.png"), fullPage: true });
 
@@ -227,7 +227,7 @@ async function live(browser) {
   const latest = await dl(page, "loc-latest");
   const excluded = await page.textContent("#loc-excluded");
   await page.screenshot({ path: path.join(outdir, "page-loc-live-acquiring.png"), fullPage: true });
-  await page.waitForFunction(() => /completed|failed/.test(document.getElementById("status").textContent), null,
+  await page.waitForFunction(() => /Session (complete|partial|failed)/.test(document.getElementById("status").textContent), null,
     { timeout: 30000 });
   await page.waitForFunction(() => !/when the session ends/.test(document.getElementById("loc-final").textContent));
   const final = await dl(page, "loc-final");

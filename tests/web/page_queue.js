@@ -44,10 +44,10 @@ const wsurl = url.replace(/^http/, "ws") + "ws";
       null, { timeout: 10000 });
     const fa = await finA;
     assert.strictEqual(fa.data.status, "completed");
-    await page.waitForFunction(() => /completed|failed/.test(document.getElementById("status").textContent),
+    await page.waitForFunction(() => /Session (complete|partial|failed)/.test(document.getElementById("status").textContent),
       null, { timeout: 30000 });
     const status = await page.textContent("#status");
-    assert.match(status, /Session completed/);
+    assert.match(status, /Session complete:/);
     assert.strictEqual(await page.textContent("#chunk"), "Chunk 2/2");
     assert.deepStrictEqual(errors, []);
     console.log(JSON.stringify({ ok: true, status }));

@@ -1,0 +1,117 @@
+/* test_probe.c -- the shared reachability probe (src/engine/probe.h): a TCP
+ * connect per station, and "reachable" as a session needs it -- in range,
+ * answering, and accepting (the receiver's own driver streams), each
+ * refusal with its reason. Fake receivers (fakerx.h) behind real listening
+ * sockets. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "src/engine/probe.h"
+#include "src/engine/session.h"
+#include "fakerx.h"
+
+/* A listening socket on 127.0.0.1 (its port in *port), or a port nobody
+ * listens on (close it). */
+static int
+listener(int *port, int listening)
+{
+	struct sockaddr_in	 a;
+	socklen_t		 len = sizeof a;
+	int			 fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	if (listening)
+		assert_int_equal(listen(fd, 128), 0);	/* never accepted */
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	if (!listening) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+test_probe(void **state)
+{
+	struct fakerx_env	 env;
+	struct probe_result	 r[4];
+	struct session_params	 p;
+	char			 json[2048], want[128];
+	int			 up, down, fd;
+
+	(void)state;
+	rx_driver_register(&fakerx_driver);
+	fd = listener(&up, 1);
+	listener(&down, 0);
+	/* 1 streams; 2 refuses the password; 3 cannot take 25 MHz; 4 does
+	 * not answer */
+	snprintf(json, sizeof json, "{\"stations\":["
+	    "{\"name\":\"Good\",\"type\":\"fake\",\"url\":\"tcp://127.0.0.1:%d\","
+	    "\"latitude\":45,\"longitude\":7},"
+	    "{\"name\":\"Badp\",\"type\":\"fake\",\"url\":\"tcp://127.0.0.1:%d\","
+	    "\"latitude\":45,\"longitude\":7,\"password\":\"fail\"},"
+	    "{\"name\":\"Narrow\",\"type\":\"fake\",\"url\":"
+	    "\"tcp://127.0.0.1:%d\",\"latitude\":45,\"longitude\":7,"
+	    "\"frequency_min_hz\":1000000,\"frequency_max_hz\":20000000},"
+	    "{\"name\":\"Gone\",\"type\":\"fake\",\"url\":\"tcp://127.0.0.1:%d\","
+	    "\"latitude\":45,\"longitude\":7}]}", up, up, up, down);
+	memset(&env, 0, sizeof env);
+	fakerx_env_start(&env, "test_probe", json, NULL, NULL);
+
+	/* TCP: three answer */
+	assert_int_equal(probe_tcp(&env.st, 1.0, r), 3);
+	assert_int_equal(r[0].reachable + r[1].reachable + r[2].reachable, 3);
+	assert_int_equal(r[3].reachable, 0);
+	snprintf(want, sizeof want, "no answer on 127.0.0.1:%d", down);
+	assert_string_equal(r[3].reason, want);
+	assert_int_equal(probe_tcp(&env.st, 1.0, NULL), 3);
+
+	/* accepting a 25 MHz session: only the first */
+	memset(&p, 0, sizeof p);
+	p.freq_hz = 25e6;
+	p.low_cut = -5000;
+	p.high_cut = 5000;
+	assert_int_equal(engine_probe(env.eng, &p, 3.0, r), 1);
+	assert_true(r[0].accepting && r[0].reachable);
+	assert_string_equal(r[0].reason, "");
+	assert_false(r[1].accepting);
+	assert_true(r[1].reachable);
+	assert_string_equal(r[1].reason, "bad password (badp=1)");
+	assert_false(r[2].accepting);
+	assert_string_equal(r[2].reason,
+	    "left out: 25 MHz is outside its range 1-20 MHz");
+	assert_false(r[3].accepting);
+	assert_string_equal(r[3].reason, want);
+	/* at 10 MHz the third takes it too */
+	p.freq_hz = 10e6;
+	assert_int_equal(engine_probe(env.eng, &p, 3.0, NULL), 2);
+
+	fakerx_env_stop(&env);
+	close(fd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
