@@ -20,6 +20,8 @@ Prints, side by side in one run (medians of --runs):
      and how long after the session's end everything was replicated.
 
 Usage: bench/bench_store.py [--build DIR] [--runs 3] [--objects 1000]
+                            [--rows-only]
+  --rows-only: parts 1 and 2 only, interleaved run by run (no S3 server).
 """
 
 import argparse, glob, json, os, statistics, subprocess, sys, tempfile, time
@@ -85,12 +87,44 @@ def timed(args, env=None):
     return time.monotonic() - t0
 
 
+def pgstore_rate(a, pg, runs):
+    out = subprocess.run([os.path.join(a.build, "bench", "bench_pgstore"),
+                          pg.url(), "200", "30", str(runs)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.splitlines()[-1].split()[1])
+
+
+def rows_only(a):
+    """Parts 1 and 2, interleaved (raw, sync, raw, sync...) so that both
+    see the same load on a shared machine."""
+    rec = os.path.join(a.build, "heimdall-rec")
+    tmp = tempfile.mkdtemp(prefix="hr-bstore-")
+    r1, r2 = [], []
+    with servers.Pg() as pg:
+        subprocess.run([rec, "db", "migrate", "--db", pg.url()], check=True,
+                       capture_output=True)
+        for i in range(a.runs):
+            r1.append(pgstore_rate(a, pg, 1))
+            data = os.path.join(tmp, "rows%d" % i)
+            spool(data, 200, 30, files=False)
+            r2.append(6000 / timed([rec, "sync", "--data-dir", data, "--db",
+                                    pg.url(), "--timeout", "120"]))
+    print("load average %.2f %.2f %.2f" % os.getloadavg())
+    print("raw  rows/s per run: %s" % " ".join("%.0f" % x for x in r1))
+    print("sync rows/s per run: %s" % " ".join("%.0f" % x for x in r2))
+    m1, m2 = statistics.median(r1), statistics.median(r2)
+    print("median raw %.0f  sync %.0f  sync/raw %.2f" % (m1, m2, m2 / m1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--objects", type=int, default=1000)
+    ap.add_argument("--rows-only", action="store_true")
     a = ap.parse_args()
+    if a.rows_only:
+        return rows_only(a)
     rec = os.path.join(a.build, "heimdall-rec")
     sim_bin = os.path.join(a.build, "heimdall-kiwisim")
     tmp = tempfile.mkdtemp(prefix="hr-bstore-")

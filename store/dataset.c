@@ -726,18 +726,21 @@ out:
 	return rc;
 }
 
+/* A row and its sort key, read once (not per comparison: a session of
+ * 200 receivers x 30 chunks is 6000 rows, ~80,000 comparisons). */
+struct rowkey {
+	long	 ci, ws;
+	json_t	*r;
+};
+
 static int
 cmp_rows(const void *a, const void *b)
 {
-	json_t	*x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	long	 d;
+	const struct rowkey	*x = a, *y = b;
 
-	d = (long)json_integer_value(json_object_get(x, "chunk_index")) -
-	    (long)json_integer_value(json_object_get(y, "chunk_index"));
-	if (d == 0)
-		d = (long)json_integer_value(json_object_get(x, "websdr")) -
-		    (long)json_integer_value(json_object_get(y, "websdr"));
-	return d < 0 ? -1 : d > 0;
+	if (x->ci != y->ci)
+		return x->ci < y->ci ? -1 : 1;
+	return x->ws < y->ws ? -1 : x->ws > y->ws;
 }
 
 /* Every row: the final manifest's, plus any rows/ files, sorted. */
@@ -747,9 +750,10 @@ merge_rows(struct dataset *ds, const char *id, json_t *m)
 	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[512];
 	json_t		*all = json_array(), *r, *sorted;
 	struct dirent	*de;
+	struct rowkey	*v;
 	DIR		*d;
-	json_t		**v;
 	size_t		 i, n;
+	int		 in_order = 1;
 
 	json_array_extend(all, json_object_get(m, "measurements"));
 	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
@@ -771,13 +775,21 @@ merge_rows(struct dataset *ds, const char *id, json_t *m)
 	}
 	n = json_array_size(all);
 	v = calloc(n + 1, sizeof *v);
-	for (i = 0; v != NULL && i < n; i++)
-		v[i] = json_array_get(all, i);
-	if (v != NULL)
+	for (i = 0; v != NULL && i < n; i++) {
+		v[i].r = json_array_get(all, i);
+		v[i].ci = (long)json_integer_value(json_object_get(v[i].r,
+		    "chunk_index"));
+		v[i].ws = (long)json_integer_value(json_object_get(v[i].r,
+		    "websdr"));
+		if (i > 0 && cmp_rows(&v[i - 1], &v[i]) > 0)
+			in_order = 0;
+	}
+	/* a final manifest's rows are in order already */
+	if (v != NULL && !in_order)
 		qsort(v, n, sizeof *v, cmp_rows);
 	sorted = json_array();
 	for (i = 0; v != NULL && i < n; i++)
-		json_array_append(sorted, v[i]);
+		json_array_append(sorted, v[i].r);
 	free(v);
 	json_decref(all);
 	return sorted;

@@ -131,11 +131,11 @@ test_rows_param(void **state)
 	char		*text;
 
 	(void)state;
-	rows = json_pack("[{s:I, s:s, s:f, s:f}, {s:f, s:s}, {s:s, s:s},"
+	rows = json_pack("[{s:I, s:s, s:f, s:f, s:f}, {s:f, s:s}, {s:s, s:s},"
 	    " {s:n, s:n}, {s:i}]",
 	    "t0_ns", (json_int_t)INT64_C(1795478400123456789),
 	    "time_source", "gps", "sample_rate_hz", 12001.13,
-	    "frequency_hz", 145000000.0,
+	    "frequency_hz", 145000000.0, "snr_db", 1.0 / 3.0,
 	    "t0_ns", 1.7954784001234568e18, "sample_rate_hz", "fast",
 	    "t0_ns", "soon", "time_source", "gps",
 	    "t0_ns", "sample_rate_hz",
@@ -152,6 +152,9 @@ test_rows_param(void **state)
 	    INT64_C(1795478400123456789));
 	assert_true(json_real_value(json_object_get(r, "sample_rate_hz")) ==
 	    12001.13);
+	/* every double reads back exactly */
+	assert_true(json_real_value(json_object_get(r, "snr_db")) ==
+	    1.0 / 3.0);
 	assert_true(json_is_integer(json_object_get(r, "frequency_hz")));
 	assert_int_equal(json_integer_value(json_object_get(r,
 	    "frequency_hz")), 145000000);
