@@ -1133,6 +1133,8 @@ wsapi_broadcast(const char *event)
 		{ "session:clock", WSAPI_TO_ALL },
 		{ "session:warning", WSAPI_TO_ALL },
 		{ "session:fix", WSAPI_TO_ALL },
+		{ "session:paused", WSAPI_TO_ALL },
+		{ "session:resumed", WSAPI_TO_ALL },
 		{ "session:measurement", WSAPI_SUB_MEASUREMENTS },
 		{ "receiver:status", WSAPI_SUB_RECEIVERS },
 		{ "session:missing", WSAPI_SUB_MISSING },
