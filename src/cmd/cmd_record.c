@@ -34,6 +34,7 @@ struct out {
 	json_t		*final;			/* last status_update data */
 	char		 store[2048];		/* last store line printed */
 	char		 excluded[2048];	/* last TDoA exclusions printed */
+	long long	 paused;	/* paused_chunks of the last progress */
 };
 
 /* Write a line with one write(): lines of concurrent writers never mix. */
@@ -159,7 +160,13 @@ human(struct out *o, const char *name, const json_t *d)
 				    sizeof line - off, h == SNR_NULL ? " ?" :
 				    " -");
 		}
-		fprintf(stderr, "%s\n", line);
+		/* this chunk's receivers skipped for a pause ("-" above) */
+		if (jint(d, "paused_chunks") > o->paused)
+			fprintf(stderr, "%s (%lld paused)\n", line,
+			    (long long)jint(d, "paused_chunks") - o->paused);
+		else
+			fprintf(stderr, "%s\n", line);
+		o->paused = (long long)jint(d, "paused_chunks");
 	} else if (strcmp(name, "session:paused") == 0)
 		fprintf(stderr, "paused: chunks from %lld are not stored\n",
 		    (long long)jint(d, "chunk_index"));
@@ -248,6 +255,7 @@ summary(const json_t *d, const char *dir)
 		    "paused_seconds")));
 	fprintf(stderr, "\n");
 	json_array_foreach(json_object_get(sum, "stations"), i, st) {
+		char pz[32] = "";
 		/* left out for the frequency: no chunk was expected */
 		if (strcmp(cli_jstr(st, "state"), "excluded") == 0) {
 			fprintf(stderr, "  %2lld %-24s excluded        %s\n",
@@ -255,10 +263,13 @@ summary(const json_t *d, const char *dir)
 			    cli_jstr(st, "name"), cli_jstr(st, "reason"));
 			continue;
 		}
-		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing  %s\n",
+		if (jint(st, "chunks_paused") > 0)
+			snprintf(pz, sizeof pz, " %3lld paused",
+			    (long long)jint(st, "chunks_paused"));
+		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing%s  %s\n",
 		    (long long)jint(st, "websdr"), cli_jstr(st, "name"),
 		    (long long)jint(st, "chunks_ok"),
-		    (long long)jint(st, "chunks_missing"),
+		    (long long)jint(st, "chunks_missing"), pz,
 		    cli_jstr(st, "reason"));
 	}
 	json_array_foreach(json_object_get(sum, "missing"), i, m) {

@@ -4,7 +4,7 @@ whose second overlaps the pause are not stored and are reported as paused
 (not missing), numbering goes on, and the exit status is 0 when nothing
 else is missing."""
 
-import json, os, signal, subprocess, sys, tempfile, threading, time, unittest
+import json, os, re, signal, subprocess, sys, tempfile, threading, time, unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h
@@ -105,6 +105,56 @@ class PauseTest(unittest.TestCase):
                       for k in range(DUR) if k < a or k >= b
                       for w in range(1, N + 1))
         self.assertEqual(names, want)
+
+
+class HumanPauseTest(unittest.TestCase):
+    """Without --json: the pause is said, each chunk line says how many
+    receivers' chunks were paused, a second SIGUSR1 is refused with a
+    message (the session goes on), the summary counts the paused ones."""
+
+    def test_lines(self):
+        tmp = tempfile.mkdtemp(prefix="hr-pause-h-")
+        try:
+            with h.Sim(2, tmp=tmp) as sim:
+                p = subprocess.Popen(
+                    [h.REC, "record", "--stations", sim.stations,
+                     "--data-dir", os.path.join(tmp, "data"), "--name", "h",
+                     "--freq", "10", "--duration", "5", "--source",
+                     "unknown"], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True)
+                lines, got = [], threading.Event()
+
+                def read():
+                    for line in p.stderr:
+                        lines.append(line)
+                        if line.startswith("chunk 1/"):
+                            got.set()
+                t = threading.Thread(target=read)
+                t.start()
+                if not got.wait(30):
+                    p.kill()
+                p.send_signal(signal.SIGUSR1)
+                time.sleep(0.3)
+                p.send_signal(signal.SIGUSR1)
+                time.sleep(1.2)
+                p.send_signal(signal.SIGUSR2)
+                rc = p.wait(60)
+                t.join()
+        finally:
+            h.rmtree(tmp)
+        err = "".join(lines)
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r"paused: chunks from \d+ are not stored")
+        self.assertRegex(err, r"pause: session \S+ is already paused")
+        self.assertRegex(err, r"resumed: chunks from \d+ are stored "
+                         r"\(paused \d\.\d s\)")
+        self.assertRegex(err, r"chunk \d/5: .*SNR dB: - - \(2 paused\)")
+        m = re.search(r"complete: (\d+) of 10 chunks stored, (\d+) paused "
+                      r"\((\d+) s\)", err)
+        self.assertIsNotNone(m, err)
+        self.assertEqual(int(m.group(1)) + int(m.group(2)), 10)
+        self.assertEqual(int(m.group(2)), 2 * int(m.group(3)))
+        self.assertRegex(err, r"0 missing +\d+ paused")
 
 
 if __name__ == "__main__":
