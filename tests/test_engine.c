@@ -684,6 +684,116 @@ test_cancel(void **state)
 	fx_free(f);
 }
 
+/*
+ * Pause and resume (issue 15): the receivers stay connected; the chunks
+ * whose second overlaps the pause are not stored and are counted paused,
+ * not missing (the session completes, not partial); numbering goes on;
+ * the summary, the stations and the progress events count them. Pausing
+ * what is not acquiring, pausing twice, resuming what is not paused:
+ * bad_state.
+ */
+static void
+test_pause(void **state)
+{
+	const char		*modes[] = { "ok", "ok" };
+	struct fx		*f = fx_new(modes, 2);
+	struct session_params	 p = params(6);
+	struct session_error	 e;
+	char			 id[37], err[256];
+	json_t			*d, *sum, *m, *row, *st;
+	int			 i, from, to, stored, paused, k;
+	size_t			 j;
+
+	(void)state;
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), 0);
+	/* not acquiring yet */
+	assert_int_equal(engine_session_pause(f->env.eng, id, 1, &e), -1);
+	assert_string_equal(e.code, "bad_state");
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_pause(f->env.eng, id, 1, &e), -1);
+	assert_string_equal(e.code, "bad_state");
+	assert_int_equal(engine_session_pause(f->env.eng,
+	    "00000000-0000-4000-8000-000000000000", 1, &e), -1);
+	assert_string_equal(e.code, "not_found");
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
+	/* resume while not paused */
+	assert_int_equal(engine_session_pause(f->env.eng, id, 0, &e), -1);
+	assert_string_equal(e.code, "bad_state");
+	/* after the first chunk is in */
+	for (i = 0; i < 100 && count_events(f, "session:progress") < 1; i++)
+		usleep(50000);
+	assert_int_equal(count_events(f, "session:progress"), 1);
+	assert_int_equal(engine_session_pause(f->env.eng, id, 1, &e), 0);
+	assert_int_equal(engine_session_pause(f->env.eng, id, 1, &e), -1);
+	assert_string_equal(e.code, "bad_state");
+	d = engine_session_snapshot(f->env.eng, id);
+	assert_true(json_is_true(json_object_get(d, "paused")));
+	json_decref(d);
+	usleep(2200000);
+	assert_int_equal(engine_session_pause(f->env.eng, id, 0, &e), 0);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
+	/* ended: nothing to pause */
+	assert_int_equal(engine_session_pause(f->env.eng, id, 1, &e), -1);
+	assert_string_equal(e.code, "bad_state");
+
+	assert_int_equal(count_events(f, "session:paused"), 1);
+	assert_int_equal(count_events(f, "session:resumed"), 1);
+	from = (int)json_integer_value(json_object_get(event_at(f,
+	    find_event(f, "session:paused", id, NULL, NULL, 0)),
+	    "chunk_index"));
+	d = event_at(f, find_event(f, "session:resumed", id, NULL, NULL, 0));
+	to = (int)json_integer_value(json_object_get(d, "chunk_index"));
+	assert_true(json_real_value(json_object_get(d, "pause_seconds")) >
+	    2.0);
+	/* a pause of 2.2 s from within chunk >= 1 covers 3 or 4 seconds */
+	assert_true(from >= 1 && from <= 2);
+	assert_true(to - from >= 3 && to - from <= 4);
+	assert_true(to <= 6);
+
+	d = last_event(f);
+	assert_string_equal(json_string_value(json_object_get(d, "status")),
+	    "completed");
+	sum = json_object_get(d, "summary");
+	stored = (int)json_integer_value(json_object_get(sum,
+	    "chunks_stored"));
+	paused = (int)json_integer_value(json_object_get(sum,
+	    "paused_chunks"));
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "chunks_missing")), 0);
+	assert_int_equal(paused, 2 * (to - from));
+	assert_int_equal(stored + paused, 12);
+	assert_true(fabs(json_real_value(json_object_get(sum,
+	    "paused_seconds")) - (to - from)) < 1e-9);
+	json_array_foreach(json_object_get(sum, "stations"), j, st)
+		assert_int_equal(json_integer_value(json_object_get(st,
+		    "chunks_paused")), to - from);
+	/* every progress event came (numbering goes on), the last counts
+	 * the paused chunks */
+	assert_int_equal(count_events(f, "session:progress"), 6);
+	d = event_at(f, find_event(f, "session:progress", id, NULL, NULL, 1));
+	assert_int_equal(json_integer_value(json_object_get(d, "chunk")), 6);
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "paused_chunks")), paused);
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "measurements_count")), stored);
+	assert_int_equal(count_events(f, "session:missing"), 0);
+
+	/* no row of a paused chunk is stored; the others are */
+	m = dataset_session_load(f->env.ds, id, err, sizeof err);
+	assert_non_null(m);
+	assert_int_equal(json_array_size(json_object_get(m, "measurements")),
+	    stored);
+	json_array_foreach(json_object_get(m, "measurements"), j, row) {
+		k = (int)json_integer_value(json_object_get(row,
+		    "chunk_index"));
+		assert_true(k < from || k >= to);
+	}
+	json_decref(m);
+	fx_free(f);
+}
+
 /* The descriptor estimate both the recorder (exit 71) and the WebSocket
  * server's reserve use: 32 + 1.25 per station, whole. */
 /* A kiwirecorder -w file of nblocks frames of 512 samples at fs, its
@@ -873,6 +983,7 @@ main(void)
 		cmocka_unit_test(test_all_fail),
 		cmocka_unit_test(test_no_failure_said),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_pause),
 		cmocka_unit_test(test_abandoned),
 		cmocka_unit_test(test_open_limit_busy),
 		cmocka_unit_test(test_queue),

@@ -574,6 +574,8 @@ test_broadcast_names(void **state)
 	assert_int_equal(wsapi_broadcast("session:missing"), WSAPI_SUB_MISSING);
 	assert_int_equal(wsapi_broadcast("session:tdoa"), WSAPI_SUB_TDOA);
 	assert_int_equal(wsapi_broadcast("session:fix"), WSAPI_TO_ALL);
+	assert_int_equal(wsapi_broadcast("session:paused"), WSAPI_TO_ALL);
+	assert_int_equal(wsapi_broadcast("session:resumed"), WSAPI_TO_ALL);
 	assert_false(wsapi_broadcast("session:started"));
 	assert_false(wsapi_broadcast("session:source_assigned"));
 	assert_false(wsapi_broadcast("session:completed"));
@@ -604,6 +606,89 @@ expect_forbidden(struct fx *f, struct fx *as, const char *msg,
 	}
 	assert_string_equal(dstr(r, "field"), field);
 	assert_string_equal(dstr(r, "session_id"), id);
+}
+
+/*
+ * session:pause / session:resume: the owner's rule of the other actions;
+ * only an acquisition, once; the chunks of the pause are counted paused,
+ * not missing, in the final status_update; every client hears of it.
+ */
+static void
+test_pause(void **state)
+{
+	struct fx	*f = *state, b;
+	char		 msg[512], id[37], tok[64];
+	json_t		*r, *sum;
+	size_t		 i;
+	int		 paused = -1, missing = -1, stored = -1;
+
+	memset(&b, 0, sizeof b);
+	b.replies = json_array();
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"paused\",\"frequency_mhz\":10,\"duration_seconds\":5}}");
+	snprintf(id, sizeof id, "%s", dstr(r, "session_id"));
+	snprintf(tok, sizeof tok, "%s", dstr(r, "session_token"));
+	snprintf(msg, sizeof msg, "{\"event\":\"session:pause\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	/* not acquiring */
+	expect_error(f, msg, "session:error", "bad_state", "session_id");
+	expect_error(f, "{\"event\":\"session:pause\",\"data\":{}}",
+	    "session:error", "missing_field", "session_id");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:assign_source\","
+	    "\"data\":{\"session_id\":\"%s\",\"source_id\":\"unknown\"}}", id);
+	assert_string_equal(ev(send1(f, msg)), "session:source_assigned");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10000000,"
+	    "\"duration_seconds\":5}}", id);
+	assert_string_equal(ev(send1(f, msg)), "session:completed");
+	usleep(1500000);
+	/* another client without the token: forbidden */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:pause\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	expect_forbidden(f, &b, msg, id, "session_id");
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:paused");
+	assert_string_equal(dstr(r, "session_id"), id);
+	assert_true(json_is_true(json_object_get(json_object_get(r, "data"),
+	    "paused")));
+	expect_error(f, msg, "session:error", "bad_state", "session_id");
+	usleep(1500000);
+	/* resumed by the other client, with the token */
+	snprintf(msg, sizeof msg, "{\"event\":\"session:resume\",\"data\":{"
+	    "\"session_id\":\"%s\",\"session_token\":\"%s\"}}", id, tok);
+	r = send_as(f, &b, msg);
+	assert_string_equal(ev(r), "session:resumed");
+	expect_error(f, msg, "session:error", "bad_state", "session_id");
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
+	snprintf(msg, sizeof msg, "{\"event\":\"session:pause\",\"data\":{"
+	    "\"session_id\":\"%s\"}}", id);
+	expect_error(f, msg, "session:error", "bad_state", "session_id");
+
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(count(f->bus, "session:paused", NULL), 1);
+	assert_int_equal(count(f->bus, "session:resumed", NULL), 1);
+	json_array_foreach(f->bus, i, r) {
+		if (strcmp(ev(r), "session:status_update") != 0 ||
+		    strcmp(dstr(r, "session_id"), id) != 0 ||
+		    strcmp(dstr(r, "status"), "completed") != 0)
+			continue;
+		sum = json_object_get(json_object_get(r, "data"), "summary");
+		paused = (int)json_integer_value(json_object_get(sum,
+		    "paused_chunks"));
+		missing = (int)json_integer_value(json_object_get(sum,
+		    "chunks_missing"));
+		stored = (int)json_integer_value(json_object_get(sum,
+		    "chunks_stored"));
+		assert_true(json_real_value(json_object_get(sum,
+		    "paused_seconds")) >= 2);
+	}
+	pthread_mutex_unlock(&f->lock);
+	/* 1.5 s from within a chunk: 2 or 3 chunks of each of 2 stations */
+	assert_true(paused >= 4 && paused <= 6);
+	assert_int_equal(missing, 0);
+	assert_int_equal(stored + paused, 10);
+	json_decref(b.replies);
 }
 
 /* Every envelope a client or the bus ever got, as one string. */
@@ -842,6 +927,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_left_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_pages, setup,
 		    teardown),
 		cmocka_unit_test(test_broadcast_names),

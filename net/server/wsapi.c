@@ -711,6 +711,46 @@ ev_cancel(struct req *r)
 	json_decref(d);
 }
 
+/* session:pause / session:resume: the reply is session:paused /
+ * session:resumed {session_id, paused}; the engine's event of the same
+ * name goes to the subscribers. */
+static void
+pause_resume(struct req *r, int paused)
+{
+	static const struct fspec spec[] = {
+		{ "session_id", F_STR, 1, 64 },
+		{ "session_token", F_STR, 0, WSAPI_TOKEN_MAX },
+	};
+	struct session_error	 e;
+	const char		*id;
+	json_t			*d;
+
+	if (check_fields(r, spec, 2) != 0)
+		return;
+	id = sget(r, "session_id");
+	if (!may_act(r, id))
+		return;
+	if (engine_session_pause(r->api->cfg.eng, id, paused, &e) != 0) {
+		fail_session(r, &e);
+		return;
+	}
+	d = json_pack("{s:s, s:b}", "session_id", id, "paused", paused);
+	send_env(r, paused ? "session:paused" : "session:resumed", d);
+	json_decref(d);
+}
+
+static void
+ev_pause(struct req *r)
+{
+	pause_resume(r, 1);
+}
+
+static void
+ev_resume(struct req *r)
+{
+	pause_resume(r, 0);
+}
+
 static void
 ev_get(struct req *r)
 {
@@ -943,6 +983,8 @@ static const struct {
 	{ "session:assign_source", ev_assign },
 	{ "session:complete", ev_complete },
 	{ "session:cancel", ev_cancel },
+	{ "session:pause", ev_pause },
+	{ "session:resume", ev_resume },
 	{ "session:get", ev_get },
 	{ "sessions:list", ev_sessions },
 	{ "session:export", ev_export },
@@ -1091,6 +1133,8 @@ wsapi_broadcast(const char *event)
 		{ "session:clock", WSAPI_TO_ALL },
 		{ "session:warning", WSAPI_TO_ALL },
 		{ "session:fix", WSAPI_TO_ALL },
+		{ "session:paused", WSAPI_TO_ALL },
+		{ "session:resumed", WSAPI_TO_ALL },
 		{ "session:measurement", WSAPI_SUB_MEASUREMENTS },
 		{ "receiver:status", WSAPI_SUB_RECEIVERS },
 		{ "session:missing", WSAPI_SUB_MISSING },

@@ -28,6 +28,13 @@
  *     full)
  *   session:cancel {session_id, reason?, session_token?}
  *                                            -> session:cancelled
+ *   session:pause {session_id, session_token?}
+ *                                            -> session:paused
+ *   session:resume {session_id, session_token?}
+ *                                            -> session:resumed
+ *     (the reply: {session_id, paused}; every client also gets the
+ *     engine's event of the same name, engine_session_pause. Not
+ *     acquiring, already paused / not paused: bad_state)
  *   session:get {session_id}                 -> session:status_update
  *   sessions:list {limit?, offset?, before?} -> sessions:list {sessions,
  *                                               total, more}

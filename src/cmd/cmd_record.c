@@ -34,6 +34,7 @@ struct out {
 	json_t		*final;			/* last status_update data */
 	char		 store[2048];		/* last store line printed */
 	char		 excluded[2048];	/* last TDoA exclusions printed */
+	long long	 paused;	/* paused_chunks of the last progress */
 };
 
 /* Write a line with one write(): lines of concurrent writers never mix. */
@@ -159,8 +160,21 @@ human(struct out *o, const char *name, const json_t *d)
 				    sizeof line - off, h == SNR_NULL ? " ?" :
 				    " -");
 		}
-		fprintf(stderr, "%s\n", line);
-	} else if (strcmp(name, "session:error") == 0)
+		/* this chunk's receivers skipped for a pause ("-" above) */
+		if (jint(d, "paused_chunks") > o->paused)
+			fprintf(stderr, "%s (%lld paused)\n", line,
+			    (long long)jint(d, "paused_chunks") - o->paused);
+		else
+			fprintf(stderr, "%s\n", line);
+		o->paused = (long long)jint(d, "paused_chunks");
+	} else if (strcmp(name, "session:paused") == 0)
+		fprintf(stderr, "paused: chunks from %lld are not stored\n",
+		    (long long)jint(d, "chunk_index"));
+	else if (strcmp(name, "session:resumed") == 0)
+		fprintf(stderr, "resumed: chunks from %lld are stored "
+		    "(paused %.1f s)\n", (long long)jint(d, "chunk_index"),
+		    json_number_value(json_object_get(d, "pause_seconds")));
+	else if (strcmp(name, "session:error") == 0)
 		fprintf(stderr, "error: %s\n", cli_jstr(d, "error"));
 	else if (strcmp(name, "session:clock") == 0 ||
 	    strcmp(name, "session:warning") == 0)
@@ -231,10 +245,17 @@ summary(const json_t *d, const char *dir)
 	    "chunks_missing"), word, sizeof word));
 	if (json_object_get(d, "error") != NULL)
 		fprintf(stderr, " (%s)", cli_jstr(d, "error"));
-	fprintf(stderr, ": %lld of %lld chunks stored\n",
+	fprintf(stderr, ": %lld of %lld chunks stored",
 	    (long long)jint(sum, "chunks_stored"),
 	    (long long)jint(sum, "chunks_expected"));
+	if (jint(sum, "paused_chunks") > 0)
+		fprintf(stderr, ", %lld paused (%.0f s)",
+		    (long long)jint(sum, "paused_chunks"),
+		    json_number_value(json_object_get(sum,
+		    "paused_seconds")));
+	fprintf(stderr, "\n");
 	json_array_foreach(json_object_get(sum, "stations"), i, st) {
+		char pz[32] = "";
 		/* left out for the frequency: no chunk was expected */
 		if (strcmp(cli_jstr(st, "state"), "excluded") == 0) {
 			fprintf(stderr, "  %2lld %-24s excluded        %s\n",
@@ -242,10 +263,13 @@ summary(const json_t *d, const char *dir)
 			    cli_jstr(st, "name"), cli_jstr(st, "reason"));
 			continue;
 		}
-		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing  %s\n",
+		if (jint(st, "chunks_paused") > 0)
+			snprintf(pz, sizeof pz, " %3lld paused",
+			    (long long)jint(st, "chunks_paused"));
+		fprintf(stderr, "  %2lld %-24s %3lld ok %3lld missing%s  %s\n",
 		    (long long)jint(st, "websdr"), cli_jstr(st, "name"),
 		    (long long)jint(st, "chunks_ok"),
-		    (long long)jint(st, "chunks_missing"),
+		    (long long)jint(st, "chunks_missing"), pz,
 		    cli_jstr(st, "reason"));
 	}
 	json_array_foreach(json_object_get(sum, "missing"), i, m) {
@@ -269,6 +293,8 @@ struct sigctx {
 	char		 id[37];
 	sigset_t	 set;
 	volatile int	 got;		/* __atomic: read by the main thread */
+	volatile int	 quit;		/* __atomic: main's SIGUSR1 is the
+					   wake-up at exit, not a pause */
 };
 
 /* Signals arrive here, on a normal thread: cancelling is not
@@ -284,8 +310,24 @@ sig_main(void *arg)
 	for (;;) {
 		if (sigwait(&s->set, &sig) != 0)
 			continue;
-		if (sig == SIGUSR1)	/* our own wake-up at exit */
-			return NULL;
+		if (__atomic_load_n(&s->quit, __ATOMIC_SEQ_CST))
+			return NULL;	/* our own wake-up at exit */
+		if (sig == SIGUSR1 || sig == SIGUSR2) {
+			/* pause / resume: the engine says session:paused or
+			 * session:resumed; a refusal is said here */
+			pthread_mutex_lock(&s->lock);
+			memcpy(id, s->id, sizeof id);
+			pthread_mutex_unlock(&s->lock);
+			if (id[0] == '\0')
+				fprintf(stderr, "heimdall-rec: %s ignored: "
+				    "no acquisition yet\n", sig == SIGUSR1 ?
+				    "SIGUSR1 (pause)" : "SIGUSR2 (resume)");
+			else if (engine_session_pause(s->eng, id,
+			    sig == SIGUSR1, &e) != 0)
+				fprintf(stderr, "heimdall-rec: %s: %s\n",
+				    sig == SIGUSR1 ? "pause" : "resume", e.msg);
+			continue;
+		}
 		/* under the lock: main either sees got once it has set the
 		 * id (and cancels itself), or we see the id */
 		pthread_mutex_lock(&s->lock);
@@ -543,6 +585,7 @@ cmd_record_run(struct runtime *rt, const char *dir, double start_timeout,
 	sigaddset(&sc.set, SIGINT);
 	sigaddset(&sc.set, SIGTERM);
 	sigaddset(&sc.set, SIGUSR1);
+	sigaddset(&sc.set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -592,6 +635,7 @@ cmd_record_run(struct runtime *rt, const char *dir, double start_timeout,
 		store_finish(rt->rep, interrupted ? 0 : sync_timeout, o.json,
 		    rt->data_dir, &sc.got);
 stop:
+	__atomic_store_n(&sc.quit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(sigth, SIGUSR1);
 	pthread_join(sigth, NULL);
 	pthread_mutex_destroy(&sc.lock);
@@ -644,6 +688,9 @@ const struct cmd_entry cmd_record_entry = {
 	    "  --sync-timeout S     at the end, wait up to S s for the central "
 	    "store\n"
 	    "                       (default 30; what is left is sent later)\n"
+	    "\nSignals: SIGUSR1 pauses the acquisition (receivers stay connected;\n"
+	    "the chunks of the pause are not stored, counted as paused, not\n"
+	    "missing), SIGUSR2 resumes it; SIGINT/SIGTERM interrupt.\n"
 	    "\nExit status: 0 every chunk stored, 75 some missing, 69 failed, 64 "
 	    "usage,\n66 no stations file, 78 bad stations file, 73 data dir, 74 "
 	    "I/O (storage\nerror: the session failed), 71 too few open files for "

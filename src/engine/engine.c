@@ -30,7 +30,9 @@
 #define GATHER_S		0.05	/* longest wait for the rest of a row of
 					   chunks (on_chunk) */
 
-enum cstate { C_PENDING = 0, C_QUEUED, C_STORED, C_MISSING };
+/* C_PAUSED: its second fell in a pause (engine_session_pause): not
+ * stored, and not missing either -- it was not wanted. */
+enum cstate { C_PENDING = 0, C_QUEUED, C_STORED, C_MISSING, C_PAUSED };
 
 /* The receiver of station websdr in acquisition a (only stations in the
  * session make chunks). */
@@ -63,6 +65,7 @@ struct rxrt {
 	unsigned char		*cst;		/* enum cstate per chunk */
 	int			 ok;
 	int			 missing;
+	int			 paused;	/* chunks C_PAUSED */
 	json_t			*last;		/* last measurement row */
 	int			 pos_valid;	/* the receiver published */
 	double			 pub_lat, pub_lon;
@@ -131,6 +134,20 @@ struct acq {
 	size_t		 mctx_size;
 	double		 spec_lo, spec_hi;	/* compute's last passband */
 	struct locate	*loc;		/* TDoA and fixes (NULL: none) */
+	/*
+	 * Pause (engine_session_pause). pz[k]: chunk index k is in a pause;
+	 * it becomes C_PAUSED (per receiver) only once its second has come
+	 * (on_chunk, supervise), so a resume can still take back the seconds
+	 * not come yet. A pause at session time P covers every chunk not
+	 * ended at P; a resume at R gives back those starting at or after R:
+	 * a chunk is paused when its second overlaps [P, R). paused: 1 while
+	 * paused; pause_from: P (session time).
+	 */
+	unsigned char	*pz;
+	int		 paused;
+	double		 pause_from;
+	int		 progress_paused;	/* C_PAUSED of chunks
+						   0..progress-1 */
 };
 
 struct sess {
@@ -274,6 +291,7 @@ acq_free(struct acq *a)
 		free(a->rt[i].cst);
 		json_decref(a->rt[i].last);
 	}
+	free(a->pz);
 	for (it = a->head; it != NULL; it = next) {
 		next = it->next;
 		chunk_free(it->chunk);
@@ -986,6 +1004,15 @@ on_chunk(void *ctx, struct chunk *c)
 	struct rxrt	*r = RT(a, c->websdr);
 	struct item	*it;
 
+	if (c->index < a->total && r->cst[c->index] == C_PENDING &&
+	    a->pz[c->index]) {
+		/* its second fell in a pause: not stored, counted paused */
+		r->cst[c->index] = C_PAUSED;
+		r->paused++;
+		a->kick = 1;	/* the row may be settled now */
+		chunker_recycle(r->ch, c);
+		return;
+	}
 	if (c->index >= a->total || r->cst[c->index] != C_PENDING ||
 	    (it = calloc(1, sizeof *it)) == NULL) {
 		/* Already given up on (declared missing): drop it. */
@@ -1429,6 +1456,22 @@ supervise(struct acq *a, double now, json_t *missing)
 			overdue = now >= deadline || r->state == RX_FAILED ||
 			    a->cancel || (a->has_origin &&
 			    now + c > a->t0 + k + 1 + eng->cfg.grace);
+			if (overdue && a->pz[k]) {
+				/* A receiver that failed during a pause: its
+				 * chunks in the pause are paused once their
+				 * second has come (a resume may yet take the
+				 * later ones back). */
+				if (r->state == RX_FAILED && !a->cancel &&
+				    now < deadline && a->has_origin &&
+				    now + c < a->t0 + k + 1) {
+					next = fmin(next, a->t0 + k + 1 - c);
+					continue;
+				}
+				r->cst[k] = C_PAUSED;
+				r->paused++;
+				chunker_skip(r->ch, k + 1);
+				continue;
+			}
 			if (!overdue) {
 				/* later chunks are later still */
 				next = fmin(next, deadline);
@@ -1753,7 +1796,7 @@ say_failure(struct acq *a, const char *why)
 static void
 report_progress(struct acq *a)
 {
-	int		 i, k, settled, count, fail;
+	int		 i, k, settled, count, npaused, fail;
 	const char	*why;
 	char		 reason[256];
 
@@ -1764,15 +1807,18 @@ report_progress(struct acq *a)
 		settled = k < a->total;
 		for (i = 0; settled && i < a->n; i++) {
 			if (a->rt[i].cst[k] != C_STORED &&
-			    a->rt[i].cst[k] != C_MISSING)
+			    a->rt[i].cst[k] != C_MISSING &&
+			    a->rt[i].cst[k] != C_PAUSED)
 				settled = 0;
 		}
 		/* A progress event counts the rows of the chunks it
 		 * reports (chunk k+1 may already be stored for every
 		 * receiver when k settles: counting every stored row
 		 * would make "chunk k" claim another chunk's rows). */
-		for (i = 0; settled && i < a->n; i++)
+		for (i = 0; settled && i < a->n; i++) {
 			a->progress_rows += a->rt[i].cst[k] == C_STORED;
+			a->progress_paused += a->rt[i].cst[k] == C_PAUSED;
+		}
 		if (settled)
 			a->progress++;
 		if (settled)
@@ -1783,16 +1829,17 @@ report_progress(struct acq *a)
 			a->failure_said = fail = 1;
 		}
 		count = a->progress_rows;
+		npaused = a->progress_paused;
 		pthread_mutex_unlock(&a->lock);
 		if (!settled)
 			return;
 		if (fail)
 			say_failure(a, reason);
 		events_emit(a->eng->cfg.ev, "session:progress", json_pack(
-		    "{s:s, s:i, s:i, s:i, s:i}", "session_id", a->s->id,
+		    "{s:s, s:i, s:i, s:i, s:i, s:i}", "session_id", a->s->id,
 		    "chunk", k + 1, "total_chunks", a->total,
 		    "progress", (int)lround(100.0 * (k + 1) / a->total),
-		    "measurements_count", count));
+		    "measurements_count", count, "paused_chunks", npaused));
 	}
 }
 
@@ -2002,19 +2049,29 @@ static json_t *
 summary_build(struct acq *a)
 {
 	json_t	*stations, *sum;
-	int	 i, ok = 0, miss = 0;
+	int	 i, k, ok = 0, miss = 0, pz = 0, rows_pz = 0;
 
 	pthread_mutex_lock(&a->lock);
 	stations = stations_json(a->eng, a->s, a);
 	for (i = 0; i < a->n; i++) {
 		ok += a->rt[i].ok;
 		miss += a->rt[i].missing;
+		pz += a->rt[i].paused;
 	}
+	/* chunk indexes some receiver skipped for a pause: the seconds of
+	 * the session not recorded because of it */
+	for (k = 0; k < a->total; k++)
+		for (i = 0; i < a->n; i++)
+			if (a->rt[i].cst[k] == C_PAUSED) {
+				rows_pz++;
+				break;
+			}
 	pthread_mutex_unlock(&a->lock);
-	sum = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:O}",
+	sum = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o, s:O}",
 	    "chunks_expected", a->total * a->n, "chunks_stored", ok,
 	    "chunks_missing", miss, "measurements_count", ok,
-	    "total_chunks", a->total, "stations", stations,
+	    "total_chunks", a->total, "paused_chunks", pz,
+	    "paused_seconds", (double)rows_pz, "stations", stations,
 	    "missing", a->missing);
 	/* left out (not counted in chunks_expected) */
 	json_object_set(sum, "excluded", a->s->excluded);
@@ -2222,6 +2279,7 @@ acq_new(struct engine *eng, struct sess *s)
 	a->rt = calloc((size_t)a->n, sizeof *a->rt);
 	a->clkv = calloc((size_t)a->n, sizeof *a->clkv);
 	a->missing = json_array();
+	a->pz = calloc((size_t)a->total, 1);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->t_start = util_now();
@@ -2270,6 +2328,7 @@ acq_new(struct engine *eng, struct sess *s)
 		a->loc = locate_new(&lc, err, sizeof err);
 	}
 	if (a->rt == NULL || i < eng->cfg.stations->n || a->missing == NULL ||
+	    a->pz == NULL ||
 	    a->clkv == NULL) {
 		acq_free(a);
 		return NULL;
@@ -2476,6 +2535,88 @@ engine_session_cancel(struct engine *eng, const char *id, const char *reason,
 	return 0;
 }
 
+/*
+ * Pause/resume. The session's time line is the host clock plus the GPS
+ * receivers' median offset (0 without GPS): chunk k covers [t0 + k,
+ * t0 + k + 1) on it. Before the origin is known, a pause covers every
+ * chunk and a resume gives every chunk back (none has begun).
+ */
+int
+engine_session_pause(struct engine *eng, const char *id, int paused,
+    struct session_error *e)
+{
+	struct sess	*s;
+	struct acq	*a;
+	double		 now;
+	int		 k, from;
+	json_t		*d;
+
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, e)) == NULL) {
+		pthread_mutex_unlock(&eng->lock);
+		return -1;
+	}
+	if (eng->cfg.replay) {
+		pthread_mutex_unlock(&eng->lock);
+		return session_error_set(e, "invalid", "",
+		    "an import (replay) cannot be paused");
+	}
+	if (s->status != SESSION_IN_PROGRESS || (a = s->acq) == NULL ||
+	    s->summary != NULL) {
+		pthread_mutex_unlock(&eng->lock);
+		return session_error_set(e, "bad_state", "session_id",
+		    "session %s is not acquiring (status %s%s): only an "
+		    "acquisition can be %s", id,
+		    session_status_name(s->status), s->qpos > 0 ?
+		    ", queued" : "", paused ? "paused" : "resumed");
+	}
+	pthread_mutex_lock(&a->lock);
+	if (a->cancel || all_accounted(a)) {
+		pthread_mutex_unlock(&a->lock);
+		pthread_mutex_unlock(&eng->lock);
+		return session_error_set(e, "bad_state", "session_id",
+		    "session %s is ending: nothing left to %s", id,
+		    paused ? "pause" : "resume");
+	}
+	if (a->paused == !!paused) {
+		pthread_mutex_unlock(&a->lock);
+		pthread_mutex_unlock(&eng->lock);
+		return session_error_set(e, "bad_state", "session_id",
+		    "session %s is %s", id, paused ? "already paused" :
+		    "not paused");
+	}
+	now = util_now() + a->clk_off;
+	if (paused) {
+		/* every chunk not ended at now: floor(now - t0) on */
+		from = a->has_origin ? (int)fmax(0, fmin(a->total,
+		    floor(now - a->t0))) : 0;
+		for (k = from; k < a->total; k++)
+			a->pz[k] = 1;
+		a->paused = 1;
+		a->pause_from = now;
+		d = json_pack("{s:s, s:i, s:f}", "session_id", id,
+		    "chunk_index", from, "at", now);
+	} else {
+		/* every chunk starting at or after now: ceil(now - t0) on */
+		from = a->has_origin ? (int)fmax(0, fmin(a->total,
+		    ceil(now - a->t0))) : 0;
+		for (k = from; k < a->total; k++)
+			a->pz[k] = 0;
+		a->paused = 0;
+		d = json_pack("{s:s, s:i, s:f, s:f}", "session_id", id,
+		    "chunk_index", from, "at", now, "pause_seconds",
+		    now - a->pause_from);
+	}
+	/* the supervisor's deadlines change (paused chunks are not
+	 * awaited): wake the worker */
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&eng->lock);
+	events_emit(eng->cfg.ev, paused ? "session:paused" :
+	    "session:resumed", d);
+	return 0;
+}
+
 int
 engine_session_wait(struct engine *eng, const char *id)
 {
@@ -2511,6 +2652,7 @@ station_json(struct rxrt *r)
 	    "longitude", r->st->longitude, "state", rx_state_name(r->state),
 	    "reason", r->reason, "chunks_ok", r->ok,
 	    "chunks_missing", r->missing);
+	json_object_set_new(o, "chunks_paused", json_integer(r->paused));
 	json_object_set_new(o, "sample_rate", r->fs > 0 ? json_real(r->fs) :
 	    json_null());
 	if (r->pos_valid) {
@@ -2654,6 +2796,7 @@ engine_session_snapshot(struct engine *eng, const char *id)
 		    json_integer(a->measurements));
 		json_object_set_new(d, "acquisition_started",
 		    json_real(a->t_start));
+		json_object_set_new(d, "paused", json_boolean(a->paused));
 		pthread_mutex_unlock(&a->lock);
 		json_object_set_new(d, "stations", stations);
 	}

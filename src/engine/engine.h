@@ -27,7 +27,14 @@
  *                             reason}
  *   session:progress         {session_id, chunk (1-based), total_chunks,
  *                             progress 0-100, measurements_count:
- *                             the rows of chunks 1..chunk}
+ *                             the rows of chunks 1..chunk, paused_chunks:
+ *                             the receivers' chunks of 1..chunk skipped
+ *                             for a pause}
+ *   session:paused           {session_id, chunk_index (the first chunk
+ *                             the pause covers), at (UTC s, the session's
+ *                             time line)}
+ *   session:resumed          {session_id, chunk_index (the first chunk
+ *                             stored again), at, pause_seconds}
  *   session:error            {session_id?, error, code, field}; code
  *                             "acquisition_failed" (error: the reason) is
  *                             sent once for an acquisition that ends
@@ -209,6 +216,20 @@ int		 engine_busy(struct engine *eng);
  * queued or not yet acquiring session simply ends failed. */
 int		 engine_session_cancel(struct engine *eng, const char *id,
 		    const char *reason, struct session_error *e);
+/*
+ * Pause (paused 1) or resume (0) an acquisition (issue 15): the receivers
+ * stay connected; a chunk whose second overlaps a pause is not stored and
+ * is counted as paused (state C_PAUSED), never as missing, so it never
+ * makes a session partial; numbering goes on. The summary (and the final
+ * status_update) holds paused_chunks (receivers' chunks skipped) and
+ * paused_seconds (the chunk indexes skipped, in seconds); each station
+ * chunks_paused; the snapshot "paused". Emits session:paused /
+ * session:resumed. Errors: not_found; bad_state when the session is not
+ * acquiring (not started, queued, ended, ending), pausing a paused one or
+ * resuming one that is not paused; invalid in replay.
+ */
+int		 engine_session_pause(struct engine *eng, const char *id,
+		    int paused, struct session_error *e);
 /* Block until the session is completed or failed; returns its status, or
  * -1 if unknown. */
 int		 engine_session_wait(struct engine *eng, const char *id);
