@@ -164,6 +164,8 @@ struct con {
 	int		 stored;		/* once ended: chunk indexes with
 						   at least one stored row */
 	int		 acquiring;
+	int		 paused;	/* p: the engine pauses the session
+					   (engine_session_pause) */
 	int		 qpos;			/* ours in the engine's queue */
 	int		 nqueued;		/* acquisitions waiting */
 	char		 status[32];

@@ -80,6 +80,7 @@ start_session(struct con *c)
 	c->total = c->p.duration_s;
 	c->chunk = c->measurements = 0;
 	c->acquiring = 0;
+	c->paused = 0;
 	c->qpos = 0;
 	json_decref(c->final);
 	c->final = NULL;

@@ -890,9 +890,11 @@ status_keys(struct con *c)
 		    "g grid  w passband  H history  Up/Down scroll  Tab log  "
 		    "/ find  s sort  ? keys");
 	else
-		con_status_line(c, c->acquiring ? "Ctrl-C cancel  g grid  "
-		    "w passband  Up/Down scroll  Tab log  / find  s sort  "
-		    "? keys" : "waiting for the session to end...");
+		con_status_line(c, !c->acquiring ? "waiting for the session "
+		    "to end..." : c->paused ? "PAUSED: p resume  Ctrl-C cancel  "
+		    "g grid  w passband  ? keys" : "Ctrl-C cancel  p pause  "
+		    "g grid  w passband  Up/Down scroll  Tab log  / find  "
+		    "s sort  ? keys");
 }
 
 /* The grid or the waterfall in the table's place, two log lines under
@@ -1168,6 +1170,24 @@ progress_key(struct con *c, int k)
 		c->sort = (c->sort + 1) % PS_N;
 		c->found = 0;
 		break;
+	case 'p': case 'P':
+		/* Pause: the receivers stay connected, the chunks of the
+		 * pause are not stored and count as paused, not missing
+		 * (engine.h); p again resumes. */
+		if (c->sc == SC_PROGRESS && c->acquiring) {
+			struct session_error e;
+			if (engine_session_pause(c->cfg->eng, c->id,
+			    !c->paused, &e) != 0)
+				con_log(c, "%s", e.msg);
+			else {
+				c->paused = !c->paused;
+				con_log(c, c->paused ? "paused: the chunks from "
+				    "now on are not stored (p resumes)" :
+				    "resumed");
+			}
+			c->force = 1;
+		}
+		break;
 	case WG_KEY_ESC:
 		if (c->sc == SC_PROGRESS)
 			con_log(c, "acquisition is running: Ctrl-C cancels it");
@@ -1183,6 +1203,7 @@ progress_help(struct con *c)
 {
 	static const char *prg[] = {
 		"Ctrl-C             cancel (asks first; stored chunks are kept)",
+		"p                  pause / resume (paused: not stored, not missing)",
 		"Up/Down j/k        scroll the stations (or the log after Tab)",
 		"PgUp/PgDn          a page of the rows shown",
 		"Home/End           first / last",

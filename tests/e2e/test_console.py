@@ -803,6 +803,36 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))), n)
         t.quit("q")
 
+    def test_pause_resume(self):
+        """p pauses the session (issue 15): the receivers stay connected,
+        the chunks of the pause are not stored and count as paused, not
+        missing; p again resumes; the session ends complete."""
+        sim = self.sim(2)
+        t = self.console(sim)
+        self.start(t, duration=10)
+        t.wait(lambda s: re.search(r"Chunk [1-9]/10", s), what="chunk 1")
+        t.keys("p")
+        scr = t.wait("PAUSED")
+        self.assertIn("paused: the chunks from now on are not stored", scr)
+        time.sleep(2.5)
+        t.keys("p")
+        t.wait("resumed")
+        t.save("pause-resumed")
+        scr = t.wait(lambda s: "Session complete" in s or "complete" in
+                     s and "Chunk 10/10" in s, timeout=30,
+                     what="the session's end")
+        m, d = self.manifest()
+        summ = m.get("summary") or {}
+        self.assertEqual(m["session"]["status"], "completed")
+        rows = m["measurements"]
+        paused = summ.get("paused_chunks")
+        self.assertIsNotNone(paused, m.keys())
+        self.assertGreaterEqual(paused, 2 * 2)   # >= 2 s of 2 stations
+        self.assertEqual(len(rows) + paused, 2 * 10)
+        self.assertEqual(summ.get("chunks_missing", 0), 0)
+        self.assertEqual(len(glob.glob(os.path.join(d, "*.npy"))), len(rows))
+        t.quit("q")
+
     def console_pid(self, t):
         shell = t.tmux("display-message", "-p", "-t", "t",
                        "#{pane_pid}").strip()
