@@ -197,6 +197,7 @@ struct con {
 	struct reasons	 hreasons;
 	struct gridnav	 hgrid;
 	char		 hmsg[600];
+	int		 hmsg_ok;	/* hmsg says what was done, not an error */
 
 	/* event log */
 	char		 log[LOG_MAX][256];

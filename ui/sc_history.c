@@ -16,7 +16,9 @@
 #include "src/base/util.h"
 #include "src/engine/config.h"
 #include "src/engine/session.h"
+#include "store/arrays.h"
 #include "store/dataset.h"
+#include "store/sigmf.h"
 
 /* ---- a session's manifest as grid rows ---- */
 
@@ -47,6 +49,7 @@ detail_load(struct con *c, const char *id)
 	detail_clear(c);
 	if ((man = dataset_session_load(c->cfg->ds, id, err, sizeof err)) ==
 	    NULL) {
+		c->hmsg_ok = 0;
 		snprintf(c->hmsg, sizeof c->hmsg, "cannot read session %s: %s",
 		    id, err);
 		return -1;
@@ -117,6 +120,7 @@ history_enter(struct con *c)
 	json_decref(c->hlist);
 	c->hlist = dataset_sessions_list(c->cfg->ds, err, sizeof err);
 	c->hmsg[0] = '\0';
+	c->hmsg_ok = 0;
 	if (c->hlist == NULL)
 		snprintf(c->hmsg, sizeof c->hmsg, "cannot list the sessions: %s",
 		    err);
@@ -234,9 +238,10 @@ list_draw(struct con *c)
 		wg_put(stdscr, LINES - 3, 1, COLS - 2, 0, buf);
 	}
 	if (c->hmsg[0] != '\0')
-		wg_put(stdscr, LINES - 2, 1, COLS - 2, c->th.error, c->hmsg);
+		wg_put(stdscr, LINES - 2, 1, COLS - 2, c->hmsg_ok ? 0 :
+		    c->th.error, c->hmsg);
 	con_status_line(c, "Up/Down choose  Enter details  r record again  "
-	    "Esc back  ? keys");
+	    "e SigMF  a arrays  Esc back  ? keys");
 	curs_set(0);
 }
 
@@ -314,8 +319,10 @@ detail_draw(struct con *c)
 	grid_draw(c, y, LINES - 1 - y - (c->hmsg[0] ? 1 : 0), c->hrows,
 	    c->hnrows, c->htotal, &c->hreasons, &c->hgrid);
 	if (c->hmsg[0] != '\0')
-		wg_put(stdscr, LINES - 2, 1, COLS - 2, c->th.error, c->hmsg);
-	con_status_line(c, "arrows cell  r record again  Esc list  ? keys");
+		wg_put(stdscr, LINES - 2, 1, COLS - 2, c->hmsg_ok ? 0 :
+		    c->th.error, c->hmsg);
+	con_status_line(c, "arrows cell  r record again  e SigMF  a arrays  "
+	    "Esc list  ? keys");
 	curs_set(0);
 }
 
@@ -349,6 +356,7 @@ record_again(struct con *c, const char *id)
 	    sizeof err)) != NULL)
 		se = json_object_get(man, "session");
 	else {
+		c->hmsg_ok = 0;
 		snprintf(c->hmsg, sizeof c->hmsg, "cannot read session %s: %s",
 		    id, err);
 		return;
@@ -386,6 +394,47 @@ record_again(struct con *c, const char *id)
 	config_enter(c);
 }
 
+/*
+ * The selected session exported (issue 14), as session:export does: into
+ * the dataset's exports/ folder, SigMF or the training arrays; what was
+ * written, or why not, on the message line.
+ */
+static void
+export_selected(struct con *c, const char *id, int arrays)
+{
+	char	 dir[4096], err[1024], file[4200];
+	json_t	*res;
+
+	c->hmsg_ok = 0;
+	if (util_fmt(dir, sizeof dir, "%s/exports", dataset_dir(c->cfg->ds))
+	    != 0 || util_mkdirs(dir, err, sizeof err) != 0) {
+		snprintf(c->hmsg, sizeof c->hmsg, "export: no exports folder");
+		return;
+	}
+	if (arrays) {
+		struct arrays_opts o = { .out_dir = dir };
+		if (arrays_export(c->cfg->ds, id, &o, file, sizeof file, err,
+		    sizeof err) != 0) {
+			snprintf(c->hmsg, sizeof c->hmsg, "export: %s", err);
+			return;
+		}
+		snprintf(c->hmsg, sizeof c->hmsg, "arrays written: %s", file);
+	} else {
+		struct sigmf_opts o = { .out_dir = dir, .archive = 0 };
+		if ((res = sigmf_export(c->cfg->ds, id, &o, err,
+		    sizeof err)) == NULL) {
+			snprintf(c->hmsg, sizeof c->hmsg, "export: %s", err);
+			return;
+		}
+		snprintf(c->hmsg, sizeof c->hmsg, "SigMF written: %s",
+		    json_string_value(json_object_get(res, "dir")) != NULL ?
+		    json_string_value(json_object_get(res, "dir")) : dir);
+		json_decref(res);
+	}
+	c->hmsg_ok = 1;
+	c->force = 1;
+}
+
 void
 history_key(struct con *c, int k)
 {
@@ -399,6 +448,11 @@ history_key(struct con *c, int k)
 	if (k == 'r' || k == 'R') {
 		if (s != NULL)
 			record_again(c, jstr(s, "id"));
+		return;
+	}
+	if (k == 'e' || k == 'E' || k == 'a' || k == 'A') {
+		if (s != NULL)
+			export_selected(c, jstr(s, "id"), k == 'a' || k == 'A');
 		return;
 	}
 	if (c->hdetail) {
@@ -445,8 +499,9 @@ history_help(struct con *c)
 		"Enter              its details: the coverage grid",
 		"arrows             (details) a cell and its reason",
 		"r                  record again with these settings",
+		"e / a              export it: SigMF / training arrays (exports/)",
 		"Esc                back",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: history", hl, 7);
+	con_draw_modal(c, "Keys: history", hl, 8);
 }

@@ -662,6 +662,17 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         t.save("history")
         self.assertRegex(scr, r"grid e2e .*partial \(4 missing\)")
         self.assertIn("group field.a", scr)
+        # export from the session screen (issue 14): SigMF, then the
+        # arrays, into the dataset's exports/ folder
+        t.keys("e")
+        scr = t.wait("SigMF written:", timeout=30)
+        t.save("history-export")
+        t.keys("a")
+        scr = t.wait("arrays written:", timeout=60)
+        ex = os.path.join(self.data, "exports")
+        self.assertTrue(glob.glob(os.path.join(ex, "*", "*.sigmf-meta")),
+                        os.listdir(ex))
+        self.assertTrue(glob.glob(os.path.join(ex, "*.npz")), os.listdir(ex))
         t.keys("Enter")
         scr = t.wait("chunks heard by at least 3 stations above 6 dB: 4/4")
         t.save("history-details")
