@@ -12,11 +12,13 @@
 #include "src/engine/config.h"
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
+#include "src/engine/scheduler.h"
 #include "src/engine/session.h"
 #include "src/base/util.h"
 #include "store/dataset.h"
 #include "store/sigmf.h"
 #include "store/arrays.h"
+#include "store/schedule.h"
 
 /*
  * A session started over this API and not yet seen ended: who may act on
@@ -165,7 +167,7 @@ fail_session(struct req *r, const struct session_error *e)
 
 /* ---- field validation ---- */
 
-enum ftype { F_STR, F_NUM, F_INT, F_ARR, F_BOOL };
+enum ftype { F_STR, F_NUM, F_INT, F_ARR, F_BOOL, F_STRNUM };
 
 struct fspec {
 	const char	*name;
@@ -186,6 +188,8 @@ type_word(enum ftype t)
 		return "a whole number";
 	case F_BOOL:
 		return "true or false";
+	case F_STRNUM:
+		return "a string or a number";
 	default:
 		return "an array";
 	}
@@ -255,6 +259,13 @@ check_fields(struct req *r, const struct fspec *spec, int n)
 			break;
 		case F_BOOL:
 			if (!json_is_boolean(v))
+				goto wrong;
+			break;
+		case F_STRNUM:
+			if (!json_is_number(v) && !(json_is_string(v) &&
+			    json_string_length(v) <= spec[i].max &&
+			    strlen(json_string_value(v)) ==
+			    json_string_length(v)))
 				goto wrong;
 			break;
 		}
@@ -973,6 +984,171 @@ ev_stations(struct req *r)
 	json_decref(d);
 }
 
+/* ---- schedules (store/schedule.h; checked as `schedule add` does) ---- */
+
+/* A text field into buf (check_fields bounded it); "" when absent. */
+static void
+copy_str(struct req *r, const char *k, char *buf, size_t len)
+{
+	const char	*v = sget(r, k);
+
+	snprintf(buf, len, "%s", v != NULL ? v : "");
+}
+
+static void
+ev_schedule_add(struct req *r)
+{
+	static const struct fspec spec[] = {
+		{ "name", F_STR, 1, sizeof(((struct schedule_spec *)0)->name) - 1 },
+		{ "frequency_mhz", F_NUM, 1, 0 },
+		{ "duration_seconds", F_INT, 1, 0 },
+		{ "start_at", F_STR, 1, 64 },
+		{ "every", F_STRNUM, 0, 32 },
+		{ "count", F_INT, 0, 0 },
+		{ "until", F_STR, 0, 64 },
+		{ "source", F_STR, 0, sizeof(((struct schedule_spec *)0)->source) - 1 },
+		{ "notes", F_STR, 0, sizeof(((struct schedule_spec *)0)->notes) - 1 },
+		{ "group_id", F_STR, 0, sizeof(((struct schedule_spec *)0)->group) - 1 },
+	};
+	struct schedule_spec	 s;
+	struct session_error	 e;
+	char			 id[37], err[512];
+	json_t			*v, *list, *o, *d;
+	double			 mhz, now = util_now();
+	long			 n;
+	size_t			 i;
+
+	if (check_fields(r, spec, sizeof spec / sizeof spec[0]) != 0)
+		return;
+	memset(&s, 0, sizeof s);
+	copy_str(r, "name", s.name, sizeof s.name);
+	mhz = json_number_value(json_object_get(r->data, "frequency_mhz"));
+	if (!isfinite(mhz) || mhz <= 0 || mhz > SESSION_FREQ_MHZ_MAX) {
+		fail(r, "out_of_range", "frequency_mhz", "frequency_mhz must be "
+		    "a positive number of MHz up to %.0f (got %g)",
+		    SESSION_FREQ_MHZ_MAX, mhz);
+		return;
+	}
+	s.freq_hz = mhz * 1e6;
+	if (whole(r, "duration_seconds", SESSION_DURATION_MIN,
+	    SESSION_DURATION_MAX, "seconds", &n) != 0)
+		return;
+	s.duration_s = (int)n;
+	if (util_parse_when(sget(r, "start_at"), now, &s.first) != 0) {
+		fail(r, "wrong_type", "start_at", "start_at must be an ISO 8601 "
+		    "UTC time on a whole second or +N[s|m|h] from now");
+		return;
+	}
+	v = json_object_get(r->data, "every");
+	if (v != NULL && json_is_string(v) && scheduler_parse_every(
+	    json_string_value(v), &s.every_s) != 0) {
+		fail(r, "out_of_range", "every", "every must be N[s|m|h] or a "
+		    "number of seconds");
+		return;
+	}
+	if (v != NULL && json_is_number(v)) {
+		if (whole(r, "every", SCHEDULE_EVERY_MIN_S,
+		    SCHEDULE_EVERY_MAX_S, "seconds", &n) != 0)
+			return;
+		s.every_s = (int)n;
+	}
+	if (json_is_number(json_object_get(r->data, "count"))) {
+		if (whole(r, "count", 1, SCHEDULE_COUNT_MAX, "occurrences",
+		    &n) != 0)
+			return;
+		s.count = (int)n;
+	}
+	if (sget(r, "until") != NULL && util_parse_when(sget(r, "until"), now,
+	    &s.until) != 0) {
+		fail(r, "wrong_type", "until", "until must be an ISO 8601 UTC "
+		    "time or +N[s|m|h] from now");
+		return;
+	}
+	copy_str(r, "source", s.source, sizeof s.source);
+	if (s.source[0] == '\0')
+		snprintf(s.source, sizeof s.source, "unknown");
+	copy_str(r, "notes", s.notes, sizeof s.notes);
+	copy_str(r, "group_id", s.group, sizeof s.group);
+	if (scheduler_check_new(r->api->cfg.ds, &s, now, &e) != 0) {
+		fail_session(r, &e);
+		return;
+	}
+	if (schedule_add(r->api->cfg.ds, &s, id, err, sizeof err) != 0) {
+		fail(r, "io_error", "", "%s", err);
+		return;
+	}
+	scheduler_poke(r->api->cfg.sched);
+	/* the reply is the schedule as schedule:list says it */
+	o = NULL;
+	if ((list = schedule_list(r->api->cfg.ds, err, sizeof err)) != NULL)
+		json_array_foreach(list, i, v) {
+			const char *x = json_string_value(json_object_get(v,
+			    "id"));
+			if (x != NULL && strcmp(x, id) == 0)
+				o = v;
+		}
+	if (o == NULL) {
+		json_decref(list);
+		fail(r, "io_error", "", "schedule %s added but not listed: %s",
+		    id, list == NULL ? err : "gone");
+		return;
+	}
+	d = json_pack("{s:O}", "schedule", o);
+	json_decref(list);
+	send_env(r, "schedule:added", d);
+	json_decref(d);
+}
+
+static void
+ev_schedule_list(struct req *r)
+{
+	char	 err[512];
+	json_t	*list, *d;
+
+	if (check_fields(r, NULL, 0) != 0)
+		return;
+	if ((list = schedule_list(r->api->cfg.ds, err, sizeof err)) == NULL) {
+		fail(r, "io_error", "", "%s", err);
+		return;
+	}
+	d = json_pack("{s:o}", "schedules", list);
+	send_env(r, "schedule:list", d);
+	json_decref(d);
+}
+
+static void
+ev_schedule_cancel(struct req *r)
+{
+	static const struct fspec spec[] = {
+		{ "schedule_id", F_STR, 1, 64 },
+	};
+	const char	*id;
+	char		 err[512];
+	json_t		*d;
+	int		 rc;
+
+	if (check_fields(r, spec, 1) != 0)
+		return;
+	id = sget(r, "schedule_id");
+	if (!util_is_uuid(id)) {
+		fail(r, "out_of_range", "schedule_id", "schedule_id must be a "
+		    "UUID (schedule:list)");
+		return;
+	}
+	if ((rc = schedule_cancel(r->api->cfg.ds, id, err, sizeof err)) < 0) {
+		fail(r, "io_error", "", "%s", err);
+		return;
+	}
+	if (rc == 1) {
+		fail(r, "not_found", "schedule_id", "no schedule %s", id);
+		return;
+	}
+	scheduler_poke(r->api->cfg.sched);
+	d = json_pack("{s:s}", "schedule_id", id);
+	send_env(r, "schedule:cancelled", d);
+	json_decref(d);
+}
+
 static const struct {
 	const char	*name;
 	void		(*fn)(struct req *);
@@ -990,6 +1166,9 @@ static const struct {
 	{ "session:export", ev_export },
 	{ "sources:list", ev_sources },
 	{ "stations:list", ev_stations },
+	{ "schedule:add", ev_schedule_add },
+	{ "schedule:list", ev_schedule_list },
+	{ "schedule:cancel", ev_schedule_cancel },
 };
 
 void
@@ -1140,6 +1319,8 @@ wsapi_broadcast(const char *event)
 		{ "session:missing", WSAPI_SUB_MISSING },
 		{ "session:tdoa", WSAPI_SUB_TDOA },
 		{ "session:spectrum", WSAPI_SUB_SPECTRUM },
+		{ "schedule:run", WSAPI_TO_ALL },
+		{ "schedule:error", WSAPI_TO_ALL },
 	};
 	size_t	i;
 

@@ -50,6 +50,20 @@
  *     one .sigmf tar. Still recording: bad_state)
  *   sources:list                             -> sources:list {sources}
  *   stations:list                            -> stations:list {stations}
+ *   schedule:add {name, frequency_mhz, duration_seconds, start_at, every?,
+ *                 count?, until?, source?, notes?, group_id?}
+ *                                            -> schedule:added {schedule}
+ *     (planned sessions, store/schedule.h: name a pattern, "{n}" the
+ *     occurrence; start_at and until ISO 8601 UTC or "+N[s|m|h]" from
+ *     now, start_at at least SCHEDULER_LEAD_MIN_S ahead; every "15m" or
+ *     seconds; source "unknown" (default), a known source's name or id.
+ *     Checked by scheduler_check_new, as `schedule add` is)
+ *   schedule:list                            -> schedule:list {schedules}
+ *     (every schedule with state, next and runs, as schedule_list)
+ *   schedule:cancel {schedule_id}            -> schedule:cancelled
+ *                                               {schedule_id}
+ *     (adding and cancelling wake the running scheduler; its
+ *     schedule:run and schedule:error events reach every client)
  *
  * Who may act on a session (assign_source, complete, cancel): the
  * connection that started it, or any client that sends its session_token
@@ -57,7 +71,10 @@
  * reply, compared in constant time; the page keeps it to resume after a
  * reload). Others get "forbidden". The console's operator calls the engine
  * directly and is not subject to this; a session it started has no token,
- * so WebSocket clients may only watch it. Reading (session:get, the lists,
+ * so WebSocket clients may only watch it. Schedules belong to the
+ * dataset, not to a connection (like `schedule add|cancel` on the same
+ * folder): any client the server admits (off loopback: with the server's
+ * token, wsserver.h) may add, list and cancel them. Reading (session:get, the lists,
  * broadcasts, the welcome) stays open to every client and never carries a
  * token: the engine, its snapshots and the dataset never see one.
  *
@@ -88,12 +105,14 @@
 struct engine;
 struct dataset;
 struct stations;
+struct scheduler;
 struct wsapi;
 
 struct wsapi_config {
 	struct engine		*eng;		/* borrowed */
 	struct dataset		*ds;		/* borrowed */
 	const struct stations	*stations;	/* borrowed */
+	struct scheduler	*sched;		/* borrowed; NULL: none to poke */
 };
 
 /* One reply to the client that sent the message: a whole envelope, compact

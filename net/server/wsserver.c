@@ -1726,7 +1726,8 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 	pthread_mutex_init(&srv->plock, NULL);
 	pthread_cond_init(&srv->pcond, NULL);
 	{
-		struct wsapi_config ac = { cfg->eng, cfg->ds, cfg->stations };
+		struct wsapi_config ac = { cfg->eng, cfg->ds, cfg->stations,
+		    cfg->sched };
 		srv->api = wsapi_new(&ac);
 	}
 	if ((srv->mon = monitor_new(cfg->stations)) == NULL) {

@@ -52,6 +52,7 @@ struct engine;
 struct events;
 struct dataset;
 struct stations;
+struct scheduler;
 struct wsserver;
 
 #define WSSERVER_DEFAULT_LISTEN		"127.0.0.1:8001"
@@ -64,6 +65,8 @@ struct wsserver_config {
 	struct events		*ev;
 	struct dataset		*ds;
 	const struct stations	*stations;
+	struct scheduler	*sched;		/* borrowed, NULL: none (schedule:*
+						   still edits the dataset) */
 	const char		*listen;	/* "ADDR:PORT" ("[v6]:PORT"); port
 						   0 = any free port */
 	const char		*token;		/* NULL: none */

@@ -154,6 +154,8 @@ console_exec(const struct args *a)
 		wc.ev = rt.ev;
 		wc.ds = rt.ds;
 		wc.stations = &rt.stations;
+		wc.sched = rt.sched;
+	wc.sched = rt.sched;
 		wc.listen = listen;
 		wc.token = token;
 		wc.central = rt.rep != NULL ? runtime_store_status : NULL;

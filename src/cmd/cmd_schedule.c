@@ -5,14 +5,11 @@
 #include <string.h>
 
 #include "src/cmd/cmd.h"
+#include "src/engine/scheduler.h"
 #include "src/engine/session.h"
 #include "src/base/util.h"
 #include "store/dataset.h"
 #include "store/schedule.h"
-
-/* A first start must leave the runner (serve, the console) time to claim
- * it and connect the receivers: its lead plus a margin. */
-#define SCHEDULE_LEAD_MIN_S	10
 
 static const struct option schedule_options[] = {
 	{ "data-dir", required_argument, NULL, 0 },
@@ -33,34 +30,17 @@ static const struct option schedule_options[] = {
 static const char *const schedule_actions[] = { "add", "list", "cancel",
     NULL };
 
-/* "15m", "90s", "90", "2h" as seconds: util_parse_when's "+N[s|m|h]". */
-static int
-parse_every(const char *s, int *out)
-{
-	char	buf[64];
-	double	t;
-
-	if (snprintf(buf, sizeof buf, "+%s", s) >= (int)sizeof buf ||
-	    util_parse_when(buf, 0, &t) != 0 || t < 1 || t > 1e9)
-		return -1;
-	*out = (int)t;
-	return 0;
-}
-
 static int
 schedule_addcmd(struct dataset *ds, const struct args *a)
 {
 	struct schedule_spec	 s;
-	struct session_params	 p;
 	struct session_error	 e;
-	struct source		 src;
 	const char		*v;
 	char			 id[37], err[512], ferr[256];
 	double			 mhz = 0;
 	long			 dur = 0, count = 0;
 
 	memset(&s, 0, sizeof s);
-	memset(&p, 0, sizeof p);
 	if ((v = args_get(a, "name")) == NULL || args_get(a, "freq") == NULL ||
 	    !args_has(a, "duration") || args_get(a, "at") == NULL)
 		return cli_error(EXIT_USAGE, "schedule add needs --name PATTERN, "
@@ -94,13 +74,8 @@ schedule_addcmd(struct dataset *ds, const struct args *a)
 	if (util_parse_when(args_get(a, "at"), util_now(), &s.first) != 0)
 		return cli_error(EXIT_USAGE, "--at must be an ISO 8601 UTC time "
 		    "on a whole second or +N[s|m|h] from now");
-	if (s.first < util_now() + SCHEDULE_LEAD_MIN_S)
-		return cli_error(EXIT_USAGE, "--at is %.0f s away: a schedule "
-		    "must start at least %d s ahead (the recorder connects and "
-		    "checks the receivers first)", s.first - util_now(),
-		    SCHEDULE_LEAD_MIN_S);
-	if ((v = args_get(a, "every")) != NULL && parse_every(v,
-	    &s.every_s) != 0)
+	if ((v = args_get(a, "every")) != NULL &&
+	    scheduler_parse_every(v, &s.every_s) != 0)
 		return cli_error(EXIT_USAGE, "--every must be N[s|m|h] (got "
 		    "\"%s\")", cli_esc(v));
 	if ((v = args_get(a, "until")) != NULL && util_parse_when(v,
@@ -110,20 +85,10 @@ schedule_addcmd(struct dataset *ds, const struct args *a)
 	s.count = (int)count;
 	s.freq_hz = mhz * 1e6;
 	s.duration_s = (int)dur;
-	/* the session each occurrence makes must pass what a session does
-	 * (name, notes, group, frequency): checked now, not at 3 am */
-	snprintf(p.name, sizeof p.name, "%s", s.name);
-	snprintf(p.notes, sizeof p.notes, "%s", s.notes);
-	snprintf(p.group, sizeof p.group, "%s", s.group);
-	p.freq_hz = s.freq_hz;
-	p.duration_s = s.duration_s;
-	p.low_cut = -SESSION_PASSBAND_DEFAULT;
-	p.high_cut = SESSION_PASSBAND_DEFAULT;
-	if (session_validate(&p, NULL, &e) != 0)
+	/* the checks schedule:add makes too (lead, the template's session,
+	 * every/count/until, the source) */
+	if (scheduler_check_new(ds, &s, util_now(), &e) != 0)
 		return cli_error(EXIT_USAGE, "%s", e.msg);
-	if (dataset_source_find(ds, s.source, &src) != 0)
-		return cli_error(EXIT_USAGE, "--source: no known source \"%s\" "
-		    "(sources list)", cli_esc(s.source));
 	if (schedule_add(ds, &s, id, err, sizeof err) != 0)
 		return cli_error(EXIT_USAGE, "schedule add: %s", err);
 	printf("%s\n", id);

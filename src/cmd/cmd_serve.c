@@ -192,6 +192,7 @@ serve_exec(const struct args *a)
 	wc.ev = rt.ev;
 	wc.ds = rt.ds;
 	wc.stations = &rt.stations;
+	wc.sched = rt.sched;
 	if (rt.rep != NULL) {
 		wc.central = runtime_store_status;
 		wc.central_ctx = &rt;

@@ -12,6 +12,7 @@
 #include "src/engine/events.h"
 #include "src/engine/session.h"
 #include "src/base/util.h"
+#include "store/dataset.h"
 #include "store/schedule.h"
 
 /* An occurrence is claimed up to this long before it would be too close
@@ -209,4 +210,52 @@ scheduler_stop(struct scheduler *sc)
 	pthread_cond_destroy(&sc->cond);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
+}
+
+int
+scheduler_parse_every(const char *s, int *out)
+{
+	char	buf[64];
+	double	t;
+
+	if (snprintf(buf, sizeof buf, "+%s", s) >= (int)sizeof buf ||
+	    util_parse_when(buf, 0, &t) != 0 || t < 1 || t > 1e9)
+		return -1;
+	*out = (int)t;
+	return 0;
+}
+
+int
+scheduler_check_new(struct dataset *ds, const struct schedule_spec *s,
+    double now, struct session_error *e)
+{
+	struct session_params	p;
+	struct source		src;
+	char			err[256];
+
+	if (s->first < now + SCHEDULER_LEAD_MIN_S)
+		return session_error_set(e, "out_of_range", "start_at", "the "
+		    "first start is %.0f s away: a schedule must start at "
+		    "least %d s ahead (the recorder connects and checks the "
+		    "receivers first)", s->first - now, SCHEDULER_LEAD_MIN_S);
+	memset(&p, 0, sizeof p);
+	snprintf(p.name, sizeof p.name, "%s", s->name);
+	snprintf(p.notes, sizeof p.notes, "%s", s->notes);
+	snprintf(p.group, sizeof p.group, "%s", s->group);
+	p.freq_hz = s->freq_hz;
+	p.duration_s = s->duration_s;
+	p.low_cut = -SESSION_PASSBAND_DEFAULT;
+	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	if (session_validate(&p, NULL, e) != 0) {
+		/* the template's field is the schedule's "name" */
+		if (strcmp(e->field, "session_name") == 0)
+			snprintf(e->field, sizeof e->field, "name");
+		return -1;
+	}
+	if (schedule_check(s, err, sizeof err) != 0)
+		return session_error_set(e, "out_of_range", "", "%s", err);
+	if (dataset_source_find(ds, s->source, &src) != 0)
+		return session_error_set(e, "not_found", "source", "no known "
+		    "source \"%.127s\" (sources list)", s->source);
+	return 0;
 }

@@ -5,13 +5,14 @@ occurrence whose instant passed while nothing ran is recorded as missed
 and never run late; a cancelled schedule runs no more.
 """
 
-import calendar, json, os, signal, subprocess, sys, tempfile, time
+import calendar, json, os, re, signal, subprocess, sys, tempfile, time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h
 
 REC = h.REC
+WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "web")
 
 
 def run(*args):
@@ -127,6 +128,45 @@ class ScheduleTest(unittest.TestCase):
                                     - row["chunk_index"]),
                                 1.0 / row["iq_sample_rate"], row)
         self.assertEqual(epoch(runs[1]["at"]) - epoch(runs[0]["at"]), 12)
+
+
+    def test_websocket_api(self):
+        """schedule:add|list|cancel through real WebSocket clients
+        (tests/web/schedule.js): the schedule added over the API runs,
+        its schedule:run reaching another client; the cancelled one does
+        not; the CLI lists what the API added."""
+        with h.Sim(2, tmp=self.tmp) as sim:
+            serve = subprocess.Popen(
+                [REC, "serve", "--listen", "127.0.0.1:0", "--stations",
+                 sim.stations, "--data-dir", self.data],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                line = serve.stdout.readline()
+                m = re.search(r"WebSocket (ws://[^ )]+)", line)
+                self.assertIsNotNone(m, line)
+                r = subprocess.run(
+                    ["/usr/bin/node", os.path.join(WEB, "schedule.js"),
+                     m.group(1), "10"], capture_output=True, text=True,
+                    timeout=120, env=dict(os.environ, NODE_PATH=os.path.join(
+                        WEB, "node_modules")))
+            finally:
+                serve.send_signal(signal.SIGTERM)
+                err = serve.communicate(timeout=30)[1]
+        self.assertEqual(r.returncode, 0, r.stderr + err)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["session"]["status"], "completed", out)
+        lst = self.listing()
+        sid = out["added"]["id"]
+        self.assertEqual(lst[sid]["name"], "api-{n}")
+        self.assertEqual(lst[sid]["group_id"], "api:1")
+        self.assertEqual([(x["n"], x["status"], x["session_id"])
+                          for x in lst[sid]["runs"]],
+                         [(1, "starting", out["run"]["session_id"])])
+        self.assertEqual(lst[out["cancelled"]]["state"], "cancelled")
+        self.assertEqual(lst[out["cancelled"]]["runs"], [])
+        m, _ = h.manifest(self.data, out["run"]["session_id"])
+        self.assertEqual(epoch(m["session"]["start_at"]),
+                         epoch(out["run"]["at"]))
 
 
 if __name__ == "__main__":

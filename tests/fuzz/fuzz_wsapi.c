@@ -91,6 +91,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	ec.grace = 0.2;
 	if ((eng = engine_new(&ec, err, sizeof err)) == NULL)
 		abort();
+	memset(&ac, 0, sizeof ac);
 	ac.eng = eng;
 	ac.ds = ds;
 	ac.stations = &st;
