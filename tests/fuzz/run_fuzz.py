@@ -22,10 +22,8 @@ def sources():
     return rel("src/base/*.c") + rel("src/loc/*.c") + rel("src/engine/*.c") + \
         rel("net/rx/*.c") + \
         ["net/server/wsapi.c", "store/dataset.c", "store/schedule.c",
-         "store/sigmf.c",
-         "store/lazyarchive.c", "store/arrays.c", "store/lazylib.c",
-         "store/schedule.c",
-         "tests/fuzz/fuzz_wsapi.c"]
+         "store/sigmf.c", "store/lazyarchive.c", "store/arrays.c",
+         "store/lazylib.c", "tests/fuzz/fuzz_wsapi.c"]
 
 
 def main():
