@@ -632,7 +632,8 @@ collect(struct dataset *ds, const char *id, const json_t *manifest,
 	}
 	for (j = 0; j < n; j++) {
 		r = &v[j];
-		qsort(r->c, (size_t)r->nc, sizeof r->c[0], chunk_cmp);
+		if (r->nc > 0)	/* a receiver without rows has no array */
+			qsort(r->c, (size_t)r->nc, sizeof r->c[0], chunk_cmp);
 		for (l = 0; l < r->nc; l++) {
 			struct chunk *c = &r->c[l];
 			dataset_chunk_key(id, c->index, r->websdr, key,
