@@ -160,7 +160,12 @@ class ClockTest(unittest.TestCase):
         self.assertEqual(len(ev), 1, ev)
         self.assertTrue(ev[0]["trusted"], ev)
         self.assertLess(abs(ev[0]["offset_s"]), 0.2, ev)
-        self.assertIn("Sim 3's GPS time is 18.0", ev[0]["message"])
+        # the offset is measured against arrival times, so it moves by a
+        # few ms with the machine's load (17.99 seen under ASan)
+        mo = re.search(r"Sim 3's GPS time is ([0-9.]+) s ahead",
+                       ev[0]["message"])
+        self.assertIsNotNone(mo, ev[0]["message"])
+        self.assertLess(abs(float(mo.group(1)) - 18.0), 0.2, ev)
         self.assertIn("placed by arrival time", ev[0]["message"])
 
     def test_stale_first_stamps(self):
