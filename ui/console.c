@@ -22,6 +22,8 @@
 #include "ui/sc_confirm.h"
 #include "ui/sc_history.h"
 #include "ui/sc_progress.h"
+#include "ui/sc_sched.h"
+#include "src/base/util.h"
 #include "src/engine/engine.h"
 #include "src/engine/events.h"
 
@@ -131,6 +133,8 @@ drain_queue(struct con *c)
 		next = q->next;
 		if (strcmp(q->name, "ui:probe") == 0)
 			confirm_probe_done(c, q->data);
+		else if (strncmp(q->name, "schedule:", 9) == 0)
+			sched_event(c, q->name, q->data);
 		else
 			progress_event(c, q->name, q->data);
 		json_decref(q->data);
@@ -234,6 +238,9 @@ draw_help(struct con *c)
 	case SC_HISTORY:
 		history_help(c);
 		break;
+	case SC_SCHED:
+		sched_help(c);
+		break;
 	}
 }
 
@@ -274,6 +281,9 @@ render(struct con *c)
 		case SC_HISTORY:
 			history_draw(c);
 			break;
+		case SC_SCHED:
+			sched_draw(c);
+			break;
 		}
 		if (c->modal == MO_HELP)
 			draw_help(c);
@@ -311,6 +321,7 @@ map_key(int r, wint_t ch)
 		case KEY_BTAB: return WG_KEY_BTAB;
 		case KEY_F(1): return WG_KEY_F1;
 		case KEY_F(2): return WG_KEY_F2;
+		case KEY_F(3): return WG_KEY_F3;
 		case KEY_F(10): return WG_KEY_F10;
 		case KEY_RESIZE: return WG_KEY_RESIZE;
 		}
@@ -381,6 +392,9 @@ key(struct con *c, int k)
 		break;
 	case SC_HISTORY:
 		history_key(c, k);
+		break;
+	case SC_SCHED:
+		sched_key(c, k);
 		break;
 	}
 }
@@ -527,8 +541,11 @@ loop(struct con *c)
 				    "the console was terminated", &e);
 			break;
 		}
-		/* During acquisition the bar moves with the clock. */
+		/* During acquisition the bar moves with the clock; on the
+		 * schedules, the countdowns each second. */
 		if (c->sc == SC_PROGRESS && c->acquiring)
+			c->dirty = 1;
+		if (c->sc == SC_SCHED && util_now() >= c->stick)
 			c->dirty = 1;
 		now = mono();
 		if (c->dirty || c->force) {
@@ -538,6 +555,11 @@ loop(struct con *c)
 				continue;
 			}
 			timeout = (int)((due - now) * 1000) + 1;
+		} else if (c->sc == SC_SCHED) {
+			/* (bounded: the wall clock may be set back) */
+			timeout = (int)((c->stick - util_now()) * 1000) + 1;
+			if (timeout < 0 || timeout > 1001)
+				timeout = timeout < 0 ? 0 : 1001;
 		} else
 			timeout = -1;	/* keys, events and signals wake us */
 		pf[0].fd = STDIN_FILENO;
@@ -587,6 +609,7 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	config_defaults(c);
+	sched_defaults(c);
 	setlocale(LC_ALL, "");
 	/* newterm (not initscr) so a bad TERM is an error, not an exit;
 	 * checked first because a failing newterm leaks its pre-screen. */
@@ -661,6 +684,7 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	json_decref(c->final);
 	rows_free(c->rows, c->nrows);
 	history_free(c);
+	sched_free(c);
 	free(c->src);
 	free(c->srcnames);
 	close(c->wake[0]);

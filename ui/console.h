@@ -20,11 +20,15 @@ struct events;
 struct dataset;
 struct stations;
 struct session_params;
+struct scheduler;
 
 struct console_config {
 	struct engine		*eng;		/* borrowed */
 	struct events		*ev;		/* borrowed */
-	struct dataset		*ds;		/* borrowed: sources */
+	struct dataset		*ds;		/* borrowed: sources, schedules */
+	struct scheduler	*sched;		/* borrowed, may be NULL: poked
+						   when a schedule is added or
+						   cancelled */
 	const struct stations	*stations;	/* borrowed */
 	const char		*data_dir;	/* shown: where data goes */
 	int			 low_cut;	/* passband for new sessions */

@@ -16,6 +16,7 @@
  *   ui/sc_history.c   past sessions, a session's details, record again
  *   ui/sc_grid.c      the coverage grid and the passband waterfall
  *                     (drawn by sc_progress and sc_history)
+ *   ui/sc_sched.c     the dataset's schedules: list, add, cancel
  * A new screen adds an SC_* value, a module with the same three entry
  * points (draw, key, help) and a case in console.c's switches.
  *
@@ -49,7 +50,7 @@
 #define CON_MIN_LINES	20
 
 enum uiscreen { SC_CONFIG, SC_ASSIGN, SC_CONFIRM, SC_PROGRESS, SC_COMPLETE,
-    SC_HISTORY };
+    SC_HISTORY, SC_SCHED };
 /* What Progress/Complete (and a past session's details) show in the
  * table's place: the table, the coverage grid, the selected station's
  * passband (ui/sc_grid.c). */
@@ -72,6 +73,9 @@ struct gridnav {
 enum modal { MO_NONE, MO_HELP, MO_CANCEL, MO_QUIT };
 enum cfield { CF_NAME, CF_FREQ, CF_DUR, CF_NOTES, CF_GROUP, CF_AT, CF_START,
     CF_N };
+/* The schedule form's fields (ui/sc_sched.c). */
+enum sfield { SF_NAME, SF_FREQ, SF_DUR, SF_SOURCE, SF_AT, SF_EVERY, SF_COUNT,
+    SF_UNTIL, SF_NOTES, SF_GROUP, SF_ADD, SF_N };
 
 struct qev {
 	struct qev	*next;
@@ -198,6 +202,24 @@ struct con {
 	struct gridnav	 hgrid;
 	char		 hmsg[600];
 	int		 hmsg_ok;	/* hmsg says what was done, not an error */
+
+	/* schedules (sc_sched.c) */
+	json_t		*slist;			/* schedule_list */
+	double		 sload;			/* util_now() of that read, 0:
+						   read again */
+	double		 stick;			/* util_now() of the next frame
+						   (the countdowns move) */
+	int		 ssel, stop;
+	enum uiscreen	 sback;			/* where Esc returns */
+	int		 sform;			/* the add form is shown */
+	int		 sconfirm;		/* "cancel it?" asked */
+	struct wg_field	 sname, sfreq, ssource, sat, severy, scount, suntil,
+			 snotes, sgroup;
+	struct wg_slider sdur;
+	int		 sfocus;		/* SF_* */
+	int		 sbad;			/* SF_* the error is about, -1 */
+	char		 smsg[600];
+	int		 smsg_ok;	/* smsg says what was done, not an error */
 
 	/* event log */
 	char		 log[LOG_MAX][256];

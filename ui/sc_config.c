@@ -12,6 +12,7 @@
 #include "ui/sc_assign.h"
 #include "ui/sc_config.h"
 #include "ui/sc_history.h"
+#include "ui/sc_sched.h"
 #include "src/engine/config.h"
 #include "src/engine/session.h"
 
@@ -273,9 +274,10 @@ config_draw(struct con *c)
 		wg_put(stdscr, 18, 2, w - 4, c->th.dim, c->cfg->notice);
 	con_status_line(c, c->focus == CF_DUR ?
 	    "Tab/Up/Down field  Left/Right or digits duration  Enter next  "
-	    "? keys  F2 history  Esc quit" : c->focus == CF_START ?
-	    "Enter start  Tab/Up/Down field  ? keys  F2 history  Esc quit" :
-	    "Tab/Up/Down field  Enter next  F1 keys  F2 history  Esc quit");
+	    "? keys  F2 history  F3 schedules  Esc quit" : c->focus ==
+	    CF_START ? "Enter start  Tab/Up/Down field  ? keys  F2 history  "
+	    "F3 schedules  Esc quit" : "Tab/Up/Down field  Enter next  F1 "
+	    "keys  F2 history  F3 schedules  Esc quit");
 	if (cy >= 0) {
 		curs_set(1);
 		move(cy, cx);
@@ -308,6 +310,10 @@ config_key(struct con *c, int k)
 		f = &c->at;
 	if (k == WG_KEY_F2) {
 		history_enter(c);
+		return;
+	}
+	if (k == WG_KEY_F3) {
+		sched_enter(c);
 		return;
 	}
 	if (k == WG_KEY_ESC) {
@@ -405,8 +411,9 @@ config_help(struct con *c)
 		"Ctrl-U/Ctrl-K      delete to the start / to the end",
 		"Enter on [Start]   go to the source",
 		"F2                 history: past sessions, record again",
+		"F3                 schedules: planned sessions, add, cancel",
 		"Esc, Ctrl-C        quit (asks first)",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: configure", cfg, 12);
+	con_draw_modal(c, "Keys: configure", cfg, 13);
 }

@@ -13,6 +13,7 @@
 #include "ui/sc_grid.h"
 #include "ui/sc_history.h"
 #include "ui/sc_progress.h"
+#include "ui/sc_sched.h"
 #include "src/base/util.h"
 #include "src/engine/config.h"
 #include "src/engine/session.h"
@@ -240,7 +241,7 @@ list_draw(struct con *c)
 	if (c->hmsg[0] != '\0')
 		wg_put(stdscr, LINES - 2, 1, COLS - 2, c->hmsg_ok ? 0 :
 		    c->th.error, c->hmsg);
-	con_status_line(c, "Up/Down choose  Enter details  r record again  "
+	con_status_line(c, "Enter details  r record again  s schedules  "
 	    "e SigMF  a arrays  Esc back  ? keys");
 	curs_set(0);
 }
@@ -467,9 +468,18 @@ history_key(struct con *c, int k)
 	case WG_KEY_ESC:
 		if (c->hback == SC_COMPLETE)
 			c->sc = SC_COMPLETE;
+		else if (c->hback == SC_SCHED) {
+			c->sc = SC_SCHED;	/* back: sback kept */
+			sched_enter(c);
+		}
 		else
 			config_enter(c);
 		c->force = 1;
+		return;
+	case 's': case 'S':
+		if (c->hback == SC_SCHED)
+			c->sc = SC_SCHED;	/* back there: sback kept */
+		sched_enter(c);
 		return;
 	case WG_KEY_ENTER:
 		if (s != NULL && detail_load(c, jstr(s, "id")) == 0) {
@@ -500,8 +510,9 @@ history_help(struct con *c)
 		"arrows             (details) a cell and its reason",
 		"r                  record again with these settings",
 		"e / a              export it: SigMF / training arrays (exports/)",
+		"s                  schedules: planned sessions",
 		"Esc                back",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: history", hl, 8);
+	con_draw_modal(c, "Keys: history", hl, 9);
 }

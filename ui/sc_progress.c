@@ -125,6 +125,67 @@ progress_resync(struct con *c)
 	con_log(c, "display fell behind; state re-read from the engine");
 }
 
+int
+progress_follow(struct con *c, const char *sid, double start_at)
+{
+	json_t		*snap, *st;
+	struct row	*r;
+	const char	*status;
+	size_t		 i;
+	double		 v;
+
+	if ((snap = engine_session_snapshot(c->cfg->eng, sid)) == NULL)
+		return -1;
+	status = jstr(snap, "status");
+	if (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0) {
+		json_decref(snap);
+		return -1;
+	}
+	/* Fresh state, as step 3 makes for the operator's own session; what
+	 * happened before this (its start, the receivers connecting) is
+	 * read from the engine, as after a queue overflow. */
+	progress_reset(c);
+	memset(&c->p, 0, sizeof c->p);
+	snprintf(c->p.name, sizeof c->p.name, "%s", jstr(snap, "session_name"));
+	snprintf(c->p.notes, sizeof c->p.notes, "%s", jstr(snap, "notes"));
+	snprintf(c->p.group, sizeof c->p.group, "%s", jstr(snap, "group_id"));
+	c->p.freq_hz = jnum(snap, "frequency_hz", &v) ? v : 0;
+	c->p.duration_s = (int)jint(snap, "duration_seconds");
+	c->p.low_cut = -SESSION_PASSBAND_DEFAULT;	/* the scheduler's */
+	c->p.high_cut = SESSION_PASSBAND_DEFAULT;
+	snprintf(c->id, sizeof c->id, "%s", sid);
+	snprintf(c->source_name, sizeof c->source_name, "%s",
+	    jstr(snap, "source_name")[0] ? jstr(snap, "source_name") :
+	    "Unknown");
+	c->total = c->p.duration_s;
+	c->chunk = (int)jint(snap, "chunk");
+	c->measurements = (int)jint(snap, "measurements_count");
+	c->acquiring = 1;
+	c->paused = json_is_true(json_object_get(snap, "paused"));
+	c->qpos = (int)jint(snap, "queue_position");
+	c->start_at = c->qpos > 0 ? 0 : start_at;
+	json_decref(c->final);
+	c->final = NULL;
+	snprintf(c->status, sizeof c->status, "recording");
+	locpanel_reset(&c->lp, c->id);
+	json_array_foreach(json_object_get(snap, "stations"), i, st) {
+		if ((r = row_of(c, st)) == NULL)
+			continue;
+		snprintf(r->state, sizeof r->state, "%s", jstr(st, "state"));
+		snprintf(r->reason, sizeof r->reason, "%s", jstr(st, "reason"));
+		if (strcmp(r->reason, r->state) == 0)
+			r->reason[0] = '\0';
+	}
+	c->t_chunk = mono();
+	c->t_acq = c->qpos == 0 ? mono() : 0;
+	con_log(c, "following the scheduled session \"%s\" (%s)%s", c->p.name,
+	    c->id, c->qpos > 0 ? ": queued behind a running session" : "");
+	json_decref(snap);
+	c->sc = SC_PROGRESS;
+	c->force = 1;
+	return 0;
+}
+
 static void
 apply_measurement(struct con *c, const json_t *d)
 {

@@ -22,6 +22,12 @@ void	progress_reset(struct con *c);
 void	progress_event(struct con *c, const char *name, const json_t *d);
 /* The event queue overflowed: re-read counters and station states. */
 void	progress_resync(struct con *c);
+/* Follow session sid, started by another front-end (the scheduler), as
+ * the operator's own: its parameters and state from the engine, then its
+ * events; the Progress screen shown. start_at: its coordinated instant
+ * (UTC s, 0: none). 0, or -1 when the engine has no such session or it
+ * already ended. */
+int	progress_follow(struct con *c, const char *sid, double start_at);
 /* Progress and Complete share the table: one draw for both screens. */
 void	progress_draw(struct con *c);
 void	progress_key(struct con *c, int k);

@@ -26,7 +26,7 @@ enum {
 	WG_KEY_CTRL_K,		/* delete to the end */
 	WG_KEY_CTRL_W,		/* delete the word before the cursor (also
 				   Alt-Backspace) */
-	WG_KEY_F2
+	WG_KEY_F2, WG_KEY_F3
 };
 
 /* 1 if key is printable text (not a control character, not a WG key). */

@@ -174,6 +174,7 @@ console_exec(const struct args *a)
 	cc.eng = rt.eng;
 	cc.ev = rt.ev;
 	cc.ds = rt.ds;
+	cc.sched = rt.sched;	/* poked by the schedule screen */
 	cc.stations = &rt.stations;
 	cc.data_dir = rt.data_dir;
 	if (rt.rep != NULL) {
