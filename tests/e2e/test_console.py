@@ -401,6 +401,191 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertEqual(sts, ["completed", "completed"])
         t.quit("q")
 
+    # -- schedules (issue 15) --------------------------------------------------
+
+    def schedules_agree(self):
+        """schedules.json and `schedule list --json` (the CLI) say the
+        same; returns the list."""
+        with open(os.path.join(self.data, "schedules.json")) as f:
+            stored = json.load(f)["schedules"]
+        r = subprocess.run([h.REC, "schedule", "list", "--data-dir",
+                            self.data, "--json"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listed = json.loads(r.stdout)
+        self.assertEqual([(o["id"], o["name"], o["cancelled"], o["runs"])
+                          for o in stored],
+                         [(o["id"], o["name"], o["cancelled"], o["runs"])
+                          for o in listed])
+        return listed
+
+    def test_schedule_screen(self):
+        """F3 on Configure: the schedules. The form adds one (the first
+        try refused with a clear error: 5 s is too close), it is listed
+        with its countdown, it runs -- the console follows its session to
+        the end -- and another is cancelled after a confirmation;
+        schedules.json and `schedule list` agree with the screen."""
+        sim = self.sim(3)
+        t = self.console(sim)
+        self.assertIn("F3 schedules", lines(t.screen())[23])
+        t.keys("F3")
+        scr = t.wait("No schedules in this dataset yet")
+        t.save("schedules-empty")
+        self.assertIn("a add", lines(scr)[23])
+        # one far ahead, repeated: cancelled below
+        t.keys("a")
+        t.wait("Add a schedule")
+        t.type("later {n}")
+        t.keys("Tab")
+        t.type("10")
+        t.keys("Tab")
+        t.type("3")
+        t.keys("Tab", "Tab")               # source: unknown
+        t.type("+1h")
+        t.keys("Tab")
+        t.type("15m")
+        t.keys("Tab")
+        t.type("4")
+        t.save("form-later")
+        t.keys("Tab", "Tab", "Tab", "Tab", "Enter")  # until, notes, group, Add
+        scr = t.wait('added "later {n}"')
+        t.save("added-later")
+        self.assertRegex(scr, r"later \{n\}\s+\d\d:\d\d:\d\dZ in 1:00:0\d\s+"
+                         r"15m x4\s+waiting\s+0/0")
+        self.assertIn("repeat every 15m, 4 times from", scr)
+        # the one that runs: first an instant too close, refused
+        t.keys("a")
+        t.wait("Add a schedule")
+        t.keys("C-u")
+        t.type("soon {n}")
+        t.keys("Tab", "Tab")               # frequency kept (10)
+        t.type("2")
+        t.keys("Tab", "Tab")
+        t.type("+5s")
+        t.keys("Tab", "C-u", "Tab", "C-u")  # every, count: none
+        t.keys("Tab", "Tab", "Tab", "Tab", "Enter")
+        scr = t.wait("Not added: the first start is")
+        t.save("refused-too-close")
+        self.assertIn("a schedule must start at least 10 s ahead",
+                      " ".join(l.strip() for l in lines(scr)))
+        self.assertRegex(scr, r"> Start at\s+\+5s")   # the field focused
+        t.keys("C-u")
+        t.type("+14s")
+        t.wait(lambda s: re.search("\u2713 20\\d\\d-\\d\\d-\\d\\dT\\S+Z UTC", s),
+               what="the instant")
+        t.keys("Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Enter")
+        scr = t.wait('added "soon {n}"')
+        t.save("added-soon")
+        m = re.search(r"soon \{n\}\s+\d\d:\d\d:\d\dZ in 0:(\d\d)\s+once\s+"
+                      r"waiting\s+0/0", scr)
+        self.assertIsNotNone(m, scr)
+        # the countdown moves
+        scr = t.wait(lambda s: re.search(r"soon \{n\}.* in 0:(\d\d)", s) and
+                     int(re.search(r"soon \{n\}.* in 0:(\d\d)", s).group(1))
+                     < int(m.group(1)), what="the countdown moving")
+        # cancel "later {n}" (Up: the list is in the order added)
+        t.keys("Up", "c")
+        scr = t.wait("Cancel this schedule?")
+        t.save("cancel-asked")
+        self.assertIn('"later {n}": no more occurrences', scr)
+        t.keys("y")
+        scr = t.wait('cancelled "later {n}"')
+        t.save("cancelled")
+        self.assertRegex(scr, r"later \{n\}\s+-\s+15m x4\s+cancelled")
+        # it runs: the console follows the session to its end
+        scr = t.wait(lambda s: "soon 1" in s and "Chunk " in s, timeout=30,
+                     what="the scheduled session followed")
+        t.save("followed")
+        scr = t.wait("Session complete", timeout=30)
+        t.save("followed-complete")
+        self.assertIn("Chunk 2/2", scr)
+        self.assertIn("6 of 6 stored, 0 missing", scr)
+        man, _ = self.manifest()
+        self.assertEqual((man["session"]["session_name"],
+                          man["session"]["duration_seconds"],
+                          man["session"]["status"]), ("soon 1", 2,
+                                                       "completed"))
+        # back to the schedules through the history: done, 1 run
+        t.keys("H")
+        t.wait("History")
+        t.keys("s")
+        scr = t.wait(lambda s: re.search(r"soon \{n\}\s+-\s+once\s+done\s+"
+                                         r"1/0", s), what="soon done")
+        t.save("schedules-after")
+        listed = self.schedules_agree()
+        self.assertEqual([(o["name"], o["state"]) for o in listed],
+                         [("later {n}", "cancelled"), ("soon {n}", "finished")])
+        self.assertEqual(listed[1]["runs"][-1]["session_id"],
+                         man["session"]["id"])
+        self.assertEqual(listed[1]["runs"][-1]["status"], "starting")
+        r = subprocess.run([h.REC, "schedule", "list", "--data-dir",
+                            self.data], capture_output=True, text=True,
+                           timeout=30)
+        self.assertRegex(r.stdout, r"cancelled .* later \{n\}")
+        self.assertRegex(r.stdout, r"finished .* starting .* soon \{n\}")
+        t.keys("F2")          # the history again, whose Esc goes where it
+        t.wait("History")     # came from: the Complete screen
+        t.keys("Escape")
+        t.wait("Session complete")
+        t.quit("q")
+
+    def test_schedule_screen_small_plain(self):
+        """The schedules at 60x20 and 200x50 in LANG=C with NO_COLOR: a
+        schedule added by the CLI, and one whose instant passed while
+        nothing ran (reported missed by the console's scheduler, never
+        run late)."""
+        sim = self.sim(2)
+        add = [h.REC, "schedule", "add", "--data-dir", self.data, "--freq",
+               "10", "--duration", "5"]
+        for name, extra in (("gone", ["--at", "+1h"]),
+                            ("hourly {n}", ["--at", "+2h", "--every", "1h",
+                                            "--count", "40"])):
+            r = subprocess.run(add + ["--name", name] + extra,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        # "gone" was planned for a minute ago (as if the recorder had been
+        # off then): the file is what the runner reads
+        path = os.path.join(self.data, "schedules.json")
+        with open(path) as f:
+            j = json.load(f)
+        j["schedules"][0]["first"] = time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+        with open(path, "w") as f:
+            json.dump(j, f)
+        t = self.console(sim, env={"LANG": "C", "LC_ALL": "C",
+                                   "NO_COLOR": "1"}, w=60, h_=20)
+        t.keys("F3")
+        scr = t.wait(lambda s: re.search(r"gone\s+-\s+.*missed", s),
+                     what="gone missed")
+        t.save("schedules-60x20")
+        ls = lines(scr)
+        self.assertTrue(all(len(l) <= 60 for l in ls))
+        self.assertRegex(scr, r"hourly \{n\}\s+\d\d:\d\d:\d\dZ in 2:00:0\d\s+"
+                         r"1h x40\s+waiting")
+        self.assertIn("a add", ls[19])
+        self.assertIn("missed: 0 run, 1 missed", scr)
+        self.assertIn("#1 missed: nothing was running at its instant", scr)
+        self.assertIsNone(COLOR_SGR.search(t.screen(escapes=True)))
+        t.keys("Down")
+        scr = t.wait("repeat every 1h, 40 times from")
+        t.keys("a")
+        scr = t.wait("Add a schedule")
+        t.save("form-60x20")
+        self.assertIn("[ Add schedule ]", scr)
+        self.assertIn("<", scr)              # ASCII slider
+        t.keys("Escape")
+        t.size(200, 50)
+        scr = t.wait(lambda s: "10.000000" in s and "unknown" in s,
+                     what="every column at 200x50")
+        t.save("schedules-200x50")
+        self.assertRegex(scr, r"hourly \{n\}\s+\d\d:\d\d:\d\dZ in 2:00:0\d\s+"
+                         r"1h x40\s+waiting\s+0/0\s+10\.000000\s+5s\s+unknown")
+        t.keys("?")
+        t.wait("Keys: schedules")
+        t.keys("x", "Escape")
+        t.wait("Session name")
+        t.quit("Escape", "y")
+
     # -- validation and navigation ------------------------------------------
 
     def test_validation(self):
