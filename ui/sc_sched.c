@@ -307,14 +307,14 @@ static void
 list_draw(struct con *c)
 {
 	static const struct wg_col cols[NCOL] = {
-		{ "Name", 10, 0, 3, 0, 0 },
+		{ "Name", 10, 60, 3, 0, 0 },
 		{ "Next (UTC)", 20, 20, 0, 0, 0 },
 		{ "Repeat", 6, 14, 1, 0, 2 },
 		{ "State", 9, 15, 0, 0, 0 },
 		{ "Run/miss", 8, 8, 0, 1, 1 },
 		{ "MHz", 10, 11, 0, 1, 3 },
 		{ "Dur", 3, 3, 0, 1, 3 },
-		{ "Source", 7, 20, 1, 0, 4 },
+		{ "Source", 7, 40, 1, 0, 4 },
 	};
 	char		 buf[1024], line[2048], next[64], rep[64], runs[32],
 			 mhz[32], dur[16];
