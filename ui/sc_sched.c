@@ -382,13 +382,14 @@ list_draw(struct con *c)
 		    c->th.error, c->smsg);
 	con_status_line(c, "a add  c cancel  F2 history  Esc back  ? keys");
 	if (c->sconfirm && o != NULL) {
-		const char *q[3];
-		snprintf(buf, sizeof buf, "\"%s\": no more occurrences "
-		    "(a running one goes on).", jstr(o, "name"));
+		const char *q[4];
+		snprintf(buf, sizeof buf, "\"%s\": no more occurrences",
+		    jstr(o, "name"));
 		q[0] = buf;
-		q[1] = "";
-		q[2] = "y  cancel the schedule      n, Esc  keep it";
-		con_draw_modal(c, "Cancel this schedule?", q, 3);
+		q[1] = "(a session already started goes on)";
+		q[2] = "";
+		q[3] = "y  cancel the schedule      n, Esc  keep it";
+		con_draw_modal(c, "Cancel this schedule?", q, 4);
 	}
 	curs_set(0);
 }
@@ -883,7 +884,7 @@ void
 sched_help(struct con *c)
 {
 	static const char *list[] = {
-		"Up/Down j/k        choose a schedule (PgUp/PgDn, Home/End)",
+		"Up/Down j/k        choose (PgUp/PgDn, Home/End)",
 		"a                  add a schedule (a form)",
 		"c, Delete          cancel the chosen one (asks first)",
 		"F2                 history of sessions",
@@ -896,7 +897,7 @@ sched_help(struct con *c)
 		"Shift-Tab, Up      previous field",
 		"Left/Right         move the cursor; duration -/+ 1 s",
 		"Ctrl-A/Ctrl-E      start / end of the field (Home/End)",
-		"Ctrl-W, Ctrl-U/K   delete a word / to the start / to the end",
+		"Ctrl-W, Ctrl-U/K   delete a word / to start / to end",
 		"Enter on [Add]     check and add the schedule",
 		"Esc                back to the list (the form is kept)",
 		"", "any key closes this help" };
