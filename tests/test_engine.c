@@ -271,6 +271,96 @@ test_steps(void **state)
 	fx_free(f);
 }
 
+/* Stations the operator excludes (issue 13): left out of the session with
+ * SESSION_EXCLUDED_REASON, in the events, the summary and the manifest;
+ * the others record; unknown names and an exclusion of all are refused
+ * before any session exists. */
+static void
+test_exclude(void **state)
+{
+	const char		*modes[] = { "ok", "ok", "ok", "ok" };
+	struct fx		*f = fx_new(modes, 4);
+	struct session_params	 p = params(2);
+	struct session_error	 e;
+	const char		*two[] = { "Fake 2", "Fake 4" };
+	const char		*bad[] = { "Fake 2", "Fake 9" };
+	const char		*all[] = { "Fake 1", "Fake 2", "Fake 3",
+				    "Fake 4" };
+	char			 id[37], err[256];
+	json_t			*m, *st, *x, *sum;
+	size_t			 i;
+	int			 k;
+
+	(void)state;
+	p.exclude = bad;
+	p.nexclude = 2;
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), -1);
+	assert_string_equal(e.code, "not_found");
+	assert_string_equal(e.field, "exclude");
+	assert_non_null(strstr(e.msg, "\"Fake 9\""));
+	p.exclude = all;
+	p.nexclude = 4;
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), -1);
+	assert_string_equal(e.code, "out_of_range");
+	assert_string_equal(e.field, "exclude");
+	assert_int_equal(count_events(f, "session:started"), 0);
+
+	p.exclude = two;
+	p.nexclude = 2;
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), 0);
+	/* session:started says which, and receiver:status for each */
+	k = find_event(f, "session:started", id, NULL, NULL, 0);
+	assert_true(k >= 0);
+	x = json_object_get(event_at(f, k), "excluded");
+	assert_int_equal(json_array_size(x), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(x,
+	    0), "station")), "Fake 2");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(x,
+	    1), "reason")), SESSION_EXCLUDED_REASON);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(x,
+	    1), "websdr")), 4);
+	k = find_event(f, "receiver:status", id, "state", "excluded", 0);
+	assert_true(k >= 0);
+	assert_string_equal(json_string_value(json_object_get(event_at(f, k),
+	    "reason")), SESSION_EXCLUDED_REASON);
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
+	/* 2 stations x 2 chunks, none owed by the excluded ones */
+	sum = json_object_get(last_event(f), "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "chunks_stored")), 4);
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "chunks_missing")), 0);
+	assert_int_equal(json_array_size(json_object_get(sum, "excluded")), 2);
+
+	m = dataset_session_load(f->env.ds, id, err, sizeof err);
+	assert_non_null(m);
+	assert_int_equal(json_array_size(json_object_get(m, "measurements")),
+	    4);
+	json_array_foreach(json_object_get(m, "measurements"), i, x) {
+		json_int_t w = json_integer_value(json_object_get(x,
+		    "websdr"));
+		assert_true(w == 1 || w == 3);
+	}
+	st = json_object_get(m, "stations");
+	assert_int_equal(json_array_size(st), 4);
+	json_array_foreach(st, i, x) {
+		const char *state = json_string_value(json_object_get(x,
+		    "state"));
+		if (i == 1 || i == 3) {
+			assert_string_equal(state, "excluded");
+			assert_string_equal(json_string_value(json_object_get(x,
+			    "reason")), SESSION_EXCLUDED_REASON);
+		} else
+			assert_string_not_equal(state, "excluded");
+	}
+	json_decref(m);
+	fx_free(f);
+}
+
 static void
 test_receiver_faults(void **state)
 {
@@ -979,6 +1069,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_exclude),
 		cmocka_unit_test(test_receiver_faults),
 		cmocka_unit_test(test_all_fail),
 		cmocka_unit_test(test_no_failure_said),

@@ -143,7 +143,7 @@ test_range(void **state)
 	    sizeof why), 1);
 	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,
 	    sizeof note), 1);
-	assert_string_equal(note, "Torino takes 24-1766 MHz: left out");
+	assert_string_equal(note, "left out: Torino (24-1766 MHz)");
 	/* the range's edges are inside */
 	p.freq_hz = 24e6;
 	st.n = 2;
@@ -152,14 +152,20 @@ test_range(void **state)
 	assert_string_equal(note, "");
 	p.freq_hz = 1766e6;
 	assert_int_equal(session_station_takes(&v[1], p.freq_hz, NULL, 0), 1);
-	/* two left out: the first is named, the other counted */
+	/* two left out: both named; in a short note, the rest counted */
 	p.freq_hz = 2000.5e6;
 	st.n = 3;
 	assert_int_equal(session_check_frequency(&st, p.freq_hz, &e), 0);
 	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,
 	    sizeof note), 2);
 	assert_string_equal(note,
-	    "Torino takes 24-1766 MHz: left out (and 1 other)");
+	    "left out: Torino (24-1766 MHz) and Kiwi (0-30 MHz)");
+	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,
+	    50), 2);
+	assert_string_equal(note, "left out: Torino (24-1766 MHz) and 1 other");
+	assert_int_equal(session_frequency_left_out(&st, p.freq_hz, note,
+	    20), 2);
+	assert_string_equal(note, "2 stations left out");
 	/* none takes it: refused, naming the first */
 	p.freq_hz = 4000e6;
 	memset(&e, 0, sizeof e);
@@ -179,6 +185,89 @@ test_range(void **state)
 	p.duration_s = 0;
 	assert_int_equal(session_validate(&p, &st, &e), -1);
 	assert_string_equal(e.field, "duration_seconds");
+}
+
+/* The operator's exclude list (issue 13): names checked against the
+ * stations, at least one station that takes the frequency left. */
+static void
+test_exclude(void **state)
+{
+	struct station		v[3];
+	struct stations		st = { v, 3 };
+	struct session_params	p = good();
+	struct session_error	e;
+	const char		*one[] = { "Torino" };
+	const char		*two[] = { "Wide", "Kiwi", "Wide" };
+	const char		*bad[] = { "Kiwi", "Nobody\x1b[2J" };
+	const char		*all[] = { "Wide", "Kiwi", "Torino" };
+	char			 lng[200];
+	const char		*lst[] = { lng };
+
+	(void)state;
+	memset(v, 0, sizeof v);
+	strcpy(v[0].name, "Wide");
+	v[0].freq_max_hz = 3e9;
+	strcpy(v[1].name, "Torino");
+	v[1].freq_min_hz = 24e6;
+	v[1].freq_max_hz = 1766e6;
+	strcpy(v[2].name, "Kiwi");
+	v[2].freq_max_hz = 30e6;
+	p.freq_hz = 14.2e6;		/* Torino is out of range */
+	p.exclude = one;
+	p.nexclude = 1;
+	assert_int_equal(session_validate(&p, &st, &e), 0);
+	assert_int_equal(session_excludes(&p, "Torino"), 1);
+	assert_int_equal(session_excludes(&p, "Wide"), 0);
+	/* twice the same name is no error (at 100 MHz Torino is left) */
+	p.freq_hz = 100e6;
+	p.exclude = two;
+	p.nexclude = 3;
+	assert_int_equal(session_validate(&p, &st, &e), 0);
+	/* Wide and Kiwi excluded at 14.2 MHz: Torino cannot take it */
+	p.freq_hz = 14.2e6;
+	memset(&e, 0, sizeof e);
+	assert_int_equal(session_check_exclude(&p, &st, &e), -1);
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_string_equal(e.code, "out_of_range");
+	assert_string_equal(e.field, "exclude");
+	assert_string_equal(e.msg, "no station is left to record: every "
+	    "station that takes 14.2 MHz is excluded");
+	/* every station excluded */
+	p.freq_hz = 100e6;
+	p.exclude = all;
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_string_equal(e.field, "exclude");
+	/* an unknown name: not_found, said without its control bytes */
+	p.exclude = bad;
+	p.nexclude = 2;
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_string_equal(e.code, "not_found");
+	assert_string_equal(e.field, "exclude");
+	assert_string_equal(e.msg, "no station is named \"Nobody?[2J\" "
+	    "(exclude takes the names of the stations file: \"Wide\", ...)");
+	/* a long name is cut, on a character's boundary */
+	memset(lng, 'a', sizeof lng);
+	memcpy(lng + 75, "\xc3\xa8", 2);	/* cut at 76: inside */
+	lng[sizeof lng - 1] = '\0';
+	p.exclude = lst;
+	p.nexclude = 1;
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_non_null(strstr(e.msg, "\"aaaa"));
+	assert_non_null(strstr(e.msg, "a...\" (exclude"));
+	assert_null(strchr(e.msg, 0xc3));	/* no half character */
+	/* bounds: a negative count, a NULL list, a NULL name */
+	p.nexclude = -1;
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_string_equal(e.code, "too_large");
+	p.exclude = NULL;
+	p.nexclude = 1;
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	lst[0] = NULL;
+	p.exclude = lst;
+	assert_int_equal(session_validate(&p, &st, &e), -1);
+	assert_string_equal(e.code, "wrong_type");
+	/* without stations, not checked (record's early check) */
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
 }
 
 static void
@@ -332,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_range),
+		cmocka_unit_test(test_exclude),
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_parse_mhz),

@@ -171,8 +171,9 @@ struct sess {
 	struct sess		*qnext;		/* the acquisition queue */
 	struct sess		*endnext;	/* to be ended (a local list) */
 	int			 saying_start;	/* acquire's events not out yet */
-	/* Stations that cannot take the frequency (session_station_takes):
-	 * left out of the session, [{websdr, station, reason}]; out[i] for
+	/* Stations that cannot take the frequency (session_station_takes)
+	 * or the operator excluded (session_params.exclude): left out of the
+	 * session, [{websdr, station, reason}] in file order; out[i] for
 	 * station i + 1. */
 	json_t			*excluded;
 	unsigned char		*out;
@@ -654,13 +655,15 @@ reaper_main(void *arg)
 }
 
 /*
- * The stations that cannot take freq_hz are left out of s (s->out,
+ * The stations that cannot take p's frequency are left out of s (s->out,
  * s->excluded), with the reason: a mixed network (HF KiwiSDRs and 2 m
- * receivers) records on those that can. session_validate() has refused a
- * frequency no station takes.
+ * receivers) records on those that can; so are those the operator
+ * excluded (SESSION_EXCLUDED_REASON; the frequency's reason first, it is
+ * the harder one). session_validate() has refused a frequency no station
+ * takes, unknown names, and an exclusion that leaves none.
  */
 static int
-left_out(struct engine *eng, struct sess *s, double freq_hz)
+left_out(struct engine *eng, struct sess *s, const struct session_params *p)
 {
 	const struct stations	*sts = eng->cfg.stations;
 	char			 why[160];
@@ -671,9 +674,12 @@ left_out(struct engine *eng, struct sess *s, double freq_hz)
 	if (s->out == NULL || s->excluded == NULL)
 		return -1;
 	for (i = 0; i < sts->n; i++) {
-		if (session_station_takes(&sts->v[i], freq_hz, why,
-		    sizeof why))
-			continue;
+		if (session_station_takes(&sts->v[i], p->freq_hz, why,
+		    sizeof why)) {
+			if (!session_excludes(p, sts->v[i].name))
+				continue;
+			snprintf(why, sizeof why, "%s", SESSION_EXCLUDED_REASON);
+		}
 		s->out[i] = 1;
 		if (json_array_append_new(s->excluded, json_pack(
 		    "{s:i, s:s, s:s}", "websdr", sts->v[i].index, "station",
@@ -785,7 +791,7 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 		session_error_set(e, "io_error", "", "out of memory");
 		goto unreserve;
 	}
-	if (left_out(eng, s, p->freq_hz) != 0) {
+	if (left_out(eng, s, p) != 0) {
 		json_decref(s->excluded);
 		free(s->out);
 		free(s);
@@ -794,6 +800,8 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	}
 	util_uuid(s->id);
 	s->p = *p;
+	s->p.exclude = NULL;	/* borrowed for this call only */
+	s->p.nexclude = 0;
 	s->status = SESSION_PENDING;
 	s->touched = now;
 	util_iso8601(util_now(), s->created_at, sizeof s->created_at);

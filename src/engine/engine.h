@@ -173,8 +173,11 @@ struct engine	*engine_new(const struct engine_config *cfg, char *err,
 /* Cancels what is acquiring, waits for it, frees. */
 void		 engine_free(struct engine *eng);
 
-/* Step 1: validate (incl. the stations' range), create the session
- * (status recording). id gets the new UUID. At max_open, the session idle
+/* Step 1: validate (incl. the stations' range and p->exclude), create the
+ * session (status recording). Stations that cannot take the frequency,
+ * and those p->exclude names (reason SESSION_EXCLUDED_REASON), are left
+ * out: in session:started's "excluded", receiver:status "excluded", the
+ * manifest's stations and the summary. id gets the new UUID. At max_open, the session idle
  * longest is ended as abandoned first; "busy" if none is idle. */
 int		 engine_session_start(struct engine *eng,
 		    const struct session_params *p, char id[37],

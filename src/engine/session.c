@@ -97,29 +97,118 @@ int
 session_frequency_left_out(const struct stations *stations, double freq_hz,
     char *note, size_t len)
 {
-	const struct station	*first = NULL;
-	int			 i, out = 0;
+	char	one[300];
+	size_t	used = 0;
+	int	i, out = 0, named = 0;
 
-	for (i = 0; i < stations->n; i++) {
-		if (session_station_takes(&stations->v[i], freq_hz, NULL, 0))
-			continue;
-		if (first == NULL)
-			first = &stations->v[i];
-		out++;
-	}
-	if (note != NULL && len > 0) {
+	if (note != NULL && len > 0)
 		note[0] = '\0';
-		if (out == 1)
-			snprintf(note, len, "%s takes %.10g-%.10g MHz: left out",
-			    first->name, first->freq_min_hz / 1e6,
-			    first->freq_max_hz / 1e6);
-		else if (out > 1)
-			snprintf(note, len, "%s takes %.10g-%.10g MHz: left out "
-			    "(and %d other%s)", first->name,
-			    first->freq_min_hz / 1e6, first->freq_max_hz / 1e6,
-			    out - 1, out == 2 ? "" : "s");
+	for (i = 0; i < stations->n; i++)
+		if (!session_station_takes(&stations->v[i], freq_hz, NULL, 0))
+			out++;
+	if (note == NULL || len == 0 || out == 0)
+		return out;
+	/* Names while they fit, keeping room for " and N others". */
+	used = (size_t)snprintf(note, len, "left out:");
+	for (i = 0; i < stations->n && used < len; i++) {
+		const struct station *st = &stations->v[i];
+		size_t room;
+		if (session_station_takes(st, freq_hz, NULL, 0))
+			continue;
+		snprintf(one, sizeof one, "%s %s (%.10g-%.10g MHz)",
+		    named == 0 ? "" : named == out - 1 ? " and" : ",", st->name,
+		    st->freq_min_hz / 1e6, st->freq_max_hz / 1e6);
+		room = len - used;
+		if (named < out - 1)	/* " and 99999 others" + NUL */
+			room = room > 18 ? room - 18 : 0;
+		if (strlen(one) >= room)
+			break;
+		memcpy(note + used, one, strlen(one) + 1);
+		used += strlen(one);
+		named++;
 	}
+	if (named == 0)
+		snprintf(note, len, "%d station%s left out", out, out == 1 ?
+		    "" : "s");
+	else if (named < out)
+		snprintf(note + used, len - used, " and %d other%s",
+		    out - named, out - named == 1 ? "" : "s");
 	return out;
+}
+
+int
+session_excludes(const struct session_params *p, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < p->nexclude && p->exclude != NULL; i++)
+		if (p->exclude[i] != NULL && strcmp(p->exclude[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* s for a message: at most len - 4 bytes, cut before a UTF-8 character's
+ * continuation bytes, control characters as '?', "..." when cut. */
+static const char *
+shown(const char *s, char *out, size_t len)
+{
+	size_t	i, n = strlen(s), max = len - 4;
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	out[i] = '\0';
+	if (n < strlen(s))
+		memcpy(out + i, "...", 4);
+	return out;
+}
+
+int
+session_check_exclude(const struct session_params *p,
+    const struct stations *stations, struct session_error *e)
+{
+	char	said[80];
+	int	i, j, left = 0;
+
+	if (p->nexclude == 0)
+		return 0;
+	if (p->nexclude < 0 || p->nexclude > SESSION_EXCLUDE_MAX ||
+	    p->exclude == NULL)
+		return session_error_set(e, "too_large", "exclude", "at most "
+		    "%d station names may be excluded", SESSION_EXCLUDE_MAX);
+	for (i = 0; i < p->nexclude; i++) {
+		const char *n = p->exclude[i];
+		if (n == NULL)
+			return session_error_set(e, "wrong_type", "exclude",
+			    "exclude must hold station names");
+		for (j = 0; j < stations->n; j++)
+			if (strcmp(stations->v[j].name, n) == 0)
+				break;
+		if (j < stations->n)
+			continue;
+		/* The name may come from anyone: said bounded, whole UTF-8
+		 * characters, control characters as '?'. */
+		return session_error_set(e, "not_found", "exclude",
+		    "no station is named \"%s\" (exclude takes the names of "
+		    "the stations file%s%s%s)", shown(n, said, sizeof said),
+		    stations->n > 0 ? ": \"" : "", stations->n > 0 ?
+		    stations->v[0].name : "", stations->n > 1 ? "\", ..." :
+		    stations->n > 0 ? "\"" : "");
+	}
+	for (j = 0; j < stations->n; j++)
+		if (session_station_takes(&stations->v[j], p->freq_hz, NULL,
+		    0) && !session_excludes(p, stations->v[j].name))
+			left++;
+	if (left == 0)
+		return session_error_set(e, "out_of_range", "exclude",
+		    "no station is left to record: every station that takes "
+		    "%.10g MHz is excluded", p->freq_hz / 1e6);
+	return 0;
 }
 
 int
@@ -186,8 +275,11 @@ session_validate(const struct session_params *p,
 		    "passband must be LOW:HIGH Hz with LOW < HIGH, within "
 		    "-%d..%d (got %d:%d)", SESSION_PASSBAND_MAX,
 		    SESSION_PASSBAND_MAX, p->low_cut, p->high_cut);
+	if (stations != NULL && session_check_frequency(stations, p->freq_hz,
+	    e) != 0)
+		return -1;
 	if (stations != NULL)
-		return session_check_frequency(stations, p->freq_hz, e);
+		return session_check_exclude(p, stations, e);
 	return 0;
 }
 

@@ -43,7 +43,19 @@ struct session_params {
 	char	group[SESSION_GROUP_MAX + 1];
 	int	low_cut;		/* passband, Hz around freq_hz */
 	int	high_cut;
+	/*
+	 * Stations the operator leaves out (issue 13), by name: the console's
+	 * step 3, serve's session:start "exclude", record --exclude. Borrowed:
+	 * read by session_validate and engine_session_start only (the engine
+	 * keeps neither the pointer nor the names; the session's excluded
+	 * list and manifest keep them, reason SESSION_EXCLUDED_REASON). NULL
+	 * and 0: none.
+	 */
+	const char *const *exclude;
+	int	nexclude;
 };
+#define SESSION_EXCLUDED_REASON	"excluded by the operator"
+#define SESSION_EXCLUDE_MAX	100000	/* names in exclude */
 
 /* A stable error: code is one of the WebSocket API's codes ("missing_field",
  * "wrong_type", "out_of_range", "not_found", "bad_state", "busy",
@@ -66,7 +78,8 @@ int		 session_error_set(struct session_error *e, const char *code,
 
 /* Validate name, duration, notes, passband and, when stations is not NULL,
  * the frequency against the stations' ranges (session_check_frequency:
- * refused only when no station takes it).
+ * refused only when no station takes it) and the exclude list
+ * (session_check_exclude).
  * Name and notes must be valid UTF-8 (else wrong_type) without control
  * characters, C0 or C1 (else out_of_range; notes may hold tab/newline).
  * The group is empty or util_is_token (else out_of_range).
@@ -83,9 +96,9 @@ int		 session_validate(const struct session_params *p,
  * its range 24-1766 MHz"; why may be NULL). */
 int		 session_station_takes(const struct station *st,
 		    double freq_hz, char *why, size_t len);
-/* How many stations cannot take freq_hz; note (may be NULL) says so for
- * people: "Torino takes 24-1766 MHz: left out (and 2 others)", "" if
- * none. */
+/* How many stations cannot take freq_hz; note (may be NULL) names them
+ * for people, as many as fit in len: "left out: Torino (24-1766 MHz),
+ * Sim 3 (144-146 MHz) and 2 others", "" if none. */
 int		 session_frequency_left_out(const struct stations *stations,
 		    double freq_hz, char *note, size_t len);
 /* 0 if at least one station takes freq_hz, else out_of_range on
@@ -94,6 +107,21 @@ int		 session_frequency_left_out(const struct stations *stations,
  * takes 24-1766 MHz (and N others)". */
 int		 session_check_frequency(const struct stations *stations,
 		    double freq_hz, struct session_error *e);
+
+/*
+ * The operator's exclude list (p->exclude) against the stations: every
+ * name must be a station's (else not_found on "exclude", naming it and
+ * the stations), at most SESSION_EXCLUDE_MAX names (too_large), and at
+ * least one station that takes the frequency must be left to record
+ * (else out_of_range on "exclude"). Naming a station twice, or one the
+ * frequency leaves out anyway, is no error. Every front-end's check
+ * (through session_validate). 0 or -1.
+ */
+int		 session_check_exclude(const struct session_params *p,
+		    const struct stations *stations, struct session_error *e);
+/* 1 if p's exclude list names the station called name, else 0. */
+int		 session_excludes(const struct session_params *p,
+		    const char *name);
 
 /* 0 if from -> to is allowed, else -1 with a bad_state error naming the
  * step ("assign the source first", "acquisition already started", ...). */
