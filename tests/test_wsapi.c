@@ -275,6 +275,25 @@ test_start_validation(void **state)
 		    "\"duration_seconds\":5,\"group_id\":"
 		    "\"0123456789012345678901234567890123456789012345678901234567890123"
 		    "4\"}", "too_large", "group_id" },
+		/* stations the client leaves out: names of the stations
+		 * file, at least one left (session_check_exclude) */
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"exclude\":[\"Fake 1\","
+		    "\"Nobody\"]}", "not_found", "exclude" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"exclude\":\"Fake 1\"}",
+		    "wrong_type", "exclude" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"exclude\":[7]}",
+		    "wrong_type", "exclude" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"exclude\":[\"Fake 1\","
+		    "\"Fake 2\"]}", "out_of_range", "exclude" },
+		/* at 25 MHz Fake 1 is out of range: excluding Fake 2
+		 * leaves none */
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":25,"
+		    "\"duration_seconds\":5,\"exclude\":[\"Fake 2\"]}",
+		    "out_of_range", "exclude" },
 	};
 	char	msg[1024], *name;
 	size_t	i;
@@ -356,6 +375,57 @@ test_left_out(void **state)
 	}
 	pthread_mutex_unlock(&f->lock);
 	assert_int_equal(said, 1);
+}
+
+/* "exclude" (issue 13): the named stations are left out, "excluded by
+ * the operator", in the reply, the snapshot and on the bus; null and []
+ * exclude none. */
+static void
+test_exclude(void **state)
+{
+	struct fx	*f = *state;
+	json_t		*r, *x, *snap;
+	size_t		 i;
+	int		 said = 0;
+
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"pick\",\"frequency_mhz\":10,\"duration_seconds\":2,"
+	    "\"exclude\":[\"Fake 2\"]}}");
+	assert_string_equal(ev(r), "session:started");
+	x = json_object_get(json_object_get(r, "data"), "excluded");
+	assert_int_equal(json_array_size(x), 1);
+	x = json_array_get(x, 0);
+	assert_int_equal(json_integer_value(json_object_get(x, "websdr")), 2);
+	assert_string_equal(json_string_value(json_object_get(x, "station")),
+	    "Fake 2");
+	assert_string_equal(json_string_value(json_object_get(x, "reason")),
+	    "excluded by the operator");
+	snap = engine_session_snapshot(f->env.eng, dstr(r, "session_id"));
+	assert_non_null(snap);
+	assert_int_equal(json_array_size(json_object_get(snap, "excluded")),
+	    1);
+	json_decref(snap);
+	pthread_mutex_lock(&f->lock);
+	json_array_foreach(f->bus, i, x) {
+		json_t *d = json_object_get(x, "data");
+		if (strcmp(ev(x), "receiver:status") == 0 &&
+		    strcmp(json_string_value(json_object_get(d, "state")),
+		    "excluded") == 0 && json_integer_value(json_object_get(d,
+		    "websdr")) == 2)
+			said++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(said, 1);
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"none\",\"frequency_mhz\":10,\"duration_seconds\":2,"
+	    "\"exclude\":[]}}");
+	assert_string_equal(ev(r), "session:started");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r,
+	    "data"), "excluded")), 0);
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"null\",\"frequency_mhz\":10,\"duration_seconds\":2,"
+	    "\"exclude\":null}}");
+	assert_string_equal(ev(r), "session:started");
 }
 
 static void
@@ -1110,6 +1180,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_start_validation, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exclude, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_left_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner, setup, teardown),

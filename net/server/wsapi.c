@@ -510,14 +510,17 @@ ev_start(struct req *r)
 		{ "duration_seconds", F_INT, 1, 0 },
 		{ "notes", F_STR, 0, SESSION_NOTES_MAX },
 		{ "group_id", F_STR, 0, SESSION_GROUP_MAX },
+		{ "exclude", F_ARR, 0, 0 },
 	};
 	struct session_params	 p;
 	struct session_error	 e;
 	char			 id[37], tok[WSAPI_TOKEN_LEN + 1];
-	const char		*notes, *group;
+	const char		*notes, *group, **names = NULL;
 	double			 mhz;
 	long			 dur;
-	json_t			*d, *snap;
+	json_t			*d, *snap, *ex, *x;
+	size_t			 i;
+	int			 rc;
 
 	if (check_fields(r, spec, sizeof spec / sizeof spec[0]) != 0)
 		return;
@@ -540,15 +543,48 @@ ev_start(struct req *r)
 	p.duration_s = (int)dur;
 	p.low_cut = -SESSION_PASSBAND_DEFAULT;
 	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	/* Stations the client leaves out, by name: strings here; which
+	 * names are stations, and that one is left, the engine's validation
+	 * says (session_check_exclude). */
+	ex = json_object_get(r->data, "exclude");
+	if (ex != NULL && json_is_array(ex) && json_array_size(ex) > 0) {
+		if (json_array_size(ex) > SESSION_EXCLUDE_MAX) {
+			fail(r, "too_large", "exclude", "exclude holds at most "
+			    "%d names", SESSION_EXCLUDE_MAX);
+			return;
+		}
+		names = calloc(json_array_size(ex), sizeof *names);
+		if (names == NULL) {
+			fail(r, "io_error", "", "out of memory");
+			return;
+		}
+		json_array_foreach(ex, i, x) {
+			if (!json_is_string(x) || strlen(json_string_value(x))
+			    != json_string_length(x)) {
+				free(names);
+				fail(r, "wrong_type", "exclude", "exclude must "
+				    "be an array of station names (strings)");
+				return;
+			}
+			names[i] = json_string_value(x);
+		}
+		p.exclude = names;
+		p.nexclude = (int)json_array_size(ex);
+	}
 	/* The engine bounds the open sessions (ENGINE_MAX_OPEN): at the
 	 * limit it ends the one idle longest, so abandoned sessions cannot
 	 * lock the server out. */
 	if (util_random_hex(tok, WSAPI_TOKEN_LEN / 2) != 0) {
+		free(names);
 		fail(r, "io_error", "", "no random bytes for the session's "
 		    "secret: %s", strerror(errno));
 		return;
 	}
-	if (engine_session_start(r->api->cfg.eng, &p, id, &e) != 0) {
+	rc = engine_session_start(r->api->cfg.eng, &p, id, &e);
+	free(names);		/* read by the call only */
+	p.exclude = NULL;
+	p.nexclude = 0;
+	if (rc != 0) {
 		fail_session(r, &e);
 		return;
 	}
@@ -565,7 +601,7 @@ ev_start(struct req *r)
 	    mhz, "duration_seconds", p.duration_s, "notes", p.notes,
 	    "group_id", p.group[0] != '\0' ? p.group : NULL, "session_token",
 	    tok);
-	/* the stations left out for the frequency, as the bus says */
+	/* the stations left out (frequency, exclude), as the bus says */
 	if ((snap = engine_session_snapshot(r->api->cfg.eng, id)) != NULL) {
 		json_t *x = json_object_get(snap, "excluded");
 		json_object_set_new(d, "excluded", x != NULL ? json_incref(x) :
