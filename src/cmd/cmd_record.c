@@ -30,7 +30,8 @@ struct out {
 	unsigned char	*has_snr;	/* SNR_* for the same cells */
 	int		 nchunks;
 	int		 nst;
-	int		 nexcluded;	/* stations left out (frequency) */
+	int		 nexcluded;	/* stations left out (frequency,
+					   --exclude) */
 	json_t		*final;			/* last status_update data */
 	char		 store[2048];		/* last store line printed */
 	char		 excluded[2048];	/* last TDoA exclusions printed */
@@ -256,7 +257,7 @@ summary(const json_t *d, const char *dir)
 	fprintf(stderr, "\n");
 	json_array_foreach(json_object_get(sum, "stations"), i, st) {
 		char pz[32] = "";
-		/* left out for the frequency: no chunk was expected */
+		/* left out (frequency, --exclude): no chunk was expected */
 		if (strcmp(cli_jstr(st, "state"), "excluded") == 0) {
 			fprintf(stderr, "  %2lld %-24s excluded        %s\n",
 			    (long long)jint(st, "websdr"),
@@ -364,7 +365,7 @@ flag_of(const char *field)
 		{ "group_id", "--group" }, { "start_at", "--at" },
 		{ "duration_seconds", "--duration" },
 		{ "frequency_mhz", "--freq" }, { "passband", "--passband" },
-		{ "source_id", "--source" },
+		{ "source_id", "--source" }, { "exclude", "--exclude" },
 	};
 	size_t	i;
 
@@ -430,6 +431,7 @@ static const struct option record_options[] = {
 	{ "notes", required_argument, NULL, 0 },
 	{ "group", required_argument, NULL, 0 },
 	{ "passband", required_argument, NULL, 0 },
+	{ "exclude", required_argument, NULL, 0 },
 	{ "start-timeout", required_argument, NULL, 0 },
 	{ "at", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
@@ -484,6 +486,53 @@ cmd_session_options(const struct args *a, struct session_params *p,
 	return 0;
 }
 
+/*
+ * --exclude NAME[,NAME...]: the names into a NULL-ended array in one
+ * malloc'd block (*out, freed by the caller), "\," a comma inside a name,
+ * "\\" a backslash. Which names are stations, and that one is left, is
+ * session_check_exclude's (the engine's validation, every front-end's).
+ * The count, or -1 after a message.
+ */
+static int
+split_names(const char *s, const char ***out)
+{
+	size_t	 len = strlen(s), n = 1, i, k = 0;
+	char	*w;
+	const char **v;
+
+	for (i = 0; i < len; i++)
+		if (s[i] == ',')
+			n++;
+	/* the pointers, then the names (never longer than s) */
+	v = malloc((n + 1) * sizeof *v + len + 1);
+	if (v == NULL) {
+		cli_error(EXIT_OSERR, "out of memory");
+		return -1;
+	}
+	w = (char *)(v + n + 1);
+	v[k++] = w;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\\' && (s[i + 1] == ',' || s[i + 1] == '\\'))
+			*w++ = s[++i];
+		else if (s[i] == ',') {
+			*w++ = '\0';
+			v[k++] = w;
+		} else
+			*w++ = s[i];
+	}
+	*w = '\0';
+	v[k] = NULL;
+	for (i = 0; i < k; i++)
+		if (v[i][0] == '\0') {
+			free(v);
+			cli_error(EXIT_USAGE, "--exclude: an empty station name "
+			    "(NAME[,NAME...], \\, for a comma in a name)");
+			return -1;
+		}
+	*out = v;
+	return (int)k;
+}
+
 static int
 record_exec(const struct args *a)
 {
@@ -492,7 +541,7 @@ record_exec(const struct args *a)
 	struct session_params	 p;
 	struct session_error	 e;
 	struct runtime		 rt;
-	const char		*stfile, *dir, *source;
+	const char		*stfile, *dir, *source, **names = NULL;
 	char			 err[1024];
 	double			 mhz = 0, start_timeout = 5, at = 0;
 	long			 dur = 0;
@@ -536,20 +585,30 @@ record_exec(const struct args *a)
 	/* all but the stations' range now: usage errors before the file */
 	if (session_validate(&p, NULL, &e) != 0)
 		return cli_error(EXIT_USAGE, "%s: %s", flag_of(e.field), e.msg);
+	if (args_get(a, "exclude") != NULL &&
+	    (p.nexclude = split_names(args_get(a, "exclude"), &names)) < 0)
+		return EXIT_USAGE;
+	p.exclude = names;
 
 	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
 	    (rc = runtime_options(a, &rt)) != 0) {
 		runtime_stop(&rt);
+		free(names);
 		return rc;
 	}
-	/* the range before any receiver is dialled */
-	if (session_check_frequency(&rt.stations, p.freq_hz, &e) != 0) {
+	/* the range and the names before any receiver is dialled */
+	if (session_check_frequency(&rt.stations, p.freq_hz, &e) != 0 ||
+	    session_check_exclude(&p, &rt.stations, &e) != 0) {
 		runtime_stop(&rt);
-		return cli_error(EXIT_USAGE, "--freq: %s", e.msg);
+		free(names);
+		return cli_error(EXIT_USAGE, "%s: %s", flag_of(e.field),
+		    e.msg);
 	}
 	rt.start_at = at;
-	return cmd_record_run(&rt, dir, start_timeout, &rcfg, &p, source,
+	rc = cmd_record_run(&rt, dir, start_timeout, &rcfg, &p, source,
 	    args_has(a, "json"), sync_timeout);
+	free(names);
+	return rc;
 }
 
 int
@@ -660,8 +719,8 @@ const struct cmd_entry cmd_record_entry = {
 	    "$XDG_DATA_HOME/heimdall-rec)\n"
 	    "  --name NAME          session name (1-255 bytes of UTF-8, no control\n"
 	    "                       characters)\n"
-	    "  --freq MHZ           dial frequency in MHz, inside every station's "
-	    "range\n"
+	    "  --freq MHZ           dial frequency in MHz; a station whose range\n"
+	    "                       excludes it is left out (none takes it: 64)\n"
 	    "  --duration S         whole seconds, 1-30: S chunks per station\n"
 	    "  --source SOURCE      unknown, a known source's name, or its UUID\n"
 	    "  --notes TEXT         free text (up to 4096 bytes of UTF-8)\n"
@@ -669,6 +728,10 @@ const struct cmd_entry cmd_record_entry = {
 	    "                       sessions of the same transmission: 1-64\n"
 	    "                       letters, digits, '.', '_', ':' or '-'\n"
 	    "  --passband LOW:HIGH  Hz around the frequency (default -5000:5000)\n"
+	    "  --exclude NAME[,NAME...]\n"
+	    "                       leave these stations out (names from the\n"
+	    "                       stations file; \\, is a comma in a name): the\n"
+	    "                       manifest lists them \"excluded by the operator\"\n"
 	    "  --at TIME            start at this instant: chunk 0 begins then on\n"
 	    "                       every receiver (GPS time where it has it), so\n"
 	    "                       recorders given the same TIME cut the same\n"

@@ -305,6 +305,56 @@ class MixedBandsTest(unittest.TestCase):
         self.assertFalse(os.path.isdir(os.path.join(data, "sessions")) and
                          os.listdir(os.path.join(data, "sessions")))
 
+    def test_exclude(self):
+        """--exclude NAME,... (issue 13): those stations are left out,
+        "excluded by the operator", next to the ones the frequency leaves
+        out; unknown names and an exclusion of every station that takes
+        the frequency are usage errors before anything is recorded."""
+        data = os.path.join(self.tmp, "exclude")
+        rc, ev, err = h.record(self.sim, data, 2,
+                               extra=["--exclude", "Sim 2,Sim 5"])
+        self.assertEqual(rc, 0, err)
+        started = [e["data"] for e in ev if e["event"] == "session:started"][0]
+        self.assertEqual([(x["websdr"], x["reason"]) for x in
+                          started["excluded"]],
+                         [(2, "excluded by the operator"),
+                          (4, "10 MHz is outside its range 144-146 MHz"),
+                          (5, "10 MHz is outside its range 144-146 MHz")])
+        f = h.final(ev)
+        self.assertEqual(f["outcome"], "complete")
+        self.assertEqual((f["summary"]["chunks_expected"],
+                          f["summary"]["chunks_stored"]), (4, 4))
+        m, _ = h.manifest(data)
+        self.assertEqual(sorted({r["websdr"] for r in m["measurements"]}),
+                         [1, 3])
+        self.assertEqual([(s["state"], s.get("reason", "")) for s in
+                          m["stations"]][1],
+                         ("excluded", "excluded by the operator"))
+        self.assertEqual([s["state"] for s in m["stations"]],
+                         ["streaming", "excluded", "streaming", "excluded",
+                          "excluded"])
+        # the human lines say so
+        rc, _, err = h.record(self.sim, os.path.join(self.tmp, "excl-h"), 1,
+                              json_out=False, extra=["--exclude", "Sim 1"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("station 1 (Sim 1): excluded - excluded by the "
+                      "operator", err)
+        self.assertIn("acquiring 1 chunks from 2 stations", err)
+        # refused: an unknown name, none left, an empty name
+        bad = os.path.join(self.tmp, "excl-bad")
+        for arg, want in (
+                ("Sim 1,Nobody", '--exclude: no station is named "Nobody" '
+                 '(exclude takes the names of the stations file: "Sim 1", '
+                 '...)'),
+                ("Sim 1,Sim 2,Sim 3", "--exclude: no station is left to "
+                 "record: every station that takes 10 MHz is excluded"),
+                ("Sim 1,,Sim 2", "--exclude: an empty station name")):
+            rc, _, err = h.record(self.sim, bad, 1, extra=["--exclude", arg])
+            self.assertEqual(rc, 64, err)
+            self.assertIn(want, err)
+        self.assertFalse(os.path.isdir(os.path.join(bad, "sessions")) and
+                         os.listdir(os.path.join(bad, "sessions")))
+
     def test_source_frequency_warning(self):
         data = os.path.join(self.tmp, "warn")
         for name, mhz in (("Beacon 2m", "145.5"), ("Near", "10.002")):
