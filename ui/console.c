@@ -685,6 +685,7 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	rows_free(c->rows, c->nrows);
 	history_free(c);
 	sched_free(c);
+	confirm_free(c);
 	free(c->src);
 	free(c->srcnames);
 	close(c->wake[0]);

@@ -155,6 +155,14 @@ struct con {
 	int		 probe_running;
 	int		 probe_gen;
 	int		 probe_ok, probe_total, probe_done;
+	/* and the operator's choice of stations (issue 13), per station of
+	 * the file: pick 1 to record (kept across sessions; a station the
+	 * frequency leaves out never records, whatever pick says); the
+	 * probe's answer per station, NULL until it came */
+	unsigned char	*pick;
+	json_t		*probe_res;		/* [[accepting, reason], ...] */
+	int		 pick_sel, pick_top;
+	int		 pick_rows;		/* rows shown by the last frame */
 
 	/* the session (sc_progress.c) */
 	char		 id[37];

@@ -219,8 +219,24 @@ config_draw(struct con *c)
 			snprintf(buf, sizeof buf, "%s", c->ferr[i][0] ?
 			    c->ferr[i] : "required, up to 255 bytes");
 		else if (i == CF_FREQ) {
+			char	left[256];
+			/* the names that fit after "ok: 5 of 7 stations; " */
+			size_t	ll = w - fx - 24 > 20 ? (size_t)(w - fx - 24) :
+				    20;
+			int	nout;
+			if (ll > sizeof left)
+				ll = sizeof left;
 			if (c->ferr[i][0] == '\0' && !blank(c->freq.buf) &&
-			    check_freq(c, &hz) == 0)
+			    check_freq(c, &hz) == 0 && (nout =
+			    session_frequency_left_out(c->cfg->stations, hz,
+			    left, ll)) > 0)
+				/* a mixed network: say who will not record */
+				snprintf(buf, sizeof buf, "%s %d of %d stations; "
+				    "%s", con_arrows(c, "\xe2\x9c\x93", "ok:"),
+				    c->cfg->stations->n - nout,
+				    c->cfg->stations->n, left);
+			else if (c->ferr[i][0] == '\0' &&
+			    !blank(c->freq.buf) && check_freq(c, &hz) == 0)
 				snprintf(buf, sizeof buf, "%s inside every "
 				    "station's range (%g-%g MHz)",
 				    con_arrows(c, "\xe2\x9c\x93", "ok:"),

@@ -1,9 +1,12 @@
 /*
  * sc_confirm.h -- step 3 of the console, Start acquisition: the session's
- * summary, how many stations answer (a TCP probe on a thread of its own:
- * DNS and connect block), and on Enter the engine's three steps (start,
- * assign, acquire) that create the session. Owns struct con's "confirm"
- * part (the probe).
+ * summary, how many stations accept it (the shared probe, on a thread of
+ * its own: DNS and connect block), the stations one row each, which the
+ * operator includes or excludes (Space, a all, n none; one the frequency
+ * leaves out cannot be included), and on Enter the engine's three steps
+ * (start with the excluded stations' names, assign, acquire) that create
+ * the session; none selected is refused. Owns struct con's "confirm"
+ * part (the probe, the choice of stations).
  */
 #ifndef SC_CONFIRM_H
 #define SC_CONFIRM_H
@@ -20,5 +23,7 @@ void	confirm_key(struct con *c, int k);
 void	confirm_help(struct con *c);
 /* The probe's "ui:probe" event, on the UI thread. */
 void	confirm_probe_done(struct con *c, const json_t *d);
+/* Free the confirm part (at exit). */
+void	confirm_free(struct con *c);
 
 #endif

@@ -258,7 +258,8 @@ rows_final(struct con *c, const json_t *d)
 	for (k = 0; k < c->nrows; k++) {
 		r = &c->rows[k];
 		if (strcmp(r->state, "excluded") == 0)
-			continue;	/* left out for the frequency: owed none */
+			continue;	/* left out (frequency, operator):
+					   owed none */
 		/* Chunks never reached (a cancel) are missing too. */
 		miss = c->total - r->ok;
 		if (miss < r->miss)
@@ -320,9 +321,13 @@ progress_event(struct con *c, const char *name, const json_t *d)
 		if (c->qpos > 0)
 			con_log(c, "queued: position %d, another session is "
 			    "acquiring", c->qpos);
-		else
+		else {
+			int k, n = 0;	/* left out ones acquire nothing */
+			for (k = 0; k < c->nrows; k++)
+				n += strcmp(c->rows[k].state, "excluded") != 0;
 			con_log(c, "acquiring %d chunks from %d stations",
-			    c->total, c->nrows);
+			    c->total, n);
+		}
 	} else if (strcmp(name, "receiver:status") == 0) {
 		if ((r = row_of(c, d)) == NULL)
 			return;
@@ -452,8 +457,8 @@ static void
 table_counts(const struct con *c, char *buf, size_t len)
 {
 	static const char *words[] = { "ok", "complete", "partial", "failed",
-	    "retrying", "connecting", "waiting" };
-	int	n[7] = { 0 }, i, k;
+	    "retrying", "connecting", "waiting", "excluded" };
+	int	n[8] = { 0 }, i, k;
 	size_t	off = 0;
 
 	for (i = 0; i < c->nrows; i++) {
@@ -470,12 +475,14 @@ table_counts(const struct con *c, char *buf, size_t len)
 			k = 4;
 		else if (strcmp(st, "connecting") == 0)
 			k = 5;
+		else if (strcmp(st, "excluded") == 0)
+			k = 7;
 		else
 			k = 6;
 		n[k]++;
 	}
 	buf[0] = '\0';
-	for (k = 0; k < 7; k++)
+	for (k = 0; k < 8; k++)
 		if (n[k] > 0 && off < len)
 			off += (size_t)snprintf(buf + off, len - off, "%s%d %s",
 			    off > 0 ? ", " : "", n[k], words[k]);
@@ -794,7 +801,7 @@ header_text(struct con *c, double frac, char *buf, size_t len,
 {
 	char		 el[16], left[16], until[16], names[256];
 	double		 now = mono(), wait_end;
-	int		 k, nw = 0, nstream = 0, ci;
+	int		 k, nw = 0, nstream = 0, nrec = 0, ci;
 	size_t		 off = 0;
 	time_t		 t;
 	struct tm	 tm;
@@ -832,6 +839,9 @@ header_text(struct con *c, double frac, char *buf, size_t len,
 	names[0] = '\0';
 	for (k = 0; k < c->nrows && ci < NCHUNK; k++) {
 		const struct row *r = &c->rows[k];
+		if (strcmp(r->state, "excluded") == 0)
+			continue;	/* left out: awaited for nothing */
+		nrec++;
 		if (strcmp(r->state, "streaming") == 0)
 			nstream++;
 		if (r->cst[ci] != WG_SPARK_NONE || strcmp(r->state,
@@ -842,7 +852,7 @@ header_text(struct con *c, double frac, char *buf, size_t len,
 			    "%s%s", off > 0 ? ", " : "", r->name);
 	}
 	if (c->acquiring && c->t_acq > 0 && c->measurements == 0 &&
-	    nstream < c->nrows && c->cfg->start_timeout > 0) {
+	    nstream < nrec && c->cfg->start_timeout > 0) {
 		/* Before the first second: the receivers are awaited for the
 		 * start timeout. */
 		wait_end = c->t_acq + c->cfg->start_timeout;
@@ -852,8 +862,8 @@ header_text(struct con *c, double frac, char *buf, size_t len,
 		fmt_mmss(wait_end - now, left, sizeof left);
 		if (now < wait_end) {
 			snprintf(buf, len, "waiting for %d of %d stations "
-			    "until %s (%s left)", c->nrows - nstream,
-			    c->nrows, until, left);
+			    "until %s (%s left)", nrec - nstream,
+			    nrec, until, left);
 			*attr = c->th.warn;
 			return;
 		}
@@ -1072,7 +1082,12 @@ progress_draw(struct con *c)
 		    r->name);
 		if (c->found == r->websdr)
 			attr[TC_NAME] = c->th.select;
-		if (r->reason[0] != '\0')
+		/* "excluded by the operator" says its state itself */
+		if (r->reason[0] != '\0' && strncmp(r->reason, r->state,
+		    strlen(r->state)) == 0)
+			snprintf(cell[TC_STATE], sizeof cell[0], "%s",
+			    r->reason);
+		else if (r->reason[0] != '\0')
 			snprintf(cell[TC_STATE], sizeof cell[0], "%s: %s",
 			    r->state, r->reason);
 		else

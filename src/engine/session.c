@@ -115,12 +115,15 @@ session_frequency_left_out(const struct stations *stations, double freq_hz,
 		size_t room;
 		if (session_station_takes(st, freq_hz, NULL, 0))
 			continue;
-		snprintf(one, sizeof one, "%s %s (%.10g-%.10g MHz)",
-		    named == 0 ? "" : named == out - 1 ? " and" : ",", st->name,
-		    st->freq_min_hz / 1e6, st->freq_max_hz / 1e6);
+		snprintf(one, sizeof one, "%s %s", named == 0 ? "" :
+		    named == out - 1 ? " and" : ",", st->name);
 		room = len - used;
-		if (named < out - 1)	/* " and 99999 others" + NUL */
-			room = room > 18 ? room - 18 : 0;
+		if (named < out - 1) {	/* room for " and N others" after */
+			char tail[40];
+			size_t t = (size_t)snprintf(tail, sizeof tail,
+			    " and %d others", out - named - 1);
+			room = room > t ? room - t : 0;
+		}
 		if (strlen(one) >= room)
 			break;
 		memcpy(note + used, one, strlen(one) + 1);

@@ -97,8 +97,8 @@ int		 session_validate(const struct session_params *p,
 int		 session_station_takes(const struct station *st,
 		    double freq_hz, char *why, size_t len);
 /* How many stations cannot take freq_hz; note (may be NULL) names them
- * for people, as many as fit in len: "left out: Torino (24-1766 MHz),
- * Sim 3 (144-146 MHz) and 2 others", "" if none. */
+ * for people, as many as fit in len: "left out: Torino, Sim 3 and 2
+ * others", "" if none. */
 int		 session_frequency_left_out(const struct stations *stations,
 		    double freq_hz, char *note, size_t len);
 /* 0 if at least one station takes freq_hz, else out_of_range on

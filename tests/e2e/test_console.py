@@ -1514,6 +1514,100 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertIn("2 of 4 stored", scr)
         t.quit("q")
 
+    def test_choose_stations(self):
+        """Issue 13: step 3 lists the stations; Space includes or excludes
+        the one under the cursor, a all, n none; none selected is refused
+        with a message; the session records exactly the chosen ones and
+        the manifest lists the others "excluded by the operator"."""
+        sim = self.sim(7)
+        t = self.console(sim)
+        self.configure(t, "pick", "10", 3)
+        t.keys("Enter")
+        scr = t.wait("7 reachable")
+        self.assertIn("7 of 7 stations selected", scr)
+        self.assertIn("Space in/out", lines(scr)[-1] + lines(scr)[-2])
+        self.assertEqual(len(re.findall(r"\[x\]\s+\d+ Sim \d+\s+accepting",
+                                        scr)), 7, scr)
+        t.keys("Down", "Space")                       # Sim 2 out
+        t.wait("6 of 7 stations selected")
+        t.keys("Down", "Down", "Down", "Space")       # Sim 5 out
+        scr = t.wait("5 of 7 stations selected")
+        t.save("confirm-picked")
+        for k in (2, 5):
+            self.assertRegex(scr, r"\[ \]\s+%d Sim %d\s+excluded by the "
+                             r"operator" % (k, k))
+        # none: refused, with the reason; all: back to 7
+        t.keys("n")
+        t.wait("0 of 7 stations selected")
+        t.keys("Enter")
+        scr = t.wait("No station selected")
+        t.save("confirm-none")
+        self.assertIn("Start acquisition", scr)       # still step 3
+        self.assertEqual(glob.glob(os.path.join(self.data, "sessions", "*")),
+                         [])
+        t.keys("a")
+        t.wait("7 of 7 stations selected")
+        t.keys("Space", "Up", "Up", "Up", "Space")     # 5, then 2 again
+        scr = t.wait("5 of 7 stations selected")
+        t.keys("Enter")
+        scr = t.wait("Session complete", timeout=40)
+        t.save("complete-picked")
+        self.assertIn("15 of 15 stored, 0 missing", scr)
+        self.assertIn("5 complete, 2 excluded", scr)     # not "waiting"
+        rows = station_rows(scr)
+        self.assertEqual(len(rows), 7, scr)
+        for r in rows:
+            k = int(r.split()[0])
+            if k in (2, 5):
+                self.assertIn("excluded by the operator", r)
+            else:
+                self.assertIn("3/0", r)
+        m, _ = self.manifest()
+        self.assertEqual(m["session"]["status"], "completed")
+        self.assertEqual(sorted({r["websdr"] for r in m["measurements"]}),
+                         [1, 3, 4, 6, 7])
+        self.assertEqual(len(m["measurements"]), 15)
+        out = [(s["websdr"], s["state"], s["reason"]) for s in m["stations"]
+               if s["state"] == "excluded"]
+        self.assertEqual(out, [(2, "excluded", "excluded by the operator"),
+                               (5, "excluded", "excluded by the operator")])
+        t.quit("q")
+
+    def test_left_out_named(self):
+        """A mixed network: the Configure hint names the stations the
+        frequency leaves out; on step 3 they cannot be included (the
+        message says why) and count as not selected."""
+        sim = self.sim(4)
+        with open(sim.stations) as f:
+            st = json.load(f)
+        for x in st["stations"][2:]:
+            x["frequency_min_hz"] = 144e6
+            x["frequency_max_hz"] = 146e6
+        with open(sim.stations, "w") as f:
+            json.dump(st, f)
+        t = self.console(sim)
+        t.type("mixed")
+        t.keys("Tab")
+        t.type("10")
+        scr = t.wait("left out: Sim 3 and Sim 4")
+        t.save("configure-left-out")
+        self.assertIn("2 of 4 stations", scr)
+        t.keys("Tab", "Tab", "Tab", "Tab", "Tab", "Enter")
+        t.wait("Assign source")
+        t.keys("Enter")
+        scr = t.wait("2 reachable")
+        self.assertIn("2 of 4 stations selected", scr)
+        self.assertRegex(scr, r" - \s+3 Sim 3\s+10 MHz is outside "
+                         r"its range 144-146 MHz")
+        # they are left out, not unreachable
+        self.assertNotIn("will be retried", scr)
+        t.keys("Down", "Down", "Space")
+        scr = t.wait("Sim 3 cannot be included: 10 MHz is outside its range "
+                     "144-146 MHz")
+        t.save("confirm-cannot")
+        self.assertIn("2 of 4 stations selected", scr)
+        t.quit("q", "y")
+
     # -- not a terminal -------------------------------------------------------
 
     def test_not_a_terminal(self):
