@@ -247,7 +247,7 @@ draw_stations(struct con *c, int y, int bottom)
 	    c->th.label, buf);
 	h = bottom - y;
 	c->pick_rows = h > 1 ? h : 1;
-	if (h < 1 || sts->n == 0)
+	if (h < 1 || sts->n == 0 || c->pick == NULL)
 		return y;
 	if (c->pick_sel >= sts->n)
 		c->pick_sel = sts->n - 1;
@@ -373,14 +373,15 @@ confirm_help(struct con *c)
 	static const char *cnf[] = {
 		"Enter              start acquisition",
 		"Up/Down, j/k       move between the stations",
-		"PgUp/PgDn, Home/End",
+		"PgUp/PgDn          a page up / down",
+		"Home/End           the first / last station",
 		"Space              include / exclude the station",
 		"a / n              include all / none",
 		"Esc                back to the source",
 		"q                  quit",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: start acquisition", cnf, 9);
+	con_draw_modal(c, "Keys: start acquisition", cnf, 10);
 }
 
 void

@@ -1528,6 +1528,16 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertIn("Space in/out", lines(scr)[-1] + lines(scr)[-2])
         self.assertEqual(len(re.findall(r"\[x\]\s+\d+ Sim \d+\s+accepting",
                                         scr)), 7, scr)
+        t.keys("?")
+        scr = t.wait("Keys: start acquisition")
+        self.assertIn("include all / none", scr)
+        t.keys("Escape")                              # closes the help
+        t.keys("End")
+        t.wait(lambda s: re.search(r">\s*\[x\]\s+7 Sim 7", s),
+               what="the cursor on the last station")
+        t.keys("Home")
+        t.wait(lambda s: re.search(r">\s*\[x\]\s+1 Sim 1", s),
+               what="the cursor on the first station")
         t.keys("Down", "Space")                       # Sim 2 out
         t.wait("6 of 7 stations selected")
         t.keys("Down", "Down", "Down", "Space")       # Sim 5 out
