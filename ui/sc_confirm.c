@@ -434,6 +434,27 @@ confirm_probe_done(struct con *c, const json_t *d)
 }
 
 void
+confirm_pick_from(struct con *c, const json_t *stations)
+{
+	const struct stations	*sts = c->cfg->stations;
+	const json_t		*x;
+	size_t			 k;
+	int			 i;
+
+	if (c->pick == NULL && (c->pick = malloc((size_t)sts->n + 1)) ==
+	    NULL)
+		return;
+	memset(c->pick, 1, (size_t)sts->n + 1);
+	json_array_foreach(stations, k, x) {
+		if (strcmp(jstr(x, "reason"), SESSION_EXCLUDED_REASON) != 0)
+			continue;
+		for (i = 0; i < sts->n; i++)
+			if (strcmp(sts->v[i].name, jstr(x, "name")) == 0)
+				c->pick[i] = 0;
+	}
+}
+
+void
 confirm_free(struct con *c)
 {
 	free(c->pick);

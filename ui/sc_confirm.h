@@ -23,6 +23,10 @@ void	confirm_key(struct con *c, int k);
 void	confirm_help(struct con *c);
 /* The probe's "ui:probe" event, on the UI thread. */
 void	confirm_probe_done(struct con *c, const json_t *d);
+/* The choice of a past session (its manifest's stations, "record
+ * again"): those it left out by the operator's choice are excluded, every
+ * other station included (by name: the stations file may have changed). */
+void	confirm_pick_from(struct con *c, const json_t *stations);
 /* Free the confirm part (at exit). */
 void	confirm_free(struct con *c);
 

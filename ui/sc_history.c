@@ -10,6 +10,7 @@
 
 #include "ui/cstate.h"
 #include "ui/sc_config.h"
+#include "ui/sc_confirm.h"
 #include "ui/sc_grid.h"
 #include "ui/sc_history.h"
 #include "ui/sc_progress.h"
@@ -339,24 +340,26 @@ history_draw(struct con *c)
 /* ---- record again ---- */
 
 /* Fill Configure from a manifest's session: name, frequency, duration,
- * notes, group and the source. */
+ * notes, group, the source and the stations chosen (step 3). */
 static void
 record_again(struct con *c, const char *id)
 {
 	char		 err[512], mhz[64];
 	json_t		*man = NULL;
-	const json_t	*se;
+	const json_t	*se, *sts;
 	struct source	*src = NULL;
 	int		 nsrc = 0, i;
 	size_t		 n;
 
 	if (c->hman != NULL && strcmp(jstr(json_object_get(c->hman,
-	    "session"), "id"), id) == 0)
+	    "session"), "id"), id) == 0) {
 		se = json_object_get(c->hman, "session");
-	else if ((man = dataset_session_load(c->cfg->ds, id, err,
-	    sizeof err)) != NULL)
+		sts = json_object_get(c->hman, "stations");
+	} else if ((man = dataset_session_load(c->cfg->ds, id, err,
+	    sizeof err)) != NULL) {
 		se = json_object_get(man, "session");
-	else {
+		sts = json_object_get(man, "stations");
+	} else {
 		c->hmsg_ok = 0;
 		snprintf(c->hmsg, sizeof c->hmsg, "cannot read session %s: %s",
 		    id, err);
@@ -386,6 +389,8 @@ record_again(struct con *c, const char *id)
 				c->src_pick = i;
 		free(src);
 	}
+	/* and its stations: those the operator left out stay out */
+	confirm_pick_from(c, sts);
 	snprintf(c->note_cfg, sizeof c->note_cfg, "settings of \"%s\" "
 	    "loaded: check them, then Start", jstr(se, "session_name"));
 	json_decref(man);

@@ -1582,6 +1582,22 @@ const { client, isFinal } = require(process.argv[2] + "/lib");
         self.assertEqual(out, [(2, "excluded", "excluded by the operator"),
                                (5, "excluded", "excluded by the operator")])
         t.quit("q")
+        # A new console: "record again" from the history brings the
+        # choice back from the manifest.
+        t = self.console(sim)
+        t.keys("F2")
+        t.wait(lambda s: "History" in s and "pick" in s, what="history")
+        t.keys("r")
+        t.wait('settings of "pick" loaded')
+        t.keys("Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Enter")
+        t.wait("Assign source")
+        t.keys("Enter")
+        scr = t.wait("5 of 7 stations selected")
+        t.save("record-again-picked")
+        for k in (2, 5):
+            self.assertRegex(scr, r"\[ \]\s+%d Sim %d\s+excluded by the "
+                             r"operator" % (k, k))
+        t.quit("q", "y")
 
     def test_left_out_named(self):
         """A mixed network: the Configure hint names the stations the
