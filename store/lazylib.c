@@ -64,6 +64,12 @@
 	X(int, PQntuples, (const PGresult *res), (res)) \
 	X(int, PQisBusy, (PGconn *conn), (conn)) \
 	X(int, PQconsumeInput, (PGconn *conn), (conn)) \
+	X(int, PQsetnonblocking, (PGconn *conn, int arg), (conn, arg)) \
+	X(int, PQflush, (PGconn *conn), (conn)) \
+	X(int, PQputCopyData, (PGconn *conn, const char *buffer, \
+	    int nbytes), (conn, buffer, nbytes)) \
+	X(int, PQputCopyEnd, (PGconn *conn, const char *errormsg), \
+	    (conn, errormsg)) \
 	X(char *, PQcmdTuples, (PGresult *res), (res)) \
 	X(PQconninfoOption *, PQconninfoParse, (const char *conninfo, \
 	    char **errmsg), (conninfo, errmsg)) \

@@ -29,6 +29,8 @@ struct pgstore {
 	double			 timeout;
 	const volatile int	*abort;
 	int			 broken;	/* timed out or aborted */
+	int			 staged;	/* heimdall_rows exists in this
+						   connection's session */
 };
 
 /* The server's message without its trailing newline. */
@@ -163,6 +165,7 @@ pgstore_alive(struct pgstore *pg)
 	if (!pg->broken && PQstatus(pg->conn) == CONNECTION_OK)
 		return 1;
 	pg->broken = 0;
+	pg->staged = 0;		/* a new server session: no temp table */
 	PQreset(pg->conn);
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		PQsetNoticeProcessor(pg->conn, quiet, NULL);
@@ -499,12 +502,35 @@ static const char sql_session_stations[] =
     "ON CONFLICT DO NOTHING";
 
 /*
- * The LEFT JOIN makes a row whose station is not in websdr_stations fail
- * on the NOT NULL of websdr_station_id instead of vanishing silently.
- * A row without t0_ns / sample_rate_hz (not GPS-timed, or from a manifest
- * older than them) stores NULL there; t0_ns travels as a JSON integer,
- * which jsonb keeps exact (numeric), so every nanosecond reaches bigint.
+ * Measurement rows travel by COPY (text format) into a temporary staging
+ * table, then one INSERT ... SELECT moves them: COPY is the cheapest way
+ * in (no JSON for the server to parse), and the INSERT keeps what COPY
+ * alone cannot: ON CONFLICT DO NOTHING (idempotence) and the station id
+ * found by name. The staging table lives as long as the connection and
+ * empties at every COMMIT (one transaction per batch). The LEFT JOIN makes
+ * a row whose station is not in websdr_stations fail on the NOT NULL of
+ * websdr_station_id instead of vanishing silently. A row without t0_ns /
+ * sample_rate_hz (not GPS-timed, or from an older manifest) stores NULL
+ * there; t0_ns travels as integer text, so every nanosecond reaches
+ * bigint.
  */
+#define STAGE_COLS \
+    "(id uuid, \"timestamp\" timestamptz, websdr_station_name text," \
+    " recording_session_id uuid, frequency_hz bigint, signal_strength_db" \
+    " float8, snr_db float8, frequency_offset_hz float8, iq_data_location" \
+    " text, iq_data_format text, iq_sample_rate float8, iq_samples_count" \
+    " int, duration_seconds float8, chunk_index int, websdr int," \
+    " noise_floor_db float8, rssi_dbm float8, peak_amplitude float8," \
+    " adc_overflow_count int, gps_fix_age_s float8, time_source text," \
+    " samples_lost int, t0_ns bigint, sample_rate_hz float8, created_at" \
+    " timestamptz)"
+
+static const char sql_stage_create[] =
+    "BEGIN; CREATE TEMP TABLE IF NOT EXISTS heimdall_rows " STAGE_COLS
+    " ON COMMIT DELETE ROWS; COPY heimdall_rows FROM STDIN";
+static const char sql_stage_copy[] =
+    "BEGIN; COPY heimdall_rows FROM STDIN";
+
 static const char sql_rows[] =
     "INSERT INTO heimdall.measurements (id, \"timestamp\", websdr_station_id,"
     " recording_session_id, frequency_hz, signal_strength_db, snr_db,"
@@ -520,15 +546,7 @@ static const char sql_rows[] =
     " r.noise_floor_db, r.rssi_dbm, r.peak_amplitude, r.adc_overflow_count,"
     " r.gps_fix_age_s, r.time_source, r.samples_lost, r.\"timestamp\","
     " r.t0_ns, r.sample_rate_hz, coalesce(r.created_at, now()) "
-    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, \"timestamp\""
-    " timestamptz, websdr_station_name text, recording_session_id uuid,"
-    " frequency_hz bigint, signal_strength_db float8, snr_db float8,"
-    " frequency_offset_hz float8, iq_data_location text, iq_data_format"
-    " text, iq_sample_rate float8, iq_samples_count int, duration_seconds"
-    " float8, chunk_index int, websdr int, noise_floor_db float8, rssi_dbm"
-    " float8, peak_amplitude float8, adc_overflow_count int, gps_fix_age_s"
-    " float8, time_source text, samples_lost int, t0_ns bigint,"
-    " sample_rate_hz float8, created_at timestamptz) "
+    "FROM heimdall_rows r "
     "LEFT JOIN heimdall.websdr_stations s ON s.name = r.websdr_station_name "
     "ON CONFLICT DO NOTHING";
 
@@ -644,73 +662,324 @@ fail:
 	return -1;
 }
 
-/* Rows that need none of the fixes below are sent as they are (a
- * reference, not a copy: this is the replicator's hot path), and the text
- * is jansson's own at 17 significant digits: exact for any double, and
- * several times cheaper than util_json_dumps' shortest form, which only
- * matters for text people read (the server parses float8 either way). */
-char *
-pgstore_rows_param(const json_t *rows)
-{
-	json_t		*arr, *row, *c, *f, *t0, *sr;
-	size_t		 i;
-	char		*text;
+/* ---- measurement rows by COPY ---- */
 
-	arr = json_array();
+/* How a manifest value becomes a COPY field, per staging column. */
+enum col_kind {
+	C_TEXT,		/* uuid, timestamptz, text: the string as it is */
+	C_NUM,		/* float8 / int: the number (a string: as it is, for
+			   the server to parse or refuse, as before) */
+	C_FREQ,		/* bigint: a JSON real such as 145000000.0 rounded */
+	C_T0,		/* bigint t0_ns: an exact integer, else NULL */
+	C_RATE,		/* sample_rate_hz: a number, else NULL */
+};
+
+static const struct {
+	const char	*name;
+	enum col_kind	 kind;
+} stage_cols[] = {
+	{ "id", C_TEXT }, { "timestamp", C_TEXT },
+	{ "websdr_station_name", C_TEXT }, { "recording_session_id", C_TEXT },
+	{ "frequency_hz", C_FREQ }, { "signal_strength_db", C_NUM },
+	{ "snr_db", C_NUM }, { "frequency_offset_hz", C_NUM },
+	{ "iq_data_location", C_TEXT }, { "iq_data_format", C_TEXT },
+	{ "iq_sample_rate", C_NUM }, { "iq_samples_count", C_NUM },
+	{ "duration_seconds", C_NUM }, { "chunk_index", C_NUM },
+	{ "websdr", C_NUM }, { "noise_floor_db", C_NUM }, { "rssi_dbm", C_NUM },
+	{ "peak_amplitude", C_NUM }, { "adc_overflow_count", C_NUM },
+	{ "gps_fix_age_s", C_NUM }, { "time_source", C_TEXT },
+	{ "samples_lost", C_NUM }, { "t0_ns", C_T0 },
+	{ "sample_rate_hz", C_RATE }, { "created_at", C_TEXT },
+};
+
+struct cbuf {
+	char	*s;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+static int
+cbuf_room(struct cbuf *b, size_t n)
+{
+	char	*nv;
+	size_t	 cap;
+
+	if (b->oom)
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 65536;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	if ((nv = realloc(b->s, cap)) == NULL) {
+		b->oom = 1;
+		return -1;
+	}
+	b->s = nv;
+	b->cap = cap;
+	return 0;
+}
+
+static void
+cbuf_put(struct cbuf *b, const char *s, size_t n)
+{
+	if (cbuf_room(b, n) != 0)
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* A string as a COPY text field: backslash, tab, newline and carriage
+ * return escaped (so that no field can end a row or the data, "\."). */
+static void
+cbuf_text(struct cbuf *b, const char *s, size_t n)
+{
+	size_t	i;
+	char	*p;
+
+	if (cbuf_room(b, 2 * n) != 0)
+		return;
+	p = b->s + b->len;
+	for (i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '\\': *p++ = '\\'; *p++ = '\\'; break;
+		case '\t': *p++ = '\\'; *p++ = 't'; break;
+		case '\n': *p++ = '\\'; *p++ = 'n'; break;
+		case '\r': *p++ = '\\'; *p++ = 'r'; break;
+		default: *p++ = s[i];
+		}
+	}
+	b->len = (size_t)(p - b->s);
+	b->s[b->len] = '\0';
+}
+
+/* One value: \N (NULL) when absent, null, not finite, or not a scalar. */
+static void
+cbuf_value(struct cbuf *b, const json_t *v, enum col_kind kind)
+{
+	char	num[40];
+	int	n;
+
+	if (v == NULL) {
+		cbuf_put(b, "\\N", 2);
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		/* a NUL cannot travel in text (nor did it as jsonb) */
+		if (kind == C_T0 || kind == C_RATE ||
+		    memchr(json_string_value(v), '\0',
+		    json_string_length(v)) != NULL)
+			break;
+		cbuf_text(b, json_string_value(v), json_string_length(v));
+		return;
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		cbuf_put(b, num, (size_t)n);
+		return;
+	case JSON_REAL:
+		if (kind == C_T0 || !isfinite(json_real_value(v)))
+			break;	/* t0_ns exact or nothing: a real lost its ns */
+		/* %.17g: exact for any double; the server parses float8 */
+		n = kind == C_FREQ ? snprintf(num, sizeof num, "%lld",
+		    (long long)llround(json_real_value(v))) :
+		    snprintf(num, sizeof num, "%.17g", json_real_value(v));
+		cbuf_put(b, num, (size_t)n);
+		return;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		if (kind != C_TEXT && kind != C_NUM)
+			break;
+		cbuf_put(b, json_is_true(v) ? "true" : "false",
+		    json_is_true(v) ? 4 : 5);
+		return;
+	default:
+		break;
+	}
+	cbuf_put(b, "\\N", 2);
+}
+
+char *
+pgstore_rows_copy(const json_t *rows, size_t *len)
+{
+	struct cbuf	 b = { NULL, 0, 0, 0 };
+	const json_t	*row;
+	size_t		 i, k, ncols = sizeof stage_cols / sizeof stage_cols[0];
+
+	*len = 0;
+	if (cbuf_room(&b, 0) != 0)
+		return NULL;
+	b.s[0] = '\0';
 	json_array_foreach(rows, i, row) {
-		f = json_object_get(row, "frequency_hz");
-		t0 = json_object_get(row, "t0_ns");
-		sr = json_object_get(row, "sample_rate_hz");
-		if (!json_is_real(f) && (t0 == NULL || json_is_integer(t0)) &&
-		    (sr == NULL || json_is_number(sr))) {
-			json_array_append(arr, (json_t *)row);
+		for (k = 0; k < ncols; k++) {
+			if (k > 0)
+				cbuf_put(&b, "\t", 1);
+			cbuf_value(&b, json_object_get(row,
+			    stage_cols[k].name), stage_cols[k].kind);
+		}
+		cbuf_put(&b, "\n", 1);
+	}
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
+}
+
+/*
+ * Wait, within the deadline and the abort flag, until libpq can hand over
+ * a result without blocking (want_write: until the socket takes more).
+ * 0, or -1 with the connection marked broken (timeout, abort) or lost.
+ */
+static int
+wait_conn(struct pgstore *pg, double deadline, int want_write)
+{
+	struct pollfd	pfd;
+
+	for (;;) {
+		if (!PQconsumeInput(pg->conn))
+			return -1;
+		if (!want_write && !PQisBusy(pg->conn))
+			return 0;
+		if (want_write) {
+			int f = PQflush(pg->conn);
+			if (f < 0)
+				return -1;
+			if (f == 0)
+				return 0;
+		}
+		if ((pg->abort != NULL && __atomic_load_n(pg->abort,
+		    __ATOMIC_RELAXED)) || util_mono() > deadline) {
+			pg->broken = 1;
+			return -1;
+		}
+		pfd.fd = PQsocket(pg->conn);
+		pfd.events = POLLIN | (want_write ? POLLOUT : 0);
+		if (poll(&pfd, 1, 200) < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* The COPY half of a batch: BEGIN, the staging table on first use, the
+ * data, its end. 0, or -1 with err (the transaction is left to roll
+ * back by the caller). */
+static int
+copy_in(struct pgstore *pg, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	char		 why[128];
+	PGresult	*r;
+	double		 deadline = util_mono() + pg->timeout;
+	size_t		 off = 0, n;
+	int		 st = PGRES_FATAL_ERROR, rc;
+
+	if (pg->broken || PQstatus(pg->conn) != CONNECTION_OK ||
+	    !PQsendQuery(pg->conn, pg->staged ? sql_stage_copy :
+	    sql_stage_create))
+		goto lost;
+	/* BEGIN, CREATE: their results; then the server awaits the data */
+	for (;;) {
+		if (wait_conn(pg, deadline, 0) != 0)
+			goto lost;
+		if ((r = PQgetResult(pg->conn)) == NULL)
+			goto lost;
+		st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR) {
+			set_err(err, errlen, "measurements",
+			    PQresultErrorMessage(r));
+			PQclear(r);
+			while ((r = PQgetResult(pg->conn)) != NULL)
+				PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+		if (st == PGRES_COPY_IN)
+			break;
+	}
+	/* non-blocking: a server that stops reading costs the timeout, not
+	 * a thread blocked in send() for ever */
+	if (PQsetnonblocking(pg->conn, 1) != 0)
+		goto lost;
+	while (off < len) {
+		n = len - off > 65536 ? 65536 : len - off;
+		rc = PQputCopyData(pg->conn, text + off, (int)n);
+		if (rc < 0)
+			goto lost_nb;
+		if (rc == 0) {
+			if (wait_conn(pg, deadline, 1) != 0)
+				goto lost_nb;
 			continue;
 		}
-		c = json_copy((json_t *)row);
-		/* frequency_hz is bigint: a JSON number such as 145000000.0
-		 * would not parse as one, so send it as an integer. */
-		if (json_is_real(f))
-			json_object_set_new(c, "frequency_hz", json_integer(
-			    (json_int_t)llround(json_real_value(f))));
-		/* t0_ns is exact or nothing: a real (a hand-edited or foreign
-		 * manifest) has lost its nanoseconds, a string is not a
-		 * time -- NULL, not a wrong instant or a failed batch. */
-		if (t0 != NULL && !json_is_integer(t0))
-			json_object_set_new(c, "t0_ns", json_null());
-		if (sr != NULL && !json_is_number(sr))
-			json_object_set_new(c, "sample_rate_hz", json_null());
-		json_array_append_new(arr, c);
+		off += n;
 	}
-	text = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	json_decref(arr);
-	return text;
+	while ((rc = PQputCopyEnd(pg->conn, NULL)) == 0)
+		if (wait_conn(pg, deadline, 1) != 0)
+			goto lost_nb;
+	if (rc < 0 || wait_conn(pg, deadline, 1) != 0)
+		goto lost_nb;
+	PQsetnonblocking(pg->conn, 0);
+	if (wait_conn(pg, deadline, 0) != 0)
+		goto lost;
+	r = PQgetResult(pg->conn);
+	st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK)
+		set_err(err, errlen, "measurements", r != NULL ?
+		    PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
+	PQclear(r);
+	while ((r = PQgetResult(pg->conn)) != NULL)
+		PQclear(r);
+	return st == PGRES_COMMAND_OK ? 0 : -1;
+lost_nb:
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		PQsetnonblocking(pg->conn, 0);
+lost:
+	set_err(err, errlen, "measurements", run_error(pg, pg->timeout, why,
+	    sizeof why));
+	/* mid-COPY the connection cannot be reused: a new one next time
+	 * (the transaction dies with it; nothing half-stored) */
+	pg->broken = 1;
+	return -1;
 }
 
 int
 pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
     char *err, size_t errlen)
 {
-	const char	*v[1];
 	PGresult	*r;
 	char		*text;
+	size_t		 len;
 
 	if (inserted != NULL)
 		*inserted = 0;
 	if (json_array_size(rows) == 0)
 		return 0;
-	text = pgstore_rows_param(rows);
+	text = pgstore_rows_copy(rows, &len);
 	if (text == NULL) {
 		snprintf(err, errlen, "measurements: out of memory");
 		return -1;
 	}
-	v[0] = text;
-	r = exec_params(pg, sql_rows, 1, v, "measurements", err, errlen);
-	free(text);
-	if (r == NULL)
+	if (copy_in(pg, text, len, err, errlen) != 0) {
+		free(text);
+		rollback(pg);
 		return -1;
+	}
+	free(text);
+	r = exec_params(pg, sql_rows, 0, NULL, "measurements", err, errlen);
+	if (r == NULL) {
+		rollback(pg);
+		return -1;
+	}
 	if (inserted != NULL)
 		*inserted = atoi(PQcmdTuples(r));
 	PQclear(r);
+	if (exec_simple(pg, "COMMIT", "measurements", err, errlen) != 0) {
+		rollback(pg);
+		return -1;
+	}
+	pg->staged = 1;
 	return 0;
 }
 

@@ -3,8 +3,8 @@
  * libpq; the only module that includes libpq. It owns the connection, the
  * migrations (sql/, compiled in) and the statements that write a session,
  * its stations and its measurement rows. Every statement is parameterized;
- * rows travel as one JSON parameter per batch (one round trip per chunk
- * for every receiver), and every write is idempotent: a session or station
+ * measurement rows travel by COPY (one transaction per batch), other rows
+ * as one JSON parameter per batch, and every write is idempotent: a session or station
  * is an upsert, a measurement already present (same timestamp and id) is
  * skipped, so re-sending after a crash creates no duplicate. The same goes
  * for localization rows (TDoA and position fixes, sql/004): one per
@@ -86,19 +86,25 @@ int		 pgstore_put_session(struct pgstore *pg, const json_t *session,
 json_t		*pgstore_sessions_list(struct pgstore *pg, int limit, char *err,
 		    size_t errlen);
 /*
- * Insert measurement rows (manifest column names) in one statement;
- * rows already present are skipped. *inserted (may be NULL) gets how many
- * were new. Each row's station must exist (pgstore_put_session first).
+ * Insert measurement rows (manifest column names) as one transaction:
+ * COPY into a staging table, then one INSERT ... ON CONFLICT DO NOTHING,
+ * so rows already present are skipped. *inserted (may be NULL) gets how
+ * many were new. Each row's station must exist (pgstore_put_session
+ * first).
  */
 int		 pgstore_put_rows(struct pgstore *pg, const json_t *rows,
 		    int *inserted, char *err, size_t errlen);
 /*
- * The JSON text pgstore_put_rows sends for rows (malloc'd; NULL when out
- * of memory): frequency_hz as an integer; t0_ns kept only as an exact
- * integer and sample_rate_hz only as a number (else null); a row without
+ * The COPY text (PostgreSQL's text format: tab-separated, \N for NULL,
+ * backslash, tab, newline and CR escaped) pgstore_put_rows sends for rows,
+ * one line per row in the staging table's column order (id, timestamp,
+ * websdr_station_name, recording_session_id, frequency_hz, ...,
+ * created_at; see pgstore.c); malloc'd, its length in *len; NULL when out
+ * of memory. frequency_hz as an integer; t0_ns kept only as an exact
+ * integer and sample_rate_hz only as a number (else NULL); a row without
  * them (an older manifest) stores NULL there. Pure: tests call it.
  */
-char		*pgstore_rows_param(const json_t *rows);
+char		*pgstore_rows_copy(const json_t *rows, size_t *len);
 
 /*
  * Localization rows: the manifest's "tdoa" and "fixes" arrays (rows of

@@ -117,58 +117,88 @@ test_password_refused(void **state)
 	assert_non_null(strstr(err, "invalid connection string"));
 }
 
+/* Field k (0-based) of line l of COPY text, in buf. */
+static const char *
+copy_field(const char *text, int l, int k, char *buf, size_t len)
+{
+	const char	*p = text, *e;
+	size_t		 n;
+
+	while (l-- > 0)
+		p = strchr(p, '\n') + 1;
+	while (k-- > 0)
+		p = strchr(p, '\t') + 1;
+	for (e = p; *e != '\t' && *e != '\n'; e++)
+		;
+	n = (size_t)(e - p) < len - 1 ? (size_t)(e - p) : len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 /*
- * The rows parameter: t0_ns (a chunk's first-sample time in ns, beyond
+ * The COPY text of rows: t0_ns (a chunk's first-sample time in ns, beyond
  * 2^53) reaches the bigint column digit for digit; a real or a string
- * there becomes NULL, never a wrong instant; a row from an older manifest
- * (no t0_ns, no sample_rate_hz) has no key, which jsonb_to_recordset
- * stores as NULL. (The statement against a real server: e2e_store.)
+ * there becomes NULL (\N), never a wrong instant; a row from an older
+ * manifest (no t0_ns, no sample_rate_hz) stores NULL; every double reads
+ * back exactly; text is escaped so that no value can end a field, a row
+ * or the data. (The statement against a real server: e2e_store.)
+ * Columns: 0 id, 4 frequency_hz, 6 snr_db, 13 chunk_index, 20
+ * time_source, 22 t0_ns, 23 sample_rate_hz, 24 created_at.
  */
 static void
-test_rows_param(void **state)
+test_rows_copy(void **state)
 {
-	json_t		*rows, *back, *r;
-	char		*text;
+	json_t		*rows;
+	char		*text, f[128];
+	const char	*p;
+	size_t		 len, lines = 0, tabs = 0;
 
 	(void)state;
 	rows = json_pack("[{s:I, s:s, s:f, s:f, s:f}, {s:f, s:s}, {s:s, s:s},"
-	    " {s:n, s:n}, {s:i}]",
+	    " {s:n, s:n}, {s:i}, {s:s, s:s}]",
 	    "t0_ns", (json_int_t)INT64_C(1795478400123456789),
 	    "time_source", "gps", "sample_rate_hz", 12001.13,
 	    "frequency_hz", 145000000.0, "snr_db", 1.0 / 3.0,
 	    "t0_ns", 1.7954784001234568e18, "sample_rate_hz", "fast",
 	    "t0_ns", "soon", "time_source", "gps",
 	    "t0_ns", "sample_rate_hz",
-	    "chunk_index", 3);
+	    "chunk_index", 3,
+	    "time_source", "a\tb\nc\\d\re", "id", "\\.");
 	assert_non_null(rows);
-	text = pgstore_rows_param(rows);
+	text = pgstore_rows_copy(rows, &len);
 	assert_non_null(text);
-	/* exact digits in the text sent */
-	assert_non_null(strstr(text, "\"t0_ns\":1795478400123456789"));
-	back = json_loads(text, 0, NULL);
-	assert_non_null(back);
-	r = json_array_get(back, 0);
-	assert_true(json_integer_value(json_object_get(r, "t0_ns")) ==
-	    INT64_C(1795478400123456789));
-	assert_true(json_real_value(json_object_get(r, "sample_rate_hz")) ==
+	assert_int_equal(strlen(text), len);
+	for (p = text; *p != '\0'; p++) {
+		lines += *p == '\n';
+		tabs += *p == '\t';
+	}
+	/* one line per row, 25 fields each */
+	assert_int_equal(lines, 6);
+	assert_int_equal(tabs, 6 * 24);
+	/* exact digits */
+	assert_string_equal(copy_field(text, 0, 22, f, sizeof f),
+	    "1795478400123456789");
+	assert_true(strtod(copy_field(text, 0, 23, f, sizeof f), NULL) ==
 	    12001.13);
-	/* every double reads back exactly */
-	assert_true(json_real_value(json_object_get(r, "snr_db")) ==
+	assert_true(strtod(copy_field(text, 0, 6, f, sizeof f), NULL) ==
 	    1.0 / 3.0);
-	assert_true(json_is_integer(json_object_get(r, "frequency_hz")));
-	assert_int_equal(json_integer_value(json_object_get(r,
-	    "frequency_hz")), 145000000);
-	r = json_array_get(back, 1);
-	assert_true(json_is_null(json_object_get(r, "t0_ns")));
-	assert_true(json_is_null(json_object_get(r, "sample_rate_hz")));
-	assert_true(json_is_null(json_object_get(json_array_get(back, 2),
-	    "t0_ns")));
-	assert_true(json_is_null(json_object_get(json_array_get(back, 3),
-	    "t0_ns")));
-	r = json_array_get(back, 4);
-	assert_null(json_object_get(r, "t0_ns"));
-	assert_null(json_object_get(r, "sample_rate_hz"));
-	json_decref(back);
+	assert_string_equal(copy_field(text, 0, 4, f, sizeof f), "145000000");
+	assert_string_equal(copy_field(text, 0, 20, f, sizeof f), "gps");
+	/* absent: NULL */
+	assert_string_equal(copy_field(text, 0, 0, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 0, 24, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 1, 22, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 1, 23, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 2, 22, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 3, 22, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 3, 23, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 4, 22, f, sizeof f), "\\N");
+	assert_string_equal(copy_field(text, 4, 13, f, sizeof f), "3");
+	/* escaped: tab, newline, backslash, CR; "\." cannot end the data */
+	assert_string_equal(copy_field(text, 5, 20, f, sizeof f),
+	    "a\\tb\\nc\\\\d\\re");
+	assert_string_equal(copy_field(text, 5, 0, f, sizeof f), "\\\\.");
 	free(text);
 	json_decref(rows);
 }
@@ -376,7 +406,7 @@ main(void)
 		cmocka_unit_test(test_silent_server_bounded),
 		cmocka_unit_test(test_bad_url),
 		cmocka_unit_test(test_password_refused),
-		cmocka_unit_test(test_rows_param),
+		cmocka_unit_test(test_rows_copy),
 		cmocka_unit_test(test_loc_check),
 		cmocka_unit_test(test_loc_param),
 	};
