@@ -45,8 +45,23 @@ struct ds_entry {
 	int	 final;		/* completed or failed: no longer changes */
 };
 
+/* A manifest parsed by the recovery scan, kept for dataset_session_load
+ * (dataset_open_keep), with the identity of the file it came from. */
+struct kept {
+	char		 id[UTIL_UUID_LEN];
+	json_t		*m;
+	struct stat	 st;
+	struct kept	*next;
+};
+
 struct dataset {
 	char			 dir[PATH_MAX];
+	/* dataset_open_keep: filled by recover(), emptied by loads (under
+	 * lock) */
+	dataset_keep_fn		 keep;
+	void			*keep_ctx;
+	struct kept		*kept;
+	size_t			 kept_bytes;
 	pthread_mutex_t		 lock;
 	struct held		 held[DS_MAX_LOCKS];
 	dataset_listener_fn	 listener;
@@ -1003,7 +1018,8 @@ merge_loc(struct dataset *ds, const char *id, json_t *m)
  * callers name the session.
  */
 static json_t *
-manifest_read(struct dataset *ds, const char *id, char *err, size_t errlen)
+manifest_read_st(struct dataset *ds, const char *id, struct stat *pst,
+    char *err, size_t errlen)
 {
 	char		 path[PATH_MAX], e[512];
 	json_error_t	 jerr;
@@ -1054,10 +1070,59 @@ manifest_read(struct dataset *ds, const char *id, char *err, size_t errlen)
 	else if (strcasecmp(sid, id) != 0)
 		snprintf(err, errlen, "manifest.json belongs to session %.40s",
 		    sid);
-	else
+	else {
+		if (pst != NULL)
+			*pst = st;
 		return m;
+	}
 	json_decref(m);
 	return NULL;
+}
+
+static json_t *
+manifest_read(struct dataset *ds, const char *id, char *err, size_t errlen)
+{
+	return manifest_read_st(ds, id, NULL, err, errlen);
+}
+
+/* Whether two stats are of the same, unchanged file: every manifest write
+ * is a new file renamed over the old (a new inode). */
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec ==
+	    b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The kept manifest of session id (taken: handed out once) if its file
+ * is still the one parsed; else NULL. */
+static json_t *
+kept_take(struct dataset *ds, const char *id)
+{
+	char		 path[PATH_MAX], err[64];
+	struct kept	**pp, *k = NULL;
+	struct stat	 st;
+	json_t		*m = NULL;
+
+	pthread_mutex_lock(&ds->lock);
+	for (pp = &ds->kept; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->id, id) == 0) {
+			k = *pp;
+			*pp = k->next;
+			ds->kept_bytes -= (size_t)k->st.st_size;
+			break;
+		}
+	pthread_mutex_unlock(&ds->lock);
+	if (k == NULL)
+		return NULL;
+	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
+	    sizeof err) == 0 && stat(path, &st) == 0 && same_file(&st, &k->st))
+		m = k->m;
+	else
+		json_decref(k->m);
+	free(k);
+	return m;
 }
 
 /* Whether a directory entry is a chunk file ("chunk_*.npy"). */
@@ -1134,7 +1199,8 @@ dataset_session_load(struct dataset *ds, const char *id, char *err,
 
 	char	 why[600];
 
-	if ((m = manifest_read(ds, id, why, sizeof why)) == NULL) {
+	if ((m = kept_take(ds, id)) == NULL &&
+	    (m = manifest_read(ds, id, why, sizeof why)) == NULL) {
 		snprintf(err, errlen, "session %s: %s", id, why);
 		return NULL;
 	}
@@ -2039,13 +2105,15 @@ recover_one(struct dataset *ds, const char *id)
 {
 	char		 path[PATH_MAX], err[512], now[40];
 	json_t		*m, *ses, *rows, *st, *r;
+	struct stat	 mst;
+	struct kept	*k;
 	size_t		 i, j;
 	int		 fd;
 
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
 	    sizeof err) != 0)
 		return;
-	if ((m = manifest_read(ds, id, err, sizeof err)) == NULL) {
+	if ((m = manifest_read_st(ds, id, &mst, err, sizeof err)) == NULL) {
 		rebuild_one(ds, id, err);
 		return;
 	}
@@ -2053,6 +2121,20 @@ recover_one(struct dataset *ds, const char *id)
 	if (is_final(json_string_value(json_object_get(ses, "status")))) {
 		/* what a failed write left in a session no one writes */
 		clean_tmp(ds, id);
+		/* parsed: kept for the load that follows (sync), if wanted */
+		if (ds->keep != NULL && ds->kept_bytes + (size_t)mst.st_size <=
+		    DS_KEEP_BYTES && ds->keep(ds->dir, id, ds->keep_ctx) &&
+		    (k = calloc(1, sizeof *k)) != NULL) {
+			snprintf(k->id, sizeof k->id, "%s", id);
+			k->m = m;
+			k->st = mst;
+			pthread_mutex_lock(&ds->lock);
+			k->next = ds->kept;
+			ds->kept = k;
+			ds->kept_bytes += (size_t)mst.st_size;
+			pthread_mutex_unlock(&ds->lock);
+			return;
+		}
 		json_decref(m);
 		return;
 	}
@@ -2138,6 +2220,13 @@ recover(struct dataset *ds)
 struct dataset *
 dataset_open(const char *dir, char *err, size_t errlen)
 {
+	return dataset_open_keep(dir, NULL, NULL, err, errlen);
+}
+
+struct dataset *
+dataset_open_keep(const char *dir, dataset_keep_fn keep, void *ctx,
+    char *err, size_t errlen)
+{
 	struct dataset	*ds;
 	char		 path[PATH_MAX];
 	int		 i;
@@ -2160,6 +2249,8 @@ dataset_open(const char *dir, char *err, size_t errlen)
 	if (util_mkdirs(path, err, errlen) != 0 ||
 	    sources_init(ds, err, errlen) != 0)
 		goto fail;
+	ds->keep = keep;
+	ds->keep_ctx = ctx;
 	recover(ds);
 	return ds;
 fail:
@@ -2175,11 +2266,17 @@ fail:
 void
 dataset_close(struct dataset *ds)
 {
-	size_t	k;
-	int	i;
+	struct kept	*kp;
+	size_t		 k;
+	int		 i;
 
 	if (ds == NULL)
 		return;
+	while ((kp = ds->kept) != NULL) {
+		ds->kept = kp->next;
+		json_decref(kp->m);
+		free(kp);
+	}
 	for (i = 0; i < DS_MAX_LOCKS; i++) {
 		if (ds->held[i].fd > 0)
 			close(ds->held[i].fd);

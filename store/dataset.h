@@ -67,6 +67,19 @@ struct ds_chunk {
 
 /* Open (creating) DIR; recovers interrupted sessions. */
 struct dataset	*dataset_open(const char *dir, char *err, size_t errlen);
+/*
+ * dataset_open, keeping the final manifests its recovery scan parses
+ * anyway when keep(dir, id, ctx) says 1 (at most DS_KEEP_BYTES of manifest
+ * files), for dataset_session_load to hand out instead of parsing the file
+ * again: a command about to load them (sync) parses each manifest, a few
+ * MB of JSON at 200 receivers x 30 s, once. A kept manifest is handed out
+ * once, and only if the file is still the one parsed (same device, inode,
+ * size and mtime); the rest are freed by dataset_close.
+ */
+#define DS_KEEP_BYTES	(64 * 1024 * 1024)
+typedef int	(*dataset_keep_fn)(const char *dir, const char *id, void *ctx);
+struct dataset	*dataset_open_keep(const char *dir, dataset_keep_fn keep,
+		    void *ctx, char *err, size_t errlen);
 void		 dataset_close(struct dataset *ds);
 const char	*dataset_dir(const struct dataset *ds);
 

@@ -22,7 +22,11 @@
 #define LEDGER		"replica.log"
 #define STATE_FILE	"replica.json"
 #define MAX_LEDGER	(64 * 1024 * 1024)
-#define ROWS_PER_STMT	2000	/* rows in one INSERT */
+#define ROWS_PER_STMT	2000	/* localization rows in one INSERT */
+/* Measurement rows in one COPY transaction (and one ledger append): a
+ * 200-receiver x 30-chunk backlog in one round of four round trips, a
+ * few MB of text. */
+#define ROWS_PER_COPY	10000
 #define OBJS_PER_ROUND	64	/* uploads between two ledger appends */
 
 /* What the central store confirmed for one session (sessions/<id>/replica.log):
@@ -204,12 +208,17 @@ replicator_config_enabled(const struct replicator_config *c)
 /* ---- ledger ---- */
 
 static int
-ledger_path(struct dataset *ds, const char *id, char *buf, size_t len)
+ledger_path_dir(const char *dir, const char *id, char *buf, size_t len)
 {
 	if (!util_is_uuid(id))
 		return -1;
-	return util_fmt(buf, len, "%s/sessions/%s/%s", dataset_dir(ds), id,
-	    LEDGER);
+	return util_fmt(buf, len, "%s/sessions/%s/%s", dir, id, LEDGER);
+}
+
+static int
+ledger_path(struct dataset *ds, const char *id, char *buf, size_t len)
+{
+	return ledger_path_dir(dataset_dir(ds), id, buf, len);
 }
 
 static void
@@ -222,7 +231,7 @@ ledger_free(struct ledger *l)
 }
 
 static int
-ledger_load(struct dataset *ds, const char *id, struct ledger *l)
+ledger_load_dir(const char *dir, const char *id, struct ledger *l)
 {
 	char	 path[PATH_MAX], err[256], *buf, *p, *nl;
 	size_t	 len;
@@ -231,7 +240,7 @@ ledger_load(struct dataset *ds, const char *id, struct ledger *l)
 	l->rows = json_object();
 	l->objs = json_object();
 	l->loc = json_object();
-	if (ledger_path(ds, id, path, sizeof path) != 0)
+	if (ledger_path_dir(dir, id, path, sizeof path) != 0)
 		return -1;
 	if (access(path, F_OK) != 0)
 		return 0;
@@ -255,6 +264,27 @@ ledger_load(struct dataset *ds, const char *id, struct ledger *l)
 	}
 	free(buf);
 	return 0;
+}
+
+static int
+ledger_load(struct dataset *ds, const char *id, struct ledger *l)
+{
+	return ledger_load_dir(dataset_dir(ds), id, l);
+}
+
+int
+replicator_wants(const char *dir, const char *id, void *config)
+{
+	const struct replicator_config	*c = config;
+	struct ledger			 l;
+	int				 done = 0;
+
+	if (c->full)
+		return 1;
+	if (ledger_load_dir(dir, id, &l) == 0)
+		done = (!c->db_on || l.fin_db) && (!c->s3_on || l.fin_s3);
+	ledger_free(&l);
+	return !done;
 }
 
 /* Append text (whole lines) durably: one write, then fdatasync. A crash
@@ -733,7 +763,7 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 	i = 0;
 	while (i < nrows && rc == 0) {
 		batch = json_array();
-		for (; i < nrows && json_array_size(batch) < ROWS_PER_STMT;
+		for (; i < nrows && json_array_size(batch) < ROWS_PER_COPY;
 		    i++) {
 			row = json_array_get(rows, i);
 			rid = jstr(row, "id");

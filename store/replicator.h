@@ -116,6 +116,15 @@ int	replicator_config_enabled(const struct replicator_config *c);
  */
 struct replicator *replicator_start(const struct replicator_config *c,
 		    struct dataset *ds, char *err, size_t errlen);
+/*
+ * 1 if session id of dataset folder dir still has something to send to
+ * the stores config (a struct replicator_config *) turns on: its ledger
+ * does not say it is all there (with config->full, always). A
+ * dataset_keep_fn: `sync` opens the dataset keeping those manifests
+ * parsed (dataset_open_keep) for the replicator's first pass.
+ */
+int		 replicator_wants(const char *dir, const char *id,
+		    void *config);
 /* Wait up to timeout s until nothing is pending. 0 if drained, -1 if not. */
 int		 replicator_drain(struct replicator *r, double timeout);
 /* The last status (new reference). */

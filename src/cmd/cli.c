@@ -155,6 +155,14 @@ int
 cli_open_dataset(const char *dir, struct dataset **ds, char *path,
     size_t pathlen)
 {
+	return cli_open_dataset_keep(dir, ds, path, pathlen, NULL, NULL);
+}
+
+int
+cli_open_dataset_keep(const char *dir, struct dataset **ds, char *path,
+    size_t pathlen, int (*keep)(const char *, const char *, void *),
+    void *ctx)
+{
 	char	err[1024];
 
 	if (dir != NULL)
@@ -162,7 +170,7 @@ cli_open_dataset(const char *dir, struct dataset **ds, char *path,
 	else if (config_default_data_dir(path, pathlen) != 0)
 		return cli_error(EXIT_USAGE, "no --data-dir and no HOME or "
 		    "XDG_DATA_HOME to find the default");
-	*ds = dataset_open(path, err, sizeof err);
+	*ds = dataset_open_keep(path, keep, ctx, err, sizeof err);
 	if (*ds == NULL)
 		return cli_error(EXIT_CANTCREAT, "data directory %s: %s", path,
 		    err);

@@ -49,6 +49,10 @@ int	cli_read_token(const char *path, char **out);
 /* --data-dir or the default; opens (and recovers) the dataset. 0, or the
  * exit status after a message. */
 struct dataset;
+/* The same, keeping the manifests keep wants (dataset_open_keep). */
+int	cli_open_dataset_keep(const char *dir, struct dataset **ds, char *path,
+	    size_t pathlen, int (*keep)(const char *, const char *, void *),
+	    void *ctx);
 int	cli_open_dataset(const char *dir, struct dataset **ds, char *path,
 	    size_t pathlen);
 

@@ -79,7 +79,10 @@ sync_exec(const struct args *a)
 		    "URL (or set DATABASE_URL)");
 	if (replicator_config_check(&c, err, sizeof err) != 0)
 		return cli_error(EXIT_USAGE, "%s", err);
-	if ((rc = cli_open_dataset(dir, &ds, dpath, sizeof dpath)) != 0)
+	/* the manifests the recovery scan parses and the replicator is
+	 * about to load: parsed once (a few MB each at 200 receivers) */
+	if ((rc = cli_open_dataset_keep(dir, &ds, dpath, sizeof dpath,
+	    replicator_wants, &c)) != 0)
 		return rc;
 	c.on_status = on_status;
 	c.ctx = &o;
