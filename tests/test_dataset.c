@@ -1229,6 +1229,117 @@ test_loc_rows_merge(void **state)
 	dataset_close(ds);
 }
 
+static int
+keep_cb(const char *d, const char *id, void *ctx)
+{
+	const char	*want = ctx;
+
+	assert_string_equal(d, dir);
+	return strcmp(id, want) == 0;
+}
+
+/*
+ * dataset_open_keep: the recovery scan's parse of a final manifest is
+ * handed to dataset_session_load once, only for the sessions keep wants
+ * and only while the file is the one parsed. Shown by overwriting the
+ * file in place with other bytes of the same size and restoring its
+ * mtime (the same file to stat): the kept parse is what the load returns;
+ * a second load, or a session not kept, reads the file.
+ */
+static void
+test_keep_manifests(void **state)
+{
+	struct dataset	*ds;
+	char		 a[37], b[37], err[512], path[512], *text;
+	struct stat	 st;
+	struct timespec	 ts[2];
+	json_t		*m, *got;
+	size_t		 len, i;
+	FILE		*f;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(a);
+	util_uuid(b);
+	for (i = 0; i < 2; i++) {
+		const char *id = i ? b : a;
+		m = manifest(id, "in_progress", 2);
+		assert_int_equal(dataset_session_create(ds, id, m, err,
+		    sizeof err), 0);
+		put(ds, id, 0);
+		json_object_set_new(json_object_get(m, "session"), "status",
+		    json_string("completed"));
+		assert_int_equal(dataset_session_finish(ds, id, m, err,
+		    sizeof err), 0);
+		json_decref(m);
+	}
+	dataset_close(ds);
+
+	ds = dataset_open_keep(dir, keep_cb, a, err, sizeof err);
+	assert_non_null(ds);
+	/* both manifests renamed in place: "test" -> "TEST", same size */
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir,
+		    i ? b : a);
+		assert_int_equal(stat(path, &st), 0);
+		text = util_read_file(path, 1 << 20, &len, err, sizeof err);
+		assert_non_null(text);
+		assert_non_null(strstr(text, "\"test\""));
+		memcpy(strstr(text, "\"test\""), "\"TEST\"", 6);
+		f = fopen(path, "r+");
+		assert_non_null(f);
+		assert_int_equal(fwrite(text, 1, len, f), len);
+		fclose(f);
+		free(text);
+		ts[0] = st.st_atim;
+		ts[1] = st.st_mtim;
+		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	}
+	/* a: kept, the parse made at open */
+	got = dataset_session_load(ds, a, err, sizeof err);
+	assert_non_null(got);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    got, "session"), "session_name")), "test");
+	assert_int_equal(json_array_size(json_object_get(got,
+	    "measurements")), 2);
+	json_decref(got);
+	/* handed out once: the next load reads the file */
+	got = dataset_session_load(ds, a, err, sizeof err);
+	assert_non_null(got);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    got, "session"), "session_name")), "TEST");
+	json_decref(got);
+	/* b: not wanted, not kept */
+	got = dataset_session_load(ds, b, err, sizeof err);
+	assert_non_null(got);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    got, "session"), "session_name")), "TEST");
+	json_decref(got);
+	dataset_close(ds);
+
+	/* a file replaced since the open (a new inode): never the old parse */
+	ds = dataset_open_keep(dir, keep_cb, b, err, sizeof err);
+	assert_non_null(ds);
+	snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir, b);
+	text = util_read_file(path, 1 << 20, &len, err, sizeof err);
+	assert_non_null(text);
+	memcpy(strstr(text, "\"TEST\""), "\"Test\"", 6);
+	assert_int_equal(util_write_atomic(path, text, len, err, sizeof err),
+	    0);
+	free(text);
+	got = dataset_session_load(ds, b, err, sizeof err);
+	assert_non_null(got);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    got, "session"), "session_name")), "Test");
+	json_decref(got);
+	/* kept and never loaded: freed by the close (ASan: no leak) */
+	dataset_close(ds);
+	ds = dataset_open_keep(dir, keep_cb, a, err, sizeof err);
+	assert_non_null(ds);
+	dataset_close(ds);
+}
+
 int
 main(void)
 {
@@ -1251,6 +1362,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fix_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows_merge, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_keep_manifests, setup,
 		    teardown),
 	};
 
