@@ -354,6 +354,8 @@ class ServeTest(unittest.TestCase):
             m, _ = h.manifest(d, res["session_id"])
             self.assertEqual(m["session"]["status"], "completed")
             self.assertEqual(m["session"]["notes"], "recorded by chromium")
+            # the form's group field (issue 16: --group in every front-end)
+            self.assertEqual(m["session"]["group_id"], "tx-2026.12:a_1")
             for f in ("page-acquiring.png", "page-completed.png"):
                 self.assertGreater(os.path.getsize(os.path.join(art, f)), 10000)
             self.assertClean(srv)

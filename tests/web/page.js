@@ -38,6 +38,7 @@ const [url, nst, mhz, outdir] = [process.argv[2], +process.argv[3], process.argv
     await page.$eval("#duration", (e) => { e.value = "5"; e.dispatchEvent(new Event("input")); });
     assert.strictEqual(await page.textContent("#duration-value"), "5");
     await page.fill("#notes", "recorded by chromium");
+    await page.fill("#group", "tx-2026.12:a_1");
     await page.click("#start");
     await page.waitForFunction(() => document.getElementById("step2").className === "");
     assert.match(await page.textContent("#status"), /Recording/);
@@ -54,6 +55,8 @@ const [url, nst, mhz, outdir] = [process.argv[2], +process.argv[3], process.argv
     await page.waitForSelector("#conn.up", { timeout: 10000 });
     await page.waitForFunction((s) => document.getElementById("session-id").textContent.startsWith(s) &&
       document.getElementById("step2").className === "", sid, { timeout: 10000 });
+    // the group id comes back with the session's settings
+    assert.strictEqual(await page.inputValue("#group"), "tx-2026.12:a_1");
 
     // another browser (its own storage) watches it, but may not act on it
     const other = await browser.newContext();
@@ -111,6 +114,12 @@ const [url, nst, mhz, outdir] = [process.argv[2], +process.argv[3], process.argv
     await page.click("#start");
     await page.waitForFunction(() => document.getElementById("error").textContent !== "");
     assert.match(await page.textContent("#error"), /out_of_range: frequency_mhz/);
+    // a group id that is not one: the server's error
+    await page.fill("#freq", "145.5");
+    await page.fill("#group", "two words");
+    await page.click("#start");
+    await page.waitForFunction(() => /group_id/.test(document.getElementById("error").textContent));
+    assert.match(await page.textContent("#error"), /out_of_range: group_id/);
     assert.deepStrictEqual(errors, []);
     console.log(JSON.stringify({ ok: true, session_id: sid, status, rows }));
   } finally {
