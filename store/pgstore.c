@@ -320,7 +320,7 @@ int
 pgstore_pending_migrations(struct pgstore *pg, char *err, size_t errlen)
 {
 	PGresult	*r;
-	int		 i, n = 0, a;
+	int		 i, j, n = 0, a, found;
 
 	r = exec_params(pg, "SELECT to_regclass('heimdall.schema_migrations') "
 	    "IS NOT NULL", 0, NULL, "reading schema_migrations", err, errlen);
@@ -328,18 +328,24 @@ pgstore_pending_migrations(struct pgstore *pg, char *err, size_t errlen)
 		return -1;
 	a = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	PQclear(r);
-	for (i = 0; migrations[i].version != NULL; i++) {
-		if (!a) {
+	if (!a) {
+		for (i = 0; migrations[i].version != NULL; i++)
 			n++;
-			continue;
-		}
-		switch (applied(pg, migrations[i].version, err, errlen)) {
-		case -1:
-			return -1;
-		case 0:
-			n++;
-		}
+		return n;
 	}
+	/* every version recorded, in one round trip (each one costs a
+	 * round trip to a distant server at every start) */
+	r = exec_params(pg, "SELECT version FROM heimdall.schema_migrations",
+	    0, NULL, "reading schema_migrations", err, errlen);
+	if (r == NULL)
+		return -1;
+	for (i = 0; migrations[i].version != NULL; i++) {
+		for (j = 0, found = 0; j < PQntuples(r) && !found; j++)
+			found = strcmp(PQgetvalue(r, j, 0),
+			    migrations[i].version) == 0;
+		n += !found;
+	}
+	PQclear(r);
 	return n;
 }
 
