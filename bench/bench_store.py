@@ -19,9 +19,21 @@ Prints, side by side in one run (medians of --runs):
      run each): its own CPU per receiver-second (wait4 rusage), wall time,
      and how long after the session's end everything was replicated.
 
+  6. the fleet: five `record --db --s3` processes x 50 simulated receivers
+     x --fleet-duration s at once (their own folders, stations files and
+     --recorder-host), one PostgreSQL and one S3 server: chunk end -> row
+     committed (median, p95; target median <= 250 ms), and per recorder
+     how long after its session's end its last row was committed and its
+     last object stored (target: everything within 2 s); rows and objects
+     exact.
+
 Usage: bench/bench_store.py [--build DIR] [--runs 3] [--objects 1000]
-                            [--rows-only]
+                            [--rows-only | --fleet-only]
+                            [--fleet-duration 10]
   --rows-only: parts 1 and 2 only, interleaved run by run (no S3 server).
+  --fleet-only: part 6 only (--runs times); --fleet-no-s3: the fleet
+  with --db only (the rows' own latency: with --s3 a row waits for its
+  object).
 """
 
 import argparse, glob, json, os, statistics, subprocess, sys, tempfile, time
@@ -116,15 +128,149 @@ def rows_only(a):
     print("median raw %.0f  sync %.0f  sync/raw %.2f" % (m1, m2, m2 / m1))
 
 
+def iso_time(t):
+    """'2026-12-03T01:02:03.456789Z' -> seconds since 1970."""
+    import calendar
+    base, frac = t.rstrip("Z").split(".") if "." in t else (t.rstrip("Z"), "0")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + \
+        float("0." + frac)
+
+
+def fleet(a, pg, s3, tmp, run, nrec=5, per=50):
+    """Part 6, one run: nrec recorders x per receivers at once. Returns
+    (latencies s, [(recorder, rows, objects, last row - end,
+    last object - end)])."""
+    rec = os.path.join(a.build, "heimdall-rec")
+    sim_bin = os.path.join(a.build, "heimdall-kiwisim")
+    st = os.path.join(tmp, "fleet-stations.json")
+    sim = subprocess.Popen([sim_bin, "--count", str(nrec * per),
+                            "--base-port", "0", "--stations-out", st],
+                           stdout=subprocess.PIPE, text=True)
+    out = []
+    try:
+        sim.stdout.readline()
+        with open(st) as f:
+            all_st = json.load(f)["stations"]
+        procs = []
+        for k in range(nrec):
+            mine = [dict(x, name="fleet%d-%d-rx%d" % (run, k, i))
+                    for i, x in enumerate(all_st[k * per:(k + 1) * per])]
+            path = os.path.join(tmp, "fleet-%d-%d.json" % (run, k))
+            with open(path, "w") as f:
+                json.dump({"stations": mine}, f)
+            procs.append(subprocess.Popen(
+                [rec, "record", "--stations", path, "--data-dir",
+                 os.path.join(tmp, "fleet-%d-%d" % (run, k)), "--name",
+                 "fleet%d-%d" % (run, k), "--freq", "10", "--duration",
+                 str(a.fleet_duration), "--source", "unknown", "--db",
+                 pg.url(), "--recorder-host", "bench-%d" % k,
+                 "--sync-timeout", "120"] + ([] if a.fleet_no_s3 else
+                                             ["--s3", s3.url]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                text=True, env=s3.env()))
+        for p in procs:
+            _, err = p.communicate(timeout=300)
+            if p.returncode != 0:
+                raise RuntimeError("fleet recorder: %s" % err[-2000:])
+    finally:
+        sim.terminate()
+        sim.wait()
+    lat = []
+    for k in range(nrec):
+        name = "fleet%d-%d" % (run, k)
+        # per row: chunk end -> committed, and its two parts: chunk end
+        # -> row created by the recorder (stored locally), created ->
+        # committed centrally (the replication)
+        lat += [tuple(float(v) for v in x) for x in pg.psql(
+            "SELECT extract(epoch FROM pg_xact_commit_timestamp(m.xmin) - "
+            "(m.\"timestamp\" + m.duration_seconds * interval '1 second')), "
+            "extract(epoch FROM m.created_at - (m.\"timestamp\" + "
+            "m.duration_seconds * interval '1 second')), "
+            "extract(epoch FROM pg_xact_commit_timestamp(m.xmin) - "
+            "m.created_at) "
+            "FROM heimdall.measurements m JOIN heimdall.recording_sessions "
+            "r ON r.id = m.recording_session_id WHERE r.session_name = "
+            "'%s'" % name)]
+        sid = pg.scalar("SELECT id FROM heimdall.recording_sessions WHERE "
+                        "session_name = '%s'" % name)
+        end = iso_time(pg.scalar(
+            "SELECT to_char(session_end AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM "
+            "heimdall.recording_sessions WHERE id = '%s'" % sid))
+        nrows = int(pg.scalar("SELECT count(*) FROM heimdall.measurements "
+                              "WHERE recording_session_id = '%s'" % sid))
+        last_row = float(pg.scalar(
+            "SELECT extract(epoch FROM max(pg_xact_commit_timestamp(xmin)))"
+            " FROM heimdall.measurements WHERE recording_session_id = "
+            "'%s'" % sid))
+        objs = glob.glob(os.path.join(s3.dir, "heimdall-raw-iq", "sessions",
+                                      sid, "*._S3rver_object"))
+        last_obj = max(os.path.getmtime(o) for o in objs) if objs else 0
+        out.append((k, nrows, len(objs), last_row - end,
+                    last_obj - end if objs else 0))
+    return lat, out
+
+
+def fleet_report(a, lat3, per_rec):
+    lat = sorted(x[0] for x in lat3)
+    exp = 50 * a.fleet_duration
+    print("fleet: 5 recorders x 50 receivers x %d s, %s at once "
+          "(%d runs); load average %.2f %.2f %.2f" % (
+              a.fleet_duration, "--db" if a.fleet_no_s3 else "--db --s3",
+              a.runs, *os.getloadavg()))
+    print("  chunk end -> row committed: median %.0f ms, p95 %.0f ms, "
+          "max %.0f ms over %d rows (target median <= 250 ms)" % (
+              statistics.median(lat) * 1e3,
+              lat[int(len(lat) * 0.95) - 1] * 1e3, lat[-1] * 1e3, len(lat)))
+    print("  of which chunk end -> row stored locally (created_at): median "
+          "%.0f ms; stored -> committed centrally: median %.0f ms, p95 %.0f "
+          "ms" % (statistics.median(x[1] for x in lat3) * 1e3,
+                  statistics.median(x[2] for x in lat3) * 1e3,
+                  sorted(x[2] for x in lat3)[int(len(lat3) * 0.95) - 1]
+                  * 1e3))
+    worst = 0
+    for run, k, nrows, nobj, dr, do in per_rec:
+        worst = max(worst, dr, do)
+        print("  run %d recorder %d: %d rows, %d objects (%d expected, %s);"
+              " last row %.2f s, last object %.2f s after the session's "
+              "end" % (run, k, nrows, nobj, exp, "exact" if nrows == exp
+                       and nobj == (0 if a.fleet_no_s3 else exp) else
+                       "NOT exact", dr, do))
+    print("  everything stored %.2f s after the end at worst (target "
+          "<= 2 s)" % worst)
+
+
+def fleet_only(a):
+    tmp = tempfile.mkdtemp(prefix="hr-bstore-")
+    lat, per_rec = [], []
+    with servers.Pg() as pg, servers.S3() as s3:
+        subprocess.run([os.path.join(a.build, "heimdall-rec"), "db",
+                        "migrate", "--db", pg.url()], check=True,
+                       capture_output=True)
+        for run in range(a.runs):
+            l, o = fleet(a, pg, s3, tmp, run)
+            lat += l
+            per_rec += [(run,) + x for x in o]
+        refused = len(s3.refused())
+    fleet_report(a, lat, per_rec)
+    print("SigV4 requests refused by the verifier: %d" % refused)
+    subprocess.run(["rm", "-rf", tmp])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--objects", type=int, default=1000)
     ap.add_argument("--rows-only", action="store_true")
+    ap.add_argument("--fleet-only", action="store_true")
+    ap.add_argument("--fleet-duration", type=int, default=10)
+    ap.add_argument("--fleet-no-s3", action="store_true")
     a = ap.parse_args()
     if a.rows_only:
         return rows_only(a)
+    if a.fleet_only:
+        return fleet_only(a)
     rec = os.path.join(a.build, "heimdall-rec")
     sim_bin = os.path.join(a.build, "heimdall-kiwisim")
     tmp = tempfile.mkdtemp(prefix="hr-bstore-")
@@ -213,6 +359,12 @@ def main():
         finally:
             sim.terminate()
             sim.wait()
+        # 6. the fleet
+        flat, fper = [], []
+        for run in range(a.runs):
+            l, o = fleet(a, pg, s3, tmp, run)
+            flat += l
+            fper += [(run,) + x for x in o]
         refused = len(s3.refused())
 
     lat.sort()
@@ -248,6 +400,7 @@ def main():
     print("200 st x 10 s with --db --s3: %d rows, %d objects (2000 "
           "expected, %s)" % (nrows, nobj, "exact" if nrows == nobj == 2000
                              else "NOT exact"))
+    fleet_report(a, flat, fper)
     print("SigV4 requests refused by the verifier: %d" % refused)
     subprocess.run(["rm", "-rf", tmp])
 
