@@ -1,4 +1,4 @@
-/* bench_pgstore.c -- rows per second into PostgreSQL through pgstore, the way the replicator writes them: one statement per chunk for every receiver. */
+/* bench_pgstore.c -- rows per second into PostgreSQL through pgstore, the way the live replicator writes them: one pgstore_put_rows (COPY into the staging table, INSERT ... ON CONFLICT, one transaction) per chunk for every receiver. */
 
 #include <stdio.h>
 #include <stdlib.h>
