@@ -5,7 +5,26 @@ Records the simulator's localization scenario (a transmitter and N
 KiwiSDRs at the positions of examples/heimdall-2m.json, 10 kHz noise-like
 signal) for D seconds twice per run, interleaved: once with GPS (every
 chunk goes through TDoA and the fix) and once with every station's GPS off
-(the same streams, metrics and storage, no localization). Prints the
+(the same streams, metrics and storage, no localization). What the two
+runs are, exactly:
+  with     every chunk is copied for locate, TDoA of 3 partners per
+           receiver, a fix, session:tdoa + session:fix events, rows in
+           rows/loc_NNNNNN.json and in the manifest; the warm-up (FFTW
+           plans, TDoA buffers, the geodesic module) at the grid.
+  without  the same recorder and sample streams without GPS stamps: each
+           chunk is still offered to locate, which records why it cannot
+           take part ("no GPS fix"), says session:tdoa / session:fix
+           ok:false with that reason and writes those rows (issue 12:
+           the reason is stated wherever TDoA results are shown); no
+           warm-up, no TDoA, no fix, no nudges (src/engine/locate.h).
+  The "without" run also skips what GPS stamps cost the chunker (the time
+  fit), which the ratio then counts as localization's (a few ms at most:
+  within the noise of 2026-12-03's runs, where a GPS run with locate
+  disabled by a temporary hack cost 0.19-0.22 s per 30 s, GPS off
+  0.22-0.23 s).
+The one-off costs (warm-up ~15 ms, page faults of ~1.7 MB of TDoA
+buffers) weigh more in a short session: --duration 30 shows the steady
+state. Prints the
 recorder's CPU (wait4 rusage: user + system) and peak RSS per mode, medians
 of --runs, the ratio, and a targets block: TDoA + fix add at most 20 % to
 the recorder's CPU at 7 stations (issue 12). Exit 1 when a target is missed

@@ -1139,7 +1139,7 @@ static void
 try_origin(struct acq *a, int timed_out)
 {
 	double	 t0 = 0, t;
-	int	 i, have = 0;
+	int	 i, have = 0, ngps;
 
 	if (a->has_origin)
 		return;
@@ -1163,10 +1163,12 @@ try_origin(struct acq *a, int timed_out)
 	a->kick = 1;	/* the supervisor's deadlines start now */
 	/* locate learns the grid (and the rate to prepare for) before the
 	 * first chunk: its first fix is as quick as the others */
+	for (i = 0, ngps = 0; i < a->n; i++)
+		ngps += chunker_gps(a->rt[i].ch) != 0;
 	for (i = 0; i < a->n; i++)
 		if (a->rt[i].fs > 0)
 			break;
-	locate_grid(a->loc, t0, i < a->n ? a->rt[i].fs : 0);
+	locate_grid(a->loc, t0, i < a->n ? a->rt[i].fs : 0, ngps);
 	for (i = 0; i < a->n; i++)
 		chunker_set_origin(a->rt[i].ch, t0, on_chunk, a);
 }
@@ -2350,7 +2352,7 @@ acq_new(struct engine *eng, struct sess *s)
 		a->has_origin = 1;
 		a->t0 = eng->cfg.replay ? eng->cfg.replay_origin : a->start_at;
 		if (!eng->cfg.replay)
-			locate_grid(a->loc, a->t0, 0);
+			locate_grid(a->loc, a->t0, 0, -1);
 		for (i = 0; i < a->n; i++)
 			chunker_set_origin(a->rt[i].ch, a->t0, on_chunk, a);
 	}

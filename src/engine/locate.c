@@ -72,6 +72,8 @@ struct locate {
 	 * from the first GPS-timed chunk) and the highest index offered. */
 	int64_t			 end0_ns;
 	double			 warm_fs;	/* locate_grid's rate, then -1 */
+	int			 timed;		/* a GPS-timed receiver was
+						   announced or offered: nudge */
 	int			 kmax;
 	int			 nudge_k, nudge_step;
 };
@@ -276,7 +278,8 @@ power_db(const struct chunk *c)
  * power_db(), or NAN to have it measured in the same pass (one read of
  * the samples instead of two). */
 static int
-hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0)
+hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0,
+    int *timed)
 {
 	size_t	i;
 	int64_t	acc = 0;
@@ -300,6 +303,8 @@ hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0)
 		    (32768.0 * 32768.0) + 1e-30);
 	r->websdr = c->websdr;
 	r->power_db = pw;
+	if (timed != NULL)
+		*timed = 1;
 	if (l_end0 != NULL && *l_end0 == 0)
 		*l_end0 = c->t0_ns + llround((double)c->n * 1e9 / c->fs_gps) -
 		    (int64_t)c->index * 1000000000;
@@ -358,7 +363,7 @@ locate_offer(struct locate *l, const struct chunk *c, int audio)
 		i = s->nheld;
 	if (c->index > l->kmax)
 		l->kmax = c->index;
-	if (hold(&s->rx[i], c, pw, &l->end0_ns) != 0)
+	if (hold(&s->rx[i], c, pw, &l->end0_ns, &l->timed) != 0)
 		exclude_locked(l, s, c->websdr, "out of memory");
 	else if (i == s->nheld)
 		s->nheld++;
@@ -399,14 +404,20 @@ locate_settled(struct locate *l, int k)
 }
 
 void
-locate_grid(struct locate *l, double t0, double fs)
+locate_grid(struct locate *l, double t0, double fs, int ngps)
 {
 	if (l == NULL)
 		return;
 	pthread_mutex_lock(&l->lock);
 	if (l->end0_ns == 0)
 		l->end0_ns = (int64_t)llround((t0 + 1) * 1e9);
-	if (fs > 1000 && fs < 1e7 && l->warm_fs == 0)
+	/* fewer than 2 receivers on GPS time: no TDoA at all for now, so
+	 * neither warm-up (~10 ms of CPU: plans, page faults of the
+	 * buffers, the geodesic module) nor nudges (wake-ups of the
+	 * receivers' loop) -- they come with the first GPS-timed chunk */
+	if (ngps >= 2 || ngps < 0)
+		l->timed = 1;
+	if (l->timed && fs > 1000 && fs < 1e7 && l->warm_fs == 0)
 		l->warm_fs = fs;
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
@@ -943,7 +954,7 @@ next_nudge(struct locate *l)
 {
 	int	k;
 
-	if (l->cfg.nudge == NULL || l->end0_ns == 0)
+	if (l->cfg.nudge == NULL || l->end0_ns == 0 || !l->timed)
 		return 0;
 	for (k = l->nudge_k < 0 ? 0 : l->nudge_k; k < l->cfg.total &&
 	    !pending(l, k); k++)

@@ -131,10 +131,14 @@ void		 locate_settled(struct locate *l, int k);
  * (engine_config.replay) waits for it; a live session cannot. */
 int		 locate_can_take(struct locate *l, int k);
 /* The session's grid is known: chunk k covers [t0 + k, t0 + k + 1) (UTC
- * s on the session's time line); fs: a receiver's rate (0: unknown). The
- * thread prepares the TDoA for chunks of that size (FFTW plans) and
- * nudges the receivers' loop after each chunk's end (nudge above). */
-void		 locate_grid(struct locate *l, double t0, double fs);
+ * s on the session's time line); fs: a receiver's rate (0: unknown);
+ * ngps: how many receivers are on GPS time now (-1: unknown). With
+ * ngps >= 2 (or -1) the thread prepares the TDoA for chunks of that size
+ * (FFTW plans, buffers, the geodesic module) and nudges the receivers'
+ * loop after each chunk's end (nudge above). Without, neither: a session
+ * that cannot locate does not pay for it (its first GPS-timed chunk
+ * starts the nudges; TDoA and fix then prepare on first use). */
+void		 locate_grid(struct locate *l, double t0, double fs, int ngps);
 /* Wait until the chunk indices queued so far are located (those still
  * filling wait for their receivers): for tests and benchmarks. */
 void		 locate_drain(struct locate *l);

@@ -228,9 +228,11 @@ pair_rank(const struct prob *p, int skip, int skiprx, int *nrx_out)
 }
 
 /* Levenberg-Marquardt from (lat, lon); 0 with the solution, chi2 and the
- * iterations, or -1. */
+ * iterations, or -1. leash_m > 0: give up (-1) as soon as an iterate is
+ * farther than that from the receivers' centre (p->alat, p->alon). */
 static int
-refine(struct prob *p, double *lat, double *lon, double *chi2, int *iters)
+refine(struct prob *p, double *lat, double *lon, double *chi2, int *iters,
+    double leash_m)
 {
 	const gsl_multifit_nlinear_type *T = gsl_multifit_nlinear_trust;
 	gsl_multifit_nlinear_parameters par =
@@ -253,9 +255,44 @@ refine(struct prob *p, double *lat, double *lon, double *chi2, int *iters)
 	if (!w)
 		return -1;
 	st = gsl_multifit_nlinear_init(&xv.vector, &fdf, w);
-	if (st == GSL_SUCCESS)
-		st = gsl_multifit_nlinear_driver(MAX_ITER, 1e-13, 1e-13, 0,
-		    NULL, NULL, &info, w);
+	/*
+	 * gsl_multifit_nlinear_driver's loop, written out so that a leashed
+	 * start can be dropped as soon as it strays: the grid's secondary
+	 * minima often run off towards the antipode (30-60 iterations of
+	 * geodesics, 20,000 km away), where they are no rival of anything
+	 * (solve_from_start); the leash stops them in a few.
+	 */
+	if (st == GSL_SUCCESS) {
+		size_t	it = 0;
+
+		do {
+			st = gsl_multifit_nlinear_iterate(w);
+			if (st == GSL_ENOPROG && it == 0) {
+				st = GSL_EMAXITER;	/* as the driver */
+				break;
+			}
+			it++;
+			if (leash_m > 0) {
+				gsl_vector *x = gsl_multifit_nlinear_position(w);
+				double	 la = gsl_vector_get(x, 0);
+				double	 lo = gsl_vector_get(x, 1);
+
+				fold(&la, &lo);
+				if (!(fix_distance_m(p->alat, p->alon, la, lo) <=
+				    leash_m)) {
+					*iters += (int)it;
+					gsl_multifit_nlinear_free(w);
+					return -1;
+				}
+			}
+			st = gsl_multifit_nlinear_test(1e-13, 1e-13, 0, &info,
+			    w);
+		} while (st == GSL_CONTINUE && it < MAX_ITER);
+		if (st == GSL_ETOLF || st == GSL_ETOLX || st == GSL_ETOLG)
+			st = GSL_SUCCESS;
+		else if (it >= MAX_ITER && st != GSL_SUCCESS)
+			st = GSL_EMAXITER;
+	}
 	/* No progress can mean "already at the minimum" (exact fits). */
 	if (st == GSL_SUCCESS || st == GSL_ENOPROG || st == GSL_EMAXITER) {
 		gsl_vector *x = gsl_multifit_nlinear_position(w);
@@ -510,8 +547,12 @@ solve_from_start(struct prob *p, const struct fix_opts *o, double *lat,
 	for (int k = 0; k < n; k++) {
 		l0[k] = sl[k];
 		o0[k] = so[k];
-		ok[k] = refine(p, &sl[k], &so[k], &c2[k], &out->iterations)
-		    == 0;
+		/* the best grid minimum goes where it goes (outside the
+		 * area: no fix, said by the caller); the others only matter
+		 * inside it (the rivalry check below), so they are leashed
+		 * at twice its size */
+		ok[k] = refine(p, &sl[k], &so[k], &c2[k], &out->iterations,
+		    k == 0 ? 0 : 2 * *extent) == 0;
 		if (ok[k] && (b < 0 || c2[k] < c2[b]))
 			b = k;
 	}
@@ -805,7 +846,7 @@ robust(struct prob *p, double thr, const double st0[2], double *lat,
 			wt[p->act[i]] = 1 / (1 + r * r);
 		}
 		p->wt = wt;
-		st = refine(p, &la, &lo, &c2, &out->iterations);
+		st = refine(p, &la, &lo, &c2, &out->iterations, 0);
 		p->wt = NULL;
 		if (st < 0)
 			goto out;
@@ -858,7 +899,7 @@ robust(struct prob *p, double thr, const double st0[2], double *lat,
 	}
 	*lat = la;
 	*lon = lo;
-	st = refine(p, lat, lon, &c2, &out->iterations);
+	st = refine(p, lat, lon, &c2, &out->iterations, 0);
 out:
 	free(wt);
 	free(bad);
@@ -1176,7 +1217,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 				break;
 			}
 			if (refine(&p, &lat, &lon, &chi2,
-			    &out->iterations) < 0) {
+			    &out->iterations, 0) < 0) {
 				st = no_fix(out, "the least-squares "
 				    "refinement did not converge after "
 				    "rejecting outliers");
@@ -1216,7 +1257,7 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 		}
 		/* (the worst pair is one of drop_rx's) */
 		drop(&p, drop_rx >= 0 ? -1 : wi, drop_rx, out);
-		if (refine(&p, &lat, &lon, &chi2, &out->iterations) < 0) {
+		if (refine(&p, &lat, &lon, &chi2, &out->iterations, 0) < 0) {
 			st = no_fix(out, "the least-squares refinement did "
 			    "not converge after rejecting outliers");
 			goto done;

@@ -45,7 +45,10 @@
  *  2. Refinement of every candidate: Levenberg-Marquardt on the exact
  *     model (geodesics), parameters latitude and longitude, Jacobian from
  *     the geodesic azimuths (d g / d position = -unit vector towards the
- *     receiver, exact for geodesics). The best chi2 wins; if another
+ *     receiver, exact for geodesics); every candidate but the best grid
+ *     minimum is dropped as soon as an iterate strays beyond twice the
+ *     search area (they often run off towards the antipode, where they
+ *     could be no rival anyway). The best chi2 wins; if another
  *     candidate inside the search area converged more than 10 m and more
  *     than 3 semi-major axes away with a chi2 less than 9 above the best,
  *     the answer is ambiguous: no fix.
