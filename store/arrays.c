@@ -924,7 +924,8 @@ arrays_export(struct dataset *ds, const char *id,
 				    "websdr")) == websdr[r]) {
 					pos[3 * r] = jnum(st, "latitude");
 					pos[3 * r + 1] = jnum(st, "longitude");
-					pos[3 * r + 2] = jnum(st, "altitude");
+					pos[3 * r + 2] =
+					    dataset_station_altitude(st);
 					name = json_string_value(
 					    json_object_get(st, "name"));
 				}

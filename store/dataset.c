@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "store/dataset.h"
 #include "src/base/npy.h"
+#include "src/base/station.h"
 #include "src/base/util.h"
 
 #define DS_MAX_MANIFEST	(256 * 1024 * 1024)
@@ -2307,4 +2309,16 @@ dataset_sessions_list(struct dataset *ds, char *err, size_t errlen)
 		return NULL;
 	}
 	return all;
+}
+
+double
+dataset_station_altitude(const json_t *station)
+{
+	const json_t	*v = json_object_get(station, "altitude");
+	double		 a;
+
+	if (!json_is_number(v))
+		return NAN;
+	a = json_number_value(v);
+	return a >= STATION_ALT_MIN && a <= STATION_ALT_MAX ? a : NAN;
 }

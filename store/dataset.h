@@ -203,4 +203,10 @@ typedef void (*dataset_listener_fn)(void *ctx, const char *session_id,
 void		 dataset_set_listener(struct dataset *ds,
 		    dataset_listener_fn fn, void *ctx);
 
+/* A manifest's stations entry's "altitude" (metres above the WGS84
+ * ellipsoid, from the stations file: src/base/station.h): the number when
+ * it is one within STATION_ALT_MIN..MAX, else NaN (absent: unknown; out of
+ * range: a manifest not written by heimdall-rec is not trusted). */
+double		 dataset_station_altitude(const json_t *station);
+
 #endif

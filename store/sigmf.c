@@ -364,7 +364,7 @@ recording_meta(const json_t *manifest, const json_t *sess, struct rx *r,
 	char		 desc[2048], dt[64], lab[32];
 	double		 f = json_number_value(json_object_get(sess,
 			    "frequency_hz"));
-	double		 lat, lon;
+	double		 lat, lon, alt;
 	long		 lo, hi;
 	uint64_t	 s = 0;
 	int		 i, next = 0, stored = 0;
@@ -399,11 +399,16 @@ recording_meta(const json_t *manifest, const json_t *sess, struct rx *r,
 		    "latitude"));
 		lon = json_number_value(json_object_get(r->station,
 		    "longitude"));
-		/* RFC 7946: longitude first; no altitude is known. */
+		/* RFC 7946: longitude, latitude, then the altitude (m
+		 * above the WGS84 ellipsoid, as the stations file's) when
+		 * the station has one in range; two coordinates without. */
+		alt = dataset_station_altitude(r->station);
 		if (lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)
-			json_object_set_new(g, "core:geolocation",
+			json_object_set_new(g, "core:geolocation", isnan(alt) ?
 			    json_pack("{s:s, s:[f, f]}", "type", "Point",
-			    "coordinates", lon, lat));
+			    "coordinates", lon, lat) : json_pack("{s:s, "
+			    "s:[f, f, f]}", "type", "Point", "coordinates", lon,
+			    lat, alt));
 	}
 	if (type != NULL)
 		json_object_set_new(g, "core:hw", json_string(type));
@@ -751,6 +756,9 @@ collection(struct dataset *ds, const json_t *manifest, const json_t *sess,
 			copy_field(o, "type", v[j].station, "type");
 			copy_field(o, "latitude", v[j].station, "latitude");
 			copy_field(o, "longitude", v[j].station, "longitude");
+			if (!isnan(dataset_station_altitude(v[j].station)))
+				copy_field(o, "altitude", v[j].station,
+				    "altitude");
 		}
 		json_array_append_new(rxs, o);
 	}

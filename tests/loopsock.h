@@ -26,10 +26,11 @@ loopsock(int listening, int *port)
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	getsockname(fd, (struct sockaddr *)&a, &l);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
 	*port = ntohs(a.sin_port);
 	if (listening) {
-		listen(fd, 16);
+		/* room for every connect of a test: none is ever accepted */
+		assert_int_equal(listen(fd, 128), 0);
 		return fd;
 	}
 	close(fd);

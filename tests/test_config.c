@@ -16,7 +16,8 @@
 static const char *example =
     "{\"stations\":[{\"name\":\"Torino\",\"type\":\"kiwisdr\","
     "\"url\":\"http://127.0.0.1:18073\",\"latitude\":45.044,"
-    "\"longitude\":7.672,\"password\":\"\",\"frequency_min_hz\":0,"
+    "\"longitude\":7.672,\"altitude\":287.5,\"password\":\"\","
+    "\"frequency_min_hz\":0,"
     "\"frequency_max_hz\":30000000},"
     "{\"name\":\"Genova\",\"type\":\"kiwisdr\",\"url\":\"https://[::1]/kiwi/\","
     "\"latitude\":44.395,\"longitude\":8.956}]}";
@@ -38,6 +39,11 @@ test_parse(void **state)
 	assert_string_equal(s.v[0].path, "");
 	assert_int_equal(s.v[0].tls, 0);
 	assert_true(s.v[0].freq_max_hz == 30e6);
+	/* altitude: given for the first (m above the WGS84 ellipsoid),
+	 * unknown for the second */
+	assert_int_equal(s.v[0].has_altitude, 1);
+	assert_true(s.v[0].altitude == 287.5);
+	assert_int_equal(s.v[1].has_altitude, 0);
 	assert_int_equal(s.v[1].index, 2);
 	assert_string_equal(s.v[1].host, "::1");
 	assert_int_equal(s.v[1].port, 443);
@@ -98,6 +104,17 @@ test_errors(void **state)
 	    "\"latitude\":1,\"longitude\":2}]}", "same name");
 	expect_error("{\"stations\":[{\"name\":\"A\",\"name\":\"B\"}]}",
 	    "duplicate");
+	/* altitude: a number of metres within -500..9000 */
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":2,"
+	    "\"altitude\":9001}]}", "station 1 (A): \"altitude\" must be from "
+	    "-500 to 9000 (got 9001)");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":2,"
+	    "\"altitude\":-501}]}", "\"altitude\" must be from -500 to 9000");
+	expect_error("{\"stations\":[{\"name\":\"A\",\"type\":\"kiwisdr\","
+	    "\"url\":\"http://a:1\",\"latitude\":1,\"longitude\":2,"
+	    "\"altitude\":\"300 m\"}]}", "\"altitude\" must be a number");
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -1340,10 +1341,39 @@ test_keep_manifests(void **state)
 	dataset_close(ds);
 }
 
+/* A manifest station's altitude: the number within -500..9000 m, else
+ * NaN (absent, not a number, out of range). */
+static void
+test_station_altitude(void **state)
+{
+	static const char *nan_ones[] = { "{}", "{\"altitude\":null}",
+	    "{\"altitude\":\"300\"}", "{\"altitude\":9000.5}",
+	    "{\"altitude\":-500.5}", NULL };
+	json_t	*o;
+	int	 i;
+
+	(void)state;
+	o = json_loads("{\"altitude\":287.5}", 0, NULL);
+	assert_true(dataset_station_altitude(o) == 287.5);
+	json_decref(o);
+	o = json_loads("{\"altitude\":-500}", 0, NULL);
+	assert_true(dataset_station_altitude(o) == -500);
+	json_decref(o);
+	for (i = 0; nan_ones[i] != NULL; i++) {
+		o = json_loads(nan_ones[i], 0, NULL);
+		assert_non_null(o);
+		if (!isnan(dataset_station_altitude(o)))
+			fail_msg("%s: not NaN", nan_ones[i]);
+		json_decref(o);
+	}
+	assert_true(isnan(dataset_station_altitude(NULL)));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_station_altitude),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test_setup_teardown(test_session_lifecycle, setup,
 		    teardown),

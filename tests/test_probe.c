@@ -10,41 +10,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "src/engine/probe.h"
 #include "src/engine/session.h"
 #include "fakerx.h"
-
-/* A listening socket on 127.0.0.1 (its port in *port), or a port nobody
- * listens on (close it). */
-static int
-listener(int *port, int listening)
-{
-	struct sockaddr_in	 a;
-	socklen_t		 len = sizeof a;
-	int			 fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	if (listening)
-		assert_int_equal(listen(fd, 128), 0);	/* never accepted */
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	if (!listening) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
+#include "loopsock.h"
 
 static void
 test_probe(void **state)
@@ -57,8 +30,8 @@ test_probe(void **state)
 
 	(void)state;
 	rx_driver_register(&fakerx_driver);
-	fd = listener(&up, 1);
-	listener(&down, 0);
+	fd = loopsock(1, &up);
+	loopsock(0, &down);
 	/* 1 streams; 2 refuses the password; 3 cannot take 25 MHz; 4 does
 	 * not answer */
 	snprintf(json, sizeof json, "{\"stations\":["

@@ -300,6 +300,50 @@ whole(struct req *r, const char *k, long lo, long hi, const char *what,
 	return 0;
 }
 
+/* An optional whole number (check_fields saw a number or nothing): *out
+ * untouched when absent or null, else as whole(). */
+static int
+opt_whole(struct req *r, const char *k, long lo, long hi, const char *what,
+    long *out)
+{
+	json_t	*v = json_object_get(r->data, k);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	return whole(r, k, lo, hi, what, out);
+}
+
+/* A required id field (check_fields saw a string): its value, or NULL once
+ * the client was told "K must be a UUID<hint>". */
+static const char *
+uuid_field(struct req *r, const char *k, const char *hint)
+{
+	const char	*id = sget(r, k);
+
+	if (!util_is_uuid(id)) {
+		fail(r, "out_of_range", k, "%s must be a UUID%s", k, hint);
+		return NULL;
+	}
+	return id;
+}
+
+/* frequency_mhz: a positive number of MHz up to SESSION_FREQ_MHZ_MAX. */
+static int
+mhz_field(struct req *r, double *out)
+{
+	double	mhz = json_number_value(json_object_get(r->data,
+		    "frequency_mhz"));
+
+	if (!isfinite(mhz) || mhz <= 0 || mhz > SESSION_FREQ_MHZ_MAX) {
+		fail(r, "out_of_range", "frequency_mhz", "frequency_mhz must be "
+		    "a positive number of MHz up to %.0f (got %g)",
+		    SESSION_FREQ_MHZ_MAX, mhz);
+		return -1;
+	}
+	*out = mhz;
+	return 0;
+}
+
 /* ---- who may act on a session ---- */
 
 /* Completed or failed: nothing can act on it any more. Any other status
@@ -524,12 +568,8 @@ ev_start(struct req *r)
 
 	if (check_fields(r, spec, sizeof spec / sizeof spec[0]) != 0)
 		return;
-	mhz = json_number_value(json_object_get(r->data, "frequency_mhz"));
-	if (!isfinite(mhz) || mhz <= 0 || mhz > 1e5) {
-		fail(r, "out_of_range", "frequency_mhz", "frequency_mhz must be "
-		    "a positive number of MHz up to 100000 (got %g)", mhz);
+	if (mhz_field(r, &mhz) != 0)
 		return;
-	}
 	if (whole(r, "duration_seconds", SESSION_DURATION_MIN,
 	    SESSION_DURATION_MAX, "seconds", &dur) != 0)
 		return;
@@ -681,11 +721,8 @@ ev_complete(struct req *r)
 	if (whole(r, "duration_seconds", SESSION_DURATION_MIN,
 	    SESSION_DURATION_MAX, "seconds", &dur) != 0)
 		return;
-	if (!util_is_uuid(id)) {
-		fail(r, "out_of_range", "session_id", "session_id must be a "
-		    "UUID");
+	if (uuid_field(r, "session_id", "") == NULL)
 		return;
-	}
 	if (!may_act(r, id))
 		return;
 	snap = engine_session_snapshot(r->api->cfg.eng, id);
@@ -809,12 +846,8 @@ ev_get(struct req *r)
 
 	if (check_fields(r, spec, 1) != 0)
 		return;
-	id = sget(r, "session_id");
-	if (!util_is_uuid(id)) {
-		fail(r, "out_of_range", "session_id", "session_id must be a "
-		    "UUID");
+	if ((id = uuid_field(r, "session_id", "")) == NULL)
 		return;
-	}
 	if ((snap = engine_session_snapshot(r->api->cfg.eng, id)) == NULL) {
 		fail(r, "not_found", "session_id", "no session %s in this "
 		    "recorder", id);
@@ -833,7 +866,6 @@ ev_sessions(struct req *r)
 		{ "before", F_STR, 0, 64 },
 	};
 	const char	*before;
-	json_t		*v;
 	char		*rows, *data, *env, tail[80];
 	long		 limit = WSAPI_LIST_DEFAULT, offset = 0;
 	size_t		 total, rlen, tlen, elen;
@@ -841,12 +873,8 @@ ev_sessions(struct req *r)
 
 	if (check_fields(r, spec, 3) != 0)
 		return;
-	if ((v = json_object_get(r->data, "limit")) != NULL &&
-	    !json_is_null(v) && whole(r, "limit", 1, WSAPI_LIST_MAX,
-	    "sessions", &limit) != 0)
-		return;
-	if ((v = json_object_get(r->data, "offset")) != NULL &&
-	    !json_is_null(v) && whole(r, "offset", 0, WSAPI_LIST_OFFSET_MAX,
+	if (opt_whole(r, "limit", 1, WSAPI_LIST_MAX, "sessions",
+	    &limit) != 0 || opt_whole(r, "offset", 0, WSAPI_LIST_OFFSET_MAX,
 	    "sessions", &offset) != 0)
 		return;
 	before = sget(r, "before");
@@ -913,12 +941,8 @@ ev_export(struct req *r)
 
 	if (check_fields(r, spec, 3) != 0)
 		return;
-	id = sget(r, "session_id");
-	if (!util_is_uuid(id)) {
-		fail(r, "out_of_range", "session_id", "session_id must be a "
-		    "UUID");
+	if ((id = uuid_field(r, "session_id", "")) == NULL)
 		return;
-	}
 	fmt = sget(r, "format");
 	if (fmt != NULL && strcmp(fmt, "sigmf") != 0 &&
 	    strcmp(fmt, "arrays") != 0) {
@@ -1058,13 +1082,8 @@ ev_schedule_add(struct req *r)
 		return;
 	memset(&s, 0, sizeof s);
 	copy_str(r, "name", s.name, sizeof s.name);
-	mhz = json_number_value(json_object_get(r->data, "frequency_mhz"));
-	if (!isfinite(mhz) || mhz <= 0 || mhz > SESSION_FREQ_MHZ_MAX) {
-		fail(r, "out_of_range", "frequency_mhz", "frequency_mhz must be "
-		    "a positive number of MHz up to %.0f (got %g)",
-		    SESSION_FREQ_MHZ_MAX, mhz);
+	if (mhz_field(r, &mhz) != 0)
 		return;
-	}
 	s.freq_hz = mhz * 1e6;
 	if (whole(r, "duration_seconds", SESSION_DURATION_MIN,
 	    SESSION_DURATION_MAX, "seconds", &n) != 0)
@@ -1088,12 +1107,11 @@ ev_schedule_add(struct req *r)
 			return;
 		s.every_s = (int)n;
 	}
-	if (json_is_number(json_object_get(r->data, "count"))) {
-		if (whole(r, "count", 1, SCHEDULE_COUNT_MAX, "occurrences",
-		    &n) != 0)
-			return;
-		s.count = (int)n;
-	}
+	n = 0;		/* 0: no count */
+	if (opt_whole(r, "count", 1, SCHEDULE_COUNT_MAX, "occurrences",
+	    &n) != 0)
+		return;
+	s.count = (int)n;
 	if (sget(r, "until") != NULL && util_parse_when(sget(r, "until"), now,
 	    &s.until) != 0) {
 		fail(r, "wrong_type", "until", "until must be an ISO 8601 UTC "
@@ -1165,12 +1183,8 @@ ev_schedule_cancel(struct req *r)
 
 	if (check_fields(r, spec, 1) != 0)
 		return;
-	id = sget(r, "schedule_id");
-	if (!util_is_uuid(id)) {
-		fail(r, "out_of_range", "schedule_id", "schedule_id must be a "
-		    "UUID (schedule:list)");
+	if ((id = uuid_field(r, "schedule_id", " (schedule:list)")) == NULL)
 		return;
-	}
 	if ((rc = schedule_cancel(r->api->cfg.ds, id, err, sizeof err)) < 0) {
 		fail(r, "io_error", "", "%s", err);
 		return;

@@ -8,6 +8,17 @@
 #ifndef STATION_H
 #define STATION_H
 
+/*
+ * "altitude" (optional): metres above the WGS84 ellipsoid -- the height
+ * GPS receivers give and GeoJSON (RFC 7946) and SigMF's core:geolocation
+ * mean by a point's third coordinate; not above mean sea level (the two
+ * differ by the geoid, -106..+85 m). Bounded to what a receiver can be:
+ * the shore of the Dead Sea (-430 m, about -450 m above the ellipsoid) to
+ * above the highest summit.
+ */
+#define STATION_ALT_MIN	(-500.0)
+#define STATION_ALT_MAX	9000.0
+
 struct station {
 	int	 index;			/* 1-based, file order: websdr_<index> */
 	char	 name[128];
@@ -21,6 +32,8 @@ struct station {
 	int	 tls;			/* https:// or wss:// */
 	double	 latitude;
 	double	 longitude;
+	int	 has_altitude;		/* "altitude" was given */
+	double	 altitude;		/* m above the WGS84 ellipsoid */
 	char	 password[128];
 	double	 freq_min_hz;		/* from the file or the driver default */
 	double	 freq_max_hz;

@@ -1,7 +1,6 @@
 /* cmd_console.c -- "console" (and no subcommand on a terminal): the ncurses operator console. */
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,12 +126,6 @@ console_exec(const struct args *a)
 	 * stderr, as for record. */
 	if (tokfile != NULL && (rc = cli_read_token(tokfile, &token)) != 0)
 		return rc;
-	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
-	    (rc = runtime_options(a, &rt)) != 0)
-		goto out;
-	rt.schedules = 1;
-	rt.idle_timeout = idle;
-
 	/* Only the console's thread takes these signals: every thread made
 	 * from here on inherits the mask; console_run() unblocks them. */
 	sigemptyset(&set);
@@ -140,26 +133,16 @@ console_exec(const struct args *a)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGWINCH);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, NULL,
-	    NULL)) != 0)
+	if ((rc = runtime_start_service(&rt, a, stfile, dir, start_timeout,
+	    idle, &rcfg, &set)) != 0)
 		goto out;
 	/* --listen: the WebSocket API of "serve" on the same engine, so a
 	 * web page can watch (or run) sessions next to the operator. */
 	if (listen != NULL) {
 		memset(&wc, 0, sizeof wc);
-		wc.eng = rt.eng;
-		wc.ev = rt.ev;
-		wc.ds = rt.ds;
-		wc.stations = &rt.stations;
-		wc.sched = rt.sched;
-	wc.sched = rt.sched;
+		runtime_ws_config(&rt, &wc);
 		wc.listen = listen;
 		wc.token = token;
-		wc.central = rt.rep != NULL ? runtime_store_status : NULL;
-		wc.central_ctx = &rt;
 		if ((srv = wsserver_start(&wc, err, sizeof err)) == NULL) {
 			rc = cli_error(EXIT_FAILED, "%s", err);
 			goto out;

@@ -1,7 +1,6 @@
 /* cmd_serve.c -- "serve": the engine without a terminal, driven over the WebSocket API (net/wsserver.h). */
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,31 +171,14 @@ serve_exec(const struct args *a)
 	}
 	svc.stall = getenv("HEIMDALL_TEST_STALL");
 
-	if ((rc = runtime_load_stations(&rt, stfile)) != 0 ||
-	    (rc = runtime_options(a, &rt)) != 0)
-		goto out;
-	rt.schedules = 1;
-	rt.idle_timeout = idle;
-
 	/* Only the main thread takes these signals (sigwait below). */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if ((rc = runtime_start(&rt, dir, start_timeout, &rcfg, NULL,
-	    NULL)) != 0)
+	if ((rc = runtime_start_service(&rt, a, stfile, dir, start_timeout,
+	    idle, &rcfg, &set)) != 0)
 		goto out;
-	wc.eng = rt.eng;
-	wc.ev = rt.ev;
-	wc.ds = rt.ds;
-	wc.stations = &rt.stations;
-	wc.sched = rt.sched;
-	if (rt.rep != NULL) {
-		wc.central = runtime_store_status;
-		wc.central_ctx = &rt;
-	}
+	runtime_ws_config(&rt, &wc);
 	wc.token = token;
 	wc.origins = origins;
 	wc.norigins = norigins;

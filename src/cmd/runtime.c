@@ -1,6 +1,8 @@
 /* runtime.c -- the shared set-up of the recording front-ends: stations, dataset, bus, loop, engine, replicator. */
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include "src/cmd/runtime.h"
 #include "net/rx/receiver.h"
 #include "net/rx/rxloop.h"
+#include "net/server/wsserver.h"
 #include "store/dataset.h"
 #include "store/replicator.h"
 #include "src/base/util.h"
@@ -169,4 +172,33 @@ runtime_stop(struct runtime *rt)
 	dataset_close(rt->ds);
 	rt->ds = NULL;
 	config_free_stations(&rt->stations);
+}
+
+int
+runtime_start_service(struct runtime *rt, const struct args *a,
+    const char *stfile, const char *dir, double start_timeout, double idle,
+    struct replicator_config *rcfg, const sigset_t *block)
+{
+	int	rc;
+
+	if ((rc = runtime_load_stations(rt, stfile)) != 0 ||
+	    (rc = runtime_options(a, rt)) != 0)
+		return rc;
+	rt->schedules = 1;
+	rt->idle_timeout = idle;
+	pthread_sigmask(SIG_BLOCK, block, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return runtime_start(rt, dir, start_timeout, rcfg, NULL, NULL);
+}
+
+void
+runtime_ws_config(struct runtime *rt, struct wsserver_config *wc)
+{
+	wc->eng = rt->eng;
+	wc->ev = rt->ev;
+	wc->ds = rt->ds;
+	wc->stations = &rt->stations;
+	wc->sched = rt->sched;
+	wc->central = rt->rep != NULL ? runtime_store_status : NULL;
+	wc->central_ctx = rt;
 }

@@ -12,6 +12,7 @@
 #define RUNTIME_H
 
 #include <jansson.h>
+#include <signal.h>
 
 #include "src/engine/config.h"
 #include "src/engine/events.h"
@@ -23,6 +24,7 @@ struct replicator;
 struct replicator_config;
 struct args;
 struct scheduler;
+struct wsserver_config;
 
 struct runtime {
 	struct stations		 stations;
@@ -82,6 +84,23 @@ int	runtime_load_stations(struct runtime *rt, const char *path);
 int	runtime_start(struct runtime *rt, const char *dir,
 	    double start_timeout, struct replicator_config *rcfg,
 	    events_fn sub, void *subctx);
+/*
+ * serve and console, which start alike: the stations file (NULL: the
+ * default) and RUNTIME_OPTIONS into rt, which runs the dataset's schedules
+ * and ends a client's session idle for idle s; the signals of block
+ * blocked in this thread and so in every thread made from here on (the
+ * caller alone takes them: sigwait, the console's loop); SIGPIPE ignored (a
+ * peer gone mid-write is an error return, not the end of the process);
+ * then runtime_start() without a subscriber. 0, or the exit status after a
+ * message; runtime_stop() cleans up either way.
+ */
+int	runtime_start_service(struct runtime *rt, const struct args *a,
+	    const char *stfile, const char *dir, double start_timeout,
+	    double idle, struct replicator_config *rcfg,
+	    const sigset_t *block);
+/* The engine side of a WebSocket server's configuration from a started
+ * rt (the rest of wc is left as it is). */
+void	runtime_ws_config(struct runtime *rt, struct wsserver_config *wc);
 /* The central store's status (new reference), or NULL without one. rt is
  * a struct runtime: void so that it serves as wsserver's "central"
  * callback as it is. */

@@ -234,8 +234,8 @@ parse_station(json_t *o, struct station *st, int index, char *err,
 	}
 	json_object_foreach(o, key, v) {
 		static const char *known[] = { "name", "type", "url",
-		    "latitude", "longitude", "password", "frequency_min_hz",
-		    "frequency_max_hz", "country", "notes", "mode", "low_cut",
+		    "latitude", "longitude", "altitude", "password",
+		    "frequency_min_hz", "frequency_max_hz", "country", "notes", "mode", "low_cut",
 		    "high_cut", NULL };
 		int i;
 		for (i = 0; known[i] != NULL; i++)
@@ -280,8 +280,12 @@ parse_station(json_t *o, struct station *st, int index, char *err,
 	if (get_number(o, "latitude", 1, &st->latitude, -90, 90, what, err,
 	    errlen) != 0 ||
 	    get_number(o, "longitude", 1, &st->longitude, -180, 180, what,
-	    err, errlen) != 0)
+	    err, errlen) != 0 ||
+	    get_number(o, "altitude", 0, &st->altitude, STATION_ALT_MIN,
+	    STATION_ALT_MAX, what, err, errlen) != 0)
 		return -1;
+	/* absent or null: unknown (the exports say NaN / leave it out) */
+	st->has_altitude = json_is_number(json_object_get(o, "altitude"));
 	st->freq_min_hz = drv->default_min_hz;
 	st->freq_max_hz = drv->default_max_hz;
 	if (get_number(o, "frequency_min_hz", 0, &st->freq_min_hz, 0, 1e11,

@@ -2,7 +2,8 @@
  * config.h -- the stations file and default paths.
  *
  * Stations come from JSON: {"stations":[{"name","type","url","latitude",
- * "longitude","password"?,"frequency_min_hz"?,"frequency_max_hz"?,
+ * "longitude","altitude"? (m above the WGS84 ellipsoid, station.h),
+ * "password"?,"frequency_min_hz"?,"frequency_max_hz"?,
  * "mode"?,"low_cut"?,"high_cut"?}]} (the last three: audio receivers).
  * Station k (1-based, file order) is websdr_k in object keys.
  */

@@ -706,16 +706,26 @@ say_left_out(struct engine *eng, struct sess *s)
 		    "reason", json_object_get(x, "reason")));
 }
 
+/* A stations-list entry's "altitude" (m above the WGS84 ellipsoid) when
+ * the stations file gives one; no key when it does not. Returns o. */
+static json_t *
+with_altitude(json_t *o, const struct station *st)
+{
+	if (o != NULL && st->has_altitude)
+		json_object_set_new(o, "altitude", json_real(st->altitude));
+	return o;
+}
+
 /* An entry of the stations list (summary, snapshot, manifest) for a
  * station left out: state "excluded", its reason, no chunk. */
 static json_t *
 left_out_json(const struct station *st, const char *reason)
 {
-	return json_pack("{s:i, s:s, s:s, s:s, s:f, s:f, s:n, s:s, s:s, "
-	    "s:i, s:i}", "websdr", st->index, "name", st->name, "type",
-	    st->type, "url", st->url, "latitude", st->latitude, "longitude",
-	    st->longitude, "sample_rate", "state", "excluded", "reason",
-	    reason, "chunks_ok", 0, "chunks_missing", 0);
+	return with_altitude(json_pack("{s:i, s:s, s:s, s:s, s:f, s:f, s:n, "
+	    "s:s, s:s, s:i, s:i}", "websdr", st->index, "name", st->name,
+	    "type", st->type, "url", st->url, "latitude", st->latitude,
+	    "longitude", st->longitude, "sample_rate", "state", "excluded",
+	    "reason", reason, "chunks_ok", 0, "chunks_missing", 0), st);
 }
 
 /* The stations list of s while or after acquiring: those in the session
@@ -2662,6 +2672,7 @@ station_json(struct rxrt *r)
 	    "longitude", r->st->longitude, "state", rx_state_name(r->state),
 	    "reason", r->reason, "chunks_ok", r->ok,
 	    "chunks_missing", r->missing);
+	with_altitude(o, r->st);
 	json_object_set_new(o, "chunks_paused", json_integer(r->paused));
 	json_object_set_new(o, "sample_rate", r->fs > 0 ? json_real(r->fs) :
 	    json_null());
@@ -2753,13 +2764,14 @@ manifest_build(struct engine *eng, struct sess *s)
 				    left_out_json(st, why));
 				continue;
 			}
-			json_array_append_new(stations, json_pack(
-			    "{s:i, s:s, s:s, s:s, s:f, s:f, s:n, s:s, s:s, "
-			    "s:i, s:i}", "websdr", st->index, "name", st->name,
-			    "type", st->type, "url", st->url, "latitude",
-			    st->latitude, "longitude", st->longitude,
-			    "sample_rate", "state", "idle", "reason", "",
-			    "chunks_ok", 0, "chunks_missing", 0));
+			json_array_append_new(stations, with_altitude(
+			    json_pack("{s:i, s:s, s:s, s:s, s:f, s:f, s:n, "
+			    "s:s, s:s, s:i, s:i}", "websdr", st->index, "name",
+			    st->name, "type", st->type, "url", st->url,
+			    "latitude", st->latitude, "longitude",
+			    st->longitude, "sample_rate", "state", "idle",
+			    "reason", "", "chunks_ok", 0, "chunks_missing", 0),
+			    st));
 		}
 	}
 	m = json_pack("{s:s, s:o, s:o}", "format", "heimdall-rec/1",

@@ -11,10 +11,11 @@
  * to a 10-s session of 7 stations (bench/README.md, "What localization
  * costs"); GeographicLib and its module load in ~3 ms.
  *
- * Where: libheimdall-geodesic.so in the build folder (tests, benchmarks,
- * a binary run from its build tree) when it exists, else where meson
- * installs it (LIBDIR/heimdall-rec/). It needs libGeographicLib.so.23
- * (Debian's libgeographiclib23).
+ * Where: libheimdall-geodesic.so in the build folder only for a program
+ * that lives in the build folder (tests, benchmarks, heimdall-rec run from
+ * its build tree); an installed binary never looks there, and loads the
+ * installed module (next to it, else LIBDIR/heimdall-rec/: lazygeod.c says
+ * why). It needs libGeographicLib.so.23 (Debian's libgeographiclib23).
  *
  * fix.c's entry points call lazygeod_load() before anything else: without
  * the module they answer "cannot load .../libheimdall-geodesic.so: ..."

@@ -44,6 +44,54 @@ class Sim:
         self.close()
 
 
+class Serve:
+    """`heimdall-rec serve ARGS...` started and waited for: the first line
+    on stdout must be "listening on http://ADDR:PORT/ ..." (else the start
+    fails with serve's stderr). Sets line, http (http://ADDR:PORT), ws (the
+    /ws URL), addr, port and t_listening (time.monotonic() when it
+    listened). stop() sends SIGTERM and returns (rc, stderr); under ASan a
+    leak makes rc != 0. A context manager. Shared by test_serve.py and
+    test_service.py."""
+
+    def __init__(self, args, wrap=(), env=None, preexec=None):
+        self.proc = subprocess.Popen(
+            list(wrap) + [REC, "serve"] + list(args),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env, preexec_fn=preexec)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            err = self.proc.stderr.read()
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("serve did not start: %r %r" % (line, err))
+        self.t_listening = time.monotonic()
+        self.line = line
+        self.http = line.split()[2].rstrip("/")     # http://ADDR:PORT/
+        self.addr = self.http[len("http://"):]
+        self.port = int(self.addr.rsplit(":", 1)[1])
+        self.ws = self.http.replace("http", "ws", 1) + "/ws"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc, err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        if self.proc.poll() is None:
+            self.stop()
+
+
 def record(sim, data, duration=5, name="e2e", freq="10", source="unknown",
            json_out=True, extra=(), timeout=120):
     """Run `heimdall-rec record`; returns (rc, events, stderr)."""

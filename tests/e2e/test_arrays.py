@@ -40,12 +40,14 @@ def tone(t_rel_s, f):
 
 
 def make_session(data, rates, nchunks, f_hz=1234.5, missing=(), starts=None,
-                 source_id=None, tdoa=True, gps=None):
+                 source_id=None, tdoa=True, gps=None, alts=None):
     """A completed session in data/sessions/<id>/: receiver r (websdr r+1)
     samples at rates[r] S/s from its anchor (sample 0) starts[r] s before
     T0; chunk k holds samples [ceil(x0 + k fs), ceil(x0 + (k+1) fs)),
     x0 = (T0 - anchor) fs. missing: {(chunk, websdr)} left out (no file,
-    no row). Returns (id, stored {(k, w): complex array})."""
+    no row). alts: {websdr: the manifest's "altitude"} (default none).
+    Returns (id, stored {(k, w): complex array})."""
+    alts = alts or {}
     sid = str(uuid.uuid4())
     sdir = os.path.join(data, "sessions", sid)
     os.makedirs(sdir)
@@ -58,6 +60,8 @@ def make_session(data, rates, nchunks, f_hz=1234.5, missing=(), starts=None,
                          "url": "http://127.0.0.1:%d" % (9000 + w),
                          "latitude": 45.0 + 0.1 * w,
                          "longitude": 7.0 + 0.2 * w})
+        if w in alts:
+            stations[-1]["altitude"] = alts[w]
         x0 = starts[r] * fs
         for k in range(nchunks):
             i0 = math.ceil(x0 + k * fs)
@@ -178,8 +182,11 @@ class ArraysTest(unittest.TestCase):
         with open(os.path.join(self.data, "sources.json")) as f:
             src = [s for s in json.load(f)["sources"] if s["name"] == "TX"]
         rates = [12001.067, 11999.62, 12000.31]
+        # altitude: Rx 2's known; Rx 3's out of -500..9000 (a manifest
+        # not written by heimdall-rec): unknown, as Rx 1's absent one
         sid, stored = make_session(self.data, rates, 6,
-                                   source_id=src[0]["id"])
+                                   source_id=src[0]["id"],
+                                   alts={2: 312.25, 3: 12000.0})
         z = self.run_export(sid)
         self.assertEqual(float(z["rate_hz"]), 11999.0)
         self.assertEqual(z["iq"].shape, (6, 3, 2, 11999))
@@ -203,9 +210,13 @@ class ArraysTest(unittest.TestCase):
                 self.assertAlmostEqual(ft[k, r, 1], -10.0 - w - k / 100, 4)
                 self.assertAlmostEqual(ft[k, r, 2], -30.0 - w, 4)
                 self.assertAlmostEqual(ft[k, r, 4], 45.0 + 0.1 * w, 4)
-                self.assertTrue(np.isnan(ft[k, r, 6]))
-        np.testing.assert_allclose(z["receiver_position"][:, :2],
-                                   [[45.1, 7.2], [45.2, 7.4], [45.3, 7.6]])
+                if w == 2:
+                    self.assertAlmostEqual(ft[k, r, 6], 312.25, 4)
+                else:
+                    self.assertTrue(np.isnan(ft[k, r, 6]))
+        np.testing.assert_allclose(z["receiver_position"],
+                                   [[45.1, 7.2, np.nan], [45.2, 7.4, 312.25],
+                                    [45.3, 7.6, np.nan]])
         self.assertEqual(list(z["receiver_name"]), ["Rx 1", "Rx 2", "Rx 3"])
         self.assertEqual(list(z["receiver_websdr"]), [1, 2, 3])
         np.testing.assert_allclose(z["target"][:2], [45.05, 8.2])

@@ -23,6 +23,7 @@ SRC = os.environ.get("HEIMDALL_SRC",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 ART = os.path.join(SRC, "tests", "artifacts", "export")
 TONE_HZ = 1500.0
+ALT_1 = 287.5     # station 1's altitude in the stations file (m, WGS84)
 
 
 def run(*args, **kw):
@@ -109,6 +110,13 @@ class ExportTest(unittest.TestCase):
                  "i=2,max=200000000,fault=stall,after=1.5",
                  "i=3,type=openwebrx"]
         with h.Sim(3, specs, tmp=cls.tmp) as sim:
+            # station 1 with an altitude (m above the WGS84 ellipsoid),
+            # the others without: core:geolocation has 3 coordinates or 2
+            with open(sim.stations) as f:
+                sf = json.load(f)
+            sf["stations"][0]["altitude"] = ALT_1
+            with open(sim.stations, "w") as f:
+                json.dump(sf, f)
             cls.rc, cls.events, cls.err = h.record(
                 sim, cls.data, 6, name="export test", freq="145.5",
                 source="Beacon")
@@ -234,8 +242,11 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(g["core:version"], "1.2.0")
             self.assertTrue(g["core:recorder"].startswith("heimdall-rec "))
             self.assertIn("export test", g["core:description"])
+            # GeoJSON: longitude, latitude[, altitude when known]
             self.assertEqual(g["core:geolocation"]["coordinates"],
-                             [st[w]["longitude"], st[w]["latitude"]])
+                             [st[w]["longitude"], st[w]["latitude"]] +
+                             ([ALT_1] if w == 1 else []))
+            self.assertEqual("altitude" in st[w], w == 1)
             self.assertIn({"name": "heimdall", "version": "1.0.0",
                            "optional": True}, g["core:extensions"])
         # the measured rate: the last GPS fit of a KiwiSDR, not 12000
@@ -328,6 +339,8 @@ class ExportTest(unittest.TestCase):
         self.assertEqual((src["latitude"], src["longitude"]), (45.1, 7.7))
         self.assertEqual([r["websdr"] for r in c["heimdall:receivers"]],
                          [1, 2, 3])
+        self.assertEqual([r.get("altitude") for r in c["heimdall:receivers"]],
+                         [ALT_1, None, None])
         fixes = [f for f in self.m.get("fixes", []) if f.get("final")]
         if fixes:
             self.assertEqual(c["heimdall:fix"]["ok"], fixes[0]["ok"])

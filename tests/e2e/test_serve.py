@@ -30,46 +30,15 @@ def probe(url, *args, timeout=10):
     return json.loads(r.stdout)
 
 
-class Server:
-    """`heimdall-rec serve` on a free loopback port; a context manager."""
+class Server(h.Serve):
+    """`heimdall-rec serve` of the simulator's stations on a free loopback
+    port; a context manager (harness.Serve)."""
 
     def __init__(self, sim, data, *extra, listen="127.0.0.1:0", wrap=(),
                  preexec=None):
-        self.proc = subprocess.Popen(
-            list(wrap) + [h.REC, "serve", "--listen", listen, "--stations",
-             sim.stations, "--data-dir", data] + list(extra),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=preexec)
-        line = self.proc.stdout.readline()
-        if not line.startswith("listening on "):
-            err = self.proc.stderr.read()
-            self.proc.kill()
-            raise RuntimeError("serve did not start: %r %r" % (line, err))
-        self.line = line
-        url = line.split()[2]                       # http://ADDR:PORT/
-        self.http = url.rstrip("/")
-        self.ws = self.http.replace("http", "ws", 1) + "/ws"
-
-    def stop(self):
-        """SIGTERM; returns (rc, stderr). Under ASan a leak makes rc != 0."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        err = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return rc, err
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        if self.proc.poll() is None:
-            self.stop()
+        super().__init__(["--listen", listen, "--stations", sim.stations,
+                          "--data-dir", data] + list(extra),
+                         wrap=wrap, preexec=preexec)
 
 
 def fake_sessions(data, n, stations=7, dur=10):

@@ -86,48 +86,17 @@ class Notify:
         os.unlink(self.path)
 
 
-class Serve:
-    """`heimdall-rec serve` on a free loopback port."""
+class Serve(h.Serve):
+    """`heimdall-rec serve` on a free loopback port (harness.Serve), with
+    nothing of a service manager this test may run under unless env says."""
 
     def __init__(self, stations, data, *extra, env=None):
-        # nothing of a service manager this test may run under
         e = {k: v for k, v in os.environ.items()
              if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
         e.update(env or {})
-        self.proc = subprocess.Popen(
-            [h.REC, "serve", "--listen", "127.0.0.1:0", "--stations", stations,
-             "--data-dir", data, "--start-timeout", "2"] + list(extra),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
-        line = self.proc.stdout.readline()
-        if not line.startswith("listening on "):
-            err = self.proc.stderr.read()
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("serve did not start: %r %r" % (line, err))
-        self.t_listening = time.monotonic()
-        self.addr = line.split()[2][len("http://"):].rstrip("/")
-        self.port = int(self.addr.rsplit(":", 1)[1])
-        self.http = "http://" + self.addr
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        err = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return rc, err
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        if self.proc.poll() is None:
-            self.stop()
+        super().__init__(["--listen", "127.0.0.1:0", "--stations", stations,
+                          "--data-dir", data, "--start-timeout", "2"]
+                         + list(extra), env=e)
 
 
 def get(url, headers=None, timeout=10):
