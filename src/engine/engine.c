@@ -1162,17 +1162,19 @@ try_origin(struct acq *a, int timed_out)
 	a->t0 = t0;
 	a->kick = 1;	/* the supervisor's deadlines start now */
 	/* locate learns the grid (and the rate to prepare for) before the
-	 * first chunk: its first fix is as quick as the others. The rate
-	 * only when two receivers send GPS stamps (clock_update counted
-	 * them): with fewer there is nothing to locate, and the warm-up
-	 * (the geodesic module, a TDoA of noise: 12-15 ms and 440 page
-	 * faults, a seventh of a 7-station session's CPU) would be wasted.
-	 * A GPS receiver that joins later makes its first fix prepare. */
+	 * first chunk: its first fix is as quick as the others. Only when
+	 * two receivers send GPS stamps (clock_update counted them): with
+	 * fewer there is nothing to locate, and its warm-up (the geodesic
+	 * module, a TDoA of noise: 10-15 ms and ~440 page faults, a tenth
+	 * of a 7-station session's CPU) and its nudges of the receivers'
+	 * loop (every 10 ms after each chunk's end) would be wasted. A GPS
+	 * receiver that joins later gives locate the grid with its first
+	 * chunk (locate_offer), and that fix prepares. */
 	for (i = 0; i < a->n; i++)
 		if (a->rt[i].fs > 0)
 			break;
-	locate_grid(a->loc, t0, a->clk_gps >= 2 && i < a->n ?
-	    a->rt[i].fs : 0);
+	if (a->clk_gps >= 2)
+		locate_grid(a->loc, t0, i < a->n ? a->rt[i].fs : 0);
 	for (i = 0; i < a->n; i++)
 		chunker_set_origin(a->rt[i].ch, t0, on_chunk, a);
 }
