@@ -17,8 +17,8 @@ struct metrics_ctx {
 	float		*sel;		/* scratch for the median */
 	/* Hann windows for the last two lengths: chunks of a 12001.135 S/s
 	 * receiver alternate between 12001 and 12002 samples. Each holds
-	 * w[i] / 32768 twice (for I and Q: 2 n floats), the factor that
-	 * takes an int16 sample to its windowed full-scale value. */
+	 * w[i] / 32768, the factor that takes an int16 sample to its
+	 * windowed full-scale value. */
 	float		*win[2];
 	size_t		 win_len[2];
 	double		 win_pow[2];	/* sum of w^2 */
@@ -113,8 +113,8 @@ metrics_ctx_new(size_t max_n)
 	m->in = fftwf_alloc_complex(m->cap);
 	m->out = fftwf_alloc_complex(m->cap);
 	m->sel = malloc(m->cap * sizeof *m->sel);
-	m->win[0] = malloc(2 * max_n * sizeof *m->win[0]);
-	m->win[1] = malloc(2 * max_n * sizeof *m->win[1]);
+	m->win[0] = malloc(max_n * sizeof *m->win[0]);
+	m->win[1] = malloc(max_n * sizeof *m->win[1]);
 	if (m->in == NULL || m->out == NULL || m->sel == NULL ||
 	    m->win[0] == NULL || m->win[1] == NULL) {
 		metrics_ctx_free(m);
@@ -171,8 +171,7 @@ window(struct metrics_ctx *m, size_t n, double *pow)
 			float w = (float)(0.5 - 0.5 * c);
 			m->win_pow[k] += (double)w * w;
 			/* exact: a power of two */
-			m->win[k][2 * i] = m->win[k][2 * i + 1] = w /
-			    32768.0f;
+			m->win[k][i] = w / 32768.0f;
 			t = c * wc - s * ws;
 			s = c * ws + s * wc;
 			c = t;
@@ -304,15 +303,16 @@ metrics_compute(struct metrics_ctx *m, const int16_t *iq, size_t n,
 		for (; i < m2; i++)
 			amax = abs(iq[i]) > amax ? abs(iq[i]) : amax;
 		for (i = 0; i + 8 <= m2; i += 8) {
+			const float *x = w + i / 2;
 			v8s v;
-			v8f f, ww;
+			v8f f, ww = { x[0], x[0], x[1], x[1], x[2], x[2],
+			    x[3], x[3] };
 			memcpy(&v, iq + i, sizeof v);
-			memcpy(&ww, w + i, sizeof ww);
 			f = __builtin_convertvector(v, v8f) * ww;
 			memcpy(in + i, &f, sizeof f);
 		}
 		for (; i < m2; i++)
-			in[i] = (float)iq[i] * w[i];
+			in[i] = (float)iq[i] * w[i / 2];
 	}
 	/*
 	 * Zero padding to the transform size nf interpolates the spectrum
