@@ -55,6 +55,11 @@ test_uuid(void **state)
 	assert_true(util_is_uuid(a));
 	assert_string_not_equal(a, b);
 	assert_int_equal(a[14], '4');			/* version 4 */
+	for (int i = 0; i < 64; i++) {	/* the RFC 4122 variant: 10xx */
+		util_uuid(b);
+		assert_int_equal(b[14], '4');
+		assert_non_null(strchr("89ab", b[19]));
+	}
 	assert_false(util_is_uuid("../../etc/passwd"));
 	assert_false(util_is_uuid("0000000-0000-4000-8000-0000000000000"));
 	assert_false(util_is_uuid(NULL));

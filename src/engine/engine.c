@@ -1172,7 +1172,11 @@ try_origin(struct acq *a, int timed_out)
 	a->t0 = t0;
 	a->kick = 1;	/* the supervisor's deadlines start now */
 	/* locate learns the grid (and the rate to prepare for) before the
-	 * first chunk: its first fix is as quick as the others */
+	 * first chunk: its first fix is as quick as the others. With fewer than
+	 * two receivers on GPS time there is nothing to locate: locate skips
+	 * its warm-up (the geodesic module, a TDoA of noise: 10-15 ms and ~440
+	 * page faults) and its nudges of the receivers' loop until a GPS-timed
+	 * chunk comes (locate.h). */
 	for (i = 0, ngps = 0; i < a->n; i++)
 		ngps += chunker_gps(a->rt[i].ch) != 0;
 	for (i = 0; i < a->n; i++)
