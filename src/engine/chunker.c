@@ -1,8 +1,11 @@
 /* chunker.c -- one receiver's stream cut into 1-second chunks on the session's time grid. */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "src/engine/chunker.h"
 
@@ -86,6 +89,14 @@ struct chunker {
 	 * largest cost, and the 1.5x room a third more memory.) */
 	int16_t		*ring;
 	size_t		 ring_cap;
+	/* Or in a file (chunker_spool): the ring's slots at spool_base of
+	 * spool_fd (spool_room bytes), in the page cache, not the heap.
+	 * spool_ok: the ring's samples are all there (a failed write
+	 * loses them, as a failed allocation does the memory ring's). */
+	int		 spool_fd;
+	int64_t		 spool_base;
+	size_t		 spool_room;
+	int		 spool_ok;
 	size_t		 ring_len;
 	int64_t		 ring_start;
 	/* The ring's zero-filled stretches (sequence gaps), stream indices:
@@ -214,6 +225,7 @@ chunker_new(int websdr, int total, double ring_s)
 	ch->total = total;
 	ch->ring_s = ring_s > 0 ? ring_s : 0.5;
 	ch->gps_age = -1;
+	ch->spool_fd = -1;
 	return ch;
 }
 
@@ -503,6 +515,70 @@ ring_slot(const struct chunker *ch, int64_t p)
 	return (size_t)(p % (int64_t)ch->ring_cap);
 }
 
+/* Samples moved to or from the spool file per call (and the zeros of a
+ * gap written at a time): 16 KiB, on the stack of ring_cut. */
+#define SPOOL_STEP	4096
+
+/* pwrite/pread of all len bytes at off, or -1. */
+static int
+spool_io(int fd, int wr, void *buf, size_t len, int64_t off)
+{
+	unsigned char	*p = buf;
+	ssize_t		 k;
+
+	while (len > 0) {
+		k = wr ? pwrite(fd, p, len, (off_t)off) :
+		    pread(fd, p, len, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		len -= (size_t)k;
+		off += k;
+	}
+	return 0;
+}
+
+/* n samples (iq NULL: zeros) into the ring at slot at (no wrap). */
+static void
+ring_put(struct chunker *ch, size_t at, const int16_t *iq, size_t n)
+{
+	static const int16_t	 zero[2 * SPOOL_STEP];
+	size_t			 m;
+
+	if (ch->ring != NULL) {
+		if (iq != NULL)
+			memcpy(ch->ring + 2 * at, iq, 2 * n * sizeof *iq);
+		else
+			memset(ch->ring + 2 * at, 0, 2 * n * sizeof *iq);
+		return;
+	}
+	while (n > 0 && ch->spool_ok) {
+		m = iq != NULL || n < SPOOL_STEP ? n : SPOOL_STEP;
+		if (spool_io(ch->spool_fd, 1, (void *)(iq != NULL ? iq : zero),
+		    4 * m, ch->spool_base + 4 * (int64_t)at) != 0) {
+			/* disk full or failing: this ring's samples are
+			 * lost (as an allocation failure loses the memory
+			 * ring's), and later rings stay in memory */
+			ch->spool_ok = 0;
+			ch->spool_fd = -1;
+			break;
+		}
+		if (iq != NULL)
+			iq += 2 * m;
+		at += m;
+		n -= m;
+	}
+}
+
+/* 1 if the ring holds its samples (in memory or in the spool file). */
+static int
+ring_ok(const struct chunker *ch)
+{
+	return ch->ring != NULL || (ch->ring_cap > 0 && ch->spool_ok);
+}
+
 /*
  * Keep the newest ring_s seconds of the stream: the ring ends at stream
  * index ch->pos; samples older than ring_cap are overwritten.
@@ -513,22 +589,33 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 	size_t	 keep = (size_t)(ch->ring_s * ch->fs) + 1;
 	size_t	 at, m;
 
-	if (ch->ring_cap != keep) {
-		/* a stream of another rate: the ring restarts (the samples
+	if (ch->ring_cap != keep ||
+	    (ch->ring == NULL && ch->spool_fd < 0)) {
+		/* a stream of another rate (or a spool file that failed): the ring restarts (the samples
 		 * of the old stream are of no use to the new one) */
-		int16_t *r = realloc(ch->ring, 2 * keep * sizeof *r);
 		ch->ring_len = 0;
-		if (r == NULL) {
+		ch->spool_ok = 0;
+		if (ch->spool_fd >= 0 && 4 * keep <= ch->spool_room) {
 			free(ch->ring);
 			ch->ring = NULL;
-			ch->ring_cap = 0;
-			return;
+			ch->ring_cap = keep;
+		} else {
+			int16_t *r = realloc(ch->ring, 2 * keep * sizeof *r);
+			if (r == NULL) {
+				free(ch->ring);
+				ch->ring = NULL;
+				ch->ring_cap = 0;
+				return;
+			}
+			ch->ring = r;
+			ch->ring_cap = keep;
 		}
-		ch->ring = r;
-		ch->ring_cap = keep;
 	}
-	if (ch->ring_len == 0)
+	if (ch->ring_len == 0) {
 		ch->ring_start = ch->pos;
+		/* a new ring: nothing lost from it yet */
+		ch->spool_ok = ch->ring == NULL && ch->spool_fd >= 0;
+	}
 	if (n > keep) {
 		if (iq != NULL)
 			iq += 2 * (n - keep);
@@ -547,30 +634,41 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 	ch->ring_len += n;
 	while (n > 0) {
 		m = ch->ring_cap - at < n ? ch->ring_cap - at : n;
-		if (iq != NULL) {
-			memcpy(ch->ring + 2 * at, iq, 2 * m * sizeof *iq);
+		ring_put(ch, at, iq, m);
+		if (iq != NULL)
 			iq += 2 * m;
-		} else
-			memset(ch->ring + 2 * at, 0, 2 * m * sizeof *ch->ring);
 		n -= m;
 		at = 0;
 	}
 }
 
-/* Cut every sample the ring holds (at most two spans: it wraps). */
+/* Cut every sample the ring holds (at most two spans: it wraps; from the
+ * spool file, SPOOL_STEP samples at a time). */
 static void
 ring_cut(struct chunker *ch, chunker_emit_fn emit, void *ctx)
 {
+	int16_t	 buf[2 * SPOOL_STEP];
 	int64_t	 pos = ch->ring_start, end = ch->ring_start +
 	    (int64_t)ch->ring_len;
 	size_t	 at, m;
 
-	while (pos < end && ch->ring != NULL) {
+	while (pos < end && ring_ok(ch)) {
 		at = ring_slot(ch, pos);
 		m = ch->ring_cap - at;
 		if ((int64_t)m > end - pos)
 			m = (size_t)(end - pos);
-		cut(ch, ch->ring + 2 * at, pos, m, NULL, 1, emit, ctx);
+		if (ch->ring != NULL)
+			cut(ch, ch->ring + 2 * at, pos, m, NULL, 1, emit, ctx);
+		else {
+			if (m > SPOOL_STEP)
+				m = SPOOL_STEP;
+			if (spool_io(ch->spool_fd, 0, buf, 4 * m,
+			    ch->spool_base + 4 * (int64_t)at) != 0) {
+				ch->spool_ok = 0;
+				break;
+			}
+			cut(ch, buf, pos, m, NULL, 1, emit, ctx);
+		}
 		pos += (int64_t)m;
 	}
 }
@@ -578,9 +676,16 @@ ring_cut(struct chunker *ch, chunker_emit_fn emit, void *ctx)
 static void
 ring_drop(struct chunker *ch)
 {
+	if (ch->ring == NULL && ch->ring_cap > 0 && ch->spool_fd >= 0)
+		/* the page cache of its region goes too (nothing to write
+		 * back); where holes cannot be punched, it is reclaimable */
+		(void)fallocate(ch->spool_fd, FALLOC_FL_PUNCH_HOLE |
+		    FALLOC_FL_KEEP_SIZE, (off_t)ch->spool_base,
+		    (off_t)(4 * ch->ring_cap));
 	free(ch->ring);
 	ch->ring = NULL;
 	ch->ring_cap = ch->ring_len = 0;
+	ch->spool_ok = 0;
 	ch->lost_n = 0;
 }
 
@@ -727,7 +832,7 @@ chunker_feed(struct chunker *ch, const struct rx_block *b,
 	if (!ch->streaming || ch->fs <= 0)
 		return;
 	keep = !ch->has_origin || ch->pos < ch->keep_until;
-	if (!keep && ch->ring != NULL)
+	if (!keep && ch->ring_cap > 0)
 		ring_drop(ch);
 	if (b->lost > 0) {
 		/* Samples the receiver sent but we never got (sequence gap):
@@ -828,6 +933,15 @@ int
 chunker_next(const struct chunker *ch)
 {
 	return ch->next;
+}
+
+void
+chunker_spool(struct chunker *ch, int fd, int64_t base, size_t room)
+{
+	ring_drop(ch);
+	ch->spool_fd = fd;
+	ch->spool_base = base;
+	ch->spool_room = fd >= 0 ? room : 0;
 }
 
 void

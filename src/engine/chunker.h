@@ -155,6 +155,21 @@ void		 chunker_set_origin(struct chunker *ch, double t0,
  * engine chooses it again: chunker.h "Re-placement"); the samples kept
  * for the stream are cut when it is set. No-op otherwise. */
 void		 chunker_unset_origin(struct chunker *ch);
+/*
+ * Keep the ring's samples in file fd, bytes [base, base + room), instead
+ * of the heap (fd -1: the heap, the default). Why: the ring is ring_s
+ * seconds of every young stream, 96 KiB a KiwiSDR; at 1000 receivers
+ * that was the recorder's largest memory (87 MB of a 203 MB peak heap,
+ * bench/README.md), all of it live at once, at the session's start. In
+ * a file it is page cache the kernel can reclaim (written back only if
+ * kept past dirty_expire, 30 s; a ring is dropped after RING_KEEP_S, its
+ * region's pages punched out). A ring larger than room stays on the heap.
+ * A write or read that fails loses that ring's samples (its chunks are
+ * missing, as when the heap ring cannot be allocated) and the later rings
+ * are on the heap. The file stays the caller's; call before feeding.
+ */
+void		 chunker_spool(struct chunker *ch, int fd, int64_t base,
+		    size_t room);
 /* Chunks < k will not be produced (the engine gave up on them). */
 void		 chunker_skip(struct chunker *ch, int k);
 /* The next chunk index the chunker would produce (total when done). */

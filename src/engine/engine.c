@@ -1,5 +1,6 @@
 /* engine.c -- sessions and their acquisition: receivers -> chunker -> metrics -> dataset -> events. */
 
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -85,6 +86,7 @@ struct acq {
 	pthread_cond_t	 cond;
 	struct rxrt	*rt;		/* the stations in the session */
 	int		 n;
+	int		 spool_fd;	/* the chunkers' rings (spool_open) */
 	int		*map;		/* websdr - 1 -> its rt index, -1: left
 					   out (cfg.stations->n entries) */
 	int		 total;
@@ -299,6 +301,8 @@ acq_free(struct acq *a)
 		free(it);
 	}
 	free(a->rt);
+	if (a->spool_fd >= 0)
+		close(a->spool_fd);
 	free(a->map);
 	free(a->clkv);
 	locate_free(a->loc);
@@ -2281,6 +2285,30 @@ persist_loc(void *ctx, int k, const json_t *tdoa, const json_t *fixes)
 		    err, "code", "io_error", "field", ""));
 }
 
+/*
+ * The chunkers' rings in one unnamed file in the data directory, a region
+ * of SPOOL_STRIDE bytes per receiver (chunker_spool says why: 87 MB of
+ * heap at 1000 KiwiSDRs). Unnamed (O_TMPFILE): nothing is left behind by
+ * a crash, and no reader of the data directory ever sees it. In the data
+ * directory, not /tmp: there it is on a disk (a tmpfs /tmp is RAM that
+ * cannot be reclaimed without swap). Sparse: only the regions' written
+ * slots take space, and only while a ring is kept. -1 (the rings stay on
+ * the heap) where the file system has no O_TMPFILE or no data directory.
+ */
+#define SPOOL_STRIDE	((size_t)1 << 20)	/* 2 s of 131 kS/s: a
+						   faster stream's ring
+						   stays on the heap */
+static int
+spool_open(struct engine *eng)
+{
+	const char	*dir = eng->cfg.ds != NULL ? dataset_dir(eng->cfg.ds) :
+			    NULL;
+
+	if (dir == NULL || *dir == '\0')
+		return -1;
+	return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
 static struct acq *
 acq_new(struct engine *eng, struct sess *s)
 {
@@ -2292,6 +2320,7 @@ acq_new(struct engine *eng, struct sess *s)
 		return NULL;
 	a->eng = eng;
 	a->s = s;
+	a->spool_fd = -1;
 	a->map = calloc((size_t)eng->cfg.stations->n, sizeof *a->map);
 	if (a->map == NULL) {
 		free(a);
@@ -2301,6 +2330,7 @@ acq_new(struct engine *eng, struct sess *s)
 		a->map[i] = s->out[i] ? -1 : a->n++;
 	a->total = s->p.duration_s;
 	a->rt = calloc((size_t)a->n, sizeof *a->rt);
+	a->spool_fd = spool_open(eng);
 	a->clkv = calloc((size_t)a->n, sizeof *a->clkv);
 	a->missing = json_array();
 	a->pz = calloc((size_t)a->total, 1);
@@ -2325,6 +2355,9 @@ acq_new(struct engine *eng, struct sess *s)
 		/* 2 s kept: a stream re-placed after a stale run of GPS
 		 * stamps (chunker.h) is cut again from them. */
 		r->ch = chunker_new(r->st->index, a->total, 2.0);
+		if (r->ch != NULL && a->spool_fd >= 0)
+			chunker_spool(r->ch, a->spool_fd,
+			    (int64_t)a->map[i] * SPOOL_STRIDE, SPOOL_STRIDE);
 		r->cst = calloc((size_t)a->total, 1);
 		r->state = RX_CONNECTING;
 		snprintf(r->reason, sizeof r->reason, "connecting");
