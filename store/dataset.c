@@ -629,6 +629,9 @@ dataset_put_batch_text(struct dataset *ds, const char *id,
 	const char	*fmt;
 	int		 i, fd = -1, batch, dfd, rc = -1, written = 0, real;
 	int		 rowtmp = 0;
+	const int16_t	*iq;
+	int16_t		*buf = NULL;
+	size_t		 ncap = 0;
 
 	if (session_path(ds, id, "", dir, sizeof dir, err, errlen) != 0 ||
 	    session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
@@ -657,8 +660,29 @@ dataset_put_batch_text(struct dataset *ds, const char *id,
 		fmt = json_string_value(json_object_get(json_array_get(rows,
 		    (size_t)i), "iq_data_format"));
 		real = fmt != NULL && strcmp(fmt, "float32") == 0;
-		if (fd < 0 || (real ? npy_write_f4_fd(fd, chunks[i].iq,
-		    chunks[i].n) : npy_write_c8_fd(fd, chunks[i].iq,
+		iq = chunks[i].iq;
+		if (fd >= 0 && iq == NULL) {
+			/* a spooled chunk: read into the batch's one buffer */
+			if (ncap < chunks[i].n) {
+				int16_t *b = realloc(buf, 2 * chunks[i].n *
+				    sizeof *b);
+				if (b == NULL) {
+					snprintf(err, errlen, "out of memory");
+					goto out;
+				}
+				buf = b;
+				ncap = chunks[i].n;
+			}
+			if (util_pread_all(chunks[i].fd, buf, 4 * chunks[i].n,
+			    chunks[i].off) != 0) {
+				snprintf(err, errlen, "cannot read the samples "
+				    "of %s: %s", leaf, strerror(errno));
+				goto out;
+			}
+			iq = buf;
+		}
+		if (fd < 0 || (real ? npy_write_f4_fd(fd, iq,
+		    chunks[i].n) : npy_write_c8_fd(fd, iq,
 		    chunks[i].n)) != 0) {
 			snprintf(err, errlen, "cannot write %s: %s", tmp,
 			    strerror(errno));
@@ -724,6 +748,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(text);
+	free(buf);
 	if (rowtmp && util_fmt(tmp, sizeof tmp, "%s/batch_%06d.json.tmp",
 	    rowsdir, batch) == 0)
 		unlink(tmp);

@@ -57,12 +57,16 @@ struct source {
 	char	created_at[32];
 };
 
-/* One chunk to store: interleaved int16 I,Q, n complex samples. */
+/* One chunk to store: interleaved int16 I,Q, n complex samples, in iq,
+ * or (iq NULL) at offset off of file fd (the recorder's spool: a chunk
+ * written as it filled), read one chunk at a time. */
 struct ds_chunk {
 	int		 chunk_index;	/* 0-based */
 	int		 websdr;	/* 1-based station index */
 	const int16_t	*iq;
 	size_t		 n;
+	int		 fd;
+	int64_t		 off;
 };
 
 /* Open (creating) DIR; recovers interrupted sessions. */

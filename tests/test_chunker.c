@@ -61,11 +61,26 @@ got_free(struct got *g)
 	g->n = 0;
 }
 
+/* int16 k of a chunk's samples (I of sample k/2, or Q), in memory or
+ * spooled (read from its slot: the file is what a spooled chunk is). */
+static int16_t
+iq_at(const struct chunk *c, size_t k)
+{
+	int16_t	 v;
+
+	if (c->iq != NULL)
+		return c->iq[k];
+	assert_true(c->slot >= 0);
+	assert_int_equal(pread(c->spool_fd, &v, sizeof v, (off_t)(c->spool_off +
+	    2 * (int64_t)k)), (ssize_t)sizeof v);
+	return v;
+}
+
 /* Counting signal: sample i carries i in I (low 15 bits) and Q (high). */
 static uint32_t
 counter_at(const struct chunk *c, size_t i)
 {
-	return (uint32_t)c->iq[2 * i] | (uint32_t)c->iq[2 * i + 1] << 15;
+	return (uint32_t)iq_at(c, 2 * i) | (uint32_t)iq_at(c, 2 * i + 1) << 15;
 }
 
 /* A simulated stream: samples counted from 0, sample i taken at
@@ -259,7 +274,7 @@ test_lost_samples(void **state)
 	assert_int_equal(g.c[0]->n, 12000);
 	assert_int_equal(g.c[0]->lost, 1024);
 	for (i = 0; i < g.c[0]->n; i++)
-		if (g.c[0]->iq[2 * i] == 0 && g.c[0]->iq[2 * i + 1] == 0)
+		if (iq_at(g.c[0], 2 * i) == 0 && iq_at(g.c[0], 2 * i + 1) == 0)
 			zeros++;
 	assert_true(zeros >= 1024);
 	/* after the gap the counter is where time says it is */
@@ -594,10 +609,20 @@ check_counting(const struct chunk *c)
 {
 	size_t	i;
 
+	int16_t		*buf = NULL;
+	const int16_t	*iq;
+	size_t		 cap = 0;
+
 	assert_true(c->room >= c->cap);
 	assert_int_equal(c->n, c->cap);
 	for (i = 1; i < c->n; i++)
 		assert_int_equal(counter_at(c, i), counter_at(c, 0) + i);
+	/* chunk_iq: the same samples, from memory or read from the slot */
+	assert_non_null(iq = chunk_iq(c, &buf, &cap));
+	assert_true(iq == c->iq || (c->iq == NULL && iq == buf));
+	for (i = 0; i < 2 * c->n; i++)
+		assert_int_equal(iq[i], iq_at(c, i));
+	free(buf);
 }
 
 static void
@@ -606,7 +631,7 @@ test_pool(void **state)
 	struct stream	 s = { .fs = 12001.135, .start = 1000.0, .gps = 1 };
 	struct chunker	*ch = chunker_new(1, 40, 0.5);
 	struct got	 g = { .n = 0 };
-	int16_t		*seen[40];
+	int64_t		 seen[40];	/* buffers (or slots) used */
 	uint32_t	 last = 0;
 	int		 nseen = 0, i, j, chunks = 0;
 	double		 t;
@@ -625,10 +650,14 @@ test_pool(void **state)
 			if (chunks > 0)
 				assert_int_equal(counter_at(c, 0), last + 1);
 			last = counter_at(c, c->n - 1);
-			for (j = 0; j < nseen && seen[j] != c->iq; j++)
+			int64_t id = c->iq != NULL ? (int64_t)(intptr_t)c->iq :
+			    c->spool_off;
+			if (spool_fd >= 0)	/* written as it filled */
+				assert_null(c->iq);
+			for (j = 0; j < nseen && seen[j] != id; j++)
 				;
 			if (j == nseen)
-				seen[nseen++] = c->iq;
+				seen[nseen++] = id;
 			chunks++;
 			chunker_recycle(ch, c);
 		}

@@ -118,8 +118,8 @@ static void
 put(struct dataset *ds, const char *id, int k)
 {
 	struct ds_chunk	 c[2] = {
-		{ k, 1, iq, 1000 },
-		{ k, 2, iq, 1000 },
+		{ k, 1, iq, 1000, -1, 0 },
+		{ k, 2, iq, 1000, -1, 0 },
 	};
 	json_t		*rows = json_pack("[o, o]", row(id, k, 1), row(id, k, 2));
 	char		 err[512];
@@ -557,7 +557,7 @@ static void
 test_sample_time_rows(void **state)
 {
 	struct dataset	*ds;
-	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000 }, { 0, 2, iq, 1000 } };
+	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000, -1, 0 }, { 0, 2, iq, 1000, -1, 0 } };
 	char		 err[512], id[UTIL_UUID_LEN], crash[UTIL_UUID_LEN];
 	char		 old[UTIL_UUID_LEN], path[512], text[2048];
 	json_t		*m, *rows, *list, *r;
@@ -648,7 +648,7 @@ test_failed_batch_no_tmp(void **state)
 {
 	struct dataset	*ds;
 	struct rlimit	 rl, low;
-	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000 }, { 0, 2, iq, 1000 } };
+	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000, -1, 0 }, { 0, 2, iq, 1000, -1, 0 } };
 	char		 err[512], id[UTIL_UUID_LEN], cmd[256];
 	json_t		*m, *rows;
 

@@ -80,7 +80,7 @@ static void
 put(struct dataset *ds, int k, int w, int audio)
 {
 	int16_t		*iq = malloc(2 * (N0 + k) * sizeof *iq);
-	struct ds_chunk	 c = { k, w, iq, N0 + k };
+	struct ds_chunk	 c = { k, w, iq, N0 + k, -1, 0 };
 	json_t		*rows = json_pack("[o]", row(k, w, audio));
 	char		 err[512];
 	int		 i;

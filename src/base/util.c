@@ -280,6 +280,42 @@ util_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+static int
+p_all(int fd, int wr, void *data, size_t len, int64_t off)
+{
+	char	*p = data;
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = wr ? pwrite(fd, p, len, (off_t)off) :
+		    pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {	/* end of file, or no progress */
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+int
+util_pwrite_all(int fd, const void *data, size_t len, int64_t off)
+{
+	return p_all(fd, 1, (void *)(uintptr_t)data, len, off);
+}
+
+int
+util_pread_all(int fd, void *data, size_t len, int64_t off)
+{
+	return p_all(fd, 0, data, len, off);
+}
+
 int
 util_write_atomic(const char *path, const void *data, size_t len, char *err,
     size_t errlen)

@@ -8,6 +8,7 @@
 #define UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define UTIL_UUID_LEN	37	/* 36 chars + NUL */
 
@@ -55,6 +56,11 @@ int	util_write_atomic(const char *path, const void *data, size_t len,
 /* Write all len bytes to fd, retrying short writes and EINTR. 0, or -1
  * with errno set (EIO if write() wrote nothing without an error). */
 int	util_write_all(int fd, const void *data, size_t len);
+/* pwrite / pread all len bytes at off (never past what the file holds:
+ * a read that ends early fails with EIO), retrying short ones and EINTR.
+ * 0, or -1 with errno set. */
+int	util_pwrite_all(int fd, const void *data, size_t len, int64_t off);
+int	util_pread_all(int fd, void *data, size_t len, int64_t off);
 /* fsync a directory. 0 or -1. */
 int	util_fsync_dir(const char *dir);
 /* Read a whole file up to max bytes (NUL-terminated, caller frees). Only a

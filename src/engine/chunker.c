@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "src/engine/chunker.h"
+#include "src/base/util.h"
 
 #define CHUNKER_POOL	1
 #define FIT_TOL_NS	20e3	/* a stamp continues a line within this */
@@ -97,6 +98,15 @@ struct chunker {
 	int64_t		 spool_base;
 	size_t		 spool_room;
 	int		 spool_ok;
+	/* The chunks' slots, the region's second half: slot_room samples
+	 * each (fixed by the first chunk: a chunk in flight keeps its
+	 * offset whatever the next stream's rate), nslots of them,
+	 * slot_busy the ones a chunk holds (filling, emitted or pooled);
+	 * slot_fail: a write failed, no more slots. */
+	size_t		 slot_room;
+	int		 nslots;
+	uint32_t	 slot_busy;
+	int		 slot_fail;
 	size_t		 ring_len;
 	int64_t		 ring_start;
 	/* The ring's zero-filled stretches (sequence gaps), stream indices:
@@ -135,6 +145,62 @@ chunk_free(struct chunk *c)
 		return;
 	free(c->iq);
 	free(c);
+}
+
+const int16_t *
+chunk_iq(const struct chunk *c, int16_t **buf, size_t *cap)
+{
+	int16_t	*b;
+
+	if (c->iq != NULL || c->slot < 0)
+		return c->iq;
+	if (*buf == NULL || *cap < c->n) {
+		if ((b = realloc(*buf, 2 * (c->n ? c->n : 1) * sizeof *b)) ==
+		    NULL)
+			return NULL;
+		*buf = b;
+		*cap = c->n;
+	}
+	if (util_pread_all(c->spool_fd, *buf, 4 * c->n, c->spool_off) != 0)
+		return NULL;
+	return *buf;
+}
+
+/* A chunk given up for good: its slot is free again. */
+static void
+chunk_release(struct chunker *ch, struct chunk *c)
+{
+	if (c->iq == NULL && c->slot >= 0 && c->slot < 32)
+		ch->slot_busy &= ~((uint32_t)1 << c->slot);
+	chunk_free(c);
+}
+
+/* A free slot for a chunk of len samples: its number, or -1 (the chunk
+ * goes on the heap). */
+static int
+slot_take(struct chunker *ch, size_t len)
+{
+	size_t	 half = ch->spool_room / 2;
+	int	 j;
+
+	if (ch->spool_fd < 0 || ch->slot_fail)
+		return -1;
+	if (ch->slot_room == 0) {
+		ch->slot_room = (size_t)ceil(ch->fs);
+		if (ch->slot_room < len)
+			ch->slot_room = len;
+		ch->nslots = (int)(half / (4 * ch->slot_room));
+		if (ch->nslots > 32)
+			ch->nslots = 32;
+	}
+	if (len > ch->slot_room)
+		return -1;
+	for (j = 0; j < ch->nslots; j++)
+		if (!(ch->slot_busy & ((uint32_t)1 << j))) {
+			ch->slot_busy |= (uint32_t)1 << j;
+			return j;
+		}
+	return -1;
 }
 
 const char *
@@ -311,16 +377,25 @@ chunk_new(struct chunker *ch, int k, size_t len)
 	struct chunk	*c = NULL;
 	int16_t		*iq;
 	size_t		 room;
+	int		 slot = -1;
 
 	while (c == NULL && ch->npool > 0) {
 		c = ch->pool[--ch->npool];
-		if (c->room < len) {
-			/* from a slower stream before a reconnect */
-			chunk_free(c);
+		if (c->room < len || (c->iq == NULL && ch->slot_fail)) {
+			/* from a slower stream before a reconnect (or its
+			 * slot cannot be written) */
+			chunk_release(ch, c);
 			c = NULL;
 		}
 	}
-	if (c == NULL) {
+	if (c == NULL && (slot = slot_take(ch, len)) >= 0) {
+		if ((c = malloc(sizeof *c)) == NULL) {
+			ch->slot_busy &= ~((uint32_t)1 << slot);
+			return NULL;
+		}
+		iq = NULL;
+		room = ch->slot_room;
+	} else if (c == NULL) {
 		/* Room for the longest chunk of this stream (chunks hold
 		 * floor(fs) or ceil(fs) samples), so any can reuse it. */
 		room = (size_t)ceil(ch->fs);
@@ -335,10 +410,15 @@ chunk_new(struct chunker *ch, int k, size_t len)
 	} else {
 		iq = c->iq;
 		room = c->room;
+		slot = c->iq == NULL ? c->slot : -1;
 	}
 	memset(c, 0, sizeof *c);
 	c->iq = iq;
 	c->room = room;
+	c->slot = slot;
+	c->spool_fd = slot >= 0 ? ch->spool_fd : -1;
+	c->spool_off = slot >= 0 ? ch->spool_base + (int64_t)(ch->spool_room /
+	    2) + (int64_t)slot * 4 * (int64_t)ch->slot_room : 0;
 	c->websdr = ch->websdr;
 	c->index = k;
 	c->fs = ch->fs;
@@ -381,6 +461,29 @@ chunk_timing(const struct chunker *ch, struct chunk *c)
 
 static size_t	lost_in(const struct chunker *, int64_t, size_t);
 
+/* Samples [c->n, c->n + m) of a spooled chunk (iq NULL: zeros) to its
+ * slot. */
+static int
+chunk_put(struct chunker *ch, struct chunk *c, const int16_t *iq, size_t m)
+{
+	static const int16_t	 zero[2 * 4096];
+	int64_t			 off = c->spool_off + 4 * (int64_t)c->n;
+	size_t			 k;
+
+	(void)ch;
+	while (m > 0) {
+		k = iq != NULL || m < 4096 ? m : 4096;
+		if (util_pwrite_all(c->spool_fd, iq != NULL ? iq : zero, 4 * k,
+		    off) != 0)
+			return -1;
+		if (iq != NULL)
+			iq += 2 * k;
+		off += 4 * (int64_t)k;
+		m -= k;
+	}
+	return 0;
+}
+
 /*
  * Put samples [pos, pos+n) of the stream (iq NULL: zeros for lost ones)
  * onto the grid. b carries the block's S-meter and flags for the chunks it
@@ -421,15 +524,26 @@ cut(struct chunker *ch, const int16_t *iq, int64_t pos, size_t n,
 		m = (size_t)(end - (start + (int64_t)ch->cur->n));
 		if (m > n)
 			m = n;
+		if (ch->cur->iq == NULL && chunk_put(ch, ch->cur, iq, m) != 0) {
+			/* its slot cannot be written (disk full): k is lost,
+			 * as out of memory; later chunks on the heap */
+			ch->slot_fail = 1;
+			chunk_release(ch, ch->cur);
+			ch->cur = NULL;
+			ch->next++;
+			continue;
+		}
 		if (iq != NULL) {
-			memcpy(ch->cur->iq + 2 * ch->cur->n, iq,
-			    2 * m * sizeof *iq);
+			if (ch->cur->iq != NULL)
+				memcpy(ch->cur->iq + 2 * ch->cur->n, iq,
+				    2 * m * sizeof *iq);
 			iq += 2 * m;
 			if (ring && ch->lost_n > 0)
 				ch->cur->lost += lost_in(ch, pos, m);
 		} else {
-			memset(ch->cur->iq + 2 * ch->cur->n, 0,
-			    2 * m * sizeof *iq);
+			if (ch->cur->iq != NULL)
+				memset(ch->cur->iq + 2 * ch->cur->n, 0,
+				    2 * m * sizeof *iq);
 			ch->cur->lost += m;
 		}
 		if (b != NULL && m > 0) {
@@ -519,27 +633,6 @@ ring_slot(const struct chunker *ch, int64_t p)
  * gap written at a time): 16 KiB, on the stack of ring_cut. */
 #define SPOOL_STEP	4096
 
-/* pwrite/pread of all len bytes at off, or -1. */
-static int
-spool_io(int fd, int wr, void *buf, size_t len, int64_t off)
-{
-	unsigned char	*p = buf;
-	ssize_t		 k;
-
-	while (len > 0) {
-		k = wr ? pwrite(fd, p, len, (off_t)off) :
-		    pread(fd, p, len, (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		len -= (size_t)k;
-		off += k;
-	}
-	return 0;
-}
-
 /* n samples (iq NULL: zeros) into the ring at slot at (no wrap). */
 static void
 ring_put(struct chunker *ch, size_t at, const int16_t *iq, size_t n)
@@ -556,8 +649,8 @@ ring_put(struct chunker *ch, size_t at, const int16_t *iq, size_t n)
 	}
 	while (n > 0 && ch->spool_ok) {
 		m = iq != NULL || n < SPOOL_STEP ? n : SPOOL_STEP;
-		if (spool_io(ch->spool_fd, 1, (void *)(iq != NULL ? iq : zero),
-		    4 * m, ch->spool_base + 4 * (int64_t)at) != 0) {
+		if (util_pwrite_all(ch->spool_fd, iq != NULL ? iq : zero, 4 * m,
+		    ch->spool_base + 4 * (int64_t)at) != 0) {
 			/* disk full or failing: this ring's samples are
 			 * lost (as an allocation failure loses the memory
 			 * ring's), and later rings stay in memory */
@@ -595,7 +688,7 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 		 * of the old stream are of no use to the new one) */
 		ch->ring_len = 0;
 		ch->spool_ok = 0;
-		if (ch->spool_fd >= 0 && 4 * keep <= ch->spool_room) {
+		if (ch->spool_fd >= 0 && 4 * keep <= ch->spool_room / 2) {
 			free(ch->ring);
 			ch->ring = NULL;
 			ch->ring_cap = keep;
@@ -662,7 +755,7 @@ ring_cut(struct chunker *ch, chunker_emit_fn emit, void *ctx)
 		else {
 			if (m > SPOOL_STEP)
 				m = SPOOL_STEP;
-			if (spool_io(ch->spool_fd, 0, buf, 4 * m,
+			if (util_pread_all(ch->spool_fd, buf, 4 * m,
 			    ch->spool_base + 4 * (int64_t)at) != 0) {
 				ch->spool_ok = 0;
 				break;
@@ -942,6 +1035,9 @@ chunker_spool(struct chunker *ch, int fd, int64_t base, size_t room)
 	ch->spool_fd = fd;
 	ch->spool_base = base;
 	ch->spool_room = fd >= 0 ? room : 0;
+	ch->slot_room = 0;
+	ch->nslots = 0;
+	ch->slot_fail = 0;
 }
 
 void
@@ -952,7 +1048,7 @@ chunker_recycle(struct chunker *ch, struct chunk *c)
 	if (ch->npool < CHUNKER_POOL)
 		ch->pool[ch->npool++] = c;
 	else
-		chunk_free(c);
+		chunk_release(ch, c);
 }
 
 int

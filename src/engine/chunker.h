@@ -117,7 +117,14 @@ struct chunk {
 	size_t		 n;		/* complex samples */
 	size_t		 cap;		/* samples the chunk will hold */
 	size_t		 room;		/* samples iq has room for (>= cap) */
-	int16_t		*iq;		/* 2*room int16, interleaved I,Q */
+	int16_t		*iq;		/* 2*room int16, interleaved I,Q;
+					   NULL when spooled: */
+	/* A chunk of a chunker that spools (chunker_spool) is written to
+	 * its slot of the spool file as it fills: its n samples are at
+	 * spool_off of spool_fd, read with chunk_iq. slot -1: on the heap. */
+	int		 slot;
+	int		 spool_fd;
+	int64_t		 spool_off;
 	double		 rssi_sum;	/* S-meter over the blocks in it */
 	int		 rssi_n;
 	int		 overflow;	/* blocks flagged ADC overflow */
@@ -126,6 +133,10 @@ struct chunk {
 
 /* Frees a chunk (use chunker_recycle to give it back for reuse). */
 void	chunk_free(struct chunk *c);
+/* A chunk's samples (2*n int16): c->iq, or a spooled chunk's read into
+ * *buf (grown as needed, *cap samples; the caller frees it). NULL if they
+ * cannot be read (errno set). */
+const int16_t	*chunk_iq(const struct chunk *c, int16_t **buf, size_t *cap);
 
 /* Called for each finished chunk; takes ownership. */
 typedef void (*chunker_emit_fn)(void *ctx, struct chunk *c);
@@ -156,17 +167,21 @@ void		 chunker_set_origin(struct chunker *ch, double t0,
  * for the stream are cut when it is set. No-op otherwise. */
 void		 chunker_unset_origin(struct chunker *ch);
 /*
- * Keep the ring's samples in file fd, bytes [base, base + room), instead
- * of the heap (fd -1: the heap, the default). Why: the ring is ring_s
- * seconds of every young stream, 96 KiB a KiwiSDR; at 1000 receivers
- * that was the recorder's largest memory (87 MB of a 203 MB peak heap,
- * bench/README.md), all of it live at once, at the session's start. In
- * a file it is page cache the kernel can reclaim (written back only if
- * kept past dirty_expire, 30 s; a ring is dropped after RING_KEEP_S, its
- * region's pages punched out). A ring larger than room stays on the heap.
- * A write or read that fails loses that ring's samples (its chunks are
- * missing, as when the heap ring cannot be allocated) and the later rings
- * are on the heap. The file stays the caller's; call before feeding.
+ * Keep the ring's samples and the chunks' in file fd, bytes [base, base +
+ * room), instead of the heap (fd -1: the heap, the default): the ring in
+ * the first half, the chunks in slots of the second (a chunk is written
+ * to its slot as it fills; chunk_iq reads it back). Why: the ring is
+ * ring_s seconds of every young stream, 96 KiB a KiwiSDR, and each
+ * receiver has a chunk filling and one or more waiting to be stored, 47
+ * KiB each; at 1000 receivers those were 87 + 35..96 MB of a 203 MB peak
+ * heap (bench/README.md), all live at once. In a file they are page cache
+ * the kernel can reclaim (written back only if kept past dirty_expire,
+ * 30 s; a dropped ring's pages are punched out, a slot is rewritten each
+ * second). What does not fit (a faster stream's ring, a chunk larger
+ * than the slots, more chunks than slots) stays on the heap. A write
+ * that fails loses what it was writing (that ring's samples, that chunk:
+ * missing, as when the heap cannot be allocated) and what follows is on
+ * the heap. The file stays the caller's; call before feeding.
  */
 void		 chunker_spool(struct chunker *ch, int fd, int64_t base,
 		    size_t room);

@@ -134,6 +134,11 @@ struct acq {
 	json_t		*missing;	/* [{chunk_index, websdr, reason}] */
 	struct metrics_ctx *mctx;
 	size_t		 mctx_size;
+	/* A spooled chunk's samples read back (chunk_iq), one buffer per
+	 * thread that reads them: the worker's (metrics) and, under lock,
+	 * the network thread's (locate's copy). */
+	int16_t		*wbuf, *nbuf;
+	size_t		 wcap, ncap;
 	double		 spec_lo, spec_hi;	/* compute's last passband */
 	struct locate	*loc;		/* TDoA and fixes (NULL: none) */
 	/*
@@ -301,6 +306,8 @@ acq_free(struct acq *a)
 		free(it);
 	}
 	free(a->rt);
+	free(a->wbuf);
+	free(a->nbuf);
 	if (a->spool_fd >= 0)
 		close(a->spool_fd);
 	free(a->map);
@@ -1045,7 +1052,15 @@ on_chunk(void *ctx, struct chunk *c)
 	/* TDoA takes its copy as the chunk is cut (one pass over the
 	 * samples), not after metrics and storage: the fix of a chunk is
 	 * due soon after its end; locate works on its own thread. */
-	locate_offer(a->loc, c, rx_type_audio(r->st->type));
+	if (a->loc != NULL) {
+		struct chunk view = *c;
+		if ((view.iq = (int16_t *)chunk_iq(c, &a->nbuf, &a->ncap)) !=
+		    NULL)
+			locate_offer(a->loc, &view, rx_type_audio(r->st->type));
+		else
+			locate_exclude(a->loc, c->websdr, c->index,
+			    "its samples cannot be read back");
+	}
 	it->chunk = c;
 	push_item(a, it);
 	if (row_complete(a, c->index))
@@ -1646,7 +1661,8 @@ spectrum_event(struct acq *a, const struct chunk *c, const struct metrics *m,
 static int
 compute(struct acq *a, const struct chunk *c, struct metrics *m)
 {
-	size_t	 want = 1024;
+	size_t		 want = 1024;
+	const int16_t	*iq = chunk_iq(c, &a->wbuf, &a->wcap);
 
 	while (want < c->n)
 		want *= 2;
@@ -1655,7 +1671,7 @@ compute(struct acq *a, const struct chunk *c, struct metrics *m)
 		a->mctx = metrics_ctx_new(want);
 		a->mctx_size = a->mctx != NULL ? want : 0;
 	}
-	if (a->mctx == NULL)
+	if (a->mctx == NULL || iq == NULL)
 		return -1;
 	if (rx_type_audio(RT(a, c->websdr)->st->type)) {
 		/* Audio is real (Q = 0): its spectrum's positive half over
@@ -1667,11 +1683,11 @@ compute(struct acq *a, const struct chunk *c, struct metrics *m)
 		    c->fs, &mode, &lo, &hi);
 		a->spec_lo = lo;
 		a->spec_hi = hi;
-		return metrics_compute(a->mctx, c->iq, c->n, c->fs, lo, hi, m);
+		return metrics_compute(a->mctx, iq, c->n, c->fs, lo, hi, m);
 	}
 	a->spec_lo = a->s->p.low_cut;
 	a->spec_hi = a->s->p.high_cut;
-	return metrics_compute(a->mctx, c->iq, c->n, c->fs,
+	return metrics_compute(a->mctx, iq, c->n, c->fs,
 	    a->s->p.low_cut, a->s->p.high_cut, m);
 }
 
@@ -1711,7 +1727,8 @@ store_batch(struct acq *a, struct chunk **cv, int n, json_t *missing)
 		    sizeof key);
 		row = measurement_row(a, r, c, &m, key);
 		json_array_append_new(rows, row);
-		dv[i] = (struct ds_chunk){ c->index, c->websdr, c->iq, c->n };
+		dv[i] = (struct ds_chunk){ c->index, c->websdr, c->iq, c->n,
+		    c->spool_fd, c->spool_off };
 	}
 	/*
 	 * Each row serialized once, for the rows file ("[r0,r1,...]", what
