@@ -103,7 +103,8 @@
  * acquisition lose a chunk). The terms:
  *   32     the process's own: stdio, the receiver loop (lws' epoll and
  *          wake-up descriptors), the dataset (its lock, its folder, the
- *          chunk file and manifest being written), the central store (a
+ *          chunk file and manifest being written, the acquisition's
+ *          spool file of rings and chunks), the central store (a
  *          database connection and the S3 uploads, 8 at once by default)
  *   n      one socket per receiver, held for the whole acquisition
  *   n / 4  second sockets at once: OpenWebRX's status.json next to its
