@@ -1053,10 +1053,19 @@ on_chunk(void *ctx, struct chunk *c)
 	 * samples), not after metrics and storage: the fix of a chunk is
 	 * due soon after its end; locate works on its own thread. */
 	if (a->loc != NULL) {
+		/* A spooled chunk is read back for locate only when locate
+		 * can use it: GPS time, not audio (locate.c's unusable()
+		 * turns the others away before it reads a sample). */
+		int audio = rx_type_audio(r->st->type);
 		struct chunk view = *c;
-		if ((view.iq = (int16_t *)chunk_iq(c, &a->nbuf, &a->ncap)) !=
-		    NULL)
-			locate_offer(a->loc, &view, rx_type_audio(r->st->type));
+		if (c->iq == NULL && (c->time_src != CHUNK_TIME_GPS || audio)) {
+			static const int16_t none[2];
+			view.iq = (int16_t *)none;
+			view.n = 0;	/* never read: see above */
+			locate_offer(a->loc, &view, audio);
+		} else if ((view.iq = (int16_t *)chunk_iq(c, &a->nbuf,
+		    &a->ncap)) != NULL)
+			locate_offer(a->loc, &view, audio);
 		else
 			locate_exclude(a->loc, c->websdr, c->index,
 			    "its samples cannot be read back");
@@ -2312,9 +2321,11 @@ persist_loc(void *ctx, int k, const json_t *tdoa, const json_t *fixes)
  * slots take space, and only while a ring is kept. -1 (the rings stay on
  * the heap) where the file system has no O_TMPFILE or no data directory.
  */
-#define SPOOL_STRIDE	((size_t)1 << 20)	/* 2 s of 131 kS/s: a
-						   faster stream's ring
-						   stays on the heap */
+#define SPOOL_STRIDE	((size_t)1 << 20)	/* half for the ring (2 s
+						   of 65 kS/s: a faster
+						   stream's stays on the
+						   heap), half for 10
+						   slots of 12 kS/s */
 static int
 spool_open(struct engine *eng)
 {
