@@ -96,7 +96,7 @@ params(int duration)
 {
 	struct session_params p;
 
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	snprintf(p.name, sizeof p.name, "engine test");
 	p.freq_hz = 10e6;
 	p.duration_s = duration;

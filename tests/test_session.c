@@ -18,7 +18,7 @@ good(void)
 {
 	struct session_params p;
 
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	strcpy(p.name, "Test Recording 001");
 	p.freq_hz = 14.2e6;
 	p.duration_s = 5;

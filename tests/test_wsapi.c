@@ -882,7 +882,7 @@ test_owner(void **state)
 
 	/* the console's operator (the engine, directly) always may; a
 	 * session it started is only watched over the API */
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	snprintf(p.name, sizeof p.name, "console");
 	p.freq_hz = 10e6;
 	p.duration_s = 3;
