@@ -134,6 +134,8 @@ struct con {
 	/* configure (sc_config.c) */
 	struct wg_field	 name, freq, notes, group, at;
 	struct wg_slider dur;
+	int		 chunk_ms;		/* chunk length: c/C on the
+						   duration (sc_config.c) */
 	int		 focus;
 	char		 ferr[CF_N][256];
 	char		 msg[512];
