@@ -1709,6 +1709,8 @@ row_from_manifest(const char *id, const json_t *m, json_int_t stored,
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "chunks_expected", json_integer(expected));
+	json_object_set_new(o, "chunk_ms",
+	    json_integer(dataset_session_chunk_ms(ses)));
 	json_object_set_new(o, "chunks_stored", json_integer(stored));
 	json_object_set_new(o, "chunks_missing", json_integer(expected -
 	    stored));
