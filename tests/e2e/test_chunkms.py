@@ -117,6 +117,59 @@ class ChunkMsTest(unittest.TestCase):
                     # one chunk length, to a sample (83 us at 12 kS/s)
                     self.assertLess(abs(step - ms * 1e6), 1e5, (w, k, step))
 
+    def export(self, ms, *extra):
+        dur, rc, ev, err, m, d = self.runs[ms]
+        out = os.path.join(self.tmp, "x%d-%d" % (ms, len(extra)))
+        p = subprocess.run([h.REC, "export", m["session"]["id"],
+                            "--data-dir", os.path.dirname(os.path.dirname(d)),
+                            "--out", out] + list(extra),
+                           capture_output=True, text=True, timeout=120)
+        return p, out
+
+    def test_export_sigmf(self):
+        """SigMF reads the chunk length from the manifest: one capture per
+        chunk, no gap, the length in the metadata."""
+        for ms, n in ((200, 10), (2500, 2)):
+            p, out = self.export(ms)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            metas = []
+            for root, _, files in os.walk(out):
+                metas += [os.path.join(root, f) for f in files
+                          if f.endswith(".sigmf-meta")]
+            self.assertEqual(len(metas), NST)
+            for f in metas:
+                with open(f) as fh:
+                    meta = json.load(fh)
+                g = meta["global"]
+                self.assertEqual(g["heimdall:chunk_ms"], ms)
+                self.assertIn("%d of %d %d-ms chunks" % (n, n, ms),
+                              g["core:description"])
+                self.assertEqual(len(meta["captures"]), n)
+                self.assertFalse([a for a in meta["annotations"]
+                                  if "heimdall:missing_chunks" in a])
+
+    def test_export_arrays(self):
+        """arrays: windows of the stored chunks by default (0.2 s), shorter
+        ones tile them, longer ones are refused."""
+        p, out = self.export(200, "--format", "arrays")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        z = np.load(os.path.join(out, self.runs[200][4]["session"]["id"] +
+                                 ".npz"))
+        self.assertAlmostEqual(float(z["window_s"]), 0.2)
+        self.assertEqual(z["iq"].shape[:2], (10, NST))
+        self.assertTrue(z["mask"].all())
+        self.assertEqual(list(z["chunk_index"]), list(range(10)))
+        p, out = self.export(200, "--format", "arrays", "--chunk-ms", "100")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        z = np.load(os.path.join(out, self.runs[200][4]["session"]["id"] +
+                                 ".npz"))
+        self.assertEqual(z["iq"].shape[:2], (20, NST))
+        self.assertEqual(list(z["chunk_index"]),
+                         [j // 2 for j in range(20)])
+        p, _ = self.export(200, "--format", "arrays", "--chunk-ms", "500")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("longer than the session's 200-ms chunks", p.stderr)
+
 
 class ChunkMsRefusedTest(unittest.TestCase):
     def run_rec(self, *extra):
