@@ -213,9 +213,10 @@ const struct cmd_entry cmd_console_entry = {
 	    "  --token-file FILE    with --listen: clients must send this token; "
 	    "required\n"
 	    "                       off loopback\n"
-	    "  --name NAME, --freq MHZ, --duration S, --notes TEXT, --group ID\n"
-	    "                       fill the Configure form with these (Start "
-	    "focused):\n"
+	    "  --name NAME, --freq MHZ, --duration S, --notes TEXT, --group ID,\n"
+	    "  --chunk-ms MS        fill the Configure form with these (Start "
+	    "focused;\n"
+	    "                       chunk length 100-5000 ms, default 1000):\n"
 	    "                       a session ready to start (scripts/demo)\n"
 	    REPLICATOR_HELP
 	    RUNTIME_HELP
