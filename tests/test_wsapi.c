@@ -1127,6 +1127,13 @@ test_schedules(void **state)
 	sched_error(f, "+60s", ",\"group_id\":\"a b\"", "out_of_range",
 	    "group_id");
 	sched_error(f, "+60s", ",\"wat\":1", "unknown_field", "wat");
+	/* the chunk length: its range, whole chunks (3 s of 2000 ms) */
+	sched_error(f, "+60s", ",\"chunk_ms\":50", "out_of_range",
+	    "chunk_ms");
+	sched_error(f, "+60s", ",\"chunk_ms\":2000", "out_of_range",
+	    "chunk_ms");
+	sched_error(f, "+60s", ",\"chunk_ms\":\"500\"", "wrong_type",
+	    "chunk_ms");
 	expect_error(f, "{\"event\":\"schedule:add\",\"data\":{\"name\":\"\","
 	    "\"frequency_mhz\":10,\"duration_seconds\":3,\"start_at\":"
 	    "\"+60s\"}}", "error", "missing_field", "name");
@@ -1139,7 +1146,8 @@ test_schedules(void **state)
 
 	/* added: the reply is the schedule as the list says it */
 	m = sched_msg("+120s", ",\"every\":\"15m\",\"count\":40,\"notes\":"
-	    "\"n\",\"group_id\":\"plan:1\",\"source\":\"Unknown\"");
+	    "\"n\",\"group_id\":\"plan:1\",\"source\":\"Unknown\","
+	    "\"chunk_ms\":500");
 	r = send1(f, m);
 	free(m);
 	assert_string_equal(ev(r), "schedule:added");
@@ -1152,6 +1160,8 @@ test_schedules(void **state)
 	    "active");
 	assert_int_equal(json_integer_value(json_object_get(o, "every_s")),
 	    900);
+	assert_int_equal(json_integer_value(json_object_get(o, "chunk_ms")),
+	    500);
 	assert_true(json_is_string(json_object_get(o, "next")));
 	assert_true(json_is_array(json_object_get(o, "runs")));
 	m = sched_msg("+60s", ",\"every\":90,\"until\":\"+1h\"");
@@ -1160,6 +1170,8 @@ test_schedules(void **state)
 	assert_string_equal(ev(r), "schedule:added");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
 	    json_object_get(r, "data"), "schedule"), "every_s")), 90);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "data"), "schedule"), "chunk_ms")), 1000);
 
 	/* the CLI sees the same dataset */
 	list = schedule_list(f->env.ds, cancel, sizeof cancel);

@@ -205,6 +205,38 @@ class ChunkMsRefusedTest(unittest.TestCase):
         p = self.run_rec("--duration", "2", "--chunk-ms", "200.5")
         self.assertEqual(p.returncode, 64, p.stderr)
 
+    def test_schedule(self):
+        """schedule add --chunk-ms: kept in the template, checked by the
+        same validation."""
+        tmp = tempfile.mkdtemp(prefix="hr-cmss-")
+        try:
+            base = [h.REC, "schedule", "add", "--data-dir", tmp, "--name",
+                    "s{n}", "--freq", "10", "--at", "+120s"]
+            p = subprocess.run(base + ["--duration", "3", "--chunk-ms",
+                                       "2000"], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 64, p.stderr)
+            self.assertIn("whole number of 2000-ms chunks", p.stderr)
+            p = subprocess.run(base + ["--duration", "3", "--chunk-ms",
+                                       "5001"], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 64, p.stderr)
+            self.assertIn("100 to 5000 ms (got 5001)", p.stderr)
+            p = subprocess.run(base + ["--duration", "3", "--chunk-ms",
+                                       "500"], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = subprocess.run([h.REC, "schedule", "list", "--json",
+                                "--data-dir", tmp], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            lst = json.loads(p.stdout)
+            if isinstance(lst, dict):
+                lst = lst["schedules"]
+            self.assertEqual([x["chunk_ms"] for x in lst], [500])
+        finally:
+            h.rmtree(tmp)
+
 
 if __name__ == "__main__":
     unittest.main()
