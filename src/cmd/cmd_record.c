@@ -110,10 +110,12 @@ human(struct out *o, const char *name, const json_t *d)
 		o->nexcluded = (int)json_array_size(json_object_get(d,
 		    "excluded"));
 	if (strcmp(name, "session:started") == 0)
-		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s\n",
-		    cli_jstr(d, "session_id"), cli_jstr(d, "session_name"),
+		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s in "
+		    "%lld-ms chunks\n", cli_jstr(d, "session_id"),
+		    cli_jstr(d, "session_name"),
 		    json_real_value(json_object_get(d, "frequency_mhz")),
-		    (long long)jint(d, "duration_seconds"));
+		    (long long)jint(d, "duration_seconds"),
+		    (long long)jint(d, "chunk_ms"));
 	else if (strcmp(name, "session:source_assigned") == 0)
 		fprintf(stderr, "source: %s\n", cli_jstr(d, "source_name"));
 	else if (strcmp(name, "session:completed") == 0)
@@ -638,7 +640,7 @@ cmd_record_run(struct runtime *rt, const char *dir, double start_timeout,
 	memset(&o, 0, sizeof o);
 	o.json = json;
 	o.nst = rt->stations.n;
-	o.nchunks = p.duration_s;
+	o.nchunks = session_total_chunks(&p);	/* validated: >= 1 */
 	o.snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), sizeof *o.snr);
 	o.has_snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), 1);
 	if (o.snr == NULL || o.has_snr == NULL) {

@@ -34,6 +34,10 @@ class ChunkMsTest(unittest.TestCase):
                                        extra=["--chunk-ms", str(ms)])
                 m, d = h.manifest(data)
                 cls.runs[ms] = (dur, rc, ev, err, m, d)
+            # the readable lines (no --json): 4 chunks of 250 ms
+            cls.human = h.record(sim, os.path.join(cls.tmp, "human"), 1,
+                                 json_out=False,
+                                 extra=["--chunk-ms", "250"])
 
     @classmethod
     def tearDownClass(cls):
@@ -116,6 +120,21 @@ class ChunkMsTest(unittest.TestCase):
                     step = by[k][w]["t0_ns"] - by[k - 1][w]["t0_ns"]
                     # one chunk length, to a sample (83 us at 12 kS/s)
                     self.assertLess(abs(step - ms * 1e6), 1e5, (w, k, step))
+
+    def test_human_lines(self):
+        """Without --json: the length said, each chunk's line with its own
+        SNRs (a cell per chunk, not per second)."""
+        rc, _, err = self.human
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 s in 250-ms chunks", err)
+        self.assertIn("acquiring 4 chunks", err)
+        lines = [l for l in err.splitlines() if l.startswith("chunk ")]
+        self.assertEqual([l.split(":")[0] for l in lines],
+                         ["chunk %d/4" % k for k in range(1, 5)])
+        for l in lines:
+            snrs = l.split("SNR dB:")[1].split()
+            self.assertEqual(len(snrs), NST, l)
+            self.assertTrue(all(x not in ("?", "-") for x in snrs), l)
 
     def export(self, ms, *extra):
         dur, rc, ev, err, m, d = self.runs[ms]
