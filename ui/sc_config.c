@@ -466,7 +466,7 @@ config_help(struct con *c)
 		"Shift-Tab, Up      previous field",
 		"Left/Right         move the cursor; duration -/+ 1 s",
 		"digits             type the duration (on the slider)",
-		"c / C              chunk length: longer / shorter (100-5000 ms)",
+		"c / C              chunk length +/- (100-5000 ms)",
 		"Ctrl-A/Ctrl-E      start / end of the field (Home/End)",
 		"Ctrl-W, Alt-Bksp   delete the word before the cursor",
 		"Ctrl-U/Ctrl-K      delete to the start / to the end",
@@ -476,5 +476,5 @@ config_help(struct con *c)
 		"Esc, Ctrl-C        quit (asks first)",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: configure", cfg, 13);
+	con_draw_modal(c, "Keys: configure", cfg, 14);
 }
