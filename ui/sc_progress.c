@@ -145,19 +145,20 @@ progress_follow(struct con *c, const char *sid, double start_at)
 	 * happened before this (its start, the receivers connecting) is
 	 * read from the engine, as after a queue overflow. */
 	progress_reset(c);
-	memset(&c->p, 0, sizeof c->p);
+	session_params_init(&c->p);
 	snprintf(c->p.name, sizeof c->p.name, "%s", jstr(snap, "session_name"));
 	snprintf(c->p.notes, sizeof c->p.notes, "%s", jstr(snap, "notes"));
 	snprintf(c->p.group, sizeof c->p.group, "%s", jstr(snap, "group_id"));
 	c->p.freq_hz = jnum(snap, "frequency_hz", &v) ? v : 0;
 	c->p.duration_s = (int)jint(snap, "duration_seconds");
-	c->p.low_cut = -SESSION_PASSBAND_DEFAULT;	/* the scheduler's */
-	c->p.high_cut = SESSION_PASSBAND_DEFAULT;
+	/* the schedule's chunk length (the snapshot says it) */
+	if (jint(snap, "chunk_ms") > 0)
+		c->p.chunk_ms = (int)jint(snap, "chunk_ms");
 	snprintf(c->id, sizeof c->id, "%s", sid);
 	snprintf(c->source_name, sizeof c->source_name, "%s",
 	    jstr(snap, "source_name")[0] ? jstr(snap, "source_name") :
 	    "Unknown");
-	c->total = c->p.duration_s;
+	c->total = session_total_chunks(&c->p);
 	c->chunk = (int)jint(snap, "chunk");
 	c->measurements = (int)jint(snap, "measurements_count");
 	c->acquiring = 1;
