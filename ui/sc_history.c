@@ -82,9 +82,9 @@ detail_load(struct con *c, const char *id)
 			    name, "%s", jstr(st, "name"));
 	}
 	c->htotal = (int)jint(json_object_get(man, "summary"), "total_chunks");
-	if (c->htotal <= 0)
-		c->htotal = (int)jint(json_object_get(man, "session"),
-		    "duration_seconds");
+	if (c->htotal <= 0)	/* the one reading of duration and length */
+		c->htotal = (int)dataset_session_total_chunks(
+		    json_object_get(man, "session"));
 	if (c->htotal > NCHUNK)
 		c->htotal = NCHUNK;
 	json_array_foreach(json_object_get(man, "measurements"), i, m) {

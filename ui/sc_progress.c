@@ -646,7 +646,7 @@ static const struct wg_col cols[TC_N] = {
 	{ "Off Hz", 7, 0, 0, 1, 0 },
 	{ "RSSI", 5, 0, 0, 1, 2 },
 	{ "ok/miss", 7, 0, 0, 1, 0 },
-	{ "SNR/chunk", 9, NCHUNK, 1, 0, 1 },
+	{ "SNR/chunk", 9, SESSION_DURATION_MAX, 1, 0, 1 },	/* the newest */
 };
 
 /* The sparkline's one fixed scale, the same for every station and every
