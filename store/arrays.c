@@ -65,6 +65,8 @@ struct ex {
 	const char	*id;
 	char		 sdir[4096];
 	int		 nrx, nchunks, nwin, wms;
+	int		 cms;		/* the stored chunks' length, ms (the
+					   manifest's; 1000 before it) */
 	size_t		 L;
 	double		 rate;
 	int64_t		 t0_abs;	/* T0, UTC ns */
@@ -366,7 +368,7 @@ static int
 rx_window(struct ex *e, int r, int j, float *I, float *Q)
 {
 	struct rxs	*x = &e->rx[r];
-	int		 k = (int)((int64_t)j * e->wms / 1000);
+	int		 k = (int)((int64_t)j * e->wms / e->cms);
 	long		 nst = (long)((size_t)j * e->L), hi, m, i0;
 	size_t		 t, i, n;
 	int		 kk, h;
@@ -628,8 +630,8 @@ put_u32(uint8_t *slot, const char *s)
 static void
 win_range(const struct ex *e, int c, int *ja, int *jb)
 {
-	*ja = (int)(((int64_t)c * 1000 + e->wms - 1) / e->wms);
-	*jb = (int)(((int64_t)(c + 1) * 1000 + e->wms - 1) / e->wms) - 1;
+	*ja = (int)(((int64_t)c * e->cms + e->wms - 1) / e->wms);
+	*jb = (int)(((int64_t)(c + 1) * e->cms + e->wms - 1) / e->wms) - 1;
 	if (*jb >= e->nwin)
 		*jb = e->nwin - 1;
 }
@@ -665,9 +667,9 @@ arrays_export(struct dataset *ds, const char *id,
 	memset(&e, 0, sizeof e);
 	e.ds = ds;
 	e.id = id;
-	e.wms = opts != NULL && opts->chunk_ms != 0 ? opts->chunk_ms : 1000;
-	if (e.wms < 1 || e.wms > 1000)
-		return fail(err, errlen, id, "--chunk-ms must be 1-1000");
+	e.wms = opts != NULL ? opts->chunk_ms : 0;	/* 0: the chunks' */
+	if (e.wms < 0 || e.wms > 5000)
+		return fail(err, errlen, id, "--chunk-ms must be 1-5000");
 	if (opts != NULL && (opts->rate_hz < 0 || opts->rate_hz >
 	    ARRAYS_MAX_RATE || isnan(opts->rate_hz)))
 		return fail(err, errlen, id, "--rate must be 0-10000000 S/s");
@@ -729,8 +731,17 @@ arrays_export(struct dataset *ds, const char *id,
 			websdr[r] = websdr[r - 1];
 			websdr[r - 1] = t;
 		}
-	e.nchunks = (int)json_integer_value(json_object_get(sess,
-	    "duration_seconds"));
+	e.cms = dataset_session_chunk_ms(sess);
+	if (e.wms == 0)
+		e.wms = e.cms;
+	if (e.wms > e.cms) {
+		snprintf(why, sizeof why, "--chunk-ms %d is longer than the "
+		    "session's %d-ms chunks: windows tile chunks (at most "
+		    "%d)", e.wms, e.cms, e.cms);
+		fail(err, errlen, id, why);
+		goto out;
+	}
+	e.nchunks = (int)dataset_session_total_chunks(sess);
 	if (e.nchunks < maxk + 1)
 		e.nchunks = maxk + 1;
 	if (e.nrx == 0 || e.nchunks <= 0 || e.nchunks > ARRAYS_MAX_CHUNKS) {
@@ -789,8 +800,8 @@ arrays_export(struct dataset *ds, const char *id,
 		cl->t_ns = cl->has_t0 ? (int64_t)json_integer_value(
 		    json_object_get(row, "t0_ns")) : ts;
 		e.rx[r].audio = fmt != NULL && strcmp(fmt, "float32") == 0;
-		if (ts - c * 1000000000LL < t0)
-			t0 = ts - c * 1000000000LL;
+		if (ts - c * e.cms * 1000000LL < t0)
+			t0 = ts - c * e.cms * 1000000LL;
 	}
 	if (t0 == INT64_MAX) {
 		fail(err, errlen, id, "no stored chunks to export");
@@ -847,12 +858,12 @@ arrays_export(struct dataset *ds, const char *id,
 	e.rate = (double)e.L * 1000.0 / e.wms;
 	/* bounds on what is held in memory: the per-window arrays and one
 	 * window of iq */
-	if ((uint64_t)e.nchunks * 1000 / e.wms * e.nrx > ((uint64_t)1 << 26) ||
+	if ((uint64_t)e.nchunks * e.cms / e.wms * e.nrx > ((uint64_t)1 << 26) ||
 	    (uint64_t)e.L * e.nrx > ((uint64_t)1 << 26)) {
 		snprintf(why, sizeof why, "%d windows of %zu samples x %d "
 		    "receivers is too large (at most 2^26 windows x receivers "
 		    "and samples x receivers): use a longer --chunk-ms or a "
-		    "lower --rate", (int)((int64_t)e.nchunks * 1000 / e.wms),
+		    "lower --rate", (int)((int64_t)e.nchunks * e.cms / e.wms),
 		    e.L, e.nrx);
 		fail(err, errlen, id, why);
 		goto out;
@@ -862,7 +873,7 @@ arrays_export(struct dataset *ds, const char *id,
 			fail(err, errlen, id, "out of memory");
 			goto out;
 		}
-	e.nwin = (int)((int64_t)e.nchunks * 1000 / e.wms);
+	e.nwin = (int)((int64_t)e.nchunks * e.cms / e.wms);
 
 	/* a window is whole when every chunk it overlaps is stored */
 	if ((e.mask = calloc((size_t)e.nwin * e.nrx, 1)) == NULL) {
@@ -870,8 +881,8 @@ arrays_export(struct dataset *ds, const char *id,
 		goto out;
 	}
 	for (j = 0; j < e.nwin; j++) {
-		int ka = (int)((int64_t)j * e.wms / 1000);
-		int kb = (int)(((int64_t)(j + 1) * e.wms - 1) / 1000);
+		int ka = (int)((int64_t)j * e.wms / e.cms);
+		int kb = (int)(((int64_t)(j + 1) * e.wms - 1) / e.cms);
 		for (r = 0; r < e.nrx; r++) {
 			int ok = 1;
 			for (k = ka; k <= kb && k < e.nchunks; k++)
@@ -901,7 +912,7 @@ arrays_export(struct dataset *ds, const char *id,
 			goto oom;
 		for (j = 0; j < e.nwin; j++) {
 			tt[j] = e.t0_abs + (int64_t)j * e.wms * 1000000;
-			ci[j] = (int32_t)((int64_t)j * e.wms / 1000);
+			ci[j] = (int32_t)((int64_t)j * e.wms / e.cms);
 		}
 		shape[0] = nr;
 		shape[1] = 3;

@@ -16,7 +16,8 @@
  *
  * W windows tile the session's time line from its origin T0 (chunk 0's
  * grid instant): window j covers [T0 + j w, T0 + (j + 1) w), w = chunk_ms
- * (1000: the stored 1-s chunks). The output rate is chosen so that a window
+ * (by default the stored chunks' length: the manifest's chunk_ms, 1000 for
+ * sessions recorded before it was kept). The output rate is chosen so that a window
  * holds a whole number L of samples: the windows of a receiver are then
  * consecutive pieces of one sample stream, gapless at the seams.
  *
@@ -43,8 +44,8 @@ struct arrays_opts {
 					   rounded down to whole samples per
 					   window; else it must give whole
 					   samples per window */
-	int		 chunk_ms;	/* window length, 1..1000; 0: 1000 (the
-					   stored chunks) */
+	int		 chunk_ms;	/* window length, 1 .. the stored
+					   chunks' length; 0: that length */
 };
 
 /* Bounds on what one export accepts (untrusted manifests). */

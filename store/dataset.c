@@ -110,6 +110,31 @@ dataset_dir(const struct dataset *ds)
 }
 
 int
+dataset_session_chunk_ms(const json_t *session)
+{
+	json_t	*v = json_object_get(session, "chunk_ms");
+
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 60000)
+		return 1000;
+	return (int)json_integer_value(v);
+}
+
+long long
+dataset_session_total_chunks(const json_t *session)
+{
+	json_t		*v = json_object_get(session, "duration_seconds");
+	double		 d = json_number_value(v);
+
+	if (!json_is_number(v) || !(d > 0) || d > 1e6)
+		return 0;
+	/* +0.5 ms: a duration written as a double (a rebuilt manifest)
+	 * that is a hair under a whole number of chunks */
+	return (long long)((d * 1000 + 0.5) /
+	    dataset_session_chunk_ms(session));
+}
+
+int
 dataset_chunk_leaf(int chunk_index, int websdr, char *buf, size_t len)
 {
 	return util_fmt(buf, len, "chunk_%03d_websdr_%d.npy", chunk_index,
@@ -1585,7 +1610,29 @@ rebuild_one(struct dataset *ds, const char *id, const char *why)
 				maxw = w;
 		}
 	}
-	json_object_set_new(ses, "duration_seconds", json_integer(maxk + 1));
+	/* The chunk length: a row's duration rounded to the ms (a chunk
+	 * holds floor or ceil of length x rate samples, well within one);
+	 * 1000 when no row says */
+	{
+		int	 ms = 0;
+		json_array_foreach(rows, i, r) {
+			double d = json_number_value(json_object_get(r,
+			    "duration_seconds"));
+			if (d > 0 && d < 100) {
+				ms = (int)lround(d * 1000);
+				break;
+			}
+		}
+		if (ms < 100 || ms > 5000)
+			ms = 1000;
+		json_object_set_new(ses, "chunk_ms", json_integer(ms));
+		if ((maxk + 1) * ms % 1000 == 0)
+			json_object_set_new(ses, "duration_seconds",
+			    json_integer((maxk + 1) * ms / 1000));
+		else
+			json_object_set_new(ses, "duration_seconds",
+			    json_real((double)(maxk + 1) * ms / 1000.0));
+	}
 	rb = json_pack("{s:s, s:s, s:i, s:I, s:I}", "at", now, "reason", why,
 	    "chunk_files", files, "rows", (json_int_t)json_array_size(rows),
 	    "chunks_expected", (maxk + 1) * maxw);
@@ -1671,8 +1718,7 @@ row_from_manifest(const char *id, const json_t *m, json_int_t stored,
 		nst += !json_is_string(json_object_get(v, "state")) ||
 		    strcmp(json_string_value(json_object_get(v, "state")),
 		    "excluded") != 0;
-	expected = json_integer_value(json_object_get(ses,
-	    "duration_seconds")) * nst;
+	expected = dataset_session_total_chunks(ses) * nst;
 	if (json_is_object(rebuilt))
 		expected = json_integer_value(json_object_get(rebuilt,
 		    "chunks_expected"));
@@ -1688,6 +1734,8 @@ row_from_manifest(const char *id, const json_t *m, json_int_t stored,
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "chunks_expected", json_integer(expected));
+	json_object_set_new(o, "chunk_ms",
+	    json_integer(dataset_session_chunk_ms(ses)));
 	json_object_set_new(o, "chunks_stored", json_integer(stored));
 	json_object_set_new(o, "chunks_missing", json_integer(expected -
 	    stored));

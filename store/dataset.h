@@ -95,6 +95,13 @@ int		 dataset_chunk_leaf(int chunk_index, int websdr, char *buf,
  * iq_data_location, the object store). */
 int		 dataset_chunk_key(const char *session_id, int chunk_index,
 		    int websdr, char *buf, size_t len);
+/* The chunk length (ms) of a manifest's "session" object: its chunk_ms,
+ * 1000 for sessions recorded before it was kept (or a value out of
+ * 1..60000); and its chunks per receiver: duration_seconds * 1000 /
+ * chunk length, rounded down. The one reading of both for exports and
+ * listings. */
+int		 dataset_session_chunk_ms(const json_t *session);
+long long	 dataset_session_total_chunks(const json_t *session);
 
 /* --- known sources (sources.json, under an flock) --- */
 /* *out malloc'd array, Unknown first. */

@@ -199,6 +199,9 @@ from_json(const json_t *o, struct schedule_spec *s, char *err, size_t errlen)
 	s->freq_hz = json_number_value(json_object_get(o, "freq_hz"));
 	s->duration_s = (int)json_integer_value(json_object_get(o,
 	    "duration_s"));
+	/* schedules stored before the field: 1-s chunks */
+	s->chunk_ms = json_is_integer(json_object_get(o, "chunk_ms")) ?
+	    (int)json_integer_value(json_object_get(o, "chunk_ms")) : 1000;
 	s->every_s = (int)json_integer_value(json_object_get(o, "every_s"));
 	s->count = (int)json_integer_value(json_object_get(o, "count"));
 	s->first = jtime(o, "first");
@@ -269,6 +272,8 @@ schedule_add(struct dataset *ds, const struct schedule_spec *s, char id[37],
 	    "first", iso_or_null(s->first), "every_s", s->every_s, "count",
 	    s->count, "until", iso_or_null(s->until), "created_at", now,
 	    "cancelled", 0, "next_n", 1, "runs");
+	if (o != NULL)
+		json_object_set_new(o, "chunk_ms", json_integer(s->chunk_ms));
 	if (o == NULL || json_array_append_new(arr, o) != 0) {
 		snprintf(err, errlen, "the schedule cannot be stored as JSON");
 		json_decref(j);

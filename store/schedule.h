@@ -37,6 +37,8 @@ struct schedule_spec {
 	char	name[256];	/* pattern; "{n}" is the occurrence */
 	double	freq_hz;
 	int	duration_s;
+	int	chunk_ms;	/* chunk length (ms); stored schedules
+				   without it: 1000 */
 	char	source[128];	/* as session assign takes it */
 	char	notes[4097];
 	char	group[65];	/* "" none */

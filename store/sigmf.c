@@ -331,9 +331,12 @@ gap_annotation(const json_t *manifest, const struct rx *r, uint64_t s,
 	else
 		snprintf(label, sizeof label, "gap: chunks %d-%d", from,
 		    to - 1);
-	snprintf(comment, sizeof comment, "%d chunk%s missing (%d s): %s",
-	    to - from, to - from == 1 ? "" : "s", to - from,
-	    reason != NULL ? reason : "not stored");
+	/* the chunk length from the manifest (1000 ms in sessions recorded
+	 * before it was kept) */
+	snprintf(comment, sizeof comment, "%d chunk%s missing (%g s): %s",
+	    to - from, to - from == 1 ? "" : "s", (to - from) *
+	    dataset_session_chunk_ms(json_object_get(manifest, "session")) /
+	    1000.0, reason != NULL ? reason : "not stored");
 	ks = json_array();
 	for (k = from; k < to; k++)
 		json_array_append_new(ks, json_integer(k));
@@ -383,14 +386,15 @@ recording_meta(const json_t *manifest, const json_t *sess, struct rx *r,
 	for (i = 0; i < r->nc; i++)
 		stored += r->c[i].present;
 	snprintf(desc, sizeof desc, "heimdall-rec session \"%s\" (%s), "
-	    "receiver %d \"%s\"%s%s%s, %.6f MHz: %s, %d of %d one-second "
+	    "receiver %d \"%s\"%s%s%s, %.6f MHz: %s, %d of %d %d-ms "
 	    "chunks stored, one capture per chunk",
 	    jstr(sess, "session_name") != NULL ? jstr(sess, "session_name") :
 	    "", jstr(sess, "id") != NULL ? jstr(sess, "id") : "", r->websdr,
 	    r->name != NULL ? r->name : "", type != NULL ? " (" : "",
 	    type != NULL ? type : "", type != NULL ? ")" : "", f / 1e6,
 	    r->dtype == NPY_C8 ? "complex IQ, full scale 1.0" :
-	    "demodulated real audio, full scale 1.0", stored, expected);
+	    "demodulated real audio, full scale 1.0", stored, expected,
+	    dataset_session_chunk_ms(sess));
 	json_object_set_new(g, "core:description", json_string(desc));
 	if (r->station != NULL && json_is_number(json_object_get(r->station,
 	    "latitude")) && json_is_number(json_object_get(r->station,
@@ -416,6 +420,8 @@ recording_meta(const json_t *manifest, const json_t *sess, struct rx *r,
 	json_object_set_new(g, SIGMF_NS ":session_id",
 	    json_string(jstr(sess, "id") != NULL ? jstr(sess, "id") : ""));
 	json_object_set_new(g, SIGMF_NS ":websdr", json_integer(r->websdr));
+	json_object_set_new(g, SIGMF_NS ":chunk_ms",
+	    json_integer(dataset_session_chunk_ms(sess)));
 	if (r->name != NULL)
 		json_object_set_new(g, SIGMF_NS ":station",
 		    json_string(r->name));
@@ -821,9 +827,10 @@ sigmf_export(struct dataset *ds, const char *id, const struct sigmf_opts *o,
 		e = EBUSY;
 		goto out;
 	}
-	/* One chunk a second: the chunks a receiver should have. */
-	if (jint(sess, "duration_seconds", 1, SIGMF_MAX_CHUNKS, &expected) !=
-	    0)
+	/* The chunks a receiver should have: duration over the chunk
+	 * length (the manifest's; 1000 ms when it predates the field). */
+	expected = (long)dataset_session_total_chunks(sess);
+	if (expected < 1 || expected > SIGMF_MAX_CHUNKS)
 		expected = 0;
 	if (collect(ds, id, manifest, &v, &n, warnings, err, errlen) != 0)
 		goto out;

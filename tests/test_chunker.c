@@ -162,6 +162,76 @@ test_gapless_odd_rate(void **state)
 	chunker_free(ch);
 }
 
+/* Chunk lengths other than 1 s (--chunk-ms): chunk k is [t0 + k*L,
+ * t0 + (k+1)*L) by sample count at the real rate, gapless, with floor or
+ * ceil of L*fs samples, its exact time stepping by L; the origin between
+ * two samples (an --at instant) still starts chunk 0 on the first sample
+ * at or after it. */
+static void
+test_chunk_length(void **state)
+{
+	static const int	 lens[] = { 100, 200, 2500, 5000 };
+	size_t			 li;
+
+	(void)state;
+	for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+		struct stream	 s = { .fs = 12001.135, .start = 1000.0,
+				    .gps = 1 };
+		int		 ms = lens[li], total = ms >= 2500 ? 3 : 12;
+		double		 L = ms / 1000.0, t0, x0;
+		struct chunker	*ch = chunker_new(1, total, L + 1.0);
+		struct got	 g = { .n = 0 };
+		size_t		 sum = 0;
+		int		 k;
+
+		chunker_set_chunk_ms(ch, ms);
+		chunker_stream(ch, s.fs);
+		send_block(ch, &s, 512, 0, &g);
+		/* an origin 0.3 samples after sample 37 */
+		t0 = 1000.0 + 37.3 / s.fs;
+		x0 = 37.3;
+		chunker_set_origin(ch, t0, collect, &g);
+		while (s.count < (uint32_t)((total * L + 1) * s.fs))
+			send_block(ch, &s, 512, 0, &g);
+		assert_int_equal(g.n, total);
+		assert_int_equal(chunker_next(ch), total);
+		for (k = 0; k < total; k++) {
+			struct chunk *c = g.c[k];
+			uint32_t a = (uint32_t)ceil(x0 + (double)k * ms *
+			    s.fs / 1000 - 1e-6);
+			uint32_t b = (uint32_t)ceil(x0 + (double)(k + 1) *
+			    ms * s.fs / 1000 - 1e-6);
+			size_t i;
+			assert_int_equal(c->index, k);
+			assert_int_equal(counter_at(c, 0), a);
+			assert_int_equal(c->n, b - a);
+			assert_true(c->n == (size_t)floor(L * s.fs) ||
+			    c->n == (size_t)ceil(L * s.fs));
+			for (i = 1; i < c->n; i++)
+				assert_int_equal(counter_at(c, i),
+				    counter_at(c, 0) + i);
+			if (k > 0) {
+				assert_int_equal(counter_at(c, 0),
+				    counter_at(g.c[k - 1], g.c[k - 1]->n -
+				    1) + 1);
+				/* t0_ns steps by the chunk's samples: L to
+				 * a sample */
+				assert_true(llabs(c->t0_ns - g.c[k - 1]->t0_ns -
+				    (int64_t)ms * 1000000) < 1e9 / s.fs);
+			}
+			assert_true(c->t_first >= t0 + k * L - 1e-9);
+			assert_true(c->t_first < t0 + k * L + 1.0 / s.fs);
+			assert_int_equal(c->time_src, CHUNK_TIME_GPS);
+			sum += c->n;
+		}
+		/* the chunks tile total*L seconds of the stream exactly */
+		assert_int_equal(sum, (size_t)(ceil(x0 + total * L * s.fs -
+		    1e-6) - ceil(x0 - 1e-6)));
+		got_free(&g);
+		chunker_free(ch);
+	}
+}
+
 /* Receivers with different rates, start times and frame sizes: chunk k of
  * each starts within one sample of t0 + k (by their true sample times). */
 static void
@@ -1146,6 +1216,7 @@ main(void)
 		cmocka_unit_test(test_exact_time_reconnect),
 		cmocka_unit_test(test_stale_run_after_origin),
 		cmocka_unit_test(test_stale_run_origin_again),
+		cmocka_unit_test(test_chunk_length),
 	};
 
 	FILE	*f;

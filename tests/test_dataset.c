@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +407,90 @@ recorded(struct dataset *ds, char id[UTIL_UUID_LEN], int finished)
 	}
 	json_decref(m);
 }
+
+/*
+ * The chunk length a manifest keeps (issue 15): chunk_ms, 1000 in a
+ * manifest from before it; chunks expected are duration x 1000 / it; a
+ * manifest rebuilt from rows takes it from their duration_seconds.
+ */
+static void
+test_chunk_ms(void **state)
+{
+	struct dataset	*ds;
+	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000 }, { 0, 2, iq, 1000 } };
+	char		 err[512], id[UTIL_UUID_LEN], lost[UTIL_UUID_LEN];
+	json_t		*m, *o, *list, *rows;
+	int		 k, j;
+
+	(void)state;
+	o = json_pack("{s:i}", "duration_seconds", 5);
+	assert_int_equal(dataset_session_chunk_ms(o), 1000);	/* old */
+	assert_int_equal(dataset_session_total_chunks(o), 5);
+	json_object_set_new(o, "chunk_ms", json_integer(200));
+	assert_int_equal(dataset_session_chunk_ms(o), 200);
+	assert_int_equal(dataset_session_total_chunks(o), 25);
+	json_object_set_new(o, "chunk_ms", json_integer(2500));
+	assert_int_equal(dataset_session_total_chunks(o), 2);
+	json_object_set_new(o, "chunk_ms", json_string("200"));
+	assert_int_equal(dataset_session_chunk_ms(o), 1000);
+	json_object_set_new(o, "chunk_ms", json_integer(0));
+	assert_int_equal(dataset_session_chunk_ms(o), 1000);
+	json_object_set_new(o, "chunk_ms", json_integer(500));
+	json_object_set_new(o, "duration_seconds", json_real(2.9999999));
+	assert_int_equal(dataset_session_total_chunks(o), 6);
+	json_decref(o);
+
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	/* 3 s of 500-ms chunks, 2 stations: 12 chunks expected; and one
+	 * whose manifest is lost (rebuilt from its rows) */
+	util_uuid(id);
+	util_uuid(lost);
+	for (k = 0; k < 2; k++) {
+		const char *sid = k == 0 ? id : lost;
+		m = manifest(sid, "in_progress", 2);
+		json_object_set_new(json_object_get(m, "session"), "chunk_ms",
+		    json_integer(500));
+		assert_int_equal(dataset_session_create(ds, sid, m, err,
+		    sizeof err), 0);
+		for (j = 0; j < 3; j++) {
+			json_t *a = row(sid, j, 1), *b = row(sid, j, 2);
+			c[0].chunk_index = c[1].chunk_index = j;
+			json_object_set_new(a, "duration_seconds",
+			    json_real(6000.0 / 12000.5));
+			json_object_set_new(b, "duration_seconds",
+			    json_real(6001.0 / 12000.5));
+			rows = json_pack("[o, o]", a, b);
+			assert_int_equal(dataset_put_batch(ds, sid, c, 2, rows,
+			    err, sizeof err), 0);
+			json_decref(rows);
+		}
+		json_decref(m);
+	}
+	list = dataset_sessions_list(ds, err, sizeof err);
+	o = listed(list, id);
+	assert_non_null(o);
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "chunks_expected")), 12);
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "chunks_stored")), 6);
+	json_decref(list);
+	dataset_close(ds);
+	write_text(lost, "manifest.json", "");
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	m = dataset_session_load(ds, lost, err, sizeof err);
+	assert_non_null(m);
+	o = json_object_get(m, "session");
+	assert_int_equal(json_integer_value(json_object_get(o, "chunk_ms")),
+	    500);
+	assert_true(fabs(json_number_value(json_object_get(o,
+	    "duration_seconds")) - 1.5) < 1e-9);
+	assert_int_equal(dataset_session_total_chunks(o), 3);
+	json_decref(m);
+	dataset_close(ds);
+}
+
 
 /* Missing, empty, torn and {} manifests: rebuilt at open from the rows
  * and chunk files, the damaged file kept, nothing hidden or deleted; one
@@ -1391,6 +1476,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fix_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_ms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows_merge, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_keep_manifests, setup,

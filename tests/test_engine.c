@@ -96,7 +96,7 @@ params(int duration)
 {
 	struct session_params p;
 
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	snprintf(p.name, sizeof p.name, "engine test");
 	p.freq_hz = 10e6;
 	p.duration_s = duration;
@@ -775,6 +775,89 @@ test_cancel(void **state)
 }
 
 /*
+ * 200-ms chunks (--chunk-ms): 2 s make 10 chunks per station of 2400
+ * samples (12 kS/s), each measured on its own (the tone's SNR and offset
+ * hold on 0.2 s), progress counts 10, the manifest and the snapshot say
+ * chunk_ms; a pause is counted in chunks of 0.2 s (paused_seconds).
+ */
+static void
+test_chunk_ms(void **state)
+{
+	const char		*modes[] = { "ok", "ok" };
+	struct fx		*f = fx_new(modes, 2);
+	struct session_params	 p = params(2);
+	struct session_error	 e;
+	char			 id[37], err[256];
+	json_t			*d, *sum, *m, *row;
+	int			 i, from, to, paused;
+	size_t			 j;
+
+	(void)state;
+	p.chunk_ms = 200;
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), 0);
+	d = engine_session_snapshot(f->env.eng, id);
+	assert_int_equal(json_integer_value(json_object_get(d, "chunk_ms")),
+	    200);
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "total_chunks")), 10);
+	json_decref(d);
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
+	for (i = 0; i < 200 && count_events(f, "session:progress") < 2; i++)
+		usleep(10000);
+	assert_int_equal(engine_session_pause(f->env.eng, id, 1, &e), 0);
+	usleep(500000);
+	assert_int_equal(engine_session_pause(f->env.eng, id, 0, &e), 0);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
+	from = (int)json_integer_value(json_object_get(event_at(f,
+	    find_event(f, "session:paused", id, NULL, NULL, 0)),
+	    "chunk_index"));
+	to = (int)json_integer_value(json_object_get(event_at(f,
+	    find_event(f, "session:resumed", id, NULL, NULL, 0)),
+	    "chunk_index"));
+	/* 0.5 s from within a chunk: 3 or 4 chunks of 0.2 s */
+	assert_true(to - from >= 3 && to - from <= 4);
+	assert_int_equal(count_events(f, "session:progress"), 10);
+	d = event_at(f, find_event(f, "session:progress", id, NULL, NULL, 1));
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "total_chunks")), 10);
+	sum = json_object_get(last_event(f), "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "total_chunks")), 10);
+	paused = (int)json_integer_value(json_object_get(sum,
+	    "paused_chunks"));
+	assert_int_equal(paused, 2 * (to - from));
+	assert_int_equal(json_integer_value(json_object_get(sum,
+	    "chunks_stored")) + paused, 20);
+	/* seconds, not chunks */
+	assert_true(fabs(json_real_value(json_object_get(sum,
+	    "paused_seconds")) - 0.2 * (to - from)) < 1e-9);
+
+	m = dataset_session_load(f->env.ds, id, err, sizeof err);
+	assert_non_null(m);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(m,
+	    "session"), "chunk_ms")), 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(m,
+	    "session"), "duration_seconds")), 2);
+	assert_int_equal(json_array_size(json_object_get(m, "measurements")),
+	    20 - paused);
+	json_array_foreach(json_object_get(m, "measurements"), j, row) {
+		assert_int_equal(json_integer_value(json_object_get(row,
+		    "iq_samples_count")), 2400);
+		assert_true(fabs(json_real_value(json_object_get(row,
+		    "duration_seconds")) - 0.2) < 1e-9);
+		assert_true(json_real_value(json_object_get(row, "snr_db")) > 10);
+		assert_true(fabs(json_real_value(json_object_get(row,
+		    "frequency_offset_hz")) - 1000) < 2);
+	}
+	json_decref(m);
+	fx_free(f);
+}
+
+
+/*
  * Pause and resume (issue 15): the receivers stay connected; the chunks
  * whose second overlaps the pause are not stored and are counted paused,
  * not missing (the session completes, not partial); numbering goes on;
@@ -1070,6 +1153,7 @@ main(void)
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_exclude),
+		cmocka_unit_test(test_chunk_ms),
 		cmocka_unit_test(test_receiver_faults),
 		cmocka_unit_test(test_all_fail),
 		cmocka_unit_test(test_no_failure_said),

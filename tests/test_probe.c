@@ -56,7 +56,7 @@ test_probe(void **state)
 	assert_int_equal(probe_tcp(&env.st, 1.0, NULL), 3);
 
 	/* accepting a 25 MHz session: only the first */
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	p.freq_hz = 25e6;
 	p.low_cut = -5000;
 	p.high_cut = 5000;

@@ -18,7 +18,7 @@ good(void)
 {
 	struct session_params p;
 
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	strcpy(p.name, "Test Recording 001");
 	p.freq_hz = 14.2e6;
 	p.duration_s = 5;
@@ -40,6 +40,26 @@ test_valid(void **state)
 	assert_int_equal(session_validate(&p, NULL, &e), 0);
 	p.duration_s = 30;
 	assert_int_equal(session_validate(&p, NULL, &e), 0);
+	assert_int_equal(session_total_chunks(&p), 30);
+	/* chunk lengths: the bounds, and the message says the range */
+	p.duration_s = 5;
+	p.chunk_ms = 100;
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
+	assert_int_equal(session_total_chunks(&p), 50);
+	p.chunk_ms = 5000;
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
+	assert_int_equal(session_total_chunks(&p), 1);
+	p.chunk_ms = 2500;
+	assert_int_equal(session_validate(&p, NULL, &e), 0);
+	assert_int_equal(session_total_chunks(&p), 2);
+	p.chunk_ms = 50;
+	assert_int_equal(session_validate(&p, NULL, &e), -1);
+	assert_string_equal(e.msg, "chunk length must be 100 to 5000 ms "
+	    "(got 50)");
+	p.chunk_ms = 2000;
+	assert_int_equal(session_validate(&p, NULL, &e), -1);
+	assert_string_equal(e.msg, "the duration (5 s) must be a whole number "
+	    "of 2000-ms chunks");
 }
 
 static void
@@ -78,6 +98,17 @@ test_invalid(void **state)
 	expect_bad(&p, "out_of_range", "frequency_mhz");
 	p = good(); p.low_cut = 5000;
 	expect_bad(&p, "out_of_range", "passband");
+	/* chunk length: 100-5000 ms, the duration whole chunks */
+	p = good(); p.chunk_ms = 99;
+	expect_bad(&p, "out_of_range", "chunk_ms");
+	p = good(); p.chunk_ms = 5001;
+	expect_bad(&p, "out_of_range", "chunk_ms");
+	p = good(); p.chunk_ms = 0;	/* not from session_params_init */
+	expect_bad(&p, "out_of_range", "chunk_ms");
+	p = good(); p.duration_s = 3; p.chunk_ms = 2000;
+	expect_bad(&p, "out_of_range", "chunk_ms");
+	p = good(); p.duration_s = 1; p.chunk_ms = 300;
+	expect_bad(&p, "out_of_range", "chunk_ms");
 	p = good(); strcpy(p.notes, "a\x07");
 	expect_bad(&p, "out_of_range", "notes");
 	/* a group id is a token: no spaces, slashes, quotes */

@@ -294,6 +294,25 @@ test_start_validation(void **state)
 		{ "{\"session_name\":\"x\",\"frequency_mhz\":25,"
 		    "\"duration_seconds\":5,\"exclude\":[\"Fake 2\"]}",
 		    "out_of_range", "exclude" },
+		/* chunk length (issue 15): 100-5000 ms, whole chunks */
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"chunk_ms\":50}",
+		    "out_of_range", "chunk_ms" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"chunk_ms\":5001}",
+		    "out_of_range", "chunk_ms" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"chunk_ms\":1e12}",
+		    "out_of_range", "chunk_ms" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"chunk_ms\":2000}",
+		    "out_of_range", "chunk_ms" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"chunk_ms\":\"200\"}",
+		    "wrong_type", "chunk_ms" },
+		{ "{\"session_name\":\"x\",\"frequency_mhz\":10,"
+		    "\"duration_seconds\":5,\"chunk_ms\":200.5}",
+		    "wrong_type", "chunk_ms" },
 	};
 	char	msg[1024], *name;
 	size_t	i;
@@ -427,6 +446,61 @@ test_exclude(void **state)
 	    "\"exclude\":null}}");
 	assert_string_equal(ev(r), "session:started");
 }
+
+/* session:start with chunk_ms (issue 15): the reply, the snapshot and the
+ * acquisition say it; session:complete may repeat it, not change it; the
+ * progress counts duration / chunk length. */
+static void
+test_chunk_ms(void **state)
+{
+	struct fx	*f = *state;
+	json_t		*r, *d;
+	char		 msg[512], id[37];
+	size_t		 i;
+	int		 n = 0;
+
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"short\",\"frequency_mhz\":10,\"duration_seconds\":1,"
+	    "\"chunk_ms\":250}}");
+	assert_string_equal(ev(r), "session:started");
+	d = json_object_get(r, "data");
+	assert_int_equal(json_integer_value(json_object_get(d, "chunk_ms")),
+	    250);
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "total_chunks")), 4);
+	snprintf(id, sizeof id, "%s", dstr(r, "session_id"));
+	snprintf(msg, sizeof msg, "{\"event\":\"session:assign_source\","
+	    "\"data\":{\"session_id\":\"%s\",\"source_id\":\"unknown\"}}", id);
+	assert_string_equal(ev(send1(f, msg)), "session:source_assigned");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10000000,"
+	    "\"duration_seconds\":1,\"chunk_ms\":500}}", id);
+	expect_error(f, msg, "session:error", "out_of_range", "chunk_ms");
+	snprintf(msg, sizeof msg, "{\"event\":\"session:complete\",\"data\":{"
+	    "\"session_id\":\"%s\",\"frequency_hz\":10000000,"
+	    "\"duration_seconds\":1,\"chunk_ms\":250}}", id);
+	r = send1(f, msg);
+	assert_string_equal(ev(r), "session:completed");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
+	    "data"), "chunks")), 4);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
+	pthread_mutex_lock(&f->lock);
+	json_array_foreach(f->bus, i, r) {
+		if (strcmp(ev(r), "session:progress") != 0 ||
+		    strcmp(dstr(r, "session_id"), id) != 0)
+			continue;
+		d = json_object_get(r, "data");
+		n++;
+		assert_int_equal(json_integer_value(json_object_get(d,
+		    "chunk")), n);
+		assert_int_equal(json_integer_value(json_object_get(d,
+		    "total_chunks")), 4);
+	}
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(n, 4);
+}
+
 
 static void
 test_flow(void **state)
@@ -882,7 +956,7 @@ test_owner(void **state)
 
 	/* the console's operator (the engine, directly) always may; a
 	 * session it started is only watched over the API */
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	snprintf(p.name, sizeof p.name, "console");
 	p.freq_hz = 10e6;
 	p.duration_s = 3;
@@ -1053,6 +1127,13 @@ test_schedules(void **state)
 	sched_error(f, "+60s", ",\"group_id\":\"a b\"", "out_of_range",
 	    "group_id");
 	sched_error(f, "+60s", ",\"wat\":1", "unknown_field", "wat");
+	/* the chunk length: its range, whole chunks (3 s of 2000 ms) */
+	sched_error(f, "+60s", ",\"chunk_ms\":50", "out_of_range",
+	    "chunk_ms");
+	sched_error(f, "+60s", ",\"chunk_ms\":2000", "out_of_range",
+	    "chunk_ms");
+	sched_error(f, "+60s", ",\"chunk_ms\":\"500\"", "wrong_type",
+	    "chunk_ms");
 	expect_error(f, "{\"event\":\"schedule:add\",\"data\":{\"name\":\"\","
 	    "\"frequency_mhz\":10,\"duration_seconds\":3,\"start_at\":"
 	    "\"+60s\"}}", "error", "missing_field", "name");
@@ -1065,7 +1146,8 @@ test_schedules(void **state)
 
 	/* added: the reply is the schedule as the list says it */
 	m = sched_msg("+120s", ",\"every\":\"15m\",\"count\":40,\"notes\":"
-	    "\"n\",\"group_id\":\"plan:1\",\"source\":\"Unknown\"");
+	    "\"n\",\"group_id\":\"plan:1\",\"source\":\"Unknown\","
+	    "\"chunk_ms\":500");
 	r = send1(f, m);
 	free(m);
 	assert_string_equal(ev(r), "schedule:added");
@@ -1078,6 +1160,8 @@ test_schedules(void **state)
 	    "active");
 	assert_int_equal(json_integer_value(json_object_get(o, "every_s")),
 	    900);
+	assert_int_equal(json_integer_value(json_object_get(o, "chunk_ms")),
+	    500);
 	assert_true(json_is_string(json_object_get(o, "next")));
 	assert_true(json_is_array(json_object_get(o, "runs")));
 	m = sched_msg("+60s", ",\"every\":90,\"until\":\"+1h\"");
@@ -1086,6 +1170,8 @@ test_schedules(void **state)
 	assert_string_equal(ev(r), "schedule:added");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
 	    json_object_get(r, "data"), "schedule"), "every_s")), 90);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "data"), "schedule"), "chunk_ms")), 1000);
 
 	/* the CLI sees the same dataset */
 	list = schedule_list(f->env.ds, cancel, sizeof cancel);
@@ -1181,6 +1267,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exclude, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_ms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_left_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner, setup, teardown),

@@ -41,7 +41,9 @@
 #define QUEUE_MAX	20000		/* events waiting for the UI thread */
 #define LOG_MAX		400		/* event log lines kept */
 #define FRAME_S		0.05		/* at most 20 frames/s */
-#define NCHUNK		SESSION_DURATION_MAX
+/* chunks a session can have: the longest duration in the shortest chunks
+ * (--chunk-ms) */
+#define NCHUNK		(SESSION_DURATION_MAX * 1000 / SESSION_CHUNK_MS_MIN)
 /* Below this size a screen would be cut (the Configure form's button,
  * step 3's summary, the table's rows): "terminal too small" is shown
  * instead. Every screen is laid out for 80x24 and still whole at 60x20
@@ -134,6 +136,8 @@ struct con {
 	/* configure (sc_config.c) */
 	struct wg_field	 name, freq, notes, group, at;
 	struct wg_slider dur;
+	int		 chunk_ms;		/* chunk length: c/C on the
+						   duration (sc_config.c) */
 	int		 focus;
 	char		 ferr[CF_N][256];
 	char		 msg[512];

@@ -104,6 +104,28 @@ config_start_at(struct con *c, double *t)
 	return check_at(c, t);
 }
 
+/* The chunk lengths c/C step through on the duration (--chunk-ms takes
+ * any of 100-5000 ms; these divide most durations). */
+static const int chunk_steps[] = { 100, 200, 250, 500, 1000, 2000, 2500,
+    5000 };
+#define NSTEPS	((int)(sizeof chunk_steps / sizeof chunk_steps[0]))
+
+static void
+chunk_step(struct con *c, int dir)
+{
+	int	i, at = -1;
+
+	for (i = 0; i < NSTEPS; i++)
+		if (chunk_steps[i] == c->chunk_ms)
+			at = i;
+	if (at < 0)	/* a --chunk-ms off the steps: the nearest below */
+		for (at = 0; at + 1 < NSTEPS && chunk_steps[at + 1] <
+		    c->chunk_ms; at++)
+			;
+	at = (at + dir + NSTEPS) % NSTEPS;
+	c->chunk_ms = chunk_steps[at];
+}
+
 /* Everything of step 1; focuses the first bad field. 0 when valid. */
 static int
 validate_config(struct con *c)
@@ -129,10 +151,11 @@ validate_config(struct con *c)
 		    "the start instant needs fixing");
 		return -1;
 	}
-	memset(&c->p, 0, sizeof c->p);
+	session_params_init(&c->p);
 	snprintf(c->p.name, sizeof c->p.name, "%s", c->name.buf);
 	c->p.freq_hz = hz;
 	c->p.duration_s = c->dur.value;
+	c->p.chunk_ms = c->chunk_ms;
 	snprintf(c->p.notes, sizeof c->p.notes, "%s", c->notes.buf);
 	snprintf(c->p.group, sizeof c->p.group, "%s", c->group.buf);
 	c->p.low_cut = c->cfg->low_cut;
@@ -142,6 +165,8 @@ validate_config(struct con *c)
 		    c->cfg->preset->group);
 	if (session_validate(&c->p, c->cfg->stations, &e) != 0) {
 		snprintf(c->msg, sizeof c->msg, "%s", e.msg);
+		if (strcmp(e.field, "chunk_ms") == 0)
+			c->focus = CF_DUR;
 		return -1;
 	}
 	c->msg[0] = '\0';
@@ -201,9 +226,10 @@ config_draw(struct con *c)
 		case CF_DUR:
 			wg_slider_text(&c->dur, 30, c->th.utf8, track,
 			    sizeof track);
-			snprintf(buf, sizeof buf, "%s %s %s %2d s",
-			    con_arrows(c, "\xe2\x97\x80", "<"), track,
-			    con_arrows(c, "\xe2\x96\xb6", ">"), c->dur.value);
+			snprintf(buf, sizeof buf, "%s %s %s %2d s  in %d-ms "
+			    "chunks", con_arrows(c, "\xe2\x97\x80", "<"), track,
+			    con_arrows(c, "\xe2\x96\xb6", ">"), c->dur.value,
+			    c->chunk_ms);
 			wg_put(stdscr, y, fx, w - fx, c->focus == i ?
 			    c->th.focus : 0, buf);
 			break;
@@ -251,11 +277,21 @@ config_draw(struct con *c)
 			wg_put(stdscr, y + 1, fx, w - fx, c->th.error,
 			    c->dur.note);
 			continue;
+		} else if (i == CF_DUR && (c->chunk_ms <= 0 ||
+		    (long)c->dur.value * 1000 % c->chunk_ms != 0)) {
+			/* said as session_validate says it */
+			snprintf(buf, sizeof buf, "%d s is not a whole number "
+			    "of %d-ms chunks (c/C: chunk length)",
+			    c->dur.value, c->chunk_ms);
+			wg_put(stdscr, y + 1, fx, w - fx, c->th.error, buf);
+			continue;
 		} else if (i == CF_DUR)
-			snprintf(buf, sizeof buf, "%s or type digits: %d-%d s, "
-			    "one chunk per second", con_arrows(c,
+			snprintf(buf, sizeof buf, "%s or type digits: %d-%d s; "
+			    "c/C chunk length: %ld chunks", con_arrows(c,
 			    "\xe2\x86\x90/\xe2\x86\x92", "Left/Right"),
-			    SESSION_DURATION_MIN, SESSION_DURATION_MAX);
+			    SESSION_DURATION_MIN, SESSION_DURATION_MAX,
+			    (long)c->dur.value * 1000 / c->chunk_ms);
+		/* (chunk_ms > 0 here: the branch above took the rest) */
 		else if (i == CF_NOTES)
 			snprintf(buf, sizeof buf, "optional");
 		else if (i == CF_GROUP)
@@ -362,6 +398,11 @@ config_key(struct con *c, int k)
 			assign_enter(c);
 		return;
 	}
+	if (c->focus == CF_DUR && (k == 'c' || k == 'C')) {
+		chunk_step(c, k == 'c' ? 1 : -1);
+		c->msg[0] = '\0';
+		return;
+	}
 	if (c->focus == CF_DUR) {
 		wg_slider_key(&c->dur, k);
 		return;
@@ -401,6 +442,9 @@ config_defaults(struct con *c)
 	wg_field_init(&c->at, 40, "");
 	wg_slider_init(&c->dur, SESSION_DURATION_MIN, SESSION_DURATION_MAX,
 	    pre != NULL && pre->duration_s > 0 ? pre->duration_s : 10);
+	/* as given (session_validate says what is wrong with it on Start;
+	 * c/C steps to a valid one) */
+	c->chunk_ms = pre != NULL ? pre->chunk_ms : SESSION_CHUNK_MS_DEFAULT;
 	if (pre != NULL)	/* a session ready to start (console.h) */
 		c->focus = CF_START;
 	c->fmin = 0;
@@ -422,6 +466,7 @@ config_help(struct con *c)
 		"Shift-Tab, Up      previous field",
 		"Left/Right         move the cursor; duration -/+ 1 s",
 		"digits             type the duration (on the slider)",
+		"c / C              chunk length +/- (100-5000 ms)",
 		"Ctrl-A/Ctrl-E      start / end of the field (Home/End)",
 		"Ctrl-W, Alt-Bksp   delete the word before the cursor",
 		"Ctrl-U/Ctrl-K      delete to the start / to the end",
@@ -431,5 +476,5 @@ config_help(struct con *c)
 		"Esc, Ctrl-C        quit (asks first)",
 		"", "any key closes this help" };
 
-	con_draw_modal(c, "Keys: configure", cfg, 13);
+	con_draw_modal(c, "Keys: configure", cfg, 14);
 }

@@ -170,7 +170,7 @@ start_session(struct con *c)
 			out[n++] = sts->v[i].name;
 	/* Fresh state before the first event of the session is applied. */
 	progress_reset(c);
-	c->total = c->p.duration_s;
+	c->total = session_total_chunks(&c->p);
 	c->chunk = c->measurements = 0;
 	c->acquiring = 0;
 	c->paused = 0;
@@ -308,8 +308,8 @@ confirm_draw(struct con *c)
 } while (0)
 	KV("Session name", "%s", c->p.name);
 	KV("Frequency", "%.6f MHz", c->p.freq_hz / 1e6);
-	KV("Duration", "%d s (%d chunks per station)", c->p.duration_s,
-	    c->p.duration_s);
+	KV("Duration", "%d s (%d chunks of %d ms per station)",
+	    c->p.duration_s, session_total_chunks(&c->p), c->p.chunk_ms);
 	KV("Source", "%s", c->source_name);
 	KV("Notes", "%s", c->p.notes[0] ? c->p.notes : "-");
 	if (c->p.group[0] != '\0')

@@ -82,9 +82,9 @@ detail_load(struct con *c, const char *id)
 			    name, "%s", jstr(st, "name"));
 	}
 	c->htotal = (int)jint(json_object_get(man, "summary"), "total_chunks");
-	if (c->htotal <= 0)
-		c->htotal = (int)jint(json_object_get(man, "session"),
-		    "duration_seconds");
+	if (c->htotal <= 0)	/* the one reading of duration and length */
+		c->htotal = (int)dataset_session_total_chunks(
+		    json_object_get(man, "session"));
 	if (c->htotal > NCHUNK)
 		c->htotal = NCHUNK;
 	json_array_foreach(json_object_get(man, "measurements"), i, m) {
@@ -378,6 +378,10 @@ record_again(struct con *c, const char *id)
 	    (int)jint(se, "duration_seconds") >= SESSION_DURATION_MIN &&
 	    (int)jint(se, "duration_seconds") <= SESSION_DURATION_MAX ?
 	    (int)jint(se, "duration_seconds") : 10);
+	/* its chunk length (1000 ms before sessions kept it) */
+	c->chunk_ms = (int)jint(se, "chunk_ms") >= SESSION_CHUNK_MS_MIN &&
+	    (int)jint(se, "chunk_ms") <= SESSION_CHUNK_MS_MAX ?
+	    (int)jint(se, "chunk_ms") : SESSION_CHUNK_MS_DEFAULT;
 	wg_field_set(&c->notes, jstr(se, "notes"));
 	wg_field_set(&c->group, jstr(se, "group_id"));
 	/* A start instant is of its moment: never repeated. */

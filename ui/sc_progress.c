@@ -145,19 +145,20 @@ progress_follow(struct con *c, const char *sid, double start_at)
 	 * happened before this (its start, the receivers connecting) is
 	 * read from the engine, as after a queue overflow. */
 	progress_reset(c);
-	memset(&c->p, 0, sizeof c->p);
+	session_params_init(&c->p);
 	snprintf(c->p.name, sizeof c->p.name, "%s", jstr(snap, "session_name"));
 	snprintf(c->p.notes, sizeof c->p.notes, "%s", jstr(snap, "notes"));
 	snprintf(c->p.group, sizeof c->p.group, "%s", jstr(snap, "group_id"));
 	c->p.freq_hz = jnum(snap, "frequency_hz", &v) ? v : 0;
 	c->p.duration_s = (int)jint(snap, "duration_seconds");
-	c->p.low_cut = -SESSION_PASSBAND_DEFAULT;	/* the scheduler's */
-	c->p.high_cut = SESSION_PASSBAND_DEFAULT;
+	/* the schedule's chunk length (the snapshot says it) */
+	if (jint(snap, "chunk_ms") > 0)
+		c->p.chunk_ms = (int)jint(snap, "chunk_ms");
 	snprintf(c->id, sizeof c->id, "%s", sid);
 	snprintf(c->source_name, sizeof c->source_name, "%s",
 	    jstr(snap, "source_name")[0] ? jstr(snap, "source_name") :
 	    "Unknown");
-	c->total = c->p.duration_s;
+	c->total = session_total_chunks(&c->p);
 	c->chunk = (int)jint(snap, "chunk");
 	c->measurements = (int)jint(snap, "measurements_count");
 	c->acquiring = 1;
@@ -645,7 +646,7 @@ static const struct wg_col cols[TC_N] = {
 	{ "Off Hz", 7, 0, 0, 1, 0 },
 	{ "RSSI", 5, 0, 0, 1, 2 },
 	{ "ok/miss", 7, 0, 0, 1, 0 },
-	{ "SNR/chunk", 9, NCHUNK, 1, 0, 1 },
+	{ "SNR/chunk", 9, SESSION_DURATION_MAX, 1, 0, 1 },	/* the newest */
 };
 
 /* The sparkline's one fixed scale, the same for every station and every
@@ -784,6 +785,13 @@ draw_spark(struct con *c, int y, int x, int w, const struct row *r, int upto)
 		}
 }
 
+/* The session's chunk length, s (its chunk_ms; 1 s before it is set). */
+static double
+chunk_s(const struct con *c)
+{
+	return c->p.chunk_ms > 0 ? c->p.chunk_ms / 1000.0 : 1.0;
+}
+
 static void
 fmt_mmss(double s, char *buf, size_t len)
 {
@@ -869,10 +877,10 @@ header_text(struct con *c, double frac, char *buf, size_t len,
 		}
 	}
 	if (c->acquiring && c->t_acq > 0 && nw > 0 && c->chunk < c->total &&
-	    now - c->t_chunk > 1.5) {
+	    now - c->t_chunk > chunk_s(c) + 0.5) {
 		/* A chunk is late: who it waits for, and until when it is
 		 * given up for them (the engine's grace). */
-		wait_end = c->t_chunk + 1 + (c->cfg->grace > 0 ?
+		wait_end = c->t_chunk + chunk_s(c) + (c->cfg->grace > 0 ?
 		    c->cfg->grace : ENGINE_GRACE_DEFAULT);
 		fmt_mmss(wait_end - now, left, sizeof left);
 		snprintf(buf, len, "chunk %d waits for %s%s%s (%s left)", ci + 1,
@@ -880,7 +888,7 @@ header_text(struct con *c, double frac, char *buf, size_t len,
 		*attr = c->th.warn;
 		return;
 	}
-	fmt_mmss(c->total - c->chunk - (frac * c->total - c->chunk), left,
+	fmt_mmss((c->total - frac * c->total) * chunk_s(c), left,
 	    sizeof left);
 	snprintf(buf, len, "%3d%%  %d measurements", (int)floor(frac * 100 +
 	    1e-9), c->measurements);
@@ -1003,12 +1011,12 @@ progress_draw(struct con *c)
 	con_title_line(c, c->p.name, buf);
 
 	/* Chunk counter and a bar that moves per chunk and, in between,
-	 * with the clock (each chunk is one second of signal). Once ended:
+	 * with the clock (each chunk is chunk_s(c) of signal). Once ended:
 	 * the chunks really stored (a cancel at 11/20 shows 11/20). */
 	within = 0;
 	if (c->acquiring && c->qpos == 0 && c->chunk < c->total &&
 	    c->measurements > 0) {
-		within = mono() - c->t_chunk;
+		within = (mono() - c->t_chunk) / chunk_s(c);
 		within = within < 0 ? 0 : within > 0.95 ? 0.95 : within;
 	}
 	if (c->final != NULL) {

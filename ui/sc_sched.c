@@ -522,6 +522,9 @@ form_spec(struct con *c, struct schedule_spec *s)
 		BAD(SF_FREQ, "Frequency: %s", err);
 	s->freq_hz = mhz * 1e6;
 	s->duration_s = c->sdur.value;
+	/* 1-s chunks: the form has no chunk length (schedule add
+	 * --chunk-ms and schedule:add's chunk_ms set one) */
+	s->chunk_ms = SESSION_CHUNK_MS_DEFAULT;
 	snprintf(s->source, sizeof s->source, "%s", blank(c->ssource.buf) ?
 	    "unknown" : c->ssource.buf);
 	if (blank(c->sat.buf))

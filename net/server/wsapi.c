@@ -344,6 +344,27 @@ mhz_field(struct req *r, double *out)
 	return 0;
 }
 
+/* An optional chunk_ms: 0 and *out untouched when absent; a whole number
+ * otherwise (its range and the duration's fit are session_validate's, the
+ * one check; a huge value is clamped, still out of it). */
+static int
+chunk_ms_field(struct req *r, int *out)
+{
+	json_t	*j = json_object_get(r->data, "chunk_ms");
+	double	 v;
+
+	if (j == NULL || json_is_null(j))
+		return 0;
+	v = json_number_value(j);
+	if (!json_is_number(j) || !isfinite(v) || v != floor(v)) {
+		fail(r, "wrong_type", "chunk_ms", "chunk_ms must be a whole "
+		    "number of milliseconds");
+		return -1;
+	}
+	*out = (int)fmax(-1e9, fmin(1e9, v));
+	return 0;
+}
+
 /* ---- who may act on a session ---- */
 
 /* Completed or failed: nothing can act on it any more. Any other status
@@ -555,6 +576,7 @@ ev_start(struct req *r)
 		{ "notes", F_STR, 0, SESSION_NOTES_MAX },
 		{ "group_id", F_STR, 0, SESSION_GROUP_MAX },
 		{ "exclude", F_ARR, 0, 0 },
+		{ "chunk_ms", F_INT, 0, 0 },
 	};
 	struct session_params	 p;
 	struct session_error	 e;
@@ -573,7 +595,7 @@ ev_start(struct req *r)
 	if (whole(r, "duration_seconds", SESSION_DURATION_MIN,
 	    SESSION_DURATION_MAX, "seconds", &dur) != 0)
 		return;
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	snprintf(p.name, sizeof p.name, "%s", sget(r, "session_name"));
 	notes = sget(r, "notes");
 	snprintf(p.notes, sizeof p.notes, "%s", notes != NULL ? notes : "");
@@ -581,8 +603,8 @@ ev_start(struct req *r)
 	snprintf(p.group, sizeof p.group, "%s", group != NULL ? group : "");
 	p.freq_hz = mhz * 1e6;
 	p.duration_s = (int)dur;
-	p.low_cut = -SESSION_PASSBAND_DEFAULT;
-	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	if (chunk_ms_field(r, &p.chunk_ms) != 0)
+		return;
 	/* Stations the client leaves out, by name: strings here; which
 	 * names are stations, and that one is left, the engine's validation
 	 * says (session_check_exclude). */
@@ -636,9 +658,11 @@ ev_start(struct req *r)
 	}
 	/* The secret goes to the requester only (this reply is not
 	 * broadcast: wsapi_broadcast). */
-	d = json_pack("{s:s, s:s, s:s, s:f, s:i, s:s, s:s*, s:s}", "session_id",
-	    id, "session_name", p.name, "status", "recording", "frequency_mhz",
-	    mhz, "duration_seconds", p.duration_s, "notes", p.notes,
+	d = json_pack("{s:s, s:s, s:s, s:f, s:i, s:i, s:i, s:s, s:s*, s:s}",
+	    "session_id", id, "session_name", p.name, "status", "recording",
+	    "frequency_mhz", mhz, "duration_seconds", p.duration_s,
+	    "chunk_ms", p.chunk_ms, "total_chunks", session_total_chunks(&p),
+	    "notes", p.notes,
 	    "group_id", p.group[0] != '\0' ? p.group : NULL, "session_token",
 	    tok);
 	/* the stations left out (frequency, exclude), as the bus says */
@@ -693,13 +717,15 @@ ev_complete(struct req *r)
 		{ "duration_seconds", F_INT, 1, 0 },
 		{ "session_token", F_STR, 0, WSAPI_TOKEN_MAX },
 		{ "start_at", F_STR, 0, 64 },
+		{ "chunk_ms", F_INT, 0, 0 },
 	};
 	struct session_error	 e;
 	const char		*id, *at;
 	json_t			*snap, *d;
 	double			 hz, start_at = 0;
 	long			 dur;
-	json_int_t		 shz, sdur;
+	json_int_t		 shz, sdur, sms, stotal;
+	int			 ms = 0;
 
 	if (check_fields(r, spec, sizeof spec / sizeof spec[0]) != 0)
 		return;
@@ -719,7 +745,8 @@ ev_complete(struct req *r)
 		return;
 	}
 	if (whole(r, "duration_seconds", SESSION_DURATION_MIN,
-	    SESSION_DURATION_MAX, "seconds", &dur) != 0)
+	    SESSION_DURATION_MAX, "seconds", &dur) != 0 ||
+	    chunk_ms_field(r, &ms) != 0)
 		return;
 	if (uuid_field(r, "session_id", "") == NULL)
 		return;
@@ -738,6 +765,8 @@ ev_complete(struct req *r)
 	 */
 	shz = json_integer_value(json_object_get(snap, "frequency_hz"));
 	sdur = json_integer_value(json_object_get(snap, "duration_seconds"));
+	sms = json_integer_value(json_object_get(snap, "chunk_ms"));
+	stotal = json_integer_value(json_object_get(snap, "total_chunks"));
 	json_decref(snap);
 	if (fabs(hz - (double)shz) > 1.0) {
 		fail(r, "out_of_range", "frequency_hz", "frequency_hz %.0f does "
@@ -750,6 +779,15 @@ ev_complete(struct req *r)
 		    (long long)sdur);
 		return;
 	}
+	/* like the duration, a chunk_ms repeats step 1's (it is chosen
+	 * there, with session:start) */
+	if (json_object_get(r->data, "chunk_ms") != NULL &&
+	    !json_is_null(json_object_get(r->data, "chunk_ms")) && ms != sms) {
+		fail(r, "out_of_range", "chunk_ms", "chunk_ms %d does not "
+		    "match the session's %lld (chosen with session:start)", ms,
+		    (long long)sms);
+		return;
+	}
 	if (engine_session_acquire_at(r->api->cfg.eng, id, start_at, &e) != 0) {
 		fail_session(r, &e);
 		return;
@@ -758,7 +796,7 @@ ev_complete(struct req *r)
 	 * another session (1 = next); the position as it is now. */
 	snap = engine_session_snapshot(r->api->cfg.eng, id);
 	d = json_pack("{s:s, s:s, s:s, s:i, s:I}", "session_id", id,
-	    "task_id", id, "status", "in_progress", "chunks", (int)sdur,
+	    "task_id", id, "status", "in_progress", "chunks", (int)stotal,
 	    "queue_position", json_integer_value(json_object_get(snap,
 	    "queue_position")));
 	json_decref(snap);
@@ -1069,6 +1107,7 @@ ev_schedule_add(struct req *r)
 		{ "source", F_STR, 0, sizeof(((struct schedule_spec *)0)->source) - 1 },
 		{ "notes", F_STR, 0, sizeof(((struct schedule_spec *)0)->notes) - 1 },
 		{ "group_id", F_STR, 0, sizeof(((struct schedule_spec *)0)->group) - 1 },
+		{ "chunk_ms", F_INT, 0, 0 },
 	};
 	struct schedule_spec	 s;
 	struct session_error	 e;
@@ -1089,6 +1128,9 @@ ev_schedule_add(struct req *r)
 	    SESSION_DURATION_MAX, "seconds", &n) != 0)
 		return;
 	s.duration_s = (int)n;
+	s.chunk_ms = SESSION_CHUNK_MS_DEFAULT;
+	if (chunk_ms_field(r, &s.chunk_ms) != 0)
+		return;
 	if (util_parse_when(sget(r, "start_at"), now, &s.first) != 0) {
 		fail(r, "wrong_type", "start_at", "start_at must be an ISO 8601 "
 		    "UTC time on a whole second or +N[s|m|h] from now");

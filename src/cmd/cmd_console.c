@@ -65,6 +65,7 @@ static const struct option console_options[] = {
 	{ "duration", required_argument, NULL, 0 },
 	{ "notes", required_argument, NULL, 0 },
 	{ "group", required_argument, NULL, 0 },
+	{ "chunk-ms", required_argument, NULL, 0 },
 	REPLICATOR_OPTIONS,
 	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
@@ -98,7 +99,7 @@ console_exec(const struct args *a)
 	    cli_parse_passband(s, &low, &high) != 0)
 		return EXIT_USAGE;
 	/* a session ready to start: the form filled, Start focused */
-	memset(&pre, 0, sizeof pre);
+	session_params_init(&pre);
 	if ((rc = cmd_session_options(a, &pre, &mhz, &dur)) != 0)
 		return rc;
 	pre.freq_hz = mhz * 1e6;
@@ -171,7 +172,7 @@ console_exec(const struct args *a)
 	cc.high_cut = high;
 	if (args_has(a, "name") || args_has(a, "freq") ||
 	    args_has(a, "duration") || args_has(a, "notes") ||
-	    args_has(a, "group"))
+	    args_has(a, "group") || args_has(a, "chunk-ms"))
 		cc.preset = &pre;
 	if (console_run(&cc, err, sizeof err) != 0)
 		rc = cli_error(EXIT_SOFTWARE, "%s", err);
@@ -212,9 +213,10 @@ const struct cmd_entry cmd_console_entry = {
 	    "  --token-file FILE    with --listen: clients must send this token; "
 	    "required\n"
 	    "                       off loopback\n"
-	    "  --name NAME, --freq MHZ, --duration S, --notes TEXT, --group ID\n"
-	    "                       fill the Configure form with these (Start "
-	    "focused):\n"
+	    "  --name NAME, --freq MHZ, --duration S, --notes TEXT, --group ID,\n"
+	    "  --chunk-ms MS        fill the Configure form with these (Start "
+	    "focused;\n"
+	    "                       chunk length 100-5000 ms, default 1000):\n"
 	    "                       a session ready to start (scripts/demo)\n"
 	    REPLICATOR_HELP
 	    RUNTIME_HELP

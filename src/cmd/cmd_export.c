@@ -105,13 +105,13 @@ export_exec(const struct args *a)
 		    "arrays", cli_esc(fmt));
 	arrays = strcmp(fmt, "arrays") == 0;
 	if (args_double(a, "rate", 1, ARRAYS_MAX_RATE, &rate) != 0 ||
-	    args_long(a, "chunk-ms", 1, 1000, "milliseconds",
+	    args_long(a, "chunk-ms", 1, 5000, "milliseconds",
 	    &chunk_ms) != 0)
 		return EXIT_USAGE;
 	if (!arrays && (args_has(a, "rate") || args_has(a, "chunk-ms")))
 		return cli_error(EXIT_USAGE, "--rate and --chunk-ms are for "
 		    "--format arrays (SigMF keeps each receiver's own rate "
-		    "and its one-second chunks)");
+		    "and its recorded chunks)");
 	if (arrays && args_has(a, "archive"))
 		return cli_error(EXIT_USAGE, "--archive is for --format sigmf "
 		    "(the arrays are one .npz file already)");
@@ -171,8 +171,10 @@ const struct cmd_entry cmd_export_entry = {
 	    "lowest\n"
 	    "                   measured rate, rounded down to whole samples per "
 	    "window)\n"
-	    "  --chunk-ms MS    arrays: windows of MS ms (1-1000; default 1000), "
-	    "tiling\n"
+	    "  --chunk-ms MS    arrays: windows of MS ms (1 to the session's "
+	    "chunk length,\n"
+	    "                   its default: the manifest's chunk_ms, 1000 "
+	    "before it), tiling\n"
 	    "                   each receiver's stream without a gap\n"
 	    "  --data-dir DIR   the dataset (default $XDG_DATA_HOME/heimdall-rec)\n"
 	    "  --json           print what was written as JSON\n"

@@ -43,6 +43,7 @@ static const struct option import_options[] = {
 	{ "notes", required_argument, NULL, 0 },
 	{ "group", required_argument, NULL, 0 },
 	{ "passband", required_argument, NULL, 0 },
+	{ "chunk-ms", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
 	RUNTIME_OPTIONS,
 	{ NULL, 0, NULL, 0 }
@@ -77,9 +78,7 @@ import_exec(const struct args *a)
 	long			 dur = SESSION_DURATION_MAX, avail;
 	int			 i, rc, usable = 0, freq_ok = 1;
 
-	memset(&p, 0, sizeof p);
-	p.low_cut = -SESSION_PASSBAND_DEFAULT;
-	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	session_params_init(&p);
 	stfile = args_get(a, "stations");
 	dir = args_get(a, "data-dir");
 	source = args_get(a, "source");
@@ -166,6 +165,10 @@ import_exec(const struct args *a)
 			    "seconds: %ld chunks, not %ld\n", avail, avail,
 			    dur);
 		dur = avail;
+		/* whole chunks: the longest overlap that is a whole number
+		 * of them (session_validate refuses the rest) */
+		while (dur > 1 && p.chunk_ms > 0 && dur * 1000 % p.chunk_ms != 0)
+			dur--;
 	}
 	utc(t0, t1, sizeof t1);
 	fprintf(stderr, "common overlap: %ld s from %s\n", dur, t1);
@@ -223,13 +226,15 @@ const struct cmd_entry cmd_import_entry = {
 	    "  --passband LOW:HIGH  Hz around the frequency for the metrics "
 	    "(default\n"
 	    "                       -5000:5000)\n"
+	    "  --chunk-ms MS        chunk length in ms, 100-5000 (default 1000);\n"
+	    "                       the duration must be whole chunks\n"
 	    "  --json               events as JSON lines on stdout\n"
 	    RUNTIME_HELP
 	    "\nEvery file (kiwirecorder -w: a kiwi GNSS stamp before each data "
 	    "chunk) is\nchecked first; one that never had a GPS fix (255), has "
 	    "no recent fix (254),\nwhose stamps disagree with its sample count "
 	    "or have gaps is refused with the\nreason, for that station only. "
-	    "The common overlap of the others is cut\ninto 1-second chunks on "
+	    "The common overlap of the others is cut\ninto chunks (1 s by default) on "
 	    "the recordings' own GPS time (UTC).\n"
 	    "\nExit status: 0 every chunk stored, 75 some missing (a refused "
 	    "file), 65\nfewer than 2 usable recordings or no 1-s overlap, 69 "

@@ -1,6 +1,7 @@
 /* cmd_record.c -- "record": a scripted session from flags, progress on stderr or JSON lines on stdout. */
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -109,10 +110,12 @@ human(struct out *o, const char *name, const json_t *d)
 		o->nexcluded = (int)json_array_size(json_object_get(d,
 		    "excluded"));
 	if (strcmp(name, "session:started") == 0)
-		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s\n",
-		    cli_jstr(d, "session_id"), cli_jstr(d, "session_name"),
+		fprintf(stderr, "session %s: \"%s\", %.6f MHz, %lld s in "
+		    "%lld-ms chunks\n", cli_jstr(d, "session_id"),
+		    cli_jstr(d, "session_name"),
 		    json_real_value(json_object_get(d, "frequency_mhz")),
-		    (long long)jint(d, "duration_seconds"));
+		    (long long)jint(d, "duration_seconds"),
+		    (long long)jint(d, "chunk_ms"));
 	else if (strcmp(name, "session:source_assigned") == 0)
 		fprintf(stderr, "source: %s\n", cli_jstr(d, "source_name"));
 	else if (strcmp(name, "session:completed") == 0)
@@ -366,6 +369,7 @@ flag_of(const char *field)
 		{ "duration_seconds", "--duration" },
 		{ "frequency_mhz", "--freq" }, { "passband", "--passband" },
 		{ "source_id", "--source" }, { "exclude", "--exclude" },
+		{ "chunk_ms", "--chunk-ms" },
 	};
 	size_t	i;
 
@@ -432,6 +436,7 @@ static const struct option record_options[] = {
 	{ "group", required_argument, NULL, 0 },
 	{ "passband", required_argument, NULL, 0 },
 	{ "exclude", required_argument, NULL, 0 },
+	{ "chunk-ms", required_argument, NULL, 0 },
 	{ "start-timeout", required_argument, NULL, 0 },
 	{ "at", required_argument, NULL, 0 },
 	{ "json", no_argument, NULL, 0 },
@@ -444,7 +449,9 @@ static const struct option record_options[] = {
 /*
  * The session's own options, as record and import take them: --name,
  * --notes and --group (bounded here, once; what a group may hold is
- * session_validate's), --freq (MHz), --duration (s), --passband.
+ * session_validate's), --freq (MHz), --duration (s), --passband,
+ * --chunk-ms (any integer here: its range and the duration's fit are
+ * session_validate's, the one check).
  * Each one only when given: *mhz and *dur keep their values otherwise.
  * 0, or the exit status after the message.
  */
@@ -483,6 +490,13 @@ cmd_session_options(const struct args *a, struct session_params *p,
 	if ((s = args_get(a, "passband")) != NULL &&
 	    cli_parse_passband(s, &p->low_cut, &p->high_cut) != 0)
 		return EXIT_USAGE;
+	if (args_has(a, "chunk-ms")) {
+		long ms;
+		if (args_long(a, "chunk-ms", INT_MIN, INT_MAX, "milliseconds",
+		    &ms) != 0)
+			return EXIT_USAGE;
+		p->chunk_ms = (int)ms;
+	}
 	return 0;
 }
 
@@ -547,9 +561,7 @@ record_exec(const struct args *a)
 	long			 dur = 0;
 	int			 rc;
 
-	memset(&p, 0, sizeof p);
-	p.low_cut = -SESSION_PASSBAND_DEFAULT;
-	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	session_params_init(&p);
 	replicator_config_init(&rcfg);
 	stfile = args_get(a, "stations");
 	dir = args_get(a, "data-dir");
@@ -628,7 +640,7 @@ cmd_record_run(struct runtime *rt, const char *dir, double start_timeout,
 	memset(&o, 0, sizeof o);
 	o.json = json;
 	o.nst = rt->stations.n;
-	o.nchunks = p.duration_s;
+	o.nchunks = session_total_chunks(&p);	/* validated: >= 1 */
 	o.snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), sizeof *o.snr);
 	o.has_snr = calloc((size_t)o.nchunks * (size_t)(o.nst + 1), 1);
 	if (o.snr == NULL || o.has_snr == NULL) {
@@ -721,7 +733,9 @@ const struct cmd_entry cmd_record_entry = {
 	    "                       characters)\n"
 	    "  --freq MHZ           dial frequency in MHz; a station whose range\n"
 	    "                       excludes it is left out (none takes it: 64)\n"
-	    "  --duration S         whole seconds, 1-30: S chunks per station\n"
+	    "  --duration S         whole seconds, 1-30: S*1000/MS chunks per station\n"
+	    "  --chunk-ms MS        chunk length in ms, 100-5000 (default 1000); the\n"
+	    "                       duration must be a whole number of chunks\n"
 	    "  --source SOURCE      unknown, a known source's name, or its UUID\n"
 	    "  --notes TEXT         free text (up to 4096 bytes of UTF-8)\n"
 	    "  --group ID           links this session with other recorders'\n"

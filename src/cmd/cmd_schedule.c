@@ -1,5 +1,6 @@
 /* cmd_schedule.c -- "schedule add|list|cancel": planned sessions, kept in the dataset and run by serve and the console. */
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ static const struct option schedule_options[] = {
 	{ "source", required_argument, NULL, 0 },
 	{ "notes", required_argument, NULL, 0 },
 	{ "group", required_argument, NULL, 0 },
+	{ "chunk-ms", required_argument, NULL, 0 },
 	{ "at", required_argument, NULL, 0 },
 	{ "every", required_argument, NULL, 0 },
 	{ "count", required_argument, NULL, 0 },
@@ -38,7 +40,7 @@ schedule_addcmd(struct dataset *ds, const struct args *a)
 	const char		*v;
 	char			 id[37], err[512], ferr[256];
 	double			 mhz = 0;
-	long			 dur = 0, count = 0;
+	long			 dur = 0, count = 0, ms = SESSION_CHUNK_MS_DEFAULT;
 
 	memset(&s, 0, sizeof s);
 	if ((v = args_get(a, "name")) == NULL || args_get(a, "freq") == NULL ||
@@ -55,7 +57,8 @@ schedule_addcmd(struct dataset *ds, const struct args *a)
 	if (args_long(a, "duration", SESSION_DURATION_MIN,
 	    SESSION_DURATION_MAX, "seconds", &dur) != 0 ||
 	    args_long(a, "count", 1, SCHEDULE_COUNT_MAX, "occurrences",
-	    &count) != 0)
+	    &count) != 0 || args_long(a, "chunk-ms", INT_MIN, INT_MAX,
+	    "milliseconds", &ms) != 0)	/* range: session_validate */
 		return EXIT_USAGE;
 	snprintf(s.source, sizeof s.source, "%s", (v = args_get(a, "source"))
 	    != NULL ? v : "unknown");
@@ -85,6 +88,7 @@ schedule_addcmd(struct dataset *ds, const struct args *a)
 	s.count = (int)count;
 	s.freq_hz = mhz * 1e6;
 	s.duration_s = (int)dur;
+	s.chunk_ms = (int)ms;
 	/* the checks schedule:add makes too (lead, the template's session,
 	 * every/count/until, the source) */
 	if (scheduler_check_new(ds, &s, util_now(), &e) != 0)
@@ -173,7 +177,7 @@ const struct cmd_entry cmd_schedule_entry = {
 	.usage =
 	    "add --name PATTERN --freq MHZ --duration S --at TIME [--every N[s|m|h]"
 	    " [--count N | --until TIME]] [--source SOURCE] [--notes TEXT] "
-	    "[--group ID] | list [--json] | cancel ID",
+	    "[--group ID] [--chunk-ms MS] | list [--json] | cancel ID",
 	.summary = "Planned sessions, run by serve and the console at their "
 	    "instants.",
 	.help =
@@ -182,6 +186,8 @@ const struct cmd_entry cmd_schedule_entry = {
 	    "  --name PATTERN       session name; {n} is the occurrence (1, 2, ...)\n"
 	    "  --freq MHZ           frequency\n"
 	    "  --duration S         whole seconds, 1-30\n"
+	    "  --chunk-ms MS        chunk length in ms, 100-5000 (default 1000); the\n"
+	    "                       duration must be a whole number of chunks\n"
 	    "  --at TIME            the first start: ISO 8601 UTC on a whole second,\n"
 	    "                       or +N[s|m|h]; at least 10 s ahead\n"
 	    "  --every N[s|m|h]     repeat (longer than the duration, 10 s to 7 d)\n"

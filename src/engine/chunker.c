@@ -1,4 +1,4 @@
-/* chunker.c -- one receiver's stream cut into 1-second chunks on the session's time grid. */
+/* chunker.c -- one receiver's stream cut into chunks of L seconds (L = chunk_ms/1000) on the session's time grid. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +45,7 @@ struct tfit {
 struct chunker {
 	int		 websdr;
 	int		 total;
+	int		 chunk_ms;	/* chunk length (chunker_set_chunk_ms) */
 	double		 ring_s;
 
 	/* The current stream: sample index pos is the next one to arrive.
@@ -290,9 +291,17 @@ chunker_new(int websdr, int total, double ring_s)
 	ch->websdr = websdr;
 	ch->total = total;
 	ch->ring_s = ring_s > 0 ? ring_s : 0.5;
+	ch->chunk_ms = 1000;
 	ch->gps_age = -1;
 	ch->spool_fd = -1;
 	return ch;
+}
+
+void
+chunker_set_chunk_ms(struct chunker *ch, int ms)
+{
+	if (ms > 0 && ch->next == 0 && ch->cur == NULL)
+		ch->chunk_ms = ms;
 }
 
 void
@@ -339,11 +348,12 @@ chunker_stream(struct chunker *ch, double fs)
 
 /*
  * Start index (stream samples) of grid chunk k in the current stream: the
- * first sample taken at or after t0 + k. Chunk k is then exactly the
- * samples of second k, [t0 + k, t0 + k + 1), at the real rate: k*fs and
- * not k*round(fs), so the fraction of 12001.135 S/s carries into the next
- * chunk instead of drifting (chunks hold floor(fs) or ceil(fs) samples),
- * and chunk k of every receiver starts in [t0 + k, t0 + k + 1/fs): within
+ * first sample taken at or after t0 + k*L (L the chunk length, s). Chunk k
+ * is then exactly the samples of [t0 + k*L, t0 + (k+1)*L), at the real
+ * rate: k*L*fs and not k*round(L*fs), so the fraction of 12001.135 S/s
+ * carries into the next chunk instead of drifting (chunks hold floor(L*fs)
+ * or ceil(L*fs) samples), and chunk k of every receiver starts in
+ * [t0 + k*L, t0 + k*L + 1/fs): within
  * one sample of the others. The epsilon keeps a sample exactly on the
  * boundary from rounding up through float noise.
  */
@@ -358,7 +368,10 @@ anchor_t(const struct chunker *ch)
 static int64_t
 chunk_start(const struct chunker *ch, int k)
 {
-	return (int64_t)ceil(ch->x0 + (double)k * ch->fs - 1e-6);
+	/* k * chunk_ms is an exact integer: (double)k * 0.2 would not be,
+	 * and chunk k's first sample must not depend on that rounding. */
+	return (int64_t)ceil(ch->x0 + (double)k * ch->chunk_ms * ch->fs /
+	    1000.0 - 1e-6);
 }
 
 static void
@@ -397,8 +410,9 @@ chunk_new(struct chunker *ch, int k, size_t len)
 		room = ch->slot_room;
 	} else if (c == NULL) {
 		/* Room for the longest chunk of this stream (chunks hold
-		 * floor(fs) or ceil(fs) samples), so any can reuse it. */
-		room = (size_t)ceil(ch->fs);
+		 * floor(L*fs) or ceil(L*fs) samples, L the chunk length in
+		 * s), so any can reuse it. */
+		room = (size_t)ceil(ch->fs * ch->chunk_ms / 1000.0);
 		if (room < len)
 			room = len;
 		if ((c = malloc(sizeof *c)) == NULL)

@@ -1,15 +1,17 @@
 /*
- * chunker.h -- cuts one receiver's sample stream into 1-second chunks by
+ * chunker.h -- cuts one receiver's sample stream into chunks of L seconds
+ * (L = chunk_ms / 1000, 1 s unless chunker_set_chunk_ms says otherwise) by
  * sample count, on a time grid shared by every receiver of the session.
  *
  * The grid: the session's origin t0 (UTC s) is the first instant at which
  * every receiver streams. For a stream whose sample 0 was taken at anchor
  * (GPS time when the receiver has a fresh fix, else estimated from arrival)
- * at rate fs, chunk k holds the stream samples taken in [t0 + k, t0 + k + 1):
- * indices [ceil(x0 + k*fs), ceil(x0 + (k+1)*fs)) with x0 = (t0 - anchor)*fs
- * -- floor(fs) or ceil(fs) of them, gapless, the remainder of a frame
- * carried into the next chunk, and chunk k of every receiver starting in
- * [t0 + k, t0 + k + 1/fs), within one sample of the others. A reconnect
+ * at rate fs, chunk k holds the stream samples taken in [t0 + k*L,
+ * t0 + (k+1)*L): indices [ceil(x0 + k*L*fs), ceil(x0 + (k+1)*L*fs)) with
+ * x0 = (t0 - anchor)*fs -- floor(L*fs) or ceil(L*fs) of them, gapless, the
+ * remainder of a frame carried into the next chunk, and chunk k of every
+ * receiver starting in [t0 + k*L, t0 + k*L + 1/fs), within one sample of
+ * the others. A reconnect
  * starts a new
  * stream with a new anchor on the same grid; chunks it only partly covers
  * are never produced (the engine records them as missing).
@@ -152,6 +154,10 @@ struct chunker;
  * outvoted must still be there (2 s covers a run of ~1 s). */
 struct chunker	*chunker_new(int websdr, int total, double ring_s);
 void		 chunker_free(struct chunker *ch);
+/* The chunk length in ms (the session's chunk_ms, validated by
+ * session_validate); 1000 by default. Only before the first chunk is cut
+ * (ignored after). */
+void		 chunker_set_chunk_ms(struct chunker *ch, int ms);
 
 /* A new stream begins at rate fs (drops any partial chunk). */
 void		 chunker_stream(struct chunker *ch, double fs);

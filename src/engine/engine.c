@@ -90,6 +90,9 @@ struct acq {
 	int		*map;		/* websdr - 1 -> its rt index, -1: left
 					   out (cfg.stations->n entries) */
 	int		 total;
+	/* Chunk k covers [t0 + k*len_s, t0 + (k+1)*len_s) on the session's
+	 * time line: len_s = chunk_ms / 1000, total = duration / len_s. */
+	double		 len_s;
 	double		 t_start;	/* CLOCK_REALTIME at acquisition */
 	double		 deadline;	/* nothing more is awaited after it */
 	int		 has_origin;
@@ -418,6 +421,9 @@ status_data(struct sess *s)
 	    "notes", s->p.notes);
 	json_object_set_new(d, "frequency_hz",
 	    json_integer((json_int_t)llround(s->p.freq_hz)));
+	json_object_set_new(d, "chunk_ms", json_integer(s->p.chunk_ms));
+	json_object_set_new(d, "total_chunks",
+	    json_integer(session_total_chunks(&s->p)));
 	if (s->p.group[0] != '\0')
 		json_object_set_new(d, "group_id", json_string(s->p.group));
 	if (s->source_id[0] != '\0') {
@@ -872,10 +878,11 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	pthread_mutex_unlock(&eng->lock);
 
 	events_emit(eng->cfg.ev, "session:started", json_pack(
-	    "{s:s, s:s, s:s, s:f, s:i, s:s, s:s*, s:O}", "session_id", s->id,
-	    "session_name", p->name, "status", "recording",
+	    "{s:s, s:s, s:s, s:f, s:i, s:i, s:s, s:s*, s:O}", "session_id",
+	    s->id, "session_name", p->name, "status", "recording",
 	    "frequency_mhz", p->freq_hz / 1e6, "duration_seconds",
-	    p->duration_s, "notes", p->notes, "group_id",
+	    p->duration_s, "chunk_ms", p->chunk_ms, "notes", p->notes,
+	    "group_id",
 	    p->group[0] != '\0' ? p->group : NULL, "excluded", s->excluded));
 	say_left_out(eng, s);
 	pthread_mutex_lock(&eng->lock);
@@ -1496,7 +1503,8 @@ supervise(struct acq *a, double now, json_t *missing)
 		 * seconds later, within reason. */
 		double c = rx_clock(a, r), deadline = a->deadline;
 		if (a->has_origin) {
-			double end = a->t0 + a->total + eng->cfg.grace - c;
+			double end = a->t0 + a->total * a->len_s +
+			    eng->cfg.grace - c;
 			if (end > deadline)
 				deadline = fmin(end,
 				    a->deadline + CLOCK_MAX_WAIT_S);
@@ -1507,7 +1515,8 @@ supervise(struct acq *a, double now, json_t *missing)
 				continue;
 			overdue = now >= deadline || r->state == RX_FAILED ||
 			    a->cancel || (a->has_origin &&
-			    now + c > a->t0 + k + 1 + eng->cfg.grace);
+			    now + c > a->t0 + (k + 1) * a->len_s +
+			    eng->cfg.grace);
 			if (overdue && a->pz[k]) {
 				/* A receiver that failed during a pause: its
 				 * chunks in the pause are paused once their
@@ -1515,8 +1524,9 @@ supervise(struct acq *a, double now, json_t *missing)
 				 * later ones back). */
 				if (r->state == RX_FAILED && !a->cancel &&
 				    now < deadline && a->has_origin &&
-				    now + c < a->t0 + k + 1) {
-					next = fmin(next, a->t0 + k + 1 - c);
+				    now + c < a->t0 + (k + 1) * a->len_s) {
+					next = fmin(next, a->t0 + (k + 1) *
+					    a->len_s - c);
 					continue;
 				}
 				r->cst[k] = C_PAUSED;
@@ -1528,7 +1538,8 @@ supervise(struct acq *a, double now, json_t *missing)
 				/* later chunks are later still */
 				next = fmin(next, deadline);
 				if (a->has_origin)
-					next = fmin(next, a->t0 + k + 1 +
+					next = fmin(next, a->t0 + (k + 1) *
+					    a->len_s +
 					    eng->cfg.grace - c);
 				break;
 			}
@@ -2112,8 +2123,8 @@ summary_build(struct acq *a)
 		miss += a->rt[i].missing;
 		pz += a->rt[i].paused;
 	}
-	/* chunk indexes some receiver skipped for a pause: the seconds of
-	 * the session not recorded because of it */
+	/* chunk indexes some receiver skipped for a pause: times the chunk
+	 * length, the seconds of the session not recorded because of it */
 	for (k = 0; k < a->total; k++)
 		for (i = 0; i < a->n; i++)
 			if (a->rt[i].cst[k] == C_PAUSED) {
@@ -2125,7 +2136,7 @@ summary_build(struct acq *a)
 	    "chunks_expected", a->total * a->n, "chunks_stored", ok,
 	    "chunks_missing", miss, "measurements_count", ok,
 	    "total_chunks", a->total, "paused_chunks", pz,
-	    "paused_seconds", (double)rows_pz, "stations", stations,
+	    "paused_seconds", rows_pz * a->len_s, "stations", stations,
 	    "missing", a->missing);
 	/* left out (not counted in chunks_expected) */
 	json_object_set(sum, "excluded", a->s->excluded);
@@ -2356,7 +2367,8 @@ acq_new(struct engine *eng, struct sess *s)
 	}
 	for (i = 0; i < eng->cfg.stations->n; i++)
 		a->map[i] = s->out[i] ? -1 : a->n++;
-	a->total = s->p.duration_s;
+	a->total = session_total_chunks(&s->p);
+	a->len_s = s->p.chunk_ms / 1000.0;
 	a->rt = calloc((size_t)a->n, sizeof *a->rt);
 	a->spool_fd = spool_open(eng);
 	a->clkv = calloc((size_t)a->n, sizeof *a->clkv);
@@ -2365,11 +2377,11 @@ acq_new(struct engine *eng, struct sess *s)
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->t_start = util_now();
-	a->deadline = a->t_start + eng->cfg.start_timeout + a->total +
+	a->deadline = a->t_start + eng->cfg.start_timeout + s->p.duration_s +
 	    eng->cfg.grace;
 	if (s->start_at > 0) {
 		a->start_at = s->start_at;
-		a->deadline = fmax(a->deadline, s->start_at + a->total +
+		a->deadline = fmax(a->deadline, s->start_at + s->p.duration_s +
 		    eng->cfg.grace);
 	}
 	for (i = 0; a->rt != NULL && i < eng->cfg.stations->n; i++) {
@@ -2380,9 +2392,13 @@ acq_new(struct engine *eng, struct sess *s)
 		r->acq = a;
 		r->st = &eng->cfg.stations->v[i];
 		r->drv = rx_driver_find(r->st->type);
-		/* 2 s kept: a stream re-placed after a stale run of GPS
-		 * stamps (chunker.h) is cut again from them. */
-		r->ch = chunker_new(r->st->index, a->total, 2.0);
+		/* 2 s kept (a chunk more when chunks are longer than 1 s):
+		 * a stream re-placed after a stale run of GPS stamps
+		 * (chunker.h) is cut again from them. */
+		r->ch = chunker_new(r->st->index, a->total,
+		    fmax(2.0, a->len_s + 1.0));
+		if (r->ch != NULL)
+			chunker_set_chunk_ms(r->ch, s->p.chunk_ms);
 		if (r->ch != NULL && a->spool_fd >= 0)
 			chunker_spool(r->ch, a->spool_fd,
 			    (int64_t)a->map[i] * SPOOL_STRIDE, SPOOL_STRIDE);
@@ -2401,6 +2417,7 @@ acq_new(struct engine *eng, struct sess *s)
 		lc.ev = eng->cfg.ev;
 		lc.session_id = s->id;
 		lc.total = a->total;
+		lc.chunk_ms = s->p.chunk_ms;
 		lc.band_lo_hz = s->p.low_cut;
 		lc.band_hi_hz = s->p.high_cut;
 		lc.nudge = nudge_loop;
@@ -2559,7 +2576,7 @@ engine_session_acquire_at(struct engine *eng, const char *id,
 	{
 		json_t *d = json_pack("{s:s, s:s, s:s, s:i, s:i}",
 		    "session_id", s->id, "task_id", s->id, "status",
-		    "in_progress", "chunks", s->p.duration_s,
+		    "in_progress", "chunks", session_total_chunks(&s->p),
 		    "queue_position", pos);
 		if (start_at > 0) {
 			char iso[40];
@@ -2622,8 +2639,8 @@ engine_session_cancel(struct engine *eng, const char *id, const char *reason,
 
 /*
  * Pause/resume. The session's time line is the host clock plus the GPS
- * receivers' median offset (0 without GPS): chunk k covers [t0 + k,
- * t0 + k + 1) on it. Before the origin is known, a pause covers every
+ * receivers' median offset (0 without GPS): chunk k covers [t0 + k*L,
+ * t0 + (k+1)*L) on it (L the chunk length, s). Before the origin is known, a pause covers every
  * chunk and a resume gives every chunk back (none has begun).
  */
 int
@@ -2672,9 +2689,9 @@ engine_session_pause(struct engine *eng, const char *id, int paused,
 	}
 	now = util_now() + a->clk_off;
 	if (paused) {
-		/* every chunk not ended at now: floor(now - t0) on */
+		/* every chunk not ended at now: floor((now - t0) / L) on */
 		from = a->has_origin ? (int)fmax(0, fmin(a->total,
-		    floor(now - a->t0))) : 0;
+		    floor((now - a->t0) / a->len_s))) : 0;
 		for (k = from; k < a->total; k++)
 			a->pz[k] = 1;
 		a->paused = 1;
@@ -2682,9 +2699,10 @@ engine_session_pause(struct engine *eng, const char *id, int paused,
 		d = json_pack("{s:s, s:i, s:f}", "session_id", id,
 		    "chunk_index", from, "at", now);
 	} else {
-		/* every chunk starting at or after now: ceil(now - t0) on */
+		/* every chunk starting at or after now: ceil((now - t0) / L)
+		 * on */
 		from = a->has_origin ? (int)fmax(0, fmin(a->total,
-		    ceil(now - a->t0))) : 0;
+		    ceil((now - a->t0) / a->len_s))) : 0;
 		for (k = from; k < a->total; k++)
 			a->pz[k] = 0;
 		a->paused = 0;
@@ -2773,6 +2791,7 @@ manifest_build(struct engine *eng, struct sess *s)
 	json_object_set_new(ses, "frequency_mhz", json_real(s->p.freq_hz / 1e6));
 	json_object_set_new(ses, "duration_seconds",
 	    json_integer(s->p.duration_s));
+	json_object_set_new(ses, "chunk_ms", json_integer(s->p.chunk_ms));
 	json_object_set_new(ses, "notes", json_string(s->p.notes));
 	json_object_set_new(ses, "group_id", s->p.group[0] ?
 	    json_string(s->p.group) : json_null());

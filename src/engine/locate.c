@@ -279,7 +279,7 @@ power_db(const struct chunk *c)
  * the samples instead of two). */
 static int
 hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0,
-    int *timed)
+    int *timed, int64_t chunk_ns)
 {
 	size_t	i;
 	int64_t	acc = 0;
@@ -307,7 +307,7 @@ hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0,
 		*timed = 1;
 	if (l_end0 != NULL && *l_end0 == 0)
 		*l_end0 = c->t0_ns + llround((double)c->n * 1e9 / c->fs_gps) -
-		    (int64_t)c->index * 1000000000;
+		    (int64_t)c->index * chunk_ns;
 	/* The time base TDoA needs: the first sample's time in integer ns
 	 * and the rate measured from the GPS stamps (chunker.h), not the
 	 * grid's double of UTC seconds (~0.2 us) and nominal rate. */
@@ -363,7 +363,8 @@ locate_offer(struct locate *l, const struct chunk *c, int audio)
 		i = s->nheld;
 	if (c->index > l->kmax)
 		l->kmax = c->index;
-	if (hold(&s->rx[i], c, pw, &l->end0_ns, &l->timed) != 0)
+	if (hold(&s->rx[i], c, pw, &l->end0_ns, &l->timed,
+	    (int64_t)l->cfg.chunk_ms * 1000000) != 0)
 		exclude_locked(l, s, c->websdr, "out of memory");
 	else if (i == s->nheld)
 		s->nheld++;
@@ -410,7 +411,8 @@ locate_grid(struct locate *l, double t0, double fs, int ngps)
 		return;
 	pthread_mutex_lock(&l->lock);
 	if (l->end0_ns == 0)
-		l->end0_ns = (int64_t)llround((t0 + 1) * 1e9);
+		l->end0_ns = (int64_t)llround(t0 * 1e9) +
+		    (int64_t)l->cfg.chunk_ms * 1000000;
 	/* fewer than 2 receivers on GPS time: no TDoA at all for now, so
 	 * neither warm-up (~10 ms of CPU: plans, page faults of the
 	 * buffers, the geodesic module) nor nudges (wake-ups of the
@@ -438,7 +440,8 @@ warm_up(struct locate *l, double fs)
 {
 	struct tdoa_input	*in;
 	struct tdoa_pair	*p;
-	size_t			 n = (size_t)fs, i;
+	size_t			 n = (size_t)(fs * l->cfg.chunk_ms / 1000.0),
+				 i;
 	int			 nrx = l->nst < l->cfg.max_rx ? l->nst :
 				    l->cfg.max_rx, np, maxp, j;
 	float			*iq = malloc(2 * n * sizeof *iq);
@@ -970,7 +973,8 @@ next_nudge(struct locate *l)
 		l->nudge_step = 0;
 		return next_nudge(l);
 	}
-	return (double)l->end0_ns / 1e9 + k + 0.015 + 0.010 * l->nudge_step;
+	return (double)l->end0_ns / 1e9 + k * (l->cfg.chunk_ms / 1000.0) +
+	    0.015 + 0.010 * l->nudge_step;
 }
 
 static void *
@@ -1090,6 +1094,8 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 		l->cfg.snr_min_db = LOCATE_SNR_MIN_DB;
 	if (l->cfg.max_rx <= 0)
 		l->cfg.max_rx = LOCATE_MAX_RX;
+	if (l->cfg.chunk_ms <= 0)
+		l->cfg.chunk_ms = 1000;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	l->done = calloc((size_t)cfg->total, 1);

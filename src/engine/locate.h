@@ -92,6 +92,7 @@ struct locate_config {
 	struct events		*ev;		/* borrowed */
 	const char		*session_id;	/* copied */
 	int			 total;		/* chunks in the session */
+	int			 chunk_ms;	/* their length (0: 1000) */
 	double			 snr_min_db;	/* 0: LOCATE_SNR_MIN_DB */
 	int			 max_rx;	/* 0: LOCATE_MAX_RX */
 	double			 band_lo_hz;	/* the session's passband, Hz */
@@ -130,8 +131,9 @@ void		 locate_settled(struct locate *l, int k);
  * kept for the worker's next); 0 while the worker is behind. A replay
  * (engine_config.replay) waits for it; a live session cannot. */
 int		 locate_can_take(struct locate *l, int k);
-/* The session's grid is known: chunk k covers [t0 + k, t0 + k + 1) (UTC
- * s on the session's time line); fs: a receiver's rate (0: unknown);
+/* The session's grid is known: chunk k covers [t0 + k*L, t0 + (k+1)*L)
+ * (UTC s on the session's time line; L = chunk_ms / 1000); fs: a receiver's
+ * rate (0: unknown);
  * ngps: how many receivers are on GPS time now (-1: unknown). With
  * ngps >= 2 (or -1) the thread prepares the TDoA for chunks of that size
  * (FFTW plans, buffers, the geodesic module) and nudges the receivers'

@@ -70,14 +70,13 @@ run(struct scheduler *sc, const struct schedule_due *d)
 	char			 id[37];
 	int			 queued;
 
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	snprintf(p.name, sizeof p.name, "%s", d->spec.name);
 	snprintf(p.notes, sizeof p.notes, "%s", d->spec.notes);
 	snprintf(p.group, sizeof p.group, "%s", d->spec.group);
 	p.freq_hz = d->spec.freq_hz;
 	p.duration_s = d->spec.duration_s;
-	p.low_cut = -SESSION_PASSBAND_DEFAULT;
-	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	p.chunk_ms = d->spec.chunk_ms;
 	if (engine_session_start(sc->eng, &p, id, &e) != 0) {
 		record(sc, d, "failed", NULL, e.msg);
 		return;
@@ -238,14 +237,13 @@ scheduler_check_new(struct dataset *ds, const struct schedule_spec *s,
 		    "first start is %.0f s away: a schedule must start at "
 		    "least %d s ahead (the recorder connects and checks the "
 		    "receivers first)", s->first - now, SCHEDULER_LEAD_MIN_S);
-	memset(&p, 0, sizeof p);
+	session_params_init(&p);
 	snprintf(p.name, sizeof p.name, "%s", s->name);
 	snprintf(p.notes, sizeof p.notes, "%s", s->notes);
 	snprintf(p.group, sizeof p.group, "%s", s->group);
 	p.freq_hz = s->freq_hz;
 	p.duration_s = s->duration_s;
-	p.low_cut = -SESSION_PASSBAND_DEFAULT;
-	p.high_cut = SESSION_PASSBAND_DEFAULT;
+	p.chunk_ms = s->chunk_ms;
 	if (session_validate(&p, NULL, e) != 0) {
 		/* the template's field is the schedule's "name" */
 		if (strcmp(e->field, "session_name") == 0)

@@ -237,6 +237,22 @@ session_check_frequency(const struct stations *stations, double freq_hz,
 	    out == 2 ? "" : "s");
 }
 
+void
+session_params_init(struct session_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->low_cut = -SESSION_PASSBAND_DEFAULT;
+	p->high_cut = SESSION_PASSBAND_DEFAULT;
+	p->chunk_ms = SESSION_CHUNK_MS_DEFAULT;
+}
+
+int
+session_total_chunks(const struct session_params *p)
+{
+	return p->chunk_ms > 0 ? (int)((long)p->duration_s * 1000 /
+	    p->chunk_ms) : 0;
+}
+
 int
 session_validate(const struct session_params *p,
     const struct stations *stations, struct session_error *e)
@@ -269,6 +285,17 @@ session_validate(const struct session_params *p,
 		    "duration must be a whole number of seconds from %d to %d "
 		    "(got %d)", SESSION_DURATION_MIN, SESSION_DURATION_MAX,
 		    p->duration_s);
+	if (p->chunk_ms < SESSION_CHUNK_MS_MIN ||
+	    p->chunk_ms > SESSION_CHUNK_MS_MAX)
+		return session_error_set(e, "out_of_range", "chunk_ms",
+		    "chunk length must be %d to %d ms (got %d)",
+		    SESSION_CHUNK_MS_MIN, SESSION_CHUNK_MS_MAX, p->chunk_ms);
+	/* progress, rows and the chunk grid count whole chunks: a 3-s
+	 * session of 2000-ms chunks would end mid-chunk */
+	if ((long)p->duration_s * 1000 % p->chunk_ms != 0)
+		return session_error_set(e, "out_of_range", "chunk_ms",
+		    "the duration (%d s) must be a whole number of %d-ms "
+		    "chunks", p->duration_s, p->chunk_ms);
 	if (!isfinite(p->freq_hz) || p->freq_hz <= 0)
 		return session_error_set(e, "out_of_range", "frequency_mhz",
 		    "frequency must be a positive number of MHz");

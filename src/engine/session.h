@@ -19,6 +19,9 @@ struct stations;
 #define SESSION_GROUP_MAX	UTIL_GROUP_ID_MAX /* bytes: util_is_token */
 #define SESSION_DURATION_MIN	1
 #define SESSION_DURATION_MAX	30
+#define SESSION_CHUNK_MS_MIN	100	/* chunk length, ms */
+#define SESSION_CHUNK_MS_MAX	5000
+#define SESSION_CHUNK_MS_DEFAULT 1000
 #define SESSION_PASSBAND_DEFAULT 5000	/* -5000 .. +5000 Hz */
 #define SESSION_PASSBAND_MAX	100000	/* |edge| in Hz */
 
@@ -53,9 +56,18 @@ struct session_params {
 	 */
 	const char *const *exclude;
 	int	nexclude;
+	/* Chunk length (ms), SESSION_CHUNK_MS_MIN..MAX; the duration must
+	 * be a whole number of chunks (session_validate). */
+	int	chunk_ms;
 };
 #define SESSION_EXCLUDED_REASON	"excluded by the operator"
 #define SESSION_EXCLUDE_MAX	100000	/* names in exclude */
+
+/* Zeroes p and sets the defaults: passband, chunk_ms. Every front-end
+ * starts from this (a chunk_ms of 0 is refused by session_validate). */
+void		 session_params_init(struct session_params *p);
+/* Chunks in the session: duration_s * 1000 / chunk_ms (validated whole). */
+int		 session_total_chunks(const struct session_params *p);
 
 /* A stable error: code is one of the WebSocket API's codes ("missing_field",
  * "wrong_type", "out_of_range", "not_found", "bad_state", "busy",
@@ -76,7 +88,8 @@ int		 session_error_set(struct session_error *e, const char *code,
 		    const char *field, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
 
-/* Validate name, duration, notes, passband and, when stations is not NULL,
+/* Validate name, duration, chunk length (the duration a whole number of
+ * chunks), notes, passband and, when stations is not NULL,
  * the frequency against the stations' ranges (session_check_frequency:
  * refused only when no station takes it) and the exclude list
  * (session_check_exclude).

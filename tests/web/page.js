@@ -37,6 +37,15 @@ const [url, nst, mhz, outdir] = [process.argv[2], +process.argv[3], process.argv
     await page.fill("#freq", mhz);
     await page.$eval("#duration", (e) => { e.value = "5"; e.dispatchEvent(new Event("input")); });
     assert.strictEqual(await page.textContent("#duration-value"), "5");
+    // the chunk length (issue 15): 1 s by default; the count follows it,
+    // and a duration that is not whole chunks is said
+    assert.strictEqual(await page.$eval("#chunk-ms", (e) => e.value), "1000");
+    assert.strictEqual(await page.textContent("#duration-samples"), "5");
+    await page.selectOption("#chunk-ms", "200");
+    assert.strictEqual(await page.textContent("#duration-samples"), "25");
+    await page.selectOption("#chunk-ms", "2000");
+    assert.match(await page.textContent("#duration-samples"), /not a whole number of 2000-ms/);
+    await page.selectOption("#chunk-ms", "1000");
     await page.fill("#notes", "recorded by chromium");
     await page.fill("#group", "tx-2026.12:a_1");
     await page.click("#start");
