@@ -91,6 +91,11 @@ struct locate {
 #define Q_ORI	1e6	/* orientation: 1e-6 degree */
 #define Q_FIG	1e9	/* quality, correlation: 1e-9 */
 
+/* Chunks between two fixes started from the grid rather than from the
+ * previous fix (fix_opts.hint): a moving source or a minimum that became
+ * the better one is caught within this many chunks. */
+#define LOCATE_GRID_EVERY	10
+
 static json_t *
 jreal(double v, double scale)
 {
@@ -912,8 +917,21 @@ locate_slot(struct locate *l, struct slot *s)
 		    "excluded)" : nused == 1 ? "1 usable receiver, 3 are "
 		    "needed (see excluded)" : "2 usable receivers, 3 are "
 		    "needed (see excluded)");
-	else
-		fix_solve(l->pos, l->nst, meas, nmeas, NULL, &f);
+	else {
+		/* start from the previous chunk's fix (fix_opts.hint), but
+		 * from the grid every LOCATE_GRID_EVERY chunks */
+		struct fix_opts fo = { 0 };
+
+		pthread_mutex_lock(&l->lock);
+		if (s->k > 0 && s->k % LOCATE_GRID_EVERY != 0 &&
+		    l->has_fix[s->k - 1] && l->fixes[s->k - 1].ok) {
+			fo.hint = 1;
+			fo.hint_lat = l->fixes[s->k - 1].lat;
+			fo.hint_lon = l->fixes[s->k - 1].lon;
+		}
+		pthread_mutex_unlock(&l->lock);
+		fix_solve(l->pos, l->nst, meas, nmeas, &fo, &f);
+	}
 	if (l->cfg.has_source && nmeas > 0 &&
 	    (res = malloc((size_t)l->nst * sizeof *res)) != NULL) {
 		fix_residuals_us(l->pos, l->nst, meas, nmeas,
