@@ -892,7 +892,9 @@ dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
 		return -1;
 	o = json_pack("{s:o, s:O}", "tdoa", tdoa != NULL ?
 	    json_incref((json_t *)tdoa) : json_array(), "fixes", fixes);
-	text = o != NULL ? util_json_dumps(o, JSON_COMPACT |
+	/* locate's reals are rounded to their resolution (short): one
+	 * printf each */
+	text = o != NULL ? util_json_dumps_q(o, JSON_COMPACT |
 	    JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	/*

@@ -605,6 +605,54 @@ struct job {
 	struct fix_result r;
 };
 
+/* A start hint (fix_opts.hint): the same fix as from the grid when it
+ * is near (and fewer iterations: no grid minima to refine); a hint far
+ * off (the source moved) or with a bad clock in the data falls back to
+ * the grid and its outlier rejection. */
+static void
+test_hint(void **state)
+{
+	struct fix_meas m[21];
+	struct fix_result r0, r1;
+	struct fix_opts o = { .hint = 1 };
+	double	d;
+	int	nm;
+
+	(void)state;
+	for (int t = 0; t < 20; t++) {
+		double	la = 43.8 + 2 * uniform(), lo = 7 + 3 * uniform();
+
+		nm = all_pairs(net7, 7, la, lo, NOISE, -1, 0, m);
+		assert_int_equal(fix_solve(net7, 7, m, nm, NULL, &r0), 0);
+		/* near: the previous chunk's fix, a few hundred m off */
+		o.hint_lat = la + 0.003;
+		o.hint_lon = lo - 0.004;
+		assert_int_equal(fix_solve(net7, 7, m, nm, &o, &r1), 0);
+		d = fix_distance_m(r0.lat, r0.lon, r1.lat, r1.lon);
+		assert_true(d < 0.01);
+		assert_true(r1.iterations < r0.iterations);
+		assert_true(fabs(r1.semi_major_m - r0.semi_major_m) < 0.01);
+		/* far: 150 km away, outside the network: same fix */
+		o.hint_lat = la + 1.4;
+		o.hint_lon = lo + 1.5;
+		assert_int_equal(fix_solve(net7, 7, m, nm, &o, &r1), 0);
+		assert_true(fix_distance_m(r0.lat, r0.lon, r1.lat, r1.lon) <
+		    1);
+	}
+	/* a 20 us clock error: rejected as without a hint */
+	nm = all_pairs(net7, 7, IN_LAT, IN_LON, NOISE, 3, 20e-6, m);
+	o.hint_lat = IN_LAT;
+	o.hint_lon = IN_LON;
+	assert_int_equal(fix_solve(net7, 7, m, nm, &o, &r1), 0);
+	assert_int_equal(r1.rx_used[3], FIX_RX_REJECTED);
+	assert_true(fix_distance_m(r1.lat, r1.lon, IN_LAT, IN_LON) < 150);
+	/* invalid hints are ignored */
+	nm = all_pairs(net7, 7, IN_LAT, IN_LON, NOISE, -1, 0, m);
+	o.hint_lat = NAN;
+	assert_int_equal(fix_solve(net7, 7, m, nm, &o, &r1), 0);
+	assert_true(fix_distance_m(r1.lat, r1.lon, IN_LAT, IN_LON) < 150);
+}
+
 static void *
 run_job(void *p)
 {
@@ -769,6 +817,7 @@ main(void)
 		cmocka_unit_test(test_wrong_position),
 		cmocka_unit_test(test_no_fix),
 		cmocka_unit_test(test_three),
+		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_cost),
 	};

@@ -412,6 +412,42 @@ test_secrets(void **state)
 	assert_false(util_secret_equal("", "", 0));
 }
 
+/* Rounded reals (util_round_q) written in one printf each
+ * (util_json_dumps_q): the same text as the shortest form, reading back
+ * as the same double. */
+static void
+test_json_rounded(void **state)
+{
+	double	 v[] = { 44.90000123456789, -8.123456789012345,
+		    123.45678912345678, 0.000123456789, -0.0000005,
+		    12345.6789012345678, 1e-9, 3.0 };
+	double	 sc[] = { 1e9, 1e9, 1e6, 1e9, 1e6, 1e4, 1e9, 1e4 };
+	char	*a, *b, num[48];
+	json_t	*j;
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		double r = util_round_q(v[i], sc[i]);
+		assert_true(fabs(r - v[i]) <= 0.5 / sc[i] * (1 + 1e-9));
+		j = json_pack("{s:f}", "x", r);
+		a = util_json_dumps_q(j, JSON_COMPACT);
+		b = util_json_dumps(j, JSON_COMPACT);
+		assert_string_equal(a, b);
+		util_fmt_real(r, num, sizeof num);
+		assert_non_null(strstr(a, num));
+		assert_true(strtod(strchr(a, ':') + 1, NULL) == r);
+		free(a);
+		free(b);
+		json_decref(j);
+	}
+	assert_true(util_round_q(1.25, 10) == 1.3 || util_round_q(1.25, 10)
+	    == 1.2);
+	assert_true(isnan(util_round_q(NAN, 1e6)));
+	assert_true(util_round_q(1e300, 1e6) == 1e300);	/* beyond: as is */
+	assert_null(util_json_dumps_q(NULL, 0));
+}
+
 int
 main(void)
 {
@@ -427,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_json_numbers_shortest),
+		cmocka_unit_test(test_json_rounded),
 		cmocka_unit_test(test_secrets),
 	};
 

@@ -822,6 +822,34 @@ dump_cb(const char *buf, size_t size, void *data)
 	return dump_put(d, buf, size);
 }
 
+double
+util_round_q(double v, double scale)
+{
+	double	x = v * scale;
+
+	if (!isfinite(x) || !(fabs(x) < 1e15))
+		return v;
+	return round(x) / scale;
+}
+
+char *
+util_json_dumps_q(const json_t *j, size_t flags)
+{
+	locale_t	 old = (locale_t)0;
+	char		*s;
+
+	if (j == NULL)
+		return NULL;
+	/* jansson's printf follows LC_NUMERIC too (see util_fmt_real) */
+	pthread_once(&c_locale_once, c_locale_init);
+	if (c_locale != (locale_t)0)
+		old = uselocale(c_locale);
+	s = json_dumps(j, flags | JSON_REAL_PRECISION(UTIL_JSON_Q_DIGITS));
+	if (c_locale != (locale_t)0)
+		uselocale(old);
+	return s;
+}
+
 char *
 util_json_dumps(const json_t *j, size_t flags)
 {

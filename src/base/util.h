@@ -104,6 +104,27 @@ char	*util_json_dumps(const struct json_t *j, size_t flags);
  * "3.0"): at most 24 bytes with the NUL. */
 void	util_fmt_real(double v, char *buf, size_t len);
 
+/*
+ * For reals of a known resolution (a TDoA to the picosecond, a latitude to
+ * 1e-9 degree): v rounded to a multiple of 1 / scale (scale a power of
+ * ten, exact in a double: 1e9 for nanodegrees), i.e. the double nearest to
+ * that decimal (round(v scale) and the division are each exact or
+ * correctly rounded). Such a value has at most 15 significant digits as
+ * long as |v scale| < 1e15 (beyond, v is returned unrounded); NaN and
+ * infinities pass through.
+ */
+double	util_round_q(double v, double scale);
+/*
+ * util_json_dumps for values whose reals come from util_round_q (or are
+ * otherwise short): each real written with jansson's %.15g, one printf
+ * and no round-trip probes. A double nearest to a decimal of at most 15
+ * significant digits prints as that decimal, so the text is the same as
+ * util_json_dumps' shortest form and reads back as the same double; a
+ * real with more digits is cut to 15 (a relative 1e-15).
+ */
+#define UTIL_JSON_Q_DIGITS	15
+char	*util_json_dumps_q(const struct json_t *j, size_t flags);
+
 /* Raise the soft limit of open files (RLIMIT_NOFILE) to the hard one, at
  * most to UTIL_NOFILE_CAP; returns the soft limit now in force (-1 if it
  * cannot be read). */

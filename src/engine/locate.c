@@ -78,10 +78,39 @@ struct locate {
 	int			 nudge_k, nudge_step;
 };
 
+/*
+ * The resolutions the rows and events carry (what their consumers use,
+ * well below each figure's uncertainty), so that every real is short and
+ * written with one printf (util_json_dumps_q) instead of the shortest-form
+ * probes: the in-memory rows, the events, rows/loc_*.json and the
+ * manifest all hold the same rounded value.
+ */
+#define Q_DEG	1e9	/* latitude, longitude: 1e-9 degree, 0.1 mm */
+#define Q_US	1e6	/* TDoA, sigma, residuals in us: 1 ps */
+#define Q_M	1e4	/* ellipse axes, CEPs, errors: 0.1 mm */
+#define Q_ORI	1e6	/* orientation: 1e-6 degree */
+#define Q_FIG	1e9	/* quality, correlation: 1e-9 */
+
+/* Chunks between two fixes started from the grid rather than from the
+ * previous fix (fix_opts.hint): a moving source or a minimum that became
+ * the better one is caught within this many chunks. */
+#define LOCATE_GRID_EVERY	10
+
 static json_t *
-jreal(double v)
+jreal(double v, double scale)
 {
-	return isfinite(v) ? json_real(v) : json_null();
+	return isfinite(v) ? json_real(util_round_q(v, scale)) : json_null();
+}
+
+/* An event of locate's rows (reals from jreal): one printf per real. */
+static void
+emit_q(struct locate *l, const char *name, json_t *ev)
+{
+	char	*t = util_json_dumps_q(ev, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENCODE_ANY);
+
+	events_emit_text(l->cfg.ev, name, ev, t, t != NULL ? strlen(t) : 0);
+	free(t);
 }
 
 static const char *
@@ -520,41 +549,41 @@ fix_json(struct locate *l, int k, const struct fix_result *f,
 			if (!isfinite(res[i]))
 				continue;
 			json_array_append_new(resid, json_pack("{s:i, s:s, "
-			    "s:f}", "websdr", i + 1, "station", st_name(l,
-			    i + 1), "residual_us", res[i]));
+			    "s:o}", "websdr", i + 1, "station", st_name(l,
+			    i + 1), "residual_us", jreal(res[i], Q_US)));
 			if (wi < 0 || fabs(res[i]) > fabs(res[wi]))
 				wi = i;
 		}
 		if (wi >= 0)
-			worst = json_pack("{s:i, s:s, s:f}", "websdr", wi + 1,
+			worst = json_pack("{s:i, s:s, s:o}", "websdr", wi + 1,
 			    "station", st_name(l, wi + 1), "residual_us",
-			    res[wi]);
+			    jreal(res[wi], Q_US));
 	}
 	r = json_pack("{s:s, s:o, s:b, s:b, s:o}", "session_id", l->sid,
 	    "chunk_index", k >= 0 ? json_integer(k) : json_null(),
 	    "final", k < 0, "ok", f->ok,
 	    "reason", f->ok ? json_null() : json_string(f->reason));
-	json_object_set_new(r, "latitude", f->ok ? jreal(f->lat) :
+	json_object_set_new(r, "latitude", f->ok ? jreal(f->lat, Q_DEG) :
 	    json_null());
-	json_object_set_new(r, "longitude", f->ok ? jreal(f->lon) :
+	json_object_set_new(r, "longitude", f->ok ? jreal(f->lon, Q_DEG) :
 	    json_null());
 	json_object_set_new(r, "semi_major_m", f->ok ?
-	    jreal(f->semi_major_m) : json_null());
+	    jreal(f->semi_major_m, Q_M) : json_null());
 	json_object_set_new(r, "semi_minor_m", f->ok ?
-	    jreal(f->semi_minor_m) : json_null());
+	    jreal(f->semi_minor_m, Q_M) : json_null());
 	json_object_set_new(r, "orientation_deg", f->ok ?
-	    jreal(f->orient_deg) : json_null());
-	json_object_set_new(r, "cep50_m", f->ok ? jreal(f->cep50_m) :
+	    jreal(f->orient_deg, Q_ORI) : json_null());
+	json_object_set_new(r, "cep50_m", f->ok ? jreal(f->cep50_m, Q_M) :
 	    json_null());
-	json_object_set_new(r, "cep95_m", f->ok ? jreal(f->cep95_m) :
+	json_object_set_new(r, "cep95_m", f->ok ? jreal(f->cep95_m, Q_M) :
 	    json_null());
 	json_object_set_new(r, "receivers", json_incref(rx));
 	json_object_set_new(r, "pairs_used", json_integer(f->n_meas_used));
-	json_object_set_new(r, "error_m", jreal(err));
+	json_object_set_new(r, "error_m", jreal(err, Q_M));
 	json_object_set_new(r, "worst_websdr", wi >= 0 ?
 	    json_integer(wi + 1) : json_null());
 	json_object_set_new(r, "worst_residual_us", wi >= 0 ?
-	    jreal(res[wi]) : json_null());
+	    jreal(res[wi], Q_US) : json_null());
 
 	e = json_pack("{s:s}", "session_id", l->sid);
 	if (k >= 0)
@@ -572,9 +601,9 @@ fix_json(struct locate *l, int k, const struct fix_result *f,
 	    "longitude")));
 	if (f->ok)
 		json_object_set_new(e, "ellipse", json_pack("{s:o, s:o, s:o}",
-		    "semi_major_m", jreal(f->semi_major_m), "semi_minor_m",
-		    jreal(f->semi_minor_m), "orientation_deg",
-		    jreal(f->orient_deg)));
+		    "semi_major_m", jreal(f->semi_major_m, Q_M), "semi_minor_m",
+		    jreal(f->semi_minor_m, Q_M), "orientation_deg",
+		    jreal(f->orient_deg, Q_ORI)));
 	json_object_set_new(e, "cep50_m", json_deep_copy(json_object_get(r,
 	    "cep50_m")));
 	json_object_set_new(e, "cep95_m", json_deep_copy(json_object_get(r,
@@ -591,7 +620,7 @@ fix_json(struct locate *l, int k, const struct fix_result *f,
 		    json_integer(f->n_chunks_rejected));
 	}
 	if (l->cfg.has_source) {
-		json_object_set_new(e, "error_m", jreal(err));
+		json_object_set_new(e, "error_m", jreal(err, Q_M));
 		json_object_set_new(e, "residuals", resid != NULL ? resid :
 		    json_array());
 		resid = NULL;
@@ -623,7 +652,7 @@ fix_json(struct locate *l, int k, const struct fix_result *f,
 static void
 corr_snr(const struct tdoa_pair *p, int np, int n, double *snr_db)
 {
-	double	*x, *acc;
+	double	*x, *acc, *lr;
 	int	*deg, *color, *queue, *comp;
 	int	 i, j, it, head, tail, c, odd;
 
@@ -633,22 +662,23 @@ corr_snr(const struct tdoa_pair *p, int np, int n, double *snr_db)
 	color = calloc((size_t)n, sizeof *color);
 	queue = calloc((size_t)n, sizeof *queue);
 	comp = calloc((size_t)n, sizeof *comp);
+	lr = calloc((size_t)np + 1, sizeof *lr);
 	for (i = 0; i < n; i++)
 		snr_db[i] = NAN;
 	if (x == NULL || acc == NULL || deg == NULL || color == NULL ||
-	    queue == NULL || comp == NULL)
+	    queue == NULL || comp == NULL || lr == NULL)
 		goto out;
 	for (j = 0; j < np; j++) {
 		deg[p[j].a]++;
 		deg[p[j].b]++;
 	}
+	for (j = 0; j < np; j++)	/* 2 log rho, once per pair */
+		lr[j] = 2 * log(fmin(fmax(p[j].corr, 1e-6), 0.999999));
 	for (it = 0; it < 200; it++) {
 		memset(acc, 0, (size_t)n * sizeof *acc);
 		for (j = 0; j < np; j++) {
-			double r = 2 * log(fmin(fmax(p[j].corr, 1e-6),
-			    0.999999));
-			acc[p[j].a] += r - x[p[j].b];
-			acc[p[j].b] += r - x[p[j].a];
+			acc[p[j].a] += lr[j] - x[p[j].b];
+			acc[p[j].b] += lr[j] - x[p[j].a];
 		}
 		for (i = 0; i < n; i++)
 			if (deg[i] > 0)
@@ -695,6 +725,7 @@ out:
 	free(color);
 	free(queue);
 	free(comp);
+	free(lr);
 }
 
 static int
@@ -762,7 +793,7 @@ say_fix(struct locate *l, int k, const struct fix_result *f,
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
-	events_emit(l->cfg.ev, "session:fix", ev);
+	emit_q(l, "session:fix", ev);
 	/* after the event: the fix is out first, then made durable */
 	if (l->cfg.persist != NULL && (one = json_array()) != NULL) {
 		json_array_append(one, row);
@@ -856,14 +887,14 @@ locate_slot(struct locate *l, struct slot *s)
 		json_array_append_new(jp, json_pack("{s:i, s:s, s:i, s:s, "
 		    "s:o, s:o, s:o, s:o}", "websdr_a", wa, "station_a",
 		    st_name(l, wa), "websdr_b", wb, "station_b", st_name(l, wb),
-		    "tdoa_us", jreal(p->tdoa_s * 1e6), "sigma_us",
-		    jreal(p->sigma_s * 1e6), "quality", jreal(p->quality),
-		    "corr", jreal(p->corr)));
+		    "tdoa_us", jreal(p->tdoa_s * 1e6, Q_US), "sigma_us",
+		    jreal(p->sigma_s * 1e6, Q_US), "quality", jreal(p->quality, Q_FIG),
+		    "corr", jreal(p->corr, Q_FIG)));
 		json_array_append_new(rows, json_pack("{s:s, s:i, s:i, s:i, "
 		    "s:o, s:o, s:o, s:o}", "session_id", l->sid, "chunk_index",
 		    s->k, "websdr_a", wa, "websdr_b", wb, "tdoa_us",
-		    jreal(p->tdoa_s * 1e6), "sigma_us", jreal(p->sigma_s * 1e6),
-		    "quality", jreal(p->quality), "corr", jreal(p->corr)));
+		    jreal(p->tdoa_s * 1e6, Q_US), "sigma_us", jreal(p->sigma_s * 1e6, Q_US),
+		    "quality", jreal(p->quality, Q_FIG), "corr", jreal(p->corr, Q_FIG)));
 		/* the fix indexes receivers by station (websdr - 1) */
 		if (!isfinite(p->tdoa_s) || !(p->sigma_s > 0) ||
 		    !isfinite(p->sigma_s))
@@ -880,7 +911,7 @@ locate_slot(struct locate *l, struct slot *s)
 	pthread_mutex_lock(&l->lock);
 	json_array_extend(l->tdoa_rows, rows);
 	pthread_mutex_unlock(&l->lock);
-	events_emit(l->cfg.ev, "session:tdoa", ev);
+	emit_q(l, "session:tdoa", ev);
 
 	if (rc != 0)
 		no_fix(&f, "TDoA failed: %s", err);
@@ -889,8 +920,21 @@ locate_slot(struct locate *l, struct slot *s)
 		    "excluded)" : nused == 1 ? "1 usable receiver, 3 are "
 		    "needed (see excluded)" : "2 usable receivers, 3 are "
 		    "needed (see excluded)");
-	else
-		fix_solve(l->pos, l->nst, meas, nmeas, NULL, &f);
+	else {
+		/* start from the previous chunk's fix (fix_opts.hint), but
+		 * from the grid every LOCATE_GRID_EVERY chunks */
+		struct fix_opts fo = { 0 };
+
+		pthread_mutex_lock(&l->lock);
+		if (s->k > 0 && s->k % LOCATE_GRID_EVERY != 0 &&
+		    l->has_fix[s->k - 1] && l->fixes[s->k - 1].ok) {
+			fo.hint = 1;
+			fo.hint_lat = l->fixes[s->k - 1].lat;
+			fo.hint_lon = l->fixes[s->k - 1].lon;
+		}
+		pthread_mutex_unlock(&l->lock);
+		fix_solve(l->pos, l->nst, meas, nmeas, &fo, &f);
+	}
 	if (l->cfg.has_source && nmeas > 0 &&
 	    (res = malloc((size_t)l->nst * sizeof *res)) != NULL) {
 		fix_residuals_us(l->pos, l->nst, meas, nmeas,

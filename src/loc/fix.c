@@ -314,6 +314,7 @@ refine(struct prob *p, double *lat, double *lon, double *chi2, int *iters,
 	return st;
 }
 
+static double	worst_resid(struct prob *, double, double, int *);
 static int	covariance(struct prob *, double, double, double,
 		    struct fix_result *);
 
@@ -390,14 +391,57 @@ grid_fine(const struct prob *p, struct plane *pl, double *x, double *y,
 
 /* Up to MAX_CAND starting points (lat, lon); returns how many, or -1 when the
  * search area cannot be set up. *extent: the search area's diagonal. */
+/*
+ * The search area (fix.h, step 1): the receivers in play on the
+ * azimuthal-equidistant plane around the first one (p->alat, p->alon;
+ * into px, py per receiver when not NULL), their box enlarged by the
+ * margin, and its diagonal in *extent.
+ */
+static void
+area(struct prob *p, const struct fix_opts *o, double *px, double *py,
+    double *x0, double *x1, double *y0, double *y1, double *extent)
+{
+	int	 c0 = p->rxl[0];
+
+	*x0 = *y0 = INFINITY;
+	*x1 = *y1 = -INFINITY;
+	p->alat = p->rx[c0].lat;
+	p->alon = p->rx[c0].lon;
+	for (int i = 0; i < p->nrxl; i++) {
+		int	 r = p->rxl[i];
+		double	 s, az, x, y;
+
+		geo_inverse(p->alat, p->alon, p->rx[r].lat,
+		    p->rx[r].lon, &s, &az, NULL);
+		x = s * sin(az * DEG);
+		y = s * cos(az * DEG);
+		if (px != NULL) {
+			px[r] = x;
+			py[r] = y;
+		}
+		*x0 = fmin(*x0, x);
+		*x1 = fmax(*x1, x);
+		*y0 = fmin(*y0, y);
+		*y1 = fmax(*y1, y);
+	}
+	double	 w = fmax(*x1 - *x0, *y1 - *y0);
+	double	 mg = o->margin_m > 0 ? o->margin_m : fmax(w, MIN_MARGIN_M);
+
+	*x0 -= mg;
+	*x1 += mg;
+	*y0 -= mg;
+	*y1 += mg;
+	*extent = hypot(*x1 - *x0, *y1 - *y0);
+}
+
 static int
 start(struct prob *p, const struct fix_opts *o, double lat[MAX_CAND],
     double lon[MAX_CAND], double *extent)
 {
 	struct plane pl;
 	double	*sc;
-	double	 x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-	int	 c0 = p->rxl[0], nc = 0;
+	double	 x0, x1, y0, y1;
+	int	 nc = 0;
 
 	pl.px = malloc((3 * (size_t)p->nrx + (size_t)p->nact + 1) *
 	    sizeof(double));
@@ -411,29 +455,9 @@ start(struct prob *p, const struct fix_opts *o, double lat[MAX_CAND],
 	pl.dp = pl.py + p->nrx;
 	pl.w = pl.dp + p->nrx;
 	pl.wextra2 = -1;
-	pl.clat = p->alat = p->rx[c0].lat;
-	pl.clon = p->alon = p->rx[c0].lon;
-	for (int i = 0; i < p->nrxl; i++) {
-		int	 r = p->rxl[i];
-		double	 s, az;
-
-		geo_inverse(pl.clat, pl.clon, p->rx[r].lat,
-		    p->rx[r].lon, &s, &az, NULL);
-		pl.px[r] = s * sin(az * DEG);
-		pl.py[r] = s * cos(az * DEG);
-		x0 = fmin(x0, pl.px[r]);
-		x1 = fmax(x1, pl.px[r]);
-		y0 = fmin(y0, pl.py[r]);
-		y1 = fmax(y1, pl.py[r]);
-	}
-	double	 w = fmax(x1 - x0, y1 - y0);
-	double	 mg = o->margin_m > 0 ? o->margin_m : fmax(w, MIN_MARGIN_M);
-
-	x0 -= mg;
-	x1 += mg;
-	y0 -= mg;
-	y1 += mg;
-	*extent = hypot(x1 - x0, y1 - y0);
+	area(p, o, pl.px, pl.py, &x0, &x1, &y0, &y1, extent);
+	pl.clat = p->alat;
+	pl.clon = p->alon;
 
 	double	 sx = (x1 - x0) / (GRID_N - 1), sy = (y1 - y0) / (GRID_N - 1);
 	double	 ex = hypot(sx, sy) / FIX_C_M_S;
@@ -538,8 +562,30 @@ solve_from_start(struct prob *p, const struct fix_opts *o, double *lat,
 {
 	double	 sl[MAX_CAND], so[MAX_CAND], l0[MAX_CAND], o0[MAX_CAND];
 	double	 c2[MAX_CAND];
-	int	 n = start(p, o, sl, so, extent), ok[MAX_CAND], b = -1;
+	int	 n, ok[MAX_CAND], b = -1;
 
+	/* A hint (fix.h, fix_opts.hint): refined alone, taken if it lands
+	 * inside the area with every residual within the threshold; else
+	 * the grid, as without one */
+	if (o->hint && p->nrxl >= FIX_HINT_MIN_RX && isfinite(o->hint_lat) &&
+	    isfinite(o->hint_lon) && fabs(o->hint_lat) <= 90) {
+		double	 la = o->hint_lat, lo = o->hint_lon, c2h, x0, x1, y0,
+			 y1;
+
+		area(p, o, NULL, NULL, &x0, &x1, &y0, &y1, extent);
+		if (refine(p, &la, &lo, &c2h, &out->iterations,
+		    2 * *extent) == 0 && fix_distance_m(p->alat, p->alon, la,
+		    lo) <= *extent && worst_resid(p, la, lo, NULL) <=
+		    sqrt(p->trunc2)) {
+			*lat = la;
+			*lon = lo;
+			*chi2 = c2h;
+			st0[0] = o->hint_lat;
+			st0[1] = o->hint_lon;
+			return 0;
+		}
+	}
+	n = start(p, o, sl, so, extent);
 	if (n < 0) {
 		snprintf(out->reason, sizeof(out->reason), "out of memory");
 		return -1;
@@ -1021,7 +1067,7 @@ int
 fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
     int nm, const struct fix_opts *o, struct fix_result *out)
 {
-	struct fix_opts def = { 0, 0, 0 };
+	struct fix_opts def = { 0 };
 	struct prob p;
 	char	 why[160];
 	double	 lat, lon, chi2, extent, thr, st0[2], stuck = 0;

@@ -144,7 +144,26 @@ struct fix_opts {
 	double	margin_m;	/* search area: the receivers' box enlarged
 				   by this on each side; 0: max(box, 50 km) */
 	int	no_reject;	/* 1: keep every measurement */
+	/*
+	 * A start hint, e.g. the previous chunk's fix of the same stations
+	 * (they do not move within a session; this module keeps no state,
+	 * so the caller passes it). With hint = 1 and at least
+	 * FIX_HINT_MIN_RX receivers in play, step 1's grid is skipped when
+	 * the refinement from (hint_lat, hint_lon) converges inside the
+	 * search area with no |normalized residual| above reject_nsigma:
+	 * that solution is taken without the grid's ambiguity check (with
+	 * 5 or more spread receivers a consistent fit is the fix; a moving
+	 * source or an outlier fails the test and falls back to the grid).
+	 * Otherwise, and at every fresh start of step 3 that fails it, the
+	 * grid as without a hint. A caller still runs without a hint now
+	 * and then (locate: every LOCATE_GRID_EVERY chunks) so that a
+	 * second minimum that became the better one is not missed.
+	 */
+	int	hint;
+	double	hint_lat, hint_lon;	/* degrees */
 };
+
+#define FIX_HINT_MIN_RX	5	/* receivers in play for a hint to count */
 
 enum { FIX_RX_UNUSED = 0, FIX_RX_USED = 1, FIX_RX_REJECTED = 2 };
 
