@@ -417,7 +417,7 @@ static void
 test_chunk_ms(void **state)
 {
 	struct dataset	*ds;
-	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000 }, { 0, 2, iq, 1000 } };
+	struct ds_chunk	 c[2] = { { 0, 1, iq, 1000, -1, 0 }, { 0, 2, iq, 1000, -1, 0 } };
 	char		 err[512], id[UTIL_UUID_LEN], lost[UTIL_UUID_LEN];
 	json_t		*m, *o, *list, *rows;
 	int		 k, j;
