@@ -18,15 +18,6 @@
 
 /* ---- configure: validation as you type ---- */
 
-static int
-blank(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t')
-			return 0;
-	return 1;
-}
-
 /* Parse the frequency field (the one parser of typed frequencies, the
  * CLI's --freq too): 0 and *hz, or -1 with the message in ferr. */
 static int
@@ -57,7 +48,7 @@ static int
 check_name(struct con *c)
 {
 	c->ferr[CF_NAME][0] = '\0';
-	if (blank(c->name.buf)) {
+	if (wg_field_blank(&c->name)) {
 		snprintf(c->ferr[CF_NAME], sizeof c->ferr[CF_NAME],
 		    "Session name is required");
 		return -1;
@@ -87,7 +78,7 @@ check_at(struct con *c, double *t)
 {
 	*t = 0;
 	c->ferr[CF_AT][0] = '\0';
-	if (blank(c->at.buf))
+	if (wg_field_blank(&c->at))
 		return 0;
 	if (util_parse_when(c->at.buf, util_now(), t) != 0) {
 		snprintf(c->ferr[CF_AT], sizeof c->ferr[CF_AT], "Start at: an "
@@ -252,7 +243,7 @@ config_draw(struct con *c)
 			int	nout;
 			if (ll > sizeof left)
 				ll = sizeof left;
-			if (c->ferr[i][0] == '\0' && !blank(c->freq.buf) &&
+			if (c->ferr[i][0] == '\0' && !wg_field_blank(&c->freq) &&
 			    check_freq(c, &hz) == 0 && (nout =
 			    session_frequency_left_out(c->cfg->stations, hz,
 			    left, ll)) > 0)
@@ -262,7 +253,7 @@ config_draw(struct con *c)
 				    c->cfg->stations->n - nout,
 				    c->cfg->stations->n, left);
 			else if (c->ferr[i][0] == '\0' &&
-			    !blank(c->freq.buf) && check_freq(c, &hz) == 0)
+			    !wg_field_blank(&c->freq) && check_freq(c, &hz) == 0)
 				snprintf(buf, sizeof buf, "%s inside every "
 				    "station's range (%g-%g MHz)",
 				    con_arrows(c, "\xe2\x9c\x93", "ok:"),
@@ -300,7 +291,7 @@ config_draw(struct con *c)
 			    "recorders");
 		else if (i == CF_AT) {
 			double t;
-			if (c->ferr[i][0] == '\0' && !blank(c->at.buf) &&
+			if (c->ferr[i][0] == '\0' && !wg_field_blank(&c->at) &&
 			    check_at(c, &t) == 0) {
 				char iso[40];
 				util_iso8601(t, iso, sizeof iso);

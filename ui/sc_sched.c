@@ -22,15 +22,6 @@
 #include "store/dataset.h"
 #include "store/schedule.h"
 
-static int
-blank(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t')
-			return 0;
-	return 1;
-}
-
 /* ---- the list ---- */
 
 static void
@@ -412,7 +403,7 @@ field_hint(struct con *c, int f, char *buf, size_t len)
 		snprintf(buf, len, "required; {n} is the occurrence (1, 2, ...)");
 		break;
 	case SF_FREQ:
-		if (!blank(c->sfreq.buf) && session_parse_mhz(c->sfreq.buf, 0,
+		if (!wg_field_blank(&c->sfreq) && session_parse_mhz(c->sfreq.buf, 0,
 		    &mhz, err, sizeof err) != 0)
 			snprintf(buf, len, "%s", err);
 		else
@@ -427,7 +418,7 @@ field_hint(struct con *c, int f, char *buf, size_t len)
 		break;
 	case SF_AT:
 	case SF_UNTIL:
-		if (!blank(f == SF_AT ? c->sat.buf : c->suntil.buf) &&
+		if (!wg_field_blank(f == SF_AT ? &c->sat : &c->suntil) &&
 		    util_parse_when(f == SF_AT ? c->sat.buf : c->suntil.buf,
 		    util_now(), &t) == 0) {
 			util_iso8601(t, iso, sizeof iso);
@@ -525,19 +516,19 @@ form_spec(struct con *c, struct schedule_spec *s)
 	/* 1-s chunks: the form has no chunk length (schedule add
 	 * --chunk-ms and schedule:add's chunk_ms set one) */
 	s->chunk_ms = SESSION_CHUNK_MS_DEFAULT;
-	snprintf(s->source, sizeof s->source, "%s", blank(c->ssource.buf) ?
+	snprintf(s->source, sizeof s->source, "%s", wg_field_blank(&c->ssource) ?
 	    "unknown" : c->ssource.buf);
-	if (blank(c->sat.buf))
+	if (wg_field_blank(&c->sat))
 		BAD(SF_AT, "Start at is required: ISO 8601 UTC (2026-12-02T"
 		    "10:00:00Z) or +N[s|m|h] from now");
 	if (util_parse_when(c->sat.buf, now, &s->first) != 0)
 		BAD(SF_AT, "Start at must be an ISO 8601 UTC time on a whole "
 		    "second or +N[s|m|h] from now");
-	if (!blank(c->severy.buf) && scheduler_parse_every(c->severy.buf,
+	if (!wg_field_blank(&c->severy) && scheduler_parse_every(c->severy.buf,
 	    &s->every_s) != 0)
 		BAD(SF_EVERY, "Every must be N[s|m|h] (got \"%s\")",
 		    c->severy.buf);
-	if (!blank(c->scount.buf)) {
+	if (!wg_field_blank(&c->scount)) {
 		errno = 0;
 		v = strtol(c->scount.buf, &end, 10);
 		if (end == c->scount.buf || *end != '\0' || v < 1)
@@ -546,7 +537,7 @@ form_spec(struct con *c, struct schedule_spec *s)
 		/* past the limit: schedule_check says which it is */
 		s->count = errno != 0 || v > INT_MAX ? INT_MAX : (int)v;
 	}
-	if (!blank(c->suntil.buf) && util_parse_when(c->suntil.buf, now,
+	if (!wg_field_blank(&c->suntil) && util_parse_when(c->suntil.buf, now,
 	    &s->until) != 0)
 		BAD(SF_UNTIL, "Until must be an ISO 8601 UTC time or +N[s|m|h] "
 		    "from now");

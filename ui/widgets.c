@@ -213,6 +213,17 @@ wg_field_set(struct wg_field *f, const char *text)
 	f->len = f->cur = n;
 }
 
+int
+wg_field_blank(const struct wg_field *f)
+{
+	const char	*s;
+
+	for (s = f->buf; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t')
+			return 0;
+	return 1;
+}
+
 /* Byte offset of the character before off. */
 static size_t
 u8_prev(const char *s, size_t off)

@@ -66,6 +66,8 @@ struct wg_field {
 
 void	wg_field_init(struct wg_field *f, size_t max, const char *text);
 void	wg_field_set(struct wg_field *f, const char *text);
+/* 1 if the field holds only spaces and tabs (or nothing). */
+int	wg_field_blank(const struct wg_field *f);
 /* Edit: text inserts at the cursor as UTF-8 whatever the locale (refused
  * past max), Backspace/Delete, Left/Right/Home/End (Ctrl-A/Ctrl-E map to
  * Home/End), Ctrl-U deletes to the start, Ctrl-K to the end, Ctrl-W and
