@@ -358,26 +358,23 @@ count(json_t *arr, const char *name, const char *status)
 	return n;
 }
 
-/* A station whose range excludes the frequency is left out with the
- * reason (issue 13), the session starts with the others: the reply and
- * the snapshot name it, the bus says receiver:status "excluded". */
+/* The reply r to a session:start left out exactly one station, websdr,
+ * for reason: in the reply, the session's snapshot and once on the bus as
+ * receiver:status "excluded". */
 static void
-test_left_out(void **state)
+assert_left_out(struct fx *f, json_t *r, int websdr, const char *reason)
 {
-	struct fx	*f = *state;
-	json_t		*r, *x, *snap;
-	size_t		 i;
-	int		 said = 0;
+	json_t	*x, *snap;
+	size_t	 i;
+	int	 said = 0;
 
-	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
-	    "\"mixed\",\"frequency_mhz\":25,\"duration_seconds\":2}}");
-	assert_string_equal(ev(r), "session:started");
 	x = json_object_get(json_object_get(r, "data"), "excluded");
 	assert_int_equal(json_array_size(x), 1);
 	x = json_array_get(x, 0);
-	assert_int_equal(json_integer_value(json_object_get(x, "websdr")), 1);
+	assert_int_equal(json_integer_value(json_object_get(x, "websdr")),
+	    websdr);
 	assert_string_equal(json_string_value(json_object_get(x, "reason")),
-	    "25 MHz is outside its range 1-20 MHz");
+	    reason);
 	snap = engine_session_snapshot(f->env.eng, dstr(r, "session_id"));
 	assert_non_null(snap);
 	assert_int_equal(json_array_size(json_object_get(snap, "excluded")),
@@ -389,11 +386,26 @@ test_left_out(void **state)
 		if (strcmp(ev(x), "receiver:status") == 0 &&
 		    strcmp(json_string_value(json_object_get(d, "state")),
 		    "excluded") == 0 && json_integer_value(json_object_get(d,
-		    "websdr")) == 1)
+		    "websdr")) == websdr)
 			said++;
 	}
 	pthread_mutex_unlock(&f->lock);
 	assert_int_equal(said, 1);
+}
+
+/* A station whose range excludes the frequency is left out with the
+ * reason (issue 13), the session starts with the others: the reply and
+ * the snapshot name it, the bus says receiver:status "excluded". */
+static void
+test_left_out(void **state)
+{
+	struct fx	*f = *state;
+	json_t		*r;
+
+	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
+	    "\"mixed\",\"frequency_mhz\":25,\"duration_seconds\":2}}");
+	assert_string_equal(ev(r), "session:started");
+	assert_left_out(f, r, 1, "25 MHz is outside its range 1-20 MHz");
 }
 
 /* "exclude" (issue 13): the named stations are left out, "excluded by
@@ -403,38 +415,17 @@ static void
 test_exclude(void **state)
 {
 	struct fx	*f = *state;
-	json_t		*r, *x, *snap;
-	size_t		 i;
-	int		 said = 0;
+	json_t		*r, *x;
 
 	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
 	    "\"pick\",\"frequency_mhz\":10,\"duration_seconds\":2,"
 	    "\"exclude\":[\"Fake 2\"]}}");
 	assert_string_equal(ev(r), "session:started");
-	x = json_object_get(json_object_get(r, "data"), "excluded");
-	assert_int_equal(json_array_size(x), 1);
-	x = json_array_get(x, 0);
-	assert_int_equal(json_integer_value(json_object_get(x, "websdr")), 2);
+	assert_left_out(f, r, 2, "excluded by the operator");
+	x = json_array_get(json_object_get(json_object_get(r, "data"),
+	    "excluded"), 0);
 	assert_string_equal(json_string_value(json_object_get(x, "station")),
 	    "Fake 2");
-	assert_string_equal(json_string_value(json_object_get(x, "reason")),
-	    "excluded by the operator");
-	snap = engine_session_snapshot(f->env.eng, dstr(r, "session_id"));
-	assert_non_null(snap);
-	assert_int_equal(json_array_size(json_object_get(snap, "excluded")),
-	    1);
-	json_decref(snap);
-	pthread_mutex_lock(&f->lock);
-	json_array_foreach(f->bus, i, x) {
-		json_t *d = json_object_get(x, "data");
-		if (strcmp(ev(x), "receiver:status") == 0 &&
-		    strcmp(json_string_value(json_object_get(d, "state")),
-		    "excluded") == 0 && json_integer_value(json_object_get(d,
-		    "websdr")) == 2)
-			said++;
-	}
-	pthread_mutex_unlock(&f->lock);
-	assert_int_equal(said, 1);
 	r = send1(f, "{\"event\":\"session:start\",\"data\":{\"session_name\":"
 	    "\"none\",\"frequency_mhz\":10,\"duration_seconds\":2,"
 	    "\"exclude\":[]}}");
