@@ -31,6 +31,8 @@ struct pgstore {
 	int			 broken;	/* timed out or aborted */
 	int			 staged;	/* heimdall_rows exists in this
 						   connection's session */
+	json_t			*station_ids;	/* name -> websdr_stations.id
+						   (text), for direct COPY */
 };
 
 /* The server's message without its trailing newline. */
@@ -138,6 +140,7 @@ pgstore_close(struct pgstore *pg)
 		return;
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);
+	json_decref(pg->station_ids);
 	free(pg);
 }
 
@@ -166,6 +169,8 @@ pgstore_alive(struct pgstore *pg)
 		return 1;
 	pg->broken = 0;
 	pg->staged = 0;		/* a new server session: no temp table */
+	json_decref(pg->station_ids);
+	pg->station_ids = NULL;
 	PQreset(pg->conn);
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		PQsetNoticeProcessor(pg->conn, quiet, NULL);
@@ -556,6 +561,25 @@ static const char sql_rows[] =
     "LEFT JOIN heimdall.websdr_stations s ON s.name = r.websdr_station_name "
     "ON CONFLICT DO NOTHING";
 
+/*
+ * Rows never confirmed (pgstore_put_new_rows) go straight into the table:
+ * the same columns as the staging table, the station's id in place of its
+ * name, first_sample_utc (= "timestamp") last. One statement, so a refusal
+ * (a row already there: unique_violation) stores nothing.
+ */
+static const char sql_direct_copy[] =
+    "COPY heimdall.measurements (id, \"timestamp\", websdr_station_id,"
+    " recording_session_id, frequency_hz, signal_strength_db, snr_db,"
+    " frequency_offset_hz, iq_data_location, iq_data_format, iq_sample_rate,"
+    " iq_samples_count, duration_seconds, chunk_index, websdr,"
+    " noise_floor_db, rssi_dbm, peak_amplitude, adc_overflow_count,"
+    " gps_fix_age_s, time_source, samples_lost, t0_ns, sample_rate_hz,"
+    " created_at, first_sample_utc) FROM STDIN";
+
+static const char sql_station_ids[] =
+    "SELECT name, id::text FROM heimdall.websdr_stations "
+    "WHERE name IN (SELECT jsonb_array_elements_text($1::jsonb))";
+
 int
 pgstore_put_session(struct pgstore *pg, const json_t *ses,
     const json_t *source, const json_t *stations, char *err, size_t errlen)
@@ -807,14 +831,20 @@ cbuf_value(struct cbuf *b, const json_t *v, enum col_kind kind)
 	cbuf_put(b, "\\N", 2);
 }
 
-char *
-pgstore_rows_copy(const json_t *rows, size_t *len)
+/*
+ * The COPY text of rows: for the staging table (ids NULL), or for
+ * sql_direct_copy (ids: station name -> id; a station not in it leaves
+ * the text NULL with *missing set). NULL also when out of memory.
+ */
+static char *
+rows_copy(const json_t *rows, size_t *len, const json_t *ids, int *missing)
 {
 	struct cbuf	 b = { NULL, 0, 0, 0 };
-	const json_t	*row;
+	const json_t	*row, *v;
 	size_t		 i, k, ncols = sizeof stage_cols / sizeof stage_cols[0];
 
 	*len = 0;
+	*missing = 0;
 	if (cbuf_room(&b, 0) != 0)
 		return NULL;
 	b.s[0] = '\0';
@@ -822,8 +852,24 @@ pgstore_rows_copy(const json_t *rows, size_t *len)
 		for (k = 0; k < ncols; k++) {
 			if (k > 0)
 				cbuf_put(&b, "\t", 1);
-			cbuf_value(&b, json_object_get(row,
-			    stage_cols[k].name), stage_cols[k].kind);
+			v = json_object_get(row, stage_cols[k].name);
+			if (ids != NULL && k == 2) {
+				/* websdr_station_name -> websdr_station_id */
+				v = json_object_get(ids, json_string_value(v)
+				    != NULL ? json_string_value(v) : "");
+				if (!json_is_string(v)) {
+					*missing = 1;
+					free(b.s);
+					return NULL;
+				}
+			}
+			cbuf_value(&b, v, stage_cols[k].kind);
+		}
+		if (ids != NULL) {
+			/* first_sample_utc: the chunk's "timestamp" */
+			cbuf_put(&b, "\t", 1);
+			cbuf_value(&b, json_object_get(row, "timestamp"),
+			    C_TEXT);
 		}
 		cbuf_put(&b, "\n", 1);
 	}
@@ -833,6 +879,14 @@ pgstore_rows_copy(const json_t *rows, size_t *len)
 	}
 	*len = b.len;
 	return b.s;
+}
+
+char *
+pgstore_rows_copy(const json_t *rows, size_t *len)
+{
+	int	missing;
+
+	return rows_copy(rows, len, NULL, &missing);
 }
 
 /*
@@ -869,12 +923,15 @@ wait_conn(struct pgstore *pg, double deadline, int want_write)
 	}
 }
 
-/* The COPY half of a batch: BEGIN, the staging table on first use, the
- * data, its end. 0, or -1 with err (the transaction is left to roll
- * back by the caller). */
+/* The COPY half of a batch: sql (BEGIN, the staging table on first use,
+ * the COPY; or the direct COPY), the data, its end. 0 with *count (may be
+ * NULL) the rows copied, or -1 with err and *refused (may be NULL) set
+ * when the server refused a statement (the connection stays usable; the
+ * transaction, if any, is left to roll back by the caller) rather than
+ * the connection failing. */
 static int
-copy_in(struct pgstore *pg, const char *text, size_t len, char *err,
-    size_t errlen)
+copy_in(struct pgstore *pg, const char *sql, const char *text, size_t len,
+    int *count, int *refused, char *err, size_t errlen)
 {
 	char		 why[128];
 	PGresult	*r;
@@ -882,9 +939,12 @@ copy_in(struct pgstore *pg, const char *text, size_t len, char *err,
 	size_t		 off = 0, n;
 	int		 st = PGRES_FATAL_ERROR, rc;
 
+	if (count != NULL)
+		*count = 0;
+	if (refused != NULL)
+		*refused = 0;
 	if (pg->broken || PQstatus(pg->conn) != CONNECTION_OK ||
-	    !PQsendQuery(pg->conn, pg->staged ? sql_stage_copy :
-	    sql_stage_create))
+	    !PQsendQuery(pg->conn, sql))
 		goto lost;
 	/* BEGIN, CREATE: their results; then the server awaits the data */
 	for (;;) {
@@ -896,6 +956,8 @@ copy_in(struct pgstore *pg, const char *text, size_t len, char *err,
 		if (st == PGRES_FATAL_ERROR) {
 			set_err(err, errlen, "measurements",
 			    PQresultErrorMessage(r));
+			if (refused != NULL)
+				*refused = 1;
 			PQclear(r);
 			while ((r = PQgetResult(pg->conn)) != NULL)
 				PQclear(r);
@@ -934,6 +996,11 @@ copy_in(struct pgstore *pg, const char *text, size_t len, char *err,
 	if (st != PGRES_COMMAND_OK)
 		set_err(err, errlen, "measurements", r != NULL ?
 		    PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
+	else if (count != NULL)
+		*count = atoi(PQcmdTuples(r));
+	if (st == PGRES_FATAL_ERROR && r != NULL && refused != NULL &&
+	    PQstatus(pg->conn) == CONNECTION_OK)
+		*refused = 1;
 	PQclear(r);
 	while ((r = PQgetResult(pg->conn)) != NULL)
 		PQclear(r);
@@ -967,7 +1034,8 @@ pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
 		snprintf(err, errlen, "measurements: out of memory");
 		return -1;
 	}
-	if (copy_in(pg, text, len, err, errlen) != 0) {
+	if (copy_in(pg, pg->staged ? sql_stage_copy : sql_stage_create, text,
+	    len, NULL, NULL, err, errlen) != 0) {
 		free(text);
 		rollback(pg);
 		return -1;
@@ -987,6 +1055,110 @@ pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
 	}
 	pg->staged = 1;
 	return 0;
+}
+
+/*
+ * Fill pg->station_ids with the ids of the stations rows name that it
+ * lacks (one query). 0 (a name the table lacks stays missing), or -1 with
+ * err (the connection failed).
+ */
+static int
+station_ids(struct pgstore *pg, const json_t *rows, char *err, size_t errlen)
+{
+	json_t		*want, *row;
+	const char	*name, *v[1];
+	char		*text;
+	PGresult	*r;
+	size_t		 i;
+	int		 k;
+
+	if (pg->station_ids == NULL)
+		pg->station_ids = json_object();
+	want = json_array();
+	if (pg->station_ids == NULL || want == NULL)
+		goto oom;
+	json_array_foreach(rows, i, row) {
+		name = jstr(row, "websdr_station_name");
+		if (name == NULL || json_object_get(pg->station_ids,
+		    name) != NULL)
+			continue;
+		/* mark it asked for: each name once in the query */
+		if (json_object_set_new(pg->station_ids, name,
+		    json_null()) != 0 ||
+		    json_array_append_new(want, json_string(name)) != 0)
+			goto oom;
+	}
+	/* a name asked for but not found stays null: no second query */
+	if (json_array_size(want) == 0) {
+		json_decref(want);
+		return 0;
+	}
+	text = util_json_dumps(want, JSON_COMPACT);
+	json_decref(want);
+	want = NULL;
+	if (text == NULL)
+		goto oom;
+	v[0] = text;
+	r = exec_params(pg, sql_station_ids, 1, v, "stations", err, errlen);
+	free(text);
+	if (r == NULL) {
+		json_decref(pg->station_ids);
+		pg->station_ids = NULL;
+		return -1;
+	}
+	for (k = 0; k < PQntuples(r); k++)
+		json_object_set_new(pg->station_ids, PQgetvalue(r, k, 0),
+		    json_string(PQgetvalue(r, k, 1)));
+	PQclear(r);
+	return 0;
+oom:
+	json_decref(want);
+	snprintf(err, errlen, "measurements: out of memory");
+	return -1;
+}
+
+int
+pgstore_put_new_rows(struct pgstore *pg, const json_t *rows, int *inserted,
+    char *err, size_t errlen)
+{
+	char		*text;
+	size_t		 len;
+	int		 missing, refused, n, rc;
+
+	if (inserted != NULL)
+		*inserted = 0;
+	if (json_array_size(rows) == 0)
+		return 0;
+	if (station_ids(pg, rows, err, errlen) != 0)
+		return -1;
+	text = rows_copy(rows, &len, pg->station_ids, &missing);
+	if (text == NULL && !missing) {
+		snprintf(err, errlen, "measurements: out of memory");
+		return -1;
+	}
+	/* a station the table lacks: the staging path says so */
+	if (text == NULL)
+		return pgstore_put_rows(pg, rows, inserted, err, errlen);
+	rc = copy_in(pg, sql_direct_copy, text, len, &n, &refused, err,
+	    errlen);
+	free(text);
+	if (rc == 0) {
+		if (inserted != NULL)
+			*inserted = n;
+		return 0;
+	}
+	if (!refused)
+		return -1;	/* the connection failed */
+	/*
+	 * The server refused the COPY (one statement: nothing of it is
+	 * stored): a row already there (sent before a crash, or by another
+	 * sender), a station id gone stale, a value the staging INSERT
+	 * treats otherwise (created_at missing). The staging path, which
+	 * skips what is there, decides; the ids are asked again next time.
+	 */
+	json_decref(pg->station_ids);
+	pg->station_ids = NULL;
+	return pgstore_put_rows(pg, rows, inserted, err, errlen);
 }
 
 /* ---- the central list of sessions (sql/005) ---- */

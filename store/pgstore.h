@@ -95,6 +95,18 @@ json_t		*pgstore_sessions_list(struct pgstore *pg, int limit, char *err,
 int		 pgstore_put_rows(struct pgstore *pg, const json_t *rows,
 		    int *inserted, char *err, size_t errlen);
 /*
+ * The same for rows never confirmed (the replicator's ledger lacks them):
+ * one COPY straight into heimdall.measurements (no staging table, no
+ * INSERT ... SELECT: about half the server's time), the station ids from
+ * a per-connection cache (one query for the names it lacks). When the
+ * server refuses it -- a row is there already (stored just before a
+ * crash, or by another sender), a cached id went stale -- nothing of it
+ * is stored and the rows go through pgstore_put_rows instead: the same
+ * result, idempotent, only slower.
+ */
+int		 pgstore_put_new_rows(struct pgstore *pg, const json_t *rows,
+		    int *inserted, char *err, size_t errlen);
+/*
  * The COPY text (PostgreSQL's text format: tab-separated, \N for NULL,
  * backslash, tab, newline and CR escaped) pgstore_put_rows sends for rows,
  * one line per row in the staging table's column order (id, timestamp,

@@ -738,6 +738,12 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 	const char	*st = jstr(ses, "status"), *rid, *key;
 	size_t		 i, nrows = json_array_size(rows);
 	int		 rc = 0;
+	/* nothing of the session confirmed yet (a backlog sent for the
+	 * first time, as by sync): its rows are most likely absent
+	 * centrally and go by direct COPY, which falls back to the staging
+	 * path by itself if one is there; a session already partly sent
+	 * (the live path after its first chunk) keeps the staging path */
+	int		 fresh = json_object_size(l->rows) == 0;
 
 	if (ensure_db(r) != 0)
 		return -1;
@@ -779,8 +785,9 @@ push_rows(struct replicator *r, const char *id, json_t *m, struct ledger *l)
 			json_array_append(batch, row);
 		}
 		if (json_array_size(batch) > 0) {
-			if (pgstore_put_rows(r->pg, batch, NULL, err,
-			    sizeof err) != 0) {
+			if ((fresh ? pgstore_put_new_rows(r->pg, batch, NULL,
+			    err, sizeof err) : pgstore_put_rows(r->pg, batch,
+			    NULL, err, sizeof err)) != 0) {
 				db_failed(r, id, err);
 				rc = -1;
 			} else {
