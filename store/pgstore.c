@@ -832,12 +832,13 @@ cbuf_value(struct cbuf *b, const json_t *v, enum col_kind kind)
 }
 
 /*
- * The COPY text of rows: for the staging table (ids NULL), or for
+ * The COPY text of rows[from, to): for the staging table (ids NULL), or for
  * sql_direct_copy (ids: station name -> id; a station not in it leaves
  * the text NULL with *missing set). NULL also when out of memory.
  */
 static char *
-rows_copy(const json_t *rows, size_t *len, const json_t *ids, int *missing)
+rows_copy(const json_t *rows, size_t from, size_t to, size_t *len,
+    const json_t *ids, int *missing)
 {
 	struct cbuf	 b = { NULL, 0, 0, 0 };
 	const json_t	*row, *v;
@@ -848,7 +849,8 @@ rows_copy(const json_t *rows, size_t *len, const json_t *ids, int *missing)
 	if (cbuf_room(&b, 0) != 0)
 		return NULL;
 	b.s[0] = '\0';
-	json_array_foreach(rows, i, row) {
+	for (i = from; i < to && (row = json_array_get(rows, i)) != NULL;
+	    i++) {
 		for (k = 0; k < ncols; k++) {
 			if (k > 0)
 				cbuf_put(&b, "\t", 1);
@@ -886,7 +888,7 @@ pgstore_rows_copy(const json_t *rows, size_t *len)
 {
 	int	missing;
 
-	return rows_copy(rows, len, NULL, &missing);
+	return rows_copy(rows, 0, json_array_size(rows), len, NULL, &missing);
 }
 
 /*
@@ -924,21 +926,30 @@ wait_conn(struct pgstore *pg, double deadline, int want_write)
 }
 
 /* The COPY half of a batch: sql (BEGIN, the staging table on first use,
- * the COPY; or the direct COPY), the data, its end. 0 with *count (may be
+ * the COPY; or the direct COPY), the data (text, or rows with ids made
+ * piece by piece: every station must be in ids), its end. 0 with *count (may be
  * NULL) the rows copied, or -1 with err and *refused (may be NULL) set
  * when the server refused a statement (the connection stays usable; the
  * transaction, if any, is left to roll back by the caller) rather than
  * the connection failing. */
+/* Rows a piece of the direct COPY's text holds: built while the server
+ * stores the piece before (client and server work overlap). */
+#define COPY_PIECE_ROWS	500
+
 static int
 copy_in(struct pgstore *pg, const char *sql, const char *text, size_t len,
-    int *count, int *refused, char *err, size_t errlen)
+    const json_t *rows, const json_t *ids, int *count, int *refused,
+    char *err, size_t errlen)
 {
 	char		 why[128];
 	PGresult	*r;
 	double		 deadline = util_mono() + pg->timeout;
-	size_t		 off = 0, n;
+	size_t		 off = 0, n, piece = 0;
+	char		*own = NULL;
 	int		 st = PGRES_FATAL_ERROR, rc;
 
+	if (rows != NULL)
+		len = 0;
 	if (count != NULL)
 		*count = 0;
 	if (refused != NULL)
@@ -971,7 +982,23 @@ copy_in(struct pgstore *pg, const char *sql, const char *text, size_t len,
 	 * a thread blocked in send() for ever */
 	if (PQsetnonblocking(pg->conn, 1) != 0)
 		goto lost;
-	while (off < len) {
+	for (;;) {
+		if (off == len && rows != NULL && piece < json_array_size(rows)) {
+			int missing;
+			free(own);
+			own = rows_copy(rows, piece, piece + COPY_PIECE_ROWS, &len,
+			    ids, &missing);
+			piece += COPY_PIECE_ROWS;
+			if (own == NULL) {
+				/* the server rolls the COPY back */
+				PQputCopyEnd(pg->conn, "out of memory");
+				goto oom;
+			}
+			text = own;
+			off = 0;
+		}
+		if (off == len)
+			break;
 		n = len - off > 65536 ? 65536 : len - off;
 		rc = PQputCopyData(pg->conn, text + off, (int)n);
 		if (rc < 0)
@@ -983,6 +1010,8 @@ copy_in(struct pgstore *pg, const char *sql, const char *text, size_t len,
 		}
 		off += n;
 	}
+	free(own);
+	own = NULL;
 	while ((rc = PQputCopyEnd(pg->conn, NULL)) == 0)
 		if (wait_conn(pg, deadline, 1) != 0)
 			goto lost_nb;
@@ -1005,10 +1034,18 @@ copy_in(struct pgstore *pg, const char *sql, const char *text, size_t len,
 	while ((r = PQgetResult(pg->conn)) != NULL)
 		PQclear(r);
 	return st == PGRES_COMMAND_OK ? 0 : -1;
+oom:
+	free(own);
+	if (PQstatus(pg->conn) == CONNECTION_OK)
+		PQsetnonblocking(pg->conn, 0);
+	snprintf(err, errlen, "measurements: out of memory");
+	pg->broken = 1;		/* whatever the server says, a new one */
+	return -1;
 lost_nb:
 	if (PQstatus(pg->conn) == CONNECTION_OK)
 		PQsetnonblocking(pg->conn, 0);
 lost:
+	free(own);
 	set_err(err, errlen, "measurements", run_error(pg, pg->timeout, why,
 	    sizeof why));
 	/* mid-COPY the connection cannot be reused: a new one next time
@@ -1035,7 +1072,7 @@ pgstore_put_rows(struct pgstore *pg, const json_t *rows, int *inserted,
 		return -1;
 	}
 	if (copy_in(pg, pg->staged ? sql_stage_copy : sql_stage_create, text,
-	    len, NULL, NULL, err, errlen) != 0) {
+	    len, NULL, NULL, NULL, NULL, err, errlen) != 0) {
 		free(text);
 		rollback(pg);
 		return -1;
@@ -1121,9 +1158,10 @@ int
 pgstore_put_new_rows(struct pgstore *pg, const json_t *rows, int *inserted,
     char *err, size_t errlen)
 {
-	char		*text;
-	size_t		 len;
-	int		 missing, refused, n, rc;
+	const json_t	*row;
+	const char	*name;
+	size_t		 i;
+	int		 refused, n, rc;
 
 	if (inserted != NULL)
 		*inserted = 0;
@@ -1131,17 +1169,16 @@ pgstore_put_new_rows(struct pgstore *pg, const json_t *rows, int *inserted,
 		return 0;
 	if (station_ids(pg, rows, err, errlen) != 0)
 		return -1;
-	text = rows_copy(rows, &len, pg->station_ids, &missing);
-	if (text == NULL && !missing) {
-		snprintf(err, errlen, "measurements: out of memory");
-		return -1;
-	}
 	/* a station the table lacks: the staging path says so */
-	if (text == NULL)
-		return pgstore_put_rows(pg, rows, inserted, err, errlen);
-	rc = copy_in(pg, sql_direct_copy, text, len, &n, &refused, err,
-	    errlen);
-	free(text);
+	json_array_foreach(rows, i, row) {
+		name = jstr(row, "websdr_station_name");
+		if (name == NULL || !json_is_string(json_object_get(
+		    pg->station_ids, name)))
+			return pgstore_put_rows(pg, rows, inserted, err,
+			    errlen);
+	}
+	rc = copy_in(pg, sql_direct_copy, NULL, 0, rows, pg->station_ids, &n,
+	    &refused, err, errlen);
 	if (rc == 0) {
 		if (inserted != NULL)
 			*inserted = n;
