@@ -14,7 +14,8 @@
  * symmetric eigensolver, the CEPs from GSL's quadrature and root finder.
  * GeographicLib is C++: a module of its own, not linked but loaded by the
  * first call that needs it (src/loc/lazygeod.h); when it cannot be,
- * fix_solve and fix_combine give no fix with the reason "cannot load
+ * fix_solve and fix_combine (given a chunk with a fix: it loads nothing
+ * for chunks without) give no fix with the reason "cannot load
  * .../libheimdall-geodesic.so: ...", and the geodesic helpers below NaN.
  *
  * Model. The source is on the ellipsoid (height 0). The path to receiver r
