@@ -134,6 +134,7 @@ struct fakerx_env {
 	double		 idle_timeout;
 	int		 max_open;
 	int		 queue_max;
+	int		 spool_min;
 };
 
 /* on_event(ctx) is subscribed before anything can emit. The dataset goes
@@ -167,6 +168,7 @@ fakerx_env_start(struct fakerx_env *e, const char *name, const char *json,
 	cfg.idle_timeout = e->idle_timeout;
 	cfg.max_open = e->max_open;
 	cfg.queue_max = e->queue_max;
+	cfg.spool_min = e->spool_min;
 	e->eng = engine_new(&cfg, err, sizeof err);
 	assert_non_null(e->eng);
 }

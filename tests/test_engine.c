@@ -48,11 +48,11 @@ on_event(void *ctx, const char *name, const json_t *data, const char *json,
 /* Where fx_new* put their dataset (fakerx_env_start's name). */
 static const char *fx_name = "test_engine";
 
-/* An engine with idle timeout, open-session and queue limits (0: the
- * defaults). */
+/* An engine with idle timeout, open-session and queue limits and spool
+ * threshold (0: the defaults). */
 static struct fx *
 fx_new_tuned(const char *modes[], int n, double idle, int max_open,
-    int queue_max)
+    int queue_max, int spool_min)
 {
 	struct fx		*f = calloc(1, sizeof *f);
 	char			 json[4096];
@@ -72,6 +72,7 @@ fx_new_tuned(const char *modes[], int n, double idle, int max_open,
 	f->env.idle_timeout = idle;
 	f->env.max_open = max_open;
 	f->env.queue_max = queue_max;
+	f->env.spool_min = spool_min;
 	fakerx_env_start(&f->env, fx_name, json, on_event, f);
 	return f;
 }
@@ -79,7 +80,14 @@ fx_new_tuned(const char *modes[], int n, double idle, int max_open,
 static struct fx *
 fx_new(const char *modes[], int n)
 {
-	return fx_new_tuned(modes, n, 0, 0, 0);
+	return fx_new_tuned(modes, n, 0, 0, 0, 0);
+}
+
+/* An engine that spools from spool_min receivers (0: the default). */
+static struct fx *
+fx_new_spool(const char *modes[], int n, int spool_min)
+{
+	return fx_new_tuned(modes, n, 0, 0, 0, spool_min);
 }
 
 static void
@@ -188,18 +196,56 @@ record(struct fx *f, int duration, char id[37])
 	return engine_session_wait(f->env.eng, id);
 }
 
+/* 1 if this process has an unnamed file (O_TMPFILE: "DIR/#INODE
+ * (deleted)") of directory dir open. */
+static int
+open_unnamed_in(const char *dir)
+{
+	char	 path[64], to[512];
+	size_t	 n = strlen(dir);
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t	 k;
+
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if ((k = readlink(path, to, sizeof to - 1)) <= 0)
+			continue;
+		to[k] = '\0';
+		if (strncmp(to, dir, n) == 0 && to[n] == '/' &&
+		    to[n + 1] == '#' && strstr(to, " (deleted)") != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* A session of 3 receivers stored whole; spool_min: the engine's (0: the
+ * default, on the heap; 1: their samples through the spool file). */
 static void
-test_complete(void **state)
+complete(int spool_min)
 {
 	const char	*modes[] = { "ok", "ok", "ok" };
-	struct fx	*f = fx_new(modes, 3);
+	struct fx	*f = fx_new_spool(modes, 3, spool_min);
 	char		 id[37], err[256];
 	json_t		*d, *m, *sum;
 	size_t		 i;
 	json_t		*row;
+	struct session_params	 p = params(2);
+	struct session_error	 e;
+	int			 spooled = 0;
 
-	(void)state;
-	assert_int_equal(record(f, 2, id), SESSION_COMPLETED);
+	assert_int_equal(engine_session_start(f->env.eng, &p, id, &e), 0);
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
+	/* the spool file is open while the session acquires: an unnamed
+	 * file (O_TMPFILE) in the dataset's directory */
+	for (int t = 0; t < 100 && !spooled; t++) {
+		usleep(10000);
+		spooled = open_unnamed_in(f->env.dir);
+	}
+	assert_int_equal(spooled, spool_min == 1);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
 	assert_int_equal(count_events(f, "session:started"), 1);
 	assert_int_equal(count_events(f, "session:source_assigned"), 1);
 	assert_int_equal(count_events(f, "session:completed"), 1);
@@ -230,6 +276,23 @@ test_complete(void **state)
 	}
 	json_decref(m);
 	fx_free(f);
+}
+
+static void
+test_complete(void **state)
+{
+	(void)state;
+	complete(0);
+}
+
+/* The same through the spool file (chunker_spool; the engine's default
+ * only from ENGINE_SPOOL_MIN receivers): chunks read back for metrics
+ * and storage. */
+static void
+test_complete_spooled(void **state)
+{
+	(void)state;
+	complete(1);
 }
 
 static void
@@ -454,7 +517,7 @@ static void
 test_abandoned(void **state)
 {
 	const char		*modes[] = { "ok" };
-	struct fx		*f = fx_new_tuned(modes, 1, 0.5, 8, 0);
+	struct fx		*f = fx_new_tuned(modes, 1, 0.5, 8, 0, 0);
 	struct session_params	 p = params(1);
 	struct session_error	 e;
 	char			 id[37], first[37], err[256];
@@ -516,7 +579,7 @@ static void
 test_open_limit_busy(void **state)
 {
 	const char		*modes[] = { "ok" };
-	struct fx		*f = fx_new_tuned(modes, 1, 1, 2, 0);
+	struct fx		*f = fx_new_tuned(modes, 1, 1, 2, 0, 0);
 	struct session_params	 p = params(2);
 	struct session_error	 e;
 	char			 a[37], b[37], c[37];
@@ -562,7 +625,7 @@ static void
 test_queue(void **state)
 {
 	const char		*modes[] = { "ok", "ok" };
-	struct fx		*f = fx_new_tuned(modes, 2, 0, 0, 2);
+	struct fx		*f = fx_new_tuned(modes, 2, 0, 0, 2, 0);
 	struct session_params	 p = params(2);
 	struct session_error	 e;
 	char			 id[4][37];
@@ -1151,6 +1214,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_complete),
+		cmocka_unit_test(test_complete_spooled),
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_exclude),
 		cmocka_unit_test(test_chunk_ms),

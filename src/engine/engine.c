@@ -269,6 +269,8 @@ engine_new(const struct engine_config *cfg, char *err, size_t errlen)
 		eng->cfg.idle_timeout = ENGINE_IDLE_DEFAULT;
 	if (eng->cfg.max_open <= 0)
 		eng->cfg.max_open = ENGINE_MAX_OPEN;
+	if (eng->cfg.spool_min <= 0)
+		eng->cfg.spool_min = ENGINE_SPOOL_MIN;
 	if (eng->cfg.queue_max <= 0)
 		eng->cfg.queue_max = ENGINE_QUEUE_MAX;
 	pthread_mutex_init(&eng->lock, NULL);
@@ -2331,6 +2333,7 @@ persist_loc(void *ctx, int k, const json_t *tdoa, const json_t *fixes)
  * cannot be reclaimed without swap). Sparse: only the regions' written
  * slots take space, and only while a ring is kept. -1 (the rings stay on
  * the heap) where the file system has no O_TMPFILE or no data directory.
+ * Only for acquisitions of cfg.spool_min receivers or more (engine.h).
  */
 #define SPOOL_STRIDE	((size_t)1 << 20)	/* half for the ring (2 s
 						   of 65 kS/s: a faster
@@ -2370,7 +2373,8 @@ acq_new(struct engine *eng, struct sess *s)
 	a->total = session_total_chunks(&s->p);
 	a->len_s = s->p.chunk_ms / 1000.0;
 	a->rt = calloc((size_t)a->n, sizeof *a->rt);
-	a->spool_fd = spool_open(eng);
+	/* a few receivers' samples fit the heap: no file to pay for */
+	a->spool_fd = a->n >= eng->cfg.spool_min ? spool_open(eng) : -1;
 	a->clkv = calloc((size_t)a->n, sizeof *a->clkv);
 	a->missing = json_array();
 	a->pz = calloc((size_t)a->total, 1);

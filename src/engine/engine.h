@@ -121,6 +121,12 @@ engine_fds_needed(int nstations)
 }
 #define ENGINE_MAX_OPEN		64	/* sessions open (not ended) at once */
 #define ENGINE_QUEUE_MAX	16	/* acquisitions waiting */
+/* Below this many receivers an acquisition keeps its samples on the heap
+ * (~190 KiB a KiwiSDR: the 2-s ring and two chunk buffers, 12 MB at 64);
+ * from it, in a spool file (chunker_spool: 87 MB of ring alone at 1000).
+ * The file costs a pwrite per block and a pread per chunk read back: a
+ * tenth of the recorder's CPU at 7 stations (bench/README.md). */
+#define ENGINE_SPOOL_MIN	64
 
 struct engine;
 struct events;
@@ -144,6 +150,11 @@ struct engine_config {
 						   (default ENGINE_IDLE_DEFAULT) */
 	int			 max_open;	/* default ENGINE_MAX_OPEN */
 	int			 queue_max;	/* default ENGINE_QUEUE_MAX */
+	int			 spool_min;	/* receivers in an acquisition
+						   from which their samples
+						   are spooled (chunker_spool);
+						   default ENGINE_SPOOL_MIN,
+						   1: always */
 	/*
 	 * Replay (an import of recordings, net/rx/replay.h): every station
 	 * is a recording (rx_type_replay) whose blocks carry the recording's
