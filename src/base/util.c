@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -302,6 +303,25 @@ p_all(int fd, int wr, void *data, size_t len, int64_t off)
 		off += n;
 	}
 	return 0;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
+
+int
+util_prefault(void *p, size_t len)
+{
+	static long	 pg;
+	uintptr_t	 a, b;
+
+	if (pg == 0 && (pg = sysconf(_SC_PAGESIZE)) <= 0)
+		pg = 4096;
+	a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+	b = ((uintptr_t)p + len) & ~((uintptr_t)pg - 1);
+	if (p == NULL || b <= a)
+		return -1;
+	return madvise((void *)a, b - a, MADV_POPULATE_WRITE) == 0 ? 0 : -1;
 }
 
 int

@@ -61,6 +61,14 @@ int	util_write_all(int fd, const void *data, size_t len);
  * 0, or -1 with errno set. */
 int	util_pwrite_all(int fd, const void *data, size_t len, int64_t off);
 int	util_pread_all(int fd, void *data, size_t len, int64_t off);
+/* Make the whole pages of [p, p + len) resident at once (one
+ * madvise(MADV_POPULATE_WRITE) instead of a page fault on each first
+ * write) for a buffer about to be filled whole. Why: a page fault costs
+ * 10-15 us on the VMs this runs on, a populated page about half (the
+ * trap, not the zeroing). A hint: where the kernel cannot (before Linux
+ * 5.14), the pages fault in as before. 0, or -1 (not populated: no whole
+ * page in the range, or the kernel could not). */
+int	util_prefault(void *p, size_t len);
 /* fsync a directory. 0 or -1. */
 int	util_fsync_dir(const char *dir);
 /* Read a whole file up to max bytes (NUL-terminated, caller frees). Only a

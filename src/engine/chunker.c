@@ -421,6 +421,8 @@ chunk_new(struct chunker *ch, int k, size_t len)
 			free(c);
 			return NULL;
 		}
+		/* filled whole, then reused for the session (recycled) */
+		(void)util_prefault(iq, 2 * room * sizeof *iq);
 	} else {
 		iq = c->iq;
 		room = c->room;
@@ -716,6 +718,8 @@ ring_push(struct chunker *ch, const int16_t *iq, size_t n)
 			}
 			ch->ring = r;
 			ch->ring_cap = keep;
+			/* ring_s seconds: filled whole within them */
+			(void)util_prefault(r, 2 * keep * sizeof *r);
 		}
 	}
 	if (ch->ring_len == 0) {
