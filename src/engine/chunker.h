@@ -73,9 +73,10 @@
  * recording allocates a receiver's buffers once and not every second (that
  * churn -- mmap, page faults, munmap and TLB shoot-downs on every core --
  * was 40 % of the recorder's CPU at 50 stations: bench/README.md). With
- * a spool file (chunker_spool, what the engine uses) the ring and the
- * chunks' samples are in the file, not the heap: a chunk is written to
- * its slot as it fills and read back with chunk_iq.
+ * a spool file (chunker_spool, what the engine uses from ENGINE_SPOOL_MIN
+ * receivers) the ring and the chunks' samples are in the file, not the
+ * heap: a chunk is written to its slot as it fills and read back with
+ * chunk_iq.
  *
  * Not thread-safe: one owner (the engine, under its session lock).
  */
