@@ -32,11 +32,12 @@ Prints, side by side in one run (medians of --runs):
 
 Usage: bench/bench_store.py [--build DIR] [--runs 3] [--objects 1000]
                             [--rows-only | --fleet-only]
-                            [--fleet-duration 10]
+                            [--fleet-duration 10] [--s3-workers 2]
   --rows-only: parts 1 and 2 only, interleaved run by run (no S3 server).
   --fleet-only: part 6 only (--runs times); --fleet-no-s3: the fleet
   with --db only (the rows' own latency: with --s3 a row waits for its
-  object).
+  object). --s3-workers N: node processes of the test S3 server
+  (tests/s3/server.js --workers; default 2, one per core here).
 """
 
 import argparse, glob, json, os, statistics, subprocess, sys, tempfile, time
@@ -246,7 +247,7 @@ def fleet_report(a, lat3, per_rec):
 def fleet_only(a):
     tmp = tempfile.mkdtemp(prefix="hr-bstore-")
     lat, per_rec = [], []
-    with servers.Pg() as pg, servers.S3() as s3:
+    with servers.Pg() as pg, servers.S3(workers=a.s3_workers) as s3:
         subprocess.run([os.path.join(a.build, "heimdall-rec"), "db",
                         "migrate", "--db", pg.url()], check=True,
                        capture_output=True)
@@ -256,7 +257,8 @@ def fleet_only(a):
             per_rec += [(run,) + x for x in o]
         refused = len(s3.refused())
     fleet_report(a, lat, per_rec)
-    print("SigV4 requests refused by the verifier: %d" % refused)
+    print("S3 server: tests/s3/server.js --workers %d; SigV4 requests "
+          "refused by the verifier: %d" % (a.s3_workers, refused))
     subprocess.run(["rm", "-rf", tmp])
 
 
@@ -269,6 +271,7 @@ def main():
     ap.add_argument("--fleet-only", action="store_true")
     ap.add_argument("--fleet-duration", type=int, default=10)
     ap.add_argument("--fleet-no-s3", action="store_true")
+    ap.add_argument("--s3-workers", type=int, default=2)
     a = ap.parse_args()
     if a.rows_only:
         return rows_only(a)
@@ -277,7 +280,7 @@ def main():
     rec = os.path.join(a.build, "heimdall-rec")
     sim_bin = os.path.join(a.build, "heimdall-kiwisim")
     tmp = tempfile.mkdtemp(prefix="hr-bstore-")
-    with servers.Pg() as pg, servers.S3() as s3:
+    with servers.Pg() as pg, servers.S3(workers=a.s3_workers) as s3:
         subprocess.run([rec, "db", "migrate", "--db", pg.url()], check=True,
                        capture_output=True)
         # 1. pgstore, per chunk

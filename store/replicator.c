@@ -536,20 +536,124 @@ source_json(struct replicator *r, const json_t *ses)
 	    "longitude", s.has_coords ? json_real(s.longitude) : json_null());
 }
 
-/* Upload the objects not yet in the ledger. 0, or -1 (s3 error set). */
+/* The uploads of one push_objects: what to do as each object is stored. */
+struct objdone {
+	struct replicator	*r;
+	const char		*id;
+	struct ledger		*l;
+	json_t			*bykey;	/* key -> its row (borrowed) */
+	int			*db_ok;	/* rows may go as objects land */
+	int			 rc;
+	struct buf		 b;
+};
+
+/* Append the ledger lines gathered so far. */
+static void
+objects_log(struct objdone *od)
+{
+	if (replicator_ledger_append(od->r->ds, od->id, od->b.s,
+	    od->b.len) != 0 && od->rc == 0) {
+		char e[512];
+		snprintf(e, sizeof e, "session %s: cannot append to its ledger "
+		    "(replica.log)", od->id);
+		store_set(&od->r->s3_st, "error", e);
+		od->rc = -1;
+	}
+	od->b.len = 0;
+}
+
+/*
+ * Objects finished (s3store_put_many_cb): each one stored is logged, and
+ * -- when the session row is in the database already -- its row goes in
+ * at once, not after the whole round: a row waited for the slowest of up
+ * to OBJS_PER_ROUND uploads (a second's worth at 50 receivers). The rows
+ * of the objects finished together go in one transaction, and the
+ * ledger lines ("o" then "r") in one append: while that runs, the next
+ * uploads are in flight, so the batches grow with the statement's time.
+ * A row still never names an object the bucket has not confirmed.
+ */
+static void
+objects_done(void *ctx, struct s3_object *v, const int *idx, int n)
+{
+	struct objdone	*od = ctx;
+	struct replicator *r = od->r;
+	json_t		*batch = NULL, *row;
+	const char	*rid;
+	char		 err[1024];
+	size_t		 j;
+	int		 k;
+
+	for (k = 0; k < n; k++) {
+		struct s3_object *o = &v[idx[k]];
+		if (o->ok) {
+			buf_add(&od->b, "o ", o->key);
+			json_object_set_new(od->l->objs, o->key, json_true());
+			row = json_object_get(od->bykey, o->key);
+			rid = jstr(row, "id");
+			if (row == NULL || !*od->db_ok || !util_is_uuid(rid) ||
+			    json_object_get(od->l->rows, rid) != NULL)
+				continue;
+			if (batch == NULL)
+				batch = json_array();
+			json_array_append(batch, row);
+		} else if (od->rc == 0) {
+			char e[700];
+			/* the key names the session */
+			snprintf(e, sizeof e, "%s: %s", o->key, o->err);
+			store_set(&r->s3_st, "error", e);
+			/* 403: the credentials; force a new bucket check so
+			 * the error names them */
+			if (o->http_status == 403 || o->http_status == 0)
+				r->bucket_ok = 0;
+			od->rc = -1;
+		}
+	}
+	if (batch != NULL && pgstore_put_rows(r->pg, batch, NULL, err,
+	    sizeof err) != 0) {
+		db_failed(r, od->id, err);
+		*od->db_ok = 0;		/* this pass: no more statements */
+	} else if (batch != NULL) {
+		json_array_foreach(batch, j, row) {
+			buf_add(&od->b, "r ", jstr(row, "id"));
+			json_object_set_new(od->l->rows, jstr(row, "id"),
+			    json_true());
+		}
+	}
+	/* with no rows sent, the "o" lines wait for the round's end (one
+	 * fdatasync a round, as before); a crash meanwhile only sends those
+	 * objects again */
+	if (batch != NULL)
+		objects_log(od);
+	json_decref(batch);
+}
+
+/* Upload the objects not yet in the ledger; with *db_ok, the rows of those
+ * stored go in as they land (objects_done; *db_ok cleared if that failed,
+ * db error set). 0, or -1 (s3 error set). */
 static int
 push_objects(struct replicator *r, const char *id, json_t *rows,
-    struct ledger *l)
+    struct ledger *l, int *db_ok)
 {
 	struct s3_object	 v[OBJS_PER_ROUND];
 	char			 paths[OBJS_PER_ROUND][PATH_MAX];
-	struct buf		 b = { NULL, 0, 0 };
 	json_t			*row, *seen = json_object();
 	size_t			 i = 0, nrows = json_array_size(rows);
 	const char		*key;
-	int			 n, k, rc = 0;
+	int			 n, rows_now, started;
+	struct objdone		 od = { r, id, l, json_object(), &rows_now, 0,
+				    { NULL, 0, 0 } };
 
-	while (i < nrows && rc == 0) {
+	/* rows now only once the session row (and its stations, which the
+	 * rows name) is in the database: else after the objects, as before */
+	rows_now = *db_ok && r->c.db_on && !l->fin_db && l->status[0] != '\0'
+	    && r->pg != NULL;
+	started = rows_now;
+	json_array_foreach(rows, i, row)
+		if ((key = row_key(row, id)) != NULL &&
+		    json_object_get(od.bykey, key) == NULL)
+			json_object_set(od.bykey, key, row);
+	i = 0;
+	while (i < nrows && od.rc == 0) {
 		for (n = 0; i < nrows && n < OBJS_PER_ROUND; i++) {
 			row = json_array_get(rows, i);
 			if ((key = row_key(row, id)) == NULL ||
@@ -577,44 +681,21 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 		if (n == 0)
 			break;
 		if (ensure_s3(r) != 0) {
-			rc = -1;
+			od.rc = -1;
 			break;
 		}
-		s3store_put_many(r->s3, v, n, r->c.concurrency);
-		b.len = 0;
-		for (k = 0; k < n; k++) {
-			if (v[k].ok) {
-				buf_add(&b, "o ", v[k].key);
-				json_object_set_new(l->objs, v[k].key,
-				    json_true());
-			} else if (rc == 0) {
-				char e[700];
-				/* the key names the session */
-				snprintf(e, sizeof e, "%s: %s", v[k].key,
-				    v[k].err);
-				store_set(&r->s3_st, "error", e);
-				/* 403: the credentials; force a new bucket
-				 * check so the error names them */
-				if (v[k].http_status == 403 ||
-				    v[k].http_status == 0)
-					r->bucket_ok = 0;
-				rc = -1;
-			}
-		}
-		if (replicator_ledger_append(r->ds, id, b.s, b.len) != 0 &&
-		    rc == 0) {
-			char e[512];
-			snprintf(e, sizeof e, "session %s: cannot append to "
-			    "its ledger (replica.log)", id);
-			store_set(&r->s3_st, "error", e);
-			rc = -1;
-		}
-		if (rc == 0)
+		s3store_put_many_cb(r->s3, v, n, r->c.concurrency,
+		    objects_done, &od);
+		objects_log(&od);
+		if (od.rc == 0)
 			store_set(&r->s3_st, "ok", NULL);
 	}
-	free(b.s);
+	if (started && !rows_now)
+		*db_ok = 0;	/* a statement failed: db error set */
+	free(od.b.s);
+	json_decref(od.bykey);
 	json_decref(seen);
-	return rc;
+	return od.rc;
 }
 
 /* The manifest's array of localization rows of that kind. */
@@ -860,7 +941,7 @@ push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
 		return -1;
 	}
 	if (r->c.s3_on && !l.fin_s3 && (!s3_ok ||
-	    push_objects(r, id, rows, &l) != 0))
+	    push_objects(r, id, rows, &l, &db_ok) != 0))
 		rc = -1;
 	/* the session row, and the rows whose objects are in the bucket,
 	 * go in even when S3 fails */

@@ -24,6 +24,9 @@ struct s3store {
 	char			 sigv4[128];	/* "aws:amz:REGION:s3" */
 	char			 target[640];
 	const volatile int	*abort;
+	/* kept from one put_many to the next: its connection cache keeps
+	 * the TCP (and TLS) connections to the server open between rounds */
+	CURLM			*multi;
 };
 
 /* One transfer in flight. */
@@ -140,6 +143,8 @@ s3store_new(const struct s3_config *c, char *err, size_t errlen)
 void
 s3store_free(struct s3store *s3)
 {
+	if (s3 != NULL && s3->multi != NULL)
+		curl_multi_cleanup(s3->multi);
 	free(s3);
 }
 
@@ -486,10 +491,18 @@ int
 s3store_put_many(struct s3store *s3, struct s3_object *v, int n,
     int concurrency)
 {
+	return s3store_put_many_cb(s3, v, n, concurrency, NULL, NULL);
+}
+
+int
+s3store_put_many_cb(struct s3store *s3, struct s3_object *v, int n,
+    int concurrency, s3_done_fn fn, void *ctx)
+{
 	struct xfer	*xs;
 	CURLM		*m;
 	CURLMsg		*msg;
 	struct xfer	*x;
+	int		*fin, nfin;
 	int		 next = 0, active = 0, running, left, ok = 0, i, slot;
 
 	for (i = 0; i < n; i++) {
@@ -504,15 +517,18 @@ s3store_put_many(struct s3store *s3, struct s3_object *v, int n,
 	if (concurrency > n)
 		concurrency = n;
 	xs = calloc((size_t)concurrency, sizeof *xs);
-	m = curl_multi_init();
-	if (xs == NULL || m == NULL) {
+	fin = calloc((size_t)n, sizeof *fin);
+	if (s3->multi == NULL)
+		s3->multi = curl_multi_init();
+	m = s3->multi;
+	if (xs == NULL || fin == NULL || m == NULL) {
 		for (i = 0; i < n; i++)
 			snprintf(v[i].err, sizeof v[i].err, "out of memory");
 		free(xs);
-		if (m != NULL)
-			curl_multi_cleanup(m);
+		free(fin);
 		return 0;
 	}
+	nfin = 0;
 	for (;;) {
 		/* stopping: start nothing new */
 		if (s3->abort != NULL && __atomic_load_n(s3->abort,
@@ -526,6 +542,7 @@ s3store_put_many(struct s3store *s3, struct s3_object *v, int n,
 				continue;
 			if (put_setup(s3, &xs[slot], &v[next]) != 0) {
 				xfer_free(&xs[slot]);
+				fin[nfin++] = next;
 				next++;
 				slot--;		/* retry this slot */
 				continue;
@@ -534,6 +551,13 @@ s3store_put_many(struct s3store *s3, struct s3_object *v, int n,
 			active++;
 			next++;
 		}
+		/* the finished ones to the caller once the next uploads are
+		 * started: their bytes travel while it works */
+		if (nfin > 0 && fn != NULL) {
+			curl_multi_perform(m, &running);
+			fn(ctx, v, fin, nfin);
+		}
+		nfin = 0;
 		if (active == 0)
 			break;
 		curl_multi_perform(m, &running);
@@ -544,15 +568,16 @@ s3store_put_many(struct s3store *s3, struct s3_object *v, int n,
 			    (char **)&x);
 			put_done(x, msg->data.result);
 			ok += x->obj->ok;
+			fin[nfin++] = (int)(x->obj - v);
 			curl_multi_remove_handle(m, x->h);
 			xfer_free(x);
 			active--;
 		}
-		if (active > 0 && running > 0)
+		if (nfin == 0 && active > 0 && running > 0)
 			curl_multi_poll(m, NULL, 0, 200, NULL);
 	}
-	curl_multi_cleanup(m);
 	free(xs);
+	free(fin);
 	return ok;
 }
 

@@ -67,6 +67,16 @@ int		 s3store_check_bucket(struct s3store *s3, int create, char *err,
  * Returns how many succeeded. */
 int		 s3store_put_many(struct s3store *s3, struct s3_object *v,
 		    int n, int concurrency);
+/* Called by s3store_put_many_cb as uploads finish: the indices into v of
+ * those finished since the last call (n >= 1), each with its ok/err set.
+ * Transfers in flight wait while it runs (their bytes are in the socket
+ * buffers). */
+typedef void	(*s3_done_fn)(void *ctx, struct s3_object *v, const int *idx,
+		    int n);
+/* The same, telling fn about each object as soon as it is finished
+ * (fn NULL: as s3store_put_many). */
+int		 s3store_put_many_cb(struct s3store *s3, struct s3_object *v,
+		    int n, int concurrency, s3_done_fn fn, void *ctx);
 /* GET an object into *buf (malloc'd). 0, or -1 (404: -2). */
 int		 s3store_get(struct s3store *s3, const char *key, char **buf,
 		    size_t *len, char *err, size_t errlen);

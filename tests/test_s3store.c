@@ -123,6 +123,62 @@ test_no_server_bad_key_missing_file(void **state)
 	s3store_free(s3);
 }
 
+/* s3store_put_many_cb: each object reported once, after its outcome is
+ * set; and the kept curl multi serves a second call. */
+struct seen {
+	int	times[4];
+	int	calls;
+};
+
+static void
+on_done(void *ctx, struct s3_object *v, const int *idx, int n)
+{
+	struct seen	*s = ctx;
+	int		 k;
+
+	assert_true(n >= 1);
+	s->calls++;
+	for (k = 0; k < n; k++) {
+		assert_true(idx[k] >= 0 && idx[k] < 4);
+		assert_int_equal(v[idx[k]].ok, 0);
+		assert_true(v[idx[k]].err[0] != '\0');
+		s->times[idx[k]]++;
+	}
+}
+
+static void
+test_put_many_cb(void **state)
+{
+	struct s3_config	 c;
+	struct s3store		*s3;
+	struct s3_object	 v[4];
+	struct seen		 s;
+	char			 err[256];
+	int			 port, round, i;
+
+	(void)state;
+	loopsock(0, &port);
+	config(&c, port);
+	s3 = s3store_new(&c, err, sizeof err);
+	assert_non_null(s3);
+	for (round = 0; round < 2; round++) {
+		object(&v[0], "sessions/x/chunk_000_websdr_1.npy", file);
+		object(&v[1], "../etc/passwd", file);
+		object(&v[2], "sessions/x/chunk_001_websdr_1.npy", file);
+		object(&v[3], "sessions/x/chunk_002_websdr_1.npy",
+		    "/nonexistent/f");
+		memset(&s, 0, sizeof s);
+		assert_int_equal(s3store_put_many_cb(s3, v, 4, 2, on_done,
+		    &s), 0);
+		for (i = 0; i < 4; i++)
+			assert_int_equal(s.times[i], 1);
+		assert_true(s.calls >= 1 && s.calls <= 4);
+		assert_true(strstr(v[0].err, "onnect") != NULL);
+		assert_non_null(strstr(v[1].err, "invalid object key"));
+	}
+	s3store_free(s3);
+}
+
 static volatile int stop_flag;
 
 static void *
@@ -170,6 +226,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_check),
 		cmocka_unit_test(test_no_server_bad_key_missing_file),
+		cmocka_unit_test(test_put_many_cb),
 		cmocka_unit_test(test_silent_server_abort),
 	};
 

@@ -146,7 +146,10 @@ class S3:
     KEY = "S3RVER"
     SECRET = "S3RVER"
 
-    def __init__(self, bucket="heimdall-raw-iq"):
+    def __init__(self, bucket="heimdall-raw-iq", workers=None):
+        # workers: node processes sharing the proxy's port (server.js
+        # --workers; default $HR_S3_WORKERS or 1)
+        self.workers = workers or int(os.environ.get("HR_S3_WORKERS", "1"))
         self.tmp = tempfile.mkdtemp(prefix="hr-s3-")
         self.dir = os.path.join(self.tmp, "buckets")
         os.mkdir(self.dir)
@@ -160,7 +163,7 @@ class S3:
     def start(self):
         args = ["node", os.path.join(S3DIR, "server.js"), "--dir", self.dir,
                 "--port", str(self.port), "--backend-port", str(self.backend),
-                "--secret", self.SECRET]
+                "--secret", self.SECRET, "--workers", str(self.workers)]
         self.errf = open(self.err, "a")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                                      stderr=self.errf, text=True)
