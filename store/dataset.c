@@ -1284,11 +1284,29 @@ remove_rows(struct dataset *ds, const char *id)
 	rmdir(rowsdir);
 }
 
-/* One row of the final manifest, as text (final_text). */
+/*
+ * The final manifest is written as it is made (finish): m's text, then
+ * every measurement row, one a line, sorted as merge_rows sorts them,
+ * through one buffer in front of the temporary file. Nothing of the size
+ * of the rows is held: a row whose text in its rows file is the text the
+ * manifest carries (util_json_dumps' compact form, as the recorder
+ * writes them) is kept as its place in that file and copied from there;
+ * others as their text. For 1000 receivers x 10 s (10,000 rows, 7.5 MB)
+ * building the whole text in memory (the rows' text, m's, the manifest's)
+ * added ~25 MB to the recorder's peak; this adds ~0.5 MB.
+ */
 struct mrow {
 	json_int_t	 k, websdr;
-	char		*text;
-	size_t		 len;
+	char		*text;		/* NULL: len bytes at off of file */
+	int		 file;		/* index in struct mrows' names */
+	size_t		 off, len;
+};
+
+struct mrows {
+	struct mrow	*v;
+	size_t		 n, cap;
+	char		**names;	/* rows files (leaf names) */
+	int		 nnames, capnames;
 };
 
 static int
@@ -1301,96 +1319,315 @@ cmp_mrow(const void *a, const void *b)
 	return (x->websdr > y->websdr) - (x->websdr < y->websdr);
 }
 
-/*
- * The final manifest's text: m (without "measurements") and every row of
- * the rows files, sorted as merge_rows sorts them, one row a line. Each
- * rows file is parsed and its rows turned to text at once, so the rows are
- * never all held as JSON trees: for 1000 receivers x 10 s (10,000 rows)
- * the finish added 44 MB to the process's peak with the trees, 19 MB so
- * (the rows' text and the manifest's, 7.5 MB each). *nrows gets the
- * number of rows. NULL: out of memory.
- */
-static char *
-final_text(struct dataset *ds, const char *id, const json_t *m,
-    size_t *nrows, size_t *len)
+static void
+mrows_free(struct mrows *r)
 {
-	char		 rowsdir[PATH_MAX], path[PATH_MAX], e[512];
-	struct mrow	*v = NULL, *nv;
-	size_t		 n = 0, cap = 0, i, total, hl;
-	struct dirent	*de;
-	DIR		*d;
-	json_t		*r, *row;
-	char		*head, *out = NULL, *p;
+	size_t	i;
+	int	j;
+
+	for (i = 0; i < r->n; i++)
+		free(r->v[i].text);
+	for (j = 0; j < r->nnames; j++)
+		free(r->names[j]);
+	free(r->v);
+	free(r->names);
+}
+
+/* Room for one more row (r->v[r->n]). -1: out of memory. */
+static int
+mrows_grow(struct mrows *r)
+{
+	struct mrow	*nv;
+	size_t		 cap;
+
+	if (r->n < r->cap)
+		return 0;
+	cap = r->cap ? 2 * r->cap : 1024;
+	if ((nv = realloc(r->v, cap * sizeof *nv)) == NULL)
+		return -1;
+	r->v = nv;
+	r->cap = cap;
+	return 0;
+}
+
+/* A row: its keys, and its text (given, malloc'd) or its place. */
+static int
+mrows_add(struct mrows *r, const json_t *row, char *text, int file,
+    size_t off, size_t len)
+{
+	if (mrows_grow(r) != 0)
+		return -1;
+	r->v[r->n] = (struct mrow){ json_integer_value(json_object_get(row,
+	    "chunk_index")), json_integer_value(json_object_get(row,
+	    "websdr")), text, file, off, len };
+	r->n++;
+	return 0;
+}
+
+static size_t
+skip_ws(const char *b, size_t len, size_t i)
+{
+	while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' ||
+	    b[i] == '\r'))
+		i++;
+	return i;
+}
+
+/*
+ * The rows of one rows file (text b, len bytes; file: its index): parsed
+ * one element at a time, each kept as its place when its text there is
+ * util_json_dumps' (checked: the row is dumped and compared), else as
+ * that text. A file that is not an array of JSON values as json_loadb
+ * reads it is parsed whole instead (what is not JSON has no rows). -1:
+ * out of memory.
+ */
+static int
+mrows_file(struct mrows *r, const char *b, size_t len, int file)
+{
+	json_error_t	 jerr;
+	json_t		*row, *all;
+	size_t		 i, n0 = r->n, used;
+	char		*text;
 	int		 ok = 1;
 
-	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, e,
-	    sizeof e) == 0 && (d = opendir(rowsdir)) != NULL) {
-		while (ok && (de = readdir(d)) != NULL) {
-			size_t l = strlen(de->d_name);
-			if (strncmp(de->d_name, "batch_", 6) != 0 || l < 5 ||
-			    strcmp(de->d_name + l - 5, ".json") != 0 ||
-			    util_fmt(path, sizeof path, "%s/%s", rowsdir,
-			    de->d_name) != 0)
-				continue;
-			r = read_json(path, DS_MAX_MANIFEST, e, sizeof e);
-			json_array_foreach(r, i, row) {
-				if (n == cap) {
-					cap = cap ? 2 * cap : 1024;
-					nv = realloc(v, cap * sizeof *v);
-					if (nv == NULL) {
-						ok = 0;
-						break;
-					}
-					v = nv;
-				}
-				v[n].k = json_integer_value(json_object_get(
-				    row, "chunk_index"));
-				v[n].websdr = json_integer_value(
-				    json_object_get(row, "websdr"));
-				v[n].text = util_json_dumps(row, JSON_COMPACT |
-				    JSON_PRESERVE_ORDER);
-				if (v[n].text == NULL) {
+	i = skip_ws(b, len, 0);
+	if (i < len && b[i] == '[') {
+		i = skip_ws(b, len, i + 1);
+		if (i < len && b[i] == ']')
+			i++;
+		else
+			for (;;) {
+				row = json_loadb(b + i, len - i,
+				    JSON_DISABLE_EOF_CHECK, &jerr);
+				if (row == NULL) {
 					ok = 0;
 					break;
 				}
-				v[n].len = strlen(v[n].text);
-				n++;
+				used = (size_t)jerr.position;
+				text = util_json_dumps(row, JSON_COMPACT |
+				    JSON_PRESERVE_ORDER);
+				if (text == NULL) {
+					json_decref(row);
+					return -1;
+				}
+				if (strlen(text) == used && used > 0 &&
+				    memcmp(text, b + i, used) == 0) {
+					free(text);
+					text = NULL;
+				}
+				if (mrows_add(r, row, text, file, i, text !=
+				    NULL ? strlen(text) : used) != 0) {
+					free(text);
+					json_decref(row);
+					return -1;
+				}
+				json_decref(row);
+				i = skip_ws(b, len, i + used);
+				if (i < len && b[i] == ',') {
+					i = skip_ws(b, len, i + 1);
+					continue;
+				}
+				if (i < len && b[i] == ']')
+					i++;
+				else
+					ok = 0;
+				break;
 			}
-			json_decref(r);
-		}
-		closedir(d);
+		if (ok && skip_ws(b, len, i) == len)
+			return 0;
 	}
-	head = ok ? util_json_dumps(m, JSON_INDENT(1) |
-	    JSON_PRESERVE_ORDER) : NULL;
-	/* m is an object with members (manifest_check): its text ends
-	 * "\n}"; the rows go in before that, as its last member */
-	if (head != NULL && (hl = strlen(head)) >= 2 &&
-	    strcmp(head + hl - 2, "\n}") == 0) {
-		if (v != NULL)
-			qsort(v, n, sizeof *v, cmp_mrow);
-		total = hl + 64;
-		for (i = 0; i < n; i++)
-			total += v[i].len + 4;
-		if ((out = malloc(total)) != NULL) {
-			p = out;
-			memcpy(p, head, hl - 2);
-			p += hl - 2;
-			p += sprintf(p, ",\n \"measurements\": [");
-			for (i = 0; i < n; i++) {
-				p += sprintf(p, "%s\n  ", i ? "," : "");
-				memcpy(p, v[i].text, v[i].len);
-				p += v[i].len;
+	/* not what the recorder writes: its rows, if any, as their text */
+	while (r->n > n0)
+		free(r->v[--r->n].text);
+	if ((all = json_loadb(b, len, 0, &jerr)) == NULL)
+		return 0;
+	json_array_foreach(all, i, row) {
+		if ((text = util_json_dumps(row, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER)) == NULL ||
+		    mrows_add(r, row, text, file, 0, strlen(text)) != 0) {
+			free(text);
+			json_decref(all);
+			return -1;
+		}
+	}
+	json_decref(all);
+	return 0;
+}
+
+/* Every row of the session's rows files (rows/batch_*.json), sorted.
+ * -1: out of memory. */
+static int
+mrows_collect(struct dataset *ds, const char *id, struct mrows *r)
+{
+	char		 rowsdir[PATH_MAX], path[PATH_MAX], e[512], **nn;
+	struct dirent	*de;
+	DIR		*d;
+	char		*buf;
+	size_t		 len;
+	int		 rc = 0;
+
+	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, e,
+	    sizeof e) != 0 || (d = opendir(rowsdir)) == NULL)
+		return 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (strncmp(de->d_name, "batch_", 6) != 0 || l < 5 ||
+		    strcmp(de->d_name + l - 5, ".json") != 0 ||
+		    util_fmt(path, sizeof path, "%s/%s", rowsdir,
+		    de->d_name) != 0)
+			continue;
+		if ((buf = util_read_file(path, DS_MAX_MANIFEST, &len, e,
+		    sizeof e)) == NULL)
+			continue;
+		if (r->nnames == r->capnames) {
+			int cap = r->capnames ? 2 * r->capnames : 64;
+			if ((nn = realloc(r->names, (size_t)cap *
+			    sizeof *nn)) == NULL)
+				rc = -1;
+			else {
+				r->names = nn;
+				r->capnames = cap;
 			}
-			p += sprintf(p, "%s]\n}", n ? "\n " : "");
-			*len = (size_t)(p - out);
-			*nrows = n;
 		}
+		if (rc == 0 && (r->names[r->nnames] =
+		    strdup(de->d_name)) == NULL)
+			rc = -1;
+		if (rc == 0)
+			rc = mrows_file(r, buf, len, r->nnames++);
+		free(buf);
 	}
-	free(head);
-	for (i = 0; i < n; i++)
-		free(v[i].text);
-	free(v);
-	return out;
+	closedir(d);
+	if (rc == 0 && r->n > 0)
+		qsort(r->v, r->n, sizeof *r->v, cmp_mrow);
+	return rc;
+}
+
+/* The buffer in front of the manifest's temporary file. */
+#define WB_CAP	(64 * 1024)
+struct wbuf {
+	int	 fd;
+	int	 failed;	/* errno of the first failure, or 0 */
+	size_t	 n;
+	char	 b[WB_CAP];
+};
+
+/* Make room for at least one byte: write out all but the last two bytes
+ * (m's text ends "\n}", which the rows go before: finish takes it back). */
+static void
+wb_room(struct wbuf *w)
+{
+	if (w->n < WB_CAP)
+		return;
+	if (w->failed == 0 && util_write_all(w->fd, w->b, WB_CAP - 2) != 0)
+		w->failed = errno != 0 ? errno : EIO;
+	memmove(w->b, w->b + WB_CAP - 2, 2);
+	w->n = 2;
+}
+
+/* util_json_dump_fn's put, and the rows' text */
+static int
+wb_put(const char *p, size_t len, void *ctx)
+{
+	struct wbuf	*w = ctx;
+	size_t		 k;
+
+	while (len > 0 && w->failed == 0) {
+		wb_room(w);
+		k = WB_CAP - w->n < len ? WB_CAP - w->n : len;
+		memcpy(w->b + w->n, p, k);
+		w->n += k;
+		p += k;
+		len -= k;
+	}
+	return w->failed != 0 ? -1 : 0;
+}
+
+/* len bytes at off of fd */
+static void
+wb_copy(struct wbuf *w, int fd, size_t off, size_t len)
+{
+	size_t	k;
+
+	while (len > 0 && w->failed == 0) {
+		wb_room(w);
+		k = WB_CAP - w->n < len ? WB_CAP - w->n : len;
+		if (util_pread_all(fd, w->b + w->n, k, (int64_t)off) != 0) {
+			w->failed = errno != 0 ? errno : EIO;
+			return;
+		}
+		w->n += k;
+		off += k;
+		len -= k;
+	}
+}
+
+/*
+ * The final manifest's text into w: m (without "measurements") as
+ * util_json_dumps writes it with JSON_INDENT(1), and the rows as its last
+ * member, one a line. 0, or -1 with errno set.
+ */
+#define MR_FDS	8
+static int
+final_write(struct dataset *ds, const char *id, const json_t *m,
+    const struct mrows *r, struct wbuf *w)
+{
+	char		 rowsdir[PATH_MAX], path[PATH_MAX], e[64];
+	int		 fds[MR_FDS], fdfile[MR_FDS], j, slot;
+	const char	*tail;
+	size_t		 i;
+
+	if (util_json_dump_fn(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER,
+	    wb_put, w) != 0 || w->n < 2 || memcmp(w->b + w->n - 2, "\n}",
+	    2) != 0) {
+		/* m is an object with members (manifest_check): its text
+		 * ends "\n}" */
+		errno = w->failed != 0 ? w->failed : ENOMEM;
+		return -1;
+	}
+	w->n -= 2;
+	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, e,
+	    sizeof e) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (j = 0; j < MR_FDS; j++)
+		fds[j] = fdfile[j] = -1;
+	wb_put(",\n \"measurements\": [", 20, w);
+	for (i = 0; i < r->n && w->failed == 0; i++) {
+		const struct mrow *x = &r->v[i];
+		wb_put(i ? ",\n  " : "\n  ", i ? 4 : 3, w);
+		if (x->text != NULL) {
+			wb_put(x->text, x->len, w);
+			continue;
+		}
+		/* the rows come in the files' order, mostly: a few open */
+		slot = x->file % MR_FDS;
+		if (fdfile[slot] != x->file) {
+			if (fds[slot] >= 0)
+				close(fds[slot]);
+			fdfile[slot] = x->file;
+			fds[slot] = util_fmt(path, sizeof path, "%s/%s",
+			    rowsdir, r->names[x->file]) != 0 ? -1 :
+			    open(path, O_RDONLY | O_CLOEXEC);
+			if (fds[slot] < 0) {
+				w->failed = errno != 0 ? errno : EIO;
+				break;
+			}
+		}
+		wb_copy(w, fds[slot], x->off, x->len);
+	}
+	for (j = 0; j < MR_FDS; j++)
+		if (fds[j] >= 0)
+			close(fds[j]);
+	tail = r->n ? "\n ]\n}" : "]\n}";
+	wb_put(tail, strlen(tail), w);
+	if (w->failed == 0 && util_write_all(w->fd, w->b, w->n) != 0)
+		w->failed = errno != 0 ? errno : EIO;
+	if (w->failed != 0) {
+		errno = w->failed;
+		return -1;
+	}
+	return 0;
 }
 
 /* Write the final manifest (rows merged), then drop rows/. */
@@ -1398,30 +1635,47 @@ static int
 finish(struct dataset *ds, const char *id, json_t *m, char *err,
     size_t errlen)
 {
-	char	 path[PATH_MAX], *text;
-	size_t	 nrows = 0, len = 0;
-	int	 rc;
+	char		 path[PATH_MAX], tmp[PATH_MAX];
+	struct mrows	 r;
+	struct wbuf	*w;
+	int		 fd, rc;
 
 	if (session_path(ds, id, "manifest.json", path, sizeof path, err,
 	    errlen) != 0 || manifest_check(m, id, err, errlen) != 0)
 		return -1;
 	/* the localization rows into m (few: trees), the measurement rows
-	 * as text (final_text) */
+	 * copied from their files as the manifest is written */
 	merge_loc(ds, id, m);
-	if ((text = final_text(ds, id, m, &nrows, &len)) == NULL) {
+	memset(&r, 0, sizeof r);
+	if (mrows_collect(ds, id, &r) != 0 ||
+	    (w = malloc(sizeof *w)) == NULL) {
+		mrows_free(&r);
 		snprintf(err, errlen, "cannot build %s: out of memory", path);
 		return -1;
 	}
-	rc = util_write_atomic(path, text, len, err, errlen);
-	free(text);
-	if (rc != 0)
+	if ((fd = util_atomic_open(path, tmp, sizeof tmp, err,
+	    errlen)) < 0) {
+		free(w);
+		mrows_free(&r);
 		return -1;
-	/* The manifest now holds every row durably: rows/ is redundant, and
-	 * so is whatever a failed write left (no .tmp in a final session). */
-	remove_rows(ds, id);
-	clean_tmp(ds, id);
-	index_update(ds, id, m, (json_int_t)nrows, count_chunk_files(ds, id));
-	return 0;
+	}
+	w->fd = fd;
+	w->failed = 0;
+	w->n = 0;
+	rc = util_atomic_commit(fd, tmp, path, final_write(ds, id, m, &r,
+	    w) == 0, err, errlen);
+	free(w);
+	if (rc == 0) {
+		/* The manifest now holds every row durably: rows/ is
+		 * redundant, and so is whatever a failed write left (no
+		 * .tmp in a final session). */
+		remove_rows(ds, id);
+		clean_tmp(ds, id);
+		index_update(ds, id, m, (json_int_t)r.n, count_chunk_files(ds,
+		    id));
+	}
+	mrows_free(&r);
+	return rc;
 }
 
 int
@@ -1435,9 +1689,17 @@ dataset_session_finish(struct dataset *ds, const char *id,
 
 	if ((h = held_write_lock(ds, id, err, errlen)) == NULL)
 		return -1;
-	m = json_deep_copy(manifest);
-	json_object_del(m, "measurements");
-	rc = finish(ds, id, m, err, errlen);
+	/* A shallow copy: finish only sets and deletes m's own members
+	 * ("measurements", "tdoa", "fixes"); a deep one of a 1000-receiver
+	 * manifest cost ~5 MB at the recorder's peak. */
+	m = json_copy((json_t *)manifest);
+	if (m == NULL) {
+		snprintf(err, errlen, "session %s: out of memory", id);
+		rc = -1;
+	} else {
+		json_object_del(m, "measurements");
+		rc = finish(ds, id, m, err, errlen);
+	}
 	json_decref(m);
 	pthread_mutex_lock(&ds->lock);
 	/* The lock file goes only once the final manifest is durable: a

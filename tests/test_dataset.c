@@ -1454,6 +1454,139 @@ test_station_altitude(void **state)
 	assert_true(isnan(dataset_station_altitude(NULL)));
 }
 
+/* Write text to sessions/<id>/rows/<leaf> (a rows file as the recorder
+ * leaves it, or not). */
+static void
+put_rows_file(const char *id, const char *leaf, const char *text)
+{
+	char	path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/sessions/%s/rows", dir, id);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/sessions/%s/rows/%s", dir, id, leaf);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int
+cmp_text_row(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_int_t kx = json_integer_value(json_object_get(x, "chunk_index"));
+	json_int_t ky = json_integer_value(json_object_get(y, "chunk_index"));
+	json_int_t wx = json_integer_value(json_object_get(x, "websdr"));
+	json_int_t wy = json_integer_value(json_object_get(y, "websdr"));
+
+	return kx != ky ? (kx < ky ? -1 : 1) : (wx > wy) - (wx < wy);
+}
+
+/*
+ * The final manifest is written as it is made, the rows copied from their
+ * rows files where those hold the manifest's text: its text is exactly
+ * the manifest's (util_json_dumps, one indent) with every row, sorted by
+ * chunk then station, one a line in its compact form -- whether its file
+ * is the recorder's (compact: copied), pretty-printed or has reals written
+ * long (re-written), and across more rows files than are kept open at
+ * once and more text than one write buffer (64 KiB). A file that is not
+ * JSON has no rows.
+ */
+static void
+test_final_text(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], err[512], path[512], leaf[64], *got, *text;
+	char		*head, *want, *p;
+	json_t		*m, *a, **all;
+	size_t		 len, n = 0, i, cap = 1300, wl;
+	int		 f, k;
+
+	(void)state;
+	all = calloc(cap, sizeof *all);
+	assert_non_null(all);
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 12);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	/* 12 files of 100 rows: file f holds station f+1's chunks, in
+	 * descending order, so the sorted rows alternate between files */
+	for (f = 0; f < 12; f++) {
+		a = json_array();
+		for (k = 99; k >= 0; k--) {
+			json_t *r = row(id, k, f + 1);
+			json_object_set_new(r, "snr_db", json_real(k / 10.0));
+			json_array_append(a, r);
+			all[n++] = r;
+		}
+		snprintf(leaf, sizeof leaf, "batch_%06d.json", f);
+		/* the recorder's form, one file pretty-printed */
+		text = f == 5 ? json_dumps(a, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER) : util_json_dumps(a, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		put_rows_file(id, leaf, text);
+		free(text);
+		json_decref(a);
+	}
+	/* reals at full length (0.1 as jansson's %.17g): re-written */
+	a = json_pack("[{s:s, s:i, s:i, s:s, s:i, s:f}]", "recording_session_id",
+	    id, "chunk_index", 50, "websdr", 13, "iq_data_location", "x",
+	    "iq_samples_count", 1000, "snr_db", 0.1);
+	text = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(strstr(text, "0.10000000000000001"));
+	put_rows_file(id, "batch_000012.json", text);
+	free(text);
+	all[n++] = json_incref(json_array_get(a, 0));
+	json_decref(a);
+	put_rows_file(id, "batch_000013.json", "[{\"chunk_index\": 1,");
+	put_rows_file(id, "batch_000014.json", "[] x");
+	put_rows_file(id, "batch_000015.json", " [ ] ");
+
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err),
+	    0);
+	snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir, id);
+	got = util_read_file(path, 64 << 20, &len, err, sizeof err);
+	assert_non_null(got);
+	assert_true(len > 2 * 64 * 1024);
+
+	qsort(all, n, sizeof *all, cmp_text_row);
+	head = util_json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	wl = strlen(head) + 64;
+	for (i = 0; i < n; i++) {
+		text = util_json_dumps(all[i], JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		wl += strlen(text) + 4;
+		free(text);
+	}
+	/* abort(), not assert: the compiler must see them non-NULL */
+	if (head == NULL || (want = p = malloc(wl)) == NULL)
+		abort();
+	p += sprintf(p, "%.*s,\n \"measurements\": [", (int)strlen(head) - 2,
+	    head);
+	for (i = 0; i < n; i++) {
+		text = util_json_dumps(all[i], JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		p += sprintf(p, "%s\n  %s", i ? "," : "", text);
+		free(text);
+	}
+	sprintf(p, "\n ]\n}");
+	assert_non_null(strstr(got, "\"snr_db\":0.1}"));
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(got, want);
+	assert_false(exists(id, "rows"));
+	free(want);
+	free(head);
+	free(got);
+	for (i = 0; i < n; i++)
+		json_decref(all[i]);
+	free(all);
+	json_decref(m);
+	dataset_close(ds);
+}
+
 int
 main(void)
 {
@@ -1476,6 +1609,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fix_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_text, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_ms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows_merge, setup,
 		    teardown),

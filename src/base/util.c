@@ -337,28 +337,33 @@ util_pread_all(int fd, void *data, size_t len, int64_t off)
 }
 
 int
-util_write_atomic(const char *path, const void *data, size_t len, char *err,
+util_atomic_open(const char *path, char *tmp, size_t tmplen, char *err,
     size_t errlen)
 {
 	static unsigned	 counter;
-	char		 tmp[PATH_MAX], dir[PATH_MAX], *slash;
 	int		 fd;
 
-	if (util_fmt(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
-	    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)) != 0 ||
-	    util_fmt(dir, sizeof dir, "%s", path) != 0) {
+	if (util_fmt(tmp, tmplen, "%s.tmp.%ld.%u", path, (long)getpid(),
+	    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)) != 0) {
 		snprintf(err, errlen, "path too long: %s", path);
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	if (fd < 0)
 		snprintf(err, errlen, "cannot create %s: %s", tmp,
 		    strerror(errno));
-		return -1;
-	}
+	return fd;
+}
+
+int
+util_atomic_commit(int fd, const char *tmp, const char *path, int ok,
+    char *err, size_t errlen)
+{
+	char	 dir[PATH_MAX], *slash;
+
 	/* write, fsync, rename: a crash leaves the old file or the new one,
 	 * never a torn one. */
-	if (util_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (!ok || fsync(fd) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		close(fd);
@@ -366,6 +371,11 @@ util_write_atomic(const char *path, const void *data, size_t len, char *err,
 		return -1;
 	}
 	close(fd);
+	if (util_fmt(dir, sizeof dir, "%s", path) != 0) {
+		snprintf(err, errlen, "path too long: %s", path);
+		unlink(tmp);
+		return -1;
+	}
 	if (rename(tmp, path) != 0) {
 		snprintf(err, errlen, "cannot rename %s: %s", tmp,
 		    strerror(errno));
@@ -379,6 +389,19 @@ util_write_atomic(const char *path, const void *data, size_t len, char *err,
 	} else
 		util_fsync_dir(".");
 	return 0;
+}
+
+int
+util_write_atomic(const char *path, const void *data, size_t len, char *err,
+    size_t errlen)
+{
+	char	 tmp[PATH_MAX];
+	int	 fd;
+
+	if ((fd = util_atomic_open(path, tmp, sizeof tmp, err, errlen)) < 0)
+		return -1;
+	return util_atomic_commit(fd, tmp, path, util_write_all(fd, data,
+	    len) == 0, err, errlen);
 }
 
 /*
@@ -745,6 +768,9 @@ struct dump {
 	char	*s;
 	size_t	 len, cap;
 	int	 in_str, esc;
+	/* NULL: into s; else each piece handed to put (util_json_dump_fn) */
+	int	(*put)(const char *, size_t, void *);
+	void	*ctx;
 };
 
 static int
@@ -753,6 +779,8 @@ dump_put(struct dump *d, const char *p, size_t n)
 	char	*s;
 	size_t	 cap;
 
+	if (d->put != NULL)
+		return n == 0 ? 0 : d->put(p, n, d->ctx);
 	if (d->len + n + 1 > d->cap) {
 		cap = (d->len + n + 1) * 2 < 256 ? 256 : (d->len + n + 1) * 2;
 		if ((s = realloc(d->s, cap)) == NULL)
@@ -868,6 +896,19 @@ util_json_dumps_q(const json_t *j, size_t flags)
 	if (c_locale != (locale_t)0)
 		uselocale(old);
 	return s;
+}
+
+int
+util_json_dump_fn(const json_t *j, size_t flags,
+    int (*put)(const char *p, size_t n, void *ctx), void *ctx)
+{
+	struct dump	d;
+
+	memset(&d, 0, sizeof d);
+	d.put = put;
+	d.ctx = ctx;
+	return j == NULL || put == NULL ? -1 :
+	    json_dump_callback(j, dump_cb, &d, flags) != 0 ? -1 : 0;
 }
 
 char *

@@ -53,6 +53,16 @@ int	util_mkdirs(const char *path, char *err, size_t errlen);
  * directory. 0 or -1 with a message. */
 int	util_write_atomic(const char *path, const void *data, size_t len,
 	    char *err, size_t errlen);
+/* The same in two steps, for a file written as it is made:
+ * util_atomic_open creates path.tmp.<pid>.<n> (its name in tmp) and returns
+ * its descriptor, or -1 with a message; util_atomic_commit(fd, tmp, path,
+ * ok) fsyncs, closes, renames and fsyncs the directory when ok (the
+ * caller's writes succeeded), else (errno says why) closes and removes the
+ * temporary. 0, or -1 with a message; the temporary never stays. */
+int	util_atomic_open(const char *path, char *tmp, size_t tmplen, char *err,
+	    size_t errlen);
+int	util_atomic_commit(int fd, const char *tmp, const char *path, int ok,
+	    char *err, size_t errlen);
 /* Write all len bytes to fd, retrying short writes and EINTR. 0, or -1
  * with errno set (EIO if write() wrote nothing without an error). */
 int	util_write_all(int fd, const void *data, size_t len);
@@ -108,6 +118,11 @@ const char *util_term_escape(const char *s, char *buf, size_t len);
  */
 struct json_t;
 char	*util_json_dumps(const struct json_t *j, size_t flags);
+/* The same text handed to put(p, n, ctx) piece by piece as it is made
+ * (nothing held: a large document written as it goes). 0, or -1 when
+ * put failed (returned non-zero) or jansson did. */
+int	util_json_dump_fn(const struct json_t *j, size_t flags,
+	    int (*put)(const char *p, size_t n, void *ctx), void *ctx);
 /* The shortest text of v that reads back as v, as JSON ("14.2", "1e+300",
  * "3.0"): at most 24 bytes with the NUL. */
 void	util_fmt_real(double v, char *buf, size_t len);
