@@ -422,40 +422,52 @@ report(struct replicator *r)
 
 /* ---- connections ---- */
 
+struct pgstore *
+replicator_db_open(const struct replicator_config *c,
+    const volatile int *abort, char *err, size_t errlen)
+{
+	struct pgstore	*pg;
+	int		 n;
+
+	if ((pg = pgstore_connect(c->db, err, errlen)) == NULL)
+		return NULL;
+	if (abort != NULL)
+		pgstore_set_abort(pg, abort);
+	if (c->migrate && pgstore_migrate(pg, &n, err, errlen) != 0) {
+		pgstore_close(pg);
+		return NULL;
+	}
+	pgstore_set_timeout(pg, c->db_timeout);
+	if (!c->migrate && (n = pgstore_pending_migrations(pg, err,
+	    errlen)) != 0) {
+		if (n > 0)
+			snprintf(err, errlen, "the database schema is %d "
+			    "migration(s) behind: run heimdall-rec db migrate",
+			    n);
+		pgstore_close(pg);
+		return NULL;
+	}
+	return pg;
+}
+
 static int
 ensure_db(struct replicator *r)
 {
 	char	err[1024];
-	int	n;
 
 	if (r->pg != NULL)
 		return 0;
-	r->pg = pgstore_connect(r->c.db, err, sizeof err);
-	if (r->pg == NULL) {
+	/* a connection handed over by replicator_start's caller first */
+	if ((r->pg = r->c.pg) != NULL)
+		r->c.pg = NULL;
+	else if ((r->pg = replicator_db_open(&r->c, &r->abort, err,
+	    sizeof err)) == NULL) {
 		store_set(&r->db_st, "error", err);
 		return -1;
 	}
 	snprintf(r->db_st.target, sizeof r->db_st.target, "%s",
 	    pgstore_target(r->pg));
 	pgstore_set_abort(r->pg, &r->abort);
-	if (r->c.migrate && pgstore_migrate(r->pg, &n, err, sizeof err) != 0) {
-		store_set(&r->db_st, "error", err);
-		pgstore_close(r->pg);
-		r->pg = NULL;
-		return -1;
-	}
-	pgstore_set_timeout(r->pg, r->c.db_timeout);
-	if (!r->c.migrate && (n = pgstore_pending_migrations(r->pg, err,
-	    sizeof err)) != 0) {
-		if (n > 0)
-			snprintf(err, sizeof err, "the database schema is %d "
-			    "migration(s) behind: run heimdall-rec db migrate",
-			    n);
-		store_set(&r->db_st, "error", err);
-		pgstore_close(r->pg);
-		r->pg = NULL;
-		return -1;
-	}
 	store_set(&r->db_st, "ok", NULL);
 	return 0;
 }
@@ -1225,15 +1237,15 @@ replicator_start(const struct replicator_config *c, struct dataset *ds,
 	pthread_condattr_t	 ca;
 
 	if (replicator_config_check(c, err, errlen) != 0)
-		return NULL;
+		goto fail;
 	if (!replicator_config_enabled(c)) {
 		snprintf(err, errlen, "no central store: give --db and/or --s3");
-		return NULL;
+		goto fail;
 	}
 	r = calloc(1, sizeof *r);
 	if (r == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		goto fail;
 	}
 	r->c = *c;
 	if (r->c.backoff_min <= 0)
@@ -1256,7 +1268,7 @@ replicator_start(const struct replicator_config *c, struct dataset *ds,
 		if (r->s3 == NULL) {
 			json_decref(r->known);
 			free(r);
-			return NULL;
+			goto fail;
 		}
 		snprintf(r->s3_st.target, sizeof r->s3_st.target, "%s",
 		    s3store_target(r->s3));
@@ -1276,9 +1288,12 @@ replicator_start(const struct replicator_config *c, struct dataset *ds,
 		s3store_free(r->s3);
 		json_decref(r->known);
 		free(r);
-		return NULL;
+		goto fail;
 	}
 	return r;
+fail:
+	pgstore_close(c->pg);	/* a handed-over connection is ours */
+	return NULL;
 }
 
 int
@@ -1353,6 +1368,7 @@ replicator_stop(struct replicator *r)
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->th, NULL);
 	pgstore_close(r->pg);
+	pgstore_close(r->c.pg);	/* handed over, never used */
 	s3store_free(r->s3);
 	json_decref(r->known);
 	json_decref(r->status);

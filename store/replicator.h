@@ -39,6 +39,8 @@
 
 #include "store/s3store.h"
 
+struct pgstore;
+
 struct dataset;
 struct replicator;
 
@@ -93,6 +95,10 @@ struct replicator_config {
 	double			 backoff_max;	/* s (default 30) */
 	replicator_status_fn	 on_status;
 	void			*ctx;
+	/* optional: a connection replicator_db_open made (sync opens it
+	 * while it parses the manifests); replicator_start takes it over,
+	 * and closes it on failure */
+	struct pgstore		*pg;
 };
 
 /* Defaults, then the environment: DATABASE_URL (enables the database),
@@ -107,6 +113,13 @@ int	replicator_config_option(struct replicator_config *c, int opt,
 int	replicator_config_check(const struct replicator_config *c, char *err,
 	    size_t errlen);
 int	replicator_config_enabled(const struct replicator_config *c);
+/* Connect to c->db and apply pending migrations (with c->migrate off:
+ * refuse a schema that is behind): what the replicator does before its
+ * first statement, callable from another thread beforehand. A nonzero
+ * *abort (may be NULL) abandons a statement in flight. NULL with a
+ * message on failure. */
+struct pgstore *replicator_db_open(const struct replicator_config *c,
+		    const volatile int *abort, char *err, size_t errlen);
 
 /*
  * Start the thread: it scans the dataset for pending work and then follows
