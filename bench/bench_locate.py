@@ -22,9 +22,11 @@ runs are, exactly:
   within the noise of 2026-12-03's runs, where a GPS run with locate
   disabled by a temporary hack cost 0.19-0.22 s per 30 s, GPS off
   0.22-0.23 s).
-The one-off costs (warm-up ~15 ms, page faults of ~1.7 MB of TDoA
-buffers) weigh more in a short session: --duration 30 shows the steady
-state. Prints the
+The one-off costs (the geodesic module's load, FFTW plans, the first
+touch of TDoA's buffers and of the held copies: huge pages where THP
+allows, src/base/util.h) weigh more in a short session: --duration 30
+shows the steady state. The runs' data directories are removed at the
+end, not between runs (see run_once). Prints the
 recorder's CPU (wait4 rusage: user + system) and peak RSS per mode, medians
 of --runs, the ratio, and a targets block: TDoA + fix add at most 20 % to
 the recorder's CPU at 7 stations (issue 12). Exit 1 when a target is missed
@@ -40,46 +42,49 @@ SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TX = "lat=44.9,lon=8.6"
 
 
-def run_once(build, n, duration, gps):
+def run_once(build, n, duration, gps, trash):
     tmp = tempfile.mkdtemp(prefix="hr-bloc-")
+    # removed only at the end (main), as bench_record.py does: on ext4,
+    # deleting a run's files just before the next makes each file the next
+    # run creates scan past the freed inodes (__ext4_new_inode ->
+    # recently_deleted), a cost of the cleanup that lands on the recorder,
+    # and most on the mode that creates more files
+    trash.append(tmp)
+    st = os.path.join(tmp, "stations.json")
+    args = [os.path.join(build, "heimdall-kiwisim"), "--count", str(n),
+            "--base-port", "0", "--stations-out", st, "--tx", TX,
+            "--positions", os.path.join(SRC, "examples", "heimdall-2m.json")]
+    if not gps:
+        for i in range(1, n + 1):
+            args += ["--station", "i=%d,gps=0" % i]
+    sim = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
-        st = os.path.join(tmp, "stations.json")
-        args = [os.path.join(build, "heimdall-kiwisim"), "--count", str(n),
-                "--base-port", "0", "--stations-out", st, "--tx", TX,
-                "--positions", os.path.join(SRC, "examples", "heimdall-2m.json")]
-        if not gps:
-            for i in range(1, n + 1):
-                args += ["--station", "i=%d,gps=0" % i]
-        sim = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        try:
-            line = sim.stdout.readline()
-            if not line.startswith("ready"):
-                raise RuntimeError("simulator did not start: %r" % line)
-            out = open(os.path.join(tmp, "out.json"), "w+")
-            p = subprocess.Popen(
-                [os.path.join(build, "heimdall-rec"), "record",
-                 "--stations", st, "--data-dir", os.path.join(tmp, "data"),
-                 "--name", "bench locate", "--freq", "10", "--duration",
-                 str(duration), "--source", "unknown", "--json"],
-                stdout=out, stderr=subprocess.DEVNULL)
-            _, status, ru = os.wait4(p.pid, 0)
-            p.returncode = os.waitstatus_to_exitcode(status)
-            out.seek(0)
-            fixes = 0
-            for l in out:
-                try:
-                    e = json.loads(l)
-                except ValueError:
-                    continue
-                if e.get("event") == "session:fix" and e["data"].get("ok"):
-                    fixes += 1
-        finally:
-            sim.terminate()
-            sim.wait()
-        return {"cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
-                "rc": p.returncode, "fixes": fixes}
+        line = sim.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError("simulator did not start: %r" % line)
+        out = open(os.path.join(tmp, "out.json"), "w+")
+        p = subprocess.Popen(
+            [os.path.join(build, "heimdall-rec"), "record",
+             "--stations", st, "--data-dir", os.path.join(tmp, "data"),
+             "--name", "bench locate", "--freq", "10", "--duration",
+             str(duration), "--source", "unknown", "--json"],
+            stdout=out, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        fixes = 0
+        for l in out:
+            try:
+                e = json.loads(l)
+            except ValueError:
+                continue
+            if e.get("event") == "session:fix" and e["data"].get("ok"):
+                fixes += 1
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        sim.terminate()
+        sim.wait()
+    return {"cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
+            "rc": p.returncode, "fixes": fixes}
 
 
 def main():
@@ -90,9 +95,15 @@ def main():
     ap.add_argument("n", nargs="?", type=int, default=7)
     a = ap.parse_args()
     res = {True: [], False: []}
-    for r in range(a.runs):
-        for gps in (True, False):
-            res[gps].append(run_once(a.build, a.n, a.duration, gps))
+    trash = []
+    try:
+        for r in range(a.runs):
+            for gps in (True, False):
+                res[gps].append(run_once(a.build, a.n, a.duration, gps,
+                                         trash))
+    finally:
+        for t in trash:
+            shutil.rmtree(t, ignore_errors=True)
     ok = True
     med = {}
     for gps in (True, False):
