@@ -3,9 +3,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "src/base/jarena.h"
+#include "src/base/util.h"
 #include "src/cmd/cmd.h"
 #include "src/cmd/runtime.h"
 #include "src/engine/events.h"
@@ -21,6 +23,10 @@
 /* The database connection opened while the manifests are parsed. */
 struct sync_pre {
 	const struct replicator_config *c;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 done;
+	volatile int	 abort;	/* abandons its statement (pgstore_set_abort) */
 	struct pgstore	*pg;
 	char		 err[1024];
 };
@@ -30,8 +36,47 @@ sync_preconnect(void *arg)
 {
 	struct sync_pre	*p = arg;
 
-	p->pg = replicator_db_open(p->c, NULL, p->err, sizeof p->err);
+	p->pg = replicator_db_open(p->c, &p->abort, p->err, sizeof p->err);
+	pthread_mutex_lock(&p->lock);
+	p->done = 1;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+/*
+ * Wait for the preconnect until the sync's own deadline: a server that
+ * accepts and never answers must not hold sync past --timeout, so its
+ * statement is then abandoned (a connect in flight ends within libpq's
+ * 5-s connect_timeout, as it would in the replicator) and the replicator
+ * tries again itself. The seconds waited, to take from the drain.
+ */
+static double
+sync_pre_wait(struct sync_pre *p, pthread_t th, double timeout)
+{
+	double	 t0 = util_mono(), d;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->done && (d = timeout - (util_mono() - t0)) > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)d;
+		ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	}
+	if (!p->done)
+		__atomic_store_n(&p->abort, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(th, NULL);
+	if (p->abort) {
+		pgstore_close(p->pg);
+		p->pg = NULL;
+	}
+	return util_mono() - t0;
 }
 
 struct sync_out {
@@ -82,6 +127,7 @@ sync_exec(const struct args *a)
 	struct sync_pre		 pre;
 	pthread_t		 pre_th;
 	int			 pre_on = 0;
+	double			 drain;
 	const char		*dir = args_get(a, "data-dir");
 	char			 err[1024], dpath[4096], line[2048];
 	double			 timeout = 300;
@@ -97,6 +143,7 @@ sync_exec(const struct args *a)
 		c.migrate = 0;
 	if (args_double(a, "timeout", 0, 86400, &timeout) != 0)
 		return EXIT_USAGE;
+	drain = timeout;
 	if ((rc = runtime_store_options(a, &c)) != 0)
 		return rc;
 	pthread_mutex_init(&o.lock, NULL);
@@ -115,6 +162,8 @@ sync_exec(const struct args *a)
 	 * it as it always does. */
 	memset(&pre, 0, sizeof pre);
 	pre.c = &c;
+	pthread_mutex_init(&pre.lock, NULL);
+	pthread_cond_init(&pre.cond, NULL);
 	if (c.db_on && pthread_create(&pre_th, NULL, sync_preconnect,
 	    &pre) == 0)
 		pre_on = 1;
@@ -122,8 +171,15 @@ sync_exec(const struct args *a)
 	rc = cli_open_dataset_keep(dir, &ds, dpath, sizeof dpath,
 	    replicator_wants, &c);
 	jarena_end();
+	/* the wait for the connection counts against the drain's timeout */
 	if (pre_on)
-		pthread_join(pre_th, NULL);
+		drain -= sync_pre_wait(&pre, pre_th, rc != 0 ? 0 : timeout);
+	/* no time left for the replicator to try and say why itself */
+	if (pre_on && rc == 0 && pre.pg == NULL && drain <= 0 &&
+	    pre.err[0] != '\0' && !o.json)
+		fprintf(stderr, "sync: %s\n", pre.err);
+	pthread_cond_destroy(&pre.cond);
+	pthread_mutex_destroy(&pre.lock);
 	if (rc != 0) {
 		pgstore_close(pre.pg);
 		return rc;
@@ -135,7 +191,7 @@ sync_exec(const struct args *a)
 		dataset_close(ds);
 		return cli_error(EXIT_USAGE, "%s", err);
 	}
-	rc = replicator_drain(rep, timeout) == 0 ? 0 : EXIT_PARTIAL;
+	rc = replicator_drain(rep, drain) == 0 ? 0 : EXIT_PARTIAL;
 	st = replicator_status(rep);
 	replicator_stop(rep);
 	if (!o.json) {

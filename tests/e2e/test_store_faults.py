@@ -8,7 +8,9 @@ bytes equal to the local file.
   - the database frozen (SIGSTOP) for 8 s: statements time out, retried;
   - the S3 server stopped mid-session and started again;
   - the recorder killed with SIGKILL mid-replication, then the next run
-    (a new `record`) pushes what the killed one left."""
+    (a new `record`) pushes what the killed one left;
+  - `sync` facing a frozen database keeps to --timeout (its connection
+    is opened while the manifests are parsed) and loses nothing."""
 
 import json, os, signal, subprocess, sys, tempfile, time, unittest
 
@@ -160,6 +162,71 @@ class StoreFaults(unittest.TestCase):
                                         ["next", "completed"]])
         self.assertEqual(self.pg.scalar(
             "SELECT count(*) FROM heimdall.measurements"), str(n + 12))
+
+    def test_sync_db_frozen(self):
+        """sync opens its connection while it parses the manifests: a
+        database that accepts and never answers must still let it exit
+        with 75 near --timeout (plus libpq's 5-s connect_timeout), say
+        why, keep the data, and the next sync sends all of it."""
+        with h.Sim(2, tmp=self.tmp) as sim:
+            r = subprocess.run(
+                [REC, "record", "--stations", sim.stations, "--data-dir",
+                 self.data, "--name", "local", "--freq", "10",
+                 "--duration", "2", "--source", "unknown"],
+                capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m, d = h.manifest(self.data)
+        sync = [REC, "sync", "--data-dir", self.data, "--db", self.pg.url(),
+                "--s3", self.s3.url]
+        self.pg.pause()
+        try:
+            t = time.monotonic()
+            r = subprocess.run(sync + ["--timeout", "2"], capture_output=True,
+                               text=True, timeout=60, env=self.s3.env())
+            took = time.monotonic() - t
+        finally:
+            self.pg.resume()
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertLess(took, 10, r.stderr)
+        self.assertIn("cannot connect to the database", r.stderr)
+        self.assertIn("run sync again", r.stderr)
+        # connected, but the schema check waits on a lock held elsewhere:
+        # the statement is abandoned at --timeout, not when the lock goes
+        subprocess.run([REC, "db", "migrate", "--db", self.pg.url()],
+                       check=True, capture_output=True, timeout=60)
+        lock = subprocess.Popen(
+            ["psql", self.pg.url(), "-c", "BEGIN; LOCK TABLE "
+             "heimdall.schema_migrations IN ACCESS EXCLUSIVE MODE; "
+             "SELECT pg_sleep(30); COMMIT;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                if self.pg.scalar("SELECT count(*) FROM pg_locks WHERE "
+                                  "mode = 'AccessExclusiveLock' AND "
+                                  "relation = 'heimdall.schema_migrations'"
+                                  "::regclass") == "1":
+                    break
+                time.sleep(0.1)
+            t = time.monotonic()
+            r = subprocess.run(sync + ["--timeout", "2"], capture_output=True,
+                               text=True, timeout=60, env=self.s3.env())
+            took = time.monotonic() - t
+        finally:
+            lock.kill()
+            lock.wait()
+            # the server's side sleeps on until told
+            self.pg.scalar("SELECT count(pg_terminate_backend(pid)) FROM "
+                           "pg_stat_activity WHERE query LIKE "
+                           "'%pg_sleep(30)%' AND pid <> pg_backend_pid()")
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertLess(took, 5, r.stderr)
+        self.assertEqual(self.pg.scalar(
+            "SELECT count(*) FROM heimdall.measurements"), "0")
+        r = subprocess.run(sync + ["--timeout", "60"], capture_output=True,
+                           text=True, timeout=120, env=self.s3.env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        check_central(self, self.pg, self.s3, self.data, m["session"]["id"],
+                      4)
 
 
 if __name__ == "__main__":
