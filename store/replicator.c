@@ -553,7 +553,7 @@ struct objdone {
 	struct replicator	*r;
 	const char		*id;
 	struct ledger		*l;
-	json_t			*bykey;	/* key -> its row (borrowed) */
+	json_t			*bykey;	/* key queued -> its row (borrowed) */
 	int			*db_ok;	/* rows may go as objects land */
 	int			 rc;
 	struct buf		 b;
@@ -648,7 +648,7 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 {
 	struct s3_object	 v[OBJS_PER_ROUND];
 	char			 paths[OBJS_PER_ROUND][PATH_MAX];
-	json_t			*row, *seen = json_object();
+	json_t			*row;
 	size_t			 i = 0, nrows = json_array_size(rows);
 	const char		*key;
 	int			 n, rows_now, started;
@@ -660,19 +660,16 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 	rows_now = *db_ok && r->c.db_on && !l->fin_db && l->status[0] != '\0'
 	    && r->pg != NULL;
 	started = rows_now;
-	json_array_foreach(rows, i, row)
-		if ((key = row_key(row, id)) != NULL &&
-		    json_object_get(od.bykey, key) == NULL)
-			json_object_set(od.bykey, key, row);
-	i = 0;
 	while (i < nrows && od.rc == 0) {
 		for (n = 0; i < nrows && n < OBJS_PER_ROUND; i++) {
 			row = json_array_get(rows, i);
+			/* bykey: the objects queued, each with its row for
+			 * objects_done (a key twice is uploaded once) */
 			if ((key = row_key(row, id)) == NULL ||
 			    json_object_get(l->objs, key) != NULL ||
-			    json_object_get(seen, key) != NULL)
+			    json_object_get(od.bykey, key) != NULL)
 				continue;
-			json_object_set_new(seen, key, json_true());
+			json_object_set(od.bykey, key, row);
 			memset(&v[n], 0, sizeof v[n]);
 			util_fmt(paths[n], sizeof paths[n], "%s/%s",
 			    dataset_dir(r->ds), key);
@@ -706,7 +703,6 @@ push_objects(struct replicator *r, const char *id, json_t *rows,
 		*db_ok = 0;	/* a statement failed: db error set */
 	free(od.b.s);
 	json_decref(od.bykey);
-	json_decref(seen);
 	return od.rc;
 }
 

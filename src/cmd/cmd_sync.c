@@ -152,10 +152,6 @@ sync_exec(const struct args *a)
 		    "URL (or set DATABASE_URL)");
 	if (replicator_config_check(&c, err, sizeof err) != 0)
 		return cli_error(EXIT_USAGE, "%s", err);
-	/* the manifests the recovery scan parses and the replicator is
-	 * about to load: parsed once (a few MB each at 200 receivers), into
-	 * an arena (src/base/jarena.h: malloc, page faults and frees were
-	 * half of sync's CPU); past SYNC_ARENA, malloc as before */
 	/* Connecting and checking the schema (~40 ms: TCP, auth, one
 	 * query) overlaps the parse instead of following it. A failure
 	 * here is left to the replicator, which tries again and reports
@@ -167,6 +163,10 @@ sync_exec(const struct args *a)
 	if (c.db_on && pthread_create(&pre_th, NULL, sync_preconnect,
 	    &pre) == 0)
 		pre_on = 1;
+	/* the manifests the recovery scan parses and the replicator is
+	 * about to load: parsed once (a few MB each at 200 receivers), into
+	 * an arena (src/base/jarena.h: malloc, page faults and frees were
+	 * half of sync's CPU); past SYNC_ARENA, malloc as before */
 	jarena_begin(SYNC_ARENA);
 	rc = cli_open_dataset_keep(dir, &ds, dpath, sizeof dpath,
 	    replicator_wants, &c);
