@@ -7,7 +7,7 @@ signal) for D seconds twice per run, interleaved: once with GPS (every
 chunk goes through TDoA and the fix) and once with every station's GPS off
 (the same streams, metrics and storage, no localization). What the two
 runs are, exactly:
-  with     every chunk is copied for locate, TDoA of 3 partners per
+  with     every chunk is copied for locate, TDoA of 2 partners per
            receiver, a fix, session:tdoa + session:fix events, rows in
            rows/loc_NNNNNN.json and in the manifest; the warm-up (FFTW
            plans, TDoA buffers, the geodesic module) at the grid.
