@@ -170,6 +170,10 @@ test_cep(void **state)
 	    1e-6);
 	assert_true(fabs(fix_cep_m(10, 10, 0.95) - 10 * sqrt(2 * log(20))) <
 	    1e-6);
+	/* beyond 4 s (p > 1 - exp(-8)): the root's bracket reaches it */
+	assert_true(fabs(fix_cep_m(10, 10, 0.9999) - 10 * sqrt(2 *
+	    log(1e4))) < 1e-6);
+	assert_true(fabs(fix_cep_m(10, 0, 0.9999) - 38.9059) < 1e-3);
 	/* a line: the 1-D Gaussian's 0.6745 s and 1.95996 s */
 	assert_true(fabs(fix_cep_m(10, 0, 0.5) - 6.7449) < 1e-3);
 	assert_true(fabs(fix_cep_m(10, 0, 0.95) - 19.5996) < 1e-3);

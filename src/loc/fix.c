@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
@@ -697,11 +698,24 @@ fix_cep_m(double s1, double s2, double p)
 	struct cep_par c = { hi, lo, 0, p };
 	gsl_function F = { cep_prob, &c };
 	gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
-	double	 a = 0, b = 4 * hi, r = NAN;
+	double	 a, b, r = NAN;
 
 	if (!s)
 		return NAN;
-	/* P(4 s_max) >= 1 - exp(-8) > 0.9996 */
+	/*
+	 * The root lies between two 1-parameter bounds (each probe is an
+	 * integral: a tight bracket halves the probes against 0 .. 4 hi).
+	 * The disk lies inside the strip |x| <= r along the major axis:
+	 * P(r) <= P(|N(0, hi^2)| <= r), so r >= hi z, z the normal's
+	 * (1 + p) / 2 quantile. The circular Gaussian of sigma hi is the
+	 * wider one (Anderson's theorem: a smaller covariance puts more on
+	 * a symmetric convex set): P(r) >= 1 - exp(-r^2 / 2 hi^2), so r <=
+	 * hi sqrt(-2 ln(1 - p)). 1 % margins: the bounds are met at lo -> 0
+	 * and lo = hi, where the integral's rounding could put both ends on
+	 * one side.
+	 */
+	a = 0.99 * hi * gsl_cdf_ugaussian_Pinv(0.5 * (1 + p));
+	b = 1.01 * hi * sqrt(-2 * log1p(-p));
 	if (gsl_root_fsolver_set(s, &F, a, b) == GSL_SUCCESS)
 		for (int i = 0; i < 100; i++) {
 			if (gsl_root_fsolver_iterate(s) != GSL_SUCCESS)
