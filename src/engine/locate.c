@@ -96,6 +96,9 @@ struct locate {
  * the better one is caught within this many chunks. */
 #define LOCATE_GRID_EVERY	10
 
+/* TDoA's partners per receiver (tdoa_opts.partners; see locate_new). */
+#define LOCATE_PARTNERS		2
+
 static json_t *
 jreal(double v, double scale)
 {
@@ -457,12 +460,15 @@ locate_grid(struct locate *l, double t0, double fs, int ngps)
 /*
  * Without l->lock, on locate's thread. TDoA plans its FFTs for a chunk
  * size the first time it sees it, and its buffers grow to the number of
- * receivers: tens of ms, once. Doing that on noise of the expected size,
- * as many receivers as will take part, before the first real chunk keeps
- * it out of the first fix's delay. The same for the geodesic module,
- * which the fix loads on first use (src/loc/lazygeod.h: libstdc++ and
- * GeographicLib, a few ms; its failure is each fix's reason, so it is not
- * looked at here).
+ * receivers: tens of ms, once. Doing that on noise of the expected size
+ * before the first real chunk keeps it out of the first fix's delay.
+ * LOCATE_PARTNERS + 1 receivers are enough: TDoA's large buffers are its
+ * partners' long and short spectra and one more short one, whatever the
+ * number of receivers (src/loc/tdoa.h), and these already use them all;
+ * more would only correlate noise (at 7 receivers 3 pairs instead of 11,
+ * 5 segments instead of 9). The same for the geodesic module, which the
+ * fix loads on first use (src/loc/lazygeod.h, ~1 ms; its failure is each
+ * fix's reason, so it is not looked at here).
  */
 static void
 warm_up(struct locate *l, double fs)
@@ -476,6 +482,8 @@ warm_up(struct locate *l, double fs)
 	float			*iq = malloc(2 * n * sizeof *iq);
 	uint64_t		 x = 0x9e3779b97f4a7c15ull;
 
+	if (nrx > LOCATE_PARTNERS + 1)
+		nrx = LOCATE_PARTNERS + 1;
 	if (nrx < 2)
 		nrx = 2;
 	(void)fix_prepare(NULL, 0);
@@ -1170,7 +1178,7 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 	 * metric TDoA would judge by is wrong for wideband signals */
 	to.min_snr_db = -999;
 	to.max_lag_s = max_lag(l);
-	/* 2 partners: each receiver is paired with the two best (2N - 3
+	/* LOCATE_PARTNERS: each receiver is paired with the two best (2N - 3
 	 * pairs: 11 at 7 receivers, not 15 with 3 nor 21 with all), the
 	 * fewest that still close triangles, which corr_snr needs to tell
 	 * each receiver's SNR from the pairs' correlations (a star of N - 1
@@ -1178,7 +1186,7 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 	 * (src/loc/fix.h) while N - 1 of them carry the information: fewer
 	 * pairs overstate it less. ~20 % less TDoA CPU at 7 receivers
 	 * (bench/README.md, "What localization costs"). */
-	to.partners = 2;
+	to.partners = LOCATE_PARTNERS;
 	if ((l->tctx = tdoa_new(&to)) == NULL)
 		goto oom;
 	for (i = 0; i < LOCATE_SLOTS; i++) {
