@@ -197,9 +197,9 @@ struct fix_result {
 
 /*
  * Optional, ahead of the first fix: load the geodesic module now (and set
- * GSL's handler), so that the first fix_solve does not pay for it (a few
- * ms: libstdc++ and GeographicLib); a caller with a delay target calls
- * this while it waits for data. 0, or -1 and the reason in err ("cannot
+ * GSL's handler), so that the first fix_solve does not pay for it (~1
+ * ms: src/loc/lazygeod.h); a caller with a delay target calls this while
+ * it waits for data. 0, or -1 and the reason in err ("cannot
  * load .../libheimdall-geodesic.so: ..."; the fixes will give the same).
  * Thread-safe; the work is done once.
  */
