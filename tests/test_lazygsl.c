@@ -1,6 +1,6 @@
 /* test_lazygsl.c -- GSL that cannot be used (src/base/lazygsl.c): the
  * position fix and the export say so and do not crash. Run with
- * LD_LIBRARY_PATH on tests/fakegsl in the build folder, whose libgsl.so.27
+ * LD_LIBRARY_PATH on tests/fakelibs in the build folder, whose libgsl.so.27
  * (tests/fakelib.c) defines none of GSL's functions. */
 
 #include <math.h>
