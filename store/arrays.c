@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gsl/gsl_sf_bessel.h>
 #include <jansson.h>
 #include <soxr.h>
 #include <zip.h>
 
+#include "src/base/lazygsl.h"	/* GSL, loaded on first use */
 #include "src/base/npy.h"
 #include "src/base/util.h"
 #include "store/arrays.h"
@@ -676,7 +676,8 @@ arrays_export(struct dataset *ds, const char *id,
 	if (!util_is_uuid(id))
 		return fail(err, errlen, id, "not a session id");
 	if (lazylib_zip(why, sizeof why) != 0 ||
-	    lazylib_soxr(why, sizeof why) != 0)
+	    lazylib_soxr(why, sizeof why) != 0 ||
+	    lazygsl_load(why, sizeof why) != 0)	/* fd_taps' window */
 		return fail(err, errlen, id, why);
 	if ((man = dataset_session_load(ds, id, err, errlen)) == NULL)
 		return -1;

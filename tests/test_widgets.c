@@ -13,8 +13,10 @@
 #include <cmocka.h>
 #include <curses.h>
 
+#include "ui/lazycurses.h"
 #include "ui/locpanel.h"
 #include "ui/widgets.h"
+
 
 static int
 utf8_locale(void)
@@ -422,6 +424,37 @@ test_table(void **state)
 
 /* Drawing: onto a pad of a terminal that writes to /dev/null; read the
  * cells back. */
+/* ui/lazycurses.c: before newterm, the variables ui/ reads are the
+ * library's and still unset; newterm (through its forwarder, which loads
+ * the library as the console does) sets them, and ui/ sees the values it
+ * set: the pointers lead to the variables ncurses writes, not to copies. */
+static void
+test_lazycurses(void **state)
+{
+	FILE	*out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
+	SCREEN	*scr;
+	char	 err[256];
+
+	(void)state;
+	assert_non_null(out);
+	assert_non_null(in);
+	assert_int_equal(lazycurses_load(err, sizeof err), 0);
+	assert_null(stdscr);
+	assert_int_equal(LINES, 0);
+	scr = newterm("vt100", out, in);
+	assert_non_null(scr);
+	assert_non_null(stdscr);
+	assert_non_null(curscr);
+	assert_int_equal(LINES, 24);	/* vt100's lines and columns */
+	assert_int_equal(COLS, 80);
+	assert_int_equal(wmove(stdscr, 23, 79), OK);
+	assert_int_equal(wmove(stdscr, 24, 0), ERR);	/* below LINES */
+	endwin();
+	delscreen(scr);
+	fclose(out);
+	fclose(in);
+}
+
 static void
 test_draw(void **state)
 {
@@ -837,6 +870,7 @@ main(void)
 		cmocka_unit_test(test_bar),
 		cmocka_unit_test(test_spark),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_lazycurses),
 		cmocka_unit_test(test_draw),
 		cmocka_unit_test(test_locpanel_fix),
 		cmocka_unit_test(test_locpanel_nofix),

@@ -14,7 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <curses.h>
+#include "ui/lazycurses.h"	/* <curses.h>, loaded on first use */
 
 #include "ui/cstate.h"
 #include "ui/sc_assign.h"
@@ -597,6 +597,9 @@ console_run(const struct console_config *cfg, char *err, size_t errlen)
 	int			 sub;
 	SCREEN			*scr;
 
+	/* ncursesw is loaded here, not at start (ui/lazycurses.h) */
+	if (lazycurses_load(err, errlen) != 0)
+		return -1;
 	if ((c = calloc(1, sizeof *c)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curses.h>
+#include "ui/lazycurses.h"	/* <curses.h>, loaded on first use */
 
 #include "ui/cstate.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curses.h>
+#include "ui/lazycurses.h"	/* <curses.h>, loaded on first use */
 
 #include "ui/cstate.h"
 #include "ui/sc_grid.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <curses.h>
+#include "ui/lazycurses.h"	/* <curses.h>, loaded on first use */
 
 #include "ui/cstate.h"
 #include "ui/sc_config.h"

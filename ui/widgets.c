@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <wchar.h>
 
-#include <curses.h>
+#include "ui/lazycurses.h"	/* <curses.h>, loaded on first use */
 
 #include "ui/widgets.h"
 

@@ -2,6 +2,7 @@
  * fix.c -- the position fix from TDoA measurements (see fix.h for the
  * model, the steps and the contract).
  */
+#include "src/base/lazygsl.h"	/* GSL, loaded on first use */
 #include "src/loc/fix.h"
 #include "src/loc/lazygeod.h"
 
@@ -12,12 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_cdf.h>
-#include <gsl/gsl_eigen.h>
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_integration.h>
-#include <gsl/gsl_multifit_nlinear.h>
-#include <gsl/gsl_roots.h>
 
 #define WGS84_A		6378137.0
 #define WGS84_F		(1 / 298.257223563)
@@ -686,6 +681,8 @@ fix_cep_m(double s1, double s2, double p)
 	if (!(s1 >= 0) || !(s2 >= 0) || !(p > 0 && p < 1) || isinf(s1) ||
 	    isinf(s2))
 		return NAN;
+	if (lazygsl_load(NULL, 0) != 0)
+		return NAN;	/* no GSL: no answer (fix_solve says why) */
 	pthread_once(&gsl_once, gsl_quiet);
 	double	 hi = fmax(s1, s2), lo = fmin(s1, s2);
 
@@ -1073,6 +1070,8 @@ meas_valid(const struct fix_meas *m, int nrx, char *why, size_t n)
 int
 fix_prepare(char *err, size_t errlen)
 {
+	if (lazygsl_load(err, errlen) != 0)
+		return -1;
 	pthread_once(&gsl_once, gsl_quiet);
 	return lazygeod_load(err, errlen);
 }
@@ -1091,7 +1090,8 @@ fix_solve(const struct fix_rx *rx, int nrx, const struct fix_meas *m,
 	if (!out)
 		return -1;
 	clear_result(out);
-	if (lazygeod_load(why, sizeof(why)) != 0)
+	if (lazygeod_load(why, sizeof(why)) != 0 ||
+	    lazygsl_load(why, sizeof(why)) != 0)
 		return no_fix(out, why);
 	pthread_once(&gsl_once, gsl_quiet);
 	if (!o)
@@ -1554,8 +1554,9 @@ fix_combine(const struct fix_result *chunks, int n,
 			/* The module is loaded by the first chunk fix that
 			 * needs it, not before: a session whose chunks have
 			 * no fix (no station on GPS time) never loads it
-			 * (src/loc/lazygeod.h: ~1 ms of CPU). */
-			if (lazygeod_load(why, sizeof(why)) != 0) {
+			 * (src/loc/lazygeod.h: ~1 ms of CPU), nor GSL. */
+			if (lazygeod_load(why, sizeof(why)) != 0 ||
+			    lazygsl_load(why, sizeof(why)) != 0) {
 				no_fix(session, why);
 				goto out;
 			}

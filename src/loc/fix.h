@@ -196,11 +196,13 @@ struct fix_result {
 };
 
 /*
- * Optional, ahead of the first fix: load the geodesic module now (and set
- * GSL's handler), so that the first fix_solve does not pay for it (~1
- * ms: src/loc/lazygeod.h); a caller with a delay target calls this while
- * it waits for data. 0, or -1 and the reason in err ("cannot
- * load .../libheimdall-geodesic.so: ..."; the fixes will give the same).
+ * Optional, ahead of the first fix: load GSL and the geodesic module now
+ * (and set GSL's handler), so that the first fix_solve does not pay for
+ * it (GSL: src/base/lazygsl.h; the geodesic module, ~1 ms:
+ * src/loc/lazygeod.h); a caller with a delay target calls this while it
+ * waits for data. 0, or -1
+ * and the reason in err ("cannot load libgsl.so.27: ...", "cannot load
+ * .../libheimdall-geodesic.so: ..."; the fixes will give the same).
  * Thread-safe; the work is done once.
  */
 int	fix_prepare(char *err, size_t errlen);
@@ -258,7 +260,8 @@ void	fix_residuals_us(const struct fix_rx *rx, int nrx,
 double	fix_distance_m(double lat1, double lon1, double lat2, double lon2);
 
 /* CEP (m) of a 2-D Gaussian with 1-sigma semi-axes s1, s2 for the
- * probability p (0 < p < 1), exact as above; NaN if s1, s2 are not >= 0. */
+ * probability p (0 < p < 1), exact as above; NaN if s1, s2 are not >= 0
+ * (or GSL cannot be loaded). */
 double	fix_cep_m(double s1, double s2, double p);
 
 #endif

@@ -337,13 +337,16 @@ class ArraysTest(unittest.TestCase):
             if m["chunk_index"] == 0)), 1000)
 
     def test_libraries_not_linked(self):
-        """libzip and libsoxr are loaded by an export, not at every start:
-        the binary does not link them (store/lazylib.c)."""
+        """libzip, libsoxr and GSL are loaded by an export (GSL also by a
+        fix), ncursesw by the console, not at every start: the binary
+        does not link them (store/lazylib.c, src/base/lazygsl.c,
+        ui/lazycurses.c)."""
         out = subprocess.run(["ldd", h.REC], capture_output=True,
                              text=True).stdout
         self.assertIn("libc.so", out)
-        self.assertNotIn("libzip", out)
-        self.assertNotIn("libsoxr", out)
+        for lib in ("libzip", "libsoxr", "libgsl", "libncurses",
+                    "libtinfo"):
+            self.assertNotIn(lib, out)
 
     def test_local_receiver_and_options(self):
         """A receiver without GPS (no t0_ns) is placed by its rows'
