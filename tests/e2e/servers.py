@@ -6,7 +6,7 @@
       row's commit time is known (latency benchmark). A role "heimdall"
       with a password (scram) exists for the credential tests; "postgres"
       is trusted.
-  S3: s3rver behind a proxy that verifies SigV4 with the npm aws4 package
+  S3: s3rver behind a front that verifies SigV4 with the npm aws4 package
       (tests/s3/server.js); `objects()` reads the bucket back with the npm
       minio client (tests/s3/read.js), independently of heimdall-rec.
 
@@ -147,7 +147,7 @@ class S3:
     SECRET = "S3RVER"
 
     def __init__(self, bucket="heimdall-raw-iq", workers=None):
-        # workers: node processes sharing the proxy's port (server.js
+        # workers: node processes sharing the front's port (server.js
         # --workers; default $HR_S3_WORKERS or 1)
         self.workers = workers or int(os.environ.get("HR_S3_WORKERS", "1"))
         self.tmp = tempfile.mkdtemp(prefix="hr-s3-")

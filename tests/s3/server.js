@@ -1,31 +1,39 @@
 #!/usr/bin/env node
 // server.js -- a real S3-compatible server for heimdall-rec's tests: s3rver
-// (which does not verify signatures) behind a proxy that verifies every
+// (whose own V4 check is partial) behind a front that verifies every
 // request's AWS SigV4 signature independently with the aws4 package, and
 // the body against x-amz-content-sha256 and Content-MD5, as S3 and MinIO
-// do. Both listen on 127.0.0.1 (port 0 = free port, or the ports given, to
-// restart on the same address). Prints "ready PROXY_PORT S3RVER_PORT".
+// do. The front hands a verified request to s3rver's Koa handler in the
+// same process (no second HTTP hop), and a verified PUT's object is
+// written from the buffer already hashed (see s3app). s3rver also listens
+// on a port of its own, for readers (read.js). Both on 127.0.0.1 (port 0
+// = free port, or the ports given, to restart on the same address).
+// Prints "ready FRONT_PORT S3RVER_PORT".
 //
 //   node server.js --dir DIR [--port P] [--backend-port P] [--secret S]
 //                  [--workers N]
 //
-// --workers N (default 1): N processes (node cluster) share the proxy's
-// port, each verifying and forwarding to an s3rver of its own on the same
-// directory (s3rver keeps no state outside it); the primary runs the
-// s3rver on the backend port (for readers). One process took ~170-260
-// 96-KiB PUTs/s on a shared 2-core machine, its one thread busy with the
-// hashes (SHA-256 and MD5 here, MD5 again in s3rver), HTTP twice and
-// s3rver's file writes: N processes spread that over the cores.
+// --workers N (default 1): N processes (node cluster) share the front's
+// port, each verifying and storing with an s3rver handler of its own on
+// the same directory (s3rver keeps no state outside it); the primary runs
+// the s3rver on the backend port. Per 96-KiB PUT one process took ~4-5 ms
+// of CPU when it forwarded over HTTP to s3rver (two hops, koa-logger, the
+// body hashed three times, s3rver's asynchronous file calls), ~2.3-2.7 ms
+// now (bench/README.md, "Five recorders x 50 receivers").
 //
 // The access key is S3RVER (the only one s3rver accepts); --secret is the
-// secret the proxy expects (default S3RVER). Counts of refused requests go
+// secret the front expects (default S3RVER). Counts of refused requests go
 // to stderr.
 'use strict';
 const cluster = require('cluster');
+const fs = require('fs');
 const http = require('http');
+const path = require('path');
+const { Readable } = require('stream');
 const crypto = require('crypto');
 const aws4 = require('aws4');
 const S3rver = require('s3rver');
+const { ALLOWED_METADATA } = require('s3rver/lib/models/object');
 
 function arg(name, def) {
   const i = process.argv.indexOf('--' + name);
@@ -47,8 +55,16 @@ function xmlError(res, status, code, message) {
   res.end(body);
 }
 
-// Verify a request's signature; returns null if good, else [status, code, msg].
+// Verify a request's signature and body: { md5 } (the body's MD5 in hex
+// when the request gave Content-MD5, else undefined) if good, else
+// { bad: [status, code, message] }.
 function verify(req, body) {
+  const out = {};
+  const bad = check(req, body, out);
+  return bad ? { bad } : out;
+}
+
+function check(req, body, out) {
   const auth = req.headers['authorization'] || '';
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m)
@@ -63,9 +79,12 @@ function verify(req, body) {
       sha !== crypto.createHash('sha256').update(body).digest('hex'))
     return [400, 'XAmzContentSHA256Mismatch', 'body does not match x-amz-content-sha256'];
   const md5 = req.headers['content-md5'];
-  if (md5 !== undefined &&
-      md5 !== crypto.createHash('md5').update(body).digest('base64'))
-    return [400, 'BadDigest', 'body does not match Content-MD5'];
+  if (md5 !== undefined) {
+    const d = crypto.createHash('md5').update(body).digest();
+    if (md5 !== d.toString('base64'))
+      return [400, 'BadDigest', 'body does not match Content-MD5'];
+    out.md5 = d.toString('hex');
+  }
   const headers = {};
   for (const h of signed.split(';')) {
     if (req.headers[h] === undefined)
@@ -92,48 +111,111 @@ function verify(req, body) {
 
 let refused = 0, passed = 0;
 
-// The verifying proxy in front of the s3rver on bport, on port (0: free).
-function proxy(port, bport, ready) {
-  // keep-alive to the backend: a TCP connection per request cost a
-  // handshake and a socket on both sides
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+// Largest body taken (the recorder's objects are ~100 KiB-2 MiB): a
+// bigger one is refused before it fills the memory.
+const MAX_BODY = 64 << 20;
+
+// The request as s3rver's handler sees it: the verified body replayed as
+// a stream (it has been read whole to check its hash), with the original
+// request's head. hrBody / hrMd5 let the object store below take the
+// buffer and its MD5 as they are instead of streaming and hashing again.
+function replay(req, body, md5hex) {
+  const r = new Readable({ read() {} });
+  if (body.length > 0)
+    r.push(body);
+  r.push(null);
+  for (const k of ['headers', 'rawHeaders', 'method', 'url', 'httpVersion',
+    'httpVersionMajor', 'httpVersionMinor', 'socket', 'trailers',
+    'rawTrailers', 'complete'])
+    r[k] = req[k];
+  r.connection = req.socket;
+  r.hrBody = body;
+  r.hrMd5 = md5hex;
+  return r;
+}
+
+// An s3rver on dir, on port (0: free), also used as a request handler in
+// this process: one HTTP hop, the verifier calls it directly instead of
+// forwarding to it over HTTP.
+function s3app(port) {
+  const s3 = new S3rver({ address: '127.0.0.1', port, directory: dir,
+    silent: true, resetOnClose: false });
+  // silent anyway: koa-logger's formatting (chalk, winston) of every
+  // request is CPU for nothing
+  s3.middleware = s3.middleware.filter((m) => m.name !== 'logger');
+  const quiet = () => {};
+  s3.context.logger = { info: quiet, warn: quiet, error: quiet,
+    debug: quiet };
+  const store = s3.store;
+  const putObject = store.putObject.bind(store);
+  // A verified PUT's object: the same three files as s3rver's own
+  // putObject and putMetadata (object, object.md5, metadata.json), so its
+  // GET, HEAD and listing read them, written from the buffer with the MD5
+  // the verifier computed. s3rver streams the body through a Transform,
+  // hashes it again and makes ~8 asynchronous file calls (mkdirp, open,
+  // write, close, two writeFile): with the thread pool's hand-offs that was
+  // most of a PUT's CPU. Synchronous calls on a ~100 KiB object cost less
+  // than the hand-offs and hold the loop well under a millisecond.
+  store.putObject = async (object) => {
+    const body = object.content && object.content.hrBody;
+    if (!body)
+      return putObject(object);
+    const p = store.getResourcePath(object.bucket, object.key, 'object');
+    const md5 = object.content.hrMd5 ||
+      crypto.createHash('md5').update(body).digest('hex');
+    const meta = {};
+    for (const [k, v] of Object.entries(object.metadata))
+      if (ALLOWED_METADATA.includes(k) || k.startsWith('x-amz-meta-'))
+        meta[k] = v;
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, body);
+    fs.writeFileSync(store.getResourcePath(object.bucket, object.key,
+      'object.md5'), md5);
+    fs.writeFileSync(store.getResourcePath(object.bucket, object.key,
+      'metadata.json'), JSON.stringify(meta, null, 2));
+    return { size: body.length, md5 };
+  };
+  return s3;
+}
+
+// The verifying front on port (0: free): reads the body, verifies the
+// signature and the body's hashes, and hands a good request to app.
+function front(port, app, ready) {
+  const handle = app.callback();
   const server = http.createServer((req, res) => {
     const parts = [];
-    req.on('data', (d) => parts.push(d));
+    let size = 0;
+    req.on('data', (d) => {
+      size += d.length;
+      if (size <= MAX_BODY)
+        parts.push(d);
+    });
     req.on('end', () => {
-      const body = Buffer.concat(parts);
-      const bad = verify(req, body);
-      if (bad) {
+      if (size > MAX_BODY) {
+        refused++;
+        console.error('refused ' + req.method + ' ' + req.url +
+          ': EntityTooLarge');
+        return xmlError(res, 400, 'EntityTooLarge',
+          'body larger than ' + MAX_BODY + ' bytes');
+      }
+      const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      const v = verify(req, body);
+      if (v.bad) {
+        const bad = v.bad;
         refused++;
         console.error('refused ' + req.method + ' ' + req.url + ': ' + bad[1] +
           (process.env.S3_DEBUG ? ' ' + JSON.stringify(req.headers) : ''));
         return xmlError(res, bad[0], bad[1], bad[2]);
       }
       passed++;
-      const up = http.request({ host: '127.0.0.1', port: bport, agent,
-        method: req.method, path: req.url, headers: req.headers }, (ur) => {
-        res.writeHead(ur.statusCode, ur.headers);
-        ur.pipe(res);
-      });
-      up.on('error', (e) => xmlError(res, 502, 'BadGateway', String(e)));
-      up.end(body);
+      // verified here, completely; s3rver's own check (V4 partly) would
+      // only redo it
+      delete req.headers.authorization;
+      handle(replay(req, body, v.md5), res);
     });
   });
   server.listen(port, '127.0.0.1', () => ready(server));
   return server;
-}
-
-// The s3rver on port; in a cluster worker, on a free port of its own
-// (exclusive: a worker's listen is otherwise the primary's, shared).
-async function backend(port) {
-  const s3 = new S3rver({ address: '127.0.0.1', port, directory: dir,
-    silent: true, resetOnClose: false });
-  if (!cluster.isWorker)
-    return [s3, (await s3.run()).port];
-  await s3.configureBuckets();
-  s3.httpServer = await s3.listen({ host: '127.0.0.1', port: 0,
-    exclusive: true });
-  return [s3, s3.httpServer.address().port];
 }
 
 async function main() {
@@ -145,20 +227,21 @@ async function main() {
     process.exit(64);
   }
   if (workers > 1 && cluster.isWorker) {
-    // a worker: its own s3rver, and the shared proxy port (the cluster's
-    // primary accepts and hands connections round-robin)
-    const [s3, bport] = await backend(0);
-    const server = proxy(port, bport, (srv) =>
+    // a worker: its own s3rver handler, and the shared front port (the
+    // cluster's primary accepts and hands connections round-robin)
+    const server = front(port, s3app(0), (srv) =>
       process.send({ port: srv.address().port }));
     process.on('SIGTERM', () => {
       console.error('passed ' + passed + ', refused ' + refused);
       server.close();
-      s3.close().then(() => process.exit(0));
-      setTimeout(() => process.exit(0), 2000).unref();
+      process.exit(0);
     });
     return;
   }
-  const [s3, bport] = await backend(backendPort);
+  // the s3rver listening on the backend port (readers) is also the
+  // handler of the front when there is one process
+  const s3 = s3app(backendPort);
+  const bport = (await s3.run()).port;
   let server = null;
   const stop = () => {
     if (server !== null) {
@@ -180,7 +263,7 @@ async function main() {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   if (workers === 1) {
-    server = proxy(port, bport, (srv) =>
+    server = front(port, s3, (srv) =>
       console.log('ready ' + srv.address().port + ' ' + bport));
     return;
   }
