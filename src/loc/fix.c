@@ -769,13 +769,35 @@ ellipse(struct fix_result *out)
 	return st;
 }
 
-/* The covariance at (lat, lon): inverse of J^T J, J in east/north metres
- * per sigma. -1 (reason set) when degenerate. */
+/* The covariance at (lat, lon). -1 (reason set) when degenerate.
+ *
+ * Why not just (J^T J)^-1 (J in east/north metres per sigma): that is the
+ * covariance only if the pairs' errors are independent, and they are not.
+ * At the SNRs that give a fix, a pair's cross-correlation error is mostly
+ * each receiver's noise against the common signal (the noise x noise term
+ * is 1/SNR smaller), so the error of pair (a, b) is ~ n_a - n_b: pairs
+ * that share a receiver correlate (+ when it is on the same side, - when
+ * not) and a triangle's errors nearly cancel. N receivers carry N - 1
+ * independent TDoAs however many pairs are correlated; counting 11 or 15
+ * pairs of 7 receivers as independent made the ellipse 1.4-1.9x too small
+ * (bench/README.md: CEP95 held 18-24 of 30 errors). So the fix (its
+ * weights unchanged, 1 / sigma^2) gets the sandwich covariance
+ * A^-1 M A^-1, A = J^T J and M = J^T C J with C the pairs' error
+ * correlation under that model, each pair's variance split evenly between
+ * its two receivers: C = B B^T / 2, B the pair-receiver incidence (+1 a,
+ * -1 b), so M = 1/2 sum over receivers r of v_r v_r^T, v_r = sum of the
+ * rows J_i of r's pairs, signed. Independent pairs would give M = A (the
+ * old covariance); with this model, errors that really are independent
+ * get a conservative ellipse. Not chosen: scaling by the residuals'
+ * reduced chi-square, which these errors keep small (their cycle sums
+ * cancel), so it would not widen anything; generalized least squares,
+ * whose C is singular (rank N - 1) and which would change the fix. */
 static int
 covariance(struct prob *p, double lat, double lon, double extent,
     struct fix_result *out)
 {
 	double	 see = 0, sen = 0, snn = 0, det;
+	double	 mee = 0, men = 0, mnn = 0, a0, a1, a2;
 
 	p->cvalid = 0;
 	eval_paths(p, lat, lon);
@@ -798,9 +820,37 @@ covariance(struct prob *p, double lat, double lon, double extent,
 		    " position (singular information matrix)");
 		return -1;
 	}
-	out->cov_en[0] = snn / det;
-	out->cov_en[1] = -sen / det;
-	out->cov_en[2] = see / det;
+	/* A^-1 = adjugate / determinant */
+	a0 = snn / det;
+	a1 = -sen / det;
+	a2 = see / det;
+	for (int j = 0; j < p->nrxl; j++) {
+		int	 r = p->rxl[j];
+		double	 ve = 0, vn = 0;
+
+		for (int i = 0; i < p->nact; i++) {
+			const struct fix_meas *m = &p->m[p->act[i]];
+			double	 k = (m->a == r) - (m->b == r);
+
+			if (k == 0)
+				continue;
+			k /= FIX_C_M_S * m->sigma_s;
+			ve += (p->ge[m->a] - p->ge[m->b]) * k;
+			vn += (p->gn[m->a] - p->gn[m->b]) * k;
+		}
+		mee += 0.5 * ve * ve;
+		men += 0.5 * ve * vn;
+		mnn += 0.5 * vn * vn;
+	}
+	/* A^-1 M A^-1, symmetric 2 x 2 */
+	{
+		double	 t00 = a0 * mee + a1 * men, t01 = a0 * men + a1 * mnn;
+		double	 t10 = a1 * mee + a2 * men, t11 = a1 * men + a2 * mnn;
+
+		out->cov_en[0] = t00 * a0 + t01 * a1;
+		out->cov_en[1] = t00 * a1 + t01 * a2;
+		out->cov_en[2] = t10 * a1 + t11 * a2;
+	}
 	if (ellipse(out) < 0) {
 		snprintf(out->reason, sizeof(out->reason),
 		    "degenerate geometry: no valid covariance");
