@@ -89,10 +89,14 @@
  *     than half the receivers, or dropped more pairs one by one than it
  *     kept, is no fix ("inconsistent measurements"): past half the data
  *     bad the "consistent" rest may as well be the wrong part.
- *  4. Uncertainty: covariance = (J^T J)^-1 of the normalized residuals at
- *     the solution, J in east/north metres -- from the sigmas given, NOT
- *     scaled by the residuals (rms_norm_residual says whether the sigmas
- *     were right). Ellipse from its eigen decomposition. CEP50/CEP95 are
+ *  4. Uncertainty: the fit's covariance at the solution, J in east/north
+ *     metres per sigma, A = J^T J: not A^-1 (independent pairs) but
+ *     A^-1 (J^T C J) A^-1, C the pairs' error correlation when each pair's
+ *     error is half its one receiver's, half its other's (pairs sharing a
+ *     receiver correlate +-1/2; why: fix.c, covariance()) -- from the
+ *     sigmas given, NOT scaled by the residuals (rms_norm_residual says
+ *     whether the sigmas were right). Ellipse from its eigen
+ *     decomposition. CEP50/CEP95 are
  *     exact for that 2-D Gaussian: the radius r with
  *        P(r) = 1/(2 pi s1 s2) Int_0^2pi (1 - exp(-r^2 q/2)) / q dtheta = p,
  *        q(theta) = cos^2 theta / s1^2 + sin^2 theta / s2^2
