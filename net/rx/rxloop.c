@@ -20,19 +20,11 @@
  * three frames of each. Work queued by other threads (rxloop_call) ends
  * the rest at once, and there is no rest while a connection is being set
  * up (each step of a handshake would wait). The price: a frame reaches the
- * engine up to 200 ms late, far inside the 2-s stall limit; a session's
- * end waits as much (locate nudges the loop when a fix is due sooner).
- * Each turn costs ~100 us at 7 receivers here (a poll, one recv and its
- * ACK per socket): bench, 7 receivers, loop thread CPU per 10 s: 24 -> 16
- * ms going from 50 to 100 ms, 29 -> 18 ms from 100 to 200 (300: no
- * better). The socket buffers hold far more than 200 ms of a stream.
- * While a connection's handshake of many steps (OpenWebRX: server
- * messages, profiles, tuning) is under way, rests are the shorter ones
- * (rxloop_brisk): at 200 ms each, three attempts of a receiver that says
- * "busy" twice no longer fit before the session's origin (e2e_radio).
+ * engine up to 100 ms late, far inside the 2-s stall limit; a session's
+ * end waits as much. (bench, 7 receivers: loop thread 24 -> 16 ms CPU per
+ * 10 s going from 50 to 100 ms.)
  */
-#define RXLOOP_REST_MS		200
-#define RXLOOP_REST_BRISK_MS	100
+#define RXLOOP_REST_MS	100
 /* One read takes all a socket gathered in a rest (lws' default is 4 KiB). */
 #define RXLOOP_RX_BUF	32768
 
@@ -56,7 +48,6 @@ struct rxloop {
 	struct call		*head, *tail;
 	atomic_int		 stop;		/* read without the lock */
 	int			 settling;	/* loop thread only */
-	int			 brisk;		/* loop thread only */
 	int			 hot;		/* loop thread only: a read took
 						   a nearly full buffer */
 };
@@ -155,8 +146,7 @@ loop_main(void *arg)
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (loop->brisk > 0 ? RXLOOP_REST_BRISK_MS :
-		    RXLOOP_REST_MS) * 1000000L;
+		until.tv_nsec += RXLOOP_REST_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
@@ -331,10 +321,4 @@ void
 rxloop_settling(struct rxloop *loop, int delta)
 {
 	loop->settling += delta;
-}
-
-void
-rxloop_brisk(struct rxloop *loop, int delta)
-{
-	loop->brisk += delta;
 }
