@@ -25,6 +25,22 @@
  * 10 s going from 50 to 100 ms.)
  */
 #define RXLOOP_REST_MS	100
+/*
+ * A fast stream (rtl_tcp, 4 MB/s) cannot wait that long: it must not
+ * outgrow the socket's receive buffer during a rest, and that buffer is
+ * whatever the kernel's autotuning made of it. Autotuning grows it only
+ * when it sees the reader keep up, which a reader that drains in bursts
+ * every 100 ms may never show it: a buffer left at its initial ~113 KB
+ * then caps the stream at ~1.1 MB/s, the sender drops the rest, and every
+ * chunk of that receiver comes out missing (seen under load: e2e_radio's
+ * rtl_tcp over ::1, 5.9 of 11 million samples dropped). So after a read
+ * that took half a buffer or more, the loop rests only RXLOOP_FAST_REST_MS
+ * for the next RXLOOP_FAST_TURNS turns (renewed by every such read): 10 ms
+ * of 4 MB/s is 40 KB, a third of the smallest buffer seen. Slow streams
+ * (KiwiSDR, OpenWebRX, SpyServer: a few KB per rest) never trigger it.
+ */
+#define RXLOOP_FAST_REST_MS	10
+#define RXLOOP_FAST_TURNS	20
 /* One read takes all a socket gathered in a rest (lws' default is 4 KiB). */
 #define RXLOOP_RX_BUF	32768
 
@@ -50,6 +66,8 @@ struct rxloop {
 	int			 settling;	/* loop thread only */
 	int			 hot;		/* loop thread only: a read took
 						   a nearly full buffer */
+	int			 fast;		/* loop thread only: turns left
+						   with the short rest */
 };
 
 /* Run what other threads queued (on the loop thread). */
@@ -130,6 +148,7 @@ loop_main(void *arg)
 {
 	struct rxloop	*loop = arg;
 	struct timespec	 until;
+	long		 rest_ms;
 
 	/* rxloop_new() sets loop->self under the lock after creating us:
 	 * read nothing of it before that is done. */
@@ -141,12 +160,19 @@ loop_main(void *arg)
 		 * a nearly full buffer: a fast stream (rtl_tcp, 4 MB/s) has
 		 * more waiting, and resting would cap it at one buffer per
 		 * rest (320 KB/s). */
+		if (loop->hot)
+			loop->fast = RXLOOP_FAST_TURNS;
 		if (loop->settling > 0 || loop->hot) {
 			loop->hot = 0;
 			continue;
 		}
+		rest_ms = RXLOOP_REST_MS;
+		if (loop->fast > 0) {
+			loop->fast--;
+			rest_ms = RXLOOP_FAST_REST_MS;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += RXLOOP_REST_MS * 1000000L;
+		until.tv_nsec += rest_ms * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;

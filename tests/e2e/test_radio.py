@@ -238,9 +238,12 @@ class IPv6Test(unittest.TestCase):
             sim.terminate()
             sim.wait()
             sim.stdout.close()
-        self.assertEqual(p.returncode, 0, p.stderr)
         import json
         ups = [json.loads(l) for l in p.stdout.splitlines()]
+        # exit 75 (chunks missing) says nothing on stderr: the reasons
+        # are in the events
+        missing = [e["data"] for e in ups if e["event"] == "session:missing"]
+        self.assertEqual(p.returncode, 0, (p.stderr, missing))
         final = [e for e in ups if e["event"] == "session:status_update"]
         self.assertEqual(final[-1]["data"]["summary"]["chunks_stored"], 6)
 
