@@ -759,8 +759,11 @@ owrx_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	return 0;
 }
 
+/* rx_buffer_size: what one turn of the loop reads (rxloop.h): 4 KiB a
+ * turn would not keep up with uncompressed audio at the loop's 200-ms
+ * rests. */
 static const struct lws_protocols openwebrx_protocol = {
-	"openwebrx", owrx_callback, 0, 4096, 0, NULL, 0
+	"openwebrx", owrx_callback, 0, RXLOOP_RX_BUF, 0, NULL, 0
 };
 RXLOOP_PROTOCOL(openwebrx_protocol)
 

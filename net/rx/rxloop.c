@@ -41,8 +41,6 @@
  */
 #define RXLOOP_FAST_REST_MS	10
 #define RXLOOP_FAST_TURNS	20
-/* One read takes all a socket gathered in a rest (lws' default is 4 KiB). */
-#define RXLOOP_RX_BUF	32768
 
 struct call {
 	struct call	*next;

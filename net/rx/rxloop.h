@@ -29,6 +29,15 @@ typedef void (*rxloop_fn)(void *arg);
  * name.
  */
 #define RXLOOP_MAX_PROTOCOLS	16
+/*
+ * The most one turn of the loop reads from one socket (lws' own default is
+ * 4 KiB). A protocol's rx_buffer_size caps it lower: a protocol whose
+ * stream may be fast sets it to this. The loop rests up to 200 ms between
+ * turns (rxloop.c), so a connection capped at 4 KiB per turn cannot take
+ * more than ~20 KB/s: less than OpenWebRX's uncompressed audio (12,000
+ * int16 samples/s, 24 KB/s).
+ */
+#define RXLOOP_RX_BUF	32768
 int		 rxloop_protocol_add(const struct lws_protocols *p);
 /* At file scope in the module that defines protocol p: adds it when the
  * program starts (before main), so that it is there for every loop. A
