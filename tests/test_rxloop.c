@@ -122,9 +122,9 @@ test_calls(void **state)
 }
 
 /*
- * With no connection the loop rests 100 ms between turns; queued work must
+ * With no connection the loop rests 200 ms between turns; queued work must
  * end the rest at once (the engine closes receivers one call_wait each).
- * 20 round trips would take about 2 s if each waited out a rest.
+ * 20 round trips would take about 4 s if each waited out a rest.
  */
 static void
 test_call_ends_rest(void **state)

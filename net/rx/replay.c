@@ -115,7 +115,7 @@ step(void *arg)
 	if (rx->sink.hold != NULL && rx->sink.hold(rx->sink.ctx)) {
 		/* the session is behind this recording: come back in a
 		 * moment (the loop serves nothing but replays; a queued call
-		 * keeps it from resting its 100 ms) */
+		 * keeps it from resting its 200 ms) */
 		struct timespec ts = { 0, REPLAY_HOLD_NS };
 		nanosleep(&ts, NULL);
 		if (rxloop_call(rx->loop, step, rx) != 0)

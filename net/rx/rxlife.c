@@ -26,7 +26,8 @@ struct rxlife {
 	int			 failed;	/* given up: no retry */
 	int			 live;		/* an attempt is under way */
 	int			 connected;	/* its transport is up */
-	int			 settling;	/* counted in rxloop_settling */
+	int			 settling;	/* 2: in rxloop_settling, 1: in
+						   rxloop_brisk (settle()) */
 	char			 why[RX_REASON_MAX + 1];	/* of the end */
 	int			 fatal;		/* ... and it is final */
 	double			 backoff;
@@ -59,13 +60,24 @@ report(struct rxlife *l, enum rx_state st, const char *reason)
 		l->sink.state(l->sink.ctx, st, rx_reason(reason, why));
 }
 
+/* A handshake under way keeps the loop from resting (cfg.settle: a quick
+ * one) or shortens its rests (rxloop_brisk): l->settling is 2 or 1. */
 static void
 settle(struct rxlife *l, int on)
 {
-	if (l->settling != on) {
-		l->settling = on;
-		rxloop_settling(l->loop, on ? 1 : -1);
-	}
+	int	kind = on ? (l->cfg.settle ? 2 : 1) : 0;
+
+	if (l->settling == kind)
+		return;
+	if (l->settling == 2)
+		rxloop_settling(l->loop, -1);
+	else if (l->settling == 1)
+		rxloop_brisk(l->loop, -1);
+	if (kind == 2)
+		rxloop_settling(l->loop, 1);
+	else if (kind == 1)
+		rxloop_brisk(l->loop, 1);
+	l->settling = kind;
 }
 
 /* The rule (rxlife.h): the first fatal reason, else the first one. */
@@ -98,8 +110,7 @@ attempt(struct rxlife *l)
 	l->live = 1;
 	if (l->state != RX_RETRYING)
 		report(l, RX_CONNECTING, "connecting");
-	if (l->cfg.settle)
-		settle(l, 1);
+	settle(l, 1);
 	l->ops.connect(l->drv);
 }
 

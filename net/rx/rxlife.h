@@ -60,7 +60,9 @@ struct rxlife_cfg {
 	 * rxlife_settled(): every step of a handshake would otherwise wait
 	 * out a rest. For drivers whose handshake is quick: a connection
 	 * that stays unsettled (a busy receiver that answers nothing) keeps
-	 * the whole loop awake. */
+	 * the whole loop awake. Without it, the loop's rests are shortened
+	 * (rxloop_brisk) from each dial until rxlife_streaming() or the
+	 * connection's end. */
 	int	 settle;
 };
 

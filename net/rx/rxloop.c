@@ -20,20 +20,29 @@
  * three frames of each. Work queued by other threads (rxloop_call) ends
  * the rest at once, and there is no rest while a connection is being set
  * up (each step of a handshake would wait). The price: a frame reaches the
- * engine up to 100 ms late, far inside the 2-s stall limit; a session's
- * end waits as much. (bench, 7 receivers: loop thread 24 -> 16 ms CPU per
- * 10 s going from 50 to 100 ms.)
+ * engine up to 200 ms late, far inside the 2-s stall limit; a session's
+ * end waits as much (locate nudges the loop when a fix is due sooner).
+ * Each turn costs ~100 us at 7 receivers here (a poll, one recv and its
+ * ACK per socket): bench, 7 receivers, loop thread CPU per 10 s: 24 -> 16
+ * ms going from 50 to 100 ms, 29 -> 18 ms from 100 to 200 (300: no
+ * better). The socket buffers hold far more than 200 ms of a stream.
+ * While a connection's handshake of many steps (OpenWebRX: server
+ * messages, profiles, tuning) is under way, rests are the shorter ones
+ * (rxloop_brisk): at 200 ms each, three attempts of a receiver that says
+ * "busy" twice no longer fit before the session's origin (e2e_radio).
  */
-#define RXLOOP_REST_MS	100
+#define RXLOOP_REST_MS		200
+#define RXLOOP_REST_BRISK_MS	100
 /*
  * A fast stream (rtl_tcp, 4 MB/s) cannot wait that long: it must not
  * outgrow the socket's receive buffer during a rest, and that buffer is
  * whatever the kernel's autotuning made of it. Autotuning grows it only
  * when it sees the reader keep up, which a reader that drains in bursts
- * every 100 ms may never show it: a buffer left at its initial ~113 KB
- * then caps the stream at ~1.1 MB/s, the sender drops the rest, and every
- * chunk of that receiver comes out missing (seen under load: e2e_radio's
- * rtl_tcp over ::1, 5.9 of 11 million samples dropped). So after a read
+ * every 100 or 200 ms may never show it: a buffer left at its initial
+ * ~113 KB then caps the stream at ~1.1 MB/s (at 100-ms rests), the sender
+ * drops the rest, and every chunk of that receiver comes out missing (seen
+ * under load: e2e_radio's rtl_tcp over ::1, 5.9 of 11 million samples
+ * dropped). So after a read
  * that took half a buffer or more, the loop rests only RXLOOP_FAST_REST_MS
  * for the next RXLOOP_FAST_TURNS turns (renewed by every such read): 10 ms
  * of 4 MB/s is 40 KB, a third of the smallest buffer seen. Slow streams
@@ -62,6 +71,7 @@ struct rxloop {
 	struct call		*head, *tail;
 	atomic_int		 stop;		/* read without the lock */
 	int			 settling;	/* loop thread only */
+	int			 brisk;		/* loop thread only */
 	int			 hot;		/* loop thread only: a read took
 						   a nearly full buffer */
 	int			 fast;		/* loop thread only: turns left
@@ -164,7 +174,8 @@ loop_main(void *arg)
 			loop->hot = 0;
 			continue;
 		}
-		rest_ms = RXLOOP_REST_MS;
+		rest_ms = loop->brisk > 0 ? RXLOOP_REST_BRISK_MS :
+		    RXLOOP_REST_MS;
 		if (loop->fast > 0) {
 			loop->fast--;
 			rest_ms = RXLOOP_FAST_REST_MS;
@@ -345,4 +356,10 @@ void
 rxloop_settling(struct rxloop *loop, int delta)
 {
 	loop->settling += delta;
+}
+
+void
+rxloop_brisk(struct rxloop *loop, int delta)
+{
+	loop->brisk += delta;
 }

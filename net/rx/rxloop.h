@@ -76,6 +76,12 @@ struct lws_context *rxloop_context(struct rxloop *loop);
  */
 void		 rxloop_settling(struct rxloop *loop, int delta);
 /*
+ * Loop thread only: a connection starts (+1) or ends (-1) a handshake of
+ * many slow steps (one that would keep the loop awake for seconds if it
+ * settled). While any is counted, the rests are the short ones.
+ */
+void		 rxloop_brisk(struct rxloop *loop, int delta);
+/*
  * Loop thread only: a driver read len bytes from its socket. A read that
  * took about a full receive buffer means more is waiting: the loop then
  * turns again at once instead of resting.

@@ -993,8 +993,8 @@ pending(const struct locate *l, int k)
 
 /*
  * l->lock held. When to nudge the receivers' loop next (0: no need).
- * The loop rests up to 100 ms between turns to serve many frames per
- * wake-up (net/rx/rxloop.c), so a chunk would reach us up to 100 ms after
+ * The loop rests up to 200 ms between turns to serve many frames per
+ * wake-up (net/rx/rxloop.c), so a chunk would reach us up to 200 ms after
  * the frame that completes it: too late for a fix within 100 ms of the
  * chunk's end. A KiwiSDR sends that frame 0-43 ms after the end (512
  * samples at 12 kS/s), so from 15 ms after each chunk's end the loop is
