@@ -115,6 +115,7 @@ struct acq {
 	int		 clock_event;
 	struct item	*head, *tail;
 	int		 kick;		/* wake the worker: unlock_wake() */
+	int		 end_nudged;	/* supervise: the loop nudged at the end */
 	double		 next_due;	/* supervise's next deadline */
 	/* Gathering a row (on_chunk): chunks are queued whose row (the
 	 * same index from every streaming receiver) is not complete; the
@@ -1479,6 +1480,17 @@ preflight_check(struct acq *a, double now, double *next)
 	    ready, "not_ready", not_ready);
 }
 
+static void nudge_loop(void *ctx);
+
+/*
+ * The receivers' loop rests up to 200 ms between turns (net/rx/rxloop.c),
+ * so the frames that complete the last chunks would wait as much and the
+ * session end with them. A KiwiSDR sends that frame 0-43 ms after the
+ * chunk's end: one turn of the loop this long after the end reads them
+ * all at once.
+ */
+#define END_NUDGE_S	0.05
+
 static double
 supervise(struct acq *a, double now, json_t *missing)
 {
@@ -1548,6 +1560,14 @@ supervise(struct acq *a, double now, json_t *missing)
 			mark_missing(a, r, k, a->cancel ? a->cancel_reason :
 			    missing_reason(a, r, why, sizeof why), missing);
 		}
+	}
+	if (a->has_origin && !a->end_nudged && eng->cfg.loop != NULL) {
+		double e = a->t0 + a->total * a->len_s + END_NUDGE_S;
+		if (now >= e) {
+			a->end_nudged = 1;
+			nudge_loop(eng->cfg.loop);
+		} else
+			next = fmin(next, e);
 	}
 	return next;
 }
