@@ -409,8 +409,12 @@ tune(struct rx *rx)
 		    "%d,\"squelch_level\":-150}}", rx->mode, llround(off),
 		    rx->lo, rx->hi);
 		send_text(rx, "{\"type\":\"dspcontrol\",\"action\":\"start\"}");
-		if (!rx->started || rx->tuned_center != cf)
-			rx->streaming = 0;	/* a new stream from here */
+		if (!rx->started || rx->tuned_center != cf) {
+			/* a new stream from here: its steps (start, the
+			 * first audio) at the loop's short rests */
+			rx->streaming = 0;
+			rxlife_unsettled(rx->life);
+		}
 		rx->started = 1;
 		rx->tuned_center = cf;
 		if (!rx->streaming)
@@ -424,6 +428,9 @@ tune(struct rx *rx)
 	rx->started = 0;
 	rx->streaming = 0;
 	rxlife_watch(rx->life, 0, NULL);
+	/* the switch back (maybe_switch, when the host's spacing allows),
+	 * the new config, the tuning: a handshake again, at short rests */
+	rxlife_unsettled(rx->life);
 	if (rx->status == NULL) {
 		snprintf(err, sizeof err, "%.3f MHz is outside the receiver's "
 		    "current band (%.3f-%.3f MHz) and it publishes no profiles",

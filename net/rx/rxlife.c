@@ -183,6 +183,13 @@ rxlife_streaming(struct rxlife *l)
 }
 
 void
+rxlife_unsettled(struct rxlife *l)
+{
+	if (l->live && !l->dead)
+		settle(l, 1);
+}
+
+void
 rxlife_drop(struct rxlife *l, const char *why, int fatal)
 {
 	note(l, why, fatal);

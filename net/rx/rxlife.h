@@ -100,6 +100,13 @@ void		 rxlife_fed(struct rxlife *l);
 void		 rxlife_settled(struct rxlife *l);
 /* A stream begins: RX_STREAMING for the engine (and rxlife_settled). */
 void		 rxlife_streaming(struct rxlife *l);
+/*
+ * A connection that streamed starts a handshake again (OpenWebRX: the
+ * receiver was moved to another profile, ours is asked back and tuned):
+ * the loop's rests are the short ones again (or none: cfg.settle) until
+ * the next rxlife_streaming() or rxlife_settled(), as from a dial.
+ */
+void		 rxlife_unsettled(struct rxlife *l);
 /* End this connection (ops.kill) for the reason why: fatal, no retry.
  * Which reason is reported: the rule at the top. */
 void		 rxlife_drop(struct rxlife *l, const char *why, int fatal);
