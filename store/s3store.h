@@ -69,8 +69,11 @@ int		 s3store_put_many(struct s3store *s3, struct s3_object *v,
 		    int n, int concurrency);
 /* Called by s3store_put_many_cb as uploads finish: the indices into v of
  * those finished since the last call (n >= 1), each with its ok/err set.
- * Transfers in flight wait while it runs (their bytes are in the socket
- * buffers). */
+ * It runs on a thread of s3store_put_many_cb's own (the uploads go on
+ * meanwhile; those finished during a call come in the next), one call at
+ * a time, in finishing order; all calls have returned when
+ * s3store_put_many_cb does. It must not use the s3store, and the caller's
+ * thread is blocked in s3store_put_many_cb while it runs. */
 typedef void	(*s3_done_fn)(void *ctx, struct s3_object *v, const int *idx,
 		    int n);
 /* The same, telling fn about each object as soon as it is finished

@@ -124,10 +124,14 @@ test_no_server_bad_key_missing_file(void **state)
 }
 
 /* s3store_put_many_cb: each object reported once, after its outcome is
- * set; and the kept curl multi serves a second call. */
+ * set, on a thread other than the caller's (the uploads go on while fn
+ * works) and all before the call returns; and the kept curl multi serves
+ * a second call. */
 struct seen {
-	int	times[4];
-	int	calls;
+	int		times[4];
+	int		calls;
+	int		on_caller;
+	pthread_t	caller;
 };
 
 static void
@@ -138,6 +142,8 @@ on_done(void *ctx, struct s3_object *v, const int *idx, int n)
 
 	assert_true(n >= 1);
 	s->calls++;
+	if (pthread_equal(pthread_self(), s->caller))
+		s->on_caller++;
 	for (k = 0; k < n; k++) {
 		assert_true(idx[k] >= 0 && idx[k] < 4);
 		assert_int_equal(v[idx[k]].ok, 0);
@@ -168,11 +174,13 @@ test_put_many_cb(void **state)
 		object(&v[3], "sessions/x/chunk_002_websdr_1.npy",
 		    "/nonexistent/f");
 		memset(&s, 0, sizeof s);
+		s.caller = pthread_self();
 		assert_int_equal(s3store_put_many_cb(s3, v, 4, 2, on_done,
 		    &s), 0);
 		for (i = 0; i < 4; i++)
 			assert_int_equal(s.times[i], 1);
 		assert_true(s.calls >= 1 && s.calls <= 4);
+		assert_int_equal(s.on_caller, 0);
 		assert_true(strstr(v[0].err, "onnect") != NULL);
 		assert_non_null(strstr(v[1].err, "invalid object key"));
 	}
