@@ -121,48 +121,50 @@ struct frame {
 };
 
 /*
- * FFTW plans, one forward and one backward per size, shared by every
+ * FFTW plans, one per size and direction used, shared by every
  * context: FFTW's planner is not thread-safe, so planning happens under
  * the process's one planner lock (metrics_planner_lock: the engine's
- * metrics plan on another thread), once per size; fftwf_execute_dft on a context's own arrays
- * (64-byte aligned, as the planning arrays) is thread-safe.
- * Sizes come from metrics_fft_size (2^a or 3*2^a): 64 slots hold them all.
+ * metrics plan on another thread), once each; fftwf_execute_dft on a
+ * context's own arrays (64-byte aligned, as the planning arrays) is
+ * thread-safe.
+ * Sizes come from metrics_fft_size (2^a or 3*2^a), one direction each:
+ * 64 slots hold them all.
  */
 static struct {
 	size_t		 n;
-	fftwf_plan	 fwd, bwd;
+	int		 dir;
+	fftwf_plan	 plan;
 } plans[64];
 static int nplans;
 
-static int
-get_plans(size_t n, fftwf_complex *in, fftwf_complex *out, fftwf_plan *fwd,
-    fftwf_plan *bwd)
+/* The plan of size n in direction dir (FFTW_FORWARD: the segments' size
+ * M; FFTW_BACKWARD: the coarse correlation's M / p), made on first use:
+ * each size is only ever run one way, and planning the other way too cost
+ * a backward M-point plan (~0.2 ms) per process for nothing. */
+static fftwf_plan
+get_plan(size_t n, int dir, fftwf_complex *in, fftwf_complex *out)
 {
-	int	i, rc = -1;
+	fftwf_plan	p = NULL;
+	int		i;
 
 	metrics_planner_lock();
 	for (i = 0; i < nplans; i++) {
-		if (plans[i].n == n) {
-			*fwd = plans[i].fwd;
-			*bwd = plans[i].bwd;
-			rc = 0;
+		if (plans[i].n == n && plans[i].dir == dir) {
+			p = plans[i].plan;
 			break;
 		}
 	}
-	if (rc != 0 && nplans < (int)(sizeof plans / sizeof plans[0])) {
-		*fwd = fftwf_plan_dft_1d((int)n, in, out, FFTW_FORWARD,
+	if (p == NULL && nplans < (int)(sizeof plans / sizeof plans[0])) {
+		p = fftwf_plan_dft_1d((int)n, in, out, dir,
 		    FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
-		*bwd = fftwf_plan_dft_1d((int)n, in, out, FFTW_BACKWARD,
-		    FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
-		if (*fwd != NULL && *bwd != NULL) {
+		if (p != NULL) {
 			plans[nplans].n = n;
-			plans[nplans].fwd = *fwd;
-			plans[nplans++].bwd = *bwd;
-			rc = 0;
+			plans[nplans].dir = dir;
+			plans[nplans++].plan = p;
 		}
 	}
 	metrics_planner_unlock();
-	return rc;
+	return p;
 }
 
 void
@@ -614,7 +616,7 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	int	 nterms = 0, n, e;
 	float	*tw, *wn = c->pw, *u = (float *)c->u;
 	float	*F = (float *)c->f, *X = (float *)c->x;
-	fftwf_plan fwd, bwd;
+	fftwf_plan fwd;
 
 	if (a < 0)
 		a = 0;
@@ -631,7 +633,7 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	for (term = theta; term >= TERM_TOL && nterms < MAX_TERMS;
 	    term *= theta / (nterms + 1))	/* theta^(n+1) / (n+1)! */
 		nterms++;
-	if (get_plans(m, c->u, c->f, &fwd, &bwd) != 0)
+	if ((fwd = get_plan(m, FFTW_FORWARD, c->u, c->f)) == NULL)
 		return -1;
 	/* the weights, once per length and edge (the short segments of a
 	 * chunk share theirs); their sums by float blocks */
@@ -935,7 +937,7 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 	double	*gs = c->gb, *hs = c->hb;
 	float	*gr = c->gr, *gi = c->gi, *hr = c->hr, *hi = c->hi;
 	float	*U = (float *)c->u, *Rc = (float *)c->f;
-	fftwf_plan fwd, bwd;
+	fftwf_plan bwd;
 	int	 it;
 
 	/* the band both pass */
@@ -1016,7 +1018,7 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 		U[2 * t] += sr;
 		U[2 * t + 1] += si;
 	}
-	if (get_plans(mf, c->u, c->f, &fwd, &bwd) != 0)
+	if ((bwd = get_plan(mf, FFTW_BACKWARD, c->u, c->f)) == NULL)
 		return -1;
 	fftwf_execute_dft(bwd, c->u, c->f);
 	/* then the highest side-lobe beyond the main lobe: 2 / bandwidth
