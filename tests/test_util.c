@@ -493,6 +493,28 @@ test_prefault(void **state)
 	munmap(p, 8 * 4096);
 }
 
+/* util_bigbuf: page-aligned, zeroed, every page resident before the
+ * first write (the point of it), writable; 0 bytes is refused. */
+static void
+test_bigbuf(void **state)
+{
+	unsigned char	*p;
+	size_t		 len = 3 * 4096 + 100, i;
+
+	(void)state;
+	p = util_bigbuf(len);
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % 4096, 0);
+	assert_int_equal(resident(p, 4), 4);
+	for (i = 0; i < len; i++)
+		assert_int_equal(p[i], 0);
+	memset(p, 7, len);
+	assert_int_equal(p[len - 1], 7);
+	util_bigbuf_free(p, len);
+	util_bigbuf_free(NULL, 0);
+	assert_null(util_bigbuf(0));
+}
+
 int
 main(void)
 {
@@ -511,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_json_rounded),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_prefault),
+		cmocka_unit_test(test_bigbuf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,6 +324,28 @@ util_prefault(void *p, size_t len)
 	return madvise((void *)a, b - a, MADV_POPULATE_WRITE) == 0 ? 0 : -1;
 }
 
+void *
+util_bigbuf(size_t len)
+{
+	void	*m;
+
+	if (len == 0 || len > ((size_t)1 << 40))
+		return NULL;
+	/* MAP_POPULATE: the pages are made (and zeroed) in the mmap, not
+	 * one fault each at first write */
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+void
+util_bigbuf_free(void *p, size_t len)
+{
+	/* munmap takes the pages len reaches, as mmap made them */
+	if (p != NULL && len > 0)
+		(void)munmap(p, len);
+}
+
 int
 util_pwrite_all(int fd, const void *data, size_t len, int64_t off)
 {

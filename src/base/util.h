@@ -79,6 +79,13 @@ int	util_pread_all(int fd, void *data, size_t len, int64_t off);
  * 5.14), the pages fault in as before. 0, or -1 (not populated: no whole
  * page in the range, or the kernel could not). */
 int	util_prefault(void *p, size_t len);
+/* A zeroed buffer of len bytes for large scratch arrays, its pages made
+ * resident by the allocation itself (one mmap with MAP_POPULATE) instead
+ * of a page fault on each first write: 1.4 MB took ~0.3 ms that way and
+ * ~4 ms by faults on this project's VMs. Page-aligned. Free it with
+ * util_bigbuf_free(p, len). NULL on failure. */
+void	*util_bigbuf(size_t len);
+void	 util_bigbuf_free(void *p, size_t len);
 /* fsync a directory. 0 or -1. */
 int	util_fsync_dir(const char *dir);
 /* Read a whole file up to max bytes (NUL-terminated, caller frees). Only a

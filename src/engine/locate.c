@@ -317,11 +317,18 @@ hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0,
 	int64_t	acc = 0;
 
 	if (r->cap < c->n) {
-		float *p = realloc(r->iq, 2 * c->n * sizeof *p);
+		/* room for a chunk a little longer too (rates differ by
+		 * ppm), made resident at once (util_bigbuf): a page fault per
+		 * 4 KiB of the slots' first copies cost ~1-3 ms of the
+		 * receivers' thread's CPU per session (on_chunk calls us;
+		 * LOCATE_SLOTS x 7 receivers x 96 KB at 12 kS/s) */
+		size_t cap = c->n + c->n / 64 + 64;
+		float *p = util_bigbuf(2 * cap * sizeof *p);
 		if (p == NULL)
 			return -1;
+		util_bigbuf_free(r->iq, 2 * r->cap * sizeof *r->iq);
 		r->iq = p;
-		r->cap = c->n;
+		r->cap = cap;
 	}
 	/* the exact integer sum of squares, as power_db(): at most 2^31 per
 	 * sample, so 63 bits hold 4e9 samples (a chunk has ~rate) */
@@ -1305,7 +1312,9 @@ locate_free(struct locate *l)
 	}
 	for (i = 0; i < LOCATE_SLOTS; i++) {
 		for (j = 0; l->slots[i].rx != NULL && j < l->cfg.max_rx; j++)
-			free(l->slots[i].rx[j].iq);
+			util_bigbuf_free(l->slots[i].rx[j].iq,
+			    2 * l->slots[i].rx[j].cap *
+			    sizeof *l->slots[i].rx[j].iq);
 		free(l->slots[i].rx);
 		free(l->slots[i].seen);
 		json_decref(l->slots[i].excluded);

@@ -12,6 +12,7 @@
 #include <fftw3.h>
 
 #include "src/base/metrics.h"
+#include "src/base/util.h"
 
 #define MAX_INPUTS	100000
 #define MAX_SAMPLES	((size_t)1 << 21)	/* bounds M, the memory */
@@ -83,6 +84,9 @@ struct tdoa_ctx {
 	double		*tmp;		/* medians, block figures */
 	size_t		 tmpcap;
 	size_t		 mcap;		/* M the buffers hold */
+	void		*big;		/* the M-sized arrays below, carved
+					   from one util_bigbuf */
+	size_t		 biglen;
 	fftwf_complex	*u, *f, *x;	/* M each: FFT in, out, Horner sum */
 	float		*pw;		/* M: power (tone finder) */
 	struct {
@@ -117,48 +121,50 @@ struct frame {
 };
 
 /*
- * FFTW plans, one forward and one backward per size, shared by every
+ * FFTW plans, one per size and direction used, shared by every
  * context: FFTW's planner is not thread-safe, so planning happens under
  * the process's one planner lock (metrics_planner_lock: the engine's
- * metrics plan on another thread), once per size; fftwf_execute_dft on a context's own arrays
- * (fftwf_alloc'd, so aligned like the planning arrays) is thread-safe.
- * Sizes come from metrics_fft_size (2^a or 3*2^a): 64 slots hold them all.
+ * metrics plan on another thread), once each; fftwf_execute_dft on a
+ * context's own arrays (64-byte aligned, as the planning arrays) is
+ * thread-safe.
+ * Sizes come from metrics_fft_size (2^a or 3*2^a), one direction each:
+ * 64 slots hold them all.
  */
 static struct {
 	size_t		 n;
-	fftwf_plan	 fwd, bwd;
+	int		 dir;
+	fftwf_plan	 plan;
 } plans[64];
 static int nplans;
 
-static int
-get_plans(size_t n, fftwf_complex *in, fftwf_complex *out, fftwf_plan *fwd,
-    fftwf_plan *bwd)
+/* The plan of size n in direction dir (FFTW_FORWARD: the segments' size
+ * M; FFTW_BACKWARD: the coarse correlation's M / p), made on first use:
+ * each size is only ever run one way, and planning the other way too cost
+ * a backward M-point plan (~0.2 ms) per process for nothing. */
+static fftwf_plan
+get_plan(size_t n, int dir, fftwf_complex *in, fftwf_complex *out)
 {
-	int	i, rc = -1;
+	fftwf_plan	p = NULL;
+	int		i;
 
 	metrics_planner_lock();
 	for (i = 0; i < nplans; i++) {
-		if (plans[i].n == n) {
-			*fwd = plans[i].fwd;
-			*bwd = plans[i].bwd;
-			rc = 0;
+		if (plans[i].n == n && plans[i].dir == dir) {
+			p = plans[i].plan;
 			break;
 		}
 	}
-	if (rc != 0 && nplans < (int)(sizeof plans / sizeof plans[0])) {
-		*fwd = fftwf_plan_dft_1d((int)n, in, out, FFTW_FORWARD,
+	if (p == NULL && nplans < (int)(sizeof plans / sizeof plans[0])) {
+		p = fftwf_plan_dft_1d((int)n, in, out, dir,
 		    FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
-		*bwd = fftwf_plan_dft_1d((int)n, in, out, FFTW_BACKWARD,
-		    FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
-		if (*fwd != NULL && *bwd != NULL) {
+		if (p != NULL) {
 			plans[nplans].n = n;
-			plans[nplans].fwd = *fwd;
-			plans[nplans++].bwd = *bwd;
-			rc = 0;
+			plans[nplans].dir = dir;
+			plans[nplans++].plan = p;
 		}
 	}
 	metrics_planner_unlock();
-	return rc;
+	return p;
 }
 
 void
@@ -200,9 +206,6 @@ tdoa_new(const struct tdoa_opts *opts)
 static void
 spec_free(struct spec *s)
 {
-	fftwf_free(s->re);
-	fftwf_free(s->im);
-	fftwf_free(s->mask);
 	free(s->ones);
 	s->re = s->im = s->mask = NULL;
 	s->ones = NULL;
@@ -213,17 +216,10 @@ free_bufs(struct tdoa_ctx *c)
 {
 	int	i;
 
-	fftwf_free(c->u);
-	fftwf_free(c->f);
-	fftwf_free(c->x);
-	fftwf_free(c->pw);
-	fftwf_free(c->tw[0].w);
-	fftwf_free(c->tw[1].w);
+	util_bigbuf_free(c->big, c->biglen);
+	c->big = NULL;
+	c->biglen = 0;
 	c->tw[0].w = c->tw[1].w = NULL;
-	fftwf_free(c->gr);
-	fftwf_free(c->gi);
-	fftwf_free(c->hr);
-	fftwf_free(c->hi);
 	free(c->att);
 	free(c->blk);
 	free(c->gb);
@@ -253,49 +249,72 @@ tdoa_free(struct tdoa_ctx *c)
 	free(c);
 }
 
-/* fftwf_alloc: aligned for the vector loads (M is a multiple of 32) */
-static int
-spec_alloc(struct spec *s, size_t m)
+/* The next n floats of the big buffer at *at: 64-byte aligned (as
+ * fftwf_alloc's, for the vector loads and FFTW's plans; M is a multiple
+ * of 32, so every array's length keeps the alignment). */
+static float *
+carve(char **at, size_t n)
 {
-	s->re = fftwf_alloc_real(m);
-	s->im = fftwf_alloc_real(m);
-	s->mask = fftwf_alloc_real(m);
-	s->ones = malloc(m / NOTCH_BLK + 2);
-	return s->re != NULL && s->im != NULL && s->mask != NULL &&
-	    s->ones != NULL ? 0 : -1;
+	float	*p = (float *)(void *)*at;
+
+	*at += (n * sizeof(float) + 63) & ~(size_t)63;
+	return p;
 }
 
 static int
+spec_alloc(struct spec *s, size_t m, char **at)
+{
+	s->re = carve(at, m);
+	s->im = carve(at, m);
+	s->mask = carve(at, m);
+	s->ones = malloc(m / NOTCH_BLK + 2);
+	return s->ones != NULL ? 0 : -1;
+}
+
+/*
+ * The M-sized arrays (3 complex, 7 real, 3 per spectrum: ~1.3 MB at
+ * M = 12288 and 2 partners) come from one util_bigbuf, made resident at
+ * once: their first touch, a page fault per 4 KiB, was most of the
+ * warm-up's CPU (~420 faults, 6-9 ms on this project's VMs; one huge
+ * page, or one populate, instead).
+ */
+static int
 ensure_bufs(struct tdoa_ctx *c, size_t m)
 {
-	int	i, bad = 0;
+	int	i, bad = 0, nspec = 2 * c->o.partners + 1;
+	size_t	fl = (m * sizeof(float) + 63) & ~(size_t)63;
+	char	*at;
 
 	if (c->mcap >= m)
 		return 0;
 	free_bufs(c);
-	c->u = fftwf_alloc_complex(m);
-	c->f = fftwf_alloc_complex(m);
-	c->x = fftwf_alloc_complex(m);
-	c->pw = fftwf_alloc_real(m);
-	c->tw[0].w = fftwf_alloc_real(m);
-	c->tw[1].w = fftwf_alloc_real(m);
+	c->biglen = (3 * 2 + 7 + 3 * (size_t)nspec) * fl;
+	if ((c->big = util_bigbuf(c->biglen)) == NULL) {
+		c->biglen = 0;
+		return -1;
+	}
+	at = c->big;
+	c->u = (fftwf_complex *)(void *)carve(&at, 2 * m);
+	c->f = (fftwf_complex *)(void *)carve(&at, 2 * m);
+	c->x = (fftwf_complex *)(void *)carve(&at, 2 * m);
+	c->pw = carve(&at, m);
+	c->tw[0].w = carve(&at, m);
+	c->tw[1].w = carve(&at, m);
 	c->tw[0].len = c->tw[1].len = 0;
-	c->gr = fftwf_alloc_real(m);
-	c->gi = fftwf_alloc_real(m);
-	c->hr = fftwf_alloc_real(m);
-	c->hi = fftwf_alloc_real(m);
+	c->gr = carve(&at, m);
+	c->gi = carve(&at, m);
+	c->hr = carve(&at, m);
+	c->hi = carve(&at, m);
 	c->att = malloc((m / 2 + 1) * sizeof *c->att);
 	c->blk = malloc(5 * (m / BLK + 2) * sizeof *c->blk);
 	c->gb = malloc(2 * m * sizeof *c->gb);
 	c->hb = malloc(2 * m * sizeof *c->hb);
-	bad = c->u == NULL || c->f == NULL || c->x == NULL ||
-	    c->pw == NULL || c->tw[0].w == NULL || c->tw[1].w == NULL ||
-	    c->gr == NULL || c->gi == NULL || c->hr == NULL || c->hi == NULL ||
-	    c->att == NULL || c->blk == NULL || c->gb == NULL || c->hb == NULL;
+	bad = c->att == NULL || c->blk == NULL || c->gb == NULL ||
+	    c->hb == NULL;
 	for (i = 0; i < 2 * c->o.partners && !bad; i++)
-		bad = spec_alloc(&c->longs[i], m) != 0;
+		bad = spec_alloc(&c->longs[i], m, &at) != 0;
 	if (!bad)
-		bad = spec_alloc(&c->shrt, m) != 0;
+		bad = spec_alloc(&c->shrt, m, &at) != 0;
 	if (bad) {
 		free_bufs(c);
 		return -1;
@@ -597,7 +616,7 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	int	 nterms = 0, n, e;
 	float	*tw, *wn = c->pw, *u = (float *)c->u;
 	float	*F = (float *)c->f, *X = (float *)c->x;
-	fftwf_plan fwd, bwd;
+	fftwf_plan fwd;
 
 	if (a < 0)
 		a = 0;
@@ -614,7 +633,7 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	for (term = theta; term >= TERM_TOL && nterms < MAX_TERMS;
 	    term *= theta / (nterms + 1))	/* theta^(n+1) / (n+1)! */
 		nterms++;
-	if (get_plans(m, c->u, c->f, &fwd, &bwd) != 0)
+	if ((fwd = get_plan(m, FFTW_FORWARD, c->u, c->f)) == NULL)
 		return -1;
 	/* the weights, once per length and edge (the short segments of a
 	 * chunk share theirs); their sums by float blocks */
@@ -918,7 +937,7 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 	double	*gs = c->gb, *hs = c->hb;
 	float	*gr = c->gr, *gi = c->gi, *hr = c->hr, *hi = c->hi;
 	float	*U = (float *)c->u, *Rc = (float *)c->f;
-	fftwf_plan fwd, bwd;
+	fftwf_plan bwd;
 	int	 it;
 
 	/* the band both pass */
@@ -999,7 +1018,7 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 		U[2 * t] += sr;
 		U[2 * t + 1] += si;
 	}
-	if (get_plans(mf, c->u, c->f, &fwd, &bwd) != 0)
+	if ((bwd = get_plan(mf, FFTW_BACKWARD, c->u, c->f)) == NULL)
 		return -1;
 	fftwf_execute_dft(bwd, c->u, c->f);
 	/* then the highest side-lobe beyond the main lobe: 2 / bandwidth
