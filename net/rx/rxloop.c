@@ -18,8 +18,8 @@
  * CPU at 50 receivers. Resting this long between turns lets the frames of
  * many receivers gather, so one poll and one read per socket serve two or
  * three frames of each. Work queued by other threads (rxloop_call) ends
- * the rest at once, and there is no rest while a connection is being set
- * up (each step of a handshake would wait). The price: a frame reaches the
+ * the rest at once, and there is no rest (or a shorter one, below) while
+ * a connection is being set up (each step of a handshake would wait). The price: a frame reaches the
  * engine up to 200 ms late, far inside the 2-s stall limit; a session's
  * end waits as much (locate nudges the loop when a fix is due sooner).
  * Each turn costs ~100 us at 7 receivers here (a poll, one recv and its
@@ -42,11 +42,11 @@
  * ~113 KB then caps the stream at ~1.1 MB/s (at 100-ms rests), the sender
  * drops the rest, and every chunk of that receiver comes out missing (seen
  * under load: e2e_radio's rtl_tcp over ::1, 5.9 of 11 million samples
- * dropped). So after a read
- * that took half a buffer or more, the loop rests only RXLOOP_FAST_REST_MS
- * for the next RXLOOP_FAST_TURNS turns (renewed by every such read): 10 ms
- * of 4 MB/s is 40 KB, a third of the smallest buffer seen. Slow streams
- * (KiwiSDR, OpenWebRX, SpyServer: a few KB per rest) never trigger it.
+ * dropped). So after a read that took half a buffer or more, the loop
+ * rests only RXLOOP_FAST_REST_MS for the next RXLOOP_FAST_TURNS turns
+ * (renewed by every such read): 10 ms of 4 MB/s is 40 KB, a third of the
+ * smallest buffer seen. Slow streams (KiwiSDR, OpenWebRX, SpyServer: a few
+ * KB per rest) never trigger it.
  */
 #define RXLOOP_FAST_REST_MS	10
 #define RXLOOP_FAST_TURNS	20

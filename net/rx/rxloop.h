@@ -84,7 +84,8 @@ void		 rxloop_brisk(struct rxloop *loop, int delta);
 /*
  * Loop thread only: a driver read len bytes from its socket. A read that
  * took about a full receive buffer means more is waiting: the loop then
- * turns again at once instead of resting.
+ * turns again at once instead of resting, and rests only briefly for its
+ * next turns (a fast stream must not outgrow the socket's buffer).
  */
 void		 rxloop_rx(struct rxloop *loop, size_t len);
 /* 1 when called on the loop thread. */

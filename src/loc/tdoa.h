@@ -41,8 +41,9 @@
  * Memory: (2 partners + 1) spectra of M bins (M ~ the chunk's samples,
  * 12288 for 1 s at 12 kS/s: 12 bytes a bin), whatever the number of
  * receivers; the M-sized arrays are one mapping made resident when it is
- * made (util_bigbuf), not page by page on first use. Cost (bench/bench_tdoa, 1-s chunks at 12 kS/s, 3 partners,
- * one core of a loaded machine): ~0.25 ms of CPU per receiver and chunk,
+ * made (util_bigbuf), not page by page on first use. Cost
+ * (bench/bench_tdoa, 1-s chunks at 12 kS/s, 3 partners, one core of a
+ * loaded machine): ~0.25 ms of CPU per receiver and chunk,
  * ~1.7 ms per chunk at 7 receivers, ~55 ms at 200; a third of it is
  * FFTW (the nterms + 1 forward transforms of each segment).
  */

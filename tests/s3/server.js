@@ -269,7 +269,7 @@ function fastHeadBucket(req, res) {
 }
 
 // Write a file, making its folder first if it is missing (the first
-// object of a session; checked by the write itself, not a call a PUT).
+// object of a session; found by the write itself, not by a stat per PUT).
 function writeMaybeMkdir(p, data) {
   try {
     fs.writeFileSync(p, data);
