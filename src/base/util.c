@@ -338,6 +338,18 @@ util_bigbuf(size_t len)
 	return m == MAP_FAILED ? NULL : m;
 }
 
+void *
+util_bigbuf_reserve(size_t len)
+{
+	void	*m;
+
+	if (len == 0 || len > ((size_t)1 << 40))
+		return NULL;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
 void
 util_bigbuf_free(void *p, size_t len)
 {
