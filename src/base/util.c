@@ -2,6 +2,7 @@
  * from outside and JSON text. */
 
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
@@ -335,6 +336,18 @@ util_bigbuf(size_t len)
 	 * one fault each at first write */
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 	    MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+void *
+util_bigbuf_reserve(size_t len)
+{
+	void	*m;
+
+	if (len == 0 || len > ((size_t)1 << 40))
+		return NULL;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
 	return m == MAP_FAILED ? NULL : m;
 }
 
@@ -737,15 +750,23 @@ util_fmt_real(double v, char *buf, size_t len)
 	 * nearest (p+1)-digit number is at least as close as the p-digit
 	 * one, which is also a (p+1)-digit number), and 17 always does. A
 	 * measured real needs 16 or 17 digits, so 16 and 15 are tried
-	 * first (one or two probes for those), then a bisection of 1-15
-	 * for the short ones; each probe is a printf and a strtod, and
-	 * the text of the last one that read back is the result's digits
-	 * (this was 9 % of the recorder's CPU with 7 stations when every p
-	 * was tried, and 4-5 probes with a bisection of 1-17) ...
+	 * first (one or two probes for those; each probe is a printf and a
+	 * strtod: this was 9 % of the recorder's CPU with 7 stations when
+	 * every p was tried). When 15 reads back, the shortest form is the
+	 * 15-digit text without its trailing zeros: if p <= 15 digits D
+	 * read back, |v - D| is at most half v's ulp (<= 1.12e-16 v for a
+	 * normal v), below half a unit of the 15th digit (>= 5e-16 v), so
+	 * D padded with zeros is v rounded to 15 digits; and those digits
+	 * without their trailing zeros, p of them, are v rounded to p
+	 * digits. (A bisection of 1-15 finds the same p with 4 more probes:
+	 * it was most of the cost of the short reals of locate's rows in a
+	 * manifest. It stays for subnormals, whose ulp is larger.) ...
 	 */
 	if (!round_trips(v, 16, t, sizeof t))
 		snprintf(t, sizeof t, "%.*e", 16, v);		/* 17 */
-	else if (round_trips(v, 15, t2, sizeof t2)) {
+	else if (!round_trips(v, 15, t2, sizeof t2))
+		;						/* 16 */
+	else if (v != 0 && fabs(v) < DBL_MIN) {
 		memcpy(t, t2, sizeof t);
 		lo = 1;
 		hi = 15;
@@ -757,6 +778,16 @@ util_fmt_real(double v, char *buf, size_t len)
 			} else
 				lo = p + 1;
 		}
+	} else {
+		memcpy(t, t2, sizeof t);
+		/* "1.50000000000000e+01" -> "1.5e+01", "1.0...e+01" ->
+		 * "1e+01", as "%.*e" writes p digits */
+		e = strchr(t, 'e');
+		for (d = e; d[-1] == '0'; d--)
+			;
+		if (d[-1] == '.')
+			d--;
+		memmove(d, e, strlen(e) + 1);
 	}
 	/* t: v to p significant digits, %e style */
 	e = strchr(t, 'e');

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "src/engine/locate.h"
 #include "src/engine/chunker.h"
@@ -24,7 +25,10 @@ struct lrx {
 	int64_t		 t0_ns;
 	size_t		 n;
 	size_t		 cap;		/* complex samples iq has room for */
-	float		*iq;		/* 2*cap, interleaved I,Q */
+	float		*iq;		/* 2*cap, interleaved I,Q: its region
+					   of l->arena, or (own) a util_bigbuf
+					   of its own */
+	int		 own;
 };
 
 /* One chunk index in flight. */
@@ -68,6 +72,16 @@ struct locate {
 	double			*res_sum;
 	int			*res_n;
 	struct tdoa_ctx		*tctx;	/* the worker's */
+	/* The held copies' memory (hold): one mapping with a region per
+	 * slot and receiver (LOCATE_SLOTS x arena_nrx regions of
+	 * region_cap complex samples), each made resident when first used;
+	 * a chunk too long for its region gets a buffer of its own. */
+	char			*arena;
+	size_t			 arena_len;	/* bytes */
+	size_t			 region;	/* bytes per region */
+	size_t			 region_cap;	/* complex samples */
+	int			 arena_nrx;	/* regions per slot */
+	int			 arena_failed;
 	/* The grid, for nudges (locate_main): the end of chunk 0 (UTC ns,
 	 * from the first GPS-timed chunk) and the highest index offered. */
 	int64_t			 end0_ns;
@@ -306,47 +320,127 @@ power_db(const struct chunk *c)
 	    1e-30);
 }
 
-/* l->lock held. Copy c into r as complex float (full scale 1); pw: its
- * power_db(), or NAN to have it measured in the same pass (one read of
- * the samples instead of two). */
-static int
-hold(struct lrx *r, const struct chunk *c, double pw, int64_t *l_end0,
-    int *timed, int64_t chunk_ns)
+/*
+ * l->lock held. The region of slot si's receiver i (its index in
+ * s->rx) in the arena, for a chunk of n samples, made
+ * resident (NULL: none; the caller allocates on its own). The arena is
+ * made at the first chunk held, for regions a little longer than it
+ * (rates differ by ppm), one per slot and receiver that can be held; a
+ * region's pages are made resident at its first use (util_prefault), not
+ * one page fault per 4 KiB of the slots' first copies (~1-3 ms of the
+ * receivers' thread's CPU per session; on_chunk calls hold) nor all at
+ * once (a session of many stations with few on GPS time would hold
+ * memory it never uses).
+ */
+static float *
+region_get(struct locate *l, int si, int i, size_t n)
 {
-	size_t	i;
-	int64_t	acc = 0;
+	char	*p;
+
+	if (l->arena == NULL && !l->arena_failed) {
+		long	pg = sysconf(_SC_PAGESIZE);
+		int	j, nrx = 0;
+
+		if (pg <= 0)
+			pg = 4096;
+		for (j = 0; j < l->nst; j++)
+			nrx += l->absent == NULL || !l->absent[j];
+		l->arena_nrx = nrx < l->cfg.max_rx ? nrx : l->cfg.max_rx;
+		l->region_cap = n + n / 64 + 64;
+		l->region = (2 * l->region_cap * sizeof(float) +
+		    (size_t)pg - 1) & ~((size_t)pg - 1);
+		l->arena_len = (size_t)LOCATE_SLOTS * (size_t)l->arena_nrx *
+		    l->region;
+		l->arena = util_bigbuf_reserve(l->arena_len);
+		l->arena_failed = l->arena == NULL;
+	}
+	if (l->arena == NULL || si < 0 || si >= LOCATE_SLOTS || i < 0 ||
+	    i >= l->arena_nrx || n > l->region_cap)
+		return NULL;
+	p = l->arena + ((size_t)si * (size_t)l->arena_nrx + (size_t)i) *
+	    l->region;
+	(void)util_prefault(p, l->region);
+	return (float *)(void *)p;
+}
+
+/* l->lock held. Copy c into r, slot si's receiver i (see region_get), as
+ * complex float (full scale 1); pw: its power_db(), or NAN to have it
+ * measured in the same pass (one read of the samples instead of two). */
+static int
+hold(struct locate *l, int si, int i, const struct chunk *c, double pw)
+{
+	struct lrx *r = &l->slots[si].rx[i];
+	size_t	j;
+	int64_t	acc = 0, chunk_ns = (int64_t)l->cfg.chunk_ms * 1000000;
 
 	if (r->cap < c->n) {
-		/* room for a chunk a little longer too (rates differ by
-		 * ppm), made resident at once (util_bigbuf): a page fault per
-		 * 4 KiB of the slots' first copies cost ~1-3 ms of the
-		 * receivers' thread's CPU per session (on_chunk calls us;
-		 * LOCATE_SLOTS x 7 receivers x 96 KB at 12 kS/s) */
-		size_t cap = c->n + c->n / 64 + 64;
-		float *p = util_bigbuf(2 * cap * sizeof *p);
-		if (p == NULL)
-			return -1;
-		util_bigbuf_free(r->iq, 2 * r->cap * sizeof *r->iq);
+		float	*p = r->cap == 0 ? region_get(l, si, i, c->n) : NULL;
+		size_t	 cap = l->region_cap;
+		int	 own = p == NULL;
+
+		if (own) {
+			/* made resident at once, as a region is */
+			cap = c->n + c->n / 64 + 64;
+			if ((p = util_bigbuf(2 * cap * sizeof *p)) == NULL)
+				return -1;
+		}
+		if (r->own)
+			util_bigbuf_free(r->iq, 2 * r->cap * sizeof *r->iq);
 		r->iq = p;
 		r->cap = cap;
+		r->own = own;
 	}
 	/* the exact integer sum of squares, as power_db(): at most 2^31 per
-	 * sample, so 63 bits hold 4e9 samples (a chunk has ~rate) */
-	for (i = 0; i < 2 * c->n; i++) {
-		int32_t v = c->iq[i];
+	 * sample, so 63 bits hold 4e9 samples (a chunk has ~rate). In
+	 * vector blocks of 8 (GCC vector types, as tdoa.c: SSE2 on any
+	 * x86-64, NEON on arm64, scalar code elsewhere): two squares of
+	 * int16 sum to at most 2^31, which an unsigned 32-bit lane holds,
+	 * widened to 64 bits before the next block. */
+	{
+		typedef int16_t v8s __attribute__((vector_size(16),
+		    aligned(2)));
+		typedef int32_t v4i __attribute__((vector_size(16)));
+		typedef uint32_t v4u __attribute__((vector_size(16)));
+		typedef uint64_t v2u __attribute__((vector_size(16)));
+		typedef float v4f __attribute__((vector_size(16), aligned(4)));
+		const v4f sc = { 1.0f / 32768, 1.0f / 32768, 1.0f / 32768,
+			    1.0f / 32768 };
+		v2u	a0 = { 0, 0 }, a1 = { 0, 0 };
+
+		for (j = 0; j + 8 <= 2 * c->n; j += 8) {
+			v8s x = *(const v8s *)(const void *)(c->iq + j);
+			v4i lo = __builtin_convertvector(
+			    __builtin_shufflevector(x, x, 0, 1, 2, 3), v4i);
+			v4i hi = __builtin_convertvector(
+			    __builtin_shufflevector(x, x, 4, 5, 6, 7), v4i);
+			v4u q = (v4u)(lo * lo) + (v4u)(hi * hi);
+
+			*(v4f *)(void *)(r->iq + j) =
+			    __builtin_convertvector(lo, v4f) * sc;
+			*(v4f *)(void *)(r->iq + j + 4) =
+			    __builtin_convertvector(hi, v4f) * sc;
+			a0 += __builtin_convertvector(
+			    __builtin_shufflevector(q, q, 0, 1), v2u);
+			a1 += __builtin_convertvector(
+			    __builtin_shufflevector(q, q, 2, 3), v2u);
+		}
+		a0 += a1;
+		acc = (int64_t)(a0[0] + a0[1]);
+	}
+	for (; j < 2 * c->n; j++) {
+		int32_t v = c->iq[j];
 		acc += v * v;
-		r->iq[i] = (float)v * (1.0f / 32768.0f);
+		r->iq[j] = (float)v * (1.0f / 32768.0f);
 	}
 	if (isnan(pw))
 		pw = 10 * log10((double)acc / (double)c->n /
 		    (32768.0 * 32768.0) + 1e-30);
 	r->websdr = c->websdr;
 	r->power_db = pw;
-	if (timed != NULL)
-		*timed = 1;
-	if (l_end0 != NULL && *l_end0 == 0)
-		*l_end0 = c->t0_ns + llround((double)c->n * 1e9 / c->fs_gps) -
-		    (int64_t)c->index * chunk_ns;
+	l->timed = 1;
+	if (l->end0_ns == 0)
+		l->end0_ns = c->t0_ns + llround((double)c->n * 1e9 /
+		    c->fs_gps) - (int64_t)c->index * chunk_ns;
 	/* The time base TDoA needs: the first sample's time in integer ns
 	 * and the rate measured from the GPS stamps (chunker.h), not the
 	 * grid's double of UTC seconds (~0.2 us) and nominal rate. */
@@ -402,8 +496,7 @@ locate_offer(struct locate *l, const struct chunk *c, int audio)
 		i = s->nheld;
 	if (c->index > l->kmax)
 		l->kmax = c->index;
-	if (hold(&s->rx[i], c, pw, &l->end0_ns, &l->timed,
-	    (int64_t)l->cfg.chunk_ms * 1000000) != 0)
+	if (hold(l, (int)(s - l->slots), i, c, pw) != 0)
 		exclude_locked(l, s, c->websdr, "out of memory");
 	else if (i == s->nheld)
 		s->nheld++;
@@ -1312,13 +1405,15 @@ locate_free(struct locate *l)
 	}
 	for (i = 0; i < LOCATE_SLOTS; i++) {
 		for (j = 0; l->slots[i].rx != NULL && j < l->cfg.max_rx; j++)
-			util_bigbuf_free(l->slots[i].rx[j].iq,
-			    2 * l->slots[i].rx[j].cap *
-			    sizeof *l->slots[i].rx[j].iq);
+			if (l->slots[i].rx[j].own)
+				util_bigbuf_free(l->slots[i].rx[j].iq,
+				    2 * l->slots[i].rx[j].cap *
+				    sizeof *l->slots[i].rx[j].iq);
 		free(l->slots[i].rx);
 		free(l->slots[i].seen);
 		json_decref(l->slots[i].excluded);
 	}
+	util_bigbuf_free(l->arena, l->arena_len);
 	free(l->done);
 	free(l->skipped);
 	free(l->fixes);

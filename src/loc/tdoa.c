@@ -307,8 +307,8 @@ ensure_bufs(struct tdoa_ctx *c, size_t m)
 	c->hi = carve(&at, m);
 	c->att = malloc((m / 2 + 1) * sizeof *c->att);
 	c->blk = malloc(5 * (m / BLK + 2) * sizeof *c->blk);
-	c->gb = malloc(2 * m * sizeof *c->gb);
-	c->hb = malloc(2 * m * sizeof *c->hb);
+	c->gb = malloc(2 * (m / SB + 1) * sizeof *c->gb);
+	c->hb = malloc(2 * (m / SB + 1) * sizeof *c->hb);
 	bad = c->att == NULL || c->blk == NULL || c->gb == NULL ||
 	    c->hb == NULL;
 	for (i = 0; i < 2 * c->o.partners && !bad; i++)
