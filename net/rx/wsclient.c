@@ -56,6 +56,11 @@ struct wsc {
 	unsigned char	*outq[WSC_OUTQ];	/* frames, LWS_PRE headroom */
 	size_t		 outlen[WSC_OUTQ];
 	int		 oq_head, oq_n;
+	/* random bytes for the frames' masks, drawn 16 masks at a time:
+	 * one getrandom() per frame was most of the recorder's system
+	 * calls of that kind (a keepalive a second per receiver) */
+	unsigned char	 rnd[64];
+	size_t		 rnd_n;		/* unused, at the end of rnd */
 
 	/* TLS: OpenSSL over memory BIOs; lws carries the records as raw
 	 * bytes (see tls_ctx() for why not lws' own TLS). */
@@ -141,10 +146,21 @@ queue_frame(struct wsc *w, int op, const void *data, size_t n)
 			p[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
 	}
 	/* The mask only has to be unpredictable to scripts in browsers
-	 * (RFC 6455 10.3); rand() is the fallback if getrandom() fails. */
-	if (getrandom(mask, sizeof mask, GRND_NONBLOCK) != sizeof mask)
-		for (i = 0; i < 4; i++)
-			mask[i] = (unsigned char)rand();
+	 * (RFC 6455 10.3); each is used once; rand() is the fallback if
+	 * getrandom() fails. */
+	if (w->rnd_n < sizeof mask) {
+		if (getrandom(w->rnd, sizeof w->rnd, GRND_NONBLOCK) ==
+		    (ssize_t)sizeof w->rnd)
+			w->rnd_n = sizeof w->rnd;
+		else
+			for (i = 0; i < sizeof mask; i++)
+				w->rnd[i] = (unsigned char)rand();
+	}
+	if (w->rnd_n >= sizeof mask) {
+		w->rnd_n -= sizeof mask;
+		memcpy(mask, w->rnd + w->rnd_n, sizeof mask);
+	} else
+		memcpy(mask, w->rnd, sizeof mask);
 	memcpy(p + hl, mask, 4);
 	for (i = 0; i < n; i++)
 		p[hl + 4 + i] = ((const unsigned char *)data)[i] ^ mask[i & 3];

@@ -16,7 +16,8 @@
 size_t	npy_header_c8(char *buf, size_t buflen, size_t n);
 
 /* Write header + n samples of interleaved int16 iq to fd, converting in
- * small blocks (no n-sized allocation). 0, or -1 with errno set. */
+ * blocks of 12,288 samples (96 KiB on the stack; no n-sized allocation),
+ * the header in the first write. 0, or -1 with errno set. */
 int	npy_write_c8_fd(int fd, const int16_t *iq, size_t n);
 
 /* Real audio: header for n float32 samples ('<f4'), and the writer that
