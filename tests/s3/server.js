@@ -18,8 +18,9 @@
 // the same directory (s3rver keeps no state outside it); the primary runs
 // the s3rver on the backend port. Per 96-KiB PUT one process took ~4-5 ms
 // of CPU when it forwarded over HTTP to s3rver (two hops, koa-logger, the
-// body hashed three times, s3rver's asynchronous file calls), ~2.3-2.7 ms
-// now (bench/README.md, "Five recorders x 50 receivers").
+// body hashed three times, s3rver's asynchronous file calls), ~1.4-2.6 ms
+// now, with the machine's load and the file system's state (bench/README.md,
+// "Five recorders x 50 receivers" and "fleet4").
 //
 // The access key is S3RVER (the only one s3rver accepts); --secret is the
 // secret the front expects (default S3RVER). Counts of refused requests go
@@ -148,8 +149,7 @@ function s3app(port) {
     debug: quiet };
   const store = s3.store;
   const putObject = store.putObject.bind(store);
-  // A verified PUT's object: the same three files as s3rver's own
-  // putObject and putMetadata (object, object.md5, metadata.json), so its
+  // A verified PUT's object: s3rver's own files (see writeObject), so its
   // GET, HEAD and listing read them, written from the buffer with the MD5
   // the verifier computed. s3rver streams the body through a Transform,
   // hashes it again and makes ~8 asynchronous file calls (mkdirp, open,
@@ -160,20 +160,51 @@ function s3app(port) {
     const body = object.content && object.content.hrBody;
     if (!body)
       return putObject(object);
-    const p = store.getResourcePath(object.bucket, object.key, 'object');
     const md5 = object.content.hrMd5 ||
       crypto.createHash('md5').update(body).digest('hex');
     const meta = {};
     for (const [k, v] of Object.entries(object.metadata))
       if (ALLOWED_METADATA.includes(k) || k.startsWith('x-amz-meta-'))
         meta[k] = v;
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, body);
-    fs.writeFileSync(store.getResourcePath(object.bucket, object.key,
-      'object.md5'), md5);
-    fs.writeFileSync(store.getResourcePath(object.bucket, object.key,
-      'metadata.json'), JSON.stringify(meta, null, 2));
+    writeObject(store.getResourcePath(object.bucket, object.key, 'object'),
+      store.getResourcePath(object.bucket, object.key, 'metadata.json'),
+      body, md5, meta);
     return { size: body.length, md5 };
+  };
+  // An object written by writeObject has its MD5 in its metadata file and
+  // no KEY._S3rver_object.md5: s3rver's getMetadata would hash the object
+  // to make one. The same answer as s3rver's (stored headers, ETag,
+  // Last-Modified, Content-Length; the object's stat first, so a missing
+  // object is ENOENT as there), the MD5 taken from the metadata file;
+  // objects stored by s3rver itself go to its own.
+  const getMetadata = store.getMetadata.bind(store);
+  store.getMetadata = async (bucket, key) => {
+    const stat = await fs.promises.stat(store.getResourcePath(bucket, key,
+      'object'));
+    let stored;
+    try {
+      stored = JSON.parse(await fs.promises.readFile(
+        store.getResourcePath(bucket, key, 'metadata.json')));
+    } catch (e) {
+      stored = undefined;
+    }
+    if (!stored || typeof stored[MD5_KEY] !== 'string')
+      return getMetadata(bucket, key);
+    const md5 = stored[MD5_KEY];
+    delete stored[MD5_KEY];
+    return { ...stored, etag: JSON.stringify(md5),
+      'last-modified': stat.mtime.toUTCString(), 'content-length': stat.size };
+  };
+  // s3rver's copy (without new metadata) copies KEY._S3rver_object.md5:
+  // made first from the metadata file for an object that lacks one
+  const copyObject = store.copyObject.bind(store);
+  store.copyObject = async (srcBucket, srcKey, ...rest) => {
+    const md5Path = store.getResourcePath(srcBucket, srcKey, 'object.md5');
+    if (!fs.existsSync(md5Path)) {
+      const m = await store.getMetadata(srcBucket, srcKey);
+      await fs.promises.writeFile(md5Path, JSON.parse(m.etag));
+    }
+    return copyObject(srcBucket, srcKey, ...rest);
   };
   return s3;
 }
@@ -188,14 +219,11 @@ function s3app(port) {
 // localhost (no virtual host), no query (no multipart, ACL, tagging), no
 // copy, no storage class, no CORS request, a key of plain characters,
 // and the bucket's directory there; anything else (and every error
-// answer, NoSuchBucket included) is s3rver's. The files are s3rver's own
-// layout (filesystem store: KEY._S3rver_object, KEY._S3rver_metadata.json
-// with the headers it keeps) and the answer its answer (200, ETag, the
-// same headers), so its GET, HEAD and listing serve the object. (The MD5
-// file is written too: s3rver would make a missing one from the object on
-// the first read, but then every listing of a fresh bucket, and the HEAD
-// of a bucket is one in s3rver, hashes all its objects, two processes
-// possibly at once.)
+// answer, NoSuchBucket included) is s3rver's. The files are s3rver's
+// layout (writeObject) and the answer its answer (200, ETag, the same
+// headers), so its GET, HEAD and listing serve the object (the MD5 from
+// the metadata file, s3app's getMetadata: s3rver's own would hash every
+// object lacking its MD5 file on every listing).
 const PLAIN_PATH = /^\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/((?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*)$/;
 const PLAIN_BUCKET = /^\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/?$/;
 const PLAIN_HOST = /^(127\.0\.0\.1|localhost)(:\d+)?$/;
@@ -228,12 +256,9 @@ function fastPut(req, body, md5hex, res) {
       meta[k] = h[k];
   const md5 = md5hex || crypto.createHash('md5').update(body).digest('hex');
   const base = path.join(bucketDir, m[2]);
-  const obj = base + '._S3rver_object';
   try {
-    writeMaybeMkdir(obj, body);
-    fs.writeFileSync(obj + '.md5', md5);
-    fs.writeFileSync(base + '._S3rver_metadata.json',
-      JSON.stringify(meta, null, 2));
+    writeObject(base + '._S3rver_object', base + '._S3rver_metadata.json',
+      body, md5, meta);
   } catch (e) {
     console.error('PUT ' + req.url + ': ' + e.message);
     xmlError(res, 500, 'InternalError', 'cannot store the object');
@@ -266,6 +291,25 @@ function fastHeadBucket(req, res) {
   res.writeHead(200, { 'Content-Type': 'application/xml' });
   res.end();
   return true;
+}
+
+// Where writeObject keeps an object's MD5 in its metadata file (never a
+// header name: stored headers are content-type and the like and
+// x-amz-meta-*).
+const MD5_KEY = 'hr-object-md5';
+
+// An object's files in s3rver's filesystem layout, from the buffer the
+// verifier hashed: KEY._S3rver_object, and KEY._S3rver_metadata.json with
+// the headers s3rver keeps and, under MD5_KEY, the object's MD5, which
+// s3rver keeps in a third file (KEY._S3rver_object.md5; s3app's
+// getMetadata reads it from here). Each new file is an inode to allocate:
+// on this machine's ext4 (no journal) a create scans past the inodes
+// deleted in the last minutes, 0.02-0.3 ms each, and the fleet's 250 PUTs
+// a second made 750 of them (bench/README.md, "fleet4").
+function writeObject(objPath, metaPath, body, md5, meta) {
+  writeMaybeMkdir(objPath, body);
+  fs.writeFileSync(metaPath, JSON.stringify({ ...meta, [MD5_KEY]: md5 },
+    null, 2));
 }
 
 // Write a file, making its folder first if it is missing (the first
