@@ -1454,17 +1454,136 @@ mrows_file(struct mrows *r, const char *b, size_t len, int file)
 	return 0;
 }
 
-/* Every row of the session's rows files (rows/batch_*.json), sorted.
+/*
+ * An integer member of the object whose text is b[i..e) (compact JSON as
+ * jansson writes it: no white space), at its top level: its value at
+ * *out. 0, or -1 if it is not there as a plain integer.
+ */
+static int
+scan_int_member(const char *b, size_t i, size_t e, const char *key,
+    json_int_t *out)
+{
+	size_t		 klen = strlen(key), s;
+	int		 depth = 0, neg;
+	json_int_t	 v;
+
+	for (; i < e; i++) {
+		if (b[i] == '{' || b[i] == '[')
+			depth++;
+		else if (b[i] == '}' || b[i] == ']')
+			depth--;
+		else if (b[i] == '"') {
+			/* a key at the top level follows '{' or ',' */
+			int is_key = depth == 1 && (b[i - 1] == '{' ||
+			    b[i - 1] == ',');
+			for (s = ++i; i < e && b[i] != '"'; i++)
+				if (b[i] == '\\')
+					i++;
+			if (!is_key || i - s != klen || i + 1 >= e ||
+			    b[i + 1] != ':' || memcmp(b + s, key, klen) != 0)
+				continue;
+			i += 2;
+			neg = i < e && b[i] == '-';
+			i += neg;
+			if (i >= e || b[i] < '0' || b[i] > '9')
+				return -1;
+			for (v = 0; i < e && b[i] >= '0' && b[i] <= '9' &&
+			    v < LLONG_MAX / 16; i++)
+				v = 10 * v + (b[i] - '0');
+			if (i >= e || (b[i] != ',' && b[i] != '}'))
+				return -1;	/* a real, or too long */
+			*out = neg ? -v : v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The rows of a rows file this process wrote (dataset_put_batch_text:
+ * util_json_dumps' compact text of an array of objects, so each element's
+ * text is the one the manifest carries): each row's place, found by
+ * scanning the text for the elements' ends and the two keys, without
+ * parsing the row (mrows_file's parse and re-dump of every row, to check
+ * that its text is that text, was ~a third of a 7-station session's end:
+ * the reals read by strtod and written again by their shortest form).
+ * 0; 1: not that shape (nothing added: the caller parses it); -1: out of
+ * memory.
+ */
+static int
+mrows_own(struct mrows *r, const char *b, size_t len, int file)
+{
+	size_t		 i = 0, s, n0 = r->n;
+	int		 depth, in_str;
+	json_int_t	 k, w;
+
+	if (len < 2 || b[0] != '[' || b[len - 1] != ']')
+		return 1;
+	if (len == 2)
+		return 0;
+	for (i = 1; i < len - 1; i++) {
+		if (b[i] != '{')
+			goto other;
+		depth = in_str = 0;
+		for (s = i; i < len - 1; i++) {
+			if (in_str) {
+				if (b[i] == '\\')
+					i++;
+				else if (b[i] == '"')
+					in_str = 0;
+			} else if (b[i] == '"')
+				in_str = 1;
+			else if (b[i] == '{' || b[i] == '[')
+				depth++;
+			else if ((b[i] == '}' || b[i] == ']') && --depth == 0)
+				break;
+		}
+		if (i >= len - 1 || scan_int_member(b, s, i + 1, "chunk_index",
+		    &k) != 0 || scan_int_member(b, s, i + 1, "websdr", &w) != 0)
+			goto other;
+		if (mrows_grow(r) != 0)
+			return -1;
+		r->v[r->n++] = (struct mrow){ k, w, NULL, file, s, i + 1 - s };
+		i++;	/* onto the ',' or the closing ']' */
+		if (i < len - 1 && (b[i] != ',' || i + 1 == len - 1))
+			goto other;
+
+	}
+	return 0;
+other:
+	r->n = n0;
+	return 1;
+}
+
+/* N of a rows file's name "batch_N.json" as dataset_put_batch_text names
+ * it (N in %06d), or -1. */
+static int
+batch_number(const char *name)
+{
+	const char	*p = name + 6;
+	int		 n = 0;
+
+	if (strncmp(name, "batch_", 6) != 0)
+		return -1;
+	for (; *p >= '0' && *p <= '9' && n < INT_MAX / 10; p++)
+		n = 10 * n + (*p - '0');
+	if (p - name < 12 || strcmp(p, ".json") != 0)
+		return -1;
+	return n;
+}
+
+/* Every row of the session's rows files (rows/batch_*.json), sorted; the
+ * files batch_000000 .. own - 1 are this process's own (mrows_own).
  * -1: out of memory. */
 static int
-mrows_collect(struct dataset *ds, const char *id, struct mrows *r)
+mrows_collect(struct dataset *ds, const char *id, int own, struct mrows *r)
 {
 	char		 rowsdir[PATH_MAX], path[PATH_MAX], e[512], **nn;
 	struct dirent	*de;
 	DIR		*d;
 	char		*buf;
 	size_t		 len;
-	int		 rc = 0;
+	int		 rc = 0, num;
 
 	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, e,
 	    sizeof e) != 0 || (d = opendir(rowsdir)) == NULL)
@@ -1492,8 +1611,14 @@ mrows_collect(struct dataset *ds, const char *id, struct mrows *r)
 		if (rc == 0 && (r->names[r->nnames] =
 		    strdup(de->d_name)) == NULL)
 			rc = -1;
-		if (rc == 0)
-			rc = mrows_file(r, buf, len, r->nnames++);
+		if (rc == 0) {
+			num = batch_number(de->d_name);
+			rc = num >= 0 && num < own ? mrows_own(r, buf, len,
+			    r->nnames) : 1;
+			if (rc == 1)
+				rc = mrows_file(r, buf, len, r->nnames);
+			r->nnames++;
+		}
 		free(buf);
 	}
 	closedir(d);
@@ -1630,9 +1755,11 @@ final_write(struct dataset *ds, const char *id, const json_t *m,
 	return 0;
 }
 
-/* Write the final manifest (rows merged), then drop rows/. */
+/* Write the final manifest (rows merged), then drop rows/. own: the rows
+ * files batch_000000 .. own - 1 are this process's (mrows_collect); 0 from
+ * recovery, whose files another process wrote. */
 static int
-finish(struct dataset *ds, const char *id, json_t *m, char *err,
+finish(struct dataset *ds, const char *id, int own, json_t *m, char *err,
     size_t errlen)
 {
 	char		 path[PATH_MAX], tmp[PATH_MAX];
@@ -1647,7 +1774,7 @@ finish(struct dataset *ds, const char *id, json_t *m, char *err,
 	 * copied from their files as the manifest is written */
 	merge_loc(ds, id, m);
 	memset(&r, 0, sizeof r);
-	if (mrows_collect(ds, id, &r) != 0 ||
+	if (mrows_collect(ds, id, own, &r) != 0 ||
 	    (w = malloc(sizeof *w)) == NULL) {
 		mrows_free(&r);
 		snprintf(err, errlen, "cannot build %s: out of memory", path);
@@ -1685,10 +1812,13 @@ dataset_session_finish(struct dataset *ds, const char *id,
 	char		 path[PATH_MAX];
 	struct held	*h;
 	json_t		*m;
-	int		 rc;
+	int		 rc, own;
 
 	if ((h = held_write_lock(ds, id, err, errlen)) == NULL)
 		return -1;
+	pthread_mutex_lock(&ds->lock);
+	own = h->batch;		/* every rows file of the session is ours */
+	pthread_mutex_unlock(&ds->lock);
 	/* A shallow copy: finish only sets and deletes m's own members
 	 * ("measurements", "tdoa", "fixes"); a deep one of a 1000-receiver
 	 * manifest cost ~5 MB at the recorder's peak. */
@@ -1698,7 +1828,7 @@ dataset_session_finish(struct dataset *ds, const char *id,
 		rc = -1;
 	} else {
 		json_object_del(m, "measurements");
-		rc = finish(ds, id, m, err, errlen);
+		rc = finish(ds, id, own, m, err, errlen);
 	}
 	json_decref(m);
 	pthread_mutex_lock(&ds->lock);
@@ -1920,7 +2050,7 @@ rebuild_one(struct dataset *ds, const char *id, const char *why)
 	}
 	json_object_set_new(m, "rebuilt", rb);
 	rb = NULL;
-	if (finish(ds, id, m, err, sizeof err) != 0) {
+	if (finish(ds, id, 0, m, err, sizeof err) != 0) {
 		fprintf(stderr, "heimdall-rec: warning: session %s: %s; cannot "
 		    "rebuild it: %s\n", id, why, err);
 		goto out;
@@ -2530,7 +2660,7 @@ recover_one(struct dataset *ds, const char *id)
 	json_object_set_new(m, "orphans", orphans(ds, id, rows));
 	json_decref(rows);
 	json_object_del(m, "measurements");
-	if (finish(ds, id, m, err, sizeof err) != 0)
+	if (finish(ds, id, 0, m, err, sizeof err) != 0)
 		fprintf(stderr, "heimdall-rec: warning: cannot recover session "
 		    "%s: %s\n", id, err);
 	else

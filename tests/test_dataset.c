@@ -1483,6 +1483,51 @@ cmp_text_row(const void *a, const void *b)
 }
 
 /*
+ * The final manifest of session id, checked against its expected text:
+ * m's (util_json_dumps, one indent) with the n rows all, sorted here by
+ * chunk then station, one a line in their compact form; rows/ gone.
+ * Returns the text (malloc'd; its length at *lenp).
+ */
+static char *
+final_text(const char *id, json_t *m, json_t **all, size_t n, size_t *lenp)
+{
+	char	 path[512], err[512], *got, *head, *want, *p, *text;
+	size_t	 len, wl, i;
+
+	snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir, id);
+	got = util_read_file(path, 64 << 20, &len, err, sizeof err);
+	assert_non_null(got);
+	qsort(all, n, sizeof *all, cmp_text_row);
+	head = util_json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	wl = (head != NULL ? strlen(head) : 0) + 64;
+	for (i = 0; i < n; i++) {
+		text = util_json_dumps(all[i], JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		wl += strlen(text) + 4;
+		free(text);
+	}
+	/* abort(), not assert: the compiler must see them non-NULL */
+	if (head == NULL || (want = p = malloc(wl)) == NULL)
+		abort();
+	p += sprintf(p, "%.*s,\n \"measurements\": [", (int)strlen(head) - 2,
+	    head);
+	for (i = 0; i < n; i++) {
+		text = util_json_dumps(all[i], JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		p += sprintf(p, "%s\n  %s", i ? "," : "", text);
+		free(text);
+	}
+	sprintf(p, "\n ]\n}");
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(got, want);
+	assert_false(exists(id, "rows"));
+	free(want);
+	free(head);
+	*lenp = len;
+	return got;
+}
+
+/*
  * The final manifest is written as it is made, the rows copied from their
  * rows files where those hold the manifest's text: its text is exactly
  * the manifest's (util_json_dumps, one indent) with every row, sorted by
@@ -1496,10 +1541,9 @@ static void
 test_final_text(void **state)
 {
 	struct dataset	*ds;
-	char		 id[37], err[512], path[512], leaf[64], *got, *text;
-	char		*head, *want, *p;
+	char		 id[37], err[512], leaf[64], *got, *text;
 	json_t		*m, *a, **all;
-	size_t		 len, n = 0, i, cap = 1300, wl;
+	size_t		 len, n = 0, i, cap = 1300;
 	int		 f, k;
 
 	(void)state;
@@ -1547,42 +1591,89 @@ test_final_text(void **state)
 	    json_string("completed"));
 	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err),
 	    0);
-	snprintf(path, sizeof path, "%s/sessions/%s/manifest.json", dir, id);
-	got = util_read_file(path, 64 << 20, &len, err, sizeof err);
-	assert_non_null(got);
+	got = final_text(id, m, all, n, &len);
 	assert_true(len > 2 * 64 * 1024);
-
-	qsort(all, n, sizeof *all, cmp_text_row);
-	head = util_json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	wl = strlen(head) + 64;
-	for (i = 0; i < n; i++) {
-		text = util_json_dumps(all[i], JSON_COMPACT |
-		    JSON_PRESERVE_ORDER);
-		wl += strlen(text) + 4;
-		free(text);
-	}
-	/* abort(), not assert: the compiler must see them non-NULL */
-	if (head == NULL || (want = p = malloc(wl)) == NULL)
-		abort();
-	p += sprintf(p, "%.*s,\n \"measurements\": [", (int)strlen(head) - 2,
-	    head);
-	for (i = 0; i < n; i++) {
-		text = util_json_dumps(all[i], JSON_COMPACT |
-		    JSON_PRESERVE_ORDER);
-		p += sprintf(p, "%s\n  %s", i ? "," : "", text);
-		free(text);
-	}
-	sprintf(p, "\n ]\n}");
 	assert_non_null(strstr(got, "\"snr_db\":0.1}"));
-	assert_int_equal(len, strlen(want));
-	assert_string_equal(got, want);
-	assert_false(exists(id, "rows"));
-	free(want);
-	free(head);
 	free(got);
 	for (i = 0; i < n; i++)
 		json_decref(all[i]);
 	free(all);
+	json_decref(m);
+	dataset_close(ds);
+}
+
+/*
+ * Rows files this process wrote (dataset_put_batch) are not parsed again
+ * at the end but scanned for each row's end and its "chunk_index" and
+ * "websdr": rows whose strings hold braces, brackets, quotes, escapes and
+ * the keys' own text, and whose nested objects have members of those
+ * names, still land whole and in order (batches stored in descending
+ * chunk order); a row whose "chunk_index" is not a plain integer is
+ * parsed as before, and a file of another process's next to them too.
+ */
+static void
+test_final_text_own(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], err[512], *got;
+	json_t		*m, *rows, *all[32];
+	size_t		 len, n = 0, i;
+	int		 k, w;
+	struct ds_chunk	 c[3];
+	const char	*odd[] = { "{\"chunk_index\":9,\"websdr\":9}",
+	    "a \"quoted\" }], \\ back\\slash", ",\"websdr\":99}", "\u00e9t\u00e9" };
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 3);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	for (k = 3; k >= 0; k--) {
+		rows = json_array();
+		for (w = 1; w <= 3; w++) {
+			json_t *r = row(id, k, w);
+			c[w - 1] = (struct ds_chunk){ k, w, iq, 1000, -1, 0 };
+			json_object_set_new(r, "note", json_string(odd[(k + w) %
+			    4]));
+			json_object_set_new(r, "inner", json_pack("{s:i, s:i, "
+			    "s:[i, {s:i}]}", "chunk_index", 77, "websdr", 88,
+			    "list", 1, "websdr", 66));
+			json_object_set_new(r, "snr_db", json_real(k / 3.0 -
+			    w));
+			if (k == 2 && w == 2) {	/* parsed: its key is 0 */
+				json_object_set_new(r, "chunk_index",
+				    json_real(2.5));
+				json_object_set_new(r, "websdr",
+				    json_integer(4));
+			}
+			json_array_append(rows, r);
+			all[n++] = r;
+		}
+		if (dataset_put_batch(ds, id, c, 3, rows, err, sizeof err) != 0)
+			fail_msg("%s", err);
+		json_decref(rows);
+	}
+	/* another process's file beside ours (a number we did not write) */
+	rows = json_pack("[o]", row(id, 1, 4));
+	got = json_dumps(rows, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	put_rows_file(id, "batch_000009.json", got);
+	free(got);
+	all[n++] = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err),
+	    0);
+	got = final_text(id, m, all, n, &len);
+	/* the real key sorts as 0 (json_integer_value) */
+	assert_non_null(strstr(got, "\"chunk_index\":2.5"));
+	assert_true(strstr(got, "\"chunk_index\":2.5") <
+	    strstr(got, "\"chunk_index\":1,\"websdr\":1"));
+	free(got);
+	for (i = 0; i < n; i++)
+		json_decref(all[i]);
 	json_decref(m);
 	dataset_close(ds);
 }
@@ -1610,6 +1701,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fix_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_text, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_final_text_own, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_ms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows_merge, setup,

@@ -51,10 +51,13 @@ int		 rxloop_protocol_add(const struct lws_protocols *p);
 void		 rxloop_protocol_must(const struct lws_protocols *p,
 		    const char *what);
 
-/* Start the loop thread; tls: some receiver needs TLS (wss/https) -- now
- * unused: wsclient brings its own TLS, set up per connection.
- * NULL + err on failure. */
-struct rxloop	*rxloop_new(int tls, char *err, size_t errlen);
+/* Start the loop thread. nfds: the most descriptors its connections
+ * take at once (engine_fds_needed's estimate), or 0 if not known; at most
+ * RXLOOP_FEW_FDS / 4, lws' tables are sized for RXLOOP_FEW_FDS instead of
+ * the open-file limit (rxloop.c says why). No TLS here: wsclient brings its
+ * own, set up per connection. NULL + err on failure. */
+#define RXLOOP_FEW_FDS	1024
+struct rxloop	*rxloop_new(long nfds, char *err, size_t errlen);
 /* Stop the thread and destroy the context. Close every rx first. */
 void		 rxloop_free(struct rxloop *loop);
 

@@ -89,7 +89,7 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	struct engine_config	 cfg;
 	char			 err[1024];
 	long			 lim, need;
-	int			 i, tls = 0, rc;
+	int			 i, rc;
 
 	/*
 	 * Too few descriptors make every receiver fail at once ("no receiver
@@ -109,9 +109,7 @@ runtime_start(struct runtime *rt, const char *dir, double start_timeout,
 	if ((rt->ev = events_new()) == NULL ||
 	    (sub != NULL && events_subscribe(rt->ev, sub, subctx) < 0))
 		return cli_error(EXIT_SOFTWARE, "out of memory");
-	for (i = 0; i < rt->stations.n; i++)
-		tls |= rt->stations.v[i].tls;
-	if ((rt->loop = rxloop_new(tls, err, sizeof err)) == NULL)
+	if ((rt->loop = rxloop_new(need, err, sizeof err)) == NULL)
 		return cli_error(EXIT_SOFTWARE, "%s", err);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.stations = &rt->stations;

@@ -96,11 +96,12 @@
 
 /*
  * Descriptors a recorder with n stations holds at its peak, the engine and
- * the central store together. The one estimate the front-ends use both to
+ * the central store together. The one estimate the front-ends use to
  * refuse to start under too low an open-file limit (exit 71: too few
- * descriptors make every receiver fail at once) and to keep descriptors
+ * descriptors make every receiver fail at once), to keep descriptors
  * away from WebSocket clients (the server's reserve: clients must not make
- * acquisition lose a chunk). The terms:
+ * acquisition lose a chunk) and to size the receivers' loop's tables
+ * (rxloop_new). The terms:
  *   32     the process's own: stdio, the receiver loop (lws' epoll and
  *          wake-up descriptors), the dataset (its lock, its folder, the
  *          chunk file and manifest being written, the acquisition's
