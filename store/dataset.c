@@ -810,9 +810,11 @@ cmp_rows(const void *a, const void *b)
 	return x->ws < y->ws ? -1 : x->ws > y->ws;
 }
 
-/* Every row: the final manifest's, plus any rows/ files, sorted. */
+/* Every row: the final manifest's, plus any rows/ files, sorted. With
+ * taken (dataset_session_load_new): the rows files named there are
+ * skipped, and those read are added. */
 static json_t *
-merge_rows(struct dataset *ds, const char *id, json_t *m)
+merge_rows(struct dataset *ds, const char *id, json_t *m, json_t *taken)
 {
 	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[512];
 	json_t		*all = json_array(), *r, *sorted;
@@ -822,7 +824,12 @@ merge_rows(struct dataset *ds, const char *id, json_t *m)
 	size_t		 i, n;
 	int		 in_order = 1;
 
-	json_array_extend(all, json_object_get(m, "measurements"));
+	/* an open session's manifest holds no rows (dataset_session_save
+	 * drops them): one written otherwise gives them once */
+	if (taken == NULL || json_object_get(taken, "manifest.json") == NULL)
+		json_array_extend(all, json_object_get(m, "measurements"));
+	if (taken != NULL)
+		json_object_set_new(taken, "manifest.json", json_true());
 	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
 	    sizeof err) == 0 && (d = opendir(rowsdir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -830,12 +837,23 @@ merge_rows(struct dataset *ds, const char *id, json_t *m)
 			if (strncmp(de->d_name, "batch_", 6) != 0 || l < 5 ||
 			    strcmp(de->d_name + l - 5, ".json") != 0)
 				continue;
+			/* a rows file is written once (renamed into place
+			 * whole) and never changed: read once */
+			if (taken != NULL && json_object_get(taken,
+			    de->d_name) != NULL)
+				continue;
 			if (util_fmt(path, sizeof path, "%s/%s", rowsdir,
 			    de->d_name) != 0)
 				continue;
 			r = read_json(path, DS_MAX_MANIFEST, err, sizeof err);
-			if (json_is_array(r))
+			if (json_is_array(r)) {
 				json_array_extend(all, r);
+				/* taken only once read: one that cannot be
+				 * read now is tried again next time */
+				if (taken != NULL)
+					json_object_set_new(taken, de->d_name,
+					    json_true());
+			}
 			json_decref(r);
 		}
 		closedir(d);
@@ -1249,6 +1267,13 @@ json_t *
 dataset_session_load(struct dataset *ds, const char *id, char *err,
     size_t errlen)
 {
+	return dataset_session_load_new(ds, id, NULL, err, errlen);
+}
+
+json_t *
+dataset_session_load_new(struct dataset *ds, const char *id, json_t *taken,
+    char *err, size_t errlen)
+{
 	json_t	*m;
 
 	char	 why[600];
@@ -1258,7 +1283,12 @@ dataset_session_load(struct dataset *ds, const char *id, char *err,
 		snprintf(err, errlen, "session %s: %s", id, why);
 		return NULL;
 	}
-	json_object_set_new(m, "measurements", merge_rows(ds, id, m));
+	/* a final manifest holds every row (finish, recovery): all of
+	 * them, whatever was taken before */
+	if (is_final(json_string_value(json_object_get(json_object_get(m,
+	    "session"), "status"))))
+		taken = NULL;
+	json_object_set_new(m, "measurements", merge_rows(ds, id, m, taken));
 	merge_loc(ds, id, m);
 	return m;
 }
@@ -1944,7 +1974,7 @@ rebuild_one(struct dataset *ds, const char *id, const char *why)
 		return 0;
 	}
 	files = count_chunk_files(ds, id);
-	rows = merge_rows(ds, id, NULL);
+	rows = merge_rows(ds, id, NULL, NULL);
 	json_array_foreach(rows, i, r) {
 		t = json_string_value(json_object_get(r, "timestamp"));
 		if (t != NULL && (first == NULL || strcmp(t, first) < 0))
@@ -2077,7 +2107,7 @@ dataset_session_check(struct dataset *ds, const char *id, char *why,
 		return 0;
 	}
 	if (strcmp(why, "manifest.json is missing") == 0) {
-		rows = merge_rows(ds, id, NULL);
+		rows = merge_rows(ds, id, NULL, NULL);
 		files = count_chunk_files(ds, id);
 		len = json_array_size(rows);
 		json_decref(rows);
@@ -2172,7 +2202,7 @@ row_load(struct dataset *ds, const char *id)
 	if ((m = manifest_read(ds, id, why, sizeof why)) == NULL) {
 		if (dataset_session_check(ds, id, why, sizeof why) >= 0)
 			return NULL;
-		rows = merge_rows(ds, id, NULL);
+		rows = merge_rows(ds, id, NULL, NULL);
 		o = json_pack("{s:s, s:n, s:s, s:n, s:n, s:n, s:i, s:I, s:i, "
 		    "s:s, s:i}", "id", id, "session_name", "status", "damaged",
 		    "frequency_hz", "duration_seconds", "session_start",
@@ -2182,7 +2212,7 @@ row_load(struct dataset *ds, const char *id)
 		json_decref(rows);
 		return o;
 	}
-	rows = merge_rows(ds, id, m);
+	rows = merge_rows(ds, id, m, NULL);
 	o = row_from_manifest(id, m, (json_int_t)json_array_size(rows), files);
 	json_decref(rows);
 	json_decref(m);
@@ -2643,7 +2673,7 @@ recover_one(struct dataset *ds, const char *id)
 	    "the recorder stopped before the session ended"));
 	json_object_set_new(ses, "session_end", json_string(now));
 	json_object_set_new(ses, "updated_at", json_string(now));
-	rows = merge_rows(ds, id, m);
+	rows = merge_rows(ds, id, m, NULL);
 	json_array_foreach(json_object_get(m, "stations"), i, st) {
 		json_int_t k = json_integer_value(json_object_get(st,
 		    "websdr")), ok = 0;

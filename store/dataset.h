@@ -164,6 +164,18 @@ int		 dataset_session_finish(struct dataset *ds, const char *id,
 json_t		*dataset_session_load(struct dataset *ds, const char *id,
 		    char *err, size_t errlen);
 /*
+ * The same for a reader that comes back as the session grows (the
+ * replicator: a pass per batch): while the manifest is not final, the
+ * rows files (rows/batch_*.json) named in taken (a JSON object) are not
+ * read again, and those read now are added to it -- "measurements" holds
+ * the rows of the files new since the last call with this taken, sorted;
+ * a rows file is written once and never changed. A final manifest gives
+ * every row, as dataset_session_load (taken untouched): the caller then
+ * forgets taken. The localization rows are all merged, every time.
+ */
+json_t		*dataset_session_load_new(struct dataset *ds, const char *id,
+		    json_t *taken, char *err, size_t errlen);
+/*
  * Whether a session's manifest can be read: 0 yes; 1 no manifest and
  * nothing recorded (a session being created, or an empty folder); -1 it is
  * damaged (missing with chunks or rows left, empty, torn, not a session's),

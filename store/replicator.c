@@ -89,6 +89,11 @@ struct replicator {
 	long			 pend_sessions;
 	json_t			*damaged;	/* [{session_id, error}]: not
 						   sendable, last pass */
+	/* only the thread touches this: per open session, {"taken": the
+	 * rows files read (dataset_session_load_new), "rows": their rows
+	 * still pending after the last pass} -- a pass reads only the rows
+	 * files new since the last one */
+	json_t			*follow;
 	unsigned int		 seed;
 	/* only the thread touches these */
 	struct pgstore		*pg;
@@ -947,10 +952,37 @@ count_pending(const char *id, json_t *rows, const struct ledger *l, int db,
 	json_decref(seen);
 }
 
-/* Push one session; 1 if it is done for good, 0 if not, -1 on error. */
+/*
+ * The rows that count_pending counts (a row the database lacks, or an
+ * object the bucket lacks), in order: what a later pass still has to
+ * do for them. The others are skipped by every step of a pass (each
+ * looks its row or object up in the ledger, which only grows), so a
+ * pass of an open session need not see them again (struct replicator's
+ * follow).
+ */
+static json_t *
+still_pending(const char *id, json_t *rows, const struct ledger *l, int db,
+    int s3)
+{
+	json_t		*row, *out = json_array();
+	const char	*key;
+	size_t		 i;
+
+	json_array_foreach(rows, i, row) {
+		if ((db && json_object_get(l->rows, jstr(row, "id")) == NULL) ||
+		    (s3 && (key = row_key(row, id)) != NULL &&
+		    json_object_get(l->objs, key) == NULL))
+			json_array_append(out, row);
+	}
+	return out;
+}
+
+/* Push one session; 1 if it is done for good, 0 if not, -1 on error.
+ * With keep: *keep gets the rows still pending afterwards (still_pending;
+ * left NULL if the ledger could not be read). */
 static int
 push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
-    int s3_ok, long *prow, long *pobj, long *ploc)
+    int s3_ok, long *prow, long *pobj, long *ploc, json_t **keep)
 {
 	struct ledger	 l;
 	json_t		*rows = json_object_get(m, "measurements");
@@ -976,6 +1008,8 @@ push_session(struct replicator *r, const char *id, json_t *m, int db_ok,
 	    push_rows(r, id, m, &l) != 0))
 		rc = -1;
 	count_pending(id, rows, &l, r->c.db_on, r->c.s3_on, prow, pobj);
+	if (keep != NULL)
+		*keep = still_pending(id, rows, &l, r->c.db_on, r->c.s3_on);
 	if (r->c.db_on)
 		count_loc(id, m, &l, ploc, &bad, NULL, 0);
 	/* the final lines go in the same append as the lines held in
@@ -1091,7 +1125,7 @@ pass(struct replicator *r)
 {
 	struct item	*v;
 	const char	*id;
-	json_t		*val, *ids, *damaged;
+	json_t		*val, *ids, *damaged, *f, *rows, *keep;
 	char		 err[512];
 	size_t		 n = 0, i;
 	long		 prow, pobj, ploc, bad, trow = 0, tobj = 0, tloc = 0;
@@ -1112,7 +1146,26 @@ pass(struct replicator *r)
 	damaged = json_array();
 	for (i = 0; i < json_array_size(ids); i++) {
 		id = json_string_value(json_array_get(ids, i));
-		v[n].m = dataset_session_load(r->ds, id, err, sizeof err);
+		if ((f = json_object_get(r->follow, id)) == NULL) {
+			f = json_pack("{s:o, s:o}", "taken", json_object(),
+			    "rows", json_array());
+			json_object_set_new(r->follow, id, f);
+		}
+		v[n].m = dataset_session_load_new(r->ds, id, json_object_get(f,
+		    "taken"), err, sizeof err);
+		if (v[n].m != NULL && is_final(jstr(json_object_get(v[n].m,
+		    "session"), "status")))
+			/* every row, from the final manifest */
+			json_object_del(r->follow, id);
+		else if (v[n].m != NULL) {
+			/* the rows still pending, then the new files' */
+			rows = json_object_get(f, "rows");
+			json_array_extend(rows, json_object_get(v[n].m,
+			    "measurements"));
+			json_object_set(v[n].m, "measurements", rows);
+		} else
+			/* forgotten: read whole again next time */
+			json_object_del(r->follow, id);
 		if (v[n].m == NULL) {
 			/* being created: the next pass; damaged (and not
 			 * rebuilt: see dataset_open): said, and pending */
@@ -1148,9 +1201,11 @@ pass(struct replicator *r)
 			rc = -1;	/* counts stay as they were */
 			break;
 		}
+		f = json_object_get(r->follow, v[i].id);
+		keep = NULL;
 		if (db_ok || s3_ok) {
 			d = push_session(r, v[i].id, v[i].m, db_ok, s3_ok,
-			    &prow, &pobj, &ploc);
+			    &prow, &pobj, &ploc, f != NULL ? &keep : NULL);
 		} else {
 			/* a store is down: count, do not hammer it */
 			struct ledger l;
@@ -1165,6 +1220,9 @@ pass(struct replicator *r)
 			ledger_free(&l);
 			d = 0;
 		}
+		/* an open session: what is left for the next pass */
+		if (keep != NULL)
+			json_object_set_new(f, "rows", keep);
 		if (d < 0)
 			rc = -1;
 		trow += prow;
@@ -1173,6 +1231,7 @@ pass(struct replicator *r)
 		if (d <= 0)
 			tses++;
 		if (d == 1) {
+			json_object_del(r->follow, v[i].id);
 			pthread_mutex_lock(&r->lock);
 			json_object_set_new(r->known, v[i].id,
 			    json_integer(1));
@@ -1313,6 +1372,7 @@ replicator_start(const struct replicator_config *c, struct dataset *ds,
 		r->c.concurrency = 1;
 	r->ds = ds;
 	r->known = json_object();
+	r->follow = json_object();
 	r->seed = (unsigned int)(getpid() ^ (unsigned int)(util_now() * 1e6));
 	r->db_st.name = "db";
 	r->db_st.on = c->db_on;
@@ -1324,6 +1384,7 @@ replicator_start(const struct replicator_config *c, struct dataset *ds,
 		r->s3 = s3store_new(&c->s3, err, errlen);
 		if (r->s3 == NULL) {
 			json_decref(r->known);
+			json_decref(r->follow);
 			free(r);
 			goto fail;
 		}
@@ -1344,6 +1405,7 @@ replicator_start(const struct replicator_config *c, struct dataset *ds,
 		snprintf(err, errlen, "cannot start the replicator thread");
 		s3store_free(r->s3);
 		json_decref(r->known);
+		json_decref(r->follow);
 		free(r);
 		goto fail;
 	}
@@ -1430,6 +1492,7 @@ replicator_stop(struct replicator *r)
 	json_decref(r->known);
 	json_decref(r->status);
 	json_decref(r->damaged);
+	json_decref(r->follow);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	free(r);
