@@ -327,20 +327,16 @@ dead_port(void)
 	return port;
 }
 
-static void
-test_stores_down(void **state)
+/* A replicator of ds whose database and bucket are both unreachable
+ * (ports nothing listens on): it keeps retrying, every 0.05 s to
+ * backoff_max. */
+static struct replicator *
+start_unreachable(struct dataset *ds, double backoff_max)
 {
 	struct replicator_config c;
 	struct replicator	*r;
-	struct dataset		*ds;
-	char			 err[256], id[37], rid[3][37], key[3][128];
-	char			 arg[128];
-	json_t			*st;
+	char			 err[256], arg[128];
 
-	(void)state;
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	make_session(ds, id, rid, key);
 	setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "SECRET", 1);
 	replicator_config_init(&c);
@@ -352,9 +348,25 @@ test_stores_down(void **state)
 	assert_int_equal(replicator_config_option(&c, REPL_OPT_S3, arg, err,
 	    sizeof err), 1);
 	c.backoff_min = 0.05;
-	c.backoff_max = 0.2;
+	c.backoff_max = backoff_max;
 	r = replicator_start(&c, ds, err, sizeof err);
 	assert_non_null(r);
+	return r;
+}
+
+static void
+test_stores_down(void **state)
+{
+	struct replicator	*r;
+	struct dataset		*ds;
+	char			 err[256], id[37], rid[3][37], key[3][128];
+	json_t			*st;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	make_session(ds, id, rid, key);
+	r = start_unreachable(ds, 0.2);
 	/* nothing can go: not drained, everything still pending, the
 	 * reasons named */
 	assert_int_equal(replicator_drain(r, 1.0), -1);
@@ -431,10 +443,9 @@ put_chunk(struct dataset *ds, const char *id, int k)
 static void
 test_open_session_read_once(void **state)
 {
-	struct replicator_config c;
 	struct replicator	*r;
 	struct dataset		*ds;
-	char			 err[256], id[37], arg[128], path[256];
+	char			 err[256], id[37], path[256];
 	char			*orig;
 	size_t			 len;
 	json_t			*m, *st;
@@ -451,20 +462,7 @@ test_open_session_read_once(void **state)
 	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err),
 	    0);
 	put_chunk(ds, id, 0);
-	setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "SECRET", 1);
-	replicator_config_init(&c);
-	snprintf(arg, sizeof arg, "postgresql://u@127.0.0.1:%d/db",
-	    dead_port());
-	assert_int_equal(replicator_config_option(&c, REPL_OPT_DB, arg, err,
-	    sizeof err), 1);
-	snprintf(arg, sizeof arg, "http://127.0.0.1:%d", dead_port());
-	assert_int_equal(replicator_config_option(&c, REPL_OPT_S3, arg, err,
-	    sizeof err), 1);
-	c.backoff_min = 0.05;
-	c.backoff_max = 0.1;
-	r = replicator_start(&c, ds, err, sizeof err);
-	assert_non_null(r);
+	r = start_unreachable(ds, 0.1);
 	assert_int_equal(wait_pending_rows(r, 1), 1);
 
 	/* batch 0 was read; now unreadable, then batch 1 */
