@@ -112,6 +112,25 @@ test_env_and_options(void **state)
 	assert_non_null(strstr(err, "AWS_SECRET_ACCESS_KEY"));
 }
 
+/* A new open session of 3 s from 1 station in ds, id made here; returns
+ * its manifest (new reference). */
+static json_t *
+create_session(struct dataset *ds, char id[37])
+{
+	json_t	*m;
+	char	 err[256];
+
+	util_uuid(id);
+	m = json_pack("{s:s, s:{s:s, s:s, s:s, s:i, s:s, s:i}, s:[{s:i, "
+	    "s:s}]}", "format", "heimdall-rec/1", "session", "id", id,
+	    "session_name", "t", "status", "in_progress", "duration_seconds",
+	    3, "session_start", "2026-11-24T10:00:00.000000Z", "frequency_hz",
+	    10000000, "stations", "websdr", 1, "name", "S1");
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err),
+	    0);
+	return m;
+}
+
 /* A session with 3 chunks from 1 station; returns the row ids/keys. */
 static void
 make_session(struct dataset *ds, char id[37], char rid[3][37],
@@ -122,14 +141,7 @@ make_session(struct dataset *ds, char id[37], char rid[3][37],
 	char		 err[256];
 	int		 k;
 
-	util_uuid(id);
-	m = json_pack("{s:s, s:{s:s, s:s, s:s, s:i, s:s, s:i}, s:[{s:i, "
-	    "s:s}]}", "format", "heimdall-rec/1", "session", "id", id,
-	    "session_name", "t", "status", "in_progress", "duration_seconds",
-	    3, "session_start", "2026-11-24T10:00:00.000000Z", "frequency_hz",
-	    10000000, "stations", "websdr", 1, "name", "S1");
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err),
-	    0);
+	m = create_session(ds, id);
 	for (k = 0; k < 3; k++) {
 		util_uuid(rid[k]);
 		dataset_chunk_key(id, k, 1, key[k], 128);
@@ -453,14 +465,7 @@ test_open_session_read_once(void **state)
 	(void)state;
 	ds = dataset_open(dir, err, sizeof err);
 	assert_non_null(ds);
-	util_uuid(id);
-	m = json_pack("{s:s, s:{s:s, s:s, s:s, s:i, s:s, s:i}, s:[{s:i, "
-	    "s:s}]}", "format", "heimdall-rec/1", "session", "id", id,
-	    "session_name", "t", "status", "in_progress", "duration_seconds",
-	    3, "session_start", "2026-11-24T10:00:00.000000Z", "frequency_hz",
-	    10000000, "stations", "websdr", 1, "name", "S1");
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err),
-	    0);
+	m = create_session(ds, id);
 	put_chunk(ds, id, 0);
 	r = start_unreachable(ds, 0.1);
 	assert_int_equal(wait_pending_rows(r, 1), 1);
