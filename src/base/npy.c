@@ -86,6 +86,11 @@ npy_header_f4(char *buf, size_t buflen, size_t n)
  * 1.0), little-endian: both I and Q (c8), or I alone (f4: real audio, Q is
  * 0). The header rides in the first write.
  */
+/* GCC's and clang's vector extensions, as in metrics.c */
+typedef int16_t	v8s __attribute__((vector_size(16)));
+typedef int16_t	v16s __attribute__((vector_size(32)));
+typedef float	v8f __attribute__((vector_size(32)));
+
 static int
 write_f32(int fd, const char *hdr, size_t hlen, const int16_t *iq, size_t n,
     int real)
@@ -105,16 +110,41 @@ write_f32(int fd, const char *hdr, size_t hlen, const int16_t *iq, size_t n,
 	at = hlen / sizeof(float);
 	do {
 		float *out = buf + at;
+		const int16_t *in = iq + 2 * done;
 		m = n - done < NPY_BLOCK ? n - done : NPY_BLOCK;
-		/* x / 32768 is x * 2^-15, exactly */
-		if (real)
-			for (i = 0; i < m; i++)
-				out[i] = (float)iq[2 * (done + i)] *
+		/*
+		 * x / 32768 is x * 2^-15, exactly. Eight values at a time in
+		 * vectors: gcc 12 at -O2 leaves the plain loop scalar (its
+		 * "very cheap" cost model refuses a loop that needs an
+		 * epilogue): ~4 us less a 1-s KiwiSDR chunk, ~0.3 ms of a
+		 * 7-station 10-s session. The same conversion and product
+		 * per value, so the same bytes.
+		 */
+		i = 0;
+		if (real) {
+			for (; i + 8 <= m; i += 8) {
+				v16s v;
+				v8f f;
+				memcpy(&v, in + 2 * i, sizeof v);
+				f = __builtin_convertvector(
+				    __builtin_shufflevector(v, v, 0, 2, 4, 6,
+				    8, 10, 12, 14), v8f) * (1.0f / 32768.0f);
+				memcpy(out + i, &f, sizeof f);
+			}
+			for (; i < m; i++)
+				out[i] = (float)in[2 * i] * (1.0f / 32768.0f);
+		} else {
+			for (; i + 8 <= 2 * m; i += 8) {
+				v8s v;
+				v8f f;
+				memcpy(&v, in + i, sizeof v);
+				f = __builtin_convertvector(v, v8f) *
 				    (1.0f / 32768.0f);
-		else
-			for (i = 0; i < 2 * m; i++)
-				out[i] = (float)iq[2 * done + i] *
-				    (1.0f / 32768.0f);
+				memcpy(out + i, &f, sizeof f);
+			}
+			for (; i < 2 * m; i++)
+				out[i] = (float)in[i] * (1.0f / 32768.0f);
+		}
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 		for (i = 0; i < per * m; i++) {
 			uint32_t u;
