@@ -334,6 +334,83 @@ test_steps(void **state)
 	fx_free(f);
 }
 
+/* Steps 1 and 2 at once (engine_session_start_assigned, record's and the
+ * scheduler's): the session is created with its source assigned (its
+ * first manifest says so), with the two steps' events in their order; a
+ * refused start creates nothing; a refused source leaves the session
+ * created and unassigned, as a refused engine_session_assign does. */
+static void
+test_start_assigned(void **state)
+{
+	const char		*modes[] = { "ok" };
+	struct fx		*f = fx_new(modes, 1);
+	struct session_params	 p = params(1);
+	struct session_error	 e;
+	char			 id[37], err[256];
+	json_t			*m, *ses;
+	int			 k[4], i;
+	static const char	*seq[4][2] = {
+		{ "session:started", NULL },
+		{ "session:status_update", "recording" },
+		{ "session:source_assigned", NULL },
+		{ "session:status_update", "source_assigned" },
+	};
+
+	(void)state;
+	p.freq_hz = 145.5e6;
+	assert_int_equal(engine_session_start_assigned(f->env.eng, &p,
+	    "unknown", id, &e), -1);
+	assert_string_equal(e.code, "out_of_range");
+	assert_string_equal(id, "");
+	assert_int_equal(count_events(f, "session:started"), 0);
+
+	p = params(1);
+	assert_int_equal(engine_session_start_assigned(f->env.eng, &p,
+	    "no such source", id, &e), -1);
+	assert_string_equal(e.code, "not_found");
+	assert_string_equal(e.field, "source_id");
+	assert_int_equal((int)strlen(id), 36);
+	assert_int_equal(count_events(f, "session:source_assigned"), 0);
+	m = dataset_session_load(f->env.ds, id, err, sizeof err);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    m, "session"), "status")), "recording");
+	json_decref(m);
+	/* created and unassigned: the second step is still open */
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    0);
+	assert_int_equal(engine_session_cancel(f->env.eng, id, "test", &e), 0);
+
+	assert_int_equal(engine_session_start_assigned(f->env.eng, &p,
+	    "Unknown", id, &e), 0);
+	m = dataset_session_load(f->env.ds, id, err, sizeof err);
+	assert_non_null(m);
+	ses = json_object_get(m, "session");
+	assert_string_equal(json_string_value(json_object_get(ses, "status")),
+	    "source_assigned");
+	assert_string_equal(json_string_value(json_object_get(ses,
+	    "source_name")), "Unknown");
+	assert_non_null(json_string_value(json_object_get(ses,
+	    "known_source_id")));
+	json_decref(m);
+	for (i = 0; i < 4; i++) {
+		k[i] = find_event(f, seq[i][0], id, seq[i][1] != NULL ?
+		    "status" : NULL, seq[i][1], 0);
+		assert_true(k[i] >= 0);
+		assert_true(i == 0 || k[i] > k[i - 1]);
+	}
+	assert_null(json_object_get(event_at(f, k[1]), "source_id"));
+	assert_string_equal(json_string_value(json_object_get(event_at(f,
+	    k[3]), "source_name")), "Unknown");
+	assert_int_equal(engine_session_assign(f->env.eng, id, "unknown", &e),
+	    -1);
+	assert_string_equal(e.code, "bad_state");
+	assert_int_equal(engine_session_acquire(f->env.eng, id, &e), 0);
+	assert_int_equal(engine_session_wait(f->env.eng, id),
+	    SESSION_COMPLETED);
+	fx_free(f);
+}
+
 /* Stations the operator excludes (issue 13): left out of the session with
  * SESSION_EXCLUDED_REASON, in the events, the summary and the manifest;
  * the others record; unknown names and an exclusion of all are refused
@@ -1216,6 +1293,7 @@ main(void)
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_complete_spooled),
 		cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_start_assigned),
 		cmocka_unit_test(test_exclude),
 		cmocka_unit_test(test_chunk_ms),
 		cmocka_unit_test(test_receiver_faults),

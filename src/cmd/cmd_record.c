@@ -666,14 +666,12 @@ cmd_record_run(struct runtime *rt, const char *dir, double start_timeout,
 	sc.eng = rt->eng;
 	pthread_create(&sigth, NULL, sig_main, &sc);
 
-	if (engine_session_start(rt->eng, &p, id, &e) != 0) {
-		rc = map_error(&e);
-		goto stop;
-	}
-	if (engine_session_assign(rt->eng, id, source, &e) != 0) {
+	/* created with its source: one manifest write, not two */
+	if (engine_session_start_assigned(rt->eng, &p, source, id, &e) != 0) {
 		struct session_error e2;
 		rc = map_error(&e);
-		engine_session_cancel(rt->eng, id, e.msg, &e2);
+		if (id[0] != '\0')	/* the assignment was refused */
+			engine_session_cancel(rt->eng, id, e.msg, &e2);
 		goto stop;
 	}
 	pthread_mutex_lock(&sc.lock);

@@ -771,12 +771,25 @@ stations_json(struct engine *eng, struct sess *s, struct acq *a)
 	return arr;
 }
 
-int
-engine_session_start(struct engine *eng, const struct session_params *p,
-    char id[37], struct session_error *e)
+static int	source_lookup(struct engine *, const char *, struct source *,
+		    struct session_error *);
+static void	assign_fields(struct sess *, const struct source *);
+static void	say_assigned(struct engine *, struct sess *,
+		    const struct source *);
+
+/*
+ * engine_session_start, and with src (a known source, source_lookup's)
+ * also engine_session_assign's step in the same manifest write: the
+ * session is created with its source assigned. The events are both
+ * steps' as they come when the two are called one after the other (the
+ * first status_update says "recording", taken before the assignment).
+ */
+static int
+start_session(struct engine *eng, const struct session_params *p,
+    const struct source *src, char id[37], struct session_error *e)
 {
 	struct sess	*s, **pp, *victim = NULL;
-	json_t		*m;
+	json_t		*m, *st0 = NULL;
 	char		 err[512];
 	int		 open = 0;
 	double		 now = util_mono();
@@ -842,10 +855,24 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 		goto unreserve;
 	}
 	s->status = SESSION_RECORDING;
+	if (src != NULL) {
+		/* s is not in the list yet: nobody else sees it */
+		st0 = status_data(s);
+		if (session_transition(s->status, SESSION_SOURCE_ASSIGNED,
+		    e) != 0) {
+			json_decref(st0);
+			json_decref(s->excluded);
+			free(s->out);
+			free(s);
+			goto unreserve;
+		}
+		assign_fields(s, src);
+	}
 	m = manifest_build(eng, s);
 	if (dataset_session_create(eng->cfg.ds, s->id, m, err,
 	    sizeof err) != 0) {
 		json_decref(m);
+		json_decref(st0);
 		json_decref(s->excluded);
 		free(s->out);
 		free(s);
@@ -888,6 +915,11 @@ engine_session_start(struct engine *eng, const struct session_params *p,
 	    "group_id",
 	    p->group[0] != '\0' ? p->group : NULL, "excluded", s->excluded));
 	say_left_out(eng, s);
+	if (st0 != NULL) {
+		events_emit(eng->cfg.ev, "session:status_update", st0);
+		say_assigned(eng, s, src);
+		return 0;
+	}
 	pthread_mutex_lock(&eng->lock);
 	m = status_data(s);
 	pthread_mutex_unlock(&eng->lock);
@@ -925,15 +957,11 @@ source_frequency_warning(const struct sess *s, const struct source *src,
 	    s->p.freq_hz / 1e6, s->p.low_cut, s->p.high_cut);
 }
 
-int
-engine_session_assign(struct engine *eng, const char *id, const char *source,
+/* The known source that source names (engine_session_assign's words). */
+static int
+source_lookup(struct engine *eng, const char *source, struct source *src,
     struct session_error *e)
 {
-	struct sess	*s;
-	struct source	 src;
-	json_t		*d;
-	char		 warn[sizeof s->warning];
-
 	if (source == NULL || source[0] == '\0')
 		return session_error_set(e, "missing_field", "source_id",
 		    "source_id is required (a known source's id or name, or "
@@ -941,31 +969,39 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 	if (strlen(source) > 255)
 		return session_error_set(e, "too_large", "source_id",
 		    "source_id is too long");
-	if (dataset_source_find(eng->cfg.ds, source, &src) != 0)
+	if (dataset_source_find(eng->cfg.ds, source, src) != 0)
 		return session_error_set(e, "not_found", "source_id",
 		    "no known source \"%s\" (use \"unknown\" or add it with "
 		    "'heimdall-rec sources add')", source);
-	pthread_mutex_lock(&eng->lock);
-	if ((s = find(eng, id, e)) != NULL)
-		s->touched = util_mono();	/* its client is still there */
-	if (s == NULL ||
-	    session_transition(s->status, SESSION_SOURCE_ASSIGNED, e) != 0) {
-		pthread_mutex_unlock(&eng->lock);
-		return -1;
-	}
-	s->status = SESSION_SOURCE_ASSIGNED;
-	snprintf(s->source_id, sizeof s->source_id, "%s", src.id);
-	snprintf(s->source_name, sizeof s->source_name, "%s", src.name);
-	s->source_coords = src.has_coords;
-	s->source_lat = src.latitude;
-	s->source_lon = src.longitude;
-	source_frequency_warning(s, &src, warn, sizeof warn);
-	memcpy(s->warning, warn, sizeof warn);
-	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
 
-	save_manifest(eng, s);
+/* eng->lock held (or s not yet in the list). src assigned to s, whose
+ * status may become SESSION_SOURCE_ASSIGNED (session_transition). */
+static void
+assign_fields(struct sess *s, const struct source *src)
+{
+	s->status = SESSION_SOURCE_ASSIGNED;
+	snprintf(s->source_id, sizeof s->source_id, "%s", src->id);
+	snprintf(s->source_name, sizeof s->source_name, "%s", src->name);
+	s->source_coords = src->has_coords;
+	s->source_lat = src->latitude;
+	s->source_lon = src->longitude;
+	source_frequency_warning(s, src, s->warning, sizeof s->warning);
+}
+
+/* The events of an assignment, once its manifest is written. */
+static void
+say_assigned(struct engine *eng, struct sess *s, const struct source *src)
+{
+	json_t	*d;
+	char	 warn[sizeof s->warning];
+
+	pthread_mutex_lock(&eng->lock);
+	memcpy(warn, s->warning, sizeof warn);
+	pthread_mutex_unlock(&eng->lock);
 	d = json_pack("{s:s, s:s, s:s, s:s}", "session_id", s->id,
-	    "source_id", src.id, "source_name", src.name, "status",
+	    "source_id", src->id, "source_name", src->name, "status",
 	    "source_assigned");
 	if (warn[0] != '\0')
 		json_object_set_new(d, "warning", json_string(warn));
@@ -974,9 +1010,60 @@ engine_session_assign(struct engine *eng, const char *id, const char *source,
 		events_emit(eng->cfg.ev, "session:warning", json_pack(
 		    "{s:s, s:s, s:s, s:f, s:f}", "session_id", s->id,
 		    "code", "source_frequency", "message", warn,
-		    "source_frequency_mhz", src.frequency_hz / 1e6,
+		    "source_frequency_mhz", src->frequency_hz / 1e6,
 		    "frequency_mhz", s->p.freq_hz / 1e6));
 	say_status(eng, s);
+}
+
+int
+engine_session_start(struct engine *eng, const struct session_params *p,
+    char id[37], struct session_error *e)
+{
+	return start_session(eng, p, NULL, id, e);
+}
+
+int
+engine_session_start_assigned(struct engine *eng,
+    const struct session_params *p, const char *source, char id[37],
+    struct session_error *e)
+{
+	struct source		src;
+	struct session_error	ignored;
+
+	id[0] = '\0';
+	if (source_lookup(eng, source, &src, &ignored) == 0)
+		return start_session(eng, p, &src, id, e);
+	/* refused: the two steps as before (start, then the assignment's
+	 * refusal), so that the session and its events are theirs */
+	if (engine_session_start(eng, p, id, e) != 0) {
+		id[0] = '\0';
+		return -1;
+	}
+	return engine_session_assign(eng, id, source, e);
+}
+
+int
+engine_session_assign(struct engine *eng, const char *id, const char *source,
+    struct session_error *e)
+{
+	struct sess	*s;
+	struct source	 src;
+
+	if (source_lookup(eng, source, &src, e) != 0)
+		return -1;
+	pthread_mutex_lock(&eng->lock);
+	if ((s = find(eng, id, e)) != NULL)
+		s->touched = util_mono();	/* its client is still there */
+	if (s == NULL ||
+	    session_transition(s->status, SESSION_SOURCE_ASSIGNED, e) != 0) {
+		pthread_mutex_unlock(&eng->lock);
+		return -1;
+	}
+	assign_fields(s, &src);
+	pthread_mutex_unlock(&eng->lock);
+
+	save_manifest(eng, s);
+	say_assigned(eng, s, &src);
 	return 0;
 }
 

@@ -198,6 +198,20 @@ int		 engine_session_start(struct engine *eng,
 /* Step 2: source = a known source's UUID, its name, or "unknown". */
 int		 engine_session_assign(struct engine *eng, const char *id,
 		    const char *source, struct session_error *e);
+/*
+ * Steps 1 and 2 at once, for a front-end that has the source before the
+ * session (record, the scheduler): the same checks, session, events and
+ * outcome as engine_session_start then engine_session_assign, but when
+ * source is known the session is created with it assigned, in one
+ * manifest write instead of two (a crash leaves no session or an
+ * assigned one, both states the two steps also leave). When the
+ * assignment is refused the session stays created and unassigned, as
+ * after a refused engine_session_assign: -1 with id set, and the caller
+ * cancels it as it would then. id is "" when no session was created.
+ */
+int		 engine_session_start_assigned(struct engine *eng,
+		    const struct session_params *p, const char *source,
+		    char id[37], struct session_error *e);
 /* Step 3: start acquisition (returns at once; status in_progress), or
  * queue it behind max_active acquiring ones ("busy" when queue_max wait). */
 int		 engine_session_acquire(struct engine *eng, const char *id,

@@ -77,13 +77,12 @@ run(struct scheduler *sc, const struct schedule_due *d)
 	p.freq_hz = d->spec.freq_hz;
 	p.duration_s = d->spec.duration_s;
 	p.chunk_ms = d->spec.chunk_ms;
-	if (engine_session_start(sc->eng, &p, id, &e) != 0) {
-		record(sc, d, "failed", NULL, e.msg);
-		return;
-	}
-	if (engine_session_assign(sc->eng, id, d->spec.source, &e) != 0) {
-		record(sc, d, "failed", id, e.msg);
-		engine_session_cancel(sc->eng, id, e.msg, &e2);
+	/* created with its source: one manifest write, not two */
+	if (engine_session_start_assigned(sc->eng, &p, d->spec.source, id,
+	    &e) != 0) {
+		record(sc, d, "failed", id[0] != '\0' ? id : NULL, e.msg);
+		if (id[0] != '\0')	/* the assignment was refused */
+			engine_session_cancel(sc->eng, id, e.msg, &e2);
 		return;
 	}
 	/* Overlapping schedules queue, visibly: behind a session that is
