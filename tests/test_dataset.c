@@ -1315,6 +1315,66 @@ test_loc_rows_merge(void **state)
 	dataset_close(ds);
 }
 
+/*
+ * The session's end takes the rows of the loc files this process wrote
+ * from what it wrote (held.loc), not by reading them again, and still
+ * reads a loc file it did not write (one left by an earlier recorder of
+ * the session): with a manifest that has no rows of its own, the final
+ * manifest holds both files' rows, each as written (a rounded real, as
+ * locate's are, unchanged).
+ */
+static void
+test_loc_rows_own(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], err[512], path[600];
+	json_t		*m, *t, *f, *loaded;
+	FILE		*fp;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	t = json_pack("[o]", tdoa_row(id, 0, 1, 2));
+	json_object_set_new(json_array_get(t, 0), "tdoa_us",
+	    json_real(util_round_q(-123.4567891234, 1e6)));
+	f = json_pack("[o]", fix_row(id, 0, util_round_q(44.912345678912,
+	    1e9)));
+	assert_int_equal(dataset_put_loc(ds, id, 0, t, f, err, sizeof err), 0);
+	json_decref(t);
+	json_decref(f);
+	/* another writer's file (as it would be found after a crash) */
+	snprintf(path, sizeof path, "%s/sessions/%s/rows/loc_000001.json",
+	    dir, id);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "{\"tdoa\": [], \"fixes\": [{\"session_id\": \"%s\", "
+	    "\"chunk_index\": 1, \"final\": false, \"ok\": true, "
+	    "\"latitude\": 46.25}]}", id);
+	fclose(fp);
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
+	json_decref(m);
+	assert_false(exists(id, "rows"));
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(loaded);
+	t = json_object_get(loaded, "tdoa");
+	f = json_object_get(loaded, "fixes");
+	assert_int_equal(json_array_size(t), 1);
+	assert_int_equal(json_array_size(f), 2);
+	assert_true(json_real_value(json_object_get(json_array_get(t, 0),
+	    "tdoa_us")) == util_round_q(-123.4567891234, 1e6));
+	assert_true(json_real_value(json_object_get(json_array_get(f, 0),
+	    "latitude")) == util_round_q(44.912345678912, 1e9));
+	assert_true(json_real_value(json_object_get(json_array_get(f, 1),
+	    "latitude")) == 46.25);
+	json_decref(loaded);
+	dataset_close(ds);
+}
+
 static int
 keep_cb(const char *d, const char *id, void *ctx)
 {
@@ -1705,6 +1765,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_final_text_own, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loc_rows_own, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows_merge, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_keep_manifests, setup,

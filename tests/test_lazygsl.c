@@ -1,7 +1,8 @@
 /* test_lazygsl.c -- GSL that cannot be used (src/base/lazygsl.c): the
  * position fix and the export say so and do not crash. Run with
  * LD_LIBRARY_PATH on tests/fakelibs in the build folder, whose libgsl.so.27
- * (tests/fakelib.c) defines none of GSL's functions. */
+ * (tests/fakelib.c) defines none of GSL's functions, and built with its
+ * own lazygsl.c whose GSL module is that library (tests/meson.build). */
 
 #include <math.h>
 #include <stdarg.h>

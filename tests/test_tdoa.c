@@ -606,6 +606,56 @@ test_threads(void **state)
 	}
 }
 
+/* tdoa_prepare makes what the first tdoa_chunk would (buffers, plans) and
+ * nothing the results depend on: a prepared context's pair is the same,
+ * bit for bit, as a fresh one's; fewer than 2 usable inputs prepare
+ * nothing and are not an error. */
+static void
+test_prepare(void **state)
+{
+	struct rx	 ra, rb;
+	struct tdoa_ctx	*c0 = tdoa_new(NULL), *c1 = tdoa_new(NULL);
+	struct tdoa_input in[2], zin[2];
+	struct tdoa_pair p0[4], p1[4];
+	size_t		 na, nb;
+	float		*a, *b, *z;
+	int		 n0, n1;
+
+	(void)state;
+	assert_non_null(c0);
+	assert_non_null(c1);
+	two_rx(&ra, &rb, 20);
+	rb.rate = 12000.9;
+	na = (size_t)ra.rate;
+	nb = (size_t)rb.rate;
+	a = malloc(2 * na * sizeof *a);
+	b = malloc(2 * nb * sizeof *b);
+	z = calloc(2 * na, sizeof *z);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(z);
+	receive(&ra, na, 0.25, a);
+	receive(&rb, nb, 0.25, b);
+	input_of(&ra, na, a, &in[0]);
+	input_of(&rb, nb, b, &in[1]);
+	/* the warm-up's inputs: zeros of the same length and rate */
+	input_of(&ra, na, z, &zin[0]);
+	input_of(&ra, na, z, &zin[1]);
+	assert_int_equal(tdoa_prepare(c1, zin, 1), 0);
+	assert_int_equal(tdoa_prepare(c1, zin, 2), 0);
+	assert_int_equal(tdoa_chunk(c0, in, 2, p0, 4, &n0), 0);
+	assert_int_equal(tdoa_chunk(c1, in, 2, p1, 4, &n1), 0);
+	assert_int_equal(n0, 1);
+	assert_int_equal(n1, 1);
+	assert_memory_equal(&p0[0], &p1[0], sizeof p0[0]);
+	assert_true(fabs(p0[0].tdoa_s - (ra.delay - rb.delay)) < 1e-6);
+	free(a);
+	free(b);
+	free(z);
+	tdoa_free(c0);
+	tdoa_free(c1);
+}
+
 static void
 test_args(void **state)
 {
@@ -642,6 +692,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_prepare),
 		cmocka_unit_test(test_excluded),
 		cmocka_unit_test(test_crb),
 		cmocka_unit_test(test_rates),

@@ -3,7 +3,10 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "src/base/dynlib.h"
 
@@ -73,4 +76,34 @@ dynlib_need(struct dynlib *lib, const char *fn)
 		return;
 	fprintf(stderr, "heimdall-rec: %s called, but %s\n", fn, lib->err);
 	abort();
+}
+
+const char *
+dynlib_module_path(const char *build_path, const char *install_path,
+    const char *install_rel, char *buf, size_t len)
+{
+	char	 exe[PATH_MAX], dir[PATH_MAX], root[PATH_MAX], *p;
+	ssize_t	 n;
+	size_t	 rl;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
+		return install_path;
+	exe[n] = '\0';
+	snprintf(dir, sizeof dir, "%s", build_path);
+	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
+		*p = '\0';
+		if (realpath(dir, root) != NULL) {
+			rl = strlen(root);
+			if (strncmp(exe, root, rl) == 0 && exe[rl] == '/')
+				return access(build_path, R_OK) == 0 ?
+				    build_path : install_path;
+		}
+	}
+	if (install_rel[0] == '\0' || (p = strrchr(exe, '/')) == NULL)
+		return install_path;
+	*p = '\0';
+	if ((size_t)snprintf(buf, len, "%s/%s", exe, install_rel) < len &&
+	    access(buf, R_OK) == 0)
+		return buf;
+	return install_path;
 }

@@ -75,6 +75,34 @@ int	dynlib_loaded(struct dynlib *lib);
  * checked load. */
 void	dynlib_need(struct dynlib *lib, const char *fn);
 
+/*
+ * Which of this project's own modules (a shared object it builds and
+ * installs: the geodesic module, the GSL module) a process loads; dlopen
+ * runs its code in this process, so the choice is a matter of trust, not
+ * only of finding it:
+ *
+ * - A program that lives in the build folder (heimdall-rec, the unit tests
+ *   and benchmarks run from the build tree) loads the build folder's
+ *   module (build_path): the one built with it, not an older installed one.
+ * - Any other program -- an installed heimdall-rec -- never looks in the
+ *   build folder whose path was compiled in: that folder may be gone,
+ *   rebuilt from other sources, or writable by someone who must not run
+ *   code in a service. It loads the installed module: first the one next
+ *   to it (install_rel from the binary's folder, as installed together:
+ *   also an install under --destdir or a staged package; "" none), else
+ *   install_path (the configured LIBDIR/heimdall-rec/ path).
+ *
+ * "Lives in the build folder": /proc/self/exe (the kernel's resolved path
+ * of the running binary) is under the build folder (the folder of
+ * build_path, resolved). A failure anywhere keeps install_path, whose
+ * error message then names it. The path chosen, in buf (len bytes) when
+ * it is the one next to the binary; build_path or install_path itself
+ * otherwise.
+ */
+const char *dynlib_module_path(const char *build_path,
+	    const char *install_path, const char *install_rel, char *buf,
+	    size_t len);
+
 /* The list's shapes (X: returns a value; V: returns nothing). */
 #define DYNLIB_PTR(ret, name, params, args) \
 	static __typeof__(name) *real_##name;

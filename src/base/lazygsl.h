@@ -12,7 +12,10 @@
  *
  * How: lazygsl.c defines the GSL functions they call, with GSL's names and
  * prototypes, forwarding to the real ones (src/base/dynlib.h, as
- * store/lazylib.c does for libpq). The four solver types they name are
+ * store/lazylib.c does for libpq; the list: lazygsl_funcs.h). The real
+ * ones are in the GSL module (src/base/gslmod.c, libheimdall-gsl.so: GSL's
+ * static archives in one object, ~1.3 ms less to load than the two shared
+ * libraries) where the build made it, else in libgsl.so.27. The four solver types they name are
  * GSL variables, not functions: below, each name is a macro for the
  * library's own variable, reached through a pointer that the load fills
  * in (dlsym gives the variable's address); before the load they lead to

@@ -1299,8 +1299,8 @@ try_origin(struct acq *a, int timed_out)
 	/* locate learns the grid (and the rate to prepare for) before the
 	 * first chunk: its first fix is as quick as the others. With fewer than
 	 * two receivers on GPS time there is nothing to locate: locate skips
-	 * its warm-up (the geodesic module, a TDoA of noise: 10-15 ms and ~440
-	 * page faults) and its nudges of the receivers' loop until a GPS-timed
+	 * its warm-up (GSL, the geodesic module, TDoA's plans and buffers: a
+	 * few ms) and its nudges of the receivers' loop until a GPS-timed
 	 * chunk comes (locate.h). */
 	for (i = 0, ngps = 0; i < a->n; i++)
 		ngps += chunker_gps(a->rt[i].ch) != 0;

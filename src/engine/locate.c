@@ -559,48 +559,31 @@ locate_grid(struct locate *l, double t0, double fs, int ngps)
 
 /*
  * Without l->lock, on locate's thread. TDoA plans its FFTs for a chunk
- * size the first time it sees it, and its buffers grow to the number of
- * receivers: tens of ms, once. Doing that on noise of the expected size
- * before the first real chunk keeps it out of the first fix's delay.
- * LOCATE_PARTNERS + 1 receivers are enough: TDoA's large buffers are its
- * partners' long and short spectra and one more short one, whatever the
- * number of receivers (src/loc/tdoa.h), and these already use them all;
- * more would only correlate noise (at 7 receivers 3 pairs instead of 11,
- * 5 segments instead of 9). The same for the geodesic module, which the
- * fix loads on first use (src/loc/lazygeod.h, ~1 ms; its failure is each
- * fix's reason, so it is not looked at here).
+ * size the first time it sees it and sizes its buffers to it: a few ms,
+ * once. Preparing that (tdoa_prepare: the frame, buffers and plans of a
+ * chunk of the expected size, no correlation) before the first real chunk
+ * keeps it out of the first fix's delay. Two receivers are enough: the
+ * buffers are sized by the partners, not the receivers (src/loc/tdoa.h),
+ * and made resident when made. Correlating noise as well, as this did
+ * before (3 pairs, 5 segments), cost ~1-2 ms of CPU a session for
+ * nothing the first chunk needs. The same for the fix's libraries (GSL,
+ * the geodesic module: fix_prepare, ~1-3 ms; their failure is each fix's
+ * reason, so it is not looked at here).
  */
 static void
 warm_up(struct locate *l, double fs)
 {
-	struct tdoa_input	*in;
-	struct tdoa_pair	*p;
-	size_t			 n = (size_t)(fs * l->cfg.chunk_ms / 1000.0),
-				 i;
-	int			 nrx = l->nst < l->cfg.max_rx ? l->nst :
-				    l->cfg.max_rx, np, maxp, j;
-	float			*iq = malloc(2 * n * sizeof *iq);
-	uint64_t		 x = 0x9e3779b97f4a7c15ull;
+	struct tdoa_input	 in[2];
+	size_t			 n = (size_t)(fs * l->cfg.chunk_ms / 1000.0);
+	/* zeros: finite samples are all the frame looks at */
+	float			*iq = calloc(2 * n + 2, sizeof *iq);
+	int			 j;
 
-	if (nrx > LOCATE_PARTNERS + 1)
-		nrx = LOCATE_PARTNERS + 1;
-	if (nrx < 2)
-		nrx = 2;
 	(void)fix_prepare(NULL, 0);
-	maxp = tdoa_max_pairs(l->tctx, nrx);
-	p = calloc((size_t)(maxp > 0 ? maxp : 1), sizeof *p);
-	in = calloc((size_t)nrx, sizeof *in);
-	if (iq == NULL || p == NULL || in == NULL)
-		goto out;
-	for (i = 0; i < 2 * n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		iq[i] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5);
-	}
-	/* one stretch of noise for all: a correlation peak at every pair
-	 * (the same work as a real chunk) */
-	for (j = 0; j < nrx; j++) {
+	if (iq == NULL)
+		return;
+	memset(in, 0, sizeof in);
+	for (j = 0; j < 2; j++) {
 		in[j].iq = iq;
 		in[j].n = n;
 		in[j].rate_hz = fs;
@@ -609,11 +592,8 @@ warm_up(struct locate *l, double fs)
 		in[j].band_lo_hz = l->cfg.band_lo_hz;
 		in[j].band_hi_hz = l->cfg.band_hi_hz;
 	}
-	(void)tdoa_chunk(l->tctx, in, nrx, p, maxp, &np);
-out:
+	(void)tdoa_prepare(l->tctx, in, 2);
 	free(iq);
-	free(in);
-	free(p);
 }
 
 void

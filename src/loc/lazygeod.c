@@ -3,10 +3,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "src/base/dynlib.h"
 #include "src/loc/lazygeod.h"
@@ -45,55 +41,14 @@ static struct dynlib	geod = DYNLIB_INIT(GEODMOD_INSTALL_PATH, geod_syms);
 static pthread_once_t	where_once = PTHREAD_ONCE_INIT;
 static char		where_path[PATH_MAX];
 
-/*
- * Which module a process loads (dlopen runs its code in this process, so
- * the choice is a matter of trust, not only of finding it):
- *
- * - A program that lives in the build folder (heimdall-rec, the unit tests
- *   and benchmarks run from the build tree) loads the build folder's
- *   module: the one built with it, not an older installed one.
- * - Any other program -- an installed heimdall-rec -- never looks in the
- *   build folder whose path was compiled in: that folder may be gone,
- *   rebuilt from other sources, or writable by someone who must not run
- *   code in a service. It loads the installed module: first the one next
- *   to it (GEODMOD_INSTALL_REL from the binary's folder, as installed
- *   together: also an install under --destdir or a staged package), else
- *   the configured LIBDIR/heimdall-rec/ path.
- *
- * "Lives in the build folder": /proc/self/exe (the kernel's resolved path
- * of the running binary) is under the build folder (the folder of
- * GEODMOD_BUILD_PATH, resolved). A failure anywhere keeps the configured
- * installed path, whose error message then names it.
- */
+/* Which module: dynlib_module_path (the build folder's for a program that
+ * lives there, else the installed one). */
 static void
 where(void)
 {
-	char	 exe[PATH_MAX], dir[PATH_MAX], root[PATH_MAX], *p;
-	ssize_t	 n;
-	size_t	 rl;
-
-	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
-		return;
-	exe[n] = '\0';
-	snprintf(dir, sizeof dir, "%s", GEODMOD_BUILD_PATH);
-	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
-		*p = '\0';
-		if (realpath(dir, root) != NULL) {
-			rl = strlen(root);
-			if (strncmp(exe, root, rl) == 0 && exe[rl] == '/') {
-				if (access(GEODMOD_BUILD_PATH, R_OK) == 0)
-					geod.soname = GEODMOD_BUILD_PATH;
-				return;
-			}
-		}
-	}
-	if (GEODMOD_INSTALL_REL[0] == '\0' || (p = strrchr(exe, '/')) == NULL)
-		return;
-	*p = '\0';
-	if ((size_t)snprintf(where_path, sizeof where_path, "%s/%s", exe,
-	    GEODMOD_INSTALL_REL) < sizeof where_path &&
-	    access(where_path, R_OK) == 0)
-		geod.soname = where_path;
+	geod.soname = dynlib_module_path(GEODMOD_BUILD_PATH,
+	    GEODMOD_INSTALL_PATH, GEODMOD_INSTALL_REL, where_path,
+	    sizeof where_path);
 }
 
 int

@@ -1310,9 +1310,11 @@ cmp_snr_r(const void *a, const void *b, void *arg)
 	return x > y ? -1 : x < y ? 1 : (i > j) - (i < j);
 }
 
-int
-tdoa_chunk(struct tdoa_ctx *c, const struct tdoa_input *in, int n,
-    struct tdoa_pair *out, int max, int *nout)
+/* tdoa_chunk, or with prepare only its steps 1-4 and the plans step 5
+ * would use (tdoa_prepare): one place for the frame both follow. */
+static int
+chunk(struct tdoa_ctx *c, const struct tdoa_input *in, int n,
+    struct tdoa_pair *out, int max, int *nout, int prepare)
 {
 	struct frame	 fr;
 	struct tdoa_input *bands = NULL;
@@ -1331,7 +1333,7 @@ tdoa_chunk(struct tdoa_ctx *c, const struct tdoa_input *in, int n,
 		snprintf(c->err, sizeof c->err, "tdoa_chunk: invalid arguments");
 		return -1;
 	}
-	if (max < tdoa_max_pairs(c, n)) {
+	if (!prepare && max < tdoa_max_pairs(c, n)) {
 		snprintf(c->err, sizeof c->err, "tdoa_chunk: room for %d pairs, "
 		    "%d inputs may give %d", max, n, tdoa_max_pairs(c, n));
 		return -1;
@@ -1491,6 +1493,18 @@ tdoa_chunk(struct tdoa_ctx *c, const struct tdoa_input *in, int n,
 
 		c->att[i] = (float)(1 / (c0 * c0));
 	}
+	if (prepare) {
+		/* the plans segment and correlate take (their arrays: the
+		 * context's own, as then) */
+		if (get_plan(fr.m, FFTW_FORWARD, c->u, c->f) == NULL ||
+		    get_plan(fr.mf, FFTW_BACKWARD, c->u, c->f) == NULL) {
+			snprintf(c->err, sizeof c->err, "tdoa_chunk: no FFT "
+			    "plan");
+			free(bands);
+			return -1;
+		}
+		goto done;
+	}
 
 	/*
 	 * 5. pairs. Each receiver takes its `partners` (k) best-SNR others:
@@ -1538,4 +1552,19 @@ done:
 	free(bands);
 	*nout = np;
 	return 0;
+}
+
+int
+tdoa_chunk(struct tdoa_ctx *c, const struct tdoa_input *in, int n,
+    struct tdoa_pair *out, int max, int *nout)
+{
+	return chunk(c, in, n, out, max, nout, 0);
+}
+
+int
+tdoa_prepare(struct tdoa_ctx *c, const struct tdoa_input *in, int n)
+{
+	int	np;
+
+	return chunk(c, in, n, NULL, 0, &np, 1);
 }

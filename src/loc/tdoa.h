@@ -125,6 +125,17 @@ int	tdoa_max_pairs(const struct tdoa_ctx *c, int n);
 int	tdoa_chunk(struct tdoa_ctx *c, const struct tdoa_input *in, int n,
 	    struct tdoa_pair *out, int max, int *nout);
 
+/*
+ * What tdoa_chunk(c, in, n, ...) would make before its first correlation,
+ * without correlating: its buffers for these inputs' transform size and
+ * the FFT plans it runs (planning is slow: ~1-3 ms at first, see
+ * bench/README.md). For a caller that wants its first real chunk's delay
+ * free of them. 0, or -1 as tdoa_chunk (tdoa_error); fewer than 2 usable
+ * inputs prepare nothing. tdoa_excluded then says why inputs would be
+ * left out.
+ */
+int	tdoa_prepare(struct tdoa_ctx *c, const struct tdoa_input *in, int n);
+
 /* Why input i of the last tdoa_chunk was left out ("SNR 3.1 dB < 6 dB",
  * the input's own skip_reason, ...), or NULL if it was used or i is out
  * of range. Valid until the next tdoa_chunk or tdoa_free. */
