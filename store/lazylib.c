@@ -77,7 +77,8 @@
 	    const char *const *values, int expand_dbname), (keywords, values, \
 	    expand_dbname))
 
-/* curl_easy_setopt and curl_easy_getinfo (variadic) are written out. */
+/* curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt (variadic)
+ * are written out. */
 #define CURL_FUNCS(X, V) \
 	V(curl_easy_cleanup, (CURL *h), (h)) \
 	V(curl_slist_free_all, (struct curl_slist *l), (l)) \
@@ -98,7 +99,8 @@
 	X(struct curl_slist *, curl_slist_append, (struct curl_slist *l, \
 	    const char *s), (l, s)) \
 	X(CURLcode, curl_easy_setopt, (CURL *h, CURLoption o, ...), ()) \
-	X(CURLcode, curl_easy_getinfo, (CURL *h, CURLINFO i, ...), ())
+	X(CURLcode, curl_easy_getinfo, (CURL *h, CURLINFO i, ...), ()) \
+	X(CURLMcode, curl_multi_setopt, (CURLM *m, CURLMoption o, ...), ())
 
 /* What store/arrays.c calls: the .npz archive (libzip) and the resampler
  * (libsoxr). */
@@ -209,7 +211,7 @@ ZIP_FUNCS(ZIP_FWD, ZIP_FWDV)
 #define SOXR_FWDV(name, params, args) DYNLIB_FWD_FREE(soxr, name, params, args)
 SOXR_FUNCS(SOXR_FWD, SOXR_FWDV)
 
-/* The variadic two are written out below. */
+/* The variadic three are written out below. */
 #define CURL_FWD(ret, name, params, args) CURL_FWD_##name(ret, name, params, \
 	args)
 #define CURL_FWDV(name, params, args) DYNLIB_FWD_FREE(curl, name, params, args)
@@ -227,6 +229,7 @@ SOXR_FUNCS(SOXR_FWD, SOXR_FWDV)
 #define CURL_FWD_curl_slist_append(r, n, p, a)		DYNLIB_FWD(curl, r, n, p, a)
 #define CURL_FWD_curl_easy_setopt(r, n, p, a)
 #define CURL_FWD_curl_easy_getinfo(r, n, p, a)
+#define CURL_FWD_curl_multi_setopt(r, n, p, a)
 CURL_FUNCS(CURL_FWD, CURL_FWDV)
 
 /*
@@ -253,6 +256,26 @@ curl_easy_setopt(CURL *h, CURLoption o, ...)
 		rc = real_curl_easy_setopt(h, o, va_arg(ap, curl_off_t));
 	else
 		rc = real_curl_easy_setopt(h, o, va_arg(ap, void *));
+	va_end(ap);
+	return rc;
+}
+
+/* A CURLMOPT_* takes a long, a pointer (object, string) or a function
+ * pointer (CURLOPTTYPE_* as curl_easy_setopt's options). */
+CURLMcode
+curl_multi_setopt(CURLM *m, CURLMoption o, ...)
+{
+	va_list		 ap;
+	CURLMcode	 rc;
+
+	dynlib_need(&curl, "curl_multi_setopt");
+	va_start(ap, o);
+	if (o < CURLOPTTYPE_OBJECTPOINT)
+		rc = real_curl_multi_setopt(m, o, va_arg(ap, long));
+	else if (o < CURLOPTTYPE_FUNCTIONPOINT)
+		rc = real_curl_multi_setopt(m, o, va_arg(ap, void *));
+	else
+		rc = real_curl_multi_setopt(m, o, va_arg(ap, void (*)(void)));
 	va_end(ap);
 	return rc;
 }

@@ -648,7 +648,14 @@ objects_done(void *ctx, struct s3_object *v, const int *idx, int n)
 			od->rc = -1;
 		}
 	}
-	if (batch != NULL && pgstore_put_rows(r->pg, batch, NULL, err,
+	/* rows whose object was just confirmed, not in the ledger: new
+	 * centrally but for a crash between their commit and the ledger's
+	 * append (then the direct COPY is refused and the staging path
+	 * skips what is there). One statement instead of the staging
+	 * table's BEGIN, COPY, INSERT ... SELECT and COMMIT (which empties
+	 * the temporary table): per transaction of ~2 rows, most of what
+	 * the server spent on a fleet's rows (bench/README.md, fleet6). */
+	if (batch != NULL && pgstore_put_new_rows(r->pg, batch, NULL, err,
 	    sizeof err) != 0) {
 		db_failed(r, od->id, err);
 		*od->db_ok = 0;		/* this pass: no more statements */

@@ -566,6 +566,7 @@ s3store_put_many_cb(struct s3store *s3, struct s3_object *v, int n,
 	pthread_t	 th;
 	int		*fin, nfin, threaded = 0;
 	int		 next = 0, active = 0, running, left, ok = 0, i, slot;
+	int		 want;
 
 	for (i = 0; i < n; i++) {
 		v[i].ok = 0;
@@ -576,6 +577,7 @@ s3store_put_many_cb(struct s3store *s3, struct s3_object *v, int n,
 		return 0;
 	if (concurrency < 1)
 		concurrency = 1;
+	want = concurrency;
 	if (concurrency > n)
 		concurrency = n;
 	xs = calloc((size_t)concurrency, sizeof *xs);
@@ -589,6 +591,17 @@ s3store_put_many_cb(struct s3store *s3, struct s3_object *v, int n,
 	if (s3->multi == NULL)
 		s3->multi = curl_multi_init();
 	m = s3->multi;
+	/*
+	 * Keep a connection per slot between rounds. By default curl's cache
+	 * holds 4 x the transfers in the multi at the moment one finishes:
+	 * at a round's last one or two that is 4-8, so each round closed
+	 * some of the 8 and the next opened them again (~5 new connections
+	 * a second in the fleet bench: handshakes, and the test server's
+	 * accept and hand-over to a worker, in the busiest part of the
+	 * second).
+	 */
+	if (m != NULL)
+		curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)want);
 	if (xs == NULL || fin == NULL || d.q == NULL || d.batch == NULL ||
 	    m == NULL) {
 		for (i = 0; i < n; i++)

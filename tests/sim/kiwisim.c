@@ -95,7 +95,8 @@ struct conn {
 	int			 faulted;
 	double			 ph_re, ph_im;	/* tone phasor */
 	uint64_t		 rng;
-	lws_sorted_usec_list_t	 sul;
+	int			 killed;	/* keepalive expired */
+	struct conn		*prev, *next;	/* conns: every connection */
 };
 
 static struct simst	 st[SIM_MAX];
@@ -104,6 +105,18 @@ static float		*noise;		/* unit-variance Gaussian table */
 static volatile sig_atomic_t stopping;
 static struct lws_context *ctx;
 static lws_sorted_usec_list_t tick;
+/*
+ * Every KiwiSDR connection, for one 10-ms tick (frames_tick) that asks
+ * for a write only where a frame is due. A timer per connection, each
+ * asking every 10 ms (three asks in four for nothing: a frame is 42.7
+ * ms), woke the loop ~25,000 times a second at 250 stations, each wake a
+ * poll() over every socket and an insertion into lws' sorted timer list:
+ * most of the simulator's CPU in the fleet bench (bench/README.md,
+ * fleet6). The frames and their bytes are the same; each still goes out
+ * within a tick after its last sample's time.
+ */
+static lws_sorted_usec_list_t frames;
+static struct conn	*conns;
 static int64_t		 epoch_ns;	/* the --tx signal's time origin */
 
 static int64_t
@@ -282,20 +295,32 @@ make_frame(struct conn *c, unsigned char *out)
 	c->sent += SPF;
 }
 
-static void
-conn_tick(lws_sorted_usec_list_t *sul)
+/* A frame is due: its last sample's time has passed. */
+static int
+frame_due(const struct conn *c, double now)
 {
-	struct conn	*c = lws_container_of(sul, struct conn, sul);
+	return c->t_start + (double)(c->sent + SPF) / c->st->rate <= now;
+}
+
+static void
+frames_tick(lws_sorted_usec_list_t *sul)
+{
+	struct conn	*c;
 	double		 now = sim_now();
 
-	if (now - c->t_keepalive > 60) {
-		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
-		return;
+	for (c = conns; c != NULL; c = c->next) {
+		if (c->killed)
+			continue;
+		if (now - c->t_keepalive > 60) {
+			c->killed = 1;
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
+			    LWS_TO_KILL_ASYNC);
+			continue;
+		}
+		if (c->streaming && frame_due(c, now))
+			lws_callback_on_writable(c->wsi);
 	}
-	if (c->streaming)
-		lws_callback_on_writable(c->wsi);
-	lws_sul_schedule(ctx, 0, &c->sul, conn_tick, 10 * LWS_US_PER_MS);
+	lws_sul_schedule(ctx, 0, sul, frames_tick, 10 * LWS_US_PER_MS);
 }
 
 static void
@@ -374,12 +399,12 @@ send_due(struct lws *wsi, struct conn *c)
 	}
 	if (fault_now(c, F_STALL) && up > s->after)
 		return 0;		/* silent, connection kept */
-	if (c->t_start + (double)(c->sent + SPF) / s->rate > now)
+	if (!frame_due(c, now))
 		return 0;
 	make_frame(c, buf + LWS_PRE);
 	if (lws_write(wsi, buf + LWS_PRE, 20 + 4 * SPF, LWS_WRITE_BINARY) < 0)
 		return -1;
-	if (c->t_start + (double)(c->sent + SPF) / s->rate <= now)
+	if (frame_due(c, now))
 		lws_callback_on_writable(wsi);	/* more due: catch up */
 	return 0;
 }
@@ -421,8 +446,10 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		c->ph_re = 1;
 		c->rng = (uint64_t)c->st->k * 7919 + (uint64_t)c->n * 104729 + 1;
 		queue_msg(c, "sample_rate=%.3f", c->st->rate);
-		lws_sul_schedule(ctx, 0, &c->sul, conn_tick,
-		    10 * LWS_US_PER_MS);
+		c->next = conns;
+		if (conns != NULL)
+			conns->prev = c;
+		conns = c;
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		n = len < sizeof text - 1 ? len : sizeof text - 1;
@@ -451,8 +478,13 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return send_due(wsi, c);
 		break;
 	case LWS_CALLBACK_CLOSED:
-		lws_sul_schedule(ctx, 0, &c->sul, NULL,
-		    LWS_SET_TIMER_USEC_CANCEL);
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else if (conns == c)
+			conns = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+		c->prev = c->next = NULL;
 		break;
 	default:
 		break;
@@ -920,6 +952,7 @@ main(int argc, char **argv)
 	printf("ready %d %d\n", nst, st[0].port);
 	fflush(stdout);
 	lws_sul_schedule(ctx, 0, &tick, tick_cb, 100 * LWS_US_PER_MS);
+	lws_sul_schedule(ctx, 0, &frames, frames_tick, 10 * LWS_US_PER_MS);
 	while (!stopping)
 		if (lws_service(ctx, 0) < 0)
 			break;
