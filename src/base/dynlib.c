@@ -10,6 +10,40 @@
 
 #include "src/base/dynlib.h"
 
+/* Which copy of a module (DYNLIB_INIT_MODULE says why): build_path,
+ * install_path, or the one next to the binary (allocated; kept for the
+ * process's life as the library's soname). */
+static const char *
+module_path(const char *build_path, const char *install_path,
+    const char *install_rel)
+{
+	char	 exe[PATH_MAX], dir[PATH_MAX], root[PATH_MAX], buf[PATH_MAX];
+	char	*p, *dup;
+	ssize_t	 n;
+	size_t	 rl;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
+		return install_path;
+	exe[n] = '\0';
+	snprintf(dir, sizeof dir, "%s", build_path);
+	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
+		*p = '\0';
+		if (realpath(dir, root) != NULL) {
+			rl = strlen(root);
+			if (strncmp(exe, root, rl) == 0 && exe[rl] == '/')
+				return access(build_path, R_OK) == 0 ?
+				    build_path : install_path;
+		}
+	}
+	if (install_rel[0] == '\0' || (p = strrchr(exe, '/')) == NULL)
+		return install_path;
+	*p = '\0';
+	if ((size_t)snprintf(buf, sizeof buf, "%s/%s", exe, install_rel) <
+	    sizeof buf && access(buf, R_OK) == 0 && (dup = strdup(buf)) != NULL)
+		return dup;
+	return install_path;
+}
+
 /* Under lib->lock. 0, or -1 with lib->err set and nothing left open. */
 static int
 open_lib(struct dynlib *lib)
@@ -50,6 +84,9 @@ dynlib_load(struct dynlib *lib, char *err, size_t errlen)
 		pthread_mutex_lock(&lib->lock);
 		st = lib->state;
 		if (st == 0) {
+			if (lib->mod_build != NULL)
+				lib->soname = module_path(lib->mod_build,
+				    lib->soname, lib->mod_rel);
 			st = open_lib(lib) == 0 ? 1 : -1;
 			__atomic_store_n(&lib->state, st, __ATOMIC_RELEASE);
 		}
@@ -76,34 +113,4 @@ dynlib_need(struct dynlib *lib, const char *fn)
 		return;
 	fprintf(stderr, "heimdall-rec: %s called, but %s\n", fn, lib->err);
 	abort();
-}
-
-const char *
-dynlib_module_path(const char *build_path, const char *install_path,
-    const char *install_rel, char *buf, size_t len)
-{
-	char	 exe[PATH_MAX], dir[PATH_MAX], root[PATH_MAX], *p;
-	ssize_t	 n;
-	size_t	 rl;
-
-	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
-		return install_path;
-	exe[n] = '\0';
-	snprintf(dir, sizeof dir, "%s", build_path);
-	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
-		*p = '\0';
-		if (realpath(dir, root) != NULL) {
-			rl = strlen(root);
-			if (strncmp(exe, root, rl) == 0 && exe[rl] == '/')
-				return access(build_path, R_OK) == 0 ?
-				    build_path : install_path;
-		}
-	}
-	if (install_rel[0] == '\0' || (p = strrchr(exe, '/')) == NULL)
-		return install_path;
-	*p = '\0';
-	if ((size_t)snprintf(buf, len, "%s/%s", exe, install_rel) < len &&
-	    access(buf, R_OK) == 0)
-		return buf;
-	return install_path;
 }

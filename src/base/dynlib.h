@@ -58,28 +58,20 @@ struct dynlib {
 	int			 state;	/* 0 not tried, 1 loaded, -1 failed */
 	void			*handle;
 	char			 err[256];	/* why it could not be loaded */
+	const char		*mod_build;	/* a module of ours: its build */
+	const char		*mod_rel;	/* copy, and the installed one's
+						   path from the binary's folder
+						   (DYNLIB_INIT_MODULE) */
 };
 
 #define DYNLIB_INIT(soname, syms) \
-	{ (soname), (syms), PTHREAD_MUTEX_INITIALIZER, 0, NULL, "" }
-
-/* Load the library and resolve all its functions (once). 0, or -1 and the
- * reason in err ("cannot load SONAME: ..." or "SONAME has no NAME"); err
- * may be NULL. */
-int	dynlib_load(struct dynlib *lib, char *err, size_t errlen);
-
-/* 1 if the library is loaded; never tries to load it. */
-int	dynlib_loaded(struct dynlib *lib);
-
-/* Load, or abort naming fn: a forwarding function called without a
- * checked load. */
-void	dynlib_need(struct dynlib *lib, const char *fn);
+	{ (soname), (syms), PTHREAD_MUTEX_INITIALIZER, 0, NULL, "", NULL, NULL }
 
 /*
- * Which of this project's own modules (a shared object it builds and
- * installs: the geodesic module, the GSL module) a process loads; dlopen
- * runs its code in this process, so the choice is a matter of trust, not
- * only of finding it:
+ * One of this project's own modules (a shared object it builds and
+ * installs: the geodesic module, the GSL module). Which copy the first
+ * dynlib_load opens is a matter of trust, not only of finding it: dlopen
+ * runs its code in this process.
  *
  * - A program that lives in the build folder (heimdall-rec, the unit tests
  *   and benchmarks run from the build tree) loads the build folder's
@@ -95,13 +87,23 @@ void	dynlib_need(struct dynlib *lib, const char *fn);
  * "Lives in the build folder": /proc/self/exe (the kernel's resolved path
  * of the running binary) is under the build folder (the folder of
  * build_path, resolved). A failure anywhere keeps install_path, whose
- * error message then names it. The path chosen, in buf (len bytes) when
- * it is the one next to the binary; build_path or install_path itself
- * otherwise.
+ * error message then names it.
  */
-const char *dynlib_module_path(const char *build_path,
-	    const char *install_path, const char *install_rel, char *buf,
-	    size_t len);
+#define DYNLIB_INIT_MODULE(build_path, install_path, install_rel, syms) \
+	{ (install_path), (syms), PTHREAD_MUTEX_INITIALIZER, 0, NULL, "", \
+	    (build_path), (install_rel) }
+
+/* Load the library and resolve all its functions (once). 0, or -1 and the
+ * reason in err ("cannot load SONAME: ..." or "SONAME has no NAME"); err
+ * may be NULL. */
+int	dynlib_load(struct dynlib *lib, char *err, size_t errlen);
+
+/* 1 if the library is loaded; never tries to load it. */
+int	dynlib_loaded(struct dynlib *lib);
+
+/* Load, or abort naming fn: a forwarding function called without a
+ * checked load. */
+void	dynlib_need(struct dynlib *lib, const char *fn);
 
 /* The list's shapes (X: returns a value; V: returns nothing). */
 #define DYNLIB_PTR(ret, name, params, args) \

@@ -1,7 +1,5 @@
 /* lazygsl.c -- GSL loaded on first use: the functions and variables fix.c and arrays.c use, forwarded by src/base/dynlib (see lazygsl.h). */
 
-#include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 
 #include "src/base/dynlib.h"
@@ -11,7 +9,7 @@
 /*
  * The GSL module (src/base/gslmod.c: GSL's static archives in one object,
  * ~1.3 ms less CPU to load) where the build made one: which of its copies
- * as dynlib_module_path says (meson.build defines the paths). Else
+ * as DYNLIB_INIT_MODULE says (meson.build defines the paths). Else
  * libgsl.so.27: the soname of GSL 2.7's ABI (Debian's libgsl27), which the
  * headers we compile against describe; GSL changes it when its ABI
  * changes. It needs libgslcblas.so.0, which the dynamic loader brings
@@ -48,7 +46,12 @@ static const struct dynlib_sym gsl_syms[] = {
 	{ NULL, NULL }
 };
 
+#ifdef GSLMOD_BUILD_PATH
+static struct dynlib gsl_lib = DYNLIB_INIT_MODULE(GSLMOD_BUILD_PATH,
+    GSLMOD_INSTALL_PATH, GSLMOD_INSTALL_REL, gsl_syms);
+#else
 static struct dynlib gsl_lib = DYNLIB_INIT(GSL_SONAME, gsl_syms);
+#endif
 
 #define GSL_FWD(r, n, p, a)	DYNLIB_FWD(gsl_lib, r, n, p, a)
 #define GSL_FWDV(n, p, a)	DYNLIB_FWD_VOID(gsl_lib, n, p, a)
@@ -56,24 +59,8 @@ static struct dynlib gsl_lib = DYNLIB_INIT(GSL_SONAME, gsl_syms);
 #define GSL_FWDF(n, p, a)	DYNLIB_FWD_FREE(gsl_lib, n, p, a)
 GSL_FUNCS(GSL_FWD, GSL_FWDV, GSL_FWDF)
 
-#ifdef GSLMOD_BUILD_PATH
-static pthread_once_t	where_once = PTHREAD_ONCE_INIT;
-static char		where_path[PATH_MAX];
-
-static void
-where(void)
-{
-	gsl_lib.soname = dynlib_module_path(GSLMOD_BUILD_PATH,
-	    GSLMOD_INSTALL_PATH, GSLMOD_INSTALL_REL, where_path,
-	    sizeof where_path);
-}
-#endif
-
 int
 lazygsl_load(char *err, size_t errlen)
 {
-#ifdef GSLMOD_BUILD_PATH
-	pthread_once(&where_once, where);
-#endif
 	return dynlib_load(&gsl_lib, err, errlen);
 }

@@ -1,7 +1,5 @@
 /* lazygeod.c -- the geodesic module loaded on first use: geodmod.h's functions, forwarded by src/base/dynlib. */
 
-#include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 
 #include "src/base/dynlib.h"
@@ -37,24 +35,14 @@ static const struct dynlib_sym geod_syms[] = {
 	{ NULL, NULL }
 };
 
-static struct dynlib	geod = DYNLIB_INIT(GEODMOD_INSTALL_PATH, geod_syms);
-static pthread_once_t	where_once = PTHREAD_ONCE_INIT;
-static char		where_path[PATH_MAX];
-
-/* Which module: dynlib_module_path (the build folder's for a program that
+/* Which copy: DYNLIB_INIT_MODULE (the build folder's for a program that
  * lives there, else the installed one). */
-static void
-where(void)
-{
-	geod.soname = dynlib_module_path(GEODMOD_BUILD_PATH,
-	    GEODMOD_INSTALL_PATH, GEODMOD_INSTALL_REL, where_path,
-	    sizeof where_path);
-}
+static struct dynlib	geod = DYNLIB_INIT_MODULE(GEODMOD_BUILD_PATH,
+    GEODMOD_INSTALL_PATH, GEODMOD_INSTALL_REL, geod_syms);
 
 int
 lazygeod_load(char *err, size_t errlen)
 {
-	pthread_once(&where_once, where);
 	return dynlib_load(&geod, err, errlen);
 }
 
