@@ -10,10 +10,12 @@
 #include "src/loc/tdoa.h"
 
 /*
- * usage: bench_tdoa [--lag S] [--partners K] [N ...]   (default 7 200)
+ * usage: bench_tdoa [--lag S] [--partners K] [--runs R] [N ...]
+ *   (default 7 200)
  * Each receiver gets 1 s at ~12001 S/s (its own rate and t0) of one
  * white complex noise delayed by a few samples, plus its own noise at
- * 20 dB; tdoa_chunk runs RUNS times on one thread (process CPU time,
+ * 20 dB; tdoa_chunk runs R times (--runs, default 5; more give a
+ * steadier median on a loaded machine) on one thread (process CPU time,
  * median). Prints ms per chunk, the share of one core that keeps up in
  * real time (1 chunk per second), us per pair; without arguments (7 and
  * 200) then a targets block, exit 1 if one is missed:
@@ -26,7 +28,9 @@
  * smaller lag window gives a smaller coarse correlation), --partners K
  * tdoa_opts.partners (3). The targets block needs the defaults.
  */
-#define RUNS	5
+#define MAXRUNS	1000
+
+static int runs = 5;		/* --runs R */
 
 static uint64_t rng = 88172645463325252ULL;
 static struct tdoa_opts opts;
@@ -73,7 +77,7 @@ bench(int nr, double *ms)
 	struct tdoa_input *in = calloc((size_t)nr, sizeof *in);
 	struct tdoa_ctx	*c = tdoa_new(&opts);
 	struct tdoa_pair *p;
-	double		 t[RUNS], med;
+	double		 t[MAXRUNS], med;
 	int		 i, r, np = 0, max;
 
 	if (base == NULL || iq == NULL || in == NULL || c == NULL)
@@ -94,7 +98,7 @@ bench(int nr, double *ms)
 	}
 	max = tdoa_max_pairs(c, nr);
 	p = calloc((size_t)max, sizeof *p);
-	for (r = 0; r < RUNS; r++) {
+	for (r = 0; r < runs; r++) {
 		double	t0 = cpu_s();
 
 		if (tdoa_chunk(c, in, nr, p, max, &np) != 0) {
@@ -103,8 +107,8 @@ bench(int nr, double *ms)
 		}
 		t[r] = cpu_s() - t0;
 	}
-	qsort(t, RUNS, sizeof *t, cmp);
-	med = t[RUNS / 2];
+	qsort(t, (size_t)runs, sizeof *t, cmp);
+	med = t[runs / 2];
 	*ms = med * 1e3;
 	printf("%4d receivers: %4d pairs, %8.2f ms per 1-s chunk (%.1f %% of "
 	    "a core), %6.1f us per pair (all included), %6.1f us per "
@@ -128,17 +132,21 @@ main(int argc, char **argv)
 
 	tdoa_opts_default(&opts);
 	while (argc > 2 && (strcmp(argv[1], "--lag") == 0 ||
-	    strcmp(argv[1], "--partners") == 0)) {
+	    strcmp(argv[1], "--partners") == 0 ||
+	    strcmp(argv[1], "--runs") == 0)) {
 		char	*end;
 		double	v = strtod(argv[2], &end);
 
-		if (*end != '\0' || !(v >= 0 && v <= 64)) {
+		if (*end != '\0' || !(v >= 0 && v <= (argv[1][2] == 'r' ?
+		    MAXRUNS : 64)) || (argv[1][2] == 'r' && v < 1)) {
 			fprintf(stderr, "bench_tdoa: bad %s %s\n", argv[1],
 			    argv[2]);
 			return 64;
 		}
 		if (argv[1][2] == 'l')
 			opts.max_lag_s = v;
+		else if (argv[1][2] == 'r')
+			runs = (int)v;
 		else
 			opts.partners = (int)v;
 		argv += 2;
@@ -160,7 +168,7 @@ main(int argc, char **argv)
 
 		if (n < 2 || n > 100000) {
 			fprintf(stderr, "usage: bench_tdoa [--lag S] "
-			    "[--partners K] [N ...]\n");
+			    "[--partners K] [--runs R] [N ...]\n");
 			return 64;
 		}
 		rc |= bench(n, &ms);

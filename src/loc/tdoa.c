@@ -65,9 +65,15 @@ hsum4(v4f a, v4f b, v4f c, v4f d)
 struct spec {
 	float		*re, *im; /* M bins each, signed order: bin i is
 				   frequency (i - M/2) fs / M; absolute time */
-	float		*mask;	/* M tone-notch weights 0..1, same order */
+	float		*mask;	/* M tone-notch weights 0..1, same order,
+				   where ones says */
 	unsigned char	*ones;	/* per NOTCH_BLK bins: 1 if the mask is all
-				   1 there (the pairs skip it) */
+				   1 there: the pairs do not read it, and
+				   tone_mask writes it only near tones
+				   (writing 1s was ~10 % of a segment) */
+	double		*bp;	/* per BLK block of a pair's band: |X|^2
+				   (see unit_sums), for bp_i0, bp_nb */
+	long		 bp_i0, bp_nb;	/* bp_nb -1: none yet */
 	double		 sw;	/* sum of the sample weights */
 	double		 sw2;	/* sum of their squares */
 	double		 rate;	/* the receiver's rate */
@@ -89,10 +95,14 @@ struct tdoa_ctx {
 	size_t		 biglen;
 	fftwf_complex	*u, *f, *x;	/* M each: FFT in, out, Horner sum */
 	float		*pw;		/* M: power (tone finder) */
-	struct {
+	unsigned char	*tone;		/* M / NOTCH_BLK + 2: the tone
+					   finder's blocks with a tone */
+	struct twt {
 		float	*w;		/* M: a segment's sample weights */
 		size_t	 len;		/* ... for this length */
 		double	 nt;		/* and edge, samples */
+		size_t	 ne;		/* samples of each edge (< 1 there) */
+		size_t	 cap;		/* floats w holds (M) */
 		double	 sum, sum2;	/* their sum, sum of squares */
 	}		 tw[2];		/* the long and the short segments' */
 	float		*gr, *gi, *hr, *hi; /* M: a pair's G = W A B*, H =
@@ -102,6 +112,9 @@ struct tdoa_ctx {
 					   then short segments */
 	struct spec	 shrt;
 	double		*blk;		/* 5 * (M / BLK + 2): Pa, Pb, W0-2 */
+	double		*mom;		/* 3 * (M / BLK + 2): W0-2 of W = 1 */
+	long		 mom_nb;	/* ... for a band of mom_nb bins (-1:
+					   none yet) */
 	double		*gb, *hb;	/* 2 M / SB: a pair's sub-block sums */
 };
 
@@ -207,8 +220,10 @@ static void
 spec_free(struct spec *s)
 {
 	free(s->ones);
+	free(s->bp);
 	s->re = s->im = s->mask = NULL;
 	s->ones = NULL;
+	s->bp = NULL;
 }
 
 static void
@@ -221,7 +236,11 @@ free_bufs(struct tdoa_ctx *c)
 	c->biglen = 0;
 	c->tw[0].w = c->tw[1].w = NULL;
 	free(c->att);
+	free(c->tone);
+	c->tone = NULL;
 	free(c->blk);
+	free(c->mom);
+	c->mom = NULL;
 	free(c->gb);
 	free(c->hb);
 	c->gb = c->hb = NULL;
@@ -268,7 +287,9 @@ spec_alloc(struct spec *s, size_t m, char **at)
 	s->im = carve(at, m);
 	s->mask = carve(at, m);
 	s->ones = malloc(m / NOTCH_BLK + 2);
-	return s->ones != NULL ? 0 : -1;
+	s->bp = malloc((m / BLK + 2) * sizeof *s->bp);
+	s->bp_nb = -1;
+	return s->ones != NULL && s->bp != NULL ? 0 : -1;
 }
 
 /*
@@ -301,15 +322,21 @@ ensure_bufs(struct tdoa_ctx *c, size_t m)
 	c->tw[0].w = carve(&at, m);
 	c->tw[1].w = carve(&at, m);
 	c->tw[0].len = c->tw[1].len = 0;
+	c->tw[0].cap = c->tw[1].cap = m;
 	c->gr = carve(&at, m);
 	c->gi = carve(&at, m);
 	c->hr = carve(&at, m);
 	c->hi = carve(&at, m);
 	c->att = malloc((m / 2 + 1) * sizeof *c->att);
+	c->tone = malloc(m / NOTCH_BLK + 2);
 	c->blk = malloc(5 * (m / BLK + 2) * sizeof *c->blk);
+	c->mom = malloc(3 * (m / BLK + 2) * sizeof *c->mom);
+	c->mom_nb = -1;
 	c->gb = malloc(2 * (m / SB + 1) * sizeof *c->gb);
 	c->hb = malloc(2 * (m / SB + 1) * sizeof *c->hb);
-	bad = c->att == NULL || c->blk == NULL || c->gb == NULL ||
+	bad = c->att == NULL || c->tone == NULL || c->blk == NULL ||
+	    c->mom == NULL ||
+	    c->gb == NULL ||
 	    c->hb == NULL;
 	for (i = 0; i < 2 * c->o.partners && !bad; i++)
 		bad = spec_alloc(&c->longs[i], m, &at) != 0;
@@ -409,23 +436,64 @@ rel_s(int64_t t, int64_t ref)
 	return (double)(t - ref) * 1e-9;
 }
 
-/* The segment's weights w[0..len): raised-cosine edges of nt samples,
- * 0.5 (1 - cos(pi (j + 0.5) / nt)), flat between; the cosine runs by
- * rotation (no cos() per sample). */
+/*
+ * The segment's weights t->w[0..len): raised-cosine edges of nt samples,
+ * 0.5 (1 - cos(pi (j + 0.5) / nt)), flat between, 0 from len to the next
+ * multiple of 4 (the vector loops read so far); the cosine runs by
+ * rotation (no cos() per sample); their sum and sum of squares. Each
+ * receiver's rate gives its own nt, so this runs for most segments: w is
+ * kept 1 everywhere but the current edges and tail, and only the old and
+ * the new edges are written (writing the flat middle, ~80 % of len, and
+ * summing it was most of the cost). The sums run by float blocks of 256
+ * as over the whole array: a block that is all 1 adds exactly 256 to
+ * both, so they are the same to the bit.
+ */
 static void
-taper(float *w, size_t len, double nt)
+taper(struct twt *t, size_t len, double nt)
 {
 	double	cr = cos(M_PI * 0.5 / nt), ci = sin(M_PI * 0.5 / nt);
-	double	rr = cos(M_PI / nt), ri = sin(M_PI / nt), t;
-	size_t	j;
+	double	rr = cos(M_PI / nt), ri = sin(M_PI / nt), x;
+	float	*w = t->w;
+	size_t	j, k, ne;
 
-	for (j = 0; j < len; j++)
-		w[j] = 1.0f;
+	if (t->len == 0) {	/* fresh buffer (M floats) */
+		for (j = 0; j < t->cap; j++)
+			w[j] = 1.0f;
+	} else {
+		for (j = 0; j < t->ne; j++)
+			w[j] = w[t->len - 1 - j] = 1.0f;
+		for (j = t->len; j % 4; j++)
+			w[j] = 1.0f;
+	}
 	for (j = 0; j < len / 2 && (double)j + 0.5 < nt; j++) {
 		w[j] = w[len - 1 - j] = (float)(0.5 * (1 - cr));
-		t = cr * rr - ci * ri;
+		x = cr * rr - ci * ri;
 		ci = cr * ri + ci * rr;
-		cr = t;
+		cr = x;
+	}
+	ne = j;
+	for (j = len; j % 4; j++)
+		w[j] = 0;	/* w has M >= len rounded to 4 */
+	t->len = len;
+	t->nt = nt;
+	t->ne = ne;
+	t->sum = t->sum2 = 0;
+	for (k = 0; k < len; k += 256) {
+		v4f	a = { 0 }, b = { 0 };
+
+		if (k >= ne && k + 256 + ne <= len) {
+			t->sum += 256;
+			t->sum2 += 256;
+			continue;
+		}
+		for (j = k; j < k + 256 && j < len; j += 4) {
+			v4f	w4 = LDA(w + j);
+
+			a += w4;
+			b += w4 * w4;
+		}
+		t->sum += hsum(a);
+		t->sum2 += hsum(b);
 	}
 }
 
@@ -488,15 +556,13 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 	v4f	 v[16][MEDL / 4];
 	float	 med[16];
 	double	*bm = c->tmp;
-	v4i	 any = { 0 };
+	unsigned char *tone = c->tone;
+	size_t	 ntone = 0;
 	const v4f one = { 1, 1, 1, 1 }, sent = { -1, -1, -1, -1 };
 
 	memset(s->ones, 1, nb);
-	if (c->o.notch_db <= 0) {
-		for (i = 0; i < m; i += 4)
-			STA(mk + i, one);
+	if (c->o.notch_db <= 0)
 		return;
-	}
 	/* block medians (c->tmp holds >= nb doubles: see tdoa_chunk) of
 	 * every 4th bin: a median of 16 is as good a level */
 	full = m / NOTCH_BLK;
@@ -517,41 +583,69 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 		bm[full] = kth(med, k, k / 2);
 	}
 	thr = (float)pow(10.0, c->o.notch_db / 10.0);
-	/* tones: 3-bin mean above the neighbourhood * thr; the mask is 1
-	 * elsewhere and -1 (a flag) there for now */
+	/* tones: 3-bin mean above the neighbourhood * thr; a block with
+	 * one gets its mask written, 1 elsewhere and -1 (a flag) there for
+	 * now; the others are left as they are (see struct spec's ones) */
 	for (b = 0; b < nb; b++) {
 		double	ref = bm[b];
 		float	t3;
 		size_t	j1 = (b + 1) * NOTCH_BLK < m ? (b + 1) * NOTCH_BLK : m;
+		v4i	any = { 0 }, fl[NOTCH_BLK / 4];
 
 		if (b > 0 && bm[b - 1] > ref)
 			ref = bm[b - 1];
 		if (b + 1 < nb && bm[b + 1] > ref)
 			ref = bm[b + 1];
 		t3 = ref > 0 ? (float)(3 * ref * thr) : INFINITY;
-		for (i = b * NOTCH_BLK; i < j1; i += 4) {
+		for (i = b * NOTCH_BLK, l = 0; i < j1; i += 4, l++) {
 			v4f	p = LDA(pw + i), t = { t3, t3, t3, t3 };
-			v4f	l = i > 0 ? LDU(pw + i - 1) :
+			v4f	l3 = i > 0 ? LDU(pw + i - 1) :
 			    (v4f){ 0, pw[0], pw[1], pw[2] };
 			v4f	r = i + 4 < m ? LDU(pw + i + 1) :
 			    (v4f){ pw[i + 1], pw[i + 2], pw[i + 3], 0 };
-			v4i	f = p + l + r > t;
 
-			STA(mk + i, (v4f)((f & (v4i)sent) | (~f & (v4i)one)));
-			any |= f;
+			fl[l] = p + l3 + r > t;
+			any |= fl[l];
 		}
+		if (any[0] | any[1] | any[2] | any[3])
+			for (i = b * NOTCH_BLK, l = 0; i < j1; i += 4, l++)
+				STA(mk + i, (v4f)((fl[l] & (v4i)sent) |
+				    (~fl[l] & (v4i)one)));
+		tone[b] = (any[0] | any[1] | any[2] | any[3]) != 0;
+		ntone += tone[b];
 	}
-	if ((any[0] | any[1] | any[2] | any[3]) == 0)
+	if (ntone == 0)
 		return;
+	/* the blocks within 2 of a tone's, all 1: a tone's guard and edge
+	 * reach 1 block beyond its own (NOTCH_GUARD + NOTCH_RAMP < 64
+	 * bins), and a pair's 64-bin window across such a block and the
+	 * next reads both */
+	for (b = 0; b < nb; b++) {
+		size_t	b0 = b >= 2 ? b - 2 : 0, b1 = b + 2 < nb ? b + 2 : nb - 1;
+		size_t	j1 = (b + 1) * NOTCH_BLK < m ? (b + 1) * NOTCH_BLK : m;
+
+		if (tone[b])
+			continue;
+		for (j = b0; j <= b1 && !tone[j]; j++)
+			;
+		if (j <= b1)
+			for (i = b * NOTCH_BLK; i < j1; i += 4)
+				STA(mk + i, one);
+	}
 	for (j = 1; j < NOTCH_RAMP; j++)
 		ramp[j] = (float)(0.5 * (1 - cos(M_PI * (double)j /
 		    NOTCH_RAMP)));
 	/* each run [i, e) of tone bins: 0 within the guard, the edge
 	 * beyond, keeping the smallest weight where edges meet; runs to the
-	 * right keep their flag until their turn */
+	 * right keep their flag until their turn (only the tones' blocks
+	 * hold flags) */
 	for (i = 0; i < m; i = e) {
 		size_t	lo, hi, k0, k1;
 
+		if (!tone[i / NOTCH_BLK]) {
+			e = (i / NOTCH_BLK + 1) * NOTCH_BLK;
+			continue;
+		}
 		if (mk[i] >= 0) {
 			e = i + 1;
 			continue;
@@ -576,6 +670,43 @@ tone_mask(struct tdoa_ctx *c, struct spec *s, size_t m)
 		k1 = (hi + NOTCH_RAMP) / NOTCH_BLK;
 		for (j = k0; j <= k1 && j < nb; j++)
 			s->ones[j] = 0;
+	}
+}
+
+/*
+ * One term's FFT input from samples ka .. kb of a segment: dst[k - ka] =
+ * w_k v_k^n x_k, v_k = (k - nlo) / M (the weight's powers made here, in
+ * the pass that reads the samples: no array of them). The float v_k is
+ * exact to the same bits whatever the grouping: (float)(k - nlo) is an
+ * integer below 2^24. always_inline: n = 0 and 1 (the common cases)
+ * compile to loops of their own.
+ */
+static inline __attribute__((always_inline)) void
+fill(float *dst, const float *src, const float *tw, size_t ka, size_t kb,
+    size_t nlo, int n, float im)
+{
+	const v4f k4 = { 0, 1, 2, 3 };
+	size_t	k;
+	int	e;
+
+	for (k = ka; k + 4 <= kb; k += 4) {
+		v4f	w4 = LDU(tw + k), x0 = LDU(src + 2 * k);
+		v4f	x1 = LDU(src + 2 * k + 4);
+		v4f	v = (k4 + (float)((long)k - (long)nlo)) * im;
+		float	*d = dst + 2 * (k - ka);
+
+		for (e = 0; e < n; e++)
+			w4 *= v;
+		STU(d, x0 * SHUF(w4, w4, 0, 0, 1, 1));
+		STU(d + 4, x1 * SHUF(w4, w4, 2, 2, 3, 3));
+	}
+	for (; k < kb; k++) {
+		float	wk = tw[k], v = (float)((long)k - (long)nlo) * im;
+
+		for (e = 0; e < n; e++)
+			wk *= v;
+		dst[2 * (k - ka)] = wk * src[2 * k];
+		dst[2 * (k - ka) + 1] = wk * src[2 * k + 1];
 	}
 }
 
@@ -612,9 +743,9 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 	double	 t0 = rel_s(in->t0_ns, fr->t_ref), rate = in->rate_hz;
 	double	 a = ceil((lo - t0) * rate), z = floor((hi - t0) * rate);
 	double	 d = fr->fs / rate - 1, theta, nt = fr->taper * rate, term;
-	size_t	 k1, k2, len, kc, m = fr->m, h = fr->m / 2, q, k, i, nlo;
+	size_t	 k1, k2, len, kc, m = fr->m, h = fr->m / 2, q, i, nlo;
 	int	 nterms = 0, n, e;
-	float	*tw, *wn = c->pw, *u = (float *)c->u;
+	float	*tw, *u = (float *)c->u;
 	float	*F = (float *)c->f, *X = (float *)c->x;
 	fftwf_plan fwd;
 
@@ -635,77 +766,37 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		nterms++;
 	if ((fwd = get_plan(m, FFTW_FORWARD, c->u, c->f)) == NULL)
 		return -1;
-	/* the weights, once per length and edge (the short segments of a
-	 * chunk share theirs); their sums by float blocks */
+	/* the weights, once per length and edge (segments of one length
+	 * and edge share theirs) */
 	e = c->tw[0].len == len && c->tw[0].nt == nt ? 0 :
 	    c->tw[1].len == len && c->tw[1].nt == nt ? 1 :
 	    c->tw[0].len > len;		/* or replace the same kind */
 	tw = c->tw[e].w;
-	if (c->tw[e].len != len || c->tw[e].nt != nt) {
-		c->tw[e].len = len;
-		c->tw[e].nt = nt;
-		taper(tw, len, nt);
-		for (k = len; k % 4; k++)
-			tw[k] = 0;	/* tw has M >= len rounded to 4 */
-		c->tw[e].sum = c->tw[e].sum2 = 0;
-		for (k = 0; k < len; k += 256) {
-			v4f	a = { 0 }, b = { 0 };
-			size_t	j;
-
-			for (j = k; j < k + 256 && j < len; j += 4) {
-				v4f	w4 = LDA(tw + j);
-
-				a += w4;
-				b += w4 * w4;
-			}
-			c->tw[e].sum += hsum(a);
-			c->tw[e].sum2 += hsum(b);
-		}
-	}
+	if (c->tw[e].len != len || c->tw[e].nt != nt)
+		taper(&c->tw[e], len, nt);
 	s->sw = c->tw[e].sum;
 	s->sw2 = c->tw[e].sum2;
 	/* the input's FFT slots between the segment's end and its start
 	 * stay 0 for every term */
 	memset(u + 2 * (len - nlo), 0, 2 * (m - len) * sizeof *u);
 	for (n = nterms; n >= 0; n--) {
-		const float *src = in->iq + 2 * k1, *w = tw;
-		float	*dst;
+		const float *src = in->iq + 2 * k1;
+		float	 im = (float)(1.0 / (double)m);
 
-		/* the weights w v^n, v = (k - kc) / M */
-		if (n > 0) {
-			float	im = (float)(1.0 / (double)m);
-			v4f	k4 = { 0, 1, 2, 3 };
-
-			for (k = 0; k < len; k += 4) {	/* tw, wn: M */
-				v4f	v = (k4 + (float)((long)k -
-				    (long)nlo)) * im, p = LDA(tw + k);
-
-				for (e = 0; e < n; e++)
-					p *= v;
-				STA(wn + k, p);
-			}
-			w = wn;
-		}
-		/* u[j] = w x, sample kc at slot 0: k >= kc to slots
-		 * 0.., k < kc to slots m - nlo .. m - 1 */
+		/* u[j] = w v^n x, v = (k - kc) / M, sample kc at slot 0:
+		 * k >= kc to slots 0.., k < kc to slots m - nlo .. m - 1 */
 		for (e = 0; e < 2; e++) {
 			size_t	ka = e ? nlo : 0, kb = e ? len : nlo;
+			/* the slot of sample ka (0 for kc, m - nlo for the
+			 * first) */
+			float	*dst = e ? u : u + 2 * (m - nlo);
 
-			/* dst: the slot of sample ka (0 for kc, m - nlo for
-			 * the first) */
-			dst = e ? u : u + 2 * (m - nlo);
-			for (k = ka; k + 4 <= kb; k += 4) {
-				v4f w4 = LDU(w + k), x0 = LDU(src + 2 * k);
-				v4f x1 = LDU(src + 2 * k + 4);
-				float *d = dst + 2 * (k - ka);
-
-				STU(d, x0 * SHUF(w4, w4, 0, 0, 1, 1));
-				STU(d + 4, x1 * SHUF(w4, w4, 2, 2, 3, 3));
-			}
-			for (; k < kb; k++) {
-				dst[2 * (k - ka)] = w[k] * src[2 * k];
-				dst[2 * (k - ka) + 1] = w[k] * src[2 * k + 1];
-			}
+			if (n == 0)
+				fill(dst, src, tw, ka, kb, nlo, 0, im);
+			else if (n == 1)
+				fill(dst, src, tw, ka, kb, nlo, 1, im);
+			else
+				fill(dst, src, tw, ka, kb, nlo, n, im);
 		}
 		if (n == nterms && n > 0) {
 			fftwf_execute_dft(fwd, c->u, c->x);
@@ -796,6 +887,7 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		}
 	}
 	s->rate = rate;
+	s->bp_nb = -1;
 	tone_mask(c, s, m);
 	return 0;
 }
@@ -873,17 +965,20 @@ rsums(const double *v, long n, double x0, double w, double d, double r[6])
 /*
  * Bins i0 + [i, e) of a pair (one coherence block): G = W A B* and H =
  * W A Bshort* into c->gr.. (band index), and the block's |A|^2,
- * |Bshort|^2 and moments of W (x = i - ic) into o[5]. unit: both masks
- * are 1 over the block, W = 1 without reading them (the common case:
- * two of eight streams less).
+ * |Bshort|^2 and moments of W (x = i - ic) into o[5]. W is the product
+ * of the masks that ma (sh's) and mb (lg's) say to read; a mask that is
+ * all 1 over the block is not read (see struct spec): W = 1 without
+ * either (the common case: two of eight streams less). 1 times a weight
+ * is that weight, so leaving one out changes no bit.
  */
 static inline __attribute__((always_inline)) void
 cross_block(struct tdoa_ctx *c, const struct spec *sh, const struct spec *lg,
-    const struct spec *sb, long i0, long i, long e, long ic, int unit,
+    const struct spec *sb, long i0, long i, long e, long ic, int ma, int mb,
     double o[5])
 {
 	v4f	spa = { 0 }, spb = { 0 }, s0 = { 0 }, s1 = { 0 };
 	v4f	s2 = { 0 }, wq = { 1, 1, 1, 1 };
+	int	unit = !ma && !mb;
 
 	for (; i < e; i += 4) {
 		long	I = i0 + i;
@@ -894,16 +989,22 @@ cross_block(struct tdoa_ctx *c, const struct spec *sh, const struct spec *lg,
 		float	x = (float)(i - ic);
 		v4f	xv = { x, x + 1, x + 2, x + 3 };
 
-		if (!unit)
+		if (ma && mb)
 			wq = LDU(sh->mask + I) * LDU(lg->mask + I);
+		else if (ma)
+			wq = LDU(sh->mask + I);
+		else if (mb)
+			wq = LDU(lg->mask + I);
 		war = unit ? ar : wq * ar;
 		wai = unit ? ai : wq * ai;
 		STA(c->gr + i, war * br + wai * bm);
 		STA(c->gi + i, wai * br - war * bm);
 		STA(c->hr + i, war * cr + wai * ci);
 		STA(c->hi + i, wai * cr - war * ci);
+		if (unit)	/* the sums: unit_sums' */
+			continue;
 		spa += war * ar + wai * ai;
-		spb += unit ? cr * cr + ci * ci : wq * (cr * cr + ci * ci);
+		spb += wq * (cr * cr + ci * ci);
 		s0 += wq;
 		s1 += wq * xv;
 		s2 += wq * xv * xv;
@@ -916,6 +1017,66 @@ cross_block(struct tdoa_ctx *c, const struct spec *sh, const struct spec *lg,
 }
 
 /*
+ * The sums cross_block makes where W = 1, which do not depend on the
+ * pair: a spectrum's |X|^2 per block of a band (s->bp: a receiver's
+ * short segment serves up to `partners` pairs as A, a best one's as
+ * Bshort for all of its pairs), and the moments of W = 1 per block
+ * (c->mom: the same for every pair of a band of nb bins). Made once,
+ * by the same float operations as cross_block's (1 times x is x): the
+ * same bits.
+ */
+static const double *
+unit_pow(struct spec *s, long i0, long nb)
+{
+	long	bi, i, nblk = (nb + BLK - 1) / BLK;
+
+	if (s->bp_nb == nb && s->bp_i0 == i0)
+		return s->bp;
+	for (bi = 0; bi < nblk; bi++) {
+		long	e = (bi + 1) * BLK < nb ? (bi + 1) * BLK : nb;
+		v4f	sp = { 0 };
+
+		for (i = bi * BLK; i < e; i += 4) {
+			v4f	ar = LDU(s->re + i0 + i), ai = LDU(s->im + i0 + i);
+
+			sp += ar * ar + ai * ai;
+		}
+		s->bp[bi] = hsum(sp);
+	}
+	s->bp_i0 = i0;
+	s->bp_nb = nb;
+	return s->bp;
+}
+
+static const double *
+unit_moments(struct tdoa_ctx *c, long nb, long ic)
+{
+	long	bi, i, nblk = (nb + BLK - 1) / BLK;
+	const v4f wq = { 1, 1, 1, 1 };
+
+	if (c->mom_nb == nb)	/* ic = nb / 2 */
+		return c->mom;
+	for (bi = 0; bi < nblk; bi++) {
+		long	e = (bi + 1) * BLK < nb ? (bi + 1) * BLK : nb;
+		v4f	s0 = { 0 }, s1 = { 0 }, s2 = { 0 };
+
+		for (i = bi * BLK; i < e; i += 4) {
+			float	x = (float)(i - ic);
+			v4f	xv = { x, x + 1, x + 2, x + 3 };
+
+			s0 += wq;
+			s1 += wq * xv;
+			s2 += wq * xv * xv;
+		}
+		c->mom[3 * bi] = hsum(s0);
+		c->mom[3 * bi + 1] = hsum(s1);
+		c->mom[3 * bi + 2] = hsum(s2);
+	}
+	c->mom_nb = nb;
+	return c->mom;
+}
+
+/*
  * One pair: sh (receiver a, the short segment) against lg (receiver b,
  * extended by fr->ext each side); sb is b's short segment (same span as
  * a's), for the coherence. tau = arrival at a minus arrival at b.
@@ -923,9 +1084,9 @@ cross_block(struct tdoa_ctx *c, const struct spec *sh, const struct spec *lg,
  */
 static int
 correlate(struct tdoa_ctx *c, const struct frame *fr,
-    const struct tdoa_input *ia, const struct spec *sh,
+    const struct tdoa_input *ia, struct spec *sh,
     const struct tdoa_input *ib, const struct spec *lg,
-    const struct spec *sb, struct tdoa_pair *p)
+    struct spec *sb, struct tdoa_pair *p)
 {
 	size_t	 m = fr->m, q, mf = fr->mf, pf = fr->p;
 	double	 df = fr->fs / (double)m, w = 2 * M_PI * df, blo, bhi;
@@ -935,6 +1096,7 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 	double	*pa = c->blk, *pb, *w0, *w1, *w2, best = -1, side = 0;
 	double	 teff, info = 0, fbar, pat = 0, pbt = 0, totr = 0, toti = 0;
 	double	*gs = c->gb, *hs = c->hb;
+	const double *upa, *upb, *um;
 	float	*gr = c->gr, *gi = c->gi, *hr = c->hr, *hi = c->hi;
 	float	*U = (float *)c->u, *Rc = (float *)c->f;
 	fftwf_plan bwd;
@@ -962,6 +1124,9 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 	w0 = pb + nblk;
 	w1 = w0 + nblk;
 	w2 = w1 + nblk;
+	upa = unit_pow(sh, i0, nb);
+	upb = unit_pow(sb, i0, nb);
+	um = unit_moments(c, nb, ic);
 	/* G = W A B* and H = W A Bshort* over the band, W = both notches;
 	 * per BLK block: |A|^2, |Bshort|^2 and the moments of W for sigma
 	 * (float sums over a block, double across) */
@@ -969,13 +1134,26 @@ correlate(struct tdoa_ctx *c, const struct frame *fr,
 		long	e = (bi + 1) * BLK < nb ? (bi + 1) * BLK : nb;
 		size_t	k0 = (size_t)(i0 + bi * BLK) / NOTCH_BLK;
 		size_t	k1 = (size_t)(i0 + e - 1) / NOTCH_BLK;
+		int	ma = !sh->ones[k0] || !sh->ones[k1];
+		int	mb = !lg->ones[k0] || !lg->ones[k1];
 		double	o[5];
 
-		if (sh->ones[k0] && sh->ones[k1] && lg->ones[k0] &&
-		    lg->ones[k1])
-			cross_block(c, sh, lg, sb, i0, bi * BLK, e, ic, 1, o);
+		if (!ma && !mb)
+			cross_block(c, sh, lg, sb, i0, bi * BLK, e, ic, 0, 0, o);
+		else if (ma && mb)
+			cross_block(c, sh, lg, sb, i0, bi * BLK, e, ic, 1, 1, o);
+		else if (ma)
+			cross_block(c, sh, lg, sb, i0, bi * BLK, e, ic, 1, 0, o);
 		else
-			cross_block(c, sh, lg, sb, i0, bi * BLK, e, ic, 0, o);
+			cross_block(c, sh, lg, sb, i0, bi * BLK, e, ic, 0, 1, o);
+		if (!ma && !mb) {
+			pa[bi] = upa[bi];
+			pb[bi] = upb[bi];
+			w0[bi] = um[3 * bi];
+			w1[bi] = um[3 * bi + 1];
+			w2[bi] = um[3 * bi + 2];
+			continue;
+		}
 		pa[bi] = o[0];
 		pb[bi] = o[1];
 		w0[bi] = o[2];
@@ -1246,14 +1424,21 @@ exclude(struct tdoa_ctx *c, int i, const char *fmt, ...)
 static size_t
 first_nonfinite(const float *x, size_t n)
 {
-	v4f	acc = { 0 };
+	v4f	acc = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
 	size_t	k;
 
-	for (k = 0; k + 4 <= n; k += 4)
+	/* four sums: one would be a chain of n / 4 dependent adds */
+	for (k = 0; k + 16 <= n; k += 16) {
+		acc += LDU(x + k) * 0.0f;
+		a1 += LDU(x + k + 4) * 0.0f;
+		a2 += LDU(x + k + 8) * 0.0f;
+		a3 += LDU(x + k + 12) * 0.0f;
+	}
+	for (; k + 4 <= n; k += 4)
 		acc += LDU(x + k) * 0.0f;
 	for (; k < n; k++)
 		acc[0] += x[k] * 0.0f;
-	if (hsum(acc) == 0)
+	if (hsum(acc + a1 + a2 + a3) == 0)
 		return n;
 	for (k = 0; k < n; k++)
 		if (!isfinite(x[k]))
