@@ -790,12 +790,14 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		taper(&c->tw[e], len, nt);
 	s->sw = c->tw[e].sum;
 	s->sw2 = c->tw[e].sum2;
-	/* the input's FFT slots between the segment's end and its start
-	 * stay 0 for every term */
-	memset(u + 2 * (len - nlo), 0, 2 * (m - len) * sizeof *u);
 	for (n = nterms; n >= 0; n--) {
 		const float *src = in->iq + 2 * k1;
 		float	 im = (float)(1.0 / (double)m);
+
+		/* the FFT slots between the segment's end and its start: 0,
+		 * for every term (FFTW_DESTROY_INPUT lets a plan overwrite
+		 * them) */
+		memset(u + 2 * (len - nlo), 0, 2 * (m - len) * sizeof *u);
 
 		/* u[j] = w v^n x, v = (k - kc) / M, sample kc at slot 0:
 		 * k >= kc to slots 0.., k < kc to slots m - nlo .. m - 1 */
