@@ -606,6 +606,89 @@ test_threads(void **state)
 	}
 }
 
+/*
+ * A context keeps per-spectrum state from chunk to chunk (a tone mask is
+ * written only near tones, cached block powers, taper weights): after a
+ * chunk with carriers in some receivers, a chunk with carriers elsewhere
+ * (one receiver of a pair only, DC in another, no carrier in the third;
+ * one receiver's passband narrower, so its pairs' blocks straddle the
+ * tone finder's) gives the same pairs, bit for bit, as a fresh context's; and so does
+ * the first chunk after the second.
+ */
+static void
+test_reuse(void **state)
+{
+	struct rx	 r[3][4];
+	float		*iq[3][4];
+	struct tdoa_input in[3][4];
+	struct tdoa_pair p[8], q[8];
+	struct tdoa_ctx	*used = tdoa_new(NULL), *fresh;
+	size_t		 n = 12001, j;
+	int		 k, i, np, nq, t;
+	/* tones at the tone finder's 64-bin block edges (62.5 Hz apart),
+	 * so their notches reach into the next block; chunk 2 has a comb
+	 * of 27 tones 187.5 Hz apart (masks written nearly everywhere:
+	 * what a later chunk must not read where its own tones do not
+	 * reach) */
+	const double	 fc[3][4] = { { 1250.1, 0, -2100.25, 0 },
+			    { 0, 2500.2, 0, 0 }, { 0, 0, 0, 0 } };
+	const int	 order[] = { 0, 1, 0, 2, 1, 2, 0 };
+
+	(void)state;
+	assert_non_null(used);
+	for (k = 0; k < 3; k++) {
+		double	off = uniform() * PERIOD;
+
+		for (i = 0; i < 4; i++) {
+			memset(&r[k][i], 0, sizeof r[k][i]);
+			r[k][i].rate = 12001.03 + 0.05 * i;
+			r[k][i].t0_ns = GRID_NS + 10007 * i - 15000;
+			r[k][i].delay = 0.0012 + 37.1e-6 * i;
+			r[k][i].snr_db = 20 - i;
+			r[k][i].carrier = fc[k][i] != 0 ? 100 : 0;
+			r[k][i].fc = fc[k][i];
+			if (k == 1 && i == 3) {	/* at DC */
+				r[k][i].carrier = 100;
+				r[k][i].fc = 0;
+			}
+			if (i == 2) {	/* its pairs' band: not on blocks */
+				r[k][i].band_lo = -4500.3;
+				r[k][i].band_hi = 4400;
+			}
+			iq[k][i] = malloc(2 * n * sizeof *iq[k][i]);
+			assert_non_null(iq[k][i]);
+			receive(&r[k][i], n, off, iq[k][i]);
+			for (t = -40; k == 2 && t < 40; t += 3) {
+				double	f = 62.506 * (2 * t + 1) / 2 / r[k][i].rate;
+
+				for (j = 0; j < n; j++) {
+					iq[k][i][2 * j] += (float)(10 * cos(2 *
+					    M_PI * f * (double)j));
+					iq[k][i][2 * j + 1] += (float)(10 *
+					    sin(2 * M_PI * f * (double)j));
+				}
+			}
+			input_of(&r[k][i], n, iq[k][i], &in[k][i]);
+		}
+	}
+	for (k = 0; k < (int)(sizeof order / sizeof order[0]); k++) {
+		int	c = order[k];
+
+		assert_int_equal(tdoa_chunk(used, in[c], 4, p, 8, &np), 0);
+		fresh = tdoa_new(NULL);
+		assert_non_null(fresh);
+		assert_int_equal(tdoa_chunk(fresh, in[c], 4, q, 8, &nq), 0);
+		tdoa_free(fresh);
+		assert_int_equal(np, 6);
+		assert_int_equal(nq, np);
+		assert_memory_equal(p, q, (size_t)np * sizeof *p);
+	}
+	tdoa_free(used);
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < 4; i++)
+			free(iq[k][i]);
+}
+
 /* tdoa_prepare makes what the first tdoa_chunk would (buffers, plans) and
  * nothing the results depend on: a prepared context's pair is the same,
  * bit for bit, as a fresh one's; fewer than 2 usable inputs prepare
@@ -701,6 +784,7 @@ main(void)
 		cmocka_unit_test(test_lag_edge),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_reuse),
 	};
 
 	make_signal();
