@@ -724,6 +724,38 @@ fill(float *dst, const float *src, const float *tw, size_t ka, size_t kb,
 	}
 }
 
+/* fill's n = 1 and n = 0 at once: d1 gets w v x, d0 w x. */
+static void
+fill2(float *d1, float *d0, const float *src, const float *tw, size_t ka,
+    size_t kb, size_t nlo, float im)
+{
+	const v4f k4 = { 0, 1, 2, 3 };
+	size_t	k;
+
+	for (k = ka; k + 4 <= kb; k += 4) {
+		v4f	w4 = LDU(tw + k), x0 = LDU(src + 2 * k);
+		v4f	x1 = LDU(src + 2 * k + 4);
+		v4f	v = (k4 + (float)((long)k - (long)nlo)) * im;
+		v4f	w1 = w4 * v;
+		size_t	o = 2 * (k - ka);
+
+		STU(d1 + o, x0 * SHUF(w1, w1, 0, 0, 1, 1));
+		STU(d1 + o + 4, x1 * SHUF(w1, w1, 2, 2, 3, 3));
+		STU(d0 + o, x0 * SHUF(w4, w4, 0, 0, 1, 1));
+		STU(d0 + o + 4, x1 * SHUF(w4, w4, 2, 2, 3, 3));
+	}
+	for (; k < kb; k++) {
+		float	wk = tw[k], v = (float)((long)k - (long)nlo) * im;
+		float	w1 = wk * v;
+		size_t	o = 2 * (k - ka);
+
+		d1[o] = w1 * src[2 * k];
+		d1[o + 1] = w1 * src[2 * k + 1];
+		d0[o] = wk * src[2 * k];
+		d0[o + 1] = wk * src[2 * k + 1];
+	}
+}
+
 /*
  * The spectrum of one receiver's samples lying in [lo, hi] (s from
  * t_ref), on the common grid f_s = s fs / M (s the signed bin), in
@@ -790,7 +822,24 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 		taper(&c->tw[e], len, nt);
 	s->sw = c->tw[e].sum;
 	s->sw2 = c->tw[e].sum2;
-	for (n = nterms; n >= 0; n--) {
+	/* one term (the usual case: theta < ~0.14): both inputs from one
+	 * pass over the samples, term 1 into u and term 0 into f, then
+	 * f's transform into u (out of place as planned; the arrays are
+	 * aligned alike), so F is u's */
+	if (nterms == 1) {
+		const float *src = in->iq + 2 * k1;
+		float	 im = (float)(1.0 / (double)m), *f = (float *)c->f;
+
+		memset(u + 2 * (len - nlo), 0, 2 * (m - len) * sizeof *u);
+		memset(f + 2 * (len - nlo), 0, 2 * (m - len) * sizeof *f);
+		fill2(u + 2 * (m - nlo), f + 2 * (m - nlo), src, tw, 0, nlo,
+		    nlo, im);
+		fill2(u, f, src, tw, nlo, len, nlo, im);
+		fftwf_execute_dft(fwd, c->u, c->x);
+		fftwf_execute_dft(fwd, c->f, c->u);
+		F = u;
+	}
+	for (n = nterms; n >= 0 && nterms != 1; n--) {
 		const float *src = in->iq + 2 * k1;
 		float	 im = (float)(1.0 / (double)m);
 
