@@ -468,8 +468,13 @@ taper(struct twt *t, size_t len, double nt)
 	/* the edge: j < len / 2 with j + 0.5 < nt; 4 rotations by 4 steps
 	 * (4 dependency chains, not one: it was ~10 % of a segment), each
 	 * from its own cos/sin */
-	for (ne = 0; ne < len / 2 && (double)ne + 0.5 < nt; ne++)
-		;
+	ne = nt > 0.5 ? (size_t)ceil(nt - 0.5) : 0;	/* then exactly: */
+	while (ne > 0 && !((double)(ne - 1) + 0.5 < nt))
+		ne--;
+	while ((double)ne + 0.5 < nt)
+		ne++;
+	if (ne > len / 2)
+		ne = len / 2;
 	for (l = 0; l < 4; l++) {
 		cr[l] = cos(M_PI * (l + 0.5) / nt);
 		ci[l] = sin(M_PI * (l + 0.5) / nt);
@@ -757,6 +762,52 @@ fill2(float *d1, float *d0, const float *src, const float *tw, size_t ka,
 }
 
 /*
+ * segment's last step over bins i .. i + PB (signed order): F (+ the
+ * last Horner step a0 s X if hor) turned by the anchor phasor (pr0,
+ * pi0) times the table (tr, ti), into re, im and the power pw. The
+ * Horner factor's lanes are s0 + {0, 1, 2, 3} a0 (the same float sums
+ * as one at a time). always_inline: hor = 0 and 1 compile to loops of
+ * their own.
+ */
+static inline __attribute__((always_inline)) void
+spin(float *re, float *im, float *pw, const float *F, const float *X,
+    const float *tr, const float *ti, v4f pr0, v4f pi0, size_t i, size_t h,
+    float a0, int hor)
+{
+	const v4f a0v = { 0, a0, 2 * a0, 3 * a0 };
+	size_t	j, q;
+
+	for (j = 0; j < PB; j += 4) {
+		size_t	ii = i + j;
+		v4f	f0, f1, xr, xi, yr, yi, pr, pi, tr4, ti4;
+
+		q = ii < h ? ii + h : ii - h;
+		f0 = LDA(F + 2 * q);
+		f1 = LDA(F + 2 * q + 4);
+		xr = SHUF(f0, f1, 0, 2, 4, 6);
+		xi = SHUF(f0, f1, 1, 3, 5, 7);
+		if (hor) {
+			float	s0 = (float)((long)ii - (long)h) * a0;
+			v4f	aa = (v4f){ s0, s0, s0, s0 } + a0v;
+			v4f	g0 = LDA(X + 2 * q);
+			v4f	g1 = LDA(X + 2 * q + 4);
+
+			xr += aa * SHUF(g0, g1, 1, 3, 5, 7);
+			xi -= aa * SHUF(g0, g1, 0, 2, 4, 6);
+		}
+		tr4 = LDA(tr + j);
+		ti4 = LDA(ti + j);
+		pr = pr0 * tr4 - pi0 * ti4;
+		pi = pr0 * ti4 + pi0 * tr4;
+		yr = xr * pr - xi * pi;
+		yi = xr * pi + xi * pr;
+		STA(re + ii, yr);
+		STA(im + ii, yi);
+		STA(pw + ii, yr * yr + yi * yi);
+	}
+}
+
+/*
  * The spectrum of one receiver's samples lying in [lo, hi] (s from
  * t_ref), on the common grid f_s = s fs / M (s the signed bin), in
  * absolute time:
@@ -914,38 +965,13 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 				    (float)ar };
 			v4f	pi0 = { (float)ai, (float)ai, (float)ai,
 				    (float)ai };
-			size_t	j;
 
-			for (j = 0; j < PB; j += 4) {
-				size_t	ii = i + j;
-				v4f	f0, f1, xr, xi, yr, yi, pr, pi, tr4, ti4;
-
-				q = ii < h ? ii + h : ii - h;
-				f0 = LDA(F + 2 * q);
-				f1 = LDA(F + 2 * q + 4);
-				xr = SHUF(f0, f1, 0, 2, 4, 6);
-				xi = SHUF(f0, f1, 1, 3, 5, 7);
-				if (hor) {
-					float	s0 = (float)((long)ii -
-					    (long)h) * a0;
-					v4f	aa = { s0, s0 + a0, s0 + 2 * a0,
-						    s0 + 3 * a0 };
-					v4f	g0 = LDA(X + 2 * q);
-					v4f	g1 = LDA(X + 2 * q + 4);
-
-					xr += aa * SHUF(g0, g1, 1, 3, 5, 7);
-					xi -= aa * SHUF(g0, g1, 0, 2, 4, 6);
-				}
-				tr4 = LDA(tr + j);
-				ti4 = LDA(ti + j);
-				pr = pr0 * tr4 - pi0 * ti4;
-				pi = pr0 * ti4 + pi0 * tr4;
-				yr = xr * pr - xi * pi;
-				yi = xr * pi + xi * pr;
-				STA(s->re + ii, yr);
-				STA(s->im + ii, yi);
-				STA(c->pw + ii, yr * yr + yi * yi);
-			}
+			if (hor)
+				spin(s->re, s->im, c->pw, F, X, tr, ti, pr0, pi0,
+				    i, h, a0, 1);
+			else
+				spin(s->re, s->im, c->pw, F, X, tr, ti, pr0, pi0,
+				    i, h, a0, 0);
 			t = ar * sr - ai * si;
 			ai = ar * si + ai * sr;
 			ar = t;
