@@ -39,6 +39,9 @@
 typedef float v4f __attribute__((vector_size(16)));
 typedef float v4fu __attribute__((vector_size(16), aligned(4)));
 typedef int v4i __attribute__((vector_size(16)));
+typedef double v2d __attribute__((vector_size(16)));
+typedef double v2du __attribute__((vector_size(16), aligned(8)));
+#define LDV2(p)		(*(const v2du *)(const void *)(p))
 #define LDU(p)		(*(const v4fu *)(const void *)(p))
 #define STU(p, v)	(*(v4fu *)(void *)(p) = (v))
 #define LDA(p)		(*(const v4f *)(const void *)(p))
@@ -993,64 +996,77 @@ segment(struct tdoa_ctx *c, const struct frame *fr, const struct tdoa_input *in,
 static void
 rsums(const double *v, long n, double x0, double w, double d, double r[6])
 {
-	double	zr[4], zi[4], w4r, w4i, t, f[4];
-	double	a0r[4] = { 0 }, a0i[4] = { 0 }, a1r[4] = { 0 };
-	double	a1i[4] = { 0 }, a2r[4] = { 0 }, a2i[4] = { 0 };
+	/* lanes 0, 1 in the first of each pair of vectors, 2, 3 in the
+	 * second: locals, so they stay in registers (as arrays they were
+	 * loaded and stored every step); per lane the same operations */
+	v2d	zr[2], zi[2], f[2], w4r, w4i, w4, t;
+	v2d	a0r[2] = { { 0 } }, a0i[2] = { { 0 } }, a1r[2] = { { 0 } };
+	v2d	a1i[2] = { { 0 } }, a2r[2] = { { 0 } }, a2i[2] = { { 0 } };
+	double	s[6][4];
 	long	i = 0;
-	int	j;
+	int	j, h;
 
 	for (j = 0; j < 4; j++) {
-		zr[j] = cos(w * ((double)j + x0) * d);
-		zi[j] = sin(w * ((double)j + x0) * d);
-		f[j] = w * ((double)j + x0);
+		zr[j / 2][j % 2] = cos(w * ((double)j + x0) * d);
+		zi[j / 2][j % 2] = sin(w * ((double)j + x0) * d);
+		f[j / 2][j % 2] = w * ((double)j + x0);
 	}
-	w4r = cos(4 * w * d);
-	w4i = sin(4 * w * d);
+	w4r = (v2d){ cos(4 * w * d), cos(4 * w * d) };
+	w4i = (v2d){ sin(4 * w * d), sin(4 * w * d) };
+	w4 = (v2d){ 4 * w, 4 * w };
 	for (; i + 4 <= n; i += 4) {
-		for (j = 0; j < 4; j++) {
-			double	gr = v[2 * (i + j)], gi = v[2 * (i + j) + 1];
-			double	pr = gr * zr[j] - gi * zi[j];
-			double	pi = gr * zi[j] + gi * zr[j];
+		for (h = 0; h < 2; h++) {
+			v2d	x0v = LDV2(v + 2 * (i + 2 * h));
+			v2d	x1v = LDV2(v + 2 * (i + 2 * h) + 2);
+			v2d	gr = SHUF(x0v, x1v, 0, 2);
+			v2d	gi = SHUF(x0v, x1v, 1, 3);
+			v2d	pr = gr * zr[h] - gi * zi[h];
+			v2d	pi = gr * zi[h] + gi * zr[h];
 
-			a0r[j] += pr;
-			a0i[j] += pi;
-			a1r[j] += f[j] * pr;
-			a1i[j] += f[j] * pi;
-			a2r[j] += f[j] * f[j] * pr;
-			a2i[j] += f[j] * f[j] * pi;
-			t = zr[j] * w4r - zi[j] * w4i;
-			zi[j] = zr[j] * w4i + zi[j] * w4r;
-			zr[j] = t;
-			f[j] += 4 * w;
+			a0r[h] += pr;
+			a0i[h] += pi;
+			a1r[h] += f[h] * pr;
+			a1i[h] += f[h] * pi;
+			a2r[h] += f[h] * f[h] * pr;
+			a2i[h] += f[h] * f[h] * pi;
+			t = zr[h] * w4r - zi[h] * w4i;
+			zi[h] = zr[h] * w4i + zi[h] * w4r;
+			zr[h] = t;
+			f[h] += w4;
 		}
+	}
+	for (j = 0; j < 4; j++) {
+		s[0][j] = a0r[j / 2][j % 2];
+		s[1][j] = a0i[j / 2][j % 2];
+		s[2][j] = a1r[j / 2][j % 2];
+		s[3][j] = a1i[j / 2][j % 2];
+		s[4][j] = a2r[j / 2][j % 2];
+		s[5][j] = a2i[j / 2][j % 2];
 	}
 	for (j = 0; i + j < n; j++) {
 		double	gr = v[2 * (i + j)], gi = v[2 * (i + j) + 1];
-		double	pr = gr * zr[j] - gi * zi[j];
-		double	pi = gr * zi[j] + gi * zr[j];
+		double	zrj = zr[j / 2][j % 2], zij = zi[j / 2][j % 2];
+		double	fj = f[j / 2][j % 2];
+		double	pr = gr * zrj - gi * zij;
+		double	pi = gr * zij + gi * zrj;
 
-		a0r[j] += pr;
-		a0i[j] += pi;
-		a1r[j] += f[j] * pr;
-		a1i[j] += f[j] * pi;
-		a2r[j] += f[j] * f[j] * pr;
-		a2i[j] += f[j] * f[j] * pi;
+		s[0][j] += pr;
+		s[1][j] += pi;
+		s[2][j] += fj * pr;
+		s[3][j] += fj * pi;
+		s[4][j] += fj * fj * pr;
+		s[5][j] += fj * fj * pi;
 	}
-	for (j = 1; j < 4; j++) {
-		a0r[0] += a0r[j];
-		a0i[0] += a0i[j];
-		a1r[0] += a1r[j];
-		a1i[0] += a1i[j];
-		a2r[0] += a2r[j];
-		a2i[0] += a2i[j];
-	}
+	for (h = 0; h < 6; h++)
+		for (j = 1; j < 4; j++)
+			s[h][0] += s[h][j];
 	/* R' = j sum f v z, R'' = -sum f^2 v z */
-	r[0] = a0r[0];
-	r[1] = a0i[0];
-	r[2] = -a1i[0];
-	r[3] = a1r[0];
-	r[4] = -a2r[0];
-	r[5] = -a2i[0];
+	r[0] = s[0][0];
+	r[1] = s[1][0];
+	r[2] = -s[3][0];
+	r[3] = s[2][0];
+	r[4] = -s[4][0];
+	r[5] = -s[5][0];
 }
 
 /*
