@@ -1282,6 +1282,7 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 		locate_free(l);
 		return NULL;
 	}
+	pthread_setname_np(l->thread, "hr-locate");	/* for top -H, perf */
 	l->up = 1;
 	return l;
 oom:
