@@ -1395,11 +1395,28 @@ refuse_with_spare(struct wsserver *srv, int lfd)
 	return fd >= 0 ? 0 : -1;
 }
 
+/*
+ * Another thread (the reachability prober, the engine's drivers, the
+ * store) may take the descriptor refuse_with_spare() gave back before it
+ * is opened again; the spare is then missing, and without it every later
+ * EMFILE could only pause. So it is taken again before each round of
+ * accepts, as soon as a descriptor is free: a free descriptor goes to the
+ * spare first, and the connection waiting for it is refused at once
+ * instead of waiting for another one to close.
+ */
+static void
+spare_retake(struct wsserver *srv)
+{
+	if (srv->spare < 0)
+		srv->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void
 on_accept(struct wsserver *srv, int lfd)
 {
 	int	i, fd, one = 1, e;
 
+	spare_retake(srv);
 	for (i = 0; i < 64; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -1776,7 +1793,7 @@ wsserver_start(const struct wsserver_config *cfg, char *err, size_t errlen)
 		lws_context_destroy(srv->ctx);
 		goto fail;
 	}
-	srv->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	spare_retake(srv);
 	/* The budget counts what the engine, the store and lws hold now. */
 	fd_budget(srv);
 	frames_init(srv->fd_limit);
