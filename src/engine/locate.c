@@ -561,6 +561,12 @@ locate_block(struct locate *l, int websdr, int64_t end_ns, int64_t len_ns,
 		return;
 	pthread_mutex_lock(&l->lock);
 	b = &l->blk[websdr - 1];
+	/* The clock figure is the largest seen: in the first second, from
+	 * few blocks (most read after a rest of the loop), it is too low by
+	 * up to the rest, and the due times too late. When it moves, the
+	 * thread waiting for a nudge looks again (a few times a session). */
+	if (b->ok && fabs(clk - b->clk) > 0.001)
+		pthread_cond_broadcast(&l->cond);
 	b->end_ns = end_ns;
 	b->len_ns = len_ns;
 	b->clk = clk;
