@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "src/engine/locate.h"
 #include "src/engine/chunker.h"
@@ -652,6 +653,93 @@ test_late(void **state)
 	stations_free(st);
 }
 
+/* ---- nudges ---- */
+
+struct nudges {
+	pthread_mutex_t	 lock;
+	double		 t[64];
+	int		 n;
+};
+
+static void
+on_nudge(void *ctx)
+{
+	struct nudges	*nd = ctx;
+
+	pthread_mutex_lock(&nd->lock);
+	if (nd->n < 64)
+		nd->t[nd->n++] = util_now();
+	pthread_mutex_unlock(&nd->lock);
+}
+
+/*
+ * The first nudge after a chunk's end goes when the block that completes
+ * the last GPS-timed receiver's chunk is due on the host clock
+ * (locate_block: its grid and its clock figure), plus a margin of a few
+ * ms: not at the fixed 15 ms after the end. Here the grid's blocks end 35
+ * ms after the end of chunk 0 for one station (5 ms for the other), and
+ * the GPS clock is 20 ms behind the host's, so the nudge is due 55 ms
+ * after the end on the host clock, not at 15. A late thread can only make
+ * it later; the upper bound is loose for loaded machines.
+ */
+static void
+test_nudge_predicted(void **state)
+{
+	struct stations		*st = stations_new(NULL);
+	struct locate_config	 c;
+	struct locate		*l;
+	struct nudges		 nd;
+	struct fx		 f;
+	char			 err[256];
+	double			 t0, end0, due;
+	int			 i;
+
+	(void)state;
+	memset(&nd, 0, sizeof nd);
+	pthread_mutex_init(&nd.lock, NULL);
+	memset(&f, 0, sizeof f);
+	f.ev = events_new();
+	pthread_mutex_init(&f.lock, NULL);
+	f.events = json_array();
+	memset(&c, 0, sizeof c);
+	c.stations = st;
+	c.ev = f.ev;
+	c.session_id = "00000000-0000-4000-8000-000000000002";
+	c.total = 2;
+	c.chunk_ms = 400;
+	c.nudge = on_nudge;
+	c.nudge_ctx = &nd;
+	l = locate_new(&c, err, sizeof err);
+	assert_non_null(l);
+	/* GPS time = host time - 20 ms: t0 on GPS time, 100 ms from now */
+	t0 = util_now() - 0.020 + 0.100;
+	end0 = t0 + 0.400;
+	/* blocks of 40 ms; station 1's grid ends 35 ms after end0, station
+	 * 2's 5 ms after: the last completing block is station 1's */
+	locate_block(l, 1, llround((end0 + 0.035 - 0.4) * 1e9), 40000000,
+	    -0.020);
+	locate_block(l, 2, llround((end0 + 0.005 - 0.4) * 1e9), 40000000,
+	    -0.020);
+	locate_grid(l, t0, 12000, 2);
+	due = end0 + 0.035 + 0.020;	/* on the host clock */
+	while (util_now() < due + 0.25)
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	pthread_mutex_lock(&nd.lock);
+	assert_true(nd.n >= 1);
+	/* the prediction, not end + 15 ms (end0 + 0.035 on the host) */
+	assert_true(nd.t[0] >= due);
+	assert_true(nd.t[0] < due + 0.15);
+	/* the chunk never comes: steps of 10 ms after it, no burst */
+	for (i = 1; i < nd.n; i++)
+		assert_true(nd.t[i] - nd.t[i - 1] > 0.004);
+	pthread_mutex_unlock(&nd.lock);
+	locate_finish(l);
+	locate_free(l);
+	fx_free(&f);
+	stations_free(st);
+	pthread_mutex_destroy(&nd.lock);
+}
+
 int
 main(void)
 {
@@ -662,6 +750,7 @@ main(void)
 		cmocka_unit_test(test_clock_offset),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_late),
+		cmocka_unit_test(test_nudge_predicted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1416,6 +1416,12 @@ sink_block(void *ctx, const struct rx_block *b)
 		if (r->clk_n == 0 || e > r->clk)
 			r->clk = e;
 		r->clk_n++;
+		if (a->loc != NULL) {
+			/* the block grid, for locate's nudges */
+			int64_t len = llround((double)b->n * 1e9 / r->fs);
+			locate_block(a->loc, r->st->index, b->t_gps_ns + len,
+			    len, r->clk);
+		}
 	}
 	if (moved && r->clk_n > 0 && fabs(r->clk - old) >= CLOCK_AGREE_S)
 		retry_origin(a);

@@ -31,6 +31,16 @@ struct lrx {
 	int		 own;
 };
 
+/* A GPS-timed receiver's block grid (locate_block), to predict when the
+ * frame that completes a chunk reaches the host (next_nudge). */
+struct lblk {
+	int64_t		 end_ns;	/* GPS time of its last block's end */
+	int64_t		 len_ns;	/* a block's length */
+	double		 clk;		/* GPS minus host time at arrival,
+					   least delay (s) */
+	int		 ok;
+};
+
 /* One chunk index in flight. */
 struct slot {
 	enum sstate	 state;
@@ -90,6 +100,10 @@ struct locate {
 						   announced or offered: nudge */
 	int			 kmax;
 	int			 nudge_k, nudge_step;
+	double			 nudge_first;	/* nudge_k's first due time */
+	int			 nudge_pred;	/* ... was predicted */
+	double			 nudge_margin;	/* after a predicted arrival */
+	struct lblk		*blk;		/* per station (websdr - 1) */
 };
 
 /*
@@ -533,6 +547,30 @@ locate_settled(struct locate *l, int k)
 	for (i = 0; i < LOCATE_SLOTS; i++)
 		if (l->slots[i].state == S_FILLING && l->slots[i].k == k)
 			queue_slot(l, &l->slots[i], "no chunk");
+	pthread_mutex_unlock(&l->lock);
+}
+
+void
+locate_block(struct locate *l, int websdr, int64_t end_ns, int64_t len_ns,
+    double clk)
+{
+	struct lblk	*b;
+
+	if (l == NULL || websdr < 1 || websdr > l->nst || end_ns <= 0 ||
+	    len_ns <= 0 || !isfinite(clk))
+		return;
+	pthread_mutex_lock(&l->lock);
+	b = &l->blk[websdr - 1];
+	/* The clock figure is the largest seen: in the first second, from
+	 * few blocks (most read after a rest of the loop), it is too low by
+	 * up to the rest, and the due times too late. When it moves, the
+	 * thread waiting for a nudge looks again (a few times a session). */
+	if (b->ok && fabs(clk - b->clk) > 0.001)
+		pthread_cond_broadcast(&l->cond);
+	b->end_ns = end_ns;
+	b->len_ns = len_ns;
+	b->clk = clk;
+	b->ok = 1;
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -1072,21 +1110,80 @@ pending(const struct locate *l, int k)
 }
 
 /*
+ * l->lock held. The host time by which every GPS-timed receiver still
+ * owing chunk index k should have delivered the frame that completes it
+ * (NAN: none can be predicted). A receiver's blocks lie on a grid of GPS
+ * time (locate_block: its last block's end and a block's length), so the
+ * block holding the chunk's last sample ends at the first grid point at
+ * or after the chunk's end; it reaches the host that GPS time minus the
+ * receiver's clock figure (GPS minus host time at arrival, the least
+ * delay seen), i.e. at the earliest a frame of it can come. A receiver
+ * whose completing block is in already has delivered its chunk (the
+ * chunker offers it while it takes the block), so only those to come
+ * count. Receivers without GPS stamps have no grid: they are not
+ * predicted (the steps after the prediction catch them).
+ */
+static double
+predict_in(const struct locate *l, int k)
+{
+	const struct slot *s = NULL;
+	int64_t	 e = l->end0_ns + (int64_t)k * (int64_t)l->cfg.chunk_ms *
+		    1000000;
+	double	 t, best = NAN;
+	int	 i;
+
+	for (i = 0; i < LOCATE_SLOTS; i++)
+		if (l->slots[i].state == S_FILLING && l->slots[i].k == k)
+			s = &l->slots[i];
+	for (i = 0; i < l->nst; i++) {
+		const struct lblk *b = &l->blk[i];
+		int64_t	m;
+
+		if (!b->ok || (s != NULL && s->seen[i]) || e <= b->end_ns)
+			continue;
+		m = (e - b->end_ns + b->len_ns - 1) / b->len_ns;
+		t = (double)(b->end_ns + m * b->len_ns) / 1e9 - b->clk;
+		if (isnan(best) || t > best)
+			best = t;
+	}
+	return best;
+}
+
+/* The margin after the predicted arrival (locate.nudge_margin): a frame
+ * comes later than the least delay seen (scheduling on both ends, the
+ * sender's pace). It adapts: a predicted nudge that did not complete the
+ * chunk widens it by NUDGE_WIDEN_S, one that did narrows it by
+ * NUDGE_NARROW_S, within MIN .. MAX: about one miss in five, each costing
+ * one more nudge and that chunk's fix 10 ms later. */
+#define NUDGE_MARGIN_MIN_S	0.001
+#define NUDGE_MARGIN_MAX_S	0.030
+#define NUDGE_WIDEN_S		0.002
+#define NUDGE_NARROW_S		0.0005
+#define NUDGE_STEP_S		0.010
+
+/*
  * l->lock held. When to nudge the receivers' loop next (0: no need).
  * The loop rests up to 200 ms between turns to serve many frames per
  * wake-up (net/rx/rxloop.c), so a chunk would reach us up to 200 ms after
  * the frame that completes it: too late for a fix within 100 ms of the
  * chunk's end. A KiwiSDR sends that frame 0-43 ms after the end (512
- * samples at 12 kS/s), so from 15 ms after each chunk's end the loop is
- * woken every 10 ms until every receiver's chunk is in (or 150 ms have
- * passed: a receiver that is late is waited for by the grace period, not
- * by nudges) -- a few turns a second more, not one per frame. The end is
- * on GPS time, the nudge on the host clock: a host clock far off GPS
- * makes them useless (the rest still bounds the delay), never harmful.
+ * samples at 12 kS/s). Each nudge is a turn of the loop (a wake-up, lws'
+ * service, a recv per socket): ~3.5 a chunk at 10-ms steps from 15 ms
+ * after the end. So the first nudge goes when the last GPS-timed
+ * receiver's completing frame is due (predict_in), which is one nudge a
+ * chunk when the prediction holds; then, while a receiver's chunk is
+ * still missing, every 10 ms (without a prediction: from 15 ms after the
+ * end, as before), until every receiver's chunk is in or 150 ms after
+ * the end (a receiver that is late is waited for by the grace period,
+ * not by nudges). The end is on GPS time, the nudge on the host clock:
+ * the prediction converts with each receiver's measured clock; the
+ * fallback assumes the host clock on GPS time, and a host clock far off
+ * makes it useless (the rest still bounds the delay), never harmful.
  */
 static double
 next_nudge(struct locate *l)
 {
+	double	end, first, due;
 	int	k;
 
 	if (l->cfg.nudge == NULL || l->end0_ns == 0 || !l->timed)
@@ -1095,18 +1192,36 @@ next_nudge(struct locate *l)
 	    !pending(l, k); k++)
 		;
 	if (k != l->nudge_k) {
+		/* nudge_k is in: did its predicted nudge do it? */
+		if (l->nudge_pred && l->nudge_step > 1)
+			l->nudge_margin = fmin(l->nudge_margin +
+			    NUDGE_WIDEN_S, NUDGE_MARGIN_MAX_S);
+		else if (l->nudge_pred && l->nudge_step == 1)
+			l->nudge_margin = fmax(l->nudge_margin -
+			    NUDGE_NARROW_S, NUDGE_MARGIN_MIN_S);
 		l->nudge_k = k;
 		l->nudge_step = 0;
 	}
 	if (k >= l->cfg.total)
 		return 0;
-	if (l->nudge_step > 13) {	/* 15 + 13 x 10 ms: give up on k */
+	end = (double)l->end0_ns / 1e9 + k * (l->cfg.chunk_ms / 1000.0);
+	if (l->nudge_step == 0) {
+		first = predict_in(l, k);
+		l->nudge_pred = !isnan(first) && first > end - 0.05 &&
+		    first < end + 0.15;
+		/* without a prediction (or with a clock gone wrong): from
+		 * 15 ms after the end */
+		l->nudge_first = l->nudge_pred ? first + l->nudge_margin :
+		    end + 0.015;
+	}
+	due = l->nudge_first + NUDGE_STEP_S * l->nudge_step;
+	if (due > end + 0.15) {		/* give up on k */
 		l->nudge_k = k + 1;
 		l->nudge_step = 0;
+		l->nudge_pred = 0;
 		return next_nudge(l);
 	}
-	return (double)l->end0_ns / 1e9 + k * (l->cfg.chunk_ms / 1000.0) +
-	    0.015 + 0.010 * l->nudge_step;
+	return due;
 }
 
 static void *
@@ -1115,7 +1230,7 @@ locate_main(void *arg)
 	struct locate	*l = arg;
 	struct slot	*s;
 	struct timespec	 ts;
-	double		 due;
+	double		 due, now;
 	int		 i, k;
 
 	pthread_mutex_lock(&l->lock);
@@ -1155,8 +1270,13 @@ locate_main(void *arg)
 			pthread_cond_wait(&l->cond, &l->lock);
 			continue;
 		}
-		if (util_now() >= due) {
-			l->nudge_step++;
+		if ((now = util_now()) >= due) {
+			/* the next step at least half a step after now: a
+			 * thread that was busy (a TDoA, the warm-up) does
+			 * not make up for the steps it missed with a burst */
+			l->nudge_step = (int)fmax(l->nudge_step + 1,
+			    floor((now - l->nudge_first) / NUDGE_STEP_S +
+			    0.5) + 1);
 			pthread_mutex_unlock(&l->lock);
 			l->cfg.nudge(l->cfg.nudge_ctx);
 			pthread_mutex_lock(&l->lock);
@@ -1220,6 +1340,7 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 	l->nst = n;
 	l->kmax = -1;
 	l->nudge_k = -1;
+	l->nudge_margin = 0.003;
 	snprintf(l->sid, sizeof l->sid, "%s", cfg->session_id);
 	l->cfg.session_id = l->sid;
 	if (l->cfg.snr_min_db <= 0)
@@ -1243,11 +1364,13 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 	l->pos = calloc((size_t)n, sizeof *l->pos);
 	l->res_sum = calloc((size_t)n, sizeof *l->res_sum);
 	l->res_n = calloc((size_t)n, sizeof *l->res_n);
+	l->blk = calloc((size_t)n, sizeof *l->blk);
 	l->tdoa_rows = json_array();
 	l->fix_rows = json_array();
 	if (l->done == NULL || l->skipped == NULL || l->fixes == NULL ||
 	    l->has_fix == NULL || l->pos == NULL || l->res_sum == NULL ||
-	    l->res_n == NULL || l->tdoa_rows == NULL || l->fix_rows == NULL)
+	    l->res_n == NULL || l->blk == NULL || l->tdoa_rows == NULL ||
+	    l->fix_rows == NULL)
 		goto oom;
 	for (i = 0; i < n; i++) {
 		l->pos[i].lat = cfg->stations->v[i].latitude;
@@ -1403,6 +1526,7 @@ locate_free(struct locate *l)
 	free(l->absent);
 	free(l->res_sum);
 	free(l->res_n);
+	free(l->blk);
 	tdoa_free(l->tctx);
 	json_decref(l->tdoa_rows);
 	json_decref(l->fix_rows);

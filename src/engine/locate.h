@@ -69,6 +69,7 @@
 #define LOCATE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "src/base/station.h"
 
@@ -141,6 +142,13 @@ int		 locate_can_take(struct locate *l, int k);
  * that cannot locate does not pay for it (its first GPS-timed chunk
  * starts the nudges; TDoA and fix then prepare on first use). */
 void		 locate_grid(struct locate *l, double t0, double fs, int ngps);
+/* A block of GPS-timed samples of websdr reached the host: the GPS time
+ * of its end (ns), a block's length (ns) and the receiver's clock figure
+ * (GPS minus host time at a block's arrival, the least delay seen, s).
+ * From them the nudges (above) go when the frames that complete a chunk
+ * are due, not at fixed steps. Quick (locate's lock only). */
+void		 locate_block(struct locate *l, int websdr, int64_t end_ns,
+		    int64_t len_ns, double clk);
 /* Wait until the chunk indices queued so far are located (those still
  * filling wait for their receivers): for tests and benchmarks. */
 void		 locate_drain(struct locate *l);
