@@ -208,6 +208,24 @@ on_event(void *ctx, const char *name, const json_t *data, const char *json,
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* The fixture's events, and a configuration of total chunks for st on
+ * them (the rest zero: the defaults). */
+static void
+fx_init(struct fx *f, const struct stations *st, int total,
+    struct locate_config *c)
+{
+	memset(f, 0, sizeof *f);
+	f->ev = events_new();
+	pthread_mutex_init(&f->lock, NULL);
+	f->events = json_array();
+	events_subscribe(f->ev, on_event, f);
+	memset(c, 0, sizeof *c);
+	c->stations = st;
+	c->ev = f->ev;
+	c->session_id = "00000000-0000-4000-8000-000000000001";
+	c->total = total;
+}
+
 static struct locate *
 fx_locate(struct fx *f, const struct stations *st, int total, int max_rx,
     int source)
@@ -216,16 +234,7 @@ fx_locate(struct fx *f, const struct stations *st, int total, int max_rx,
 	struct locate		*l;
 	char			 err[256];
 
-	memset(f, 0, sizeof *f);
-	f->ev = events_new();
-	pthread_mutex_init(&f->lock, NULL);
-	f->events = json_array();
-	events_subscribe(f->ev, on_event, f);
-	memset(&c, 0, sizeof c);
-	c.stations = st;
-	c.ev = f->ev;
-	c.session_id = "00000000-0000-4000-8000-000000000001";
-	c.total = total;
+	fx_init(f, st, total, &c);
 	c.max_rx = max_rx;
 	c.has_source = source;
 	c.source_lat = TX_LAT;
@@ -697,15 +706,7 @@ test_nudge_predicted(void **state)
 	(void)state;
 	memset(&nd, 0, sizeof nd);
 	pthread_mutex_init(&nd.lock, NULL);
-	memset(&f, 0, sizeof f);
-	f.ev = events_new();
-	pthread_mutex_init(&f.lock, NULL);
-	f.events = json_array();
-	memset(&c, 0, sizeof c);
-	c.stations = st;
-	c.ev = f.ev;
-	c.session_id = "00000000-0000-4000-8000-000000000002";
-	c.total = 2;
+	fx_init(&f, st, 2, &c);
 	c.chunk_ms = 400;
 	c.nudge = on_nudge;
 	c.nudge_ctx = &nd;

@@ -1155,11 +1155,16 @@ predict_in(const struct locate *l, int k)
  * chunk widens it by NUDGE_WIDEN_S, one that did narrows it by
  * NUDGE_NARROW_S, within MIN .. MAX: about one miss in five, each costing
  * one more nudge and that chunk's fix 10 ms later. */
+#define NUDGE_MARGIN_START_S	0.003
 #define NUDGE_MARGIN_MIN_S	0.001
 #define NUDGE_MARGIN_MAX_S	0.030
 #define NUDGE_WIDEN_S		0.002
 #define NUDGE_NARROW_S		0.0005
 #define NUDGE_STEP_S		0.010
+/* Without a prediction, the first nudge this long after the chunk's end;
+ * none later than NUDGE_LAST_S after it (see next_nudge). */
+#define NUDGE_BLIND_S		0.015
+#define NUDGE_LAST_S		0.150
 
 /*
  * l->lock held. When to nudge the receivers' loop next (0: no need).
@@ -1208,14 +1213,14 @@ next_nudge(struct locate *l)
 	if (l->nudge_step == 0) {
 		first = predict_in(l, k);
 		l->nudge_pred = !isnan(first) && first > end - 0.05 &&
-		    first < end + 0.15;
+		    first < end + NUDGE_LAST_S;
 		/* without a prediction (or with a clock gone wrong): from
-		 * 15 ms after the end */
+		 * NUDGE_BLIND_S after the end */
 		l->nudge_first = l->nudge_pred ? first + l->nudge_margin :
-		    end + 0.015;
+		    end + NUDGE_BLIND_S;
 	}
 	due = l->nudge_first + NUDGE_STEP_S * l->nudge_step;
-	if (due > end + 0.15) {		/* give up on k */
+	if (due > end + NUDGE_LAST_S) {	/* give up on k */
 		l->nudge_k = k + 1;
 		l->nudge_step = 0;
 		l->nudge_pred = 0;
@@ -1340,7 +1345,7 @@ locate_new(const struct locate_config *cfg, char *err, size_t errlen)
 	l->nst = n;
 	l->kmax = -1;
 	l->nudge_k = -1;
-	l->nudge_margin = 0.003;
+	l->nudge_margin = NUDGE_MARGIN_START_S;
 	snprintf(l->sid, sizeof l->sid, "%s", cfg->session_id);
 	l->cfg.session_id = l->sid;
 	if (l->cfg.snr_min_db <= 0)
