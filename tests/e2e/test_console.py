@@ -78,8 +78,15 @@ class Term:
         end = time.time() + timeout
         while True:
             scr = self.screen(escapes)
+            # A capture can fall in the middle of a redraw (tmux has read
+            # part of ncurses' output: CI once saw the completion screen's
+            # rule over the live panel's lines). So pred must hold on the
+            # next capture too, a moment later, and that one is returned.
             if pred(scr):
-                return scr
+                time.sleep(0.05)
+                scr = self.screen(escapes)
+                if pred(scr):
+                    return scr
             if time.time() > end:
                 self.save("timeout")
                 raise AssertionError("screen never showed %s:\n%s" %
