@@ -31,11 +31,15 @@ struct held {
 	char	id[UTIL_UUID_LEN];
 	int	fd;		/* flock(LOCK_EX) on sessions/<id>/.lock */
 	int	batch;		/* next rows file number */
-	/* The localization rows files this process wrote (dataset_put_loc),
-	 * by name ("loc_000003.json"): what each holds, for merge_loc at the
-	 * session's end instead of reading and parsing them again. NULL:
-	 * none yet. */
+	/* The localization rows this process appended to rows/loc.jsonl
+	 * (dataset_put_loc), by chunk label ("000003", "final"): what each
+	 * line holds, for merge_loc at the session's end instead of reading
+	 * and parsing the file again. NULL: none yet. */
 	json_t	*loc;
+	int	 locfd;		/* rows/loc.jsonl, open for appending; 0:
+				   not opened yet */
+	off_t	 locsize;	/* its size, as this process knows it */
+	off_t	 locown;	/* the bytes of it this process wrote */
 	/* Serializes this session's manifest writes, so that no save lands
 	 * after the final one (taken before ds->lock, never inside it). */
 	pthread_mutex_t wr;
@@ -604,6 +608,8 @@ dataset_session_create(struct dataset *ds, const char *id,
 		snprintf(h->id, sizeof h->id, "%s", id);
 		h->fd = fd;
 		h->batch = 0;
+		h->locfd = 0;
+		h->locsize = h->locown = 0;
 	}
 	pthread_mutex_unlock(&ds->lock);
 	if (h == NULL) {
@@ -887,84 +893,108 @@ merge_rows(struct dataset *ds, const char *id, json_t *m, json_t *taken)
 
 /* ---- localization rows (src/engine/locate.h), per chunk index ---- */
 
+/* What a chunk index is called in held.loc and in a rows/loc.jsonl line's
+ * "chunk": its number, or "final" for the session fix (-1). */
+static void
+loc_label(int chunk_index, char *buf, size_t len)
+{
+	if (chunk_index < 0)
+		snprintf(buf, len, "final");
+	else
+		snprintf(buf, len, "%06d", chunk_index);
+}
+
 int
 dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
     const json_t *tdoa, const json_t *fixes, char *err, size_t errlen)
 {
-	char	 leaf[64], path[PATH_MAX], tmp[PATH_MAX], *text;
+	char	 label[16], path[PATH_MAX], *text = NULL, *line = NULL;
+	struct held *h;
 	json_t	*o;
-	int	 open_, rc, fd = -1;
+	size_t	 n = 0;
+	int	 rc = -1;
 
 	if (chunk_index < -1 || !json_is_array(fixes) || (tdoa != NULL &&
 	    !json_is_array(tdoa))) {
 		snprintf(err, errlen, "session %s: bad localization rows", id);
 		return -1;
 	}
-	pthread_mutex_lock(&ds->lock);
-	open_ = held_find(ds, id) != NULL;
-	pthread_mutex_unlock(&ds->lock);
-	if (!open_) {
-		snprintf(err, errlen, "session %s is not open for writing", id);
+	/* wr: this session's writes in order, none after its final
+	 * manifest (finish closes the file under it) */
+	if ((h = held_write_lock(ds, id, err, errlen)) == NULL)
 		return -1;
-	}
-	if (chunk_index < 0)
-		snprintf(leaf, sizeof leaf, "rows/loc_final.json");
-	else
-		snprintf(leaf, sizeof leaf, "rows/loc_%06d.json", chunk_index);
-	if (session_path(ds, id, leaf, path, sizeof path, err, errlen) != 0)
-		return -1;
-	o = json_pack("{s:o, s:O}", "tdoa", tdoa != NULL ?
-	    json_incref((json_t *)tdoa) : json_array(), "fixes", fixes);
+	loc_label(chunk_index, label, sizeof label);
+	o = json_pack("{s:s, s:o, s:O}", "chunk", label, "tdoa", tdoa !=
+	    NULL ? json_incref((json_t *)tdoa) : json_array(), "fixes",
+	    fixes);
 	/* locate's reals are rounded to their resolution (short): one
 	 * printf each */
 	text = o != NULL ? util_json_dumps_q(o, JSON_COMPACT |
 	    JSON_PRESERVE_ORDER) : NULL;
+	if (text != NULL && (n = strlen(text)) > 0 &&
+	    (line = malloc(n + 1)) != NULL) {
+		memcpy(line, text, n);
+		line[n++] = '\n';
+	}
 	/*
-	 * Written and renamed, not synced: the session's next batch (its
-	 * syncfs, dataset_put_batch) or its final manifest makes it durable,
-	 * at most a chunk later. A fsync of its own per chunk index cost as
-	 * much CPU as the fix (two device flushes a second; bench/README.md).
-	 * A process killed at any point leaves the file whole or absent (the
-	 * page cache survives it); a machine that stops before the barrier
-	 * may leave it empty or torn: merge_loc skips what does not parse,
-	 * and the .tmp goes with the session's temporaries.
+	 * One line appended to rows/loc.jsonl per chunk index, the file
+	 * opened once a session: a file created and renamed per chunk index
+	 * cost ~0.3 ms of CPU each on a quiet recorder (the kernel's cold
+	 * create path, bench/README.md), ~3 ms of a 10-s session whether or
+	 * not anything could be located. Not synced here: the session's
+	 * next batch (its syncfs, dataset_put_batch) or its final manifest
+	 * makes it durable, at most a chunk later (a fsync of its own per
+	 * chunk index cost as much CPU as the fix). A process killed at any
+	 * point leaves whole lines and at most a torn last one; a machine
+	 * that stops before the barrier may lose or tear the last lines:
+	 * merge_loc skips a line that does not parse. A failed write is cut
+	 * off again (ftruncate), so the next line starts on its own.
 	 */
-	rc = -1;
-	if (text == NULL || util_fmt(tmp, sizeof tmp, "%s.tmp", path) != 0)
+	if (line == NULL)
 		snprintf(err, errlen, "session %s: cannot write its "
 		    "localization rows", id);
+	else if (session_path(ds, id, "rows/loc.jsonl", path, sizeof path,
+	    err, errlen) != 0)
+		;
 	else {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0 && util_write_all(fd, text, strlen(text)) == 0) {
-			int c = close(fd);
-			fd = -1;
-			if (c == 0 && rename(tmp, path) == 0)
-				rc = 0;
+		if (h->locfd <= 0) {
+			struct stat st;
+			int fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
+			    O_CLOEXEC, 0644);
+
+			if (fd >= 0 && fstat(fd, &st) == 0) {
+				h->locfd = fd;
+				h->locsize = st.st_size;
+			} else if (fd >= 0)
+				close(fd);
 		}
-		if (rc != 0) {
+		if (h->locfd > 0 && util_write_all(h->locfd, line, n) == 0) {
+			h->locsize += (off_t)n;
+			h->locown += (off_t)n;
+			rc = 0;
+		} else {
 			snprintf(err, errlen, "cannot write %s: %s", path,
 			    strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			unlink(tmp);
+			if (h->locfd > 0)
+				(void)!ftruncate(h->locfd, h->locsize);
 		}
 	}
+	free(line);
 	free(text);
 	if (rc == 0) {
-		/* what the file holds, for this process's merge_loc: o's
+		/* what the line holds, for this process's merge_loc: o's
 		 * reals are the rounded ones its text spells (util_round_q:
 		 * the nearest double to that decimal, which is what parsing
 		 * the text gives back) */
-		struct held *h;
 		pthread_mutex_lock(&ds->lock);
-		if ((h = held_find(ds, id)) != NULL) {
-			if (h->loc == NULL)
-				h->loc = json_object();
-			json_object_set(h->loc, leaf + 5, o);
-		}
+		if (h->loc == NULL)
+			h->loc = json_object();
+		json_object_set(h->loc, label, o);
 		pthread_mutex_unlock(&ds->lock);
-		notify(ds, id, "batch");
 	}
+	pthread_mutex_unlock(&h->wr);
+	if (rc == 0)
+		notify(ds, id, "batch");
 	json_decref(o);
 	return rc;
 }
@@ -1047,20 +1077,42 @@ loc_sorted(json_t *a)
 	return out;
 }
 
+/* One chunk index's rows ({"tdoa": [...], "fixes": [...]}) into the
+ * merge, unless that index was taken already (seen_chunk, by label). */
+static void
+loc_take(json_t *tdoa, json_t *fixes, json_t *st, json_t *sf,
+    json_t *seen_chunk, const char *label, const json_t *r)
+{
+	if (!json_is_object(r))
+		return;
+	if (label != NULL) {
+		if (json_object_get(seen_chunk, label) != NULL)
+			return;
+		json_object_set_new(seen_chunk, label, json_true());
+	}
+	loc_add(tdoa, st, json_object_get(r, "tdoa"), 0);
+	loc_add(fixes, sf, json_object_get(r, "fixes"), 1);
+}
+
 /*
  * The localization rows a recorder wrote as it located each chunk index
- * (rows/loc_*.json, dataset_put_loc) merged into m's "tdoa" and "fixes":
- * a recorder killed mid-session keeps them, as it keeps its measurement
- * rows. Nothing is added to a manifest that has neither and no such file.
- * own: the files this process wrote, by name, with what each holds
- * (held.loc; NULL: none): those are not read again (the session's end
- * read and parsed each chunk's file, ~1 ms of a 7-station session).
+ * (rows/loc.jsonl, dataset_put_loc: a line per chunk index) merged into
+ * m's "tdoa" and "fixes": a recorder killed mid-session keeps them, as it
+ * keeps its measurement rows. Nothing is added to a manifest that has
+ * neither and no such line. The manifest's rows come first, then the
+ * file's lines from the last (a chunk index written twice: the later
+ * line), skipping one that does not parse (a torn last line); then the
+ * rows/loc_*.json files of recorders before 2026-12-04 (a file per chunk
+ * index), which a recovery may still find. own: what this process
+ * appended, by chunk label (held.loc; NULL: read the file), when the file
+ * holds nothing else: not read again (the session's end read and parsed
+ * each chunk's rows, ~1 ms of a 7-station session).
  */
 static void
 merge_loc(struct dataset *ds, const char *id, json_t *m, const json_t *own)
 {
 	char		 rowsdir[PATH_MAX], path[PATH_MAX], err[512];
-	json_t		*tdoa, *fixes, *st, *sf, *r;
+	json_t		*tdoa, *fixes, *st, *sf, *seen, *r;
 	struct dirent	*de;
 	DIR		*d;
 	int		 any = json_is_array(json_object_get(m, "tdoa")) ||
@@ -1070,8 +1122,40 @@ merge_loc(struct dataset *ds, const char *id, json_t *m, const json_t *own)
 	fixes = json_array();
 	st = json_object();
 	sf = json_object();
+	seen = json_object();
 	loc_add(tdoa, st, json_object_get(m, "tdoa"), 0);
 	loc_add(fixes, sf, json_object_get(m, "fixes"), 1);
+	if (own != NULL) {
+		const char *label;
+
+		json_object_foreach((json_t *)own, label, r) {
+			loc_take(tdoa, fixes, st, sf, seen, label, r);
+			any = 1;
+		}
+	} else if (session_path(ds, id, "rows/loc.jsonl", path, sizeof path,
+	    err, sizeof err) == 0) {
+		size_t	 len = 0, e;
+		char	*buf = util_read_file(path, DS_MAX_MANIFEST, &len, err,
+			    sizeof err);
+
+		/* lines from the last: split at each '\n' going back */
+		for (e = len; buf != NULL && e > 0; ) {
+			size_t	b = e - 1;
+
+			while (b > 0 && buf[b - 1] != '\n')
+				b--;
+			r = json_loadb(buf + b, e - b, 0, NULL);
+			if (json_is_object(r)) {
+				loc_take(tdoa, fixes, st, sf, seen,
+				    json_string_value(json_object_get(r,
+				    "chunk")), r);
+				any = 1;
+			}
+			json_decref(r);
+			e = b;
+		}
+		free(buf);
+	}
 	if (session_path(ds, id, "rows", rowsdir, sizeof rowsdir, err,
 	    sizeof err) == 0 && (d = opendir(rowsdir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -1081,15 +1165,9 @@ merge_loc(struct dataset *ds, const char *id, json_t *m, const json_t *own)
 			    util_fmt(path, sizeof path, "%s/%s", rowsdir,
 			    de->d_name) != 0)
 				continue;
-			if ((r = json_object_get(own, de->d_name)) != NULL)
-				json_incref(r);
-			else
-				r = read_json(path, DS_MAX_MANIFEST, err,
-				    sizeof err);
+			r = read_json(path, DS_MAX_MANIFEST, err, sizeof err);
 			if (json_is_object(r)) {
-				loc_add(tdoa, st, json_object_get(r, "tdoa"), 0);
-				loc_add(fixes, sf, json_object_get(r, "fixes"),
-				    1);
+				loc_take(tdoa, fixes, st, sf, seen, NULL, r);
 				any = 1;
 			}
 			json_decref(r);
@@ -1105,6 +1183,7 @@ merge_loc(struct dataset *ds, const char *id, json_t *m, const json_t *own)
 	}
 	json_decref(st);
 	json_decref(sf);
+	json_decref(seen);
 }
 
 /*
@@ -1873,7 +1952,15 @@ dataset_session_finish(struct dataset *ds, const char *id,
 		return -1;
 	pthread_mutex_lock(&ds->lock);
 	own = h->batch;		/* every rows file of the session is ours */
-	own_loc = h->loc != NULL ? json_copy(h->loc) : NULL;
+	own_loc = NULL;
+	/* rows/loc.jsonl holds only what this process appended: its lines
+	 * are what held.loc holds, not read again */
+	if (h->loc != NULL && h->locfd > 0) {
+		struct stat st;
+
+		if (fstat(h->locfd, &st) == 0 && st.st_size == h->locown)
+			own_loc = json_copy(h->loc);
+	}
 	pthread_mutex_unlock(&ds->lock);
 	/* A shallow copy: finish only sets and deletes m's own members
 	 * ("measurements", "tdoa", "fixes"); a deep one of a 1000-receiver
@@ -1899,6 +1986,9 @@ dataset_session_finish(struct dataset *ds, const char *id,
 	close(h->fd);
 	h->fd = 0;
 	h->id[0] = '\0';
+	if (h->locfd > 0)
+		close(h->locfd);
+	h->locfd = 0;
 	json_decref(h->loc);
 	h->loc = NULL;
 	pthread_mutex_unlock(&ds->lock);
@@ -2808,6 +2898,8 @@ dataset_close(struct dataset *ds)
 	for (i = 0; i < DS_MAX_LOCKS; i++) {
 		if (ds->held[i].fd > 0)
 			close(ds->held[i].fd);
+		if (ds->held[i].locfd > 0)
+			close(ds->held[i].locfd);
 		json_decref(ds->held[i].loc);
 		pthread_mutex_destroy(&ds->held[i].wr);
 	}

@@ -9,17 +9,19 @@
  *                                             src/engine/locate.h)
  *   DIR/sessions/<id>/rows/batch_NNNNNN.json  measurement rows written while
  *                                             recording (merged when final)
- *   DIR/sessions/<id>/rows/loc_NNNNNN.json    TDoA and fix rows of chunk
- *                      rows/loc_final.json    index N, and the session fix,
- *                                             as each is located (merged
- *                                             into tdoa and fixes)
+ *   DIR/sessions/<id>/rows/loc.jsonl          TDoA and fix rows, a line per
+ *                                             chunk index and one for the
+ *                                             session fix, appended as each
+ *                                             is located (merged into tdoa
+ *                                             and fixes)
  *   DIR/sessions/<id>/chunk_NNN_websdr_K.npy  complex64 samples (float32
  *                                             audio from audio receivers)
  *   DIR/sessions/<id>/.lock                   flock held while recording
  *
  * Every file is written to a temporary name, made durable and renamed, so a
  * kill -9 leaves no torn file; a failed write removes its temporary, and
- * no final session keeps one. dataset_open() marks sessions whose recorder
+ * no final session keeps one. rows/loc.jsonl alone is appended to: a kill
+ * -9 leaves whole lines and at most a torn last one, which readers skip. dataset_open() marks sessions whose recorder
  * died (not final, lock free) as failed ("interrupted"), keeping every chunk
  * whose row was written; rebuilds sessions whose manifest is missing,
  * empty, torn or not a session's (lock free) from their rows files and
@@ -141,11 +143,11 @@ int		 dataset_put_batch_text(struct dataset *ds, const char *id,
 		    const char *rows_text, char *err, size_t errlen);
 /*
  * The localization rows of chunk index chunk_index (-1: the session fix)
- * as soon as they are known (src/engine/locate.h): {"tdoa": tdoa (NULL:
- * none), "fixes": fixes} written to rows/loc_NNNNNN.json (whole or not at
- * all: a temporary renamed), so that a recorder killed later keeps them;
- * durable with the session's next batch (its barrier) or final manifest,
- * not by a sync of their own. Merged into the manifest's "tdoa" and
+ * as soon as they are known (src/engine/locate.h): {"chunk": "NNNNNN" or
+ * "final", "tdoa": tdoa (NULL: none), "fixes": fixes} appended as one line
+ * to rows/loc.jsonl (a failed write cut off again), so that a recorder
+ * killed later keeps them; durable with the session's next batch (its
+ * barrier) or final manifest, not by a sync of their own. Merged into the manifest's "tdoa" and
  * "fixes" (each row once: TDoA by chunk and pair, fixes by chunk or final)
  * by dataset_session_load, finish and recovery. Only while the session is
  * open (create .. finish). Reals are written with 15 significant digits

@@ -139,6 +139,37 @@ exists(const char *id, const char *leaf)
 	return access(path, F_OK) == 0;
 }
 
+/* The number of '\n' in the session's file leaf; -1 if it cannot be read. */
+static int
+nlines(const char *id, const char *leaf)
+{
+	char	path[512];
+	FILE	*fp;
+	int	c, n = 0;
+
+	snprintf(path, sizeof path, "%s/sessions/%s/%s", dir, id, leaf);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while ((c = getc(fp)) != EOF)
+		n += c == '\n';
+	fclose(fp);
+	return n;
+}
+
+/* Append text to the session's file leaf (another writer, a torn line). */
+static void
+append(const char *id, const char *leaf, const char *text)
+{
+	char	path[512];
+	FILE	*fp;
+
+	snprintf(path, sizeof path, "%s/sessions/%s/%s", dir, id, leaf);
+	fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
 static void
 test_key(void **state)
 {
@@ -1229,8 +1260,11 @@ test_loc_rows(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	json_decref(m);
-	assert_true(exists(id, "rows/loc_000000.json"));
-	assert_true(exists(id, "rows/loc_000001.json"));
+	/* a line per chunk index in one file, not a file each */
+	assert_int_equal(nlines(id, "rows/loc.jsonl"), 2);
+	assert_false(exists(id, "rows/loc_000000.json"));
+	/* a machine that stopped mid-write: a torn last line, skipped */
+	append(id, "rows/loc.jsonl", "{\"chunk\": \"000002\", \"tdoa\": [{\"ses");
 	/* read while still in progress (the replicator's view) */
 	loaded = dataset_session_load(ds, id, err, sizeof err);
 	assert_non_null(loaded);
@@ -1289,7 +1323,7 @@ test_loc_rows_merge(void **state)
 	assert_int_equal(dataset_put_loc(ds, id, -1, NULL, f, err, sizeof err),
 	    0);
 	json_decref(f);
-	assert_true(exists(id, "rows/loc_final.json"));
+	assert_int_equal(nlines(id, "rows/loc.jsonl"), 2);
 	/* the final manifest holds chunk 0's rows too (pair in the other
 	 * order) and chunk 1's */
 	json_object_set_new(json_object_get(m, "session"), "status",
@@ -1312,6 +1346,56 @@ test_loc_rows_merge(void **state)
 	assert_true(json_is_true(json_object_get(json_array_get(f, 2),
 	    "final")));
 	json_decref(loaded);
+	dataset_close(ds);
+}
+
+/* A chunk index written twice: the later line's rows, not the union,
+ * both while recording (the file read) and at the end (held.loc). */
+static void
+test_loc_rows_rewritten(void **state)
+{
+	struct dataset	*ds;
+	char		 id[37], err[512];
+	json_t		*m, *t, *f, *loaded;
+	int		 pass;
+
+	(void)state;
+	ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", 2);
+	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	for (pass = 0; pass < 2; pass++) {
+		t = json_pack("[o]", pass ? tdoa_row(id, 0, 1, 3) :
+		    tdoa_row(id, 0, 1, 2));
+		f = json_pack("[o]", fix_row(id, 0, pass ? 45.25 : 45.0));
+		assert_int_equal(dataset_put_loc(ds, id, 0, t, f, err,
+		    sizeof err), 0);
+		json_decref(t);
+		json_decref(f);
+	}
+	assert_int_equal(nlines(id, "rows/loc.jsonl"), 2);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			json_object_set_new(json_object_get(m, "session"),
+			    "status", json_string("completed"));
+			assert_int_equal(dataset_session_finish(ds, id, m, err,
+			    sizeof err), 0);
+			assert_false(exists(id, "rows"));
+		}
+		loaded = dataset_session_load(ds, id, err, sizeof err);
+		assert_non_null(loaded);
+		t = json_object_get(loaded, "tdoa");
+		f = json_object_get(loaded, "fixes");
+		assert_int_equal(json_array_size(t), 1);
+		assert_int_equal(json_integer_value(json_object_get(
+		    json_array_get(t, 0), "websdr_b")), 3);
+		assert_int_equal(json_array_size(f), 1);
+		assert_true(json_real_value(json_object_get(json_array_get(f,
+		    0), "latitude")) == 45.25);
+		json_decref(loaded);
+	}
+	json_decref(m);
 	dataset_close(ds);
 }
 
@@ -1765,6 +1849,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_final_text_own, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loc_rows_rewritten, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows_own, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_loc_rows_merge, setup,

@@ -110,7 +110,7 @@ struct locate {
  * The resolutions the rows and events carry (what their consumers use,
  * well below each figure's uncertainty), so that every real is short and
  * written with one printf (util_json_dumps_q) instead of the shortest-form
- * probes: the in-memory rows, the events, rows/loc_*.json and the
+ * probes: the in-memory rows, the events, rows/loc.jsonl and the
  * manifest all hold the same rounded value.
  */
 #define Q_DEG	1e9	/* latitude, longitude: 1e-9 degree, 0.1 mm */

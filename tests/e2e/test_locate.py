@@ -10,7 +10,7 @@ with the reason, never a position; receivers without sample timestamps
 (rtl_tcp, a KiwiSDR without GPS) are left out with the reason. The events
 (`record --json`), the manifest's rows, `sessions` and `status` agree."""
 
-import datetime, glob, json, math, os, signal, statistics, subprocess, sys
+import datetime, json, math, os, signal, statistics, subprocess, sys
 import tempfile
 import unittest
 
@@ -203,8 +203,8 @@ class LocateTest(unittest.TestCase):
 
     def test_killed_keeps_fixes(self):
         """A recorder killed (SIGKILL) mid-session: the TDoA and fix rows of
-        the chunks it had located are on disk (rows/loc_*.json, written as
-        each chunk is located), and the next run's recovery merges them
+        the chunks it had located are on disk (rows/loc.jsonl, a line
+        appended as each chunk is located), and the next run's recovery merges them
         into the manifest of the interrupted session."""
         specs = ["i=%d,gps=1,signal=tx,txsnr=20" % k for k in range(1, 8)]
         tmp = tempfile.mkdtemp(prefix="hr-loc-")
@@ -240,9 +240,13 @@ class LocateTest(unittest.TestCase):
         sdir = os.path.join(data, "sessions", sid)
         # on disk, before any recovery
         on_disk = {}
-        for f in glob.glob(os.path.join(sdir, "rows", "loc_*.json")):
-            with open(f) as fh:
-                j = json.load(fh)
+        with open(os.path.join(sdir, "rows", "loc.jsonl")) as fh:
+            lines = fh.read().split("\n")
+        for line in lines:
+            try:                        # a torn last line may be there
+                j = json.loads(line)
+            except ValueError:
+                continue
             for r in j["fixes"]:
                 on_disk[r["chunk_index"]] = r
             for r in j["tdoa"]:
