@@ -757,7 +757,7 @@ now_s(void)
 /* The cost of one fix: 7 receivers (21 pairs), 200 receivers (3 pairs
  * each: 600); it must be well under 100 ms at 200 (CPU time; a sanitizer
  * build, several times slower, gets 5 x the bound). */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define COST_MAX	0.5
 #else
 #define COST_MAX	0.1
