@@ -139,6 +139,23 @@ exists(const char *id, const char *leaf)
 	return access(path, F_OK) == 0;
 }
 
+/* The dataset opened and a session of `stations` stations created in it,
+ * in progress, its new id in id: its manifest. */
+static json_t *
+open_created(struct dataset **ds, char *id, int stations)
+{
+	char	 err[512];
+	json_t	*m;
+
+	*ds = dataset_open(dir, err, sizeof err);
+	assert_non_null(*ds);
+	util_uuid(id);
+	m = manifest(id, "in_progress", stations);
+	assert_int_equal(dataset_session_create(*ds, id, m, err, sizeof err),
+	    0);
+	return m;
+}
+
 /* The number of '\n' in the session's file leaf; -1 if it cannot be read. */
 static int
 nlines(const char *id, const char *leaf)
@@ -154,20 +171,6 @@ nlines(const char *id, const char *leaf)
 		n += c == '\n';
 	fclose(fp);
 	return n;
-}
-
-/* Append text to the session's file leaf (another writer, a torn line). */
-static void
-append(const char *id, const char *leaf, const char *text)
-{
-	char	path[512];
-	FILE	*fp;
-
-	snprintf(path, sizeof path, "%s/sessions/%s/%s", dir, id, leaf);
-	fp = fopen(path, "a");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
 }
 
 static void
@@ -195,11 +198,7 @@ test_session_lifecycle(void **state)
 	size_t		 n, i;
 
 	(void)state;
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 2);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	m = open_created(&ds, id, 2);
 	put(ds, id, 0);
 	put(ds, id, 1);
 	assert_true(exists(id, "chunk_001_websdr_2.npy"));
@@ -392,17 +391,32 @@ test_crash_recovery(void **state)
 	close(p[1]);
 }
 
+/* The session's file leaf made to hold text; append_text: added at its
+ * end (another writer, a torn line). */
 static void
-write_text(const char *id, const char *leaf, const char *text)
+put_text(const char *id, const char *leaf, const char *text,
+    const char *mode)
 {
 	char	 path[512];
 	FILE	*f;
 
 	snprintf(path, sizeof path, "%s/sessions/%s/%s", dir, id, leaf);
-	f = fopen(path, "w");
+	f = fopen(path, mode);
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+static void
+write_text(const char *id, const char *leaf, const char *text)
+{
+	put_text(id, leaf, text, "w");
+}
+
+static void
+append_text(const char *id, const char *leaf, const char *text)
+{
+	put_text(id, leaf, text, "a");
 }
 
 static json_t *
@@ -1074,11 +1088,7 @@ test_recovery_race(void **state)
 	(void)state;
 	assert_int_equal(sem_init(&at_lock, 0, 0), 0);
 	assert_int_equal(sem_init(&lock_go, 0, 0), 0);
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 2);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	m = open_created(&ds, id, 2);
 	put(ds, id, 0);
 	put(ds, id, 1);
 	put(ds, id, 2);
@@ -1264,7 +1274,7 @@ test_loc_rows(void **state)
 	assert_int_equal(nlines(id, "rows/loc.jsonl"), 2);
 	assert_false(exists(id, "rows/loc_000000.json"));
 	/* a machine that stopped mid-write: a torn last line, skipped */
-	append(id, "rows/loc.jsonl", "{\"chunk\": \"000002\", \"tdoa\": [{\"ses");
+	append_text(id, "rows/loc.jsonl", "{\"chunk\": \"000002\", \"tdoa\": [{\"ses");
 	/* read while still in progress (the replicator's view) */
 	loaded = dataset_session_load(ds, id, err, sizeof err);
 	assert_non_null(loaded);
@@ -1309,11 +1319,7 @@ test_loc_rows_merge(void **state)
 	json_t		*m, *t, *f, *loaded;
 
 	(void)state;
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 3);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	m = open_created(&ds, id, 3);
 	t = json_pack("[o]", tdoa_row(id, 0, 1, 2));
 	f = json_pack("[o]", fix_row(id, 0, 45.0));
 	assert_int_equal(dataset_put_loc(ds, id, 0, t, f, err, sizeof err), 0);
@@ -1349,6 +1355,38 @@ test_loc_rows_merge(void **state)
 	dataset_close(ds);
 }
 
+/* Finish the session as completed (rows/ goes) and load it back: the
+ * loaded manifest, its tdoa and fixes in *t and *f. */
+static json_t *
+finish_load(struct dataset *ds, const char *id, json_t *m, json_t **t,
+    json_t **f)
+{
+	char	 err[512];
+	json_t	*loaded;
+
+	json_object_set_new(json_object_get(m, "session"), "status",
+	    json_string("completed"));
+	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
+	assert_false(exists(id, "rows"));
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(loaded);
+	*t = json_object_get(loaded, "tdoa");
+	*f = json_object_get(loaded, "fixes");
+	return loaded;
+}
+
+/* test_loc_rows_rewritten's rows: the second line's only. */
+static void
+rewritten_rows(const json_t *t, const json_t *f)
+{
+	assert_int_equal(json_array_size(t), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(t,
+	    0), "websdr_b")), 3);
+	assert_int_equal(json_array_size(f), 1);
+	assert_true(json_real_value(json_object_get(json_array_get(f, 0),
+	    "latitude")) == 45.25);
+}
+
 /* A chunk index written twice: the later line's rows, not the union,
  * both while recording (the file read) and at the end (held.loc). */
 static void
@@ -1360,11 +1398,7 @@ test_loc_rows_rewritten(void **state)
 	int		 pass;
 
 	(void)state;
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 2);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	m = open_created(&ds, id, 2);
 	for (pass = 0; pass < 2; pass++) {
 		t = json_pack("[o]", pass ? tdoa_row(id, 0, 1, 3) :
 		    tdoa_row(id, 0, 1, 2));
@@ -1375,26 +1409,14 @@ test_loc_rows_rewritten(void **state)
 		json_decref(f);
 	}
 	assert_int_equal(nlines(id, "rows/loc.jsonl"), 2);
-	for (pass = 0; pass < 2; pass++) {
-		if (pass == 1) {
-			json_object_set_new(json_object_get(m, "session"),
-			    "status", json_string("completed"));
-			assert_int_equal(dataset_session_finish(ds, id, m, err,
-			    sizeof err), 0);
-			assert_false(exists(id, "rows"));
-		}
-		loaded = dataset_session_load(ds, id, err, sizeof err);
-		assert_non_null(loaded);
-		t = json_object_get(loaded, "tdoa");
-		f = json_object_get(loaded, "fixes");
-		assert_int_equal(json_array_size(t), 1);
-		assert_int_equal(json_integer_value(json_object_get(
-		    json_array_get(t, 0), "websdr_b")), 3);
-		assert_int_equal(json_array_size(f), 1);
-		assert_true(json_real_value(json_object_get(json_array_get(f,
-		    0), "latitude")) == 45.25);
-		json_decref(loaded);
-	}
+	loaded = dataset_session_load(ds, id, err, sizeof err);
+	assert_non_null(loaded);
+	rewritten_rows(json_object_get(loaded, "tdoa"), json_object_get(loaded,
+	    "fixes"));
+	json_decref(loaded);
+	loaded = finish_load(ds, id, m, &t, &f);
+	rewritten_rows(t, f);
+	json_decref(loaded);
 	json_decref(m);
 	dataset_close(ds);
 }
@@ -1416,11 +1438,7 @@ test_loc_rows_own(void **state)
 	FILE		*fp;
 
 	(void)state;
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 2);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	m = open_created(&ds, id, 2);
 	t = json_pack("[o]", tdoa_row(id, 0, 1, 2));
 	json_object_set_new(json_array_get(t, 0), "tdoa_us",
 	    json_real(util_round_q(-123.4567891234, 1e6)));
@@ -1438,15 +1456,8 @@ test_loc_rows_own(void **state)
 	    "\"chunk_index\": 1, \"final\": false, \"ok\": true, "
 	    "\"latitude\": 46.25}]}", id);
 	fclose(fp);
-	json_object_set_new(json_object_get(m, "session"), "status",
-	    json_string("completed"));
-	assert_int_equal(dataset_session_finish(ds, id, m, err, sizeof err), 0);
+	loaded = finish_load(ds, id, m, &t, &f);
 	json_decref(m);
-	assert_false(exists(id, "rows"));
-	loaded = dataset_session_load(ds, id, err, sizeof err);
-	assert_non_null(loaded);
-	t = json_object_get(loaded, "tdoa");
-	f = json_object_get(loaded, "fixes");
 	assert_int_equal(json_array_size(t), 1);
 	assert_int_equal(json_array_size(f), 2);
 	assert_true(json_real_value(json_object_get(json_array_get(t, 0),
@@ -1693,11 +1704,7 @@ test_final_text(void **state)
 	(void)state;
 	all = calloc(cap, sizeof *all);
 	assert_non_null(all);
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 12);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	m = open_created(&ds, id, 12);
 	/* 12 files of 100 rows: file f holds station f+1's chunks, in
 	 * descending order, so the sorted rows alternate between files */
 	for (f = 0; f < 12; f++) {
@@ -1768,11 +1775,7 @@ test_final_text_own(void **state)
 	    "a \"quoted\" }], \\ back\\slash", ",\"websdr\":99}", "\u00e9t\u00e9" };
 
 	(void)state;
-	ds = dataset_open(dir, err, sizeof err);
-	assert_non_null(ds);
-	util_uuid(id);
-	m = manifest(id, "in_progress", 3);
-	assert_int_equal(dataset_session_create(ds, id, m, err, sizeof err), 0);
+	m = open_created(&ds, id, 3);
 	for (k = 3; k >= 0; k--) {
 		rows = json_array();
 		for (w = 1; w <= 3; w++) {
