@@ -939,9 +939,9 @@ dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
 	/*
 	 * One line appended to rows/loc.jsonl per chunk index, the file
 	 * opened once a session: a file created and renamed per chunk index
-	 * cost ~0.3 ms of CPU each on a quiet recorder (the kernel's cold
-	 * create path, bench/README.md), ~3 ms of a 10-s session whether or
-	 * not anything could be located. Not synced here: the session's
+	 * cost 0.1-0.3 ms of CPU each on a quiet recorder (the kernel's cold
+	 * create path), 1-2 ms of a 10-s session whether or not anything
+	 * could be located (bench/README.md). Not synced here: the session's
 	 * next batch (its syncfs, dataset_put_batch) or its final manifest
 	 * makes it durable, at most a chunk later (a fsync of its own per
 	 * chunk index cost as much CPU as the fix). A process killed at any
