@@ -919,6 +919,9 @@ dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
 		snprintf(err, errlen, "session %s: bad localization rows", id);
 		return -1;
 	}
+	if (session_path(ds, id, "rows/loc.jsonl", path, sizeof path, err,
+	    errlen) != 0)
+		return -1;
 	/* wr: this session's writes in order, none after its final
 	 * manifest (finish closes the file under it) */
 	if ((h = held_write_lock(ds, id, err, errlen)) == NULL)
@@ -953,9 +956,6 @@ dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
 	if (line == NULL)
 		snprintf(err, errlen, "session %s: cannot write its "
 		    "localization rows", id);
-	else if (session_path(ds, id, "rows/loc.jsonl", path, sizeof path,
-	    err, errlen) != 0)
-		;
 	else {
 		if (h->locfd <= 0) {
 			struct stat st;

@@ -19,19 +19,19 @@
  *   DIR/sessions/<id>/.lock                   flock held while recording
  *
  * Every file is written to a temporary name, made durable and renamed, so a
- * kill -9 leaves no torn file; a failed write removes its temporary, and
- * no final session keeps one. rows/loc.jsonl alone is appended to: a kill
- * -9 leaves whole lines and at most a torn last one, which readers skip. dataset_open() marks sessions whose recorder
- * died (not final, lock free) as failed ("interrupted"), keeping every chunk
- * whose row was written; rebuilds sessions whose manifest is missing,
- * empty, torn or not a session's (lock free) from their rows files and
- * chunk files: failed, "manifest rebuilt from N chunks ...", the unusable
- * file kept as manifest.json.damaged, chunks without a row listed as
- * "orphans"; and removes stale temporaries. Every error names the session.
- * Recovery decides on the manifest read while holding the session's lock,
- * so a recorder finishing meanwhile wins; a final manifest (completed or
- * failed) is never rewritten: saves are refused once the session is
- * finished.
+ * kill -9 leaves no torn file; a failed write removes its temporary, and no
+ * final session keeps one. rows/loc.jsonl alone is appended to: a kill -9
+ * leaves whole lines and at most a torn last one, which readers skip.
+ * dataset_open() marks sessions whose recorder died (not final, lock free)
+ * as failed ("interrupted"), keeping every chunk whose row was written;
+ * rebuilds sessions whose manifest is missing, empty, torn or not a
+ * session's (lock free) from their rows files and chunk files: failed,
+ * "manifest rebuilt from N chunks ...", the unusable file kept as
+ * manifest.json.damaged, chunks without a row listed as "orphans"; and
+ * removes stale temporaries. Every error names the session. Recovery decides
+ * on the manifest read while holding the session's lock, so a recorder
+ * finishing meanwhile wins; a final manifest (completed or failed) is never
+ * rewritten: saves are refused once the session is finished.
  *
  * It keeps an index of the stored sessions (one listing row each), built
  * by the first listing and updated by every save, batch and finish of this
@@ -147,9 +147,10 @@ int		 dataset_put_batch_text(struct dataset *ds, const char *id,
  * "final", "tdoa": tdoa (NULL: none), "fixes": fixes} appended as one line
  * to rows/loc.jsonl (a failed write cut off again), so that a recorder
  * killed later keeps them; durable with the session's next batch (its
- * barrier) or final manifest, not by a sync of their own. Merged into the manifest's "tdoa" and
- * "fixes" (each row once: TDoA by chunk and pair, fixes by chunk or final)
- * by dataset_session_load, finish and recovery. Only while the session is
+ * barrier) or final manifest, not by a sync of their own. Merged into
+ * the manifest's "tdoa" and "fixes" (each row once: TDoA by chunk and
+ * pair, fixes by chunk or final) by dataset_session_load, finish and
+ * recovery. Only while the session is
  * open (create .. finish). Reals are written with 15 significant digits
  * (util_json_dumps_q: locate rounds its reals to their resolution).
  */

@@ -204,8 +204,8 @@ class LocateTest(unittest.TestCase):
     def test_killed_keeps_fixes(self):
         """A recorder killed (SIGKILL) mid-session: the TDoA and fix rows of
         the chunks it had located are on disk (rows/loc.jsonl, a line
-        appended as each chunk is located), and the next run's recovery merges them
-        into the manifest of the interrupted session."""
+        appended as each chunk is located), and the next run's recovery
+        merges them into the manifest of the interrupted session."""
         specs = ["i=%d,gps=1,signal=tx,txsnr=20" % k for k in range(1, 8)]
         tmp = tempfile.mkdtemp(prefix="hr-loc-")
         self.addCleanup(h.rmtree, tmp)
