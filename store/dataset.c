@@ -934,10 +934,12 @@ dataset_put_loc(struct dataset *ds, const char *id, int chunk_index,
 	 * printf each */
 	text = o != NULL ? util_json_dumps_q(o, JSON_COMPACT |
 	    JSON_PRESERVE_ORDER) : NULL;
+	/* the line: the text and its '\n', in the text's own buffer */
 	if (text != NULL && (n = strlen(text)) > 0 &&
-	    (line = malloc(n + 1)) != NULL) {
-		memcpy(line, text, n);
+	    (line = realloc(text, n + 2)) != NULL) {
+		text = NULL;
 		line[n++] = '\n';
+		line[n] = '\0';
 	}
 	/*
 	 * One line appended to rows/loc.jsonl per chunk index, the file

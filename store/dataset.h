@@ -150,9 +150,9 @@ int		 dataset_put_batch_text(struct dataset *ds, const char *id,
  * barrier) or final manifest, not by a sync of their own. Merged into
  * the manifest's "tdoa" and "fixes" (each row once: TDoA by chunk and
  * pair, fixes by chunk or final) by dataset_session_load, finish and
- * recovery. Only while the session is
- * open (create .. finish). Reals are written with 15 significant digits
- * (util_json_dumps_q: locate rounds its reals to their resolution).
+ * recovery. Only while the session is open (create .. finish). Reals are
+ * written with 15 significant digits (util_json_dumps_q: locate rounds
+ * its reals to their resolution).
  */
 int		 dataset_put_loc(struct dataset *ds, const char *id,
 		    int chunk_index, const json_t *tdoa, const json_t *fixes,

@@ -1422,12 +1422,12 @@ test_loc_rows_rewritten(void **state)
 }
 
 /*
- * The session's end takes the rows of the loc files this process wrote
- * from what it wrote (held.loc), not by reading them again, and still
- * reads a loc file it did not write (one left by an earlier recorder of
- * the session): with a manifest that has no rows of its own, the final
- * manifest holds both files' rows, each as written (a rounded real, as
- * locate's are, unchanged).
+ * The session's end takes the rows of the rows/loc.jsonl lines this
+ * process appended from what it wrote (held.loc), not by reading them
+ * again, and still reads a loc file it did not write (an older
+ * recorder's rows/loc_NNNNNN.json): with a manifest that has no rows of
+ * its own, the final manifest holds both's rows, each as written (a
+ * rounded real, as locate's are, unchanged).
  */
 static void
 test_loc_rows_own(void **state)
