@@ -15,10 +15,12 @@ Usage: bench/bench_arrays.py [--build DIR] [--chunks 1000] [--runs 3]
        [--chunk-ms MS] [N]
 """
 
-import argparse, glob, os, resource, shutil, statistics, subprocess, sys
+import argparse, glob, os, shutil, statistics, subprocess, sys
 import tempfile, time
 
 import numpy as np
+
+import measure
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
@@ -32,38 +34,19 @@ def read_chunks(sdir):
     return time.monotonic() - t, n
 
 
-def hwm_mb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def export(build, data, sid, out, extra):
-    """Wall, CPU (wait4) and peak RSS (VmHWM, polled: ru_maxrss would
-    count the pages of this process's fork, Linux keeps it across exec)."""
-    t = time.monotonic()
-    p = subprocess.Popen([os.path.join(build, "heimdall-rec"), "export", sid,
-                          "--data-dir", data, "--out", out] + extra,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
-    while True:
-        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-        if pid != 0:
-            break
-        peak = max(peak, hwm_mb(p.pid))
-        time.sleep(0.05)
-    wall = time.monotonic() - t
-    err = p.stderr.read().decode()
-    p.stderr.close()
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
+    """Wall, CPU (wait4) and the export's own peak RSS (bench/measure.py:
+    ru_maxrss would be this process's, numpy and all)."""
+    with tempfile.TemporaryFile() as errf:
+        rc, cpu, peak, wall = measure.run(
+            [os.path.join(build, "heimdall-rec"), "export", sid,
+             "--data-dir", data, "--out", out] + extra,
+            stdout=subprocess.DEVNULL, stderr=errf)
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
+    if rc != 0:
         raise RuntimeError("export failed: " + err)
-    return wall, ru.ru_utime + ru.ru_stime, peak
+    return wall, cpu, peak
 
 
 def main():

@@ -27,7 +27,8 @@ touch of TDoA's buffers and of the held copies: huge pages where THP
 allows, src/base/util.h) weigh more in a short session: --duration 30
 shows the steady state. The runs' data directories are removed at the
 end, not between runs (see run_once). Prints the
-recorder's CPU (wait4 rusage: user + system) and peak RSS per mode, medians
+recorder's CPU (wait4 rusage: user + system) and its own peak RSS
+(bench/measure.py) per mode, medians
 of --runs, the ratio, and a targets block: TDoA + fix add at most 20 % to
 the recorder's CPU at 7 stations (issue 12). Exit 1 when a target is missed
 or a run did not give the expected fixes.
@@ -35,8 +36,10 @@ or a run did not give the expected fixes.
 Usage: bench/bench_locate.py [--build DIR] [--duration 10] [--runs 5] [N]
 """
 
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, statistics, subprocess, sys, tempfile
 import shutil
+
+import measure
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TX = "lat=44.9,lon=8.6"
@@ -63,14 +66,12 @@ def run_once(build, n, duration, gps, trash):
         if not line.startswith("ready"):
             raise RuntimeError("simulator did not start: %r" % line)
         out = open(os.path.join(tmp, "out.json"), "w+")
-        p = subprocess.Popen(
+        rc, cpu, rss, _ = measure.run(
             [os.path.join(build, "heimdall-rec"), "record",
              "--stations", st, "--data-dir", os.path.join(tmp, "data"),
              "--name", "bench locate", "--freq", "10", "--duration",
              str(duration), "--source", "unknown", "--json"],
             stdout=out, stderr=subprocess.DEVNULL)
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         fixes = 0
         for l in out:
@@ -83,8 +84,7 @@ def run_once(build, n, duration, gps, trash):
     finally:
         sim.terminate()
         sim.wait()
-    return {"cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024,
-            "rc": p.returncode, "fixes": fixes}
+    return {"cpu": cpu, "rss_mb": rss, "rc": rc, "fixes": fixes}
 
 
 def main():

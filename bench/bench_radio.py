@@ -19,7 +19,9 @@ frequency); real KiwiSDRs stop at 30 MHz.
 Usage: bench/bench_radio.py [--build DIR] [--duration 10] [--runs 3]
 """
 
-import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, re, statistics, subprocess, sys, tempfile
+
+import measure
 
 
 def run_once(build, n_rtl, n_kiwi, duration):
@@ -43,15 +45,12 @@ def run_once(build, n_rtl, n_kiwi, duration):
             raise RuntimeError("simulator did not start: %r" % line)
         out_path = os.path.join(tmp, "events.jsonl")
         with open(out_path, "w") as out:
-            t0 = time.monotonic()
-            p = subprocess.Popen(
+            rc, cpu, rss, wall = measure.run(
                 [os.path.join(build, "heimdall-rec"), "record",
                  "--stations", st, "--data-dir", os.path.join(tmp, "data"),
                  "--name", "bench radio", "--freq", "145.5",
                  "--duration", str(duration), "--source", "unknown",
                  "--json"], stdout=out)
-            _, status, ru = os.wait4(p.pid, 0)
-            wall = time.monotonic() - t0
         rows = lost = 0
         final = None
         with open(out_path) as f:
@@ -71,8 +70,7 @@ def run_once(build, n_rtl, n_kiwi, duration):
                       re.findall(r"skipped (\d+) samples", errf.read()))
         errf.close()
         subprocess.run(["rm", "-rf", tmp])
-    return {"wall": wall, "rc": os.waitstatus_to_exitcode(status),
-            "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss / 1024.0,
+    return {"wall": wall, "rc": rc, "cpu": cpu, "rss": rss,
             "rows": rows, "missing": summary.get("chunks_missing", -1),
             "lost": lost, "skipped": skipped}
 

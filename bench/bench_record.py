@@ -4,7 +4,8 @@ recorded for D seconds, several N side by side in one run.
 
 Prints per N (median of --runs): wall time and wall minus duration, CPU ms
 per receiver-second of the recorder alone (its own wait4 rusage: the
-simulator runs in another process and is not counted), peak RSS, rows
+simulator runs in another process and is not counted), its own peak RSS
+(bench/measure.py says why neither counts this Python process), rows
 stored, chunks missing and samples lost (sequence gaps). Targets (issues 2
 and 11): wall <= duration + 0.3 s at 7 stations, <= 1 ms CPU per
 receiver-second, peak RSS <= 32 MB at 200 stations and < 64 MB at 1000,
@@ -35,16 +36,9 @@ Usage: bench/bench_record.py [--build DIR] [--baseline DIR] [--duration 10]
        [--runs 3] [--per-sim 250] [--gps on|off|both] [N ...]
 """
 
-import argparse, json, os, resource, statistics, subprocess, sys, tempfile
-import time
+import argparse, json, os, statistics, subprocess, sys, tempfile
 
-
-def more_files():
-    # 1000 stations need ~1000 sockets in each process (and a few per
-    # station during connection set-up): lift the soft limit to the hard.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+import measure
 
 
 def start_sims(sim_exe, n, per_sim, tmp, gps=True):
@@ -64,7 +58,7 @@ def start_sims(sim_exe, n, per_sim, tmp, gps=True):
             sims.append((subprocess.Popen(
                 [sim_exe, "--count", str(count), "--base-port", "0",
                  "--stations-out", part] + nogps,
-                stdout=subprocess.PIPE, text=True, preexec_fn=more_files),
+                stdout=subprocess.PIPE, text=True),
                 part))
         for p, part in sims:
             line = p.stdout.readline()
@@ -101,15 +95,12 @@ def run_once(build, n, duration, trash, sim_build=None, per_sim=250,
     try:
         out_path = os.path.join(tmp, "events.jsonl")
         with open(out_path, "w") as out:
-            t0 = time.monotonic()
-            p = subprocess.Popen(
+            rc, cpu, rss, wall = measure.run(
                 [os.path.join(build, "heimdall-rec"), "record",
                  "--stations", st, "--data-dir", os.path.join(tmp, "data"),
                  "--name", "bench %d" % n, "--freq", "10",
                  "--duration", str(duration), "--source", "unknown",
-                 "--json"], stdout=out, preexec_fn=more_files)
-            _, status, ru = os.wait4(p.pid, 0)
-            wall = time.monotonic() - t0
+                 "--json"], stdout=out)
         rows = lost = 0
         final = None
         with open(out_path) as f:
@@ -121,8 +112,7 @@ def run_once(build, n, duration, trash, sim_build=None, per_sim=250,
                 elif ev["event"] == "session:status_update":
                     final = ev["data"]
         summary = (final or {}).get("summary", {})
-        return {"wall": wall, "rc": os.waitstatus_to_exitcode(status),
-                "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss / 1024.0,
+        return {"wall": wall, "rc": rc, "cpu": cpu, "rss": rss,
                 "rows": rows, "missing": summary.get("chunks_missing", -1),
                 "lost": lost}
     finally:
@@ -145,6 +135,9 @@ def main():
                     "interleaved")
     ap.add_argument("n", type=int, nargs="*", default=[7, 50, 200])
     a = ap.parse_args()
+    # 1000 stations need ~1000 sockets in each process: the recorder and
+    # the simulators inherit this limit (no preexec_fn: measure.py)
+    measure.lift_nofile()
     print("heimdall-rec record: %d-s sessions, median of %d runs; recorder "
           "process only; load average %.2f at start" % (
               a.duration, a.runs, os.getloadavg()[0]))
@@ -160,7 +153,7 @@ def main():
     # cost of this benchmark's cleanup, not of the recorder.
     trash = []
     try:
-        return measure(a, trash)
+        return run_all(a, trash)
     finally:
         for t in trash:
             subprocess.run(["rm", "-rf", t])
@@ -198,7 +191,7 @@ def runs_of(a, n, modes, trash):
     return res, base
 
 
-def measure(a, trash):
+def run_all(a, trash):
     worst = 0
     verdicts = []
     modes = {"on": [True], "off": [False], "both": [True, False]}[a.gps]
