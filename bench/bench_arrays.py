@@ -40,7 +40,7 @@ def export(build, data, sid, out, extra):
     with tempfile.TemporaryFile() as errf:
         rc, cpu, peak, wall = measure.run(
             [os.path.join(build, "heimdall-rec"), "export", sid,
-             "--data-dir", data, "--out", out] + extra,
+             "--format", "arrays", "--data-dir", data, "--out", out] + extra,
             stdout=subprocess.DEVNULL, stderr=errf)
         errf.seek(0)
         err = errf.read().decode(errors="replace")
